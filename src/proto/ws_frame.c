@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The RFC 6455 §5.2 frame header codec and §5.3 masking. Decoding is
+ * stateless: the caller keeps the bytes and calls again with more. Checks
+ * that depend on the session (RSV bits, masking by role, continuation
+ * order) are left to ws_session.
+ */
+#include "autoconf.h"
+
+#include "ws_frame.h"
+
+#include <string.h>
+
+#define FRAME_FIN        0x80
+#define FRAME_RSV_SHIFT  4
+#define FRAME_OPCODE     0x0f
+#define FRAME_MASKED     0x80
+#define FRAME_LEN7       0x7f
+#define FRAME_LEN16      126 /* a 16-bit length follows */
+#define FRAME_LEN64      127 /* a 64-bit length follows */
+#define FRAME_LEN63_MAX  UINT64_C(0x7fffffffffffffff)
+#define FRAME_LEN16_MIN  126
+#define FRAME_LEN64_MIN  UINT64_C(0x10000)
+#define FRAME_MASK_BYTES 4
+
+static ssize_t
+frame_fail(struct ws_error *err, const char *reason)
+{
+    err->code = 1002; /* RFC 6455 §7.4.1: protocol error */
+    err->reason = reason;
+    return WS_FAIL;
+}
+
+static uint64_t
+frame_be_load(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        v = v << 8 | p[i];
+    }
+    return v;
+}
+
+static void
+frame_be_store(uint8_t *out, uint64_t v, size_t n)
+{
+    for (size_t i = n; i > 0; i--) {
+        out[i - 1] = (uint8_t)(v & 0xff);
+        v >>= 8;
+    }
+}
+
+/*
+ * Checks are made as soon as the bytes they need are present, so a header
+ * that can never be valid fails without waiting for the rest of it.
+ */
+ssize_t
+ws_frame_header_decode(struct ws_frame_header *h, const uint8_t *p, size_t len,
+                       struct ws_error *err)
+{
+    if (len == 0) {
+        return WS_AGAIN;
+    }
+
+    bool fin = (p[0] & FRAME_FIN) != 0;
+    uint8_t opcode = p[0] & FRAME_OPCODE;
+
+    /* RFC 6455 §5.2: an unknown opcode MUST fail the connection. */
+    if (!ws_frame_opcode_is_known(opcode)) {
+        return frame_fail(err, "reserved opcode");
+    }
+    /* RFC 6455 §5.5: control frames MUST NOT be fragmented. */
+    if (ws_frame_opcode_is_control(opcode) && !fin) {
+        return frame_fail(err, "fragmented control frame");
+    }
+    if (len < 2) {
+        return WS_AGAIN;
+    }
+
+    bool masked = (p[1] & FRAME_MASKED) != 0;
+    uint8_t len7 = p[1] & FRAME_LEN7;
+
+    /* RFC 6455 §5.5: control frames carry 125 payload bytes or fewer. */
+    if (ws_frame_opcode_is_control(opcode) && len7 > WS_CONTROL_PAYLOAD_MAX) {
+        return frame_fail(err, "control frame payload over 125 bytes");
+    }
+
+    size_t ext = len7 == FRAME_LEN16 ? 2 : len7 == FRAME_LEN64 ? 8 : 0;
+    uint64_t payload_len = len7;
+
+    if (ext != 0) {
+        if (len < 2 + ext) {
+            return WS_AGAIN;
+        }
+        payload_len = frame_be_load(p + 2, ext);
+        if (ext == 8 && payload_len > FRAME_LEN63_MAX) {
+            /* RFC 6455 §5.2: the most significant bit MUST be 0. */
+            return frame_fail(
+                err, "64-bit payload length with the most significant bit set");
+        }
+        /* RFC 6455 §5.2: the minimal number of bytes MUST be used. */
+        if ((ext == 2 && payload_len < FRAME_LEN16_MIN) ||
+            (ext == 8 && payload_len < FRAME_LEN64_MIN)) {
+            return frame_fail(err, "payload length not minimally encoded");
+        }
+    }
+
+    size_t size = 2 + ext + (masked ? FRAME_MASK_BYTES : 0);
+
+    if (len < size) {
+        return WS_AGAIN;
+    }
+
+    h->fin = fin;
+    h->rsv = (uint8_t)((p[0] >> FRAME_RSV_SHIFT) & 0x07);
+    h->opcode = opcode;
+    h->masked = masked;
+    if (masked) {
+        memcpy(h->mask, p + 2 + ext, FRAME_MASK_BYTES);
+    } else {
+        memset(h->mask, 0, sizeof(h->mask));
+    }
+    h->payload_len = payload_len;
+    return (ssize_t)size;
+}
+
+ssize_t
+ws_frame_header_encode(uint8_t *out, size_t cap, bool fin, uint8_t rsv,
+                       uint8_t opcode, uint64_t payload_len,
+                       const uint8_t *mask)
+{
+    if (opcode > FRAME_OPCODE || rsv > 0x07 || payload_len > FRAME_LEN63_MAX) {
+        return -1;
+    }
+
+    /* RFC 6455 §5.2: the length in the fewest bytes that hold it. */
+    size_t ext = payload_len < FRAME_LEN16_MIN   ? 0
+                 : payload_len < FRAME_LEN64_MIN ? 2
+                                                 : 8;
+    size_t size = 2 + ext + (mask != NULL ? FRAME_MASK_BYTES : 0);
+
+    if (cap < size) {
+        return 0;
+    }
+
+    out[0] = (uint8_t)((fin ? FRAME_FIN : 0) | rsv << FRAME_RSV_SHIFT | opcode);
+    out[1] = mask != NULL ? FRAME_MASKED : 0;
+    if (ext == 0) {
+        out[1] |= (uint8_t)payload_len;
+    } else {
+        out[1] |= ext == 2 ? FRAME_LEN16 : FRAME_LEN64;
+        frame_be_store(out + 2, payload_len, ext);
+    }
+    if (mask != NULL) {
+        memcpy(out + 2 + ext, mask, FRAME_MASK_BYTES);
+    }
+    return (ssize_t)size;
+}
+
+/*
+ * Byte i of the payload is XORed with mask[(offset + i) % 4] (§5.3). The key
+ * is rotated once so that p[0] lines up with mask[offset % 4], then repeated
+ * twice into eight bytes that cover any 8-byte window of p. Laying the key
+ * out in memory order and loading it with memcpy makes the word XOR
+ * independent of byte order; memcpy also makes the loads and stores safe
+ * for any alignment of p.
+ */
+void
+ws_frame_mask(uint8_t *p, size_t len, const uint8_t mask[4], uint64_t offset)
+{
+    uint8_t key[8];
+    uint64_t key64;
+    size_t i = 0;
+
+    for (size_t k = 0; k < sizeof(key); k++) {
+        key[k] = mask[(offset + k) & 3];
+    }
+    memcpy(&key64, key, sizeof(key64));
+
+    for (; len - i >= sizeof(key64); i += sizeof(key64)) {
+        uint64_t w;
+
+        memcpy(&w, p + i, sizeof(w));
+        w ^= key64;
+        memcpy(p + i, &w, sizeof(w));
+    }
+    /* i is a multiple of 8 here, so the key lines up again at key[0]. */
+    for (size_t k = 0; i < len; i++, k++) {
+        p[i] ^= key[k];
+    }
+}
+
+bool
+ws_frame_opcode_is_known(uint8_t opcode)
+{
+    switch (opcode) {
+    case WS_OP_CONT:
+    case WS_OP_TEXT:
+    case WS_OP_BINARY:
+    case WS_OP_CLOSE:
+    case WS_OP_PING:
+    case WS_OP_PONG:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bool
+ws_frame_opcode_is_control(uint8_t opcode)
+{
+    /* RFC 6455 §5.5: control opcodes have the top bit of the nibble set. */
+    return opcode >= WS_OP_CLOSE && opcode <= FRAME_OPCODE;
+}

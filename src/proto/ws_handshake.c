@@ -1,0 +1,787 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The server side of the WebSocket opening handshake (RFC 6455 §4.2): an
+ * in-place parser of the client's HTTP/1.1 request (message syntax from RFC
+ * 9112 and RFC 9110), the §4.2.1 checks in a fixed order, the §4.2.2 accept
+ * value and the response writers. It does no I/O and never allocates; the
+ * only library it calls is OpenSSL's EVP, for SHA-1.
+ */
+#include "autoconf.h"
+
+#include "ws_handshake.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+/* RFC 6455 §1.3: the GUID appended to the key before hashing. */
+#define WS_GUID     "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+#define WS_GUID_LEN (sizeof(WS_GUID) - 1)
+
+/* The longest key ws_handshake_accept_key() hashes; valid keys have 24. */
+#define ACCEPT_KEY_MAX 128
+
+#define SHA1_LEN 20
+
+static const char b64_alphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/* What the header pass saw; the ordered checks run on it afterwards. */
+struct seen {
+    unsigned n_host;          /* Host header lines */
+    unsigned n_version;       /* Sec-WebSocket-Version header lines */
+    unsigned n_key;           /* Sec-WebSocket-Key header lines */
+    struct ws_span version;   /* the first Sec-WebSocket-Version value */
+    bool has_upgrade;         /* at least one Upgrade header */
+    bool upgrade_websocket;   /* some Upgrade header lists websocket */
+    bool has_connection;      /* at least one Connection header */
+    bool connection_upgrade;  /* some Connection header lists upgrade */
+    bool has_body_length;     /* a Content-Length other than "0" */
+    bool has_transfer_coding; /* any Transfer-Encoding header */
+};
+
+/* A bounded writer for the responses: once full, it stays full. */
+struct writer {
+    char *p;
+    size_t cap;
+    size_t len;
+    bool full;
+};
+
+static ssize_t
+fail(struct ws_error *err, uint16_t status, const char *reason)
+{
+    err->code = status;
+    err->reason = reason;
+    return WS_FAIL;
+}
+
+static bool
+is_ows(unsigned char c)
+{
+    /* RFC 9110 §5.6.3: OWS is spaces and horizontal tabs. */
+    return c == ' ' || c == '\t';
+}
+
+static bool
+is_tchar(unsigned char c)
+{
+    /* RFC 9110 §5.6.2: tchar. */
+    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+        (c >= 'A' && c <= 'Z')) {
+        return true;
+    }
+    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static unsigned char
+ascii_lower(unsigned char c)
+{
+    return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+/* True when s equals the lower-case word, ignoring ASCII case. */
+static bool
+span_is_word(struct ws_span s, const char *word)
+{
+    size_t n = strlen(word);
+
+    if (s.len != n) {
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (ascii_lower((unsigned char)s.p[i]) != (unsigned char)word[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool
+span_equals(struct ws_span s, const char *str)
+{
+    size_t n = strlen(str);
+
+    return s.len == n && memcmp(s.p, str, n) == 0;
+}
+
+/*
+ * True when the comma-separated list in s has an element equal to the
+ * lower-case word, ignoring ASCII case. RFC 9110 §5.6.1: elements are
+ * separated by commas with optional whitespace, and empty elements are
+ * allowed and ignored.
+ */
+static bool
+list_has_word(struct ws_span s, const char *word)
+{
+    size_t i = 0;
+
+    while (i < s.len) {
+        size_t start = i;
+        while (i < s.len && s.p[i] != ',') {
+            i++;
+        }
+        size_t end = i;
+        while (start < end && is_ows((unsigned char)s.p[start])) {
+            start++;
+        }
+        while (end > start && is_ows((unsigned char)s.p[end - 1])) {
+            end--;
+        }
+        struct ws_span elem = {s.p + start, end - start};
+        if (span_is_word(elem, word)) {
+            return true;
+        }
+        i++;
+    }
+    return false;
+}
+
+/*
+ * Looks for the end of the header section, an empty line, in the first
+ * min(len, max_bytes) bytes, starting where the previous call stopped.
+ * Only bytes before r->scanned are looked back at, and those the caller
+ * gave before, so a slow client costs linear time in total.
+ */
+static bool
+find_end(struct ws_handshake_request *r, const char *buf, size_t len,
+         size_t max_bytes, size_t *end)
+{
+    size_t limit = len < max_bytes ? len : max_bytes;
+    size_t i = r->scanned <= limit ? r->scanned : 0;
+
+    while (i < limit) {
+        const char *lf = memchr(buf + i, '\n', limit - i);
+        if (lf == NULL) {
+            break;
+        }
+        i = (size_t)(lf - buf);
+        /* RFC 9112 §2.2: a line ends in CRLF or a bare LF. */
+        size_t j = i;
+        if (j > 0 && buf[j - 1] == '\r') {
+            j--;
+        }
+        if (j == 0 || buf[j - 1] == '\n') {
+            r->scanned = i;
+            *end = i + 1;
+            return true;
+        }
+        i++;
+    }
+    r->scanned = limit;
+    return false;
+}
+
+/* Cuts the next line, without its line ending, from buf[*pos..end). */
+static struct ws_span
+next_line(const char *buf, size_t end, size_t *pos)
+{
+    const char *start = buf + *pos;
+    const char *lf = memchr(start, '\n', end - *pos);
+    size_t n = lf != NULL ? (size_t)(lf - start) : end - *pos;
+
+    *pos += lf != NULL ? n + 1 : n;
+    if (n > 0 && start[n - 1] == '\r') {
+        n--;
+    }
+    return (struct ws_span){start, n};
+}
+
+/*
+ * RFC 9112 §3: request-line = method SP request-target SP HTTP-version,
+ * with exactly one space at each SP. Returns NULL, or the reason for a 400.
+ */
+static const char *
+parse_request_line(struct ws_handshake_request *r, struct ws_span line)
+{
+    const char *sp1 = memchr(line.p, ' ', line.len);
+    if (sp1 == NULL || sp1 == line.p) {
+        return "malformed request line";
+    }
+    r->method = (struct ws_span){line.p, (size_t)(sp1 - line.p)};
+    for (size_t i = 0; i < r->method.len; i++) {
+        /* RFC 9110 §9.1: a method is a token. */
+        if (!is_tchar((unsigned char)r->method.p[i])) {
+            return "request method is not a token";
+        }
+    }
+
+    const char *t = sp1 + 1;
+    size_t rest = line.len - r->method.len - 1;
+    const char *sp2 = memchr(t, ' ', rest);
+    if (sp2 == NULL || sp2 == t) {
+        return "malformed request line";
+    }
+    r->target = (struct ws_span){t, (size_t)(sp2 - t)};
+    for (size_t i = 0; i < r->target.len; i++) {
+        /* RFC 3986 §2: a URI holds only visible ASCII characters. */
+        unsigned char c = (unsigned char)r->target.p[i];
+        if (c <= 0x20 || c >= 0x7f) {
+            return "malformed request target";
+        }
+    }
+
+    const char *v = sp2 + 1;
+    size_t vlen = rest - r->target.len - 1;
+    if (memchr(v, ' ', vlen) != NULL) {
+        return "malformed request line";
+    }
+    /* RFC 9112 §2.3: HTTP-version = "HTTP/" DIGIT "." DIGIT, case-sensitive. */
+    if (vlen != 8 || memcmp(v, "HTTP/", 5) != 0 || v[5] < '0' || v[5] > '9' ||
+        v[6] != '.' || v[7] < '0' || v[7] > '9') {
+        return "malformed HTTP version in request line";
+    }
+    /* RFC 6455 §4.1 item 2, §4.2.1 item 1: HTTP/1.1 or a later 1.x. */
+    if (v[5] == '1' && v[7] == '0') {
+        return "HTTP/1.0 request cannot be upgraded (HTTP/1.1 is needed)";
+    }
+    if (v[5] != '1') {
+        return "unsupported HTTP version (this server speaks HTTP/1.1)";
+    }
+    return NULL;
+}
+
+/*
+ * RFC 9112 §5: field-line = field-name ":" OWS field-value OWS. Splits a
+ * header line into its name and its trimmed value. Returns NULL, or the
+ * reason for a 400.
+ */
+static const char *
+parse_field(struct ws_span line, struct ws_span *name, struct ws_span *value)
+{
+    const unsigned char *p = (const unsigned char *)line.p;
+    size_t n = line.len;
+    size_t i = 0;
+
+    /* RFC 9112 §5.2: a server may reject obs-fold with 400; wsd does. */
+    if (is_ows(p[0])) {
+        return "obsolete line folding in header section";
+    }
+    while (i < n && is_tchar(p[i])) {
+        i++;
+    }
+    if (i > 0 && i < n && is_ows(p[i])) {
+        size_t k = i;
+        while (k < n && is_ows(p[k])) {
+            k++;
+        }
+        /* RFC 9112 §5.1: whitespace before the colon must get a 400. */
+        if (k < n && p[k] == ':') {
+            return "whitespace before colon in header field";
+        }
+    }
+    if (i == 0 || i == n || p[i] != ':') {
+        return "malformed header field name";
+    }
+    *name = (struct ws_span){line.p, i};
+
+    i++;
+    while (i < n && is_ows(p[i])) {
+        i++;
+    }
+    while (n > i && is_ows(p[n - 1])) {
+        n--;
+    }
+    for (size_t k = i; k < n; k++) {
+        /* RFC 9110 §5.5: field values hold no control characters but HTAB;
+         * RFC 9112 §2.2 allows rejecting a bare CR, which this does too. */
+        if ((p[k] < 0x20 && p[k] != '\t') || p[k] == 0x7f) {
+            return "control character in header field value";
+        }
+    }
+    *value = (struct ws_span){line.p + i, n - i};
+    return NULL;
+}
+
+/* Records one header field of interest to the handshake. */
+static ssize_t
+take_field(struct ws_handshake_request *r, struct seen *s, struct ws_span name,
+           struct ws_span value, struct ws_error *err)
+{
+    if (span_is_word(name, "host")) {
+        if (s->n_host++ == 0) {
+            r->host = value;
+        }
+    } else if (span_is_word(name, "upgrade")) {
+        /* RFC 6455 §4.2.1 item 3; every occurrence is part of the list. */
+        s->has_upgrade = true;
+        if (list_has_word(value, "websocket")) {
+            s->upgrade_websocket = true;
+        }
+    } else if (span_is_word(name, "connection")) {
+        /* RFC 6455 §4.2.1 item 4; every occurrence is part of the list. */
+        s->has_connection = true;
+        if (list_has_word(value, "upgrade")) {
+            s->connection_upgrade = true;
+        }
+    } else if (span_is_word(name, "content-length")) {
+        if (!span_equals(value, "0")) {
+            s->has_body_length = true;
+        }
+    } else if (span_is_word(name, "transfer-encoding")) {
+        s->has_transfer_coding = true;
+    } else if (span_is_word(name, "sec-websocket-version")) {
+        if (s->n_version++ == 0) {
+            s->version = value;
+        }
+    } else if (span_is_word(name, "sec-websocket-key")) {
+        if (s->n_key++ == 0) {
+            r->key = value;
+        }
+    } else if (span_is_word(name, "sec-websocket-extensions")) {
+        /* RFC 6455 §9.1: the header may be repeated; order matters. */
+        if (r->n_extensions == WS_HANDSHAKE_EXTENSIONS_MAX) {
+            return fail(err, 431, "too many Sec-WebSocket-Extensions headers");
+        }
+        r->extensions[r->n_extensions++] = value;
+    } else if (span_is_word(name, "user-agent")) {
+        if (r->user_agent.p == NULL) {
+            r->user_agent = value;
+        }
+    } else if (span_is_word(name, "origin")) {
+        if (r->origin.p == NULL) {
+            r->origin = value;
+        }
+    }
+    return 0;
+}
+
+/*
+ * The syntax pass over the complete header section buf[0..end): the request
+ * line, then each field line, counted against the limits as it comes.
+ */
+static ssize_t
+parse_section(struct ws_handshake_request *r, struct seen *s, const char *buf,
+              size_t end, const struct ws_handshake_config *cfg,
+              struct ws_error *err)
+{
+    size_t pos = 0;
+    struct ws_span line = next_line(buf, end, &pos);
+
+    if (line.len == 0) {
+        return fail(err, 400, "empty request line");
+    }
+    const char *reason = parse_request_line(r, line);
+    if (reason != NULL) {
+        return fail(err, 400, reason);
+    }
+    while (pos < end) {
+        line = next_line(buf, end, &pos);
+        if (line.len == 0) {
+            break;
+        }
+        /* RFC 6585 §5: 431 for a header section the server will not take. */
+        if (++r->n_headers > cfg->max_headers) {
+            return fail(err, 431, "too many header fields");
+        }
+        struct ws_span name = {NULL, 0};
+        struct ws_span value = {NULL, 0};
+        reason = parse_field(line, &name, &value);
+        if (reason != NULL) {
+            return fail(err, 400, reason);
+        }
+        if (take_field(r, s, name, value, err) == WS_FAIL) {
+            return WS_FAIL;
+        }
+    }
+    return 0;
+}
+
+/*
+ * RFC 6455 §4.2.1 item 5: the key is the base64 (RFC 4648 §4) of a 16-byte
+ * nonce, so exactly 22 alphabet characters then "==". The 22nd character
+ * carries 2 bits of the nonce and 4 pad bits; RFC 4648 §3.5 lets a decoder
+ * reject pad bits that are not zero, and wsd does, since only a broken
+ * encoder sets them.
+ */
+static int
+b64_value(char c)
+{
+    if (c >= 'A' && c <= 'Z') {
+        return c - 'A';
+    }
+    if (c >= 'a' && c <= 'z') {
+        return c - 'a' + 26;
+    }
+    if (c >= '0' && c <= '9') {
+        return c - '0' + 52;
+    }
+    if (c == '+') {
+        return 62;
+    }
+    if (c == '/') {
+        return 63;
+    }
+    return -1;
+}
+
+static bool
+key_is_valid(struct ws_span key)
+{
+    int v = 0;
+
+    if (key.len != 24 || key.p[22] != '=' || key.p[23] != '=') {
+        return false;
+    }
+    for (size_t i = 0; i < 22; i++) {
+        v = b64_value(key.p[i]);
+        if (v < 0) {
+            return false;
+        }
+    }
+    return (v & 0x0f) == 0;
+}
+
+/* The semantic checks, in the order the header contract lists them. */
+
+/*
+ * For an absolute-form target ("http://host:port/path?query", scheme
+ * case-insensitive, RFC 3986 §3.1), returns the length of the scheme and
+ * authority, so that what follows is the path; 0 when target is not an
+ * http or https URI. An authority with no path leaves an empty path.
+ */
+static size_t
+absolute_form_prefix(struct ws_span target)
+{
+    static const char *const schemes[] = {"http://", "https://"};
+
+    for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]); i++) {
+        size_t n = strlen(schemes[i]);
+        if (target.len > n && strncasecmp(target.p, schemes[i], n) == 0) {
+            while (n < target.len && target.p[n] != '/' && target.p[n] != '?') {
+                n++;
+            }
+            return n;
+        }
+    }
+    return 0;
+}
+static ssize_t
+check_request(struct ws_handshake_request *r, const struct seen *s,
+              const struct ws_handshake_config *cfg, struct ws_error *err)
+{
+    /* RFC 6455 §4.2.1 item 1: a GET (case-sensitive, RFC 9110 §9.1). */
+    if (!span_equals(r->method, "GET")) {
+        return fail(err, 405, "method must be GET");
+    }
+    /* RFC 6455 §4.2.1 item 1: the target is the resource name (an
+     * absolute path with an optional query: origin-form, RFC 9112
+     * §3.2.1) or an absolute http/https URI containing it (absolute-form,
+     * which §3.2.2 says a server MUST accept). */
+    struct ws_span res = r->target;
+    if (res.p[0] != '/') {
+        size_t skip = absolute_form_prefix(res);
+        if (skip == 0) {
+            return fail(err, 400,
+                        "request target must be a path or an http(s) URI");
+        }
+        res.p += skip;
+        res.len -= skip;
+    }
+    const char *q = memchr(res.p, '?', res.len);
+    size_t path_len = q != NULL ? (size_t)(q - res.p) : res.len;
+    r->path = (struct ws_span){res.p, path_len};
+    if (q != NULL) {
+        r->query = (struct ws_span){q + 1, res.len - path_len - 1};
+    }
+    if (!span_equals(r->path, cfg->path)) {
+        return fail(err, 404, "no WebSocket endpoint at this path");
+    }
+    /* RFC 9112 §3.2: exactly one Host, else 400. */
+    if (s->n_host == 0) {
+        return fail(err, 400, "missing Host header");
+    }
+    if (s->n_host > 1) {
+        return fail(err, 400, "repeated Host header");
+    }
+    /* RFC 9110 §9.3.1 gives content in a GET no meaning, and the bytes
+     * after the header section are WebSocket frames: refuse a body. */
+    if (s->has_body_length) {
+        return fail(err, 400, "handshake request must not have a body");
+    }
+    if (s->has_transfer_coding) {
+        return fail(err, 400, "Transfer-Encoding not allowed in handshake");
+    }
+    /* RFC 6455 §4.2.1 item 3; RFC 9110 §15.5.22: 426 names the protocol. */
+    if (!s->has_upgrade) {
+        return fail(err, 426, "missing Upgrade header");
+    }
+    if (!s->upgrade_websocket) {
+        return fail(err, 426, "Upgrade header does not offer websocket");
+    }
+    /* RFC 6455 §4.2.1 item 4. */
+    if (!s->has_connection) {
+        return fail(err, 400, "missing Connection header");
+    }
+    if (!s->connection_upgrade) {
+        return fail(err, 400, "Connection header lacks the upgrade option");
+    }
+    /* RFC 6455 §4.2.1 item 6, §11.3.5 (at most once); §4.4: another version
+     * gets a 426 that lists the versions spoken. */
+    if (s->n_version == 0) {
+        return fail(err, 400, "missing Sec-WebSocket-Version header");
+    }
+    if (s->n_version > 1) {
+        return fail(err, 400, "repeated Sec-WebSocket-Version header");
+    }
+    if (!span_equals(s->version, "13")) {
+        return fail(
+            err, 426,
+            "unsupported Sec-WebSocket-Version (this server speaks 13)");
+    }
+    /* RFC 6455 §4.2.1 item 5; §11.3.1: the key must not be repeated. */
+    if (s->n_key == 0) {
+        return fail(err, 400, "missing Sec-WebSocket-Key header");
+    }
+    if (s->n_key > 1) {
+        return fail(err, 400, "repeated Sec-WebSocket-Key header");
+    }
+    if (!key_is_valid(r->key)) {
+        return fail(err, 400, "Sec-WebSocket-Key must be 16 bytes in base64");
+    }
+    return 0;
+}
+
+ssize_t
+ws_handshake_parse(struct ws_handshake_request *r, const char *buf, size_t len,
+                   const struct ws_handshake_config *cfg, struct ws_error *err)
+{
+    size_t end = 0;
+    struct seen s;
+
+    if (!find_end(r, buf, len, cfg->max_bytes, &end)) {
+        /* RFC 6585 §5: 431 as soon as the section cannot fit the limit. */
+        if (len > cfg->max_bytes) {
+            return fail(err, 431, "request header section too large");
+        }
+        return WS_AGAIN;
+    }
+
+    /* A call after the section is complete parses it afresh. */
+    size_t scanned = r->scanned;
+    memset(r, 0, sizeof(*r));
+    r->scanned = scanned;
+    memset(&s, 0, sizeof(s));
+
+    if (parse_section(r, &s, buf, end, cfg, err) == WS_FAIL ||
+        check_request(r, &s, cfg, err) == WS_FAIL) {
+        return WS_FAIL;
+    }
+    return (ssize_t)end;
+}
+
+/* RFC 4648 §4 base64 of in[0..n), with padding; returns its length. */
+static size_t
+b64_encode(char *out, const unsigned char *in, size_t n)
+{
+    size_t o = 0;
+    size_t i = 0;
+
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+                     (uint32_t)in[i + 2];
+        out[o++] = b64_alphabet[v >> 18 & 0x3f];
+        out[o++] = b64_alphabet[v >> 12 & 0x3f];
+        out[o++] = b64_alphabet[v >> 6 & 0x3f];
+        out[o++] = b64_alphabet[v & 0x3f];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        out[o++] = b64_alphabet[v >> 18 & 0x3f];
+        out[o++] = b64_alphabet[v >> 12 & 0x3f];
+        out[o++] = '=';
+        out[o++] = '=';
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        out[o++] = b64_alphabet[v >> 18 & 0x3f];
+        out[o++] = b64_alphabet[v >> 12 & 0x3f];
+        out[o++] = b64_alphabet[v >> 6 & 0x3f];
+        out[o++] = '=';
+    }
+    return o;
+}
+
+void
+ws_handshake_accept_key(const char *key, size_t key_len,
+                        char out[WS_HANDSHAKE_ACCEPT_LEN + 1])
+{
+    unsigned char input[ACCEPT_KEY_MAX + WS_GUID_LEN];
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+
+    out[0] = '\0';
+    if (key_len > ACCEPT_KEY_MAX) {
+        return;
+    }
+    /* RFC 6455 §4.2.2 item 5.4: SHA-1 of the key as sent (not decoded)
+     * followed by the GUID, then base64. */
+    if (key_len > 0) {
+        memcpy(input, key, key_len);
+    }
+    memcpy(input + key_len, WS_GUID, WS_GUID_LEN);
+    if (EVP_Digest(input, key_len + WS_GUID_LEN, md, &md_len, EVP_sha1(),
+                   NULL) != 1 ||
+        md_len != SHA1_LEN) {
+        return;
+    }
+    out[b64_encode(out, md, SHA1_LEN)] = '\0';
+}
+
+static void
+writer_init(struct writer *w, char *out, size_t cap)
+{
+    w->p = out;
+    w->cap = cap;
+    w->len = 0;
+    w->full = false;
+}
+
+static void
+put(struct writer *w, const char *s, size_t n)
+{
+    if (w->full || n == 0) {
+        return;
+    }
+    if (n > w->cap - w->len) {
+        w->full = true;
+        return;
+    }
+    memcpy(w->p + w->len, s, n);
+    w->len += n;
+}
+
+static void
+put_str(struct writer *w, const char *s)
+{
+    put(w, s, strlen(s));
+}
+
+static void
+put_uint(struct writer *w, size_t v)
+{
+    char digits[24];
+    size_t i = sizeof(digits);
+
+    do {
+        digits[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    put(w, digits + i, sizeof(digits) - i);
+}
+
+/* The size written, or 0 when anything did not fit. */
+static size_t
+finish(const struct writer *w)
+{
+    return w->full ? 0 : w->len;
+}
+
+size_t
+ws_handshake_response_101(char *out, size_t cap,
+                          const struct ws_handshake_request *r,
+                          const char *extensions, const char *server)
+{
+    char accept[WS_HANDSHAKE_ACCEPT_LEN + 1];
+    struct writer w;
+
+    ws_handshake_accept_key(r->key.p, r->key.len, accept);
+    if (accept[0] == '\0') {
+        return 0;
+    }
+    writer_init(&w, out, cap);
+    /* RFC 6455 §4.2.2 item 5: status 101, Upgrade, Connection, Accept. */
+    put_str(&w, "HTTP/1.1 101 Switching Protocols\r\n"
+                "Upgrade: websocket\r\n"
+                "Connection: Upgrade\r\n"
+                "Sec-WebSocket-Accept: ");
+    put_str(&w, accept);
+    put_str(&w, "\r\n");
+    if (extensions != NULL) {
+        put_str(&w, "Sec-WebSocket-Extensions: ");
+        put_str(&w, extensions);
+        put_str(&w, "\r\n");
+    }
+    if (server != NULL) {
+        put_str(&w, "Server: ");
+        put_str(&w, server);
+        put_str(&w, "\r\n");
+    }
+    put_str(&w, "\r\n");
+    return finish(&w);
+}
+
+size_t
+ws_handshake_response_error(char *out, size_t cap, const struct ws_error *err,
+                            const char *server)
+{
+    struct writer w;
+    unsigned status = err->code;
+
+    if (status < 400 || status > 599) {
+        status = 500;
+    }
+    writer_init(&w, out, cap);
+    const char *body = err->reason;
+    if (body == NULL) {
+        body = ws_handshake_status_text(status);
+    }
+
+    put_str(&w, "HTTP/1.1 ");
+    put_uint(&w, status);
+    put_str(&w, " ");
+    put_str(&w, ws_handshake_status_text(status));
+    put_str(&w, "\r\n");
+    if (server != NULL) {
+        put_str(&w, "Server: ");
+        put_str(&w, server);
+        put_str(&w, "\r\n");
+    }
+    put_str(&w, "Content-Type: text/plain; charset=utf-8\r\n"
+                "Content-Length: ");
+    put_uint(&w, strlen(body) + 1);
+    if (status == 426) {
+        /* RFC 9110 §15.5.22 and RFC 6455 §4.4: name the protocol and the
+         * versions this server speaks; §7.8: whoever sends Upgrade lists
+         * "upgrade" in Connection too. */
+        put_str(&w, "\r\nConnection: Upgrade, close\r\n"
+                    "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
+    } else {
+        put_str(&w, "\r\nConnection: close\r\n");
+    }
+    if (status == 405) {
+        /* RFC 9110 §15.5.6: a 405 lists the allowed methods. */
+        put_str(&w, "Allow: GET\r\n");
+    }
+    put_str(&w, "\r\n");
+    put_str(&w, body);
+    put_str(&w, "\n");
+    return finish(&w);
+}
+
+const char *
+ws_handshake_status_text(unsigned status)
+{
+    /* RFC 9110 §15 and RFC 6585 §5 (431). */
+    switch (status) {
+    case 101:
+        return "Switching Protocols";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 426:
+        return "Upgrade Required";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    default:
+        /* RFC 9112 §4: the reason phrase may be empty. */
+        return "";
+    }
+}

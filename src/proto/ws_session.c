@@ -1,0 +1,439 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The per-connection protocol state machine of RFC 6455 after the opening
+ * handshake. Processing order for data frames is fixed: header checks,
+ * unmasking, UTF-8 validation of text as it arrives, assembly. Not here:
+ * sockets, timers and statistics, which belong to conn.c.
+ */
+#include "autoconf.h"
+
+#include "ws_session.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * A message buffer larger than this is released once its message has been
+ * delivered, so that a connection at rest holds no large buffer; smaller
+ * ones are kept, so that steady traffic of small split messages does not
+ * allocate per message.
+ */
+#define WS_SESSION_KEEP_BYTES (16 * 1024)
+
+void
+ws_session_init(struct ws_session *s, const struct ws_session_config *cfg)
+{
+    memset(s, 0, sizeof(*s));
+    s->cfg = cfg;
+    s->state = WS_SESSION_OPEN;
+}
+
+void
+ws_session_clear(struct ws_session *s)
+{
+    free(s->msg);
+    s->msg = NULL;
+    s->msg_len = 0;
+    s->msg_cap = 0;
+    s->state = WS_SESSION_CLOSED;
+}
+
+enum ws_session_state
+ws_session_state(const struct ws_session *s)
+{
+    return (enum ws_session_state)s->state;
+}
+
+bool
+ws_session_is_idle(const struct ws_session *s)
+{
+    return s->hdr_len == 0 && !s->in_payload && s->msg_opcode == 0;
+}
+
+static void
+event_clear(struct ws_event *ev)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->type = WS_EV_NONE;
+}
+
+/* Fails the connection (§7.1.7): our close frame is the reply. */
+static void
+fail(struct ws_session *s, struct ws_event *ev, uint16_t code,
+     const char *reason)
+{
+    event_clear(ev);
+    ev->type = WS_EV_FAIL;
+    ev->error.code = code;
+    ev->error.reason = reason;
+    if (s->state == WS_SESSION_OPEN) {
+        ev->reply_len =
+            ws_close_frame_build(s->reply, sizeof(s->reply), code, reason);
+        ev->reply = s->reply;
+    }
+    s->state = WS_SESSION_CLOSED;
+}
+
+bool
+ws_session_close(struct ws_session *s, uint16_t code, const char *reason,
+                 struct ws_event *ev)
+{
+    if (s->state != WS_SESSION_OPEN) {
+        return false;
+    }
+    event_clear(ev);
+    ev->reply_len =
+        ws_close_frame_build(s->reply, sizeof(s->reply), code, reason);
+    ev->reply = s->reply;
+    s->state = WS_SESSION_CLOSING;
+    return true;
+}
+
+size_t
+ws_session_message_header(struct ws_session *s,
+                          uint8_t out[WS_FRAME_HEADER_MAX], uint8_t opcode,
+                          uint64_t len)
+{
+    if (s->state != WS_SESSION_OPEN) {
+        return 0;
+    }
+    ssize_t n = ws_frame_header_encode(out, WS_FRAME_HEADER_MAX, true, 0,
+                                       opcode, len, NULL);
+    return n > 0 ? (size_t)n : 0;
+}
+
+/*
+ * Makes room for `more` bytes after msg_len, growing geometrically but
+ * never past the message limit (already checked by the caller) nor past
+ * what the current frame can still bring when it ends the message.
+ */
+static bool
+msg_reserve(struct ws_session *s, size_t more)
+{
+    size_t need = s->msg_len + more;
+    if (need <= s->msg_cap && s->msg != NULL) {
+        return true;
+    }
+    size_t cap = s->msg_cap < 256 ? 256 : s->msg_cap * 2;
+    if (cap < need) {
+        cap = need;
+    }
+    uint64_t frame_end = s->msg_len + (s->frame.payload_len - s->frame_pos);
+    if (s->frame.fin && cap > frame_end) {
+        cap = (size_t)frame_end;
+    }
+    if (cap > s->cfg->max_message_bytes) {
+        cap = (size_t)s->cfg->max_message_bytes;
+    }
+    if (cap < need) {
+        cap = need;
+    }
+    uint8_t *p = realloc(s->msg, cap);
+    if (p == NULL) {
+        return false;
+    }
+    s->msg = p;
+    s->msg_cap = cap;
+    return true;
+}
+
+static void
+msg_release(struct ws_session *s)
+{
+    s->msg_len = 0;
+    if (s->msg_cap > WS_SESSION_KEEP_BYTES) {
+        free(s->msg);
+        s->msg = NULL;
+        s->msg_cap = 0;
+    }
+}
+
+/*
+ * Judges a decoded header against the session: masking, RSV bits and the
+ * fragmentation rules. Returns false after failing the connection.
+ */
+static bool
+check_header(struct ws_session *s, struct ws_event *ev)
+{
+    const struct ws_frame_header *h = &s->frame;
+
+    /* §5.1: a server MUST close the connection on an unmasked frame. */
+    if (!h->masked) {
+        fail(s, ev, WS_CLOSE_PROTOCOL_ERROR, "client frame is not masked");
+        return false;
+    }
+    /* §5.2: RSV bits MUST be 0 unless an extension defines them. */
+    if (h->rsv != 0) {
+        fail(s, ev, WS_CLOSE_PROTOCOL_ERROR,
+             "RSV bits set without a negotiated extension");
+        return false;
+    }
+    if (ws_frame_opcode_is_control(h->opcode)) {
+        return true;
+    }
+    /* §5.4: fragments of one message come in order, uninterleaved. */
+    if (h->opcode == WS_OP_CONT && s->msg_opcode == 0) {
+        fail(s, ev, WS_CLOSE_PROTOCOL_ERROR,
+             "continuation frame without a message to continue");
+        return false;
+    }
+    if (h->opcode != WS_OP_CONT && s->msg_opcode != 0) {
+        fail(s, ev, WS_CLOSE_PROTOCOL_ERROR,
+             "new data frame while a fragmented message is unfinished");
+        return false;
+    }
+    /* While closing, data is discarded unread, so no limit applies; the
+     * fragmentation rules still do, to keep finding frame boundaries. */
+    if (s->state == WS_SESSION_OPEN &&
+        h->payload_len > s->cfg->max_frame_bytes) {
+        fail(s, ev, WS_CLOSE_MESSAGE_TOO_BIG, "frame too big");
+        return false;
+    }
+    if (s->state == WS_SESSION_OPEN &&
+        h->payload_len > s->cfg->max_message_bytes - s->msg_len) {
+        fail(s, ev, WS_CLOSE_MESSAGE_TOO_BIG, "message too big");
+        return false;
+    }
+    if (h->opcode != WS_OP_CONT) {
+        s->msg_opcode = h->opcode;
+        s->msg_len = 0;
+        ws_utf8_reset(&s->utf8);
+    }
+    return true;
+}
+
+/*
+ * Takes the next frame header from the kept partial header and in.
+ * Returns the bytes of in it used; sets *done when a whole header was
+ * decoded (and judged: ev->type is WS_EV_FAIL if it was refused).
+ */
+static size_t
+take_header(struct ws_session *s, uint8_t *in, size_t len, bool *done,
+            struct ws_event *ev)
+{
+    struct ws_error err = {0, NULL};
+    ssize_t n;
+    size_t used;
+
+    *done = false;
+    if (s->hdr_len == 0) {
+        n = ws_frame_header_decode(&s->frame, in, len, &err);
+        if (n == WS_AGAIN) {
+            memcpy(s->hdr, in, len); /* len < WS_FRAME_HEADER_MAX */
+            s->hdr_len = (uint8_t)len;
+            return len;
+        }
+        used = n > 0 ? (size_t)n : len;
+    } else {
+        size_t copy = sizeof(s->hdr) - s->hdr_len;
+        if (copy > len) {
+            copy = len;
+        }
+        memcpy(s->hdr + s->hdr_len, in, copy);
+        n = ws_frame_header_decode(&s->frame, s->hdr, s->hdr_len + copy, &err);
+        if (n == WS_AGAIN) {
+            s->hdr_len = (uint8_t)(s->hdr_len + copy);
+            return copy;
+        }
+        used = n > 0 ? (size_t)n - s->hdr_len : len;
+        s->hdr_len = 0;
+    }
+    *done = true;
+    if (n < 0) {
+        fail(s, ev, err.code, err.reason);
+        return len;
+    }
+    if (s->on_frame != NULL) {
+        s->on_frame(s->on_frame_arg, &s->frame);
+    }
+    if (check_header(s, ev)) {
+        s->in_payload = true;
+        s->frame_pos = 0;
+    }
+    return used;
+}
+
+/* A whole control frame's payload is in p[0..len), unmasked. */
+static void
+control_frame(struct ws_session *s, uint8_t *p, size_t len, struct ws_event *ev)
+{
+    struct ws_error err = {0, NULL};
+
+    switch (s->frame.opcode) {
+    case WS_OP_PING:
+        if (s->state != WS_SESSION_OPEN) {
+            return; /* §5.5.1: nothing more is sent after our close */
+        }
+        ev->type = WS_EV_PING;
+        ev->data = p;
+        ev->len = len;
+        /* §5.5.3: the pong carries the ping's application data. */
+        s->reply[0] = 0x80 | WS_OP_PONG;
+        s->reply[1] = (uint8_t)len;
+        memcpy(s->reply + 2, p, len);
+        ev->reply = s->reply;
+        ev->reply_len = 2 + len;
+        return;
+    case WS_OP_PONG:
+        if (s->state == WS_SESSION_OPEN) {
+            ev->type = WS_EV_PONG;
+            ev->data = p;
+            ev->len = len;
+        }
+        return;
+    case WS_OP_CLOSE:
+        if (ws_close_parse(&ev->close, p, len, &err) != 0) {
+            fail(s, ev, err.code, err.reason);
+            return;
+        }
+        ev->type = WS_EV_CLOSE;
+        if (s->state == WS_SESSION_OPEN) {
+            /* §5.5.1: answer with a close, echoing the status code. */
+            ev->reply_len = ws_close_frame_build(s->reply, sizeof(s->reply),
+                                                 ev->close.code, NULL);
+            ev->reply = s->reply;
+        }
+        s->state = WS_SESSION_CLOSED;
+        return;
+    default:
+        /* Reserved control opcodes never pass ws_frame_header_decode. */
+        fail(s, ev, WS_CLOSE_PROTOCOL_ERROR, "reserved opcode");
+        return;
+    }
+}
+
+/* The data frame's payload is complete; a final one ends the message. */
+static void
+data_frame_done(struct ws_session *s, uint8_t *p, size_t len,
+                struct ws_event *ev)
+{
+    if (!s->frame.fin) {
+        return;
+    }
+    /* §8.1: a text message must end on a complete UTF-8 sequence. */
+    if (s->msg_opcode == WS_OP_TEXT && !ws_utf8_is_complete(&s->utf8)) {
+        fail(s, ev, WS_CLOSE_INVALID_PAYLOAD,
+             "text message is not valid UTF-8");
+        return;
+    }
+    ev->type = WS_EV_MESSAGE;
+    ev->opcode = s->msg_opcode;
+    ev->data = p;
+    ev->len = len;
+    s->msg_opcode = 0;
+}
+
+/* Validates new text bytes; fails fast at the first invalid one (§8.1). */
+static bool
+check_text(struct ws_session *s, const uint8_t *p, size_t len,
+           struct ws_event *ev)
+{
+    if (s->msg_opcode != WS_OP_TEXT || ws_utf8_feed(&s->utf8, p, len, NULL)) {
+        return true;
+    }
+    fail(s, ev, WS_CLOSE_INVALID_PAYLOAD, "text message is not valid UTF-8");
+    return false;
+}
+
+/* Consumes payload bytes of the current frame from in; returns how many. */
+static size_t
+take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
+{
+    struct ws_frame_header *h = &s->frame;
+    uint64_t left = h->payload_len - s->frame_pos;
+    size_t n = left < len ? (size_t)left : len;
+    bool control = ws_frame_opcode_is_control(h->opcode);
+    bool discard = !control && s->state != WS_SESSION_OPEN;
+
+    if (discard) {
+        s->frame_pos += n;
+    } else if (control) {
+        if (s->ctrl_len == 0 && n == left) {
+            /* The whole payload is here: use it in place. */
+            ws_frame_mask(in, n, h->mask, 0);
+            s->in_payload = false;
+            control_frame(s, in, n, ev);
+            return n;
+        }
+        memcpy(s->ctrl + s->ctrl_len, in, n);
+        ws_frame_mask(s->ctrl + s->ctrl_len, n, h->mask, s->frame_pos);
+        s->ctrl_len = (uint8_t)(s->ctrl_len + n);
+        s->frame_pos += n;
+    } else if (s->msg_len == 0 && h->fin && n == left) {
+        /* A whole unfragmented message is here: no copy. */
+        ws_frame_mask(in, n, h->mask, 0);
+        s->in_payload = false;
+        if (check_text(s, in, n, ev)) {
+            data_frame_done(s, in, n, ev);
+        }
+        return n;
+    } else {
+        if (!msg_reserve(s, n)) {
+            fail(s, ev, WS_CLOSE_INTERNAL_ERROR, "out of memory");
+            return len;
+        }
+        uint8_t *dst = s->msg + s->msg_len;
+        if (n > 0) {
+            memcpy(dst, in, n);
+        }
+        ws_frame_mask(dst, n, h->mask, s->frame_pos);
+        s->msg_len += n;
+        s->frame_pos += n;
+        if (!check_text(s, dst, n, ev)) {
+            return len;
+        }
+    }
+
+    if (s->frame_pos < h->payload_len) {
+        return n;
+    }
+    s->in_payload = false;
+    if (discard) {
+        if (h->fin) {
+            s->msg_opcode = 0;
+        }
+        return n;
+    }
+    if (control) {
+        s->ctrl_len = 0;
+        control_frame(s, s->ctrl, h->payload_len, ev);
+    } else {
+        data_frame_done(s, s->msg, s->msg_len, ev);
+        if (ev->type == WS_EV_MESSAGE) {
+            s->drop_msg = true;
+        }
+    }
+    return n;
+}
+
+size_t
+ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
+                struct ws_event *ev)
+{
+    size_t used = 0;
+
+    event_clear(ev);
+    if (s->drop_msg) {
+        s->drop_msg = false;
+        msg_release(s);
+    }
+    while (ev->type == WS_EV_NONE && s->state != WS_SESSION_CLOSED) {
+        if (!s->in_payload) {
+            bool done;
+            if (used == len) {
+                break;
+            }
+            used += take_header(s, in + used, len - used, &done, ev);
+            if (!done) {
+                break;
+            }
+            continue;
+        }
+        /* An empty payload completes without more input. */
+        if (used == len && s->frame_pos < s->frame.payload_len) {
+            break;
+        }
+        used += take_payload(s, in + used, len - used, ev);
+    }
+    return s->state == WS_SESSION_CLOSED ? len : used;
+}

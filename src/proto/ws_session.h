@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sans-I/O server side of one WebSocket connection after its opening
+ * handshake (RFC 6455 §5, §6, §7): bytes in, events out. It checks framing
+ * against the negotiated state, unmasks, validates text as UTF-8 while it
+ * arrives (failing fast, §8.1), assembles fragmented messages with control
+ * frames interleaved (§5.4), answers pings, and runs the close handshake.
+ * It never does I/O: the caller sends the bytes an event hands it.
+ */
+#ifndef WSD_PROTO_WS_SESSION_H
+#define WSD_PROTO_WS_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ws_close.h"
+#include "ws_error.h"
+#include "ws_frame.h"
+#include "ws_utf8.h"
+
+/* Shared by every session of a worker; must outlive them. */
+struct ws_session_config {
+    uint64_t max_message_bytes; /* payload of one message; more fails 1009 */
+    uint64_t max_frame_bytes;   /* payload of one frame; more fails 1009 */
+};
+
+enum ws_session_state {
+    WS_SESSION_OPEN,    /* messages flow both ways */
+    WS_SESSION_CLOSING, /* we sent a close frame and await the peer's */
+    WS_SESSION_CLOSED,  /* nothing more to read or send; close the TCP */
+};
+
+enum ws_event_type {
+    WS_EV_NONE,    /* all input consumed, no event */
+    WS_EV_MESSAGE, /* a whole text or binary message: opcode, data, len */
+    WS_EV_PING,    /* data, len: the ping's payload; reply: the pong */
+    WS_EV_PONG,    /* data, len: the pong's payload; nothing to send */
+    WS_EV_CLOSE,   /* the peer's close (close); reply: our answer, empty if
+                      we had sent our close first. State is now CLOSED. */
+    WS_EV_FAIL,    /* the peer broke the protocol (error); reply: our close
+                      frame (empty if we had sent ours already). State is
+                      now CLOSED: the stream can no longer be parsed, so
+                      send the reply and close the TCP connection (§7.1.7).
+                      */
+};
+
+struct ws_event {
+    enum ws_event_type type;
+    uint8_t opcode; /* WS_EV_MESSAGE: WS_OP_TEXT or _BINARY */
+    uint8_t *data;  /* payload; see ws_session_feed */
+    size_t len;
+    struct ws_close_payload close; /* WS_EV_CLOSE; reason borrows like data */
+    struct ws_error error;         /* WS_EV_FAIL */
+    const uint8_t *reply;          /* bytes to send; borrows the session */
+    size_t reply_len;
+};
+
+/* Called once per received frame header, before its payload is judged. */
+typedef void ws_frame_fn(void *arg, const struct ws_frame_header *h);
+
+struct ws_session {
+    const struct ws_session_config *cfg;
+    ws_frame_fn *on_frame; /* may be NULL */
+    void *on_frame_arg;
+    /* internal: */
+    uint8_t state;      /* enum ws_session_state */
+    uint8_t hdr_len;    /* bytes of a partial header kept in hdr */
+    uint8_t msg_opcode; /* opcode of the message in progress, 0: none */
+    uint8_t ctrl_len;   /* bytes of a partial control payload in ctrl */
+    bool in_payload;    /* frame's header decoded, payload pending */
+    bool drop_msg;      /* msg was delivered; release on next feed */
+    uint8_t hdr[WS_FRAME_HEADER_MAX];
+    struct ws_frame_header frame;
+    uint64_t frame_pos;  /* payload bytes of the frame consumed */
+    struct ws_utf8 utf8; /* state of the text message in progress */
+    uint8_t *msg;        /* message assembly buffer, malloc'ed lazily */
+    size_t msg_len;
+    size_t msg_cap;
+    uint8_t ctrl[WS_CONTROL_PAYLOAD_MAX];
+    uint8_t reply[WS_CLOSE_FRAME_MAX];
+};
+
+/*
+ * Prepares s for a connection whose handshake has just completed. Does not
+ * allocate. cfg is borrowed.
+ */
+void ws_session_init(struct ws_session *s, const struct ws_session_config *cfg);
+
+/* Frees what the session allocated; s may then be initialised again. */
+void ws_session_clear(struct ws_session *s);
+
+/*
+ * Consumes bytes of in[0..len) until it has an event for the caller or has
+ * consumed them all, and returns the number consumed (never negative). The
+ * session unmasks payload in place, so in is modified. ev->data and the
+ * close reason point into in or into the session, and stay valid until the
+ * next call of any ws_session function; ev->reply until the next call too.
+ * The caller loops until the input is consumed, handling each event in
+ * order (a message echoed before a later error's close frame keeps the
+ * order of the wire). In state CLOSING data frames are discarded and only
+ * the peer's close is reported; in state CLOSED everything is discarded.
+ * Allocation: the message buffer grows up to cfg->max_message_bytes.
+ */
+size_t ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
+                       struct ws_event *ev);
+
+/*
+ * Starts the closing handshake from our side with code and reason (a
+ * static string, or NULL): stores our close frame in ev->reply (the other
+ * fields of ev are cleared, type WS_EV_NONE) and moves to CLOSING, where
+ * the peer's answer arrives as WS_EV_CLOSE. Returns false (and leaves ev
+ * untouched) unless the session is OPEN.
+ */
+bool ws_session_close(struct ws_session *s, uint16_t code, const char *reason,
+                      struct ws_event *ev);
+
+/*
+ * Encodes into out the header of a one-frame, unfragmented message of
+ * opcode and len, and returns its size; returns 0 when the session may no
+ * longer send data frames (§5.5.1: not after our close).
+ */
+size_t ws_session_message_header(struct ws_session *s,
+                                 uint8_t out[WS_FRAME_HEADER_MAX],
+                                 uint8_t opcode, uint64_t len);
+
+enum ws_session_state ws_session_state(const struct ws_session *s);
+
+/* True when no message is partly received (nothing held but state). */
+bool ws_session_is_idle(const struct ws_session *s);
+
+#endif

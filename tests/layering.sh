@@ -1,0 +1,27 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The protocol core in src/proto is pure: it must not include libevent,
+# socket or process headers, nor any runtime header from src/. TAP output.
+srcdir=${WSD_SRCDIR:-$(dirname "$0")/..}
+n=0
+fail=0
+check() {
+    n=$((n + 1))
+    if [ -z "$2" ]; then
+        echo "ok $n - src/proto includes no $1"
+    else
+        echo "not ok $n - src/proto includes $1:"
+        printf '%s\n' "$2" | sed 's/^/#   /'
+        fail=1
+    fi
+}
+files=$(ls "$srcdir"/src/proto/*.[ch])
+[ -n "$files" ] || { echo "Bail out! no files in $srcdir/src/proto"; exit 1; }
+check "event2/ headers" "$(grep -Hn '#include *<event2/' $files)"
+check "socket headers" "$(grep -HnE '#include *<(sys/socket|netinet/|arpa/|netdb)' $files)"
+check "unistd.h or signal.h" "$(grep -HnE '#include *<(unistd|signal|pthread)\.h>' $files)"
+check "runtime headers from src/" "$(grep -HnE '#include *"(config|log|master|worker|listener|conn|transport|stats_shm|stats_json|admin)[a-z_]*\.h"' $files | cat)"
+check "jansson" "$(grep -Hn '#include *<jansson' $files)"
+check "global state (non-const file-scope variables)" "$(grep -HnE '^(static )?[a-z_][a-z_ ]*[a-z_0-9]+(\[[^]]*\])? *(=|;)' $files | grep -vE '^\S+:[0-9]+:(static )?const |typedef|return|extern ' )"
+echo "1..$n"
+exit $fail

@@ -1,0 +1,1400 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for ws_session: one table of client byte streams, each fed
+ * whole, one byte at a time and at random splits, whose events are written
+ * down as a compact transcript that must be the same however TCP splits the
+ * input; then the public calls one by one (our close, message headers, idle,
+ * clear) and large messages reassembled byte for byte.
+ */
+#include "autoconf.h"
+
+#include "ws_session.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Limits of a case that leaves them 0: enough for the largest test. */
+#define DEFAULT_LIMIT_BYTES (UINT64_C(4) << 20)
+#define RANDOM_RUNS         8
+/* Size of every transcript buffer; appendf() writes into no other. */
+#define TEXT_MAX            4096
+
+/*
+ * Masking keys for the frames the tests build, used in turn; the first is
+ * the one of RFC 6455 §5.7.
+ */
+static const uint8_t keys[][4] = {
+    {0x37, 0xfa, 0x21, 0x3d},
+    {0xa1, 0xb2, 0xc3, 0xd4},
+    {0x01, 0x02, 0x03, 0x04},
+    {0xde, 0xad, 0xbe, 0xef},
+};
+
+/*
+ * The input of a case is a list of pieces. A piece is either raw bytes
+ * written out by hand, or a frame that frame_put() assembles from its first
+ * byte (FIN, RSV, opcode) and its clear payload, or the point where the
+ * server starts the closing handshake itself.
+ */
+enum piece_kind {
+    P_END,      /* ends the list */
+    P_RAW,      /* data[0..len) as is */
+    P_FRAME,    /* masked frame b0 carrying data[0..len) */
+    P_UNMASKED, /* the same frame without a mask */
+    P_HEADER,   /* the masked header of frame b0 claiming claim bytes */
+    P_CLOSE,    /* here the server calls ws_session_close(1001, "bye") */
+};
+
+struct piece {
+    uint8_t kind;
+    uint8_t b0;
+    const char *data;
+    size_t len;
+    uint64_t claim;
+};
+
+/* Kept on one line each, which clang-format would spread over four. */
+/* clang-format off */
+#define RAW(s)          {P_RAW, 0, (s), sizeof(s) - 1, 0}
+#define FRAME(b0, s)    {P_FRAME, (b0), (s), sizeof(s) - 1, 0}
+#define UNMASKED(b0, s) {P_UNMASKED, (b0), (s), sizeof(s) - 1, 0}
+#define HEADER(b0, n)   {P_HEADER, (b0), "", 0, (n)}
+#define OUR_CLOSE       {P_CLOSE, 0, "", 0, 0}
+/* clang-format on */
+
+/* ws_session_close(1001, "bye"): 88 05 03 e9 'b' 'y' 'e'. */
+#define SENT      "SENT>880503e9627965;"
+/* Our close frame for a failure: 88, length, the code, a reason. */
+#define FAIL_1002 "FAIL:1002>88..03ea+reason;END:CLOSED"
+#define FAIL_1007 "FAIL:1007>88..03ef+reason;END:CLOSED"
+#define FAIL_1009 "FAIL:1009>88..03f1+reason;END:CLOSED"
+#define IDLE      "END:OPEN,idle"
+
+struct sess_case {
+    const char *name;
+    struct piece in[10];
+    uint64_t max_message_bytes; /* 0: DEFAULT_LIMIT_BYTES */
+    uint64_t max_frame_bytes;   /* 0: DEFAULT_LIMIT_BYTES */
+    size_t fail_at; /* when set: the shortest prefix that must fail */
+    const char *want;
+};
+
+/*
+ * Transcript tokens, separated by ';':
+ *   MSG<opcode>:<data>           a message
+ *   PING:<data>><reply hex>      a ping and the pong to send
+ *   PONG:<data>                  a pong
+ *   CLOSE:<code>[:<reason>]>...  the peer's close; reply hex, '-' if none
+ *   FAIL:<code>>...              88..<code>+reason when the reply is our
+ *                                close frame carrying ev->error, '-' if none
+ *   SENT>...                     our ws_session_close() frame
+ *   END:<state>[,idle|,busy]     after the last byte
+ * Data is printed as is, except bytes outside 0x20-0x7e and '\' and ';',
+ * which are printed \xHH; data over 64 bytes as <len>#<FNV-1a 64>.
+ * Anything the driver finds wrong is a token starting with '!'.
+ */
+static const struct sess_case cases[] = {
+    /* Single-frame messages. */
+    {"RFC 6455 5.7 masked Hello",
+     {RAW("\x81\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58")},
+     .want = "MSG1:Hello;" IDLE},
+    {"RFC 6455 5.7 masked Pong",
+     {RAW("\x8a\x85\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58")},
+     .want = "PONG:Hello;" IDLE},
+    {"masked Hello, built", {FRAME(0x81, "Hello")}, .want = "MSG1:Hello;" IDLE},
+    {"binary",
+     {FRAME(0x82, "\x00\x01\xfe\xff")},
+     .want = "MSG2:\\x00\\x01\\xfe\\xff;" IDLE},
+    {"empty text", {FRAME(0x81, "")}, .want = "MSG1:;" IDLE},
+    {"empty binary", {FRAME(0x82, "")}, .want = "MSG2:;" IDLE},
+    {"binary need not be UTF-8",
+     {FRAME(0x82, "\xff\xc0")},
+     .want = "MSG2:\\xff\\xc0;" IDLE},
+    {"16-bit length, 126 bytes",
+     {FRAME(0x81, "0123456789abcdef0123456789abcdef0123456789abcdef"
+                  "0123456789abcdef0123456789abcdef0123456789abcdef"
+                  "0123456789abcdefXYZ;\\-01234567")},
+     /* FNV-1a 64 of the payload, computed apart from wsd. */
+     .want = "MSG1:126#2bfe3730a530322e;" IDLE},
+    {"several messages in one input",
+     {FRAME(0x81, "one"), FRAME(0x82, "two"), FRAME(0x8a, ""),
+      FRAME(0x81, "three")},
+     .want = "MSG1:one;MSG2:two;PONG:;MSG1:three;" IDLE},
+
+    /* Pings and pongs: the pong is 8a, the length, the payload, unmasked. */
+    {"ping", {FRAME(0x89, "Hello")}, .want = "PING:Hello>8a0548656c6c6f;" IDLE},
+    {"empty ping", {FRAME(0x89, "")}, .want = "PING:>8a00;" IDLE},
+    {"binary ping payload",
+     {FRAME(0x89, "\x00\xff;")},
+     .want = "PING:\\x00\\xff\\x3b>8a0300ff3b;" IDLE},
+    {"pong with payload", {FRAME(0x8a, "abc")}, .want = "PONG:abc;" IDLE},
+
+    /* Fragmentation (§5.4), control frames interleaved. */
+    {"fragmented text, ping interleaved",
+     {FRAME(0x01, "Hel"), FRAME(0x89, "ping"), FRAME(0x80, "lo")},
+     .want = "PING:ping>8a0470696e67;MSG1:Hello;" IDLE},
+    {"fragmented binary, ping and pong interleaved",
+     {FRAME(0x02, "a"), FRAME(0x8a, "x"), FRAME(0x00, "b"), FRAME(0x89, "y"),
+      FRAME(0x80, "c")},
+     .want = "PONG:x;PING:y>8a0179;MSG2:abc;" IDLE},
+    {"zero-length final continuation",
+     {FRAME(0x01, "Hel"), FRAME(0x00, "lo"), FRAME(0x80, "")},
+     .want = "MSG1:Hello;" IDLE},
+    {"all fragments empty",
+     {FRAME(0x01, ""), FRAME(0x00, ""), FRAME(0x80, "")},
+     .want = "MSG1:;" IDLE},
+    {"empty first fragment",
+     {FRAME(0x02, ""), FRAME(0x80, "data")},
+     .want = "MSG2:data;" IDLE},
+    {"fragmented messages back to back",
+     {FRAME(0x01, "ab"), FRAME(0x80, "cd"), FRAME(0x02, "ef"),
+      FRAME(0x00, "gh"), FRAME(0x80, "ij"), FRAME(0x81, "kl"), FRAME(0x01, "m"),
+      FRAME(0x80, "n")},
+     .want = "MSG1:abcd;MSG2:efghij;MSG1:kl;MSG1:mn;" IDLE},
+    {"input ends inside a fragmented message",
+     {FRAME(0x01, "Hel"), FRAME(0x89, "")},
+     .want = "PING:>8a00;END:OPEN,busy"},
+    {"input ends inside a frame header",
+     {RAW("\x81\x85\x37\xfa")},
+     .want = "END:OPEN,busy"},
+    {"input ends inside a payload",
+     {RAW("\x81\x85\x37\xfa\x21\x3d\x7f\x9f")},
+     .want = "END:OPEN,busy"},
+
+    /* Protocol errors (§5.2, §5.4, §5.5): 1002, our close frame, then
+     * nothing more is reported whatever follows. */
+    {"continuation without a start",
+     {FRAME(0x80, "lo"), FRAME(0x81, "after")},
+     .fail_at = 6,
+     .want = FAIL_1002},
+    {"non-final continuation without a start",
+     {FRAME(0x00, "lo")},
+     .fail_at = 6,
+     .want = FAIL_1002},
+    {"new text during a fragmented message",
+     {FRAME(0x01, "Hel"), FRAME(0x81, "lo")},
+     .fail_at = 15,
+     .want = FAIL_1002},
+    {"new binary during a fragmented text",
+     {FRAME(0x01, "Hel"), FRAME(0x02, "lo")},
+     .fail_at = 15,
+     .want = FAIL_1002},
+    {"continuation after the message ended",
+     {FRAME(0x01, "Hel"), FRAME(0x80, "lo"), FRAME(0x80, "!")},
+     .want = "MSG1:Hello;" FAIL_1002},
+    {"RSV1 without an extension",
+     {FRAME(0xc1, "Hello")},
+     .fail_at = 6,
+     .want = FAIL_1002},
+    {"RSV2", {FRAME(0xa1, "Hello")}, .want = FAIL_1002},
+    {"RSV3", {FRAME(0x91, "Hello")}, .want = FAIL_1002},
+    {"RSV1 on a ping", {FRAME(0xc9, "")}, .want = FAIL_1002},
+    {"RFC 6455 5.7 unmasked Hello",
+     {RAW("\x81\x05\x48\x65\x6c\x6c\x6f"), FRAME(0x81, "after")},
+     .fail_at = 2,
+     .want = FAIL_1002},
+    {"unmasked ping", {UNMASKED(0x89, "Hello")}, .want = FAIL_1002},
+    {"unmasked close", {UNMASKED(0x88, "")}, .want = FAIL_1002},
+    {"opcode 0x3", {FRAME(0x83, "")}, .want = FAIL_1002},
+    {"opcode 0x4", {FRAME(0x84, "x")}, .want = FAIL_1002},
+    {"opcode 0x5", {FRAME(0x85, "")}, .want = FAIL_1002},
+    {"opcode 0x6", {FRAME(0x86, "")}, .want = FAIL_1002},
+    {"opcode 0x7, not final", {FRAME(0x07, "")}, .want = FAIL_1002},
+    {"opcode 0xb", {FRAME(0x8b, "")}, .want = FAIL_1002},
+    {"opcode 0xc", {FRAME(0x8c, "")}, .want = FAIL_1002},
+    {"opcode 0xd", {FRAME(0x8d, "")}, .want = FAIL_1002},
+    {"opcode 0xe", {FRAME(0x8e, "x")}, .want = FAIL_1002},
+    {"opcode 0xf", {FRAME(0x8f, "")}, .want = FAIL_1002},
+    {"reserved opcode inside a fragmented message",
+     {FRAME(0x01, "Hel"), FRAME(0x8b, "")},
+     .want = FAIL_1002},
+    {"ping of 126 bytes", {HEADER(0x89, 126)}, .want = FAIL_1002},
+    {"close of 126 bytes", {HEADER(0x88, 126)}, .want = FAIL_1002},
+    {"fragmented ping", {FRAME(0x09, "Hello")}, .want = FAIL_1002},
+    {"fragmented close", {FRAME(0x08, "")}, .want = FAIL_1002},
+    {"fragmented pong inside a message",
+     {FRAME(0x01, "a"), FRAME(0x0a, ""), FRAME(0x80, "b")},
+     .want = FAIL_1002},
+    {"16-bit length holding 5",
+     {RAW("\x81\xfe\x00\x05\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58")},
+     .want = FAIL_1002},
+    {"64-bit length with the top bit set",
+     {RAW("\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00\x37\xfa\x21\x3d")},
+     .want = FAIL_1002},
+
+    /* Order of the wire: a message before a bad frame comes first. */
+    {"valid text, then an unmasked frame",
+     {FRAME(0x81, "ok"), UNMASKED(0x81, "x")},
+     .fail_at = 10,
+     .want = "MSG1:ok;" FAIL_1002},
+    {"ping, then a reserved opcode",
+     {FRAME(0x89, "p"), FRAME(0x83, "")},
+     .want = "PING:p>8a0170;" FAIL_1002},
+
+    /* UTF-8 (§8.1): 1007, as soon as the bad byte arrives. */
+    {"text 0xff",
+     {FRAME(0x81, "ab\xff"
+                  "cd")},
+     .fail_at = 9,
+     .want = FAIL_1007},
+    {"text 0xff, first byte",
+     {FRAME(0x81, "\xff")},
+     .fail_at = 7,
+     .want = FAIL_1007},
+    {"overlong C0 AF",
+     {FRAME(0x81, "a\xc0\xaf"
+                  "b")},
+     .fail_at = 8,
+     .want = FAIL_1007},
+    {"surrogate ED A0 80",
+     {FRAME(0x81, "\xed\xa0\x80")},
+     .fail_at = 8,
+     .want = FAIL_1007},
+    {"over U+10FFFF, F4 90 80 80",
+     {FRAME(0x81, "\xf4\x90\x80\x80")},
+     .fail_at = 8,
+     .want = FAIL_1007},
+    {"F5", {FRAME(0x81, "\xf5\x80\x80\x80")}, .fail_at = 7, .want = FAIL_1007},
+    {"E2 82 then ASCII",
+     {FRAME(0x81, "\xe2\x82"
+                  "A")},
+     .fail_at = 9,
+     .want = FAIL_1007},
+    {"second fragment begins with 0xff",
+     {FRAME(0x01, "abc"), FRAME(0x80, "\xff"
+                                      "def")},
+     .fail_at = 16,
+     .want = FAIL_1007},
+    {"sequence broken across fragments",
+     {FRAME(0x01, "a\xe2"), FRAME(0x80, "\x82"
+                                        "x")},
+     .fail_at = 16,
+     .want = FAIL_1007},
+    {"bad byte in a later non-final fragment",
+     {FRAME(0x01, "abc"), FRAME(0x00, "de\xc1"), FRAME(0x80, "f")},
+     .fail_at = 18,
+     .want = FAIL_1007},
+    {"message ends in E2 82",
+     {FRAME(0x81, "ab\xe2\x82")},
+     .fail_at = 10,
+     .want = FAIL_1007},
+    {"message ends in F0 9F 98 across fragments",
+     {FRAME(0x01, "a\xf0\x9f"), FRAME(0x80, "\x98")},
+     .fail_at = 16,
+     .want = FAIL_1007},
+    {"message ends in E2 then an empty final fragment",
+     {FRAME(0x01, "a\xe2"), FRAME(0x80, "")},
+     .fail_at = 14,
+     .want = FAIL_1007},
+    {"valid text, then invalid text",
+     {FRAME(0x81, "ok"), FRAME(0x81, "\xff")},
+     .fail_at = 15,
+     .want = "MSG1:ok;" FAIL_1007},
+    {"Autobahn 6.2: kosme",
+     {FRAME(0x81, "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5")},
+     .want =
+         "MSG1:\\xce\\xba\\xe1\\xbd\\xb9\\xcf\\x83\\xce\\xbc\\xce\\xb5;" IDLE},
+    {"U+1F600 split across fragments",
+     {FRAME(0x01, "a\xf0\x9f"), FRAME(0x80, "\x98\x80"
+                                            "b")},
+     .want = "MSG1:a\\xf0\\x9f\\x98\\x80b;" IDLE},
+    {"U+1F600 a byte per fragment, ping interleaved",
+     {FRAME(0x01, "\xf0"), FRAME(0x00, "\x9f"), FRAME(0x89, "\xff"),
+      FRAME(0x00, "\x98"), FRAME(0x80, "\x80")},
+     .want = "PING:\\xff>8a01ff;MSG1:\\xf0\\x9f\\x98\\x80;" IDLE},
+    {"U+10FFFF and U+FFFF",
+     {FRAME(0x81, "\xf4\x8f\xbf\xbf\xef\xbf\xbf")},
+     .want = "MSG1:\\xf4\\x8f\\xbf\\xbf\\xef\\xbf\\xbf;" IDLE},
+    {"text after a binary is checked afresh",
+     {FRAME(0x82, "\xe2"), FRAME(0x81, "\x82")},
+     .fail_at = 14,
+     .want = "MSG2:\\xe2;" FAIL_1007},
+
+    /* Limits: 1009 as soon as the header tells, before the payload. */
+    {"frame of max_frame_bytes",
+     {FRAME(0x82, "Hello")},
+     .max_frame_bytes = 5,
+     .want = "MSG2:Hello;" IDLE},
+    {"frame over max_frame_bytes",
+     {FRAME(0x82, "Hello!")},
+     .max_frame_bytes = 5,
+     .fail_at = 6,
+     .want = FAIL_1009},
+    {"fragment over max_frame_bytes",
+     {FRAME(0x01, "Hello"), FRAME(0x80, "World!")},
+     .max_frame_bytes = 5,
+     .fail_at = 17,
+     .want = FAIL_1009},
+    {"16-bit header over max_frame_bytes, no payload yet",
+     {HEADER(0x82, 2000)},
+     .max_frame_bytes = 1000,
+     .fail_at = 8,
+     .want = FAIL_1009},
+    {"64-bit header over max_frame_bytes, no payload yet",
+     {HEADER(0x82, UINT64_C(1) << 40)},
+     .fail_at = 14,
+     .want = FAIL_1009},
+    {"message of max_message_bytes in fragments",
+     {FRAME(0x01, "Hello"), FRAME(0x80, "World")},
+     .max_message_bytes = 10,
+     .want = "MSG1:HelloWorld;" IDLE},
+    {"message over max_message_bytes across fragments",
+     {FRAME(0x01, "Hello"), FRAME(0x89, ""), FRAME(0x80, "World!")},
+     .max_message_bytes = 10,
+     .fail_at = 23,
+     .want = "PING:>8a00;" FAIL_1009},
+    {"single frame over max_message_bytes",
+     {FRAME(0x81, "Hello")},
+     .max_message_bytes = 4,
+     .fail_at = 6,
+     .want = FAIL_1009},
+    {"limits count each message afresh",
+     {FRAME(0x01, "Hello"), FRAME(0x80, "World"), FRAME(0x81, "0123456789"),
+      FRAME(0x02, "01234"), FRAME(0x80, "56789")},
+     .max_message_bytes = 10,
+     .want = "MSG1:HelloWorld;MSG1:0123456789;MSG2:0123456789;" IDLE},
+
+    /* The peer's close (§5.5.1, §7.4): echo the code, nothing after. */
+    {"empty close",
+     {FRAME(0x88, ""), FRAME(0x81, "after")},
+     .want = "CLOSE:1005>8800;END:CLOSED"},
+    {"close 1000 with a reason",
+     {FRAME(0x88, "\x03\xe8"
+                  "bye")},
+     .want = "CLOSE:1000:bye>880203e8;END:CLOSED"},
+    {"close 1001",
+     {FRAME(0x88, "\x03\xe9")},
+     .want = "CLOSE:1001>880203e9;END:CLOSED"},
+    {"close 1003",
+     {FRAME(0x88, "\x03\xeb")},
+     .want = "CLOSE:1003>880203eb;END:CLOSED"},
+    {"close 1007",
+     {FRAME(0x88, "\x03\xef")},
+     .want = "CLOSE:1007>880203ef;END:CLOSED"},
+    {"close 1014",
+     {FRAME(0x88, "\x03\xf6")},
+     .want = "CLOSE:1014>880203f6;END:CLOSED"},
+    {"close 3000",
+     {FRAME(0x88, "\x0b\xb8")},
+     .want = "CLOSE:3000>88020bb8;END:CLOSED"},
+    {"close 4999 with a UTF-8 reason",
+     {FRAME(0x88, "\x13\x87\xce\xba"), FRAME(0x89, "after")},
+     .want = "CLOSE:4999:\\xce\\xba>88021387;END:CLOSED"},
+    {"close inside a fragmented message",
+     {FRAME(0x01, "Hel"), FRAME(0x88, "\x03\xe8"), FRAME(0x80, "lo")},
+     .want = "CLOSE:1000>880203e8;END:CLOSED"},
+    {"close payload of one byte", {FRAME(0x88, "\x03")}, .want = FAIL_1002},
+    {"close code 0", {FRAME(0x88, "\x00\x00")}, .want = FAIL_1002},
+    {"close code 999", {FRAME(0x88, "\x03\xe7")}, .want = FAIL_1002},
+    {"close code 1004", {FRAME(0x88, "\x03\xec")}, .want = FAIL_1002},
+    {"close code 1005", {FRAME(0x88, "\x03\xed")}, .want = FAIL_1002},
+    {"close code 1006", {FRAME(0x88, "\x03\xee")}, .want = FAIL_1002},
+    {"close code 1015", {FRAME(0x88, "\x03\xf7")}, .want = FAIL_1002},
+    {"close code 1016", {FRAME(0x88, "\x03\xf8")}, .want = FAIL_1002},
+    {"close code 2999", {FRAME(0x88, "\x0b\xb7")}, .want = FAIL_1002},
+    {"close code 5000", {FRAME(0x88, "\x13\x88")}, .want = FAIL_1002},
+    {"close code 65535", {FRAME(0x88, "\xff\xff")}, .want = FAIL_1002},
+    {"close reason not UTF-8",
+     {FRAME(0x88, "\x03\xe8\xff")},
+     .want = FAIL_1007},
+    {"close reason ends in E2 82",
+     {FRAME(0x88, "\x03\xe8"
+                  "a\xe2\x82")},
+     .want = FAIL_1007},
+
+    /* Our close first (§7.1.2): CLOSING discards data frames, answers no
+     * ping, and the peer's close ends it without a reply. */
+    {"our close, then the peer's",
+     {OUR_CLOSE, FRAME(0x88, "\x03\xe9")},
+     .want = SENT "CLOSE:1001>-;END:CLOSED"},
+    {"our close, then the peer's empty close",
+     {OUR_CLOSE, FRAME(0x88, ""), FRAME(0x81, "after")},
+     .want = SENT "CLOSE:1005>-;END:CLOSED"},
+    {"our close, data and pings discarded",
+     {OUR_CLOSE, FRAME(0x81, "Hello"), FRAME(0x89, "ping"), FRAME(0x8a, "pong"),
+      FRAME(0x82, "bin"), FRAME(0x88, "\x03\xe8")},
+     .want = SENT "CLOSE:1000>-;END:CLOSED"},
+    {"our close, no answer yet",
+     {OUR_CLOSE, FRAME(0x81, "Hello")},
+     .want = SENT "END:CLOSING,idle"},
+    {"our close, unmasked frame",
+     {OUR_CLOSE, UNMASKED(0x81, "x")},
+     .want = SENT "FAIL:1002>-;END:CLOSED"},
+    {"our close, bad close code",
+     {OUR_CLOSE, FRAME(0x88, "\x03\xed")},
+     .want = SENT "FAIL:1002>-;END:CLOSED"},
+    {"our close, frames over the limits discarded",
+     {OUR_CLOSE, FRAME(0x82, "Hello"), FRAME(0x88, "")},
+     .max_frame_bytes = 2,
+     .max_message_bytes = 2,
+     .want = SENT "CLOSE:1005>-;END:CLOSED"},
+    {"our close inside a fragmented message",
+     {FRAME(0x01, "Hel"), OUR_CLOSE, FRAME(0x80, "lo"), FRAME(0x88, "")},
+     .want = SENT "CLOSE:1005>-;END:CLOSED"},
+    /* The peer may start or finish messages until it sees our close. */
+    {"our close, then a fragmented message",
+     {OUR_CLOSE, FRAME(0x01, "Hel"), FRAME(0x80, "lo"), FRAME(0x88, "")},
+     .want = SENT "CLOSE:1005>-;END:CLOSED"},
+    {"our close inside a message, then another message",
+     {FRAME(0x01, "Hel"), OUR_CLOSE, FRAME(0x80, "lo"), FRAME(0x81, "x"),
+      FRAME(0x88, "")},
+     .want = SENT "CLOSE:1005>-;END:CLOSED"},
+};
+
+/* An input under construction. */
+struct input {
+    uint8_t *p;
+    size_t len;
+    size_t cap;
+    size_t close_at; /* where we close, SIZE_MAX: never */
+    unsigned n_frames;
+};
+
+static void
+input_init(struct input *in)
+{
+    memset(in, 0, sizeof(*in));
+    in->close_at = SIZE_MAX;
+}
+
+static uint8_t *
+input_grow(struct input *in, size_t more)
+{
+    if (in->len + more > in->cap) {
+        size_t cap = in->cap * 2 + more + 64;
+        uint8_t *p = realloc(in->p, cap);
+        if (p == NULL) {
+            abort();
+        }
+        in->p = p;
+        in->cap = cap;
+    }
+    in->len += more;
+    return in->p + in->len - more;
+}
+
+static void
+input_put(struct input *in, const void *p, size_t len)
+{
+    uint8_t *dst = input_grow(in, len);
+    if (len > 0) {
+        memcpy(dst, p, len);
+    }
+}
+
+/*
+ * Appends a client frame laid out by hand after RFC 6455 §5.2: b0, then
+ * MASK and a 7-bit length, or 126 and 16 bits, or 127 and 64 bits (network
+ * order), then the key and payload[0..len) XORed with it (§5.3). claim is
+ * the length the header states; it may differ from len to build frames
+ * that are cut short.
+ */
+static void
+frame_put(struct input *in, uint8_t b0, const uint8_t *key,
+          const uint8_t *payload, size_t len, uint64_t claim)
+{
+    uint8_t h[14];
+    size_t n = 0;
+    uint8_t mask_bit = key != NULL ? 0x80 : 0;
+
+    h[n++] = b0;
+    if (claim < 126) {
+        h[n++] = (uint8_t)(mask_bit | claim);
+    } else if (claim <= 0xffff) {
+        h[n++] = (uint8_t)(mask_bit | 126);
+        h[n++] = (uint8_t)(claim >> 8);
+        h[n++] = (uint8_t)claim;
+    } else {
+        h[n++] = (uint8_t)(mask_bit | 127);
+        for (int shift = 56; shift >= 0; shift -= 8) {
+            h[n++] = (uint8_t)(claim >> shift);
+        }
+    }
+    if (key != NULL) {
+        memcpy(h + n, key, 4);
+        n += 4;
+    }
+    input_put(in, h, n);
+
+    uint8_t *dst = input_grow(in, len);
+    for (size_t i = 0; i < len; i++) {
+        dst[i] = key != NULL ? (uint8_t)(payload[i] ^ key[i % 4]) : payload[i];
+    }
+    in->n_frames++;
+}
+
+static void
+input_build(struct input *in, const struct piece *pieces, size_t n_pieces)
+{
+    input_init(in);
+    for (size_t i = 0; i < n_pieces && pieces[i].kind != P_END; i++) {
+        const struct piece *pc = &pieces[i];
+        const uint8_t *data = (const uint8_t *)pc->data;
+        const uint8_t *key = keys[in->n_frames % NELEM(keys)];
+
+        switch ((enum piece_kind)pc->kind) {
+        case P_END:
+            break;
+        case P_RAW:
+            input_put(in, data, pc->len);
+            break;
+        case P_FRAME:
+            frame_put(in, pc->b0, key, data, pc->len, pc->len);
+            break;
+        case P_UNMASKED:
+            frame_put(in, pc->b0, NULL, data, pc->len, pc->len);
+            break;
+        case P_HEADER:
+            frame_put(in, pc->b0, key, NULL, 0, pc->claim);
+            break;
+        case P_CLOSE:
+            in->close_at = in->len;
+            break;
+        }
+    }
+}
+
+enum split {
+    SPLIT_WHOLE,
+    SPLIT_ONE_BYTE,
+    SPLIT_RANDOM,
+};
+
+/* What one run saw. */
+struct run {
+    char ev[TEXT_MAX]; /* the transcript */
+    size_t ev_len;
+    char frames[TEXT_MAX]; /* the headers on_frame reported */
+    size_t frames_len;
+    bool capture; /* keep a copy of the last message */
+    uint8_t *msg;
+    size_t msg_len;
+};
+
+static void __attribute__((format(printf, 3, 4)))
+appendf(char *buf, size_t *len, const char *fmt, ...)
+{
+    size_t cap = TEXT_MAX;
+    va_list ap;
+
+    if (*len + 1 >= cap) {
+        return;
+    }
+    va_start(ap, fmt);
+    int n = vsnprintf(buf + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        abort();
+    }
+    *len += (size_t)n;
+    if (*len >= cap) {
+        *len = cap - 1;
+    }
+}
+
+#define add(r, ...) appendf((r)->ev, &(r)->ev_len, __VA_ARGS__)
+
+static uint64_t
+fnv1a(const uint8_t *p, size_t len)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325);
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ p[i]) * UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+static void
+put_data(char *buf, size_t *len, const uint8_t *p, size_t n)
+{
+    if (n > 64) {
+        appendf(buf, len, "%zu#%016llx", n, (unsigned long long)fnv1a(p, n));
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] >= 0x20 && p[i] <= 0x7e && p[i] != '\\' && p[i] != ';') {
+            appendf(buf, len, "%c", p[i]);
+        } else {
+            appendf(buf, len, "\\x%02x", p[i]);
+        }
+    }
+}
+
+static void
+put_hex(struct run *r, const uint8_t *p, size_t n)
+{
+    if (n == 0) {
+        add(r, "-");
+        return;
+    }
+    if (p == NULL) {
+        add(r, "!null");
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        add(r, "%02x", p[i]);
+    }
+}
+
+/* The reply to a failure is our close frame carrying ev->error. */
+static void
+put_fail_reply(struct run *r, const struct ws_event *ev)
+{
+    const uint8_t *p = ev->reply;
+    size_t n = ev->reply_len;
+    const char *reason = ev->error.reason;
+
+    if (n == 0) {
+        add(r, "-");
+        return;
+    }
+    if (p != NULL && reason != NULL && reason[0] != '\0' && n >= 4 &&
+        p[0] == 0x88 && p[1] == n - 2 && n - 4 == strlen(reason) &&
+        memcmp(p + 4, reason, n - 4) == 0) {
+        add(r, "88..%02x%02x+reason", p[2], p[3]);
+        return;
+    }
+    add(r, "!");
+    put_hex(r, p, n);
+}
+
+static void
+record_event(struct run *r, const struct ws_session *s,
+             const struct ws_event *ev)
+{
+    switch (ev->type) {
+    case WS_EV_NONE:
+        return;
+    case WS_EV_MESSAGE:
+        add(r, "MSG%u:", ev->opcode);
+        put_data(r->ev, &r->ev_len, ev->data, ev->len);
+        if (r->capture) {
+            free(r->msg);
+            r->msg = malloc(ev->len + 1);
+            if (r->msg == NULL) {
+                abort();
+            }
+            if (ev->len > 0) {
+                memcpy(r->msg, ev->data, ev->len);
+            }
+            r->msg_len = ev->len;
+        }
+        break;
+    case WS_EV_PING:
+        add(r, "PING:");
+        put_data(r->ev, &r->ev_len, ev->data, ev->len);
+        add(r, ">");
+        put_hex(r, ev->reply, ev->reply_len);
+        break;
+    case WS_EV_PONG:
+        add(r, "PONG:");
+        put_data(r->ev, &r->ev_len, ev->data, ev->len);
+        break;
+    case WS_EV_CLOSE:
+        add(r, "CLOSE:%u", ev->close.code);
+        if (ev->close.reason_len > 0) {
+            add(r, ":");
+            put_data(r->ev, &r->ev_len, ev->close.reason, ev->close.reason_len);
+        }
+        add(r, ">");
+        put_hex(r, ev->reply, ev->reply_len);
+        break;
+    case WS_EV_FAIL:
+        add(r, "FAIL:%u>", ev->error.code);
+        put_fail_reply(r, ev);
+        break;
+    default:
+        add(r, "!type%d", (int)ev->type);
+        break;
+    }
+    if ((ev->type == WS_EV_CLOSE || ev->type == WS_EV_FAIL) &&
+        ws_session_state(s) != WS_SESSION_CLOSED) {
+        add(r, "!state%d", (int)ws_session_state(s));
+    }
+    add(r, ";");
+}
+
+static void
+on_frame(void *arg, const struct ws_frame_header *h)
+{
+    struct run *r = arg;
+
+    appendf(r->frames, &r->frames_len, "%x%s%s:%llu ", h->opcode,
+            h->fin ? "F" : "", h->rsv != 0 ? "R" : "",
+            (unsigned long long)h->payload_len);
+}
+
+/*
+ * Feeds one chunk the way conn_process() does: ws_session_feed() until the
+ * chunk is consumed, handling each event before the next call. The chunk
+ * lives in its own buffer, scribbled over and freed afterwards, as a read
+ * buffer is reused: nothing may point into it later.
+ */
+static void
+feed_chunk(struct ws_session *s, struct run *r, const uint8_t *src, size_t len)
+{
+    uint8_t *buf = malloc(len);
+    uint8_t *p = buf;
+    size_t n = len;
+    unsigned idle_calls = 0;
+
+    if (buf == NULL) {
+        abort();
+    }
+    memcpy(buf, src, len);
+    while (n > 0) {
+        struct ws_event ev;
+        bool was_closed = ws_session_state(s) == WS_SESSION_CLOSED;
+
+        memset(&ev, 0xa5, sizeof(ev));
+        size_t used = ws_session_feed(s, p, n, &ev);
+        if (used > n) {
+            add(r, "!overrun;");
+            break;
+        }
+        if (was_closed && (used != n || ev.type != WS_EV_NONE)) {
+            add(r, "!after-close;");
+        }
+        record_event(r, s, &ev);
+        if (used == 0 && ++idle_calls > 2) {
+            add(r, "!stall;");
+            break;
+        }
+        p += used;
+        n -= used;
+    }
+    memset(buf, 0xdd, len);
+    free(buf);
+}
+
+static size_t
+rand_below(size_t n)
+{
+    return (size_t)(tap_rand() % n);
+}
+
+static size_t
+chunk_len(enum split how, size_t left)
+{
+    size_t n = left;
+
+    switch (how) {
+    case SPLIT_WHOLE:
+        break;
+    case SPLIT_ONE_BYTE:
+        n = 1;
+        break;
+    case SPLIT_RANDOM:
+        /* Mostly short pieces, which cut headers; sometimes long ones. */
+        n = rand_below(4) == 0 ? 1 + rand_below(left) : 1 + rand_below(8);
+        break;
+    }
+    return n < left ? n : left;
+}
+
+static void
+feed_span(struct ws_session *s, struct run *r, const uint8_t *p, size_t len,
+          enum split how)
+{
+    size_t pos = 0;
+
+    while (pos < len) {
+        size_t n = chunk_len(how, len - pos);
+        feed_chunk(s, r, p + pos, n);
+        pos += n;
+    }
+}
+
+static void
+run_free(struct run *r)
+{
+    free(r->msg);
+    r->msg = NULL;
+}
+
+/*
+ * Runs in[0..limit) through a new session split as `how` says, calling
+ * ws_session_close() at in->close_at, and fills r.
+ */
+static void
+run_input(struct run *r, const struct input *in, size_t limit,
+          const struct ws_session_config *cfg, enum split how)
+{
+    struct ws_session s;
+    size_t close_at = in->close_at < limit ? in->close_at : limit;
+    bool capture = r->capture;
+
+    run_free(r);
+    memset(r, 0, sizeof(*r));
+    r->capture = capture;
+    ws_session_init(&s, cfg);
+    s.on_frame = on_frame;
+    s.on_frame_arg = r;
+
+    feed_span(&s, r, in->p, close_at, how);
+    if (in->close_at <= limit) {
+        struct ws_event ev;
+        if (ws_session_close(&s, 1001, "bye", &ev)) {
+            add(r, "SENT>");
+            put_hex(r, ev.reply, ev.reply_len);
+            add(r, ";");
+        } else {
+            add(r, "!close-refused;");
+        }
+    }
+    feed_span(&s, r, in->p + close_at, limit - close_at, how);
+
+    switch (ws_session_state(&s)) {
+    case WS_SESSION_OPEN:
+        add(r, "END:OPEN");
+        break;
+    case WS_SESSION_CLOSING:
+        add(r, "END:CLOSING");
+        break;
+    case WS_SESSION_CLOSED:
+        add(r, "END:CLOSED");
+        break;
+    }
+    if (ws_session_state(&s) != WS_SESSION_CLOSED) {
+        add(r, ws_session_is_idle(&s) ? ",idle" : ",busy");
+    }
+    ws_session_clear(&s);
+}
+
+/*
+ * The key property: whole, one byte at a time and RANDOM_RUNS random
+ * splits give the transcript want and the same frame headers.
+ */
+static void
+check_splits(const char *name, const struct input *in,
+             const struct ws_session_config *cfg, const char *want,
+             const uint8_t *want_msg, size_t want_msg_len)
+{
+    struct run *whole = calloc(1, sizeof(*whole));
+    struct run *r = calloc(1, sizeof(*r));
+    bool frames_same = true;
+    bool msg_same = true;
+
+    if (whole == NULL || r == NULL) {
+        abort();
+    }
+    whole->capture = r->capture = want_msg != NULL;
+    run_input(whole, in, in->len, cfg, SPLIT_WHOLE);
+    is_str(whole->ev, want, "%s: whole", name);
+    if (want_msg != NULL) {
+        msg_same = whole->msg_len == want_msg_len &&
+                   memcmp(whole->msg, want_msg, want_msg_len) == 0;
+    }
+
+    run_input(r, in, in->len, cfg, SPLIT_ONE_BYTE);
+    is_str(r->ev, want, "%s: one byte at a time", name);
+    frames_same = strcmp(r->frames, whole->frames) == 0;
+    if (want_msg != NULL) {
+        msg_same = msg_same && r->msg_len == want_msg_len &&
+                   memcmp(r->msg, want_msg, want_msg_len) == 0;
+    }
+
+    bool random_ok = true;
+    for (int k = 0; k < RANDOM_RUNS && random_ok; k++) {
+        run_input(r, in, in->len, cfg, SPLIT_RANDOM);
+        random_ok = strcmp(r->ev, want) == 0;
+        frames_same = frames_same && strcmp(r->frames, whole->frames) == 0;
+        if (want_msg != NULL) {
+            msg_same = msg_same && r->msg_len == want_msg_len &&
+                       memcmp(r->msg, want_msg, want_msg_len) == 0;
+        }
+    }
+    is_str(r->ev, want, "%s: random splits", name);
+    ok(frames_same, "%s: the same frame headers reported in every split", name);
+    if (!frames_same) {
+        tap_diag("whole: %s", whole->frames);
+        tap_diag("last:  %s", r->frames);
+    }
+    if (want_msg != NULL) {
+        ok(msg_same, "%s: the message byte for byte in every split", name);
+    }
+    run_free(whole);
+    run_free(r);
+    free(whole);
+    free(r);
+}
+
+static void
+config_for(struct ws_session_config *cfg, const struct sess_case *c)
+{
+    cfg->max_message_bytes =
+        c->max_message_bytes != 0 ? c->max_message_bytes : DEFAULT_LIMIT_BYTES;
+    cfg->max_frame_bytes =
+        c->max_frame_bytes != 0 ? c->max_frame_bytes : DEFAULT_LIMIT_BYTES;
+}
+
+/*
+ * Fail fast: the input cut right after the byte that breaks the rules
+ * already gives the whole transcript, and one byte shorter gives no
+ * failure.
+ */
+static void
+check_fail_at(const struct sess_case *c, const struct input *in,
+              const struct ws_session_config *cfg)
+{
+    struct run *r = calloc(1, sizeof(*r));
+
+    if (r == NULL) {
+        abort();
+    }
+    if (c->fail_at > in->len) {
+        ok(false, "%s: fail_at %zu is past the input (%zu bytes)", c->name,
+           c->fail_at, in->len);
+        free(r);
+        return;
+    }
+    run_input(r, in, c->fail_at, cfg, SPLIT_WHOLE);
+    is_str(r->ev, c->want, "%s: failed by byte %zu (whole)", c->name,
+           c->fail_at);
+    run_input(r, in, c->fail_at, cfg, SPLIT_ONE_BYTE);
+    is_str(r->ev, c->want, "%s: failed by byte %zu (one byte at a time)",
+           c->name, c->fail_at);
+    run_input(r, in, c->fail_at - 1, cfg, SPLIT_ONE_BYTE);
+    ok(strstr(r->ev, "FAIL") == NULL, "%s: not failed before byte %zu", c->name,
+       c->fail_at);
+    if (strstr(r->ev, "FAIL") != NULL) {
+        tap_diag("got %s", r->ev);
+    }
+    free(r);
+}
+
+static void
+test_table(void)
+{
+    for (size_t i = 0; i < NELEM(cases); i++) {
+        const struct sess_case *c = &cases[i];
+        struct ws_session_config cfg;
+        struct input in;
+
+        config_for(&cfg, c);
+        input_build(&in, c->in, NELEM(c->in));
+        check_splits(c->name, &in, &cfg, c->want, NULL, 0);
+        if (c->fail_at != 0) {
+            check_fail_at(c, &in, &cfg);
+        }
+        free(in.p);
+    }
+}
+
+/* A ping of 125 bytes, the most §5.5 allows, and its pong. */
+static void
+test_ping_125(void)
+{
+    struct ws_session_config cfg = {DEFAULT_LIMIT_BYTES, DEFAULT_LIMIT_BYTES};
+    uint8_t payload[125];
+    uint8_t pong[2 + 125];
+    struct input in;
+    char want[TEXT_MAX];
+    size_t want_len = 0;
+
+    for (size_t i = 0; i < sizeof(payload); i++) {
+        payload[i] = (uint8_t)(i * 7 + 3);
+    }
+    input_init(&in);
+    frame_put(&in, 0x89, keys[1], payload, sizeof(payload), sizeof(payload));
+    appendf(want, &want_len, "PING:");
+    put_data(want, &want_len, payload, sizeof(payload));
+    appendf(want, &want_len, ">8a7d");
+    for (size_t i = 0; i < sizeof(payload); i++) {
+        appendf(want, &want_len, "%02x", payload[i]);
+    }
+    appendf(want, &want_len, ";" IDLE);
+    check_splits("ping of 125 bytes", &in, &cfg, want, NULL, 0);
+
+    /* The same reply bytes straight from the event. */
+    struct ws_session s;
+    struct ws_event ev;
+    ws_session_init(&s, &cfg);
+    size_t used = ws_session_feed(&s, in.p, in.len, &ev);
+    is_int(used, in.len, "ping of 125 bytes: consumed");
+    is_int(ev.type, WS_EV_PING, "ping of 125 bytes: WS_EV_PING");
+    pong[0] = 0x8a;
+    pong[1] = 0x7d;
+    memcpy(pong + 2, payload, sizeof(payload));
+    is_mem(ev.reply, ev.reply_len, pong, sizeof(pong),
+           "ping of 125 bytes: 8a 7d and the payload, unmasked");
+    is_mem(ev.data, ev.len, payload, sizeof(payload),
+           "ping of 125 bytes: data unmasked");
+    ws_session_clear(&s);
+    free(in.p);
+}
+
+/*
+ * A large message cut into fragments of random sizes with pings between
+ * them, and a 64 KiB message in one frame (64-bit length), reassembled
+ * byte for byte.
+ */
+static void
+test_large(void)
+{
+    struct ws_session_config cfg = {DEFAULT_LIMIT_BYTES, DEFAULT_LIMIT_BYTES};
+    size_t total = (size_t)1 << 20;
+    uint8_t *msg = malloc(total);
+    char *want = malloc(TEXT_MAX);
+    size_t want_len = 0;
+    struct input in;
+
+    if (msg == NULL || want == NULL) {
+        abort();
+    }
+    for (size_t i = 0; i < total; i++) {
+        msg[i] = (uint8_t)tap_rand();
+    }
+
+    input_init(&in);
+    size_t pos = 0;
+    unsigned n_frag = 0;
+    while (pos < total) {
+        size_t n = rand_below(3) == 0 ? rand_below(200) : rand_below(150000);
+        if (n > total - pos) {
+            n = total - pos;
+        }
+        uint8_t b0 = pos == 0 ? 0x02 : 0x00;
+        if (pos + n == total) {
+            b0 |= 0x80;
+        }
+        uint8_t key[4];
+        for (size_t k = 0; k < 4; k++) {
+            key[k] = (uint8_t)tap_rand();
+        }
+        frame_put(&in, b0, key, msg + pos, n, n);
+        pos += n;
+        if (pos < total && rand_below(4) == 0) {
+            uint8_t p[1] = {(uint8_t)n_frag};
+            frame_put(&in, 0x89, keys[0], p, 1, 1);
+            appendf(want, &want_len, "PING:");
+            put_data(want, &want_len, p, 1);
+            appendf(want, &want_len, ">8a01%02x;", p[0]);
+        }
+        n_frag++;
+    }
+    appendf(want, &want_len, "MSG2:");
+    put_data(want, &want_len, msg, total);
+    appendf(want, &want_len, ";" IDLE);
+    tap_diag("1 MiB message in %u fragments", n_frag);
+    check_splits("1 MiB binary in random fragments", &in, &cfg, want, msg,
+                 total);
+    free(in.p);
+
+    /* 64 KiB of printable ASCII text in one frame, so UTF-8 is checked. */
+    size_t len64 = 65536;
+    for (size_t i = 0; i < len64; i++) {
+        msg[i] = (uint8_t)(0x20 + rand_below(0x5f));
+    }
+    input_init(&in);
+    /*
+     * RFC 6455 §5.7's 64 KiB example header as text and masked: 81 ff,
+     * then 00 00 00 00 00 01 00 00 and the key.
+     */
+    input_put(&in, "\x81\xff\x00\x00\x00\x00\x00\x01\x00\x00", 10);
+    input_put(&in, keys[3], 4);
+    uint8_t *dst = input_grow(&in, len64);
+    for (size_t i = 0; i < len64; i++) {
+        dst[i] = msg[i] ^ keys[3][i % 4];
+    }
+    want_len = 0;
+    appendf(want, &want_len, "MSG1:");
+    put_data(want, &want_len, msg, len64);
+    appendf(want, &want_len, ";" IDLE);
+    check_splits("64 KiB text in one frame", &in, &cfg, want, msg, len64);
+    free(in.p);
+
+    free(want);
+    free(msg);
+}
+
+static struct ws_event
+feed_all(struct ws_session *s, struct input *in, size_t *used)
+{
+    struct ws_event ev;
+    *used = ws_session_feed(s, in->p, in->len, &ev);
+    return ev;
+}
+
+/* §7.1.2: our close, then what the session may still do. */
+static void
+test_our_close(void)
+{
+    struct ws_session_config cfg = {1024, 1024};
+    struct ws_session s;
+    struct ws_event ev;
+    uint8_t out[WS_FRAME_HEADER_MAX];
+    struct input in;
+    size_t used;
+
+    ws_session_init(&s, &cfg);
+    is_int(ws_session_state(&s), WS_SESSION_OPEN, "close: OPEN after init");
+    ok(ws_session_close(&s, 1001, "bye", &ev), "close: accepted when OPEN");
+    is_int(ev.type, WS_EV_NONE, "close: event type NONE");
+    is_mem(ev.reply, ev.reply_len,
+           "\x88\x05\x03\xe9"
+           "bye",
+           7, "close: 88 05 03 e9 'bye'");
+    is_int(ws_session_state(&s), WS_SESSION_CLOSING, "close: CLOSING");
+    is_int(ws_session_message_header(&s, out, WS_OP_TEXT, 5), 0,
+           "close: no message header after our close");
+
+    struct ws_event again, before;
+    memset(&again, 0x5a, sizeof(again));
+    memcpy(&before, &again, sizeof(before));
+    ok(!ws_session_close(&s, 1000, NULL, &again), "close: refused twice");
+    ok(memcmp(&again, &before, sizeof(again)) == 0,
+       "close: refused close leaves ev untouched");
+
+    /* A text message and a ping, discarded: no MSG, no pong. */
+    input_init(&in);
+    frame_put(&in, 0x81, keys[0], (const uint8_t *)"Hello", 5, 5);
+    ev = feed_all(&s, &in, &used);
+    is_int(used, in.len, "closing: text consumed");
+    is_int(ev.type, WS_EV_NONE, "closing: text discarded");
+    in.len = 0;
+    frame_put(&in, 0x89, keys[1], (const uint8_t *)"ping", 4, 4);
+    ev = feed_all(&s, &in, &used);
+    is_int(ev.type, WS_EV_NONE, "closing: ping not answered");
+    is_int(ev.reply_len, 0, "closing: no pong");
+    ok(ws_session_is_idle(&s), "closing: idle");
+
+    in.len = 0;
+    frame_put(&in, 0x88, keys[2], (const uint8_t *)"\x03\xe9", 2, 2);
+    ev = feed_all(&s, &in, &used);
+    is_int(ev.type, WS_EV_CLOSE, "closing: the peer's close");
+    is_int(ev.close.code, 1001, "closing: its code");
+    is_int(ev.reply_len, 0, "closing: nothing to send back");
+    is_int(ws_session_state(&s), WS_SESSION_CLOSED, "closing: CLOSED");
+    is_int(ws_session_message_header(&s, out, WS_OP_TEXT, 5), 0,
+           "closed: no message header");
+    ok(!ws_session_close(&s, 1000, NULL, &ev), "closed: close refused");
+    ws_session_clear(&s);
+
+    /* Without a reason: just the code. */
+    ws_session_init(&s, &cfg);
+    ok(ws_session_close(&s, 1000, NULL, &ev), "close(1000, NULL)");
+    is_mem(ev.reply, ev.reply_len, "\x88\x02\x03\xe8", 4,
+           "close(1000, NULL): 88 02 03 e8");
+    ws_session_clear(&s);
+
+    /* After the peer's close nobody may close again. */
+    ws_session_init(&s, &cfg);
+    in.len = 0;
+    frame_put(&in, 0x88, keys[0], NULL, 0, 0);
+    ev = feed_all(&s, &in, &used);
+    is_int(ev.type, WS_EV_CLOSE, "peer's close: CLOSE");
+    is_mem(ev.reply, ev.reply_len, "\x88\x00", 2, "peer's close: 88 00");
+    ok(!ws_session_close(&s, 1000, NULL, &ev), "peer's close: close refused");
+    is_int(ws_session_message_header(&s, out, WS_OP_TEXT, 5), 0,
+           "peer's close: no message header");
+    ws_session_clear(&s);
+    free(in.p);
+}
+
+/* Headers of server messages: §5.2, unmasked, the smallest length form. */
+static void
+test_message_header(void)
+{
+    static const struct {
+        uint8_t opcode;
+        uint64_t len;
+        const char *want;
+        size_t want_len;
+    } v[] = {
+        {WS_OP_TEXT, 0, "\x81\x00", 2},
+        {WS_OP_TEXT, 5, "\x81\x05", 2},
+        {WS_OP_BINARY, 125, "\x82\x7d", 2},
+        {WS_OP_BINARY, 126, "\x82\x7e\x00\x7e", 4},
+        {WS_OP_TEXT, 65535, "\x81\x7e\xff\xff", 4},
+        /* RFC 6455 §5.7: 64 KiB of binary data, 64-bit length. */
+        {WS_OP_BINARY, 65536, "\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10},
+    };
+    struct ws_session_config cfg = {1024, 1024};
+    struct ws_session s;
+
+    ws_session_init(&s, &cfg);
+    for (size_t i = 0; i < NELEM(v); i++) {
+        uint8_t out[WS_FRAME_HEADER_MAX];
+        size_t n = ws_session_message_header(&s, out, v[i].opcode, v[i].len);
+        is_mem(out, n, v[i].want, v[i].want_len,
+               "message header: opcode %u, %llu bytes", v[i].opcode,
+               (unsigned long long)v[i].len);
+    }
+    ws_session_clear(&s);
+}
+
+/* Idle means: no partial header, payload or fragmented message held. */
+static void
+test_idle(void)
+{
+    struct ws_session_config cfg = {1024, 1024};
+    struct ws_session s;
+    struct ws_event ev;
+    struct input in;
+    size_t used;
+
+    input_init(&in);
+    frame_put(&in, 0x81, keys[0], (const uint8_t *)"Hello", 5, 5); /* 11 */
+    frame_put(&in, 0x01, keys[1], (const uint8_t *)"Hel", 3, 3);   /* 9 */
+    frame_put(&in, 0x89, keys[2], NULL, 0, 0);                     /* 6 */
+    frame_put(&in, 0x80, keys[3], (const uint8_t *)"lo", 2, 2);    /* 8 */
+
+    ws_session_init(&s, &cfg);
+    ok(ws_session_is_idle(&s), "idle: after init");
+    used = ws_session_feed(&s, in.p, 1, &ev);
+    ok(used == 1 && ev.type == WS_EV_NONE && !ws_session_is_idle(&s),
+       "idle: not with 1 byte of a header");
+    used = ws_session_feed(&s, in.p + 1, 7, &ev);
+    ok(used == 7 && ev.type == WS_EV_NONE && !ws_session_is_idle(&s),
+       "idle: not inside a payload");
+    used = ws_session_feed(&s, in.p + 8, 3, &ev);
+    ok(used == 3 && ev.type == WS_EV_MESSAGE && ws_session_is_idle(&s),
+       "idle: after a whole message");
+    used = ws_session_feed(&s, in.p + 11, 9, &ev);
+    ok(used == 9 && ev.type == WS_EV_NONE && !ws_session_is_idle(&s),
+       "idle: not between fragments");
+    used = ws_session_feed(&s, in.p + 20, 6, &ev);
+    ok(used == 6 && ev.type == WS_EV_PING && !ws_session_is_idle(&s),
+       "idle: not after a ping inside a message");
+    used = ws_session_feed(&s, in.p + 26, 8, &ev);
+    ok(used == 8 && ev.type == WS_EV_MESSAGE && ws_session_is_idle(&s),
+       "idle: after the final fragment");
+    is_mem(ev.data, ev.len, "Hello", 5, "idle: the fragmented message");
+    ws_session_clear(&s);
+    free(in.p);
+}
+
+/* After a failure the session takes every byte and reports nothing. */
+static void
+test_after_fail(void)
+{
+    struct ws_session_config cfg = {1024, 1024};
+    struct ws_session s;
+    struct ws_event ev;
+    struct input in;
+    size_t used;
+
+    input_init(&in);
+    /* RFC 6455 §5.7's unmasked "Hello": a server must fail it. */
+    input_put(&in, "\x81\x05\x48\x65\x6c\x6c\x6f", 7);
+    ws_session_init(&s, &cfg);
+    ev = feed_all(&s, &in, &used);
+    is_int(ev.type, WS_EV_FAIL, "after fail: FAIL");
+    is_int(ev.error.code, 1002, "after fail: 1002");
+    is_int(used, in.len, "after fail: whole input taken");
+    ok(ev.error.reason != NULL, "after fail: a reason");
+    is_int(ws_session_state(&s), WS_SESSION_CLOSED, "after fail: CLOSED");
+
+    in.len = 0;
+    frame_put(&in, 0x81, keys[0], (const uint8_t *)"Hello", 5, 5);
+    frame_put(&in, 0x88, keys[1], NULL, 0, 0);
+    ev = feed_all(&s, &in, &used);
+    ok(used == in.len && ev.type == WS_EV_NONE,
+       "after fail: a message and a close give nothing");
+    ev = feed_all(&s, &in, &used);
+    ok(used == in.len && ev.type == WS_EV_NONE, "after fail: still nothing");
+    ok(!ws_session_close(&s, 1000, NULL, &ev), "after fail: close refused");
+    ws_session_clear(&s);
+    free(in.p);
+}
+
+/* on_frame sees every header, in order, before its payload is judged. */
+static void
+test_on_frame(void)
+{
+    struct ws_session_config cfg = {1024, 4};
+    struct run *r = calloc(1, sizeof(*r));
+    struct input in;
+
+    if (r == NULL) {
+        abort();
+    }
+    input_init(&in);
+    frame_put(&in, 0x01, keys[0], (const uint8_t *)"Hel", 3, 3);
+    frame_put(&in, 0x89, keys[1], (const uint8_t *)"p", 1, 1);
+    frame_put(&in, 0x80, keys[2], (const uint8_t *)"lo", 2, 2);
+    frame_put(&in, 0xc2, keys[3], (const uint8_t *)"x", 1, 1);
+    run_input(r, &in, in.len, &cfg, SPLIT_ONE_BYTE);
+    is_str(r->frames, "1:3 9F:1 0F:2 2FR:1 ", "on_frame: every header");
+    is_str(r->ev, "PING:p>8a0170;MSG1:Hello;" FAIL_1002,
+           "on_frame: events unchanged");
+
+    in.len = 0;
+    frame_put(&in, 0x82, keys[0], NULL, 0, 300);
+    run_input(r, &in, in.len, &cfg, SPLIT_WHOLE);
+    is_str(r->frames, "2F:300 ", "on_frame: a frame then refused as too big");
+    free(in.p);
+    free(r);
+}
+
+/* ws_session_clear frees the message buffer wherever the session is. */
+static void
+test_clear(void)
+{
+    struct ws_session_config cfg = {DEFAULT_LIMIT_BYTES, DEFAULT_LIMIT_BYTES};
+    struct ws_session s;
+    struct ws_event ev;
+    struct input in;
+    size_t big = 100000;
+    uint8_t *payload = calloc(1, big);
+
+    if (payload == NULL) {
+        abort();
+    }
+    input_init(&in);
+    frame_put(&in, 0x02, keys[0], payload, big, big);
+    ws_session_init(&s, &cfg);
+    ev = feed_all(&s, &in, &(size_t){0});
+    ok(ev.type == WS_EV_NONE && !ws_session_is_idle(&s),
+       "clear: a large fragment held");
+    ws_session_clear(&s);
+    is_int(ws_session_state(&s), WS_SESSION_CLOSED, "clear: CLOSED");
+    ws_session_clear(&s);
+    ok(true, "clear: twice is harmless");
+
+    /* Initialised again, the session works from scratch. */
+    ws_session_init(&s, &cfg);
+    in.len = 0;
+    frame_put(&in, 0x01, keys[1], (const uint8_t *)"Hel", 3, 3);
+    frame_put(&in, 0x80, keys[2], (const uint8_t *)"lo", 2, 2);
+    size_t used;
+    ev = feed_all(&s, &in, &used);
+    ok(ev.type == WS_EV_MESSAGE && used == in.len, "clear: reused session");
+    is_mem(ev.data, ev.len, "Hello", 5, "clear: reused session's message");
+    ws_session_clear(&s);
+
+    /* Cleared just after a large message was delivered from its buffer. */
+    ws_session_init(&s, &cfg);
+    in.len = 0;
+    frame_put(&in, 0x02, keys[0], payload, big / 2, big / 2);
+    frame_put(&in, 0x80, keys[1], payload, big / 2, big / 2);
+    ev = feed_all(&s, &in, &used);
+    is_int(ev.type, WS_EV_MESSAGE, "clear: large message delivered");
+    is_int(ev.len, big, "clear: its length");
+    ws_session_clear(&s);
+    free(in.p);
+    free(payload);
+}
+
+int
+main(void)
+{
+    tap_seed();
+    test_table();
+    test_ping_125();
+    test_large();
+    test_our_close();
+    test_message_header();
+    test_idle();
+    test_after_fail();
+    test_on_frame();
+    test_clear();
+    return tap_done();
+}
