@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The directive table and its setter. Defaults are strings run through the
+ * same parser as user input, so a default can never be a value the parser
+ * would refuse.
+ */
+#include "autoconf.h"
+
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+enum config_type {
+    CONFIG_ADDR,    /* ADDR:PORT, [IPV6]:PORT */
+    CONFIG_PATH,    /* an absolute URL path */
+    CONFIG_UINT,    /* a decimal integer within [min, max] */
+    CONFIG_BYTES,   /* an integer with an optional k, m or g (KiB...) */
+    CONFIG_MS,      /* milliseconds */
+    CONFIG_WORKERS, /* auto, or an integer within [min, max] */
+    CONFIG_LEVEL,   /* a log level name */
+};
+
+struct config_directive {
+    const char *name;
+    enum config_type type;
+    size_t offset;
+    uint64_t min, max;
+    const char *def;
+    const char *help;
+};
+
+/* Directive problems are short; a file error adds "path:line: " to one. */
+#define CONFIG_PROBLEM_MAX 256
+
+#define OFF(f) offsetof(struct config, f)
+#define KiB    1024ULL
+#define MiB    (1024ULL * 1024)
+#define GiB    (1024ULL * 1024 * 1024)
+
+static const struct config_directive config_directives[] = {
+    {"listen", CONFIG_ADDR, OFF(listen), 0, 0, "127.0.0.1:8888",
+     "address and port of the WebSocket endpoint"},
+    {"path", CONFIG_PATH, OFF(path), 0, 0, "/ws",
+     "URL path of the WebSocket endpoint; other paths get 404"},
+    {"workers", CONFIG_WORKERS, OFF(workers), 1, CONFIG_WORKERS_MAX, "auto",
+     "worker processes; auto is one per online CPU"},
+    {"max_connections", CONFIG_UINT, OFF(max_connections), 1, 1000000, "10000",
+     "connections per worker; more are refused with 503"},
+    {"max_message_bytes", CONFIG_BYTES, OFF(max_message_bytes), 125, 1 * GiB,
+     "16m", "largest message (reassembled payload); more fails with 1009"},
+    {"max_frame_bytes", CONFIG_BYTES, OFF(max_frame_bytes), 125, 1 * GiB, "16m",
+     "largest frame payload; more fails with 1009"},
+    {"max_handshake_bytes", CONFIG_BYTES, OFF(max_handshake_bytes), 256,
+     64 * KiB, "8k", "largest opening handshake request; more gets 431"},
+    {"max_headers", CONFIG_UINT, OFF(max_headers), 8, 1000, "64",
+     "most header lines in the handshake request; more gets 431"},
+    {"handshake_timeout_ms", CONFIG_MS, OFF(handshake_timeout_ms), 1, 3600000,
+     "10000", "time from accept to a complete opening handshake"},
+    {"close_timeout_ms", CONFIG_MS, OFF(close_timeout_ms), 1, 3600000, "2000",
+     "time to wait for the peer's close frame or its end of stream"},
+    {"write_high_water_bytes", CONFIG_BYTES, OFF(write_high_water_bytes),
+     4 * KiB, 1 * GiB, "1m",
+     "pending output that stops reading from a connection"},
+    {"log_level", CONFIG_LEVEL, OFF(log_level), 0, 0, "info",
+     "least severe level logged: debug info notice warn error crit alert"},
+};
+
+#define N_DIRECTIVES (sizeof(config_directives) / sizeof(config_directives[0]))
+
+static const struct config_directive *
+lookup(const char *name)
+{
+    for (size_t i = 0; i < N_DIRECTIVES; i++) {
+        const char *a = config_directives[i].name;
+        const char *b = name;
+        while (*a != '\0' && (*a == *b || (*a == '_' && *b == '-'))) {
+            a++;
+            b++;
+        }
+        if (*a == '\0' && *b == '\0') {
+            return &config_directives[i];
+        }
+    }
+    return NULL;
+}
+
+static int
+parse_uint(const char *v, uint64_t *out)
+{
+    char *end;
+    if (*v < '0' || *v > '9') {
+        return -1;
+    }
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno != 0) {
+        return -1;
+    }
+    *out = n;
+    return (int)(end - v);
+}
+
+static int
+parse_addr(struct config_addr *out, const char *v, char *err, const char *name)
+{
+    struct config_addr parsed;
+    struct config_addr *a = &parsed;
+    char host[64];
+    const char *colon;
+    const char *h = v;
+    size_t hlen;
+    uint64_t port = 0;
+
+    memset(a, 0, sizeof(*a));
+    if (*v == '[') {
+        const char *close = strchr(v, ']');
+        if (close == NULL || close[1] != ':') {
+            goto bad;
+        }
+        h = v + 1;
+        hlen = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(v, ':');
+        if (colon == NULL) {
+            goto bad;
+        }
+        hlen = (size_t)(colon - v);
+    }
+    if (hlen == 0 || hlen >= sizeof(host) ||
+        parse_uint(colon + 1, &port) != (int)strlen(colon + 1) ||
+        port > 65535) {
+        goto bad;
+    }
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+    if (strcmp(host, "*") == 0) {
+        strcpy(host, "0.0.0.0");
+    }
+    struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
+    struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->ss;
+    if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons((uint16_t)port);
+        a->len = sizeof(*sin);
+    } else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+        sin6->sin6_family = AF_INET6;
+        sin6->sin6_port = htons((uint16_t)port);
+        a->len = sizeof(*sin6);
+    } else {
+        goto bad;
+    }
+    if (strlen(v) >= sizeof(a->text)) {
+        goto bad;
+    }
+    strcpy(a->text, v);
+    *out = parsed;
+    return 0;
+bad:
+    snprintf(err, CONFIG_PROBLEM_MAX,
+             "%s: \"%s\" is not ADDR:PORT (an IPv4 address, [IPv6] or *, "
+             "and a port 0-65535)",
+             name, v);
+    return -1;
+}
+
+static int
+parse_number(const struct config_directive *d, const char *v, uint64_t *out,
+             char *err)
+{
+    uint64_t n;
+    int len = parse_uint(v, &n);
+    uint64_t unit = 1;
+
+    if (len < 0) {
+        goto bad;
+    }
+    if (d->type == CONFIG_BYTES && v[len] != '\0' && v[len + 1] == '\0') {
+        switch (v[len]) {
+        case 'k':
+        case 'K':
+            unit = KiB;
+            break;
+        case 'm':
+        case 'M':
+            unit = MiB;
+            break;
+        case 'g':
+        case 'G':
+            unit = GiB;
+            break;
+        default:
+            goto bad;
+        }
+        len++;
+    }
+    if (v[len] != '\0' || n > UINT64_MAX / unit) {
+        goto bad;
+    }
+    n *= unit;
+    if (n < d->min || n > d->max) {
+        snprintf(err, CONFIG_PROBLEM_MAX,
+                 "%s: %s is out of range (%" PRIu64 " to %" PRIu64 ")", d->name,
+                 v, d->min, d->max);
+        return -1;
+    }
+    *out = n;
+    return 0;
+bad:
+    snprintf(err, CONFIG_PROBLEM_MAX, "%s: \"%s\" is not %s", d->name, v,
+             d->type == CONFIG_BYTES ? "a size (a number, optionally with k, "
+                                       "m or g)"
+                                     : "a non-negative integer");
+    return -1;
+}
+
+static int
+set_directive(struct config *cfg, const char *name, const char *value,
+              char *err)
+{
+    const struct config_directive *d = lookup(name);
+    char *field;
+    uint64_t n;
+
+    if (d == NULL) {
+        snprintf(err, CONFIG_PROBLEM_MAX, "%s: unknown directive", name);
+        return -1;
+    }
+    field = (char *)cfg + d->offset;
+    switch (d->type) {
+    case CONFIG_ADDR:
+        return parse_addr((struct config_addr *)(void *)field, value, err,
+                          d->name);
+    case CONFIG_PATH:
+        if (value[0] != '/' || strlen(value) >= CONFIG_PATH_MAX ||
+            strpbrk(value, "?# \t\r\n") != NULL) {
+            snprintf(err, CONFIG_PROBLEM_MAX,
+                     "%s: \"%s\" is not an absolute path without query "
+                     "(at most %d bytes)",
+                     d->name, value, CONFIG_PATH_MAX - 1);
+            return -1;
+        }
+        strcpy(field, value);
+        return 0;
+    case CONFIG_WORKERS:
+        if (strcmp(value, "auto") == 0) {
+            cfg->workers_auto = true;
+            cfg->workers = 0;
+            return 0;
+        }
+        if (parse_number(d, value, &n, err) != 0) {
+            return -1;
+        }
+        cfg->workers_auto = false;
+        cfg->workers = (unsigned)n;
+        return 0;
+    case CONFIG_UINT:
+    case CONFIG_BYTES:
+    case CONFIG_MS:
+        if (parse_number(d, value, &n, err) != 0) {
+            return -1;
+        }
+        memcpy(field, &n, sizeof(n));
+        return 0;
+    case CONFIG_LEVEL: {
+        int level = log_level_from_name(value);
+        if (level < 0) {
+            snprintf(err, CONFIG_PROBLEM_MAX,
+                     "%s: \"%s\" is not one of debug info notice warn error "
+                     "crit alert",
+                     d->name, value);
+            return -1;
+        }
+        cfg->log_level = level;
+        return 0;
+    }
+    }
+    snprintf(err, CONFIG_PROBLEM_MAX, "%s: unhandled type", name);
+    return -1;
+}
+
+int
+config_set(struct config *cfg, const char *name, const char *value, char *err)
+{
+    char msg[CONFIG_PROBLEM_MAX];
+    int rc = set_directive(cfg, name, value, msg);
+    if (rc != 0) {
+        snprintf(err, CONFIG_ERROR_MAX, "%s", msg);
+    }
+    return rc;
+}
+
+void
+config_init(struct config *cfg)
+{
+    char err[CONFIG_ERROR_MAX];
+
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < N_DIRECTIVES; i++) {
+        const struct config_directive *d = &config_directives[i];
+        if (config_set(cfg, d->name, d->def, err) != 0) {
+            /* A default the parser refuses is a bug in the table. */
+            log_msg(LOG_LEVEL_ALERT, "bad built-in default: %s", err);
+            abort();
+        }
+    }
+}
+
+/* Splits a line into directive and value in place; false if malformed. */
+static bool
+split_line(char *line, char **name, char **value)
+{
+    char *p = line;
+    char *end;
+
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    *name = p;
+    while (*p != '\0' && *p != ' ' && *p != '\t') {
+        p++;
+    }
+    if (*p == '\0') {
+        return false;
+    }
+    *p++ = '\0';
+    while (*p == ' ' || *p == '\t') {
+        p++;
+    }
+    *value = p;
+    end = p + strlen(p);
+    while (end > p && (end[-1] == ' ' || end[-1] == '\t')) {
+        *--end = '\0';
+    }
+    return **value != '\0';
+}
+
+int
+config_load_file(struct config *cfg, const char *path, char *err)
+{
+    char line[CONFIG_LINE_MAX + 2];
+    char msg[CONFIG_PROBLEM_MAX];
+    unsigned lineno = 0;
+    int rc = 0;
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL) {
+        snprintf(err, CONFIG_ERROR_MAX, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+        size_t len = strlen(line);
+        char *name;
+        char *value;
+
+        lineno++;
+        if (len > 0 && line[len - 1] == '\n') {
+            line[--len] = '\0';
+        } else if (!feof(f)) {
+            snprintf(err, CONFIG_ERROR_MAX, "%s:%u: line over %d bytes", path,
+                     lineno, CONFIG_LINE_MAX);
+            rc = -1;
+            break;
+        }
+        if (len > 0 && line[len - 1] == '\r') {
+            line[--len] = '\0';
+        }
+        char *hash = strchr(line, '#');
+        if (hash != NULL) {
+            *hash = '\0';
+        }
+        if (strspn(line, " \t") == strlen(line)) {
+            continue;
+        }
+        if (!split_line(line, &name, &value)) {
+            snprintf(err, CONFIG_ERROR_MAX, "%s:%u: %s: missing value", path,
+                     lineno, name);
+            rc = -1;
+        } else if (set_directive(cfg, name, value, msg) != 0) {
+            snprintf(err, CONFIG_ERROR_MAX, "%s:%u: %s", path, lineno, msg);
+            rc = -1;
+        }
+    }
+    if (rc == 0 && ferror(f)) {
+        snprintf(err, CONFIG_ERROR_MAX, "%s: read error", path);
+        rc = -1;
+    }
+    fclose(f);
+    return rc;
+}
+
+void
+config_finish(struct config *cfg)
+{
+    if (cfg->workers_auto) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        cfg->workers = n < 1                    ? 1
+                       : n > CONFIG_WORKERS_MAX ? CONFIG_WORKERS_MAX
+                                                : (unsigned)n;
+    }
+}
+
+void
+config_print_help(void)
+{
+    printf("Directives (--name value; - and _ are interchangeable):\n");
+    for (size_t i = 0; i < N_DIRECTIVES; i++) {
+        const struct config_directive *d = &config_directives[i];
+        printf("  --%-24s %s (default %s)\n", d->name, d->help, d->def);
+    }
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wsd's configuration: every directive, its default and its limits in one
+ * table, set from the command line as `--directive value` (and, in time,
+ * from a file through the same setter). Values are checked when set.
+ */
+#ifndef WSD_CONFIG_H
+#define WSD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define CONFIG_PATH_MAX    256
+#define CONFIG_ERROR_MAX   512
+#define CONFIG_LINE_MAX    1024
+#define CONFIG_WORKERS_MAX 256
+
+struct config_addr {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    char text[64]; /* as given, e.g. "127.0.0.1:8888" or "[::1]:8888" */
+};
+
+struct config {
+    struct config_addr listen;       /* the WebSocket endpoint */
+    char path[CONFIG_PATH_MAX];      /* its path; others get 404 */
+    unsigned workers;                /* worker processes; 0 until resolved */
+    bool workers_auto;               /* one per online CPU */
+    uint64_t max_connections;        /* per worker; more get 503 */
+    uint64_t max_message_bytes;      /* reassembled message payload */
+    uint64_t max_frame_bytes;        /* one frame's payload */
+    uint64_t max_handshake_bytes;    /* request line and headers */
+    uint64_t max_headers;            /* header lines of the request */
+    uint64_t handshake_timeout_ms;   /* accept to end of opening handshake */
+    uint64_t close_timeout_ms;       /* wait for the peer's close or EOF */
+    uint64_t write_high_water_bytes; /* pending output that pauses reading */
+    int log_level;                   /* enum log_level */
+};
+
+/* Fills cfg with the built-in defaults. */
+void config_init(struct config *cfg);
+
+/*
+ * Sets directive name (`-` and `_` are interchangeable) from value. Returns
+ * 0, or -1 with "name: problem" in err[0..CONFIG_ERROR_MAX) for an unknown
+ * directive or a bad value.
+ */
+int config_set(struct config *cfg, const char *name, const char *value,
+               char *err);
+
+/*
+ * Reads directives from the file at path: one `directive value` per line,
+ * blank lines and `#` comments ignored. Returns 0, or -1 with
+ * "path:line: directive: problem" (or "path: reason" when it cannot be
+ * read) in err[0..CONFIG_ERROR_MAX).
+ */
+int config_load_file(struct config *cfg, const char *path, char *err);
+
+/* Resolves `auto` values (workers: online CPUs). Call once, after setting. */
+void config_finish(struct config *cfg);
+
+/* Prints every directive with its default and description to stdout. */
+void config_print_help(void);
+
+#endif

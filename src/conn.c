@@ -1,0 +1,558 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A connection's life: opening handshake, WebSocket session, and the close
+ * of the TCP connection. The server closes TCP first (RFC 6455 §7.1.1):
+ * once the last bytes are sent it shuts down its sending side and reads
+ * until the peer's end of stream ("lingering close"), so that no unread
+ * data makes the kernel reset the connection and lose our close frame.
+ */
+#include "autoconf.h"
+
+#include "conn.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "log.h"
+#include "transport.h"
+
+#define CONN_HANDSHAKE_INITIAL_BYTES 1024
+#define CONN_IOV_MAX                 32
+/* Reads per readiness callback, so one busy peer cannot starve others. */
+#define CONN_READS_PER_EVENT         4
+
+enum conn_state {
+    CONN_HANDSHAKE, /* reading the opening handshake */
+    CONN_OPEN,      /* WebSocket: session OPEN, or CLOSING after our close */
+    CONN_FLUSH,     /* last bytes queued; shut the sending side once sent */
+    CONN_LINGER,    /* sending side shut; reading until the peer's EOF */
+};
+
+/* Exists only while the opening handshake is read. */
+struct conn_handshake {
+    struct ws_handshake_request req;
+    size_t len; /* bytes in buf */
+    size_t cap;
+    char buf[];
+};
+
+struct conn {
+    TAILQ_ENTRY(conn) entry;
+    struct conn_env *env;
+    const struct transport *t;
+    void *tctx; /* the transport's state, NULL for TCP */
+    int fd;
+    uint8_t state;    /* enum conn_state */
+    bool read_paused; /* output over the high-water mark */
+    bool write_armed; /* ev_write is pending */
+    struct event *ev_read;
+    struct event *ev_write;
+    struct event *ev_timer;    /* the current phase's deadline */
+    struct evbuffer *out;      /* bytes accepted but not yet sent */
+    struct conn_handshake *hs; /* during CONN_HANDSHAKE */
+    struct ws_session session; /* from CONN_OPEN on */
+};
+
+static void conn_on_read(evutil_socket_t fd, short what, void *arg);
+static void conn_on_write(evutil_socket_t fd, short what, void *arg);
+static void conn_on_timer(evutil_socket_t fd, short what, void *arg);
+static void conn_finish(struct conn *c);
+static void queue(struct conn *c, const void *p, size_t len);
+
+static void
+timer_set(struct conn *c, uint64_t ms)
+{
+    struct timeval tv = {
+        .tv_sec = (time_t)(ms / 1000),
+        .tv_usec = (suseconds_t)(ms % 1000) * 1000,
+    };
+    evtimer_add(c->ev_timer, &tv);
+}
+
+static void
+read_pause(struct conn *c)
+{
+    if (!c->read_paused) {
+        event_del(c->ev_read);
+        c->read_paused = true;
+    }
+}
+
+static void
+read_resume(struct conn *c)
+{
+    if (c->read_paused) {
+        event_add(c->ev_read, NULL);
+        c->read_paused = false;
+    }
+}
+
+struct conn *
+conn_new(struct conn_env *env, int fd, bool refuse)
+{
+    struct conn *c = calloc(1, sizeof(*c));
+    int one = 1;
+
+    if (c == NULL) {
+        goto fail_close_fd;
+    }
+    c->env = env;
+    c->fd = fd;
+    c->t = &transport_tcp;
+    c->state = CONN_HANDSHAKE;
+    c->ev_read =
+        event_new(env->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
+    c->ev_write =
+        event_new(env->base, fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
+    c->ev_timer = evtimer_new(env->base, conn_on_timer, c);
+    c->out = evbuffer_new();
+    if (c->ev_read == NULL || c->ev_write == NULL || c->ev_timer == NULL ||
+        c->out == NULL) {
+        goto fail_free;
+    }
+    /* Echoes are small and latency matters more than packet count; the
+     * write path already batches what one read produces. */
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1) {
+        log_errno(LOG_LEVEL_DEBUG, "setsockopt(TCP_NODELAY)");
+    }
+    TAILQ_INSERT_TAIL(&env->conns, c, entry);
+    env->n_conns++;
+    atomic_fetch_add_explicit(&env->slot->accepted, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&env->slot->active, 1, memory_order_relaxed);
+    event_add(c->ev_read, NULL);
+    timer_set(c, env->cfg->handshake_timeout_ms);
+    if (refuse) {
+        struct ws_error err = {503, "connection limit of this worker reached"};
+        char resp[512];
+        size_t n = ws_handshake_response_error(resp, sizeof(resp), &err,
+                                               "wsd/" VERSION);
+        queue(c, resp, n);
+        conn_finish(c);
+        /* The socket is writable at once: conn_on_write sends the 503. */
+        event_add(c->ev_write, NULL);
+        c->write_armed = true;
+    }
+    return c;
+
+fail_free:
+    if (c->out != NULL) {
+        evbuffer_free(c->out);
+    }
+    if (c->ev_timer != NULL) {
+        event_free(c->ev_timer);
+    }
+    if (c->ev_write != NULL) {
+        event_free(c->ev_write);
+    }
+    if (c->ev_read != NULL) {
+        event_free(c->ev_read);
+    }
+    free(c);
+fail_close_fd:
+    log_msg(LOG_LEVEL_ERROR, "out of memory for a new connection");
+    close(fd);
+    return NULL;
+}
+
+void
+conn_close(struct conn *c)
+{
+    struct conn_env *env = c->env;
+
+    TAILQ_REMOVE(&env->conns, c, entry);
+    env->n_conns--;
+    atomic_fetch_sub_explicit(&env->slot->active, 1, memory_order_relaxed);
+    event_free(c->ev_read);
+    event_free(c->ev_write);
+    event_free(c->ev_timer);
+    evbuffer_free(c->out);
+    free(c->hs);
+    if (c->state != CONN_HANDSHAKE) {
+        ws_session_clear(&c->session);
+    }
+    c->t->free(c->tctx);
+    close(c->fd);
+    free(c);
+    if (env->draining && env->n_conns == 0 && env->on_empty != NULL) {
+        env->on_empty(env);
+    }
+}
+
+/*
+ * Sends what is pending. Returns 0, or -1 when c was closed. Once the
+ * output is empty in CONN_FLUSH, shuts the sending side and lingers.
+ */
+static int
+conn_flush(struct conn *c)
+{
+    size_t pending;
+
+    while ((pending = evbuffer_get_length(c->out)) > 0) {
+        struct evbuffer_iovec v[CONN_IOV_MAX];
+        struct iovec iov[CONN_IOV_MAX];
+        int nv = evbuffer_peek(c->out, -1, NULL, v, CONN_IOV_MAX);
+        if (nv > CONN_IOV_MAX) {
+            nv = CONN_IOV_MAX;
+        }
+        for (int i = 0; i < nv; i++) {
+            iov[i].iov_base = v[i].iov_base;
+            iov[i].iov_len = v[i].iov_len;
+        }
+        ssize_t n = c->t->send(c->tctx, c->fd, iov, nv);
+        if (n == WSD_IO_AGAIN) {
+            if (!c->write_armed) {
+                event_add(c->ev_write, NULL);
+                c->write_armed = true;
+            }
+            return 0;
+        }
+        if (n < 0) {
+            log_errno(LOG_LEVEL_DEBUG, "send");
+            conn_close(c);
+            return -1;
+        }
+        evbuffer_drain(c->out, (size_t)n);
+    }
+    if (c->write_armed) {
+        event_del(c->ev_write);
+        c->write_armed = false;
+    }
+    if (c->state == CONN_OPEN && c->read_paused) {
+        read_resume(c);
+    }
+    if (c->state == CONN_FLUSH) {
+        if (c->t->shutdown(c->tctx, c->fd) != 0) {
+            conn_close(c);
+            return -1;
+        }
+        c->state = CONN_LINGER;
+        c->read_paused = true;
+        read_resume(c);
+        timer_set(c, c->env->cfg->close_timeout_ms);
+    }
+    return 0;
+}
+
+/* After the last bytes are queued: send them, then close the TCP. */
+static void
+conn_finish(struct conn *c)
+{
+    c->state = CONN_FLUSH;
+    read_pause(c);
+    timer_set(c, c->env->cfg->close_timeout_ms);
+}
+
+static void
+queue(struct conn *c, const void *p, size_t len)
+{
+    if (len > 0) {
+        evbuffer_add(c->out, p, len);
+    }
+}
+
+/*
+ * Echoes a message. When nothing is queued before it, the header and the
+ * payload go out in one writev straight from where they lie, and only what
+ * the socket did not take is copied.
+ */
+static int
+conn_echo(struct conn *c, const struct ws_event *ev)
+{
+    uint8_t hdr[WS_FRAME_HEADER_MAX];
+    size_t hlen =
+        ws_session_message_header(&c->session, hdr, ev->opcode, ev->len);
+    size_t sent = 0;
+
+    if (hlen == 0) {
+        return 0;
+    }
+    if (evbuffer_get_length(c->out) == 0 && ev->len >= 4096) {
+        struct iovec iov[2] = {
+            {.iov_base = hdr, .iov_len = hlen},
+            {.iov_base = ev->data, .iov_len = ev->len},
+        };
+        ssize_t n = c->t->send(c->tctx, c->fd, iov, 2);
+        if (n == WSD_IO_ERROR) {
+            log_errno(LOG_LEVEL_DEBUG, "send");
+            conn_close(c);
+            return -1;
+        }
+        sent = n > 0 ? (size_t)n : 0;
+    }
+    if (sent < hlen) {
+        queue(c, hdr + sent, hlen - sent);
+        sent = hlen;
+    }
+    queue(c, ev->data + (sent - hlen), ev->len - (sent - hlen));
+    return 0;
+}
+
+/*
+ * Runs received bytes through the session and queues what its events call
+ * for, in wire order. Returns 0, or -1 when c was closed.
+ */
+static int
+conn_process(struct conn *c, uint8_t *p, size_t n)
+{
+    struct ws_event ev;
+
+    while (n > 0) {
+        size_t used = ws_session_feed(&c->session, p, n, &ev);
+        p += used;
+        n -= used;
+        switch (ev.type) {
+        case WS_EV_NONE:
+        case WS_EV_PONG:
+            break;
+        case WS_EV_MESSAGE:
+            if (conn_echo(c, &ev) != 0) {
+                return -1;
+            }
+            break;
+        case WS_EV_PING:
+            queue(c, ev.reply, ev.reply_len);
+            break;
+        case WS_EV_CLOSE:
+            queue(c, ev.reply, ev.reply_len);
+            conn_finish(c);
+            return 0;
+        case WS_EV_FAIL:
+            log_debug("failing connection: %u %s", ev.error.code,
+                      ev.error.reason);
+            queue(c, ev.reply, ev.reply_len);
+            conn_finish(c);
+            return 0;
+        }
+    }
+    if (evbuffer_get_length(c->out) >= c->env->cfg->write_high_water_bytes) {
+        read_pause(c);
+    }
+    return 0;
+}
+
+static void
+conn_refuse_handshake(struct conn *c, const struct ws_error *err)
+{
+    char resp[1024];
+    size_t n =
+        ws_handshake_response_error(resp, sizeof(resp), err, "wsd/" VERSION);
+    log_debug("handshake refused: %u %s", err->code, err->reason);
+    queue(c, resp, n);
+    free(c->hs);
+    c->hs = NULL;
+    conn_finish(c);
+}
+
+/* The request is complete and acceptable: answer 101 and go on. */
+static int
+conn_accept_handshake(struct conn *c, size_t request_len)
+{
+    struct conn_handshake *hs = c->hs;
+    char resp[512];
+    size_t n = ws_handshake_response_101(resp, sizeof(resp), &hs->req, NULL,
+                                         "wsd/" VERSION);
+    int rc = 0;
+
+    queue(c, resp, n);
+    ws_session_init(&c->session, &c->env->session_cfg);
+    c->state = CONN_OPEN;
+    evtimer_del(c->ev_timer);
+    /* Frames sent right behind the request are already here. */
+    if (hs->len > request_len) {
+        rc = conn_process(c, (uint8_t *)hs->buf + request_len,
+                          hs->len - request_len);
+    }
+    if (rc == 0) {
+        free(c->hs);
+        c->hs = NULL;
+    }
+    return rc;
+}
+
+static void
+conn_read_handshake(struct conn *c)
+{
+    const struct ws_handshake_config *hc = &c->env->handshake_cfg;
+    struct ws_error err = {0, NULL};
+
+    for (;;) {
+        struct conn_handshake *hs = c->hs;
+        if (hs == NULL || hs->len == hs->cap) {
+            /* Grow up to one byte over the limit, so that a request too
+             * large is seen as such (431) rather than as incomplete. */
+            size_t cap =
+                hs == NULL ? CONN_HANDSHAKE_INITIAL_BYTES : hs->cap * 2;
+            if (cap > hc->max_bytes + 1) {
+                cap = hc->max_bytes + 1;
+            }
+            hs = realloc(c->hs, sizeof(*hs) + cap);
+            if (hs == NULL) {
+                log_msg(LOG_LEVEL_ERROR, "out of memory in a handshake");
+                conn_close(c);
+                return;
+            }
+            if (c->hs == NULL) {
+                memset(hs, 0, sizeof(*hs));
+            }
+            hs->cap = cap;
+            c->hs = hs;
+        }
+        ssize_t n =
+            c->t->recv(c->tctx, c->fd, hs->buf + hs->len, hs->cap - hs->len);
+        if (n == WSD_IO_AGAIN) {
+            return;
+        }
+        if (n < 0) {
+            conn_close(c);
+            return;
+        }
+        hs->len += (size_t)n;
+        ssize_t r = ws_handshake_parse(&hs->req, hs->buf, hs->len, hc, &err);
+        if (r == WS_AGAIN) {
+            continue;
+        }
+        if (r < 0) {
+            conn_refuse_handshake(c, &err);
+        } else if (conn_accept_handshake(c, (size_t)r) != 0) {
+            return;
+        }
+        conn_flush(c);
+        return;
+    }
+}
+
+static void
+conn_read_frames(struct conn *c)
+{
+    struct conn_env *env = c->env;
+
+    for (int i = 0; i < CONN_READS_PER_EVENT; i++) {
+        ssize_t n = c->t->recv(c->tctx, c->fd, env->rbuf, env->rbuf_bytes);
+        if (n == WSD_IO_AGAIN) {
+            break;
+        }
+        if (n < 0) {
+            /* The peer went away without a close handshake. */
+            log_debug("connection lost: %s",
+                      n == WSD_IO_EOF ? "end of stream" : strerror(errno));
+            conn_close(c);
+            return;
+        }
+        if (conn_process(c, env->rbuf, (size_t)n) != 0) {
+            return;
+        }
+        if (c->state != CONN_OPEN || c->read_paused ||
+            (size_t)n < env->rbuf_bytes) {
+            break;
+        }
+    }
+    conn_flush(c);
+}
+
+static void
+conn_read_linger(struct conn *c)
+{
+    for (int i = 0; i < CONN_READS_PER_EVENT; i++) {
+        ssize_t n =
+            c->t->recv(c->tctx, c->fd, c->env->rbuf, c->env->rbuf_bytes);
+        if (n == WSD_IO_AGAIN) {
+            return;
+        }
+        if (n < 0) {
+            conn_close(c);
+            return;
+        }
+    }
+}
+
+static void
+conn_on_read(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    (void)fd;
+    (void)what;
+
+    switch ((enum conn_state)c->state) {
+    case CONN_HANDSHAKE:
+        conn_read_handshake(c);
+        return;
+    case CONN_OPEN:
+        conn_read_frames(c);
+        return;
+    case CONN_FLUSH:
+        return;
+    case CONN_LINGER:
+        conn_read_linger(c);
+        return;
+    }
+}
+
+static void
+conn_on_write(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    conn_flush(arg);
+}
+
+static void
+conn_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn *c = arg;
+    (void)fd;
+    (void)what;
+
+    switch ((enum conn_state)c->state) {
+    case CONN_HANDSHAKE:
+        log_debug("opening handshake timed out");
+        break;
+    case CONN_OPEN:
+        log_debug("peer did not answer our close in time");
+        break;
+    case CONN_FLUSH:
+        log_debug("peer did not read our last bytes in time");
+        break;
+    case CONN_LINGER:
+        log_debug("peer did not close its side in time");
+        break;
+    }
+    conn_close(c);
+}
+
+void
+conn_shutdown(struct conn *c)
+{
+    struct ws_event ev;
+
+    if (c->state == CONN_HANDSHAKE) {
+        conn_close(c);
+        return;
+    }
+    if (c->state != CONN_OPEN ||
+        !ws_session_close(&c->session, WS_CLOSE_GOING_AWAY,
+                          "server shutting down", &ev)) {
+        return;
+    }
+    queue(c, ev.reply, ev.reply_len);
+    timer_set(c, c->env->cfg->close_timeout_ms);
+    conn_flush(c);
+}
+
+void
+conn_shutdown_all(struct conn_env *env)
+{
+    struct conn *c;
+    struct conn *next;
+
+    /* conn_shutdown may free c, and the last one may end the loop. */
+    for (c = TAILQ_FIRST(&env->conns); c != NULL; c = next) {
+        next = TAILQ_NEXT(c, entry);
+        conn_shutdown(c);
+    }
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Plain TCP under the transport interface: read(2) and writev(2) on a
+ * non-blocking socket, EAGAIN mapped to WSD_IO_AGAIN.
+ */
+#include "autoconf.h"
+
+#include "transport.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* On Linux EWOULDBLOCK is EAGAIN: testing both trips -Wlogical-op. */
+
+static ssize_t
+tcp_recv(void *ctx, int fd, void *buf, size_t len)
+{
+    (void)ctx;
+    for (;;) {
+        ssize_t n = read(fd, buf, len);
+        if (n > 0) {
+            return n;
+        }
+        if (n == 0) {
+            return WSD_IO_EOF;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        return errno == EAGAIN ? WSD_IO_AGAIN : WSD_IO_ERROR;
+    }
+}
+
+static ssize_t
+tcp_send(void *ctx, int fd, const struct iovec *iov, int iovcnt)
+{
+    (void)ctx;
+    for (;;) {
+        ssize_t n = writev(fd, iov, iovcnt);
+        if (n > 0) {
+            return n;
+        }
+        if (n == -1 && errno == EINTR) {
+            continue;
+        }
+        if (n == -1 && (errno == EAGAIN)) {
+            return WSD_IO_AGAIN;
+        }
+        return WSD_IO_ERROR;
+    }
+}
+
+static int
+tcp_shutdown(void *ctx, int fd)
+{
+    (void)ctx;
+    return shutdown(fd, SHUT_WR) == -1 ? WSD_IO_ERROR : 0;
+}
+
+static void
+tcp_free(void *ctx)
+{
+    (void)ctx;
+}
+
+const struct transport transport_tcp = {
+    .name = "tcp",
+    .recv = tcp_recv,
+    .send = tcp_send,
+    .shutdown = tcp_shutdown,
+    .free = tcp_free,
+};

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The worker cycle: a fresh event base after fork, accept with back-off on
+ * descriptor exhaustion, a heartbeat in the shared segment, and a bounded
+ * drain on shutdown.
+ */
+#include "autoconf.h"
+
+#include "worker.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conn.h"
+#include "log.h"
+
+/* One read buffer per worker, shared by its connections (they consume
+ * what they read before the next read). */
+#define WORKER_READ_BUFFER_BYTES (256 * 1024)
+#define WORKER_ACCEPTS_PER_EVENT 64
+#define WORKER_ACCEPT_PAUSE_MS   100
+#define WORKER_HEARTBEAT_MS      1000
+/* Connections past max_connections that are still answered 503 rather
+ * than closed unanswered. */
+#define WORKER_REFUSALS_MAX      64
+
+struct worker {
+    struct conn_env env;
+    unsigned slot_index;
+    int listen_fd;
+    pid_t master_pid;
+    bool accept_paused;
+    struct event *ev_accept;
+    struct event *ev_accept_resume;
+    struct event *ev_heartbeat;
+    struct event *ev_deadline;
+    struct event *ev_signals[3];
+};
+
+static uint64_t
+now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+static void
+worker_accept_pause(struct worker *w)
+{
+    struct timeval tv = {0, WORKER_ACCEPT_PAUSE_MS * 1000};
+    event_del(w->ev_accept);
+    w->accept_paused = true;
+    evtimer_add(w->ev_accept_resume, &tv);
+}
+
+static void
+worker_on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    (void)fd;
+    (void)what;
+    if (w->accept_paused && !w->env.draining) {
+        w->accept_paused = false;
+        event_add(w->ev_accept, NULL);
+    }
+}
+
+static void
+worker_on_accept(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    (void)what;
+
+    for (int i = 0; i < WORKER_ACCEPTS_PER_EVENT; i++) {
+        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (cfd == -1) {
+            if (errno == EINTR || errno == ECONNABORTED) {
+                continue;
+            }
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+                errno == ENOMEM) {
+                /* Without a pause the listener stays readable and the
+                 * worker would spin (libevent does not back off). */
+                log_errno(LOG_LEVEL_WARN, "accept4: pausing accepts for %d ms",
+                          WORKER_ACCEPT_PAUSE_MS);
+                worker_accept_pause(w);
+            } else if (errno != EAGAIN) { /* EWOULDBLOCK on Linux */
+                log_errno(LOG_LEVEL_ERROR, "accept4");
+            }
+            return;
+        }
+        uint64_t limit = w->env.cfg->max_connections;
+        if (w->env.n_conns >= limit + WORKER_REFUSALS_MAX) {
+            close(cfd);
+            continue;
+        }
+        conn_new(&w->env, cfd, w->env.n_conns >= limit);
+    }
+}
+
+static void
+worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    (void)fd;
+    (void)what;
+
+    atomic_store_explicit(&w->env.slot->heartbeat_ms, now_ms(),
+                          memory_order_relaxed);
+    /* PR_SET_PDEATHSIG covers a master that dies; this covers the window
+     * before it was set. */
+    if (getppid() != w->master_pid) {
+        log_msg(LOG_LEVEL_WARN, "master is gone, worker exits");
+        event_base_loopbreak(w->env.base);
+    }
+}
+
+static void
+worker_on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    (void)fd;
+    (void)what;
+    log_msg(LOG_LEVEL_INFO, "shutdown deadline: dropping %llu connections",
+            (unsigned long long)w->env.n_conns);
+    event_base_loopbreak(w->env.base);
+}
+
+static void
+worker_on_empty(struct conn_env *env)
+{
+    event_base_loopbreak(env->base);
+}
+
+static void
+worker_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct worker *w = arg;
+    (void)what;
+
+    if (w->env.draining) {
+        return;
+    }
+    log_debug("worker %u: signal %d, closing %llu connections", w->slot_index,
+              (int)sig, (unsigned long long)w->env.n_conns);
+    w->env.draining = true;
+    event_del(w->ev_accept);
+    evtimer_del(w->ev_accept_resume);
+    if (w->env.n_conns == 0) {
+        event_base_loopbreak(w->env.base);
+        return;
+    }
+    struct timeval tv = {
+        .tv_sec = (time_t)(w->env.cfg->close_timeout_ms / 1000),
+        .tv_usec = (suseconds_t)(w->env.cfg->close_timeout_ms % 1000) * 1000,
+    };
+    evtimer_add(w->ev_deadline, &tv);
+    conn_shutdown_all(&w->env);
+}
+
+static void
+reset_signals(void)
+{
+    static const int sigs[] = {SIGTERM, SIGINT,  SIGQUIT, SIGHUP,
+                               SIGCHLD, SIGUSR1, SIGUSR2};
+    struct sigaction sa;
+    sigset_t all;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+        sigaction(sigs[i], &sa, NULL);
+    }
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    sigemptyset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+static void
+worker_free(struct worker *w)
+{
+    struct conn *c;
+
+    while ((c = TAILQ_FIRST(&w->env.conns)) != NULL) {
+        w->env.draining = false; /* no on_empty while freeing */
+        conn_close(c);
+    }
+    for (size_t i = 0; i < 3; i++) {
+        if (w->ev_signals[i] != NULL) {
+            event_free(w->ev_signals[i]);
+        }
+    }
+    if (w->ev_deadline != NULL) {
+        event_free(w->ev_deadline);
+    }
+    if (w->ev_heartbeat != NULL) {
+        event_free(w->ev_heartbeat);
+    }
+    if (w->ev_accept_resume != NULL) {
+        event_free(w->ev_accept_resume);
+    }
+    if (w->ev_accept != NULL) {
+        event_free(w->ev_accept);
+    }
+    if (w->env.base != NULL) {
+        event_base_free(w->env.base);
+    }
+    free(w->env.rbuf);
+}
+
+int
+worker_run(const struct config *cfg, unsigned slot, int listen_fd,
+           struct stats_shm *shm, pid_t master_pid)
+{
+    static const int sigs[3] = {SIGTERM, SIGINT, SIGQUIT};
+    struct worker w;
+    struct event_config *ecfg;
+    char name[32]; /* the kernel keeps 15 bytes: enough for slot 255 */
+    int rc = WSD_EXIT_FATAL;
+
+    reset_signals();
+    /* If the master dies, so does the worker (no orphan holds the port). */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != master_pid) {
+        return 0;
+    }
+    snprintf(name, sizeof(name), "wsd: worker %u", slot);
+    prctl(PR_SET_NAME, name);
+
+    memset(&w, 0, sizeof(w));
+    w.slot_index = slot;
+    w.listen_fd = listen_fd;
+    w.master_pid = master_pid;
+    w.env.cfg = cfg;
+    w.env.slot = stats_shm_slot(shm, slot);
+    w.env.session_cfg.max_message_bytes = cfg->max_message_bytes;
+    w.env.session_cfg.max_frame_bytes = cfg->max_frame_bytes;
+    w.env.handshake_cfg.path = cfg->path;
+    w.env.handshake_cfg.max_bytes = cfg->max_handshake_bytes;
+    w.env.handshake_cfg.max_headers = (unsigned)cfg->max_headers;
+    w.env.on_empty = worker_on_empty;
+    TAILQ_INIT(&w.env.conns);
+    w.env.rbuf_bytes = WORKER_READ_BUFFER_BYTES;
+    w.env.rbuf = malloc(w.env.rbuf_bytes);
+
+    /* A fresh base: nothing of the master's loop is shared after fork. */
+    ecfg = event_config_new();
+    if (ecfg != NULL) {
+        event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK);
+        w.env.base = event_base_new_with_config(ecfg);
+        event_config_free(ecfg);
+    }
+    if (w.env.slot == NULL || w.env.rbuf == NULL || w.env.base == NULL) {
+        log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);
+        goto out;
+    }
+    w.ev_accept = event_new(w.env.base, listen_fd, EV_READ | EV_PERSIST,
+                            worker_on_accept, &w);
+    w.ev_accept_resume = evtimer_new(w.env.base, worker_on_accept_resume, &w);
+    w.ev_heartbeat =
+        event_new(w.env.base, -1, EV_PERSIST, worker_on_heartbeat, &w);
+    w.ev_deadline = evtimer_new(w.env.base, worker_on_deadline, &w);
+    for (size_t i = 0; i < 3; i++) {
+        w.ev_signals[i] =
+            evsignal_new(w.env.base, sigs[i], worker_on_signal, &w);
+    }
+    if (w.ev_accept == NULL || w.ev_accept_resume == NULL ||
+        w.ev_heartbeat == NULL || w.ev_deadline == NULL ||
+        w.ev_signals[0] == NULL || w.ev_signals[1] == NULL ||
+        w.ev_signals[2] == NULL) {
+        log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);
+        goto out;
+    }
+    struct timeval beat = {WORKER_HEARTBEAT_MS / 1000, 0};
+    event_add(w.ev_accept, NULL);
+    event_add(w.ev_heartbeat, &beat);
+    for (size_t i = 0; i < 3; i++) {
+        event_add(w.ev_signals[i], NULL);
+    }
+    atomic_store_explicit(&w.env.slot->heartbeat_ms, now_ms(),
+                          memory_order_relaxed);
+    log_debug("worker %u started", slot);
+
+    if (event_base_dispatch(w.env.base) == -1) {
+        log_msg(LOG_LEVEL_CRIT, "worker %u: event loop failed", slot);
+        goto out;
+    }
+    rc = 0;
+out:
+    worker_free(&w);
+    return rc;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A worker process: its own event loop, accepting on its slot's listening
+ * socket and running the connections it accepts, until told to stop.
+ */
+#ifndef WSD_WORKER_H
+#define WSD_WORKER_H
+
+#include <sys/types.h>
+
+#include "config.h"
+#include "stats_shm.h"
+
+/*
+ * Runs worker `slot` in a freshly forked child: resets signal dispositions,
+ * names the process, builds a new event base and serves listen_fd until
+ * SIGTERM, SIGINT or SIGQUIT (then open connections get close 1001 and up
+ * to close_timeout_ms to finish) or until the master dies. Returns the
+ * process exit status: 0, or WSD_EXIT_FATAL when it cannot start.
+ */
+int worker_run(const struct config *cfg, unsigned slot, int listen_fd,
+               struct stats_shm *shm, pid_t master_pid);
+
+#endif

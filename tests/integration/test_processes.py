@@ -1,0 +1,339 @@
+# SPDX-License-Identifier: MIT
+"""wsd's process model and command line: the master and its named workers,
+respawn after a worker is killed (other workers' connections unharmed),
+SIGTERM/SIGINT stop everything with status 0, workers die with a SIGKILLed
+master and free the port, and command-line errors exit with status 2.
+
+Only kernel-chosen ports: every daemon that could start listens on
+127.0.0.1:0.
+"""
+import os
+import re
+import signal
+import subprocess
+import time
+import traceback
+
+import wsdtest
+from wsdtest import timeout
+
+tap = wsdtest.Tap()
+
+
+def echo_raw(s, payload=None):
+    """One binary echo over a raw socket; True when it comes back exact."""
+    payload = payload if payload is not None else os.urandom(64)
+    try:
+        s.settimeout(timeout(5))
+        s.sendall(wsdtest.frame(2, payload))
+        op, got, _ = wsdtest.read_message(s)
+        return op == 2 and got == payload
+    except (OSError, EOFError, ValueError):
+        return False
+
+
+def fresh_echo(port):
+    try:
+        s = wsdtest.open_ws(port)
+    except (OSError, RuntimeError):
+        return False
+    try:
+        return echo_raw(s)
+    finally:
+        s.close()
+
+
+def guarded(name, fn, *args):
+    """Runs one test function; an exception is a failed test."""
+    try:
+        fn(*args)
+    except Exception as e:  # pylint: disable=broad-except
+        tap.ok(False, "%s: no exception" % name,
+               "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc()))
+
+
+# Process names and respawn ------------------------------------------------------
+
+def t_names_and_respawn():
+    with wsdtest.Wsd(tap, workers=2) as w:
+        tap.eq(int(w.ready.get("pid", "0")), w.pid,
+               "ready line names the master's PID")
+        tap.ok(re.fullmatch(r"127\.0\.0\.1:\d+", w.ready.get("listen", ""))
+               and w.port != 0, "ready line names 127.0.0.1 and a real port",
+               "ready %r" % w.ready)
+        wsdtest.wait_until(lambda: len(w.workers()) == 2, 5)
+        time.sleep(timeout(0.2))  # no extra child shows up later
+        workers = w.workers()
+        tap.eq(len(workers), 2, "--workers 2: the master has 2 children")
+        tap.eq(wsdtest.comm(w.pid), "wsd: master", "master is named")
+        # a child is named by prctl right after fork(): allow it a moment
+        wsdtest.wait_until(lambda: sorted(map(wsdtest.comm, workers)) ==
+                           ["wsd: worker 0", "wsd: worker 1"], 1)
+        names = {pid: wsdtest.comm(pid) for pid in workers}
+        tap.eq(sorted(names.values()), ["wsd: worker 0", "wsd: worker 1"],
+               "workers are named 'wsd: worker 0' and 'wsd: worker 1'")
+        tap.ok(fresh_echo(w.port), "a connection echoes before any kill")
+
+        # Connections until each worker holds one (bounded); the kernel or
+        # the daemon decides the spread, so tolerate a lopsided one.
+        conns = []
+        owners = {}
+        for _ in range(32):
+            s = wsdtest.open_ws(w.port)
+            conns.append(s)
+            owners[s] = wsdtest.conn_owner(s, workers)
+            if set(owners.values()) >= set(workers):
+                break
+        try:
+            tap.ok(all(o in workers for o in owners.values()),
+                   "every connection is held by a worker, not the master",
+                   "owners %r, workers %r" % (list(owners.values()),
+                                              workers))
+            tap.ok(all(echo_raw(s) for s in conns),
+                   "%d connections echo before the kill" % len(conns))
+            held = [p for p in workers if p in owners.values()]
+            tap.diag("connections per worker: %r" % {
+                p: list(owners.values()).count(p) for p in workers})
+            victim = held[0] if held else workers[0]
+            victim_name = names[victim]
+            doomed = [s for s in conns if owners[s] == victim]
+            survivors = [s for s in conns if owners[s] != victim]
+            if not survivors:
+                # every connection is on the victim: add one on the other
+                # worker if the spread allows, bounded
+                other = [p for p in workers if p != victim][0]
+                for _ in range(32):
+                    s = wsdtest.open_ws(w.port)
+                    conns.append(s)
+                    owners[s] = wsdtest.conn_owner(s, workers)
+                    (survivors if owners[s] == other else doomed).append(s)
+                    if survivors:
+                        break
+            tap.ok(survivors, "some connection is held by the other worker",
+                   "all %d connections on %d" % (len(conns), victim))
+
+            os.kill(victim, signal.SIGKILL)
+            respawned = wsdtest.wait_until(
+                lambda: len(set(w.workers()) - set(workers)) == 1
+                and len(w.workers()) == 2, 1, step=0.005)
+            now = w.workers()
+            tap.ok(respawned, "SIGKILLed worker replaced by a new PID within"
+                   " 1 s", "before %r, after %r" % (workers, now))
+            new = [p for p in now if p not in workers]
+            if new:
+                wsdtest.wait_until(
+                    lambda: wsdtest.comm(new[0]) == victim_name, 1)
+            tap.eq(wsdtest.comm(new[0]) if new else None, victim_name,
+                   "the new worker takes the killed worker's name")
+            tap.ok(victim not in now and not wsdtest.alive(victim),
+                   "the killed worker is reaped")
+            tap.ok(all(echo_raw(s) for s in survivors) and survivors,
+                   "%d connections on the other worker keep echoing"
+                   % len(survivors))
+            closed = [wsdtest.expect_eof(s, 2) for s in doomed]
+            tap.ok(all(closed), "%d connections of the killed worker are "
+                   "closed (EOF or reset)" % len(doomed),
+                   "still open: %d" % closed.count(False))
+            tap.ok(all(fresh_echo(w.port) for _ in range(8)),
+                   "8 fresh connections after the respawn echo")
+            tap.eq(wsdtest.alive(w.pid) and wsdtest.comm(w.pid),
+                   "wsd: master", "master still running after the kill")
+
+            # kill the other, never-killed worker too: respawn again
+            before = w.workers()
+            other = [p for p in before if p not in new]
+            if other:
+                os.kill(other[0], signal.SIGKILL)
+            ok = wsdtest.wait_until(
+                lambda: len(w.workers()) == 2
+                and len(set(w.workers()) - set(before)) == 1, 1, step=0.005)
+            tap.ok(other and ok, "the other worker, SIGKILLed, is replaced "
+                   "within 1 s too", "before %r after %r"
+                   % (before, w.workers()))
+            wsdtest.wait_until(
+                lambda: sorted(map(wsdtest.comm, w.workers())) ==
+                ["wsd: worker 0", "wsd: worker 1"], 1)
+            tap.eq(sorted(wsdtest.comm(p) for p in w.workers()),
+                   ["wsd: worker 0", "wsd: worker 1"],
+                   "after two respawns the workers are worker 0 and 1")
+            tap.ok(all(fresh_echo(w.port) for _ in range(4)),
+                   "fresh connections echo after the second respawn")
+        finally:
+            for s in conns:
+                s.close()
+
+
+# Signals --------------------------------------------------------------------------
+
+def t_sigterm_with_open_connection():
+    """Wsd.stop() sends SIGTERM and checks status 0 and every process gone;
+    here an idle WebSocket connection must not hold the daemon up."""
+    w = wsdtest.Wsd(tap, workers=2).start()
+    s = None
+    try:
+        s = wsdtest.open_ws(w.port)
+        tap.ok(echo_raw(s), "connection echoes before SIGTERM")
+        t0 = time.monotonic()
+        w.stop()
+        tap.diag("stop with an open connection took %.2f s"
+                 % (time.monotonic() - t0))
+        tap.ok(wsdtest.expect_eof(s, 2),
+               "the open connection is closed when wsd stops")
+    finally:
+        if s is not None:
+            s.close()
+        w.kill_all()
+
+
+def t_sigint():
+    w = wsdtest.Wsd(tap, workers=2).start()
+    try:
+        wsdtest.wait_until(lambda: len(w.workers()) == 2, 5)
+        pids = [w.pid] + w.workers()
+        tap.ok(fresh_echo(w.port), "echo before SIGINT")
+        w.signal(signal.SIGINT)
+        try:
+            code = w.proc.wait(timeout=timeout(10))
+        except subprocess.TimeoutExpired:
+            code = None
+        tap.eq(code, 0, "SIGINT: master exits with status 0")
+        gone = wsdtest.wait_until(
+            lambda: not any(wsdtest.alive(p) for p in pids), 5)
+        tap.ok(gone, "SIGINT: every process gone",
+               "alive %r" % [p for p in pids if wsdtest.alive(p)])
+        tap.ok(wsdtest.wait_until(lambda: wsdtest.port_is_free(w.port), 2),
+               "SIGINT: the port is free again")
+        w.kill_all()
+        w.check_log()
+    finally:
+        w.kill_all()
+        w.proc = None
+
+
+def t_sigkill_master():
+    w = wsdtest.Wsd(tap, workers=2).start()
+    try:
+        wsdtest.wait_until(lambda: len(w.workers()) == 2, 5)
+        workers = w.workers()
+        tap.eq(len(workers), 2, "2 workers before SIGKILL of the master")
+        s = wsdtest.open_ws(w.port)
+        try:
+            tap.ok(echo_raw(s), "echo before SIGKILL of the master")
+            w.signal(signal.SIGKILL)
+            w.proc.wait(timeout=timeout(5))
+            gone = wsdtest.wait_until(
+                lambda: not any(wsdtest.alive(p) for p in workers), 2)
+            tap.ok(gone, "workers exit within 2 s of the master's SIGKILL",
+                   "alive %r" % [p for p in workers if wsdtest.alive(p)])
+            tap.ok(wsdtest.expect_eof(s, 2),
+                   "open connection closed when the workers die")
+        finally:
+            s.close()
+        tap.ok(wsdtest.wait_until(lambda: wsdtest.port_is_free(w.port), 2),
+               "the port is free after the master's SIGKILL")
+        refused = False
+        try:
+            wsdtest.connect(w.port, 2).close()
+        except ConnectionRefusedError:
+            refused = True
+        tap.ok(refused, "nothing accepts connections on the port any more")
+        w.check_log()
+    finally:
+        w.kill_all()
+        w.proc = None
+
+
+# Command line ----------------------------------------------------------------------
+
+LISTEN = ["--listen", "127.0.0.1:0"]
+
+
+def t_cli_errors():
+    cases = [
+        (LISTEN + ["--no_such_directive", "1"], "no_such_directive",
+         "unknown directive"),
+        (LISTEN + ["--workers", "abc"], "workers", "--workers abc"),
+        (LISTEN + ["--workers", "-1"], "workers", "--workers -1"),
+        (LISTEN + ["--max_message_bytes", "-5"], "max_message_bytes",
+         "--max_message_bytes -5"),
+        (LISTEN + ["--max_message_bytes", "12abc"], "max_message_bytes",
+         "--max_message_bytes 12abc"),
+        (["--listen", "nonsense"], "listen", "--listen nonsense"),
+        (["--listen", "127.0.0.1:99999"], "listen", "--listen port 99999"),
+        (LISTEN + ["--log_level", "loud"], "log_level", "--log_level loud"),
+        (LISTEN + ["--workers"], "workers", "--workers without a value"),
+    ]
+    for args, needle, what in cases:
+        status, out, err = wsdtest.run_once(args)
+        tap.eq(status, 2, "%s: exit status 2" % what)
+        tap.ok(needle in err, "%s: stderr names %s" % (what, needle),
+               "stderr %r" % err[-500:])
+
+
+def t_version_help():
+    want = None
+    srcdir = os.environ.get("WSD_SRCDIR",
+                            os.path.join(os.path.dirname(__file__), "..", ".."))
+    try:
+        with open(os.path.join(srcdir, "configure.ac")) as f:
+            m = re.search(r"AC_INIT\(\[wsd\],\s*\[([^\]]+)\]", f.read())
+            want = m.group(1) if m else None
+    except OSError:
+        pass
+    for opt in ("--version", "-v"):
+        status, out, err = wsdtest.run_once([opt])
+        tap.eq(status, 0, "%s exits with status 0" % opt)
+        first = out.splitlines()[0] if out.splitlines() else ""
+        if want is not None:
+            tap.eq(first, "wsd " + want,
+                   "%s prints 'wsd %s' (configure.ac)" % (opt, want))
+        else:
+            tap.ok(re.fullmatch(r"wsd \d+\.\d+\S*", first),
+                   "%s prints 'wsd VERSION'" % opt, "stdout %r" % out)
+    for opt in ("--help", "-h"):
+        status, out, err = wsdtest.run_once([opt])
+        tap.eq(status, 0, "%s exits with status 0" % opt)
+        tap.ok("listen" in out + err, "%s describes the directives "
+               "(mentions listen)" % opt, "output %r" % (out + err)[:500])
+
+
+def t_dash_underscore():
+    with wsdtest.Wsd(tap, ["--max-message-bytes", "1024",
+                           "--log-level", "info"]) as w:
+        s = wsdtest.open_ws(w.port)
+        try:
+            tap.ok(echo_raw(s, os.urandom(1024)),
+                   "--max-message-bytes 1024: 1024 bytes echoed")
+            s.sendall(wsdtest.frame(2, os.urandom(1025)))
+            code, _, before = wsdtest.read_close(s)
+            tap.eq((code, before), (1009, []),
+                   "--max-message-bytes 1024: 1025 bytes get close 1009")
+        finally:
+            s.close()
+
+
+def t_workers_auto():
+    with wsdtest.Wsd(tap, workers="auto") as w:
+        ncpu = os.cpu_count() or 1
+        wsdtest.wait_until(lambda: len(w.workers()) >= 1, 5)
+        n = len(w.workers())
+        tap.diag("--workers auto started %d workers (%d CPUs)" % (n, ncpu))
+        tap.ok(1 <= n <= max(ncpu, 1), "--workers auto starts 1..ncpu workers",
+               "%d workers, %d CPUs" % (n, ncpu))
+        tap.ok(fresh_echo(w.port), "--workers auto: echo works")
+
+
+def main():
+    guarded("names and respawn", t_names_and_respawn)
+    guarded("SIGTERM", t_sigterm_with_open_connection)
+    guarded("SIGINT", t_sigint)
+    guarded("SIGKILL master", t_sigkill_master)
+    guarded("command-line errors", t_cli_errors)
+    guarded("version and help", t_version_help)
+    guarded("dash and underscore", t_dash_underscore)
+    guarded("workers auto", t_workers_auto)
+    tap.done()
+
+
+if __name__ == "__main__":
+    main()

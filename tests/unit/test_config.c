@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of the directive table: defaults, every value type, the refusals
+ * with their messages, and config files with "file:line: directive:
+ * problem" errors.
+ */
+#include "autoconf.h"
+
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tap.h"
+
+static void
+test_defaults(void)
+{
+    struct config cfg;
+    config_init(&cfg);
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)&cfg.listen.ss;
+
+    is_str(cfg.listen.text, "127.0.0.1:8888", "default listen");
+    is_int(sin->sin_family, AF_INET, "default listen is IPv4");
+    is_int(ntohs(sin->sin_port), 8888, "default port 8888");
+    is_int(ntohl(sin->sin_addr.s_addr), 0x7f000001, "default 127.0.0.1");
+    is_str(cfg.path, "/ws", "default path");
+    ok(cfg.workers_auto, "default workers auto");
+    is_int(cfg.max_message_bytes, 16 * 1024 * 1024,
+           "default max_message_bytes 16 MiB (Autobahn 9.* needs it)");
+    is_int(cfg.max_frame_bytes, 16 * 1024 * 1024, "default max_frame_bytes");
+    is_int(cfg.max_handshake_bytes, 8192, "default max_handshake_bytes");
+    is_int(cfg.max_headers, 64, "default max_headers");
+    is_int(cfg.handshake_timeout_ms, 10000, "default handshake_timeout_ms");
+    is_int(cfg.close_timeout_ms, 2000, "default close_timeout_ms");
+    is_int(cfg.write_high_water_bytes, 1024 * 1024, "default high water");
+    is_int(cfg.max_connections, 10000, "default max_connections");
+    is_int(cfg.log_level, LOG_LEVEL_INFO, "default log level");
+    config_finish(&cfg);
+    is_int(cfg.workers, sysconf(_SC_NPROCESSORS_ONLN),
+           "workers auto resolves to the online CPUs");
+}
+
+static void
+test_values(void)
+{
+    struct config cfg;
+    char err[CONFIG_ERROR_MAX];
+    config_init(&cfg);
+
+    is_int(config_set(&cfg, "max_message_bytes", "1024", err), 0, "plain");
+    is_int(cfg.max_message_bytes, 1024, "plain number");
+    is_int(config_set(&cfg, "max-message-bytes", "2k", err), 0, "dash name");
+    is_int(cfg.max_message_bytes, 2048, "k suffix and dashes");
+    is_int(config_set(&cfg, "max_message_bytes", "3M", err), 0, "M suffix");
+    is_int(cfg.max_message_bytes, 3 * 1024 * 1024, "M is MiB");
+    is_int(config_set(&cfg, "max_frame_bytes", "1g", err), 0, "g suffix");
+    is_int(cfg.max_frame_bytes, 1024 * 1024 * 1024, "g is GiB");
+    is_int(config_set(&cfg, "workers", "3", err), 0, "workers 3");
+    ok(!cfg.workers_auto && cfg.workers == 3, "workers set");
+    is_int(config_set(&cfg, "workers", "auto", err), 0, "workers auto");
+    ok(cfg.workers_auto, "workers auto again");
+    is_int(config_set(&cfg, "path", "/chat", err), 0, "path");
+    is_str(cfg.path, "/chat", "path set");
+    is_int(config_set(&cfg, "log_level", "debug", err), 0, "log level");
+    is_int(cfg.log_level, LOG_LEVEL_DEBUG, "log level set");
+
+    is_int(config_set(&cfg, "listen", "[::1]:9000", err), 0, "IPv6 listen");
+    const struct sockaddr_in6 *sin6 =
+        (const struct sockaddr_in6 *)&cfg.listen.ss;
+    is_int(sin6->sin6_family, AF_INET6, "IPv6 family");
+    is_int(ntohs(sin6->sin6_port), 9000, "IPv6 port");
+    is_int(config_set(&cfg, "listen", "*:0", err), 0, "wildcard, port 0");
+    const struct sockaddr_in *sin = (const struct sockaddr_in *)&cfg.listen.ss;
+    is_int(sin->sin_addr.s_addr, 0, "* is 0.0.0.0");
+    is_int(ntohs(sin->sin_port), 0, "port 0 kept for the kernel to pick");
+}
+
+static void
+test_refusals(void)
+{
+    static const struct {
+        const char *name, *value, *message;
+    } cases[] = {
+        {"no_such", "1", "no_such: unknown directive"},
+        {"workers", "0", "workers: 0 is out of range (1 to 256)"},
+        {"workers", "abc", "workers: \"abc\" is not a non-negative integer"},
+        {"max_message_bytes", "-5",
+         "max_message_bytes: \"-5\" is not a size (a number, optionally with "
+         "k, m or g)"},
+        {"max_message_bytes", "10x",
+         "max_message_bytes: \"10x\" is not a size (a number, optionally "
+         "with k, m or g)"},
+        {"max_message_bytes", "99999999999999999999",
+         "max_message_bytes: \"99999999999999999999\" is not a size (a "
+         "number, optionally with k, m or g)"},
+        {"max_message_bytes", "2g",
+         "max_message_bytes: 2g is out of range (125 to 1073741824)"},
+        {"max_message_bytes", "",
+         "max_message_bytes: \"\" is not a size (a "
+         "number, optionally with k, m or g)"},
+        {"listen", "nonsense",
+         "listen: \"nonsense\" is not ADDR:PORT (an IPv4 address, [IPv6] or "
+         "*, and a port 0-65535)"},
+        {"listen", "127.0.0.1:65536",
+         "listen: \"127.0.0.1:65536\" is not ADDR:PORT (an IPv4 address, "
+         "[IPv6] or *, and a port 0-65535)"},
+        {"listen", "host.example:80",
+         "listen: \"host.example:80\" is not ADDR:PORT (an IPv4 address, "
+         "[IPv6] or *, and a port 0-65535)"},
+        {"path", "ws",
+         "path: \"ws\" is not an absolute path without query "
+         "(at most 255 bytes)"},
+        {"path", "/ws?x",
+         "path: \"/ws?x\" is not an absolute path without "
+         "query (at most 255 bytes)"},
+        {"log_level", "loud",
+         "log_level: \"loud\" is not one of debug info "
+         "notice warn error crit alert"},
+        {"handshake_timeout_ms", "0",
+         "handshake_timeout_ms: 0 is out of range (1 to 3600000)"},
+    };
+    struct config cfg;
+    struct config before;
+    char err[CONFIG_ERROR_MAX];
+
+    config_init(&cfg);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memcpy(&before, &cfg, sizeof(cfg));
+        is_int(config_set(&cfg, cases[i].name, cases[i].value, err), -1,
+               "%s %s refused", cases[i].name, cases[i].value);
+        is_str(err, cases[i].message, "%s %s message", cases[i].name,
+               cases[i].value);
+        ok(memcmp(&before, &cfg, sizeof(cfg)) == 0,
+           "%s %s leaves the configuration unchanged", cases[i].name,
+           cases[i].value);
+    }
+}
+
+static const char *
+write_file(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof(path), "/tmp/wsd-test-config-%ld.conf",
+             (long)getpid());
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        return NULL;
+    }
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+static void
+test_files(void)
+{
+    struct config cfg;
+    char err[CONFIG_ERROR_MAX];
+    char want[CONFIG_ERROR_MAX];
+    const char *path;
+
+    config_init(&cfg);
+    path = write_file("# a comment\n"
+                      "\n"
+                      "   max_message_bytes   4k   # trailing comment\n"
+                      "workers 2\r\n"
+                      "path /echo\n");
+    ok(path != NULL, "config file written");
+    is_int(config_load_file(&cfg, path, err), 0, "good file loads");
+    is_int(cfg.max_message_bytes, 4096, "file sets a size");
+    is_int(cfg.workers, 2, "file sets workers (CRLF line end)");
+    is_str(cfg.path, "/echo", "file sets the path");
+
+    path = write_file("workers 2\n\nmax_frame_bytes lots\n");
+    is_int(config_load_file(&cfg, path, err), -1, "bad value refused");
+    snprintf(want, sizeof(want),
+             "%s:3: max_frame_bytes: \"lots\" is not a size (a number, "
+             "optionally with k, m or g)",
+             path);
+    is_str(err, want, "file:line: directive: problem");
+
+    path = write_file("workers\n");
+    is_int(config_load_file(&cfg, path, err), -1, "missing value refused");
+    snprintf(want, sizeof(want), "%s:1: workers: missing value", path);
+    is_str(err, want, "missing value message");
+
+    path = write_file("frobnicate yes\n");
+    is_int(config_load_file(&cfg, path, err), -1, "unknown directive");
+    snprintf(want, sizeof(want), "%s:1: frobnicate: unknown directive", path);
+    is_str(err, want, "unknown directive message");
+    unlink(path);
+
+    is_int(config_load_file(&cfg, "/nonexistent/wsd.conf", err), -1,
+           "missing file refused");
+    is_str(err, "/nonexistent/wsd.conf: No such file or directory",
+           "missing file message names the file and the reason");
+}
+
+static void
+test_shipped_file(void)
+{
+    struct config cfg;
+    struct config defaults;
+    char err[CONFIG_ERROR_MAX];
+    char path[1024];
+    const char *srcdir = getenv("WSD_SRCDIR");
+
+    snprintf(path, sizeof(path), "%s/etc/wsd.conf",
+             srcdir != NULL ? srcdir : ".");
+    config_init(&defaults);
+    config_init(&cfg);
+    is_int(config_load_file(&cfg, path, err), 0, "etc/wsd.conf loads: %s",
+           path);
+    ok(memcmp(&cfg, &defaults, sizeof(cfg)) == 0,
+       "etc/wsd.conf states exactly the built-in defaults");
+}
+
+int
+main(void)
+{
+    log_set_level(LOG_LEVEL_ALERT);
+    test_defaults();
+    test_values();
+    test_refusals();
+    test_files();
+    test_shipped_file();
+    return tap_done();
+}
