@@ -28,6 +28,7 @@ enum config_type {
     CONFIG_MS,      /* milliseconds */
     CONFIG_WORKERS, /* auto, or an integer within [min, max] */
     CONFIG_LEVEL,   /* a log level name */
+    CONFIG_BOOL,    /* on or off */
 };
 
 struct config_directive {
@@ -73,6 +74,26 @@ static const struct config_directive config_directives[] = {
      "pending output that stops reading from a connection"},
     {"log_level", CONFIG_LEVEL, OFF(log_level), 0, 0, "info",
      "least severe level logged: debug info notice warn error crit alert"},
+    {"deflate", CONFIG_BOOL, OFF(deflate), 0, 0, "on",
+     "accept permessage-deflate (RFC 7692) when a client offers it"},
+    {"deflate_level", CONFIG_UINT, OFF(deflate_level), 0, 9, "1",
+     "zlib level for outgoing messages: 1 is the fastest that compresses"},
+    {"deflate_mem_level", CONFIG_UINT, OFF(deflate_mem_level), 1, 9, "8",
+     "zlib memLevel: compressor memory against speed and ratio"},
+    {"deflate_min_bytes", CONFIG_BYTES, OFF(deflate_min_bytes), 0, 1 * GiB,
+     "64", "shorter outgoing messages are sent uncompressed"},
+    {"deflate_server_max_window_bits", CONFIG_UINT,
+     OFF(deflate_server_max_window_bits), 9, 15, "15",
+     "largest window wsd compresses with (zlib cannot use 8)"},
+    {"deflate_client_max_window_bits", CONFIG_UINT,
+     OFF(deflate_client_max_window_bits), 9, 15, "15",
+     "largest window asked of clients that let wsd choose"},
+    {"deflate_server_no_context_takeover", CONFIG_BOOL,
+     OFF(deflate_server_no_context_takeover), 0, 0, "off",
+     "compress every message afresh, holding no compressor between"},
+    {"deflate_client_no_context_takeover", CONFIG_BOOL,
+     OFF(deflate_client_no_context_takeover), 0, 0, "off",
+     "ask clients to compress every message afresh"},
 };
 
 #define N_DIRECTIVES (sizeof(config_directives) / sizeof(config_directives[0]))
@@ -271,6 +292,14 @@ set_directive(struct config *cfg, const char *name, const char *value,
             return -1;
         }
         memcpy(field, &n, sizeof(n));
+        return 0;
+    case CONFIG_BOOL:
+        if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
+            snprintf(err, CONFIG_PROBLEM_MAX, "%s: \"%s\" is not on or off",
+                     d->name, value);
+            return -1;
+        }
+        *(bool *)(void *)field = value[1] == 'n';
         return 0;
     case CONFIG_LEVEL: {
         int level = log_level_from_name(value);

@@ -37,6 +37,14 @@ struct config {
     uint64_t close_timeout_ms;       /* wait for the peer's close or EOF */
     uint64_t write_high_water_bytes; /* pending output that pauses reading */
     int log_level;                   /* enum log_level */
+    bool deflate;                    /* accept permessage-deflate */
+    uint64_t deflate_level;          /* zlib compression level 0-9 */
+    uint64_t deflate_mem_level;      /* zlib memLevel 1-9 */
+    uint64_t deflate_min_bytes;      /* shorter messages go uncompressed */
+    uint64_t deflate_server_max_window_bits; /* 9-15 */
+    uint64_t deflate_client_max_window_bits; /* 9-15 */
+    bool deflate_server_no_context_takeover; /* always, not only if asked */
+    bool deflate_client_no_context_takeover; /* always ask it of clients */
 };
 
 /* Fills cfg with the built-in defaults. */

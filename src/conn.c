@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -257,31 +258,68 @@ queue(struct conn *c, const void *p, size_t len)
 }
 
 /*
- * Echoes a message. When nothing is queued before it, the header and the
- * payload go out in one writev straight from where they lie, and only what
- * the socket did not take is copied.
+ * The worker's compression buffer with room for need bytes, or NULL. It is
+ * shared: its contents live only until the caller has queued them. One
+ * grown for a large message is released afterwards by scratch_trim.
+ */
+#define CONN_SCRATCH_KEEP_BYTES (256 * 1024)
+
+static uint8_t *
+scratch(struct conn_env *env, size_t need)
+{
+    if (env->zbuf_bytes < need) {
+        uint8_t *p = realloc(env->zbuf, need);
+        if (p == NULL) {
+            return NULL;
+        }
+        env->zbuf = p;
+        env->zbuf_bytes = need;
+    }
+    return env->zbuf;
+}
+
+static void
+scratch_trim(struct conn_env *env)
+{
+    if (env->zbuf_bytes > CONN_SCRATCH_KEEP_BYTES) {
+        free(env->zbuf);
+        env->zbuf = NULL;
+        env->zbuf_bytes = 0;
+    }
+}
+
+/*
+ * Echoes a message, compressed when permessage-deflate asks for it. When
+ * nothing is queued before it, a large one goes out in one writev straight
+ * from where it lies, and only what the socket did not take is copied.
  */
 static int
 conn_echo(struct conn *c, const struct ws_event *ev)
 {
     uint8_t hdr[WS_FRAME_HEADER_MAX];
+    size_t bound = ws_session_message_bound(&c->session, ev->len);
+    uint8_t *zbuf = bound > 0 ? scratch(c->env, bound) : NULL;
+    const uint8_t *payload;
+    size_t len;
     size_t hlen =
-        ws_session_message_header(&c->session, hdr, ev->opcode, ev->len);
+        ws_session_message(&c->session, hdr, ev->opcode, ev->data, ev->len,
+                           zbuf, zbuf != NULL ? bound : 0, &payload, &len);
     size_t sent = 0;
+    int rc = 0;
 
     if (hlen == 0) {
         return 0;
     }
-    if (evbuffer_get_length(c->out) == 0 && ev->len >= 4096) {
+    if (evbuffer_get_length(c->out) == 0 && len >= 4096) {
         struct iovec iov[2] = {
             {.iov_base = hdr, .iov_len = hlen},
-            {.iov_base = ev->data, .iov_len = ev->len},
+            {.iov_base = (void *)(uintptr_t)payload, .iov_len = len},
         };
         ssize_t n = c->t->send(c->tctx, c->fd, iov, 2);
         if (n == WSD_IO_ERROR) {
             log_errno(LOG_LEVEL_DEBUG, "send");
-            conn_close(c);
-            return -1;
+            rc = -1;
+            goto out;
         }
         sent = n > 0 ? (size_t)n : 0;
     }
@@ -289,8 +327,15 @@ conn_echo(struct conn *c, const struct ws_event *ev)
         queue(c, hdr + sent, hlen - sent);
         sent = hlen;
     }
-    queue(c, ev->data + (sent - hlen), ev->len - (sent - hlen));
-    return 0;
+    queue(c, payload + (sent - hlen), len - (sent - hlen));
+out:
+    if (zbuf != NULL) {
+        scratch_trim(c->env);
+    }
+    if (rc != 0) {
+        conn_close(c);
+    }
+    return rc;
 }
 
 /*
@@ -354,13 +399,21 @@ static int
 conn_accept_handshake(struct conn *c, size_t request_len)
 {
     struct conn_handshake *hs = c->hs;
+    struct ws_deflate_params deflate;
+    char ext[160];
     char resp[512];
-    size_t n = ws_handshake_response_101(resp, sizeof(resp), &hs->req, NULL,
-                                         "wsd/" VERSION);
+    bool use_deflate =
+        ws_deflate_negotiate(&c->env->deflate_cfg, hs->req.extensions,
+                             hs->req.n_extensions, &deflate, ext, sizeof(ext));
+    size_t n = ws_handshake_response_101(
+        resp, sizeof(resp), &hs->req, use_deflate ? ext : NULL, "wsd/" VERSION);
     int rc = 0;
 
     queue(c, resp, n);
     ws_session_init(&c->session, &c->env->session_cfg);
+    if (use_deflate) {
+        ws_session_use_deflate(&c->session, &c->env->deflate_cfg, &deflate);
+    }
     c->state = CONN_OPEN;
     evtimer_del(c->ev_timer);
     /* Frames sent right behind the request are already here. */

@@ -32,8 +32,11 @@ struct conn_env {
     const struct config *cfg;
     struct ws_session_config session_cfg;
     struct ws_handshake_config handshake_cfg;
+    struct ws_deflate_config deflate_cfg;
     uint8_t *rbuf; /* the worker's read buffer, shared */
     size_t rbuf_bytes;
+    uint8_t *zbuf; /* the worker's compression output, shared */
+    size_t zbuf_bytes;
     struct stats_shm_slot *slot; /* this worker's statistics slot */
     TAILQ_HEAD(conn_list, conn) conns;
     uint64_t n_conns;      /* connections in conns */

@@ -217,6 +217,7 @@ worker_free(struct worker *w)
         event_base_free(w->env.base);
     }
     free(w->env.rbuf);
+    free(w->env.zbuf);
 }
 
 int
@@ -249,6 +250,18 @@ worker_run(const struct config *cfg, unsigned slot, int listen_fd,
     w.env.handshake_cfg.path = cfg->path;
     w.env.handshake_cfg.max_bytes = cfg->max_handshake_bytes;
     w.env.handshake_cfg.max_headers = (unsigned)cfg->max_headers;
+    w.env.deflate_cfg.enabled = cfg->deflate;
+    w.env.deflate_cfg.level = (int)cfg->deflate_level;
+    w.env.deflate_cfg.mem_level = (int)cfg->deflate_mem_level;
+    w.env.deflate_cfg.min_bytes = cfg->deflate_min_bytes;
+    w.env.deflate_cfg.server_max_window_bits =
+        (uint8_t)cfg->deflate_server_max_window_bits;
+    w.env.deflate_cfg.client_max_window_bits =
+        (uint8_t)cfg->deflate_client_max_window_bits;
+    w.env.deflate_cfg.server_no_context_takeover =
+        cfg->deflate_server_no_context_takeover;
+    w.env.deflate_cfg.client_no_context_takeover =
+        cfg->deflate_client_no_context_takeover;
     w.env.on_empty = worker_on_empty;
     TAILQ_INIT(&w.env.conns);
     w.env.rbuf_bytes = WORKER_READ_BUFFER_BYTES;

@@ -29,8 +29,17 @@ ws_session_init(struct ws_session *s, const struct ws_session_config *cfg)
 }
 
 void
+ws_session_use_deflate(struct ws_session *s,
+                       const struct ws_deflate_config *cfg,
+                       const struct ws_deflate_params *params)
+{
+    ws_deflate_init(&s->deflate, cfg, params);
+}
+
+void
 ws_session_clear(struct ws_session *s)
 {
+    ws_deflate_clear(&s->deflate);
     free(s->msg);
     s->msg = NULL;
     s->msg_len = 0;
@@ -102,6 +111,41 @@ ws_session_message_header(struct ws_session *s,
     return n > 0 ? (size_t)n : 0;
 }
 
+size_t
+ws_session_message_bound(const struct ws_session *s, size_t len)
+{
+    return ws_deflate_wants(&s->deflate, len) ? ws_deflate_compress_bound(len)
+                                              : 0;
+}
+
+size_t
+ws_session_message(struct ws_session *s, uint8_t hdr[WS_FRAME_HEADER_MAX],
+                   uint8_t opcode, const uint8_t *data, size_t len,
+                   uint8_t *out, size_t cap, const uint8_t **payload,
+                   size_t *payload_len)
+{
+    uint8_t rsv = 0;
+
+    if (s->state != WS_SESSION_OPEN) {
+        return 0;
+    }
+    *payload = data;
+    *payload_len = len;
+    if (out != NULL && ws_deflate_wants(&s->deflate, len) &&
+        cap >= ws_deflate_compress_bound(len)) {
+        ssize_t n = ws_deflate_compress(&s->deflate, data, len, out, cap);
+        if (n >= 0) {
+            /* RFC 7692 §6: RSV1 on the first frame marks the message. */
+            rsv = WS_RSV1;
+            *payload = out;
+            *payload_len = (size_t)n;
+        }
+    }
+    ssize_t n = ws_frame_header_encode(hdr, WS_FRAME_HEADER_MAX, true, rsv,
+                                       opcode, *payload_len, NULL);
+    return n > 0 ? (size_t)n : 0;
+}
+
 /*
  * Makes room for `more` bytes after msg_len, growing geometrically but
  * never past the message limit (already checked by the caller) nor past
@@ -119,7 +163,7 @@ msg_reserve(struct ws_session *s, size_t more)
         cap = need;
     }
     uint64_t frame_end = s->msg_len + (s->frame.payload_len - s->frame_pos);
-    if (s->frame.fin && cap > frame_end) {
+    if (s->frame.fin && !s->msg_compressed && cap > frame_end) {
         cap = (size_t)frame_end;
     }
     if (cap > s->cfg->max_message_bytes) {
@@ -162,10 +206,22 @@ check_header(struct ws_session *s, struct ws_event *ev)
         fail(s, ev, WS_CLOSE_PROTOCOL_ERROR, "client frame is not masked");
         return false;
     }
-    /* §5.2: RSV bits MUST be 0 unless an extension defines them. */
-    if (h->rsv != 0) {
+    /* §5.2: RSV bits MUST be 0 unless an extension defines them;
+     * permessage-deflate defines RSV1 on the first frame of a data
+     * message only (RFC 7692 §6, §6.1). */
+    if ((h->rsv & (WS_RSV2 | WS_RSV3)) != 0 ||
+        ((h->rsv & WS_RSV1) != 0 && !s->deflate.on)) {
         fail(s, ev, WS_CLOSE_PROTOCOL_ERROR,
              "RSV bits set without a negotiated extension");
+        return false;
+    }
+    if ((h->rsv & WS_RSV1) != 0 && ws_frame_opcode_is_control(h->opcode)) {
+        fail(s, ev, WS_CLOSE_PROTOCOL_ERROR, "RSV1 set on a control frame");
+        return false;
+    }
+    if ((h->rsv & WS_RSV1) != 0 && h->opcode == WS_OP_CONT) {
+        fail(s, ev, WS_CLOSE_PROTOCOL_ERROR,
+             "RSV1 set on a continuation frame");
         return false;
     }
     if (ws_frame_opcode_is_control(h->opcode)) {
@@ -189,13 +245,18 @@ check_header(struct ws_session *s, struct ws_event *ev)
         fail(s, ev, WS_CLOSE_MESSAGE_TOO_BIG, "frame too big");
         return false;
     }
-    if (s->state == WS_SESSION_OPEN &&
+    /* A compressed message counts its inflated bytes, as they come out
+     * (inflate_onto_msg); only the frame limit bounds it on the wire. */
+    bool compressed =
+        h->opcode == WS_OP_CONT ? s->msg_compressed : (h->rsv & WS_RSV1) != 0;
+    if (s->state == WS_SESSION_OPEN && !compressed &&
         h->payload_len > s->cfg->max_message_bytes - s->msg_len) {
         fail(s, ev, WS_CLOSE_MESSAGE_TOO_BIG, "message too big");
         return false;
     }
     if (h->opcode != WS_OP_CONT) {
         s->msg_opcode = h->opcode;
+        s->msg_compressed = (h->rsv & WS_RSV1) != 0;
         s->msg_len = 0;
         ws_utf8_reset(&s->utf8);
     }
@@ -335,6 +396,58 @@ check_text(struct ws_session *s, const uint8_t *p, size_t len,
     return false;
 }
 
+/*
+ * Inflates compressed payload p[0..n) (already unmasked) onto the message,
+ * validating text as it comes out. The message limit applies to the
+ * inflated bytes, and inflation stops there: a decompression bomb fails
+ * with 1009 having produced no more than max_message_bytes.
+ */
+static bool
+inflate_onto_msg(struct ws_session *s, const uint8_t *p, size_t n,
+                 struct ws_event *ev)
+{
+    struct ws_error err = {0, NULL};
+    uint64_t max = s->cfg->max_message_bytes;
+
+    for (;;) {
+        if (s->msg_len == max) {
+            /* At the limit: one more byte of output means too big. */
+            uint8_t probe;
+            size_t one = 1;
+            if (ws_deflate_inflate(&s->deflate, &p, &n, &probe, &one, &err) !=
+                0) {
+                fail(s, ev, err.code, err.reason);
+                return false;
+            }
+            if (one == 1) {
+                fail(s, ev, WS_CLOSE_MESSAGE_TOO_BIG, "message too big");
+                return false;
+            }
+            return true;
+        }
+        if (s->msg_len == s->msg_cap && !msg_reserve(s, 1)) {
+            fail(s, ev, WS_CLOSE_INTERNAL_ERROR, "out of memory");
+            return false;
+        }
+        size_t room = s->msg_cap - s->msg_len;
+        size_t produced = room;
+        uint8_t *dst = s->msg + s->msg_len;
+        if (ws_deflate_inflate(&s->deflate, &p, &n, dst, &produced, &err) !=
+            0) {
+            fail(s, ev, err.code, err.reason);
+            return false;
+        }
+        s->msg_len += produced;
+        if (!check_text(s, dst, produced, ev)) {
+            return false;
+        }
+        /* zlib stops early only when the input is used up. */
+        if (produced < room) {
+            return true;
+        }
+    }
+}
+
 /* Consumes payload bytes of the current frame from in; returns how many. */
 static size_t
 take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
@@ -359,6 +472,18 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
         ws_frame_mask(s->ctrl + s->ctrl_len, n, h->mask, s->frame_pos);
         s->ctrl_len = (uint8_t)(s->ctrl_len + n);
         s->frame_pos += n;
+    } else if (s->msg_compressed) {
+        ws_frame_mask(in, n, h->mask, s->frame_pos);
+        s->frame_pos += n;
+        if (!inflate_onto_msg(s, in, n, ev)) {
+            return len;
+        }
+        /* RFC 7692 §7.2.2: the message's end is inflated with the tail
+         * the sender removed. */
+        if (s->frame_pos == h->payload_len && h->fin &&
+            !inflate_onto_msg(s, WS_DEFLATE_TAIL, WS_DEFLATE_TAIL_LEN, ev)) {
+            return len;
+        }
     } else if (s->msg_len == 0 && h->fin && n == left) {
         /* A whole unfragmented message is here: no copy. */
         ws_frame_mask(in, n, h->mask, 0);
@@ -398,6 +523,12 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
         s->ctrl_len = 0;
         control_frame(s, s->ctrl, h->payload_len, ev);
     } else {
+        struct ws_error err = {0, NULL};
+        if (s->msg_compressed && h->fin &&
+            ws_deflate_inflate_end(&s->deflate, &err) != 0) {
+            fail(s, ev, err.code, err.reason);
+            return n;
+        }
         data_frame_done(s, s->msg, s->msg_len, ev);
         if (ev->type == WS_EV_MESSAGE) {
             s->drop_msg = true;

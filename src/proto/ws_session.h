@@ -16,6 +16,7 @@
 #include <sys/types.h>
 
 #include "ws_close.h"
+#include "ws_deflate.h"
 #include "ws_error.h"
 #include "ws_frame.h"
 #include "ws_utf8.h"
@@ -65,12 +66,13 @@ struct ws_session {
     ws_frame_fn *on_frame; /* may be NULL */
     void *on_frame_arg;
     /* internal: */
-    uint8_t state;      /* enum ws_session_state */
-    uint8_t hdr_len;    /* bytes of a partial header kept in hdr */
-    uint8_t msg_opcode; /* opcode of the message in progress, 0: none */
-    uint8_t ctrl_len;   /* bytes of a partial control payload in ctrl */
-    bool in_payload;    /* frame's header decoded, payload pending */
-    bool drop_msg;      /* msg was delivered; release on next feed */
+    uint8_t state;       /* enum ws_session_state */
+    uint8_t hdr_len;     /* bytes of a partial header kept in hdr */
+    uint8_t msg_opcode;  /* opcode of the message in progress, 0: none */
+    uint8_t ctrl_len;    /* bytes of a partial control payload in ctrl */
+    bool in_payload;     /* frame's header decoded, payload pending */
+    bool drop_msg;       /* msg was delivered; release on next feed */
+    bool msg_compressed; /* the message in progress has RSV1 set */
     uint8_t hdr[WS_FRAME_HEADER_MAX];
     struct ws_frame_header frame;
     uint64_t frame_pos;  /* payload bytes of the frame consumed */
@@ -78,6 +80,7 @@ struct ws_session {
     uint8_t *msg;        /* message assembly buffer, malloc'ed lazily */
     size_t msg_len;
     size_t msg_cap;
+    struct ws_deflate deflate; /* permessage-deflate, when negotiated */
     uint8_t ctrl[WS_CONTROL_PAYLOAD_MAX];
     uint8_t reply[WS_CLOSE_FRAME_MAX];
 };
@@ -87,6 +90,15 @@ struct ws_session {
  * allocate. cfg is borrowed.
  */
 void ws_session_init(struct ws_session *s, const struct ws_session_config *cfg);
+
+/*
+ * Turns on permessage-deflate as negotiated (ws_deflate_negotiate): RSV1
+ * then marks compressed messages both ways. Call after ws_session_init,
+ * before the first feed. cfg is borrowed. Allocates nothing.
+ */
+void ws_session_use_deflate(struct ws_session *s,
+                            const struct ws_deflate_config *cfg,
+                            const struct ws_deflate_params *params);
 
 /* Frees what the session allocated; s may then be initialised again. */
 void ws_session_clear(struct ws_session *s);
@@ -124,6 +136,26 @@ bool ws_session_close(struct ws_session *s, uint16_t code, const char *reason,
 size_t ws_session_message_header(struct ws_session *s,
                                  uint8_t out[WS_FRAME_HEADER_MAX],
                                  uint8_t opcode, uint64_t len);
+
+/*
+ * The room ws_session_message needs in `out` for a message of len bytes:
+ * 0 when the message will go out uncompressed.
+ */
+size_t ws_session_message_bound(const struct ws_session *s, size_t len);
+
+/*
+ * Frames one whole outgoing message of opcode: writes its header into hdr
+ * and points *payload at the *payload_len bytes to send after it: data
+ * itself, or its compressed form written into out[0..cap), with RSV1 set
+ * (§6 of RFC 7692), when permessage-deflate is on and the message is long
+ * enough. A failed compression sends the message uncompressed. Returns
+ * the header's size, or 0 when the session may no longer send data.
+ */
+size_t ws_session_message(struct ws_session *s,
+                          uint8_t hdr[WS_FRAME_HEADER_MAX], uint8_t opcode,
+                          const uint8_t *data, size_t len, uint8_t *out,
+                          size_t cap, const uint8_t **payload,
+                          size_t *payload_len);
 
 enum ws_session_state ws_session_state(const struct ws_session *s);
 

@@ -204,10 +204,10 @@ def t_valid_bytewise(name):
     s.close()
 
 
-def t_not_selected(name, offer, header):
+def t_not_selected(name, offer, header, port=None):
     """RFC 6455 §4.2.2: a server that agrees to no subprotocol (extension)
     sends no such header; with no extension agreed, RSV1 stays an error."""
-    s = W.connect(PORT[0])
+    s = W.connect(port or PORT[0])
     s.sendall(request(extra=[offer]))
     status, h = W.read_http_head(s)
     tap.ok(status == 101 and header not in h,
@@ -250,9 +250,15 @@ def section_valid():
          request(path="http://127.0.0.1:%d/ws" % PORT[0]))
     case("handshake offering a subprotocol", t_not_selected,
          "Sec-WebSocket-Protocol: chat, superchat", "sec-websocket-protocol")
-    case("handshake offering permessage-deflate", t_not_selected,
-         "Sec-WebSocket-Extensions: permessage-deflate; "
-         "client_max_window_bits", "sec-websocket-extensions")
+    # permessage-deflate itself is tested in test_deflate.py; with it off,
+    # an offer is declined like any unknown extension.
+    with W.Wsd(tap, ["--deflate", "off"]) as off:
+        case("handshake offering permessage-deflate to --deflate off",
+             t_not_selected, "Sec-WebSocket-Extensions: permessage-deflate; "
+             "client_max_window_bits", "sec-websocket-extensions", off.port)
+    case("handshake offering only an unknown extension", t_not_selected,
+         "Sec-WebSocket-Extensions: x-unknown-extension; a=1",
+         "sec-websocket-extensions")
 
 
 # Refused handshakes --------------------------------------------------------

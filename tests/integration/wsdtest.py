@@ -701,3 +701,154 @@ def warm_up(port):
         drain_until_eof(s, 2)
     finally:
         s.close()
+
+
+# Added for test_deflate.py ---------------------------------------------------
+
+def proc_status_kib(pid, field):
+    """A size field of /proc/PID/status in KiB ("VmRSS", "VmHWM" for the
+    peak resident set size, ...); None if the process is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def read_http_head_list(s, limit=65536):
+    """Like read_http_head, but keeps every header line in order: returns
+    (status, [(lower-case name, value)]); status None on EOF or garbage."""
+    data = b""
+    while not data.endswith(b"\r\n\r\n") and len(data) < limit:
+        c = s.recv(1)
+        if not c:
+            break
+        data += c
+    lines = data.decode("latin-1").split("\r\n")
+    if not lines or not lines[0].startswith("HTTP/1.1 "):
+        return None, []
+    headers = []
+    for l in lines[1:]:
+        if l:
+            k, _, v = l.partition(":")
+            headers.append((k.strip().lower(), v.strip()))
+    return int(lines[0].split()[1]), headers
+
+
+class _FrameLog:
+    """Follows one direction of a WebSocket connection: skips the HTTP
+    head, then records (fin, rsv, opcode, payload length) of every frame
+    without keeping payloads."""
+
+    def __init__(self, frames):
+        self.frames = frames
+        self.http = True
+        self.buf = b""
+        self.skip = 0
+
+    def feed(self, data):
+        if self.http:
+            self.buf += data
+            _, sep, rest = self.buf.partition(b"\r\n\r\n")
+            if not sep:
+                return
+            self.http = False
+            self.buf = b""
+            data = rest
+        while True:
+            if self.skip:
+                take = min(self.skip, len(data))
+                self.skip -= take
+                data = data[take:]
+                if self.skip:
+                    return
+            self.buf += data
+            data = b""
+            h = self.buf
+            if len(h) < 2:
+                return
+            n = h[1] & 0x7f
+            hl = 2 + (2 if n == 126 else 8 if n == 127 else 0)
+            hl += 4 if h[1] & 0x80 else 0
+            if len(h) < hl:
+                return
+            if n == 126:
+                n = struct.unpack("!H", h[2:4])[0]
+            elif n == 127:
+                n = struct.unpack("!Q", h[2:10])[0]
+            self.frames.append((bool(h[0] & 0x80), (h[0] >> 4) & 7,
+                                h[0] & 0x0f, n))
+            self.buf = b""
+            self.skip = n
+            data = h[hl:]
+
+
+class FrameTap:
+    """A relay for one TCP connection, from a port on 127.0.0.1 the kernel
+    picks (.port) to 127.0.0.1:upstream_port, that records the header of
+    every WebSocket frame after the HTTP heads: .frames["c2s"] (client to
+    server) and .frames["s2c"], lists of (fin, rsv, opcode, payload
+    length). For checking which frames real clients and the daemon mark
+    with RSV1. Runs in a thread for at most `seconds` (scaled); use it as a
+    context manager, whose exit waits (bounded) for the relay to end after
+    both sides closed. .error is None or what went wrong."""
+
+    def __init__(self, upstream_port, seconds=30):
+        import threading
+        self.upstream = upstream_port
+        self.seconds = seconds
+        self.frames = {"c2s": [], "s2c": []}
+        self.error = None
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(1)
+        self.port = self.lsock.getsockname()[1]
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.thread.join(timeout(self.seconds) + 1)
+        self.lsock.close()
+
+    def _run(self):
+        deadline = time.monotonic() + timeout(self.seconds)
+        c = u = None
+        try:
+            self.lsock.settimeout(timeout(self.seconds))
+            c, _ = self.lsock.accept()
+            u = connect(self.upstream, self.seconds)
+            c.settimeout(timeout(self.seconds))
+            logs = {c: _FrameLog(self.frames["c2s"]),
+                    u: _FrameLog(self.frames["s2c"])}
+            peer = {c: u, u: c}
+            live = {c, u}
+            while live and time.monotonic() < deadline:
+                r, _, _ = select.select(list(live), [], [], 0.2)
+                for sk in r:
+                    try:
+                        data = sk.recv(262144)
+                    except (ConnectionResetError, socket.timeout):
+                        data = b""
+                    if not data:
+                        live.discard(sk)
+                        try:
+                            peer[sk].shutdown(socket.SHUT_WR)
+                        except OSError:
+                            pass
+                        continue
+                    logs[sk].feed(data)
+                    peer[sk].sendall(data)
+            if live:
+                self.error = "relay still open after %.0f s" % self.seconds
+        except Exception as e:  # reported through .error
+            self.error = "relay: %r" % e
+        finally:
+            for sk in (c, u):
+                if sk is not None:
+                    sk.close()

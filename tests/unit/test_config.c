@@ -41,6 +41,18 @@ test_defaults(void)
     is_int(cfg.write_high_water_bytes, 1024 * 1024, "default high water");
     is_int(cfg.max_connections, 10000, "default max_connections");
     is_int(cfg.log_level, LOG_LEVEL_INFO, "default log level");
+    ok(cfg.deflate, "permessage-deflate on by default");
+    is_int(cfg.deflate_level, 1, "default deflate_level");
+    is_int(cfg.deflate_mem_level, 8, "default deflate_mem_level");
+    is_int(cfg.deflate_min_bytes, 64, "default deflate_min_bytes");
+    is_int(cfg.deflate_server_max_window_bits, 15,
+           "default deflate_server_max_window_bits");
+    is_int(cfg.deflate_client_max_window_bits, 15,
+           "default deflate_client_max_window_bits");
+    ok(!cfg.deflate_server_no_context_takeover,
+       "server context takeover allowed by default");
+    ok(!cfg.deflate_client_no_context_takeover,
+       "client context takeover allowed by default");
     config_finish(&cfg);
     is_int(cfg.workers, sysconf(_SC_NPROCESSORS_ONLN),
            "workers auto resolves to the online CPUs");
@@ -67,6 +79,11 @@ test_values(void)
     ok(cfg.workers_auto, "workers auto again");
     is_int(config_set(&cfg, "path", "/chat", err), 0, "path");
     is_str(cfg.path, "/chat", "path set");
+    is_int(config_set(&cfg, "deflate", "off", err), 0, "deflate off");
+    ok(!cfg.deflate, "deflate off set");
+    is_int(config_set(&cfg, "deflate-server-no-context-takeover", "on", err), 0,
+           "a boolean on");
+    ok(cfg.deflate_server_no_context_takeover, "boolean set");
     is_int(config_set(&cfg, "log_level", "debug", err), 0, "log level");
     is_int(cfg.log_level, LOG_LEVEL_DEBUG, "log level set");
 
@@ -124,6 +141,10 @@ test_refusals(void)
          "notice warn error crit alert"},
         {"handshake_timeout_ms", "0",
          "handshake_timeout_ms: 0 is out of range (1 to 3600000)"},
+        {"deflate", "yes", "deflate: \"yes\" is not on or off"},
+        {"deflate_server_max_window_bits", "8",
+         "deflate_server_max_window_bits: 8 is out of range (9 to 15)"},
+        {"deflate_level", "10", "deflate_level: 10 is out of range (0 to 9)"},
     };
     struct config cfg;
     struct config before;
