@@ -60,12 +60,15 @@ take_token(struct cursor *c)
 /*
  * A parameter value: a token or a quoted-string (RFC 9110 §5.6.4),
  * unescaped into out[0..cap). Returns its length, or -1 if malformed or
- * longer than cap - 1 (no value wsd understands is long).
+ * longer than cap - 1 (no value wsd understands is long). A quoted value
+ * is always read to its closing quote, so that the cursor stays in step
+ * with the list's structure whatever the value's length.
  */
 static int
 take_value(struct cursor *c, char *out, size_t cap)
 {
     size_t n = 0;
+    bool too_long = false;
 
     if (c->p < c->end && *c->p == '"') {
         c->p++;
@@ -84,9 +87,13 @@ take_value(struct cursor *c, char *out, size_t cap)
                 ch = *c->p++;
             }
             if (n + 1 >= cap) {
-                return -1;
+                too_long = true;
+            } else {
+                out[n++] = ch;
             }
-            out[n++] = ch;
+        }
+        if (too_long) {
+            return -1;
         }
     } else {
         struct ws_span t = take_token(c);
@@ -318,6 +325,7 @@ ws_deflate_init(struct ws_deflate *d, const struct ws_deflate_config *cfg,
 static void
 release_inflater(struct ws_deflate *d)
 {
+    d->ended = false;
     if (d->inflater != NULL) {
         inflateEnd(d->inflater);
         free(d->inflater);
