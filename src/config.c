@@ -94,6 +94,8 @@ static const struct config_directive config_directives[] = {
     {"deflate_client_no_context_takeover", CONFIG_BOOL,
      OFF(deflate_client_no_context_takeover), 0, 0, "off",
      "ask clients to compress every message afresh"},
+    {"stats_cases", CONFIG_UINT, OFF(stats_cases), 1, 1000000, "4096",
+     "per-connection statistics records kept, the oldest reused first"},
 };
 
 #define N_DIRECTIVES (sizeof(config_directives) / sizeof(config_directives[0]))

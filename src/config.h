@@ -45,6 +45,7 @@ struct config {
     uint64_t deflate_client_max_window_bits; /* 9-15 */
     bool deflate_server_no_context_takeover; /* always, not only if asked */
     bool deflate_client_no_context_takeover; /* always ask it of clients */
+    uint64_t stats_cases;                    /* case records kept */
 };
 
 /* Fills cfg with the built-in defaults. */

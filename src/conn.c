@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -52,12 +53,14 @@ struct conn {
     uint8_t state;    /* enum conn_state */
     bool read_paused; /* output over the high-water mark */
     bool write_armed; /* ev_write is pending */
+    bool has_session; /* the handshake succeeded: session is live */
     struct event *ev_read;
     struct event *ev_write;
     struct event *ev_timer;    /* the current phase's deadline */
     struct evbuffer *out;      /* bytes accepted but not yet sent */
     struct conn_handshake *hs; /* during CONN_HANDSHAKE */
     struct ws_session session; /* from CONN_OPEN on */
+    struct conn_record rec;    /* statistics */
 };
 
 static void conn_on_read(evutil_socket_t fd, short what, void *arg);
@@ -94,8 +97,17 @@ read_resume(struct conn *c)
     }
 }
 
+static uint64_t
+now_ms(struct conn_env *env)
+{
+    struct timeval tv;
+    event_base_gettimeofday_cached(env->base, &tv);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
 struct conn *
-conn_new(struct conn_env *env, int fd, bool refuse)
+conn_new(struct conn_env *env, int fd, const struct sockaddr *peer,
+         socklen_t peer_len, bool refuse)
 {
     struct conn *c = calloc(1, sizeof(*c));
     int one = 1;
@@ -124,8 +136,8 @@ conn_new(struct conn_env *env, int fd, bool refuse)
     }
     TAILQ_INSERT_TAIL(&env->conns, c, entry);
     env->n_conns++;
-    atomic_fetch_add_explicit(&env->slot->accepted, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&env->slot->active, 1, memory_order_relaxed);
+    conn_record_start(&c->rec, env->shm, env->slot_index, peer, peer_len,
+                      now_ms(env));
     event_add(c->ev_read, NULL);
     timer_set(c, env->cfg->handshake_timeout_ms);
     if (refuse) {
@@ -134,6 +146,7 @@ conn_new(struct conn_env *env, int fd, bool refuse)
         size_t n = ws_handshake_response_error(resp, sizeof(resp), &err,
                                                "wsd/" VERSION);
         queue(c, resp, n);
+        conn_record_handshake(&c->rec, 503, NULL, NULL);
         conn_finish(c);
         /* The socket is writable at once: conn_on_write sends the 503. */
         event_add(c->ev_write, NULL);
@@ -161,20 +174,45 @@ fail_close_fd:
     return NULL;
 }
 
+/* What each way of ending means for the record. */
+static const struct {
+    bool dropped_by_me;
+    const char *why; /* NULL: clean if close frames went both ways */
+} conn_ends[] = {
+    [CONN_END_DONE] = {true, NULL},
+    [CONN_END_PEER_EOF] = {false, "peer dropped the TCP connection first"},
+    [CONN_END_IO_ERROR] = {false, "connection error"},
+    [CONN_END_NO_MEMORY] = {true, "out of memory"},
+    [CONN_END_HANDSHAKE_TIMEOUT] = {true, "opening handshake timed out"},
+    [CONN_END_CLOSE_TIMEOUT] = {true, "peer did not answer our close in time"},
+    [CONN_END_FLUSH_TIMEOUT] = {true, "peer did not read our last bytes"},
+    [CONN_END_SHUTDOWN] = {true, "server shutting down"},
+};
+
 void
-conn_close(struct conn *c)
+conn_close(struct conn *c, enum conn_end why)
 {
     struct conn_env *env = c->env;
+    struct conn_record_end end = {
+        .dropped_by_me = conn_ends[why].dropped_by_me,
+        .open_handshake_timeout = why == CONN_END_HANDSHAKE_TIMEOUT,
+        .close_handshake_timeout = why == CONN_END_CLOSE_TIMEOUT,
+        .why = conn_ends[why].why,
+    };
 
+    if (why == CONN_END_DONE && c->rec.rec != NULL &&
+        c->rec.rec->http_status != 101) {
+        end.why = "opening handshake refused";
+    }
+    conn_record_finish(&c->rec, &end, now_ms(env));
     TAILQ_REMOVE(&env->conns, c, entry);
     env->n_conns--;
-    atomic_fetch_sub_explicit(&env->slot->active, 1, memory_order_relaxed);
     event_free(c->ev_read);
     event_free(c->ev_write);
     event_free(c->ev_timer);
     evbuffer_free(c->out);
     free(c->hs);
-    if (c->state != CONN_HANDSHAKE) {
+    if (c->has_session) {
         ws_session_clear(&c->session);
     }
     c->t->free(c->tctx);
@@ -215,9 +253,10 @@ conn_flush(struct conn *c)
         }
         if (n < 0) {
             log_errno(LOG_LEVEL_DEBUG, "send");
-            conn_close(c);
+            conn_close(c, CONN_END_IO_ERROR);
             return -1;
         }
+        conn_record_written(&c->rec, (size_t)n);
         evbuffer_drain(c->out, (size_t)n);
     }
     if (c->write_armed) {
@@ -229,7 +268,7 @@ conn_flush(struct conn *c)
     }
     if (c->state == CONN_FLUSH) {
         if (c->t->shutdown(c->tctx, c->fd) != 0) {
-            conn_close(c);
+            conn_close(c, CONN_END_IO_ERROR);
             return -1;
         }
         c->state = CONN_LINGER;
@@ -310,6 +349,8 @@ conn_echo(struct conn *c, const struct ws_event *ev)
     if (hlen == 0) {
         return 0;
     }
+    conn_record_frame_out(&c->rec, ev->opcode);
+    conn_record_message_out(&c->rec, ev->len, (hdr[0] & 0x40) != 0, len);
     if (evbuffer_get_length(c->out) == 0 && len >= 4096) {
         struct iovec iov[2] = {
             {.iov_base = hdr, .iov_len = hlen},
@@ -322,6 +363,9 @@ conn_echo(struct conn *c, const struct ws_event *ev)
             goto out;
         }
         sent = n > 0 ? (size_t)n : 0;
+        if (sent > 0) {
+            conn_record_written(&c->rec, sent);
+        }
     }
     if (sent < hlen) {
         queue(c, hdr + sent, hlen - sent);
@@ -333,14 +377,16 @@ out:
         scratch_trim(c->env);
     }
     if (rc != 0) {
-        conn_close(c);
+        conn_close(c, CONN_END_IO_ERROR);
     }
     return rc;
 }
 
 /*
  * Runs received bytes through the session and queues what its events call
- * for, in wire order. Returns 0, or -1 when c was closed.
+ * for, in wire order. Once the connection is finishing (our close or our
+ * answer is queued), the rest is still fed, only to learn the peer's close
+ * for the statistics. Returns 0, or -1 when c was closed.
  */
 static int
 conn_process(struct conn *c, uint8_t *p, size_t n)
@@ -351,31 +397,56 @@ conn_process(struct conn *c, uint8_t *p, size_t n)
         size_t used = ws_session_feed(&c->session, p, n, &ev);
         p += used;
         n -= used;
+        if (c->state != CONN_OPEN) {
+            if (ev.type == WS_EV_CLOSE) {
+                conn_record_close_in(&c->rec, ev.close.code, ev.close.reason,
+                                     ev.close.reason_len);
+            }
+            if (ev.type == WS_EV_NONE) {
+                break;
+            }
+            continue;
+        }
         switch (ev.type) {
         case WS_EV_NONE:
         case WS_EV_PONG:
             break;
         case WS_EV_MESSAGE:
+            conn_record_message_in(&c->rec, ev.len);
             if (conn_echo(c, &ev) != 0) {
                 return -1;
             }
             break;
         case WS_EV_PING:
+            conn_record_frame_out(&c->rec, WS_OP_PONG);
             queue(c, ev.reply, ev.reply_len);
             break;
         case WS_EV_CLOSE:
+            conn_record_close_in(&c->rec, ev.close.code, ev.close.reason,
+                                 ev.close.reason_len);
+            if (ev.reply_len > 0) {
+                /* §5.5.1: our answer echoes the peer's code. */
+                conn_record_close_out(&c->rec, ev.close.code, NULL, false);
+                conn_record_frame_out(&c->rec, WS_OP_CLOSE);
+            }
             queue(c, ev.reply, ev.reply_len);
             conn_finish(c);
-            return 0;
+            break;
         case WS_EV_FAIL:
             log_debug("failing connection: %u %s", ev.error.code,
                       ev.error.reason);
+            if (ev.reply_len > 0) {
+                conn_record_close_out(&c->rec, ev.error.code, ev.error.reason,
+                                      true);
+                conn_record_frame_out(&c->rec, WS_OP_CLOSE);
+            }
             queue(c, ev.reply, ev.reply_len);
             conn_finish(c);
-            return 0;
+            break;
         }
     }
-    if (evbuffer_get_length(c->out) >= c->env->cfg->write_high_water_bytes) {
+    if (c->state == CONN_OPEN &&
+        evbuffer_get_length(c->out) >= c->env->cfg->write_high_water_bytes) {
         read_pause(c);
     }
     return 0;
@@ -388,10 +459,19 @@ conn_refuse_handshake(struct conn *c, const struct ws_error *err)
     size_t n =
         ws_handshake_response_error(resp, sizeof(resp), err, "wsd/" VERSION);
     log_debug("handshake refused: %u %s", err->code, err->reason);
+    conn_record_handshake(&c->rec, err->code, &c->hs->req, NULL);
     queue(c, resp, n);
     free(c->hs);
     c->hs = NULL;
     conn_finish(c);
+}
+
+/* The session decoded a frame header: count it. */
+static void
+conn_on_frame(void *arg, const struct ws_frame_header *h)
+{
+    struct conn *c = arg;
+    conn_record_frame_in(&c->rec, h);
 }
 
 /* The request is complete and acceptable: answer 101 and go on. */
@@ -409,8 +489,12 @@ conn_accept_handshake(struct conn *c, size_t request_len)
         resp, sizeof(resp), &hs->req, use_deflate ? ext : NULL, "wsd/" VERSION);
     int rc = 0;
 
+    conn_record_handshake(&c->rec, 101, &hs->req, use_deflate ? ext : NULL);
     queue(c, resp, n);
     ws_session_init(&c->session, &c->env->session_cfg);
+    c->has_session = true;
+    c->session.on_frame = conn_on_frame;
+    c->session.on_frame_arg = c;
     if (use_deflate) {
         ws_session_use_deflate(&c->session, &c->env->deflate_cfg, &deflate);
     }
@@ -447,7 +531,7 @@ conn_read_handshake(struct conn *c)
             hs = realloc(c->hs, sizeof(*hs) + cap);
             if (hs == NULL) {
                 log_msg(LOG_LEVEL_ERROR, "out of memory in a handshake");
-                conn_close(c);
+                conn_close(c, CONN_END_NO_MEMORY);
                 return;
             }
             if (c->hs == NULL) {
@@ -462,9 +546,11 @@ conn_read_handshake(struct conn *c)
             return;
         }
         if (n < 0) {
-            conn_close(c);
+            conn_close(c,
+                       n == WSD_IO_EOF ? CONN_END_PEER_EOF : CONN_END_IO_ERROR);
             return;
         }
+        conn_record_read(&c->rec, (size_t)n);
         hs->len += (size_t)n;
         ssize_t r = ws_handshake_parse(&hs->req, hs->buf, hs->len, hc, &err);
         if (r == WS_AGAIN) {
@@ -494,9 +580,11 @@ conn_read_frames(struct conn *c)
             /* The peer went away without a close handshake. */
             log_debug("connection lost: %s",
                       n == WSD_IO_EOF ? "end of stream" : strerror(errno));
-            conn_close(c);
+            conn_close(c,
+                       n == WSD_IO_EOF ? CONN_END_PEER_EOF : CONN_END_IO_ERROR);
             return;
         }
+        conn_record_read(&c->rec, (size_t)n);
         if (conn_process(c, env->rbuf, (size_t)n) != 0) {
             return;
         }
@@ -518,8 +606,16 @@ conn_read_linger(struct conn *c)
             return;
         }
         if (n < 0) {
-            conn_close(c);
+            /* Our side was shut first: the peer's end of stream (or its
+             * reset) completes the close. */
+            conn_close(c, CONN_END_DONE);
             return;
+        }
+        conn_record_read(&c->rec, (size_t)n);
+        /* After a failure the peer's close may still come: read it. */
+        if (c->has_session &&
+            ws_session_state(&c->session) == WS_SESSION_CLOSING) {
+            conn_process(c, c->env->rbuf, (size_t)n);
         }
     }
 }
@@ -564,18 +660,22 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
     switch ((enum conn_state)c->state) {
     case CONN_HANDSHAKE:
         log_debug("opening handshake timed out");
-        break;
+        conn_close(c, CONN_END_HANDSHAKE_TIMEOUT);
+        return;
     case CONN_OPEN:
         log_debug("peer did not answer our close in time");
-        break;
+        conn_close(c, CONN_END_CLOSE_TIMEOUT);
+        return;
     case CONN_FLUSH:
         log_debug("peer did not read our last bytes in time");
-        break;
+        conn_close(c, CONN_END_FLUSH_TIMEOUT);
+        return;
     case CONN_LINGER:
+        /* Our part is done: the peer merely did not close its side. */
         log_debug("peer did not close its side in time");
-        break;
+        conn_close(c, CONN_END_DONE);
+        return;
     }
-    conn_close(c);
 }
 
 void
@@ -584,7 +684,7 @@ conn_shutdown(struct conn *c)
     struct ws_event ev;
 
     if (c->state == CONN_HANDSHAKE) {
-        conn_close(c);
+        conn_close(c, CONN_END_SHUTDOWN);
         return;
     }
     if (c->state != CONN_OPEN ||
@@ -592,6 +692,9 @@ conn_shutdown(struct conn *c)
                           "server shutting down", &ev)) {
         return;
     }
+    conn_record_close_out(&c->rec, WS_CLOSE_GOING_AWAY, "server shutting down",
+                          false);
+    conn_record_frame_out(&c->rec, WS_OP_CLOSE);
     queue(c, ev.reply, ev.reply_len);
     timer_set(c, c->env->cfg->close_timeout_ms);
     conn_flush(c);

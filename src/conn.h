@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "conn_record.h"
 #include "stats_shm.h"
 #include "ws_handshake.h"
 #include "ws_session.h"
@@ -37,19 +38,34 @@ struct conn_env {
     size_t rbuf_bytes;
     uint8_t *zbuf; /* the worker's compression output, shared */
     size_t zbuf_bytes;
-    struct stats_shm_slot *slot; /* this worker's statistics slot */
+    const struct stats_shm *shm; /* the shared statistics segment */
+    unsigned slot_index;         /* this worker's slot in it */
     TAILQ_HEAD(conn_list, conn) conns;
     uint64_t n_conns;      /* connections in conns */
     bool draining;         /* the worker is shutting down */
     conn_env_fn *on_empty; /* called when draining and n_conns hits 0 */
 };
 
+/* How a connection ended, for its statistics record. */
+enum conn_end {
+    CONN_END_DONE,     /* our lingering close ran its course */
+    CONN_END_PEER_EOF, /* the peer closed the TCP connection first */
+    CONN_END_IO_ERROR, /* reset or another socket error */
+    CONN_END_NO_MEMORY,
+    CONN_END_HANDSHAKE_TIMEOUT, /* handshake_timeout_ms */
+    CONN_END_CLOSE_TIMEOUT,     /* our close frame went unanswered */
+    CONN_END_FLUSH_TIMEOUT,     /* the peer did not read our last bytes */
+    CONN_END_SHUTDOWN,          /* the worker is stopping */
+};
+
 /*
- * Takes over the accepted, non-blocking socket fd. With refuse set, the
- * connection only answers 503 (the worker is at max_connections) and
- * closes. Returns the connection, or NULL (fd closed) when out of memory.
+ * Takes over the accepted, non-blocking socket fd from peer (may be NULL).
+ * With refuse set, the connection only answers 503 (the worker is at
+ * max_connections) and closes. Returns the connection, or NULL (fd
+ * closed) when out of memory.
  */
-struct conn *conn_new(struct conn_env *env, int fd, bool refuse);
+struct conn *conn_new(struct conn_env *env, int fd, const struct sockaddr *peer,
+                      socklen_t peer_len, bool refuse);
 
 /*
  * Starts closing c because the worker is shutting down: an open WebSocket
@@ -61,7 +77,7 @@ void conn_shutdown(struct conn *c);
 /* conn_shutdown() for every connection of env. */
 void conn_shutdown_all(struct conn_env *env);
 
-/* Frees c now: events, buffers, session, socket. */
-void conn_close(struct conn *c);
+/* Frees c now (events, buffers, session, socket), recording why it ended. */
+void conn_close(struct conn *c, enum conn_end why);
 
 #endif

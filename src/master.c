@@ -128,7 +128,13 @@ master_worker_died(struct master *m, unsigned i, int status)
 
     s->pid = 0;
     atomic_store_explicit(&shm_slot->pid, 0, memory_order_relaxed);
-    atomic_store_explicit(&shm_slot->active, 0, memory_order_relaxed);
+    /* Before any replacement writes to the slot: settle the dead
+     * worker's open cases and counters. */
+    unsigned lost = stats_shm_worker_died(&m->shm, i, now_ms());
+    if (lost > 0) {
+        log_msg(LOG_LEVEL_WARN, "worker %u died with %u open connections", i,
+                lost);
+    }
     if (m->stopping) {
         return;
     }
@@ -330,7 +336,8 @@ master_run(const struct config *cfg, int ready_fd)
     if (listener_open(&cfg->listen, n, m.listen_fds) != 0) {
         goto out;
     }
-    if (stats_shm_create(&m.shm, n, now_ms()) != 0) {
+    if (stats_shm_create(&m.shm, n, (unsigned)cfg->stats_cases, now_ms()) !=
+        0) {
         log_errno(LOG_LEVEL_CRIT, "mmap(shared segment)");
         goto out;
     }

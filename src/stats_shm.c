@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The shared segment: one anonymous shared mapping made before fork.
+ * The shared segment: one anonymous shared mapping made before fork, its
+ * single-writer records and their sequence counters.
  */
 #include "autoconf.h"
 
@@ -9,26 +10,43 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/* Readers give up on a record that changes this many times running. */
+#define STATS_READ_TRIES 1000
+
 int
-stats_shm_create(struct stats_shm *shm, unsigned n_slots, uint64_t now_ms)
+stats_shm_create(struct stats_shm *shm, unsigned n_slots, unsigned n_cases,
+                 uint64_t now_ms)
 {
+    unsigned per = n_slots == 0 ? 0 : (n_cases + n_slots - 1) / n_slots;
+    if (per == 0) {
+        per = 1;
+    }
     size_t bytes = sizeof(struct stats_shm_header) +
-                   (size_t)n_slots * sizeof(struct stats_shm_slot);
+                   (size_t)n_slots * sizeof(struct stats_shm_slot) +
+                   (size_t)n_slots * per * sizeof(struct stats_case);
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
         return -1;
     }
-    /* A fresh anonymous mapping is zero-filled: every slot starts empty. */
+    /* A fresh anonymous mapping is zero-filled: every slot and record
+     * starts empty (STATS_CASE_FREE). */
     shm->hdr = p;
     shm->slots = (struct stats_shm_slot *)(shm->hdr + 1);
+    shm->cases = (struct stats_case *)(shm->slots + n_slots);
+    shm->n_slots = n_slots;
+    shm->cases_per_slot = per;
+    shm->n_cases = n_slots * per;
     shm->map_bytes = bytes;
     shm->hdr->magic = STATS_SHM_MAGIC;
     shm->hdr->version_major = STATS_SHM_VERSION_MAJOR;
     shm->hdr->version_minor = STATS_SHM_VERSION_MINOR;
     shm->hdr->header_bytes = sizeof(struct stats_shm_header);
     shm->hdr->slot_bytes = sizeof(struct stats_shm_slot);
+    shm->hdr->case_bytes = sizeof(struct stats_case);
     shm->hdr->n_slots = n_slots;
+    shm->hdr->n_cases = shm->n_cases;
+    shm->hdr->cases_per_slot = per;
     shm->hdr->started_ms = now_ms;
     return 0;
 }
@@ -45,9 +63,233 @@ stats_shm_destroy(struct stats_shm *shm)
 struct stats_shm_slot *
 stats_shm_slot(const struct stats_shm *shm, unsigned i)
 {
-    /* The header lives in memory workers can write: trust only the size
-     * this process mapped (PITFALLS: bounds-check every index). */
-    size_t n = (shm->map_bytes - sizeof(struct stats_shm_header)) /
-               sizeof(struct stats_shm_slot);
-    return i < n ? &shm->slots[i] : NULL;
+    /* The header lives in memory workers can write: trust only what this
+     * process mapped (PITFALLS: bounds-check every index). */
+    return i < shm->n_slots ? &shm->slots[i] : NULL;
+}
+
+static bool
+case_in_use(const struct stats_case *r)
+{
+    uint8_t st = r->state;
+    return st == STATS_CASE_HANDSHAKE || st == STATS_CASE_OPEN ||
+           st == STATS_CASE_CLOSING;
+}
+
+struct stats_case *
+stats_case_start(const struct stats_shm *shm, unsigned slot, uint64_t id)
+{
+    struct stats_shm_slot *s = stats_shm_slot(shm, slot);
+    unsigned per = shm->cases_per_slot;
+
+    if (s == NULL) {
+        return NULL;
+    }
+    struct stats_case *part = shm->cases + (size_t)slot * per;
+    unsigned next =
+        atomic_load_explicit(&s->next_record, memory_order_relaxed) % per;
+    for (unsigned k = 0; k < per; k++) {
+        unsigned i = (next + k) % per;
+        struct stats_case *r = &part[i];
+        if (case_in_use(r)) {
+            continue;
+        }
+        atomic_store_explicit(&s->next_record, (i + 1) % per,
+                              memory_order_relaxed);
+        stats_case_begin(r);
+        /* Everything but the sequence counter starts afresh. */
+        memset((char *)r + sizeof(r->seq), 0, sizeof(*r) - sizeof(r->seq));
+        r->id = id;
+        r->worker = (uint16_t)slot;
+        r->state = STATS_CASE_HANDSHAKE;
+        return r;
+    }
+    stats_add(&s->c.unrecorded, 1);
+    return NULL;
+}
+
+void
+stats_octets_add(struct stats_octets *o, uint64_t n)
+{
+    for (uint32_t i = 0; i < o->n; i++) {
+        if (o->size[i] == n) {
+            o->count[i]++;
+            return;
+        }
+    }
+    if (o->n < STATS_OCTET_SIZES && n <= UINT32_MAX) {
+        o->size[o->n] = (uint32_t)n;
+        o->count[o->n] = 1;
+        o->n++;
+        return;
+    }
+    o->overflow_count++;
+    o->overflow_octets += n;
+}
+
+void
+stats_copy(char *dst, size_t cap, const char *src, size_t len)
+{
+    if (cap == 0) {
+        return;
+    }
+    if (len > cap - 1) {
+        len = cap - 1;
+    }
+    if (len > 0) {
+        memcpy(dst, src, len);
+    }
+    dst[len] = '\0';
+}
+
+bool
+stats_case_read(const struct stats_shm *shm, unsigned i, struct stats_case *out)
+{
+    if (i >= shm->n_cases) {
+        return false;
+    }
+    const struct stats_case *r = &shm->cases[i];
+    for (int tries = 0; tries < STATS_READ_TRIES; tries++) {
+        uint32_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
+        if ((s1 & 1) != 0) {
+            continue;
+        }
+        memcpy((char *)out + sizeof(out->seq), (const char *)r + sizeof(r->seq),
+               sizeof(*r) - sizeof(r->seq));
+        atomic_thread_fence(memory_order_acquire);
+        uint32_t s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
+        if (s1 == s2) {
+            atomic_store_explicit(&out->seq, s1, memory_order_relaxed);
+            return out->state != STATS_CASE_FREE;
+        }
+    }
+    return false;
+}
+
+unsigned
+stats_shm_worker_died(const struct stats_shm *shm, unsigned slot,
+                      uint64_t now_ms)
+{
+    struct stats_shm_slot *s = stats_shm_slot(shm, slot);
+    unsigned per = shm->cases_per_slot;
+    unsigned n = 0;
+
+    if (s == NULL) {
+        return 0;
+    }
+    struct stats_case *part = shm->cases + (size_t)slot * per;
+    for (unsigned i = 0; i < per; i++) {
+        struct stats_case *r = &part[i];
+        uint32_t seq = atomic_load_explicit(&r->seq, memory_order_relaxed);
+        if ((seq & 1) != 0) {
+            /* The worker died inside a change: close the bracket. */
+            atomic_store_explicit(&r->seq, seq + 1, memory_order_relaxed);
+        }
+        if (!case_in_use(r)) {
+            continue;
+        }
+        stats_case_begin(r);
+        r->state = STATS_CASE_CLOSED;
+        r->dropped_by_me = 1;
+        r->was_clean = 0;
+        r->ended_ms = now_ms;
+        stats_copy(r->was_not_clean_reason, sizeof(r->was_not_clean_reason),
+                   "worker died", strlen("worker died"));
+        stats_case_end(r);
+        n++;
+    }
+    /* The dead worker's open connections died with it: they are no longer
+     * active, and each ended uncleanly. Records it could not hold are
+     * counted too: active says how many there were. */
+    uint64_t active = atomic_load_explicit(&s->c.active, memory_order_relaxed);
+    atomic_store_explicit(&s->c.active, 0, memory_order_relaxed);
+    stats_add(&s->c.unclean, active);
+    return n;
+}
+
+void
+stats_counters_read(const struct stats_counters *c, struct stats_totals *out)
+{
+#define RD(f) atomic_load_explicit(&c->f, memory_order_relaxed)
+    memset(out, 0, sizeof(*out));
+    out->accepted = RD(accepted);
+    out->active = RD(active);
+    out->peak = RD(peak);
+    for (unsigned i = 0; i < STATS_STATUS_N; i++) {
+        out->refused[i] = RD(refused[i]);
+    }
+    out->rx_messages = RD(rx_messages);
+    out->tx_messages = RD(tx_messages);
+    out->rx_frames = RD(rx_frames);
+    out->tx_frames = RD(tx_frames);
+    out->rx_octets = RD(rx_octets);
+    out->tx_octets = RD(tx_octets);
+    for (unsigned i = 0; i < STATS_CLOSE_N; i++) {
+        out->close_sent[i] = RD(close_sent[i]);
+        out->close_received[i] = RD(close_received[i]);
+    }
+    out->clean = RD(clean);
+    out->unclean = RD(unclean);
+    out->unrecorded = RD(unrecorded);
+#undef RD
+}
+
+void
+stats_totals_add(struct stats_totals *sum, const struct stats_totals *t)
+{
+    sum->accepted += t->accepted;
+    sum->active += t->active;
+    sum->peak += t->peak;
+    for (unsigned i = 0; i < STATS_STATUS_N; i++) {
+        sum->refused[i] += t->refused[i];
+    }
+    sum->rx_messages += t->rx_messages;
+    sum->tx_messages += t->tx_messages;
+    sum->rx_frames += t->rx_frames;
+    sum->tx_frames += t->tx_frames;
+    sum->rx_octets += t->rx_octets;
+    sum->tx_octets += t->tx_octets;
+    for (unsigned i = 0; i < STATS_CLOSE_N; i++) {
+        sum->close_sent[i] += t->close_sent[i];
+        sum->close_received[i] += t->close_received[i];
+    }
+    sum->clean += t->clean;
+    sum->unclean += t->unclean;
+    sum->unrecorded += t->unrecorded;
+}
+
+unsigned
+stats_close_index(unsigned code)
+{
+    if (code >= 1000 && code <= 1015) {
+        return STATS_CLOSE_1000 + (code - 1000);
+    }
+    if (code >= 3000 && code <= 3999) {
+        return STATS_CLOSE_3XXX;
+    }
+    if (code >= 4000 && code <= 4999) {
+        return STATS_CLOSE_4XXX;
+    }
+    return STATS_CLOSE_OTHER;
+}
+
+unsigned
+stats_status_index(unsigned status)
+{
+    switch (status) {
+    case 400:
+        return STATS_STATUS_400;
+    case 404:
+        return STATS_STATUS_404;
+    case 405:
+        return STATS_STATUS_405;
+    case 426:
+        return STATS_STATUS_426;
+    case 431:
+        return STATS_STATUS_431;
+    case 503:
+        return STATS_STATUS_503;
+    default:
+        return STATS_STATUS_OTHER;
+    }
 }

@@ -1,62 +1,280 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The shared-memory segment: mapped by the master before it forks, written
- * by workers (each only its own slot), read by the master. A versioned
- * header and one slot per worker; no pointers inside, no locks (a dead
- * worker cannot leave one held). Not here: JSON, libevent.
+ * The shared-memory segment: mapped by the master before it forks,
+ * written by workers (each only its own slot and its own partition of
+ * case records), read by the master. A versioned header, one slot of
+ * counters per worker, and a ring of fixed-size case records named after
+ * the Autobahn testsuite's report fields. No pointers inside and no locks:
+ * a record carries a sequence counter (odd while written) so readers never
+ * see it torn, and a dead worker cannot leave a lock held. Not here: JSON,
+ * libevent.
  */
 #ifndef WSD_STATS_SHM_H
 #define WSD_STATS_SHM_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #define STATS_SHM_MAGIC         0x73647377u /* "wsds" */
-#define STATS_SHM_VERSION_MAJOR 1
+#define STATS_SHM_VERSION_MAJOR 2
 #define STATS_SHM_VERSION_MINOR 0
+
+/* Handshake refusals are counted by status. */
+enum stats_status {
+    STATS_STATUS_400,
+    STATS_STATUS_404,
+    STATS_STATUS_405,
+    STATS_STATUS_426,
+    STATS_STATUS_431,
+    STATS_STATUS_503,
+    STATS_STATUS_OTHER,
+    STATS_STATUS_N,
+};
+
+/* Close codes are counted 1000-1015 one by one, then by range. */
+#define STATS_CLOSE_1000  0  /* index of 1000; 1015 is 15 */
+#define STATS_CLOSE_3XXX  16 /* 3000-3999, registered */
+#define STATS_CLOSE_4XXX  17 /* 4000-4999, private */
+#define STATS_CLOSE_OTHER 18
+#define STATS_CLOSE_N     19
+
+/*
+ * A worker slot's counters since the master started: a respawned worker
+ * goes on counting in its slot, and the master settles a dead worker's
+ * open connections, so totals never drift. Single writer at any time.
+ */
+struct stats_counters {
+    _Atomic uint64_t accepted;                /* connections accepted */
+    _Atomic uint64_t active;                  /* connections open now */
+    _Atomic uint64_t peak;                    /* most open at once */
+    _Atomic uint64_t refused[STATS_STATUS_N]; /* handshakes refused */
+    _Atomic uint64_t rx_messages;
+    _Atomic uint64_t tx_messages;
+    _Atomic uint64_t rx_frames;
+    _Atomic uint64_t tx_frames;
+    _Atomic uint64_t rx_octets; /* bytes read, handshakes included */
+    _Atomic uint64_t tx_octets; /* bytes written */
+    _Atomic uint64_t close_sent[STATS_CLOSE_N];
+    _Atomic uint64_t close_received[STATS_CLOSE_N];
+    _Atomic uint64_t clean;      /* closes with a full closing handshake */
+    _Atomic uint64_t unclean;    /* every other end of a connection */
+    _Atomic uint64_t unrecorded; /* cases with no free record to hold them */
+};
+
+struct stats_shm_slot {
+    _Atomic int32_t pid;           /* 0 while no worker runs in the slot */
+    _Atomic uint32_t generation;   /* workers started in this slot so far */
+    _Atomic uint64_t heartbeat_ms; /* worker's last sign of life, Unix ms */
+    _Atomic uint32_t next_record;  /* where the ring search resumes */
+    uint32_t reserved0;
+    struct stats_counters c;
+    uint64_t reserved[12]; /* room to grow; keeps slots on cache lines */
+};
+
+/* Where a case stands (Autobahn's report is written once it is closed). */
+enum stats_case_state {
+    STATS_CASE_FREE,      /* never used */
+    STATS_CASE_HANDSHAKE, /* opening handshake in progress */
+    STATS_CASE_OPEN,
+    STATS_CASE_CLOSING, /* a close frame was sent or received */
+    STATS_CASE_CLOSED,
+};
+
+/*
+ * Bytes returned by each read (or accepted by each write) counted by size,
+ * as Autobahn's rxOctetStats/txOctetStats: the first STATS_OCTET_SIZES
+ * distinct sizes exactly, any other size in the overflow bucket.
+ */
+#define STATS_OCTET_SIZES 32
+struct stats_octets {
+    uint32_t n; /* sizes in use */
+    uint32_t size[STATS_OCTET_SIZES];
+    uint64_t count[STATS_OCTET_SIZES];
+    uint64_t overflow_count; /* reads or writes of other sizes */
+    uint64_t overflow_octets;
+};
+
+#define STATS_PEER_MAX   64 /* "[" IPv6 "]:" port */
+#define STATS_PATH_MAX   96
+#define STATS_QUERY_MAX  48
+#define STATS_UA_MAX     96
+#define STATS_REASON_MAX 124 /* a close reason is at most 123 bytes */
+#define STATS_NOTE_MAX   64
+#define STATS_EXT_MAX    128
+
+/*
+ * One connection, Autobahn's field names in snake case. Strings are
+ * NUL-terminated, cut to their size, and may hold any bytes the peer sent:
+ * readers must treat them as untrusted.
+ */
+struct stats_case {
+    _Atomic uint32_t seq;  /* odd while the writer is changing it */
+    uint8_t state;         /* enum stats_case_state */
+    uint8_t closed_by_me;  /* we sent the first close frame */
+    uint8_t failed_by_me;  /* we failed it for a protocol error */
+    uint8_t dropped_by_me; /* we closed the TCP connection first */
+    uint8_t was_clean;     /* close frames both ways, then TCP close */
+    uint8_t was_open_handshake_timeout;
+    uint8_t was_close_handshake_timeout;
+    uint8_t tls;                /* carried by TLS */
+    uint16_t http_status;       /* of our handshake response; 0 before */
+    uint16_t local_close_code;  /* the code we sent; 0: none */
+    uint16_t remote_close_code; /* the code the peer sent; 0: none */
+    uint16_t worker;            /* slot index */
+    uint32_t reserved0;
+    uint64_t id;            /* case number, 1, 2, 3... in accept order */
+    uint64_t started_ms;    /* Unix time in ms */
+    uint64_t ended_ms;      /* 0 while open */
+    uint64_t rx_frames[16]; /* by opcode */
+    uint64_t tx_frames[16];
+    uint64_t rx_messages;
+    uint64_t tx_messages;
+    uint64_t rx_payload_bytes;    /* message payload, after inflation */
+    uint64_t tx_payload_bytes;    /* message payload, before compression */
+    uint64_t rx_compressed_bytes; /* compressed payload received */
+    uint64_t tx_compressed_bytes; /* compressed payload sent */
+    struct stats_octets rx_octets;
+    struct stats_octets tx_octets;
+    char peer[STATS_PEER_MAX];
+    char path[STATS_PATH_MAX];
+    char query_case[STATS_QUERY_MAX];  /* ?case= */
+    char query_agent[STATS_QUERY_MAX]; /* &agent= */
+    char user_agent[STATS_UA_MAX];
+    char local_close_reason[STATS_REASON_MAX];
+    char remote_close_reason[STATS_REASON_MAX];
+    char was_not_clean_reason[STATS_NOTE_MAX];
+    char deflate_offer[STATS_EXT_MAX];    /* first extension header value */
+    char deflate_response[STATS_EXT_MAX]; /* what we granted; "" if none */
+    char tls_version[16];
+    char tls_cipher[48];
+};
 
 struct stats_shm_header {
     uint32_t magic;
     uint16_t version_major;
     uint16_t version_minor;
-    uint32_t header_bytes; /* sizeof(struct stats_shm_header) */
-    uint32_t slot_bytes;   /* sizeof(struct stats_shm_slot) */
-    uint32_t n_slots;      /* worker slots that follow the header */
-    uint32_t reserved0;
-    uint64_t started_ms; /* master start, Unix time in ms */
-    uint64_t reserved[4];
+    uint32_t header_bytes;         /* sizeof(struct stats_shm_header) */
+    uint32_t slot_bytes;           /* sizeof(struct stats_shm_slot) */
+    uint32_t case_bytes;           /* sizeof(struct stats_case) */
+    uint32_t n_slots;              /* worker slots after the header */
+    uint32_t n_cases;              /* case records after the slots */
+    uint32_t cases_per_slot;       /* each slot writes its own partition */
+    _Atomic uint64_t last_case_id; /* case numbers handed out so far */
+    _Atomic uint64_t peak_active;  /* most connections open at once */
+    uint64_t started_ms;           /* master start, Unix time in ms */
+    uint64_t reserved[9];
 };
 
-/* Written by one worker (and by the master between two workers' lives). */
-struct stats_shm_slot {
-    _Atomic int32_t pid;           /* 0 while no worker runs in the slot */
-    _Atomic uint32_t generation;   /* workers started in this slot so far */
-    _Atomic uint64_t heartbeat_ms; /* worker's last sign of life, Unix ms */
-    _Atomic uint64_t accepted;     /* connections accepted, this worker */
-    _Atomic uint64_t active;       /* connections open now */
-    uint64_t reserved[12];
-};
+_Static_assert(sizeof(struct stats_shm_header) == 128, "frozen layout");
+_Static_assert(sizeof(struct stats_shm_slot) % 64 == 0, "cache lines");
+_Static_assert(sizeof(struct stats_case) % 8 == 0, "aligned records");
 
-_Static_assert(sizeof(struct stats_shm_header) == 64, "frozen layout");
-_Static_assert(sizeof(struct stats_shm_slot) == 128, "frozen layout");
-
+/* The master's handle on the mapping (never a pointer into it in shm). */
 struct stats_shm {
     struct stats_shm_header *hdr;
     struct stats_shm_slot *slots;
+    struct stats_case *cases;
+    unsigned n_slots; /* as mapped: the master trusts these, not hdr */
+    unsigned n_cases;
+    unsigned cases_per_slot;
     size_t map_bytes;
 };
 
 /*
- * Maps a segment for n_slots workers, shared with children forked later.
- * Returns 0, or -1 with errno set (mmap's).
+ * Maps a segment for n_slots workers and about n_cases records (rounded
+ * up so each slot gets an equal partition of at least one), shared with
+ * children forked later. Returns 0, or -1 with errno set.
  */
-int stats_shm_create(struct stats_shm *shm, unsigned n_slots, uint64_t now_ms);
+int stats_shm_create(struct stats_shm *shm, unsigned n_slots, unsigned n_cases,
+                     uint64_t now_ms);
 
 /* Unmaps the segment (in the master, at exit). */
 void stats_shm_destroy(struct stats_shm *shm);
 
 /* Slot i, or NULL when i is out of range. */
 struct stats_shm_slot *stats_shm_slot(const struct stats_shm *shm, unsigned i);
+
+/* Writer side (a worker, for its own slot) --------------------------------*/
+
+/* Adds n to a counter of the caller's own slot: plain load and store. */
+static inline void
+stats_add(_Atomic uint64_t *counter, uint64_t n)
+{
+    atomic_store_explicit(
+        counter, atomic_load_explicit(counter, memory_order_relaxed) + n,
+        memory_order_relaxed);
+}
+
+/*
+ * Starts case `id` in a free or closed record of slot's partition (never
+ * one still in use). Returns the record, opened for writing (see
+ * stats_case_begin), or NULL when every record of the partition is in
+ * use (counted in the slot's `unrecorded`).
+ */
+struct stats_case *stats_case_start(const struct stats_shm *shm, unsigned slot,
+                                    uint64_t id);
+
+/* Brackets changes to a record: readers retry while one is open. */
+static inline void
+stats_case_begin(struct stats_case *r)
+{
+    uint32_t s = atomic_load_explicit(&r->seq, memory_order_relaxed);
+    atomic_store_explicit(&r->seq, s + 1, memory_order_relaxed);
+    atomic_thread_fence(memory_order_release);
+}
+
+static inline void
+stats_case_end(struct stats_case *r)
+{
+    uint32_t s = atomic_load_explicit(&r->seq, memory_order_relaxed);
+    atomic_store_explicit(&r->seq, s + 1, memory_order_release);
+}
+
+/* Counts one read or write of n bytes (inside begin/end). */
+void stats_octets_add(struct stats_octets *o, uint64_t n);
+
+/* Copies a string into a record field of size cap, cut, NUL-terminated. */
+void stats_copy(char *dst, size_t cap, const char *src, size_t len);
+
+/* Reader side (the master) -------------------------------------------------*/
+
+/*
+ * Copies record i into *out without tearing. Returns false when it is
+ * free, or when it kept changing (out is then undefined).
+ */
+bool stats_case_read(const struct stats_shm *shm, unsigned i,
+                     struct stats_case *out);
+
+/*
+ * A worker in slot died: every record of its partition still open becomes
+ * closed, dropped, unclean, "worker died", and its counters are settled
+ * (active to 0, each lost connection counted unclean). Only the master
+ * calls this, after reaping the worker and before its replacement starts.
+ * Returns the number of records finalised.
+ */
+unsigned stats_shm_worker_died(const struct stats_shm *shm, unsigned slot,
+                               uint64_t now_ms);
+
+/* Folds every slot's counters into *sum (plain values). */
+struct stats_totals {
+    uint64_t accepted, active, peak;
+    uint64_t refused[STATS_STATUS_N];
+    uint64_t rx_messages, tx_messages, rx_frames, tx_frames;
+    uint64_t rx_octets, tx_octets;
+    uint64_t close_sent[STATS_CLOSE_N], close_received[STATS_CLOSE_N];
+    uint64_t clean, unclean, unrecorded;
+};
+void stats_counters_read(const struct stats_counters *c,
+                         struct stats_totals *out);
+void stats_totals_add(struct stats_totals *sum, const struct stats_totals *t);
+
+/* Index into close_sent/close_received for a close code. */
+unsigned stats_close_index(unsigned code);
+
+/* Index into refused for an HTTP status. */
+unsigned stats_status_index(unsigned status);
 
 #endif

@@ -36,6 +36,7 @@
 struct worker {
     struct conn_env env;
     unsigned slot_index;
+    struct stats_shm_slot *slot; /* heartbeat; counters go through conns */
     int listen_fd;
     pid_t master_pid;
     bool accept_paused;
@@ -82,7 +83,10 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
     (void)what;
 
     for (int i = 0; i < WORKER_ACCEPTS_PER_EVENT; i++) {
-        int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_storage peer;
+        socklen_t peer_len = sizeof(peer);
+        int cfd = accept4(fd, (struct sockaddr *)&peer, &peer_len,
+                          SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (cfd == -1) {
             if (errno == EINTR || errno == ECONNABORTED) {
                 continue;
@@ -104,7 +108,8 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
             close(cfd);
             continue;
         }
-        conn_new(&w->env, cfd, w->env.n_conns >= limit);
+        conn_new(&w->env, cfd, (struct sockaddr *)&peer, peer_len,
+                 w->env.n_conns >= limit);
     }
 }
 
@@ -115,7 +120,7 @@ worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
 
-    atomic_store_explicit(&w->env.slot->heartbeat_ms, now_ms(),
+    atomic_store_explicit(&w->slot->heartbeat_ms, now_ms(),
                           memory_order_relaxed);
     /* PR_SET_PDEATHSIG covers a master that dies; this covers the window
      * before it was set. */
@@ -194,7 +199,7 @@ worker_free(struct worker *w)
 
     while ((c = TAILQ_FIRST(&w->env.conns)) != NULL) {
         w->env.draining = false; /* no on_empty while freeing */
-        conn_close(c);
+        conn_close(c, CONN_END_SHUTDOWN);
     }
     for (size_t i = 0; i < 3; i++) {
         if (w->ev_signals[i] != NULL) {
@@ -244,7 +249,9 @@ worker_run(const struct config *cfg, unsigned slot, int listen_fd,
     w.listen_fd = listen_fd;
     w.master_pid = master_pid;
     w.env.cfg = cfg;
-    w.env.slot = stats_shm_slot(shm, slot);
+    w.slot = stats_shm_slot(shm, slot);
+    w.env.shm = shm;
+    w.env.slot_index = slot;
     w.env.session_cfg.max_message_bytes = cfg->max_message_bytes;
     w.env.session_cfg.max_frame_bytes = cfg->max_frame_bytes;
     w.env.handshake_cfg.path = cfg->path;
@@ -274,7 +281,7 @@ worker_run(const struct config *cfg, unsigned slot, int listen_fd,
         w.env.base = event_base_new_with_config(ecfg);
         event_config_free(ecfg);
     }
-    if (w.env.slot == NULL || w.env.rbuf == NULL || w.env.base == NULL) {
+    if (w.slot == NULL || w.env.rbuf == NULL || w.env.base == NULL) {
         log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);
         goto out;
     }
@@ -301,7 +308,7 @@ worker_run(const struct config *cfg, unsigned slot, int listen_fd,
     for (size_t i = 0; i < 3; i++) {
         event_add(w.ev_signals[i], NULL);
     }
-    atomic_store_explicit(&w.env.slot->heartbeat_ms, now_ms(),
+    atomic_store_explicit(&w.slot->heartbeat_ms, now_ms(),
                           memory_order_relaxed);
     log_debug("worker %u started", slot);
 

@@ -68,9 +68,9 @@ static int
 take_value(struct cursor *c, char *out, size_t cap)
 {
     size_t n = 0;
-    bool too_long = false;
 
     if (c->p < c->end && *c->p == '"') {
+        bool too_long = false;
         c->p++;
         for (;;) {
             if (c->p == c->end) {

@@ -66,10 +66,15 @@ event_clear(struct ws_event *ev)
     ev->type = WS_EV_NONE;
 }
 
-/* Fails the connection (§7.1.7): our close frame is the reply. */
+/*
+ * Fails the connection (§7.1.7): our close frame is the reply. When the
+ * failing frame's extent is known, the rest of it is skipped and later
+ * frames are still delimited, so that the peer's answering close can be
+ * seen (statistics mirror the peer's view of the closing handshake).
+ */
 static void
-fail(struct ws_session *s, struct ws_event *ev, uint16_t code,
-     const char *reason)
+fail_at(struct ws_session *s, struct ws_event *ev, uint16_t code,
+        const char *reason, bool framing_intact)
 {
     event_clear(ev);
     ev->type = WS_EV_FAIL;
@@ -80,7 +85,20 @@ fail(struct ws_session *s, struct ws_event *ev, uint16_t code,
             ws_close_frame_build(s->reply, sizeof(s->reply), code, reason);
         ev->reply = s->reply;
     }
-    s->state = WS_SESSION_CLOSED;
+    if (s->state == WS_SESSION_OPEN && framing_intact) {
+        s->state = WS_SESSION_CLOSING;
+        s->failed = true;
+        s->skip_frame = true;
+    } else {
+        s->state = WS_SESSION_CLOSED;
+    }
+}
+
+static void
+fail(struct ws_session *s, struct ws_event *ev, uint16_t code,
+     const char *reason)
+{
+    fail_at(s, ev, code, reason, true);
 }
 
 bool
@@ -224,8 +242,8 @@ check_header(struct ws_session *s, struct ws_event *ev)
              "RSV1 set on a continuation frame");
         return false;
     }
-    if (ws_frame_opcode_is_control(h->opcode)) {
-        return true;
+    if (ws_frame_opcode_is_control(h->opcode) || s->failed) {
+        return true; /* after a failure, data is skipped unjudged */
     }
     /* §5.4: fragments of one message come in order, uninterleaved. */
     if (h->opcode == WS_OP_CONT && s->msg_opcode == 0) {
@@ -301,16 +319,18 @@ take_header(struct ws_session *s, uint8_t *in, size_t len, bool *done,
     }
     *done = true;
     if (n < 0) {
-        fail(s, ev, err.code, err.reason);
+        /* Where this frame ends is unknown: nothing after it can be
+         * delimited. */
+        fail_at(s, ev, err.code, err.reason, false);
         return len;
     }
     if (s->on_frame != NULL) {
         s->on_frame(s->on_frame_arg, &s->frame);
     }
-    if (check_header(s, ev)) {
-        s->in_payload = true;
-        s->frame_pos = 0;
-    }
+    s->in_payload = true;
+    s->frame_pos = 0;
+    s->skip_frame = false;
+    check_header(s, ev); /* on failure, skip_frame skips its payload */
     return used;
 }
 
@@ -456,7 +476,7 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
     uint64_t left = h->payload_len - s->frame_pos;
     size_t n = left < len ? (size_t)left : len;
     bool control = ws_frame_opcode_is_control(h->opcode);
-    bool discard = !control && s->state != WS_SESSION_OPEN;
+    bool discard = s->skip_frame || (!control && s->state != WS_SESSION_OPEN);
 
     if (discard) {
         s->frame_pos += n;
@@ -476,13 +496,13 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
         ws_frame_mask(in, n, h->mask, s->frame_pos);
         s->frame_pos += n;
         if (!inflate_onto_msg(s, in, n, ev)) {
-            return len;
+            return n;
         }
         /* RFC 7692 §7.2.2: the message's end is inflated with the tail
          * the sender removed. */
         if (s->frame_pos == h->payload_len && h->fin &&
             !inflate_onto_msg(s, WS_DEFLATE_TAIL, WS_DEFLATE_TAIL_LEN, ev)) {
-            return len;
+            return n;
         }
     } else if (s->msg_len == 0 && h->fin && n == left) {
         /* A whole unfragmented message is here: no copy. */
@@ -495,7 +515,8 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
     } else {
         if (!msg_reserve(s, n)) {
             fail(s, ev, WS_CLOSE_INTERNAL_ERROR, "out of memory");
-            return len;
+            s->frame_pos += n; /* skipped, not kept */
+            return n;
         }
         uint8_t *dst = s->msg + s->msg_len;
         if (n > 0) {
@@ -505,7 +526,7 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
         s->msg_len += n;
         s->frame_pos += n;
         if (!check_text(s, dst, n, ev)) {
-            return len;
+            return n;
         }
     }
 
@@ -514,9 +535,10 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
     }
     s->in_payload = false;
     if (discard) {
-        if (h->fin) {
+        if (h->fin && !s->skip_frame && !control) {
             s->msg_opcode = 0;
         }
+        s->skip_frame = false;
         return n;
     }
     if (control) {

@@ -41,9 +41,12 @@ enum ws_event_type {
     WS_EV_CLOSE,   /* the peer's close (close); reply: our answer, empty if
                       we had sent our close first. State is now CLOSED. */
     WS_EV_FAIL,    /* the peer broke the protocol (error); reply: our close
-                      frame (empty if we had sent ours already). State is
-                      now CLOSED: the stream can no longer be parsed, so
-                      send the reply and close the TCP connection (§7.1.7).
+                      frame (empty if we had sent ours already): send it
+                      and close the TCP connection (§7.1.7). State is now
+                      CLOSING when the peer's frames can still be told
+                      apart (the bad frame's length was known): keep
+                      feeding what arrives, to learn the peer's close as a
+                      WS_EV_CLOSE with no reply; CLOSED when they cannot.
                       */
 };
 
@@ -73,6 +76,8 @@ struct ws_session {
     bool in_payload;     /* frame's header decoded, payload pending */
     bool drop_msg;       /* msg was delivered; release on next feed */
     bool msg_compressed; /* the message in progress has RSV1 set */
+    bool failed;         /* closing after a failure: only look for close */
+    bool skip_frame;     /* discard the current frame's payload */
     uint8_t hdr[WS_FRAME_HEADER_MAX];
     struct ws_frame_header frame;
     uint64_t frame_pos;  /* payload bytes of the frame consumed */

@@ -53,6 +53,7 @@ test_defaults(void)
        "server context takeover allowed by default");
     ok(!cfg.deflate_client_no_context_takeover,
        "client context takeover allowed by default");
+    is_int(cfg.stats_cases, 4096, "default stats_cases");
     config_finish(&cfg);
     is_int(cfg.workers, sysconf(_SC_NPROCESSORS_ONLN),
            "workers auto resolves to the online CPUs");

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Recording a connection's events into its case record and its worker's
+ * counters. Each change to a record is bracketed by its sequence counter,
+ * so the master never reads one half written.
+ */
+#include "autoconf.h"
+
+#include "conn_record.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ws_close.h"
+
+static void
+peer_text(char out[STATS_PEER_MAX], const struct sockaddr *sa, socklen_t len)
+{
+    char host[INET6_ADDRSTRLEN];
+    const size_t cap = STATS_PEER_MAX;
+
+    out[0] = '\0';
+    if (sa == NULL) {
+        return;
+    }
+    if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        if (inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host)) != NULL) {
+            snprintf(out, cap, "%s:%u", host, ntohs(in->sin_port));
+        }
+    } else if (sa->sa_family == AF_INET6 &&
+               len >= sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        if (inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host)) != NULL) {
+            snprintf(out, cap, "[%s]:%u", host, ntohs(in6->sin6_port));
+        }
+    }
+}
+
+static void
+raise_peak(_Atomic uint64_t *peak, uint64_t now)
+{
+    uint64_t seen = atomic_load_explicit(peak, memory_order_relaxed);
+    while (now > seen &&
+           !atomic_compare_exchange_weak_explicit(
+               peak, &seen, now, memory_order_relaxed, memory_order_relaxed)) {
+    }
+}
+
+void
+conn_record_start(struct conn_record *r, const struct stats_shm *shm,
+                  unsigned slot, const struct sockaddr *peer,
+                  socklen_t peer_len, uint64_t now_ms)
+{
+    struct stats_shm_slot *s = stats_shm_slot(shm, slot);
+    uint64_t id = atomic_fetch_add_explicit(&shm->hdr->last_case_id, 1,
+                                            memory_order_relaxed) +
+                  1;
+
+    memset(r, 0, sizeof(*r));
+    r->count = &s->c;
+    stats_add(&s->c.accepted, 1);
+    stats_add(&s->c.active, 1);
+    uint64_t active = atomic_load_explicit(&s->c.active, memory_order_relaxed);
+    if (active > atomic_load_explicit(&s->c.peak, memory_order_relaxed)) {
+        atomic_store_explicit(&s->c.peak, active, memory_order_relaxed);
+    }
+    /* The peak of all workers together: only a sum of the slots says. */
+    uint64_t all = 0;
+    for (unsigned i = 0; i < shm->n_slots; i++) {
+        all +=
+            atomic_load_explicit(&shm->slots[i].c.active, memory_order_relaxed);
+    }
+    raise_peak(&shm->hdr->peak_active, all);
+
+    r->rec = stats_case_start(shm, slot, id);
+    if (r->rec == NULL) {
+        return;
+    }
+    /* stats_case_start left the record open for writing. */
+    r->rec->started_ms = now_ms;
+    peer_text(r->rec->peer, peer, peer_len);
+    stats_case_end(r->rec);
+}
+
+void
+conn_record_read(struct conn_record *r, size_t n)
+{
+    stats_add(&r->count->rx_octets, n);
+    if (r->rec != NULL) {
+        stats_case_begin(r->rec);
+        stats_octets_add(&r->rec->rx_octets, n);
+        stats_case_end(r->rec);
+    }
+}
+
+void
+conn_record_written(struct conn_record *r, size_t n)
+{
+    stats_add(&r->count->tx_octets, n);
+    if (r->rec != NULL) {
+        stats_case_begin(r->rec);
+        stats_octets_add(&r->rec->tx_octets, n);
+        stats_case_end(r->rec);
+    }
+}
+
+/* The value of `name` in a query string ("case=3&agent=x"), raw. */
+static struct ws_span
+query_value(struct ws_span q, const char *name)
+{
+    size_t nlen = strlen(name);
+    const char *p = q.p;
+    const char *end = q.p + q.len;
+
+    while (p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        const char *stop = amp != NULL ? amp : end;
+        if ((size_t)(stop - p) > nlen && memcmp(p, name, nlen) == 0 &&
+            p[nlen] == '=') {
+            return (struct ws_span){p + nlen + 1,
+                                    (size_t)(stop - p) - nlen - 1};
+        }
+        p = stop + 1;
+    }
+    return (struct ws_span){NULL, 0};
+}
+
+void
+conn_record_handshake(struct conn_record *r, unsigned status,
+                      const struct ws_handshake_request *req,
+                      const char *extension_response)
+{
+    if (status != 101) {
+        stats_add(&r->count->refused[stats_status_index(status)], 1);
+    }
+    if (r->rec == NULL) {
+        return;
+    }
+    struct stats_case *c = r->rec;
+    stats_case_begin(c);
+    c->http_status = (uint16_t)status;
+    if (req != NULL) {
+        struct ws_span v;
+        stats_copy(c->path, sizeof(c->path), req->path.p, req->path.len);
+        v = query_value(req->query, "case");
+        stats_copy(c->query_case, sizeof(c->query_case), v.p, v.len);
+        v = query_value(req->query, "agent");
+        stats_copy(c->query_agent, sizeof(c->query_agent), v.p, v.len);
+        stats_copy(c->user_agent, sizeof(c->user_agent), req->user_agent.p,
+                   req->user_agent.len);
+        if (req->n_extensions > 0) {
+            stats_copy(c->deflate_offer, sizeof(c->deflate_offer),
+                       req->extensions[0].p, req->extensions[0].len);
+        }
+    }
+    if (extension_response != NULL) {
+        stats_copy(c->deflate_response, sizeof(c->deflate_response),
+                   extension_response, strlen(extension_response));
+    }
+    if (status == 101) {
+        c->state = STATS_CASE_OPEN;
+    }
+    stats_case_end(c);
+}
+
+void
+conn_record_frame_in(struct conn_record *r, const struct ws_frame_header *h)
+{
+    stats_add(&r->count->rx_frames, 1);
+    if (h->opcode == WS_OP_TEXT || h->opcode == WS_OP_BINARY) {
+        r->rx_compressed = (h->rsv & WS_RSV1) != 0;
+    }
+    if (r->rec == NULL) {
+        return;
+    }
+    stats_case_begin(r->rec);
+    r->rec->rx_frames[h->opcode & 0xf]++;
+    if (r->rx_compressed && !ws_frame_opcode_is_control(h->opcode)) {
+        r->rec->rx_compressed_bytes += h->payload_len;
+    }
+    stats_case_end(r->rec);
+}
+
+void
+conn_record_frame_out(struct conn_record *r, uint8_t opcode)
+{
+    stats_add(&r->count->tx_frames, 1);
+    if (r->rec != NULL) {
+        stats_case_begin(r->rec);
+        r->rec->tx_frames[opcode & 0xf]++;
+        stats_case_end(r->rec);
+    }
+}
+
+void
+conn_record_message_in(struct conn_record *r, size_t len)
+{
+    stats_add(&r->count->rx_messages, 1);
+    if (r->rec != NULL) {
+        stats_case_begin(r->rec);
+        r->rec->rx_messages++;
+        r->rec->rx_payload_bytes += len;
+        stats_case_end(r->rec);
+    }
+}
+
+void
+conn_record_message_out(struct conn_record *r, size_t len, bool compressed,
+                        size_t wire_len)
+{
+    stats_add(&r->count->tx_messages, 1);
+    if (r->rec != NULL) {
+        stats_case_begin(r->rec);
+        r->rec->tx_messages++;
+        r->rec->tx_payload_bytes += len;
+        if (compressed) {
+            r->rec->tx_compressed_bytes += wire_len;
+        }
+        stats_case_end(r->rec);
+    }
+}
+
+void
+conn_record_close_out(struct conn_record *r, unsigned code, const char *reason,
+                      bool failed)
+{
+    bool first = !r->close_received;
+
+    r->close_sent = true;
+    if (code != 0 && code != WS_CLOSE_NO_STATUS) {
+        stats_add(&r->count->close_sent[stats_close_index(code)], 1);
+    }
+    if (r->rec == NULL) {
+        return;
+    }
+    struct stats_case *c = r->rec;
+    stats_case_begin(c);
+    c->state = STATS_CASE_CLOSING;
+    c->closed_by_me = first;
+    c->failed_by_me = failed;
+    c->local_close_code = code == WS_CLOSE_NO_STATUS ? 0 : (uint16_t)code;
+    if (reason != NULL) {
+        stats_copy(c->local_close_reason, sizeof(c->local_close_reason), reason,
+                   strlen(reason));
+    }
+    stats_case_end(c);
+}
+
+void
+conn_record_close_in(struct conn_record *r, unsigned code,
+                     const uint8_t *reason, size_t reason_len)
+{
+    r->close_received = true;
+    if (code != 0 && code != WS_CLOSE_NO_STATUS) {
+        stats_add(&r->count->close_received[stats_close_index(code)], 1);
+    }
+    if (r->rec == NULL) {
+        return;
+    }
+    struct stats_case *c = r->rec;
+    stats_case_begin(c);
+    c->state = STATS_CASE_CLOSING;
+    c->remote_close_code = code == WS_CLOSE_NO_STATUS ? 0 : (uint16_t)code;
+    stats_copy(c->remote_close_reason, sizeof(c->remote_close_reason),
+               (const char *)reason, reason_len);
+    stats_case_end(c);
+}
+
+void
+conn_record_finish(struct conn_record *r, const struct conn_record_end *e,
+                   uint64_t now_ms)
+{
+    /* Clean: close frames went both ways and we closed the TCP first (the
+     * server's duty, RFC 6455 §7.1.1), as Autobahn judges it. */
+    bool clean = r->close_sent && r->close_received && e->dropped_by_me &&
+                 e->why == NULL;
+
+    stats_add(&r->count->active, (uint64_t)-1);
+    stats_add(clean ? &r->count->clean : &r->count->unclean, 1);
+    if (r->rec == NULL) {
+        return;
+    }
+    struct stats_case *c = r->rec;
+    stats_case_begin(c);
+    c->state = STATS_CASE_CLOSED;
+    c->ended_ms = now_ms;
+    c->dropped_by_me = e->dropped_by_me;
+    c->was_clean = clean;
+    c->was_open_handshake_timeout = e->open_handshake_timeout;
+    c->was_close_handshake_timeout = e->close_handshake_timeout;
+    if (!clean) {
+        const char *why = e->why != NULL ? e->why : "no closing handshake";
+        stats_copy(c->was_not_clean_reason, sizeof(c->was_not_clean_reason),
+                   why, strlen(why));
+    }
+    stats_case_end(c);
+    r->rec = NULL;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A connection's statistics: its case record in the shared segment and
+ * its worker's counters, written as events happen. Every call is a few
+ * plain stores into memory the worker alone writes (no syscall, no lock);
+ * a connection without a record (every record of the partition in use)
+ * still counts in the totals.
+ */
+#ifndef WSD_CONN_RECORD_H
+#define WSD_CONN_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "stats_shm.h"
+#include "ws_frame.h"
+#include "ws_handshake.h"
+
+struct conn_record {
+    struct stats_case *rec;       /* NULL when unrecorded */
+    struct stats_counters *count; /* the worker's slot counters */
+    bool rx_compressed;           /* the message being received is */
+    bool close_sent;              /* we sent a close frame */
+    bool close_received;          /* the peer's close frame arrived */
+};
+
+/*
+ * Numbers a new connection (case ids 1, 2, 3... across workers in accept
+ * order), takes a record in slot's partition, counts it accepted and
+ * active. peer may be NULL.
+ */
+void conn_record_start(struct conn_record *r, const struct stats_shm *shm,
+                       unsigned slot, const struct sockaddr *peer,
+                       socklen_t peer_len, uint64_t now_ms);
+
+/* Bytes returned by one read, accepted by one write. */
+void conn_record_read(struct conn_record *r, size_t n);
+void conn_record_written(struct conn_record *r, size_t n);
+
+/* The opening handshake's request and our answer (101, or a refusal). */
+void conn_record_handshake(struct conn_record *r, unsigned status,
+                           const struct ws_handshake_request *req,
+                           const char *extension_response);
+
+/* One frame received (header) or queued to send. */
+void conn_record_frame_in(struct conn_record *r,
+                          const struct ws_frame_header *h);
+void conn_record_frame_out(struct conn_record *r, uint8_t opcode);
+
+/* A whole message: payload bytes, and on the wire when compressed. */
+void conn_record_message_in(struct conn_record *r, size_t len);
+void conn_record_message_out(struct conn_record *r, size_t len, bool compressed,
+                             size_t wire_len);
+
+/*
+ * Close frames: the one we send (failed: because of a protocol error) and
+ * the peer's. code 0 or 1005 means a close frame with no code.
+ */
+void conn_record_close_out(struct conn_record *r, unsigned code,
+                           const char *reason, bool failed);
+void conn_record_close_in(struct conn_record *r, unsigned code,
+                          const uint8_t *reason, size_t reason_len);
+
+/*
+ * The connection is gone. dropped_by_me: we closed the TCP connection
+ * first. why: NULL after a full closing handshake, else why it was not
+ * clean. The timeouts say which one ended it.
+ */
+struct conn_record_end {
+    bool dropped_by_me;
+    bool open_handshake_timeout;
+    bool close_handshake_timeout;
+    const char *why;
+};
+void conn_record_finish(struct conn_record *r, const struct conn_record_end *e,
+                        uint64_t now_ms);
+
+#endif
