@@ -21,14 +21,16 @@
 #include "log.h"
 
 enum config_type {
-    CONFIG_ADDR,    /* ADDR:PORT, [IPV6]:PORT */
-    CONFIG_PATH,    /* an absolute URL path */
-    CONFIG_UINT,    /* a decimal integer within [min, max] */
-    CONFIG_BYTES,   /* an integer with an optional k, m or g (KiB...) */
-    CONFIG_MS,      /* milliseconds */
-    CONFIG_WORKERS, /* auto, or an integer within [min, max] */
-    CONFIG_LEVEL,   /* a log level name */
-    CONFIG_BOOL,    /* on or off */
+    CONFIG_ADDR,     /* ADDR:PORT, [IPV6]:PORT */
+    CONFIG_PATH,     /* an absolute URL path */
+    CONFIG_UINT,     /* a decimal integer within [min, max] */
+    CONFIG_BYTES,    /* an integer with an optional k, m or g (KiB...) */
+    CONFIG_MS,       /* milliseconds */
+    CONFIG_WORKERS,  /* auto, or an integer within [min, max] */
+    CONFIG_LEVEL,    /* a log level name */
+    CONFIG_BOOL,     /* on or off */
+    CONFIG_ADDR_OFF, /* ADDR:PORT, or off */
+    CONFIG_STRING,   /* any text without control characters */
 };
 
 struct config_directive {
@@ -96,6 +98,12 @@ static const struct config_directive config_directives[] = {
      "ask clients to compress every message afresh"},
     {"stats_cases", CONFIG_UINT, OFF(stats_cases), 1, 1000000, "4096",
      "per-connection statistics records kept, the oldest reused first"},
+    {"admin_listen", CONFIG_ADDR_OFF, OFF(admin_listen), 0, 0, "127.0.0.1:8890",
+     "address of the admin HTTP endpoint, or off"},
+    {"admin_token", CONFIG_STRING, OFF(admin_token), 0, CONFIG_TOKEN_MAX, "",
+     "bearer token the admin endpoint requires; empty: none"},
+    {"admin_token_file", CONFIG_STRING, OFF(admin_token_file), 0,
+     CONFIG_PATH_MAX, "", "file whose first line is the admin token"},
 };
 
 #define N_DIRECTIVES (sizeof(config_directives) / sizeof(config_directives[0]))
@@ -295,6 +303,31 @@ set_directive(struct config *cfg, const char *name, const char *value,
         }
         memcpy(field, &n, sizeof(n));
         return 0;
+    case CONFIG_ADDR_OFF:
+        if (strcmp(value, "off") == 0) {
+            memset(field, 0, sizeof(struct config_addr));
+            strcpy(((struct config_addr *)(void *)field)->text, "off");
+            return 0;
+        }
+        return parse_addr((struct config_addr *)(void *)field, value, err,
+                          d->name);
+    case CONFIG_STRING: {
+        size_t len = strlen(value);
+        for (size_t i = 0; i < len; i++) {
+            if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f) {
+                snprintf(err, CONFIG_PROBLEM_MAX,
+                         "%s: control characters are not allowed", d->name);
+                return -1;
+            }
+        }
+        if (len >= d->max) {
+            snprintf(err, CONFIG_PROBLEM_MAX,
+                     "%s: longer than %" PRIu64 " bytes", d->name, d->max - 1);
+            return -1;
+        }
+        memcpy(field, value, len + 1);
+        return 0;
+    }
     case CONFIG_BOOL:
         if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
             snprintf(err, CONFIG_PROBLEM_MAX, "%s: \"%s\" is not on or off",
@@ -347,7 +380,11 @@ config_init(struct config *cfg)
     }
 }
 
-/* Splits a line into directive and value in place; false if malformed. */
+/*
+ * Splits a line into directive and value in place; false if malformed. A
+ * value may be written in double quotes (no quote inside), so that it can
+ * be empty or hold spaces or '#'.
+ */
 static bool
 split_line(char *line, char **name, char **value)
 {
@@ -372,6 +409,13 @@ split_line(char *line, char **name, char **value)
     end = p + strlen(p);
     while (end > p && (end[-1] == ' ' || end[-1] == '\t')) {
         *--end = '\0';
+    }
+    size_t vlen = strlen(p);
+    if (vlen >= 2 && p[0] == '"' && p[vlen - 1] == '"') {
+        /* A quoted value, so that an empty one can be written. */
+        p[vlen - 1] = '\0';
+        *value = p + 1;
+        return strchr(*value, '"') == NULL;
     }
     return **value != '\0';
 }
@@ -406,9 +450,15 @@ config_load_file(struct config *cfg, const char *path, char *err)
         if (len > 0 && line[len - 1] == '\r') {
             line[--len] = '\0';
         }
-        char *hash = strchr(line, '#');
-        if (hash != NULL) {
-            *hash = '\0';
+        /* A comment starts at the first '#' outside double quotes. */
+        bool quoted = false;
+        for (char *p = line; *p != '\0'; p++) {
+            if (*p == '"') {
+                quoted = !quoted;
+            } else if (*p == '#' && !quoted) {
+                *p = '\0';
+                break;
+            }
         }
         if (strspn(line, " \t") == strlen(line)) {
             continue;
@@ -430,8 +480,50 @@ config_load_file(struct config *cfg, const char *path, char *err)
     return rc;
 }
 
-void
-config_finish(struct config *cfg)
+bool
+config_addr_is_loopback(const struct config_addr *a)
+{
+    if (a->ss.ss_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)&a->ss;
+        return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+    }
+    if (a->ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&a->ss;
+        return IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+    }
+    return false;
+}
+
+/* The token is the file's first line, without its line end. */
+static int
+read_token_file(struct config *cfg, char *err)
+{
+    char line[CONFIG_TOKEN_MAX + 2];
+    FILE *f = fopen(cfg->admin_token_file, "r");
+
+    if (f == NULL) {
+        snprintf(err, CONFIG_ERROR_MAX, "admin_token_file %s: %s",
+                 cfg->admin_token_file, strerror(errno));
+        return -1;
+    }
+    if (fgets(line, sizeof(line), f) == NULL) {
+        line[0] = '\0';
+    }
+    fclose(f);
+    line[strcspn(line, "\r\n")] = '\0';
+    if (line[0] == '\0' || strlen(line) >= CONFIG_TOKEN_MAX) {
+        snprintf(err, CONFIG_ERROR_MAX,
+                 "admin_token_file %s: the first line must hold a token of 1 "
+                 "to %d bytes",
+                 cfg->admin_token_file, CONFIG_TOKEN_MAX - 1);
+        return -1;
+    }
+    strcpy(cfg->admin_token, line);
+    return 0;
+}
+
+int
+config_finish(struct config *cfg, char *err)
 {
     if (cfg->workers_auto) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -439,6 +531,20 @@ config_finish(struct config *cfg)
                        : n > CONFIG_WORKERS_MAX ? CONFIG_WORKERS_MAX
                                                 : (unsigned)n;
     }
+    if (cfg->admin_token_file[0] != '\0' && read_token_file(cfg, err) != 0) {
+        return -1;
+    }
+    /* Statistics name peers and paths: off loopback they are not for
+     * everyone. */
+    if (cfg->admin_listen.len != 0 && cfg->admin_token[0] == '\0' &&
+        !config_addr_is_loopback(&cfg->admin_listen)) {
+        snprintf(err, CONFIG_ERROR_MAX,
+                 "admin_listen %s is not a loopback address: set admin_token "
+                 "or admin_token_file",
+                 cfg->admin_listen.text);
+        return -1;
+    }
+    return 0;
 }
 
 void

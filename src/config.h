@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #define CONFIG_PATH_MAX    256
+#define CONFIG_TOKEN_MAX   256
 #define CONFIG_ERROR_MAX   512
 #define CONFIG_LINE_MAX    1024
 #define CONFIG_WORKERS_MAX 256
@@ -46,6 +47,9 @@ struct config {
     bool deflate_server_no_context_takeover; /* always, not only if asked */
     bool deflate_client_no_context_takeover; /* always ask it of clients */
     uint64_t stats_cases;                    /* case records kept */
+    struct config_addr admin_listen;         /* len 0: admin endpoint off */
+    char admin_token[CONFIG_TOKEN_MAX];      /* "" : no token required */
+    char admin_token_file[CONFIG_PATH_MAX];  /* a file holding the token */
 };
 
 /* Fills cfg with the built-in defaults. */
@@ -67,8 +71,16 @@ int config_set(struct config *cfg, const char *name, const char *value,
  */
 int config_load_file(struct config *cfg, const char *path, char *err);
 
-/* Resolves `auto` values (workers: online CPUs). Call once, after setting. */
-void config_finish(struct config *cfg);
+/*
+ * Resolves what depends on several directives, once all are set: `auto`
+ * workers (online CPUs), the admin token from admin_token_file, and the
+ * rule that an admin endpoint off loopback needs a token. Returns 0, or
+ * -1 with the problem in err[0..CONFIG_ERROR_MAX).
+ */
+int config_finish(struct config *cfg, char *err);
+
+/* True when a is a loopback address (127.0.0.0/8 or ::1). */
+bool config_addr_is_loopback(const struct config_addr *a);
 
 /* Prints every directive with its default and description to stdout. */
 void config_print_help(void);

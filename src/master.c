@@ -22,6 +22,7 @@
 
 #include <event2/event.h>
 
+#include "admin.h"
 #include "listener.h"
 #include "log.h"
 #include "stats_shm.h"
@@ -52,6 +53,8 @@ struct master {
     bool stopping;
     int exit_code;
     int signal_fd; /* signalfd of the signals the master takes */
+    int admin_fd;  /* the admin endpoint's socket, -1 when off */
+    struct admin *admin;
     struct event *ev_signal;
     struct event *ev_stop_deadline;
 };
@@ -76,15 +79,16 @@ master_spawn(struct master *m, unsigned i)
         return;
     }
     if (pid == 0) {
-        /* The worker keeps only its own slot's listener, and takes its
-         * signals through its own event base. */
-        close(m->signal_fd);
-        for (unsigned j = 0; j < m->cfg->workers; j++) {
-            if (j != i) {
-                close(m->listen_fds[j]);
-            }
+        /* The worker keeps stdio and its own slot's listener, nothing
+         * else of the master's: not the other slots' listeners, the
+         * signalfd, the admin socket, nor an admin client's connection,
+         * whose end would otherwise wait for the worker's. */
+        int keep = m->listen_fds[i];
+        if (keep > 3) {
+            close_range(3, (unsigned)keep - 1, 0);
         }
-        exit(worker_run(m->cfg, i, m->listen_fds[i], &m->shm, m->pid));
+        close_range((unsigned)keep + 1, ~0U, 0);
+        exit(worker_run(m->cfg, i, keep, &m->shm, m->pid));
     }
     s->pid = pid;
     s->started_ms = now_ms();
@@ -264,12 +268,18 @@ static void
 master_write_ready(const struct master *m, int ready_fd)
 {
     const char *text = m->cfg->listen.text;
-    const char *colon = strrchr(text, ':');
-    int host_len = (int)(colon - text);
-    char line[128];
-    int n =
-        snprintf(line, sizeof(line), "ready pid=%ld listen=%.*s:%u\n",
-                 (long)m->pid, host_len, text, listener_port(m->listen_fds[0]));
+    int host_len = (int)(strrchr(text, ':') - text);
+    char admin[sizeof(m->cfg->admin_listen.text) + 16] = "";
+    char line[sizeof(admin) + sizeof(m->cfg->listen.text) + 64];
+
+    if (m->admin_fd != -1) {
+        const char *a = m->cfg->admin_listen.text;
+        snprintf(admin, sizeof(admin), " admin=%.*s:%u",
+                 (int)(strrchr(a, ':') - a), a, listener_port(m->admin_fd));
+    }
+    int n = snprintf(line, sizeof(line), "ready pid=%ld listen=%.*s:%u%s\n",
+                     (long)m->pid, host_len, text,
+                     listener_port(m->listen_fds[0]), admin);
     if (n > 0 && write(ready_fd, line, (size_t)n) != n) {
         log_errno(LOG_LEVEL_WARN, "write(ready_fd)");
     }
@@ -279,6 +289,11 @@ master_write_ready(const struct master *m, int ready_fd)
 static void
 master_free(struct master *m)
 {
+    if (m->admin != NULL) {
+        admin_free(m->admin); /* closes admin_fd */
+    } else if (m->admin_fd != -1) {
+        close(m->admin_fd);
+    }
     if (m->ev_signal != NULL) {
         event_free(m->ev_signal);
     }
@@ -319,6 +334,7 @@ master_run(const struct config *cfg, int ready_fd)
     m.pid = getpid();
     m.exit_code = WSD_EXIT_FATAL;
     m.signal_fd = -1;
+    m.admin_fd = -1;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
@@ -373,6 +389,18 @@ master_run(const struct config *cfg, int ready_fd)
     for (unsigned i = 0; i < n; i++) {
         m.slots[i].ev_respawn = evtimer_new(m.base, master_on_respawn, &m);
         if (m.slots[i].ev_respawn == NULL) {
+            goto out;
+        }
+    }
+    if (cfg->admin_listen.len != 0) {
+        char err[256];
+        if (listener_open(&cfg->admin_listen, 1, &m.admin_fd) != 0) {
+            goto out;
+        }
+        m.admin = admin_new(m.base, m.admin_fd, &m.shm, cfg->admin_token, err,
+                            sizeof(err));
+        if (m.admin == NULL) {
+            log_msg(LOG_LEVEL_CRIT, "admin endpoint: %s", err);
             goto out;
         }
     }

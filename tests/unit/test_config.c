@@ -22,6 +22,7 @@ static void
 test_defaults(void)
 {
     struct config cfg;
+    char err[CONFIG_ERROR_MAX];
     config_init(&cfg);
     const struct sockaddr_in *sin = (const struct sockaddr_in *)&cfg.listen.ss;
 
@@ -54,7 +55,7 @@ test_defaults(void)
     ok(!cfg.deflate_client_no_context_takeover,
        "client context takeover allowed by default");
     is_int(cfg.stats_cases, 4096, "default stats_cases");
-    config_finish(&cfg);
+    is_int(config_finish(&cfg, err), 0, "defaults finish");
     is_int(cfg.workers, sysconf(_SC_NPROCESSORS_ONLN),
            "workers auto resolves to the online CPUs");
 }
@@ -198,6 +199,12 @@ test_files(void)
     is_int(cfg.max_message_bytes, 4096, "file sets a size");
     is_int(cfg.workers, 2, "file sets workers (CRLF line end)");
     is_str(cfg.path, "/echo", "file sets the path");
+
+    path = write_file("admin_token \"a b#c\"  # a comment\n"
+                      "admin_token_file \"\"\n");
+    is_int(config_load_file(&cfg, path, err), 0, "quoted values load");
+    is_str(cfg.admin_token, "a b#c", "a quoted value keeps spaces and #");
+    is_str(cfg.admin_token_file, "", "an empty quoted value");
 
     path = write_file("workers 2\n\nmax_frame_bytes lots\n");
     is_int(config_load_file(&cfg, path, err), -1, "bad value refused");

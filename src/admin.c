@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The admin endpoint: routing, authentication, limits and status codes.
+ * It reads the shared segment only through stats_shm's reader functions,
+ * which never trust what a worker wrote there for an index or a size.
+ */
+#include "autoconf.h"
+
+#include "admin.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/time.h>
+
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "log.h"
+#include "stats_json.h"
+
+#define ADMIN_MAX_HEADERS_BYTES 8192
+#define ADMIN_MAX_BODY_BYTES    1024
+#define ADMIN_TIMEOUT_S         10
+#define ADMIN_CASES_DEFAULT     100
+#define ADMIN_CASES_MAX         1000
+
+struct admin {
+    struct evhttp *http;
+    const struct stats_shm *shm;
+    bool has_token;
+    unsigned char token_digest[32]; /* SHA-256 of the token */
+};
+
+static uint64_t
+now_ms(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+static bool
+sha256(const void *p, size_t len, unsigned char out[32])
+{
+    unsigned int n = 0;
+    return EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32;
+}
+
+/* Sends j (consumed) with status; JSON errors go the same way. */
+static void
+reply_json(struct evhttp_request *req, int status, const char *reason,
+           json_t *j)
+{
+    struct evbuffer *body = evbuffer_new();
+    char *text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+    json_decref(j);
+    if (body == NULL || text == NULL) {
+        free(text);
+        if (body != NULL) {
+            evbuffer_free(body);
+        }
+        evhttp_send_error(req, 500, "out of memory");
+        return;
+    }
+    evbuffer_add(body, text, strlen(text));
+    evbuffer_add(body, "\n", 1);
+    free(text);
+    evhttp_add_header(h, "Content-Type", "application/json");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply(req, status, reason, body);
+    evbuffer_free(body);
+}
+
+static void
+reply_error(struct evhttp_request *req, int status, const char *reason,
+            const char *message)
+{
+    reply_json(req, status, reason,
+               json_pack("{s:s, s:i}", "error", message, "status", status));
+}
+
+/* Constant time: both sides are hashed, so neither length leaks. */
+static bool
+authorized(const struct admin *a, struct evhttp_request *req)
+{
+    static const char scheme[] = "Bearer ";
+    unsigned char got[32];
+
+    if (!a->has_token) {
+        return true;
+    }
+    const char *v = evhttp_find_header(evhttp_request_get_input_headers(req),
+                                       "Authorization");
+    if (v == NULL || strncmp(v, scheme, sizeof(scheme) - 1) != 0) {
+        return false;
+    }
+    v += sizeof(scheme) - 1;
+    return sha256(v, strlen(v), got) &&
+           CRYPTO_memcmp(got, a->token_digest, sizeof(got)) == 0;
+}
+
+/* One consistent read of every slot's counters. */
+static struct stats_json_worker *
+read_workers(const struct stats_shm *shm, struct stats_json_snapshot *s)
+{
+    struct stats_json_worker *w = calloc(shm->n_slots, sizeof(*w));
+    if (w == NULL) {
+        return NULL;
+    }
+    for (unsigned i = 0; i < shm->n_slots; i++) {
+        const struct stats_shm_slot *slot = &shm->slots[i];
+        w[i].slot = i;
+        w[i].pid = atomic_load_explicit(&slot->pid, memory_order_relaxed);
+        w[i].generation =
+            atomic_load_explicit(&slot->generation, memory_order_relaxed);
+        w[i].heartbeat_ms =
+            atomic_load_explicit(&slot->heartbeat_ms, memory_order_relaxed);
+        stats_counters_read(&slot->c, &w[i].t);
+    }
+    memset(s, 0, sizeof(*s));
+    s->version = VERSION;
+    s->layout_major = STATS_SHM_VERSION_MAJOR;
+    s->layout_minor = STATS_SHM_VERSION_MINOR;
+    s->started_ms = shm->hdr->started_ms;
+    s->now_ms = now_ms();
+    s->last_case_id =
+        atomic_load_explicit(&shm->hdr->last_case_id, memory_order_relaxed);
+    s->peak_active =
+        atomic_load_explicit(&shm->hdr->peak_active, memory_order_relaxed);
+    s->n_cases = shm->n_cases;
+    s->n_workers = shm->n_slots;
+    s->workers = w;
+    return w;
+}
+
+static void
+get_stats(struct admin *a, struct evhttp_request *req)
+{
+    struct stats_json_snapshot s;
+    struct stats_json_worker *w = read_workers(a->shm, &s);
+    if (w == NULL) {
+        reply_error(req, 500, "Internal Server Error", "out of memory");
+        return;
+    }
+    reply_json(req, 200, "OK", stats_json_stats(&s));
+    free(w);
+}
+
+static void
+get_metrics(struct admin *a, struct evhttp_request *req)
+{
+    struct stats_json_snapshot s;
+    struct stats_json_worker *w = read_workers(a->shm, &s);
+    struct evbuffer *body = evbuffer_new();
+
+    if (w == NULL || body == NULL || stats_json_prometheus(&s, body) != 0) {
+        free(w);
+        if (body != NULL) {
+            evbuffer_free(body);
+        }
+        reply_error(req, 500, "Internal Server Error", "out of memory");
+        return;
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4; charset=utf-8");
+    evhttp_send_reply(req, 200, "OK", body);
+    evbuffer_free(body);
+    free(w);
+}
+
+/* A whole decimal number in [1, max], or 0. */
+static uint64_t
+parse_id(const char *s, uint64_t max)
+{
+    uint64_t n = 0;
+    if (s == NULL || *s == '\0' || strlen(s) > 19) {
+        return 0;
+    }
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9') {
+            return 0;
+        }
+        n = n * 10 + (uint64_t)(*s - '0');
+    }
+    return n <= max ? n : 0;
+}
+
+struct found {
+    uint64_t id;
+    unsigned index;
+};
+
+static int
+by_id(const void *x, const void *y)
+{
+    const struct found *a = x;
+    const struct found *b = y;
+    return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static void
+get_cases(struct admin *a, struct evhttp_request *req, const char *query)
+{
+    struct evkeyvalq params;
+    uint64_t after = 0;
+    uint64_t limit = ADMIN_CASES_DEFAULT;
+    const struct stats_shm *shm = a->shm;
+    struct stats_case *copy = NULL;
+    struct found *found = NULL;
+    unsigned n = 0;
+    uint64_t now = now_ms();
+
+    TAILQ_INIT(&params);
+    if (query != NULL && evhttp_parse_query_str(query, &params) != 0) {
+        reply_error(req, 400, "Bad Request", "malformed query string");
+        return;
+    }
+    const char *v = evhttp_find_header(&params, "after");
+    if (v != NULL && strcmp(v, "0") != 0 &&
+        (after = parse_id(v, UINT64_MAX / 2)) == 0) {
+        evhttp_clear_headers(&params);
+        reply_error(req, 400, "Bad Request",
+                    "after must be a case id (a whole number)");
+        return;
+    }
+    v = evhttp_find_header(&params, "limit");
+    if (v != NULL && (limit = parse_id(v, ADMIN_CASES_MAX)) == 0) {
+        evhttp_clear_headers(&params);
+        reply_error(req, 400, "Bad Request", "limit must be 1 to 1000");
+        return;
+    }
+    evhttp_clear_headers(&params);
+
+    copy = malloc(sizeof(*copy));
+    found = calloc(shm->n_cases, sizeof(*found));
+    if (copy == NULL || found == NULL) {
+        goto fail_oom;
+    }
+    for (unsigned i = 0; i < shm->n_cases; i++) {
+        if (stats_case_read(shm, i, copy) && copy->id > after) {
+            found[n].id = copy->id;
+            found[n].index = i;
+            n++;
+        }
+    }
+    qsort(found, n, sizeof(*found), by_id);
+    json_t *list = json_array();
+    for (unsigned k = 0; k < n && json_array_size(list) < limit; k++) {
+        /* Read again: a record may have been reused since. */
+        if (stats_case_read(shm, found[k].index, copy) &&
+            copy->id == found[k].id) {
+            json_array_append_new(list, stats_json_case(copy, now));
+        }
+    }
+    bool more = n > limit;
+    reply_json(req, 200, "OK",
+               json_pack("{s:o, s:b}", "cases", list, "more", more));
+    free(found);
+    free(copy);
+    return;
+fail_oom:
+    free(found);
+    free(copy);
+    reply_error(req, 500, "Internal Server Error", "out of memory");
+}
+
+static void
+get_case(struct admin *a, struct evhttp_request *req, const char *id_text)
+{
+    uint64_t id = parse_id(id_text, UINT64_MAX / 2);
+    struct stats_case *copy;
+
+    if (id == 0) {
+        reply_error(req, 400, "Bad Request",
+                    "a case id is a whole number from 1");
+        return;
+    }
+    copy = malloc(sizeof(*copy));
+    if (copy == NULL) {
+        reply_error(req, 500, "Internal Server Error", "out of memory");
+        return;
+    }
+    for (unsigned i = 0; i < a->shm->n_cases; i++) {
+        if (stats_case_read(a->shm, i, copy) && copy->id == id) {
+            reply_json(req, 200, "OK", stats_json_case(copy, now_ms()));
+            free(copy);
+            return;
+        }
+    }
+    free(copy);
+    reply_error(req, 404, "Not Found",
+                "no such case (never seen, or its record was reused)");
+}
+
+static void
+admin_handle(struct evhttp_request *req, void *arg)
+{
+    struct admin *a = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+    const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+
+    if (!authorized(a, req)) {
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+                          "WWW-Authenticate", "Bearer");
+        reply_error(req, 401, "Unauthorized",
+                    "this endpoint needs Authorization: Bearer <admin_token>");
+        return;
+    }
+    if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                          "GET, HEAD");
+        reply_error(req, 405, "Method Not Allowed",
+                    "the admin endpoint is read-only: use GET");
+        return;
+    }
+    if (path == NULL) {
+        reply_error(req, 400, "Bad Request", "malformed request target");
+    } else if (strcmp(path, "/v1/stats") == 0) {
+        get_stats(a, req);
+    } else if (strcmp(path, "/v1/cases") == 0) {
+        get_cases(a, req, query);
+    } else if (strncmp(path, "/v1/cases/", 10) == 0) {
+        get_case(a, req, path + 10);
+    } else if (strcmp(path, "/metrics") == 0) {
+        get_metrics(a, req);
+    } else {
+        reply_error(req, 404, "Not Found",
+                    "no such resource: try /v1/stats, /v1/cases, "
+                    "/v1/cases/ID or /metrics");
+    }
+}
+
+struct admin *
+admin_new(struct event_base *base, int fd, const struct stats_shm *shm,
+          const char *token, char *err, size_t errlen)
+{
+    struct admin *a = calloc(1, sizeof(*a));
+
+    if (a == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    a->shm = shm;
+    a->has_token = token[0] != '\0';
+    if (a->has_token && !sha256(token, strlen(token), a->token_digest)) {
+        snprintf(err, errlen, "SHA-256 unavailable for the admin token");
+        goto fail;
+    }
+    a->http = evhttp_new(base);
+    if (a->http == NULL) {
+        snprintf(err, errlen, "evhttp_new failed");
+        goto fail;
+    }
+    evhttp_set_max_headers_size(a->http, ADMIN_MAX_HEADERS_BYTES);
+    evhttp_set_max_body_size(a->http, ADMIN_MAX_BODY_BYTES);
+    evhttp_set_timeout(a->http, ADMIN_TIMEOUT_S);
+    /* Every method reaches admin_handle, which answers 405 itself, in
+     * JSON, after authentication. */
+    evhttp_set_allowed_methods(
+        a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                     EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+                     EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+    evhttp_set_gencb(a->http, admin_handle, a);
+    if (evhttp_accept_socket(a->http, fd) != 0) {
+        snprintf(err, errlen, "evhttp_accept_socket failed");
+        goto fail;
+    }
+    return a;
+fail:
+    admin_free(a);
+    return NULL;
+}
+
+void
+admin_free(struct admin *a)
+{
+    if (a == NULL) {
+        return;
+    }
+    if (a->http != NULL) {
+        evhttp_free(a->http);
+    }
+    OPENSSL_cleanse(a->token_digest, sizeof(a->token_digest));
+    free(a);
+}

@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The statistics documents. Field names are Autobahn's (fuzzing.py's
+ * report: rxOctetStats, wasClean, localCloseCode, ...), mapped from the
+ * record's snake_case fields in one place each: stats_json_case for a
+ * case, totals_object for counters.
+ */
+#include "autoconf.h"
+
+#include "stats_json.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ws_utf8.h"
+
+json_t *
+stats_json_string(const char *p, size_t len)
+{
+    const uint8_t *b = (const uint8_t *)p;
+    char *clean = NULL;
+    size_t n = 0;
+    json_t *j;
+
+    if (ws_utf8_is_valid(b, len)) {
+        return json_stringn(p, len);
+    }
+    /* At most 3 bytes out (U+FFFD) for each byte in. */
+    clean = malloc(len * 3 + 1);
+    if (clean == NULL) {
+        return NULL;
+    }
+    for (size_t i = 0; i < len;) {
+        size_t k = 1;
+        while (k <= 4 && i + k <= len && !ws_utf8_is_valid(b + i, k)) {
+            k++;
+        }
+        if (k <= 4 && i + k <= len) {
+            memcpy(clean + n, b + i, k);
+            n += k;
+            i += k;
+        } else {
+            memcpy(clean + n, "\xef\xbf\xbd", 3);
+            n += 3;
+            i++;
+        }
+    }
+    j = json_stringn(clean, n);
+    free(clean);
+    return j;
+}
+
+/* A NUL-terminated record field, or null when empty. */
+static json_t *
+field(const char *s, size_t cap)
+{
+    size_t len = strnlen(s, cap);
+    return len == 0 ? json_null() : stats_json_string(s, len);
+}
+
+static json_t *
+code_or_null(unsigned code)
+{
+    return code == 0 ? json_null() : json_integer(code);
+}
+
+/* UTC ISO 8601 with milliseconds, as Autobahn's "started". */
+static json_t *
+iso_time(uint64_t ms)
+{
+    char buf[40];
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL) {
+        return json_null();
+    }
+    size_t n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, sizeof(buf) - n, ".%03uZ", (unsigned)(ms % 1000));
+    return json_string(buf);
+}
+
+/* Autobahn's {"size": count} object, plus the overflow when any. */
+static json_t *
+octets(const struct stats_octets *o)
+{
+    json_t *j = json_object();
+    char key[24];
+    uint32_t n = o->n;
+
+    if (n > STATS_OCTET_SIZES) {
+        n = STATS_OCTET_SIZES; /* a copy from shared memory: bound it */
+    }
+
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "%" PRIu32, o->size[i]);
+        json_object_set_new(j, key, json_integer((json_int_t)o->count[i]));
+    }
+    return j;
+}
+
+static json_t *
+overflow(const struct stats_octets *o)
+{
+    if (o->overflow_count == 0) {
+        return json_null();
+    }
+    return json_pack("{s:I, s:I}", "count", (json_int_t)o->overflow_count,
+                     "octets", (json_int_t)o->overflow_octets);
+}
+
+/* Autobahn's {"opcode": count}, opcodes that occurred only. */
+static json_t *
+frames(const uint64_t by_opcode[16])
+{
+    json_t *j = json_object();
+    char key[8];
+
+    for (unsigned op = 0; op < 16; op++) {
+        if (by_opcode[op] != 0) {
+            snprintf(key, sizeof(key), "%u", op);
+            json_object_set_new(j, key,
+                                json_integer((json_int_t)by_opcode[op]));
+        }
+    }
+    return j;
+}
+
+static const char *const case_states[] = {"free", "handshake", "open",
+                                          "closing", "closed"};
+
+json_t *
+stats_json_case(const struct stats_case *c, uint64_t now_ms)
+{
+    uint64_t end = c->ended_ms != 0 ? c->ended_ms : now_ms;
+    json_t *j = json_object();
+    json_t *deflate = json_null();
+
+    if (c->deflate_offer[0] != '\0' || c->deflate_response[0] != '\0') {
+        deflate = json_pack(
+            "{s:o, s:o, s:I, s:I, s:I, s:I}", "offered",
+            field(c->deflate_offer, sizeof(c->deflate_offer)), "granted",
+            field(c->deflate_response, sizeof(c->deflate_response)),
+            "rxCompressedBytes", (json_int_t)c->rx_compressed_bytes,
+            "rxInflatedBytes", (json_int_t)c->rx_payload_bytes,
+            "txUncompressedBytes", (json_int_t)c->tx_payload_bytes,
+            "txCompressedBytes", (json_int_t)c->tx_compressed_bytes);
+    }
+    json_object_set_new(j, "id", json_integer((json_int_t)c->id));
+    json_object_set_new(j, "worker", json_integer(c->worker));
+    json_object_set_new(j, "peer", field(c->peer, sizeof(c->peer)));
+    json_object_set_new(j, "path", field(c->path, sizeof(c->path)));
+    json_object_set_new(j, "case", field(c->query_case, sizeof(c->query_case)));
+    json_object_set_new(j, "agent",
+                        field(c->query_agent, sizeof(c->query_agent)));
+    json_object_set_new(j, "userAgent",
+                        field(c->user_agent, sizeof(c->user_agent)));
+    json_object_set_new(j, "httpStatus", code_or_null(c->http_status));
+    json_object_set_new(j, "started", iso_time(c->started_ms));
+    json_object_set_new(
+        j, "duration",
+        json_integer(
+            (json_int_t)(end > c->started_ms ? end - c->started_ms : 0)));
+    json_object_set_new(
+        j, "state",
+        json_string(c->state < 5 ? case_states[c->state] : "unknown"));
+    json_object_set_new(j, "rxOctetStats", octets(&c->rx_octets));
+    json_object_set_new(j, "txOctetStats", octets(&c->tx_octets));
+    json_object_set_new(j, "rxOctetOverflow", overflow(&c->rx_octets));
+    json_object_set_new(j, "txOctetOverflow", overflow(&c->tx_octets));
+    json_object_set_new(j, "rxFrameStats", frames(c->rx_frames));
+    json_object_set_new(j, "txFrameStats", frames(c->tx_frames));
+    json_object_set_new(j, "rxMessages",
+                        json_integer((json_int_t)c->rx_messages));
+    json_object_set_new(j, "txMessages",
+                        json_integer((json_int_t)c->tx_messages));
+    json_object_set_new(j, "rxPayloadBytes",
+                        json_integer((json_int_t)c->rx_payload_bytes));
+    json_object_set_new(j, "txPayloadBytes",
+                        json_integer((json_int_t)c->tx_payload_bytes));
+    json_object_set_new(j, "closedByMe", json_boolean(c->closed_by_me));
+    json_object_set_new(j, "failedByMe", json_boolean(c->failed_by_me));
+    json_object_set_new(j, "droppedByMe", json_boolean(c->dropped_by_me));
+    json_object_set_new(j, "wasClean", json_boolean(c->was_clean));
+    json_object_set_new(j, "wasNotCleanReason",
+                        c->was_clean ? json_null()
+                                     : field(c->was_not_clean_reason,
+                                             sizeof(c->was_not_clean_reason)));
+    json_object_set_new(j, "wasOpenHandshakeTimeout",
+                        json_boolean(c->was_open_handshake_timeout));
+    json_object_set_new(j, "wasCloseHandshakeTimeout",
+                        json_boolean(c->was_close_handshake_timeout));
+    json_object_set_new(j, "localCloseCode", code_or_null(c->local_close_code));
+    json_object_set_new(
+        j, "localCloseReason",
+        field(c->local_close_reason, sizeof(c->local_close_reason)));
+    json_object_set_new(j, "remoteCloseCode",
+                        code_or_null(c->remote_close_code));
+    json_object_set_new(
+        j, "remoteCloseReason",
+        field(c->remote_close_reason, sizeof(c->remote_close_reason)));
+    json_object_set_new(j, "deflate", deflate);
+    json_object_set_new(
+        j, "tls",
+        c->tls
+            ? json_pack("{s:o, s:o}", "version",
+                        field(c->tls_version, sizeof(c->tls_version)), "cipher",
+                        field(c->tls_cipher, sizeof(c->tls_cipher)))
+            : json_null());
+    return j;
+}
+
+static const char *const status_keys[STATS_STATUS_N] = {
+    "400", "404", "405", "426", "431", "503", "other",
+};
+
+/* The key of close-code bucket i: "1000" ... "1015", then the ranges. */
+static void
+close_key(unsigned i, char *key, size_t cap)
+{
+    if (i < STATS_CLOSE_3XXX) {
+        snprintf(key, cap, "%u", 1000 + i);
+    } else {
+        snprintf(key, cap, "%s",
+                 i == STATS_CLOSE_3XXX   ? "3000-3999"
+                 : i == STATS_CLOSE_4XXX ? "4000-4999"
+                                         : "other");
+    }
+}
+
+static json_t *
+close_codes(const uint64_t *by_bucket)
+{
+    json_t *j = json_object();
+    char key[16];
+
+    for (unsigned i = 0; i < STATS_CLOSE_N; i++) {
+        if (by_bucket[i] != 0) {
+            close_key(i, key, sizeof(key));
+            json_object_set_new(j, key, json_integer((json_int_t)by_bucket[i]));
+        }
+    }
+    return j;
+}
+
+static json_t *
+totals_object(const struct stats_totals *t)
+{
+    json_t *refused = json_object();
+    for (unsigned i = 0; i < STATS_STATUS_N; i++) {
+        json_object_set_new(refused, status_keys[i],
+                            json_integer((json_int_t)t->refused[i]));
+    }
+    return json_pack(
+        "{s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, "
+        "s:I, s:I}",
+        "accepted", (json_int_t)t->accepted, "active", (json_int_t)t->active,
+        "peak", (json_int_t)t->peak, "refused", refused, "rxMessages",
+        (json_int_t)t->rx_messages, "txMessages", (json_int_t)t->tx_messages,
+        "rxFrames", (json_int_t)t->rx_frames, "txFrames",
+        (json_int_t)t->tx_frames, "rxOctets", (json_int_t)t->rx_octets,
+        "txOctets", (json_int_t)t->tx_octets, "closeCodesSent",
+        close_codes(t->close_sent), "closeCodesReceived",
+        close_codes(t->close_received), "clean", (json_int_t)t->clean,
+        "unclean", (json_int_t)t->unclean, "unrecorded",
+        (json_int_t)t->unrecorded);
+}
+
+json_t *
+stats_json_stats(const struct stats_json_snapshot *s)
+{
+    struct stats_totals sum;
+    json_t *workers = json_array();
+    char layout[24];
+
+    memset(&sum, 0, sizeof(sum));
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        const struct stats_json_worker *w = &s->workers[i];
+        json_t *o = json_pack(
+            "{s:i, s:o, s:i, s:s, s:o, s:o}", "slot", (int)w->slot, "pid",
+            w->pid != 0 ? json_integer(w->pid) : json_null(), "generation",
+            (int)w->generation, "state", w->pid != 0 ? "running" : "down",
+            "heartbeatAgeMs",
+            w->heartbeat_ms != 0 && s->now_ms >= w->heartbeat_ms
+                ? json_integer((json_int_t)(s->now_ms - w->heartbeat_ms))
+                : json_null(),
+            "totals", totals_object(&w->t));
+        json_array_append_new(workers, o);
+        stats_totals_add(&sum, &w->t);
+    }
+    /* The sum of per-worker peaks is not a peak: the segment keeps the
+     * true one. */
+    sum.peak = s->peak_active;
+    snprintf(layout, sizeof(layout), "%u.%u", s->layout_major, s->layout_minor);
+    return json_pack("{s:s, s:s, s:o, s:I, s:o, s:{s:I, s:I}, s:o}", "version",
+                     s->version, "layoutVersion", layout, "started",
+                     iso_time(s->started_ms), "uptimeSeconds",
+                     (json_int_t)((s->now_ms - s->started_ms) / 1000), "totals",
+                     totals_object(&sum), "cases", "capacity",
+                     (json_int_t)s->n_cases, "lastId",
+                     (json_int_t)s->last_case_id, "workers", workers);
+}
+
+/* Prometheus ---------------------------------------------------------------*/
+
+#define PROM_HEAD(out, name, type, help)                                       \
+    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, \
+                        type)
+
+/* One series per worker of a counter read from stats_totals. */
+static void
+prom_per_worker(struct evbuffer *out, const struct stats_json_snapshot *s,
+                const char *name, const char *type, const char *help,
+                size_t offset)
+{
+    PROM_HEAD(out, name, type, help);
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)&s->workers[i].t + offset, sizeof(v));
+        evbuffer_add_printf(out, "%s{worker=\"%u\"} %" PRIu64 "\n", name,
+                            s->workers[i].slot, v);
+    }
+}
+
+/* A counter counted both ways, per worker, with a direction label. */
+static void
+prom_both_ways(struct evbuffer *out, const struct stats_json_snapshot *s,
+               const char *name, const char *help, size_t rx_off, size_t tx_off)
+{
+    PROM_HEAD(out, name, "counter", help);
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        uint64_t rx, tx;
+        memcpy(&rx, (const char *)&s->workers[i].t + rx_off, sizeof(rx));
+        memcpy(&tx, (const char *)&s->workers[i].t + tx_off, sizeof(tx));
+        evbuffer_add_printf(out,
+                            "%s{worker=\"%u\",direction=\"rx\"} %" PRIu64 "\n"
+                            "%s{worker=\"%u\",direction=\"tx\"} %" PRIu64 "\n",
+                            name, s->workers[i].slot, rx, name,
+                            s->workers[i].slot, tx);
+    }
+}
+
+int
+stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
+{
+    char key[16];
+
+    PROM_HEAD(out, "wsd_info", "gauge", "wsd's version and layout, as labels.");
+    evbuffer_add_printf(out, "wsd_info{version=\"%s\",layout=\"%u.%u\"} 1\n",
+                        s->version, s->layout_major, s->layout_minor);
+    PROM_HEAD(out, "wsd_uptime_seconds", "gauge",
+              "Seconds since the master started.");
+    evbuffer_add_printf(out, "wsd_uptime_seconds %" PRIu64 "\n",
+                        (s->now_ms - s->started_ms) / 1000);
+    PROM_HEAD(out, "wsd_worker_up", "gauge",
+              "1 while a worker runs in the slot.");
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        evbuffer_add_printf(out, "wsd_worker_up{worker=\"%u\"} %d\n",
+                            s->workers[i].slot, s->workers[i].pid != 0);
+    }
+    PROM_HEAD(out, "wsd_worker_starts_total", "counter",
+              "Workers started in the slot (respawns included).");
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        evbuffer_add_printf(out, "wsd_worker_starts_total{worker=\"%u\"} %u\n",
+                            s->workers[i].slot, s->workers[i].generation);
+    }
+    prom_per_worker(out, s, "wsd_connections_accepted_total", "counter",
+                    "Connections accepted.",
+                    offsetof(struct stats_totals, accepted));
+    prom_per_worker(out, s, "wsd_connections_active", "gauge",
+                    "Connections open now.",
+                    offsetof(struct stats_totals, active));
+    PROM_HEAD(out, "wsd_connections_peak", "gauge",
+              "Most connections open at once, all workers together.");
+    evbuffer_add_printf(out, "wsd_connections_peak %" PRIu64 "\n",
+                        s->peak_active);
+    PROM_HEAD(out, "wsd_handshakes_refused_total", "counter",
+              "Opening handshakes refused, by HTTP status.");
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        for (unsigned k = 0; k < STATS_STATUS_N; k++) {
+            evbuffer_add_printf(
+                out,
+                "wsd_handshakes_refused_total{worker=\"%u\",status=\"%s\"} "
+                "%" PRIu64 "\n",
+                s->workers[i].slot, status_keys[k], s->workers[i].t.refused[k]);
+        }
+    }
+    prom_both_ways(out, s, "wsd_messages_total", "WebSocket messages.",
+                   offsetof(struct stats_totals, rx_messages),
+                   offsetof(struct stats_totals, tx_messages));
+    prom_both_ways(out, s, "wsd_frames_total", "WebSocket frames.",
+                   offsetof(struct stats_totals, rx_frames),
+                   offsetof(struct stats_totals, tx_frames));
+    prom_both_ways(out, s, "wsd_octets_total",
+                   "Bytes read and written, handshakes included.",
+                   offsetof(struct stats_totals, rx_octets),
+                   offsetof(struct stats_totals, tx_octets));
+    PROM_HEAD(out, "wsd_close_codes_total", "counter",
+              "Close frames by code, sent and received.");
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        for (unsigned k = 0; k < STATS_CLOSE_N; k++) {
+            const struct stats_totals *t = &s->workers[i].t;
+            if (t->close_sent[k] == 0 && t->close_received[k] == 0) {
+                continue;
+            }
+            close_key(k, key, sizeof(key));
+            evbuffer_add_printf(
+                out,
+                "wsd_close_codes_total{worker=\"%u\",direction=\"sent\","
+                "code=\"%s\"} %" PRIu64 "\n"
+                "wsd_close_codes_total{worker=\"%u\",direction=\"received\","
+                "code=\"%s\"} %" PRIu64 "\n",
+                s->workers[i].slot, key, t->close_sent[k], s->workers[i].slot,
+                key, t->close_received[k]);
+        }
+    }
+    PROM_HEAD(out, "wsd_closes_total", "counter",
+              "Connections ended, with or without a clean closing handshake.");
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        evbuffer_add_printf(out,
+                            "wsd_closes_total{worker=\"%u\",clean=\"true\"} "
+                            "%" PRIu64 "\n"
+                            "wsd_closes_total{worker=\"%u\",clean=\"false\"} "
+                            "%" PRIu64 "\n",
+                            s->workers[i].slot, s->workers[i].t.clean,
+                            s->workers[i].slot, s->workers[i].t.unclean);
+    }
+    prom_per_worker(out, s, "wsd_cases_unrecorded_total", "counter",
+                    "Connections that found no free statistics record.",
+                    offsetof(struct stats_totals, unrecorded));
+    return 0;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Statistics as JSON (jansson), with the Autobahn testsuite's names, and
+ * as Prometheus text. Pure: it turns copies of records and counters into
+ * documents and never touches the shared segment or the network.
+ */
+#ifndef WSD_STATS_JSON_H
+#define WSD_STATS_JSON_H
+
+#include <stdint.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+#include "stats_shm.h"
+
+/* What a worker slot looked like when it was read. */
+struct stats_json_worker {
+    unsigned slot;
+    int pid;             /* 0: no worker running */
+    unsigned generation; /* workers started in the slot */
+    uint64_t heartbeat_ms;
+    struct stats_totals t;
+};
+
+/* One read of the whole segment's counters. */
+struct stats_json_snapshot {
+    const char *version; /* wsd's */
+    unsigned layout_major, layout_minor;
+    uint64_t started_ms, now_ms;
+    uint64_t last_case_id, peak_active;
+    unsigned n_cases; /* record capacity */
+    unsigned n_workers;
+    const struct stats_json_worker *workers;
+};
+
+/* A case record as an object ("id", "rxOctetStats", "wasClean", ...). */
+json_t *stats_json_case(const struct stats_case *c, uint64_t now_ms);
+
+/* Totals since start and per worker, as GET /v1/stats serves them. */
+json_t *stats_json_stats(const struct stats_json_snapshot *s);
+
+/*
+ * The same counters in the Prometheus text exposition format (0.0.4),
+ * with HELP and TYPE lines, appended to out. Returns 0, or -1 when out
+ * of memory.
+ */
+int stats_json_prometheus(const struct stats_json_snapshot *s,
+                          struct evbuffer *out);
+
+/*
+ * A JSON string from bytes that need not be UTF-8 (a peer's User-Agent or
+ * close reason): each byte that is not part of a valid sequence becomes
+ * U+FFFD, so the document stays valid whatever the peer sent.
+ */
+json_t *stats_json_string(const char *p, size_t len);
+
+#endif
