@@ -384,9 +384,7 @@ out:
 
 /*
  * Runs received bytes through the session and queues what its events call
- * for, in wire order. Once the connection is finishing (our close or our
- * answer is queued), the rest is still fed, only to learn the peer's close
- * for the statistics. Returns 0, or -1 when c was closed.
+ * for, in wire order. Returns 0, or -1 when c was closed.
  */
 static int
 conn_process(struct conn *c, uint8_t *p, size_t n)
@@ -397,16 +395,6 @@ conn_process(struct conn *c, uint8_t *p, size_t n)
         size_t used = ws_session_feed(&c->session, p, n, &ev);
         p += used;
         n -= used;
-        if (c->state != CONN_OPEN) {
-            if (ev.type == WS_EV_CLOSE) {
-                conn_record_close_in(&c->rec, ev.close.code, ev.close.reason,
-                                     ev.close.reason_len);
-            }
-            if (ev.type == WS_EV_NONE) {
-                break;
-            }
-            continue;
-        }
         switch (ev.type) {
         case WS_EV_NONE:
         case WS_EV_PONG:
@@ -422,8 +410,8 @@ conn_process(struct conn *c, uint8_t *p, size_t n)
             queue(c, ev.reply, ev.reply_len);
             break;
         case WS_EV_CLOSE:
-            conn_record_close_in(&c->rec, ev.close.code, ev.close.reason,
-                                 ev.close.reason_len);
+            conn_record_close_in(&c->rec, ev.close.code, ev.close.has_code,
+                                 ev.close.reason, ev.close.reason_len);
             if (ev.reply_len > 0) {
                 /* §5.5.1: our answer echoes the peer's code. */
                 conn_record_close_out(&c->rec, ev.close.code, NULL, false);
@@ -435,13 +423,24 @@ conn_process(struct conn *c, uint8_t *p, size_t n)
         case WS_EV_FAIL:
             log_debug("failing connection: %u %s", ev.error.code,
                       ev.error.reason);
+            if (ev.peer_closed) {
+                conn_record_close_in(&c->rec, ev.close.code, ev.close.has_code,
+                                     ev.close.reason, ev.close.reason_len);
+            }
             if (ev.reply_len > 0) {
                 conn_record_close_out(&c->rec, ev.error.code, ev.error.reason,
                                       true);
                 conn_record_frame_out(&c->rec, WS_OP_CLOSE);
             }
             queue(c, ev.reply, ev.reply_len);
-            conn_finish(c);
+            if (ws_session_state(&c->session) == WS_SESSION_CLOSING) {
+                /* §7.1.1: the peer's frames can still be told apart, so
+                 * the closing handshake can complete: wait for its close
+                 * (as after our own), then close the TCP first. */
+                timer_set(c, c->env->cfg->close_timeout_ms);
+            } else {
+                conn_finish(c);
+            }
             break;
         }
     }
@@ -612,11 +611,6 @@ conn_read_linger(struct conn *c)
             return;
         }
         conn_record_read(&c->rec, (size_t)n);
-        /* After a failure the peer's close may still come: read it. */
-        if (c->has_session &&
-            ws_session_state(&c->session) == WS_SESSION_CLOSING) {
-            conn_process(c, c->env->rbuf, (size_t)n);
-        }
     }
 }
 

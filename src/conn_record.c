@@ -241,7 +241,8 @@ conn_record_close_out(struct conn_record *r, unsigned code, const char *reason,
     c->state = STATS_CASE_CLOSING;
     c->closed_by_me = first;
     c->failed_by_me = failed;
-    c->local_close_code = code == WS_CLOSE_NO_STATUS ? 0 : (uint16_t)code;
+    c->local_close_has_code = code != 0 && code != WS_CLOSE_NO_STATUS;
+    c->local_close_code = c->local_close_has_code ? (uint16_t)code : 0;
     if (reason != NULL) {
         stats_copy(c->local_close_reason, sizeof(c->local_close_reason), reason,
                    strlen(reason));
@@ -250,11 +251,11 @@ conn_record_close_out(struct conn_record *r, unsigned code, const char *reason,
 }
 
 void
-conn_record_close_in(struct conn_record *r, unsigned code,
+conn_record_close_in(struct conn_record *r, unsigned code, bool has_code,
                      const uint8_t *reason, size_t reason_len)
 {
     r->close_received = true;
-    if (code != 0 && code != WS_CLOSE_NO_STATUS) {
+    if (has_code) {
         stats_add(&r->count->close_received[stats_close_index(code)], 1);
     }
     if (r->rec == NULL) {
@@ -263,7 +264,8 @@ conn_record_close_in(struct conn_record *r, unsigned code,
     struct stats_case *c = r->rec;
     stats_case_begin(c);
     c->state = STATS_CASE_CLOSING;
-    c->remote_close_code = code == WS_CLOSE_NO_STATUS ? 0 : (uint16_t)code;
+    c->remote_close_has_code = has_code;
+    c->remote_close_code = has_code ? (uint16_t)code : 0;
     stats_copy(c->remote_close_reason, sizeof(c->remote_close_reason),
                (const char *)reason, reason_len);
     stats_case_end(c);

@@ -55,12 +55,13 @@ void conn_record_message_out(struct conn_record *r, size_t len, bool compressed,
                              size_t wire_len);
 
 /*
- * Close frames: the one we send (failed: because of a protocol error) and
- * the peer's. code 0 or 1005 means a close frame with no code.
+ * Close frames: the one we send (failed: because of a protocol error; code
+ * 0 or 1005: a close frame with no code) and the peer's (has_code: its
+ * payload held a code, whatever its value).
  */
 void conn_record_close_out(struct conn_record *r, unsigned code,
                            const char *reason, bool failed);
-void conn_record_close_in(struct conn_record *r, unsigned code,
+void conn_record_close_in(struct conn_record *r, unsigned code, bool has_code,
                           const uint8_t *reason, size_t reason_len);
 
 /*

@@ -192,12 +192,17 @@ stats_json_case(const struct stats_case *c, uint64_t now_ms)
                         json_boolean(c->was_open_handshake_timeout));
     json_object_set_new(j, "wasCloseHandshakeTimeout",
                         json_boolean(c->was_close_handshake_timeout));
-    json_object_set_new(j, "localCloseCode", code_or_null(c->local_close_code));
+    json_object_set_new(j, "localCloseCode",
+                        c->local_close_has_code
+                            ? json_integer(c->local_close_code)
+                            : json_null());
     json_object_set_new(
         j, "localCloseReason",
         field(c->local_close_reason, sizeof(c->local_close_reason)));
     json_object_set_new(j, "remoteCloseCode",
-                        code_or_null(c->remote_close_code));
+                        c->remote_close_has_code
+                            ? json_integer(c->remote_close_code)
+                            : json_null());
     json_object_set_new(
         j, "remoteCloseReason",
         field(c->remote_close_reason, sizeof(c->remote_close_reason)));

@@ -20,7 +20,7 @@
 
 #define STATS_SHM_MAGIC         0x73647377u /* "wsds" */
 #define STATS_SHM_VERSION_MAJOR 2
-#define STATS_SHM_VERSION_MINOR 0
+#define STATS_SHM_VERSION_MINOR 1
 
 /* Handshake refusals are counted by status. */
 enum stats_status {
@@ -119,12 +119,14 @@ struct stats_case {
     uint8_t was_clean;     /* close frames both ways, then TCP close */
     uint8_t was_open_handshake_timeout;
     uint8_t was_close_handshake_timeout;
-    uint8_t tls;                /* carried by TLS */
-    uint16_t http_status;       /* of our handshake response; 0 before */
-    uint16_t local_close_code;  /* the code we sent; 0: none */
-    uint16_t remote_close_code; /* the code the peer sent; 0: none */
-    uint16_t worker;            /* slot index */
-    uint32_t reserved0;
+    uint8_t tls;                   /* carried by TLS */
+    uint16_t http_status;          /* of our handshake response; 0 before */
+    uint16_t local_close_code;     /* the code we sent; 0: none */
+    uint16_t remote_close_code;    /* the code the peer sent; 0: none */
+    uint16_t worker;               /* slot index */
+    uint8_t local_close_has_code;  /* our close frame carried a code */
+    uint8_t remote_close_has_code; /* the peer's did (even 0 or 1005) */
+    uint16_t reserved0;
     uint64_t id;            /* case number, 1, 2, 3... in accept order */
     uint64_t started_ms;    /* Unix time in ms */
     uint64_t ended_ms;      /* 0 while open */

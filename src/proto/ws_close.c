@@ -35,6 +35,7 @@ ws_close_parse(struct ws_close_payload *out, const uint8_t *p, size_t len,
     if (len == 0) {
         /* RFC 6455 §7.1.5: no status code, so 1005 is what was received. */
         out->code = WS_CLOSE_NO_STATUS;
+        out->has_code = false;
         out->reason = NULL;
         out->reason_len = 0;
         return 0;
@@ -62,6 +63,7 @@ ws_close_parse(struct ws_close_payload *out, const uint8_t *p, size_t len,
     }
 
     out->code = code;
+    out->has_code = true;
     out->reason = p + CLOSE_CODE_BYTES;
     out->reason_len = len - CLOSE_CODE_BYTES;
     return 0;

@@ -37,6 +37,7 @@ bool ws_close_code_is_valid(uint32_t code);
 
 struct ws_close_payload {
     uint16_t code;         /* WS_CLOSE_NO_STATUS when the payload is empty */
+    bool has_code;         /* the payload held a code (2 bytes or more) */
     const uint8_t *reason; /* points into the payload; len 0 when none */
     size_t reason_len;
 };

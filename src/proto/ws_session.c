@@ -364,7 +364,15 @@ control_frame(struct ws_session *s, uint8_t *p, size_t len, struct ws_event *ev)
         return;
     case WS_OP_CLOSE:
         if (ws_close_parse(&ev->close, p, len, &err) != 0) {
-            fail(s, ev, err.code, err.reason);
+            /* The peer's close, however bad, is its last frame: after our
+             * answer nothing more will come, so close at once (CLOSED).
+             * What it carried is reported for the record. */
+            fail_at(s, ev, err.code, err.reason, false);
+            ev->peer_closed = true;
+            ev->close.code = len >= 2 ? (uint16_t)(p[0] << 8 | p[1]) : 0;
+            ev->close.has_code = len >= 2;
+            ev->close.reason = len > 2 ? p + 2 : NULL;
+            ev->close.reason_len = len > 2 ? len - 2 : 0;
             return;
         }
         ev->type = WS_EV_CLOSE;

@@ -56,8 +56,10 @@ struct ws_event {
     uint8_t *data;  /* payload; see ws_session_feed */
     size_t len;
     struct ws_close_payload close; /* WS_EV_CLOSE; reason borrows like data */
-    struct ws_error error;         /* WS_EV_FAIL */
-    const uint8_t *reply;          /* bytes to send; borrows the session */
+    bool peer_closed;      /* WS_EV_FAIL: the bad frame was the peer's close;
+                              close holds its raw code (0: none) and reason */
+    struct ws_error error; /* WS_EV_FAIL */
+    const uint8_t *reply;  /* bytes to send; borrows the session */
     size_t reply_len;
 };
 

@@ -116,7 +116,7 @@ test_parse(void)
 {
     for (size_t i = 0; i < NELEM(parses); i++) {
         const struct parse_case *c = &parses[i];
-        struct ws_close_payload out = {0, NULL, 0};
+        struct ws_close_payload out = {0, false, NULL, 0};
         struct ws_error err = {0, NULL};
         /* An exact heap copy (0 bytes for an empty payload) catches over-reads.
          */
@@ -133,6 +133,8 @@ test_parse(void)
         if (c->want_rv == 0) {
             size_t want_len = c->len > 2 ? c->len - 2 : 0;
             is_int(out.code, c->want_code, "parse %s: code", c->name);
+            is_int(out.has_code, c->len >= 2, "parse %s: has a code or not",
+                   c->name);
             is_int(out.reason_len, want_len, "parse %s: reason length",
                    c->name);
             if (want_len > 0) {

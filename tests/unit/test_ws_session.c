@@ -71,15 +71,17 @@ struct piece {
 /* clang-format on */
 
 /* ws_session_close(1001, "bye"): 88 05 03 e9 'b' 'y' 'e'. */
-#define SENT           "SENT>880503e9627965;"
+#define SENT             "SENT>880503e9627965;"
 /* Our close frame for a failure: 88, length, the code, a reason. */
 /* After a failure the session still delimits frames, to see the peer's
- * close, unless the bad frame's header made that impossible (_LOST). */
-#define FAIL_1002      "FAIL:1002>88..03ea+reason;END:CLOSING"
-#define FAIL_1002_LOST "FAIL:1002>88..03ea+reason;END:CLOSED"
-#define FAIL_1007      "FAIL:1007>88..03ef+reason;END:CLOSING"
-#define FAIL_1009      "FAIL:1009>88..03f1+reason;END:CLOSING"
-#define IDLE           "END:OPEN,idle"
+ * close; it is CLOSED at once (_CLOSED) when the bad frame's header made
+ * that impossible, or when the bad frame was the peer's close itself. */
+#define FAIL_1002        "FAIL:1002>88..03ea+reason;END:CLOSING"
+#define FAIL_1002_CLOSED "FAIL:1002>88..03ea+reason;END:CLOSED"
+#define FAIL_1007        "FAIL:1007>88..03ef+reason;END:CLOSING"
+#define FAIL_1007_CLOSED "FAIL:1007>88..03ef+reason;END:CLOSED"
+#define FAIL_1009        "FAIL:1009>88..03f1+reason;END:CLOSING"
+#define IDLE             "END:OPEN,idle"
 
 struct sess_case {
     const char *name;
@@ -206,32 +208,32 @@ static const struct sess_case cases[] = {
      .want = FAIL_1002},
     {"unmasked ping", {UNMASKED(0x89, "Hello")}, .want = FAIL_1002},
     {"unmasked close", {UNMASKED(0x88, "")}, .want = FAIL_1002},
-    {"opcode 0x3", {FRAME(0x83, "")}, .want = FAIL_1002_LOST},
-    {"opcode 0x4", {FRAME(0x84, "x")}, .want = FAIL_1002_LOST},
-    {"opcode 0x5", {FRAME(0x85, "")}, .want = FAIL_1002_LOST},
-    {"opcode 0x6", {FRAME(0x86, "")}, .want = FAIL_1002_LOST},
-    {"opcode 0x7, not final", {FRAME(0x07, "")}, .want = FAIL_1002_LOST},
-    {"opcode 0xb", {FRAME(0x8b, "")}, .want = FAIL_1002_LOST},
-    {"opcode 0xc", {FRAME(0x8c, "")}, .want = FAIL_1002_LOST},
-    {"opcode 0xd", {FRAME(0x8d, "")}, .want = FAIL_1002_LOST},
-    {"opcode 0xe", {FRAME(0x8e, "x")}, .want = FAIL_1002_LOST},
-    {"opcode 0xf", {FRAME(0x8f, "")}, .want = FAIL_1002_LOST},
+    {"opcode 0x3", {FRAME(0x83, "")}, .want = FAIL_1002_CLOSED},
+    {"opcode 0x4", {FRAME(0x84, "x")}, .want = FAIL_1002_CLOSED},
+    {"opcode 0x5", {FRAME(0x85, "")}, .want = FAIL_1002_CLOSED},
+    {"opcode 0x6", {FRAME(0x86, "")}, .want = FAIL_1002_CLOSED},
+    {"opcode 0x7, not final", {FRAME(0x07, "")}, .want = FAIL_1002_CLOSED},
+    {"opcode 0xb", {FRAME(0x8b, "")}, .want = FAIL_1002_CLOSED},
+    {"opcode 0xc", {FRAME(0x8c, "")}, .want = FAIL_1002_CLOSED},
+    {"opcode 0xd", {FRAME(0x8d, "")}, .want = FAIL_1002_CLOSED},
+    {"opcode 0xe", {FRAME(0x8e, "x")}, .want = FAIL_1002_CLOSED},
+    {"opcode 0xf", {FRAME(0x8f, "")}, .want = FAIL_1002_CLOSED},
     {"reserved opcode inside a fragmented message",
      {FRAME(0x01, "Hel"), FRAME(0x8b, "")},
-     .want = FAIL_1002_LOST},
-    {"ping of 126 bytes", {HEADER(0x89, 126)}, .want = FAIL_1002_LOST},
-    {"close of 126 bytes", {HEADER(0x88, 126)}, .want = FAIL_1002_LOST},
-    {"fragmented ping", {FRAME(0x09, "Hello")}, .want = FAIL_1002_LOST},
-    {"fragmented close", {FRAME(0x08, "")}, .want = FAIL_1002_LOST},
+     .want = FAIL_1002_CLOSED},
+    {"ping of 126 bytes", {HEADER(0x89, 126)}, .want = FAIL_1002_CLOSED},
+    {"close of 126 bytes", {HEADER(0x88, 126)}, .want = FAIL_1002_CLOSED},
+    {"fragmented ping", {FRAME(0x09, "Hello")}, .want = FAIL_1002_CLOSED},
+    {"fragmented close", {FRAME(0x08, "")}, .want = FAIL_1002_CLOSED},
     {"fragmented pong inside a message",
      {FRAME(0x01, "a"), FRAME(0x0a, ""), FRAME(0x80, "b")},
-     .want = FAIL_1002_LOST},
+     .want = FAIL_1002_CLOSED},
     {"16-bit length holding 5",
      {RAW("\x81\xfe\x00\x05\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58")},
-     .want = FAIL_1002_LOST},
+     .want = FAIL_1002_CLOSED},
     {"64-bit length with the top bit set",
      {RAW("\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00\x37\xfa\x21\x3d")},
-     .want = FAIL_1002_LOST},
+     .want = FAIL_1002_CLOSED},
 
     /* Order of the wire: a message before a bad frame comes first. */
     {"valid text, then an unmasked frame",
@@ -240,7 +242,7 @@ static const struct sess_case cases[] = {
      .want = "MSG1:ok;" FAIL_1002},
     {"ping, then a reserved opcode",
      {FRAME(0x89, "p"), FRAME(0x83, "")},
-     .want = "PING:p>8a0170;" FAIL_1002_LOST},
+     .want = "PING:p>8a0170;" FAIL_1002_CLOSED},
 
     /* UTF-8 (§8.1): 1007, as soon as the bad byte arrives. */
     {"text 0xff",
@@ -410,24 +412,26 @@ static const struct sess_case cases[] = {
     {"close inside a fragmented message",
      {FRAME(0x01, "Hel"), FRAME(0x88, "\x03\xe8"), FRAME(0x80, "lo")},
      .want = "CLOSE:1000>880203e8;END:CLOSED"},
-    {"close payload of one byte", {FRAME(0x88, "\x03")}, .want = FAIL_1002},
-    {"close code 0", {FRAME(0x88, "\x00\x00")}, .want = FAIL_1002},
-    {"close code 999", {FRAME(0x88, "\x03\xe7")}, .want = FAIL_1002},
-    {"close code 1004", {FRAME(0x88, "\x03\xec")}, .want = FAIL_1002},
-    {"close code 1005", {FRAME(0x88, "\x03\xed")}, .want = FAIL_1002},
-    {"close code 1006", {FRAME(0x88, "\x03\xee")}, .want = FAIL_1002},
-    {"close code 1015", {FRAME(0x88, "\x03\xf7")}, .want = FAIL_1002},
-    {"close code 1016", {FRAME(0x88, "\x03\xf8")}, .want = FAIL_1002},
-    {"close code 2999", {FRAME(0x88, "\x0b\xb7")}, .want = FAIL_1002},
-    {"close code 5000", {FRAME(0x88, "\x13\x88")}, .want = FAIL_1002},
-    {"close code 65535", {FRAME(0x88, "\xff\xff")}, .want = FAIL_1002},
+    {"close payload of one byte",
+     {FRAME(0x88, "\x03")},
+     .want = FAIL_1002_CLOSED},
+    {"close code 0", {FRAME(0x88, "\x00\x00")}, .want = FAIL_1002_CLOSED},
+    {"close code 999", {FRAME(0x88, "\x03\xe7")}, .want = FAIL_1002_CLOSED},
+    {"close code 1004", {FRAME(0x88, "\x03\xec")}, .want = FAIL_1002_CLOSED},
+    {"close code 1005", {FRAME(0x88, "\x03\xed")}, .want = FAIL_1002_CLOSED},
+    {"close code 1006", {FRAME(0x88, "\x03\xee")}, .want = FAIL_1002_CLOSED},
+    {"close code 1015", {FRAME(0x88, "\x03\xf7")}, .want = FAIL_1002_CLOSED},
+    {"close code 1016", {FRAME(0x88, "\x03\xf8")}, .want = FAIL_1002_CLOSED},
+    {"close code 2999", {FRAME(0x88, "\x0b\xb7")}, .want = FAIL_1002_CLOSED},
+    {"close code 5000", {FRAME(0x88, "\x13\x88")}, .want = FAIL_1002_CLOSED},
+    {"close code 65535", {FRAME(0x88, "\xff\xff")}, .want = FAIL_1002_CLOSED},
     {"close reason not UTF-8",
      {FRAME(0x88, "\x03\xe8\xff")},
-     .want = FAIL_1007},
+     .want = FAIL_1007_CLOSED},
     {"close reason ends in E2 82",
      {FRAME(0x88, "\x03\xe8"
                   "a\xe2\x82")},
-     .want = FAIL_1007},
+     .want = FAIL_1007_CLOSED},
 
     /* Our close first (§7.1.2): CLOSING discards data frames, answers no
      * ping, and the peer's close ends it without a reply. */
