@@ -25,16 +25,19 @@ peer_text(char out[STATS_PEER_MAX], const struct sockaddr *sa, socklen_t len)
     if (sa == NULL) {
         return;
     }
+    /* Copied out: the caller's sockaddr need not be aligned for these. */
     if (sa->sa_family == AF_INET && len >= sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-        if (inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host)) != NULL) {
-            snprintf(out, cap, "%s:%u", host, ntohs(in->sin_port));
+        struct sockaddr_in in;
+        memcpy(&in, sa, sizeof(in));
+        if (inet_ntop(AF_INET, &in.sin_addr, host, sizeof(host)) != NULL) {
+            snprintf(out, cap, "%s:%u", host, ntohs(in.sin_port));
         }
     } else if (sa->sa_family == AF_INET6 &&
                len >= sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-        if (inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host)) != NULL) {
-            snprintf(out, cap, "[%s]:%u", host, ntohs(in6->sin6_port));
+        struct sockaddr_in6 in6;
+        memcpy(&in6, sa, sizeof(in6));
+        if (inet_ntop(AF_INET6, &in6.sin6_addr, host, sizeof(host)) != NULL) {
+            snprintf(out, cap, "[%s]:%u", host, ntohs(in6.sin6_port));
         }
     }
 }
@@ -112,6 +115,10 @@ static struct ws_span
 query_value(struct ws_span q, const char *name)
 {
     size_t nlen = strlen(name);
+
+    if (q.p == NULL) {
+        return (struct ws_span){NULL, 0}; /* no query string at all */
+    }
     const char *p = q.p;
     const char *end = q.p + q.len;
 

@@ -852,3 +852,32 @@ class FrameTap:
             for sk in (c, u):
                 if sk is not None:
                     sk.close()
+
+
+# Added for test_stats.py -----------------------------------------------------
+
+def admin_port(wsd):
+    """The admin endpoint's port, from the ready line's "admin=ADDR:PORT"
+    (start the daemon with --admin_listen 127.0.0.1:0); None when the
+    ready line names no admin endpoint."""
+    addr = wsd.ready.get("admin")
+    if not addr:
+        return None
+    return int(addr.rsplit(":", 1)[1])
+
+
+def admin_request(port, path, method="GET", headers=None, body=None,
+                  seconds=5):
+    """One HTTP/1.1 request to the admin endpoint on 127.0.0.1:port, on a
+    fresh connection, bounded by `seconds` (scaled). Returns (status,
+    headers dict with lower-case names, body bytes)."""
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", port,
+                                      timeout=timeout(seconds))
+    try:
+        conn.request(method, path, body=body, headers=dict(headers or {}))
+        r = conn.getresponse()
+        data = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    finally:
+        conn.close()

@@ -1,0 +1,738 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit tests for stats_json: a case record as a JSON object with the
+ * Autobahn testsuite's key names (every key, its exact value), strings a
+ * peer chose made valid UTF-8, the totals document of GET /v1/stats, and
+ * the Prometheus text exposition (HELP and TYPE before the samples, sample
+ * syntax, counter names).
+ */
+#include "autoconf.h"
+
+#include "stats_json.h"
+
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* 2023-11-14T22:13:20.123Z */
+#define T0_MS 1700000000123ULL
+
+/* Compact, sorted-key text of any JSON value; the caller frees it. */
+static char *
+dump(const json_t *j)
+{
+    return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+}
+
+/* Checks that o[key] dumps exactly as want. */
+static void
+is_key(const json_t *o, const char *key, const char *want)
+{
+    json_t *v = json_object_get(o, key);
+    char *got = v != NULL ? dump(v) : NULL;
+    is_str(got, want, "%s: %s", key, want);
+    free(got);
+}
+
+/* Every key of a case object, in the README's order. */
+static const char *const case_keys[] = {
+    "id",
+    "worker",
+    "peer",
+    "path",
+    "case",
+    "agent",
+    "userAgent",
+    "httpStatus",
+    "started",
+    "duration",
+    "state",
+    "rxOctetStats",
+    "txOctetStats",
+    "rxOctetOverflow",
+    "txOctetOverflow",
+    "rxFrameStats",
+    "txFrameStats",
+    "rxMessages",
+    "txMessages",
+    "rxPayloadBytes",
+    "txPayloadBytes",
+    "closedByMe",
+    "failedByMe",
+    "droppedByMe",
+    "wasClean",
+    "wasNotCleanReason",
+    "wasOpenHandshakeTimeout",
+    "wasCloseHandshakeTimeout",
+    "localCloseCode",
+    "localCloseReason",
+    "remoteCloseCode",
+    "remoteCloseReason",
+    "deflate",
+    "tls",
+};
+
+static void
+has_exactly_case_keys(const json_t *o, const char *what)
+{
+    bool all = true;
+    for (size_t i = 0; i < NELEM(case_keys); i++) {
+        if (json_object_get(o, case_keys[i]) == NULL) {
+            tap_diag("%s: no key %s", what, case_keys[i]);
+            all = false;
+        }
+    }
+    ok(all, "%s: every documented key is there", what);
+    is_int(json_object_size(o), NELEM(case_keys), "%s: and no other", what);
+}
+
+#define SET(field, text) stats_copy(field, sizeof(field), text, strlen(text))
+
+/* A closed case that failed, timed out, and negotiated deflate. */
+static void
+test_case_full(void)
+{
+    struct stats_case c;
+
+    memset(&c, 0, sizeof(c));
+    c.id = 7;
+    c.worker = 1;
+    c.state = STATS_CASE_CLOSED;
+    c.http_status = 101;
+    c.started_ms = T0_MS;
+    c.ended_ms = T0_MS + 456;
+    SET(c.peer, "127.0.0.1:57672");
+    SET(c.path, "/ws");
+    SET(c.query_case, "12");
+    SET(c.query_agent, "wsd-test");
+    SET(c.user_agent, "Python/3.11 websockets/10.4");
+    stats_octets_add(&c.rx_octets, 240);
+    stats_octets_add(&c.rx_octets, 7);
+    stats_octets_add(&c.rx_octets, 7);
+    stats_octets_add(&c.rx_octets, 7);
+    c.rx_octets.overflow_count = 2;
+    c.rx_octets.overflow_octets = 99999;
+    stats_octets_add(&c.tx_octets, 4);
+    stats_octets_add(&c.tx_octets, 4);
+    stats_octets_add(&c.tx_octets, 129);
+    c.rx_frames[1] = 2;
+    c.rx_frames[2] = 1;
+    c.rx_frames[8] = 1;
+    c.rx_frames[9] = 1;
+    c.tx_frames[1] = 2;
+    c.tx_frames[8] = 1;
+    c.tx_frames[10] = 1;
+    c.rx_messages = 3;
+    c.tx_messages = 2;
+    c.rx_payload_bytes = 1305;
+    c.tx_payload_bytes = 1300;
+    c.rx_compressed_bytes = 26;
+    c.tx_compressed_bytes = 23;
+    c.closed_by_me = 1;
+    c.failed_by_me = 1;
+    c.dropped_by_me = 1;
+    c.was_clean = 0;
+    c.was_close_handshake_timeout = 1;
+    SET(c.was_not_clean_reason, "peer did not answer our close in time");
+    c.local_close_code = 1002;
+    c.local_close_has_code = 1;
+    SET(c.local_close_reason, "bad frame");
+    SET(c.deflate_offer, "permessage-deflate; client_max_window_bits");
+    SET(c.deflate_response, "permessage-deflate; client_max_window_bits=15");
+
+    json_t *j = stats_json_case(&c, T0_MS + 99999);
+    ok(j != NULL && json_is_object(j), "a closed case is an object");
+    if (j == NULL) {
+        return;
+    }
+    has_exactly_case_keys(j, "closed case");
+    is_key(j, "id", "7");
+    is_key(j, "worker", "1");
+    is_key(j, "peer", "\"127.0.0.1:57672\"");
+    is_key(j, "path", "\"/ws\"");
+    is_key(j, "case", "\"12\"");
+    is_key(j, "agent", "\"wsd-test\"");
+    is_key(j, "userAgent", "\"Python/3.11 websockets/10.4\"");
+    is_key(j, "httpStatus", "101");
+    is_key(j, "started", "\"2023-11-14T22:13:20.123Z\"");
+    is_key(j, "duration", "456");
+    is_key(j, "state", "\"closed\"");
+    is_key(j, "rxOctetStats", "{\"240\":1,\"7\":3}");
+    is_key(j, "txOctetStats", "{\"129\":1,\"4\":2}");
+    is_key(j, "rxOctetOverflow", "{\"count\":2,\"octets\":99999}");
+    is_key(j, "txOctetOverflow", "null");
+    is_key(j, "rxFrameStats", "{\"1\":2,\"2\":1,\"8\":1,\"9\":1}");
+    is_key(j, "txFrameStats", "{\"1\":2,\"10\":1,\"8\":1}");
+    is_key(j, "rxMessages", "3");
+    is_key(j, "txMessages", "2");
+    is_key(j, "rxPayloadBytes", "1305");
+    is_key(j, "txPayloadBytes", "1300");
+    is_key(j, "closedByMe", "true");
+    is_key(j, "failedByMe", "true");
+    is_key(j, "droppedByMe", "true");
+    is_key(j, "wasClean", "false");
+    is_key(j, "wasNotCleanReason", "\"peer did not answer our close in time\"");
+    is_key(j, "wasOpenHandshakeTimeout", "false");
+    is_key(j, "wasCloseHandshakeTimeout", "true");
+    is_key(j, "localCloseCode", "1002");
+    is_key(j, "localCloseReason", "\"bad frame\"");
+    is_key(j, "remoteCloseCode", "null");
+    is_key(j, "remoteCloseReason", "null");
+    is_key(j, "deflate",
+           "{\"granted\":\"permessage-deflate; client_max_window_bits=15\","
+           "\"offered\":\"permessage-deflate; client_max_window_bits\","
+           "\"rxCompressedBytes\":26,\"rxInflatedBytes\":1305,"
+           "\"txCompressedBytes\":23,\"txUncompressedBytes\":1300}");
+    is_key(j, "tls", "null");
+    json_decref(j);
+}
+
+/* A case still open, before any response: mostly nulls and zeros. */
+static void
+test_case_fresh(void)
+{
+    struct stats_case c;
+
+    memset(&c, 0, sizeof(c));
+    c.id = 1;
+    c.state = STATS_CASE_HANDSHAKE;
+    c.started_ms = T0_MS;
+    json_t *j = stats_json_case(&c, T0_MS + 1000);
+    ok(j != NULL, "a fresh case");
+    if (j == NULL) {
+        return;
+    }
+    has_exactly_case_keys(j, "fresh case");
+    is_key(j, "id", "1");
+    is_key(j, "worker", "0");
+    is_key(j, "peer", "null");
+    is_key(j, "path", "null");
+    is_key(j, "case", "null");
+    is_key(j, "agent", "null");
+    is_key(j, "userAgent", "null");
+    is_key(j, "httpStatus", "null");
+    is_key(j, "duration", "1000");
+    is_key(j, "state", "\"handshake\"");
+    is_key(j, "rxOctetStats", "{}");
+    is_key(j, "txOctetStats", "{}");
+    is_key(j, "rxOctetOverflow", "null");
+    is_key(j, "txOctetOverflow", "null");
+    is_key(j, "rxFrameStats", "{}");
+    is_key(j, "txFrameStats", "{}");
+    is_key(j, "rxMessages", "0");
+    is_key(j, "closedByMe", "false");
+    is_key(j, "failedByMe", "false");
+    is_key(j, "droppedByMe", "false");
+    is_key(j, "wasClean", "false");
+    is_key(j, "wasNotCleanReason", "null");
+    is_key(j, "wasOpenHandshakeTimeout", "false");
+    is_key(j, "localCloseCode", "null");
+    is_key(j, "localCloseReason", "null");
+    is_key(j, "remoteCloseCode", "null");
+    is_key(j, "remoteCloseReason", "null");
+    is_key(j, "deflate", "null");
+    is_key(j, "tls", "null");
+    json_decref(j);
+
+    static const char *const states[] = {"\"free\"",   "\"handshake\"",
+                                         "\"open\"",   "\"closing\"",
+                                         "\"closed\"", "\"unknown\""};
+    for (unsigned st = 0; st < NELEM(states); st++) {
+        c.state = (uint8_t)(st < 5 ? st : 200);
+        j = stats_json_case(&c, T0_MS);
+        is_key(j, "state", states[st]);
+        json_decref(j);
+    }
+}
+
+/* A clean close, TLS, an offer declined, and a record with bad numbers. */
+static void
+test_case_variants(void)
+{
+    struct stats_case c;
+
+    memset(&c, 0, sizeof(c));
+    c.id = 3;
+    c.state = STATS_CASE_CLOSED;
+    c.http_status = 101;
+    c.started_ms = 0; /* the epoch */
+    c.ended_ms = T0_MS;
+    c.was_clean = 1;
+    c.dropped_by_me = 1;
+    /* A stale reason is not shown for a clean close. */
+    SET(c.was_not_clean_reason, "stale");
+    c.local_close_code = 1000;
+    c.local_close_has_code = 1;
+    c.remote_close_code = 4999;
+    c.remote_close_has_code = 1;
+    SET(c.remote_close_reason, "bye");
+    SET(c.deflate_offer, "permessage-deflate; foo=1");
+    c.tls = 1;
+    SET(c.tls_version, "TLSv1.3");
+    SET(c.tls_cipher, "TLS_AES_128_GCM_SHA256");
+    /* A copy of shared memory a worker scribbled on: n past the array. */
+    c.rx_octets.n = 1000;
+    for (unsigned i = 0; i < STATS_OCTET_SIZES; i++) {
+        c.rx_octets.size[i] = i + 1;
+        c.rx_octets.count[i] = 1;
+    }
+
+    json_t *j = stats_json_case(&c, T0_MS);
+    ok(j != NULL, "a clean TLS case");
+    if (j == NULL) {
+        return;
+    }
+    is_key(j, "wasClean", "true");
+    is_key(j, "wasNotCleanReason", "null");
+    is_key(j, "localCloseCode", "1000");
+    is_key(j, "remoteCloseCode", "4999");
+    is_key(j, "remoteCloseReason", "\"bye\"");
+    is_key(j, "started", "\"1970-01-01T00:00:00.000Z\"");
+    is_key(j, "deflate",
+           "{\"granted\":null,\"offered\":\"permessage-deflate; foo=1\","
+           "\"rxCompressedBytes\":0,\"rxInflatedBytes\":0,"
+           "\"txCompressedBytes\":0,\"txUncompressedBytes\":0}");
+    is_key(j, "tls",
+           "{\"cipher\":\"TLS_AES_128_GCM_SHA256\",\"version\":\"TLSv1.3\"}");
+    json_t *rx = json_object_get(j, "rxOctetStats");
+    is_int(json_object_size(rx), STATS_OCTET_SIZES,
+           "an octet count past 32 is bounded to 32 sizes");
+    json_decref(j);
+
+    /* The clock stepped back: the end before the start. */
+    c.started_ms = T0_MS;
+    c.ended_ms = T0_MS - 5;
+    j = stats_json_case(&c, T0_MS);
+    is_key(j, "duration", "0");
+    json_decref(j);
+
+    /* A close frame's code is shown when the frame had one, whatever its
+     * value (a peer may send 0 or 1005), and null when it had none. */
+    c.remote_close_code = 1005;
+    c.remote_close_has_code = 1;
+    c.local_close_code = 0;
+    c.local_close_has_code = 1;
+    j = stats_json_case(&c, T0_MS);
+    is_key(j, "remoteCloseCode", "1005");
+    is_key(j, "localCloseCode", "0");
+    json_decref(j);
+    c.remote_close_code = 1000;
+    c.remote_close_has_code = 0;
+    c.local_close_code = 1000;
+    c.local_close_has_code = 0;
+    j = stats_json_case(&c, T0_MS);
+    is_key(j, "remoteCloseCode", "null");
+    is_key(j, "localCloseCode", "null");
+    json_decref(j);
+
+    /* Strings the record holds unterminated (a full field): cut at the
+     * field's end, never read past it. */
+    memset(c.user_agent, 'A', sizeof(c.user_agent));
+    memset(c.was_not_clean_reason, 'r', sizeof(c.was_not_clean_reason));
+    c.was_clean = 0;
+    j = stats_json_case(&c, T0_MS);
+    json_t *ua = json_object_get(j, "userAgent");
+    is_int(json_string_length(ua), STATS_UA_MAX,
+           "an unterminated userAgent stops at its field");
+    is_int(json_string_length(json_object_get(j, "wasNotCleanReason")),
+           STATS_NOTE_MAX, "an unterminated reason stops at its field");
+    json_decref(j);
+
+    /* Peer-chosen strings that are not UTF-8 stay valid JSON. */
+    SET(c.user_agent, "ua\xff\xfe\xc0");
+    SET(c.remote_close_reason, "r\xed\xa0\x80");
+    SET(c.path, "/ws\x80");
+    j = stats_json_case(&c, T0_MS);
+    is_key(j, "userAgent", "\"ua\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+    is_key(j, "remoteCloseReason", "\"r\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+    is_key(j, "path", "\"/ws\xef\xbf\xbd\"");
+    char *text = dump(j);
+    json_error_t err;
+    json_t *back = text != NULL ? json_loads(text, 0, &err) : NULL;
+    ok(back != NULL, "the whole document parses back");
+    json_decref(back);
+    free(text);
+    json_decref(j);
+}
+
+#define FFFD "\xef\xbf\xbd"
+
+static void
+test_string(void)
+{
+    static const struct {
+        const char *name;
+        const char *in;
+        size_t len;
+        const char *want; /* the JSON text */
+    } cases[] = {
+        {"empty", "", 0, "\"\""},
+        {"ASCII", "abc", 3, "\"abc\""},
+        {"valid multi-byte", "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9,
+         "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\""},
+        {"NUL is valid", "a\0b", 3, "\"a\\u0000b\""},
+        {"quote and backslash", "\"\\", 2, "\"\\\"\\\\\""},
+        {"lone 0xff", "\xff", 1, "\"" FFFD "\""},
+        {"0xff between letters",
+         "a\xff"
+         "b",
+         3, "\"a" FFFD "b\""},
+        {"lone continuation byte", "\x80", 1, "\"" FFFD "\""},
+        {"truncated 3-byte sequence at the end", "ab\xe2\x82", 4,
+         "\"ab" FFFD FFFD "\""},
+        {"truncated 3-byte sequence before ASCII", "\xe2\x82xyz", 5,
+         "\"" FFFD FFFD "xyz\""},
+        {"truncated 4-byte sequence", "\xf0\x9f\x98", 3,
+         "\"" FFFD FFFD FFFD "\""},
+        {"overlong NUL C0 80", "\xc0\x80", 2, "\"" FFFD FFFD "\""},
+        {"overlong E0 80 AF", "\xe0\x80\xaf", 3, "\"" FFFD FFFD FFFD "\""},
+        {"surrogate ED A0 80", "\xed\xa0\x80", 3, "\"" FFFD FFFD FFFD "\""},
+        {"above U+10FFFF", "\xf4\x90\x80\x80", 4,
+         "\"" FFFD FFFD FFFD FFFD "\""},
+        {"valid parts around bad ones",
+         "\xc3\xa9\xff\xe2\x82\xac\xc0\x80\xf0\x9f\x98\x80!", 13,
+         "\"\xc3\xa9" FFFD "\xe2\x82\xac" FFFD FFFD "\xf0\x9f\x98\x80!\""},
+        {"lead byte then a valid sequence", "\xe2\xc3\xa9", 3,
+         "\"" FFFD "\xc3\xa9\""},
+    };
+
+    for (size_t i = 0; i < NELEM(cases); i++) {
+        json_t *j = stats_json_string(cases[i].in, cases[i].len);
+        char *got = j != NULL ? dump(j) : NULL;
+        is_mem(got, got != NULL ? strlen(got) : 0, cases[i].want,
+               strlen(cases[i].want), "string: %s", cases[i].name);
+        free(got);
+        json_decref(j);
+    }
+
+    /* Every single byte and every pair: always a valid string. */
+    bool all = true;
+    for (unsigned a = 0; a < 256; a++) {
+        for (unsigned b = 0; b < 256; b++) {
+            char in[2] = {(char)a, (char)b};
+            json_t *j = stats_json_string(in, 2);
+            all = all && j != NULL && json_is_string(j);
+            json_decref(j);
+        }
+    }
+    ok(all, "every 2-byte input becomes a JSON string");
+}
+
+/* A snapshot of two workers, one running and one down. */
+static struct stats_json_worker workers[2];
+
+static struct stats_json_snapshot
+make_snapshot(void)
+{
+    struct stats_json_snapshot s;
+
+    memset(workers, 0, sizeof(workers));
+    workers[0].slot = 0;
+    workers[0].pid = 4321;
+    workers[0].generation = 2;
+    workers[0].heartbeat_ms = T0_MS + 61000 - 50;
+    struct stats_totals *t = &workers[0].t;
+    t->accepted = 10;
+    t->active = 2;
+    t->peak = 5;
+    t->refused[STATS_STATUS_426] = 1;
+    t->refused[STATS_STATUS_OTHER] = 2;
+    t->rx_messages = 100;
+    t->tx_messages = 99;
+    t->rx_frames = 110;
+    t->tx_frames = 108;
+    t->rx_octets = 5000;
+    t->tx_octets = 4000;
+    t->close_sent[STATS_CLOSE_1000] = 3;
+    t->close_sent[STATS_CLOSE_3XXX] = 1;
+    t->close_received[STATS_CLOSE_1000] = 3;
+    t->close_received[STATS_CLOSE_1000 + 7] = 1;
+    t->clean = 6;
+    t->unclean = 2;
+    t->unrecorded = 1;
+    workers[1].slot = 1;
+    workers[1].pid = 0;
+    workers[1].generation = 1;
+    workers[1].heartbeat_ms = 0;
+    t = &workers[1].t;
+    t->accepted = 5;
+    t->peak = 4;
+    t->refused[STATS_STATUS_400] = 3;
+    t->rx_messages = 1;
+    t->tx_messages = 1;
+    t->rx_frames = 2;
+    t->tx_frames = 2;
+    t->rx_octets = 700;
+    t->tx_octets = 600;
+    t->close_sent[STATS_CLOSE_1000] = 2;
+    t->close_sent[STATS_CLOSE_OTHER] = 1;
+    t->close_received[STATS_CLOSE_4XXX] = 2;
+    t->clean = 1;
+    t->unclean = 4;
+
+    memset(&s, 0, sizeof(s));
+    s.version = "0.1.0-test";
+    s.layout_major = 2;
+    s.layout_minor = 0;
+    s.started_ms = T0_MS;
+    s.now_ms = T0_MS + 61000;
+    s.last_case_id = 15;
+    s.peak_active = 6; /* not 5 + 4: the peak of the sum */
+    s.n_cases = 4096;
+    s.n_workers = 2;
+    s.workers = workers;
+    return s;
+}
+
+static void
+test_stats(void)
+{
+    struct stats_json_snapshot s = make_snapshot();
+    json_t *j = stats_json_stats(&s);
+
+    ok(j != NULL && json_is_object(j), "stats is an object");
+    if (j == NULL) {
+        return;
+    }
+    is_int(json_object_size(j), 7, "stats has 7 keys");
+    is_key(j, "version", "\"0.1.0-test\"");
+    is_key(j, "layoutVersion", "\"2.0\"");
+    is_key(j, "started", "\"2023-11-14T22:13:20.123Z\"");
+    is_key(j, "uptimeSeconds", "61");
+    is_key(j, "cases", "{\"capacity\":4096,\"lastId\":15}");
+    is_key(j, "totals",
+           "{\"accepted\":15,\"active\":2,\"clean\":7,"
+           "\"closeCodesReceived\":{\"1000\":3,\"1007\":1,\"4000-4999\":2},"
+           "\"closeCodesSent\":{\"1000\":5,\"3000-3999\":1,\"other\":1},"
+           "\"peak\":6,"
+           "\"refused\":{\"400\":3,\"404\":0,\"405\":0,\"426\":1,\"431\":0,"
+           "\"503\":0,\"other\":2},"
+           "\"rxFrames\":112,\"rxMessages\":101,\"rxOctets\":5700,"
+           "\"txFrames\":110,\"txMessages\":100,\"txOctets\":4600,"
+           "\"unclean\":6,\"unrecorded\":1}");
+    json_t *w = json_object_get(j, "workers");
+    is_int(json_array_size(w), 2, "two workers listed");
+    json_t *w0 = json_array_get(w, 0);
+    json_t *w1 = json_array_get(w, 1);
+    is_key(w0, "slot", "0");
+    is_key(w0, "pid", "4321");
+    is_key(w0, "generation", "2");
+    is_key(w0, "state", "\"running\"");
+    is_key(w0, "heartbeatAgeMs", "50");
+    is_key(w0, "totals",
+           "{\"accepted\":10,\"active\":2,\"clean\":6,"
+           "\"closeCodesReceived\":{\"1000\":3,\"1007\":1},"
+           "\"closeCodesSent\":{\"1000\":3,\"3000-3999\":1},"
+           "\"peak\":5,"
+           "\"refused\":{\"400\":0,\"404\":0,\"405\":0,\"426\":1,\"431\":0,"
+           "\"503\":0,\"other\":2},"
+           "\"rxFrames\":110,\"rxMessages\":100,\"rxOctets\":5000,"
+           "\"txFrames\":108,\"txMessages\":99,\"txOctets\":4000,"
+           "\"unclean\":2,\"unrecorded\":1}");
+    is_key(w1, "slot", "1");
+    is_key(w1, "pid", "null");
+    is_key(w1, "generation", "1");
+    is_key(w1, "state", "\"down\"");
+    is_key(w1, "heartbeatAgeMs", "null");
+    is_int(json_integer_value(
+               json_object_get(json_object_get(w1, "totals"), "peak")),
+           4, "a worker's own peak is its own");
+    json_decref(j);
+
+    /* A heartbeat from the future (clock stepped back): no age. */
+    workers[0].heartbeat_ms = s.now_ms + 10;
+    j = stats_json_stats(&s);
+    is_key(json_array_get(json_object_get(j, "workers"), 0), "heartbeatAgeMs",
+           "null");
+    json_decref(j);
+}
+
+/* The text of an evbuffer, NUL-terminated; the caller frees it. */
+static char *
+buffer_text(struct evbuffer *b)
+{
+    size_t n = evbuffer_get_length(b);
+    char *p = malloc(n + 1);
+    if (p != NULL) {
+        evbuffer_copyout(b, p, n);
+        p[n] = '\0';
+    }
+    return p;
+}
+
+static bool
+ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s);
+    size_t t = strlen(tail);
+    return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* Checks the exposition's structure; returns the number of samples. */
+static unsigned
+check_exposition(char *text, unsigned long long *accepted_sum,
+                 unsigned long long *peak)
+{
+    regex_t sample;
+    char family[128] = "";
+    char helped[128] = "";
+    unsigned n_samples = 0;
+    unsigned bad_samples = 0;
+    unsigned bad_order = 0;
+    unsigned bad_counters = 0;
+    unsigned families = 0;
+    char *save = NULL;
+
+    if (regcomp(&sample,
+                "^[a-z_]+(\\{[a-z_]+=\"[^\"]*\"(,[a-z_]+=\"[^\"]*\")*\\})? "
+                "[0-9]+$",
+                REG_EXTENDED | REG_NOSUB) != 0) {
+        ok(false, "regcomp");
+        return 0;
+    }
+    *accepted_sum = 0;
+    *peak = 0;
+    for (char *line = strtok_r(text, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        char name[128];
+        if (strncmp(line, "# HELP ", 7) == 0) {
+            if (sscanf(line + 7, "%127s", name) != 1 ||
+                strcmp(name, family) == 0) {
+                bad_order++;
+            }
+            (void)snprintf(helped, sizeof(helped), "%s", name);
+            family[0] = '\0';
+            continue;
+        }
+        if (strncmp(line, "# TYPE ", 7) == 0) {
+            char type[32];
+            if (sscanf(line + 7, "%127s %31s", name, type) != 2 ||
+                strcmp(name, helped) != 0 ||
+                (strcmp(type, "counter") != 0 && strcmp(type, "gauge") != 0)) {
+                tap_diag("TYPE not right after its HELP: %s", line);
+                bad_order++;
+            }
+            if (strcmp(type, "counter") == 0 && !ends_with(name, "_total")) {
+                tap_diag("counter not named *_total: %s", name);
+                bad_counters++;
+            }
+            (void)snprintf(family, sizeof(family), "%s", name);
+            helped[0] = '\0';
+            families++;
+            continue;
+        }
+        n_samples++;
+        if (regexec(&sample, line, 0, NULL, 0) != 0) {
+            tap_diag("bad sample line: %s", line);
+            bad_samples++;
+            continue;
+        }
+        size_t len = strcspn(line, "{ ");
+        if (family[0] == '\0' || strlen(family) != len ||
+            strncmp(line, family, len) != 0) {
+            tap_diag("sample outside its family (%s): %s", family, line);
+            bad_order++;
+        }
+        const char *value = strrchr(line, ' ') + 1;
+        if (strncmp(line, "wsd_connections_accepted_total{", 31) == 0) {
+            *accepted_sum += strtoull(value, NULL, 10);
+        }
+        if (strncmp(line, "wsd_connections_peak ", 21) == 0) {
+            *peak = strtoull(value, NULL, 10);
+        }
+    }
+    regfree(&sample);
+    ok(families >= 10, "%u metric families", families);
+    is_int(bad_order, 0, "every metric has # HELP, then # TYPE, then samples");
+    is_int(bad_samples, 0, "every sample line is name{labels} integer");
+    is_int(bad_counters, 0, "every counter's name ends in _total");
+    return n_samples;
+}
+
+static void
+test_prometheus(void)
+{
+    struct stats_json_snapshot s = make_snapshot();
+    struct evbuffer *b = evbuffer_new();
+    unsigned long long accepted;
+    unsigned long long peak;
+
+    is_int(stats_json_prometheus(&s, b), 0, "prometheus text written");
+    char *text = buffer_text(b);
+    evbuffer_free(b);
+    if (text == NULL) {
+        ok(false, "prometheus text copied");
+        return;
+    }
+    ok(ends_with(text, "\n"), "the exposition ends with a newline");
+    static const char *const lines[] = {
+        "\nwsd_info{version=\"0.1.0-test\",layout=\"2.0\"} 1\n",
+        "\nwsd_uptime_seconds 61\n",
+        "\nwsd_worker_up{worker=\"0\"} 1\n",
+        "\nwsd_worker_up{worker=\"1\"} 0\n",
+        "\nwsd_worker_starts_total{worker=\"0\"} 2\n",
+        "\nwsd_connections_accepted_total{worker=\"1\"} 5\n",
+        "\nwsd_connections_active{worker=\"0\"} 2\n",
+        "\nwsd_handshakes_refused_total{worker=\"0\",status=\"426\"} 1\n",
+        "\nwsd_handshakes_refused_total{worker=\"1\",status=\"400\"} 3\n",
+        "\nwsd_messages_total{worker=\"0\",direction=\"rx\"} 100\n",
+        "\nwsd_messages_total{worker=\"0\",direction=\"tx\"} 99\n",
+        "\nwsd_octets_total{worker=\"1\",direction=\"tx\"} 600\n",
+        "\nwsd_closes_total{worker=\"1\",clean=\"false\"} 4\n",
+        "\nwsd_cases_unrecorded_total{worker=\"0\"} 1\n",
+        "\n# TYPE wsd_connections_accepted_total counter\n",
+        "\n# TYPE wsd_connections_active gauge\n",
+    };
+    for (size_t i = 0; i < NELEM(lines); i++) {
+        ok(strstr(text, lines[i]) != NULL, "line %.*s", /* without \n */
+           (int)strlen(lines[i]) - 2, lines[i] + 1);
+    }
+    static const char *const codes[] = {
+        "{worker=\"0\",direction=\"sent\",code=\"1000\"} 3",
+        "{worker=\"0\",direction=\"received\",code=\"1007\"} 1",
+        "{worker=\"1\",direction=\"received\",code=\"4000-4999\"} 2",
+    };
+    for (size_t i = 0; i < NELEM(codes); i++) {
+        char want[160];
+        (void)snprintf(want, sizeof(want), "\nwsd_close_codes_total%s\n",
+                       codes[i]);
+        ok(strstr(text, want) != NULL, "line wsd_close_codes_total%s",
+           codes[i]);
+    }
+    ok(strncmp(text, "# HELP wsd_info ", 16) == 0,
+       "the exposition starts with a HELP line");
+    unsigned n = check_exposition(text, &accepted, &peak);
+    ok(n > 30, "%u samples", n);
+    is_int(accepted, 15, "wsd_connections_accepted_total sums to accepted");
+    is_int(peak, 6, "wsd_connections_peak is the segment's peak");
+    free(text);
+
+    /* No workers at all: still well formed. */
+    s.n_workers = 0;
+    b = evbuffer_new();
+    is_int(stats_json_prometheus(&s, b), 0, "with no workers");
+    text = buffer_text(b);
+    evbuffer_free(b);
+    if (text != NULL) {
+        n = check_exposition(text, &accepted, &peak);
+        ok(n >= 3, "the global samples are still there (%u)", n);
+        free(text);
+    }
+}
+
+int
+main(void)
+{
+    test_case_full();
+    test_case_fresh();
+    test_case_variants();
+    test_string();
+    test_stats();
+    test_prometheus();
+    return tap_done();
+}
