@@ -126,6 +126,32 @@ ws_frame_header_decode(struct ws_frame_header *h, const uint8_t *p, size_t len,
 }
 
 ssize_t
+ws_frame_header_extent(struct ws_frame_header *h, const uint8_t *p, size_t len)
+{
+    if (len < 2) {
+        return WS_AGAIN;
+    }
+    uint8_t len7 = p[1] & FRAME_LEN7;
+    bool masked = (p[1] & FRAME_MASKED) != 0;
+    size_t ext = len7 == FRAME_LEN16 ? 2 : len7 == FRAME_LEN64 ? 8 : 0;
+    size_t size = 2 + ext + (masked ? FRAME_MASK_BYTES : 0);
+
+    if (len < size) {
+        return WS_AGAIN;
+    }
+    h->fin = (p[0] & FRAME_FIN) != 0;
+    h->rsv = (uint8_t)((p[0] >> FRAME_RSV_SHIFT) & 0x07);
+    h->opcode = p[0] & FRAME_OPCODE;
+    h->masked = masked;
+    h->payload_len = ext != 0 ? frame_be_load(p + 2, ext) : len7;
+    memset(h->mask, 0, sizeof(h->mask));
+    if (masked) {
+        memcpy(h->mask, p + 2 + ext, FRAME_MASK_BYTES);
+    }
+    return (ssize_t)size;
+}
+
+ssize_t
 ws_frame_header_encode(uint8_t *out, size_t cap, bool fin, uint8_t rsv,
                        uint8_t opcode, uint64_t payload_len,
                        const uint8_t *mask)

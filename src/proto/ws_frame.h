@@ -53,6 +53,15 @@ ssize_t ws_frame_header_decode(struct ws_frame_header *h, const uint8_t *p,
                                size_t len, struct ws_error *err);
 
 /*
+ * Reads the header at p[0..len) without judging it, to learn where a frame
+ * that ws_frame_header_decode refused ends: fills *h as decode would
+ * (opcode and length as they stand) and returns the header's size, or
+ * WS_AGAIN when more bytes are needed. Never fails.
+ */
+ssize_t ws_frame_header_extent(struct ws_frame_header *h, const uint8_t *p,
+                               size_t len);
+
+/*
  * Encodes a header into out[0..cap). mask may be NULL (server frames are
  * never masked, §5.1). Returns the bytes written, 0 when cap is too small
  * (WS_FRAME_HEADER_MAX always suffices), or -1 for an opcode above 0xf, rsv

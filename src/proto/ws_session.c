@@ -291,44 +291,62 @@ take_header(struct ws_session *s, uint8_t *in, size_t len, bool *done,
             struct ws_event *ev)
 {
     struct ws_error err = {0, NULL};
+    const uint8_t *p = in;
+    size_t avail = len;
+    size_t copy = 0;
     ssize_t n;
-    size_t used;
 
     *done = false;
-    if (s->hdr_len == 0) {
-        n = ws_frame_header_decode(&s->frame, in, len, &err);
-        if (n == WS_AGAIN) {
-            memcpy(s->hdr, in, len); /* len < WS_FRAME_HEADER_MAX */
-            s->hdr_len = (uint8_t)len;
-            return len;
-        }
-        used = n > 0 ? (size_t)n : len;
-    } else {
-        size_t copy = sizeof(s->hdr) - s->hdr_len;
+    if (s->hdr_len > 0) {
+        copy = sizeof(s->hdr) - s->hdr_len;
         if (copy > len) {
             copy = len;
         }
         memcpy(s->hdr + s->hdr_len, in, copy);
-        n = ws_frame_header_decode(&s->frame, s->hdr, s->hdr_len + copy, &err);
-        if (n == WS_AGAIN) {
-            s->hdr_len = (uint8_t)(s->hdr_len + copy);
-            return copy;
+        p = s->hdr;
+        avail = s->hdr_len + copy;
+    }
+    n = s->lenient ? ws_frame_header_extent(&s->frame, p, avail)
+                   : ws_frame_header_decode(&s->frame, p, avail, &err);
+    if (n == WS_AGAIN) {
+        if (s->hdr_len == 0) {
+            memcpy(s->hdr, in, len); /* len < WS_FRAME_HEADER_MAX */
+            s->hdr_len = (uint8_t)len;
+            return len;
         }
-        used = n > 0 ? (size_t)n - s->hdr_len : len;
-        s->hdr_len = 0;
+        s->hdr_len = (uint8_t)(s->hdr_len + copy);
+        return copy;
     }
     *done = true;
     if (n < 0) {
-        /* Where this frame ends is unknown: nothing after it can be
-         * delimited. */
-        fail_at(s, ev, err.code, err.reason, false);
-        return len;
+        /* The header itself breaks §5.2: fail now, at this byte. Its
+         * extent can still be read (the same bytes, again, leniently), so
+         * the frame is skipped and the peer's close still found; but not
+         * when its 64-bit length has the top bit set (no end is known),
+         * nor when it is the peer's close (nothing follows it). */
+        bool endless = avail >= 3 && (p[1] & 0x7f) == 127 && (p[2] & 0x80);
+        bool peer_close = (p[0] & 0x0f) == WS_OP_CLOSE;
+        if (endless || peer_close) {
+            fail_at(s, ev, err.code, err.reason, false);
+            ev->peer_closed = peer_close;
+            return len;
+        }
+        fail_at(s, ev, err.code, err.reason, true);
+        s->lenient = true;
+        return 0;
     }
+    size_t used = (size_t)n - s->hdr_len;
+    s->hdr_len = 0;
     if (s->on_frame != NULL) {
         s->on_frame(s->on_frame_arg, &s->frame);
     }
     s->in_payload = true;
     s->frame_pos = 0;
+    if (s->lenient) {
+        s->lenient = false;
+        s->skip_frame = true; /* the frame refused above */
+        return used;
+    }
     s->skip_frame = false;
     check_header(s, ev); /* on failure, skip_frame skips its payload */
     return used;

@@ -80,6 +80,7 @@ struct ws_session {
     bool msg_compressed; /* the message in progress has RSV1 set */
     bool failed;         /* closing after a failure: only look for close */
     bool skip_frame;     /* discard the current frame's payload */
+    bool lenient;        /* read the next header for its extent only */
     uint8_t hdr[WS_FRAME_HEADER_MAX];
     struct ws_frame_header frame;
     uint64_t frame_pos;  /* payload bytes of the frame consumed */

@@ -208,29 +208,29 @@ static const struct sess_case cases[] = {
      .want = FAIL_1002},
     {"unmasked ping", {UNMASKED(0x89, "Hello")}, .want = FAIL_1002},
     {"unmasked close", {UNMASKED(0x88, "")}, .want = FAIL_1002},
-    {"opcode 0x3", {FRAME(0x83, "")}, .want = FAIL_1002_CLOSED},
-    {"opcode 0x4", {FRAME(0x84, "x")}, .want = FAIL_1002_CLOSED},
-    {"opcode 0x5", {FRAME(0x85, "")}, .want = FAIL_1002_CLOSED},
-    {"opcode 0x6", {FRAME(0x86, "")}, .want = FAIL_1002_CLOSED},
-    {"opcode 0x7, not final", {FRAME(0x07, "")}, .want = FAIL_1002_CLOSED},
-    {"opcode 0xb", {FRAME(0x8b, "")}, .want = FAIL_1002_CLOSED},
-    {"opcode 0xc", {FRAME(0x8c, "")}, .want = FAIL_1002_CLOSED},
-    {"opcode 0xd", {FRAME(0x8d, "")}, .want = FAIL_1002_CLOSED},
-    {"opcode 0xe", {FRAME(0x8e, "x")}, .want = FAIL_1002_CLOSED},
-    {"opcode 0xf", {FRAME(0x8f, "")}, .want = FAIL_1002_CLOSED},
+    {"opcode 0x3", {FRAME(0x83, "")}, .want = FAIL_1002},
+    {"opcode 0x4", {FRAME(0x84, "x")}, .want = FAIL_1002},
+    {"opcode 0x5", {FRAME(0x85, "")}, .want = FAIL_1002},
+    {"opcode 0x6", {FRAME(0x86, "")}, .want = FAIL_1002},
+    {"opcode 0x7, not final", {FRAME(0x07, "")}, .want = FAIL_1002},
+    {"opcode 0xb", {FRAME(0x8b, "")}, .want = FAIL_1002},
+    {"opcode 0xc", {FRAME(0x8c, "")}, .want = FAIL_1002},
+    {"opcode 0xd", {FRAME(0x8d, "")}, .want = FAIL_1002},
+    {"opcode 0xe", {FRAME(0x8e, "x")}, .want = FAIL_1002},
+    {"opcode 0xf", {FRAME(0x8f, "")}, .want = FAIL_1002},
     {"reserved opcode inside a fragmented message",
      {FRAME(0x01, "Hel"), FRAME(0x8b, "")},
-     .want = FAIL_1002_CLOSED},
-    {"ping of 126 bytes", {HEADER(0x89, 126)}, .want = FAIL_1002_CLOSED},
+     .want = FAIL_1002},
+    {"ping of 126 bytes", {HEADER(0x89, 126)}, .want = FAIL_1002},
     {"close of 126 bytes", {HEADER(0x88, 126)}, .want = FAIL_1002_CLOSED},
-    {"fragmented ping", {FRAME(0x09, "Hello")}, .want = FAIL_1002_CLOSED},
+    {"fragmented ping", {FRAME(0x09, "Hello")}, .want = FAIL_1002},
     {"fragmented close", {FRAME(0x08, "")}, .want = FAIL_1002_CLOSED},
     {"fragmented pong inside a message",
      {FRAME(0x01, "a"), FRAME(0x0a, ""), FRAME(0x80, "b")},
-     .want = FAIL_1002_CLOSED},
+     .want = FAIL_1002},
     {"16-bit length holding 5",
      {RAW("\x81\xfe\x00\x05\x37\xfa\x21\x3d\x7f\x9f\x4d\x51\x58")},
-     .want = FAIL_1002_CLOSED},
+     .want = FAIL_1002},
     {"64-bit length with the top bit set",
      {RAW("\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00\x37\xfa\x21\x3d")},
      .want = FAIL_1002_CLOSED},
@@ -242,7 +242,7 @@ static const struct sess_case cases[] = {
      .want = "MSG1:ok;" FAIL_1002},
     {"ping, then a reserved opcode",
      {FRAME(0x89, "p"), FRAME(0x83, "")},
-     .want = "PING:p>8a0170;" FAIL_1002_CLOSED},
+     .want = "PING:p>8a0170;" FAIL_1002},
 
     /* UTF-8 (§8.1): 1007, as soon as the bad byte arrives. */
     {"text 0xff",
@@ -280,6 +280,15 @@ static const struct sess_case cases[] = {
      {FRAME(0xc1, "Hello"), FRAME(0x88, "\x03\xea"
                                         "bye")},
      .want = "FAIL:1002>88..03ea+reason;CLOSE:1002:bye>-;END:CLOSED"},
+    {"a reserved opcode skipped whole, then the peer's close",
+     {FRAME(0x83, "payload of an unknown kind"), FRAME(0x88, "\x03\xea")},
+     .want = "FAIL:1002>88..03ea+reason;CLOSE:1002>-;END:CLOSED"},
+    {"a ping of 126 bytes skipped whole, then the peer's close",
+     {FRAME(0x89, "0123456789abcdef0123456789abcdef0123456789abcdef"
+                  "0123456789abcdef0123456789abcdef0123456789abcdef"
+                  "0123456789abcdefXYZ;\\-01234567"),
+      FRAME(0x88, "\x03\xea")},
+     .want = "FAIL:1002>88..03ea+reason;CLOSE:1002>-;END:CLOSED"},
     {"a frame over the limit skipped whole, then the peer's close",
      {FRAME(0x82, "0123456789abcdefXYZ"), FRAME(0x88, "\x03\xf1")},
      .max_frame_bytes = 16,
@@ -1305,8 +1314,8 @@ test_idle(void)
 /*
  * After a failure whose frame had a known length, the session skips the
  * rest of that frame, discards data and pings unanswered, and reports
- * only the peer's close; after a failure in a header whose extent is
- * unknown, it takes every byte and reports nothing.
+ * only the peer's close; after a header whose frame has no known end, it
+ * takes every byte and reports nothing.
  */
 static void
 test_after_fail(void)
@@ -1351,10 +1360,11 @@ test_after_fail(void)
        "after the close: close refused");
     ws_session_clear(&s);
 
-    /* A reserved opcode: its length is never read, so nothing after it
-     * can be delimited. */
+    /* A 64-bit length with its top bit set: no end of the frame is
+     * known, so nothing after it can be delimited. */
     in.len = 0;
-    frame_put(&in, 0x83, keys[0], (const uint8_t *)"abc", 3, 3);
+    input_put(&in, "\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00\x37\xfa\x21\x3d",
+              14);
     frame_put(&in, 0x88, keys[1], NULL, 0, 0);
     ws_session_init(&s, &cfg);
     ev = feed_all(&s, &in, &used);
