@@ -538,10 +538,59 @@ test_opcodes(void)
        "values above 0xf are neither known nor control");
 }
 
+/*
+ * ws_frame_header_extent reads headers decode refuses, for their size and
+ * length only; every shorter prefix asks for more.
+ */
+static void
+test_extent(void)
+{
+    static const struct {
+        const char *name;
+        const uint8_t bytes[14];
+        size_t len;
+        uint8_t opcode;
+        uint64_t payload_len;
+    } cases[] = {
+        /* 0x83: a final frame of reserved opcode 3, masked, 5 bytes. */
+        {"reserved opcode", {0x83, 0x85, 1, 2, 3, 4}, 6, 0x3, 5},
+        /* 0x89, 126 in 16 bits: a ping over 125 bytes, masked. */
+        {"ping of 126 bytes",
+         {0x89, 0xfe, 0x00, 0x7e, 1, 2, 3, 4},
+         8,
+         0x9,
+         126},
+        /* 0x09: a fragmented ping, unmasked, empty. */
+        {"fragmented ping", {0x09, 0x00}, 2, 0x9, 0},
+        /* 0x82, 126 in 16 bits holding 5: not minimally encoded. */
+        {"non-minimal length", {0x82, 0xfe, 0x00, 0x05, 9, 9, 9, 9}, 8, 0x2, 5},
+        /* 0x82, 127 and the top bit set: reported as it stands. */
+        {"64-bit length, top bit set",
+         {0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0x01, 1, 2, 3, 4},
+         14,
+         0x2,
+         0x8000000000000001ULL},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct ws_frame_header h;
+        for (size_t k = 0; k < cases[i].len; k++) {
+            is_int(ws_frame_header_extent(&h, cases[i].bytes, k), WS_AGAIN,
+                   "extent %s: %zu bytes ask for more", cases[i].name, k);
+        }
+        is_int(ws_frame_header_extent(&h, cases[i].bytes, cases[i].len),
+               cases[i].len, "extent %s: header size", cases[i].name);
+        is_int(h.opcode, cases[i].opcode, "extent %s: opcode", cases[i].name);
+        ok(h.payload_len == cases[i].payload_len, "extent %s: length",
+           cases[i].name);
+    }
+}
+
 int
 main(void)
 {
     tap_seed();
+    test_extent();
     test_decode_good();
     test_decode_bad();
     test_encode();
