@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fuzz target for the whole receive pipeline of ws_session: frame headers,
+ * unmasking, inflation, UTF-8, fragmentation with interleaved control
+ * frames, limits and the closing handshake. The first byte picks the
+ * limits, whether permessage-deflate is on (with fixed parameters), and
+ * whether we start a close ourselves; the next two seed the generator
+ * that cuts the rest into pieces, fed in a loop as src/conn.c's
+ * conn_process does. Each message is copied out before the next call (as
+ * the API requires) and echoed through ws_session_message, as conn_echo
+ * does. Invariants: used <= len; progress (a call that consumes nothing
+ * must report an event, and not forever); messages within
+ * max_message_bytes, text valid UTF-8; replies well-formed frames; once
+ * CLOSED, everything is discarded.
+ */
+#include "autoconf.h"
+
+#include "fuzz.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+#include "ws_session.h"
+
+/* Calls in a row that may consume nothing (each reporting an event). */
+#define STALL_MAX 4
+
+static const struct ws_session_config limits[] = {
+    {64 * 1024, 64 * 1024},
+    {125, 125},
+    {1024 * 1024, 16 * 1024},
+    {16, 1024},
+};
+
+static const struct ws_deflate_config deflate_cfgs[] = {
+    {true, 1, 8, 0, 15, 15, false, false},
+    {true, 1, 8, 0, 15, 15, true, true},
+};
+static const struct ws_deflate_params deflate_params[] = {
+    {false, false, 15, 15},
+    {true, true, 15, 15},
+};
+
+static void
+on_frame(void *arg, const struct ws_frame_header *h)
+{
+    unsigned *n_frames = arg;
+
+    FUZZ_CHECK(h->opcode <= 0xf && h->rsv <= 7);
+    (*n_frames)++;
+}
+
+/* A reply must be exactly one unmasked frame of the expected opcode. */
+static void
+check_reply(const uint8_t *reply, size_t len, uint8_t opcode)
+{
+    struct ws_frame_header h;
+    struct ws_error err = {0, NULL};
+    ssize_t n = ws_frame_header_decode(&h, reply, len, &err);
+
+    FUZZ_CHECK(n > 0 && h.fin && !h.masked && h.opcode == opcode);
+    FUZZ_CHECK((size_t)n + h.payload_len == len);
+}
+
+/* Copies the message out, as conn_echo must, and frames it as the echo. */
+static void
+echo(struct ws_session *s, const struct ws_event *ev)
+{
+    uint8_t hdr[WS_FRAME_HEADER_MAX];
+    uint8_t *copy = malloc(ev->len + 1);
+    size_t cap = ws_session_message_bound(s, ev->len);
+    uint8_t *out = cap > 0 ? malloc(cap) : NULL;
+    const uint8_t *payload = NULL;
+    size_t payload_len = 0;
+    struct ws_frame_header h;
+    struct ws_error err = {0, NULL};
+
+    FUZZ_CHECK(copy != NULL && (cap == 0 || out != NULL));
+    if (ev->len > 0) {
+        memcpy(copy, ev->data, ev->len);
+    }
+    size_t n = ws_session_message(s, hdr, ev->opcode, copy, ev->len, out, cap,
+                                  &payload, &payload_len);
+    if (n > 0) {
+        FUZZ_CHECK(ws_frame_header_decode(&h, hdr, n, &err) == (ssize_t)n);
+        FUZZ_CHECK(h.opcode == ev->opcode && h.fin && !h.masked);
+        FUZZ_CHECK(h.payload_len == payload_len);
+        FUZZ_CHECK((h.rsv & WS_RSV1) != 0 || payload_len == ev->len);
+    }
+    free(out);
+    free(copy);
+}
+
+static void
+check_event(struct ws_session *s, const struct ws_event *ev)
+{
+    switch (ev->type) {
+    case WS_EV_NONE:
+        break;
+    case WS_EV_MESSAGE:
+        FUZZ_CHECK(ev->len <= s->cfg->max_message_bytes);
+        FUZZ_CHECK(ev->opcode == WS_OP_TEXT || ev->opcode == WS_OP_BINARY);
+        FUZZ_CHECK(ev->opcode != WS_OP_TEXT ||
+                   ws_utf8_is_valid(ev->data, ev->len));
+        echo(s, ev);
+        break;
+    case WS_EV_PING:
+        FUZZ_CHECK(ev->len <= WS_CONTROL_PAYLOAD_MAX);
+        check_reply(ev->reply, ev->reply_len, WS_OP_PONG);
+        FUZZ_CHECK(ev->len == 0 ||
+                   memcmp(ev->reply + 2, ev->data, ev->len) == 0);
+        break;
+    case WS_EV_PONG:
+        FUZZ_CHECK(ev->len <= WS_CONTROL_PAYLOAD_MAX);
+        break;
+    case WS_EV_CLOSE:
+        FUZZ_CHECK(ws_session_state(s) == WS_SESSION_CLOSED);
+        FUZZ_CHECK(ev->close.reason_len <= WS_CONTROL_PAYLOAD_MAX - 2);
+        FUZZ_CHECK(ws_utf8_is_valid(ev->close.reason, ev->close.reason_len));
+        if (ev->reply_len > 0) {
+            check_reply(ev->reply, ev->reply_len, WS_OP_CLOSE);
+        }
+        break;
+    case WS_EV_FAIL:
+        FUZZ_CHECK(ws_session_state(s) != WS_SESSION_OPEN);
+        FUZZ_CHECK(ev->error.reason != NULL);
+        FUZZ_CHECK(ws_close_code_is_valid(ev->error.code));
+        if (ev->reply_len > 0) {
+            check_reply(ev->reply, ev->reply_len, WS_OP_CLOSE);
+        }
+        break;
+    }
+}
+
+/* Feeds in[0..len) until it is consumed, as conn_process does. */
+static void
+feed(struct ws_session *s, uint8_t *in, size_t len)
+{
+    unsigned stalls = 0;
+
+    while (len > 0) {
+        struct ws_event ev;
+        bool closed = ws_session_state(s) == WS_SESSION_CLOSED;
+        size_t used = ws_session_feed(s, in, len, &ev);
+
+        FUZZ_CHECK(used <= len);
+        FUZZ_CHECK(!closed || (used == len && ev.type == WS_EV_NONE));
+        if (used == 0) {
+            FUZZ_CHECK(ev.type != WS_EV_NONE);
+            FUZZ_CHECK(++stalls <= STALL_MAX);
+        } else {
+            stalls = 0;
+        }
+        check_event(s, &ev);
+        in += used;
+        len -= used;
+    }
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct ws_session s;
+    unsigned n_frames = 0;
+    uint8_t knobs = size > 0 ? data[0] : 0;
+    uint32_t seed = size > 2 ? (uint32_t)data[1] << 8 | data[2] : 1;
+    size_t skip = size < 3 ? size : 3;
+    size_t len = size - skip;
+    uint8_t *buf = malloc(len + 1);
+    /* Pieces of 1 to 2^k bytes; k from the knobs, so 1-byte feeds too. */
+    uint32_t span = 1u << (((unsigned)knobs >> 4) & 0xf);
+    size_t close_at = (knobs & 0x08) ? seed % (len + 1) : (size_t)-1;
+    size_t at = 0;
+
+    FUZZ_CHECK(buf != NULL);
+    if (len > 0) {
+        memcpy(buf, data + skip, len);
+    }
+    ws_session_init(&s, &limits[(knobs >> 1) & 3]);
+    s.on_frame = on_frame;
+    s.on_frame_arg = &n_frames;
+    if (knobs & 1) {
+        unsigned which = (knobs >> 3) & 1;
+        ws_session_use_deflate(&s, &deflate_cfgs[which],
+                               &deflate_params[which]);
+    }
+    while (at < len) {
+        size_t piece = 1 + fuzz_rand(&seed) % span;
+        if (piece > len - at) {
+            piece = len - at;
+        }
+        if (at <= close_at && close_at < at + piece) {
+            struct ws_event ev;
+            bool open = ws_session_state(&s) == WS_SESSION_OPEN;
+            FUZZ_CHECK(ws_session_close(&s, WS_CLOSE_GOING_AWAY, "bye", &ev) ==
+                       open);
+            FUZZ_CHECK(!open || ws_session_state(&s) == WS_SESSION_CLOSING);
+        }
+        feed(&s, buf + at, piece);
+        at += piece;
+    }
+    ws_session_clear(&s);
+    free(buf);
+    return 0;
+}
