@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #define CONFIG_PATH_MAX    256
+#define CONFIG_FILE_MAX    1024
 #define CONFIG_ERROR_MAX   512
 #define CONFIG_LINE_MAX    1024
 #define CONFIG_WORKERS_MAX 256
@@ -45,6 +46,10 @@ struct config {
     uint64_t deflate_client_max_window_bits; /* 9-15 */
     bool deflate_server_no_context_takeover; /* always, not only if asked */
     bool deflate_client_no_context_takeover; /* always ask it of clients */
+    struct config_addr tls_listen;           /* the wss:// endpoint */
+    bool tls_listen_given; /* tls_listen was set, not left at its default */
+    char tls_certificate[CONFIG_FILE_MAX];     /* PEM chain; "": TLS off */
+    char tls_certificate_key[CONFIG_FILE_MAX]; /* PEM private key */
 };
 
 /* Fills cfg with the built-in defaults. */
@@ -66,8 +71,18 @@ int config_set(struct config *cfg, const char *name, const char *value,
  */
 int config_load_file(struct config *cfg, const char *path, char *err);
 
-/* Resolves `auto` values (workers: online CPUs). Call once, after setting. */
-void config_finish(struct config *cfg);
+/*
+ * Resolves `auto` values (workers: online CPUs) and checks the rules that
+ * join directives: TLS needs both tls_certificate and tls_certificate_key,
+ * tls_listen is refused without them, and the ws:// and wss:// endpoints
+ * cannot share a port. Call once, after setting. Returns 0, or -1 with
+ * "directive: problem" in err[0..CONFIG_ERROR_MAX). Whether the files can
+ * be read is for the TLS transport to find out (transport_tls_ctx_new).
+ */
+int config_finish(struct config *cfg, char *err);
+
+/* Whether wss:// is served: a certificate is configured. */
+bool config_tls_is_on(const struct config *cfg);
 
 /* Prints every directive with its default and description to stdout. */
 void config_print_help(void);

@@ -103,7 +103,10 @@ main(int argc, char **argv)
             return WSD_EXIT_FATAL;
         }
     }
-    config_finish(&cfg);
+    if (config_finish(&cfg, err) != 0) {
+        fprintf(stderr, "wsd: %s\n", err);
+        return WSD_EXIT_FATAL;
+    }
     log_set_level(cfg.log_level);
     event_set_log_callback(libevent_log);
     return master_run(&cfg, ready_fd);
