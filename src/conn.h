@@ -23,6 +23,7 @@
 
 struct conn;
 struct conn_env;
+struct transport;
 
 typedef void conn_env_fn(struct conn_env *env);
 
@@ -45,11 +46,15 @@ struct conn_env {
 };
 
 /*
- * Takes over the accepted, non-blocking socket fd. With refuse set, the
- * connection only answers 503 (the worker is at max_connections) and
- * closes. Returns the connection, or NULL (fd closed) when out of memory.
+ * Takes over the accepted, non-blocking socket fd and the transport state
+ * tctx that t reads and writes it through (NULL for transport_tcp; TLS
+ * state from transport_tls_conn_new). The opening-handshake timer starts
+ * now, so it also bounds a TLS handshake. With refuse set, the connection
+ * only answers 503 (the worker is at max_connections) and closes. Returns
+ * the connection, or NULL (tctx freed, fd closed) when out of memory.
  */
-struct conn *conn_new(struct conn_env *env, int fd, bool refuse);
+struct conn *conn_new(struct conn_env *env, int fd, const struct transport *t,
+                      void *tctx, bool refuse);
 
 /*
  * Starts closing c because the worker is shutting down: an open WebSocket

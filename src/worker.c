@@ -22,6 +22,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "transport.h"
 
 /* One read buffer per worker, shared by its connections (they consume
  * what they read before the next read). */
@@ -104,7 +105,7 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
             close(cfd);
             continue;
         }
-        conn_new(&w->env, cfd, w->env.n_conns >= limit);
+        conn_new(&w->env, cfd, &transport_tcp, NULL, w->env.n_conns >= limit);
     }
 }
 
