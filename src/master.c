@@ -25,6 +25,7 @@
 #include "listener.h"
 #include "log.h"
 #include "stats_shm.h"
+#include "transport_tls.h"
 #include "worker.h"
 
 /* A worker that dies younger than this counts as crashing in a loop. */
@@ -47,6 +48,8 @@ struct master {
     struct event_base *base;
     pid_t pid;
     int *listen_fds;
+    int *tls_listen_fds; /* NULL while TLS is off */
+    SSL_CTX *tls_ctx;    /* NULL while TLS is off */
     struct master_slot *slots;
     struct stats_shm shm;
     bool stopping;
@@ -76,15 +79,22 @@ master_spawn(struct master *m, unsigned i)
         return;
     }
     if (pid == 0) {
-        /* The worker keeps only its own slot's listener, and takes its
+        /* The worker keeps only its own slot's listeners, and takes its
          * signals through its own event base. */
+        struct worker_listeners ls = {m->listen_fds[i], -1, m->tls_ctx};
         close(m->signal_fd);
         for (unsigned j = 0; j < m->cfg->workers; j++) {
             if (j != i) {
                 close(m->listen_fds[j]);
+                if (m->tls_listen_fds != NULL) {
+                    close(m->tls_listen_fds[j]);
+                }
             }
         }
-        exit(worker_run(m->cfg, i, m->listen_fds[i], &m->shm, m->pid));
+        if (m->tls_listen_fds != NULL) {
+            ls.tls_fd = m->tls_listen_fds[i];
+        }
+        exit(worker_run(m->cfg, i, &ls, &m->shm, m->pid));
     }
     s->pid = pid;
     s->started_ms = now_ms();
@@ -254,17 +264,32 @@ master_on_signal(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Appends " key=HOST:PORT" for addr, with the port fd is bound to. */
+static size_t
+ready_addr(char *p, size_t len, const char *key, const struct config_addr *addr,
+           int fd)
+{
+    const char *colon = strrchr(addr->text, ':');
+    int n = snprintf(p, len, " %s=%.*s:%u", key, (int)(colon - addr->text),
+                     addr->text, listener_port(fd));
+    return n > 0 && (size_t)n < len ? (size_t)n : 0;
+}
+
 static void
 master_write_ready(const struct master *m, int ready_fd)
 {
-    const char *text = m->cfg->listen.text;
-    const char *colon = strrchr(text, ':');
-    int host_len = (int)(colon - text);
-    char line[128];
-    int n =
-        snprintf(line, sizeof(line), "ready pid=%ld listen=%.*s:%u\n",
-                 (long)m->pid, host_len, text, listener_port(m->listen_fds[0]));
-    if (n > 0 && write(ready_fd, line, (size_t)n) != n) {
+    char line[256];
+    int n = snprintf(line, sizeof(line), "ready pid=%ld", (long)m->pid);
+    size_t len = n > 0 ? (size_t)n : 0;
+
+    len += ready_addr(line + len, sizeof(line) - len, "listen", &m->cfg->listen,
+                      m->listen_fds[0]);
+    if (m->tls_listen_fds != NULL) {
+        len += ready_addr(line + len, sizeof(line) - len, "tls_listen",
+                          &m->cfg->tls_listen, m->tls_listen_fds[0]);
+    }
+    line[len++] = '\n';
+    if (write(ready_fd, line, len) != (ssize_t)len) {
         log_errno(LOG_LEVEL_WARN, "write(ready_fd)");
     }
     close(ready_fd);
@@ -295,7 +320,12 @@ master_free(struct master *m)
     if (m->listen_fds != NULL) {
         listener_close(m->listen_fds, m->cfg->workers);
     }
+    if (m->tls_listen_fds != NULL) {
+        listener_close(m->tls_listen_fds, m->cfg->workers);
+    }
     free(m->listen_fds);
+    free(m->tls_listen_fds);
+    SSL_CTX_free(m->tls_ctx);
     free(m->slots);
     stats_shm_destroy(&m->shm);
 }
@@ -318,16 +348,36 @@ master_run(const struct config *cfg, int ready_fd)
     sigaction(SIGPIPE, &sa, NULL);
     prctl(PR_SET_NAME, "wsd: master");
 
+    if (config_tls_is_on(cfg)) {
+        /* Before anything binds or forks: a bad certificate stops wsd at
+         * once, and every worker inherits the same context (and with it
+         * the session ticket keys). */
+        char err[2 * CONFIG_FILE_MAX + 128];
+        m.tls_ctx = transport_tls_ctx_new(cfg, err, sizeof(err));
+        if (m.tls_ctx == NULL) {
+            log_msg(LOG_LEVEL_CRIT, "cannot start: %s", err);
+            goto out;
+        }
+        m.tls_listen_fds = calloc(n, sizeof(*m.tls_listen_fds));
+    }
     m.listen_fds = calloc(n, sizeof(*m.listen_fds));
     m.slots = calloc(n, sizeof(*m.slots));
-    if (m.listen_fds == NULL || m.slots == NULL) {
+    if (m.listen_fds == NULL || m.slots == NULL ||
+        (m.tls_ctx != NULL && m.tls_listen_fds == NULL)) {
         log_msg(LOG_LEVEL_CRIT, "out of memory");
         goto out;
     }
     for (unsigned i = 0; i < n; i++) {
         m.listen_fds[i] = -1;
+        if (m.tls_listen_fds != NULL) {
+            m.tls_listen_fds[i] = -1;
+        }
     }
     if (listener_open(&cfg->listen, n, m.listen_fds) != 0) {
+        goto out;
+    }
+    if (m.tls_listen_fds != NULL &&
+        listener_open(&cfg->tls_listen, n, m.tls_listen_fds) != 0) {
         goto out;
     }
     if (stats_shm_create(&m.shm, n, now_ms()) != 0) {
@@ -375,6 +425,11 @@ master_run(const struct config *cfg, int ready_fd)
     log_msg(LOG_LEVEL_INFO, "wsd %s: %u workers on %s port %u, path %s",
             VERSION, n, cfg->listen.text, listener_port(m.listen_fds[0]),
             cfg->path);
+    if (m.tls_listen_fds != NULL) {
+        log_msg(LOG_LEVEL_INFO, "wss on %s port %u, certificate %s",
+                cfg->tls_listen.text, listener_port(m.tls_listen_fds[0]),
+                cfg->tls_certificate);
+    }
     if (ready_fd != -1) {
         master_write_ready(&m, ready_fd);
     }
