@@ -26,10 +26,13 @@
 #include "log.h"
 
 /* The most plaintext one record carries (RFC 8446 §5.1: 2^14 bytes). */
-#define TLS_RECORD_BYTES SSL3_RT_MAX_PLAIN_LENGTH
+#define TLS_RECORD_BYTES      SSL3_RT_MAX_PLAIN_LENGTH
 /* TLS 1.2 suites: forward secrecy and AEAD only (RFC 7525 §4.2); TLS 1.3
  * suites are all AEAD with (EC)DHE, so OpenSSL's defaults stay. */
-#define TLS_CIPHERS_12   "ECDHE+AESGCM:ECDHE+CHACHA20"
+#define TLS_CIPHERS_12        "ECDHE+AESGCM:ECDHE+CHACHA20"
+/* TLS 1.2 sessions a worker keeps for clients without tickets (about
+ * 1 KiB each; OpenSSL's default of 20480 would allow 20 MiB a worker). */
+#define TLS_SESSION_CACHE_MAX 4096
 
 struct tls_conn {
     SSL *ssl;
@@ -182,6 +185,7 @@ ctx_settings(SSL_CTX *ctx)
      * every worker forked after this resumes any worker's sessions. The
      * cache serves TLS 1.2 session IDs within one worker. */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(ctx, TLS_SESSION_CACHE_MAX);
     if (SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"wsd", 3) !=
         1) {
         return -1;
@@ -284,6 +288,7 @@ peer_text(int fd, char *buf, size_t len)
     socklen_t sslen = sizeof(ss);
     char host[INET6_ADDRSTRLEN];
 
+    memset(&ss, 0, sizeof(ss));
     if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == -1) {
         snprintf(buf, len, "a peer gone");
     } else if (ss.ss_family == AF_INET) {

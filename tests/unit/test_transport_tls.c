@@ -109,8 +109,10 @@ write_pem(const char *path, X509 *const *certs, size_t n, EVP_PKEY *key,
         PEM_write_X509(f, certs[i]);
     }
     if (key != NULL) {
-        PEM_write_PrivateKey(f, key, passphrase ? EVP_aes_128_cbc() : NULL,
-                             NULL, 0, NULL, (void *)(uintptr_t)passphrase);
+        PEM_write_PrivateKey(
+            f, key, passphrase != NULL ? EVP_aes_128_cbc() : NULL,
+            (const unsigned char *)passphrase,
+            passphrase != NULL ? (int)strlen(passphrase) : 0, NULL, NULL);
     }
     fclose(f);
 }
@@ -239,6 +241,8 @@ test_ctx_settings(SSL_CTX *ctx)
        "a retried write may come from another buffer");
     is_int(SSL_CTX_get_session_cache_mode(ctx), SSL_SESS_CACHE_SERVER,
            "server-side session cache");
+    is_int(SSL_CTX_sess_get_cache_size(ctx), 4096,
+           "at most 4096 cached sessions a worker");
     ok(!SSL_CTX_get_read_ahead(ctx), "no read-ahead");
 }
 
@@ -424,7 +428,7 @@ test_io(struct transport_tls_env *env)
 
     /* One SSL_read per recv: three records, three reads. */
     memset(buf, 'a', 3000);
-    for (int i = 0; i < 3; i++) {
+    for (size_t i = 0; i < 3; i++) {
         SSL_write(p.client, buf + i * 1000, 1000);
     }
     for (int i = 0; i < 3; i++) {
