@@ -362,16 +362,19 @@ master_run(const struct config *cfg, int ready_fd)
     }
     m.listen_fds = calloc(n, sizeof(*m.listen_fds));
     m.slots = calloc(n, sizeof(*m.slots));
+    /* -1 before any failure can reach master_free, which closes them. */
+    for (unsigned i = 0; i < n; i++) {
+        if (m.listen_fds != NULL) {
+            m.listen_fds[i] = -1;
+        }
+        if (m.tls_listen_fds != NULL) {
+            m.tls_listen_fds[i] = -1;
+        }
+    }
     if (m.listen_fds == NULL || m.slots == NULL ||
         (m.tls_ctx != NULL && m.tls_listen_fds == NULL)) {
         log_msg(LOG_LEVEL_CRIT, "out of memory");
         goto out;
-    }
-    for (unsigned i = 0; i < n; i++) {
-        m.listen_fds[i] = -1;
-        if (m.tls_listen_fds != NULL) {
-            m.tls_listen_fds[i] = -1;
-        }
     }
     if (listener_open(&cfg->listen, n, m.listen_fds) != 0) {
         goto out;
