@@ -31,6 +31,7 @@ enum config_type {
     CONFIG_BOOL,     /* on or off */
     CONFIG_ADDR_OFF, /* ADDR:PORT, or off */
     CONFIG_STRING,   /* any text without control characters */
+    CONFIG_FILE,     /* a file name; "" for none */
 };
 
 struct config_directive {
@@ -104,6 +105,12 @@ static const struct config_directive config_directives[] = {
      "bearer token the admin endpoint requires; empty: none"},
     {"admin_token_file", CONFIG_STRING, OFF(admin_token_file), 0,
      CONFIG_PATH_MAX, "", "file whose first line is the admin token"},
+    {"tls_listen", CONFIG_ADDR, OFF(tls_listen), 0, 0, "127.0.0.1:8889",
+     "address and port of the wss:// endpoint, once a certificate is set"},
+    {"tls_certificate", CONFIG_FILE, OFF(tls_certificate), 0, 0, "",
+     "PEM certificate (chain allowed) for wss://; none: TLS off"},
+    {"tls_certificate_key", CONFIG_FILE, OFF(tls_certificate_key), 0, 0, "",
+     "PEM private key of tls_certificate"},
 };
 
 #define N_DIRECTIVES (sizeof(config_directives) / sizeof(config_directives[0]))
@@ -270,8 +277,23 @@ set_directive(struct config *cfg, const char *name, const char *value,
     field = (char *)cfg + d->offset;
     switch (d->type) {
     case CONFIG_ADDR:
-        return parse_addr((struct config_addr *)(void *)field, value, err,
-                          d->name);
+        if (parse_addr((struct config_addr *)(void *)field, value, err,
+                       d->name) != 0) {
+            return -1;
+        }
+        if (d->offset == OFF(tls_listen)) {
+            cfg->tls_listen_given = true;
+        }
+        return 0;
+    case CONFIG_FILE:
+        if (strlen(value) >= CONFIG_FILE_MAX) {
+            snprintf(err, CONFIG_PROBLEM_MAX,
+                     "%s: file name longer than %d bytes", d->name,
+                     CONFIG_FILE_MAX - 1);
+            return -1;
+        }
+        strcpy(field, value);
+        return 0;
     case CONFIG_PATH:
         if (value[0] != '/' || strlen(value) >= CONFIG_PATH_MAX ||
             strpbrk(value, "?# \t\r\n") != NULL) {
@@ -378,6 +400,8 @@ config_init(struct config *cfg)
             abort();
         }
     }
+    /* Only a tls_listen the user gives counts as asking for TLS. */
+    cfg->tls_listen_given = false;
 }
 
 /*
@@ -522,6 +546,50 @@ read_token_file(struct config *cfg, char *err)
     return 0;
 }
 
+bool
+config_tls_is_on(const struct config *cfg)
+{
+    return cfg->tls_certificate[0] != '\0';
+}
+
+static bool
+addr_is_wildcard(const struct config_addr *a)
+{
+    if (a->ss.ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
+        return sin->sin_addr.s_addr == htonl(INADDR_ANY);
+    }
+    const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&a->ss;
+    return IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
+}
+
+/*
+ * Whether a and b would take the same connections. Both listeners set
+ * SO_REUSEPORT, so the kernel would not refuse the second bind: it would
+ * spread ws:// and wss:// clients over both sockets.
+ */
+static bool
+addr_overlaps(const struct config_addr *a, const struct config_addr *b)
+{
+    const struct sockaddr_in *a4 = (const struct sockaddr_in *)&a->ss;
+    const struct sockaddr_in *b4 = (const struct sockaddr_in *)&b->ss;
+    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)&a->ss;
+    const struct sockaddr_in6 *b6 = (const struct sockaddr_in6 *)&b->ss;
+
+    if (a->ss.ss_family != b->ss.ss_family) {
+        return false;
+    }
+    if (a->ss.ss_family == AF_INET) {
+        return a4->sin_port != 0 && a4->sin_port == b4->sin_port &&
+               (a4->sin_addr.s_addr == b4->sin_addr.s_addr ||
+                addr_is_wildcard(a) || addr_is_wildcard(b));
+    }
+    return a6->sin6_port != 0 && a6->sin6_port == b6->sin6_port &&
+           (memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) ==
+                0 ||
+            addr_is_wildcard(a) || addr_is_wildcard(b));
+}
+
 int
 config_finish(struct config *cfg, char *err)
 {
@@ -544,6 +612,33 @@ config_finish(struct config *cfg, char *err)
                  cfg->admin_listen.text);
         return -1;
     }
+    if (!config_tls_is_on(cfg)) {
+        if (cfg->tls_listen_given) {
+            snprintf(err, CONFIG_ERROR_MAX,
+                     "tls_listen: TLS is off without tls_certificate");
+            return -1;
+        }
+        if (cfg->tls_certificate_key[0] != '\0') {
+            snprintf(err, CONFIG_ERROR_MAX,
+                     "tls_certificate_key: TLS is off without "
+                     "tls_certificate");
+            return -1;
+        }
+        return 0;
+    }
+    if (cfg->tls_certificate_key[0] == '\0') {
+        snprintf(err, CONFIG_ERROR_MAX,
+                 "tls_certificate_key: missing (tls_certificate needs its "
+                 "private key)");
+        return -1;
+    }
+    if (addr_overlaps(&cfg->listen, &cfg->tls_listen)) {
+        snprintf(err, CONFIG_ERROR_MAX,
+                 "tls_listen: %s takes the port of listen %s (ws:// and "
+                 "wss:// need their own)",
+                 cfg->tls_listen.text, cfg->listen.text);
+        return -1;
+    }
     return 0;
 }
 
@@ -553,6 +648,7 @@ config_print_help(void)
     printf("Directives (--name value; - and _ are interchangeable):\n");
     for (size_t i = 0; i < N_DIRECTIVES; i++) {
         const struct config_directive *d = &config_directives[i];
-        printf("  --%-24s %s (default %s)\n", d->name, d->help, d->def);
+        printf("  --%-24s %s (default %s)\n", d->name, d->help,
+               d->def[0] != '\0' ? d->def : "none");
     }
 }

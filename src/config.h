@@ -14,6 +14,7 @@
 
 #define CONFIG_PATH_MAX    256
 #define CONFIG_TOKEN_MAX   256
+#define CONFIG_FILE_MAX    1024
 #define CONFIG_ERROR_MAX   512
 #define CONFIG_LINE_MAX    1024
 #define CONFIG_WORKERS_MAX 256
@@ -50,6 +51,10 @@ struct config {
     struct config_addr admin_listen;         /* len 0: admin endpoint off */
     char admin_token[CONFIG_TOKEN_MAX];      /* "" : no token required */
     char admin_token_file[CONFIG_PATH_MAX];  /* a file holding the token */
+    struct config_addr tls_listen;           /* the wss:// endpoint */
+    bool tls_listen_given; /* tls_listen was set, not left at its default */
+    char tls_certificate[CONFIG_FILE_MAX];     /* PEM chain; "": TLS off */
+    char tls_certificate_key[CONFIG_FILE_MAX]; /* PEM private key */
 };
 
 /* Fills cfg with the built-in defaults. */
@@ -74,13 +79,20 @@ int config_load_file(struct config *cfg, const char *path, char *err);
 /*
  * Resolves what depends on several directives, once all are set: `auto`
  * workers (online CPUs), the admin token from admin_token_file, and the
- * rule that an admin endpoint off loopback needs a token. Returns 0, or
- * -1 with the problem in err[0..CONFIG_ERROR_MAX).
+ * rules that join directives: an admin endpoint off loopback needs a
+ * token; TLS needs both tls_certificate and tls_certificate_key,
+ * tls_listen is refused without them, and the ws:// and wss:// endpoints
+ * cannot share a port. Call once, after setting. Returns 0, or -1 with
+ * "directive: problem" in err[0..CONFIG_ERROR_MAX). Whether the TLS files
+ * can be read is for the TLS transport to find out.
  */
 int config_finish(struct config *cfg, char *err);
 
 /* True when a is a loopback address (127.0.0.0/8 or ::1). */
 bool config_addr_is_loopback(const struct config_addr *a);
+
+/* Whether wss:// is served: a certificate is configured. */
+bool config_tls_is_on(const struct config *cfg);
 
 /* Prints every directive with its default and description to stdout. */
 void config_print_help(void);

@@ -50,10 +50,14 @@ struct conn {
     const struct transport *t;
     void *tctx; /* the transport's state, NULL for TCP */
     int fd;
-    uint8_t state;    /* enum conn_state */
-    bool read_paused; /* output over the high-water mark */
-    bool write_armed; /* ev_write is pending */
-    bool has_session; /* the handshake succeeded: session is live */
+    uint8_t state;         /* enum conn_state */
+    bool read_paused;      /* output over the high-water mark, or flushing */
+    bool send_blocked;     /* output waits for the socket to be writable */
+    bool recv_wants_write; /* the transport's recv waits for writability */
+    bool send_wants_read;  /* the transport's send waits for readability */
+    bool read_armed;       /* ev_read is pending */
+    bool write_armed;      /* ev_write is pending */
+    bool has_session;      /* the handshake succeeded: session is live */
     struct event *ev_read;
     struct event *ev_write;
     struct event *ev_timer;    /* the current phase's deadline */
@@ -80,20 +84,52 @@ timer_set(struct conn *c, uint64_t ms)
 }
 
 static void
-read_pause(struct conn *c)
+event_arm(struct event *ev, bool *armed, bool want)
 {
-    if (!c->read_paused) {
-        event_del(c->ev_read);
-        c->read_paused = true;
+    if (want != *armed) {
+        if (want) {
+            event_add(ev, NULL);
+        } else {
+            event_del(ev);
+        }
+        *armed = want;
+    }
+}
+
+/*
+ * Makes ev_read and ev_write pending for exactly what c waits for: its own
+ * reading unless paused, output the socket did not take, and, under TLS, a
+ * recv that must send a record first or a send that must read first.
+ * Bytes the transport already holds are read at once: no readiness would
+ * announce them.
+ */
+static void
+conn_arm(struct conn *c)
+{
+    bool reading = !c->read_paused && !c->recv_wants_write;
+
+    event_arm(c->ev_read, &c->read_armed, reading || c->send_wants_read);
+    event_arm(c->ev_write, &c->write_armed,
+              c->send_blocked || c->recv_wants_write);
+    if (reading && c->t->has_pending(c->tctx)) {
+        event_active(c->ev_read, EV_READ, 1);
     }
 }
 
 static void
-read_resume(struct conn *c)
+read_pause(struct conn *c)
 {
-    if (c->read_paused) {
-        event_add(c->ev_read, NULL);
-        c->read_paused = false;
+    c->read_paused = true;
+    conn_arm(c);
+}
+
+/* A recv would block: WSD_IO_WANT_WRITE waits for writability instead. */
+static void
+conn_recv_wait(struct conn *c, ssize_t n)
+{
+    if (n == WSD_IO_WANT_WRITE) {
+        c->recv_wants_write = true;
+        conn_arm(c);
     }
 }
 
@@ -105,9 +141,18 @@ now_ms(struct conn_env *env)
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
+/* A send or shutdown would block: wait for the readiness it names. */
+static void
+conn_send_wait(struct conn *c, ssize_t n)
+{
+    c->send_blocked = n == WSD_IO_AGAIN;
+    c->send_wants_read = n == WSD_IO_WANT_READ;
+    conn_arm(c);
+}
+
 struct conn *
-conn_new(struct conn_env *env, int fd, const struct sockaddr *peer,
-         socklen_t peer_len, bool refuse)
+conn_new(struct conn_env *env, int fd, const struct transport *t, void *tctx,
+         const struct sockaddr *peer, socklen_t peer_len, bool refuse)
 {
     struct conn *c = calloc(1, sizeof(*c));
     int one = 1;
@@ -117,7 +162,8 @@ conn_new(struct conn_env *env, int fd, const struct sockaddr *peer,
     }
     c->env = env;
     c->fd = fd;
-    c->t = &transport_tcp;
+    c->t = t;
+    c->tctx = tctx;
     c->state = CONN_HANDSHAKE;
     c->ev_read =
         event_new(env->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
@@ -138,7 +184,7 @@ conn_new(struct conn_env *env, int fd, const struct sockaddr *peer,
     env->n_conns++;
     conn_record_start(&c->rec, env->shm, env->slot_index, peer, peer_len,
                       now_ms(env));
-    event_add(c->ev_read, NULL);
+    conn_arm(c);
     timer_set(c, env->cfg->handshake_timeout_ms);
     if (refuse) {
         struct ws_error err = {503, "connection limit of this worker reached"};
@@ -149,8 +195,7 @@ conn_new(struct conn_env *env, int fd, const struct sockaddr *peer,
         conn_record_handshake(&c->rec, 503, NULL, NULL);
         conn_finish(c);
         /* The socket is writable at once: conn_on_write sends the 503. */
-        event_add(c->ev_write, NULL);
-        c->write_armed = true;
+        conn_send_wait(c, WSD_IO_AGAIN);
     }
     return c;
 
@@ -170,6 +215,7 @@ fail_free:
     free(c);
 fail_close_fd:
     log_msg(LOG_LEVEL_ERROR, "out of memory for a new connection");
+    t->free(tctx);
     close(fd);
     return NULL;
 }
@@ -244,11 +290,8 @@ conn_flush(struct conn *c)
             iov[i].iov_len = v[i].iov_len;
         }
         ssize_t n = c->t->send(c->tctx, c->fd, iov, nv);
-        if (n == WSD_IO_AGAIN) {
-            if (!c->write_armed) {
-                event_add(c->ev_write, NULL);
-                c->write_armed = true;
-            }
+        if (n == WSD_IO_AGAIN || n == WSD_IO_WANT_READ) {
+            conn_send_wait(c, n);
             return 0;
         }
         if (n < 0) {
@@ -259,23 +302,27 @@ conn_flush(struct conn *c)
         conn_record_written(&c->rec, (size_t)n);
         evbuffer_drain(c->out, (size_t)n);
     }
-    if (c->write_armed) {
-        event_del(c->ev_write);
-        c->write_armed = false;
-    }
-    if (c->state == CONN_OPEN && c->read_paused) {
-        read_resume(c);
+    c->send_blocked = false;
+    c->send_wants_read = false;
+    if (c->state == CONN_OPEN) {
+        c->read_paused = false;
     }
     if (c->state == CONN_FLUSH) {
-        if (c->t->shutdown(c->tctx, c->fd) != 0) {
+        int rc = c->t->shutdown(c->tctx, c->fd);
+        if (rc == WSD_IO_AGAIN || rc == WSD_IO_WANT_READ) {
+            /* TLS: the close_notify waits for room in the socket. */
+            conn_send_wait(c, rc);
+            return 0;
+        }
+        if (rc != 0) {
             conn_close(c, CONN_END_IO_ERROR);
             return -1;
         }
         c->state = CONN_LINGER;
-        c->read_paused = true;
-        read_resume(c);
+        c->read_paused = false;
         timer_set(c, c->env->cfg->close_timeout_ms);
     }
+    conn_arm(c);
     return 0;
 }
 
@@ -541,7 +588,8 @@ conn_read_handshake(struct conn *c)
         }
         ssize_t n =
             c->t->recv(c->tctx, c->fd, hs->buf + hs->len, hs->cap - hs->len);
-        if (n == WSD_IO_AGAIN) {
+        if (n == WSD_IO_AGAIN || n == WSD_IO_WANT_WRITE) {
+            conn_recv_wait(c, n);
             return;
         }
         if (n < 0) {
@@ -572,7 +620,8 @@ conn_read_frames(struct conn *c)
 
     for (int i = 0; i < CONN_READS_PER_EVENT; i++) {
         ssize_t n = c->t->recv(c->tctx, c->fd, env->rbuf, env->rbuf_bytes);
-        if (n == WSD_IO_AGAIN) {
+        if (n == WSD_IO_AGAIN || n == WSD_IO_WANT_WRITE) {
+            conn_recv_wait(c, n);
             break;
         }
         if (n < 0) {
@@ -601,7 +650,8 @@ conn_read_linger(struct conn *c)
     for (int i = 0; i < CONN_READS_PER_EVENT; i++) {
         ssize_t n =
             c->t->recv(c->tctx, c->fd, c->env->rbuf, c->env->rbuf_bytes);
-        if (n == WSD_IO_AGAIN) {
+        if (n == WSD_IO_AGAIN || n == WSD_IO_WANT_WRITE) {
+            conn_recv_wait(c, n);
             return;
         }
         if (n < 0) {
@@ -621,6 +671,16 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
 
+    if (c->send_wants_read) {
+        /* TLS: the send waited for the peer's records, which are here. */
+        c->send_wants_read = false;
+        if (conn_flush(c) != 0) {
+            return;
+        }
+    }
+    if (c->read_paused || c->recv_wants_write) {
+        return;
+    }
     switch ((enum conn_state)c->state) {
     case CONN_HANDSHAKE:
         conn_read_handshake(c);
@@ -639,9 +699,17 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 static void
 conn_on_write(evutil_socket_t fd, short what, void *arg)
 {
-    (void)fd;
-    (void)what;
-    conn_flush(arg);
+    struct conn *c = arg;
+    bool read_too = c->recv_wants_write;
+
+    c->recv_wants_write = false;
+    if (conn_flush(c) != 0) {
+        return;
+    }
+    if (read_too) {
+        /* TLS: the recv had a record to send first; it can go on now. */
+        conn_on_read(fd, what, c);
+    }
 }
 
 static void

@@ -24,6 +24,7 @@
 
 struct conn;
 struct conn_env;
+struct transport;
 
 typedef void conn_env_fn(struct conn_env *env);
 
@@ -59,12 +60,16 @@ enum conn_end {
 };
 
 /*
- * Takes over the accepted, non-blocking socket fd from peer (may be NULL).
+ * Takes over the accepted, non-blocking socket fd from peer (may be NULL)
+ * and the transport state tctx that t reads and writes it through (NULL
+ * for transport_tcp; TLS state from transport_tls_conn_new). The
+ * opening-handshake timer starts now, so it also bounds a TLS handshake.
  * With refuse set, the connection only answers 503 (the worker is at
- * max_connections) and closes. Returns the connection, or NULL (fd
- * closed) when out of memory.
+ * max_connections) and closes. Returns the connection, or NULL (tctx
+ * freed, fd closed) when out of memory.
  */
-struct conn *conn_new(struct conn_env *env, int fd, const struct sockaddr *peer,
+struct conn *conn_new(struct conn_env *env, int fd, const struct transport *t,
+                      void *tctx, const struct sockaddr *peer,
                       socklen_t peer_len, bool refuse);
 
 /*

@@ -26,6 +26,7 @@
 #include "listener.h"
 #include "log.h"
 #include "stats_shm.h"
+#include "transport_tls.h"
 #include "worker.h"
 
 /* A worker that dies younger than this counts as crashing in a loop. */
@@ -48,6 +49,8 @@ struct master {
     struct event_base *base;
     pid_t pid;
     int *listen_fds;
+    int *tls_listen_fds; /* NULL while TLS is off */
+    SSL_CTX *tls_ctx;    /* NULL while TLS is off */
     struct master_slot *slots;
     struct stats_shm shm;
     bool stopping;
@@ -67,6 +70,36 @@ now_ms(void)
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
+/*
+ * In a new worker: closes every descriptor above stdio but keep_a and
+ * keep_b (-1: none).
+ */
+static void
+close_fds_but(int keep_a, int keep_b)
+{
+    int lo = keep_a < keep_b ? keep_a : keep_b;
+    int hi = keep_a < keep_b ? keep_b : keep_a;
+    unsigned from = 3;
+
+    if (lo < 3) {
+        lo = hi; /* only one to keep */
+        hi = -1;
+    }
+    if (lo >= 3) {
+        if ((unsigned)lo > from) {
+            close_range(from, (unsigned)lo - 1, 0);
+        }
+        from = (unsigned)lo + 1;
+    }
+    if (hi >= 3) {
+        if ((unsigned)hi > from) {
+            close_range(from, (unsigned)hi - 1, 0);
+        }
+        from = (unsigned)hi + 1;
+    }
+    close_range(from, ~0U, 0);
+}
+
 static void
 master_spawn(struct master *m, unsigned i)
 {
@@ -79,16 +112,17 @@ master_spawn(struct master *m, unsigned i)
         return;
     }
     if (pid == 0) {
-        /* The worker keeps stdio and its own slot's listener, nothing
+        /* The worker keeps stdio and its own slot's listeners, nothing
          * else of the master's: not the other slots' listeners, the
          * signalfd, the admin socket, nor an admin client's connection,
-         * whose end would otherwise wait for the worker's. */
-        int keep = m->listen_fds[i];
-        if (keep > 3) {
-            close_range(3, (unsigned)keep - 1, 0);
+         * whose end would otherwise wait for the worker's. It takes its
+         * signals through its own event base. */
+        struct worker_listeners ls = {m->listen_fds[i], -1, m->tls_ctx};
+        if (m->tls_listen_fds != NULL) {
+            ls.tls_fd = m->tls_listen_fds[i];
         }
-        close_range((unsigned)keep + 1, ~0U, 0);
-        exit(worker_run(m->cfg, i, keep, &m->shm, m->pid));
+        close_fds_but(ls.fd, ls.tls_fd);
+        exit(worker_run(m->cfg, i, &ls, &m->shm, m->pid));
     }
     s->pid = pid;
     s->started_ms = now_ms();
@@ -264,23 +298,36 @@ master_on_signal(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* Appends " key=HOST:PORT" for addr, with the port fd is bound to. */
+static size_t
+ready_addr(char *p, size_t len, const char *key, const struct config_addr *addr,
+           int fd)
+{
+    const char *colon = strrchr(addr->text, ':');
+    int n = snprintf(p, len, " %s=%.*s:%u", key, (int)(colon - addr->text),
+                     addr->text, listener_port(fd));
+    return n > 0 && (size_t)n < len ? (size_t)n : 0;
+}
+
 static void
 master_write_ready(const struct master *m, int ready_fd)
 {
-    const char *text = m->cfg->listen.text;
-    int host_len = (int)(strrchr(text, ':') - text);
-    char admin[sizeof(m->cfg->admin_listen.text) + 16] = "";
-    char line[sizeof(admin) + sizeof(m->cfg->listen.text) + 64];
+    char line[256];
+    int n = snprintf(line, sizeof(line), "ready pid=%ld", (long)m->pid);
+    size_t len = n > 0 ? (size_t)n : 0;
 
-    if (m->admin_fd != -1) {
-        const char *a = m->cfg->admin_listen.text;
-        snprintf(admin, sizeof(admin), " admin=%.*s:%u",
-                 (int)(strrchr(a, ':') - a), a, listener_port(m->admin_fd));
+    len += ready_addr(line + len, sizeof(line) - len, "listen", &m->cfg->listen,
+                      m->listen_fds[0]);
+    if (m->tls_listen_fds != NULL) {
+        len += ready_addr(line + len, sizeof(line) - len, "tls_listen",
+                          &m->cfg->tls_listen, m->tls_listen_fds[0]);
     }
-    int n = snprintf(line, sizeof(line), "ready pid=%ld listen=%.*s:%u%s\n",
-                     (long)m->pid, host_len, text,
-                     listener_port(m->listen_fds[0]), admin);
-    if (n > 0 && write(ready_fd, line, (size_t)n) != n) {
+    if (m->admin_fd != -1) {
+        len += ready_addr(line + len, sizeof(line) - len, "admin",
+                          &m->cfg->admin_listen, m->admin_fd);
+    }
+    line[len++] = '\n';
+    if (write(ready_fd, line, len) != (ssize_t)len) {
         log_errno(LOG_LEVEL_WARN, "write(ready_fd)");
     }
     close(ready_fd);
@@ -316,7 +363,12 @@ master_free(struct master *m)
     if (m->listen_fds != NULL) {
         listener_close(m->listen_fds, m->cfg->workers);
     }
+    if (m->tls_listen_fds != NULL) {
+        listener_close(m->tls_listen_fds, m->cfg->workers);
+    }
     free(m->listen_fds);
+    free(m->tls_listen_fds);
+    SSL_CTX_free(m->tls_ctx);
     free(m->slots);
     stats_shm_destroy(&m->shm);
 }
@@ -340,16 +392,39 @@ master_run(const struct config *cfg, int ready_fd)
     sigaction(SIGPIPE, &sa, NULL);
     prctl(PR_SET_NAME, "wsd: master");
 
+    if (config_tls_is_on(cfg)) {
+        /* Before anything binds or forks: a bad certificate stops wsd at
+         * once, and every worker inherits the same context (and with it
+         * the session ticket keys). */
+        char err[2 * CONFIG_FILE_MAX + 128];
+        m.tls_ctx = transport_tls_ctx_new(cfg, err, sizeof(err));
+        if (m.tls_ctx == NULL) {
+            log_msg(LOG_LEVEL_CRIT, "cannot start: %s", err);
+            goto out;
+        }
+        m.tls_listen_fds = calloc(n, sizeof(*m.tls_listen_fds));
+    }
     m.listen_fds = calloc(n, sizeof(*m.listen_fds));
     m.slots = calloc(n, sizeof(*m.slots));
-    if (m.listen_fds == NULL || m.slots == NULL) {
+    /* -1 before any failure can reach master_free, which closes them. */
+    for (unsigned i = 0; i < n; i++) {
+        if (m.listen_fds != NULL) {
+            m.listen_fds[i] = -1;
+        }
+        if (m.tls_listen_fds != NULL) {
+            m.tls_listen_fds[i] = -1;
+        }
+    }
+    if (m.listen_fds == NULL || m.slots == NULL ||
+        (m.tls_ctx != NULL && m.tls_listen_fds == NULL)) {
         log_msg(LOG_LEVEL_CRIT, "out of memory");
         goto out;
     }
-    for (unsigned i = 0; i < n; i++) {
-        m.listen_fds[i] = -1;
-    }
     if (listener_open(&cfg->listen, n, m.listen_fds) != 0) {
+        goto out;
+    }
+    if (m.tls_listen_fds != NULL &&
+        listener_open(&cfg->tls_listen, n, m.tls_listen_fds) != 0) {
         goto out;
     }
     if (stats_shm_create(&m.shm, n, (unsigned)cfg->stats_cases, now_ms()) !=
@@ -410,6 +485,11 @@ master_run(const struct config *cfg, int ready_fd)
     log_msg(LOG_LEVEL_INFO, "wsd %s: %u workers on %s port %u, path %s",
             VERSION, n, cfg->listen.text, listener_port(m.listen_fds[0]),
             cfg->path);
+    if (m.tls_listen_fds != NULL) {
+        log_msg(LOG_LEVEL_INFO, "wss on %s port %u, certificate %s",
+                cfg->tls_listen.text, listener_port(m.tls_listen_fds[0]),
+                cfg->tls_certificate);
+    }
     if (ready_fd != -1) {
         master_write_ready(&m, ready_fd);
     }

@@ -7,23 +7,49 @@
 #ifndef WSD_TRANSPORT_H
 #define WSD_TRANSPORT_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
-/* Results of recv and send besides a byte count (>0). */
-#define WSD_IO_AGAIN (-1) /* would block: wait for readiness */
-#define WSD_IO_EOF   (-2) /* the peer closed its side (recv only) */
-#define WSD_IO_ERROR (-3) /* the connection is broken; errno is set */
+/*
+ * Results of recv, send and shutdown besides a byte count (>0). AGAIN
+ * waits for the call's own readiness: readable for recv, writable for send
+ * and shutdown.
+ */
+#define WSD_IO_AGAIN      (-1) /* would block */
+#define WSD_IO_EOF        (-2) /* the peer closed its side (recv only) */
+#define WSD_IO_ERROR      (-3) /* the connection is broken; errno is set */
+/* Would block on the other readiness, which only TLS asks for: a send (or
+ * shutdown) needs the peer's handshake records first, a recv has a record
+ * of its own to send first. Retry the same call once the socket is
+ * readable (WANT_READ) or writable (WANT_WRITE). */
+#define WSD_IO_WANT_READ  (-4) /* send and shutdown only */
+#define WSD_IO_WANT_WRITE (-5) /* recv only */
 
+/*
+ * Every call takes the connection's transport state (ctx) and socket (fd).
+ * The bytes counted by recv and send are application bytes: for TLS, the
+ * plaintext of one SSL_read or SSL_write, never record overhead.
+ */
 struct transport {
     const char *name;
     /* Reads at most len bytes into buf. Never returns 0. */
     ssize_t (*recv)(void *ctx, int fd, void *buf, size_t len);
-    /* Writes from iov[0..iovcnt). Returns bytes accepted, never 0. */
+    /*
+     * Writes from iov[0..iovcnt), which holds at least one byte. Returns
+     * the bytes accepted, never 0. After WSD_IO_AGAIN or WSD_IO_WANT_READ
+     * the caller retries with the same bytes at the front, possibly more
+     * after them and in other buffers (TLS has taken them into a record
+     * already and only finishes sending it).
+     */
     ssize_t (*send)(void *ctx, int fd, const struct iovec *iov, int iovcnt);
     /* Ends our sending side once everything is sent (FIN, for TLS after
-     * close_notify); reading goes on. Returns 0 or WSD_IO_ERROR. */
+     * close_notify); reading goes on. Returns 0, WSD_IO_AGAIN or
+     * WSD_IO_WANT_READ (call again once ready), or WSD_IO_ERROR. */
     int (*shutdown)(void *ctx, int fd);
+    /* Whether recv has bytes to return that arrived already, so that no
+     * readiness will announce them (a TLS record read only in part). */
+    bool (*has_pending)(void *ctx);
     /* Releases ctx (may be NULL); does not close fd. */
     void (*free)(void *ctx);
 };

@@ -59,6 +59,13 @@ tcp_shutdown(void *ctx, int fd)
     return shutdown(fd, SHUT_WR) == -1 ? WSD_IO_ERROR : 0;
 }
 
+static bool
+tcp_has_pending(void *ctx)
+{
+    (void)ctx;
+    return false;
+}
+
 static void
 tcp_free(void *ctx)
 {
@@ -70,5 +77,6 @@ const struct transport transport_tcp = {
     .recv = tcp_recv,
     .send = tcp_send,
     .shutdown = tcp_shutdown,
+    .has_pending = tcp_has_pending,
     .free = tcp_free,
 };

@@ -22,6 +22,8 @@
 
 #include "conn.h"
 #include "log.h"
+#include "transport.h"
+#include "transport_tls.h"
 
 /* One read buffer per worker, shared by its connections (they consume
  * what they read before the next read). */
@@ -33,14 +35,24 @@
  * than closed unanswered. */
 #define WORKER_REFUSALS_MAX      64
 
+struct worker;
+
+/* One listening socket and the transport its connections take. */
+struct worker_listener {
+    struct worker *w;
+    const struct transport *t;
+    struct event *ev_accept;
+};
+
 struct worker {
     struct conn_env env;
     unsigned slot_index;
     struct stats_shm_slot *slot; /* heartbeat; counters go through conns */
-    int listen_fd;
     pid_t master_pid;
     bool accept_paused;
-    struct event *ev_accept;
+    struct worker_listener listeners[2]; /* ws://, then wss:// if TLS is on */
+    unsigned n_listeners;
+    struct transport_tls_env tls;
     struct event *ev_accept_resume;
     struct event *ev_heartbeat;
     struct event *ev_deadline;
@@ -56,10 +68,18 @@ now_ms(void)
 }
 
 static void
+worker_accept_stop(struct worker *w)
+{
+    for (unsigned i = 0; i < w->n_listeners; i++) {
+        event_del(w->listeners[i].ev_accept);
+    }
+}
+
+static void
 worker_accept_pause(struct worker *w)
 {
     struct timeval tv = {0, WORKER_ACCEPT_PAUSE_MS * 1000};
-    event_del(w->ev_accept);
+    worker_accept_stop(w);
     w->accept_paused = true;
     evtimer_add(w->ev_accept_resume, &tv);
 }
@@ -72,14 +92,17 @@ worker_on_accept_resume(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (w->accept_paused && !w->env.draining) {
         w->accept_paused = false;
-        event_add(w->ev_accept, NULL);
+        for (unsigned i = 0; i < w->n_listeners; i++) {
+            event_add(w->listeners[i].ev_accept, NULL);
+        }
     }
 }
 
 static void
 worker_on_accept(evutil_socket_t fd, short what, void *arg)
 {
-    struct worker *w = arg;
+    struct worker_listener *l = arg;
+    struct worker *w = l->w;
     (void)what;
 
     for (int i = 0; i < WORKER_ACCEPTS_PER_EVENT; i++) {
@@ -108,7 +131,16 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
             close(cfd);
             continue;
         }
-        conn_new(&w->env, cfd, (struct sockaddr *)&peer, peer_len,
+        void *tctx = NULL;
+        if (l->t == &transport_tls) {
+            tctx = transport_tls_conn_new(&w->tls, cfd);
+            if (tctx == NULL) {
+                log_msg(LOG_LEVEL_ERROR, "out of memory for a TLS connection");
+                close(cfd);
+                continue;
+            }
+        }
+        conn_new(&w->env, cfd, l->t, tctx, (struct sockaddr *)&peer, peer_len,
                  w->env.n_conns >= limit);
     }
 }
@@ -122,6 +154,7 @@ worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
 
     atomic_store_explicit(&w->slot->heartbeat_ms, now_ms(),
                           memory_order_relaxed);
+    transport_tls_report(&w->tls);
     /* PR_SET_PDEATHSIG covers a master that dies; this covers the window
      * before it was set. */
     if (getppid() != w->master_pid) {
@@ -159,7 +192,7 @@ worker_on_signal(evutil_socket_t sig, short what, void *arg)
     log_debug("worker %u: signal %d, closing %llu connections", w->slot_index,
               (int)sig, (unsigned long long)w->env.n_conns);
     w->env.draining = true;
-    event_del(w->ev_accept);
+    worker_accept_stop(w);
     evtimer_del(w->ev_accept_resume);
     if (w->env.n_conns == 0) {
         event_base_loopbreak(w->env.base);
@@ -215,9 +248,12 @@ worker_free(struct worker *w)
     if (w->ev_accept_resume != NULL) {
         event_free(w->ev_accept_resume);
     }
-    if (w->ev_accept != NULL) {
-        event_free(w->ev_accept);
+    for (unsigned i = 0; i < w->n_listeners; i++) {
+        if (w->listeners[i].ev_accept != NULL) {
+            event_free(w->listeners[i].ev_accept);
+        }
     }
+    transport_tls_report(&w->tls);
     if (w->env.base != NULL) {
         event_base_free(w->env.base);
     }
@@ -226,8 +262,9 @@ worker_free(struct worker *w)
 }
 
 int
-worker_run(const struct config *cfg, unsigned slot, int listen_fd,
-           struct stats_shm *shm, pid_t master_pid)
+worker_run(const struct config *cfg, unsigned slot,
+           const struct worker_listeners *ls, struct stats_shm *shm,
+           pid_t master_pid)
 {
     static const int sigs[3] = {SIGTERM, SIGINT, SIGQUIT};
     struct worker w;
@@ -246,8 +283,8 @@ worker_run(const struct config *cfg, unsigned slot, int listen_fd,
 
     memset(&w, 0, sizeof(w));
     w.slot_index = slot;
-    w.listen_fd = listen_fd;
     w.master_pid = master_pid;
+    transport_tls_env_init(&w.tls, ls->tls_ctx);
     w.env.cfg = cfg;
     w.slot = stats_shm_slot(shm, slot);
     w.env.shm = shm;
@@ -285,8 +322,18 @@ worker_run(const struct config *cfg, unsigned slot, int listen_fd,
         log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);
         goto out;
     }
-    w.ev_accept = event_new(w.env.base, listen_fd, EV_READ | EV_PERSIST,
-                            worker_on_accept, &w);
+    w.listeners[w.n_listeners++].t = &transport_tcp;
+    if (ls->tls_fd != -1) {
+        w.listeners[w.n_listeners++].t = &transport_tls;
+    }
+    bool listeners_ok = true;
+    for (unsigned i = 0; i < w.n_listeners; i++) {
+        struct worker_listener *l = &w.listeners[i];
+        l->w = &w;
+        l->ev_accept = event_new(w.env.base, i == 0 ? ls->fd : ls->tls_fd,
+                                 EV_READ | EV_PERSIST, worker_on_accept, l);
+        listeners_ok = listeners_ok && l->ev_accept != NULL;
+    }
     w.ev_accept_resume = evtimer_new(w.env.base, worker_on_accept_resume, &w);
     w.ev_heartbeat =
         event_new(w.env.base, -1, EV_PERSIST, worker_on_heartbeat, &w);
@@ -295,15 +342,16 @@ worker_run(const struct config *cfg, unsigned slot, int listen_fd,
         w.ev_signals[i] =
             evsignal_new(w.env.base, sigs[i], worker_on_signal, &w);
     }
-    if (w.ev_accept == NULL || w.ev_accept_resume == NULL ||
-        w.ev_heartbeat == NULL || w.ev_deadline == NULL ||
-        w.ev_signals[0] == NULL || w.ev_signals[1] == NULL ||
-        w.ev_signals[2] == NULL) {
+    if (!listeners_ok || w.ev_accept_resume == NULL || w.ev_heartbeat == NULL ||
+        w.ev_deadline == NULL || w.ev_signals[0] == NULL ||
+        w.ev_signals[1] == NULL || w.ev_signals[2] == NULL) {
         log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);
         goto out;
     }
     struct timeval beat = {WORKER_HEARTBEAT_MS / 1000, 0};
-    event_add(w.ev_accept, NULL);
+    for (unsigned i = 0; i < w.n_listeners; i++) {
+        event_add(w.listeners[i].ev_accept, NULL);
+    }
     event_add(w.ev_heartbeat, &beat);
     for (size_t i = 0; i < 3; i++) {
         event_add(w.ev_signals[i], NULL);

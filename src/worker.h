@@ -8,17 +8,28 @@
 
 #include <sys/types.h>
 
+#include <openssl/ssl.h>
+
 #include "config.h"
 #include "stats_shm.h"
 
+/* What the master hands the worker of one slot. */
+struct worker_listeners {
+    int fd;           /* the slot's ws:// listening socket */
+    int tls_fd;       /* its wss:// listening socket, or -1: TLS is off */
+    SSL_CTX *tls_ctx; /* the master's TLS context, or NULL: TLS is off */
+};
+
 /*
  * Runs worker `slot` in a freshly forked child: resets signal dispositions,
- * names the process, builds a new event base and serves listen_fd until
+ * names the process, builds a new event base and serves the sockets of ls
+ * (WebSocket over plain TCP on ls->fd, over TLS on ls->tls_fd) until
  * SIGTERM, SIGINT or SIGQUIT (then open connections get close 1001 and up
  * to close_timeout_ms to finish) or until the master dies. Returns the
  * process exit status: 0, or WSD_EXIT_FATAL when it cannot start.
  */
-int worker_run(const struct config *cfg, unsigned slot, int listen_fd,
-               struct stats_shm *shm, pid_t master_pid);
+int worker_run(const struct config *cfg, unsigned slot,
+               const struct worker_listeners *ls, struct stats_shm *shm,
+               pid_t master_pid);
 
 #endif

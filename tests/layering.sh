@@ -23,5 +23,15 @@ check "unistd.h or signal.h" "$(grep -HnE '#include *<(unistd|signal|pthread)\.h
 check "runtime headers from src/" "$(grep -HnE '#include *"(config|log|master|worker|listener|conn|transport|stats_shm|stats_json|admin)[a-z_]*\.h"' $files | cat)"
 check "jansson" "$(grep -Hn '#include *<jansson' $files)"
 check "global state (non-const file-scope variables)" "$(grep -HnE '^(static )?[a-z_][a-z_ ]*[a-z_0-9]+(\[[^]]*\])? *(=|;)' $files | grep -vE '^\S+:[0-9]+:(static )?const |typedef|return|extern ' )"
+# TLS is a transport: conn.c reaches OpenSSL only through struct transport.
+n=$((n + 1))
+tls=$(grep -HnE '#include *[<"](openssl/|transport_tls)|SSL_' "$srcdir"/src/conn.[ch] | cat)
+if [ -z "$tls" ]; then
+    echo "ok $n - src/conn.[ch] use no OpenSSL and no TLS transport directly"
+else
+    echo "not ok $n - src/conn.[ch] reach TLS around struct transport:"
+    printf '%s\n' "$tls" | sed 's/^/#   /'
+    fail=1
+fi
 echo "1..$n"
 exit $fail

@@ -104,7 +104,8 @@ class Wsd:
     """One wsd master started with --listen 127.0.0.1:0 and --ready_fd.
 
     args: extra command-line arguments, e.g. ["--workers", "2"].
-    After start(), .pid is the master's PID, .port the WebSocket port.
+    After start(), .pid is the master's PID, .port the WebSocket port and
+    .tls_port the wss:// port (None unless the args turn TLS on).
     """
 
     def __init__(self, tap, args=(), workers=1):
@@ -114,6 +115,7 @@ class Wsd:
         self.proc = None
         self.pid = None
         self.port = None
+        self.tls_port = None
         self.ready = {}
         self.log_path = None
         self.started = set()
@@ -147,6 +149,8 @@ class Wsd:
             k, _, v = word.partition("=")
             self.ready[k] = v
         self.port = int(self.ready["listen"].rsplit(":", 1)[1])
+        if "tls_listen" in self.ready:
+            self.tls_port = int(self.ready["tls_listen"].rsplit(":", 1)[1])
         wait_until(lambda: len(self.workers()) >= 1, 5)
         return self
 

@@ -55,7 +55,12 @@ test_defaults(void)
     ok(!cfg.deflate_client_no_context_takeover,
        "client context takeover allowed by default");
     is_int(cfg.stats_cases, 4096, "default stats_cases");
-    is_int(config_finish(&cfg, err), 0, "defaults finish");
+    is_str(cfg.tls_listen.text, "127.0.0.1:8889", "default tls_listen");
+    ok(!cfg.tls_listen_given, "the default tls_listen counts as not given");
+    is_str(cfg.tls_certificate, "", "no certificate by default");
+    is_str(cfg.tls_certificate_key, "", "no private key by default");
+    ok(!config_tls_is_on(&cfg), "TLS is off by default");
+    is_int(config_finish(&cfg, err), 0, "the defaults pass config_finish");
     is_int(cfg.workers, sysconf(_SC_NPROCESSORS_ONLN),
            "workers auto resolves to the online CPUs");
 }
@@ -147,6 +152,9 @@ test_refusals(void)
         {"deflate_server_max_window_bits", "8",
          "deflate_server_max_window_bits: 8 is out of range (9 to 15)"},
         {"deflate_level", "10", "deflate_level: 10 is out of range (0 to 9)"},
+        {"tls_listen", "localhost:8889",
+         "tls_listen: \"localhost:8889\" is not ADDR:PORT (an IPv4 address, "
+         "[IPv6] or *, and a port 0-65535)"},
     };
     struct config cfg;
     struct config before;
@@ -163,6 +171,109 @@ test_refusals(void)
            "%s %s leaves the configuration unchanged", cases[i].name,
            cases[i].value);
     }
+}
+
+/* config_finish on the defaults plus directives set[0..n) (name, value). */
+static int
+finish_with(struct config *cfg, const char *const *set, size_t n, char *err)
+{
+    config_init(cfg);
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        if (config_set(cfg, set[i], set[i + 1], err) != 0) {
+            return -2;
+        }
+    }
+    return config_finish(cfg, err);
+}
+
+/* config_finish with TLS on and the two endpoints at listen, tls_listen. */
+static int
+finish_tls_ports(struct config *cfg, const char *listen, const char *tls_listen,
+                 char *err)
+{
+    config_init(cfg);
+    if (config_set(cfg, "tls_certificate", "/c.pem", err) != 0 ||
+        config_set(cfg, "tls_certificate_key", "/k.pem", err) != 0 ||
+        config_set(cfg, "listen", listen, err) != 0 ||
+        config_set(cfg, "tls_listen", tls_listen, err) != 0) {
+        return -2;
+    }
+    return config_finish(cfg, err);
+}
+
+static void
+test_tls(void)
+{
+    static const char *const cert_only[] = {"tls_certificate", "/c.pem"};
+    static const char *const key_only[] = {"tls_certificate_key", "/k.pem"};
+    static const char *const listen_only[] = {"tls_listen", "127.0.0.1:0"};
+    static const char *const default_listen[] = {"tls_listen",
+                                                 "127.0.0.1:8889"};
+    static const char *const both[] = {"tls_certificate", "/c.pem",
+                                       "tls_certificate_key", "/k.pem"};
+    struct config cfg;
+    char err[CONFIG_ERROR_MAX];
+    char long_name[CONFIG_FILE_MAX + 1];
+
+    is_int(finish_with(&cfg, both, 4, err), 0, "certificate and key: TLS on");
+    ok(config_tls_is_on(&cfg), "config_tls_is_on with a certificate");
+    is_str(cfg.tls_certificate, "/c.pem", "tls_certificate set");
+    is_str(cfg.tls_certificate_key, "/k.pem", "tls_certificate_key set");
+    is_str(cfg.tls_listen.text, "127.0.0.1:8889",
+           "a certificate without tls_listen serves 127.0.0.1:8889");
+
+    is_int(finish_with(&cfg, cert_only, 2, err), -1, "certificate, no key");
+    is_str(err,
+           "tls_certificate_key: missing (tls_certificate needs its private "
+           "key)",
+           "a certificate without a key is refused by name");
+    is_int(finish_with(&cfg, key_only, 2, err), -1, "key, no certificate");
+    is_str(err, "tls_certificate_key: TLS is off without tls_certificate",
+           "a key without a certificate is refused by name");
+    is_int(finish_with(&cfg, listen_only, 2, err), -1,
+           "tls_listen without a certificate");
+    is_str(err, "tls_listen: TLS is off without tls_certificate",
+           "tls_listen without a certificate is refused by name");
+    ok(cfg.tls_listen_given, "a tls_listen that is set counts as given");
+    is_int(finish_with(&cfg, default_listen, 2, err), -1,
+           "tls_listen given with the default value, no certificate");
+
+    static const struct {
+        const char *listen, *tls_listen;
+        int rc;
+        const char *what;
+    } ports[] = {
+        {"127.0.0.1:9000", "127.0.0.1:9000", -1, "ws and wss on one port"},
+        {"*:9000", "127.0.0.1:9000", -1, "wss on a port listen * covers"},
+        {"[::]:9000", "[::1]:9000", -1, "wss on a port listen [::] covers"},
+        {"127.0.0.1:9000", "127.0.0.2:9000", 0, "one port, two addresses"},
+        {"127.0.0.1:9000", "[::1]:9000", 0, "one port, IPv4 and IPv6"},
+        {"127.0.0.1:0", "127.0.0.1:0", 0, "port 0 for both"},
+    };
+    for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+        is_int(
+            finish_tls_ports(&cfg, ports[i].listen, ports[i].tls_listen, err),
+            ports[i].rc, "%s: %s", ports[i].what,
+            ports[i].rc == 0 ? "accepted" : "refused");
+    }
+    finish_tls_ports(&cfg, "127.0.0.1:9000", "127.0.0.1:9000", err);
+    is_str(err,
+           "tls_listen: 127.0.0.1:9000 takes the port of listen "
+           "127.0.0.1:9000 (ws:// and wss:// need their own)",
+           "one port for ws:// and wss:// is refused by name (SO_REUSEPORT "
+           "would mix them)");
+
+    memset(long_name, 'a', sizeof(long_name) - 1);
+    long_name[0] = '/';
+    long_name[sizeof(long_name) - 1] = '\0';
+    config_init(&cfg);
+    is_int(config_set(&cfg, "tls_certificate", long_name, err), -1,
+           "a file name of CONFIG_FILE_MAX bytes is refused");
+    is_str(err, "tls_certificate: file name longer than 1023 bytes",
+           "long file name message");
+    is_int(config_set(&cfg, "tls-certificate", "", err), 0,
+           "an empty file name is accepted (none)");
+    ok(!config_tls_is_on(&cfg), "an empty certificate leaves TLS off");
 }
 
 static const char *
@@ -257,6 +368,7 @@ main(void)
     test_defaults();
     test_values();
     test_refusals();
+    test_tls();
     test_files();
     test_shipped_file();
     return tap_done();

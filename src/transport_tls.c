@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * TLS through OpenSSL: the server context (RFC 8446, RFC 5246 with the
+ * RFC 7525 recommendations, ALPN per RFC 7301) and the per-connection
+ * transport on a non-blocking socket.
+ */
+#include "autoconf.h"
+
+#include "transport_tls.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "log.h"
+
+/* The most plaintext one record carries (RFC 8446 §5.1: 2^14 bytes). */
+#define TLS_RECORD_BYTES      SSL3_RT_MAX_PLAIN_LENGTH
+/* TLS 1.2 suites: forward secrecy and AEAD only (RFC 7525 §4.2); TLS 1.3
+ * suites are all AEAD with (EC)DHE, so OpenSSL's defaults stay. */
+#define TLS_CIPHERS_12        "ECDHE+AESGCM:ECDHE+CHACHA20"
+/* TLS 1.2 sessions a worker keeps for clients without tickets (about
+ * 1 KiB each; OpenSSL's default of 20480 would allow 20 MiB a worker). */
+#define TLS_SESSION_CACHE_MAX 4096
+
+struct tls_conn {
+    SSL *ssl;
+    struct transport_tls_env *env;
+    int fd;
+    bool established; /* the first handshake finished */
+    bool counted;     /* its handshake failure is counted in env */
+};
+
+/*
+ * RFC 7301 §3.2: choose http/1.1 from the client's list, the protocol a
+ * WebSocket opening handshake speaks. A client that offers no http/1.1
+ * gets no ALPN answer rather than an alert, as the RFC allows.
+ */
+static int
+alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+            const unsigned char *in, unsigned int inlen, void *arg)
+{
+    static const char http11[] = "http/1.1";
+    unsigned int i = 0;
+    (void)ssl;
+    (void)arg;
+
+    while (i < inlen) {
+        unsigned int n = in[i];
+        if (n == 0 || n > inlen - i - 1) {
+            break;
+        }
+        if (n == sizeof(http11) - 1 && memcmp(in + i + 1, http11, n) == 0) {
+            *out = in + i + 1;
+            *outlen = (unsigned char)n;
+            return SSL_TLSEXT_ERR_OK;
+        }
+        i += 1 + n;
+    }
+    return SSL_TLSEXT_ERR_NOACK;
+}
+
+/* wsd starts unattended: an encrypted key fails instead of prompting. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+    (void)buf;
+    (void)size;
+    (void)rwflag;
+    (void)arg;
+    return -1;
+}
+
+/*
+ * OpenSSL's reason for the oldest queued error (the cause, where later
+ * entries add only where it surfaced) into buf, or fallback; empties the
+ * queue so that nothing carries over to another connection.
+ */
+static const char *
+ssl_reason(char *buf, size_t len, const char *fallback)
+{
+    unsigned long e = ERR_peek_error();
+
+    if (e == 0) {
+        snprintf(buf, len, "%s", fallback);
+    } else if (ERR_SYSTEM_ERROR(e)) {
+        snprintf(buf, len, "%s", strerror(ERR_GET_REASON(e)));
+    } else {
+        const char *r = ERR_reason_error_string(e);
+        snprintf(buf, len, "%s", r != NULL ? r : fallback);
+    }
+    ERR_clear_error();
+    return buf;
+}
+
+/* 0 when path is a regular file we can open; else -1 and err says why. */
+static int
+check_file(const char *directive, const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    FILE *f = fopen(path, "r");
+    int rc = 0;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "%s %s: %s", directive, path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fileno(f), &st) == -1 || !S_ISREG(st.st_mode)) {
+        snprintf(err, errlen, "%s %s: not a regular file", directive, path);
+        rc = -1;
+    }
+    fclose(f);
+    return rc;
+}
+
+/* Loads the private key from path into pkey; -1 with err filled. */
+static int
+load_key(const char *path, EVP_PKEY **pkey, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL) {
+        snprintf(err, errlen, "tls_certificate_key %s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    *pkey = PEM_read_PrivateKey(f, NULL, no_passphrase, NULL);
+    fclose(f);
+    if (*pkey == NULL) {
+        /* OpenSSL's reasons here ("unsupported") say little: tell the
+         * encrypted key, the one case with a remedy, from no key. */
+        bool encrypted = false;
+        unsigned long e;
+        while ((e = ERR_get_error()) != 0) {
+            encrypted =
+                encrypted || (ERR_GET_LIB(e) == ERR_LIB_PEM &&
+                              ERR_GET_REASON(e) == PEM_R_BAD_PASSWORD_READ);
+        }
+        snprintf(err, errlen, "tls_certificate_key %s: %s", path,
+                 encrypted ? "the key is encrypted, and wsd asks for no "
+                             "passphrase"
+                           : "no PEM private key in it");
+        return -1;
+    }
+    return 0;
+}
+
+/* Protocol, cipher, ALPN and session settings (none reads a file). */
+static int
+ctx_settings(SSL_CTX *ctx)
+{
+    /* RFC 8996 deprecates TLS 1.0 and 1.1; OpenSSL negotiates the highest
+     * version both sides have, so 1.3 whenever the client has it. */
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(ctx, TLS_CIPHERS_12) != 1) {
+        return -1;
+    }
+    /* No renegotiation: a client could make the server redo the costly
+     * part of a handshake at will (RFC 7525 §3.5 allows refusing it). */
+    SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE |
+                                 SSL_OP_NO_RENEGOTIATION |
+                                 SSL_OP_NO_COMPRESSION);
+    /* conn.c retries a blocked send with the same bytes at the front but
+     * from another buffer, and may offer more than one record's worth. */
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
+    /* Read-ahead stays off (the default): SSL_read then takes no more
+     * from the socket than the record it returns, and whatever else has
+     * arrived stays visible to the event loop as readiness. */
+    SSL_CTX_set_read_ahead(ctx, 0);
+    SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+    /* Session tickets are on by default; SSL_CTX_new drew their keys, so
+     * every worker forked after this resumes any worker's sessions. The
+     * cache serves TLS 1.2 session IDs within one worker. */
+    SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
+    SSL_CTX_sess_set_cache_size(ctx, TLS_SESSION_CACHE_MAX);
+    if (SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"wsd", 3) !=
+        1) {
+        return -1;
+    }
+    SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
+    return 0;
+}
+
+SSL_CTX *
+transport_tls_ctx_new(const struct config *cfg, char *err, size_t errlen)
+{
+    const char *cert = cfg->tls_certificate;
+    const char *key = cfg->tls_certificate_key;
+    char reason[TRANSPORT_TLS_REASON_MAX];
+    SSL_CTX *ctx = NULL;
+    EVP_PKEY *pkey = NULL;
+
+    ERR_clear_error();
+    /* Open the files first, so that a missing or unreadable one is named
+     * with the system's reason rather than OpenSSL's chain of errors. */
+    if (check_file("tls_certificate", cert, err, errlen) != 0 ||
+        check_file("tls_certificate_key", key, err, errlen) != 0) {
+        goto fail;
+    }
+    ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL || ctx_settings(ctx) != 0) {
+        snprintf(err, errlen, "tls: cannot set up a TLS context: %s",
+                 ssl_reason(reason, sizeof(reason), "unknown error"));
+        goto fail;
+    }
+    if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+        snprintf(err, errlen,
+                 "tls_certificate %s: no usable PEM certificate (%s)", cert,
+                 ssl_reason(reason, sizeof(reason), "none found"));
+        goto fail;
+    }
+    if (load_key(key, &pkey, err, errlen) != 0) {
+        goto fail;
+    }
+    /* Checked here, before SSL_CTX_use_PrivateKey, whose own check is
+     * skipped when the key's type differs from the certificate's. */
+    if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), pkey) != 1) {
+        ERR_clear_error();
+        snprintf(err, errlen,
+                 "tls_certificate_key %s: key does not match the certificate "
+                 "%s",
+                 key, cert);
+        goto fail;
+    }
+    if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 ||
+        SSL_CTX_check_private_key(ctx) != 1) {
+        snprintf(err, errlen, "tls_certificate_key %s: unusable key (%s)", key,
+                 ssl_reason(reason, sizeof(reason), "unknown error"));
+        goto fail;
+    }
+    EVP_PKEY_free(pkey);
+    return ctx;
+
+fail:
+    EVP_PKEY_free(pkey);
+    SSL_CTX_free(ctx);
+    ERR_clear_error();
+    return NULL;
+}
+
+void
+transport_tls_env_init(struct transport_tls_env *env, SSL_CTX *ctx)
+{
+    memset(env, 0, sizeof(*env));
+    env->ctx = ctx;
+}
+
+void *
+transport_tls_conn_new(struct transport_tls_env *env, int fd)
+{
+    struct tls_conn *tc = calloc(1, sizeof(*tc));
+
+    if (tc == NULL) {
+        return NULL;
+    }
+    tc->env = env;
+    tc->fd = fd;
+    tc->ssl = SSL_new(env->ctx);
+    if (tc->ssl == NULL || SSL_set_fd(tc->ssl, fd) != 1) {
+        SSL_free(tc->ssl);
+        free(tc);
+        ERR_clear_error();
+        errno = ENOMEM;
+        return NULL;
+    }
+    SSL_set_accept_state(tc->ssl);
+    return tc;
+}
+
+/* The peer of fd as "ADDR:PORT" or "[ADDR]:PORT". */
+static void
+peer_text(int fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof(ss);
+    char host[INET6_ADDRSTRLEN];
+
+    memset(&ss, 0, sizeof(ss));
+    if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == -1) {
+        snprintf(buf, len, "a peer gone");
+    } else if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
+        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+        snprintf(buf, len, "%s:%u", host, ntohs(sin->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&ss;
+        inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+        snprintf(buf, len, "[%s]:%u", host, ntohs(sin6->sin6_port));
+    } else {
+        snprintf(buf, len, "a local peer");
+    }
+}
+
+/* Notes the end of the first handshake; after a fatal error OpenSSL's
+ * state no longer tells whether there was one. */
+static void
+tls_progress(struct tls_conn *tc)
+{
+    if (!tc->established && SSL_is_init_finished(tc->ssl)) {
+        tc->established = true;
+    }
+}
+
+/*
+ * Records why tc's connection failed: counted once (for the next report)
+ * when its first handshake had not finished, else only logged at debug
+ * level (a refused renegotiation, a bad record, a reset).
+ */
+static void
+tls_failed(struct tls_conn *tc, const char *reason)
+{
+    struct transport_tls_env *env = tc->env;
+    char peer[TRANSPORT_TLS_PEER_MAX];
+
+    peer_text(tc->fd, peer, sizeof(peer));
+    if (tc->established) {
+        log_debug("tls: %s from %s", reason, peer);
+        return;
+    }
+    if (tc->counted) {
+        return;
+    }
+    tc->counted = true;
+    env->n_failed++;
+    snprintf(env->last_reason, sizeof(env->last_reason), "%s", reason);
+    memcpy(env->last_peer, peer, sizeof(env->last_peer));
+    log_debug("tls: handshake failed: %s from %s", reason, peer);
+}
+
+/*
+ * Maps a failed SSL_read, SSL_write or SSL_shutdown (r <= 0) onto the
+ * transport's results; reading tells which readiness is WSD_IO_AGAIN.
+ */
+static ssize_t
+tls_result(struct tls_conn *tc, int r, bool reading)
+{
+    int saved = errno;
+    int e = SSL_get_error(tc->ssl, r);
+    unsigned long first = ERR_peek_error();
+    char reason[TRANSPORT_TLS_REASON_MAX];
+    bool eof;
+
+    switch (e) {
+    case SSL_ERROR_WANT_READ:
+        return reading ? WSD_IO_AGAIN : WSD_IO_WANT_READ;
+    case SSL_ERROR_WANT_WRITE:
+        return reading ? WSD_IO_WANT_WRITE : WSD_IO_AGAIN;
+    case SSL_ERROR_ZERO_RETURN:
+        /* The peer's close_notify: the end of its stream. */
+        ERR_clear_error();
+        if (reading) {
+            return WSD_IO_EOF;
+        }
+        errno = EPIPE;
+        return WSD_IO_ERROR;
+    default:
+        break;
+    }
+    /* A TCP end of stream without close_notify is an end of stream too:
+     * WebSocket has its own close handshake to tell a clean close. */
+    eof = (e == SSL_ERROR_SYSCALL && first == 0 && saved == 0) ||
+          (ERR_GET_LIB(first) == ERR_LIB_SSL &&
+           ERR_GET_REASON(first) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
+    if (e == SSL_ERROR_SYSCALL && first == 0) {
+        snprintf(reason, sizeof(reason), "%s",
+                 saved != 0 ? strerror(saved) : "unexpected eof");
+    } else {
+        ssl_reason(reason, sizeof(reason), "unknown error");
+    }
+    tls_failed(tc, reason);
+    ERR_clear_error();
+    if (eof && reading) {
+        return WSD_IO_EOF;
+    }
+    errno = e == SSL_ERROR_SYSCALL && saved != 0 ? saved : eof ? EPIPE : EPROTO;
+    return WSD_IO_ERROR;
+}
+
+static ssize_t
+tls_recv(void *ctx, int fd, void *buf, size_t len)
+{
+    struct tls_conn *tc = ctx;
+    (void)fd;
+
+    /* A stale error would make SSL_get_error misread this call. */
+    ERR_clear_error();
+    int r = SSL_read(tc->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
+    tls_progress(tc);
+    return r > 0 ? r : tls_result(tc, r, true);
+}
+
+/*
+ * One SSL_write of min(total, one record) bytes: straight from iov[0] when
+ * it holds them all, else gathered, so that small pieces (a frame header
+ * and its payload) share a record. Every retry offers at least as many
+ * bytes as the record OpenSSL holds from a blocked attempt, as it
+ * requires, because the caller's pending bytes only grow.
+ */
+static ssize_t
+tls_send(void *ctx, int fd, const struct iovec *iov, int iovcnt)
+{
+    struct tls_conn *tc = ctx;
+    unsigned char record[TLS_RECORD_BYTES];
+    size_t want = 0;
+    const void *p = record;
+    (void)fd;
+
+    for (int i = 0; i < iovcnt && want < TLS_RECORD_BYTES; i++) {
+        want += iov[i].iov_len;
+    }
+    if (want > TLS_RECORD_BYTES) {
+        want = TLS_RECORD_BYTES;
+    }
+    if (iov[0].iov_len >= want) {
+        p = iov[0].iov_base;
+    } else {
+        size_t got = 0;
+        for (int i = 0; got < want; i++) {
+            size_t n =
+                iov[i].iov_len < want - got ? iov[i].iov_len : want - got;
+            memcpy(record + got, iov[i].iov_base, n);
+            got += n;
+        }
+    }
+    ERR_clear_error();
+    int r = SSL_write(tc->ssl, p, (int)want);
+    tls_progress(tc);
+    return r > 0 ? r : tls_result(tc, r, false);
+}
+
+static int
+tls_shutdown(void *ctx, int fd)
+{
+    struct tls_conn *tc = ctx;
+
+    /* close_notify (RFC 8446 §6.1) once there was a handshake; called
+     * again after a blocked attempt, SSL_shutdown sends the held alert. */
+    if (SSL_is_init_finished(tc->ssl)) {
+        ERR_clear_error();
+        int r = SSL_shutdown(tc->ssl);
+        if (r < 0) {
+            ssize_t rc = tls_result(tc, r, false);
+            return rc == WSD_IO_AGAIN || rc == WSD_IO_WANT_READ ? (int)rc
+                                                                : WSD_IO_ERROR;
+        }
+    }
+    return shutdown(fd, SHUT_WR) == -1 ? WSD_IO_ERROR : 0;
+}
+
+static bool
+tls_has_pending(void *ctx)
+{
+    struct tls_conn *tc = ctx;
+    return SSL_pending(tc->ssl) > 0;
+}
+
+static void
+tls_free(void *ctx)
+{
+    struct tls_conn *tc = ctx;
+
+    if (tc == NULL) {
+        return;
+    }
+    /* conn.c closes a connection in its opening handshake when the
+     * handshake timeout passes (or the worker stops). */
+    if (!tc->established) {
+        tls_failed(tc, "handshake not finished in time");
+    }
+    SSL_free(tc->ssl);
+    free(tc);
+}
+
+void
+transport_tls_report(struct transport_tls_env *env)
+{
+    if (env->n_failed == 0) {
+        return;
+    }
+    log_msg(LOG_LEVEL_INFO,
+            "tls: %u handshake%s failed in the last second, last: %s from "
+            "%s",
+            env->n_failed, env->n_failed == 1 ? "" : "s", env->last_reason,
+            env->last_peer);
+    env->n_failed = 0;
+}
+
+const struct transport transport_tls = {
+    .name = "tls",
+    .recv = tls_recv,
+    .send = tls_send,
+    .shutdown = tls_shutdown,
+    .has_pending = tls_has_pending,
+    .free = tls_free,
+};

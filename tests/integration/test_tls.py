@@ -1,0 +1,854 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""wss:// through the real daemon: a throwaway certificate made here with
+the openssl command, echo over TLS with a real client (python3
+websockets) and with raw frames, permessage-deflate over TLS, ws:// and
+wss:// served at once, the TLS policy seen by `openssl s_client` (TLS 1.1
+refused, ALPN http/1.1, client renegotiation refused, session
+resumption, also across workers), hostile input on the TLS port
+(plaintext HTTP, garbage, a truncated ClientHello, stalled and slow
+handshakes) that closes only its own connection and is logged as a
+count at most once a second, backpressure under a client that does not
+read, and the start-up refusals of bad certificate configurations (exit
+status 2, with the file and the problem named).
+
+Expected values come from the issue and the RFCs, never from the code
+under test; every wait is bounded.
+"""
+import asyncio
+import os
+import re
+import select
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import traceback
+
+import websockets
+import websockets.client
+import websockets.exceptions
+
+import wsdtest as W
+from wsdtest import timeout
+
+tap = W.Tap()
+OPENSSL = os.environ.get("OPENSSL") or "openssl"
+HANDSHAKE_TIMEOUT_MS = 2000
+HIGH_WATER = 65536
+MIB = 1 << 20
+TEXT, BINARY, CLOSE = 1, 2, 8
+
+
+def guard(name, fn, *args):
+    """Runs one test case; an exception is a failed test, not a crash."""
+    try:
+        return fn(*args)
+    except Exception as e:  # pylint: disable=broad-except
+        tap.ok(False, "%s: no exception" % name,
+               "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc()))
+        return None
+
+
+def run(name, coro_fn, *args):
+    """Runs one async test case the same way."""
+    return guard(name, lambda: asyncio.run(
+        asyncio.wait_for(coro_fn(*args), timeout(120))))
+
+
+# Certificates -------------------------------------------------------------
+
+class Certs:
+    """A self-signed certificate for 127.0.0.1 (and localhost) with its
+    key, a second key that does not match it, and a file that is no PEM,
+    in a fresh temporary directory."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="wsd-test-tls-")
+        self.cert = os.path.join(self.dir, "cert.pem")
+        self.key = os.path.join(self.dir, "key.pem")
+        self.other_key = os.path.join(self.dir, "other-key.pem")
+        self.garbage = os.path.join(self.dir, "garbage.pem")
+        self.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                      "-subj", "/CN=localhost", "-addext",
+                      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                      "-keyout", self.key, "-out", self.cert])
+        self.openssl(["genpkey", "-algorithm", "EC", "-pkeyopt",
+                      "ec_paramgen_curve:prime256v1", "-out", self.other_key])
+        with open(self.garbage, "wb") as f:
+            f.write(b"this is not a certificate\n" * 4)
+
+    @staticmethod
+    def openssl(args):
+        subprocess.run([OPENSSL] + args, check=True, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       timeout=timeout(30))
+
+    def args(self):
+        return ["--tls_listen", "127.0.0.1:0", "--tls_certificate", self.cert,
+                "--tls_certificate_key", self.key]
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+CERTS = None
+
+
+def client_ctx(maximum=None):
+    """A client context that trusts the test certificate and checks the
+    host name 127.0.0.1 against it."""
+    ctx = ssl.create_default_context(cafile=CERTS.cert)
+    if maximum is not None:
+        ctx.maximum_version = maximum
+    return ctx
+
+
+def s_client(port, args, stdin=b"", seconds=10, hold=0.0):
+    """Runs `openssl s_client` against 127.0.0.1:port. Writes stdin, keeps
+    stdin open `hold` seconds (scaled) more, then closes it. Returns
+    (status or None on timeout, stdout and stderr together)."""
+    proc = subprocess.Popen(
+        [OPENSSL, "s_client", "-connect", "127.0.0.1:%d" % port] + args,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
+    try:
+        if stdin:
+            proc.stdin.write(stdin)
+            proc.stdin.flush()
+        if hold:
+            time.sleep(timeout(hold))
+        out, _ = proc.communicate(timeout=timeout(seconds))
+        return proc.returncode, out.decode("utf-8", "replace")
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        return None, out.decode("utf-8", "replace")
+
+
+# A TLS client through memory BIOs -----------------------------------------
+
+class TlsBio:
+    """A TLS client over a raw TCP socket through ssl memory BIOs: ssl does
+    the cryptography, the test decides when ciphertext is sent and read.
+    Offers recv() and sendall() like a socket, so wsdtest's frame helpers
+    work on it; every wait is bounded."""
+
+    def __init__(self, port, ctx=None, rcvbuf=None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout(5))
+        self.sock.connect(("127.0.0.1", port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock.setblocking(False)
+        self.inc = ssl.MemoryBIO()
+        self.out = ssl.MemoryBIO()
+        self.tls = (ctx or client_ctx()).wrap_bio(
+            self.inc, self.out, server_hostname="127.0.0.1")
+        self.wire = b""   # ciphertext not yet sent
+        self.plain = b""  # plaintext received, not yet taken
+        self.eof = False
+
+    def push(self):
+        """Sends what the socket takes now; returns the bytes sent."""
+        self.wire += self.out.read()
+        if not self.wire:
+            return 0
+        try:
+            n = self.sock.send(self.wire)
+        except BlockingIOError:
+            return 0
+        self.wire = self.wire[n:]
+        return n
+
+    def pull(self, wait):
+        """Waits up to `wait` seconds for ciphertext and decrypts it;
+        returns False once the server closed the connection."""
+        if self.eof:
+            return False
+        r, _, _ = select.select([self.sock], [], [], wait)
+        if not r:
+            return True
+        try:
+            data = self.sock.recv(262144)
+        except BlockingIOError:
+            return True
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            self.eof = True
+            return False
+        self.inc.write(data)
+        while True:
+            try:
+                chunk = self.tls.read(262144)
+            except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                return True
+            except ssl.SSLError:
+                self.eof = True
+                return False
+            if not chunk:
+                return True
+            self.plain += chunk
+
+    def handshake(self, seconds=5):
+        deadline = time.monotonic() + timeout(seconds)
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                pass
+            self.push()
+            if not self.pull(0.05):
+                raise EOFError("server closed during the TLS handshake")
+            if time.monotonic() > deadline:
+                raise TimeoutError("TLS handshake")
+        self.push()
+
+    def sendall(self, data, seconds=10):
+        self.tls.write(data)
+        deadline = time.monotonic() + timeout(seconds)
+        while self.push() or self.wire:
+            if not self.wire:
+                continue
+            select.select([], [self.sock], [], 0.05)
+            if time.monotonic() > deadline:
+                raise TimeoutError("sendall")
+
+    def recv(self, n, seconds=10):
+        deadline = time.monotonic() + timeout(seconds)
+        while not self.plain:
+            self.push()
+            if not self.pull(0.05):
+                break
+            if time.monotonic() > deadline:
+                raise socket.timeout("recv")
+        data, self.plain = self.plain[:n], self.plain[n:]
+        return data
+
+    def wait_eof(self, seconds):
+        """Reads until the server closes the connection or `seconds`
+        (unscaled) pass; returns True on the close."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.push()
+            if not self.pull(min(0.05, max(0, deadline - time.monotonic()))):
+                return True
+        return False
+
+    def close(self):
+        self.sock.close()
+
+
+def open_wss_raw(port, ctx=None):
+    """A blocking TLS socket past a successful opening handshake."""
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout(5))
+    raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s = (ctx or client_ctx()).wrap_socket(raw, server_hostname="127.0.0.1")
+    s.sendall(W.handshake_request())
+    status, _ = W.read_http_head(s)
+    if status != 101:
+        s.close()
+        raise RuntimeError("wss handshake refused: %r" % status)
+    return s
+
+
+def echo_raw(s, payload=None):
+    """One binary echo with raw frames; True when it comes back exact."""
+    payload = payload if payload is not None else os.urandom(200)
+    s.sendall(W.frame(BINARY, payload))
+    op, got, _ = W.read_message(s)
+    return op == BINARY and got == payload
+
+
+def close_raw(s):
+    """The close handshake from the client side; True when the server
+    answers 1000 and closes."""
+    try:
+        s.sendall(W.frame(CLOSE, W.close_payload(1000)))
+        code, _, _ = W.read_close(s)
+        return code == 1000
+    finally:
+        s.close()
+
+
+# Start-up refusals ---------------------------------------------------------
+
+def t_refusals():
+    missing = os.path.join(CERTS.dir, "missing.pem")
+    cases = [
+        ("a key that does not match the certificate",
+         ["--tls_certificate", CERTS.cert,
+          "--tls_certificate_key", CERTS.other_key],
+         "tls_certificate_key %s: key does not match the certificate %s"
+         % (CERTS.other_key, CERTS.cert)),
+        ("a certificate that cannot be read",
+         ["--tls_certificate", missing, "--tls_certificate_key", CERTS.key],
+         "tls_certificate %s: No such file or directory" % missing),
+        ("a certificate file with no PEM in it",
+         ["--tls_certificate", CERTS.garbage,
+          "--tls_certificate_key", CERTS.key],
+         "tls_certificate %s: no usable PEM certificate" % CERTS.garbage),
+        ("a directory as the certificate",
+         ["--tls_certificate", CERTS.dir, "--tls_certificate_key", CERTS.key],
+         "tls_certificate %s: not a regular file" % CERTS.dir),
+        ("a missing key file",
+         ["--tls_certificate", CERTS.cert, "--tls_certificate_key", missing],
+         "tls_certificate_key %s: No such file or directory" % missing),
+        ("a certificate as the key",
+         ["--tls_certificate", CERTS.cert,
+          "--tls_certificate_key", CERTS.cert],
+         "tls_certificate_key %s: no PEM private key in it" % CERTS.cert),
+        ("a certificate without its key",
+         ["--tls_certificate", CERTS.cert],
+         "tls_certificate_key: missing"),
+        ("tls_listen without a certificate",
+         ["--tls_listen", "127.0.0.1:0"],
+         "tls_listen: TLS is off without tls_certificate"),
+        ("a key without a certificate",
+         ["--tls_certificate_key", CERTS.key],
+         "tls_certificate_key: TLS is off without tls_certificate"),
+        ("wss:// on the port of ws://",
+         ["--listen", "127.0.0.1:9", "--tls_listen", "127.0.0.1:9",
+          "--tls_certificate", CERTS.cert, "--tls_certificate_key", CERTS.key],
+         "tls_listen: 127.0.0.1:9 takes the port of listen"),
+    ]
+    for what, args, message in cases:
+        if "--listen" not in args:
+            args = ["--listen", "127.0.0.1:0"] + args
+        status, out, err = W.run_once(["--workers", "1"] + args)
+        tap.ok(status == 2 and message in err,
+               "refused at start with status 2, naming the problem: %s" % what,
+               "status %r, stderr %r, want %r" % (status, err, message))
+    # The same file directives in a configuration file.
+    conf = os.path.join(CERTS.dir, "wsd.conf")
+    with open(conf, "w") as f:
+        f.write("listen 127.0.0.1:0\nworkers 1\n"
+                "tls_certificate %s\ntls_certificate_key %s\n"
+                % (CERTS.cert, CERTS.other_key))
+    status, out, err = W.run_once(["-c", conf])
+    tap.ok(status == 2 and "key does not match" in err
+           and CERTS.other_key in err,
+           "a mismatched pair from a configuration file is refused too",
+           "status %r, stderr %r" % (status, err))
+
+
+# Echo over wss with a real client -------------------------------------------
+
+def wss(port, ctx=None, **kw):
+    opts = dict(compression=None, max_size=None, ping_interval=None,
+                open_timeout=timeout(5), close_timeout=timeout(5),
+                ssl=ctx or client_ctx())
+    opts.update(kw)
+    return websockets.client.connect("wss://127.0.0.1:%d/ws" % port, **opts)
+
+
+async def echo(ws, msg, seconds=30):
+    await ws.send(msg)
+    return await asyncio.wait_for(ws.recv(), timeout(seconds))
+
+
+def same(got, want, name):
+    if type(got) is type(want) and got == want:
+        return tap.ok(True, name)
+    return tap.ok(False, name, "got %s of %d, want %s of %d" % (
+        type(got).__name__, len(got) if got is not None else -1,
+        type(want).__name__, len(want)))
+
+
+async def t_echo(port):
+    ctx = client_ctx()
+    ctx.set_alpn_protocols(["http/1.1"])
+    async with wss(port, ctx) as ws:
+        tls = ws.transport.get_extra_info("ssl_object")
+        tap.eq(tls.version(), "TLSv1.3", "TLS 1.3 when the client has it")
+        tap.eq(tls.selected_alpn_protocol(), "http/1.1",
+               "ALPN: http/1.1 selected")
+        same(await echo(ws, "hello ☃"), "hello ☃", "text echoed over wss")
+        same(await echo(ws, b"\x00\xff"), b"\x00\xff",
+             "binary echoed over wss")
+        same(await echo(ws, ""), "", "empty text echoed over wss")
+        b = os.urandom(MIB)
+        same(await echo(ws, b), b, "1 MiB binary echoed over wss")
+        t = "€😀" * (MIB // 7)
+        same(await echo(ws, t), t, "1 MiB of multi-byte text echoed over wss")
+        b = os.urandom(16 * MIB)
+        same(await echo(ws, b, 60), b,
+             "16 MiB binary (the default limit) echoed over wss")
+        parts = ["frag", "ment", "ed ☃"]
+        same(await echo(ws, parts), "fragmented ☃",
+             "fragmented text echoed over wss as one message")
+        parts = [os.urandom(7) for _ in range(1000)]
+        same(await echo(ws, parts), b"".join(parts),
+             "binary in 1000 fragments echoed over wss")
+        waiter = await ws.ping(b"over tls")
+        await asyncio.wait_for(waiter, timeout(5))
+        tap.ok(True, "ping over wss answered by its pong")
+        n = 500
+        msgs = [("m%d" % i) if i % 2 else os.urandom(i) for i in range(n)]
+
+        async def sender():
+            for m in msgs:
+                await ws.send(m)
+        task = asyncio.ensure_future(sender())
+        got = [await asyncio.wait_for(ws.recv(), timeout(10))
+               for _ in range(n)]
+        await task
+        tap.ok(got == msgs, "500 messages echoed over wss in order")
+        t0 = time.monotonic()
+        await ws.close(1000, "bye")
+        tap.eq(ws.close_code, 1000, "close 1000 answered over wss")
+        tap.ok(time.monotonic() - t0 < timeout(1),
+               "close handshake and TLS close within 1 s",
+               "took %.2f s" % (time.monotonic() - t0))
+
+
+async def t_tls12(port):
+    async with wss(port, client_ctx(ssl.TLSVersion.TLSv1_2)) as ws:
+        tls = ws.transport.get_extra_info("ssl_object")
+        name, version, _ = tls.cipher()
+        tap.eq(tls.version(), "TLSv1.2", "a TLS 1.2 client is served")
+        tap.ok(name.startswith("ECDHE-") and ("GCM" in name or
+                                              "CHACHA20" in name),
+               "TLS 1.2: ECDHE with an AEAD cipher", "cipher %r" % name)
+        b = os.urandom(300000)
+        same(await echo(ws, b), b, "echo over TLS 1.2")
+
+
+async def t_deflate(port):
+    async with wss(port, compression="deflate") as ws:
+        tap.ok(any(e.name == "permessage-deflate" for e in ws.extensions),
+               "permessage-deflate negotiated over wss",
+               "extensions %r" % ws.extensions)
+        t = "compressible text over TLS " * 40000
+        same(await echo(ws, t), t, "1 MB compressed text echoed over wss")
+        b = os.urandom(200000)
+        same(await echo(ws, b), b, "incompressible binary echoed over wss")
+        same(await echo(ws, ["abc" * 1000, "def" * 1000]),
+             "abc" * 1000 + "def" * 1000,
+             "fragmented compressed message echoed over wss")
+
+
+async def t_both(w):
+    """ws:// and wss:// clients at once, 20 echoes each."""
+    async def one(i, secure):
+        if secure:
+            cm = wss(w.tls_port)
+        else:
+            cm = websockets.client.connect(
+                "ws://127.0.0.1:%d/ws" % w.port, compression=None,
+                max_size=None, ping_interval=None, open_timeout=timeout(5))
+        async with cm as ws:
+            for j in range(20):
+                m = os.urandom(i * 50 + j) if j % 2 else "c%d m%d" % (i, j)
+                if await echo(ws, m) != m:
+                    return "%s client %d message %d" % (
+                        "wss" if secure else "ws", i, j)
+            await ws.close()
+        return None
+    res = await asyncio.gather(*(one(i, i % 2 == 0) for i in range(40)),
+                               return_exceptions=True)
+    bad = [r for r in res if r is not None]
+    tap.ok(not bad, "20 ws:// and 20 wss:// clients at once all get their "
+           "echoes", "\n".join(map(str, bad[:5])))
+
+
+def t_wss_on_ws_port(w):
+    """A TLS client on the plain port gets no TLS: the handshake fails,
+    and the plain endpoint keeps serving."""
+    try:
+        s = open_wss_raw(w.port)
+        s.close()
+        tap.ok(False, "TLS on the ws:// port fails", "handshake succeeded")
+    except (ssl.SSLError, OSError, RuntimeError):
+        tap.ok(True, "TLS on the ws:// port fails")
+    s = W.open_ws(w.port)
+    tap.ok(echo_raw(s) and close_raw(s), "ws:// still serves after that")
+
+
+# The TLS policy through openssl s_client ------------------------------------
+
+def t_s_client(w):
+    port = w.tls_port
+    for flag in ("-tls1_1", "-tls1"):
+        status, out = s_client(port, [flag, "-cipher", "DEFAULT:@SECLEVEL=0"])
+        tap.ok(status not in (0, None) and "alert protocol version" in out
+               and "Cipher is (NONE)" in out,
+               "s_client %s refused by the server (protocol_version alert)"
+               % flag, out[-800:])
+    status, out = s_client(port, ["-alpn", "http/1.1"])
+    tap.ok("ALPN protocol: http/1.1" in out,
+           "s_client -alpn http/1.1: ALPN protocol http/1.1", out[-800:])
+    status, out = s_client(port, ["-alpn", "h2"])
+    tap.ok("No ALPN negotiated" in out and "New, TLSv1.3" in out,
+           "s_client -alpn h2: no ALPN answer, the handshake goes on",
+           out[-800:])
+    status, out = s_client(port, ["-tls1_2"], stdin=b"R\n", hold=1)
+    tap.ok("RENEGOTIATING" in out and "no renegotiation" in out,
+           "s_client -tls1_2, R: the server refuses to renegotiate",
+           out[-800:])
+    sess = os.path.join(CERTS.dir, "session.pem")
+    status, out = s_client(port, ["-tls1_2", "-sess_out", sess])
+    tap.ok(re.search(r"^New, TLSv1\.2, Cipher is ECDHE-", out, re.M)
+           and os.path.exists(sess),
+           "s_client -tls1_2 -sess_out: a new session saved", out[-800:])
+    reused = []
+    for _ in range(6):
+        status, out = s_client(port, ["-tls1_2", "-sess_in", sess])
+        reused.append(bool(re.search(r"^Reused, TLSv1\.2", out, re.M)))
+    tap.ok(all(reused), "s_client -sess_in: every session resumed "
+           "(6 tries, 2 workers)", "reused %r" % reused)
+
+
+def t_resumption_across_workers(w):
+    """TLS 1.3 tickets from one worker are accepted by the other: the
+    ticket keys are made in the master before fork."""
+    ctx = client_ctx()
+    s = open_wss_raw(w.tls_port, ctx)
+    tap.ok(echo_raw(s), "echo on a first wss connection")
+    sess = s.session
+    close_raw(s)
+    workers = w.workers()
+    seen = {}
+    for _ in range(40):
+        raw = socket.create_connection(("127.0.0.1", w.tls_port),
+                                       timeout=timeout(5))
+        s = ctx.wrap_socket(raw, server_hostname="127.0.0.1", session=sess)
+        owner = W.conn_owner(s, workers)
+        seen.setdefault(owner, []).append(s.session_reused)
+        s.close()
+        if len(seen) == 2 and all(len(v) >= 3 for v in seen.values()):
+            break
+    tap.ok(len(seen) == 2 and None not in seen,
+           "reconnections reached both workers", "owners %r" % list(seen))
+    tap.ok(all(all(v) for v in seen.values()),
+           "every reconnection resumed the TLS 1.3 session, on either worker",
+           "reused per worker %r" % seen)
+
+
+# Hostile input on the TLS port ----------------------------------------------
+
+class Survivor:
+    """A wss connection kept open while the hostile cases run; every check
+    echoes on it."""
+
+    def __init__(self, port):
+        self.s = open_wss_raw(port)
+        self.error = None
+
+    def echo(self):
+        try:
+            if echo_raw(self.s):
+                return True
+            self.error = "wrong echo"
+        except Exception as e:  # pylint: disable=broad-except
+            self.error = repr(e)
+        return False
+
+    def check(self, name):
+        return tap.ok(self.echo(), "%s: the other wss connection still "
+                      "echoes" % name, self.error)
+
+
+def client_hello():
+    """The bytes of a real ClientHello, from ssl through memory BIOs."""
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    obj = client_ctx().wrap_bio(inc, out, server_hostname="127.0.0.1")
+    try:
+        obj.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return out.read()
+
+
+def prompt_close(port, data, name, survivor, fin=False):
+    """Sends data on a fresh connection to the TLS port: the server must
+    close it at once (well before the handshake timeout), answer nothing
+    resembling HTTP, and keep the survivor going."""
+    s = W.connect(port)
+    try:
+        s.sendall(data)
+        if fin:
+            s.shutdown(socket.SHUT_WR)
+        eof, got, took = W.drain_until_eof(s, 3)
+    finally:
+        s.close()
+    tap.ok(eof and took < HANDSHAKE_TIMEOUT_MS / 1000.0 * 0.5,
+           "%s: the server closes that connection at once" % name,
+           "eof %r after %.2f s" % (eof, took))
+    tap.ok(not got.startswith(b"HTTP/"),
+           "%s: no plaintext HTTP answer on the TLS port" % name, repr(got[:80]))
+    survivor.check(name)
+
+
+def stalled_closes(port, survivor):
+    """Connections that stall: silent, half a ClientHello, and a TLS
+    handshake begun late and finished but no request. Each must be closed
+    by the opening-handshake timeout counted from accept, while the
+    survivor keeps echoing."""
+    hello = client_hello()
+    t0 = time.monotonic()
+    silent = W.connect(port)
+    half = W.connect(port)
+    half.sendall(hello[:len(hello) // 2])
+    slow = TlsBio(port)
+    deadline = t0 + HANDSHAKE_TIMEOUT_MS / 1000.0 + timeout(3)
+    closed = {}
+    started_slow = False
+    echoes_ok = True
+    while len(closed) < 3 and time.monotonic() < deadline:
+        now = time.monotonic() - t0
+        if not started_slow and now >= 0.6 * HANDSHAKE_TIMEOUT_MS / 1000.0:
+            # The TLS handshake after 60% of the time: it completes, and
+            # then the rest of the time is too short for a request.
+            started_slow = True
+            try:
+                slow.handshake()
+                closed_early = False
+            except (EOFError, TimeoutError, ssl.SSLError):
+                closed_early = True
+            tap.ok(not closed_early,
+                   "a TLS handshake begun at 60% of the timeout completes")
+        for name, s in (("silent", silent), ("half", half)):
+            if name in closed:
+                continue
+            r, _, _ = select.select([s], [], [], 0)
+            if r:
+                try:
+                    data = s.recv(4096)
+                except ConnectionResetError:
+                    data = b""
+                if not data:
+                    closed[name] = time.monotonic() - t0
+        if started_slow and "slow" not in closed and not slow.pull(0):
+            closed["slow"] = time.monotonic() - t0
+        echoes_ok = survivor.echo() and echoes_ok
+        time.sleep(0.1)
+    for s in (silent, half):
+        s.close()
+    slow.close()
+    low = 0.8 * HANDSHAKE_TIMEOUT_MS / 1000.0
+    high = HANDSHAKE_TIMEOUT_MS / 1000.0 + timeout(2)
+    for name, what in (("silent", "a silent connection"),
+                       ("half", "half a ClientHello, then nothing"),
+                       ("slow", "a late TLS handshake and no request")):
+        took = closed.get(name)
+        tap.ok(took is not None and low <= took <= high,
+               "%s: closed by the opening-handshake timeout from accept "
+               "(%d ms)" % (what, HANDSHAKE_TIMEOUT_MS),
+               "closed after %r s, want %.1f to %.1f" % (took, low, high))
+    tap.ok(not slow.plain, "the late TLS client got no HTTP response",
+           repr(slow.plain[:80]))
+    tap.ok(echoes_ok, "stalled handshakes: the other wss connection echoed "
+           "all along", survivor.error)
+
+
+def log_reports(w):
+    """The daemon's TLS failure report lines: [(count, reason, peer)]."""
+    out = []
+    for line in w.log().splitlines():
+        if ": tls: " not in line:
+            continue
+        m = re.search(r": info: tls: (\d+) handshakes? failed in the last "
+                      r"second, last: (.+) from (127\.0\.0\.1:\d+)$", line)
+        out.append((int(m.group(1)), m.group(2), m.group(3)) if m else line)
+    return out
+
+
+def t_hostile(w):
+    survivor = Survivor(w.tls_port)
+    survivor.check("at the start")
+    workers = sorted(w.workers())
+    t_start = time.monotonic()
+    n_bad = 0
+
+    prompt_close(w.tls_port, W.handshake_request(), "a plaintext HTTP "
+                 "request (the ws:// handshake) on the TLS port", survivor)
+    n_bad += 1
+    garbage = b"\xff" + bytes((i * 73 + 11) % 256 for i in range(299))
+    prompt_close(w.tls_port, garbage, "300 bytes of garbage", survivor)
+    n_bad += 1
+    hello = client_hello()
+    prompt_close(w.tls_port, hello[:len(hello) // 2],
+                 "half a ClientHello, then the client's FIN", survivor,
+                 fin=True)
+    n_bad += 1
+    prompt_close(w.tls_port, hello[:3], "3 bytes of a record header, then "
+                 "the client's FIN", survivor, fin=True)
+    n_bad += 1
+    stalled_closes(w.tls_port, survivor)
+    n_bad += 2  # the silent one and the half ClientHello; the slow one
+    # finished its TLS handshake, so it is no TLS failure.
+
+    # A flood: 100 garbage connections as fast as they go.
+    for _ in range(100):
+        s = W.connect(w.tls_port)
+        try:
+            s.sendall(garbage)
+            W.drain_until_eof(s, 3)
+        finally:
+            s.close()
+    n_bad += 100
+    survivor.check("after 100 garbage connections")
+    s = open_wss_raw(w.tls_port)
+    tap.ok(echo_raw(s) and close_raw(s),
+           "a fresh wss connection echoes after the hostile input")
+    tap.eq(sorted(w.workers()), workers,
+           "the same worker throughout (none crashed)")
+    tap.ok(close_raw(survivor.s), "the survivor closes cleanly")
+
+    # Reports come once a second: wait for the last one.
+    W.wait_until(lambda: sum(r[0] for r in log_reports(w)
+                             if isinstance(r, tuple)) >= n_bad, 3)
+    elapsed = time.monotonic() - t_start
+    reports = log_reports(w)
+    bad_lines = [r for r in reports if not isinstance(r, tuple)]
+    tap.ok(not bad_lines, "every tls log line is a once-a-second count at "
+           "info level (none per connection)", "\n".join(bad_lines[:5]))
+    counts = [r for r in reports if isinstance(r, tuple)]
+    tap.eq(sum(c[0] for c in counts), n_bad,
+           "the reports count every failed handshake")
+    tap.ok(len(counts) <= elapsed + 1,
+           "at most one report line a second",
+           "%d lines in %.1f s" % (len(counts), elapsed))
+    tap.ok(len(counts) < 20 and any(c[0] >= 10 for c in counts),
+           "the flood of 100 is reported in a few lines, not 100",
+           "%r" % counts)
+
+
+# Backpressure over TLS --------------------------------------------------------
+
+def t_backpressure(w):
+    """A wss client sends 64 KiB messages and never reads: the worker must
+    stop reading once its output backs up, so the client's sending stalls
+    and the worker's memory stays bounded; once the client reads, every
+    echo arrives in order."""
+    pid = w.workers()[0]
+    c = TlsBio(w.tls_port, rcvbuf=65536)
+    c.handshake()
+    c.sendall(W.handshake_request())
+    status, _ = W.read_http_head(c)
+    tap.eq(status, 101, "backpressure: wss handshake")
+    rss0 = W.vmrss_kib(pid)
+    body = bytes(range(256)) * 256
+
+    def msg(i):
+        return W.frame_fast(BINARY, i.to_bytes(8, "big") + body[8:])
+
+    complete = sent = 0
+    peak = rss0
+    stalled = False
+    t0 = last = time.monotonic()
+    while time.monotonic() - t0 < timeout(10) and sent < 128 * MIB:
+        if not c.wire:
+            c.tls.write(msg(complete))
+            complete += 1
+        k = c.push()
+        now = time.monotonic()
+        if k:
+            sent += k
+            last = now
+            if complete % 32 == 0:
+                peak = max(peak, W.vmrss_kib(pid) or 0)
+        elif now - last > 1.0:
+            stalled = True
+            break
+        else:
+            select.select([], [c.sock], [], 0.05)
+    time.sleep(0.3)
+    peak = max(peak, W.vmrss_kib(pid) or 0)
+    tap.ok(stalled and sent < 64 * MIB,
+           "backpressure: the client's sending stalls once the server's "
+           "output backs up", "stalled %r after %.1f MiB" % (stalled,
+                                                            sent / MIB))
+    tap.ok(rss0 is not None and peak - rss0 < 32 * 1024,
+           "backpressure: worker RSS grew by less than 32 MiB",
+           "RSS %r KiB at start, peak %r KiB, after %.1f MiB" %
+           (rss0, peak, sent / MIB))
+    bad = None
+    for i in range(complete):
+        op, got, ctl = W.read_message(c)
+        want = i.to_bytes(8, "big") + body[8:]
+        if op != BINARY or got != want or ctl:
+            bad = (i, op, len(got), got[:8])
+            break
+    tap.ok(bad is None, "backpressure: all %d echoes arrive in order once "
+           "the client reads" % complete, "first bad echo %r" % (bad,))
+    c.sendall(W.frame(CLOSE, W.close_payload(1000)))
+    code, _, _ = W.read_close(c)
+    tap.eq(code, 1000, "backpressure: clean close afterwards")
+    tap.ok(c.wait_eof(timeout(3)), "backpressure: the server closes the "
+           "connection after the close handshake")
+    c.close()
+
+
+def t_limit(w):
+    """Over max_connections a wss client still gets its 503, over TLS: the
+    answer waits for the TLS handshake, which the server's first write
+    drives (a send that needs the client's records first)."""
+    first = open_wss_raw(w.tls_port)
+    tap.ok(echo_raw(first), "limit 1: the first wss connection echoes")
+    raw = socket.create_connection(("127.0.0.1", w.tls_port),
+                                   timeout=timeout(5))
+    s = client_ctx().wrap_socket(raw, server_hostname="127.0.0.1")
+    s.sendall(W.handshake_request())
+    status, headers = W.read_http_head(s)
+    tap.eq(status, 503, "limit 1: the second wss connection is answered 503")
+    eof, _, _ = W.drain_until_eof(s, 3)
+    tap.ok(eof, "limit 1: and closed")
+    s.close()
+    tap.ok(close_raw(first), "limit 1: the first one closes cleanly")
+
+    def fresh():
+        try:
+            c = open_wss_raw(w.tls_port)
+        except (RuntimeError, OSError, ssl.SSLError):
+            return False
+        return echo_raw(c) and close_raw(c)
+    tap.ok(W.wait_until(fresh, 3, step=0.1),
+           "limit 1: a new wss connection is served once the slot is free")
+
+
+def main():
+    global CERTS
+    CERTS = Certs()
+    try:
+        guard("start-up refusals", t_refusals)
+        with W.Wsd(tap, CERTS.args(), workers=2) as w:
+            tap.ok(w.tls_port is not None and w.tls_port != w.port,
+                   "the ready line names the wss:// port",
+                   "ready %r" % w.ready)
+            tap.ok(re.fullmatch(r"127\.0\.0\.1:\d+", w.ready.get("listen", ""))
+                   is not None, "the ready line's listen= is unchanged")
+            W.wait_until(lambda: len(w.workers()) == 2, 5)
+            run("echo over wss", t_echo, w.tls_port)
+            run("TLS 1.2", t_tls12, w.tls_port)
+            run("permessage-deflate over wss", t_deflate, w.tls_port)
+            run("ws and wss at once", t_both, w)
+            guard("TLS on the ws port", t_wss_on_ws_port, w)
+            guard("s_client", t_s_client, w)
+            guard("resumption across workers", t_resumption_across_workers,
+                  w)
+            s = open_wss_raw(w.tls_port)
+            tap.ok(echo_raw(s) and close_raw(s),
+                   "the daemon still serves wss after the s_client cases")
+        with W.Wsd(tap, CERTS.args() + [
+                "--handshake_timeout_ms", str(HANDSHAKE_TIMEOUT_MS),
+                "--write_high_water_bytes", str(HIGH_WATER)]) as w:
+            W.warm_up(w.port)
+            guard("hostile input", t_hostile, w)
+            guard("backpressure", t_backpressure, w)
+        with W.Wsd(tap, CERTS.args() + ["--max_connections", "1"]) as w:
+            guard("connection limit", t_limit, w)
+    finally:
+        CERTS.remove()
+    tap.done()
+
+
+if __name__ == "__main__":
+    main()
