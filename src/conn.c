@@ -498,6 +498,19 @@ conn_process(struct conn *c, uint8_t *p, size_t n)
     return 0;
 }
 
+/* Once a request is read, a TLS handshake is done: record what it chose. */
+static void
+record_transport(struct conn *c)
+{
+    char version[16];
+    char cipher[48];
+
+    if (c->t->describe(c->tctx, version, sizeof(version), cipher,
+                       sizeof(cipher))) {
+        conn_record_tls(&c->rec, version, cipher);
+    }
+}
+
 static void
 conn_refuse_handshake(struct conn *c, const struct ws_error *err)
 {
@@ -505,6 +518,7 @@ conn_refuse_handshake(struct conn *c, const struct ws_error *err)
     size_t n =
         ws_handshake_response_error(resp, sizeof(resp), err, "wsd/" VERSION);
     log_debug("handshake refused: %u %s", err->code, err->reason);
+    record_transport(c);
     conn_record_handshake(&c->rec, err->code, &c->hs->req, NULL);
     queue(c, resp, n);
     free(c->hs);
@@ -535,6 +549,7 @@ conn_accept_handshake(struct conn *c, size_t request_len)
         resp, sizeof(resp), &hs->req, use_deflate ? ext : NULL, "wsd/" VERSION);
     int rc = 0;
 
+    record_transport(c);
     conn_record_handshake(&c->rec, 101, &hs->req, use_deflate ? ext : NULL);
     queue(c, resp, n);
     ws_session_init(&c->session, &c->env->session_cfg);

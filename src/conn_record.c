@@ -174,6 +174,21 @@ conn_record_handshake(struct conn_record *r, unsigned status,
 }
 
 void
+conn_record_tls(struct conn_record *r, const char *version, const char *cipher)
+{
+    if (r->rec == NULL) {
+        return;
+    }
+    stats_case_begin(r->rec);
+    r->rec->tls = 1;
+    stats_copy(r->rec->tls_version, sizeof(r->rec->tls_version), version,
+               strlen(version));
+    stats_copy(r->rec->tls_cipher, sizeof(r->rec->tls_cipher), cipher,
+               strlen(cipher));
+    stats_case_end(r->rec);
+}
+
+void
 conn_record_frame_in(struct conn_record *r, const struct ws_frame_header *h)
 {
     stats_add(&r->count->rx_frames, 1);

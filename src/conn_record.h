@@ -44,6 +44,10 @@ void conn_record_handshake(struct conn_record *r, unsigned status,
                            const struct ws_handshake_request *req,
                            const char *extension_response);
 
+/* The connection is carried by TLS with this version and cipher. */
+void conn_record_tls(struct conn_record *r, const char *version,
+                     const char *cipher);
+
 /* One frame received (header) or queued to send. */
 void conn_record_frame_in(struct conn_record *r,
                           const struct ws_frame_header *h);

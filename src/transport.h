@@ -50,6 +50,11 @@ struct transport {
     /* Whether recv has bytes to return that arrived already, so that no
      * readiness will announce them (a TLS record read only in part). */
     bool (*has_pending)(void *ctx);
+    /* For the statistics: when the bytes are protected, writes the
+     * protocol version and cipher (NUL-terminated, cut to fit) and returns
+     * true; returns false for plain TCP. */
+    bool (*describe)(void *ctx, char *version, size_t version_cap, char *cipher,
+                     size_t cipher_cap);
     /* Releases ctx (may be NULL); does not close fd. */
     void (*free)(void *ctx);
 };

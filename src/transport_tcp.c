@@ -66,6 +66,18 @@ tcp_has_pending(void *ctx)
     return false;
 }
 
+static bool
+tcp_describe(void *ctx, char *version, size_t version_cap, char *cipher,
+             size_t cipher_cap)
+{
+    (void)ctx;
+    (void)version;
+    (void)version_cap;
+    (void)cipher;
+    (void)cipher_cap;
+    return false;
+}
+
 static void
 tcp_free(void *ctx)
 {
@@ -78,5 +90,6 @@ const struct transport transport_tcp = {
     .send = tcp_send,
     .shutdown = tcp_shutdown,
     .has_pending = tcp_has_pending,
+    .describe = tcp_describe,
     .free = tcp_free,
 };

@@ -498,11 +498,26 @@ transport_tls_report(struct transport_tls_env *env)
     env->n_failed = 0;
 }
 
+static bool
+tls_describe(void *ctx, char *version, size_t version_cap, char *cipher,
+             size_t cipher_cap)
+{
+    struct tls_conn *tc = ctx;
+
+    if (tc == NULL || !SSL_is_init_finished(tc->ssl)) {
+        return false;
+    }
+    snprintf(version, version_cap, "%s", SSL_get_version(tc->ssl));
+    snprintf(cipher, cipher_cap, "%s", SSL_get_cipher_name(tc->ssl));
+    return true;
+}
+
 const struct transport transport_tls = {
     .name = "tls",
     .recv = tls_recv,
     .send = tls_send,
     .shutdown = tls_shutdown,
     .has_pending = tls_has_pending,
+    .describe = tls_describe,
     .free = tls_free,
 };

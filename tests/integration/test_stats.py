@@ -1173,6 +1173,57 @@ def t_admin_off_loopback():
 
 # Main -----------------------------------------------------------------------
 
+def t_tls_record():
+    """A wss:// case records the TLS version and cipher; a ws:// one, null.
+    The certificate is made here with the openssl command."""
+    import asyncio
+    import ssl
+    import subprocess
+    import websockets
+    d = tempfile.mkdtemp(prefix="wsd-stats-tls-")
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=localhost", "-addext",
+                    "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out",
+                    cert], check=True, capture_output=True,
+                   timeout=wsdtest.timeout(30))
+    args = ADMIN + ["--tls_listen", "127.0.0.1:0", "--tls_certificate", cert,
+                    "--tls_certificate_key", key]
+    try:
+        with wsdtest.Wsd(tap, args=args) as w:
+            port = wsdtest.admin_port(w)
+            tls_port = int(w.ready["tls_listen"].rsplit(":", 1)[1])
+            ctx = ssl.create_default_context(cafile=cert)
+
+            async def echo(url, **kw):
+                async with websockets.connect(url, open_timeout=wsdtest.timeout(5),
+                                              **kw) as ws:
+                    await ws.send("hello")
+                    return await ws.recv()
+
+            got = asyncio.run(echo("wss://127.0.0.1:%d/ws" % tls_port,
+                                   ssl=ctx))
+            tap.eq(got, "hello", "tls record: echo over wss://")
+            asyncio.run(echo("ws://127.0.0.1:%d/ws" % w.port))
+            c1, c2 = closed_case(port, 1), closed_case(port, 2)
+            tls = c1.get("tls") if c1 else None
+            tap.ok(isinstance(tls, dict) and
+                   tls.get("version") in ("TLSv1.2", "TLSv1.3") and
+                   bool(tls.get("cipher")),
+                   "tls record: a wss:// case names its TLS version and "
+                   "cipher", c1)
+            tap.ok(c2 is not None and c2.get("tls") is None,
+                   "tls record: a ws:// case has tls null", c2)
+    finally:
+        for f in (cert, key):
+            try:
+                os.unlink(f)
+            except OSError:
+                pass
+        os.rmdir(d)
+
+
 def main():
     # One worker: the exact record, numbering, paging, the admin surface.
     with wsdtest.Wsd(tap, args=ADMIN) as w:
@@ -1231,6 +1282,7 @@ def main():
                   "wrong-token", "token")
     wsdtest.guard(tap, "admin token file", t_token_file)
     wsdtest.guard(tap, "admin off loopback", t_admin_off_loopback)
+    wsdtest.guard(tap, "tls record", t_tls_record)
     tap.done()
 
 
