@@ -160,6 +160,8 @@ load_key(const char *path, EVP_PKEY **pkey, char *err, size_t errlen)
 static int
 ctx_settings(SSL_CTX *ctx)
 {
+    static const unsigned char sid_ctx[] = "wsd";
+
     /* RFC 8996 deprecates TLS 1.0 and 1.1; OpenSSL negotiates the highest
      * version both sides have, so 1.3 whenever the client has it. */
     if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
@@ -172,7 +174,8 @@ ctx_settings(SSL_CTX *ctx)
                                  SSL_OP_NO_RENEGOTIATION |
                                  SSL_OP_NO_COMPRESSION);
     /* conn.c retries a blocked send with the same bytes at the front but
-     * from another buffer, and may offer more than one record's worth. */
+     * from another buffer; an SSL_write returns once a record is out
+     * (tls_send offers at most one record anyway). */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
@@ -186,12 +189,9 @@ ctx_settings(SSL_CTX *ctx)
      * cache serves TLS 1.2 session IDs within one worker. */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(ctx, TLS_SESSION_CACHE_MAX);
-    if (SSL_CTX_set_session_id_context(ctx, (const unsigned char *)"wsd", 3) !=
-        1) {
-        return -1;
-    }
+    int rc = SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);
     SSL_CTX_set_default_passwd_cb(ctx, no_passphrase);
-    return 0;
+    return rc == 1 ? 0 : -1;
 }
 
 SSL_CTX *

@@ -15,11 +15,19 @@ resident memory (VmRSS, so malloc's own overhead is included) divided by N:
                           negotiation requires)
   deflate, no takeover    the same with server_ and client_no_context_takeover
                           negotiated (streams released after each message)
+  tls, at rest            wss:// (TLS 1.3, a throwaway P-256 certificate
+                          made with the openssl command), handshake done
+  tls, after messages     the same after a 1.5 KB message echoed on each
 
 usage: contrib/bench/memory.py [N] [extra wsd arguments...]
 """
 import os
+import shutil
+import socket
+import ssl
+import subprocess
 import sys
+import tempfile
 import time
 import zlib
 
@@ -44,10 +52,39 @@ def compressed(payload):
     return data[:-4]
 
 
-def open_conn(port, offer):
+def open_conn(port, offer, tls=None):
     extra = ["Sec-WebSocket-Extensions: " + offer] if offer else []
-    s = wsdtest.open_ws(port, extra=extra)
+    if tls is None:
+        return wsdtest.open_ws(port, extra=extra)
+    raw = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s = tls.wrap_socket(raw, server_hostname="127.0.0.1")
+    s.sendall(wsdtest.handshake_request(extra=extra))
+    status, _ = wsdtest.read_http_head(s)
+    if status != 101:
+        raise RuntimeError("handshake refused: %r" % status)
     return s
+
+
+class Cert:
+    """A throwaway certificate for 127.0.0.1, and the wsd arguments and
+    client context that go with it."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="wsd-bench-tls-")
+        cert = os.path.join(self.dir, "cert.pem")
+        key = os.path.join(self.dir, "key.pem")
+        subprocess.run([os.environ.get("OPENSSL") or "openssl", "req",
+                        "-x509", "-newkey", "ec", "-pkeyopt",
+                        "ec_paramgen_curve:prime256v1", "-nodes", "-days",
+                        "1", "-subj", "/CN=localhost", "-addext",
+                        "subjectAltName=IP:127.0.0.1", "-keyout", key,
+                        "-out", cert], check=True, capture_output=True)
+        self.args = ["--tls_listen", "127.0.0.1:0", "--tls_certificate", cert,
+                     "--tls_certificate_key", key]
+        self.ctx = ssl.create_default_context(cafile=cert)
+
+    def remove(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def settle(pid):
@@ -55,22 +92,26 @@ def settle(pid):
     return rss_kib(pid)
 
 
-def measure(label, n, extra, offer, action):
+def measure(label, n, extra, offer, action, cert=None):
     """A fresh daemon per figure, so that no figure reuses memory another
-    one freed."""
+    one freed. With cert, over wss://."""
     tap = wsdtest.Tap()
-    w = wsdtest.Wsd(tap, ["--max_connections", str(n + 10)] + extra)
+    tls_args = cert.args if cert is not None else []
+    w = wsdtest.Wsd(tap, ["--max_connections", str(n + 10)] + tls_args +
+                    extra)
     w.start()
+    port = w.tls_port if cert is not None else w.port
+    tls = cert.ctx if cert is not None else None
     try:
         worker = w.workers()[0]
         # One connection first: the worker's one-time allocations (read
         # buffer, compression scratch, zlib tables) are not per connection.
-        warm = open_conn(w.port, offer)
+        warm = open_conn(port, offer, tls)
         action(warm)
         base = settle(worker)
         conns = []
         for _ in range(n):
-            s = open_conn(w.port, offer)
+            s = open_conn(port, offer, tls)
             action(s)
             conns.append(s)
         after = settle(worker)
@@ -97,6 +138,11 @@ def one_message(s):
     wsdtest.read_frame(s)
 
 
+def one_plain_message(s):
+    s.sendall(wsdtest.frame(1, TEXT))
+    wsdtest.read_frame(s)
+
+
 def main():
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     extra = sys.argv[2:]
@@ -109,6 +155,13 @@ def main():
     measure("deflate, mid-message", n, extra, pmd, half_message)
     measure("deflate, after messages", n, extra, pmd, one_message)
     measure("deflate, no takeover", n, extra, none, one_message)
+    cert = Cert()
+    try:
+        measure("tls, at rest", n, extra, None, nothing, cert)
+        measure("tls, after messages", n, extra, None, one_plain_message,
+                cert)
+    finally:
+        cert.remove()
 
 
 if __name__ == "__main__":
