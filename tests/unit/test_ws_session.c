@@ -606,8 +606,9 @@ struct run {
     size_t ev_len;
     char frames[TEXT_MAX]; /* the headers on_frame reported */
     size_t frames_len;
-    bool capture; /* keep a copy of the last message */
-    bool failed;  /* a WS_EV_FAIL was seen */
+    bool capture;   /* keep a copy of the last message */
+    bool failed;    /* a WS_EV_FAIL was seen */
+    size_t max_cap; /* the largest message buffer after any chunk */
     uint8_t *msg;
     size_t msg_len;
 };
@@ -845,9 +846,23 @@ feed_span(struct ws_session *s, struct run *r, const uint8_t *p, size_t len,
     while (pos < len) {
         size_t n = chunk_len(how, len - pos);
         feed_chunk(s, r, p + pos, n);
+        if (s->msg_cap > r->max_cap) {
+            r->max_cap = s->msg_cap;
+        }
         pos += n;
     }
 }
+
+/* The server's policy here: level 1, min_bytes 64, 15-bit windows. */
+static const struct ws_deflate_config defl_cfg = {
+    true, 1, 8, 64, 15, 15, false, false,
+};
+
+/* How a run sets its session up. */
+struct defl_setup {
+    bool off; /* no ws_session_use_deflate */
+    struct ws_deflate_params params;
+};
 
 static void
 run_free(struct run *r)
@@ -858,11 +873,13 @@ run_free(struct run *r)
 
 /*
  * Runs in[0..limit) through a new session split as `how` says, calling
- * ws_session_close() at in->close_at, and fills r.
+ * ws_session_close() at in->close_at, and fills r. With ds (not NULL and
+ * not off), permessage-deflate is on.
  */
 static void
 run_input(struct run *r, const struct input *in, size_t limit,
-          const struct ws_session_config *cfg, enum split how)
+          const struct ws_session_config *cfg, const struct defl_setup *ds,
+          enum split how)
 {
     struct ws_session s;
     size_t close_at = in->close_at < limit ? in->close_at : limit;
@@ -872,6 +889,9 @@ run_input(struct run *r, const struct input *in, size_t limit,
     memset(r, 0, sizeof(*r));
     r->capture = capture;
     ws_session_init(&s, cfg);
+    if (ds != NULL && !ds->off) {
+        ws_session_use_deflate(&s, &defl_cfg, &ds->params);
+    }
     s.on_frame = on_frame;
     s.on_frame_arg = r;
 
@@ -907,48 +927,50 @@ run_input(struct run *r, const struct input *in, size_t limit,
     ws_session_clear(&s);
 }
 
+static bool
+msg_same(const struct run *r, const uint8_t *want_msg, size_t len)
+{
+    return want_msg == NULL ||
+           (r->msg_len == len &&
+            (len == 0 || memcmp(r->msg, want_msg, len) == 0));
+}
+
 /*
  * The key property: whole, one byte at a time and RANDOM_RUNS random
- * splits give the transcript want and the same frame headers.
+ * splits give the transcript want and the same frame headers (and, given
+ * want_msg, the same message); the message buffer never outgrows
+ * max_message_bytes in any of them. ds as for run_input.
  */
 static void
 check_splits(const char *name, const struct input *in,
-             const struct ws_session_config *cfg, const char *want,
-             const uint8_t *want_msg, size_t want_msg_len)
+             const struct ws_session_config *cfg, const struct defl_setup *ds,
+             const char *want, const uint8_t *want_msg, size_t want_msg_len)
 {
     struct run *whole = calloc(1, sizeof(*whole));
     struct run *r = calloc(1, sizeof(*r));
-    bool frames_same = true;
-    bool msg_same = true;
 
     if (whole == NULL || r == NULL) {
         abort();
     }
     whole->capture = r->capture = want_msg != NULL;
-    run_input(whole, in, in->len, cfg, SPLIT_WHOLE);
+    run_input(whole, in, in->len, cfg, ds, SPLIT_WHOLE);
     is_str(whole->ev, want, "%s: whole", name);
-    if (want_msg != NULL) {
-        msg_same = whole->msg_len == want_msg_len &&
-                   memcmp(whole->msg, want_msg, want_msg_len) == 0;
-    }
+    bool same = msg_same(whole, want_msg, want_msg_len);
+    size_t max_cap = whole->max_cap;
 
-    run_input(r, in, in->len, cfg, SPLIT_ONE_BYTE);
+    run_input(r, in, in->len, cfg, ds, SPLIT_ONE_BYTE);
     is_str(r->ev, want, "%s: one byte at a time", name);
-    frames_same = strcmp(r->frames, whole->frames) == 0;
-    if (want_msg != NULL) {
-        msg_same = msg_same && r->msg_len == want_msg_len &&
-                   memcmp(r->msg, want_msg, want_msg_len) == 0;
-    }
+    bool frames_same = strcmp(r->frames, whole->frames) == 0;
+    same = same && msg_same(r, want_msg, want_msg_len);
+    max_cap = r->max_cap > max_cap ? r->max_cap : max_cap;
 
     bool random_ok = true;
     for (int k = 0; k < RANDOM_RUNS && random_ok; k++) {
-        run_input(r, in, in->len, cfg, SPLIT_RANDOM);
+        run_input(r, in, in->len, cfg, ds, SPLIT_RANDOM);
         random_ok = strcmp(r->ev, want) == 0;
         frames_same = frames_same && strcmp(r->frames, whole->frames) == 0;
-        if (want_msg != NULL) {
-            msg_same = msg_same && r->msg_len == want_msg_len &&
-                       memcmp(r->msg, want_msg, want_msg_len) == 0;
-        }
+        same = same && msg_same(r, want_msg, want_msg_len);
+        max_cap = r->max_cap > max_cap ? r->max_cap : max_cap;
     }
     is_str(r->ev, want, "%s: random splits", name);
     ok(frames_same, "%s: the same frame headers reported in every split", name);
@@ -957,8 +979,10 @@ check_splits(const char *name, const struct input *in,
         tap_diag("last:  %s", r->frames);
     }
     if (want_msg != NULL) {
-        ok(msg_same, "%s: the message byte for byte in every split", name);
+        ok(same, "%s: the message byte for byte in every split", name);
     }
+    ok(max_cap <= cfg->max_message_bytes,
+       "%s: message buffer within max_message_bytes (%zu)", name, max_cap);
     run_free(whole);
     run_free(r);
     free(whole);
@@ -980,32 +1004,33 @@ config_for(struct ws_session_config *cfg, const struct sess_case *c)
  * failure.
  */
 static void
-check_fail_at(const struct sess_case *c, const struct input *in,
-              const struct ws_session_config *cfg)
+check_fail_at(const char *name, size_t fail_at, const char *want,
+              const struct input *in, const struct ws_session_config *cfg,
+              const struct defl_setup *ds)
 {
     struct run *r = calloc(1, sizeof(*r));
 
     if (r == NULL) {
         abort();
     }
-    if (c->fail_at > in->len) {
-        ok(false, "%s: fail_at %zu is past the input (%zu bytes)", c->name,
-           c->fail_at, in->len);
+    if (fail_at > in->len) {
+        ok(false, "%s: fail_at %zu is past the input (%zu bytes)", name,
+           fail_at, in->len);
         free(r);
         return;
     }
-    run_input(r, in, c->fail_at, cfg, SPLIT_WHOLE);
-    is_str(r->ev, c->want, "%s: failed by byte %zu (whole)", c->name,
-           c->fail_at);
-    run_input(r, in, c->fail_at, cfg, SPLIT_ONE_BYTE);
-    is_str(r->ev, c->want, "%s: failed by byte %zu (one byte at a time)",
-           c->name, c->fail_at);
-    run_input(r, in, c->fail_at - 1, cfg, SPLIT_ONE_BYTE);
-    ok(strstr(r->ev, "FAIL") == NULL, "%s: not failed before byte %zu", c->name,
-       c->fail_at);
+    run_input(r, in, fail_at, cfg, ds, SPLIT_WHOLE);
+    is_str(r->ev, want, "%s: failed by byte %zu (whole)", name, fail_at);
+    run_input(r, in, fail_at, cfg, ds, SPLIT_ONE_BYTE);
+    is_str(r->ev, want, "%s: failed by byte %zu (one byte at a time)", name,
+           fail_at);
+    run_input(r, in, fail_at - 1, cfg, ds, SPLIT_ONE_BYTE);
+    ok(strstr(r->ev, "FAIL") == NULL, "%s: not failed before byte %zu", name,
+       fail_at);
     if (strstr(r->ev, "FAIL") != NULL) {
         tap_diag("got %s", r->ev);
     }
+    run_free(r);
     free(r);
 }
 
@@ -1019,9 +1044,9 @@ test_table(void)
 
         config_for(&cfg, c);
         input_build(&in, c->in, NELEM(c->in));
-        check_splits(c->name, &in, &cfg, c->want, NULL, 0);
+        check_splits(c->name, &in, &cfg, NULL, c->want, NULL, 0);
         if (c->fail_at != 0) {
-            check_fail_at(c, &in, &cfg);
+            check_fail_at(c->name, c->fail_at, c->want, &in, &cfg, NULL);
         }
         free(in.p);
     }
@@ -1050,7 +1075,7 @@ test_ping_125(void)
         appendf(want, &want_len, "%02x", payload[i]);
     }
     appendf(want, &want_len, ";" IDLE);
-    check_splits("ping of 125 bytes", &in, &cfg, want, NULL, 0);
+    check_splits("ping of 125 bytes", &in, &cfg, NULL, want, NULL, 0);
 
     /* The same reply bytes straight from the event. */
     struct ws_session s;
@@ -1123,7 +1148,7 @@ test_large(void)
     put_data(want, &want_len, msg, total);
     appendf(want, &want_len, ";" IDLE);
     tap_diag("1 MiB message in %u fragments", n_frag);
-    check_splits("1 MiB binary in random fragments", &in, &cfg, want, msg,
+    check_splits("1 MiB binary in random fragments", &in, &cfg, NULL, want, msg,
                  total);
     free(in.p);
 
@@ -1147,7 +1172,7 @@ test_large(void)
     appendf(want, &want_len, "MSG1:");
     put_data(want, &want_len, msg, len64);
     appendf(want, &want_len, ";" IDLE);
-    check_splits("64 KiB text in one frame", &in, &cfg, want, msg, len64);
+    check_splits("64 KiB text in one frame", &in, &cfg, NULL, want, msg, len64);
     free(in.p);
 
     free(want);
@@ -1394,14 +1419,14 @@ test_on_frame(void)
     frame_put(&in, 0x89, keys[1], (const uint8_t *)"p", 1, 1);
     frame_put(&in, 0x80, keys[2], (const uint8_t *)"lo", 2, 2);
     frame_put(&in, 0xc2, keys[3], (const uint8_t *)"x", 1, 1);
-    run_input(r, &in, in.len, &cfg, SPLIT_ONE_BYTE);
+    run_input(r, &in, in.len, &cfg, NULL, SPLIT_ONE_BYTE);
     is_str(r->frames, "1:3 9F:1 0F:2 2FR:1 ", "on_frame: every header");
     is_str(r->ev, "PING:p>8a0170;MSG1:Hello;" FAIL_1002,
            "on_frame: events unchanged");
 
     in.len = 0;
     frame_put(&in, 0x82, keys[0], NULL, 0, 300);
-    run_input(r, &in, in.len, &cfg, SPLIT_WHOLE);
+    run_input(r, &in, in.len, &cfg, NULL, SPLIT_WHOLE);
     is_str(r->frames, "2F:300 ", "on_frame: a frame then refused as too big");
     free(in.p);
     free(r);
@@ -1467,11 +1492,6 @@ test_clear(void)
  * large messages and ws_session_message, with inputs compressed by zlib
  * itself, an implementation independent of the code under test.
  */
-
-/* The server's policy here: level 1, min_bytes 64, 15-bit windows. */
-static const struct ws_deflate_config defl_cfg = {
-    true, 1, 8, 64, 15, 15, false, false,
-};
 
 /* RFC 7692 §7.2.3.1: "Hello" compressed. */
 #define Z_HELLO       "\xf2\x48\xcd\xc9\xc9\x07\x00"
@@ -1708,166 +1728,6 @@ static const struct defl_case defl_cases[] = {
 static const struct ws_deflate_params defl_params_default = {false, false, 15,
                                                              15};
 
-/* How a run sets its session up. */
-struct defl_setup {
-    bool off; /* no ws_session_use_deflate */
-    struct ws_deflate_params params;
-};
-
-/*
- * run_input() with permessage-deflate: the same feeding and transcript,
- * and the largest message buffer seen after each chunk, returned.
- */
-static size_t
-defl_run_input(struct run *r, const struct input *in, size_t limit,
-               const struct ws_session_config *cfg, const struct defl_setup *ds,
-               enum split how)
-{
-    struct ws_session s;
-    size_t close_at = in->close_at < limit ? in->close_at : limit;
-    bool capture = r->capture;
-    size_t max_cap = 0;
-
-    run_free(r);
-    memset(r, 0, sizeof(*r));
-    r->capture = capture;
-    ws_session_init(&s, cfg);
-    if (!ds->off) {
-        ws_session_use_deflate(&s, &defl_cfg, &ds->params);
-    }
-    s.on_frame = on_frame;
-    s.on_frame_arg = r;
-
-    for (int part = 0; part < 2; part++) {
-        size_t pos = part == 0 ? 0 : close_at;
-        size_t end = part == 0 ? close_at : limit;
-        while (pos < end) {
-            size_t n = chunk_len(how, end - pos);
-            feed_chunk(&s, r, in->p + pos, n);
-            if (s.msg_cap > max_cap) {
-                max_cap = s.msg_cap;
-            }
-            pos += n;
-        }
-        if (part == 0 && in->close_at <= limit) {
-            struct ws_event ev;
-            if (ws_session_close(&s, 1001, "bye", &ev)) {
-                add(r, "SENT>");
-                put_hex(r, ev.reply, ev.reply_len);
-                add(r, ";");
-            } else {
-                add(r, "!close-refused;");
-            }
-        }
-    }
-
-    switch (ws_session_state(&s)) {
-    case WS_SESSION_OPEN:
-        add(r, "END:OPEN");
-        break;
-    case WS_SESSION_CLOSING:
-        add(r, "END:CLOSING");
-        break;
-    case WS_SESSION_CLOSED:
-        add(r, "END:CLOSED");
-        break;
-    }
-    /* Once failed, where the split fell inside the skipped frame is of
-     * no interest. */
-    if (ws_session_state(&s) != WS_SESSION_CLOSED && !r->failed) {
-        add(r, ws_session_is_idle(&s) ? ",idle" : ",busy");
-    }
-    ws_session_clear(&s);
-    return max_cap;
-}
-
-static bool
-defl_msg_same(const struct run *r, const uint8_t *want_msg, size_t len)
-{
-    return want_msg == NULL ||
-           (r->msg_len == len &&
-            (len == 0 || memcmp(r->msg, want_msg, len) == 0));
-}
-
-/*
- * check_splits() with permessage-deflate; also: the message buffer never
- * outgrew max_message_bytes, in any split.
- */
-static void
-defl_check_splits(const char *name, const struct input *in,
-                  const struct ws_session_config *cfg,
-                  const struct defl_setup *ds, const char *want,
-                  const uint8_t *want_msg, size_t want_msg_len)
-{
-    struct run *whole = calloc(1, sizeof(*whole));
-    struct run *r = calloc(1, sizeof(*r));
-
-    if (whole == NULL || r == NULL) {
-        abort();
-    }
-    whole->capture = r->capture = want_msg != NULL;
-    size_t max_cap = defl_run_input(whole, in, in->len, cfg, ds, SPLIT_WHOLE);
-    is_str(whole->ev, want, "%s: whole", name);
-    bool msg_same = defl_msg_same(whole, want_msg, want_msg_len);
-
-    size_t cap = defl_run_input(r, in, in->len, cfg, ds, SPLIT_ONE_BYTE);
-    max_cap = cap > max_cap ? cap : max_cap;
-    is_str(r->ev, want, "%s: one byte at a time", name);
-    bool frames_same = strcmp(r->frames, whole->frames) == 0;
-    msg_same = msg_same && defl_msg_same(r, want_msg, want_msg_len);
-
-    bool random_ok = true;
-    for (int k = 0; k < RANDOM_RUNS && random_ok; k++) {
-        cap = defl_run_input(r, in, in->len, cfg, ds, SPLIT_RANDOM);
-        max_cap = cap > max_cap ? cap : max_cap;
-        random_ok = strcmp(r->ev, want) == 0;
-        frames_same = frames_same && strcmp(r->frames, whole->frames) == 0;
-        msg_same = msg_same && defl_msg_same(r, want_msg, want_msg_len);
-    }
-    is_str(r->ev, want, "%s: random splits", name);
-    ok(frames_same, "%s: the same frame headers reported in every split", name);
-    if (want_msg != NULL) {
-        ok(msg_same, "%s: the message byte for byte in every split", name);
-    }
-    ok(max_cap <= cfg->max_message_bytes,
-       "%s: message buffer within max_message_bytes (%zu)", name, max_cap);
-    run_free(whole);
-    run_free(r);
-    free(whole);
-    free(r);
-}
-
-/* check_fail_at() with permessage-deflate. */
-static void
-defl_check_fail_at(const char *name, size_t fail_at, const char *want,
-                   const struct input *in, const struct ws_session_config *cfg,
-                   const struct defl_setup *ds)
-{
-    struct run *r = calloc(1, sizeof(*r));
-
-    if (r == NULL) {
-        abort();
-    }
-    if (fail_at > in->len) {
-        ok(false, "%s: fail_at %zu is past the input (%zu bytes)", name,
-           fail_at, in->len);
-        free(r);
-        return;
-    }
-    defl_run_input(r, in, fail_at, cfg, ds, SPLIT_WHOLE);
-    is_str(r->ev, want, "%s: failed by byte %zu (whole)", name, fail_at);
-    defl_run_input(r, in, fail_at, cfg, ds, SPLIT_ONE_BYTE);
-    is_str(r->ev, want, "%s: failed by byte %zu (one byte at a time)", name,
-           fail_at);
-    defl_run_input(r, in, fail_at - 1, cfg, ds, SPLIT_ONE_BYTE);
-    ok(strstr(r->ev, "FAIL") == NULL, "%s: not failed before byte %zu", name,
-       fail_at);
-    if (strstr(r->ev, "FAIL") != NULL) {
-        tap_diag("got %s", r->ev);
-    }
-    free(r);
-}
-
 static void
 test_deflate_table(void)
 {
@@ -1883,9 +1743,9 @@ test_deflate_table(void)
         cfg.max_frame_bytes =
             c->max_frame_bytes != 0 ? c->max_frame_bytes : DEFAULT_LIMIT_BYTES;
         input_build(&in, c->in, NELEM(c->in));
-        defl_check_splits(c->name, &in, &cfg, &ds, c->want, NULL, 0);
+        check_splits(c->name, &in, &cfg, &ds, c->want, NULL, 0);
         if (c->fail_at != 0) {
-            defl_check_fail_at(c->name, c->fail_at, c->want, &in, &cfg, &ds);
+            check_fail_at(c->name, c->fail_at, c->want, &in, &cfg, &ds);
         }
         free(in.p);
     }
@@ -1996,25 +1856,23 @@ test_deflate_bomb(void)
 
     input_init(&in);
     put_compressed(&in, WS_OP_BINARY, z, n, 1);
-    defl_check_splits("bomb: 1 MiB of zeros in one frame", &in, &cfg, &ds,
-                      FAIL_1009, NULL, 0);
+    check_splits("bomb: 1 MiB of zeros in one frame", &in, &cfg, &ds, FAIL_1009,
+                 NULL, 0);
     /* It fails as soon as 64 KiB are out: a quarter of it is enough. */
-    size_t cap =
-        defl_run_input(r, &in, in.len - n + n / 4, &cfg, &ds, SPLIT_ONE_BYTE);
+    run_input(r, &in, in.len - n + n / 4, &cfg, &ds, SPLIT_ONE_BYTE);
     is_str(r->ev, FAIL_1009, "bomb: failed within its first quarter");
-    ok(cap <= cfg.max_message_bytes, "bomb: buffer within the limit (%zu)",
-       cap);
+    ok(r->max_cap <= cfg.max_message_bytes,
+       "bomb: buffer within the limit (%zu)", r->max_cap);
     free(in.p);
 
     input_init(&in);
     put_compressed(&in, WS_OP_BINARY, z, n, 3);
-    defl_check_splits("bomb: in 3 fragments", &in, &cfg, &ds, FAIL_1009, NULL,
-                      0);
+    check_splits("bomb: in 3 fragments", &in, &cfg, &ds, FAIL_1009, NULL, 0);
     free(in.p);
     input_init(&in);
     put_compressed(&in, WS_OP_TEXT, z, n, 40);
-    defl_check_splits("bomb: in 40 fragments, text", &in, &cfg, &ds, FAIL_1009,
-                      NULL, 0);
+    check_splits("bomb: in 40 fragments, text", &in, &cfg, &ds, FAIL_1009, NULL,
+                 0);
     free(in.p);
     free(z);
 
@@ -2027,8 +1885,8 @@ test_deflate_bomb(void)
     z = client_compress(&zs, zeros, big, true, &n);
     deflateEnd(&zs);
     put_compressed(&in, WS_OP_BINARY, z, n, 2);
-    defl_check_splits("bomb: second message, context takeover", &in, &cfg, &ds,
-                      "MSG1:Hello;" FAIL_1009, NULL, 0);
+    check_splits("bomb: second message, context takeover", &in, &cfg, &ds,
+                 "MSG1:Hello;" FAIL_1009, NULL, 0);
     free(in.p);
     free(z);
 
@@ -2093,7 +1951,7 @@ test_deflate_at_limit(void)
             want[0] = '\0';
             want_message(want, opcode, msg, max);
             strcat(want, IDLE);
-            defl_check_splits(name, &in, &cfg, &ds, want, msg, max);
+            check_splits(name, &in, &cfg, &ds, want, msg, max);
 
             /* The stream is in step after it: Hello, sharing the window. */
             z = client_compress(&zs, (const uint8_t *)"Hello", 5, true, &n);
@@ -2106,7 +1964,7 @@ test_deflate_at_limit(void)
             want[0] = '\0';
             want_message(want, opcode, msg, max);
             strcat(want, "MSG1:Hello;" IDLE);
-            defl_check_splits(name, &in, &cfg, &ds, want, NULL, 0);
+            check_splits(name, &in, &cfg, &ds, want, NULL, 0);
             free(in.p);
 
             client_deflater(&zs, 6);
@@ -2117,7 +1975,7 @@ test_deflate_at_limit(void)
             free(z);
             snprintf(name, sizeof(name), "%s: 64 KiB + 1 in %zu frames", what,
                      parts);
-            defl_check_splits(name, &in, &cfg, &ds, FAIL_1009, NULL, 0);
+            check_splits(name, &in, &cfg, &ds, FAIL_1009, NULL, 0);
             free(in.p);
         }
     }
@@ -2197,8 +2055,8 @@ test_deflate_large(void)
     appendf(want, &want_len, "MSG1:");
     put_data(want, &want_len, msg, half);
     appendf(want, &want_len, ";" IDLE);
-    defl_check_splits("1 MiB compressed text, then half of it", &in, &cfg, &ds,
-                      want, msg, half);
+    check_splits("1 MiB compressed text, then half of it", &in, &cfg, &ds, want,
+                 msg, half);
     free(in.p);
     free(want);
     free(msg);
@@ -2235,9 +2093,9 @@ test_deflate_utf8_fail_fast(void)
     frame_put(&in, 0x41, keys[1], z1, n1, n1);
     size_t first = in.len;
     frame_put(&in, 0x80, keys[2], z2, n2, n2);
-    defl_check_splits("compressed text, 0xff in the first fragment", &in, &cfg,
-                      &ds, FAIL_1007, NULL, 0);
-    defl_run_input(r, &in, first, &cfg, &ds, SPLIT_ONE_BYTE);
+    check_splits("compressed text, 0xff in the first fragment", &in, &cfg, &ds,
+                 FAIL_1007, NULL, 0);
+    run_input(r, &in, first, &cfg, &ds, SPLIT_ONE_BYTE);
     is_str(r->ev, FAIL_1007,
            "compressed text, 0xff in the first fragment: failed by its end");
     free(in.p);
