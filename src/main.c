@@ -6,6 +6,7 @@
 #include "autoconf.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,13 @@
 #include "config.h"
 #include "log.h"
 #include "master.h"
+#include "transport_tls.h"
 
 static void
 usage(FILE *f)
 {
     fprintf(f, "usage: wsd [-c FILE] [--directive value]... [--ready_fd N]\n"
+               "       wsd -t [-c FILE] [--directive value]...\n"
                "       wsd -v | --version\n"
                "       wsd -h | --help\n");
 }
@@ -54,6 +57,7 @@ main(int argc, char **argv)
     struct config cfg;
     char err[CONFIG_ERROR_MAX];
     int ready_fd = -1;
+    bool test_only = false;
 
     config_init(&cfg);
     for (int i = 1; i < argc; i++) {
@@ -66,6 +70,10 @@ main(int argc, char **argv)
         if (strcmp(arg, "-v") == 0 || strcmp(arg, "--version") == 0) {
             printf("wsd %s\n", VERSION);
             return 0;
+        }
+        if (strcmp(arg, "-t") == 0) {
+            test_only = true;
+            continue;
         }
         if (strcmp(arg, "-c") == 0) {
             /* Directives given before -c are overridden by the file; give
@@ -106,6 +114,21 @@ main(int argc, char **argv)
     if (config_finish(&cfg, err) != 0) {
         fprintf(stderr, "wsd: %s\n", err);
         return WSD_EXIT_FATAL;
+    }
+    if (test_only) {
+        /* As nginx -t: everything that start-up would refuse, refused
+         * now (the TLS files are loaded and matched too); nothing bound,
+         * nothing started. */
+        if (config_tls_is_on(&cfg)) {
+            SSL_CTX *ctx = transport_tls_ctx_new(&cfg, err, sizeof(err));
+            if (ctx == NULL) {
+                fprintf(stderr, "wsd: %s\n", err);
+                return WSD_EXIT_FATAL;
+            }
+            SSL_CTX_free(ctx);
+        }
+        printf("wsd: the configuration is valid\n");
+        return 0;
     }
     log_set_level(cfg.log_level);
     event_set_log_callback(libevent_log);

@@ -323,6 +323,56 @@ def t_workers_auto():
         tap.ok(fresh_echo(w.port), "--workers auto: echo works")
 
 
+def t_config_test():
+    """wsd -t checks a configuration and exits: 0 when valid, 2 with
+    "file:line: directive: problem" when not; it binds nothing, so a
+    port another process holds does not matter."""
+    import tempfile
+    srcdir = os.environ.get("WSD_SRCDIR",
+                            os.path.join(os.path.dirname(__file__), "..", ".."))
+    status, out, err = wsdtest.run_once(
+        ["-t", "-c", os.path.join(srcdir, "etc", "wsd.conf")])
+    tap.ok(status == 0 and "valid" in out,
+           "-t: the shipped etc/wsd.conf is valid", (status, out, err))
+    with tempfile.NamedTemporaryFile("w", suffix=".conf", delete=False) as f:
+        f.write("workers 2\n# a comment\nmax_frame_bytes lots\n")
+        bad = f.name
+    try:
+        status, out, err = wsdtest.run_once(["-t", "-c", bad])
+        tap.ok(status == 2 and
+               "%s:3: max_frame_bytes: \"lots\" is not a size" % bad in err,
+               "-t: a bad value exits 2 naming file:line: directive: problem",
+               (status, out, err))
+    finally:
+        os.unlink(bad)
+    import socket
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen(1)
+    port = held.getsockname()[1]
+    try:
+        addr = "127.0.0.1:%d" % port
+        status, out, err = wsdtest.run_once(["-t", "--listen", addr,
+                                             "--admin_listen", "off"])
+        tap.ok(status == 0,
+               "-t binds nothing: a port held by another socket is fine",
+               (status, out, err))
+        status, out, err = wsdtest.run_once(["--listen", addr,
+                                             "--admin_listen", "off"])
+        tap.ok(status == 2 and "bind" in err,
+               "(without -t, that port stops wsd with status 2)",
+               (status, out, err))
+    finally:
+        held.close()
+    status, out, err = wsdtest.run_once(["-t", "--tls_certificate",
+                                         "/nonexistent/cert.pem",
+                                         "--tls_certificate_key",
+                                         "/nonexistent/key.pem"])
+    tap.ok(status == 2 and "/nonexistent/cert.pem" in err,
+           "-t loads the TLS files: a missing one exits 2 naming it",
+           (status, out, err))
+
+
 def main():
     guarded("names and respawn", t_names_and_respawn)
     guarded("SIGTERM", t_sigterm_with_open_connection)
@@ -332,6 +382,7 @@ def main():
     guarded("version and help", t_version_help)
     guarded("dash and underscore", t_dash_underscore)
     guarded("workers auto", t_workers_auto)
+    guarded("config test", t_config_test)
     tap.done()
 
 
