@@ -122,6 +122,7 @@ def measure(label, n, extra, offer, action, cert=None):
             s.close()
     finally:
         w.kill_all()
+        os.unlink(w.log_path)
 
 
 def nothing(s):
