@@ -116,15 +116,23 @@ read_workers(const struct stats_shm *shm, struct stats_json_snapshot *s)
     if (w == NULL) {
         return NULL;
     }
+    unsigned n = 0;
     for (unsigned i = 0; i < shm->n_slots; i++) {
         const struct stats_shm_slot *slot = &shm->slots[i];
-        w[i].slot = i;
-        w[i].pid = atomic_load_explicit(&slot->pid, memory_order_relaxed);
-        w[i].generation =
+        uint32_t generation =
             atomic_load_explicit(&slot->generation, memory_order_relaxed);
-        w[i].heartbeat_ms =
+        /* Half the slots wait for the next reload's workers: a slot is
+         * listed once a worker has run in it. */
+        if (generation == 0) {
+            continue;
+        }
+        w[n].slot = i;
+        w[n].pid = atomic_load_explicit(&slot->pid, memory_order_relaxed);
+        w[n].generation = generation;
+        w[n].heartbeat_ms =
             atomic_load_explicit(&slot->heartbeat_ms, memory_order_relaxed);
-        stats_counters_read(&slot->c, &w[i].t);
+        stats_counters_read(&slot->c, &w[n].t);
+        n++;
     }
     memset(s, 0, sizeof(*s));
     s->version = VERSION;
@@ -136,8 +144,8 @@ read_workers(const struct stats_shm *shm, struct stats_json_snapshot *s)
         atomic_load_explicit(&shm->hdr->last_case_id, memory_order_relaxed);
     s->peak_active =
         atomic_load_explicit(&shm->hdr->peak_active, memory_order_relaxed);
-    s->n_cases = shm->n_cases;
-    s->n_workers = shm->n_slots;
+    s->n_cases = shm->n_cases / shm->banks; /* one generation's */
+    s->n_workers = n;
     s->workers = w;
     return w;
 }
@@ -380,6 +388,20 @@ admin_new(struct event_base *base, int fd, const struct stats_shm *shm,
 fail:
     admin_free(a);
     return NULL;
+}
+
+bool
+admin_set_token(struct admin *a, const char *token)
+{
+    unsigned char digest[sizeof(a->token_digest)] = {0};
+
+    if (token[0] != '\0' && !sha256(token, strlen(token), digest)) {
+        return false;
+    }
+    a->has_token = token[0] != '\0';
+    memcpy(a->token_digest, digest, sizeof(digest));
+    OPENSSL_cleanse(digest, sizeof(digest));
+    return true;
 }
 
 void

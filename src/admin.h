@@ -9,6 +9,7 @@
 #ifndef WSD_ADMIN_H
 #define WSD_ADMIN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <event2/event.h>
@@ -26,6 +27,12 @@ struct admin;
 struct admin *admin_new(struct event_base *base, int fd,
                         const struct stats_shm *shm, const char *token,
                         char *err, size_t errlen);
+
+/*
+ * Replaces the token the endpoint requires (on reload); "" for none.
+ * Returns false, the old token kept, if it cannot be hashed.
+ */
+bool admin_set_token(struct admin *a, const char *token);
 
 /* Stops serving and frees a (may be NULL), closing its socket. */
 void admin_free(struct admin *a);

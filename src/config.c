@@ -10,8 +10,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,9 @@ enum config_type {
     CONFIG_ADDR_OFF, /* ADDR:PORT, or off */
     CONFIG_STRING,   /* any text without control characters */
     CONFIG_FILE,     /* a file name; "" for none */
+    CONFIG_ABSPATH,  /* an absolute file name; "" for none */
+    CONFIG_LOG,      /* stderr, syslog or an absolute file name */
+    CONFIG_LOG_OFF,  /* off or an absolute file name */
 };
 
 struct config_directive {
@@ -111,6 +116,27 @@ static const struct config_directive config_directives[] = {
      "PEM certificate (chain allowed) for wss://; none: TLS off"},
     {"tls_certificate_key", CONFIG_FILE, OFF(tls_certificate_key), 0, 0, "",
      "PEM private key of tls_certificate"},
+    {"idle_timeout_ms", CONFIG_MS, OFF(idle_timeout_ms), 0, 86400000, "0",
+     "a peer that sends no message for this long gets close 1001; 0: off"},
+    {"ping_interval_ms", CONFIG_MS, OFF(ping_interval_ms), 0, 86400000, "30000",
+     "a peer silent for this long gets a ping; 0: off"},
+    {"pong_timeout_ms", CONFIG_MS, OFF(pong_timeout_ms), 1, 3600000, "10000",
+     "a peer silent this long after our ping gets close 1001"},
+    {"shutdown_timeout_ms", CONFIG_MS, OFF(shutdown_timeout_ms), 1, 86400000,
+     "30000",
+     "SIGQUIT: drain time after the 1001s; reload: old workers' grace"},
+    {"daemon", CONFIG_BOOL, OFF(daemon), 0, 0, "off",
+     "detach from the terminal and run in the background"},
+    {"pidfile", CONFIG_ABSPATH, OFF(pidfile), 0, 0, "",
+     "file holding the master's pid, locked while it runs; none: no file"},
+    {"user", CONFIG_STRING, OFF(user), 0, CONFIG_NAME_MAX, "",
+     "user the workers run as (wsd started as root); empty: unchanged"},
+    {"group", CONFIG_STRING, OFF(group), 0, CONFIG_NAME_MAX, "",
+     "group the workers run as; empty: the user's primary group"},
+    {"log", CONFIG_LOG, OFF(log), 0, 0, "stderr",
+     "where the log goes: stderr, syslog or an absolute file name"},
+    {"access_log", CONFIG_LOG_OFF, OFF(access_log), 0, 0, "off",
+     "a line per closed connection to this absolute file name, or off"},
 };
 
 #define N_DIRECTIVES (sizeof(config_directives) / sizeof(config_directives[0]))
@@ -290,6 +316,28 @@ set_directive(struct config *cfg, const char *name, const char *value,
             snprintf(err, CONFIG_PROBLEM_MAX,
                      "%s: file name longer than %d bytes", d->name,
                      CONFIG_FILE_MAX - 1);
+            return -1;
+        }
+        strcpy(field, value);
+        return 0;
+    case CONFIG_ABSPATH:
+    case CONFIG_LOG:
+    case CONFIG_LOG_OFF:
+        if ((d->type == CONFIG_LOG &&
+             (strcmp(value, "stderr") == 0 || strcmp(value, "syslog") == 0)) ||
+            (d->type == CONFIG_LOG_OFF && strcmp(value, "off") == 0) ||
+            (d->type == CONFIG_ABSPATH && value[0] == '\0')) {
+            strcpy(field, value);
+            return 0;
+        }
+        /* Absolute: the daemon's working directory is /. */
+        if (value[0] != '/' || strlen(value) >= CONFIG_FILE_MAX) {
+            snprintf(
+                err, CONFIG_PROBLEM_MAX, "%s: \"%s\" is not %s", d->name, value,
+                d->type == CONFIG_LOG       ? "stderr, syslog or an absolute "
+                                              "file name"
+                : d->type == CONFIG_LOG_OFF ? "off or an absolute file name"
+                                            : "an absolute file name");
             return -1;
         }
         strcpy(field, value);
@@ -504,6 +552,41 @@ config_load_file(struct config *cfg, const char *path, char *err)
     return rc;
 }
 
+int
+config_build(struct config *cfg, const struct config_item *items, size_t n,
+             char *err)
+{
+    config_init(cfg);
+    for (size_t i = 0; i < n; i++) {
+        int rc = items[i].name == NULL
+                     ? config_load_file(cfg, items[i].value, err)
+                     : config_set(cfg, items[i].name, items[i].value, err);
+        if (rc != 0) {
+            return -1;
+        }
+    }
+    return config_finish(cfg, err);
+}
+
+int
+config_reloadable(const struct config *cur, const struct config *next,
+                  char *err)
+{
+    /* The shared segment is sized for the workers and records, and the
+     * process setup is done once: these need a restart. */
+    const char *what = cur->workers != next->workers           ? "workers"
+                       : cur->stats_cases != next->stats_cases ? "stats_cases"
+                       : cur->daemon != next->daemon           ? "daemon"
+                       : strcmp(cur->pidfile, next->pidfile) != 0 ? "pidfile"
+                                                                  : NULL;
+    if (what != NULL) {
+        snprintf(err, CONFIG_ERROR_MAX,
+                 "%s: a changed value needs a restart, not a reload", what);
+        return -1;
+    }
+    return 0;
+}
+
 bool
 config_addr_is_loopback(const struct config_addr *a)
 {
@@ -590,6 +673,39 @@ addr_overlaps(const struct config_addr *a, const struct config_addr *b)
             addr_is_wildcard(a) || addr_is_wildcard(b));
 }
 
+/* user and group by name (or number), into uid and gid. */
+static int
+resolve_user(struct config *cfg, char *err)
+{
+    if (cfg->user[0] == '\0') {
+        if (cfg->group[0] != '\0') {
+            snprintf(err, CONFIG_ERROR_MAX, "group: needs user");
+            return -1;
+        }
+        return 0;
+    }
+    errno = 0;
+    const struct passwd *pw = getpwnam(cfg->user);
+    if (pw == NULL) {
+        snprintf(err, CONFIG_ERROR_MAX, "user: \"%s\": %s", cfg->user,
+                 errno != 0 ? strerror(errno) : "no such user");
+        return -1;
+    }
+    cfg->uid = pw->pw_uid;
+    cfg->gid = pw->pw_gid;
+    if (cfg->group[0] != '\0') {
+        errno = 0;
+        const struct group *gr = getgrnam(cfg->group);
+        if (gr == NULL) {
+            snprintf(err, CONFIG_ERROR_MAX, "group: \"%s\": %s", cfg->group,
+                     errno != 0 ? strerror(errno) : "no such group");
+            return -1;
+        }
+        cfg->gid = gr->gr_gid;
+    }
+    return 0;
+}
+
 int
 config_finish(struct config *cfg, char *err)
 {
@@ -610,6 +726,15 @@ config_finish(struct config *cfg, char *err)
                  "admin_listen %s is not a loopback address: set admin_token "
                  "or admin_token_file",
                  cfg->admin_listen.text);
+        return -1;
+    }
+    if (resolve_user(cfg, err) != 0) {
+        return -1;
+    }
+    if (cfg->daemon && strcmp(cfg->log, "stderr") == 0) {
+        snprintf(err, CONFIG_ERROR_MAX,
+                 "daemon: needs log syslog or a file (a daemon's stderr is "
+                 "/dev/null)");
         return -1;
     }
     if (!config_tls_is_on(cfg)) {

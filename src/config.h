@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #define CONFIG_PATH_MAX    256
 #define CONFIG_TOKEN_MAX   256
@@ -18,6 +19,7 @@
 #define CONFIG_ERROR_MAX   512
 #define CONFIG_LINE_MAX    1024
 #define CONFIG_WORKERS_MAX 256
+#define CONFIG_NAME_MAX    64
 
 struct config_addr {
     struct sockaddr_storage ss;
@@ -55,6 +57,29 @@ struct config {
     bool tls_listen_given; /* tls_listen was set, not left at its default */
     char tls_certificate[CONFIG_FILE_MAX];     /* PEM chain; "": TLS off */
     char tls_certificate_key[CONFIG_FILE_MAX]; /* PEM private key */
+    uint64_t idle_timeout_ms;      /* no message from the peer; 0: off */
+    uint64_t ping_interval_ms;     /* peer silence that earns a ping; 0: off */
+    uint64_t pong_timeout_ms;      /* silence after our ping that closes */
+    uint64_t shutdown_timeout_ms;  /* drain on SIGQUIT and reload */
+    bool daemon;                   /* detach from the terminal */
+    char pidfile[CONFIG_FILE_MAX]; /* "": none */
+    char user[CONFIG_NAME_MAX];    /* workers' user; "": unchanged */
+    char group[CONFIG_NAME_MAX];   /* workers' group; "": user's */
+    char log[CONFIG_FILE_MAX];     /* "stderr", "syslog" or a path */
+    char access_log[CONFIG_FILE_MAX]; /* "off" or a path */
+    uid_t uid;                        /* user, resolved by config_finish */
+    gid_t gid;                        /* group, or the user's */
+};
+
+/*
+ * Where a configuration comes from, in order: files (name NULL, value the
+ * file name) and `--name value` settings. Later items override earlier
+ * ones. The master keeps the list to build the configuration anew on
+ * reload.
+ */
+struct config_item {
+    const char *name; /* directive, or NULL: value is a file to load */
+    const char *value;
 };
 
 /* Fills cfg with the built-in defaults. */
@@ -81,12 +106,30 @@ int config_load_file(struct config *cfg, const char *path, char *err);
  * workers (online CPUs), the admin token from admin_token_file, and the
  * rules that join directives: an admin endpoint off loopback needs a
  * token; TLS needs both tls_certificate and tls_certificate_key,
- * tls_listen is refused without them, and the ws:// and wss:// endpoints
- * cannot share a port. Call once, after setting. Returns 0, or -1 with
- * "directive: problem" in err[0..CONFIG_ERROR_MAX). Whether the TLS files
- * can be read is for the TLS transport to find out.
+ * tls_listen is refused without them, the ws:// and wss:// endpoints
+ * cannot share a port, and user and group must exist (group needs user). Call
+ * once, after setting. Returns 0, or -1 with "directive: problem" in
+ * err[0..CONFIG_ERROR_MAX). Whether the TLS files can be read is for the TLS
+ * transport to find out.
  */
 int config_finish(struct config *cfg, char *err);
+
+/*
+ * Builds cfg from the built-in defaults, then items[0..n) in order, then
+ * config_finish. Returns 0, or -1 with the problem in
+ * err[0..CONFIG_ERROR_MAX).
+ */
+int config_build(struct config *cfg, const struct config_item *items, size_t n,
+                 char *err);
+
+/*
+ * Compares a reload's configuration with the running one: 0 when next can
+ * replace cur, or -1 with "directive: ..." in err[0..CONFIG_ERROR_MAX)
+ * for the first directive that only a restart can change (workers,
+ * stats_cases, daemon, pidfile).
+ */
+int config_reloadable(const struct config *cur, const struct config *next,
+                      char *err);
 
 /* True when a is a loopback address (127.0.0.0/8 or ::1). */
 bool config_addr_is_loopback(const struct config_addr *a);

@@ -60,7 +60,11 @@ struct conn {
     bool has_session;      /* the handshake succeeded: session is live */
     struct event *ev_read;
     struct event *ev_write;
-    struct event *ev_timer;    /* the current phase's deadline */
+    struct event *ev_timer;    /* the current phase's deadline, or, while
+                                  OPEN, the next keepalive or idle check */
+    uint64_t last_rx_ms;       /* when the peer last sent bytes */
+    uint64_t last_message_ms;  /* when its last message (or the 101) was */
+    uint64_t ping_sent_ms;     /* our unanswered ping; 0: none */
     struct evbuffer *out;      /* bytes accepted but not yet sent */
     struct conn_handshake *hs; /* during CONN_HANDSHAKE */
     struct ws_session session; /* from CONN_OPEN on */
@@ -139,6 +143,79 @@ now_ms(struct conn_env *env)
     struct timeval tv;
     event_base_gettimeofday_cached(env->base, &tv);
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/*
+ * While the session is open, ev_timer wakes the connection for the
+ * earliest of: a ping once the peer has been silent for ping_interval_ms,
+ * the end of pong_timeout_ms after that ping, and idle_timeout_ms after
+ * its last message. Reads only note the time; the timer finds out what
+ * happened since, so the hot path never touches the timer heap.
+ */
+static void
+keepalive_arm(struct conn *c)
+{
+    const struct config *cfg = c->env->cfg;
+    uint64_t next = UINT64_MAX;
+
+    if (c->ping_sent_ms != 0) {
+        next = c->ping_sent_ms + cfg->pong_timeout_ms;
+    } else if (cfg->ping_interval_ms != 0) {
+        next = c->last_rx_ms + cfg->ping_interval_ms;
+    }
+    if (cfg->idle_timeout_ms != 0 &&
+        c->last_message_ms + cfg->idle_timeout_ms < next) {
+        next = c->last_message_ms + cfg->idle_timeout_ms;
+    }
+    if (next == UINT64_MAX) {
+        evtimer_del(c->ev_timer);
+        return;
+    }
+    uint64_t now = now_ms(c->env);
+    timer_set(c, next > now ? next - now : 0);
+}
+
+static void conn_going_away(struct conn *c, const char *reason);
+static bool queue_going_away(struct conn *c, const char *reason);
+static int conn_flush(struct conn *c);
+
+static void
+keepalive_check(struct conn *c)
+{
+    const struct config *cfg = c->env->cfg;
+    uint64_t now = now_ms(c->env);
+
+    if (cfg->idle_timeout_ms != 0 &&
+        now - c->last_message_ms >= cfg->idle_timeout_ms) {
+        log_debug("no message from the peer in %llu ms: closing",
+                  (unsigned long long)cfg->idle_timeout_ms);
+        conn_going_away(c, "idle timeout");
+        return;
+    }
+    if (c->ping_sent_ms != 0 && c->last_rx_ms >= c->ping_sent_ms) {
+        c->ping_sent_ms = 0; /* the peer is alive: pong or not */
+    }
+    if (c->ping_sent_ms != 0) {
+        if (now - c->ping_sent_ms >= cfg->pong_timeout_ms) {
+            log_debug("no answer to our ping in %llu ms: closing",
+                      (unsigned long long)cfg->pong_timeout_ms);
+            conn_going_away(c, "ping timeout");
+            return;
+        }
+    } else if (cfg->ping_interval_ms != 0 &&
+               now - c->last_rx_ms >= cfg->ping_interval_ms) {
+        uint8_t hdr[WS_FRAME_HEADER_MAX];
+        size_t n = ws_session_message_header(&c->session, hdr, WS_OP_PING, 0);
+        if (n > 0) {
+            conn_record_frame_out(&c->rec, WS_OP_PING);
+            queue(c, hdr, n);
+            c->ping_sent_ms = now;
+            keepalive_arm(c);
+            conn_flush(c);
+            return;
+        }
+    }
+    keepalive_arm(c);
 }
 
 /* A send or shutdown would block: wait for the readiness it names. */
@@ -278,6 +355,7 @@ conn_flush(struct conn *c)
 {
     size_t pending;
 
+again:
     while ((pending = evbuffer_get_length(c->out)) > 0) {
         struct evbuffer_iovec v[CONN_IOV_MAX];
         struct iovec iov[CONN_IOV_MAX];
@@ -301,6 +379,12 @@ conn_flush(struct conn *c)
         }
         conn_record_written(&c->rec, (size_t)n);
         evbuffer_drain(c->out, (size_t)n);
+    }
+    /* Graceful shutdown: nothing in flight either way any more. */
+    if (c->env->graceful && c->state == CONN_OPEN &&
+        ws_session_is_idle(&c->session) &&
+        queue_going_away(c, "server shutting down")) {
+        goto again;
     }
     c->send_blocked = false;
     c->send_wants_read = false;
@@ -447,6 +531,7 @@ conn_process(struct conn *c, uint8_t *p, size_t n)
         case WS_EV_PONG:
             break;
         case WS_EV_MESSAGE:
+            c->last_message_ms = c->last_rx_ms;
             conn_record_message_in(&c->rec, ev.len);
             if (conn_echo(c, &ev) != 0) {
                 return -1;
@@ -560,7 +645,9 @@ conn_accept_handshake(struct conn *c, size_t request_len)
         ws_session_use_deflate(&c->session, &c->env->deflate_cfg, &deflate);
     }
     c->state = CONN_OPEN;
-    evtimer_del(c->ev_timer);
+    c->last_rx_ms = now_ms(c->env);
+    c->last_message_ms = c->last_rx_ms;
+    keepalive_arm(c);
     /* Frames sent right behind the request are already here. */
     if (hs->len > request_len) {
         rc = conn_process(c, (uint8_t *)hs->buf + request_len,
@@ -648,6 +735,7 @@ conn_read_frames(struct conn *c)
             return;
         }
         conn_record_read(&c->rec, (size_t)n);
+        c->last_rx_ms = now_ms(env);
         if (conn_process(c, env->rbuf, (size_t)n) != 0) {
             return;
         }
@@ -740,6 +828,10 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
         conn_close(c, CONN_END_HANDSHAKE_TIMEOUT);
         return;
     case CONN_OPEN:
+        if (ws_session_state(&c->session) == WS_SESSION_OPEN) {
+            keepalive_check(c);
+            return;
+        }
         log_debug("peer did not answer our close in time");
         conn_close(c, CONN_END_CLOSE_TIMEOUT);
         return;
@@ -755,26 +847,58 @@ conn_on_timer(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-void
-conn_shutdown(struct conn *c)
+/*
+ * Queues our close frame with code 1001 and reason (static) on an open
+ * session and starts the close timeout. Returns false when the session is
+ * not open (nothing done).
+ */
+static bool
+queue_going_away(struct conn *c, const char *reason)
 {
     struct ws_event ev;
 
+    if (c->state != CONN_OPEN ||
+        !ws_session_close(&c->session, WS_CLOSE_GOING_AWAY, reason, &ev)) {
+        return false;
+    }
+    conn_record_close_out(&c->rec, WS_CLOSE_GOING_AWAY, reason, false);
+    conn_record_frame_out(&c->rec, WS_OP_CLOSE);
+    queue(c, ev.reply, ev.reply_len);
+    timer_set(c, c->env->cfg->close_timeout_ms);
+    return true;
+}
+
+/* queue_going_away, then send. c may be freed. */
+static void
+conn_going_away(struct conn *c, const char *reason)
+{
+    if (queue_going_away(c, reason)) {
+        conn_flush(c);
+    }
+}
+
+void
+conn_shutdown(struct conn *c)
+{
     if (c->state == CONN_HANDSHAKE) {
         conn_close(c, CONN_END_SHUTDOWN);
         return;
     }
-    if (c->state != CONN_OPEN ||
-        !ws_session_close(&c->session, WS_CLOSE_GOING_AWAY,
-                          "server shutting down", &ev)) {
-        return;
+    conn_going_away(c, "server shutting down");
+}
+
+void
+conn_shutdown_graceful_all(struct conn_env *env)
+{
+    struct conn *c;
+    struct conn *next;
+
+    for (c = TAILQ_FIRST(&env->conns); c != NULL; c = next) {
+        next = TAILQ_NEXT(c, entry);
+        if (c->state == CONN_OPEN && !c->send_blocked && !c->send_wants_read) {
+            conn_flush(c); /* sends the close if nothing is in flight */
+        }
     }
-    conn_record_close_out(&c->rec, WS_CLOSE_GOING_AWAY, "server shutting down",
-                          false);
-    conn_record_frame_out(&c->rec, WS_OP_CLOSE);
-    queue(c, ev.reply, ev.reply_len);
-    timer_set(c, c->env->cfg->close_timeout_ms);
-    conn_flush(c);
 }
 
 void

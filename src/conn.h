@@ -44,6 +44,7 @@ struct conn_env {
     TAILQ_HEAD(conn_list, conn) conns;
     uint64_t n_conns;      /* connections in conns */
     bool draining;         /* the worker is shutting down */
+    bool graceful;         /* close each connection between messages */
     conn_env_fn *on_empty; /* called when draining and n_conns hits 0 */
 };
 
@@ -81,6 +82,14 @@ void conn_shutdown(struct conn *c);
 
 /* conn_shutdown() for every connection of env. */
 void conn_shutdown_all(struct conn_env *env);
+
+/*
+ * Graceful shutdown (set env->graceful first): every open WebSocket gets
+ * close 1001 as soon as no message is in flight either way (at once if
+ * none is); a connection still in its opening handshake gets it right
+ * after its 101. May free connections.
+ */
+void conn_shutdown_graceful_all(struct conn_env *env);
 
 /* Frees c now (events, buffers, session, socket), recording why it ended. */
 void conn_close(struct conn *c, enum conn_end why);

@@ -10,9 +10,12 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
+#include "log.h"
 #include "ws_close.h"
 
 static void
@@ -293,6 +296,96 @@ conn_record_close_in(struct conn_record *r, unsigned code, bool has_code,
     stats_case_end(c);
 }
 
+static uint64_t
+octets_total(const struct stats_octets *o)
+{
+    uint64_t sum = o->overflow_octets;
+    for (uint32_t i = 0; i < o->n && i < STATS_OCTET_SIZES; i++) {
+        sum += (uint64_t)o->size[i] * o->count[i];
+    }
+    return sum;
+}
+
+/* Appends s to out[*len..cap) with bytes outside printable ASCII, the
+ * quote and the backslash written as \xHH: the peer chose them. */
+static void
+append_escaped(char *out, size_t *len, size_t cap, const char *s)
+{
+    for (; *s != '\0' && *len + 5 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\') {
+            *len += (size_t)snprintf(out + *len, cap - *len, "\\x%02x", ch);
+        } else {
+            out[(*len)++] = (char)ch;
+        }
+    }
+    out[*len] = '\0';
+}
+
+static void append(char *out, size_t *len, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+append(char *out, size_t *len, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out + *len, cap - *len, fmt, ap);
+    va_end(ap);
+    if (n > 0) {
+        *len = *len + (size_t)n < cap ? *len + (size_t)n : cap - 1;
+    }
+}
+
+/* The access log line of a finished case (see log.h). */
+static void
+access_line(const struct stats_case *c)
+{
+    char line[1024];
+    size_t len = 0;
+    time_t secs = (time_t)(c->ended_ms / 1000);
+    struct tm tm;
+
+    gmtime_r(&secs, &tm);
+    len = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
+    append(line, &len, sizeof(line),
+           ".%03uZ peer=", (unsigned)(c->ended_ms % 1000));
+    append_escaped(line, &len, sizeof(line), c->peer);
+    append(line, &len, sizeof(line), " path=");
+    append_escaped(line, &len, sizeof(line),
+                   c->path[0] != '\0' ? c->path : "-");
+    append(line, &len, sizeof(line),
+           " status=%u duration_ms=%llu rx_bytes=%llu tx_bytes=%llu "
+           "rx_messages=%llu tx_messages=%llu",
+           c->http_status, (unsigned long long)(c->ended_ms - c->started_ms),
+           (unsigned long long)octets_total(&c->rx_octets),
+           (unsigned long long)octets_total(&c->tx_octets),
+           (unsigned long long)c->rx_messages,
+           (unsigned long long)c->tx_messages);
+    if (c->local_close_code != 0 || c->local_close_has_code) {
+        append(line, &len, sizeof(line), " close_sent=%u", c->local_close_code);
+    } else {
+        append(line, &len, sizeof(line), " close_sent=-");
+    }
+    if (c->remote_close_code != 0 || c->remote_close_has_code) {
+        append(line, &len, sizeof(line), " close_received=%u",
+               c->remote_close_code);
+    } else {
+        append(line, &len, sizeof(line), " close_received=-");
+    }
+    if (c->tls) {
+        append(line, &len, sizeof(line), " tls=%s", c->tls_version);
+    }
+    append(line, &len, sizeof(line), " case=%llu worker=%u clean=%s",
+           (unsigned long long)c->id, c->worker, c->was_clean ? "yes" : "no");
+    if (!c->was_clean) {
+        append(line, &len, sizeof(line), " reason=\"");
+        append_escaped(line, &len, sizeof(line) - 1, c->was_not_clean_reason);
+        append(line, &len, sizeof(line), "\"");
+    }
+    access_log_write(line, len);
+}
+
 void
 conn_record_finish(struct conn_record *r, const struct conn_record_end *e,
                    uint64_t now_ms)
@@ -322,4 +415,7 @@ conn_record_finish(struct conn_record *r, const struct conn_record_end *e,
     }
     stats_case_end(c);
     r->rec = NULL;
+    if (access_log_on()) {
+        access_line(c);
+    }
 }

@@ -1,19 +1,39 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Leveled logging. The level is process state set once at start; the pid
- * is read at each call so that workers log their own after fork.
+ * Leveled logging and the access log. The level and destinations are
+ * process state set at start (and on reload or reopen); the pid is read at
+ * each call so that workers log their own after fork.
  */
 #include "autoconf.h"
 
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/time.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "config.h"
+
+/* A destination of lines: a file by name, or stderr when path is "". */
+struct log_file {
+    char path[CONFIG_FILE_MAX];
+    int fd; /* -1: closed */
+};
+
 static int log_threshold = LOG_LEVEL_INFO;
+static bool log_syslog;
+static struct log_file log_main = {"", STDERR_FILENO};
+static struct log_file log_access = {"", -1};
+
+static const int syslog_priorities[] = {
+    LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR, LOG_CRIT, LOG_ALERT,
+};
 
 static const char *const log_names[] = {
     "debug", "info", "notice", "warn", "error", "crit", "alert",
@@ -36,6 +56,137 @@ log_level_from_name(const char *name)
     return -1;
 }
 
+static int
+open_append(const char *path, char *err, size_t errlen)
+{
+    int fd =
+        open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+    if (fd == -1) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+    }
+    return fd;
+}
+
+/* Points f at path, or at stderr for "". */
+static int
+log_file_set(struct log_file *f, const char *path, int fallback, char *err,
+             size_t errlen)
+{
+    int fd = fallback;
+
+    if (path[0] != '\0') {
+        fd = open_append(path, err, errlen);
+        if (fd == -1) {
+            return -1;
+        }
+    }
+    if (f->fd > STDERR_FILENO) {
+        close(f->fd);
+    }
+    f->fd = fd;
+    snprintf(f->path, sizeof(f->path), "%s", path);
+    return 0;
+}
+
+int
+log_open(const char *dest, char *err, size_t errlen)
+{
+    if (strcmp(dest, "syslog") == 0) {
+        openlog("wsd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+        log_syslog = true;
+        return log_file_set(&log_main, "", STDERR_FILENO, err, errlen);
+    }
+    if (log_file_set(&log_main, strcmp(dest, "stderr") == 0 ? "" : dest,
+                     STDERR_FILENO, err, errlen) != 0) {
+        return -1;
+    }
+    if (log_syslog) {
+        closelog();
+        log_syslog = false;
+    }
+    return 0;
+}
+
+int
+access_log_open(const char *dest, char *err, size_t errlen)
+{
+    if (strcmp(dest, "off") == 0) {
+        return log_file_set(&log_access, "", -1, err, errlen);
+    }
+    return log_file_set(&log_access, dest, -1, err, errlen);
+}
+
+void
+log_after_fork(void)
+{
+    if (log_syslog) {
+        /* The child closed the parent's syslog socket with its other
+         * descriptors: forget it before its number is reused. */
+        closelog();
+        openlog("wsd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+    }
+}
+
+void
+log_fds(int *log_fd, int *access_fd)
+{
+    *log_fd = log_main.fd > STDERR_FILENO ? log_main.fd : -1;
+    *access_fd = log_access.fd;
+}
+
+bool
+access_log_on(void)
+{
+    return log_access.fd != -1;
+}
+
+static int
+reopen_one(struct log_file *f, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+    if (f->path[0] == '\0') {
+        return 0;
+    }
+    int fd = open_append(f->path, err, errlen);
+    if (fd == -1) {
+        return -1;
+    }
+    if (uid != (uid_t)-1 && fchown(fd, uid, gid) == -1) {
+        snprintf(err, errlen, "%s: chown: %s", f->path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    /* The same descriptor number, now on the new file. */
+    dup2(fd, f->fd);
+    close(fd);
+    return 0;
+}
+
+int
+log_reopen(uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+    int a = reopen_one(&log_main, uid, gid, err, errlen);
+    int b = reopen_one(&log_access, uid, gid, a == 0 ? err : NULL,
+                       a == 0 ? errlen : 0);
+    return a == 0 && b == 0 ? 0 : -1;
+}
+
+void
+access_log_write(const char *line, size_t len)
+{
+    char buf[2048];
+
+    if (log_access.fd == -1) {
+        return;
+    }
+    if (len > sizeof(buf) - 1) {
+        len = sizeof(buf) - 1;
+    }
+    memcpy(buf, line, len);
+    buf[len++] = '\n';
+    ssize_t w = write(log_access.fd, buf, len);
+    (void)w;
+}
+
 static void log_write(int level, const char *suffix, const char *fmt,
                       va_list ap) __attribute__((format(printf, 3, 0)));
 
@@ -43,8 +194,27 @@ static void
 log_write(int level, const char *suffix, const char *fmt, va_list ap)
 {
     char line[1024];
-    int n = snprintf(line, sizeof(line), "wsd[%ld]: %s: ", (long)getpid(),
-                     log_names[level]);
+    char stamp[40] = "";
+    int n;
+
+    if (log_syslog) {
+        char msg[1024];
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        syslog(syslog_priorities[level], "%s: %s%s%s", log_names[level], msg,
+               suffix != NULL ? ": " : "", suffix != NULL ? suffix : "");
+        return;
+    }
+    if (log_main.path[0] != '\0') {
+        struct timeval tv;
+        struct tm tm;
+        gettimeofday(&tv, NULL);
+        gmtime_r(&tv.tv_sec, &tm);
+        size_t k = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(stamp + k, sizeof(stamp) - k, ".%03ldZ ",
+                 (long)tv.tv_usec / 1000);
+    }
+    n = snprintf(line, sizeof(line), "%swsd[%ld]: %s: ", stamp, (long)getpid(),
+                 log_names[level]);
     if (n < 0 || (size_t)n >= sizeof(line)) {
         return;
     }
@@ -66,7 +236,7 @@ log_write(int level, const char *suffix, const char *fmt, va_list ap)
     }
     line[len++] = '\n';
     /* One write per line, so that lines of several processes never mix. */
-    ssize_t w = write(STDERR_FILENO, line, len);
+    ssize_t w = write(log_main.fd, line, len);
     (void)w;
 }
 

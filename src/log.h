@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Leveled logging to stderr as "wsd[PID]: level: message". Nothing is
- * logged per message at the default level (info).
+ * Leveled logging to stderr ("wsd[PID]: level: message"), syslog, or a
+ * file (the same with a UTC timestamp in front), and the access log: one
+ * line per closed connection. Nothing is logged per message at the default
+ * level (info). Each line is one write(2) on a descriptor opened for
+ * append, so the lines of every process of wsd interleave whole.
  */
 #ifndef WSD_LOG_H
 #define WSD_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
 
 enum log_level {
     LOG_LEVEL_DEBUG,
@@ -18,6 +25,42 @@ enum log_level {
 
 /* Messages below level are dropped. */
 void log_set_level(int level);
+
+/*
+ * Sends the log to dest: "stderr", "syslog", or an absolute file name
+ * (opened for append, created 0640). Returns 0, or -1 with the problem in
+ * err[0..errlen) and the destination unchanged.
+ */
+int log_open(const char *dest, char *err, size_t errlen);
+
+/*
+ * The access log: "off" closes it, or an absolute file name. Returns 0,
+ * or -1 with the problem in err[0..errlen) and the access log unchanged.
+ */
+int access_log_open(const char *dest, char *err, size_t errlen);
+
+/*
+ * Reopens the log and access log files by name (after they were renamed
+ * by log rotation), creating them owned by uid and gid when those are not
+ * -1 (so that workers without privileges can reopen them too). Returns 0,
+ * or -1 with the problem in err[0..errlen); a file that cannot be
+ * reopened keeps its old descriptor.
+ */
+int log_reopen(uid_t uid, gid_t gid, char *err, size_t errlen);
+
+/* The descriptors of the log and access log files (-1: none), which a
+ * forked worker must keep. */
+void log_fds(int *log_fd, int *access_fd);
+
+/* In a forked child that closed the descriptors it does not keep:
+ * reconnects to syslog when that is the destination. */
+void log_after_fork(void);
+
+/* Whether an access log is open. */
+bool access_log_on(void);
+
+/* Writes line (no newline; one is added) to the access log, if open. */
+void access_log_write(const char *line, size_t len);
 
 /* The level named by name ("debug" ... "alert"), or -1. */
 int log_level_from_name(const char *name);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "config.h"
 #include "log.h"
 #include "master.h"
+#include "process.h"
 #include "transport_tls.h"
 
 static void
@@ -38,6 +40,16 @@ libevent_log(int severity, const char *msg)
     log_msg(level, "libevent: %s", msg);
 }
 
+static void
+free_items(struct config_item *items, size_t n)
+{
+    for (size_t i = 0; items != NULL && i < n; i++) {
+        free((char *)(uintptr_t)items[i].name);
+        free((char *)(uintptr_t)items[i].value);
+    }
+    free(items);
+}
+
 static int
 parse_fd(const char *v, int *fd)
 {
@@ -51,28 +63,25 @@ parse_fd(const char *v, int *fd)
     return 0;
 }
 
-int
-main(int argc, char **argv)
+/*
+ * The configuration's sources from the command line, copied: the master
+ * reads them again on reload, and process titles overwrite argv.
+ */
+static struct config_item *
+parse_args(int argc, char **argv, size_t *n_items, bool *test_only,
+           int *ready_fd)
 {
-    struct config cfg;
-    char err[CONFIG_ERROR_MAX];
-    int ready_fd = -1;
-    bool test_only = false;
+    struct config_item *items = calloc((size_t)argc, sizeof(*items));
+    size_t n = 0;
 
-    config_init(&cfg);
+    if (items == NULL) {
+        fprintf(stderr, "wsd: out of memory\n");
+        return NULL;
+    }
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
-            usage(stdout);
-            config_print_help();
-            return 0;
-        }
-        if (strcmp(arg, "-v") == 0 || strcmp(arg, "--version") == 0) {
-            printf("wsd %s\n", VERSION);
-            return 0;
-        }
         if (strcmp(arg, "-t") == 0) {
-            test_only = true;
+            *test_only = true;
             continue;
         }
         if (strcmp(arg, "-c") == 0) {
@@ -80,57 +89,107 @@ main(int argc, char **argv)
              * -c first so that the command line has the last word. */
             if (i + 1 == argc) {
                 fprintf(stderr, "wsd: -c: missing file name\n");
-                return WSD_EXIT_FATAL;
+                goto fail;
             }
-            if (config_load_file(&cfg, argv[++i], err) != 0) {
-                fprintf(stderr, "wsd: %s\n", err);
-                return WSD_EXIT_FATAL;
+            items[n].name = NULL;
+            if ((items[n++].value = strdup(argv[++i])) == NULL) {
+                goto oom;
             }
             continue;
         }
         if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
             fprintf(stderr, "wsd: %s: not an option (see wsd --help)\n", arg);
-            return WSD_EXIT_FATAL;
+            goto fail;
         }
         if (i + 1 == argc) {
             fprintf(stderr, "wsd: %s: missing value\n", arg);
-            return WSD_EXIT_FATAL;
+            goto fail;
         }
         const char *value = argv[++i];
         if (strcmp(arg + 2, "ready_fd") == 0 ||
             strcmp(arg + 2, "ready-fd") == 0) {
-            if (parse_fd(value, &ready_fd) != 0) {
+            if (parse_fd(value, ready_fd) != 0) {
                 fprintf(stderr, "wsd: ready_fd: \"%s\" is not a descriptor\n",
                         value);
-                return WSD_EXIT_FATAL;
+                goto fail;
             }
             continue;
         }
-        if (config_set(&cfg, arg + 2, value, err) != 0) {
-            fprintf(stderr, "wsd: %s\n", err);
-            return WSD_EXIT_FATAL;
+        items[n].name = strdup(arg + 2);
+        items[n].value = strdup(value);
+        if (items[n++].name == NULL || items[n - 1].value == NULL) {
+            goto oom;
         }
     }
-    if (config_finish(&cfg, err) != 0) {
-        fprintf(stderr, "wsd: %s\n", err);
+    *n_items = n;
+    return items;
+oom:
+    fprintf(stderr, "wsd: out of memory\n");
+fail:
+    free_items(items, n);
+    return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+    char err[CONFIG_ERROR_MAX];
+    int ready_fd = -1;
+    bool test_only = false;
+    size_t n_items = 0;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            config_print_help();
+            return 0;
+        }
+        if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--version") == 0) {
+            printf("wsd %s\n", VERSION);
+            return 0;
+        }
+    }
+    struct config_item *items =
+        parse_args(argc, argv, &n_items, &test_only, &ready_fd);
+    struct config *cfg = calloc(1, sizeof(*cfg));
+    if (items == NULL || cfg == NULL) {
+        free(cfg);
         return WSD_EXIT_FATAL;
+    }
+    int rc = WSD_EXIT_FATAL;
+    if (config_build(cfg, items, n_items, err) != 0) {
+        fprintf(stderr, "wsd: %s\n", err);
+        free(cfg);
+        goto out;
     }
     if (test_only) {
         /* As nginx -t: everything that start-up would refuse, refused
          * now (the TLS files are loaded and matched too); nothing bound,
          * nothing started. */
-        if (config_tls_is_on(&cfg)) {
-            SSL_CTX *ctx = transport_tls_ctx_new(&cfg, err, sizeof(err));
+        rc = 0;
+        if (config_tls_is_on(cfg)) {
+            SSL_CTX *ctx = transport_tls_ctx_new(cfg, err, sizeof(err));
             if (ctx == NULL) {
                 fprintf(stderr, "wsd: %s\n", err);
-                return WSD_EXIT_FATAL;
+                rc = WSD_EXIT_FATAL;
             }
             SSL_CTX_free(ctx);
         }
-        printf("wsd: the configuration is valid\n");
-        return 0;
+        if (rc == 0) {
+            printf("wsd: the configuration is valid\n");
+        }
+        free(cfg);
+        goto out;
     }
-    log_set_level(cfg.log_level);
+    process_title_init(argc, argv);
     event_set_log_callback(libevent_log);
-    return master_run(&cfg, ready_fd);
+    if (cfg->daemon && process_daemonize() != 0) {
+        fprintf(stderr, "wsd: cannot detach: %s\n", strerror(errno));
+        free(cfg);
+        goto out;
+    }
+    rc = master_run(cfg, items, n_items, ready_fd);
+out:
+    free_items(items, n_items);
+    return rc;
 }

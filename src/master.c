@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The master cycle (nginx's, with libevent's evsignal): listeners and the
- * shared segment before fork, a worker per slot, respawn at once when a
- * worker dies (with back-off when it keeps dying young), exit status 2 from
- * a worker means "do not respawn", and a bounded stop.
+ * The master cycle (nginx's): listeners, TLS keys and the shared segment
+ * before fork, a worker per slot, respawn at once when a worker dies (with
+ * back-off when it keeps dying young; exit status 2 from a worker means
+ * "do not respawn"), reload into a new generation of workers while the
+ * old one serves out, log reopening, and bounded stops, fast or graceful.
  */
 #include "autoconf.h"
 
@@ -25,6 +26,7 @@
 #include "admin.h"
 #include "listener.h"
 #include "log.h"
+#include "process.h"
 #include "stats_shm.h"
 #include "transport_tls.h"
 #include "worker.h"
@@ -41,25 +43,45 @@ struct master_slot {
     uint64_t started_ms;
     unsigned young_deaths; /* consecutive deaths before MASTER_YOUNG_DEATH_MS */
     bool fatal;            /* exited with WSD_EXIT_FATAL: not respawned */
+    bool retiring;         /* of the generation before a reload */
     struct event *ev_respawn;
 };
 
-struct master {
-    const struct config *cfg;
-    struct event_base *base;
-    pid_t pid;
-    int *listen_fds;
+/* What a generation of workers serves: listeners, TLS and configuration. */
+struct master_gen {
+    struct config *cfg;
+    int *listen_fds;     /* one per worker, SO_REUSEPORT */
     int *tls_listen_fds; /* NULL while TLS is off */
     SSL_CTX *tls_ctx;    /* NULL while TLS is off */
-    struct master_slot *slots;
+};
+
+/*
+ * The shared segment has two banks of `workers` slots: the running
+ * generation's workers write to one, and after a reload the new ones
+ * write to the other while the old ones finish in theirs (one writer per
+ * slot, always).
+ */
+struct master {
+    const struct config_item *items; /* where the configuration comes from */
+    size_t n_items;
+    struct master_gen gen;
+    unsigned n;    /* workers per generation (fixed until restart) */
+    unsigned bank; /* 0 or 1: the running generation's slots */
+    struct event_base *base;
+    pid_t pid;
+    struct master_slot *slots; /* 2 * n */
     struct stats_shm shm;
     bool stopping;
+    bool reload_pending; /* waits for the previous generation to go */
     int exit_code;
     int signal_fd; /* signalfd of the signals the master takes */
     int admin_fd;  /* the admin endpoint's socket, -1 when off */
     struct admin *admin;
+    int pidfile_fd; /* -1: no pidfile */
+    char pidfile_path[CONFIG_FILE_MAX];
     struct event *ev_signal;
     struct event *ev_stop_deadline;
+    struct event *ev_retire_deadline;
 };
 
 static uint64_t
@@ -70,32 +92,34 @@ now_ms(void)
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
-/*
- * In a new worker: closes every descriptor above stdio but keep_a and
- * keep_b (-1: none).
- */
 static void
-close_fds_but(int keep_a, int keep_b)
+timer_ms(struct event *ev, uint64_t ms)
 {
-    int lo = keep_a < keep_b ? keep_a : keep_b;
-    int hi = keep_a < keep_b ? keep_b : keep_a;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    evtimer_add(ev, &tv);
+}
+
+/* In a new worker: closes every descriptor above stdio but keep[0..n_keep)
+ * (-1 entries keep nothing). */
+static void
+close_fds_but(const int *keep, size_t n_keep)
+{
     unsigned from = 3;
 
-    if (lo < 3) {
-        lo = hi; /* only one to keep */
-        hi = -1;
-    }
-    if (lo >= 3) {
-        if ((unsigned)lo > from) {
-            close_range(from, (unsigned)lo - 1, 0);
+    for (;;) {
+        int next = -1;
+        for (size_t i = 0; i < n_keep; i++) {
+            if (keep[i] >= (int)from && (next == -1 || keep[i] < next)) {
+                next = keep[i];
+            }
         }
-        from = (unsigned)lo + 1;
-    }
-    if (hi >= 3) {
-        if ((unsigned)hi > from) {
-            close_range(from, (unsigned)hi - 1, 0);
+        if (next == -1) {
+            break;
         }
-        from = (unsigned)hi + 1;
+        if ((unsigned)next > from) {
+            close_range(from, (unsigned)next - 1, 0);
+        }
+        from = (unsigned)next + 1;
     }
     close_range(from, ~0U, 0);
 }
@@ -105,6 +129,7 @@ master_spawn(struct master *m, unsigned i)
 {
     struct master_slot *s = &m->slots[i];
     struct stats_shm_slot *shm_slot = stats_shm_slot(&m->shm, i);
+    unsigned k = i % m->n; /* the worker's listeners */
     pid_t pid = fork();
 
     if (pid == -1) {
@@ -112,23 +137,34 @@ master_spawn(struct master *m, unsigned i)
         return;
     }
     if (pid == 0) {
-        /* The worker keeps stdio and its own slot's listeners, nothing
-         * else of the master's: not the other slots' listeners, the
-         * signalfd, the admin socket, nor an admin client's connection,
-         * whose end would otherwise wait for the worker's. It takes its
-         * signals through its own event base. */
-        struct worker_listeners ls = {m->listen_fds[i], -1, m->tls_ctx};
-        if (m->tls_listen_fds != NULL) {
-            ls.tls_fd = m->tls_listen_fds[i];
+        /* The worker keeps stdio, the log files and its own listeners,
+         * nothing else of the master's: not the other listeners, the
+         * signalfd, the pidfile, the admin socket, nor an admin client's
+         * connection, whose end would otherwise wait for the worker's. It
+         * takes its signals through its own event base. */
+        struct worker_listeners ls = {m->gen.listen_fds[k], -1, m->gen.tls_ctx};
+        if (m->gen.tls_listen_fds != NULL) {
+            ls.tls_fd = m->gen.tls_listen_fds[k];
         }
-        close_fds_but(ls.fd, ls.tls_fd);
-        exit(worker_run(m->cfg, i, &ls, &m->shm, m->pid));
+        int keep[4] = {ls.fd, ls.tls_fd, -1, -1};
+        log_fds(&keep[2], &keep[3]);
+        close_fds_but(keep, 4);
+        log_after_fork();
+        exit(worker_run(m->gen.cfg, i, &ls, &m->shm, m->pid));
     }
     s->pid = pid;
+    s->retiring = false;
     s->started_ms = now_ms();
     atomic_store_explicit(&shm_slot->pid, (int32_t)pid, memory_order_relaxed);
     atomic_fetch_add_explicit(&shm_slot->generation, 1, memory_order_relaxed);
     log_debug("worker %u started as pid %ld", i, (long)pid);
+}
+
+/* The running generation's slots are [first, first + n). */
+static unsigned
+bank_first(const struct master *m)
+{
+    return m->bank * m->n;
 }
 
 static void
@@ -137,7 +173,7 @@ master_on_respawn(evutil_socket_t fd, short what, void *arg)
     struct master *m = arg;
     (void)fd;
     (void)what;
-    for (unsigned i = 0; i < m->cfg->workers; i++) {
+    for (unsigned i = bank_first(m); i < bank_first(m) + m->n; i++) {
         struct master_slot *s = &m->slots[i];
         if (s->pid == 0 && !s->fatal && !m->stopping &&
             !evtimer_pending(s->ev_respawn, NULL)) {
@@ -150,11 +186,23 @@ static unsigned
 master_live_workers(const struct master *m)
 {
     unsigned n = 0;
-    for (unsigned i = 0; i < m->cfg->workers; i++) {
+    for (unsigned i = 0; i < 2 * m->n; i++) {
         n += m->slots[i].pid != 0;
     }
     return n;
 }
+
+static unsigned
+master_retiring_workers(const struct master *m)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < 2 * m->n; i++) {
+        n += m->slots[i].pid != 0 && m->slots[i].retiring;
+    }
+    return n;
+}
+
+static void master_reload(struct master *m);
 
 /* A worker is gone: record it and decide whether and when to respawn. */
 static void
@@ -163,8 +211,10 @@ master_worker_died(struct master *m, unsigned i, int status)
     struct master_slot *s = &m->slots[i];
     struct stats_shm_slot *shm_slot = stats_shm_slot(&m->shm, i);
     uint64_t lived = now_ms() - s->started_ms;
+    bool retired = s->retiring;
 
     s->pid = 0;
+    s->retiring = false;
     atomic_store_explicit(&shm_slot->pid, 0, memory_order_relaxed);
     /* Before any replacement writes to the slot: settle the dead
      * worker's open cases and counters. */
@@ -172,6 +222,18 @@ master_worker_died(struct master *m, unsigned i, int status)
     if (lost > 0) {
         log_msg(LOG_LEVEL_WARN, "worker %u died with %u open connections", i,
                 lost);
+    }
+    if (retired) {
+        log_msg(LOG_LEVEL_INFO, "worker %u of the previous generation is done",
+                i);
+        if (master_retiring_workers(m) == 0) {
+            evtimer_del(m->ev_retire_deadline);
+            if (m->reload_pending && !m->stopping) {
+                m->reload_pending = false;
+                master_reload(m);
+            }
+        }
+        return;
     }
     if (m->stopping) {
         return;
@@ -204,9 +266,7 @@ master_worker_died(struct master *m, unsigned i, int status)
     }
     log_msg(LOG_LEVEL_WARN, "worker %u keeps dying: next start in %llu ms", i,
             (unsigned long long)delay);
-    struct timeval tv = {(time_t)(delay / 1000),
-                         (suseconds_t)(delay % 1000) * 1000};
-    evtimer_add(s->ev_respawn, &tv);
+    timer_ms(s->ev_respawn, delay);
 }
 
 static void
@@ -216,7 +276,7 @@ master_reap(struct master *m)
     pid_t pid;
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (unsigned i = 0; i < m->cfg->workers; i++) {
+        for (unsigned i = 0; i < 2 * m->n; i++) {
             if (m->slots[i].pid == pid) {
                 master_worker_died(m, i, status);
                 break;
@@ -228,7 +288,7 @@ master_reap(struct master *m)
         return;
     }
     bool all_fatal = true;
-    for (unsigned i = 0; i < m->cfg->workers; i++) {
+    for (unsigned i = bank_first(m); i < bank_first(m) + m->n; i++) {
         all_fatal = all_fatal && m->slots[i].fatal;
     }
     if (all_fatal) {
@@ -238,42 +298,88 @@ master_reap(struct master *m)
     }
 }
 
+/* Workers past their deadline (retiring ones only, or all) are killed. */
 static void
-master_on_stop_deadline(evutil_socket_t fd, short what, void *arg)
+master_kill_late(struct master *m, bool retiring_only)
 {
-    struct master *m = arg;
-    (void)fd;
-    (void)what;
-    for (unsigned i = 0; i < m->cfg->workers; i++) {
-        if (m->slots[i].pid != 0) {
+    for (unsigned i = 0; i < 2 * m->n; i++) {
+        struct master_slot *s = &m->slots[i];
+        if (s->pid != 0 && (s->retiring || !retiring_only)) {
             log_msg(LOG_LEVEL_WARN, "worker %u did not stop in time: killed",
                     i);
-            kill(m->slots[i].pid, SIGKILL);
+            kill(s->pid, SIGKILL);
         }
     }
 }
 
 static void
+master_on_stop_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    master_kill_late(arg, false);
+}
+
+static void
+master_on_retire_deadline(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    master_kill_late(arg, true);
+}
+
+/*
+ * TERM and INT: fast shutdown; QUIT: graceful. The workers get the same
+ * signal, and are killed if they overrun their own deadline.
+ */
+static void
 master_stop(struct master *m, int sig)
 {
-    if (m->stopping) {
-        return;
+    const struct config *cfg = m->gen.cfg;
+
+    if (m->stopping && sig == SIGQUIT) {
+        return; /* already stopping, graceful or not */
     }
-    log_msg(LOG_LEVEL_INFO, "signal %d: stopping", sig);
+    log_msg(LOG_LEVEL_INFO, "signal %d: %s shutdown", sig,
+            sig == SIGQUIT ? "graceful" : "fast");
+    process_notify("STOPPING=1");
     m->stopping = true;
-    for (unsigned i = 0; i < m->cfg->workers; i++) {
+    m->reload_pending = false;
+    for (unsigned i = 0; i < 2 * m->n; i++) {
         evtimer_del(m->slots[i].ev_respawn);
         if (m->slots[i].pid != 0) {
-            kill(m->slots[i].pid, SIGTERM);
+            kill(m->slots[i].pid, sig == SIGQUIT ? SIGQUIT : SIGTERM);
         }
     }
     if (master_live_workers(m) == 0) {
         event_base_loopbreak(m->base);
         return;
     }
-    uint64_t ms = m->cfg->close_timeout_ms + MASTER_STOP_GRACE_MS;
-    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
-    evtimer_add(m->ev_stop_deadline, &tv);
+    uint64_t ms =
+        (sig == SIGQUIT ? cfg->shutdown_timeout_ms : cfg->close_timeout_ms) +
+        MASTER_STOP_GRACE_MS;
+    timer_ms(m->ev_stop_deadline, ms);
+}
+
+/* USR1: the master reopens the log files, then the workers do. */
+static void
+master_reopen_logs(struct master *m)
+{
+    const struct config *cfg = m->gen.cfg;
+    char err[CONFIG_FILE_MAX + 64];
+    bool drop = cfg->user[0] != '\0';
+
+    if (log_reopen(drop ? cfg->uid : (uid_t)-1, drop ? cfg->gid : (gid_t)-1,
+                   err, sizeof(err)) != 0) {
+        log_msg(LOG_LEVEL_ERROR, "cannot reopen %s", err);
+    } else {
+        log_msg(LOG_LEVEL_INFO, "reopened the log files");
+    }
+    for (unsigned i = 0; i < 2 * m->n; i++) {
+        if (m->slots[i].pid != 0) {
+            kill(m->slots[i].pid, SIGUSR1);
+        }
+    }
 }
 
 /*
@@ -290,12 +396,283 @@ master_on_signal(evutil_socket_t fd, short what, void *arg)
     (void)what;
 
     while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-        if (si.ssi_signo == SIGCHLD) {
+        switch (si.ssi_signo) {
+        case SIGCHLD:
             master_reap(m);
-        } else {
+            break;
+        case SIGHUP:
+            if (!m->stopping) {
+                master_reload(m);
+            }
+            break;
+        case SIGUSR1:
+            master_reopen_logs(m);
+            break;
+        default:
             master_stop(m, (int)si.ssi_signo);
+            break;
         }
     }
+}
+
+static void
+gen_free(struct master_gen *g, unsigned n)
+{
+    if (g->listen_fds != NULL) {
+        listener_close(g->listen_fds, n);
+    }
+    if (g->tls_listen_fds != NULL) {
+        listener_close(g->tls_listen_fds, n);
+    }
+    free(g->listen_fds);
+    free(g->tls_listen_fds);
+    SSL_CTX_free(g->tls_ctx);
+    free(g->cfg);
+    memset(g, 0, sizeof(*g));
+}
+
+static int *
+fds_new(unsigned n)
+{
+    int *fds = calloc(n, sizeof(*fds));
+    for (unsigned i = 0; fds != NULL && i < n; i++) {
+        fds[i] = -1;
+    }
+    return fds;
+}
+
+/*
+ * Frees g, a generation that will not run, after giving back to old the
+ * listeners gen_open took from it: a refused reload changes nothing.
+ */
+static void
+gen_abandon(struct master_gen *g, struct master_gen *old, unsigned n)
+{
+    if (old != NULL && old->listen_fds == NULL) {
+        old->listen_fds = g->listen_fds;
+        g->listen_fds = NULL;
+    }
+    if (old != NULL && old->tls_listen_fds == NULL &&
+        config_tls_is_on(old->cfg) && g->cfg != NULL &&
+        strcmp(old->cfg->tls_listen.text, g->cfg->tls_listen.text) == 0) {
+        old->tls_listen_fds = g->tls_listen_fds;
+        g->tls_listen_fds = NULL;
+    }
+    gen_free(g, n);
+}
+
+/*
+ * Fills g for cfg (which it takes over): the TLS context, and listeners,
+ * taken from old when their address is unchanged (old's are then -1) or
+ * opened anew. Returns 0, or -1 after logging why (g freed, old intact).
+ */
+static int
+gen_open(struct master_gen *g, struct config *cfg, struct master_gen *old,
+         unsigned n)
+{
+    memset(g, 0, sizeof(*g));
+    g->cfg = cfg;
+    if (config_tls_is_on(cfg)) {
+        /* Before anything binds or forks: a bad certificate stops wsd (or
+         * the reload) at once, and every worker inherits the same context
+         * (and with it the session ticket keys). */
+        char err[2 * CONFIG_FILE_MAX + 128];
+        g->tls_ctx = transport_tls_ctx_new(cfg, err, sizeof(err));
+        if (g->tls_ctx == NULL) {
+            log_msg(old != NULL ? LOG_LEVEL_ERROR : LOG_LEVEL_CRIT, "%s", err);
+            goto fail;
+        }
+    }
+    bool same = old != NULL && old->listen_fds != NULL &&
+                strcmp(old->cfg->listen.text, cfg->listen.text) == 0;
+    if (same) {
+        g->listen_fds = old->listen_fds;
+        old->listen_fds = NULL;
+    } else if ((g->listen_fds = fds_new(n)) == NULL ||
+               listener_open(&cfg->listen, n, g->listen_fds) != 0) {
+        goto fail;
+    }
+    if (g->tls_ctx == NULL) {
+        return 0;
+    }
+    same = old != NULL && old->tls_listen_fds != NULL &&
+           strcmp(old->cfg->tls_listen.text, cfg->tls_listen.text) == 0;
+    if (same) {
+        g->tls_listen_fds = old->tls_listen_fds;
+        old->tls_listen_fds = NULL;
+    } else if ((g->tls_listen_fds = fds_new(n)) == NULL ||
+               listener_open(&cfg->tls_listen, n, g->tls_listen_fds) != 0) {
+        goto fail;
+    }
+    return 0;
+fail:
+    gen_abandon(g, old, n); /* frees cfg too */
+    return -1;
+}
+
+/*
+ * The admin endpoint cfg asks for, made ready without touching the running
+ * one: *fresh is a new endpoint when the address changed (NULL when it is
+ * unchanged or turned off). Returns 0, or -1 after logging why.
+ */
+static int
+admin_prepare(struct master *m, const struct config *cfg,
+              const struct config *old, struct admin **fresh, int *fresh_fd)
+{
+    char err[256];
+
+    *fresh = NULL;
+    *fresh_fd = -1;
+    if (cfg->admin_listen.len == 0 ||
+        (old != NULL && m->admin != NULL &&
+         strcmp(old->admin_listen.text, cfg->admin_listen.text) == 0)) {
+        return 0;
+    }
+    if (listener_open(&cfg->admin_listen, 1, fresh_fd) != 0) {
+        return -1;
+    }
+    *fresh = admin_new(m->base, *fresh_fd, &m->shm, cfg->admin_token, err,
+                       sizeof(err));
+    if (*fresh == NULL) {
+        log_msg(LOG_LEVEL_CRIT, "admin endpoint: %s", err);
+        close(*fresh_fd);
+        *fresh_fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+/* Puts the endpoint admin_prepare made (or none) in service. */
+static void
+admin_commit(struct master *m, const struct config *cfg, struct admin *fresh,
+             int fresh_fd)
+{
+    if (fresh != NULL || cfg->admin_listen.len == 0) {
+        admin_free(m->admin); /* closes its socket */
+        m->admin = fresh;
+        m->admin_fd = fresh_fd;
+    } else if (m->admin != NULL &&
+               !admin_set_token(m->admin, cfg->admin_token)) {
+        log_msg(LOG_LEVEL_ERROR, "admin endpoint: cannot hash the token");
+    }
+}
+
+/* The log destinations and level of cfg. */
+static int
+master_logs(const struct config *cfg, const struct config *old)
+{
+    char err[CONFIG_FILE_MAX + 64];
+
+    bool access_changed =
+        old == NULL || strcmp(old->access_log, cfg->access_log) != 0;
+
+    if (access_changed &&
+        access_log_open(cfg->access_log, err, sizeof(err)) != 0) {
+        log_msg(LOG_LEVEL_CRIT, "access_log: %s", err);
+        return -1;
+    }
+    if ((old == NULL || strcmp(old->log, cfg->log) != 0) &&
+        log_open(cfg->log, err, sizeof(err)) != 0) {
+        log_msg(LOG_LEVEL_CRIT, "log: %s", err);
+        if (access_changed && old != NULL) {
+            access_log_open(old->access_log, err, sizeof(err));
+        }
+        return -1;
+    }
+    if (cfg->user[0] != '\0') {
+        /* Workers reopen these by name after rotation, without root. */
+        log_reopen(cfg->uid, cfg->gid, err, sizeof(err));
+    }
+    log_set_level(cfg->log_level);
+    return 0;
+}
+
+/*
+ * HUP: builds the configuration anew from the same sources. A valid one
+ * starts a new generation of workers in the other bank of slots; the old
+ * workers stop accepting and serve their connections out (USR2). Anything
+ * wrong is logged and nothing changes.
+ */
+static void
+master_reload(struct master *m)
+{
+    char err[CONFIG_ERROR_MAX];
+    struct master_gen next;
+    struct config *cfg;
+
+    cfg = calloc(1, sizeof(*cfg));
+    if (cfg == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "reload: out of memory");
+        return;
+    }
+    if (config_build(cfg, m->items, m->n_items, err) != 0 ||
+        config_reloadable(m->gen.cfg, cfg, err) != 0) {
+        log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged: %s",
+                err);
+        free(cfg);
+        return;
+    }
+    if (master_retiring_workers(m) > 0) {
+        /* Two banks only: the generation before must go first, now; the
+         * reload runs (reading the configuration again) once it is gone. */
+        log_msg(LOG_LEVEL_WARN,
+                "reload: the previous generation is still draining: closing "
+                "its connections first");
+        free(cfg);
+        m->reload_pending = true;
+        for (unsigned i = 0; i < 2 * m->n; i++) {
+            if (m->slots[i].pid != 0 && m->slots[i].retiring) {
+                kill(m->slots[i].pid, SIGTERM);
+            }
+        }
+        return;
+    }
+    process_notify("RELOADING=1");
+    log_msg(LOG_LEVEL_INFO, "reloading the configuration");
+    if (gen_open(&next, cfg, &m->gen, m->n) != 0) { /* frees cfg */
+        log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged");
+        goto done;
+    }
+    struct admin *fresh;
+    int fresh_fd;
+    if (admin_prepare(m, cfg, m->gen.cfg, &fresh, &fresh_fd) != 0) {
+        log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged");
+        gen_abandon(&next, &m->gen, m->n);
+        goto done;
+    }
+    if (master_logs(cfg, m->gen.cfg) != 0) {
+        log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged");
+        admin_free(fresh);
+        gen_abandon(&next, &m->gen, m->n);
+        goto done;
+    }
+    admin_commit(m, cfg, fresh, fresh_fd);
+    for (unsigned i = bank_first(m); i < bank_first(m) + m->n; i++) {
+        struct master_slot *s = &m->slots[i];
+        evtimer_del(s->ev_respawn);
+        s->fatal = false;
+        if (s->pid != 0) {
+            s->retiring = true;
+            kill(s->pid, SIGUSR2);
+        }
+    }
+    uint64_t grace = m->gen.cfg->shutdown_timeout_ms +
+                     m->gen.cfg->close_timeout_ms + MASTER_STOP_GRACE_MS;
+    gen_free(&m->gen, m->n);
+    m->gen = next;
+    m->bank ^= 1;
+    if (master_retiring_workers(m) > 0) {
+        timer_ms(m->ev_retire_deadline, grace);
+    }
+    for (unsigned i = bank_first(m); i < bank_first(m) + m->n; i++) {
+        m->slots[i].young_deaths = 0;
+        m->slots[i].fatal = false;
+        master_spawn(m, i);
+    }
+    log_msg(LOG_LEVEL_INFO, "reloaded: %u new workers on %s port %u", m->n,
+            cfg->listen.text, listener_port(m->gen.listen_fds[0]));
+done:
+    process_notify("READY=1");
 }
 
 /* Appends " key=HOST:PORT" for addr, with the port fd is bound to. */
@@ -312,19 +689,20 @@ ready_addr(char *p, size_t len, const char *key, const struct config_addr *addr,
 static void
 master_write_ready(const struct master *m, int ready_fd)
 {
+    const struct config *cfg = m->gen.cfg;
     char line[256];
     int n = snprintf(line, sizeof(line), "ready pid=%ld", (long)m->pid);
     size_t len = n > 0 ? (size_t)n : 0;
 
-    len += ready_addr(line + len, sizeof(line) - len, "listen", &m->cfg->listen,
-                      m->listen_fds[0]);
-    if (m->tls_listen_fds != NULL) {
+    len += ready_addr(line + len, sizeof(line) - len, "listen", &cfg->listen,
+                      m->gen.listen_fds[0]);
+    if (m->gen.tls_listen_fds != NULL) {
         len += ready_addr(line + len, sizeof(line) - len, "tls_listen",
-                          &m->cfg->tls_listen, m->tls_listen_fds[0]);
+                          &cfg->tls_listen, m->gen.tls_listen_fds[0]);
     }
     if (m->admin_fd != -1) {
         len += ready_addr(line + len, sizeof(line) - len, "admin",
-                          &m->cfg->admin_listen, m->admin_fd);
+                          &cfg->admin_listen, m->admin_fd);
     }
     line[len++] = '\n';
     if (write(ready_fd, line, len) != (ssize_t)len) {
@@ -350,8 +728,11 @@ master_free(struct master *m)
     if (m->ev_stop_deadline != NULL) {
         event_free(m->ev_stop_deadline);
     }
+    if (m->ev_retire_deadline != NULL) {
+        event_free(m->ev_retire_deadline);
+    }
     if (m->slots != NULL) {
-        for (unsigned i = 0; i < m->cfg->workers; i++) {
+        for (unsigned i = 0; i < 2 * m->n; i++) {
             if (m->slots[i].ev_respawn != NULL) {
                 event_free(m->slots[i].ev_respawn);
             }
@@ -360,78 +741,101 @@ master_free(struct master *m)
     if (m->base != NULL) {
         event_base_free(m->base);
     }
-    if (m->listen_fds != NULL) {
-        listener_close(m->listen_fds, m->cfg->workers);
-    }
-    if (m->tls_listen_fds != NULL) {
-        listener_close(m->tls_listen_fds, m->cfg->workers);
-    }
-    free(m->listen_fds);
-    free(m->tls_listen_fds);
-    SSL_CTX_free(m->tls_ctx);
+    gen_free(&m->gen, m->n);
     free(m->slots);
     stats_shm_destroy(&m->shm);
+    if (m->pidfile_fd != -1) {
+        process_pidfile_remove(m->pidfile_path, m->pidfile_fd);
+    }
+}
+
+/*
+ * What each worker may need open at once: its connections, the ones
+ * refused with 503, and a few of its own (listeners, event loop, logs).
+ */
+#define MASTER_FDS_PER_WORKER_EXTRA 128
+
+/* Start-up checks that need the process: root for user, descriptors. */
+static int
+master_check_process(const struct config *cfg)
+{
+    uint64_t need = cfg->max_connections + MASTER_FDS_PER_WORKER_EXTRA;
+    uint64_t got;
+
+    if (cfg->user[0] != '\0' && geteuid() != 0) {
+        log_msg(LOG_LEVEL_CRIT,
+                "user %s: wsd must start as root to change user (it runs as "
+                "uid %ld)",
+                cfg->user, (long)geteuid());
+        return -1;
+    }
+    if (process_raise_nofile(need, &got) != 0) {
+        log_msg(LOG_LEVEL_WARN,
+                "RLIMIT_NOFILE is %llu, below the %llu descriptors that "
+                "max_connections %llu needs: a worker will refuse "
+                "connections past about %llu (raise the limit with ulimit "
+                "-n or LimitNOFILE=, or lower max_connections)",
+                (unsigned long long)got, (unsigned long long)need,
+                (unsigned long long)cfg->max_connections,
+                (unsigned long long)(got > MASTER_FDS_PER_WORKER_EXTRA
+                                         ? got - MASTER_FDS_PER_WORKER_EXTRA
+                                         : 0));
+    }
+    return 0;
 }
 
 int
-master_run(const struct config *cfg, int ready_fd)
+master_run(struct config *cfg, const struct config_item *items, size_t n_items,
+           int ready_fd)
 {
     struct master m;
     struct sigaction sa;
     sigset_t sigs;
     unsigned n = cfg->workers;
+    char err[CONFIG_ERROR_MAX];
 
     memset(&m, 0, sizeof(m));
-    m.cfg = cfg;
+    m.items = items;
+    m.n_items = n_items;
+    m.n = n;
     m.pid = getpid();
     m.exit_code = WSD_EXIT_FATAL;
     m.signal_fd = -1;
     m.admin_fd = -1;
+    m.pidfile_fd = -1;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
-    prctl(PR_SET_NAME, "wsd: master");
+    process_title_set("wsd: master");
 
-    if (config_tls_is_on(cfg)) {
-        /* Before anything binds or forks: a bad certificate stops wsd at
-         * once, and every worker inherits the same context (and with it
-         * the session ticket keys). */
-        char err[2 * CONFIG_FILE_MAX + 128];
-        m.tls_ctx = transport_tls_ctx_new(cfg, err, sizeof(err));
-        if (m.tls_ctx == NULL) {
+    if (cfg->pidfile[0] != '\0') {
+        snprintf(m.pidfile_path, sizeof(m.pidfile_path), "%s", cfg->pidfile);
+        m.pidfile_fd = process_pidfile_open(cfg->pidfile, err, sizeof(err));
+        if (m.pidfile_fd == -1) {
             log_msg(LOG_LEVEL_CRIT, "cannot start: %s", err);
+            free(cfg);
             goto out;
         }
-        m.tls_listen_fds = calloc(n, sizeof(*m.tls_listen_fds));
     }
-    m.listen_fds = calloc(n, sizeof(*m.listen_fds));
-    m.slots = calloc(n, sizeof(*m.slots));
-    /* -1 before any failure can reach master_free, which closes them. */
-    for (unsigned i = 0; i < n; i++) {
-        if (m.listen_fds != NULL) {
-            m.listen_fds[i] = -1;
-        }
-        if (m.tls_listen_fds != NULL) {
-            m.tls_listen_fds[i] = -1;
-        }
+    if (master_check_process(cfg) != 0 || master_logs(cfg, NULL) != 0) {
+        free(cfg);
+        goto out;
     }
-    if (m.listen_fds == NULL || m.slots == NULL ||
-        (m.tls_ctx != NULL && m.tls_listen_fds == NULL)) {
+    if (gen_open(&m.gen, cfg, NULL, n) != 0) { /* frees cfg */
+        goto out;
+    }
+    m.slots = calloc(2 * n, sizeof(*m.slots));
+    if (m.slots == NULL) {
         log_msg(LOG_LEVEL_CRIT, "out of memory");
         goto out;
     }
-    if (listener_open(&cfg->listen, n, m.listen_fds) != 0) {
-        goto out;
-    }
-    if (m.tls_listen_fds != NULL &&
-        listener_open(&cfg->tls_listen, n, m.tls_listen_fds) != 0) {
-        goto out;
-    }
-    if (stats_shm_create(&m.shm, n, (unsigned)cfg->stats_cases, now_ms()) !=
-        0) {
+    /* Two banks of slots and records: see struct master. */
+    if (stats_shm_create(&m.shm, 2 * n, 2 * (unsigned)cfg->stats_cases,
+                         now_ms()) != 0) {
         log_errno(LOG_LEVEL_CRIT, "mmap(shared segment)");
         goto out;
     }
+    stats_shm_set_banks(&m.shm, 2);
     m.base = event_base_new();
     if (m.base == NULL) {
         log_msg(LOG_LEVEL_CRIT, "event_base_new failed");
@@ -442,6 +846,8 @@ master_run(const struct config *cfg, int ready_fd)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGQUIT);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR1);
     if (sigprocmask(SIG_BLOCK, &sigs, NULL) == -1) {
         log_errno(LOG_LEVEL_CRIT, "sigprocmask");
         goto out;
@@ -458,46 +864,47 @@ master_run(const struct config *cfg, int ready_fd)
         goto out;
     }
     m.ev_stop_deadline = evtimer_new(m.base, master_on_stop_deadline, &m);
-    if (m.ev_stop_deadline == NULL) {
+    m.ev_retire_deadline = evtimer_new(m.base, master_on_retire_deadline, &m);
+    if (m.ev_stop_deadline == NULL || m.ev_retire_deadline == NULL) {
         goto out;
     }
-    for (unsigned i = 0; i < n; i++) {
+    for (unsigned i = 0; i < 2 * n; i++) {
         m.slots[i].ev_respawn = evtimer_new(m.base, master_on_respawn, &m);
         if (m.slots[i].ev_respawn == NULL) {
             goto out;
         }
     }
-    if (cfg->admin_listen.len != 0) {
-        char err[256];
-        if (listener_open(&cfg->admin_listen, 1, &m.admin_fd) != 0) {
-            goto out;
-        }
-        m.admin = admin_new(m.base, m.admin_fd, &m.shm, cfg->admin_token, err,
-                            sizeof(err));
-        if (m.admin == NULL) {
-            log_msg(LOG_LEVEL_CRIT, "admin endpoint: %s", err);
-            goto out;
-        }
+    struct admin *fresh;
+    if (admin_prepare(&m, cfg, NULL, &fresh, &m.admin_fd) != 0) {
+        goto out;
     }
+    m.admin = fresh;
+    /* Detached now: the listeners are bound, and the workers must not
+     * inherit the starting command's stdout and stderr. */
+    process_daemon_ready();
     for (unsigned i = 0; i < n; i++) {
         master_spawn(&m, i);
     }
     log_msg(LOG_LEVEL_INFO, "wsd %s: %u workers on %s port %u, path %s",
-            VERSION, n, cfg->listen.text, listener_port(m.listen_fds[0]),
+            VERSION, n, cfg->listen.text, listener_port(m.gen.listen_fds[0]),
             cfg->path);
-    if (m.tls_listen_fds != NULL) {
+    if (m.gen.tls_listen_fds != NULL) {
         log_msg(LOG_LEVEL_INFO, "wss on %s port %u, certificate %s",
-                cfg->tls_listen.text, listener_port(m.tls_listen_fds[0]),
+                cfg->tls_listen.text, listener_port(m.gen.tls_listen_fds[0]),
                 cfg->tls_certificate);
     }
     if (ready_fd != -1) {
         master_write_ready(&m, ready_fd);
+    }
+    if (process_notify("READY=1") != 0) {
+        log_errno(LOG_LEVEL_WARN, "sd_notify(READY=1)");
     }
     m.exit_code = 0;
     if (event_base_dispatch(m.base) == -1) {
         log_msg(LOG_LEVEL_CRIT, "master event loop failed");
         m.exit_code = WSD_EXIT_FATAL;
     }
+    log_msg(LOG_LEVEL_INFO, "exiting");
 out:
     master_free(&m);
     return m.exit_code;

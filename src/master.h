@@ -10,11 +10,17 @@
 #include "config.h"
 
 /*
- * Runs wsd with cfg until SIGTERM, SIGINT or SIGQUIT. When ready_fd is not
- * -1, writes "ready pid=PID listen=ADDR:PORT\n" to it once the workers are
- * forked, and closes it. Returns the exit status: 0 after a requested
- * stop, WSD_EXIT_FATAL when start-up fails or every worker exits with it.
+ * Runs wsd with cfg (heap-allocated; the master takes it over) until
+ * SIGTERM, SIGINT (fast stop) or SIGQUIT (graceful stop). items[0..n_items)
+ * are where cfg came from: SIGHUP builds the configuration anew from them
+ * (they must outlive the call). SIGUSR1 reopens the log files. When
+ * ready_fd is not -1, writes "ready pid=PID listen=ADDR:PORT\n" to it once
+ * the workers are forked, and closes it; a daemonized start is told it
+ * succeeded at the same moment, and systemd too (READY=1). Returns the
+ * exit status: 0 after a requested stop, WSD_EXIT_FATAL when start-up
+ * fails or every worker exits with it.
  */
-int master_run(const struct config *cfg, int ready_fd);
+int master_run(struct config *cfg, const struct config_item *items,
+               size_t n_items, int ready_fd);
 
 #endif

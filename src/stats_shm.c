@@ -46,9 +46,18 @@ stats_shm_create(struct stats_shm *shm, unsigned n_slots, unsigned n_cases,
     shm->hdr->case_bytes = sizeof(struct stats_case);
     shm->hdr->n_slots = n_slots;
     shm->hdr->n_cases = shm->n_cases;
+    shm->hdr->banks = 1;
+    shm->banks = 1;
     shm->hdr->cases_per_slot = per;
     shm->hdr->started_ms = now_ms;
     return 0;
+}
+
+void
+stats_shm_set_banks(struct stats_shm *shm, unsigned banks)
+{
+    shm->banks = banks == 0 ? 1 : banks;
+    shm->hdr->banks = shm->banks;
 }
 
 void

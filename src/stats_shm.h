@@ -20,7 +20,7 @@
 
 #define STATS_SHM_MAGIC         0x73647377u /* "wsds" */
 #define STATS_SHM_VERSION_MAJOR 2
-#define STATS_SHM_VERSION_MINOR 1
+#define STATS_SHM_VERSION_MINOR 2
 
 /* Handshake refusals are counted by status. */
 enum stats_status {
@@ -167,7 +167,10 @@ struct stats_shm_header {
     _Atomic uint64_t last_case_id; /* case numbers handed out so far */
     _Atomic uint64_t peak_active;  /* most connections open at once */
     uint64_t started_ms;           /* master start, Unix time in ms */
-    uint64_t reserved[9];
+    uint32_t banks; /* slots and records form this many equal banks, one
+                       per generation of workers alive at once (1.2) */
+    uint32_t reserved0;
+    uint64_t reserved[8];
 };
 
 _Static_assert(sizeof(struct stats_shm_header) == 128, "frozen layout");
@@ -182,6 +185,7 @@ struct stats_shm {
     unsigned n_slots; /* as mapped: the master trusts these, not hdr */
     unsigned n_cases;
     unsigned cases_per_slot;
+    unsigned banks; /* 1, or 2 when a reload's workers get their own */
     size_t map_bytes;
 };
 
@@ -192,6 +196,13 @@ struct stats_shm {
  */
 int stats_shm_create(struct stats_shm *shm, unsigned n_slots, unsigned n_cases,
                      uint64_t now_ms);
+
+/*
+ * Declares the segment split into banks equal banks of slots and records,
+ * one per generation of workers (the master's, after create). banks must
+ * divide n_slots; 0 is taken as 1.
+ */
+void stats_shm_set_banks(struct stats_shm *shm, unsigned banks);
 
 /* Unmaps the segment (in the master, at exit). */
 void stats_shm_destroy(struct stats_shm *shm);

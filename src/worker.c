@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The worker cycle: a fresh event base after fork, accept with back-off on
- * descriptor exhaustion, a heartbeat in the shared segment, and a bounded
- * drain on shutdown.
+ * The worker cycle: a fresh event base after fork, privileges dropped,
+ * accept with back-off on descriptor exhaustion, a heartbeat in the shared
+ * segment, and three ways to end, each bounded: fast (TERM, INT), graceful
+ * (QUIT) and retirement after a reload (USR2).
  */
 #include "autoconf.h"
 
@@ -22,6 +23,7 @@
 
 #include "conn.h"
 #include "log.h"
+#include "process.h"
 #include "transport.h"
 #include "transport_tls.h"
 
@@ -35,7 +37,22 @@
  * than closed unanswered. */
 #define WORKER_REFUSALS_MAX      64
 
+/* The signals a worker takes: TERM and INT stop fast, QUIT stops
+ * gracefully, USR2 (from the master, on reload) retires, USR1 reopens the
+ * log files. */
+#define WORKER_N_SIGNALS 5
+
 struct worker;
+
+/* How far along its end a worker is; each phase has its deadline. */
+enum worker_phase {
+    WORKER_RUNNING,
+    WORKER_RETIRING, /* replaced by a reload: serving its connections out */
+    WORKER_GRACEFUL, /* closing each connection between messages */
+    WORKER_FAST,     /* close 1001 sent to all: waiting for the answers */
+};
+
+static void worker_enter(struct worker *w, enum worker_phase phase);
 
 /* One listening socket and the transport its connections take. */
 struct worker_listener {
@@ -55,8 +72,9 @@ struct worker {
     struct transport_tls_env tls;
     struct event *ev_accept_resume;
     struct event *ev_heartbeat;
-    struct event *ev_deadline;
-    struct event *ev_signals[3];
+    struct event *ev_deadline; /* drain deadline; in retirement, its end */
+    enum worker_phase phase;
+    struct event *ev_signals[WORKER_N_SIGNALS];
 };
 
 static uint64_t
@@ -169,9 +187,24 @@ worker_on_deadline(evutil_socket_t fd, short what, void *arg)
     struct worker *w = arg;
     (void)fd;
     (void)what;
-    log_msg(LOG_LEVEL_INFO, "shutdown deadline: dropping %llu connections",
-            (unsigned long long)w->env.n_conns);
-    event_base_loopbreak(w->env.base);
+    switch (w->phase) {
+    case WORKER_RUNNING:
+        return;
+    case WORKER_RETIRING:
+    case WORKER_GRACEFUL:
+        log_msg(LOG_LEVEL_INFO,
+                "worker %u: %s over, closing %llu connections now",
+                w->slot_index,
+                w->phase == WORKER_RETIRING ? "reload grace" : "drain time",
+                (unsigned long long)w->env.n_conns);
+        worker_enter(w, WORKER_FAST);
+        return;
+    case WORKER_FAST:
+        log_msg(LOG_LEVEL_INFO, "shutdown deadline: dropping %llu connections",
+                (unsigned long long)w->env.n_conns);
+        event_base_loopbreak(w->env.base);
+        return;
+    }
 }
 
 static void
@@ -180,30 +213,106 @@ worker_on_empty(struct conn_env *env)
     event_base_loopbreak(env->base);
 }
 
+/*
+ * Stops accepting for good; the loop ends when the last connection is
+ * gone. The listening sockets are closed too: a listener the master still
+ * holds goes on for the next workers, and one it dropped (its address
+ * changed on reload) refuses at once rather than queue clients nobody
+ * will accept.
+ */
 static void
-worker_on_signal(evutil_socket_t sig, short what, void *arg)
+worker_drain(struct worker *w)
 {
-    struct worker *w = arg;
-    (void)what;
-
-    if (w->env.draining) {
-        return;
-    }
-    log_debug("worker %u: signal %d, closing %llu connections", w->slot_index,
-              (int)sig, (unsigned long long)w->env.n_conns);
     w->env.draining = true;
     worker_accept_stop(w);
     evtimer_del(w->ev_accept_resume);
+    for (unsigned i = 0; i < w->n_listeners; i++) {
+        struct event *ev = w->listeners[i].ev_accept;
+        if (event_get_fd(ev) != -1) {
+            close(event_get_fd(ev));
+            event_assign(ev, w->env.base, -1, 0, worker_on_accept,
+                         &w->listeners[i]);
+        }
+    }
+}
+
+static void
+deadline_set(struct worker *w, uint64_t ms)
+{
+    struct timeval tv = {
+        .tv_sec = (time_t)(ms / 1000),
+        .tv_usec = (suseconds_t)(ms % 1000) * 1000,
+    };
+    evtimer_add(w->ev_deadline, &tv);
+}
+
+/*
+ * Moves w to a later phase of its end (never back): stops accepting,
+ * starts the phase's deadline and tells the connections. The loop ends as
+ * soon as no connection is left.
+ */
+static void
+worker_enter(struct worker *w, enum worker_phase phase)
+{
+    const struct config *cfg = w->env.cfg;
+
+    if (phase <= w->phase) {
+        return;
+    }
+    w->phase = phase;
+    worker_drain(w);
     if (w->env.n_conns == 0) {
         event_base_loopbreak(w->env.base);
         return;
     }
-    struct timeval tv = {
-        .tv_sec = (time_t)(w->env.cfg->close_timeout_ms / 1000),
-        .tv_usec = (suseconds_t)(w->env.cfg->close_timeout_ms % 1000) * 1000,
-    };
-    evtimer_add(w->ev_deadline, &tv);
-    conn_shutdown_all(&w->env);
+    switch (phase) {
+    case WORKER_RUNNING:
+        return;
+    case WORKER_RETIRING:
+        process_title_set("wsd: worker %u (retiring)", w->slot_index);
+        deadline_set(w, cfg->shutdown_timeout_ms);
+        return;
+    case WORKER_GRACEFUL:
+        deadline_set(w, cfg->shutdown_timeout_ms);
+        w->env.graceful = true;
+        conn_shutdown_graceful_all(&w->env);
+        return;
+    case WORKER_FAST:
+        deadline_set(w, cfg->close_timeout_ms);
+        conn_shutdown_all(&w->env);
+        return;
+    }
+}
+
+static void
+worker_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct worker *w = arg;
+    char err[CONFIG_ERROR_MAX];
+    (void)what;
+
+    if (sig == SIGUSR1 &&
+        log_reopen((uid_t)-1, (gid_t)-1, err, sizeof(err)) != 0) {
+        log_msg(LOG_LEVEL_ERROR, "worker %u: cannot reopen %s", w->slot_index,
+                err);
+    }
+    log_debug("worker %u: signal %d, %llu connections", w->slot_index, (int)sig,
+              (unsigned long long)w->env.n_conns);
+    switch (sig) {
+    case SIGUSR1:
+        return;
+    case SIGUSR2:
+        /* Replaced by a reload: the new workers accept from now on, and
+         * this one keeps its connections until shutdown_timeout_ms. */
+        worker_enter(w, WORKER_RETIRING);
+        return;
+    case SIGQUIT:
+        worker_enter(w, WORKER_GRACEFUL);
+        return;
+    default: /* SIGTERM, SIGINT */
+        worker_enter(w, WORKER_FAST);
+        return;
+    }
 }
 
 static void
@@ -221,6 +330,8 @@ reset_signals(void)
     }
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+    /* A hangup is the master's to handle (it reloads). */
+    sigaction(SIGHUP, &sa, NULL);
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
 }
@@ -234,7 +345,7 @@ worker_free(struct worker *w)
         w->env.draining = false; /* no on_empty while freeing */
         conn_close(c, CONN_END_SHUTDOWN);
     }
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < WORKER_N_SIGNALS; i++) {
         if (w->ev_signals[i] != NULL) {
             event_free(w->ev_signals[i]);
         }
@@ -266,20 +377,28 @@ worker_run(const struct config *cfg, unsigned slot,
            const struct worker_listeners *ls, struct stats_shm *shm,
            pid_t master_pid)
 {
-    static const int sigs[3] = {SIGTERM, SIGINT, SIGQUIT};
+    static const int sigs[WORKER_N_SIGNALS] = {SIGTERM, SIGINT, SIGQUIT,
+                                               SIGUSR1, SIGUSR2};
     struct worker w;
     struct event_config *ecfg;
-    char name[32]; /* the kernel keeps 15 bytes: enough for slot 255 */
     int rc = WSD_EXIT_FATAL;
 
     reset_signals();
-    /* If the master dies, so does the worker (no orphan holds the port). */
+    process_title_set("wsd: worker %u", slot);
+    /* The listeners are bound and the keys read: the worker needs no
+     * privilege from here on. */
+    if (cfg->user[0] != '\0' &&
+        process_drop_privileges(cfg->user, cfg->uid, cfg->gid) != 0) {
+        log_errno(LOG_LEVEL_CRIT, "worker %u: cannot become user %s", slot,
+                  cfg->user);
+        return WSD_EXIT_FATAL;
+    }
+    /* If the master dies, so does the worker (no orphan holds the port).
+     * After the change of user, which would clear it. */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != master_pid) {
         return 0;
     }
-    snprintf(name, sizeof(name), "wsd: worker %u", slot);
-    prctl(PR_SET_NAME, name);
 
     memset(&w, 0, sizeof(w));
     w.slot_index = slot;
@@ -338,13 +457,14 @@ worker_run(const struct config *cfg, unsigned slot,
     w.ev_heartbeat =
         event_new(w.env.base, -1, EV_PERSIST, worker_on_heartbeat, &w);
     w.ev_deadline = evtimer_new(w.env.base, worker_on_deadline, &w);
-    for (size_t i = 0; i < 3; i++) {
+    bool signals_ok = true;
+    for (size_t i = 0; i < WORKER_N_SIGNALS; i++) {
         w.ev_signals[i] =
             evsignal_new(w.env.base, sigs[i], worker_on_signal, &w);
+        signals_ok = signals_ok && w.ev_signals[i] != NULL;
     }
-    if (!listeners_ok || w.ev_accept_resume == NULL || w.ev_heartbeat == NULL ||
-        w.ev_deadline == NULL || w.ev_signals[0] == NULL ||
-        w.ev_signals[1] == NULL || w.ev_signals[2] == NULL) {
+    if (!listeners_ok || !signals_ok || w.ev_accept_resume == NULL ||
+        w.ev_heartbeat == NULL || w.ev_deadline == NULL) {
         log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);
         goto out;
     }
@@ -353,7 +473,7 @@ worker_run(const struct config *cfg, unsigned slot,
         event_add(w.listeners[i].ev_accept, NULL);
     }
     event_add(w.ev_heartbeat, &beat);
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < WORKER_N_SIGNALS; i++) {
         event_add(w.ev_signals[i], NULL);
     }
     atomic_store_explicit(&w.slot->heartbeat_ms, now_ms(),

@@ -22,11 +22,17 @@ struct worker_listeners {
 
 /*
  * Runs worker `slot` in a freshly forked child: resets signal dispositions,
- * names the process, builds a new event base and serves the sockets of ls
- * (WebSocket over plain TCP on ls->fd, over TLS on ls->tls_fd) until
- * SIGTERM, SIGINT or SIGQUIT (then open connections get close 1001 and up
- * to close_timeout_ms to finish) or until the master dies. Returns the
- * process exit status: 0, or WSD_EXIT_FATAL when it cannot start.
+ * names the process, becomes cfg->user if set, builds a new event base and
+ * serves the sockets of ls (WebSocket over plain TCP on ls->fd, over TLS on
+ * ls->tls_fd) until told to stop or until the master dies:
+ *   SIGTERM, SIGINT  open connections get close 1001 and close_timeout_ms
+ *                    to finish;
+ *   SIGQUIT          the same with shutdown_timeout_ms;
+ *   SIGUSR2          (reload) stops accepting and serves its connections
+ *                    for shutdown_timeout_ms, then as SIGTERM;
+ *   SIGUSR1          reopens the log files.
+ * Returns the process exit status: 0, or WSD_EXIT_FATAL when it cannot
+ * start.
  */
 int worker_run(const struct config *cfg, unsigned slot,
                const struct worker_listeners *ls, struct stats_shm *shm,

@@ -119,6 +119,8 @@ class Wsd:
         self.ready = {}
         self.log_path = None
         self.started = set()
+        self.preexec = None  # run in the child before exec
+        self.env = None      # the daemon's environment; None: inherited
 
     def start(self):
         rfd, wfd = os.pipe()
@@ -126,7 +128,8 @@ class Wsd:
         log = open(self.log_path, "wb")
         cmd = [WSD] + self.args + ["--ready_fd", str(wfd)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
-                                     stderr=log, pass_fds=(wfd,))
+                                     stderr=log, pass_fds=(wfd,),
+                                     preexec_fn=self.preexec, env=self.env)
         log.close()
         os.close(wfd)
         self.pid = self.proc.pid

@@ -155,6 +155,17 @@ test_refusals(void)
         {"tls_listen", "localhost:8889",
          "tls_listen: \"localhost:8889\" is not ADDR:PORT (an IPv4 address, "
          "[IPv6] or *, and a port 0-65535)"},
+        {"log", "wsd.log",
+         "log: \"wsd.log\" is not stderr, syslog or an absolute file name"},
+        {"log", "", "log: \"\" is not stderr, syslog or an absolute file name"},
+        {"access_log", "on",
+         "access_log: \"on\" is not off or an absolute file name"},
+        {"pidfile", "run/wsd.pid",
+         "pidfile: \"run/wsd.pid\" is not an absolute file name"},
+        {"daemon", "1", "daemon: \"1\" is not on or off"},
+        {"pong_timeout_ms", "0",
+         "pong_timeout_ms: 0 is out of range (1 to 3600000)"},
+        {"user", "a\tb", "user: control characters are not allowed"},
     };
     struct config cfg;
     struct config before;
@@ -361,6 +372,125 @@ test_shipped_file(void)
        "etc/wsd.conf states exactly the built-in defaults");
 }
 
+/* The daemon directives: values, joined rules, and what a reload may
+ * change. */
+static void
+test_daemon_directives(void)
+{
+    static const char *const daemon_stderr[] = {"daemon", "on"};
+    static const char *const daemon_syslog[] = {"daemon", "on", "log",
+                                                "syslog"};
+    static const char *const group_only[] = {"group", "root"};
+    static const char *const no_user[] = {"user", "no-such-user-of-wsd"};
+    static const char *const root_user[] = {"user", "root", "group", "root"};
+    struct config cfg;
+    struct config next;
+    char err[CONFIG_ERROR_MAX];
+
+    config_init(&cfg);
+    ok(!cfg.daemon && cfg.pidfile[0] == '\0' && cfg.user[0] == '\0',
+       "daemon off, no pidfile, no user by default");
+    is_str(cfg.log, "stderr", "log stderr by default");
+    is_str(cfg.access_log, "off", "access_log off by default");
+    is_int((int)cfg.ping_interval_ms, 30000, "ping_interval_ms 30000");
+    is_int((int)cfg.pong_timeout_ms, 10000, "pong_timeout_ms 10000");
+    is_int((int)cfg.idle_timeout_ms, 0, "idle_timeout_ms off");
+    is_int((int)cfg.shutdown_timeout_ms, 30000, "shutdown_timeout_ms 30000");
+    is_int(config_set(&cfg, "log", "/var/log/wsd/wsd.log", err), 0, "log file");
+    is_str(cfg.log, "/var/log/wsd/wsd.log", "log file kept");
+    is_int(config_set(&cfg, "log", "syslog", err), 0, "log syslog");
+    is_int(config_set(&cfg, "access_log", "/var/log/wsd/access.log", err), 0,
+           "access_log file");
+    is_int(config_set(&cfg, "access_log", "off", err), 0, "access_log off");
+    is_int(config_set(&cfg, "pidfile", "", err), 0, "pidfile none");
+    is_int(config_set(&cfg, "ping_interval_ms", "0", err), 0,
+           "ping_interval_ms 0 turns pings off");
+
+    is_int(finish_with(&cfg, daemon_stderr, 2, err), -1,
+           "daemon with log stderr refused");
+    is_str(err,
+           "daemon: needs log syslog or a file (a daemon's stderr is "
+           "/dev/null)",
+           "daemon with log stderr: message");
+    is_int(finish_with(&cfg, daemon_syslog, 4, err), 0, "daemon with syslog");
+    is_int(finish_with(&cfg, group_only, 2, err), -1, "group without user");
+    is_str(err, "group: needs user", "group without user: message");
+    is_int(finish_with(&cfg, no_user, 2, err), -1, "unknown user refused");
+    is_str(err, "user: \"no-such-user-of-wsd\": no such user",
+           "unknown user: message");
+    is_int(finish_with(&cfg, root_user, 4, err), 0, "user root, group root");
+    is_int((int)cfg.uid, 0, "root's uid resolved");
+    is_int((int)cfg.gid, 0, "root's gid resolved");
+
+    static const struct {
+        const char *name, *value, *message;
+    } restart_only[] = {
+        {"workers", "7",
+         "workers: a changed value needs a restart, not a "
+         "reload"},
+        {"stats_cases", "9",
+         "stats_cases: a changed value needs a restart, "
+         "not a reload"},
+        {"daemon", "on",
+         "daemon: a changed value needs a restart, not a "
+         "reload"},
+        {"pidfile", "/run/other.pid",
+         "pidfile: a changed value needs a "
+         "restart, not a reload"},
+    };
+    config_init(&cfg);
+    config_finish(&cfg, err);
+    for (size_t i = 0; i < sizeof(restart_only) / sizeof(restart_only[0]);
+         i++) {
+        config_init(&next);
+        config_set(&next, restart_only[i].name, restart_only[i].value, err);
+        if (strcmp(restart_only[i].name, "daemon") == 0) {
+            config_set(&next, "log", "syslog", err);
+        }
+        config_finish(&next, err);
+        is_int(config_reloadable(&cfg, &next, err), -1, "reload: %s refused",
+               restart_only[i].name);
+        is_str(err, restart_only[i].message, "reload: %s message",
+               restart_only[i].name);
+    }
+    config_init(&next);
+    config_set(&next, "path", "/other", err);
+    config_set(&next, "listen", "127.0.0.1:9999", err);
+    config_set(&next, "max_message_bytes", "1k", err);
+    config_finish(&next, err);
+    is_int(config_reloadable(&cfg, &next, err), 0,
+           "reload: path, listen and limits may change");
+}
+
+/* config_build: defaults, then files and settings in order. */
+static void
+test_build(void)
+{
+    const char *path = "/tmp/wsd-test-config-build.conf";
+    FILE *f = fopen(path, "w");
+    struct config cfg;
+    char err[CONFIG_ERROR_MAX];
+
+    ok(f != NULL, "temporary file");
+    if (f == NULL) {
+        return;
+    }
+    fputs("path /file\nmax_headers 10\n", f);
+    fclose(f);
+    const struct config_item in_order[] = {
+        {"path", "/before"}, {NULL, path}, {"max_headers", "20"}};
+    is_int(config_build(&cfg, in_order, 3, err), 0, "build: ok");
+    is_str(cfg.path, "/file", "build: the file overrides what came before");
+    is_int((int)cfg.max_headers, 20, "build: a later setting overrides it");
+    const struct config_item bad[] = {{NULL, path}, {"workers", "0"}};
+    is_int(config_build(&cfg, bad, 2, err), -1, "build: a bad setting fails");
+    is_str(err, "workers: 0 is out of range (1 to 256)", "build: message");
+    const struct config_item joined[] = {{"tls_certificate_key", "/k.pem"}};
+    is_int(config_build(&cfg, joined, 1, err), -1,
+           "build: config_finish's rules apply");
+    remove(path);
+}
+
 int
 main(void)
 {
@@ -368,6 +498,8 @@ main(void)
     test_defaults();
     test_values();
     test_refusals();
+    test_daemon_directives();
+    test_build();
     test_tls();
     test_files();
     test_shipped_file();

@@ -1,0 +1,693 @@
+# SPDX-License-Identifier: MIT
+"""wsd as a daemon: reload on SIGHUP (new connections see the new
+configuration while an existing one keeps echoing; a bad configuration
+changes nothing), graceful shutdown on SIGQUIT (close 1001 after the
+message in flight, before the TCP close), the pidfile (atomic, locked,
+refuses a second wsd, removed at exit), log and access log files reopened
+on SIGUSR1 after a rename, syslog, keepalive pings and the idle timeout,
+detaching, privilege drop, the descriptor limit, sd_notify and process
+titles.
+
+Real processes on 127.0.0.1 ports the kernel picks; every wait bounded.
+"""
+import ctypes
+import os
+import pwd
+import re
+import resource
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+import traceback
+
+import wsdtest
+from wsdtest import timeout
+
+tap = wsdtest.Tap()
+TMP = tempfile.mkdtemp(prefix="wsd-daemon-")
+
+
+def write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().rstrip(b"\0").replace(b"\0", b" ").decode()
+    except OSError:
+        return None
+
+
+def echo_raw(s, payload=None):
+    payload = payload if payload is not None else os.urandom(64)
+    try:
+        s.settimeout(timeout(5))
+        s.sendall(wsdtest.frame(2, payload))
+        op, got, _ = wsdtest.read_message(s)
+        return op == 2 and got == payload
+    except (OSError, EOFError, ValueError):
+        return False
+
+
+def status_of(port, path):
+    """The HTTP status of an upgrade request for path."""
+    s = wsdtest.connect(port)
+    try:
+        s.sendall(wsdtest.handshake_request(path))
+        return wsdtest.read_http_response(s)[0]
+    finally:
+        s.close()
+
+
+def close_exchange(s, seconds=5):
+    """Reads frames until the server's close; answers it. Returns the code
+    and reason, or (None, error text)."""
+    s.settimeout(timeout(seconds))
+    try:
+        code, reason, _ = wsdtest.read_close(s)
+        s.sendall(wsdtest.frame(8, wsdtest.close_payload(code or 1000)))
+        return code, reason
+    except (OSError, EOFError, ValueError) as e:
+        return None, str(e)
+
+
+def guarded(name, fn, *args):
+    try:
+        fn(*args)
+    except Exception as e:  # pylint: disable=broad-except
+        tap.ok(False, "%s: no exception" % name,
+               "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc()))
+
+
+# Reload ----------------------------------------------------------------------
+
+def t_reload():
+    conf = os.path.join(TMP, "reload.conf")
+    write(conf, "path /one\nshutdown_timeout_ms 60000\n")
+    with wsdtest.Wsd(tap, args=["-c", conf], workers=2) as w:
+        wsdtest.wait_until(lambda: len(w.workers()) == 2, 5)
+        old = set(w.workers())
+        a = wsdtest.open_ws(w.port, path="/one")
+        tap.ok(echo_raw(a), "reload: a connection on /one echoes before HUP")
+        owner = wsdtest.conn_owner(a, old)
+
+        write(conf, "path /two\nshutdown_timeout_ms 60000\n")
+        w.signal(signal.SIGHUP)
+        tap.ok(wsdtest.wait_until(lambda: len(set(w.workers()) - old) == 2,
+                                  5), "reload: two new workers start",
+               w.workers())
+        new = set(w.workers()) - old
+        tap.ok(echo_raw(a), "reload: the existing connection keeps echoing")
+        tap.ok(echo_raw(a), "reload: ... and again")
+        tap.ok(owner is not None and "(retiring)" in (cmdline(owner) or ""),
+               "reload: its worker is titled 'wsd: worker N (retiring)'",
+               cmdline(owner) if owner else None)
+        other = (old - {owner}).pop() if owner in old else None
+        tap.ok(other is not None and wsdtest.wait_until(
+            lambda: not wsdtest.alive(other), 5),
+            "reload: the old worker without connections exits")
+        tap.eq(status_of(w.port, "/one"), 404,
+               "reload: new connections see the new path (/one: 404)")
+        b = wsdtest.open_ws(w.port, path="/two")
+        tap.ok(echo_raw(b), "reload: /two echoes")
+        tap.ok(wsdtest.conn_owner(b, new) is not None,
+               "reload: a new worker holds the new connection")
+        b.close()
+
+        # A configuration with an error changes nothing.
+        write(conf, "path /three\nmax_message_bytes banana\n")
+        w.signal(signal.SIGHUP)
+        tap.ok(wsdtest.wait_until(lambda: "reload refused" in w.log(), 5),
+               "reload: a bad value is logged as refused")
+        tap.ok("max_message_bytes" in w.log(),
+               "reload: the log names the bad directive")
+        time.sleep(timeout(0.3))
+        tap.eq(set(w.workers()), new | {owner},
+               "reload refused: the same workers run")
+        tap.eq(status_of(w.port, "/two"), 101, "reload refused: /two still")
+        tap.ok(echo_raw(a), "reload refused: the old connection echoes")
+
+        # Restart-only directives refuse a reload too.
+        write(conf, "path /two\nstats_cases 10\n")
+        w.signal(signal.SIGHUP)
+        tap.ok(wsdtest.wait_until(
+            lambda: "stats_cases: a changed value needs a restart" in w.log(),
+            5), "reload: stats_cases needs a restart, and the log says so")
+
+        # A reload while the previous generation still drains: that one
+        # closes now (1001), then the reload happens.
+        write(conf, "path /four\n")
+        w.signal(signal.SIGHUP)
+        code, reason = close_exchange(a)
+        tap.eq(code, 1001, "second reload: the oldest connection gets 1001")
+        tap.ok(wsdtest.expect_eof(a, 3), "... then its TCP close")
+        a.close()
+        tap.ok(wsdtest.wait_until(lambda: status_of(w.port, "/four") == 101,
+                                  5), "second reload: /four is served")
+        tap.ok(wsdtest.wait_until(lambda: len(w.workers()) == 2, 5),
+               "second reload: two workers in the end", w.workers())
+
+
+def t_reload_grace():
+    """Old workers serve their connections for shutdown_timeout_ms, then
+    close them with 1001 and exit."""
+    conf = os.path.join(TMP, "grace.conf")
+    write(conf, "shutdown_timeout_ms 300\n")
+    with wsdtest.Wsd(tap, args=["-c", conf]) as w:
+        old = w.workers()
+        a = wsdtest.open_ws(w.port)
+        tap.ok(echo_raw(a), "reload grace: echo before HUP")
+        w.signal(signal.SIGHUP)
+        t0 = time.monotonic()
+        code, reason = close_exchange(a)
+        tap.eq((code, reason), (1001, b"server shutting down"),
+               "reload grace: 1001 once shutdown_timeout_ms is over")
+        tap.ok(time.monotonic() - t0 >= 0.25,
+               "reload grace: not before shutdown_timeout_ms")
+        tap.ok(wsdtest.expect_eof(a, 3), "reload grace: then the TCP close")
+        tap.ok(wsdtest.wait_until(
+            lambda: not any(wsdtest.alive(p) for p in old), 5),
+            "reload grace: the old worker exits")
+        tap.ok(wsdtest.wait_until(
+            lambda: len(w.workers()) == 1 and not set(w.workers()) & set(old),
+            5), "reload grace: one new worker serves")
+        a.close()
+
+
+def t_reload_listen_and_tls_change():
+    """A changed listen address is bound anew; a changed certificate is
+    read anew; an unreadable one refuses the reload."""
+    conf = os.path.join(TMP, "listen.conf")
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port2 = probe.getsockname()[1]
+    probe.close()
+    write(conf, "")
+    with wsdtest.Wsd(tap, args=["-c", conf]) as w:
+        write(conf, "listen 127.0.0.1:%d\n" % port2)
+        w.signal(signal.SIGHUP)
+        tap.ok(wsdtest.wait_until(lambda: not wsdtest.port_is_free(port2), 5),
+               "reload: the new listen address is bound")
+        tap.ok(wsdtest.wait_until(lambda: status_of(port2, "/ws") == 101, 5),
+               "reload: the new address serves WebSocket")
+        tap.ok(wsdtest.wait_until(lambda: wsdtest.port_is_free(w.port), 5),
+               "reload: the old address is released")
+        write(conf, "listen 127.0.0.1:%d\ntls_certificate /nonexistent.pem\n"
+              "tls_certificate_key /nonexistent.key\n" % port2)
+        w.signal(signal.SIGHUP)
+        tap.ok(wsdtest.wait_until(
+            lambda: w.log().count("reload refused") >= 1, 5),
+            "reload: a missing certificate refuses the reload")
+        tap.ok("/nonexistent.pem" in w.log(),
+               "reload: the log names the certificate file")
+        tap.eq(status_of(port2, "/ws"), 101,
+               "reload refused: the address still serves")
+
+
+# Graceful and fast shutdown ----------------------------------------------------
+
+def t_quit():
+    w = wsdtest.Wsd(tap, args=["--shutdown_timeout_ms", "5000"],
+                    workers=2).start()
+    try:
+        idle = wsdtest.open_ws(w.port)
+        busy = wsdtest.open_ws(w.port)
+        tap.ok(echo_raw(idle) and echo_raw(busy), "QUIT: echo before")
+        # busy has a message in flight: its first fragment only.
+        busy.sendall(wsdtest.frame(1, b"first half ", fin=False))
+        time.sleep(timeout(0.1))
+        w.signal(signal.SIGQUIT)
+        code, reason = close_exchange(idle)
+        tap.eq((code, reason), (1001, b"server shutting down"),
+               "QUIT: an idle connection gets close 1001 'going away'")
+        tap.ok(wsdtest.expect_eof(idle, 3),
+               "QUIT: ... and the TCP close after it")
+        busy.settimeout(timeout(0.3))
+        try:
+            early = busy.recv(64)
+        except (socket.timeout, TimeoutError):
+            early = None
+        tap.eq(early, None, "QUIT: nothing yet while a message is in flight")
+        busy.sendall(wsdtest.frame(0, b"second half"))
+        busy.settimeout(timeout(5))
+        op, got, _ = wsdtest.read_message(busy)
+        tap.eq((op, got), (1, b"first half second half"),
+               "QUIT: the message in flight is echoed whole")
+        code, reason = close_exchange(busy)
+        tap.eq(code, 1001, "QUIT: then close 1001")
+        tap.ok(wsdtest.expect_eof(busy, 3), "QUIT: then the TCP close")
+        try:
+            rc = w.proc.wait(timeout=timeout(10))
+        except subprocess.TimeoutExpired:
+            rc = None
+        tap.eq(rc, 0, "QUIT: the master exits with status 0")
+        tap.ok("graceful shutdown" in w.log(), "QUIT: logged as graceful")
+        tap.ok(wsdtest.wait_until(lambda: wsdtest.port_is_free(w.port), 2),
+               "QUIT: the port is free")
+        w.check_log()
+    finally:
+        w.kill_all()
+        w.proc = None
+
+
+def t_quit_deadline():
+    """A message left half-sent does not hold a graceful stop past
+    shutdown_timeout_ms: then it is a fast stop (1001 anyway)."""
+    w = wsdtest.Wsd(tap, args=["--shutdown_timeout_ms", "300",
+                               "--close_timeout_ms", "300"]).start()
+    try:
+        s = wsdtest.open_ws(w.port)
+        s.sendall(wsdtest.frame(2, b"never finished", fin=False))
+        time.sleep(timeout(0.1))
+        w.signal(signal.SIGQUIT)
+        code, _ = close_exchange(s)
+        tap.eq(code, 1001, "QUIT deadline: close 1001 for a stalled message")
+        try:
+            rc = w.proc.wait(timeout=timeout(10))
+        except subprocess.TimeoutExpired:
+            rc = None
+        tap.eq(rc, 0, "QUIT deadline: exit status 0")
+        s.close()
+        w.check_log()
+    finally:
+        w.kill_all()
+        w.proc = None
+
+
+# Pidfile ---------------------------------------------------------------------
+
+def t_pidfile():
+    pidfile = os.path.join(TMP, "wsd.pid")
+    write(pidfile, "999999999\n")  # a stale file, longer than any pid
+    w = wsdtest.Wsd(tap, args=["--pidfile", pidfile]).start()
+    try:
+        tap.eq(read(pidfile), "%d\n" % w.pid,
+               "pidfile: holds the master's pid (a stale file is taken over)")
+        second = subprocess.run(
+            [wsdtest.WSD, "--listen", "127.0.0.1:0", "--pidfile", pidfile,
+             "--admin_listen", "off"], capture_output=True, text=True,
+            timeout=timeout(10))
+        tap.eq(second.returncode, 2, "pidfile: a second wsd exits 2")
+        tap.ok("locked by a running wsd (pid %d)" % w.pid in second.stderr,
+               "pidfile: ... naming the running pid", second.stderr)
+        tap.eq(read(pidfile), "%d\n" % w.pid,
+               "pidfile: the second wsd left it alone")
+        w.stop()
+        tap.ok(not os.path.exists(pidfile), "pidfile: removed at exit")
+    finally:
+        w.kill_all()
+    bad = subprocess.run([wsdtest.WSD, "--pidfile", "relative.pid", "-t"],
+                         capture_output=True, text=True, timeout=timeout(10))
+    tap.ok(bad.returncode == 2 and "absolute" in bad.stderr,
+           "pidfile: a relative name is refused", bad.stderr)
+
+
+# Logs --------------------------------------------------------------------------
+
+ACCESS_RE = re.compile(
+    r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z peer=127\.0\.0\.1:(\d+) "
+    r"path=(\S+) status=(\d+) duration_ms=\d+ rx_bytes=(\d+) tx_bytes=(\d+) "
+    r"rx_messages=(\d+) tx_messages=(\d+) close_sent=(\S+) "
+    r"close_received=(\S+) case=(\d+) worker=(\d+) clean=(yes|no)"
+    r"( reason=\"[^\"]*\")?$")
+
+
+def t_log_files_and_usr1():
+    d = tempfile.mkdtemp(prefix="logs-", dir=TMP)
+    log, access = os.path.join(d, "wsd.log"), os.path.join(d, "access.log")
+    with wsdtest.Wsd(tap, args=["--log", log, "--access_log", access,
+                                "--log_level", "debug"], workers=2) as w:
+        tap.ok("wsd 0." in read(log) or "workers on" in read(log),
+               "log file: the start-up line is in it", read(log)[-500:])
+        s = wsdtest.open_ws(w.port, path="/ws?case=7")
+        tap.ok(echo_raw(s, b"x" * 10), "access log: echo")
+        s.sendall(wsdtest.frame(8, wsdtest.close_payload(1000, b"bye")))
+        wsdtest.read_close(s)
+        wsdtest.expect_eof(s, 3)
+        s.close()
+        tap.ok(wsdtest.wait_until(lambda: "close_sent" in read(access), 5),
+               "access log: a line when the connection closes")
+        lines = read(access).splitlines()
+        m = ACCESS_RE.match(lines[-1]) if lines else None
+        tap.ok(m is not None, "access log: the line has every field",
+               lines[-1:] if lines else None)
+        if m:
+            tap.eq(m.group(2), "/ws", "access log: path")
+            tap.eq(m.group(3), "101", "access log: status")
+            tap.eq((m.group(6), m.group(7)), ("1", "1"),
+                   "access log: one message each way")
+            tap.eq((m.group(8), m.group(9), m.group(12)),
+                   ("1000", "1000", "yes"),
+                   "access log: close codes both ways, clean")
+            tap.ok(int(m.group(4)) > 0 and int(m.group(5)) > 0,
+                   "access log: bytes each way")
+        tap.eq(status_of(w.port, "/nowhere"), 404, "access log: a 404")
+        tap.ok(wsdtest.wait_until(lambda: "status=404" in read(access), 5),
+               "access log: refusals are logged with their status")
+
+        os.rename(log, log + ".1")
+        os.rename(access, access + ".1")
+        w.signal(signal.SIGUSR1)
+        tap.ok(wsdtest.wait_until(lambda: os.path.exists(log) and
+                                  os.path.exists(access), 5),
+               "USR1: new log files are created")
+        tap.ok(wsdtest.wait_until(
+            lambda: "reopened the log files" in read(log), 5),
+            "USR1: the master writes to the new log")
+        tap.ok(wsdtest.wait_until(lambda: "signal 10" in read(log), 5),
+               "USR1: the workers write to the new log too")
+        s = wsdtest.open_ws(w.port)
+        echo_raw(s)
+        s.close()
+        tap.ok(wsdtest.wait_until(lambda: "status=101" in read(access), 5),
+               "USR1: the next connection goes to the new access log")
+        tap.eq(read(access + ".1").count("\n"), 2,
+               "USR1: the renamed access log got nothing more")
+        w.log_path_extra = [log, log + ".1"]
+    tap.ok("crit" not in read(log) and "alert" not in read(log),
+           "log file: nothing at crit or alert")
+    bad = subprocess.run([wsdtest.WSD, "--log", "/nonexistent/dir/wsd.log",
+                          "--listen", "127.0.0.1:0", "--admin_listen", "off"],
+                         capture_output=True, text=True, timeout=timeout(10))
+    tap.ok(bad.returncode == 2 and "/nonexistent/dir/wsd.log" in bad.stderr,
+           "log: an unwritable file stops start-up, named", bad.stderr)
+
+
+def syslog_capture():
+    """A datagram socket that receives what wsd sends to /dev/log, and the
+    preexec function that makes the daemon's /dev/log be it: the socket is
+    bound at /dev/log itself when the machine has none, or bind-mounted
+    over it in a mount namespace of the daemon's own. None when neither is
+    possible (not root)."""
+    if os.geteuid() != 0:
+        return None, None, None
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    if not os.path.exists("/dev/log"):
+        sock.bind("/dev/log")
+        return sock, None, "/dev/log"
+    path = os.path.join(TMP, "log.sock")
+    sock.bind(path)
+
+    def private_dev_log():
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.mount.argtypes = [ctypes.c_char_p] * 3 + [ctypes.c_ulong,
+                                                       ctypes.c_void_p]
+        if (libc.unshare(0x20000) != 0 or  # CLONE_NEWNS
+                libc.mount(b"none", b"/", None, 0x4000 | 0x40000, None) != 0
+                or libc.mount(path.encode(), b"/dev/log", None, 0x1000,
+                              None) != 0):  # MS_REC|MS_PRIVATE, MS_BIND
+            raise OSError(ctypes.get_errno(), "private /dev/log")
+    return sock, private_dev_log, None
+
+
+def t_syslog():
+    sock, preexec, created = syslog_capture()
+    w = wsdtest.Wsd(tap, args=["--log", "syslog", "--log_level", "debug"])
+    w.preexec = preexec
+    try:
+        w.start()
+        s = wsdtest.open_ws(w.port)
+        tap.ok(echo_raw(s), "syslog: echo")
+        s.close()
+        time.sleep(timeout(0.2))
+        tap.ok("wsd[" not in w.log(), "syslog: nothing on stderr", w.log())
+        if sock is None:
+            tap.ok(False, "syslog: cannot capture /dev/log without root")
+            return
+        sock.settimeout(timeout(3))
+        got = []
+        want = (lambda g: "info: wsd " in g,
+                lambda g: "worker 0 started" in g and "as pid" not in g)
+        try:
+            while not all(any(f(g) for g in got) for f in want):
+                got.append(sock.recv(4096).decode("utf-8", "replace"))
+        except (socket.timeout, TimeoutError):
+            pass
+        tap.ok(any(re.match(r"^<27>|^<\d+>.*wsd\[\d+\]: ", g) for g in got),
+               "syslog: lines arrive as 'wsd[PID]:' from the daemon facility",
+               got[:3])
+        tap.ok(any(g.startswith("<30>") and "info: wsd " in g for g in got),
+               "syslog: the start-up line at daemon.info (<30>)", got[:3])
+        tap.ok(any("worker 0 started" in g and "as pid" not in g and
+                   g.startswith("<31>")
+                   for g in got),
+               "syslog: a worker's own line (daemon.debug, <31>)", got)
+        w.stop()
+    finally:
+        w.kill_all()
+        if sock is not None:
+            sock.close()
+        if created:
+            os.unlink(created)
+
+
+# Keepalive and idle timeout ---------------------------------------------------
+
+def t_keepalive():
+    args = ["--ping_interval_ms", "200", "--pong_timeout_ms", "300"]
+    with wsdtest.Wsd(tap, args=args) as w:
+        mute = wsdtest.open_ws(w.port)
+        mute.settimeout(timeout(3))
+        fin, rsv, op, payload = wsdtest.read_frame(mute)
+        tap.eq(op, 9, "keepalive: a silent peer gets a ping")
+        code, reason = close_exchange(mute)
+        tap.eq((code, reason), (1001, b"ping timeout"),
+               "keepalive: no answer: close 1001 'ping timeout'")
+        tap.ok(wsdtest.expect_eof(mute, 3), "keepalive: then the TCP close")
+        # live answers every ping: it stays open well past the timeouts.
+        live = wsdtest.open_ws(w.port)
+        pings = 0
+        end = time.monotonic() + 1.2
+        live.settimeout(timeout(2))
+        while time.monotonic() < end:
+            fin, rsv, op, payload = wsdtest.read_frame(live)
+            if op == 9:
+                pings += 1
+                live.sendall(wsdtest.frame(10, payload))
+        tap.ok(pings >= 2, "keepalive: an answering peer is pinged again",
+               pings)
+        tap.ok(echo_raw(live), "keepalive: and stays open")
+        live.close()
+
+
+def t_idle_timeout():
+    args = ["--idle_timeout_ms", "400", "--ping_interval_ms", "100"]
+    with wsdtest.Wsd(tap, args=args) as w:
+        s = wsdtest.open_ws(w.port)
+        s.settimeout(timeout(3))
+        t0 = time.monotonic()
+        code = None
+        while time.monotonic() - t0 < timeout(3):
+            fin, rsv, op, payload = wsdtest.read_frame(s)
+            if op == 9:
+                s.sendall(wsdtest.frame(10, payload))
+            elif op == 8:
+                code = struct.unpack("!H", payload[:2])[0]
+                reason = payload[2:]
+                s.sendall(wsdtest.frame(8, wsdtest.close_payload(code)))
+                break
+        tap.eq(code, 1001, "idle: pongs alone do not keep a peer: 1001")
+        tap.eq(reason if code else None, b"idle timeout",
+               "idle: reason 'idle timeout'")
+        tap.ok(time.monotonic() - t0 >= 0.35, "idle: not before the timeout")
+        s.close()
+        t = wsdtest.open_ws(w.port)
+        for _ in range(4):
+            time.sleep(0.2)
+            tap.ok(echo_raw(t), "idle: a peer sending messages stays open")
+        t.close()
+
+
+# Detaching, privileges, limits, titles, sd_notify ----------------------------------
+
+def t_daemon():
+    d = tempfile.mkdtemp(prefix="daemon-", dir=TMP)
+    pidfile, log = os.path.join(d, "wsd.pid"), os.path.join(d, "wsd.log")
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    r = subprocess.run([wsdtest.WSD, "--daemon", "on", "--pidfile", pidfile,
+                        "--log", log, "--listen", "127.0.0.1:%d" % port,
+                        "--workers", "1", "--admin_listen", "off"],
+                       capture_output=True, timeout=timeout(10))
+    tap.eq(r.returncode, 0, "daemon: the starting command returns 0")
+    pid = int(read(pidfile) or 0)
+    try:
+        tap.ok(pid > 0 and wsdtest.alive(pid), "daemon: the pidfile's pid runs")
+        tap.eq(cmdline(pid), "wsd: master", "daemon: titled 'wsd: master'")
+        tap.eq(os.getsid(pid), pid, "daemon: in a session of its own")
+        tap.eq(os.readlink("/proc/%d/cwd" % pid), "/", "daemon: cwd is /")
+        tap.eq(os.readlink("/proc/%d/fd/0" % pid), "/dev/null",
+               "daemon: stdin is /dev/null")
+        tap.eq(os.readlink("/proc/%d/fd/2" % pid), "/dev/null",
+               "daemon: stderr is /dev/null once running")
+        s = wsdtest.open_ws(port)
+        tap.ok(echo_raw(s), "daemon: serves")
+        s.close()
+        kids = wsdtest.children(pid)
+        os.kill(pid, signal.SIGTERM)
+        tap.ok(wsdtest.wait_until(lambda: not wsdtest.alive(pid) and
+                                  not any(wsdtest.alive(k) for k in kids), 10),
+               "daemon: stops on SIGTERM")
+        tap.ok(not os.path.exists(pidfile), "daemon: pidfile removed")
+    finally:
+        if pid > 0 and wsdtest.alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    r = subprocess.run([wsdtest.WSD, "--daemon", "on", "--listen",
+                        "127.0.0.1:%d" % port, "--log", log,
+                        "--tls_certificate", "/nonexistent.pem",
+                        "--tls_certificate_key", "/nonexistent.pem"],
+                       capture_output=True, text=True, timeout=timeout(10))
+    tap.eq(r.returncode, 2, "daemon: a start-up failure exits 2")
+    r = subprocess.run([wsdtest.WSD, "--daemon", "on", "-t"],
+                       capture_output=True, text=True, timeout=timeout(10))
+    tap.ok(r.returncode == 2 and "daemon: needs log" in r.stderr,
+           "daemon: refused with log stderr", r.stderr)
+
+
+def t_user():
+    nobody = pwd.getpwnam("nobody")
+    if os.geteuid() != 0:
+        r = subprocess.run([wsdtest.WSD, "--user", "nobody", "--listen",
+                            "127.0.0.1:0", "--admin_listen", "off"],
+                           capture_output=True, text=True,
+                           timeout=timeout(10))
+        tap.ok(r.returncode == 2 and "must start as root" in r.stderr,
+               "user: without root, refused with a reason", r.stderr)
+        return
+    def ids(pid, key):
+        for line in read("/proc/%d/status" % pid).splitlines():
+            if line.startswith(key + ":"):
+                return [int(x) for x in line.split()[1:]]
+        return None
+    with wsdtest.Wsd(tap, args=["--user", "nobody"]) as w:
+        worker = w.workers()[0]
+        # The worker drops root right after fork: wait for it.
+        wsdtest.wait_until(lambda: ids(worker, "Uid") != [0] * 4, 5)
+        tap.eq(ids(worker, "Uid"), [nobody.pw_uid] * 4,
+               "user: the worker runs as nobody (real, effective, saved)")
+        tap.eq(ids(worker, "Gid"), [nobody.pw_gid] * 4,
+               "user: with nobody's group")
+        tap.eq(ids(w.pid, "Uid")[1], 0, "user: the master stays root")
+        s = wsdtest.open_ws(w.port)
+        tap.ok(echo_raw(s), "user: the unprivileged worker serves")
+        s.close()
+        os.kill(worker, signal.SIGKILL)
+        tap.ok(wsdtest.wait_until(
+            lambda: len(w.workers()) == 1 and w.workers()[0] != worker, 5),
+            "user: a killed worker is replaced")
+        wsdtest.wait_until(lambda: ids(w.workers()[0], "Uid") != [0] * 4, 5)
+        tap.eq(ids(w.workers()[0], "Uid"), [nobody.pw_uid] * 4,
+               "user: ... by one that runs as nobody too")
+    r = subprocess.run([wsdtest.WSD, "--user", "no-such-user-wsd", "-t"],
+                       capture_output=True, text=True, timeout=timeout(10))
+    tap.ok(r.returncode == 2 and "no-such-user-wsd" in r.stderr,
+           "user: an unknown user is refused by -t", r.stderr)
+
+
+def t_nofile():
+    """max_connections needs descriptors: the limit is raised (root may
+    raise the hard limit too), or the log says how far it is short."""
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        if os.geteuid() == 0:
+            # Without CAP_SYS_RESOURCE in the bounding set, the exec'd wsd
+            # cannot raise the hard limit: the "short" path.
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(24, 24, 0, 0, 0)  # PR_CAPBSET_DROP, CAP_SYS_RESOURCE
+    w = wsdtest.Wsd(tap, args=["--max_connections", "100000"])
+    w.preexec = low_limit
+    w.start()
+    try:
+        tap.ok("RLIMIT_NOFILE is 256" in w.log(),
+               "nofile: a limit it cannot raise is logged with the figures",
+               w.log())
+        tap.ok(echo_raw(wsdtest.open_ws(w.port)), "nofile: wsd still serves")
+        w.stop()
+    finally:
+        w.kill_all()
+    with wsdtest.Wsd(tap, args=["--max_connections", "5000"]) as w:
+        worker = w.workers()[0]
+        limits = read("/proc/%d/limits" % worker)
+        m = re.search(r"Max open files\s+(\d+)", limits)
+        tap.ok(m is not None and int(m.group(1)) >= 5000,
+               "nofile: raised to what max_connections 5000 needs",
+               m.group(0) if m else limits)
+
+
+def t_titles():
+    with wsdtest.Wsd(tap, workers=2) as w:
+        wsdtest.wait_until(lambda: len(w.workers()) == 2, 5)
+        tap.eq(cmdline(w.pid), "wsd: master", "title: ps shows 'wsd: master'")
+        # A worker names itself first thing after fork (until then it
+        # shows the title it inherited): wait for that.
+        wsdtest.wait_until(lambda: all((cmdline(p) or "").startswith("wsd: w")
+                                       for p in w.workers()), 5)
+        titles = sorted(cmdline(p) for p in w.workers())
+        tap.ok(all(re.match(r"^wsd: worker [0-3]$", t or "") for t in titles)
+               and len(set(titles)) == 2,
+               "title: 'wsd: worker N', one N each", titles)
+
+
+def t_sd_notify():
+    path = os.path.join(TMP, "notify.sock")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(timeout(5))
+    w = wsdtest.Wsd(tap)
+    w.env = dict(os.environ, NOTIFY_SOCKET=path)
+    w.start()
+    try:
+        def get():
+            try:
+                return sock.recv(4096).decode()
+            except (socket.timeout, TimeoutError):
+                return None
+        tap.eq(get(), "READY=1", "sd_notify: READY=1 once listening")
+        w.signal(signal.SIGHUP)
+        tap.eq(get(), "RELOADING=1", "sd_notify: RELOADING=1 on HUP")
+        tap.eq(get(), "READY=1", "sd_notify: READY=1 after the reload")
+        w.stop()
+        tap.eq(get(), "STOPPING=1", "sd_notify: STOPPING=1 at shutdown")
+    finally:
+        w.kill_all()
+        sock.close()
+
+
+def main():
+    guarded("reload", t_reload)
+    guarded("reload grace", t_reload_grace)
+    guarded("reload listen/tls", t_reload_listen_and_tls_change)
+    guarded("QUIT", t_quit)
+    guarded("QUIT deadline", t_quit_deadline)
+    guarded("pidfile", t_pidfile)
+    guarded("log files", t_log_files_and_usr1)
+    guarded("syslog", t_syslog)
+    guarded("keepalive", t_keepalive)
+    guarded("idle", t_idle_timeout)
+    guarded("daemon", t_daemon)
+    guarded("user", t_user)
+    guarded("nofile", t_nofile)
+    guarded("titles", t_titles)
+    guarded("sd_notify", t_sd_notify)
+    shutil.rmtree(TMP, ignore_errors=True)
+    tap.done()
+
+
+if __name__ == "__main__":
+    main()
