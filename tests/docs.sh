@@ -1,0 +1,170 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The documentation keeps up with the daemon: every directive that
+# `wsd --help` lists is in the manual page, etc/wsd.conf and the README's
+# table, with the default --help prints; the manual page renders without
+# a groff warning; etc/wsd.conf passes wsd -t; the systemd unit passes
+# systemd-analyze verify (which needs no running systemd) and says what
+# the daemon needs; the logrotate file signals the master. TAP output.
+srcdir=${WSD_SRCDIR:-$(dirname "$0")/..}
+builddir=${WSD_BUILDDIR:-.}
+wsd=${WSD:-$builddir/src/wsd}
+groff=${GROFF:-groff}
+analyze=${SYSTEMD_ANALYZE:-systemd-analyze}
+man=$builddir/doc/wsd.8
+unit=$builddir/contrib/systemd/wsd.service
+conf=$srcdir/etc/wsd.conf
+readme=$srcdir/README.md
+logrotate=$srcdir/contrib/logrotate/wsd
+
+n=0
+fail=0
+# result DESCRIPTION PROBLEMS: ok when PROBLEMS is empty, else not ok with
+# PROBLEMS as diagnostics.
+result() {
+    n=$((n + 1))
+    if [ -z "$2" ]; then
+        echo "ok $n - $1"
+    else
+        echo "not ok $n - $1"
+        printf '%s\n' "$2" | sed 's/^/#   /'
+        fail=1
+    fi
+}
+
+for f in "$wsd" "$man" "$unit" "$conf" "$readme" "$logrotate"; do
+    [ -r "$f" ] || { echo "Bail out! $f is missing (run make first)"; exit 1; }
+done
+tmp=$(mktemp -d) || { echo "Bail out! mktemp -d failed"; exit 1; }
+trap 'rm -rf "$tmp"' EXIT
+
+# --help lists each directive as "  --name  what it does (default VALUE)".
+"$wsd" --help >"$tmp/help" 2>&1 ||
+    { echo "Bail out! $wsd --help failed"; exit 1; }
+sed -n 's/^  --\([a-z_0-9]*\) .*(default \(.*\))$/\1 \2/p' "$tmp/help" \
+    >"$tmp/directives"
+[ "$(wc -l <"$tmp/directives")" -ge 20 ] ||
+    { echo "Bail out! $wsd --help lists no directives"; cat "$tmp/help" |
+        sed 's/^/# /'; exit 1; }
+
+# Defaults are written "none" (--help, the manual), "empty" (the manual)
+# or "" (README) when a directive is unset by default.
+norm() {
+    case $1 in
+    none | empty | '""') echo none ;;
+    *) echo "$1" ;;
+    esac
+}
+
+# The manual's entry of a directive: from its ".BI "name " kind" line to
+# the next .TP, .SS or .SH, font macros and quotes dropped, one line.
+man_entry() {
+    awk -v head=".BI \"$1 " '
+        index($0, head) == 1 { on = 1; next }
+        on && /^\.(TP|SS|SH)/ { exit }
+        on { print }' "$man" |
+        sed -e 's/^\.[BIR][BIR]* //' -e 's/"//g' | tr '\n' ' '
+}
+
+while read -r name default; do
+    missing=
+    grep -q "^\.BI \"$name " "$man" || missing="$missing doc/wsd.8"
+    grep -Eq "^(# )?$name([[:space:]]|\$)" "$conf" ||
+        missing="$missing etc/wsd.conf"
+    grep -q "^| \`$name\` |" "$readme" || missing="$missing README.md"
+    result "$name is documented in doc/wsd.8, etc/wsd.conf and README.md" \
+        "${missing:+missing from:$missing}"
+
+    want=$(norm "$default")
+    got_man=$(man_entry "$name" | sed -n 's/.*Default: *//p' |
+        awk '{ print $1 }' | sed 's/\.$//')
+    got_readme=$(grep "^| \`$name\` |" "$readme" |
+        awk -F'|' '{ print $3 }' | tr -d ' `')
+    wrong=
+    [ "$(norm "$got_man")" = "$want" ] ||
+        wrong="doc/wsd.8 says \"$got_man\""
+    [ "$(norm "$got_readme")" = "$want" ] ||
+        wrong="${wrong:+$wrong
+}README.md says \"$got_readme\""
+    result "$name: the manual and README.md state --help's default ($default)" \
+        "$wrong"
+done <"$tmp/directives"
+
+out=$("$groff" -man -ww -z "$man" 2>&1) || out="${out:-groff failed}"
+result "doc/wsd.8 renders without a groff warning" "$out"
+
+missing=$(for s in NAME SYNOPSIS DESCRIPTION OPTIONS DIRECTIVES SIGNALS \
+    'RUNNING AS A SERVICE' FILES 'EXIT STATUS' 'SEE ALSO'; do
+    grep -qx "\.SH $s" "$man" || echo "no section $s"
+done)
+result "doc/wsd.8 has every section" "$missing"
+
+missing=
+for sig in SIGTERM SIGINT SIGQUIT SIGHUP SIGUSR1; do
+    grep -q "$sig" "$man" || missing="$missing${missing:+; }$sig in doc/wsd.8"
+    grep -q "$sig" "$readme" || missing="$missing${missing:+; }$sig in README.md"
+done
+result "doc/wsd.8 and README.md describe every signal" "$missing"
+
+left=$(grep -n '@[a-zA-Z_]*@' "$man" "$unit" | cat)
+result "doc/wsd.8 and wsd.service have every @dir@ filled in" "$left"
+
+if out=$("$wsd" -t -c "$conf" 2>&1); then
+    out=
+else
+    out=${out:-wsd -t failed}
+fi
+result "etc/wsd.conf passes wsd -t" "$out"
+
+# systemd-analyze verify reads the unit offline (no running systemd is
+# needed); it checks that the programs exist, so the unit under test runs
+# the wsd just built. Unknown keys and bad values are warnings on stderr,
+# not a failing status: any output fails.
+mkdir "$tmp/unit"
+sed -E "s|^(Exec[A-Za-z]*=)[^ ]*/wsd |\\1$wsd |" "$unit" \
+    >"$tmp/unit/wsd.service"
+out=$(cd "$tmp/unit" && "$analyze" verify --man=no ./wsd.service 2>&1) ||
+    out="${out:-systemd-analyze verify failed}"
+result "wsd.service passes systemd-analyze verify" "$out"
+
+# What the daemon needs of its unit, which verify cannot know.
+check_unit() {
+    if grep -Eq "$1" "$unit"; then
+        result "wsd.service: $2" ""
+    else
+        result "wsd.service: $2" "no line matches $1"
+    fi
+}
+check_unit '^Type=notify$' "Type=notify (wsd sends READY=1 itself)"
+check_unit '^ExecStart=/[^ ]*/wsd -c /[^ ]*/wsd/wsd\.conf --daemon off$' \
+    "runs wsd in the foreground on the installed wsd.conf"
+check_unit '^ExecReload=/bin/kill -HUP \$MAINPID$' "reloads with SIGHUP"
+check_unit '^KillMode=mixed$' "stop signals the master alone"
+check_unit '^RestartPreventExitStatus=2$' \
+    "not restarted after a configuration error"
+user=$(grep -E '^(User|Group|DynamicUser)=' "$unit" | cat)
+result "wsd.service: no User= (the master must stay root)" "$user"
+nofile=$(sed -n 's/^LimitNOFILE=//p' "$unit")
+maxconn=$(sed -n 's/^max_connections \([0-9]*\)$/\1/p' "$tmp/directives")
+if [ "${nofile:-0}" -gt "${maxconn:-0}" ] 2>/dev/null; then
+    low=
+else
+    low="LimitNOFILE=$nofile, max_connections $maxconn"
+fi
+result "wsd.service: LimitNOFILE= is above max_connections's default" "$low"
+
+# The logrotate file: the pattern, USR1 to the master after rotation, a
+# postrotate script that parses, and the pidfile the manual names.
+bad=
+grep -q '^/var/log/wsd/\*\.log {' "$logrotate" || bad="no /var/log/wsd/*.log"
+sed -n '/^ *postrotate$/,/^ *endscript$/p' "$logrotate" | sed '1d;$d' \
+    >"$tmp/postrotate"
+grep -q 'USR1' "$tmp/postrotate" || bad="$bad; postrotate sends no USR1"
+sh -n "$tmp/postrotate" 2>&1 >/dev/null || bad="$bad; postrotate: sh -n fails"
+pidfile=$(grep -o '/run/[a-z.]*pid' "$logrotate" | head -n 1)
+grep -q "$pidfile" "$man" || bad="$bad; doc/wsd.8 does not name $pidfile"
+result "contrib/logrotate/wsd signals USR1 after rotating /var/log/wsd/*.log" \
+    "${bad#; }"
+
+echo "1..$n"
+exit $fail
