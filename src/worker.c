@@ -32,6 +32,7 @@
 #define WORKER_READ_BUFFER_BYTES (256 * 1024)
 #define WORKER_ACCEPTS_PER_EVENT 64
 #define WORKER_ACCEPT_PAUSE_MS   100
+#define WORKER_PAUSE_LOG_MS      10000
 #define WORKER_HEARTBEAT_MS      1000
 /* Connections past max_connections that are still answered 503 rather
  * than closed unanswered. */
@@ -67,6 +68,8 @@ struct worker {
     struct stats_shm_slot *slot; /* heartbeat; counters go through conns */
     pid_t master_pid;
     bool accept_paused;
+    uint64_t accept_pauses;       /* since the last log line about them */
+    uint64_t accept_pause_log_ms; /* when that line was written */
     struct worker_listener listeners[2]; /* ws://, then wss:// if TLS is on */
     unsigned n_listeners;
     struct transport_tls_env tls;
@@ -135,9 +138,21 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
                 errno == ENOMEM) {
                 /* Without a pause the listener stays readable and the
-                 * worker would spin (libevent does not back off). */
-                log_errno(LOG_LEVEL_WARN, "accept4: pausing accepts for %d ms",
-                          WORKER_ACCEPT_PAUSE_MS);
+                 * worker would spin (libevent does not back off). One
+                 * log line per WORKER_PAUSE_LOG_MS at most: the
+                 * condition can last. */
+                uint64_t now = now_ms();
+                w->accept_pauses++;
+                if (w->accept_pause_log_ms == 0 ||
+                    now - w->accept_pause_log_ms >= WORKER_PAUSE_LOG_MS) {
+                    log_errno(LOG_LEVEL_WARN,
+                              "accept4: pausing accepts for %d ms (%llu "
+                              "pauses since the last such line)",
+                              WORKER_ACCEPT_PAUSE_MS,
+                              (unsigned long long)w->accept_pauses);
+                    w->accept_pauses = 0;
+                    w->accept_pause_log_ms = now;
+                }
                 worker_accept_pause(w);
             } else if (errno != EAGAIN) { /* EWOULDBLOCK on Linux */
                 log_errno(LOG_LEVEL_ERROR, "accept4");

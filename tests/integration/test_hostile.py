@@ -1,0 +1,200 @@
+# SPDX-License-Identifier: MIT
+"""Hostile peers that need a daemon of their own: descriptor exhaustion
+(EMFILE) must pause accepting rather than spin, and keep serving the
+connections it has; a slow reader of large echoes must not grow the
+worker's memory past its limits, nor lose a byte.
+
+Real processes on 127.0.0.1 ports the kernel picks; every wait bounded.
+"""
+import ctypes
+import os
+import resource
+import select
+import socket
+import threading
+import time
+import traceback
+
+import wsdtest as W
+
+tap = W.Tap()
+MIB = 1024 * 1024
+
+
+def guarded(name, fn, *args):
+    try:
+        fn(*args)
+    except Exception as e:  # pylint: disable=broad-except
+        tap.ok(False, "%s: no exception" % name,
+               "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc()))
+
+
+def cpu_ticks(pid):
+    """utime + stime of pid, in clock ticks."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def echo(s, payload):
+    s.settimeout(W.timeout(5))
+    s.sendall(W.frame(2, payload))
+    op, got, _ = W.read_message(s)
+    return op == 2 and got == payload
+
+
+def t_emfile():
+    """With 64 descriptors and more clients than fit, accept fails with
+    EMFILE: the worker pauses accepting (logged once, not per retry),
+    burns next to no CPU while the clients wait, keeps echoing on the
+    connections it holds, and takes the waiting ones once descriptors are
+    free again."""
+    limit = 64
+
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+        if os.geteuid() == 0:
+            # Without CAP_SYS_RESOURCE wsd cannot raise its hard limit.
+            ctypes.CDLL(None).prctl(24, 24, 0, 0, 0)  # PR_CAPBSET_DROP
+    w = W.Wsd(tap, args=["--admin_listen", "off"])
+    w.preexec = low_limit
+    w.start()
+    conns = []
+    waiting = []
+    try:
+        worker = w.workers()[0]
+        for _ in range(limit):
+            try:
+                conns.append(W.open_ws(w.port, ))
+            except (OSError, RuntimeError, EOFError):
+                break
+            if len(conns) >= limit:
+                break
+        held = len(conns)
+        # The first connection that could not be accepted: its request
+        # waits in the kernel's queue.
+        s = W.connect(w.port)
+        s.sendall(W.handshake_request())
+        waiting.append(s)
+        for _ in range(20):
+            t = W.connect(w.port)
+            waiting.append(t)
+        tap.ok(W.wait_until(lambda: "pausing accepts" in w.log(), 5),
+               "EMFILE: the worker logs that it pauses accepting", w.log())
+        tap.ok(held < limit and held > limit // 2,
+               "EMFILE: the worker held %d connections under a limit of %d "
+               "descriptors" % (held, limit))
+        t0, c0 = time.monotonic(), cpu_ticks(worker)
+        time.sleep(1.5)
+        wall = (time.monotonic() - t0) * os.sysconf("SC_CLK_TCK")
+        used = cpu_ticks(worker) - c0
+        # A spinning worker would use one core (ratio near 1): a paused
+        # one retries ten times a second.
+        tap.ok(used < 0.2 * wall,
+               "EMFILE: no busy loop while clients wait (%d of %d ticks)"
+               % (used, wall))
+        tap.ok(w.log().count("pausing accepts") <= 2,
+               "EMFILE: logged once, not at every retry",
+               w.log().count("pausing accepts"))
+        tap.ok(all(echo(c, os.urandom(32)) for c in conns[:5]),
+               "EMFILE: the connections it holds keep echoing")
+        for c in conns[:10]:
+            c.close()
+        s.settimeout(W.timeout(5))
+        status = W.read_http_response(s)[0]
+        tap.eq(status, 101, "EMFILE: a waiting client is served once "
+                            "descriptors are free again")
+        tap.ok(W.alive(w.pid) and W.alive(worker),
+               "EMFILE: no process died")
+        w.stop()
+    finally:
+        for c in conns + waiting:
+            c.close()
+        w.kill_all()
+
+
+def t_slow_reader_large():
+    """4 MiB messages sent by a client that does not read: the worker
+    stops reading once its output passes write_high_water_bytes, so its
+    memory stays within a few messages; then every echo arrives whole and
+    in order, and another connection is served all along."""
+    size = 4 * MIB
+    args = ["--max_message_bytes", "4m", "--max_frame_bytes", "4m",
+            "--write_high_water_bytes", "1m", "--deflate", "off"]
+    with W.Wsd(tap, args=args) as w:
+        pid = w.workers()[0]
+        s = W.open_ws(w.port)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        other = W.open_ws(w.port)
+        rss0 = W.vmrss_kib(pid)
+        body = os.urandom(size)
+        s.setblocking(False)
+        sent_msgs, sent, peak, cur = 0, 0, rss0, b""
+        stalled = False
+        last = time.monotonic()
+        while sent_msgs < 40:
+            if not cur:
+                cur = W.frame(2, sent_msgs.to_bytes(4, "big") + body[4:])
+            try:
+                k = s.send(cur)
+            except BlockingIOError:
+                k = 0
+            now = time.monotonic()
+            if k:
+                cur, sent, last = cur[k:], sent + k, now
+                if not cur:
+                    sent_msgs += 1
+                    peak = max(peak, W.vmrss_kib(pid) or 0)
+            elif now - last > 1.0:
+                stalled = True
+                break
+            else:
+                select.select([], [s], [], 0.05)
+        peak = max(peak, W.vmrss_kib(pid) or 0)
+        tap.ok(stalled, "slow reader: our sending stalls (after %d "
+                        "messages, %.0f MiB)" % (sent_msgs, sent / MIB))
+        # One message being assembled, one being echoed from where it
+        # lies, the output past the high-water mark, and slack.
+        tap.ok(peak - rss0 < 4 * size // 1024,
+               "slow reader: worker RSS grew by less than 4 messages",
+               "RSS %d KiB at start, peak %d KiB" % (rss0, peak))
+        tap.ok(echo(other, b"meanwhile"),
+               "slow reader: another connection is served meanwhile")
+        expected = sent_msgs + (1 if cur else 0)
+        s.setblocking(True)
+        s.settimeout(W.timeout(30))
+        errors = []
+
+        def finish():
+            try:
+                if cur:
+                    s.sendall(cur)
+            except OSError as e:
+                errors.append(e)
+        th = threading.Thread(target=finish)
+        th.start()
+        bad = None
+        for i in range(expected):
+            op, got, _ = W.read_message(s)
+            if op != 2 or got != i.to_bytes(4, "big") + body[4:]:
+                bad = (i, op, len(got))
+                break
+        th.join(W.timeout(30))
+        tap.ok(bad is None and not errors,
+               "slow reader: all %d echoes of 4 MiB arrive whole and in "
+               "order" % expected, (bad, errors))
+        s.sendall(W.frame(8, b"\x03\xe8"))
+        code, _, _ = W.read_close(s)
+        tap.eq(code, 1000, "slow reader: closes cleanly")
+        s.close()
+        other.close()
+
+
+def main():
+    guarded("EMFILE", t_emfile)
+    guarded("slow reader of large echoes", t_slow_reader_large)
+    tap.done()
+
+
+if __name__ == "__main__":
+    main()
