@@ -218,6 +218,66 @@ def t_reload_listen_and_tls_change():
                "reload refused: the address still serves")
 
 
+# A worker killed under load ------------------------------------------------------
+
+def t_kill_under_load():
+    """SIGKILL of a worker while every connection is busy echoing: a
+    replacement runs within a second, and the other worker's connections
+    do not miss an echo."""
+    import threading
+    with wsdtest.Wsd(tap, workers=2) as w:
+        wsdtest.wait_until(lambda: len(w.workers()) == 2, 5)
+        workers = w.workers()
+        conns = []
+        for _ in range(64):
+            conns.append(wsdtest.open_ws(w.port))
+            owners = [wsdtest.conn_owner(c, workers) for c in conns]
+            if len(conns) >= 8 and len(set(owners)) == 2:
+                break
+        victim = owners[0]
+        stop = threading.Event()
+        results = {}
+
+        def pump(c):
+            n, err = 0, None
+            while not stop.is_set() and err is None:
+                if echo_raw(c, os.urandom(512)):
+                    n += 1
+                else:
+                    err = "echo failed after %d" % n
+            results[c] = (n, err)
+        threads = [threading.Thread(target=pump, args=(c,)) for c in conns]
+        for t in threads:
+            t.start()
+        time.sleep(0.3)
+        os.kill(victim, signal.SIGKILL)
+        t0 = time.monotonic()
+        replaced = wsdtest.wait_until(
+            lambda: len(w.workers()) == 2 and victim not in w.workers(), 1,
+            step=0.005)
+        took = time.monotonic() - t0
+        time.sleep(0.5)
+        stop.set()
+        for t in threads:
+            t.join(timeout(10))
+        tap.ok(replaced, "under load: the killed worker is replaced within "
+                         "1 s (%.3f s)" % took)
+        survivors = [c for c, o in zip(conns, owners) if o != victim]
+        tap.ok(survivors and all(results[c][1] is None and results[c][0] > 0
+                                 for c in survivors),
+               "under load: %d connections on the other worker never missed "
+               "an echo" % len(survivors),
+               [results.get(c) for c in survivors])
+        doomed = [c for c, o in zip(conns, owners) if o == victim]
+        tap.ok(all(results[c][1] is not None for c in doomed),
+               "under load: the killed worker's %d connections end"
+               % len(doomed))
+        fresh = wsdtest.open_ws(w.port)
+        tap.ok(echo_raw(fresh), "under load: new connections are served")
+        for c in conns + [fresh]:
+            c.close()
+
+
 # Graceful and fast shutdown ----------------------------------------------------
 
 def t_quit():
@@ -673,6 +733,7 @@ def main():
     guarded("reload", t_reload)
     guarded("reload grace", t_reload_grace)
     guarded("reload listen/tls", t_reload_listen_and_tls_change)
+    guarded("kill under load", t_kill_under_load)
     guarded("QUIT", t_quit)
     guarded("QUIT deadline", t_quit_deadline)
     guarded("pidfile", t_pidfile)
