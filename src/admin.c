@@ -22,14 +22,13 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "admin_request.h"
 #include "log.h"
 #include "stats_json.h"
 
 #define ADMIN_MAX_HEADERS_BYTES 8192
 #define ADMIN_MAX_BODY_BYTES    1024
 #define ADMIN_TIMEOUT_S         10
-#define ADMIN_CASES_DEFAULT     100
-#define ADMIN_CASES_MAX         1000
 
 struct admin {
     struct evhttp *http;
@@ -92,19 +91,20 @@ reply_error(struct evhttp_request *req, int status, const char *reason,
 static bool
 authorized(const struct admin *a, struct evhttp_request *req)
 {
-    static const char scheme[] = "Bearer ";
     unsigned char got[32];
 
     if (!a->has_token) {
         return true;
     }
-    const char *v = evhttp_find_header(evhttp_request_get_input_headers(req),
-                                       "Authorization");
-    if (v == NULL || strncmp(v, scheme, sizeof(scheme) - 1) != 0) {
+    size_t len;
+    const char *v =
+        admin_bearer(evhttp_find_header(evhttp_request_get_input_headers(req),
+                                        "Authorization"),
+                     &len);
+    if (v == NULL) {
         return false;
     }
-    v += sizeof(scheme) - 1;
-    return sha256(v, strlen(v), got) &&
+    return sha256(v, len, got) &&
            CRYPTO_memcmp(got, a->token_digest, sizeof(got)) == 0;
 }
 
@@ -185,23 +185,6 @@ get_metrics(struct admin *a, struct evhttp_request *req)
     free(w);
 }
 
-/* A whole decimal number in [1, max], or 0. */
-static uint64_t
-parse_id(const char *s, uint64_t max)
-{
-    uint64_t n = 0;
-    if (s == NULL || *s == '\0' || strlen(s) > 19) {
-        return 0;
-    }
-    for (; *s != '\0'; s++) {
-        if (*s < '0' || *s > '9') {
-            return 0;
-        }
-        n = n * 10 + (uint64_t)(*s - '0');
-    }
-    return n <= max ? n : 0;
-}
-
 struct found {
     uint64_t id;
     unsigned index;
@@ -216,37 +199,14 @@ by_id(const void *x, const void *y)
 }
 
 static void
-get_cases(struct admin *a, struct evhttp_request *req, const char *query)
+get_cases(struct admin *a, struct evhttp_request *req, uint64_t after,
+          uint64_t limit)
 {
-    struct evkeyvalq params;
-    uint64_t after = 0;
-    uint64_t limit = ADMIN_CASES_DEFAULT;
     const struct stats_shm *shm = a->shm;
     struct stats_case *copy = NULL;
     struct found *found = NULL;
     unsigned n = 0;
     uint64_t now = now_ms();
-
-    TAILQ_INIT(&params);
-    if (query != NULL && evhttp_parse_query_str(query, &params) != 0) {
-        reply_error(req, 400, "Bad Request", "malformed query string");
-        return;
-    }
-    const char *v = evhttp_find_header(&params, "after");
-    if (v != NULL && strcmp(v, "0") != 0 &&
-        (after = parse_id(v, UINT64_MAX / 2)) == 0) {
-        evhttp_clear_headers(&params);
-        reply_error(req, 400, "Bad Request",
-                    "after must be a case id (a whole number)");
-        return;
-    }
-    v = evhttp_find_header(&params, "limit");
-    if (v != NULL && (limit = parse_id(v, ADMIN_CASES_MAX)) == 0) {
-        evhttp_clear_headers(&params);
-        reply_error(req, 400, "Bad Request", "limit must be 1 to 1000");
-        return;
-    }
-    evhttp_clear_headers(&params);
 
     copy = malloc(sizeof(*copy));
     found = calloc(shm->n_cases, sizeof(*found));
@@ -282,16 +242,10 @@ fail_oom:
 }
 
 static void
-get_case(struct admin *a, struct evhttp_request *req, const char *id_text)
+get_case(struct admin *a, struct evhttp_request *req, uint64_t id)
 {
-    uint64_t id = parse_id(id_text, UINT64_MAX / 2);
     struct stats_case *copy;
 
-    if (id == 0) {
-        reply_error(req, 400, "Bad Request",
-                    "a case id is a whole number from 1");
-        return;
-    }
     copy = malloc(sizeof(*copy));
     if (copy == NULL) {
         reply_error(req, 500, "Internal Server Error", "out of memory");
@@ -332,20 +286,27 @@ admin_handle(struct evhttp_request *req, void *arg)
                     "the admin endpoint is read-only: use GET");
         return;
     }
-    if (path == NULL) {
-        reply_error(req, 400, "Bad Request", "malformed request target");
-    } else if (strcmp(path, "/v1/stats") == 0) {
+    struct admin_request r;
+    const char *problem;
+    int status = admin_request_parse(path, query, &r, &problem);
+    if (status != 0) {
+        reply_error(req, status, status == 404 ? "Not Found" : "Bad Request",
+                    problem);
+        return;
+    }
+    switch (r.route) {
+    case ADMIN_ROUTE_STATS:
         get_stats(a, req);
-    } else if (strcmp(path, "/v1/cases") == 0) {
-        get_cases(a, req, query);
-    } else if (strncmp(path, "/v1/cases/", 10) == 0) {
-        get_case(a, req, path + 10);
-    } else if (strcmp(path, "/metrics") == 0) {
+        return;
+    case ADMIN_ROUTE_CASES:
+        get_cases(a, req, r.after, r.limit);
+        return;
+    case ADMIN_ROUTE_CASE:
+        get_case(a, req, r.id);
+        return;
+    case ADMIN_ROUTE_METRICS:
         get_metrics(a, req);
-    } else {
-        reply_error(req, 404, "Not Found",
-                    "no such resource: try /v1/stats, /v1/cases, "
-                    "/v1/cases/ID or /metrics");
+        return;
     }
 }
 

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Routing and argument parsing of admin requests, apart from HTTP.
+ */
+#include "autoconf.h"
+
+#include "admin_request.h"
+
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+
+/* A whole decimal number in [1, max] from p[0..len), or 0. */
+static uint64_t
+parse_id(const char *p, size_t len, uint64_t max)
+{
+    uint64_t n = 0;
+
+    if (len == 0 || len > 19) {
+        return 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return 0;
+        }
+        n = n * 10 + (uint64_t)(p[i] - '0');
+    }
+    return n <= max ? n : 0;
+}
+
+static int
+hex(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+/*
+ * Decodes p[0..len) (%HH escapes, '+' as a space) into out[0..cap).
+ * Returns the decoded length, or -1 for a malformed escape or a result
+ * longer than cap (no value of ours is long).
+ */
+static int
+decode(const char *p, size_t len, char *out, size_t cap)
+{
+    size_t n = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = p[i];
+        if (c == '%') {
+            if (len - i < 3) {
+                return -1;
+            }
+            int h = hex(p[i + 1]);
+            int l = hex(p[i + 2]);
+            if (h < 0 || l < 0) {
+                return -1;
+            }
+            c = (char)(h * 16 + l);
+            i += 2;
+        } else if (c == '+') {
+            c = ' ';
+        }
+        if (n == cap) {
+            return -1;
+        }
+        out[n++] = c;
+    }
+    return (int)n;
+}
+
+int
+admin_request_parse(const char *path, const char *query,
+                    struct admin_request *r, const char **message)
+{
+    static const char cases_prefix[] = "/v1/cases/";
+    bool seen_after = false;
+    bool seen_limit = false;
+
+    memset(r, 0, sizeof(*r));
+    r->limit = ADMIN_CASES_DEFAULT;
+    if (path == NULL) {
+        *message = "malformed request target";
+        return 400;
+    }
+    if (strcmp(path, "/v1/stats") == 0) {
+        r->route = ADMIN_ROUTE_STATS;
+        return 0;
+    }
+    if (strcmp(path, "/metrics") == 0) {
+        r->route = ADMIN_ROUTE_METRICS;
+        return 0;
+    }
+    if (strncmp(path, cases_prefix, sizeof(cases_prefix) - 1) == 0) {
+        const char *id = path + sizeof(cases_prefix) - 1;
+        r->route = ADMIN_ROUTE_CASE;
+        r->id = parse_id(id, strlen(id), UINT64_MAX / 2);
+        if (r->id == 0) {
+            *message = "a case id is a whole number from 1";
+            return 400;
+        }
+        return 0;
+    }
+    if (strcmp(path, "/v1/cases") != 0) {
+        *message = "no such resource: try /v1/stats, /v1/cases, "
+                   "/v1/cases/ID or /metrics";
+        return 404;
+    }
+    r->route = ADMIN_ROUTE_CASES;
+    for (const char *p = query; p != NULL && *p != '\0';) {
+        const char *amp = strchr(p, '&');
+        size_t plen = amp != NULL ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', plen);
+        size_t klen_raw = eq != NULL ? (size_t)(eq - p) : plen;
+        char key[8];
+        char value[24];
+        /* A key too long or malformed is not one of ours: ignored. */
+        int klen = decode(p, klen_raw, key, sizeof(key));
+        int vlen = eq != NULL ? decode(eq + 1, plen - klen_raw - 1, value,
+                                       sizeof(value))
+                              : -1;
+        p = amp != NULL ? amp + 1 : p + plen;
+        if (klen == 5 && memcmp(key, "after", 5) == 0) {
+            if (seen_after) {
+                continue;
+            }
+            seen_after = true;
+            if (vlen == 1 && value[0] == '0') {
+                r->after = 0;
+            } else if (vlen <= 0 ||
+                       (r->after = parse_id(value, (size_t)vlen,
+                                            UINT64_MAX / 2)) == 0) {
+                *message = "after must be a case id (a whole number)";
+                return 400;
+            }
+        } else if (klen == 5 && memcmp(key, "limit", 5) == 0) {
+            if (seen_limit) {
+                continue;
+            }
+            seen_limit = true;
+            if (vlen <= 0 || (r->limit = parse_id(value, (size_t)vlen,
+                                                  ADMIN_CASES_MAX)) == 0) {
+                *message = "limit must be 1 to 1000";
+                return 400;
+            }
+        }
+    }
+    return 0;
+}
+
+const char *
+admin_bearer(const char *value, size_t *len)
+{
+    static const char scheme[] = "Bearer";
+
+    if (value == NULL || strncasecmp(value, scheme, sizeof(scheme) - 1) != 0 ||
+        value[sizeof(scheme) - 1] != ' ') {
+        return NULL;
+    }
+    value += sizeof(scheme) - 1;
+    while (*value == ' ') {
+        value++;
+    }
+    *len = strlen(value);
+    return *len > 0 ? value : NULL;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What an admin request asks for, parsed from its path, query string and
+ * Authorization header: pure (no libevent, no allocation), so that it is
+ * unit-tested and fuzzed on its own. HTTP itself is evhttp's (admin.c).
+ */
+#ifndef WSD_ADMIN_REQUEST_H
+#define WSD_ADMIN_REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define ADMIN_CASES_DEFAULT 100  /* cases per /v1/cases page */
+#define ADMIN_CASES_MAX     1000 /* the most a page may ask for */
+
+enum admin_route {
+    ADMIN_ROUTE_STATS,   /* /v1/stats */
+    ADMIN_ROUTE_CASES,   /* /v1/cases?after=ID&limit=N */
+    ADMIN_ROUTE_CASE,    /* /v1/cases/ID */
+    ADMIN_ROUTE_METRICS, /* /metrics */
+};
+
+struct admin_request {
+    enum admin_route route;
+    uint64_t id;    /* ADMIN_ROUTE_CASE: from 1 */
+    uint64_t after; /* ADMIN_ROUTE_CASES: list ids above it (0: all) */
+    uint64_t limit; /* ADMIN_ROUTE_CASES: 1 to ADMIN_CASES_MAX */
+};
+
+/*
+ * Routes path (NUL-terminated, without the query; NULL when the request
+ * target could not be parsed) with query (NULL or "" for none: key=value
+ * pairs joined by '&', %HH escapes decoded, unknown keys ignored, the
+ * first of a repeated key wins). Returns 0 with *r filled, or the HTTP
+ * status to answer (400 for a bad target, query, id or limit; 404 for an
+ * unknown path) with *message a static sentence naming the problem.
+ */
+int admin_request_parse(const char *path, const char *query,
+                        struct admin_request *r, const char **message);
+
+/*
+ * The token of an Authorization header value "Bearer TOKEN" (scheme
+ * case-insensitive, RFC 9110 §11.1; one or more spaces after it), or NULL
+ * when value is NULL or not of that form. *len is the token's length.
+ */
+const char *admin_bearer(const char *value, size_t *len);
+
+#endif

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * admin_request_parse and admin_bearer: every route, every argument rule
+ * and every refusal with its status and sentence.
+ */
+#include "autoconf.h"
+
+#include "admin_request.h"
+
+#include <string.h>
+
+#include "tap.h"
+
+static void
+test_routes(void)
+{
+    struct admin_request r;
+    const char *msg = NULL;
+
+    is_int(admin_request_parse("/v1/stats", NULL, &r, &msg), 0, "/v1/stats");
+    is_int(r.route, ADMIN_ROUTE_STATS, "/v1/stats route");
+    is_int(admin_request_parse("/metrics", "x=1", &r, &msg), 0, "/metrics");
+    is_int(r.route, ADMIN_ROUTE_METRICS, "/metrics route");
+    is_int(admin_request_parse("/v1/cases/42", NULL, &r, &msg), 0, "a case");
+    is_int(r.route, ADMIN_ROUTE_CASE, "case route");
+    ok(r.id == 42, "case id 42");
+    is_int(admin_request_parse("/v1/cases", NULL, &r, &msg), 0, "cases");
+    is_int(r.route, ADMIN_ROUTE_CASES, "cases route");
+    ok(r.after == 0 && r.limit == ADMIN_CASES_DEFAULT,
+       "cases: after 0, default limit");
+    is_int(admin_request_parse("/v1/cases", "", &r, &msg), 0, "empty query");
+    is_int(admin_request_parse("/v1/cases", "after=7&limit=3", &r, &msg), 0,
+           "after and limit");
+    ok(r.after == 7 && r.limit == 3, "after 7, limit 3");
+    is_int(admin_request_parse("/v1/cases", "limit=1000&after=0", &r, &msg), 0,
+           "limit 1000, after 0");
+    ok(r.after == 0 && r.limit == 1000, "the largest limit");
+    is_int(admin_request_parse("/v1/cases", "after=%35&lim%69t=2", &r, &msg), 0,
+           "escapes decoded");
+    ok(r.after == 5 && r.limit == 2, "escaped after 5, limit 2");
+    is_int(admin_request_parse("/v1/cases", "after=1&after=x&other=%zz&&=", &r,
+                               &msg),
+           0, "first of a repeated key wins; unknown keys ignored");
+    ok(r.after == 1, "after 1 from the first");
+    is_int(admin_request_parse("/v1/cases", "averyveryverylongkey=1&limit=9",
+                               &r, &msg),
+           0, "a long unknown key is ignored");
+    ok(r.limit == 9, "limit 9 after it");
+}
+
+static void
+test_refusals(void)
+{
+    static const struct {
+        const char *path, *query;
+        int status;
+        const char *message;
+    } cases[] = {
+        {NULL, NULL, 400, "malformed request target"},
+        {"/", NULL, 404,
+         "no such resource: try /v1/stats, /v1/cases, /v1/cases/ID or "
+         "/metrics"},
+        {"/v1/stats/", NULL, 404,
+         "no such resource: try /v1/stats, /v1/cases, /v1/cases/ID or "
+         "/metrics"},
+        {"/v1/cases/", NULL, 400, "a case id is a whole number from 1"},
+        {"/v1/cases/0", NULL, 400, "a case id is a whole number from 1"},
+        {"/v1/cases/-1", NULL, 400, "a case id is a whole number from 1"},
+        {"/v1/cases/1x", NULL, 400, "a case id is a whole number from 1"},
+        {"/v1/cases/99999999999999999999", NULL, 400,
+         "a case id is a whole number from 1"},
+        {"/v1/cases/9223372036854775808", NULL, 400,
+         "a case id is a whole number from 1"},
+        {"/v1/cases", "after=x", 400,
+         "after must be a case id (a whole number)"},
+        {"/v1/cases", "after=", 400,
+         "after must be a case id (a whole number)"},
+        {"/v1/cases", "after", 400, "after must be a case id (a whole number)"},
+        {"/v1/cases", "after=%3", 400,
+         "after must be a case id (a whole number)"},
+        {"/v1/cases", "limit=0", 400, "limit must be 1 to 1000"},
+        {"/v1/cases", "limit=1001", 400, "limit must be 1 to 1000"},
+        {"/v1/cases", "limit=1+", 400, "limit must be 1 to 1000"},
+        {"/v1/cases", "limit=99999999999999999999999", 400,
+         "limit must be 1 to 1000"},
+    };
+    struct admin_request r;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *msg = NULL;
+        is_int(admin_request_parse(cases[i].path, cases[i].query, &r, &msg),
+               cases[i].status, "%s?%s: %d",
+               cases[i].path ? cases[i].path : "(null)",
+               cases[i].query ? cases[i].query : "", cases[i].status);
+        is_str(msg != NULL ? msg : "(none)", cases[i].message, "%s?%s: message",
+               cases[i].path ? cases[i].path : "(null)",
+               cases[i].query ? cases[i].query : "");
+    }
+}
+
+static void
+test_bearer(void)
+{
+    size_t len = 0;
+    const char *t;
+
+    t = admin_bearer("Bearer abc", &len);
+    ok(t != NULL && len == 3 && memcmp(t, "abc", 3) == 0, "Bearer abc");
+    t = admin_bearer("bearer   x y", &len);
+    ok(t != NULL && len == 3 && memcmp(t, "x y", 3) == 0,
+       "scheme case-insensitive, spaces after it skipped");
+    ok(admin_bearer(NULL, &len) == NULL, "no header");
+    ok(admin_bearer("Basic abc", &len) == NULL, "another scheme");
+    ok(admin_bearer("Bearer", &len) == NULL, "no token");
+    ok(admin_bearer("Bearer   ", &len) == NULL, "only spaces");
+    ok(admin_bearer("Bearerabc", &len) == NULL, "no space after the scheme");
+}
+
+int
+main(void)
+{
+    test_routes();
+    test_refusals();
+    test_bearer();
+    return tap_done();
+}
