@@ -307,6 +307,10 @@ def section_refused():
            request(extra=["X-Filler-%d: %d" % (i, i) for i in range(60)]), 431)
     refuse("200 header fields", request(extra=["X-F%d: 1" % i
                                                for i in range(195)]), 431)
+    refuse("5000 header fields", request(extra=["h%d:1" % i
+                                                for i in range(5000)]), 431)
+    refuse("a 9000-byte request line (over max_handshake_bytes)",
+           request(path="/" + "a" * 9000), 431)
     refuse("garbage request line (a TLS ClientHello)",
            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(32) +
            b"\r\n\r\n", 400)

@@ -946,6 +946,10 @@ def section_x_limits(port):
     case("x.16 header of a 1 GiB frame, no payload", t_raw_fail,
          bytes([0x82, 0xff]) + (1 << 30).to_bytes(8, "big") + os.urandom(4),
          1009, eof_within=STUCK_EOF)
+    # The largest length RFC 6455 allows (2^63 - 1): too big, not invalid.
+    case("x.17 header of a 2^63 - 1 byte frame", t_raw_fail,
+         bytes([0x82, 0xff]) + ((1 << 63) - 1).to_bytes(8, "big") +
+         os.urandom(4), 1009, eof_within=STUCK_EOF)
 
 
 def main():
