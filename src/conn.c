@@ -58,6 +58,7 @@ struct conn {
     bool read_armed;       /* ev_read is pending */
     bool write_armed;      /* ev_write is pending */
     bool has_session;      /* the handshake succeeded: session is live */
+    bool out_lost;         /* output could not be kept: close */
     struct event *ev_read;
     struct event *ev_write;
     struct event *ev_timer;    /* the current phase's deadline, or, while
@@ -65,7 +66,8 @@ struct conn {
     uint64_t last_rx_ms;       /* when the peer last sent bytes */
     uint64_t last_message_ms;  /* when its last message (or the 101) was */
     uint64_t ping_sent_ms;     /* our unanswered ping; 0: none */
-    struct evbuffer *out;      /* bytes accepted but not yet sent */
+    struct evbuffer *out;      /* bytes accepted but not yet sent; NULL
+                                  while there are none */
     struct conn_handshake *hs; /* during CONN_HANDSHAKE */
     struct ws_session session; /* from CONN_OPEN on */
     struct conn_record rec;    /* statistics */
@@ -76,6 +78,12 @@ static void conn_on_write(evutil_socket_t fd, short what, void *arg);
 static void conn_on_timer(evutil_socket_t fd, short what, void *arg);
 static void conn_finish(struct conn *c);
 static void queue(struct conn *c, const void *p, size_t len);
+
+static size_t
+out_len(const struct conn *c)
+{
+    return c->out != NULL ? evbuffer_get_length(c->out) : 0;
+}
 
 static void
 timer_set(struct conn *c, uint64_t ms)
@@ -247,9 +255,7 @@ conn_new(struct conn_env *env, int fd, const struct transport *t, void *tctx,
     c->ev_write =
         event_new(env->base, fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
     c->ev_timer = evtimer_new(env->base, conn_on_timer, c);
-    c->out = evbuffer_new();
-    if (c->ev_read == NULL || c->ev_write == NULL || c->ev_timer == NULL ||
-        c->out == NULL) {
+    if (c->ev_read == NULL || c->ev_write == NULL || c->ev_timer == NULL) {
         goto fail_free;
     }
     /* Echoes are small and latency matters more than packet count; the
@@ -333,7 +339,9 @@ conn_close(struct conn *c, enum conn_end why)
     event_free(c->ev_read);
     event_free(c->ev_write);
     event_free(c->ev_timer);
-    evbuffer_free(c->out);
+    if (c->out != NULL) {
+        evbuffer_free(c->out);
+    }
     free(c->hs);
     if (c->has_session) {
         ws_session_clear(&c->session);
@@ -356,7 +364,12 @@ conn_flush(struct conn *c)
     size_t pending;
 
 again:
-    while ((pending = evbuffer_get_length(c->out)) > 0) {
+    if (c->out_lost) {
+        log_msg(LOG_LEVEL_ERROR, "out of memory for a connection's output");
+        conn_close(c, CONN_END_NO_MEMORY);
+        return -1;
+    }
+    while ((pending = out_len(c)) > 0) {
         struct evbuffer_iovec v[CONN_IOV_MAX];
         struct iovec iov[CONN_IOV_MAX];
         int nv = evbuffer_peek(c->out, -1, NULL, v, CONN_IOV_MAX);
@@ -379,6 +392,11 @@ again:
         }
         conn_record_written(&c->rec, (size_t)n);
         evbuffer_drain(c->out, (size_t)n);
+    }
+    if (c->out != NULL) {
+        /* Nothing waits: an idle connection holds no output buffer. */
+        evbuffer_free(c->out);
+        c->out = NULL;
     }
     /* Graceful shutdown: nothing in flight either way any more. */
     if (c->env->graceful && c->state == CONN_OPEN &&
@@ -419,11 +437,22 @@ conn_finish(struct conn *c)
     timer_set(c, c->env->cfg->close_timeout_ms);
 }
 
+/*
+ * Appends to c's output, made on first use. Bytes that cannot be kept
+ * would tear the stream: the connection is then closed at its next flush.
+ */
 static void
 queue(struct conn *c, const void *p, size_t len)
 {
-    if (len > 0) {
-        evbuffer_add(c->out, p, len);
+    if (len == 0 || c->out_lost) {
+        return;
+    }
+    if (c->out == NULL && (c->out = evbuffer_new()) == NULL) {
+        c->out_lost = true;
+        return;
+    }
+    if (evbuffer_add(c->out, p, len) != 0) {
+        c->out_lost = true;
     }
 }
 
@@ -482,7 +511,7 @@ conn_echo(struct conn *c, const struct ws_event *ev)
     }
     conn_record_frame_out(&c->rec, ev->opcode);
     conn_record_message_out(&c->rec, ev->len, (hdr[0] & 0x40) != 0, len);
-    if (evbuffer_get_length(c->out) == 0 && len >= 4096) {
+    if (out_len(c) == 0 && len >= 4096) {
         struct iovec iov[2] = {
             {.iov_base = hdr, .iov_len = hlen},
             {.iov_base = (void *)(uintptr_t)payload, .iov_len = len},
@@ -577,7 +606,7 @@ conn_process(struct conn *c, uint8_t *p, size_t n)
         }
     }
     if (c->state == CONN_OPEN &&
-        evbuffer_get_length(c->out) >= c->env->cfg->write_high_water_bytes) {
+        out_len(c) >= c->env->cfg->write_high_water_bytes) {
         read_pause(c);
     }
     return 0;

@@ -9,6 +9,7 @@
 
 #include "ws_session.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,7 +63,7 @@ ws_session_is_idle(const struct ws_session *s)
 static void
 event_clear(struct ws_event *ev)
 {
-    memset(ev, 0, sizeof(*ev));
+    memset(ev, 0, offsetof(struct ws_event, reply));
     ev->type = WS_EV_NONE;
 }
 
@@ -82,8 +83,7 @@ fail_at(struct ws_session *s, struct ws_event *ev, uint16_t code,
     ev->error.reason = reason;
     if (s->state == WS_SESSION_OPEN) {
         ev->reply_len =
-            ws_close_frame_build(s->reply, sizeof(s->reply), code, reason);
-        ev->reply = s->reply;
+            ws_close_frame_build(ev->reply, sizeof(ev->reply), code, reason);
     }
     if (s->state == WS_SESSION_OPEN && framing_intact) {
         s->state = WS_SESSION_CLOSING;
@@ -110,8 +110,7 @@ ws_session_close(struct ws_session *s, uint16_t code, const char *reason,
     }
     event_clear(ev);
     ev->reply_len =
-        ws_close_frame_build(s->reply, sizeof(s->reply), code, reason);
-    ev->reply = s->reply;
+        ws_close_frame_build(ev->reply, sizeof(ev->reply), code, reason);
     s->state = WS_SESSION_CLOSING;
     return true;
 }
@@ -367,10 +366,9 @@ control_frame(struct ws_session *s, uint8_t *p, size_t len, struct ws_event *ev)
         ev->data = p;
         ev->len = len;
         /* §5.5.3: the pong carries the ping's application data. */
-        s->reply[0] = 0x80 | WS_OP_PONG;
-        s->reply[1] = (uint8_t)len;
-        memcpy(s->reply + 2, p, len);
-        ev->reply = s->reply;
+        ev->reply[0] = 0x80 | WS_OP_PONG;
+        ev->reply[1] = (uint8_t)len;
+        memcpy(ev->reply + 2, p, len);
         ev->reply_len = 2 + len;
         return;
     case WS_OP_PONG:
@@ -396,9 +394,8 @@ control_frame(struct ws_session *s, uint8_t *p, size_t len, struct ws_event *ev)
         ev->type = WS_EV_CLOSE;
         if (s->state == WS_SESSION_OPEN) {
             /* §5.5.1: answer with a close, echoing the status code. */
-            ev->reply_len = ws_close_frame_build(s->reply, sizeof(s->reply),
+            ev->reply_len = ws_close_frame_build(ev->reply, sizeof(ev->reply),
                                                  ev->close.code, NULL);
-            ev->reply = s->reply;
         }
         s->state = WS_SESSION_CLOSED;
         return;

@@ -59,8 +59,11 @@ struct ws_event {
     bool peer_closed;      /* WS_EV_FAIL: the bad frame was the peer's close;
                               close holds its raw code (0: none) and reason */
     struct ws_error error; /* WS_EV_FAIL */
-    const uint8_t *reply;  /* bytes to send; borrows the session */
-    size_t reply_len;
+    size_t reply_len;      /* bytes of reply to send; 0: none */
+    /* Our pong or close frame, in the event itself so that the session
+     * holds no buffer for it; last, so that clearing an event stops
+     * before it. */
+    uint8_t reply[WS_CLOSE_FRAME_MAX];
 };
 
 /* Called once per received frame header, before its payload is judged. */
@@ -90,7 +93,6 @@ struct ws_session {
     size_t msg_cap;
     struct ws_deflate deflate; /* permessage-deflate, when negotiated */
     uint8_t ctrl[WS_CONTROL_PAYLOAD_MAX];
-    uint8_t reply[WS_CLOSE_FRAME_MAX];
 };
 
 /*
@@ -116,7 +118,7 @@ void ws_session_clear(struct ws_session *s);
  * consumed them all, and returns the number consumed (never negative). The
  * session unmasks payload in place, so in is modified. ev->data and the
  * close reason point into in or into the session, and stay valid until the
- * next call of any ws_session function; ev->reply until the next call too.
+ * next call of any ws_session function; ev->reply lives in ev.
  * The caller loops until the input is consumed, handling each event in
  * order (a message echoed before a later error's close frame keeps the
  * order of the wire). In state CLOSING data frames are discarded and only
