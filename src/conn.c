@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@
 #include <event2/buffer.h>
 
 #include "log.h"
+#include "timer_heap.h"
 #include "transport.h"
 
 #define CONN_HANDSHAKE_INITIAL_BYTES 1024
@@ -50,32 +52,31 @@ struct conn {
     const struct transport *t;
     void *tctx; /* the transport's state, NULL for TCP */
     int fd;
-    uint8_t state;         /* enum conn_state */
-    bool read_paused;      /* output over the high-water mark, or flushing */
-    bool send_blocked;     /* output waits for the socket to be writable */
-    bool recv_wants_write; /* the transport's recv waits for writability */
-    bool send_wants_read;  /* the transport's send waits for readability */
-    bool read_armed;       /* ev_read is pending */
-    bool write_armed;      /* ev_write is pending */
-    bool has_session;      /* the handshake succeeded: session is live */
-    bool out_lost;         /* output could not be kept: close */
-    struct event *ev_read;
-    struct event *ev_write;
-    struct event *ev_timer;    /* the current phase's deadline, or, while
-                                  OPEN, the next keepalive or idle check */
-    uint64_t last_rx_ms;       /* when the peer last sent bytes */
-    uint64_t last_message_ms;  /* when its last message (or the 101) was */
-    uint64_t ping_sent_ms;     /* our unanswered ping; 0: none */
-    struct evbuffer *out;      /* bytes accepted but not yet sent; NULL
-                                  while there are none */
+    uint8_t state;            /* enum conn_state */
+    bool read_paused;         /* output over the high-water mark, or flushing */
+    bool send_blocked;        /* output waits for the socket to be writable */
+    bool recv_wants_write;    /* the transport's recv waits for writability */
+    bool send_wants_read;     /* the transport's send waits for readability */
+    uint8_t io_flags;         /* EV_READ and EV_WRITE ev_io waits for */
+    bool has_session;         /* the handshake succeeded: session is live */
+    bool out_lost;            /* output could not be kept: close */
+    struct event *ev_io;      /* readiness of fd, for what c waits for */
+    struct timer_node timer;  /* the current phase's deadline, or, while
+                                 OPEN, the next keepalive or idle check,
+                                 in the worker's heap */
+    uint64_t last_rx_ms;      /* when the peer last sent bytes */
+    uint64_t last_message_ms; /* when its last message (or the 101) was */
+    uint64_t ping_sent_ms;    /* our unanswered ping; 0: none */
+    struct evbuffer *out;     /* bytes accepted but not yet sent; NULL
+                                 while there are none */
     struct conn_handshake *hs; /* during CONN_HANDSHAKE */
     struct ws_session session; /* from CONN_OPEN on */
     struct conn_record rec;    /* statistics */
 };
 
-static void conn_on_read(evutil_socket_t fd, short what, void *arg);
-static void conn_on_write(evutil_socket_t fd, short what, void *arg);
-static void conn_on_timer(evutil_socket_t fd, short what, void *arg);
+static void conn_on_io(evutil_socket_t fd, short what, void *arg);
+static void conn_on_read(struct conn *c);
+static void conn_on_timer(struct conn *c);
 static void conn_finish(struct conn *c);
 static void queue(struct conn *c, const void *p, size_t len);
 
@@ -85,31 +86,96 @@ out_len(const struct conn *c)
     return c->out != NULL ? evbuffer_get_length(c->out) : 0;
 }
 
-static void
-timer_set(struct conn *c, uint64_t ms)
+static uint64_t
+now_ms(struct conn_env *env)
 {
+    struct timeval tv;
+    event_base_gettimeofday_cached(env->base, &tv);
+    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* Sets the worker's one timer for the earliest deadline of its heap. */
+static void
+timers_arm(struct conn_env *env)
+{
+    const struct timer_node *first = timer_heap_min(&env->timers);
+
+    if (first == NULL) {
+        evtimer_del(env->ev_timers);
+        env->timers_armed_ms = UINT64_MAX;
+        return;
+    }
+    if (first->deadline_ms == env->timers_armed_ms) {
+        return;
+    }
+    uint64_t now = now_ms(env);
+    uint64_t ms = first->deadline_ms > now ? first->deadline_ms - now : 0;
     struct timeval tv = {
         .tv_sec = (time_t)(ms / 1000),
         .tv_usec = (suseconds_t)(ms % 1000) * 1000,
     };
-    evtimer_add(c->ev_timer, &tv);
+    evtimer_add(env->ev_timers, &tv);
+    env->timers_armed_ms = first->deadline_ms;
+}
+
+/* c's deadline is ms from now (its heap node has room: conn_new). */
+static void
+timer_set(struct conn *c, uint64_t ms)
+{
+    timer_heap_set(&c->env->timers, &c->timer, now_ms(c->env) + ms);
+    timers_arm(c->env);
 }
 
 static void
-event_arm(struct event *ev, bool *armed, bool want)
+timer_del(struct conn *c)
 {
-    if (want != *armed) {
-        if (want) {
-            event_add(ev, NULL);
-        } else {
-            event_del(ev);
+    timer_heap_remove(&c->env->timers, &c->timer);
+}
+
+/* The worker's timer: every connection whose deadline has come. */
+static void
+timers_fire(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn_env *env = arg;
+    uint64_t now = now_ms(env);
+    (void)fd;
+    (void)what;
+
+    env->timers_armed_ms = UINT64_MAX;
+    /* Bounded: a deadline set again for now is taken on the next turn. */
+    for (size_t k = env->timers.n; k > 0; k--) {
+        struct timer_node *t = timer_heap_min(&env->timers);
+        if (t == NULL || t->deadline_ms > now) {
+            break;
         }
-        *armed = want;
+        timer_heap_remove(&env->timers, t);
+        conn_on_timer(
+            (struct conn *)(void *)((char *)t - offsetof(struct conn, timer)));
     }
+    timers_arm(env);
+}
+
+int
+conn_env_timers_init(struct conn_env *env)
+{
+    memset(&env->timers, 0, sizeof(env->timers));
+    env->timers_armed_ms = UINT64_MAX;
+    env->ev_timers = evtimer_new(env->base, timers_fire, env);
+    return env->ev_timers != NULL ? 0 : -1;
+}
+
+void
+conn_env_timers_clear(struct conn_env *env)
+{
+    if (env->ev_timers != NULL) {
+        event_free(env->ev_timers);
+        env->ev_timers = NULL;
+    }
+    timer_heap_free(&env->timers);
 }
 
 /*
- * Makes ev_read and ev_write pending for exactly what c waits for: its own
+ * Makes ev_io wait for exactly what c waits for: its own
  * reading unless paused, output the socket did not take, and, under TLS, a
  * recv that must send a record first or a send that must read first.
  * Bytes the transport already holds are read at once: no readiness would
@@ -119,12 +185,25 @@ static void
 conn_arm(struct conn *c)
 {
     bool reading = !c->read_paused && !c->recv_wants_write;
+    uint8_t flags =
+        (uint8_t)((reading || c->send_wants_read ? EV_READ : 0) |
+                  (c->send_blocked || c->recv_wants_write ? EV_WRITE : 0));
 
-    event_arm(c->ev_read, &c->read_armed, reading || c->send_wants_read);
-    event_arm(c->ev_write, &c->write_armed,
-              c->send_blocked || c->recv_wants_write);
+    /* One event for both directions: its interest changes only when
+     * output backs up (or TLS asks), not per message. */
+    if (flags != c->io_flags) {
+        if (c->io_flags != 0) {
+            event_del(c->ev_io);
+        }
+        if (flags != 0) {
+            event_assign(c->ev_io, c->env->base, c->fd, flags | EV_PERSIST,
+                         conn_on_io, c);
+            event_add(c->ev_io, NULL);
+        }
+        c->io_flags = flags;
+    }
     if (reading && c->t->has_pending(c->tctx)) {
-        event_active(c->ev_read, EV_READ, 1);
+        event_active(c->ev_io, EV_READ, 1);
     }
 }
 
@@ -145,16 +224,8 @@ conn_recv_wait(struct conn *c, ssize_t n)
     }
 }
 
-static uint64_t
-now_ms(struct conn_env *env)
-{
-    struct timeval tv;
-    event_base_gettimeofday_cached(env->base, &tv);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
 /*
- * While the session is open, ev_timer wakes the connection for the
+ * While the session is open, the timer wakes the connection for the
  * earliest of: a ping once the peer has been silent for ping_interval_ms,
  * the end of pong_timeout_ms after that ping, and idle_timeout_ms after
  * its last message. Reads only note the time; the timer finds out what
@@ -176,7 +247,7 @@ keepalive_arm(struct conn *c)
         next = c->last_message_ms + cfg->idle_timeout_ms;
     }
     if (next == UINT64_MAX) {
-        evtimer_del(c->ev_timer);
+        timer_del(c);
         return;
     }
     uint64_t now = now_ms(c->env);
@@ -250,12 +321,11 @@ conn_new(struct conn_env *env, int fd, const struct transport *t, void *tctx,
     c->t = t;
     c->tctx = tctx;
     c->state = CONN_HANDSHAKE;
-    c->ev_read =
-        event_new(env->base, fd, EV_READ | EV_PERSIST, conn_on_read, c);
-    c->ev_write =
-        event_new(env->base, fd, EV_WRITE | EV_PERSIST, conn_on_write, c);
-    c->ev_timer = evtimer_new(env->base, conn_on_timer, c);
-    if (c->ev_read == NULL || c->ev_write == NULL || c->ev_timer == NULL) {
+    c->ev_io = event_new(env->base, fd, EV_READ | EV_PERSIST, conn_on_io, c);
+    /* Room in the heap for every connection's deadline now, so that
+     * setting one later never allocates. */
+    if (c->ev_io == NULL ||
+        timer_heap_reserve(&env->timers, (size_t)env->n_conns + 1) != 0) {
         goto fail_free;
     }
     /* Echoes are small and latency matters more than packet count; the
@@ -277,7 +347,7 @@ conn_new(struct conn_env *env, int fd, const struct transport *t, void *tctx,
         queue(c, resp, n);
         conn_record_handshake(&c->rec, 503, NULL, NULL);
         conn_finish(c);
-        /* The socket is writable at once: conn_on_write sends the 503. */
+        /* The socket is writable at once: conn_on_io sends the 503. */
         conn_send_wait(c, WSD_IO_AGAIN);
     }
     return c;
@@ -286,14 +356,8 @@ fail_free:
     if (c->out != NULL) {
         evbuffer_free(c->out);
     }
-    if (c->ev_timer != NULL) {
-        event_free(c->ev_timer);
-    }
-    if (c->ev_write != NULL) {
-        event_free(c->ev_write);
-    }
-    if (c->ev_read != NULL) {
-        event_free(c->ev_read);
+    if (c->ev_io != NULL) {
+        event_free(c->ev_io);
     }
     free(c);
 fail_close_fd:
@@ -336,9 +400,8 @@ conn_close(struct conn *c, enum conn_end why)
     conn_record_finish(&c->rec, &end, now_ms(env));
     TAILQ_REMOVE(&env->conns, c, entry);
     env->n_conns--;
-    event_free(c->ev_read);
-    event_free(c->ev_write);
-    event_free(c->ev_timer);
+    event_free(c->ev_io);
+    timer_del(c);
     if (c->out != NULL) {
         evbuffer_free(c->out);
     }
@@ -797,12 +860,8 @@ conn_read_linger(struct conn *c)
 }
 
 static void
-conn_on_read(evutil_socket_t fd, short what, void *arg)
+conn_on_read(struct conn *c)
 {
-    struct conn *c = arg;
-    (void)fd;
-    (void)what;
-
     if (c->send_wants_read) {
         /* TLS: the send waited for the peer's records, which are here. */
         c->send_wants_read = false;
@@ -829,28 +888,28 @@ conn_on_read(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-conn_on_write(evutil_socket_t fd, short what, void *arg)
+conn_on_io(evutil_socket_t fd, short what, void *arg)
 {
     struct conn *c = arg;
-    bool read_too = c->recv_wants_write;
+    bool read = (what & EV_READ) != 0;
+    (void)fd;
 
-    c->recv_wants_write = false;
-    if (conn_flush(c) != 0) {
-        return;
+    if ((what & EV_WRITE) != 0) {
+        /* TLS: a recv that had a record to send first can go on now. */
+        read = read || c->recv_wants_write;
+        c->recv_wants_write = false;
+        if (conn_flush(c) != 0) {
+            return;
+        }
     }
-    if (read_too) {
-        /* TLS: the recv had a record to send first; it can go on now. */
-        conn_on_read(fd, what, c);
+    if (read) {
+        conn_on_read(c);
     }
 }
 
 static void
-conn_on_timer(evutil_socket_t fd, short what, void *arg)
+conn_on_timer(struct conn *c)
 {
-    struct conn *c = arg;
-    (void)fd;
-    (void)what;
-
     switch ((enum conn_state)c->state) {
     case CONN_HANDSHAKE:
         log_debug("opening handshake timed out");

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "conn_record.h"
 #include "stats_shm.h"
+#include "timer_heap.h"
 #include "ws_handshake.h"
 #include "ws_session.h"
 
@@ -42,10 +43,13 @@ struct conn_env {
     const struct stats_shm *shm; /* the shared statistics segment */
     unsigned slot_index;         /* this worker's slot in it */
     TAILQ_HEAD(conn_list, conn) conns;
-    uint64_t n_conns;      /* connections in conns */
-    bool draining;         /* the worker is shutting down */
-    bool graceful;         /* close each connection between messages */
-    conn_env_fn *on_empty; /* called when draining and n_conns hits 0 */
+    uint64_t n_conns;         /* connections in conns */
+    struct timer_heap timers; /* every connection's deadline */
+    struct event *ev_timers;  /* fires at the earliest of them */
+    uint64_t timers_armed_ms; /* the deadline ev_timers is set for */
+    bool draining;            /* the worker is shutting down */
+    bool graceful;            /* close each connection between messages */
+    conn_env_fn *on_empty;    /* called when draining and n_conns hits 0 */
 };
 
 /* How a connection ended, for its statistics record. */
@@ -59,6 +63,14 @@ enum conn_end {
     CONN_END_FLUSH_TIMEOUT,     /* the peer did not read our last bytes */
     CONN_END_SHUTDOWN,          /* the worker is stopping */
 };
+
+/*
+ * The worker's timer for all of its connections: call init once env->base
+ * exists (returns 0, or -1 when out of memory) and clear after the last
+ * connection is gone.
+ */
+int conn_env_timers_init(struct conn_env *env);
+void conn_env_timers_clear(struct conn_env *env);
 
 /*
  * Takes over the accepted, non-blocking socket fd from peer (may be NULL)

@@ -380,6 +380,7 @@ worker_free(struct worker *w)
         }
     }
     transport_tls_report(&w->tls);
+    conn_env_timers_clear(&w->env);
     if (w->env.base != NULL) {
         event_base_free(w->env.base);
     }
@@ -468,6 +469,7 @@ worker_run(const struct config *cfg, unsigned slot,
                                  EV_READ | EV_PERSIST, worker_on_accept, l);
         listeners_ok = listeners_ok && l->ev_accept != NULL;
     }
+    bool timers_ok = conn_env_timers_init(&w.env) == 0;
     w.ev_accept_resume = evtimer_new(w.env.base, worker_on_accept_resume, &w);
     w.ev_heartbeat =
         event_new(w.env.base, -1, EV_PERSIST, worker_on_heartbeat, &w);
@@ -478,8 +480,9 @@ worker_run(const struct config *cfg, unsigned slot,
             evsignal_new(w.env.base, sigs[i], worker_on_signal, &w);
         signals_ok = signals_ok && w.ev_signals[i] != NULL;
     }
-    if (!listeners_ok || !signals_ok || w.ev_accept_resume == NULL ||
-        w.ev_heartbeat == NULL || w.ev_deadline == NULL) {
+    if (!listeners_ok || !signals_ok || !timers_ok ||
+        w.ev_accept_resume == NULL || w.ev_heartbeat == NULL ||
+        w.ev_deadline == NULL) {
         log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);
         goto out;
     }
