@@ -60,7 +60,6 @@ struct conn {
     uint8_t io_flags;         /* EV_READ and EV_WRITE ev_io waits for */
     bool has_session;         /* the handshake succeeded: session is live */
     bool out_lost;            /* output could not be kept: close */
-    struct event *ev_io;      /* readiness of fd, for what c waits for */
     struct timer_node timer;  /* the current phase's deadline, or, while
                                  OPEN, the next keepalive or idle check,
                                  in the worker's heap */
@@ -75,6 +74,16 @@ struct conn {
 };
 
 static void conn_on_io(evutil_socket_t fd, short what, void *arg);
+
+_Static_assert(sizeof(struct conn) % sizeof(void *) == 0,
+               "the event behind a connection is aligned");
+
+/* The event behind c (see conn_new). */
+static struct event *
+ev_io(struct conn *c)
+{
+    return (struct event *)(void *)(c + 1);
+}
 static void conn_on_read(struct conn *c);
 static void conn_on_timer(struct conn *c);
 static void conn_finish(struct conn *c);
@@ -193,17 +202,17 @@ conn_arm(struct conn *c)
      * output backs up (or TLS asks), not per message. */
     if (flags != c->io_flags) {
         if (c->io_flags != 0) {
-            event_del(c->ev_io);
+            event_del(ev_io(c));
         }
         if (flags != 0) {
-            event_assign(c->ev_io, c->env->base, c->fd, flags | EV_PERSIST,
+            event_assign(ev_io(c), c->env->base, c->fd, flags | EV_PERSIST,
                          conn_on_io, c);
-            event_add(c->ev_io, NULL);
+            event_add(ev_io(c), NULL);
         }
         c->io_flags = flags;
     }
     if (reading && c->t->has_pending(c->tctx)) {
-        event_active(c->ev_io, EV_READ, 1);
+        event_active(ev_io(c), EV_READ, 1);
     }
 }
 
@@ -310,7 +319,9 @@ struct conn *
 conn_new(struct conn_env *env, int fd, const struct transport *t, void *tctx,
          const struct sockaddr *peer, socklen_t peer_len, bool refuse)
 {
-    struct conn *c = calloc(1, sizeof(*c));
+    /* The connection's event lives right behind it, in the same block:
+     * libevent lets the caller own an event's memory (event_assign). */
+    struct conn *c = calloc(1, sizeof(*c) + event_get_struct_event_size());
     int one = 1;
 
     if (c == NULL) {
@@ -321,11 +332,10 @@ conn_new(struct conn_env *env, int fd, const struct transport *t, void *tctx,
     c->t = t;
     c->tctx = tctx;
     c->state = CONN_HANDSHAKE;
-    c->ev_io = event_new(env->base, fd, EV_READ | EV_PERSIST, conn_on_io, c);
+    event_assign(ev_io(c), env->base, fd, EV_READ | EV_PERSIST, conn_on_io, c);
     /* Room in the heap for every connection's deadline now, so that
      * setting one later never allocates. */
-    if (c->ev_io == NULL ||
-        timer_heap_reserve(&env->timers, (size_t)env->n_conns + 1) != 0) {
+    if (timer_heap_reserve(&env->timers, (size_t)env->n_conns + 1) != 0) {
         goto fail_free;
     }
     /* Echoes are small and latency matters more than packet count; the
@@ -355,9 +365,6 @@ conn_new(struct conn_env *env, int fd, const struct transport *t, void *tctx,
 fail_free:
     if (c->out != NULL) {
         evbuffer_free(c->out);
-    }
-    if (c->ev_io != NULL) {
-        event_free(c->ev_io);
     }
     free(c);
 fail_close_fd:
@@ -400,7 +407,7 @@ conn_close(struct conn *c, enum conn_end why)
     conn_record_finish(&c->rec, &end, now_ms(env));
     TAILQ_REMOVE(&env->conns, c, entry);
     env->n_conns--;
-    event_free(c->ev_io);
+    event_del(ev_io(c));
     timer_del(c);
     if (c->out != NULL) {
         evbuffer_free(c->out);

@@ -18,6 +18,10 @@
 #include "log.h"
 #include "ws_close.h"
 
+/* The counters of this worker's slot: a worker has one slot, so its
+ * connections need not each point at them. Set by conn_record_start. */
+static struct stats_counters *worker_counters;
+
 static void
 peer_text(char out[STATS_PEER_MAX], const struct sockaddr *sa, socklen_t len)
 {
@@ -66,7 +70,7 @@ conn_record_start(struct conn_record *r, const struct stats_shm *shm,
                   1;
 
     memset(r, 0, sizeof(*r));
-    r->count = &s->c;
+    worker_counters = &s->c;
     stats_add(&s->c.accepted, 1);
     stats_add(&s->c.active, 1);
     uint64_t active = atomic_load_explicit(&s->c.active, memory_order_relaxed);
@@ -94,7 +98,7 @@ conn_record_start(struct conn_record *r, const struct stats_shm *shm,
 void
 conn_record_read(struct conn_record *r, size_t n)
 {
-    stats_add(&r->count->rx_octets, n);
+    stats_add(&worker_counters->rx_octets, n);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         stats_octets_add(&r->rec->rx_octets, n);
@@ -105,7 +109,7 @@ conn_record_read(struct conn_record *r, size_t n)
 void
 conn_record_written(struct conn_record *r, size_t n)
 {
-    stats_add(&r->count->tx_octets, n);
+    stats_add(&worker_counters->tx_octets, n);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         stats_octets_add(&r->rec->tx_octets, n);
@@ -144,7 +148,7 @@ conn_record_handshake(struct conn_record *r, unsigned status,
                       const char *extension_response)
 {
     if (status != 101) {
-        stats_add(&r->count->refused[stats_status_index(status)], 1);
+        stats_add(&worker_counters->refused[stats_status_index(status)], 1);
     }
     if (r->rec == NULL) {
         return;
@@ -194,7 +198,7 @@ conn_record_tls(struct conn_record *r, const char *version, const char *cipher)
 void
 conn_record_frame_in(struct conn_record *r, const struct ws_frame_header *h)
 {
-    stats_add(&r->count->rx_frames, 1);
+    stats_add(&worker_counters->rx_frames, 1);
     if (h->opcode == WS_OP_TEXT || h->opcode == WS_OP_BINARY) {
         r->rx_compressed = (h->rsv & WS_RSV1) != 0;
     }
@@ -212,7 +216,7 @@ conn_record_frame_in(struct conn_record *r, const struct ws_frame_header *h)
 void
 conn_record_frame_out(struct conn_record *r, uint8_t opcode)
 {
-    stats_add(&r->count->tx_frames, 1);
+    stats_add(&worker_counters->tx_frames, 1);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         r->rec->tx_frames[opcode & 0xf]++;
@@ -223,7 +227,7 @@ conn_record_frame_out(struct conn_record *r, uint8_t opcode)
 void
 conn_record_message_in(struct conn_record *r, size_t len)
 {
-    stats_add(&r->count->rx_messages, 1);
+    stats_add(&worker_counters->rx_messages, 1);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         r->rec->rx_messages++;
@@ -236,7 +240,7 @@ void
 conn_record_message_out(struct conn_record *r, size_t len, bool compressed,
                         size_t wire_len)
 {
-    stats_add(&r->count->tx_messages, 1);
+    stats_add(&worker_counters->tx_messages, 1);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         r->rec->tx_messages++;
@@ -256,7 +260,7 @@ conn_record_close_out(struct conn_record *r, unsigned code, const char *reason,
 
     r->close_sent = true;
     if (code != 0 && code != WS_CLOSE_NO_STATUS) {
-        stats_add(&r->count->close_sent[stats_close_index(code)], 1);
+        stats_add(&worker_counters->close_sent[stats_close_index(code)], 1);
     }
     if (r->rec == NULL) {
         return;
@@ -281,7 +285,7 @@ conn_record_close_in(struct conn_record *r, unsigned code, bool has_code,
 {
     r->close_received = true;
     if (has_code) {
-        stats_add(&r->count->close_received[stats_close_index(code)], 1);
+        stats_add(&worker_counters->close_received[stats_close_index(code)], 1);
     }
     if (r->rec == NULL) {
         return;
@@ -395,8 +399,8 @@ conn_record_finish(struct conn_record *r, const struct conn_record_end *e,
     bool clean = r->close_sent && r->close_received && e->dropped_by_me &&
                  e->why == NULL;
 
-    stats_add(&r->count->active, (uint64_t)-1);
-    stats_add(clean ? &r->count->clean : &r->count->unclean, 1);
+    stats_add(&worker_counters->active, (uint64_t)-1);
+    stats_add(clean ? &worker_counters->clean : &worker_counters->unclean, 1);
     if (r->rec == NULL) {
         return;
     }

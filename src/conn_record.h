@@ -19,17 +19,17 @@
 #include "ws_handshake.h"
 
 struct conn_record {
-    struct stats_case *rec;       /* NULL when unrecorded */
-    struct stats_counters *count; /* the worker's slot counters */
-    bool rx_compressed;           /* the message being received is */
-    bool close_sent;              /* we sent a close frame */
-    bool close_received;          /* the peer's close frame arrived */
+    struct stats_case *rec; /* NULL when unrecorded */
+    bool rx_compressed;     /* the message being received is */
+    bool close_sent;        /* we sent a close frame */
+    bool close_received;    /* the peer's close frame arrived */
 };
 
 /*
  * Numbers a new connection (case ids 1, 2, 3... across workers in accept
  * order), takes a record in slot's partition, counts it accepted and
- * active. peer may be NULL.
+ * active. peer may be NULL. The counters are slot's for every connection
+ * of the process (a worker has one slot).
  */
 void conn_record_start(struct conn_record *r, const struct stats_shm *shm,
                        unsigned slot, const struct sockaddr *peer,

@@ -43,6 +43,8 @@ ws_session_clear(struct ws_session *s)
     ws_deflate_clear(&s->deflate);
     free(s->msg);
     s->msg = NULL;
+    free(s->ctrl);
+    s->ctrl = NULL;
     s->msg_len = 0;
     s->msg_cap = 0;
     s->state = WS_SESSION_CLOSED;
@@ -509,6 +511,11 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
             ws_frame_mask(in, n, h->mask, 0);
             s->in_payload = false;
             control_frame(s, in, n, ev);
+            return n;
+        }
+        if (s->ctrl == NULL &&
+            (s->ctrl = malloc(WS_CONTROL_PAYLOAD_MAX)) == NULL) {
+            fail_at(s, ev, WS_CLOSE_INTERNAL_ERROR, "out of memory", false);
             return n;
         }
         memcpy(s->ctrl + s->ctrl_len, in, n);

@@ -92,7 +92,10 @@ struct ws_session {
     size_t msg_len;
     size_t msg_cap;
     struct ws_deflate deflate; /* permessage-deflate, when negotiated */
-    uint8_t ctrl[WS_CONTROL_PAYLOAD_MAX];
+    /* A control frame's payload split across feeds is gathered here,
+     * made on first need (WS_CONTROL_PAYLOAD_MAX bytes) and kept until
+     * ws_session_clear: most connections never need it. */
+    uint8_t *ctrl;
 };
 
 /*
