@@ -94,6 +94,7 @@ struct bench_opts {
     double duration_s;  /* the measured window */
     double warmup_s;    /* traffic before the window */
     bool deflate;       /* offer permessage-deflate */
+    const char *offer;  /* the Sec-WebSocket-Extensions value offered */
     int deflate_level;  /* zlib level of what we send */
     bool text;          /* text messages instead of binary */
     unsigned connect_parallel;
@@ -746,13 +747,12 @@ handshake_request(const struct bench *b, char *buf, size_t cap)
                      "Connection: Upgrade\r\n"
                      "Sec-WebSocket-Key: " BENCH_KEY "\r\n"
                      "Sec-WebSocket-Version: 13\r\n"
-                     "%s"
+                     "%s%s%s"
                      "\r\n",
                      b->o.path, b->o.host, b->o.port,
-                     b->o.deflate ? "Sec-WebSocket-Extensions: "
-                                    "permessage-deflate; "
-                                    "client_max_window_bits\r\n"
-                                  : "");
+                     b->o.deflate ? "Sec-WebSocket-Extensions: " : "",
+                     b->o.deflate ? b->o.offer : "",
+                     b->o.deflate ? "\r\n" : "");
     return n > 0 ? (size_t)n : 0;
 }
 
@@ -1535,6 +1535,8 @@ usage(FILE *f)
             "  --deflate            offer permessage-deflate, compress and "
             "inflate\n"
             "  --deflate-level L    zlib level of what is sent (1)\n"
+            "  --deflate-offer EXT  the offer (implies --deflate; default\n"
+            "                       permessage-deflate; client_max_window_bits)\n"
             "  --text               text messages (binary by default)\n"
             "  --server-pid PID     count this process's CPU and memory "
             "(repeatable)\n"
@@ -1602,6 +1604,7 @@ parse_args(struct bench_opts *o, int argc, char **argv)
         OPT_DEPTH,
         OPT_DEFLATE,
         OPT_LEVEL,
+        OPT_OFFER,
         OPT_TEXT,
         OPT_PID,
         OPT_TREE,
@@ -1620,6 +1623,7 @@ parse_args(struct bench_opts *o, int argc, char **argv)
         {"warmup", required_argument, NULL, 'w'},
         {"deflate", no_argument, NULL, OPT_DEFLATE},
         {"deflate-level", required_argument, NULL, OPT_LEVEL},
+        {"deflate-offer", required_argument, NULL, OPT_OFFER},
         {"text", no_argument, NULL, OPT_TEXT},
         {"server-pid", required_argument, NULL, OPT_PID},
         {"server-tree", required_argument, NULL, OPT_TREE},
@@ -1641,6 +1645,9 @@ parse_args(struct bench_opts *o, int argc, char **argv)
         .duration_s = 5,
         .warmup_s = 1,
         .deflate_level = 1,
+        /* What browsers offer: context takeover both ways, and the
+         * server may choose our window. */
+        .offer = "permessage-deflate; client_max_window_bits",
         .connect_parallel = 256,
     };
     while ((ch = getopt_long(argc, argv, "c:s:m:d:w:h", longopts, NULL)) !=
@@ -1687,6 +1694,10 @@ parse_args(struct bench_opts *o, int argc, char **argv)
             o->warmup_s = parse_seconds(optarg, "warmup");
             break;
         case OPT_DEFLATE:
+            o->deflate = true;
+            break;
+        case OPT_OFFER:
+            o->offer = optarg;
             o->deflate = true;
             break;
         case OPT_LEVEL:
