@@ -91,6 +91,8 @@ test_values(void)
     is_int(config_set(&cfg, "deflate-server-no-context-takeover", "on", err), 0,
            "a boolean on");
     ok(cfg.deflate_server_no_context_takeover, "boolean set");
+    is_int(config_set(&cfg, "stats_cases", "0", err), 0, "stats_cases 0");
+    is_int(cfg.stats_cases, 0, "stats_cases 0: no case records");
     is_int(config_set(&cfg, "log_level", "debug", err), 0, "log level");
     is_int(cfg.log_level, LOG_LEVEL_DEBUG, "log level set");
 
