@@ -25,7 +25,7 @@
 #define LWS_ECHO_MAX_MESSAGE_BYTES (16u * 1024 * 1024)
 /* What the library reads and hands over at a time: 64 KiB, as wsd and
  * uWebSockets read at least that much per call. */
-#define LWS_ECHO_RX_BYTES (64u * 1024)
+#define LWS_ECHO_RX_BYTES          (64u * 1024)
 
 /* One message waiting to be echoed, LWS_PRE bytes of headroom first. */
 struct lws_echo_msg {
@@ -39,7 +39,7 @@ struct lws_echo_msg {
 struct lws_echo_session {
     struct lws_echo_msg *rx; /* being reassembled; NULL between messages */
     size_t rx_cap;
-    bool rx_binary; /* the opcode of its first frame */
+    bool rx_binary;            /* the opcode of its first frame */
     struct lws_echo_msg *head; /* to send, oldest first */
     struct lws_echo_msg *tail;
 };

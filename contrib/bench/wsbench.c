@@ -57,7 +57,7 @@
 #define BENCH_IOV_MAX         64
 #define BENCH_POOL_SPREAD     65536 /* message starts vary over this span */
 #define BENCH_CONNECT_TIMEOUT 60.0  /* seconds for every connection to open */
-#define BENCH_CLOSE_TIMEOUT   3.0   /* seconds for close handshakes at the end */
+#define BENCH_CLOSE_TIMEOUT   3.0 /* seconds for close handshakes at the end */
 
 /* RFC 6455 §1.3's example key, and the accept value it implies. */
 #define BENCH_KEY    "dGhlIHNhbXBsZSBub25jZQ=="
@@ -74,12 +74,12 @@ enum bench_mode {
 };
 
 enum bench_phase {
-    PHASE_CONNECT,  /* opening connections (idle: the warm one first) */
-    PHASE_SETTLE,   /* idle: waiting before a memory reading */
-    PHASE_WARMUP,   /* traffic flows, nothing is counted */
-    PHASE_MEASURE,  /* traffic flows and is counted */
-    PHASE_HOLD,     /* idle: holding the connections */
-    PHASE_CLOSE,    /* close handshakes */
+    PHASE_CONNECT, /* opening connections (idle: the warm one first) */
+    PHASE_SETTLE,  /* idle: waiting before a memory reading */
+    PHASE_WARMUP,  /* traffic flows, nothing is counted */
+    PHASE_MEASURE, /* traffic flows and is counted */
+    PHASE_HOLD,    /* idle: holding the connections */
+    PHASE_CLOSE,   /* close handshakes */
 };
 
 struct bench_opts {
@@ -90,13 +90,13 @@ struct bench_opts {
     unsigned n_conns;
     size_t msg_bytes;
     enum bench_mode mode;
-    unsigned depth;     /* messages in flight per connection */
-    double duration_s;  /* the measured window */
-    double warmup_s;    /* traffic before the window */
-    bool deflate;       /* offer permessage-deflate */
-    const char *offer;  /* the Sec-WebSocket-Extensions value offered */
-    int deflate_level;  /* zlib level of what we send */
-    bool text;          /* text messages instead of binary */
+    unsigned depth;    /* messages in flight per connection */
+    double duration_s; /* the measured window */
+    double warmup_s;   /* traffic before the window */
+    bool deflate;      /* offer permessage-deflate */
+    const char *offer; /* the Sec-WebSocket-Extensions value offered */
+    int deflate_level; /* zlib level of what we send */
+    bool text;         /* text messages instead of binary */
     unsigned connect_parallel;
     pid_t pids[BENCH_MAX_PIDS]; /* processes measured as they are */
     unsigned n_pids;
@@ -110,9 +110,9 @@ struct bench_slot {
     size_t hdr_bytes;
     const uint8_t *body; /* masked payload on the wire */
     size_t body_bytes;
-    size_t off;          /* the plain payload: pool.plain + off */
+    size_t off; /* the plain payload: pool.plain + off */
     uint64_t sent_ns;
-    uint8_t *zbuf;       /* --deflate: this slot's compressed body */
+    uint8_t *zbuf; /* --deflate: this slot's compressed body */
     size_t zbuf_cap;
 };
 
@@ -121,17 +121,17 @@ enum bench_conn_state {
     CONN_CONNECTING, /* connect(2) in progress */
     CONN_HANDSHAKE,  /* request sent, reading the response */
     CONN_OPEN,
-    CONN_CLOSING,    /* our close frame is queued or sent */
-    CONN_DONE,       /* socket closed */
+    CONN_CLOSING, /* our close frame is queued or sent */
+    CONN_DONE,    /* socket closed */
 };
 
 struct bench_conn {
     int fd;
     enum bench_conn_state state;
-    bool want_out;           /* EPOLLOUT is registered */
-    char *hs;                /* the response head while in CONN_HANDSHAKE */
+    bool want_out; /* EPOLLOUT is registered */
+    char *hs;      /* the response head while in CONN_HANDSHAKE */
     size_t hs_len;
-    size_t req_off;          /* handshake request bytes sent */
+    size_t req_off; /* handshake request bytes sent */
     /* permessage-deflate as granted */
     bool pmd;
     bool client_no_takeover; /* reset our compressor after each message */
@@ -153,13 +153,13 @@ struct bench_conn {
     /* receiving: the frame header being read, then its payload */
     uint8_t rh[14];
     size_t rh_len;
-    uint64_t r_left;         /* payload bytes left in the current frame */
-    uint8_t r_op;            /* opcode of the current frame */
+    uint64_t r_left; /* payload bytes left in the current frame */
+    uint8_t r_op;    /* opcode of the current frame */
     bool r_fin;
-    bool r_in_msg;           /* inside a data message */
-    bool r_compressed;       /* the current message has RSV1 */
-    bool r_bad;              /* the current message differs from ours */
-    size_t r_got;            /* its (inflated) payload bytes so far */
+    bool r_in_msg;     /* inside a data message */
+    bool r_compressed; /* the current message has RSV1 */
+    bool r_bad;        /* the current message differs from ours */
+    size_t r_got;      /* its (inflated) payload bytes so far */
     uint8_t r_ctl[125];
     size_t r_ctl_len;
 };
@@ -185,11 +185,11 @@ struct bench {
     int ep;
     struct sockaddr_in addr;
     struct bench_conn *conns;
-    unsigned n_conns;        /* o.n_conns, plus the warm one when idle */
+    unsigned n_conns; /* o.n_conns, plus the warm one when idle */
     enum bench_phase phase;
-    double phase_end;        /* seconds on the monotonic clock */
-    unsigned next_connect;   /* the next connection to start */
-    unsigned n_connecting;   /* connect or handshake in progress */
+    double phase_end;      /* seconds on the monotonic clock */
+    unsigned next_connect; /* the next connection to start */
+    unsigned n_connecting; /* connect or handshake in progress */
     unsigned n_open;
     unsigned n_failed;       /* connections lost or refused */
     unsigned connect_target; /* connections to open in this phase */
@@ -199,13 +199,13 @@ struct bench {
     uint64_t mismatches;     /* echoes that differ from what was sent */
     uint64_t protocol_errors;
     struct bench_hist hist;
-    uint8_t *plain;          /* payload pool */
-    uint8_t *masked;         /* the same, masked with bench_mask */
+    uint8_t *plain;  /* payload pool */
+    uint8_t *masked; /* the same, masked with bench_mask */
     size_t pool_bytes;
     uint8_t *rbuf;
-    uint8_t *zout;           /* inflate output, compared then dropped */
-    char extensions[256];    /* the first response's extension header */
-    pid_t measured[1024];    /* the processes whose CPU and memory count */
+    uint8_t *zout;        /* inflate output, compared then dropped */
+    char extensions[256]; /* the first response's extension header */
+    pid_t measured[1024]; /* the processes whose CPU and memory count */
     unsigned n_measured;
     uint64_t cpu_ticks_start;
     double t_start;
@@ -215,7 +215,7 @@ struct bench {
     uint64_t cpu_ticks_end;
     struct bench_mem mem_base;
     struct bench_mem mem_after;
-    unsigned mem_conns;      /* connections opened between the readings */
+    unsigned mem_conns; /* connections opened between the readings */
     uint64_t rss_end_kib;
 };
 
@@ -445,12 +445,11 @@ static void
 pool_init(struct bench *b)
 {
     static const char *const words[] = {
-        "the",    "of",     "message", "server",  "client",   "frame",
-        "socket", "event",  "value",   "\"id\":", "\"type\":", "true",
-        "false",  "null",   "update",  "user",    "channel",  "price",
-        "time",   "status", "ok",      "error",   "data",     "stream",
-        "window", "buffer", "count",   "state",   "open",     "close",
-        "ping",   "pong",
+        "the",    "of",    "message", "server",    "client", "frame",  "socket",
+        "event",  "value", "\"id\":", "\"type\":", "true",   "false",  "null",
+        "update", "user",  "channel", "price",     "time",   "status", "ok",
+        "error",  "data",  "stream",  "window",    "buffer", "count",  "state",
+        "open",   "close", "ping",    "pong",
     };
     uint64_t x = 0x9e3779b97f4a7c15u;
     size_t n = b->o.msg_bytes + BENCH_POOL_SPREAD + 8;
@@ -665,7 +664,8 @@ conn_write(struct bench *b, struct bench_conn *c)
             left -= k;
         }
         while (left > 0) {
-            struct bench_slot *s = &c->slots[(c->head + c->n_sent) % b->o.depth];
+            struct bench_slot *s =
+                &c->slots[(c->head + c->n_sent) % b->o.depth];
             size_t rest = s->hdr_bytes + s->body_bytes - c->wr_off;
             if (left < rest) {
                 c->wr_off += left;
@@ -740,19 +740,19 @@ conn_start(struct bench *b, struct bench_conn *c)
 static size_t
 handshake_request(const struct bench *b, char *buf, size_t cap)
 {
-    int n = snprintf(buf, cap,
-                     "GET %s HTTP/1.1\r\n"
-                     "Host: %s:%u\r\n"
-                     "Upgrade: websocket\r\n"
-                     "Connection: Upgrade\r\n"
-                     "Sec-WebSocket-Key: " BENCH_KEY "\r\n"
-                     "Sec-WebSocket-Version: 13\r\n"
-                     "%s%s%s"
-                     "\r\n",
-                     b->o.path, b->o.host, b->o.port,
-                     b->o.deflate ? "Sec-WebSocket-Extensions: " : "",
-                     b->o.deflate ? b->o.offer : "",
-                     b->o.deflate ? "\r\n" : "");
+    int n =
+        snprintf(buf, cap,
+                 "GET %s HTTP/1.1\r\n"
+                 "Host: %s:%u\r\n"
+                 "Upgrade: websocket\r\n"
+                 "Connection: Upgrade\r\n"
+                 "Sec-WebSocket-Key: " BENCH_KEY "\r\n"
+                 "Sec-WebSocket-Version: 13\r\n"
+                 "%s%s%s"
+                 "\r\n",
+                 b->o.path, b->o.host, b->o.port,
+                 b->o.deflate ? "Sec-WebSocket-Extensions: " : "",
+                 b->o.deflate ? b->o.offer : "", b->o.deflate ? "\r\n" : "");
     return n > 0 ? (size_t)n : 0;
 }
 
@@ -808,7 +808,6 @@ conn_setup_deflate(struct bench_conn *c, const char *ext)
     c->client_bits = client_bits;
     return true;
 }
-
 
 static void conn_feed(struct bench *b, struct bench_conn *c, const uint8_t *p,
                       size_t n);
@@ -1155,8 +1154,8 @@ conn_read(struct bench *b, struct bench_conn *c)
             if (b->phase == PHASE_CLOSE) {
                 conn_drop(b, c);
             } else {
-                conn_fail(b, c, n == 0 ? "server closed the connection"
-                                       : "read");
+                conn_fail(b, c,
+                          n == 0 ? "server closed the connection" : "read");
             }
             return;
         }
@@ -1459,10 +1458,12 @@ report(const struct bench *b)
     }
     if (b->o.mode == MODE_IDLE) {
         unsigned n = b->mem_conns > 0 ? b->mem_conns : 1;
-        double rss = ((double)b->mem_after.rss_kib -
-                      (double)b->mem_base.rss_kib) * 1024.0 / n;
-        double pss = ((double)b->mem_after.pss_kib -
-                      (double)b->mem_base.pss_kib) * 1024.0 / n;
+        double rss =
+            ((double)b->mem_after.rss_kib - (double)b->mem_base.rss_kib) *
+            1024.0 / n;
+        double pss =
+            ((double)b->mem_after.pss_kib - (double)b->mem_base.pss_kib) *
+            1024.0 / n;
         double cpu_us = server_cpu_s * 1e6 / n;
         printf("%s: idle, %u connections (deflate %s): %.0f bytes RSS and "
                "%.0f bytes PSS per connection, %.0f us of server CPU per "
@@ -1520,30 +1521,31 @@ report(const struct bench *b)
 static void
 usage(FILE *f)
 {
-    fprintf(f,
-            "usage: wsbench --port PORT [options]\n"
-            "  --host ADDR          IPv4 address of the server (127.0.0.1)\n"
-            "  --path PATH          the endpoint's path (/ws)\n"
-            "  -c, --connections N  connections (100)\n"
-            "  -s, --size BYTES     message payload, k and m suffixes (20)\n"
-            "  -m, --mode MODE      pingpong, pipeline or idle (pingpong)\n"
-            "  --depth K            pipeline: messages in flight per "
-            "connection (16)\n"
-            "  -d, --duration S     seconds measured (5)\n"
-            "  -w, --warmup S       seconds of traffic before (1); idle: "
-            "settling time\n"
-            "  --deflate            offer permessage-deflate, compress and "
-            "inflate\n"
-            "  --deflate-level L    zlib level of what is sent (1)\n"
-            "  --deflate-offer EXT  the offer (implies --deflate; default\n"
-            "                       permessage-deflate; client_max_window_bits)\n"
-            "  --text               text messages (binary by default)\n"
-            "  --server-pid PID     count this process's CPU and memory "
-            "(repeatable)\n"
-            "  --server-tree PID    ... with all its descendants "
-            "(repeatable)\n"
-            "  --label NAME         name of the server in the output\n"
-            "  --connect-parallel N connections opening at once (256)\n");
+    fprintf(
+        f,
+        "usage: wsbench --port PORT [options]\n"
+        "  --host ADDR          IPv4 address of the server (127.0.0.1)\n"
+        "  --path PATH          the endpoint's path (/ws)\n"
+        "  -c, --connections N  connections (100)\n"
+        "  -s, --size BYTES     message payload, k and m suffixes (20)\n"
+        "  -m, --mode MODE      pingpong, pipeline or idle (pingpong)\n"
+        "  --depth K            pipeline: messages in flight per "
+        "connection (16)\n"
+        "  -d, --duration S     seconds measured (5)\n"
+        "  -w, --warmup S       seconds of traffic before (1); idle: "
+        "settling time\n"
+        "  --deflate            offer permessage-deflate, compress and "
+        "inflate\n"
+        "  --deflate-level L    zlib level of what is sent (1)\n"
+        "  --deflate-offer EXT  the offer (implies --deflate; default\n"
+        "                       permessage-deflate; client_max_window_bits)\n"
+        "  --text               text messages (binary by default)\n"
+        "  --server-pid PID     count this process's CPU and memory "
+        "(repeatable)\n"
+        "  --server-tree PID    ... with all its descendants "
+        "(repeatable)\n"
+        "  --label NAME         name of the server in the output\n"
+        "  --connect-parallel N connections opening at once (256)\n");
 }
 
 static bool
@@ -1734,8 +1736,8 @@ parse_args(struct bench_opts *o, int argc, char **argv)
             exit(2);
         }
     }
-    if (optind != argc || o->port == 0 || o->n_conns == 0 ||
-        o->depth == 0 || o->connect_parallel == 0) {
+    if (optind != argc || o->port == 0 || o->n_conns == 0 || o->depth == 0 ||
+        o->connect_parallel == 0) {
         usage(stderr);
         exit(2);
     }
