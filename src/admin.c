@@ -209,7 +209,9 @@ get_cases(struct admin *a, struct evhttp_request *req, uint64_t after,
     uint64_t now = now_ms();
 
     copy = malloc(sizeof(*copy));
-    found = calloc(shm->n_cases, sizeof(*found));
+    /* At least one entry: with stats_cases 0 there is no record, and
+     * calloc(0) may return NULL. */
+    found = calloc(shm->n_cases > 0 ? shm->n_cases : 1, sizeof(*found));
     if (copy == NULL || found == NULL) {
         goto fail_oom;
     }

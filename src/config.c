@@ -102,8 +102,9 @@ static const struct config_directive config_directives[] = {
     {"deflate_client_no_context_takeover", CONFIG_BOOL,
      OFF(deflate_client_no_context_takeover), 0, 0, "off",
      "ask clients to compress every message afresh"},
-    {"stats_cases", CONFIG_UINT, OFF(stats_cases), 1, 1000000, "4096",
-     "per-connection statistics records kept, the oldest reused first"},
+    {"stats_cases", CONFIG_UINT, OFF(stats_cases), 0, 1000000, "4096",
+     "per-connection statistics records kept, the oldest reused first; "
+     "0: none, only the per-worker counters"},
     {"admin_listen", CONFIG_ADDR_OFF, OFF(admin_listen), 0, 0, "127.0.0.1:8890",
      "address of the admin HTTP endpoint, or off"},
     {"admin_token", CONFIG_STRING, OFF(admin_token), 0, CONFIG_TOKEN_MAX, "",
@@ -729,6 +730,12 @@ config_finish(struct config *cfg, char *err)
         return -1;
     }
     if (resolve_user(cfg, err) != 0) {
+        return -1;
+    }
+    if (strcmp(cfg->access_log, "off") != 0 && cfg->stats_cases == 0) {
+        snprintf(err, CONFIG_ERROR_MAX,
+                 "access_log: needs stats_cases above 0 (each line is "
+                 "written from the connection's record)");
         return -1;
     }
     if (cfg->daemon && strcmp(cfg->log, "stderr") == 0) {

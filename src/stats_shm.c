@@ -18,7 +18,8 @@ stats_shm_create(struct stats_shm *shm, unsigned n_slots, unsigned n_cases,
                  uint64_t now_ms)
 {
     unsigned per = n_slots == 0 ? 0 : (n_cases + n_slots - 1) / n_slots;
-    if (per == 0) {
+    /* 0 records means none at all (stats_cases 0): only the counters. */
+    if (per == 0 && n_cases > 0) {
         per = 1;
     }
     size_t bytes = sizeof(struct stats_shm_header) +
@@ -91,7 +92,8 @@ stats_case_start(const struct stats_shm *shm, unsigned slot, uint64_t id)
     struct stats_shm_slot *s = stats_shm_slot(shm, slot);
     unsigned per = shm->cases_per_slot;
 
-    if (s == NULL) {
+    if (s == NULL || per == 0) {
+        /* Records are off: not a case left unrecorded for want of one. */
         return NULL;
     }
     struct stats_case *part = shm->cases + (size_t)slot * per;

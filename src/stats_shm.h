@@ -191,7 +191,8 @@ struct stats_shm {
 
 /*
  * Maps a segment for n_slots workers and about n_cases records (rounded
- * up so each slot gets an equal partition of at least one), shared with
+ * up so each slot gets an equal partition of at least one; n_cases 0 makes
+ * no record at all, leaving only the slots' counters), shared with
  * children forked later. Returns 0, or -1 with errno set.
  */
 int stats_shm_create(struct stats_shm *shm, unsigned n_slots, unsigned n_cases,
@@ -225,7 +226,8 @@ stats_add(_Atomic uint64_t *counter, uint64_t n)
  * Starts case `id` in a free or closed record of slot's partition (never
  * one still in use). Returns the record, opened for writing (see
  * stats_case_begin), or NULL when every record of the partition is in
- * use (counted in the slot's `unrecorded`).
+ * use (counted in the slot's `unrecorded`) or when there are no records
+ * (not counted: recording is off).
  */
 struct stats_case *stats_case_start(const struct stats_shm *shm, unsigned slot,
                                     uint64_t id);

@@ -204,6 +204,19 @@ ws_frame_mask(uint8_t *p, size_t len, const uint8_t mask[4], uint64_t offset)
     }
     memcpy(&key64, key, sizeof(key64));
 
+    /* Four independent words per round: compilers turn them into vector
+     * operations (SLP), and unmasking was a tenth of a worker's CPU with
+     * 16 KiB messages when it went one word per round. */
+    for (; len - i >= 4 * sizeof(key64); i += 4 * sizeof(key64)) {
+        uint64_t w[4];
+
+        memcpy(w, p + i, sizeof(w));
+        w[0] ^= key64;
+        w[1] ^= key64;
+        w[2] ^= key64;
+        w[3] ^= key64;
+        memcpy(p + i, w, sizeof(w));
+    }
     for (; len - i >= sizeof(key64); i += sizeof(key64)) {
         uint64_t w;
 

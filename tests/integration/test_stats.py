@@ -1118,6 +1118,32 @@ def t_record_reuse():
                "unrecorded: its close counted too")
 
 
+def t_no_records():
+    """stats_cases 0: no case record at all, the counters still exact."""
+    with wsdtest.Wsd(tap, args=ADMIN + ["--stats_cases", "0"]) as w:
+        port = wsdtest.admin_port(w)
+        for _ in range(3):
+            full_connection(w.port)
+        wsdtest.wait_until(lambda: stats(port)["totals"]["active"] == 0, 3)
+        tap.eq(cases(port), {"cases": [], "more": False},
+               "stats_cases 0: /v1/cases is empty")
+        st, doc, hdrs = get_json(port, "/v1/cases/1")
+        tap.ok(is_error(st, doc, hdrs, 404),
+               "stats_cases 0: /v1/cases/1 is 404", (st, doc))
+        s = stats(port)
+        t = s["totals"]
+        tap.eq((s["cases"]["capacity"], s["cases"]["lastId"]), (0, 3),
+               "stats_cases 0: capacity 0, cases still numbered")
+        tap.eq((t["accepted"], t["active"], t["clean"], t["unclean"],
+                t["unrecorded"]), (3, 0, 3, 0, 0),
+               "stats_cases 0: connections counted, none 'unrecorded'")
+        tap.eq((t["rxMessages"], t["txMessages"], t["closeCodesReceived"]),
+               (3, 3, {"1000": 3}),
+               "stats_cases 0: messages and closes counted")
+        tap.ok(t["rxOctets"] > 0 and t["txOctets"] > 0,
+               "stats_cases 0: octets counted", t)
+
+
 def t_token(args, good, bad, name):
     with wsdtest.Wsd(tap, args=ADMIN + args) as w:
         port = wsdtest.admin_port(w)
@@ -1276,6 +1302,7 @@ def main():
         wsdtest.guard(tap, "worker killed", t_worker_killed, w, port)
 
     wsdtest.guard(tap, "record reuse", t_record_reuse)
+    wsdtest.guard(tap, "no records", t_no_records)
     wsdtest.guard(tap, "503", t_busy_503)
     wsdtest.guard(tap, "admin token", t_token,
                   ["--admin_token", "s3cret-token"], "s3cret-token",

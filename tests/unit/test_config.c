@@ -91,6 +91,8 @@ test_values(void)
     is_int(config_set(&cfg, "deflate-server-no-context-takeover", "on", err), 0,
            "a boolean on");
     ok(cfg.deflate_server_no_context_takeover, "boolean set");
+    is_int(config_set(&cfg, "stats_cases", "0", err), 0, "stats_cases 0");
+    is_int(cfg.stats_cases, 0, "stats_cases 0: no case records");
     is_int(config_set(&cfg, "log_level", "debug", err), 0, "log level");
     is_int(cfg.log_level, LOG_LEVEL_DEBUG, "log level set");
 
@@ -383,6 +385,8 @@ test_daemon_directives(void)
     static const char *const group_only[] = {"group", "root"};
     static const char *const no_user[] = {"user", "no-such-user-of-wsd"};
     static const char *const root_user[] = {"user", "root", "group", "root"};
+    static const char *const access_no_records[] = {
+        "access_log", "/var/log/wsd/access.log", "stats_cases", "0"};
     struct config cfg;
     struct config next;
     char err[CONFIG_ERROR_MAX];
@@ -418,6 +422,12 @@ test_daemon_directives(void)
     is_int(finish_with(&cfg, no_user, 2, err), -1, "unknown user refused");
     is_str(err, "user: \"no-such-user-of-wsd\": no such user",
            "unknown user: message");
+    is_int(finish_with(&cfg, access_no_records, 4, err), -1,
+           "access_log with stats_cases 0 refused");
+    is_str(err,
+           "access_log: needs stats_cases above 0 (each line is written from "
+           "the connection's record)",
+           "access_log with stats_cases 0: message");
     is_int(finish_with(&cfg, root_user, 4, err), 0, "user root, group root");
     is_int((int)cfg.uid, 0, "root's uid resolved");
     is_int((int)cfg.gid, 0, "root's gid resolved");

@@ -95,8 +95,16 @@ test_create(void)
     is_int(shm.cases_per_slot, 1, "at least one record per slot");
     is_int(shm.n_cases, 4, "4 records");
     stats_shm_destroy(&shm);
+    /* stats_cases 0: no record at all, and none counted as unrecorded. */
     is_int(stats_shm_create(&shm, 2, 0, 0), 0, "create with 0 records");
-    is_int(shm.cases_per_slot, 1, "0 records asked: still one per slot");
+    is_int(shm.cases_per_slot, 0, "0 records asked: none per slot");
+    is_int(shm.n_cases, 0, "0 records");
+    ok(stats_case_start(&shm, 1, 1) == NULL, "0 records: no case starts");
+    is_int(atomic_load(&shm.slots[1].c.unrecorded), 0,
+           "0 records: not counted as unrecorded");
+    ok(!stats_case_read(&shm, 0, &copy), "0 records: record 0 is out of range");
+    is_int(stats_shm_worker_died(&shm, 1, 0), 0,
+           "0 records: a dead worker leaves nothing to close");
     stats_shm_destroy(&shm);
 }
 
