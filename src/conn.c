@@ -266,6 +266,7 @@ keepalive_arm(struct conn *c)
 static void conn_going_away(struct conn *c, const char *reason);
 static bool queue_going_away(struct conn *c, const char *reason);
 static int conn_flush(struct conn *c);
+static int stage_send(struct conn *c);
 
 static void
 keepalive_check(struct conn *c)
@@ -405,6 +406,10 @@ conn_close(struct conn *c, enum conn_end why)
         end.why = "opening handshake refused";
     }
     conn_record_finish(&c->rec, &end, now_ms(env));
+    if (env->stage_owner == c) {
+        env->stage_len = 0;
+        env->stage_owner = NULL;
+    }
     TAILQ_REMOVE(&env->conns, c, entry);
     env->n_conns--;
     event_del(ev_io(c));
@@ -434,6 +439,9 @@ conn_flush(struct conn *c)
     size_t pending;
 
 again:
+    if (stage_send(c) != 0) {
+        return -1;
+    }
     if (c->out_lost) {
         log_msg(LOG_LEVEL_ERROR, "out of memory for a connection's output");
         conn_close(c, CONN_END_NO_MEMORY);
@@ -507,12 +515,11 @@ conn_finish(struct conn *c)
     timer_set(c, c->env->cfg->close_timeout_ms);
 }
 
-/*
- * Appends to c's output, made on first use. Bytes that cannot be kept
- * would tear the stream: the connection is then closed at its next flush.
- */
+/* Appends to c's own output buffer, made on first use. Bytes that cannot
+ * be kept would tear the stream: the connection is then closed at its
+ * next flush. */
 static void
-queue(struct conn *c, const void *p, size_t len)
+queue_out(struct conn *c, const void *p, size_t len)
 {
     if (len == 0 || c->out_lost) {
         return;
@@ -524,6 +531,110 @@ queue(struct conn *c, const void *p, size_t len)
     if (evbuffer_add(c->out, p, len) != 0) {
         c->out_lost = true;
     }
+}
+
+/*
+ * Moves what the stage holds for its owner into the owner's own buffer,
+ * and has the owner wait for writability to send it. Only a path that
+ * queued without flushing leaves the stage full for the next connection:
+ * this keeps its bytes, in order, for the right peer.
+ */
+static void
+stage_spill(struct conn_env *env)
+{
+    struct conn *o = env->stage_owner;
+
+    if (o != NULL && env->stage_len > 0) {
+        queue_out(o, env->stage, env->stage_len);
+        o->send_blocked = true;
+        conn_arm(o);
+    }
+    env->stage_len = 0;
+    env->stage_owner = NULL;
+}
+
+#define CONN_STAGE_KEEP_BYTES (256 * 1024)
+
+/*
+ * Queues bytes to send: into the worker's stage while c has nothing
+ * waiting in its own buffer (the common case: flushed at the end of this
+ * callback with one writev), else behind what waits.
+ */
+static void
+queue(struct conn *c, const void *p, size_t len)
+{
+    struct conn_env *env = c->env;
+
+    if (len == 0 || c->out_lost) {
+        return;
+    }
+    if (env->stage_owner != c && env->stage_len > 0) {
+        stage_spill(env);
+    }
+    if (out_len(c) == 0) {
+        if (env->stage_len + len > env->stage_cap) {
+            size_t cap = env->stage_cap < 4096 ? 4096 : env->stage_cap;
+            while (cap < env->stage_len + len) {
+                cap *= 2;
+            }
+            uint8_t *stage = realloc(env->stage, cap);
+            if (stage != NULL) {
+                env->stage = stage;
+                env->stage_cap = cap;
+            }
+        }
+        if (env->stage_len + len <= env->stage_cap) {
+            memcpy(env->stage + env->stage_len, p, len);
+            env->stage_len += len;
+            env->stage_owner = c;
+            return;
+        }
+        /* No room to grow: what is staged goes first, then this. */
+        stage_spill(env);
+    }
+    queue_out(c, p, len);
+}
+
+/*
+ * Sends what the stage holds for c, straight from it; what the socket
+ * does not take moves to c's own buffer. Returns 0, or -1 when c was
+ * closed (a send error).
+ */
+static int
+stage_send(struct conn *c)
+{
+    struct conn_env *env = c->env;
+
+    if (env->stage_owner != c) {
+        return 0;
+    }
+    size_t len = env->stage_len;
+    env->stage_len = 0;
+    env->stage_owner = NULL;
+    if (len == 0) {
+        return 0;
+    }
+    size_t sent = 0;
+    if (out_len(c) == 0 && !c->send_blocked && !c->send_wants_read) {
+        struct iovec iov = {.iov_base = env->stage, .iov_len = len};
+        ssize_t n = c->t->send(c->tctx, c->fd, &iov, 1);
+        if (n == WSD_IO_ERROR) {
+            log_errno(LOG_LEVEL_DEBUG, "send");
+            conn_close(c, CONN_END_IO_ERROR);
+            return -1;
+        }
+        if (n > 0) {
+            sent = (size_t)n;
+            conn_record_written(&c->rec, sent);
+        }
+    }
+    queue_out(c, env->stage + sent, len - sent);
+    if (env->stage_cap > CONN_STAGE_KEEP_BYTES) {
+        free(env->stage);
+        env->stage = NULL;
+        env->stage_cap = 0;
+    }
+    return 0;
 }
 
 /*
@@ -581,21 +692,41 @@ conn_echo(struct conn *c, const struct ws_event *ev)
     }
     conn_record_frame_out(&c->rec, ev->opcode);
     conn_record_message_out(&c->rec, ev->len, (hdr[0] & 0x40) != 0, len);
-    if (out_len(c) == 0 && len >= 4096) {
-        struct iovec iov[2] = {
+    if (out_len(c) == 0 && len >= 4096 && !c->send_blocked &&
+        !c->send_wants_read) {
+        /* What is staged for c goes first, in the same writev. */
+        struct conn_env *env = c->env;
+        size_t slen = env->stage_owner == c ? env->stage_len : 0;
+        struct iovec iov[3] = {
+            {.iov_base = env->stage, .iov_len = slen},
             {.iov_base = hdr, .iov_len = hlen},
             {.iov_base = (void *)(uintptr_t)payload, .iov_len = len},
         };
-        ssize_t n = c->t->send(c->tctx, c->fd, iov, 2);
+        ssize_t n = c->t->send(c->tctx, c->fd, slen > 0 ? iov : iov + 1,
+                               slen > 0 ? 3 : 2);
         if (n == WSD_IO_ERROR) {
             log_errno(LOG_LEVEL_DEBUG, "send");
             rc = -1;
             goto out;
         }
-        sent = n > 0 ? (size_t)n : 0;
-        if (sent > 0) {
-            conn_record_written(&c->rec, sent);
+        size_t took = n > 0 ? (size_t)n : 0;
+        if (took > 0) {
+            conn_record_written(&c->rec, took);
         }
+        if (slen > 0) {
+            size_t from_stage = took < slen ? took : slen;
+            env->stage_len = 0;
+            env->stage_owner = NULL;
+            queue_out(c, env->stage + from_stage, slen - from_stage);
+            took -= from_stage;
+        }
+        /* Whatever is left waits in c's own buffer, behind the rest. */
+        if (took < hlen) {
+            queue_out(c, hdr + took, hlen - took);
+            took = hlen;
+        }
+        queue_out(c, payload + (took - hlen), len - (took - hlen));
+        goto out;
     }
     if (sent < hlen) {
         queue(c, hdr + sent, hlen - sent);

@@ -40,6 +40,13 @@ struct conn_env {
     size_t rbuf_bytes;
     uint8_t *zbuf; /* the worker's compression output, shared */
     size_t zbuf_bytes;
+    /* One connection's output while one callback runs, sent with one
+     * writev at its end; only what the socket does not take is copied
+     * into that connection's own buffer. */
+    uint8_t *stage;
+    size_t stage_len;
+    size_t stage_cap;
+    struct conn *stage_owner;    /* whose bytes stage holds; NULL: none */
     const struct stats_shm *shm; /* the shared statistics segment */
     unsigned slot_index;         /* this worker's slot in it */
     TAILQ_HEAD(conn_list, conn) conns;

@@ -386,6 +386,7 @@ worker_free(struct worker *w)
     }
     free(w->env.rbuf);
     free(w->env.zbuf);
+    free(w->env.stage);
 }
 
 int
