@@ -54,7 +54,12 @@ process_title_init(int argc, char **argv)
         }
         env[i] = strdup(environ[i]);
         if (env[i] == NULL) {
-            return; /* the copies made so far are kept by nobody: rare */
+            /* No room for titles then: environ stays where it was. */
+            while (i > 0) {
+                free(env[--i]);
+            }
+            free(env);
+            return;
         }
     }
     environ = env;
