@@ -1103,14 +1103,24 @@ conn_going_away(struct conn *c, const char *reason)
     }
 }
 
-void
-conn_shutdown(struct conn *c)
+/* conn_shutdown; returns whether c still exists. */
+static bool
+shutdown_one(struct conn *c)
 {
     if (c->state == CONN_HANDSHAKE) {
         conn_close(c, CONN_END_SHUTDOWN);
-        return;
+        return false;
     }
-    conn_going_away(c, "server shutting down");
+    if (queue_going_away(c, "server shutting down")) {
+        return conn_flush(c) == 0;
+    }
+    return true;
+}
+
+void
+conn_shutdown(struct conn *c)
+{
+    (void)shutdown_one(c);
 }
 
 void
@@ -1125,6 +1135,22 @@ conn_shutdown_graceful_all(struct conn_env *env)
             conn_flush(c); /* sends the close if nothing is in flight */
         }
     }
+}
+
+bool
+conn_shutdown_next(struct conn_env *env)
+{
+    struct conn *c = TAILQ_FIRST(&env->conns);
+
+    if (c == NULL) {
+        return false;
+    }
+    /* Still there: behind the ones not yet told. */
+    if (shutdown_one(c)) {
+        TAILQ_REMOVE(&env->conns, c, entry);
+        TAILQ_INSERT_TAIL(&env->conns, c, entry);
+    }
+    return true;
 }
 
 void

@@ -99,6 +99,13 @@ struct conn *conn_new(struct conn_env *env, int fd, const struct transport *t,
  */
 void conn_shutdown(struct conn *c);
 
+/*
+ * conn_shutdown() for the connection at the head of env's list, which
+ * then goes to the tail: called n_conns times, it reaches each once.
+ * Returns false when there is none. May free it.
+ */
+bool conn_shutdown_next(struct conn_env *env);
+
 /* conn_shutdown() for every connection of env. */
 void conn_shutdown_all(struct conn_env *env);
 

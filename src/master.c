@@ -656,7 +656,7 @@ master_reload(struct master *m)
             kill(s->pid, SIGUSR2);
         }
     }
-    uint64_t grace = m->gen.cfg->shutdown_timeout_ms +
+    uint64_t grace = m->gen.cfg->shutdown_timeout_ms + WORKER_SPREAD_MS +
                      m->gen.cfg->close_timeout_ms + MASTER_STOP_GRACE_MS;
     gen_free(&m->gen, m->n);
     m->gen = next;

@@ -33,6 +33,10 @@
 #define WORKER_ACCEPTS_PER_EVENT 64
 #define WORKER_ACCEPT_PAUSE_MS   100
 #define WORKER_PAUSE_LOG_MS      10000
+/* When a reload's grace is over, the old worker's 1001s go out over
+ * WORKER_SPREAD_MS (worker.h) in this many steps: its clients reconnect
+ * to the new workers spread out rather than all in the same moment. */
+#define WORKER_SPREAD_STEPS      20
 #define WORKER_HEARTBEAT_MS      1000
 /* Connections past max_connections that are still answered 503 rather
  * than closed unanswered. */
@@ -50,10 +54,12 @@ enum worker_phase {
     WORKER_RUNNING,
     WORKER_RETIRING, /* replaced by a reload: serving its connections out */
     WORKER_GRACEFUL, /* closing each connection between messages */
+    WORKER_SPREAD,   /* reload grace over: 1001s spread over a second */
     WORKER_FAST,     /* close 1001 sent to all: waiting for the answers */
 };
 
 static void worker_enter(struct worker *w, enum worker_phase phase);
+static void worker_on_spread(evutil_socket_t fd, short what, void *arg);
 
 /* One listening socket and the transport its connections take. */
 struct worker_listener {
@@ -77,6 +83,9 @@ struct worker {
     struct event *ev_heartbeat;
     struct event *ev_deadline; /* drain deadline; in retirement, its end */
     enum worker_phase phase;
+    struct event *ev_spread; /* the steps of WORKER_SPREAD */
+    uint64_t spread_left;    /* connections not yet told */
+    unsigned spread_steps;   /* steps left */
     struct event *ev_signals[WORKER_N_SIGNALS];
 };
 
@@ -206,14 +215,20 @@ worker_on_deadline(evutil_socket_t fd, short what, void *arg)
     case WORKER_RUNNING:
         return;
     case WORKER_RETIRING:
+        log_msg(LOG_LEVEL_INFO,
+                "worker %u: reload grace over, closing %llu connections "
+                "over %d ms",
+                w->slot_index, (unsigned long long)w->env.n_conns,
+                WORKER_SPREAD_MS);
+        worker_enter(w, WORKER_SPREAD);
+        return;
     case WORKER_GRACEFUL:
         log_msg(LOG_LEVEL_INFO,
-                "worker %u: %s over, closing %llu connections now",
-                w->slot_index,
-                w->phase == WORKER_RETIRING ? "reload grace" : "drain time",
-                (unsigned long long)w->env.n_conns);
+                "worker %u: drain time over, closing %llu connections now",
+                w->slot_index, (unsigned long long)w->env.n_conns);
         worker_enter(w, WORKER_FAST);
         return;
+    case WORKER_SPREAD:
     case WORKER_FAST:
         log_msg(LOG_LEVEL_INFO, "shutdown deadline: dropping %llu connections",
                 (unsigned long long)w->env.n_conns);
@@ -292,10 +307,43 @@ worker_enter(struct worker *w, enum worker_phase phase)
         w->env.graceful = true;
         conn_shutdown_graceful_all(&w->env);
         return;
+    case WORKER_SPREAD:
+        deadline_set(w, WORKER_SPREAD_MS + cfg->close_timeout_ms);
+        w->spread_left = w->env.n_conns;
+        w->spread_steps = WORKER_SPREAD_STEPS;
+        worker_on_spread(-1, 0, w);
+        return;
     case WORKER_FAST:
+        evtimer_del(w->ev_spread);
         deadline_set(w, cfg->close_timeout_ms);
         conn_shutdown_all(&w->env);
         return;
+    }
+}
+
+/* One step of WORKER_SPREAD: an even share of the connections left. */
+static void
+worker_on_spread(evutil_socket_t fd, short what, void *arg)
+{
+    struct worker *w = arg;
+    (void)fd;
+    (void)what;
+
+    if (w->phase != WORKER_SPREAD || w->spread_steps == 0) {
+        return;
+    }
+    uint64_t share = (w->spread_left + w->spread_steps - 1) / w->spread_steps;
+    for (uint64_t i = 0; i < share && w->spread_left > 0; i++) {
+        w->spread_left--;
+        if (!conn_shutdown_next(&w->env)) {
+            w->spread_left = 0;
+        }
+    }
+    w->spread_steps--;
+    if (w->spread_left > 0 && w->spread_steps > 0 &&
+        w->phase == WORKER_SPREAD) {
+        struct timeval tv = {0, WORKER_SPREAD_MS * 1000 / WORKER_SPREAD_STEPS};
+        evtimer_add(w->ev_spread, &tv);
     }
 }
 
@@ -367,6 +415,9 @@ worker_free(struct worker *w)
     }
     if (w->ev_deadline != NULL) {
         event_free(w->ev_deadline);
+    }
+    if (w->ev_spread != NULL) {
+        event_free(w->ev_spread);
     }
     if (w->ev_heartbeat != NULL) {
         event_free(w->ev_heartbeat);
@@ -475,6 +526,7 @@ worker_run(const struct config *cfg, unsigned slot,
     w.ev_heartbeat =
         event_new(w.env.base, -1, EV_PERSIST, worker_on_heartbeat, &w);
     w.ev_deadline = evtimer_new(w.env.base, worker_on_deadline, &w);
+    w.ev_spread = evtimer_new(w.env.base, worker_on_spread, &w);
     bool signals_ok = true;
     for (size_t i = 0; i < WORKER_N_SIGNALS; i++) {
         w.ev_signals[i] =
@@ -483,7 +535,7 @@ worker_run(const struct config *cfg, unsigned slot,
     }
     if (!listeners_ok || !signals_ok || !timers_ok ||
         w.ev_accept_resume == NULL || w.ev_heartbeat == NULL ||
-        w.ev_deadline == NULL) {
+        w.ev_deadline == NULL || w.ev_spread == NULL) {
         log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);
         goto out;
     }

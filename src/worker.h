@@ -13,6 +13,11 @@
 #include "config.h"
 #include "stats_shm.h"
 
+/* How long a retiring worker takes to send its 1001s once the reload's
+ * grace is over (spread, so that its clients do not all reconnect at
+ * once). */
+#define WORKER_SPREAD_MS 1000
+
 /* What the master hands the worker of one slot. */
 struct worker_listeners {
     int fd;           /* the slot's ws:// listening socket */
@@ -29,7 +34,9 @@ struct worker_listeners {
  *                    to finish;
  *   SIGQUIT          the same with shutdown_timeout_ms;
  *   SIGUSR2          (reload) stops accepting and serves its connections
- *                    for shutdown_timeout_ms, then as SIGTERM;
+ *                    for shutdown_timeout_ms, then closes them with 1001
+ *                    spread over WORKER_SPREAD_MS, and waits
+ *                    close_timeout_ms more;
  *   SIGUSR1          reopens the log files.
  * Returns the process exit status: 0, or WSD_EXIT_FATAL when it cannot
  * start.

@@ -12,6 +12,7 @@ Real processes on 127.0.0.1 ports the kernel picks; every wait bounded.
 """
 import ctypes
 import os
+import select
 import pwd
 import re
 import resource
@@ -186,6 +187,32 @@ def t_reload_grace():
             lambda: len(w.workers()) == 1 and not set(w.workers()) & set(old),
             5), "reload grace: one new worker serves")
         a.close()
+
+        # Many connections: their 1001s are spread over a second, so that
+        # their clients do not all reconnect in the same moment.
+        conns = [wsdtest.open_ws(w.port) for _ in range(20)]
+        w.signal(signal.SIGHUP)
+        arrivals = {}
+        end = time.monotonic() + timeout(5)
+        for c in conns:
+            c.setblocking(False)
+        while len(arrivals) < len(conns) and time.monotonic() < end:
+            ready, _, _ = select.select(
+                [c for c in conns if c not in arrivals], [], [], 0.05)
+            for c in ready:
+                arrivals[c] = time.monotonic()
+        for c in conns:
+            c.setblocking(True)
+        codes = [close_exchange(c)[0] for c in conns]
+        tap.eq(codes, [1001] * len(conns),
+               "reload grace: each of 20 connections gets 1001")
+        spread = (max(arrivals.values()) - min(arrivals.values())
+                  if arrivals else 0)
+        tap.ok(spread >= 0.4, "reload grace: the 1001s are spread out, not "
+                              "sent at once (%.2f s between the first and "
+                              "the last)" % spread)
+        for c in conns:
+            c.close()
 
 
 def t_reload_listen_and_tls_change():
