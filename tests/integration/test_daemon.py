@@ -19,6 +19,7 @@ import resource
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import tempfile
@@ -303,6 +304,74 @@ def t_kill_under_load():
         tap.ok(echo_raw(fresh), "under load: new connections are served")
         for c in conns + [fresh]:
             c.close()
+
+
+def make_cert(directory, name):
+    """A self-signed certificate for 127.0.0.1 named CN=name, and its key:
+    (cert path, key path)."""
+    cert = os.path.join(directory, name + ".pem")
+    key = os.path.join(directory, name + ".key")
+    subprocess.run([os.environ.get("OPENSSL") or "openssl", "req", "-x509",
+                    "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=" + name, "-addext",
+                    "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out",
+                    cert], check=True, capture_output=True,
+                   timeout=timeout(30))
+    return cert, key
+
+
+def served_cert(port):
+    """The DER certificate the wss:// endpoint presents now."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with socket.create_connection(("127.0.0.1", port),
+                                  timeout=timeout(5)) as raw:
+        with ctx.wrap_socket(raw) as s:
+            return s.getpeercert(binary_form=True)
+
+
+def der_of(path):
+    with open(path) as f:
+        return ssl.PEM_cert_to_DER_cert(f.read())
+
+
+def t_reload_certificate():
+    """A renewed certificate is taken on reload, without a restart, while
+    a wss:// connection made before keeps echoing."""
+    d = tempfile.mkdtemp(prefix="certs-", dir=TMP)
+    first = make_cert(d, "first")
+    second = make_cert(d, "second")
+    live_cert, live_key = os.path.join(d, "live.pem"), os.path.join(d,
+                                                                   "live.key")
+    shutil.copy(first[0], live_cert)
+    shutil.copy(first[1], live_key)
+    conf = os.path.join(TMP, "cert.conf")
+    write(conf, "tls_listen 127.0.0.1:0\ntls_certificate %s\n"
+          "tls_certificate_key %s\n" % (live_cert, live_key))
+    with wsdtest.Wsd(tap, args=["-c", conf]) as w:
+        tap.eq(served_cert(w.tls_port), der_of(first[0]),
+               "certificate reload: the first certificate is served")
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        raw = socket.create_connection(("127.0.0.1", w.tls_port),
+                                       timeout=timeout(5))
+        old = ctx.wrap_socket(raw)
+        old.sendall(wsdtest.handshake_request())
+        status = wsdtest.read_http_response(old)[0]
+        tap.ok(status == 101 and echo_raw(old, b"before"),
+               "certificate reload: a wss:// connection echoes")
+        shutil.copy(second[0], live_cert)
+        shutil.copy(second[1], live_key)
+        w.signal(signal.SIGHUP)
+        tap.ok(wsdtest.wait_until(
+            lambda: served_cert(w.tls_port) == der_of(second[0]), 5),
+            "certificate reload: new connections get the renewed one")
+        tap.ok(echo_raw(old, b"after"),
+               "certificate reload: the connection made before still echoes")
+        old.close()
 
 
 # Graceful and fast shutdown ----------------------------------------------------
@@ -760,6 +829,7 @@ def main():
     guarded("reload", t_reload)
     guarded("reload grace", t_reload_grace)
     guarded("reload listen/tls", t_reload_listen_and_tls_change)
+    guarded("reload certificate", t_reload_certificate)
     guarded("kill under load", t_kill_under_load)
     guarded("QUIT", t_quit)
     guarded("QUIT deadline", t_quit_deadline)
