@@ -533,6 +533,42 @@ queue_out(struct conn *c, const void *p, size_t len)
     }
 }
 
+/* A worker buffer released after use once it grew past this. */
+#define CONN_BUF_KEEP_BYTES (256 * 1024)
+
+/* Makes b hold at least need bytes: twice its size, or need when that is
+ * more (one large message is not rounded up). Returns false, b as it
+ * was, when out of memory. */
+static bool
+buf_reserve(struct conn_buf *b, size_t need)
+{
+    if (b->cap >= need) {
+        return true;
+    }
+    size_t cap = b->cap < 2048 ? 4096 : 2 * b->cap;
+    if (cap < need) {
+        cap = need;
+    }
+    uint8_t *p = realloc(b->p, cap);
+    if (p == NULL) {
+        return false;
+    }
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+/* Releases b when a large message grew it. */
+static void
+buf_trim(struct conn_buf *b)
+{
+    if (b->cap > CONN_BUF_KEEP_BYTES) {
+        free(b->p);
+        b->p = NULL;
+        b->cap = 0;
+    }
+}
+
 /*
  * Moves what the stage holds for its owner into the owner's own buffer,
  * and has the owner wait for writability to send it. Only a path that
@@ -545,15 +581,13 @@ stage_spill(struct conn_env *env)
     struct conn *o = env->stage_owner;
 
     if (o != NULL && env->stage_len > 0) {
-        queue_out(o, env->stage, env->stage_len);
+        queue_out(o, env->stage.p, env->stage_len);
         o->send_blocked = true;
         conn_arm(o);
     }
     env->stage_len = 0;
     env->stage_owner = NULL;
 }
-
-#define CONN_STAGE_KEEP_BYTES (256 * 1024)
 
 /*
  * Queues bytes to send: into the worker's stage while c has nothing
@@ -572,19 +606,8 @@ queue(struct conn *c, const void *p, size_t len)
         stage_spill(env);
     }
     if (out_len(c) == 0) {
-        if (env->stage_len + len > env->stage_cap) {
-            size_t cap = env->stage_cap < 4096 ? 4096 : env->stage_cap;
-            while (cap < env->stage_len + len) {
-                cap *= 2;
-            }
-            uint8_t *stage = realloc(env->stage, cap);
-            if (stage != NULL) {
-                env->stage = stage;
-                env->stage_cap = cap;
-            }
-        }
-        if (env->stage_len + len <= env->stage_cap) {
-            memcpy(env->stage + env->stage_len, p, len);
+        if (buf_reserve(&env->stage, env->stage_len + len)) {
+            memcpy(env->stage.p + env->stage_len, p, len);
             env->stage_len += len;
             env->stage_owner = c;
             return;
@@ -596,76 +619,84 @@ queue(struct conn *c, const void *p, size_t len)
 }
 
 /*
- * Sends what the stage holds for c, straight from it; what the socket
- * does not take moves to c's own buffer. Returns 0, or -1 when c was
- * closed (a send error).
+ * Sends iov[0..n) at once when nothing of c's waits before it, and keeps
+ * in c's own buffer whatever the socket does not take (all of it when c
+ * must wait). Returns 0, or -1 on a send error (the caller closes c).
  */
 static int
-stage_send(struct conn *c)
+send_or_keep(struct conn *c, const struct iovec *iov, int n)
 {
-    struct conn_env *env = c->env;
+    size_t took = 0;
 
-    if (env->stage_owner != c) {
-        return 0;
-    }
-    size_t len = env->stage_len;
-    env->stage_len = 0;
-    env->stage_owner = NULL;
-    if (len == 0) {
-        return 0;
-    }
-    size_t sent = 0;
     if (out_len(c) == 0 && !c->send_blocked && !c->send_wants_read) {
-        struct iovec iov = {.iov_base = env->stage, .iov_len = len};
-        ssize_t n = c->t->send(c->tctx, c->fd, &iov, 1);
-        if (n == WSD_IO_ERROR) {
+        ssize_t r = c->t->send(c->tctx, c->fd, iov, n);
+        if (r == WSD_IO_ERROR) {
             log_errno(LOG_LEVEL_DEBUG, "send");
-            conn_close(c, CONN_END_IO_ERROR);
             return -1;
         }
-        if (n > 0) {
-            sent = (size_t)n;
-            conn_record_written(&c->rec, sent);
+        if (r > 0) {
+            took = (size_t)r;
+            conn_record_written(&c->rec, took);
         }
     }
-    queue_out(c, env->stage + sent, len - sent);
-    if (env->stage_cap > CONN_STAGE_KEEP_BYTES) {
-        free(env->stage);
-        env->stage = NULL;
-        env->stage_cap = 0;
+    for (int i = 0; i < n; i++) {
+        size_t skip = took < iov[i].iov_len ? took : iov[i].iov_len;
+        queue_out(c, (const uint8_t *)iov[i].iov_base + skip,
+                  iov[i].iov_len - skip);
+        took -= skip;
     }
     return 0;
 }
 
 /*
+ * Takes what the stage holds for c into iov[0] (returns 1), or returns 0
+ * when it holds nothing of c's. Either way the stage is c's no more: its
+ * bytes must be sent or kept before the next queue().
+ */
+static int
+stage_take(struct conn *c, struct iovec *iov)
+{
+    struct conn_env *env = c->env;
+    int n = 0;
+
+    if (env->stage_owner == c) {
+        if (env->stage_len > 0) {
+            iov->iov_base = env->stage.p;
+            iov->iov_len = env->stage_len;
+            n = 1;
+        }
+        env->stage_len = 0;
+        env->stage_owner = NULL;
+    }
+    return n;
+}
+
+/*
+ * Sends what the stage holds for c, straight from it. Returns 0, or -1
+ * when c was closed (a send error).
+ */
+static int
+stage_send(struct conn *c)
+{
+    struct iovec iov;
+    int rc = stage_take(c, &iov) == 1 ? send_or_keep(c, &iov, 1) : 0;
+
+    buf_trim(&c->env->stage);
+    if (rc != 0) {
+        conn_close(c, CONN_END_IO_ERROR);
+    }
+    return rc;
+}
+
+/*
  * The worker's compression buffer with room for need bytes, or NULL. It is
  * shared: its contents live only until the caller has queued them. One
- * grown for a large message is released afterwards by scratch_trim.
+ * grown for a large message is released afterwards by buf_trim.
  */
-#define CONN_SCRATCH_KEEP_BYTES (256 * 1024)
-
 static uint8_t *
 scratch(struct conn_env *env, size_t need)
 {
-    if (env->zbuf_bytes < need) {
-        uint8_t *p = realloc(env->zbuf, need);
-        if (p == NULL) {
-            return NULL;
-        }
-        env->zbuf = p;
-        env->zbuf_bytes = need;
-    }
-    return env->zbuf;
-}
-
-static void
-scratch_trim(struct conn_env *env)
-{
-    if (env->zbuf_bytes > CONN_SCRATCH_KEEP_BYTES) {
-        free(env->zbuf);
-        env->zbuf = NULL;
-        env->zbuf_bytes = 0;
-    }
+    return buf_reserve(&env->zbuf, need) ? env->zbuf.p : NULL;
 }
 
 /*
@@ -684,7 +715,6 @@ conn_echo(struct conn *c, const struct ws_event *ev)
     size_t hlen =
         ws_session_message(&c->session, hdr, ev->opcode, ev->data, ev->len,
                            zbuf, zbuf != NULL ? bound : 0, &payload, &len);
-    size_t sent = 0;
     int rc = 0;
 
     if (hlen == 0) {
@@ -692,50 +722,28 @@ conn_echo(struct conn *c, const struct ws_event *ev)
     }
     conn_record_frame_out(&c->rec, ev->opcode);
     conn_record_message_out(&c->rec, ev->len, (hdr[0] & 0x40) != 0, len);
-    if (out_len(c) == 0 && len >= 4096 && !c->send_blocked &&
-        !c->send_wants_read) {
-        /* What is staged for c goes first, in the same writev. */
-        struct conn_env *env = c->env;
-        size_t slen = env->stage_owner == c ? env->stage_len : 0;
-        struct iovec iov[3] = {
-            {.iov_base = env->stage, .iov_len = slen},
-            {.iov_base = hdr, .iov_len = hlen},
-            {.iov_base = (void *)(uintptr_t)payload, .iov_len = len},
-        };
-        ssize_t n = c->t->send(c->tctx, c->fd, slen > 0 ? iov : iov + 1,
-                               slen > 0 ? 3 : 2);
-        if (n == WSD_IO_ERROR) {
-            log_errno(LOG_LEVEL_DEBUG, "send");
-            rc = -1;
-            goto out;
+    if (len >= 4096) {
+        /* A large echo goes out from where it lies, in one writev behind
+         * what is staged for c; only what the socket does not take is
+         * copied. */
+        struct iovec iov[3];
+        int n = 0;
+        if (c->env->stage_owner != c) {
+            stage_spill(c->env);
         }
-        size_t took = n > 0 ? (size_t)n : 0;
-        if (took > 0) {
-            conn_record_written(&c->rec, took);
-        }
-        if (slen > 0) {
-            size_t from_stage = took < slen ? took : slen;
-            env->stage_len = 0;
-            env->stage_owner = NULL;
-            queue_out(c, env->stage + from_stage, slen - from_stage);
-            took -= from_stage;
-        }
-        /* Whatever is left waits in c's own buffer, behind the rest. */
-        if (took < hlen) {
-            queue_out(c, hdr + took, hlen - took);
-            took = hlen;
-        }
-        queue_out(c, payload + (took - hlen), len - (took - hlen));
-        goto out;
+        n += stage_take(c, &iov[n]);
+        iov[n].iov_base = hdr;
+        iov[n++].iov_len = hlen;
+        iov[n].iov_base = (void *)(uintptr_t)payload;
+        iov[n++].iov_len = len;
+        rc = send_or_keep(c, iov, n);
+        buf_trim(&c->env->stage);
+    } else {
+        queue(c, hdr, hlen);
+        queue(c, payload, len);
     }
-    if (sent < hlen) {
-        queue(c, hdr + sent, hlen - sent);
-        sent = hlen;
-    }
-    queue(c, payload + (sent - hlen), len - (sent - hlen));
-out:
     if (zbuf != NULL) {
-        scratch_trim(c->env);
+        buf_trim(&c->env->zbuf);
     }
     if (rc != 0) {
         conn_close(c, CONN_END_IO_ERROR);

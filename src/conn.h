@@ -29,6 +29,12 @@ struct transport;
 
 typedef void conn_env_fn(struct conn_env *env);
 
+/* A worker's scratch memory, grown on demand and released once large. */
+struct conn_buf {
+    uint8_t *p;
+    size_t cap;
+};
+
 /* What every connection of a worker shares; owned by the worker. */
 struct conn_env {
     struct event_base *base;
@@ -38,14 +44,12 @@ struct conn_env {
     struct ws_deflate_config deflate_cfg;
     uint8_t *rbuf; /* the worker's read buffer, shared */
     size_t rbuf_bytes;
-    uint8_t *zbuf; /* the worker's compression output, shared */
-    size_t zbuf_bytes;
+    struct conn_buf zbuf; /* the worker's compression output, shared */
     /* One connection's output while one callback runs, sent with one
      * writev at its end; only what the socket does not take is copied
      * into that connection's own buffer. */
-    uint8_t *stage;
+    struct conn_buf stage;
     size_t stage_len;
-    size_t stage_cap;
     struct conn *stage_owner;    /* whose bytes stage holds; NULL: none */
     const struct stats_shm *shm; /* the shared statistics segment */
     unsigned slot_index;         /* this worker's slot in it */

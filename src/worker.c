@@ -436,8 +436,8 @@ worker_free(struct worker *w)
         event_base_free(w->env.base);
     }
     free(w->env.rbuf);
-    free(w->env.zbuf);
-    free(w->env.stage);
+    free(w->env.zbuf.p);
+    free(w->env.stage.p);
 }
 
 int
