@@ -14,11 +14,9 @@ hashlib (and checked against the RFC 6455 §1.3 example).
 """
 import os
 import re
-import select
 import socket
 import struct
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -547,66 +545,26 @@ def t_backpressure(name, w):
     # A small receive buffer of our own keeps the kernel from absorbing
     # the echoes: the backlog must build up in the server.
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-    rss0 = W.vmrss_kib(pid)
     n = 65536
     body = bytes(range(256)) * (n // 256)
-
-    def msg(i):
-        return frame_fast(BINARY, i.to_bytes(8, "big") + body[8:])
-
-    s.setblocking(False)
-    complete = 0
-    sent = 0
-    cur = b""
-    peak = rss0
-    stalled = False
-    t0 = time.monotonic()
-    last = t0
-    while time.monotonic() - t0 < W.timeout(5) and sent < 128 * MIB:
-        if not cur:
-            cur = msg(complete)
-        try:
-            k = s.send(cur)
-        except BlockingIOError:
-            k = 0
-        now = time.monotonic()
-        if k:
-            cur = cur[k:]
-            sent += k
-            last = now
-            if not cur:
-                complete += 1
-                if complete % 32 == 0:
-                    peak = max(peak, W.vmrss_kib(pid) or 0)
-        elif now - last > 1.0:
-            stalled = True
-            break
-        else:
-            select.select([], [s], [], 0.05)
-    time.sleep(0.3)
-    peak = max(peak, W.vmrss_kib(pid) or 0)
+    f = W.flood_until_stalled(
+        s, lambda i: frame_fast(BINARY, i.to_bytes(8, "big") + body[8:]), pid,
+        seconds=5, max_bytes=128 * MIB)
+    stalled, sent, complete, cur = (f["stalled"], f["sent"], f["complete"],
+                                    f["rest"])
+    rss0, peak = f["rss0"], f["peak"]
     tap.ok(stalled and sent < 64 * MIB,
            "%s: sending stalls once the server's output backs up" % name,
            "stalled %r after %.1f MiB in %.1f s" %
-           (stalled, sent / MIB, time.monotonic() - t0))
+           (stalled, sent / MIB, f["elapsed"]))
     tap.ok(rss0 is not None and peak - rss0 < 32 * 1024,
            "%s: worker RSS grew by less than 32 MiB" % name,
            "RSS %r KiB at start, peak %r KiB, after sending %.1f MiB" %
            (rss0, peak, sent / MIB))
     # Finish the partly sent message in a thread while we read.
     expected = complete + (1 if cur else 0)
-    s.setblocking(True)
+    th, errors = W.send_in_background(s, cur)
     s.settimeout(W.timeout(15))
-    errors = []
-
-    def finish():
-        try:
-            if cur:
-                s.sendall(cur)
-        except OSError as e:
-            errors.append(e)
-    th = threading.Thread(target=finish)
-    th.start()
     bad = None
     for i in range(expected):
         op, got, ctl = W.read_message(s)
@@ -629,7 +587,6 @@ def t_ping_flood(name, w):
     pid = w.workers()[0]
     s = W.open_ws(PORT[0])
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
-    rss0 = W.vmrss_kib(pid)
     key = os.urandom(4)
     filler = b"p" * 117
 
@@ -639,58 +596,23 @@ def t_ping_flood(name, w):
                         for i in range(first, first + count))
     per = 500
     frame_len = len(batch(0, 1))
-    s.setblocking(False)
-    queued = 0
-    sent = 0
-    cur = b""
-    peak = rss0
-    stalled = False
-    t0 = time.monotonic()
-    last = t0
-    while time.monotonic() - t0 < W.timeout(5) and sent < 64 * MIB:
-        if not cur:
-            cur = batch(queued, per)
-            queued += per
-        try:
-            k = s.send(cur)
-        except BlockingIOError:
-            k = 0
-        now = time.monotonic()
-        if k:
-            cur = cur[k:]
-            sent += k
-            last = now
-        elif now - last > 1.0:
-            stalled = True
-            break
-        else:
-            peak = max(peak, W.vmrss_kib(pid) or 0)
-            select.select([], [s], [], 0.05)
-    time.sleep(0.3)
-    peak = max(peak, W.vmrss_kib(pid) or 0)
+    f = W.flood_until_stalled(s, lambda k: batch(k * per, per), pid,
+                              seconds=5, max_bytes=64 * MIB, sample_every=1)
+    stalled, sent, rss0, peak = f["stalled"], f["sent"], f["rss0"], f["peak"]
     tap.ok(stalled and sent < 48 * MIB,
            "%s: sending stalls once the pongs back up" % name,
            "stalled %r after %.1f MiB in %.1f s" %
-           (stalled, sent / MIB, time.monotonic() - t0))
+           (stalled, sent / MIB, f["elapsed"]))
     tap.ok(rss0 is not None and peak - rss0 < 32 * 1024,
            "%s: worker RSS grew by less than 32 MiB" % name,
            "RSS %r KiB at start, peak %r KiB" % (rss0, peak))
     # Whole pings sent; the partial last one is dropped by closing later.
     whole = sent // frame_len
     tail = sent - whole * frame_len
-    s.setblocking(True)
+    # Complete the partly sent ping so that the stream stays framed.
+    th, errors = W.send_in_background(s, batch(whole, 1)[tail:] if tail
+                                      else b"")
     s.settimeout(W.timeout(15))
-    errors = []
-
-    def finish():
-        # Complete the partly sent ping so that the stream stays framed.
-        try:
-            if tail:
-                s.sendall(batch(whole, 1)[tail:])
-        except OSError as e:
-            errors.append(e)
-    th = threading.Thread(target=finish)
-    th.start()
     expected = whole + (1 if tail else 0)
     buf = bytearray()
     pos = 0

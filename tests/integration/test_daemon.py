@@ -24,10 +24,9 @@ import struct
 import subprocess
 import tempfile
 import time
-import traceback
 
 import wsdtest
-from wsdtest import timeout
+from wsdtest import echo_raw, timeout
 
 tap = wsdtest.Tap()
 TMP = tempfile.mkdtemp(prefix="wsd-daemon-")
@@ -54,17 +53,6 @@ def cmdline(pid):
         return None
 
 
-def echo_raw(s, payload=None):
-    payload = payload if payload is not None else os.urandom(64)
-    try:
-        s.settimeout(timeout(5))
-        s.sendall(wsdtest.frame(2, payload))
-        op, got, _ = wsdtest.read_message(s)
-        return op == 2 and got == payload
-    except (OSError, EOFError, ValueError):
-        return False
-
-
 def status_of(port, path):
     """The HTTP status of an upgrade request for path."""
     s = wsdtest.connect(port)
@@ -85,14 +73,6 @@ def close_exchange(s, seconds=5):
         return code, reason
     except (OSError, EOFError, ValueError) as e:
         return None, str(e)
-
-
-def guarded(name, fn, *args):
-    try:
-        fn(*args)
-    except Exception as e:  # pylint: disable=broad-except
-        tap.ok(False, "%s: no exception" % name,
-               "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc()))
 
 
 # Reload ----------------------------------------------------------------------
@@ -306,21 +286,6 @@ def t_kill_under_load():
             c.close()
 
 
-def make_cert(directory, name):
-    """A self-signed certificate for 127.0.0.1 named CN=name, and its key:
-    (cert path, key path)."""
-    cert = os.path.join(directory, name + ".pem")
-    key = os.path.join(directory, name + ".key")
-    subprocess.run([os.environ.get("OPENSSL") or "openssl", "req", "-x509",
-                    "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-                    "-subj", "/CN=" + name, "-addext",
-                    "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out",
-                    cert], check=True, capture_output=True,
-                   timeout=timeout(30))
-    return cert, key
-
-
 def served_cert(port):
     """The DER certificate the wss:// endpoint presents now."""
     ctx = ssl.create_default_context()
@@ -341,8 +306,8 @@ def t_reload_certificate():
     """A renewed certificate is taken on reload, without a restart, while
     a wss:// connection made before keeps echoing."""
     d = tempfile.mkdtemp(prefix="certs-", dir=TMP)
-    first = make_cert(d, "first")
-    second = make_cert(d, "second")
+    first = wsdtest.make_cert(d, "first")
+    second = wsdtest.make_cert(d, "second")
     live_cert, live_key = os.path.join(d, "live.pem"), os.path.join(d,
                                                                    "live.key")
     shutil.copy(first[0], live_cert)
@@ -826,23 +791,23 @@ def t_sd_notify():
 
 
 def main():
-    guarded("reload", t_reload)
-    guarded("reload grace", t_reload_grace)
-    guarded("reload listen/tls", t_reload_listen_and_tls_change)
-    guarded("reload certificate", t_reload_certificate)
-    guarded("kill under load", t_kill_under_load)
-    guarded("QUIT", t_quit)
-    guarded("QUIT deadline", t_quit_deadline)
-    guarded("pidfile", t_pidfile)
-    guarded("log files", t_log_files_and_usr1)
-    guarded("syslog", t_syslog)
-    guarded("keepalive", t_keepalive)
-    guarded("idle", t_idle_timeout)
-    guarded("daemon", t_daemon)
-    guarded("user", t_user)
-    guarded("nofile", t_nofile)
-    guarded("titles", t_titles)
-    guarded("sd_notify", t_sd_notify)
+    wsdtest.guard(tap, "reload", t_reload)
+    wsdtest.guard(tap, "reload grace", t_reload_grace)
+    wsdtest.guard(tap, "reload listen/tls", t_reload_listen_and_tls_change)
+    wsdtest.guard(tap, "reload certificate", t_reload_certificate)
+    wsdtest.guard(tap, "kill under load", t_kill_under_load)
+    wsdtest.guard(tap, "QUIT", t_quit)
+    wsdtest.guard(tap, "QUIT deadline", t_quit_deadline)
+    wsdtest.guard(tap, "pidfile", t_pidfile)
+    wsdtest.guard(tap, "log files", t_log_files_and_usr1)
+    wsdtest.guard(tap, "syslog", t_syslog)
+    wsdtest.guard(tap, "keepalive", t_keepalive)
+    wsdtest.guard(tap, "idle", t_idle_timeout)
+    wsdtest.guard(tap, "daemon", t_daemon)
+    wsdtest.guard(tap, "user", t_user)
+    wsdtest.guard(tap, "nofile", t_nofile)
+    wsdtest.guard(tap, "titles", t_titles)
+    wsdtest.guard(tap, "sd_notify", t_sd_notify)
     shutil.rmtree(TMP, ignore_errors=True)
     tap.done()
 

@@ -9,11 +9,8 @@ Real processes on 127.0.0.1 ports the kernel picks; every wait bounded.
 import ctypes
 import os
 import resource
-import select
 import socket
-import threading
 import time
-import traceback
 
 import wsdtest as W
 
@@ -21,26 +18,11 @@ tap = W.Tap()
 MIB = 1024 * 1024
 
 
-def guarded(name, fn, *args):
-    try:
-        fn(*args)
-    except Exception as e:  # pylint: disable=broad-except
-        tap.ok(False, "%s: no exception" % name,
-               "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc()))
-
-
 def cpu_ticks(pid):
     """utime + stime of pid, in clock ticks."""
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])
-
-
-def echo(s, payload):
-    s.settimeout(W.timeout(5))
-    s.sendall(W.frame(2, payload))
-    op, got, _ = W.read_message(s)
-    return op == 2 and got == payload
 
 
 def t_emfile():
@@ -96,7 +78,7 @@ def t_emfile():
         tap.ok(w.log().count("pausing accepts") <= 2,
                "EMFILE: logged once, not at every retry",
                w.log().count("pausing accepts"))
-        tap.ok(all(echo(c, os.urandom(32)) for c in conns[:5]),
+        tap.ok(all(W.echo_raw(c, os.urandom(32)) for c in conns[:5]),
                "EMFILE: the connections it holds keep echoing")
         for c in conns[:10]:
             c.close()
@@ -134,31 +116,12 @@ def t_slow_reader_large():
         s = W.open_ws(w.port)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
         other = W.open_ws(w.port)
-        rss0 = W.vmrss_kib(pid)
         body = os.urandom(size)
-        s.setblocking(False)
-        sent_msgs, sent, peak, cur = 0, 0, rss0, b""
-        stalled = False
-        last = time.monotonic()
-        while sent_msgs < 40:
-            if not cur:
-                cur = W.frame(2, sent_msgs.to_bytes(4, "big") + body[4:])
-            try:
-                k = s.send(cur)
-            except BlockingIOError:
-                k = 0
-            now = time.monotonic()
-            if k:
-                cur, sent, last = cur[k:], sent + k, now
-                if not cur:
-                    sent_msgs += 1
-                    peak = max(peak, W.vmrss_kib(pid) or 0)
-            elif now - last > 1.0:
-                stalled = True
-                break
-            else:
-                select.select([], [s], [], 0.05)
-        peak = max(peak, W.vmrss_kib(pid) or 0)
+        f = W.flood_until_stalled(
+            s, lambda i: W.frame(2, i.to_bytes(4, "big") + body[4:]), pid,
+            seconds=60, max_messages=40, sample_every=1)
+        stalled, sent_msgs, sent = f["stalled"], f["complete"], f["sent"]
+        rss0, peak, cur = f["rss0"], f["peak"], f["rest"]
         tap.ok(stalled, "slow reader: our sending stalls (after %d "
                         "messages, %.0f MiB)" % (sent_msgs, sent / MIB))
         # One message being assembled, one being echoed from where it
@@ -166,21 +129,11 @@ def t_slow_reader_large():
         tap.ok(peak - rss0 < 4 * size // 1024,
                "slow reader: worker RSS grew by less than 4 messages",
                "RSS %d KiB at start, peak %d KiB" % (rss0, peak))
-        tap.ok(echo(other, b"meanwhile"),
+        tap.ok(W.echo_raw(other, b"meanwhile"),
                "slow reader: another connection is served meanwhile")
         expected = sent_msgs + (1 if cur else 0)
-        s.setblocking(True)
+        th, errors = W.send_in_background(s, cur)
         s.settimeout(W.timeout(30))
-        errors = []
-
-        def finish():
-            try:
-                if cur:
-                    s.sendall(cur)
-            except OSError as e:
-                errors.append(e)
-        th = threading.Thread(target=finish)
-        th.start()
         bad = None
         for i in range(expected):
             op, got, _ = W.read_message(s)
@@ -199,8 +152,8 @@ def t_slow_reader_large():
 
 
 def main():
-    guarded("EMFILE", t_emfile)
-    guarded("slow reader of large echoes", t_slow_reader_large)
+    W.guard(tap, "EMFILE", t_emfile)
+    W.guard(tap, "slow reader of large echoes", t_slow_reader_large)
     tap.done()
 
 

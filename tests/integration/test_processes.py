@@ -12,24 +12,11 @@ import re
 import signal
 import subprocess
 import time
-import traceback
 
 import wsdtest
-from wsdtest import timeout
+from wsdtest import echo_raw, timeout
 
 tap = wsdtest.Tap()
-
-
-def echo_raw(s, payload=None):
-    """One binary echo over a raw socket; True when it comes back exact."""
-    payload = payload if payload is not None else os.urandom(64)
-    try:
-        s.settimeout(timeout(5))
-        s.sendall(wsdtest.frame(2, payload))
-        op, got, _ = wsdtest.read_message(s)
-        return op == 2 and got == payload
-    except (OSError, EOFError, ValueError):
-        return False
 
 
 def fresh_echo(port):
@@ -41,15 +28,6 @@ def fresh_echo(port):
         return echo_raw(s)
     finally:
         s.close()
-
-
-def guarded(name, fn, *args):
-    """Runs one test function; an exception is a failed test."""
-    try:
-        fn(*args)
-    except Exception as e:  # pylint: disable=broad-except
-        tap.ok(False, "%s: no exception" % name,
-               "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc()))
 
 
 # Process names and respawn ------------------------------------------------------
@@ -374,15 +352,15 @@ def t_config_test():
 
 
 def main():
-    guarded("names and respawn", t_names_and_respawn)
-    guarded("SIGTERM", t_sigterm_with_open_connection)
-    guarded("SIGINT", t_sigint)
-    guarded("SIGKILL master", t_sigkill_master)
-    guarded("command-line errors", t_cli_errors)
-    guarded("version and help", t_version_help)
-    guarded("dash and underscore", t_dash_underscore)
-    guarded("workers auto", t_workers_auto)
-    guarded("config test", t_config_test)
+    wsdtest.guard(tap, "names and respawn", t_names_and_respawn)
+    wsdtest.guard(tap, "SIGTERM", t_sigterm_with_open_connection)
+    wsdtest.guard(tap, "SIGINT", t_sigint)
+    wsdtest.guard(tap, "SIGKILL master", t_sigkill_master)
+    wsdtest.guard(tap, "command-line errors", t_cli_errors)
+    wsdtest.guard(tap, "version and help", t_version_help)
+    wsdtest.guard(tap, "dash and underscore", t_dash_underscore)
+    wsdtest.guard(tap, "workers auto", t_workers_auto)
+    wsdtest.guard(tap, "config test", t_config_test)
     tap.done()
 
 

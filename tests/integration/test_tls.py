@@ -67,15 +67,10 @@ class Certs:
 
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="wsd-test-tls-")
-        self.cert = os.path.join(self.dir, "cert.pem")
-        self.key = os.path.join(self.dir, "key.pem")
+        self.cert, self.key = W.make_cert(self.dir, "localhost",
+                                          "IP:127.0.0.1,DNS:localhost")
         self.other_key = os.path.join(self.dir, "other-key.pem")
         self.garbage = os.path.join(self.dir, "garbage.pem")
-        self.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt",
-                      "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-                      "-subj", "/CN=localhost", "-addext",
-                      "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                      "-keyout", self.key, "-out", self.cert])
         self.openssl(["genpkey", "-algorithm", "EC", "-pkeyopt",
                       "ec_paramgen_curve:prime256v1", "-out", self.other_key])
         with open(self.garbage, "wb") as f:

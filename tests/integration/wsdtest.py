@@ -888,3 +888,100 @@ def admin_request(port, path, method="GET", headers=None, body=None,
         return r.status, {k.lower(): v for k, v in r.getheaders()}, data
     finally:
         conn.close()
+
+
+# Shared by the process, daemon, hostile and TLS tests ---------------------------
+
+def echo_raw(s, payload=None):
+    """One binary echo over a raw (or TLS-wrapped) socket past its
+    handshake; True when it comes back exact, False on any error."""
+    payload = payload if payload is not None else os.urandom(64)
+    try:
+        s.settimeout(timeout(5))
+        s.sendall(frame(2, payload))
+        op, got, _ = read_message(s)
+        return op == 2 and got == payload
+    except (OSError, EOFError, ValueError):
+        return False
+
+
+def flood_until_stalled(s, make, pid, seconds=5, max_bytes=None,
+                        max_messages=None, sample_every=32):
+    """Sends make(0), make(1), ... (whole frames, as bytes) on s without
+    reading, until s takes nothing for a second (the server stopped
+    reading), `seconds` (scaled) pass, max_bytes are sent or max_messages
+    are complete. Samples the RSS of pid every sample_every messages and
+    whenever s is full. Returns a dict: complete (messages sent whole),
+    rest (bytes of the next one not yet sent), sent, stalled, elapsed,
+    rss0 and peak (KiB). s is left non-blocking."""
+    rss0 = vmrss_kib(pid)
+    r = {"complete": 0, "rest": b"", "sent": 0, "stalled": False,
+         "rss0": rss0, "peak": rss0 or 0}
+
+    def sample():
+        r["peak"] = max(r["peak"], vmrss_kib(pid) or 0)
+    s.setblocking(False)
+    t0 = time.monotonic()
+    last = t0
+    while (time.monotonic() - t0 < timeout(seconds) and
+           (max_bytes is None or r["sent"] < max_bytes) and
+           (max_messages is None or r["complete"] < max_messages)):
+        if not r["rest"]:
+            r["rest"] = make(r["complete"])
+        try:
+            k = s.send(r["rest"])
+        except BlockingIOError:
+            k = 0
+        now = time.monotonic()
+        if k:
+            r["rest"] = r["rest"][k:]
+            r["sent"] += k
+            last = now
+            if not r["rest"]:
+                r["complete"] += 1
+                if r["complete"] % sample_every == 0:
+                    sample()
+        elif now - last > 1.0:
+            r["stalled"] = True
+            break
+        else:
+            sample()
+            select.select([], [s], [], 0.05)
+    time.sleep(0.3)
+    sample()
+    r["elapsed"] = time.monotonic() - t0
+    return r
+
+
+def send_in_background(s, data):
+    """Sends data on s (made blocking) from a thread, so that the caller
+    can read meanwhile. Returns (thread, errors): join the thread, then
+    errors holds what sending raised."""
+    import threading
+    errors = []
+
+    def send():
+        try:
+            if data:
+                s.sendall(data)
+        except OSError as e:
+            errors.append(e)
+    s.setblocking(True)
+    th = threading.Thread(target=send)
+    th.start()
+    return th, errors
+
+
+def make_cert(directory, name, san="IP:127.0.0.1"):
+    """A self-signed P-256 certificate CN=name with subjectAltName san, and
+    its key, made with the openssl command in directory: (cert, key)."""
+    cert = os.path.join(directory, name + ".pem")
+    key = os.path.join(directory, name + ".key")
+    subprocess.run([os.environ.get("OPENSSL") or "openssl", "req", "-x509",
+                    "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                    "-subj", "/CN=" + name, "-addext",
+                    "subjectAltName=" + san, "-keyout", key, "-out", cert],
+                   check=True, stdin=subprocess.DEVNULL, capture_output=True,
+                   timeout=timeout(30))
+    return cert, key
