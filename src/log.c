@@ -161,6 +161,26 @@ reopen_one(struct log_file *f, uid_t uid, gid_t gid, char *err, size_t errlen)
     return 0;
 }
 
+static int
+chown_one(const struct log_file *f, uid_t uid, gid_t gid, char *err,
+          size_t errlen)
+{
+    if (f->path[0] == '\0' || fchown(f->fd, uid, gid) == 0) {
+        return 0;
+    }
+    snprintf(err, errlen, "%s: chown: %s", f->path, strerror(errno));
+    return -1;
+}
+
+int
+log_chown(uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+    int a = chown_one(&log_main, uid, gid, err, errlen);
+    int b = chown_one(&log_access, uid, gid, a == 0 ? err : NULL,
+                      a == 0 ? errlen : 0);
+    return a == 0 && b == 0 ? 0 : -1;
+}
+
 int
 log_reopen(uid_t uid, gid_t gid, char *err, size_t errlen)
 {

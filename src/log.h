@@ -48,6 +48,13 @@ int access_log_open(const char *dest, char *err, size_t errlen);
  */
 int log_reopen(uid_t uid, gid_t gid, char *err, size_t errlen);
 
+/*
+ * Gives the open log and access log files (not stderr or syslog) to uid
+ * and gid, so that workers running as them can reopen them by name.
+ * Returns 0, or -1 with the problem in err[0..errlen).
+ */
+int log_chown(uid_t uid, gid_t gid, char *err, size_t errlen);
+
 /* The descriptors of the log and access log files (-1: none), which a
  * forked worker must keep. */
 void log_fds(int *log_fd, int *access_fd);

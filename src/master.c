@@ -579,9 +579,12 @@ master_logs(const struct config *cfg, const struct config *old)
         }
         return -1;
     }
-    if (cfg->user[0] != '\0') {
-        /* Workers reopen these by name after rotation, without root. */
-        log_reopen(cfg->uid, cfg->gid, err, sizeof(err));
+    /* Workers reopen these by name after rotation, without root. */
+    if (cfg->user[0] != '\0' &&
+        log_chown(cfg->uid, cfg->gid, err, sizeof(err)) != 0) {
+        log_msg(LOG_LEVEL_WARN,
+                "%s: workers will not be able to reopen it after rotation",
+                err);
     }
     log_set_level(cfg->log_level);
     return 0;

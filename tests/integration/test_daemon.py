@@ -452,6 +452,7 @@ def t_log_files_and_usr1():
     log, access = os.path.join(d, "wsd.log"), os.path.join(d, "access.log")
     with wsdtest.Wsd(tap, args=["--log", log, "--access_log", access,
                                 "--log_level", "debug"], workers=2) as w:
+        w.log_files = [log]
         tap.ok("wsd 0." in read(log) or "workers on" in read(log),
                "log file: the start-up line is in it", read(log)[-500:])
         s = wsdtest.open_ws(w.port, path="/ws?case=7")
@@ -498,9 +499,7 @@ def t_log_files_and_usr1():
                "USR1: the next connection goes to the new access log")
         tap.eq(read(access + ".1").count("\n"), 2,
                "USR1: the renamed access log got nothing more")
-        w.log_path_extra = [log, log + ".1"]
-    tap.ok("crit" not in read(log) and "alert" not in read(log),
-           "log file: nothing at crit or alert")
+        w.log_files = [log, log + ".1"]
     bad = subprocess.run([wsdtest.WSD, "--log", "/nonexistent/dir/wsd.log",
                           "--listen", "127.0.0.1:0", "--admin_listen", "off"],
                          capture_output=True, text=True, timeout=timeout(10))
@@ -696,7 +695,18 @@ def t_user():
             if line.startswith(key + ":"):
                 return [int(x) for x in line.split()[1:]]
         return None
-    with wsdtest.Wsd(tap, args=["--user", "nobody"]) as w:
+    d = tempfile.mkdtemp(prefix="user-logs-", dir=TMP)
+    # nobody must reach the files to reopen them by name
+    os.chmod(TMP, 0o711)
+    os.chmod(d, 0o755)
+    log, access = os.path.join(d, "wsd.log"), os.path.join(d, "access.log")
+    with wsdtest.Wsd(tap, args=["--user", "nobody", "--log", log,
+                                "--access_log", access,
+                                "--log_level", "debug"]) as w:
+        w.log_files = [log]
+        tap.eq([os.stat(f).st_uid for f in (log, access)],
+               [nobody.pw_uid] * 2,
+               "user: the log and access log files are given to nobody")
         worker = w.workers()[0]
         # The worker drops root right after fork: wait for it.
         wsdtest.wait_until(lambda: ids(worker, "Uid") != [0] * 4, 5)
@@ -715,6 +725,18 @@ def t_user():
         wsdtest.wait_until(lambda: ids(w.workers()[0], "Uid") != [0] * 4, 5)
         tap.eq(ids(w.workers()[0], "Uid"), [nobody.pw_uid] * 4,
                "user: ... by one that runs as nobody too")
+        os.rename(log, log + ".1")
+        os.rename(access, access + ".1")
+        w.signal(signal.SIGUSR1)
+        tap.ok(wsdtest.wait_until(lambda: "signal 10" in read(log), 5),
+               "user: after USR1 the unprivileged worker writes to the "
+               "new log", read(log)[-400:] + read(log + ".1")[-600:])
+        s = wsdtest.open_ws(w.port)
+        echo_raw(s)
+        s.close()
+        tap.ok(wsdtest.wait_until(lambda: "status=101" in read(access), 5),
+               "user: ... and to the new access log")
+        w.log_files = [log, log + ".1"]
     r = subprocess.run([wsdtest.WSD, "--user", "no-such-user-wsd", "-t"],
                        capture_output=True, text=True, timeout=timeout(10))
     tap.ok(r.returncode == 2 and "no-such-user-wsd" in r.stderr,

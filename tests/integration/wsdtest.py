@@ -121,6 +121,7 @@ class Wsd:
         self.started = set()
         self.preexec = None  # run in the child before exec
         self.env = None      # the daemon's environment; None: inherited
+        self.log_files = []  # files given to --log: stop() checks them too
 
     def start(self):
         rfd, wfd = os.pipe()
@@ -208,6 +209,12 @@ class Wsd:
 
     def check_log(self):
         text = self.log()
+        for path in self.log_files:
+            try:
+                with open(path, "rb") as f:
+                    text += f.read().decode("utf-8", "replace")
+            except OSError:
+                pass
         bad = [l for l in text.splitlines()
                if re.search(r": (crit|alert|emerg): |AddressSanitizer|"
                             r"LeakSanitizer|runtime error:", l)]
