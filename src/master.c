@@ -408,6 +408,12 @@ master_on_signal(evutil_socket_t fd, short what, void *arg)
         case SIGUSR1:
             master_reopen_logs(m);
             break;
+        case SIGUSR2:
+            /* The master's to workers only (retire); sent to the master
+             * by hand it would otherwise end the daemon. */
+            log_msg(LOG_LEVEL_WARN, "signal USR2 ignored: wsd has no "
+                                    "binary upgrade (HUP reloads)");
+            break;
         default:
             master_stop(m, (int)si.ssi_signo);
             break;
@@ -851,6 +857,9 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
     sigaddset(&sigs, SIGQUIT);
     sigaddset(&sigs, SIGHUP);
     sigaddset(&sigs, SIGUSR1);
+    sigaddset(&sigs, SIGUSR2);
+    /* Workers inherit this mask, and keep it until their own signal
+     * events are in place (worker_run). */
     if (sigprocmask(SIG_BLOCK, &sigs, NULL) == -1) {
         log_errno(LOG_LEVEL_CRIT, "sigprocmask");
         goto out;

@@ -378,13 +378,18 @@ worker_on_signal(evutil_socket_t sig, short what, void *arg)
     }
 }
 
+/*
+ * The master's dispositions go back to the defaults, but its mask (which
+ * blocks the signals below) stays until the worker's signal events are
+ * added: a USR1 or USR2 that came before would otherwise end the worker
+ * with the default action. unblock_signals() then delivers it.
+ */
 static void
 reset_signals(void)
 {
     static const int sigs[] = {SIGTERM, SIGINT,  SIGQUIT, SIGHUP,
                                SIGCHLD, SIGUSR1, SIGUSR2};
     struct sigaction sa;
-    sigset_t all;
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = SIG_DFL;
@@ -395,8 +400,15 @@ reset_signals(void)
     sigaction(SIGPIPE, &sa, NULL);
     /* A hangup is the master's to handle (it reloads). */
     sigaction(SIGHUP, &sa, NULL);
-    sigemptyset(&all);
-    sigprocmask(SIG_SETMASK, &all, NULL);
+}
+
+static void
+unblock_signals(void)
+{
+    sigset_t none;
+
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 static void
@@ -547,6 +559,7 @@ worker_run(const struct config *cfg, unsigned slot,
     for (size_t i = 0; i < WORKER_N_SIGNALS; i++) {
         event_add(w.ev_signals[i], NULL);
     }
+    unblock_signals();
     atomic_store_explicit(&w.slot->heartbeat_ms, now_ms(),
                           memory_order_relaxed);
     log_debug("worker %u started", slot);

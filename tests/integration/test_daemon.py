@@ -534,6 +534,37 @@ def syslog_capture():
     return sock, private_dev_log, None
 
 
+def t_signals_at_birth():
+    """A worker takes USR1 (and the master USR2) at any moment: USR1s sent
+    while a worker is being replaced must not kill the new one, which
+    blocks them until its handlers are in place."""
+    with wsdtest.Wsd(tap, workers=2) as w:
+        for _ in range(5):
+            victim = w.workers()[0]
+            os.kill(victim, signal.SIGKILL)
+            deadline = time.monotonic() + timeout(3)
+            sent = 0
+            while time.monotonic() < deadline:
+                w.signal(signal.SIGUSR1)
+                sent += 1
+                time.sleep(0.0005)
+                kids = w.workers()
+                if victim not in kids and len(kids) == 2 and sent > 200:
+                    break
+        time.sleep(0.2)
+        killed = [line for line in w.log().splitlines()
+                  if "killed by signal %d" % signal.SIGUSR1 in line]
+        tap.ok(not killed, "USR1 during a worker's start-up does not kill it",
+               "\n".join(killed[:5]))
+        tap.eq(len(w.workers()), 2, "USR1 storm: both workers run")
+        w.signal(signal.SIGUSR2)
+        tap.ok(wsdtest.wait_until(lambda: "USR2 ignored" in w.log(), 5),
+               "USR2 to the master: logged and ignored", w.log()[-300:])
+        s = wsdtest.open_ws(w.port)
+        tap.ok(echo_raw(s), "USR2 to the master: wsd still serves")
+        s.close()
+
+
 def t_syslog():
     sock, preexec, created = syslog_capture()
     w = wsdtest.Wsd(tap, args=["--log", "syslog", "--log_level", "debug"])
@@ -822,6 +853,7 @@ def main():
     wsdtest.guard(tap, "QUIT deadline", t_quit_deadline)
     wsdtest.guard(tap, "pidfile", t_pidfile)
     wsdtest.guard(tap, "log files", t_log_files_and_usr1)
+    wsdtest.guard(tap, "signals at birth", t_signals_at_birth)
     wsdtest.guard(tap, "syslog", t_syslog)
     wsdtest.guard(tap, "keepalive", t_keepalive)
     wsdtest.guard(tap, "idle", t_idle_timeout)
