@@ -596,6 +596,23 @@ master_logs(const struct config *cfg, const struct config *old)
     return 0;
 }
 
+/* addr as HOST:PORT with the port fd is bound to (port 0 asks the kernel
+ * for one). */
+struct bound_text {
+    char s[sizeof(((struct config_addr *)0)->text) + 8];
+};
+
+static struct bound_text
+bound_text(const struct config_addr *addr, int fd)
+{
+    struct bound_text b;
+    const char *colon = strrchr(addr->text, ':');
+
+    snprintf(b.s, sizeof(b.s), "%.*s:%u", (int)(colon - addr->text), addr->text,
+             listener_port(fd));
+    return b;
+}
+
 /*
  * HUP: builds the configuration anew from the same sources. A valid one
  * starts a new generation of workers in the other bank of slots; the old
@@ -678,20 +695,19 @@ master_reload(struct master *m)
         m->slots[i].fatal = false;
         master_spawn(m, i);
     }
-    log_msg(LOG_LEVEL_INFO, "reloaded: %u new workers on %s port %u", m->n,
-            cfg->listen.text, listener_port(m->gen.listen_fds[0]));
+    log_msg(LOG_LEVEL_INFO, "reloaded: %u new worker%s on %s", m->n,
+            m->n == 1 ? "" : "s",
+            bound_text(&cfg->listen, m->gen.listen_fds[0]).s);
 done:
     process_notify("READY=1");
 }
 
-/* Appends " key=HOST:PORT" for addr, with the port fd is bound to. */
+/* Appends " key=HOST:PORT" for addr. */
 static size_t
 ready_addr(char *p, size_t len, const char *key, const struct config_addr *addr,
            int fd)
 {
-    const char *colon = strrchr(addr->text, ':');
-    int n = snprintf(p, len, " %s=%.*s:%u", key, (int)(colon - addr->text),
-                     addr->text, listener_port(fd));
+    int n = snprintf(p, len, " %s=%s", key, bound_text(addr, fd).s);
     return n > 0 && (size_t)n < len ? (size_t)n : 0;
 }
 
@@ -699,7 +715,7 @@ static void
 master_write_ready(const struct master *m, int ready_fd)
 {
     const struct config *cfg = m->gen.cfg;
-    char line[256];
+    char line[512];
     int n = snprintf(line, sizeof(line), "ready pid=%ld", (long)m->pid);
     size_t len = n > 0 ? (size_t)n : 0;
 
@@ -897,12 +913,12 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
     for (unsigned i = 0; i < n; i++) {
         master_spawn(&m, i);
     }
-    log_msg(LOG_LEVEL_INFO, "wsd %s: %u workers on %s port %u, path %s",
-            VERSION, n, cfg->listen.text, listener_port(m.gen.listen_fds[0]),
+    log_msg(LOG_LEVEL_INFO, "wsd %s: %u worker%s on %s, path %s", VERSION, n,
+            n == 1 ? "" : "s", bound_text(&cfg->listen, m.gen.listen_fds[0]).s,
             cfg->path);
     if (m.gen.tls_listen_fds != NULL) {
-        log_msg(LOG_LEVEL_INFO, "wss on %s port %u, certificate %s",
-                cfg->tls_listen.text, listener_port(m.gen.tls_listen_fds[0]),
+        log_msg(LOG_LEVEL_INFO, "wss on %s, certificate %s",
+                bound_text(&cfg->tls_listen, m.gen.tls_listen_fds[0]).s,
                 cfg->tls_certificate);
     }
     if (ready_fd != -1) {

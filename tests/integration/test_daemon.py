@@ -453,8 +453,9 @@ def t_log_files_and_usr1():
     with wsdtest.Wsd(tap, args=["--log", log, "--access_log", access,
                                 "--log_level", "debug"], workers=2) as w:
         w.log_files = [log]
-        tap.ok("wsd 0." in read(log) or "workers on" in read(log),
-               "log file: the start-up line is in it", read(log)[-500:])
+        tap.ok(": 2 workers on 127.0.0.1:%d, path /ws" % w.port in read(log),
+               "log file: the start-up line, with the bound address, is in "
+               "it", read(log)[-500:])
         s = wsdtest.open_ws(w.port, path="/ws?case=7")
         tap.ok(echo_raw(s, b"x" * 10), "access log: echo")
         s.sendall(wsdtest.frame(8, wsdtest.close_payload(1000, b"bye")))
