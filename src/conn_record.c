@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -406,7 +407,6 @@ conn_record_finish(struct conn_record *r, const struct conn_record_end *e,
     }
     struct stats_case *c = r->rec;
     stats_case_begin(c);
-    c->state = STATS_CASE_CLOSED;
     c->ended_ms = now_ms;
     c->dropped_by_me = e->dropped_by_me;
     c->was_clean = clean;
@@ -417,6 +417,11 @@ conn_record_finish(struct conn_record *r, const struct conn_record_end *e,
         stats_copy(c->was_not_clean_reason, sizeof(c->was_not_clean_reason),
                    why, strlen(why));
     }
+    /* Closed last: a worker killed before this line leaves the record in
+     * use, and the master finalises it ("worker died"); one killed after
+     * leaves it complete. */
+    atomic_signal_fence(memory_order_seq_cst);
+    c->state = STATS_CASE_CLOSED;
     stats_case_end(c);
     r->rec = NULL;
     if (access_log_on()) {
