@@ -11,6 +11,7 @@
 #include "master.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include <sys/signalfd.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -37,6 +39,7 @@
 #define MASTER_BACKOFF_MAX_MS  5000
 /* How long after the workers' own close timeout they are SIGKILLed. */
 #define MASTER_STOP_GRACE_MS   1000
+#define MASTER_FORK_RETRY_MS   1000
 
 struct master_slot {
     pid_t pid; /* 0: no worker running */
@@ -92,11 +95,37 @@ now_ms(void)
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
+/* For how long a worker lived: a clock step must not reset the back-off. */
+static uint64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 static void
 timer_ms(struct event *ev, uint64_t ms)
 {
     struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
     evtimer_add(ev, &tv);
+}
+
+/* Closes the descriptors from..to; one by one where close_range(2) is
+ * missing (before Linux 5.9) or filtered, up to the descriptor limit. */
+static void
+close_from_to(unsigned from, unsigned to)
+{
+    if (close_range(from, to, 0) == 0) {
+        return;
+    }
+    long max = sysconf(_SC_OPEN_MAX);
+    if (max <= 0 || max > INT_MAX) {
+        max = 65536;
+    }
+    for (unsigned fd = from; fd <= to && fd < (unsigned long)max; fd++) {
+        close((int)fd);
+    }
 }
 
 /* In a new worker: closes every descriptor above stdio but keep[0..n_keep)
@@ -117,11 +146,11 @@ close_fds_but(const int *keep, size_t n_keep)
             break;
         }
         if ((unsigned)next > from) {
-            close_range(from, (unsigned)next - 1, 0);
+            close_from_to(from, (unsigned)next - 1);
         }
         from = (unsigned)next + 1;
     }
-    close_range(from, ~0U, 0);
+    close_from_to(from, ~0U);
 }
 
 static void
@@ -133,7 +162,9 @@ master_spawn(struct master *m, unsigned i)
     pid_t pid = fork();
 
     if (pid == -1) {
-        log_errno(LOG_LEVEL_CRIT, "fork (worker %u)", i);
+        log_msg(LOG_LEVEL_CRIT, "fork (worker %u): %s; retrying in %d ms", i,
+                strerror(errno), MASTER_FORK_RETRY_MS);
+        timer_ms(s->ev_respawn, MASTER_FORK_RETRY_MS);
         return;
     }
     if (pid == 0) {
@@ -154,7 +185,7 @@ master_spawn(struct master *m, unsigned i)
     }
     s->pid = pid;
     s->retiring = false;
-    s->started_ms = now_ms();
+    s->started_ms = mono_ms();
     atomic_store_explicit(&shm_slot->pid, (int32_t)pid, memory_order_relaxed);
     atomic_fetch_add_explicit(&shm_slot->generation, 1, memory_order_relaxed);
     log_debug("worker %u started as pid %ld", i, (long)pid);
@@ -210,7 +241,7 @@ master_worker_died(struct master *m, unsigned i, int status)
 {
     struct master_slot *s = &m->slots[i];
     struct stats_shm_slot *shm_slot = stats_shm_slot(&m->shm, i);
-    uint64_t lived = now_ms() - s->started_ms;
+    uint64_t lived = mono_ms() - s->started_ms;
     bool retired = s->retiring;
 
     s->pid = 0;
@@ -355,9 +386,10 @@ master_stop(struct master *m, int sig)
         event_base_loopbreak(m->base);
         return;
     }
-    uint64_t ms =
-        (sig == SIGQUIT ? cfg->shutdown_timeout_ms : cfg->close_timeout_ms) +
-        MASTER_STOP_GRACE_MS;
+    /* A worker's own deadline: close_timeout_ms for its close handshakes,
+     * after shutdown_timeout_ms on QUIT. */
+    uint64_t ms = (sig == SIGQUIT ? cfg->shutdown_timeout_ms : 0) +
+                  cfg->close_timeout_ms + MASTER_STOP_GRACE_MS;
     timer_ms(m->ev_stop_deadline, ms);
 }
 
@@ -828,7 +860,27 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
     m.signal_fd = -1;
     m.admin_fd = -1;
     m.pidfile_fd = -1;
+    /* The master takes its signals through a signalfd. Blocked from the
+     * start: one sent as soon as the pidfile exists (logrotate's USR1)
+     * waits for the loop instead of ending the master. Their dispositions
+     * go back to the defaults, as a SIGCHLD ignored by whoever started
+     * us would make the kernel reap the workers and say nothing. Workers
+     * inherit the mask and keep it until their own signal events are in
+     * place (worker_run). */
+    sigemptyset(&sigs);
     memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    static const int handled[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT,
+                                  SIGHUP,  SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
+        sigaddset(&sigs, handled[i]);
+        sigaction(handled[i], &sa, NULL);
+    }
+    if (sigprocmask(SIG_BLOCK, &sigs, NULL) == -1) {
+        log_errno(LOG_LEVEL_CRIT, "sigprocmask");
+        free(cfg);
+        return WSD_EXIT_FATAL;
+    }
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
     process_title_set("wsd: master");
@@ -864,20 +916,6 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
     m.base = event_base_new();
     if (m.base == NULL) {
         log_msg(LOG_LEVEL_CRIT, "event_base_new failed");
-        goto out;
-    }
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGCHLD);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGQUIT);
-    sigaddset(&sigs, SIGHUP);
-    sigaddset(&sigs, SIGUSR1);
-    sigaddset(&sigs, SIGUSR2);
-    /* Workers inherit this mask, and keep it until their own signal
-     * events are in place (worker_run). */
-    if (sigprocmask(SIG_BLOCK, &sigs, NULL) == -1) {
-        log_errno(LOG_LEVEL_CRIT, "sigprocmask");
         goto out;
     }
     m.signal_fd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);

@@ -407,6 +407,34 @@ def t_quit_deadline():
     finally:
         w.kill_all()
         w.proc = None
+    # A peer that does not answer the 1001 holds its worker for
+    # close_timeout_ms after shutdown_timeout_ms: the master waits for that
+    # (it used to SIGKILL the worker one second after shutdown_timeout_ms,
+    # and the case ended as "worker died").
+    w = wsdtest.Wsd(tap, args=["--shutdown_timeout_ms", "200",
+                               "--close_timeout_ms", "1500"]).start()
+    try:
+        s = wsdtest.open_ws(w.port)
+        s.sendall(wsdtest.frame(2, b"never finished", fin=False))
+        time.sleep(timeout(0.1))
+        w.signal(signal.SIGQUIT)
+        code, _, _ = wsdtest.read_close(s)
+        tap.eq(code, 1001, "QUIT, silent peer: close 1001")
+        tap.ok(wsdtest.expect_eof(s, 10),
+               "QUIT, silent peer: the worker drops it after close_timeout_ms")
+        try:
+            rc = w.proc.wait(timeout=timeout(10))
+        except subprocess.TimeoutExpired:
+            rc = None
+        tap.eq(rc, 0, "QUIT, silent peer: exit status 0")
+        tap.ok("did not stop in time" not in w.log() and
+               "died with" not in w.log(),
+               "QUIT, silent peer: the worker was not killed", w.log()[-500:])
+        s.close()
+        w.check_log()
+    finally:
+        w.kill_all()
+        w.proc = None
 
 
 # Pidfile ---------------------------------------------------------------------

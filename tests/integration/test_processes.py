@@ -7,10 +7,15 @@ master and free the port, and command-line errors exit with status 2.
 Only kernel-chosen ports: every daemon that could start listens on
 127.0.0.1:0.
 """
+import ctypes
 import os
 import re
+import select
+import shutil
 import signal
 import subprocess
+import tempfile
+import threading
 import time
 
 import wsdtest
@@ -188,6 +193,70 @@ def t_sigint():
         w.proc = None
 
 
+def t_inherited_dispositions():
+    """Started by a parent that ignores SIGCHLD and SIGHUP (as nohup
+    does): the master still sees its workers die, reloads on HUP and
+    stops on TERM."""
+    def ignore():
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    w = wsdtest.Wsd(tap, workers=2)
+    w.preexec = ignore
+    with w:
+        wsdtest.wait_until(lambda: len(w.workers()) == 2, 5)
+        victim = w.workers()[0]
+        os.kill(victim, signal.SIGKILL)
+        tap.ok(wsdtest.wait_until(lambda: victim not in w.workers() and
+                                  len(w.workers()) == 2, 5),
+               "SIGCHLD ignored by the parent: a killed worker is replaced",
+               w.log()[-400:])
+        w.signal(signal.SIGHUP)
+        tap.ok(wsdtest.wait_until(lambda: "reloaded" in w.log(), 5),
+               "SIGHUP ignored by the parent: wsd reloads on HUP",
+               w.log()[-400:])
+        tap.ok(fresh_echo(w.port), "... and serves")
+
+
+def t_signal_at_pidfile():
+    """A USR1 sent as soon as the pidfile exists (logrotate's postrotate
+    may) is taken once wsd is ready, not fatal while it starts."""
+    d = tempfile.mkdtemp(prefix="wsd-pid-")
+    pidfile = os.path.join(d, "wsd.pid")
+    w = wsdtest.Wsd(tap, args=["--pidfile", pidfile])
+    sent = []
+    # inotify (through libc) wakes the watcher the moment the file is
+    # created: polling would mostly miss the start-up window.
+    libc = ctypes.CDLL(None, use_errno=True)
+    ifd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+    IN_CREATE = 0x100
+    if ifd < 0 or libc.inotify_add_watch(ifd, d.encode(), IN_CREATE) < 0:
+        tap.ok(False, "inotify on the pidfile's directory",
+               os.strerror(ctypes.get_errno()))
+        return
+
+    def watch():
+        deadline = time.monotonic() + timeout(10)
+        while time.monotonic() < deadline and not sent:
+            select.select([ifd], [], [], 0.1)
+            if w.proc is not None and os.path.exists(pidfile):
+                os.kill(w.proc.pid, signal.SIGUSR1)
+                sent.append(True)
+    t = threading.Thread(target=watch)
+    t.start()
+    try:
+        with w:
+            t.join()
+            tap.ok(sent, "USR1 sent as the pidfile appeared")
+            tap.ok(wsdtest.wait_until(
+                lambda: "reopened the log files" in w.log(), 5),
+                "the master took it once ready", w.log()[-400:])
+            tap.ok(fresh_echo(w.port), "and serves")
+    finally:
+        t.join()
+        os.close(ifd)
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def t_sigkill_master():
     w = wsdtest.Wsd(tap, workers=2).start()
     try:
@@ -355,6 +424,8 @@ def main():
     wsdtest.guard(tap, "names and respawn", t_names_and_respawn)
     wsdtest.guard(tap, "SIGTERM", t_sigterm_with_open_connection)
     wsdtest.guard(tap, "SIGINT", t_sigint)
+    wsdtest.guard(tap, "inherited dispositions", t_inherited_dispositions)
+    wsdtest.guard(tap, "signal at pidfile", t_signal_at_pidfile)
     wsdtest.guard(tap, "SIGKILL master", t_sigkill_master)
     wsdtest.guard(tap, "command-line errors", t_cli_errors)
     wsdtest.guard(tap, "version and help", t_version_help)
