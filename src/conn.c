@@ -267,6 +267,7 @@ static void conn_going_away(struct conn *c, const char *reason);
 static bool queue_going_away(struct conn *c, const char *reason);
 static int conn_flush(struct conn *c);
 static int stage_send(struct conn *c);
+static void stage_trim(struct conn_env *env);
 
 static void
 keepalive_check(struct conn *c)
@@ -408,7 +409,7 @@ conn_close(struct conn *c, enum conn_end why)
     conn_record_finish(&c->rec, &end, now_ms(env));
     if (env->stage_owner == c) {
         env->stage_len = 0;
-        env->stage_owner = NULL;
+        stage_trim(env);
     }
     TAILQ_REMOVE(&env->conns, c, entry);
     env->n_conns--;
@@ -570,6 +571,20 @@ buf_trim(struct conn_buf *b)
 }
 
 /*
+ * Releases the stage when a large burst grew it, but never while it holds
+ * bytes: they may be another connection's (a 503 queued on accept waits
+ * there for the socket to be writable).
+ */
+static void
+stage_trim(struct conn_env *env)
+{
+    if (env->stage_len == 0) {
+        env->stage_owner = NULL;
+        buf_trim(&env->stage);
+    }
+}
+
+/*
  * Moves what the stage holds for its owner into the owner's own buffer,
  * and has the owner wait for writability to send it. Only a path that
  * queued without flushing leaves the stage full for the next connection:
@@ -681,7 +696,7 @@ stage_send(struct conn *c)
     struct iovec iov;
     int rc = stage_take(c, &iov) == 1 ? send_or_keep(c, &iov, 1) : 0;
 
-    buf_trim(&c->env->stage);
+    stage_trim(c->env);
     if (rc != 0) {
         conn_close(c, CONN_END_IO_ERROR);
     }
@@ -737,7 +752,7 @@ conn_echo(struct conn *c, const struct ws_event *ev)
         iov[n].iov_base = (void *)(uintptr_t)payload;
         iov[n++].iov_len = len;
         rc = send_or_keep(c, iov, n);
-        buf_trim(&c->env->stage);
+        stage_trim(c->env);
     } else {
         queue(c, hdr, hlen);
         queue(c, payload, len);

@@ -2,15 +2,18 @@
 """Hostile peers that need a daemon of their own: descriptor exhaustion
 (EMFILE) must pause accepting rather than spin, and keep serving the
 connections it has; a slow reader of large echoes must not grow the
-worker's memory past its limits, nor lose a byte.
+worker's memory past its limits, nor lose a byte; a refusal's 503 waiting
+in the worker's output stage survives a burst that grew the stage.
 
 Real processes on 127.0.0.1 ports the kernel picks; every wait bounded.
 """
 import ctypes
 import os
 import resource
+import signal
 import socket
 import time
+import zlib
 
 import wsdtest as W
 
@@ -151,9 +154,97 @@ def t_slow_reader_large():
         other.close()
 
 
+def t_staged_refusal():
+    """A 503 written on accept waits in the worker's shared output stage
+    until its socket is writable. A burst that grew the stage past what
+    the worker keeps, ending in EOF within the same callback, must not
+    let the next connection release the stage under that 503 (the worker
+    died of SIGSEGV). SIGSTOP makes the burst, the new connections and a
+    third peer's byte all wait for one round of the worker's loop."""
+    w = W.Wsd(tap, args=["--admin_listen", "off", "--max_connections", "3"])
+    with w:
+        worker = w.workers()[0]
+        idle = W.open_ws(w.port)
+        other = W.open_ws(w.port)  # with the burst: the limit is reached
+        # Echoes larger than their messages: the server compresses with a
+        # 512-byte window what the client compressed with a 32 KiB one.
+        burst = W.connect(w.port)
+        burst.sendall(W.handshake_request(extra=[
+            "Sec-WebSocket-Extensions: permessage-deflate; "
+            "server_max_window_bits=9; server_no_context_takeover"]))
+        status, _, _ = W.read_http_response(burst)
+        tap.eq(status, 101, "staged refusal: deflate negotiated")
+        # Grow the worker's receive window for the burst (TCP autotuning
+        # follows what the application reads): pings, pongs read back.
+        th, _ = W.send_in_background(burst, W.frame(9, b"p" * 125) * 20000)
+        got = 0
+        burst.settimeout(W.timeout(10))
+        while got < 20000 * 127:
+            chunk = burst.recv(1 << 20)
+            if not chunk:
+                break
+            got += len(chunk)
+        th.join()
+        block = os.urandom(300)
+        msg = (block * 14)[:4000]
+        z = zlib.compressobj(9, zlib.DEFLATED, -15)
+        frames, size = [], 0
+        while True:
+            c = z.compress(msg) + z.flush(zlib.Z_SYNC_FLUSH)
+            f = W.frame(2, c[:-4], rsv=4)
+            if size + len(f) + 131 > 256 * 1024:
+                break
+            frames.append(f)
+            size += len(f)
+        rest = 256 * 1024 - size  # one full read: pad with pings
+        while rest > 0:
+            n = min(rest - 6, 125) if rest > 131 else rest - 6
+            if 0 < rest - (n + 6) < 6:
+                n -= 6
+            frames.append(W.frame(9, b"q" * n))
+            rest -= n + 6
+        data = b"".join(frames)
+        tap.eq(len(data), 256 * 1024, "staged refusal: a burst of 256 KiB")
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            burst.setblocking(False)
+            sent = 0
+            try:
+                while sent < len(data):
+                    sent += burst.send(data[sent:])
+            except BlockingIOError:
+                pass
+            tap.diag("burst: %d of %d bytes queued while the worker was "
+                     "stopped" % (sent, len(data)))
+            burst.shutdown(socket.SHUT_WR)
+            third = W.connect(w.port)
+            refused = W.connect(w.port)
+            idle.sendall(b"\x82")  # the first byte of a frame
+            third.sendall(W.handshake_request())
+            time.sleep(0.05)
+        finally:
+            os.kill(worker, signal.SIGCONT)
+        # The burst's EOF frees its place before the listener's turn
+        # (it came first): the next connection is taken, the one after it
+        # refused.
+        status, _, _ = W.read_http_response(third)
+        tap.eq(status, 101, "staged refusal: the next connection opens")
+        status, _, _ = W.read_http_response(refused)
+        tap.eq(status, 503, "staged refusal: the one past the limit gets "
+               "its 503 whole")
+        tap.ok(W.echo_raw(third) and W.echo_raw(other),
+               "staged refusal: the connections echo")
+        died = W.wait_until(lambda: "killed by signal" in w.log(), 1)
+        tap.ok(not died and w.workers() == [worker],
+               "staged refusal: the worker lives", w.log()[-400:])
+        for s in (idle, other, burst, third, refused):
+            s.close()
+
+
 def main():
     W.guard(tap, "EMFILE", t_emfile)
     W.guard(tap, "slow reader of large echoes", t_slow_reader_large)
+    W.guard(tap, "staged refusal", t_staged_refusal)
     tap.done()
 
 
