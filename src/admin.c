@@ -16,8 +16,10 @@
 #include <sys/time.h>
 
 #include <event2/buffer.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -30,12 +32,26 @@
 #define ADMIN_MAX_BODY_BYTES    1024
 #define ADMIN_TIMEOUT_S         10
 
+/* Out of descriptors, the admin listener rests this long, and says so at
+ * most once per ADMIN_PAUSE_LOG_MS. */
+#define ADMIN_ACCEPT_PAUSE_MS 100
+#define ADMIN_PAUSE_LOG_MS    10000
+
 struct admin {
     struct evhttp *http;
+    struct evconnlistener *listener; /* evhttp's, on the admin socket */
+    struct event *ev_resume;         /* accepting again after a pause */
+    uint64_t pauses;                 /* since the last log line */
+    uint64_t pause_log_ms;
     const struct stats_shm *shm;
     bool has_token;
     unsigned char token_digest[32]; /* SHA-256 of the token */
+    struct admin *next;             /* in admins */
 };
+
+/* The live endpoints (two while a reload swaps them): a listener's error
+ * callback gets evhttp's argument, not ours, and finds its admin here. */
+static struct admin *admins;
 
 static uint64_t
 now_ms(void)
@@ -311,6 +327,48 @@ admin_handle(struct evhttp_request *req, void *arg)
         return;
     }
 }
+static void
+admin_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct admin *a = arg;
+    (void)fd;
+    (void)what;
+    evconnlistener_enable(a->listener);
+}
+
+/*
+ * accept() failed for a reason other than a retry (EMFILE, ENFILE,
+ * ENOBUFS, ENOMEM): the socket stays readable, and libevent would call
+ * accept() again at once, forever. The listener rests instead.
+ */
+static void
+admin_on_accept_error(struct evconnlistener *listener, void *arg)
+{
+    struct admin *a = admins;
+    int e = EVUTIL_SOCKET_ERROR();
+    uint64_t now = now_ms();
+    struct timeval tv = {0, ADMIN_ACCEPT_PAUSE_MS * 1000};
+
+    (void)arg; /* evhttp's */
+    while (a != NULL && a->listener != listener) {
+        a = a->next;
+    }
+    if (a == NULL) {
+        return;
+    }
+    evconnlistener_disable(listener);
+    evtimer_add(a->ev_resume, &tv);
+    a->pauses++;
+    if (a->pause_log_ms == 0 || now - a->pause_log_ms >= ADMIN_PAUSE_LOG_MS) {
+        log_msg(LOG_LEVEL_WARN,
+                "admin: accept: %s: pausing accepts for %d ms (%llu pauses "
+                "since the last such line)",
+                strerror(e), ADMIN_ACCEPT_PAUSE_MS,
+                (unsigned long long)a->pauses);
+        a->pauses = 0;
+        a->pause_log_ms = now;
+    }
+}
 
 struct admin *
 admin_new(struct event_base *base, int fd, const struct stats_shm *shm,
@@ -343,10 +401,17 @@ admin_new(struct event_base *base, int fd, const struct stats_shm *shm,
                      EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
                      EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(a->http, admin_handle, a);
-    if (evhttp_accept_socket(a->http, fd) != 0) {
+    struct evhttp_bound_socket *bound =
+        evhttp_accept_socket_with_handle(a->http, fd);
+    a->ev_resume = evtimer_new(base, admin_on_resume, a);
+    if (bound == NULL || a->ev_resume == NULL) {
         snprintf(err, errlen, "evhttp_accept_socket failed");
         goto fail;
     }
+    a->listener = evhttp_bound_socket_get_listener(bound);
+    evconnlistener_set_error_cb(a->listener, admin_on_accept_error);
+    a->next = admins;
+    admins = a;
     return a;
 fail:
     admin_free(a);
@@ -372,6 +437,15 @@ admin_free(struct admin *a)
 {
     if (a == NULL) {
         return;
+    }
+    for (struct admin **p = &admins; *p != NULL; p = &(*p)->next) {
+        if (*p == a) {
+            *p = a->next;
+            break;
+        }
+    }
+    if (a->ev_resume != NULL) {
+        event_free(a->ev_resume);
     }
     if (a->http != NULL) {
         evhttp_free(a->http);

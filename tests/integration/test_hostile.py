@@ -3,7 +3,9 @@
 (EMFILE) must pause accepting rather than spin, and keep serving the
 connections it has; a slow reader of large echoes must not grow the
 worker's memory past its limits, nor lose a byte; a refusal's 503 waiting
-in the worker's output stage survives a burst that grew the stage.
+in the worker's output stage survives a burst that grew the stage; idle
+connections that exhaust the master's descriptors pause its admin
+endpoint instead of spinning it.
 
 Real processes on 127.0.0.1 ports the kernel picks; every wait bounded.
 """
@@ -94,6 +96,61 @@ def t_emfile():
         w.stop()
     finally:
         for c in conns + waiting:
+            c.close()
+        w.kill_all()
+
+
+def t_admin_emfile():
+    """Idle connections to the admin endpoint until the master runs out of
+    descriptors: it pauses accepting there (one log line, no busy loop),
+    the WebSocket workers go on echoing, and the endpoint answers again
+    once the connections are gone."""
+    limit = 48
+
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+        if os.geteuid() == 0:
+            ctypes.CDLL(None).prctl(24, 24, 0, 0, 0)  # PR_CAPBSET_DROP
+    w = W.Wsd(tap, args=["--admin_listen", "127.0.0.1:0",
+                         "--max_connections", "16"])
+    w.preexec = low_limit
+    w.start()
+    idle = []
+    try:
+        port = W.admin_port(w)
+        ws = W.open_ws(w.port)
+        for _ in range(limit):
+            idle.append(W.connect(port))
+        tap.ok(W.wait_until(lambda: "admin: accept" in w.log(), 5),
+               "admin EMFILE: the master logs that it pauses accepting",
+               w.log()[-400:])
+        t0, c0 = time.monotonic(), cpu_ticks(w.pid)
+        time.sleep(1.5)
+        wall = (time.monotonic() - t0) * os.sysconf("SC_CLK_TCK")
+        used = cpu_ticks(w.pid) - c0
+        tap.ok(used < 0.2 * wall,
+               "admin EMFILE: no busy loop in the master (%d of %d ticks)"
+               % (used, wall))
+        tap.ok(w.log().count("admin: accept") <= 2,
+               "admin EMFILE: logged once, not at every retry",
+               w.log().count("admin: accept"))
+        tap.ok(W.echo_raw(ws), "admin EMFILE: the workers keep echoing")
+        for c in idle:
+            c.close()
+        idle = []
+        status = None
+        deadline = time.monotonic() + W.timeout(5)
+        while status != 200 and time.monotonic() < deadline:
+            try:
+                status = W.admin_request(port, "/v1/stats")[0]
+            except OSError:
+                time.sleep(0.1)
+        tap.ok(status == 200, "admin EMFILE: answers again once descriptors "
+               "are free", w.log()[-600:])
+        ws.close()
+        w.stop()
+    finally:
+        for c in idle:
             c.close()
         w.kill_all()
 
@@ -243,6 +300,7 @@ def t_staged_refusal():
 
 def main():
     W.guard(tap, "EMFILE", t_emfile)
+    W.guard(tap, "admin EMFILE", t_admin_emfile)
     W.guard(tap, "slow reader of large echoes", t_slow_reader_large)
     W.guard(tap, "staged refusal", t_staged_refusal)
     tap.done()
