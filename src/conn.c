@@ -30,6 +30,10 @@
 #define CONN_IOV_MAX                 32
 /* Reads per readiness callback, so one busy peer cannot starve others. */
 #define CONN_READS_PER_EVENT         4
+/* Message payload one connection may have echoed in one callback before
+ * the others get their turn (a message is never split: a 16 MiB one, or
+ * a deflate bomb that inflates to it, still goes whole). */
+#define CONN_WORK_BYTES              (1024 * 1024)
 
 enum conn_state {
     CONN_HANDSHAKE, /* reading the opening handshake */
@@ -44,6 +48,13 @@ struct conn_handshake {
     size_t len; /* bytes in buf */
     size_t cap;
     char buf[];
+};
+
+/* Received bytes not processed yet: the connection's turn was over, or
+ * its output reached the high-water mark. */
+struct conn_held {
+    size_t off, len;
+    uint8_t buf[];
 };
 
 struct conn {
@@ -68,7 +79,10 @@ struct conn {
     uint64_t ping_sent_ms;    /* our unanswered ping; 0: none */
     struct evbuffer *out;     /* bytes accepted but not yet sent; NULL
                                  while there are none */
-    struct conn_handshake *hs; /* during CONN_HANDSHAKE */
+    union {
+        struct conn_handshake *hs; /* during CONN_HANDSHAKE */
+        struct conn_held *held;    /* after it; NULL when none */
+    };
     struct ws_session session; /* from CONN_OPEN on */
     struct conn_record rec;    /* statistics */
 };
@@ -93,6 +107,14 @@ static size_t
 out_len(const struct conn *c)
 {
     return c->out != NULL ? evbuffer_get_length(c->out) : 0;
+}
+
+/* Input kept for c's next turn (see conn_hold): only an open connection
+ * processes it; one closing frees it with the rest. */
+static bool
+has_held(const struct conn *c)
+{
+    return c->state == CONN_OPEN && c->held != NULL;
 }
 
 static uint64_t
@@ -211,7 +233,7 @@ conn_arm(struct conn *c)
         }
         c->io_flags = flags;
     }
-    if (reading && c->t->has_pending(c->tctx)) {
+    if (reading && (has_held(c) || c->t->has_pending(c->tctx))) {
         event_active(ev_io(c), EV_READ, 1);
     }
 }
@@ -478,7 +500,7 @@ again:
         c->out = NULL;
     }
     /* Graceful shutdown: nothing in flight either way any more. */
-    if (c->env->graceful && c->state == CONN_OPEN &&
+    if (c->env->graceful && c->state == CONN_OPEN && !has_held(c) &&
         ws_session_is_idle(&c->session) &&
         queue_going_away(c, "server shutting down")) {
         goto again;
@@ -766,16 +788,34 @@ conn_echo(struct conn *c, const struct ws_event *ev)
     return rc;
 }
 
+/* c's output: its own buffer and what the stage holds for it. */
+static size_t
+out_pending(const struct conn *c)
+{
+    const struct conn_env *env = c->env;
+    return out_len(c) + (env->stage_owner == c ? env->stage_len : 0);
+}
+
 /*
  * Runs received bytes through the session and queues what its events call
- * for, in wire order. Returns 0, or -1 when c was closed.
+ * for, in wire order, until the bytes are used up, *budget (message
+ * payload this callback may still echo) is spent, or the output reaches
+ * the high-water mark (reading pauses). Returns the bytes used, or -1
+ * when c was closed. Once c is no longer open, the session takes the rest
+ * (and ignores what follows a close).
  */
-static int
-conn_process(struct conn *c, uint8_t *p, size_t n)
+static ssize_t
+conn_process(struct conn *c, uint8_t *p, size_t n, size_t *budget)
 {
     struct ws_event ev;
+    size_t n0 = n;
 
     while (n > 0) {
+        if (c->state == CONN_OPEN &&
+            (*budget == 0 ||
+             out_pending(c) >= c->env->cfg->write_high_water_bytes)) {
+            break;
+        }
         size_t used = ws_session_feed(&c->session, p, n, &ev);
         p += used;
         n -= used;
@@ -786,6 +826,7 @@ conn_process(struct conn *c, uint8_t *p, size_t n)
         case WS_EV_MESSAGE:
             c->last_message_ms = c->last_rx_ms;
             conn_record_message_in(&c->rec, ev.len);
+            *budget -= ev.len < *budget ? ev.len : *budget;
             if (conn_echo(c, &ev) != 0) {
                 return -1;
             }
@@ -830,8 +871,45 @@ conn_process(struct conn *c, uint8_t *p, size_t n)
         }
     }
     if (c->state == CONN_OPEN &&
-        out_len(c) >= c->env->cfg->write_high_water_bytes) {
+        out_pending(c) >= c->env->cfg->write_high_water_bytes) {
         read_pause(c);
+    }
+    return (ssize_t)(n0 - n);
+}
+
+/* Keeps p[0..n) (not processed yet) for c's next turn. Returns 0, or -1
+ * when c was closed (out of memory). */
+static int
+conn_hold(struct conn *c, const uint8_t *p, size_t n)
+{
+    struct conn_held *h = malloc(sizeof(*h) + n);
+
+    if (h == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "out of memory for a connection's input");
+        conn_close(c, CONN_END_NO_MEMORY);
+        return -1;
+    }
+    h->off = 0;
+    h->len = n;
+    memcpy(h->buf, p, n);
+    c->held = h;
+    return 0;
+}
+
+/* Processes what c holds. Returns 0, or -1 when c was closed. */
+static int
+conn_process_held(struct conn *c, size_t *budget)
+{
+    struct conn_held *h = c->held;
+    ssize_t used = conn_process(c, h->buf + h->off, h->len - h->off, budget);
+
+    if (used < 0) {
+        return -1;
+    }
+    h->off += (size_t)used;
+    if (h->off == h->len) {
+        free(h);
+        c->held = NULL;
     }
     return 0;
 }
@@ -902,14 +980,19 @@ conn_accept_handshake(struct conn *c, size_t request_len)
     c->last_message_ms = c->last_rx_ms;
     keepalive_arm(c);
     /* Frames sent right behind the request are already here. */
+    c->hs = NULL; /* c->held from now on */
     if (hs->len > request_len) {
-        rc = conn_process(c, (uint8_t *)hs->buf + request_len,
-                          hs->len - request_len);
+        size_t budget = CONN_WORK_BYTES;
+        uint8_t *rest = (uint8_t *)hs->buf + request_len;
+        ssize_t used = conn_process(c, rest, hs->len - request_len, &budget);
+        if (used < 0) {
+            rc = -1;
+        } else if ((size_t)used < hs->len - request_len) {
+            rc =
+                conn_hold(c, rest + used, hs->len - request_len - (size_t)used);
+        }
     }
-    if (rc == 0) {
-        free(c->hs);
-        c->hs = NULL;
-    }
+    free(hs);
     return rc;
 }
 
@@ -972,7 +1055,19 @@ static void
 conn_read_frames(struct conn *c)
 {
     struct conn_env *env = c->env;
+    size_t budget = CONN_WORK_BYTES;
 
+    if (has_held(c)) {
+        if (conn_process_held(c, &budget) != 0) {
+            return;
+        }
+        if (c->held != NULL || c->state != CONN_OPEN || c->read_paused ||
+            budget == 0) {
+            /* Its turn is over, or it waits for its output to drain. */
+            conn_flush(c);
+            return;
+        }
+    }
     for (int i = 0; i < CONN_READS_PER_EVENT; i++) {
         ssize_t n = c->t->recv(c->tctx, c->fd, env->rbuf, env->rbuf_bytes);
         if (n == WSD_IO_AGAIN || n == WSD_IO_WANT_WRITE) {
@@ -989,10 +1084,17 @@ conn_read_frames(struct conn *c)
         }
         conn_record_read(&c->rec, (size_t)n);
         c->last_rx_ms = now_ms(env);
-        if (conn_process(c, env->rbuf, (size_t)n) != 0) {
+        ssize_t used = conn_process(c, env->rbuf, (size_t)n, &budget);
+        if (used < 0) {
             return;
         }
-        if (c->state != CONN_OPEN || c->read_paused ||
+        if ((size_t)used < (size_t)n) {
+            if (conn_hold(c, env->rbuf + used, (size_t)n - (size_t)used) != 0) {
+                return;
+            }
+            break;
+        }
+        if (c->state != CONN_OPEN || c->read_paused || budget == 0 ||
             (size_t)n < env->rbuf_bytes) {
             break;
         }

@@ -10,6 +10,7 @@ endpoint instead of spinning it.
 Real processes on 127.0.0.1 ports the kernel picks; every wait bounded.
 """
 import ctypes
+import json
 import os
 import resource
 import signal
@@ -223,8 +224,8 @@ def t_staged_refusal():
         worker = w.workers()[0]
         idle = W.open_ws(w.port)
         other = W.open_ws(w.port)  # with the burst: the limit is reached
-        # Echoes larger than their messages: the server compresses with a
-        # 512-byte window what the client compressed with a 32 KiB one.
+        # Echoes larger than what was received: the server compresses with
+        # a 512-byte window what the client compressed with a 32 KiB one.
         burst = W.connect(w.port)
         burst.sendall(W.handshake_request(extra=[
             "Sec-WebSocket-Extensions: permessage-deflate; "
@@ -242,17 +243,23 @@ def t_staged_refusal():
                 break
             got += len(chunk)
         th.join()
-        block = os.urandom(300)
-        msg = (block * 14)[:4000]
+        # Repeats 1000 bytes apart: beyond the server's window, not the
+        # client's. Three to a message keep the burst's payload under
+        # what one connection may echo in one turn (1 MiB), so that the
+        # worker reads it all, and its EOF, in one callback.
         z = zlib.compressobj(9, zlib.DEFLATED, -15)
-        frames, size = [], 0
+        frames, size, payload = [], 0, 0
         while True:
+            msg = os.urandom(1000) * 3
             c = z.compress(msg) + z.flush(zlib.Z_SYNC_FLUSH)
             f = W.frame(2, c[:-4], rsv=4)
             if size + len(f) + 131 > 256 * 1024:
                 break
             frames.append(f)
             size += len(f)
+            payload += len(msg)
+        tap.diag("burst: %d messages, %d bytes of payload" % (len(frames),
+                                                             payload))
         rest = 256 * 1024 - size  # one full read: pad with pings
         while rest > 0:
             n = min(rest - 6, 125) if rest > 131 else rest - 6
@@ -298,11 +305,134 @@ def t_staged_refusal():
             s.close()
 
 
+def bomb_frame(size):
+    """A permessage-deflate message of `size` zero bytes, compressed on
+    its own (about a thousandth of its size)."""
+    z = zlib.compressobj(9, zlib.DEFLATED, -15)
+    c = z.compress(bytes(size)) + z.flush(zlib.Z_SYNC_FLUSH)
+    return W.frame_fast(2, c[:-4], rsv=4)
+
+
+DEFLATE = "Sec-WebSocket-Extensions: permessage-deflate"
+
+
+def case_of(port, name):
+    """The admin endpoint's record of the connection opened with
+    ?case=name."""
+    status, _, body = W.admin_request(port, "/v1/cases?limit=100")
+    if status != 200:
+        return None
+    for c in json.loads(body)["cases"]:
+        if c["case"] == name:
+            return c
+    return None
+
+
+def t_bombs_take_turns():
+    """Deflate bombs that arrive together are inflated one per turn: a
+    ping from another peer, sent at the same moment, is answered before
+    the bombs are all through (it waited for all of them before), and
+    every bomb is still echoed whole. The worker is stopped while the
+    bytes arrive, and stopped again the moment the pong is here, so that
+    the admin endpoint (the master's) shows how far the bombs had got."""
+    n, size = 12, 4 * MIB
+    w = W.Wsd(tap, args=["--admin_listen", "127.0.0.1:0"])
+    with w:
+        worker = w.workers()[0]
+        admin = W.admin_port(w)
+        bombs = W.open_ws(w.port, path="/ws?case=bombs", extra=[DEFLATE])
+        other = W.open_ws(w.port)
+        data = bomb_frame(size) * n
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            bombs.sendall(data)
+            other.sendall(W.frame(9, b"turn"))
+            time.sleep(0.05)
+        finally:
+            os.kill(worker, signal.SIGCONT)
+        fin, rsv, op, payload = W.read_frame(other)
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            rec = case_of(admin, "bombs")
+        finally:
+            os.kill(worker, signal.SIGCONT)
+        tap.eq((op, payload), (10, b"turn"), "bombs: the other peer's pong")
+        done = rec["txMessages"] if rec else None
+        tap.ok(done is not None and done < n,
+               "bombs: it came before the bombs were all echoed (%r of %d)"
+               % (done, n))
+        inflate = zlib.decompressobj(-15)
+        whole = 0
+        bombs.settimeout(W.timeout(30))
+        for _ in range(n):
+            op, msg, _ = W.read_message(bombs)
+            out = inflate.decompress(msg + b"\x00\x00\xff\xff")
+            whole += len(out) == size and out.count(0) == size
+        tap.eq(whole, n, "bombs: every one echoed whole")
+        tap.ok(W.echo_raw(other), "bombs: the other peer echoes")
+        bombs.close()
+        other.close()
+
+
+def t_amplified_echoes_bounded():
+    """Echoes the server cannot compress as well as the client did (its
+    window is 512 bytes) to a peer that never reads: the worker stops
+    taking the peer's input at the high-water mark, so its memory stays
+    within write_high_water_bytes and a message or two, not a whole read's
+    worth of amplified echoes (a 256 KiB read holds a hundred of these
+    1 MB messages)."""
+    w = W.Wsd(tap, args=["--admin_listen", "off",
+                         "--write_high_water_bytes", "256k",
+                         "--max_message_bytes", "1m"])
+    w.env = dict(os.environ)  # see t_slow_reader_large
+    w.env["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") +
+                             ":quarantine_size_mb=1").lstrip(":")
+    with w:
+        worker = w.workers()[0]
+        W.warm_up(w.port)
+        s = W.connect(w.port)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(W.handshake_request(extra=[
+            DEFLATE + "; server_max_window_bits=9"]))
+        tap.eq(W.read_http_response(s)[0], 101, "amplified: deflate on")
+        # 1000 random bytes, a thousand times: 1 MB that the client
+        # compresses to a few KB and the server hardly at all.
+        z = zlib.compressobj(9, zlib.DEFLATED, -15)
+        c = z.compress(os.urandom(1000) * 1000) + z.flush(zlib.Z_SYNC_FLUSH)
+        one = W.frame_fast(2, c[:-4], rsv=4)
+        rss0 = W.vmrss_kib(worker)
+        # Stopped while the messages arrive: its next read takes many.
+        os.kill(worker, signal.SIGSTOP)
+        try:
+            th, _ = W.send_in_background(s, one * 40)
+            time.sleep(0.2)
+        finally:
+            os.kill(worker, signal.SIGCONT)
+        peak, last, steady = rss0, rss0, 0
+        deadline = time.monotonic() + W.timeout(5)
+        while steady < 25 and time.monotonic() < deadline:
+            time.sleep(0.02)
+            now = W.vmrss_kib(worker) or 0
+            steady = steady + 1 if now == last else 0
+            peak, last = max(peak, now), now
+        grown = peak - rss0
+        tap.ok(grown < 8 * 1024,
+               "amplified: the worker grew by %d KiB while a peer that does "
+               "not read asked for 40 MB of echoes" % grown)
+        other = W.open_ws(w.port)
+        tap.ok(W.echo_raw(other), "amplified: other connections echo")
+        other.close()
+        s.close()
+        th.join()
+
+
 def main():
     W.guard(tap, "EMFILE", t_emfile)
     W.guard(tap, "admin EMFILE", t_admin_emfile)
     W.guard(tap, "slow reader of large echoes", t_slow_reader_large)
     W.guard(tap, "staged refusal", t_staged_refusal)
+    W.guard(tap, "bombs take turns", t_bombs_take_turns)
+    W.guard(tap, "amplified echoes bounded", t_amplified_echoes_bounded)
     tap.done()
 
 
