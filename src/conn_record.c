@@ -97,6 +97,16 @@ conn_record_start(struct conn_record *r, const struct stats_shm *shm,
 }
 
 void
+conn_record_dropped(const struct stats_shm *shm, unsigned slot)
+{
+    struct stats_shm_slot *s = stats_shm_slot(shm, slot);
+
+    stats_add(&s->c.accepted, 1);
+    stats_add(&s->c.unclean, 1);
+    stats_add(&s->c.unrecorded, 1);
+}
+
+void
 conn_record_read(struct conn_record *r, size_t n)
 {
     stats_add(&worker_counters->rx_octets, n);

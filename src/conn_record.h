@@ -35,6 +35,13 @@ void conn_record_start(struct conn_record *r, const struct stats_shm *shm,
                        unsigned slot, const struct sockaddr *peer,
                        socklen_t peer_len, uint64_t now_ms);
 
+/*
+ * A connection closed unanswered at once (its worker is already past
+ * max_connections by as many refusals as it will answer): counted
+ * accepted, unclean and unrecorded in slot's counters, with no record.
+ */
+void conn_record_dropped(const struct stats_shm *shm, unsigned slot);
+
 /* Bytes returned by one read, accepted by one write. */
 void conn_record_read(struct conn_record *r, size_t n);
 void conn_record_written(struct conn_record *r, size_t n);

@@ -170,6 +170,9 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
         }
         uint64_t limit = w->env.cfg->max_connections;
         if (w->env.n_conns >= limit + WORKER_REFUSALS_MAX) {
+            /* As many 503s are on their way: more would only cost
+             * memory. Closed unanswered, but counted. */
+            conn_record_dropped(w->env.shm, w->slot_index);
             close(cfd);
             continue;
         }

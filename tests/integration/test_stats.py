@@ -524,6 +524,42 @@ def t_busy_503():
             a.close()
 
 
+def t_past_refusals():
+    """A worker answers 503 to 64 connections past max_connections at
+    most; those beyond are closed unanswered, and still counted: accepted,
+    unclean and unrecorded."""
+    args = ADMIN + ["--max_connections", "1", "--close_timeout_ms", "20000"]
+    with wsdtest.Wsd(tap, args=args) as w:
+        port = wsdtest.admin_port(w)
+        a = wsdtest.open_ws(w.port)
+        extra = 6
+        conns = [wsdtest.connect(w.port) for _ in range(64 + extra)]
+        try:
+            answers = []
+            for c in conns:
+                c.settimeout(wsdtest.timeout(5))
+                try:
+                    answers.append(c.recv(12))
+                except OSError:
+                    answers.append(None)
+            refused = sum(1 for r in answers if r == b"HTTP/1.1 503")
+            dropped = sum(1 for r in answers if r == b"")
+            tap.eq((refused, dropped), (64, extra),
+                   "past the limit: 64 answered 503, the rest closed "
+                   "unanswered")
+            t = stats(port)["totals"]
+            tap.eq((t["accepted"], t["refused"]["503"], t["unrecorded"]),
+                   (1 + 64 + extra, 64, extra),
+                   "past the limit: every connection counted accepted, the "
+                   "unanswered ones unrecorded")
+            tap.ok(totals_consistent(t), "past the limit: totals consistent",
+                   t)
+        finally:
+            for c in conns:
+                c.close()
+            a.close()
+
+
 # 2. Case numbering ----------------------------------------------------------
 
 def t_numbering_one_worker(w, port, first_id, n):
@@ -1304,6 +1340,7 @@ def main():
     wsdtest.guard(tap, "record reuse", t_record_reuse)
     wsdtest.guard(tap, "no records", t_no_records)
     wsdtest.guard(tap, "503", t_busy_503)
+    wsdtest.guard(tap, "past the refusals", t_past_refusals)
     wsdtest.guard(tap, "admin token", t_token,
                   ["--admin_token", "s3cret-token"], "s3cret-token",
                   "wrong-token", "token")
