@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -117,12 +118,23 @@ has_held(const struct conn *c)
     return c->state == CONN_OPEN && c->held != NULL;
 }
 
+/* Unix time, for the records. */
 static uint64_t
-now_ms(struct conn_env *env)
+wall_ms(struct conn_env *env)
 {
     struct timeval tv;
     event_base_gettimeofday_cached(env->base, &tv);
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+/* For deadlines and keepalive: a step of the wall clock (NTP, an
+ * operator) must not delay or hasten a timeout. */
+static uint64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* Sets the worker's one timer for the earliest deadline of its heap. */
@@ -139,7 +151,7 @@ timers_arm(struct conn_env *env)
     if (first->deadline_ms == env->timers_armed_ms) {
         return;
     }
-    uint64_t now = now_ms(env);
+    uint64_t now = mono_ms();
     uint64_t ms = first->deadline_ms > now ? first->deadline_ms - now : 0;
     struct timeval tv = {
         .tv_sec = (time_t)(ms / 1000),
@@ -153,7 +165,7 @@ timers_arm(struct conn_env *env)
 static void
 timer_set(struct conn *c, uint64_t ms)
 {
-    timer_heap_set(&c->env->timers, &c->timer, now_ms(c->env) + ms);
+    timer_heap_set(&c->env->timers, &c->timer, mono_ms() + ms);
     timers_arm(c->env);
 }
 
@@ -168,7 +180,7 @@ static void
 timers_fire(evutil_socket_t fd, short what, void *arg)
 {
     struct conn_env *env = arg;
-    uint64_t now = now_ms(env);
+    uint64_t now = mono_ms();
     (void)fd;
     (void)what;
 
@@ -281,7 +293,7 @@ keepalive_arm(struct conn *c)
         timer_del(c);
         return;
     }
-    uint64_t now = now_ms(c->env);
+    uint64_t now = mono_ms();
     timer_set(c, next > now ? next - now : 0);
 }
 
@@ -295,7 +307,7 @@ static void
 keepalive_check(struct conn *c)
 {
     const struct config *cfg = c->env->cfg;
-    uint64_t now = now_ms(c->env);
+    uint64_t now = mono_ms();
 
     if (cfg->idle_timeout_ms != 0 &&
         now - c->last_message_ms >= cfg->idle_timeout_ms) {
@@ -370,7 +382,7 @@ conn_new(struct conn_env *env, int fd, const struct transport *t, void *tctx,
     TAILQ_INSERT_TAIL(&env->conns, c, entry);
     env->n_conns++;
     conn_record_start(&c->rec, env->shm, env->slot_index, peer, peer_len,
-                      now_ms(env));
+                      wall_ms(env));
     conn_arm(c);
     timer_set(c, env->cfg->handshake_timeout_ms);
     if (refuse) {
@@ -428,7 +440,7 @@ conn_close(struct conn *c, enum conn_end why)
         c->rec.rec->http_status != 101) {
         end.why = "opening handshake refused";
     }
-    conn_record_finish(&c->rec, &end, now_ms(env));
+    conn_record_finish(&c->rec, &end, wall_ms(env));
     if (env->stage_owner == c) {
         env->stage_len = 0;
         stage_trim(env);
@@ -976,7 +988,7 @@ conn_accept_handshake(struct conn *c, size_t request_len)
         ws_session_use_deflate(&c->session, &c->env->deflate_cfg, &deflate);
     }
     c->state = CONN_OPEN;
-    c->last_rx_ms = now_ms(c->env);
+    c->last_rx_ms = mono_ms();
     c->last_message_ms = c->last_rx_ms;
     keepalive_arm(c);
     /* Frames sent right behind the request are already here. */
@@ -1083,7 +1095,7 @@ conn_read_frames(struct conn *c)
             return;
         }
         conn_record_read(&c->rec, (size_t)n);
-        c->last_rx_ms = now_ms(env);
+        c->last_rx_ms = mono_ms();
         ssize_t used = conn_process(c, env->rbuf, (size_t)n, &budget);
         if (used < 0) {
             return;
