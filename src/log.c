@@ -156,9 +156,12 @@ reopen_one(struct log_file *f, uid_t uid, gid_t gid, char *err, size_t errlen)
         return -1;
     }
     /* The same descriptor number, now on the new file. */
-    dup2(fd, f->fd);
+    int rc = dup2(fd, f->fd) == -1 ? -1 : 0;
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: dup2: %s", f->path, strerror(errno));
+    }
     close(fd);
-    return 0;
+    return rc;
 }
 
 static int
