@@ -385,23 +385,33 @@ def t_quit():
         w.proc = None
 
 
+def quit_with_half_message(shutdown_ms, close_ms):
+    """A daemon with these timeouts, one connection that sent half a
+    message, then SIGQUIT. Returns (daemon, socket)."""
+    w = wsdtest.Wsd(tap, args=["--shutdown_timeout_ms", str(shutdown_ms),
+                               "--close_timeout_ms", str(close_ms)]).start()
+    s = wsdtest.open_ws(w.port)
+    s.sendall(wsdtest.frame(2, b"never finished", fin=False))
+    time.sleep(timeout(0.1))
+    w.signal(signal.SIGQUIT)
+    return w, s
+
+
+def exit_status(w):
+    try:
+        return w.proc.wait(timeout=timeout(10))
+    except subprocess.TimeoutExpired:
+        return None
+
+
 def t_quit_deadline():
     """A message left half-sent does not hold a graceful stop past
     shutdown_timeout_ms: then it is a fast stop (1001 anyway)."""
-    w = wsdtest.Wsd(tap, args=["--shutdown_timeout_ms", "300",
-                               "--close_timeout_ms", "300"]).start()
+    w, s = quit_with_half_message(300, 300)
     try:
-        s = wsdtest.open_ws(w.port)
-        s.sendall(wsdtest.frame(2, b"never finished", fin=False))
-        time.sleep(timeout(0.1))
-        w.signal(signal.SIGQUIT)
         code, _ = close_exchange(s)
         tap.eq(code, 1001, "QUIT deadline: close 1001 for a stalled message")
-        try:
-            rc = w.proc.wait(timeout=timeout(10))
-        except subprocess.TimeoutExpired:
-            rc = None
-        tap.eq(rc, 0, "QUIT deadline: exit status 0")
+        tap.eq(exit_status(w), 0, "QUIT deadline: exit status 0")
         s.close()
         w.check_log()
     finally:
@@ -411,22 +421,13 @@ def t_quit_deadline():
     # close_timeout_ms after shutdown_timeout_ms: the master waits for that
     # (it used to SIGKILL the worker one second after shutdown_timeout_ms,
     # and the case ended as "worker died").
-    w = wsdtest.Wsd(tap, args=["--shutdown_timeout_ms", "200",
-                               "--close_timeout_ms", "1500"]).start()
+    w, s = quit_with_half_message(200, 1500)
     try:
-        s = wsdtest.open_ws(w.port)
-        s.sendall(wsdtest.frame(2, b"never finished", fin=False))
-        time.sleep(timeout(0.1))
-        w.signal(signal.SIGQUIT)
         code, _, _ = wsdtest.read_close(s)
         tap.eq(code, 1001, "QUIT, silent peer: close 1001")
         tap.ok(wsdtest.expect_eof(s, 10),
                "QUIT, silent peer: the worker drops it after close_timeout_ms")
-        try:
-            rc = w.proc.wait(timeout=timeout(10))
-        except subprocess.TimeoutExpired:
-            rc = None
-        tap.eq(rc, 0, "QUIT, silent peer: exit status 0")
+        tap.eq(exit_status(w), 0, "QUIT, silent peer: exit status 0")
         tap.ok("did not stop in time" not in w.log() and
                "died with" not in w.log(),
                "QUIT, silent peer: the worker was not killed", w.log()[-500:])

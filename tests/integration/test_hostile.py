@@ -31,6 +31,24 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
+def ticks_over(pid, seconds):
+    """(clock ticks pid used, clock ticks elapsed) over `seconds`."""
+    t0, c0 = time.monotonic(), cpu_ticks(pid)
+    time.sleep(seconds)
+    wall = (time.monotonic() - t0) * os.sysconf("SC_CLK_TCK")
+    return cpu_ticks(pid) - c0, wall
+
+
+def descriptor_limit(limit):
+    """A preexec function: RLIMIT_NOFILE of `limit`, which wsd cannot
+    raise (without CAP_SYS_RESOURCE, dropped from root's bounding set)."""
+    def low_limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+        if os.geteuid() == 0:
+            ctypes.CDLL(None).prctl(24, 24, 0, 0, 0)  # PR_CAPBSET_DROP
+    return low_limit
+
+
 def t_emfile():
     """With 64 descriptors and more clients than fit, accept fails with
     EMFILE: the worker pauses accepting (logged once, not per retry),
@@ -38,14 +56,8 @@ def t_emfile():
     connections it holds, and takes the waiting ones once descriptors are
     free again."""
     limit = 64
-
-    def low_limit():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
-        if os.geteuid() == 0:
-            # Without CAP_SYS_RESOURCE wsd cannot raise its hard limit.
-            ctypes.CDLL(None).prctl(24, 24, 0, 0, 0)  # PR_CAPBSET_DROP
     w = W.Wsd(tap, args=["--admin_listen", "off"])
-    w.preexec = low_limit
+    w.preexec = descriptor_limit(limit)
     w.start()
     conns = []
     waiting = []
@@ -72,10 +84,7 @@ def t_emfile():
         tap.ok(held < limit and held > limit // 2,
                "EMFILE: the worker held %d connections under a limit of %d "
                "descriptors" % (held, limit))
-        t0, c0 = time.monotonic(), cpu_ticks(worker)
-        time.sleep(1.5)
-        wall = (time.monotonic() - t0) * os.sysconf("SC_CLK_TCK")
-        used = cpu_ticks(worker) - c0
+        used, wall = ticks_over(worker, 1.5)
         # A spinning worker would use one core (ratio near 1): a paused
         # one retries ten times a second.
         tap.ok(used < 0.2 * wall,
@@ -107,14 +116,9 @@ def t_admin_emfile():
     the WebSocket workers go on echoing, and the endpoint answers again
     once the connections are gone."""
     limit = 48
-
-    def low_limit():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
-        if os.geteuid() == 0:
-            ctypes.CDLL(None).prctl(24, 24, 0, 0, 0)  # PR_CAPBSET_DROP
     w = W.Wsd(tap, args=["--admin_listen", "127.0.0.1:0",
                          "--max_connections", "16"])
-    w.preexec = low_limit
+    w.preexec = descriptor_limit(limit)
     w.start()
     idle = []
     try:
@@ -125,10 +129,7 @@ def t_admin_emfile():
         tap.ok(W.wait_until(lambda: "admin: accept" in w.log(), 5),
                "admin EMFILE: the master logs that it pauses accepting",
                w.log()[-400:])
-        t0, c0 = time.monotonic(), cpu_ticks(w.pid)
-        time.sleep(1.5)
-        wall = (time.monotonic() - t0) * os.sysconf("SC_CLK_TCK")
-        used = cpu_ticks(w.pid) - c0
+        used, wall = ticks_over(w.pid, 1.5)
         tap.ok(used < 0.2 * wall,
                "admin EMFILE: no busy loop in the master (%d of %d ticks)"
                % (used, wall))
