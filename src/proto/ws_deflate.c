@@ -414,6 +414,15 @@ ws_deflate_inflate(struct ws_deflate *d, const uint8_t **in, size_t *in_len,
         err->reason = "out of memory for decompression";
         return WS_FAIL;
     default:
+        if (*out_len > 0) {
+            /* zlib reads block headers without room for output, so one
+             * call may produce bytes and then meet corrupt data that a
+             * call with less input would not have reached. The bytes go
+             * first (the caller may find the message too big, or its text
+             * invalid, as it would with the input cut there); zlib keeps
+             * its error state and the next call reports it. */
+            return 0;
+        }
         /* RFC 7692 names no close code for data that does not inflate:
          * it is payload inconsistent with its message, RFC 6455 §7.4.1's
          * 1007. */

@@ -94,7 +94,10 @@ void ws_deflate_clear(struct ws_deflate *d);
  * one byte of room to learn whether the message would exceed it. At the
  * end of a message, inflate WS_DEFLATE_TAIL (the 4 bytes §7.2.2 says to
  * append) the same way. Returns 0, or WS_FAIL with err 1007 for corrupt
- * data or 1011 when zlib is out of memory.
+ * data or 1011 when zlib is out of memory. Output that came before
+ * corrupt data is returned first (0, with input left and room to spare):
+ * the next call reports the error, so what the caller sees does not
+ * depend on where the input was cut.
  */
 int ws_deflate_inflate(struct ws_deflate *d, const uint8_t **in, size_t *in_len,
                        uint8_t *out, size_t *out_len, struct ws_error *err);

@@ -486,8 +486,9 @@ inflate_onto_msg(struct ws_session *s, const uint8_t *p, size_t n,
         if (!check_text(s, dst, produced, ev)) {
             return false;
         }
-        /* zlib stops early only when the input is used up. */
-        if (produced < room) {
+        /* zlib stops early when the input is used up, or before an
+         * error the next call reports (see ws_deflate_inflate). */
+        if (produced < room && n == 0) {
             return true;
         }
     }

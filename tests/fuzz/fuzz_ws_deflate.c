@@ -122,10 +122,19 @@ inflate_onto(struct ws_deflate *d, const uint8_t *in, size_t n, uint8_t *out,
         }
         FUZZ_CHECK(produced <= room);
         r->len += produced;
-        if (produced < room) {
-            /* zlib stops early only when the input is used up. */
-            FUZZ_CHECK(n == 0);
+        if (produced < room && n == 0) {
             return true;
+        }
+        /* Stopped early with input left: an error comes next, and it
+         * must come with no output (ws_deflate_inflate). */
+        if (produced < room) {
+            uint8_t more[INFLATE_ROOM];
+            size_t room2 = sizeof(more);
+            FUZZ_CHECK(ws_deflate_inflate(d, &in, &n, more, &room2, &err) !=
+                       0);
+            FUZZ_CHECK(room2 == 0 && err.code == 1007);
+            r->error = err.code;
+            return false;
         }
     }
 }
