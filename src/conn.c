@@ -72,6 +72,7 @@ struct conn {
     uint8_t io_flags;         /* EV_READ and EV_WRITE ev_io waits for */
     bool has_session;         /* the handshake succeeded: session is live */
     bool out_lost;            /* output could not be kept: close */
+    bool turn_queued;         /* in env->turns */
     struct timer_node timer;  /* the current phase's deadline, or, while
                                  OPEN, the next keepalive or idle check,
                                  in the worker's heap */
@@ -198,13 +199,87 @@ timers_fire(evutil_socket_t fd, short what, void *arg)
     timers_arm(env);
 }
 
+/* c's turn is over with input left: it goes on after the next poll. */
+static void
+turn_queue(struct conn *c)
+{
+    struct conn_env *env = c->env;
+
+    if (c->turn_queued) {
+        return;
+    }
+    if (env->n_turns == env->turns_cap) {
+        size_t cap = env->turns_cap < 16 ? 16 : 2 * env->turns_cap;
+        struct conn **t = realloc(env->turns, cap * sizeof(*t));
+        if (t == NULL) {
+            /* Without room to wait its turn, it takes it now. */
+            event_active(ev_io(c), EV_READ, 1);
+            return;
+        }
+        env->turns = t;
+        env->turns_cap = cap;
+    }
+    env->turns[env->n_turns++] = c;
+    c->turn_queued = true;
+    if (env->n_turns == 1) {
+        struct timeval now = {0, 0};
+        evtimer_add(env->ev_turns, &now);
+    }
+}
+
+/* c is closing: it no longer waits for a turn. */
+static void
+turn_cancel(struct conn *c)
+{
+    struct conn_env *env = c->env;
+
+    for (size_t i = 0; c->turn_queued && i < env->n_turns; i++) {
+        if (env->turns[i] == c) {
+            env->turns[i] = NULL;
+            c->turn_queued = false;
+        }
+    }
+}
+
+/* The zero timer: each connection queued before it fired takes a turn;
+ * those that queue again meanwhile wait for the next poll. */
+static void
+turns_fire(evutil_socket_t fd, short what, void *arg)
+{
+    struct conn_env *env = arg;
+    size_t n = env->n_turns;
+    (void)fd;
+    (void)what;
+
+    for (size_t i = 0; i < n; i++) {
+        struct conn *c = env->turns[i];
+        if (c != NULL) {
+            env->turns[i] = NULL;
+            c->turn_queued = false;
+            conn_on_read(c);
+        }
+    }
+    if (env->n_turns > n) {
+        memmove(env->turns, env->turns + n,
+                (env->n_turns - n) * sizeof(*env->turns));
+    }
+    env->n_turns -= n;
+    if (env->n_turns > 0) {
+        struct timeval now = {0, 0};
+        evtimer_add(env->ev_turns, &now);
+    }
+}
+
 int
 conn_env_timers_init(struct conn_env *env)
 {
     memset(&env->timers, 0, sizeof(env->timers));
     env->timers_armed_ms = UINT64_MAX;
     env->ev_timers = evtimer_new(env->base, timers_fire, env);
-    return env->ev_timers != NULL ? 0 : -1;
+    env->turns = NULL;
+    env->n_turns = env->turns_cap = 0;
+    env->ev_turns = evtimer_new(env->base, turns_fire, env);
+    return env->ev_timers != NULL && env->ev_turns != NULL ? 0 : -1;
 }
 
 void
@@ -214,6 +289,13 @@ conn_env_timers_clear(struct conn_env *env)
         event_free(env->ev_timers);
         env->ev_timers = NULL;
     }
+    if (env->ev_turns != NULL) {
+        event_free(env->ev_turns);
+        env->ev_turns = NULL;
+    }
+    free(env->turns);
+    env->turns = NULL;
+    env->n_turns = env->turns_cap = 0;
     timer_heap_free(&env->timers);
 }
 
@@ -245,7 +327,9 @@ conn_arm(struct conn *c)
         }
         c->io_flags = flags;
     }
-    if (reading && (has_held(c) || c->t->has_pending(c->tctx))) {
+    if (reading && has_held(c)) {
+        turn_queue(c);
+    } else if (reading && c->t->has_pending(c->tctx)) {
         event_active(ev_io(c), EV_READ, 1);
     }
 }
@@ -445,6 +529,7 @@ conn_close(struct conn *c, enum conn_end why)
         env->stage_len = 0;
         stage_trim(env);
     }
+    turn_cancel(c);
     TAILQ_REMOVE(&env->conns, c, entry);
     env->n_conns--;
     event_del(ev_io(c));

@@ -130,8 +130,7 @@ inflate_onto(struct ws_deflate *d, const uint8_t *in, size_t n, uint8_t *out,
         if (produced < room) {
             uint8_t more[INFLATE_ROOM];
             size_t room2 = sizeof(more);
-            FUZZ_CHECK(ws_deflate_inflate(d, &in, &n, more, &room2, &err) !=
-                       0);
+            FUZZ_CHECK(ws_deflate_inflate(d, &in, &n, more, &room2, &err) != 0);
             FUZZ_CHECK(room2 == 0 && err.code == 1007);
             r->error = err.code;
             return false;
