@@ -25,6 +25,7 @@
 #include <openssl/evp.h>
 
 #include "admin_request.h"
+#include "clock.h"
 #include "log.h"
 #include "stats_json.h"
 
@@ -52,14 +53,6 @@ struct admin {
 /* The live endpoints (two while a reload swaps them): a listener's error
  * callback gets evhttp's argument, not ours, and finds its admin here. */
 static struct admin *admins;
-
-static uint64_t
-now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
 
 static bool
 sha256(const void *p, size_t len, unsigned char out[32])
@@ -155,7 +148,7 @@ read_workers(const struct stats_shm *shm, struct stats_json_snapshot *s)
     s->layout_major = STATS_SHM_VERSION_MAJOR;
     s->layout_minor = STATS_SHM_VERSION_MINOR;
     s->started_ms = shm->hdr->started_ms;
-    s->now_ms = now_ms();
+    s->now_ms = clock_wall_ms();
     s->last_case_id =
         atomic_load_explicit(&shm->hdr->last_case_id, memory_order_relaxed);
     s->peak_active =
@@ -222,7 +215,7 @@ get_cases(struct admin *a, struct evhttp_request *req, uint64_t after,
     struct stats_case *copy = NULL;
     struct found *found = NULL;
     unsigned n = 0;
-    uint64_t now = now_ms();
+    uint64_t now = clock_wall_ms();
 
     copy = malloc(sizeof(*copy));
     /* At least one entry: with stats_cases 0 there is no record, and
@@ -271,7 +264,7 @@ get_case(struct admin *a, struct evhttp_request *req, uint64_t id)
     }
     for (unsigned i = 0; i < a->shm->n_cases; i++) {
         if (stats_case_read(a->shm, i, copy) && copy->id == id) {
-            reply_json(req, 200, "OK", stats_json_case(copy, now_ms()));
+            reply_json(req, 200, "OK", stats_json_case(copy, clock_wall_ms()));
             free(copy);
             return;
         }
@@ -346,7 +339,7 @@ admin_on_accept_error(struct evconnlistener *listener, void *arg)
 {
     struct admin *a = admins;
     int e = EVUTIL_SOCKET_ERROR();
-    uint64_t now = now_ms();
+    uint64_t now = clock_mono_ms();
     struct timeval tv = {0, ADMIN_ACCEPT_PAUSE_MS * 1000};
 
     (void)arg; /* evhttp's */

@@ -18,11 +18,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 
+#include "clock.h"
 #include "log.h"
 #include "timer_heap.h"
 #include "transport.h"
@@ -128,16 +128,6 @@ wall_ms(struct conn_env *env)
     return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
-/* For deadlines and keepalive: a step of the wall clock (NTP, an
- * operator) must not delay or hasten a timeout. */
-static uint64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Sets the worker's one timer for the earliest deadline of its heap. */
 static void
 timers_arm(struct conn_env *env)
@@ -152,7 +142,7 @@ timers_arm(struct conn_env *env)
     if (first->deadline_ms == env->timers_armed_ms) {
         return;
     }
-    uint64_t now = mono_ms();
+    uint64_t now = clock_mono_ms();
     uint64_t ms = first->deadline_ms > now ? first->deadline_ms - now : 0;
     struct timeval tv = {
         .tv_sec = (time_t)(ms / 1000),
@@ -166,7 +156,7 @@ timers_arm(struct conn_env *env)
 static void
 timer_set(struct conn *c, uint64_t ms)
 {
-    timer_heap_set(&c->env->timers, &c->timer, mono_ms() + ms);
+    timer_heap_set(&c->env->timers, &c->timer, clock_mono_ms() + ms);
     timers_arm(c->env);
 }
 
@@ -181,7 +171,7 @@ static void
 timers_fire(evutil_socket_t fd, short what, void *arg)
 {
     struct conn_env *env = arg;
-    uint64_t now = mono_ms();
+    uint64_t now = clock_mono_ms();
     (void)fd;
     (void)what;
 
@@ -377,7 +367,7 @@ keepalive_arm(struct conn *c)
         timer_del(c);
         return;
     }
-    uint64_t now = mono_ms();
+    uint64_t now = clock_mono_ms();
     timer_set(c, next > now ? next - now : 0);
 }
 
@@ -391,7 +381,7 @@ static void
 keepalive_check(struct conn *c)
 {
     const struct config *cfg = c->env->cfg;
-    uint64_t now = mono_ms();
+    uint64_t now = clock_mono_ms();
 
     if (cfg->idle_timeout_ms != 0 &&
         now - c->last_message_ms >= cfg->idle_timeout_ms) {
@@ -1073,7 +1063,7 @@ conn_accept_handshake(struct conn *c, size_t request_len)
         ws_session_use_deflate(&c->session, &c->env->deflate_cfg, &deflate);
     }
     c->state = CONN_OPEN;
-    c->last_rx_ms = mono_ms();
+    c->last_rx_ms = clock_mono_ms();
     c->last_message_ms = c->last_rx_ms;
     keepalive_arm(c);
     /* Frames sent right behind the request are already here. */
@@ -1180,7 +1170,7 @@ conn_read_frames(struct conn *c)
             return;
         }
         conn_record_read(&c->rec, (size_t)n);
-        c->last_rx_ms = mono_ms();
+        c->last_rx_ms = clock_mono_ms();
         ssize_t used = conn_process(c, env->rbuf, (size_t)n, &budget);
         if (used < 0) {
             return;

@@ -20,12 +20,12 @@
 #include <sys/signalfd.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "admin.h"
+#include "clock.h"
 #include "listener.h"
 #include "log.h"
 #include "process.h"
@@ -86,23 +86,6 @@ struct master {
     struct event *ev_stop_deadline;
     struct event *ev_retire_deadline;
 };
-
-static uint64_t
-now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
-/* For how long a worker lived: a clock step must not reset the back-off. */
-static uint64_t
-mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 timer_ms(struct event *ev, uint64_t ms)
@@ -185,7 +168,7 @@ master_spawn(struct master *m, unsigned i)
     }
     s->pid = pid;
     s->retiring = false;
-    s->started_ms = mono_ms();
+    s->started_ms = clock_mono_ms();
     atomic_store_explicit(&shm_slot->pid, (int32_t)pid, memory_order_relaxed);
     atomic_fetch_add_explicit(&shm_slot->generation, 1, memory_order_relaxed);
     log_debug("worker %u started as pid %ld", i, (long)pid);
@@ -241,7 +224,7 @@ master_worker_died(struct master *m, unsigned i, int status)
 {
     struct master_slot *s = &m->slots[i];
     struct stats_shm_slot *shm_slot = stats_shm_slot(&m->shm, i);
-    uint64_t lived = mono_ms() - s->started_ms;
+    uint64_t lived = clock_mono_ms() - s->started_ms;
     bool retired = s->retiring;
 
     s->pid = 0;
@@ -249,7 +232,7 @@ master_worker_died(struct master *m, unsigned i, int status)
     atomic_store_explicit(&shm_slot->pid, 0, memory_order_relaxed);
     /* Before any replacement writes to the slot: settle the dead
      * worker's open cases and counters. */
-    unsigned lost = stats_shm_worker_died(&m->shm, i, now_ms());
+    unsigned lost = stats_shm_worker_died(&m->shm, i, clock_wall_ms());
     if (lost > 0) {
         log_msg(LOG_LEVEL_WARN, "worker %u died with %u open connections", i,
                 lost);
@@ -908,7 +891,7 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
     }
     /* Two banks of slots and records: see struct master. */
     if (stats_shm_create(&m.shm, 2 * n, 2 * (unsigned)cfg->stats_cases,
-                         now_ms()) != 0) {
+                         clock_wall_ms()) != 0) {
         log_errno(LOG_LEVEL_CRIT, "mmap(shared segment)");
         goto out;
     }

@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "log.h"
 #include "process.h"
@@ -89,14 +90,6 @@ struct worker {
     struct event *ev_signals[WORKER_N_SIGNALS];
 };
 
-static uint64_t
-now_ms(void)
-{
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
-}
-
 static void
 worker_accept_stop(struct worker *w)
 {
@@ -150,7 +143,7 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
                  * worker would spin (libevent does not back off). One
                  * log line per WORKER_PAUSE_LOG_MS at most: the
                  * condition can last. */
-                uint64_t now = now_ms();
+                uint64_t now = clock_mono_ms();
                 w->accept_pauses++;
                 if (w->accept_pause_log_ms == 0 ||
                     now - w->accept_pause_log_ms >= WORKER_PAUSE_LOG_MS) {
@@ -197,7 +190,7 @@ worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
 
-    atomic_store_explicit(&w->slot->heartbeat_ms, now_ms(),
+    atomic_store_explicit(&w->slot->heartbeat_ms, clock_wall_ms(),
                           memory_order_relaxed);
     transport_tls_report(&w->tls);
     /* PR_SET_PDEATHSIG covers a master that dies; this covers the window
@@ -563,7 +556,7 @@ worker_run(const struct config *cfg, unsigned slot,
         event_add(w.ev_signals[i], NULL);
     }
     unblock_signals();
-    atomic_store_explicit(&w.slot->heartbeat_ms, now_ms(),
+    atomic_store_explicit(&w.slot->heartbeat_ms, clock_wall_ms(),
                           memory_order_relaxed);
     log_debug("worker %u started", slot);
 
