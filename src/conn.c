@@ -111,8 +111,8 @@ out_len(const struct conn *c)
     return c->out != NULL ? evbuffer_get_length(c->out) : 0;
 }
 
-/* Input kept for c's next turn (see conn_hold): only an open connection
- * processes it; one closing frees it with the rest. */
+/* Input kept for c's next turn (see conn_process_or_hold): only an open
+ * connection processes it; one closing frees it with the rest. */
 static bool
 has_held(const struct conn *c)
 {
@@ -189,7 +189,8 @@ timers_fire(evutil_socket_t fd, short what, void *arg)
     timers_arm(env);
 }
 
-/* c's turn is over with input left: it goes on after the next poll. */
+/* c has bytes to process that no readiness will announce: it goes on
+ * after the next poll, once the others ready then have had their turn. */
 static void
 turn_queue(struct conn *c)
 {
@@ -293,8 +294,9 @@ conn_env_timers_clear(struct conn_env *env)
  * Makes ev_io wait for exactly what c waits for: its own
  * reading unless paused, output the socket did not take, and, under TLS, a
  * recv that must send a record first or a send that must read first.
- * Bytes the transport already holds are read at once: no readiness would
- * announce them.
+ * Bytes no readiness would announce (what the TLS transport already
+ * holds, input kept at the end of c's turn) are taken after the next
+ * poll (turn_queue).
  */
 static void
 conn_arm(struct conn *c)
@@ -317,10 +319,8 @@ conn_arm(struct conn *c)
         }
         c->io_flags = flags;
     }
-    if (reading && has_held(c)) {
+    if (reading && (has_held(c) || c->t->has_pending(c->tctx))) {
         turn_queue(c);
-    } else if (reading && c->t->has_pending(c->tctx)) {
-        event_active(ev_io(c), EV_READ, 1);
     }
 }
 
@@ -964,13 +964,24 @@ conn_process(struct conn *c, uint8_t *p, size_t n, size_t *budget)
     return (ssize_t)(n0 - n);
 }
 
-/* Keeps p[0..n) (not processed yet) for c's next turn. Returns 0, or -1
- * when c was closed (out of memory). */
+/*
+ * conn_process, keeping what it did not use for c's next turn (c holds
+ * nothing yet). Returns 0 when all was used, 1 when some is held, or -1
+ * when c was closed.
+ */
 static int
-conn_hold(struct conn *c, const uint8_t *p, size_t n)
+conn_process_or_hold(struct conn *c, uint8_t *p, size_t n, size_t *budget)
 {
-    struct conn_held *h = malloc(sizeof(*h) + n);
+    ssize_t used = conn_process(c, p, n, budget);
 
+    if (used < 0) {
+        return -1;
+    }
+    if ((size_t)used == n) {
+        return 0;
+    }
+    n -= (size_t)used;
+    struct conn_held *h = malloc(sizeof(*h) + n);
     if (h == NULL) {
         log_msg(LOG_LEVEL_ERROR, "out of memory for a connection's input");
         conn_close(c, CONN_END_NO_MEMORY);
@@ -978,9 +989,9 @@ conn_hold(struct conn *c, const uint8_t *p, size_t n)
     }
     h->off = 0;
     h->len = n;
-    memcpy(h->buf, p, n);
+    memcpy(h->buf, p + used, n);
     c->held = h;
-    return 0;
+    return 1;
 }
 
 /* Processes what c holds. Returns 0, or -1 when c was closed. */
@@ -1070,14 +1081,10 @@ conn_accept_handshake(struct conn *c, size_t request_len)
     c->hs = NULL; /* c->held from now on */
     if (hs->len > request_len) {
         size_t budget = CONN_WORK_BYTES;
-        uint8_t *rest = (uint8_t *)hs->buf + request_len;
-        ssize_t used = conn_process(c, rest, hs->len - request_len, &budget);
-        if (used < 0) {
-            rc = -1;
-        } else if ((size_t)used < hs->len - request_len) {
-            rc =
-                conn_hold(c, rest + used, hs->len - request_len - (size_t)used);
-        }
+        rc = conn_process_or_hold(c, (uint8_t *)hs->buf + request_len,
+                                  hs->len - request_len, &budget) < 0
+                 ? -1
+                 : 0;
     }
     free(hs);
     return rc;
@@ -1170,15 +1177,14 @@ conn_read_frames(struct conn *c)
             return;
         }
         conn_record_read(&c->rec, (size_t)n);
-        c->last_rx_ms = clock_mono_ms();
-        ssize_t used = conn_process(c, env->rbuf, (size_t)n, &budget);
-        if (used < 0) {
+        if (i == 0) {
+            c->last_rx_ms = clock_mono_ms();
+        }
+        int held = conn_process_or_hold(c, env->rbuf, (size_t)n, &budget);
+        if (held < 0) {
             return;
         }
-        if ((size_t)used < (size_t)n) {
-            if (conn_hold(c, env->rbuf + used, (size_t)n - (size_t)used) != 0) {
-                return;
-            }
+        if (held > 0) {
             break;
         }
         if (c->state != CONN_OPEN || c->read_paused || budget == 0 ||

@@ -58,10 +58,11 @@ struct conn_env {
     struct timer_heap timers; /* every connection's deadline */
     struct event *ev_timers;  /* fires at the earliest of them */
     uint64_t timers_armed_ms; /* the deadline ev_timers is set for */
-    /* Connections whose turn ended with input left (see conn_hold): they
-     * go on from a zero timer, which libevent runs only after it has
-     * polled the sockets again, so that the others take their turn
-     * first. NULL entries are connections closed meanwhile. */
+    /* Connections with bytes no readiness will announce (input kept at
+     * the end of their turn, records the TLS transport holds): they go
+     * on from a zero timer, which libevent runs only after it has polled
+     * the sockets again, so that the others take their turn first. NULL
+     * entries are connections closed meanwhile. */
     struct conn **turns;
     size_t n_turns, turns_cap;
     struct event *ev_turns;
