@@ -31,12 +31,18 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
-def ticks_over(pid, seconds):
-    """(clock ticks pid used, clock ticks elapsed) over `seconds`."""
+def check_paused(name, pid, w, line):
+    """Out of descriptors, process pid must rest rather than spin: a
+    spinning one uses a core (ratio near 1), a paused one retries ten
+    times a second; and the log says so once, not at every retry."""
     t0, c0 = time.monotonic(), cpu_ticks(pid)
-    time.sleep(seconds)
+    time.sleep(1.5)
     wall = (time.monotonic() - t0) * os.sysconf("SC_CLK_TCK")
-    return cpu_ticks(pid) - c0, wall
+    used = cpu_ticks(pid) - c0
+    tap.ok(used < 0.2 * wall,
+           "%s: no busy loop (%d of %d ticks)" % (name, used, wall))
+    tap.ok(w.log().count(line) <= 2, "%s: logged once, not at every retry"
+           % name, w.log().count(line))
 
 
 def descriptor_limit(limit):
@@ -84,15 +90,8 @@ def t_emfile():
         tap.ok(held < limit and held > limit // 2,
                "EMFILE: the worker held %d connections under a limit of %d "
                "descriptors" % (held, limit))
-        used, wall = ticks_over(worker, 1.5)
-        # A spinning worker would use one core (ratio near 1): a paused
-        # one retries ten times a second.
-        tap.ok(used < 0.2 * wall,
-               "EMFILE: no busy loop while clients wait (%d of %d ticks)"
-               % (used, wall))
-        tap.ok(w.log().count("pausing accepts") <= 2,
-               "EMFILE: logged once, not at every retry",
-               w.log().count("pausing accepts"))
+        check_paused("EMFILE, the worker while clients wait", worker, w,
+                     "pausing accepts")
         tap.ok(all(W.echo_raw(c, os.urandom(32)) for c in conns[:5]),
                "EMFILE: the connections it holds keep echoing")
         for c in conns[:10]:
@@ -129,13 +128,7 @@ def t_admin_emfile():
         tap.ok(W.wait_until(lambda: "admin: accept" in w.log(), 5),
                "admin EMFILE: the master logs that it pauses accepting",
                w.log()[-400:])
-        used, wall = ticks_over(w.pid, 1.5)
-        tap.ok(used < 0.2 * wall,
-               "admin EMFILE: no busy loop in the master (%d of %d ticks)"
-               % (used, wall))
-        tap.ok(w.log().count("admin: accept") <= 2,
-               "admin EMFILE: logged once, not at every retry",
-               w.log().count("admin: accept"))
+        check_paused("admin EMFILE, the master", w.pid, w, "admin: accept")
         tap.ok(W.echo_raw(ws), "admin EMFILE: the workers keep echoing")
         for c in idle:
             c.close()
