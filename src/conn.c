@@ -35,6 +35,9 @@
  * the others get their turn (a message is never split: a 16 MiB one, or
  * a deflate bomb that inflates to it, still goes whole). */
 #define CONN_WORK_BYTES              (1024 * 1024)
+/* An echo's payload from this size on is sent from where it lies rather
+ * than copied into the stage: a copy costs more than a second iovec. */
+#define CONN_ZERO_COPY_BYTES         4096
 
 enum conn_state {
     CONN_HANDSHAKE, /* reading the opening handshake */
@@ -831,22 +834,18 @@ scratch(struct conn_env *env, size_t need)
 static int
 conn_echo(struct conn *c, const struct ws_event *ev)
 {
-    uint8_t hdr[WS_FRAME_HEADER_MAX];
+    struct ws_out_message m;
     size_t bound = ws_session_message_bound(&c->session, ev->len);
     uint8_t *zbuf = bound > 0 ? scratch(c->env, bound) : NULL;
-    const uint8_t *payload;
-    size_t len;
-    size_t hlen =
-        ws_session_message(&c->session, hdr, ev->opcode, ev->data, ev->len,
-                           zbuf, zbuf != NULL ? bound : 0, &payload, &len);
     int rc = 0;
 
-    if (hlen == 0) {
+    if (!ws_session_message(&c->session, ev->opcode, ev->data, ev->len, zbuf,
+                            zbuf != NULL ? bound : 0, &m)) {
         return 0;
     }
     conn_record_frame_out(&c->rec, ev->opcode);
-    conn_record_message_out(&c->rec, ev->len, (hdr[0] & 0x40) != 0, len);
-    if (len >= 4096) {
+    conn_record_message_out(&c->rec, ev->len, m.compressed, m.payload_len);
+    if (m.payload_len >= CONN_ZERO_COPY_BYTES) {
         /* A large echo goes out from where it lies, in one writev behind
          * what is staged for c; only what the socket does not take is
          * copied. */
@@ -856,15 +855,15 @@ conn_echo(struct conn *c, const struct ws_event *ev)
             stage_spill(c->env);
         }
         n += stage_take(c, &iov[n]);
-        iov[n].iov_base = hdr;
-        iov[n++].iov_len = hlen;
-        iov[n].iov_base = (void *)(uintptr_t)payload;
-        iov[n++].iov_len = len;
+        iov[n].iov_base = m.hdr;
+        iov[n++].iov_len = m.hdr_len;
+        iov[n].iov_base = (void *)(uintptr_t)m.payload;
+        iov[n++].iov_len = m.payload_len;
         rc = send_or_keep(c, iov, n);
         stage_trim(c->env);
     } else {
-        queue(c, hdr, hlen);
-        queue(c, payload, len);
+        queue(c, m.hdr, m.hdr_len);
+        queue(c, m.payload, m.payload_len);
     }
     if (zbuf != NULL) {
         buf_trim(&c->env->zbuf);
@@ -906,6 +905,9 @@ conn_process(struct conn *c, uint8_t *p, size_t n, size_t *budget)
         size_t used = ws_session_feed(&c->session, p, n, &ev);
         p += used;
         n -= used;
+        if (ev.has_frame) {
+            conn_record_frame_in(&c->rec, &ev.frame);
+        }
         switch (ev.type) {
         case WS_EV_NONE:
         case WS_EV_PONG:
@@ -1040,14 +1042,6 @@ conn_refuse_handshake(struct conn *c, const struct ws_error *err)
     conn_finish(c);
 }
 
-/* The session decoded a frame header: count it. */
-static void
-conn_on_frame(void *arg, const struct ws_frame_header *h)
-{
-    struct conn *c = arg;
-    conn_record_frame_in(&c->rec, h);
-}
-
 /* The request is complete and acceptable: answer 101 and go on. */
 static int
 conn_accept_handshake(struct conn *c, size_t request_len)
@@ -1068,8 +1062,6 @@ conn_accept_handshake(struct conn *c, size_t request_len)
     queue(c, resp, n);
     ws_session_init(&c->session, &c->env->session_cfg);
     c->has_session = true;
-    c->session.on_frame = conn_on_frame;
-    c->session.on_frame_arg = c;
     if (use_deflate) {
         ws_session_use_deflate(&c->session, &c->env->deflate_cfg, &deflate);
     }

@@ -111,6 +111,7 @@ ws_session_close(struct ws_session *s, uint16_t code, const char *reason,
         return false;
     }
     event_clear(ev);
+    ev->has_frame = false;
     ev->reply_len =
         ws_close_frame_build(ev->reply, sizeof(ev->reply), code, reason);
     s->state = WS_SESSION_CLOSING;
@@ -137,32 +138,32 @@ ws_session_message_bound(const struct ws_session *s, size_t len)
                                               : 0;
 }
 
-size_t
-ws_session_message(struct ws_session *s, uint8_t hdr[WS_FRAME_HEADER_MAX],
-                   uint8_t opcode, const uint8_t *data, size_t len,
-                   uint8_t *out, size_t cap, const uint8_t **payload,
-                   size_t *payload_len)
+bool
+ws_session_message(struct ws_session *s, uint8_t opcode, const uint8_t *data,
+                   size_t len, uint8_t *out, size_t cap,
+                   struct ws_out_message *m)
 {
-    uint8_t rsv = 0;
-
     if (s->state != WS_SESSION_OPEN) {
-        return 0;
+        return false;
     }
-    *payload = data;
-    *payload_len = len;
+    m->payload = data;
+    m->payload_len = len;
+    m->compressed = false;
     if (out != NULL && ws_deflate_wants(&s->deflate, len) &&
         cap >= ws_deflate_compress_bound(len)) {
         ssize_t n = ws_deflate_compress(&s->deflate, data, len, out, cap);
         if (n >= 0) {
-            /* RFC 7692 §6: RSV1 on the first frame marks the message. */
-            rsv = WS_RSV1;
-            *payload = out;
-            *payload_len = (size_t)n;
+            m->payload = out;
+            m->payload_len = (size_t)n;
+            m->compressed = true;
         }
     }
-    ssize_t n = ws_frame_header_encode(hdr, WS_FRAME_HEADER_MAX, true, rsv,
-                                       opcode, *payload_len, NULL);
-    return n > 0 ? (size_t)n : 0;
+    /* RFC 7692 §6: RSV1 on the first frame marks a compressed message. */
+    ssize_t n = ws_frame_header_encode(m->hdr, WS_FRAME_HEADER_MAX, true,
+                                       m->compressed ? WS_RSV1 : 0, opcode,
+                                       m->payload_len, NULL);
+    m->hdr_len = n > 0 ? (size_t)n : 0;
+    return n > 0;
 }
 
 /*
@@ -338,9 +339,8 @@ take_header(struct ws_session *s, uint8_t *in, size_t len, bool *done,
     }
     size_t used = (size_t)n - s->hdr_len;
     s->hdr_len = 0;
-    if (s->on_frame != NULL) {
-        s->on_frame(s->on_frame_arg, &s->frame);
-    }
+    ev->has_frame = true;
+    ev->frame = s->frame;
     s->in_payload = true;
     s->frame_pos = 0;
     if (s->lenient) {
@@ -597,6 +597,7 @@ ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
     size_t used = 0;
 
     event_clear(ev);
+    ev->has_frame = false;
     if (s->drop_msg) {
         s->drop_msg = false;
         msg_release(s);
@@ -604,7 +605,7 @@ ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
     while (ev->type == WS_EV_NONE && s->state != WS_SESSION_CLOSED) {
         if (!s->in_payload) {
             bool done;
-            if (used == len) {
+            if (used == len || ev->has_frame) {
                 break;
             }
             used += take_header(s, in + used, len - used, &done, ev);

@@ -61,18 +61,26 @@ struct ws_event {
     struct ws_error error; /* WS_EV_FAIL */
     size_t reply_len;      /* bytes of reply to send; 0: none */
     /* Our pong or close frame, in the event itself so that the session
-     * holds no buffer for it; last, so that clearing an event stops
-     * before it. */
+     * holds no buffer for it; after the fields event_clear() resets. */
     uint8_t reply[WS_CLOSE_FRAME_MAX];
+    /* The frame header decoded by this call, if any (at most one per
+     * call), before its payload was judged: every frame the peer sent
+     * is reported once, whatever event it leads to. */
+    bool has_frame;
+    struct ws_frame_header frame;
 };
 
-/* Called once per received frame header, before its payload is judged. */
-typedef void ws_frame_fn(void *arg, const struct ws_frame_header *h);
+/* One outgoing message, framed: send hdr[0..hdr_len), then payload. */
+struct ws_out_message {
+    uint8_t hdr[WS_FRAME_HEADER_MAX];
+    size_t hdr_len;
+    const uint8_t *payload; /* the caller's data, or its deflated form */
+    size_t payload_len;
+    bool compressed; /* payload is deflated (RSV1 set, RFC 7692 §6) */
+};
 
 struct ws_session {
     const struct ws_session_config *cfg;
-    ws_frame_fn *on_frame; /* may be NULL */
-    void *on_frame_arg;
     /* internal: */
     uint8_t state;       /* enum ws_session_state */
     uint8_t hdr_len;     /* bytes of a partial header kept in hdr */
@@ -122,6 +130,8 @@ void ws_session_clear(struct ws_session *s);
  * session unmasks payload in place, so in is modified. ev->data and the
  * close reason point into in or into the session, and stay valid until the
  * next call of any ws_session function; ev->reply lives in ev.
+ * It decodes at most one frame header per call (reported in ev->has_frame
+ * and ev->frame, beside whatever event the frame led to).
  * The caller loops until the input is consumed, handling each event in
  * order (a message echoed before a later error's close frame keeps the
  * order of the wire). In state CLOSING data frames are discarded and only
@@ -157,18 +167,16 @@ size_t ws_session_message_header(struct ws_session *s,
 size_t ws_session_message_bound(const struct ws_session *s, size_t len);
 
 /*
- * Frames one whole outgoing message of opcode: writes its header into hdr
- * and points *payload at the *payload_len bytes to send after it: data
- * itself, or its compressed form written into out[0..cap), with RSV1 set
- * (§6 of RFC 7692), when permessage-deflate is on and the message is long
- * enough. A failed compression sends the message uncompressed. Returns
- * the header's size, or 0 when the session may no longer send data.
+ * Frames one whole outgoing message of opcode into m: its header, and
+ * the payload to send after it: data itself, or its compressed form
+ * written into out[0..cap) (m->compressed, RSV1 set, §6 of RFC 7692)
+ * when permessage-deflate is on and the message is long enough. A failed
+ * compression sends the message uncompressed. Returns false (m untouched)
+ * when the session may no longer send data.
  */
-size_t ws_session_message(struct ws_session *s,
-                          uint8_t hdr[WS_FRAME_HEADER_MAX], uint8_t opcode,
-                          const uint8_t *data, size_t len, uint8_t *out,
-                          size_t cap, const uint8_t **payload,
-                          size_t *payload_len);
+bool ws_session_message(struct ws_session *s, uint8_t opcode,
+                        const uint8_t *data, size_t len, uint8_t *out,
+                        size_t cap, struct ws_out_message *m);
 
 enum ws_session_state ws_session_state(const struct ws_session *s);
 

@@ -604,7 +604,7 @@ enum split {
 struct run {
     char ev[TEXT_MAX]; /* the transcript */
     size_t ev_len;
-    char frames[TEXT_MAX]; /* the headers on_frame reported */
+    char frames[TEXT_MAX]; /* the frame headers the events reported */
     size_t frames_len;
     bool capture;   /* keep a copy of the last message */
     bool failed;    /* a WS_EV_FAIL was seen */
@@ -760,10 +760,8 @@ record_event(struct run *r, const struct ws_session *s,
 }
 
 static void
-on_frame(void *arg, const struct ws_frame_header *h)
+frame_seen(struct run *r, const struct ws_frame_header *h)
 {
-    struct run *r = arg;
-
     appendf(r->frames, &r->frames_len, "%x%s%s:%llu ", h->opcode,
             h->fin ? "F" : "", h->rsv != 0 ? "R" : "",
             (unsigned long long)h->payload_len);
@@ -799,6 +797,9 @@ feed_chunk(struct ws_session *s, struct run *r, const uint8_t *src, size_t len)
         }
         if (was_closed && (used != n || ev.type != WS_EV_NONE)) {
             add(r, "!after-close;");
+        }
+        if (ev.has_frame) {
+            frame_seen(r, &ev.frame);
         }
         record_event(r, s, &ev);
         if (used == 0 && ++idle_calls > 2) {
@@ -892,8 +893,6 @@ run_input(struct run *r, const struct input *in, size_t limit,
     if (ds != NULL && !ds->off) {
         ws_session_use_deflate(&s, &defl_cfg, &ds->params);
     }
-    s.on_frame = on_frame;
-    s.on_frame_arg = r;
 
     feed_span(&s, r, in->p, close_at, how);
     if (in->close_at <= limit) {
@@ -1179,11 +1178,21 @@ test_large(void)
     free(msg);
 }
 
+/*
+ * Feeds in until the first event, or until it is used up, and returns
+ * that event (or the last call's WS_EV_NONE); *used: the bytes taken. A
+ * call decodes one frame header at most, so this takes several calls
+ * where in holds several frames.
+ */
 static struct ws_event
 feed_all(struct ws_session *s, struct input *in, size_t *used)
 {
     struct ws_event ev;
-    *used = ws_session_feed(s, in->p, in->len, &ev);
+
+    *used = 0;
+    do {
+        *used += ws_session_feed(s, in->p + *used, in->len - *used, &ev);
+    } while (ev.type == WS_EV_NONE && *used < in->len);
     return ev;
 }
 
@@ -1403,9 +1412,9 @@ test_after_fail(void)
     free(in.p);
 }
 
-/* on_frame sees every header, in order, before its payload is judged. */
+/* The events report every header, in order, before its payload is judged. */
 static void
-test_on_frame(void)
+test_frame_events(void)
 {
     struct ws_session_config cfg = {1024, 4};
     struct run *r = calloc(1, sizeof(*r));
@@ -1420,14 +1429,15 @@ test_on_frame(void)
     frame_put(&in, 0x80, keys[2], (const uint8_t *)"lo", 2, 2);
     frame_put(&in, 0xc2, keys[3], (const uint8_t *)"x", 1, 1);
     run_input(r, &in, in.len, &cfg, NULL, SPLIT_ONE_BYTE);
-    is_str(r->frames, "1:3 9F:1 0F:2 2FR:1 ", "on_frame: every header");
+    is_str(r->frames, "1:3 9F:1 0F:2 2FR:1 ", "frame events: every header");
     is_str(r->ev, "PING:p>8a0170;MSG1:Hello;" FAIL_1002,
-           "on_frame: events unchanged");
+           "frame events: events unchanged");
 
     in.len = 0;
     frame_put(&in, 0x82, keys[0], NULL, 0, 300);
     run_input(r, &in, in.len, &cfg, NULL, SPLIT_WHOLE);
-    is_str(r->frames, "2F:300 ", "on_frame: a frame then refused as too big");
+    is_str(r->frames, "2F:300 ",
+           "frame events: a frame then refused as too big");
     free(in.p);
     free(r);
 }
@@ -2203,6 +2213,30 @@ zlib_inflater(z_stream *zs)
     }
 }
 
+/*
+ * ws_session_message into hdr, *payload and *payload_len as separate
+ * values; returns the header's size, 0 when it refused. Checks that m's
+ * compressed flag says what the header's RSV1 says.
+ */
+static size_t
+message(struct ws_session *s, uint8_t hdr[WS_FRAME_HEADER_MAX], uint8_t opcode,
+        const uint8_t *data, size_t len, uint8_t *out, size_t cap,
+        const uint8_t **payload, size_t *payload_len)
+{
+    struct ws_out_message m;
+
+    if (!ws_session_message(s, opcode, data, len, out, cap, &m)) {
+        return 0;
+    }
+    ok(m.compressed == ((m.hdr[0] & WS_RSV1 << 4) != 0) &&
+           m.compressed == (m.payload == out && out != NULL),
+       "message: compressed %d as RSV1 and the payload say", m.compressed);
+    memcpy(hdr, m.hdr, m.hdr_len);
+    *payload = m.payload;
+    *payload_len = m.payload_len;
+    return m.hdr_len;
+}
+
 /* ws_session_message: RSV1 and compressed bytes, or the data as is. */
 static void
 test_deflate_message(void)
@@ -2228,8 +2262,8 @@ test_deflate_message(void)
         abort();
     }
     zlib_inflater(&zs);
-    size_t hl = ws_session_message(&s, hdr, WS_OP_TEXT, data, sizeof(data), out,
-                                   bound, &payload, &payload_len);
+    size_t hl = message(&s, hdr, WS_OP_TEXT, data, sizeof(data), out, bound,
+                        &payload, &payload_len);
     is_int(hdr[0], 0xc1, "message: text, FIN and RSV1: c1");
     ok(payload == out && payload_len < sizeof(data),
        "message: %zu compressed bytes in out", payload_len);
@@ -2238,8 +2272,8 @@ test_deflate_message(void)
     ok(check_inflate(&zs, payload, payload_len, data, sizeof(data)),
        "message: zlib inflates it back");
     size_t first_len = payload_len;
-    hl = ws_session_message(&s, hdr, WS_OP_BINARY, data, sizeof(data), out,
-                            bound, &payload, &payload_len);
+    hl = message(&s, hdr, WS_OP_BINARY, data, sizeof(data), out, bound,
+                 &payload, &payload_len);
     is_int(hdr[0], 0xc2, "message: binary, FIN and RSV1: c2");
     is_int(header_len(hdr, hl), payload_len, "message: binary, its length");
     ok(payload_len < first_len,
@@ -2251,28 +2285,28 @@ test_deflate_message(void)
 
     /* min_bytes 64: 63 bytes go as they are, 64 compressed. */
     is_int(ws_session_message_bound(&s, 63), 0, "message: bound 0 below 64");
-    hl = ws_session_message(&s, hdr, WS_OP_TEXT, data, 63, NULL, 0, &payload,
-                            &payload_len);
+    hl =
+        message(&s, hdr, WS_OP_TEXT, data, 63, NULL, 0, &payload, &payload_len);
     ok(hl == 2 && hdr[0] == 0x81 && hdr[1] == 63,
        "message: 63 bytes, 81 3f, no RSV1");
     ok(payload == data && payload_len == 63, "message: 63 bytes, data as is");
     ok(ws_session_message_bound(&s, 64) >= 64, "message: bound for 64");
-    hl = ws_session_message(&s, hdr, WS_OP_TEXT, data, 64, out, bound, &payload,
-                            &payload_len);
+    hl = message(&s, hdr, WS_OP_TEXT, data, 64, out, bound, &payload,
+                 &payload_len);
     ok(hl == 2 && hdr[0] == 0xc1 && payload == out,
        "message: 64 bytes compressed");
     /* Too little room: sent as it is. */
-    hl = ws_session_message(&s, hdr, WS_OP_TEXT, data, sizeof(data), out,
-                            ws_session_message_bound(&s, sizeof(data)) - 1,
-                            &payload, &payload_len);
+    hl = message(&s, hdr, WS_OP_TEXT, data, sizeof(data), out,
+                 ws_session_message_bound(&s, sizeof(data)) - 1, &payload,
+                 &payload_len);
     ok(hdr[0] == 0x81 && payload == data && payload_len == sizeof(data) &&
            header_len(hdr, hl) == sizeof(data),
        "message: out too small, uncompressed");
 
     /* §5.5.1: nothing after our close. */
     ok(ws_session_close(&s, 1000, NULL, &ev), "message: our close");
-    is_int(ws_session_message(&s, hdr, WS_OP_TEXT, data, sizeof(data), out,
-                              bound, &payload, &payload_len),
+    is_int(message(&s, hdr, WS_OP_TEXT, data, sizeof(data), out, bound,
+                   &payload, &payload_len),
            0, "message: 0 after our close");
     ws_session_clear(&s);
 
@@ -2280,8 +2314,8 @@ test_deflate_message(void)
     ws_session_init(&s, &cfg);
     is_int(ws_session_message_bound(&s, sizeof(data)), 0,
            "message: no deflate, bound 0");
-    hl = ws_session_message(&s, hdr, WS_OP_TEXT, data, sizeof(data), out, bound,
-                            &payload, &payload_len);
+    hl = message(&s, hdr, WS_OP_TEXT, data, sizeof(data), out, bound, &payload,
+                 &payload_len);
     ok(hl > 0 && hdr[0] == 0x81 && payload == data &&
            payload_len == sizeof(data),
        "message: no deflate, 81 and the data");
@@ -2293,8 +2327,8 @@ test_deflate_message(void)
     ws_session_init(&s, &cfg);
     ws_session_use_deflate(&s, &defl_cfg, &nct);
     for (int k = 0; k < 2; k++) {
-        ws_session_message(&s, hdr, WS_OP_TEXT, data, sizeof(data), out, bound,
-                           &payload, &payload_len);
+        message(&s, hdr, WS_OP_TEXT, data, sizeof(data), out, bound, &payload,
+                &payload_len);
         zlib_inflater(&zs);
         ok(hdr[0] == 0xc1 &&
                check_inflate(&zs, payload, payload_len, data, sizeof(data)),
@@ -2330,7 +2364,7 @@ main(void)
     test_message_header();
     test_idle();
     test_after_fail();
-    test_on_frame();
+    test_frame_events();
     test_clear();
     test_deflate();
     return tap_done();
