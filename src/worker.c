@@ -25,12 +25,10 @@
 #include "conn.h"
 #include "log.h"
 #include "process.h"
+#include "stats_record.h"
 #include "transport.h"
 #include "transport_tls.h"
 
-/* One read buffer per worker, shared by its connections (they consume
- * what they read before the next read). */
-#define WORKER_READ_BUFFER_BYTES (256 * 1024)
 #define WORKER_ACCEPTS_PER_EVENT 64
 #define WORKER_ACCEPT_PAUSE_MS   100
 #define WORKER_PAUSE_LOG_MS      10000
@@ -70,7 +68,7 @@ struct worker_listener {
 };
 
 struct worker {
-    struct conn_env env;
+    struct loop loop;
     unsigned slot_index;
     struct stats_shm_slot *slot; /* heartbeat; counters go through conns */
     pid_t master_pid;
@@ -113,7 +111,7 @@ worker_on_accept_resume(evutil_socket_t fd, short what, void *arg)
     struct worker *w = arg;
     (void)fd;
     (void)what;
-    if (w->accept_paused && !w->env.draining) {
+    if (w->accept_paused && !w->loop.draining) {
         w->accept_paused = false;
         for (unsigned i = 0; i < w->n_listeners; i++) {
             event_add(w->listeners[i].ev_accept, NULL);
@@ -161,11 +159,11 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
             }
             return;
         }
-        uint64_t limit = w->env.cfg->max_connections;
-        if (w->env.n_conns >= limit + WORKER_REFUSALS_MAX) {
+        uint64_t limit = w->loop.cfg->max_connections;
+        if (w->loop.n_conns >= limit + WORKER_REFUSALS_MAX) {
             /* As many 503s are on their way: more would only cost
              * memory. Closed unanswered, but counted. */
-            conn_record_dropped(w->env.shm, w->slot_index);
+            stats_record_dropped(w->loop.shm, w->slot_index);
             close(cfd);
             continue;
         }
@@ -178,8 +176,8 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
                 continue;
             }
         }
-        conn_new(&w->env, cfd, l->t, tctx, (struct sockaddr *)&peer, peer_len,
-                 w->env.n_conns >= limit);
+        conn_new(&w->loop, cfd, l->t, tctx, (struct sockaddr *)&peer, peer_len,
+                 w->loop.n_conns >= limit);
     }
 }
 
@@ -197,7 +195,7 @@ worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
      * before it was set. */
     if (getppid() != w->master_pid) {
         log_msg(LOG_LEVEL_WARN, "master is gone, worker exits");
-        event_base_loopbreak(w->env.base);
+        event_base_loopbreak(w->loop.base);
     }
 }
 
@@ -214,29 +212,29 @@ worker_on_deadline(evutil_socket_t fd, short what, void *arg)
         log_msg(LOG_LEVEL_INFO,
                 "worker %u: reload grace over, closing %llu connections "
                 "over %d ms",
-                w->slot_index, (unsigned long long)w->env.n_conns,
+                w->slot_index, (unsigned long long)w->loop.n_conns,
                 WORKER_SPREAD_MS);
         worker_enter(w, WORKER_SPREAD);
         return;
     case WORKER_GRACEFUL:
         log_msg(LOG_LEVEL_INFO,
                 "worker %u: drain time over, closing %llu connections now",
-                w->slot_index, (unsigned long long)w->env.n_conns);
+                w->slot_index, (unsigned long long)w->loop.n_conns);
         worker_enter(w, WORKER_FAST);
         return;
     case WORKER_SPREAD:
     case WORKER_FAST:
         log_msg(LOG_LEVEL_INFO, "shutdown deadline: dropping %llu connections",
-                (unsigned long long)w->env.n_conns);
-        event_base_loopbreak(w->env.base);
+                (unsigned long long)w->loop.n_conns);
+        event_base_loopbreak(w->loop.base);
         return;
     }
 }
 
 static void
-worker_on_empty(struct conn_env *env)
+worker_on_empty(struct loop *l)
 {
-    event_base_loopbreak(env->base);
+    event_base_loopbreak(l->base);
 }
 
 /*
@@ -249,14 +247,14 @@ worker_on_empty(struct conn_env *env)
 static void
 worker_drain(struct worker *w)
 {
-    w->env.draining = true;
+    w->loop.draining = true;
     worker_accept_stop(w);
     evtimer_del(w->ev_accept_resume);
     for (unsigned i = 0; i < w->n_listeners; i++) {
         struct event *ev = w->listeners[i].ev_accept;
         if (event_get_fd(ev) != -1) {
             close(event_get_fd(ev));
-            event_assign(ev, w->env.base, -1, 0, worker_on_accept,
+            event_assign(ev, w->loop.base, -1, 0, worker_on_accept,
                          &w->listeners[i]);
         }
     }
@@ -280,15 +278,15 @@ deadline_set(struct worker *w, uint64_t ms)
 static void
 worker_enter(struct worker *w, enum worker_phase phase)
 {
-    const struct config *cfg = w->env.cfg;
+    const struct config *cfg = w->loop.cfg;
 
     if (phase <= w->phase) {
         return;
     }
     w->phase = phase;
     worker_drain(w);
-    if (w->env.n_conns == 0) {
-        event_base_loopbreak(w->env.base);
+    if (w->loop.n_conns == 0) {
+        event_base_loopbreak(w->loop.base);
         return;
     }
     switch (phase) {
@@ -300,19 +298,19 @@ worker_enter(struct worker *w, enum worker_phase phase)
         return;
     case WORKER_GRACEFUL:
         deadline_set(w, cfg->shutdown_timeout_ms);
-        w->env.graceful = true;
-        conn_shutdown_graceful_all(&w->env);
+        w->loop.graceful = true;
+        conn_shutdown_graceful_all(&w->loop);
         return;
     case WORKER_SPREAD:
         deadline_set(w, WORKER_SPREAD_MS + cfg->close_timeout_ms);
-        w->spread_left = w->env.n_conns;
+        w->spread_left = w->loop.n_conns;
         w->spread_steps = WORKER_SPREAD_STEPS;
         worker_on_spread(-1, 0, w);
         return;
     case WORKER_FAST:
         evtimer_del(w->ev_spread);
         deadline_set(w, cfg->close_timeout_ms);
-        conn_shutdown_all(&w->env);
+        conn_shutdown_all(&w->loop);
         return;
     }
 }
@@ -331,7 +329,7 @@ worker_on_spread(evutil_socket_t fd, short what, void *arg)
     uint64_t share = (w->spread_left + w->spread_steps - 1) / w->spread_steps;
     for (uint64_t i = 0; i < share && w->spread_left > 0; i++) {
         w->spread_left--;
-        if (!conn_shutdown_next(&w->env)) {
+        if (!conn_shutdown_next(&w->loop)) {
             w->spread_left = 0;
         }
     }
@@ -356,7 +354,7 @@ worker_on_signal(evutil_socket_t sig, short what, void *arg)
                 err);
     }
     log_debug("worker %u: signal %d, %llu connections", w->slot_index, (int)sig,
-              (unsigned long long)w->env.n_conns);
+              (unsigned long long)w->loop.n_conns);
     switch (sig) {
     case SIGUSR1:
         return;
@@ -410,12 +408,8 @@ unblock_signals(void)
 static void
 worker_free(struct worker *w)
 {
-    struct conn *c;
-
-    while ((c = TAILQ_FIRST(&w->env.conns)) != NULL) {
-        w->env.draining = false; /* no on_empty while freeing */
-        conn_close(c, CONN_END_SHUTDOWN);
-    }
+    w->loop.draining = false; /* no on_empty while freeing */
+    conn_close_all(&w->loop);
     for (size_t i = 0; i < WORKER_N_SIGNALS; i++) {
         if (w->ev_signals[i] != NULL) {
             event_free(w->ev_signals[i]);
@@ -439,13 +433,7 @@ worker_free(struct worker *w)
         }
     }
     transport_tls_report(&w->tls);
-    conn_env_timers_clear(&w->env);
-    if (w->env.base != NULL) {
-        event_base_free(w->env.base);
-    }
-    free(w->env.rbuf);
-    free(w->env.zbuf.p);
-    free(w->env.stage.p);
+    loop_clear(&w->loop);
 }
 
 int
@@ -456,7 +444,6 @@ worker_run(const struct config *cfg, unsigned slot,
     static const int sigs[WORKER_N_SIGNALS] = {SIGTERM, SIGINT, SIGQUIT,
                                                SIGUSR1, SIGUSR2};
     struct worker w;
-    struct event_config *ecfg;
     int rc = WSD_EXIT_FATAL;
 
     reset_signals();
@@ -480,40 +467,11 @@ worker_run(const struct config *cfg, unsigned slot,
     w.slot_index = slot;
     w.master_pid = master_pid;
     transport_tls_env_init(&w.tls, ls->tls_ctx);
-    w.env.cfg = cfg;
     w.slot = stats_shm_slot(shm, slot);
-    w.env.shm = shm;
-    w.env.slot_index = slot;
-    w.env.session_cfg.max_message_bytes = cfg->max_message_bytes;
-    w.env.session_cfg.max_frame_bytes = cfg->max_frame_bytes;
-    w.env.handshake_cfg.path = cfg->path;
-    w.env.handshake_cfg.max_bytes = cfg->max_handshake_bytes;
-    w.env.handshake_cfg.max_headers = (unsigned)cfg->max_headers;
-    w.env.deflate_cfg.enabled = cfg->deflate;
-    w.env.deflate_cfg.level = (int)cfg->deflate_level;
-    w.env.deflate_cfg.mem_level = (int)cfg->deflate_mem_level;
-    w.env.deflate_cfg.min_bytes = cfg->deflate_min_bytes;
-    w.env.deflate_cfg.server_max_window_bits =
-        (uint8_t)cfg->deflate_server_max_window_bits;
-    w.env.deflate_cfg.client_max_window_bits =
-        (uint8_t)cfg->deflate_client_max_window_bits;
-    w.env.deflate_cfg.server_no_context_takeover =
-        cfg->deflate_server_no_context_takeover;
-    w.env.deflate_cfg.client_no_context_takeover =
-        cfg->deflate_client_no_context_takeover;
-    w.env.on_empty = worker_on_empty;
-    TAILQ_INIT(&w.env.conns);
-    w.env.rbuf_bytes = WORKER_READ_BUFFER_BYTES;
-    w.env.rbuf = malloc(w.env.rbuf_bytes);
-
     /* A fresh base: nothing of the master's loop is shared after fork. */
-    ecfg = event_config_new();
-    if (ecfg != NULL) {
-        event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK);
-        w.env.base = event_base_new_with_config(ecfg);
-        event_config_free(ecfg);
-    }
-    if (w.slot == NULL || w.env.rbuf == NULL || w.env.base == NULL) {
+    bool loop_ok = loop_init(&w.loop, cfg, shm, slot, &conn_loop_hooks) == 0;
+    w.loop.on_empty = worker_on_empty;
+    if (w.slot == NULL || !loop_ok) {
         log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);
         goto out;
     }
@@ -525,25 +483,24 @@ worker_run(const struct config *cfg, unsigned slot,
     for (unsigned i = 0; i < w.n_listeners; i++) {
         struct worker_listener *l = &w.listeners[i];
         l->w = &w;
-        l->ev_accept = event_new(w.env.base, i == 0 ? ls->fd : ls->tls_fd,
+        l->ev_accept = event_new(w.loop.base, i == 0 ? ls->fd : ls->tls_fd,
                                  EV_READ | EV_PERSIST, worker_on_accept, l);
         listeners_ok = listeners_ok && l->ev_accept != NULL;
     }
-    bool timers_ok = conn_env_timers_init(&w.env) == 0;
-    w.ev_accept_resume = evtimer_new(w.env.base, worker_on_accept_resume, &w);
+    w.ev_accept_resume = evtimer_new(w.loop.base, worker_on_accept_resume, &w);
     w.ev_heartbeat =
-        event_new(w.env.base, -1, EV_PERSIST, worker_on_heartbeat, &w);
-    w.ev_deadline = evtimer_new(w.env.base, worker_on_deadline, &w);
-    w.ev_spread = evtimer_new(w.env.base, worker_on_spread, &w);
+        event_new(w.loop.base, -1, EV_PERSIST, worker_on_heartbeat, &w);
+    w.ev_deadline = evtimer_new(w.loop.base, worker_on_deadline, &w);
+    w.ev_spread = evtimer_new(w.loop.base, worker_on_spread, &w);
     bool signals_ok = true;
     for (size_t i = 0; i < WORKER_N_SIGNALS; i++) {
         w.ev_signals[i] =
-            evsignal_new(w.env.base, sigs[i], worker_on_signal, &w);
+            evsignal_new(w.loop.base, sigs[i], worker_on_signal, &w);
         signals_ok = signals_ok && w.ev_signals[i] != NULL;
     }
-    if (!listeners_ok || !signals_ok || !timers_ok ||
-        w.ev_accept_resume == NULL || w.ev_heartbeat == NULL ||
-        w.ev_deadline == NULL || w.ev_spread == NULL) {
+    if (!listeners_ok || !signals_ok || w.ev_accept_resume == NULL ||
+        w.ev_heartbeat == NULL || w.ev_deadline == NULL ||
+        w.ev_spread == NULL) {
         log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);
         goto out;
     }
@@ -560,7 +517,7 @@ worker_run(const struct config *cfg, unsigned slot,
                           memory_order_relaxed);
     log_debug("worker %u started", slot);
 
-    if (event_base_dispatch(w.env.base) == -1) {
+    if (event_base_dispatch(w.loop.base) == -1) {
         log_msg(LOG_LEVEL_CRIT, "worker %u: event loop failed", slot);
         goto out;
     }

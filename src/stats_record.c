@@ -6,7 +6,7 @@
  */
 #include "autoconf.h"
 
-#include "conn_record.h"
+#include "stats_record.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -18,10 +18,6 @@
 
 #include "log.h"
 #include "ws_close.h"
-
-/* The counters of this worker's slot: a worker has one slot, so its
- * connections need not each point at them. Set by conn_record_start. */
-static struct stats_counters *worker_counters;
 
 static void
 peer_text(char out[STATS_PEER_MAX], const struct sockaddr *sa, socklen_t len)
@@ -61,9 +57,9 @@ raise_peak(_Atomic uint64_t *peak, uint64_t now)
 }
 
 void
-conn_record_start(struct conn_record *r, const struct stats_shm *shm,
-                  unsigned slot, const struct sockaddr *peer,
-                  socklen_t peer_len, uint64_t now_ms)
+stats_record_start(struct stats_record *r, const struct stats_shm *shm,
+                   unsigned slot, const struct sockaddr *peer,
+                   socklen_t peer_len, uint64_t now_ms)
 {
     struct stats_shm_slot *s = stats_shm_slot(shm, slot);
     uint64_t id = atomic_fetch_add_explicit(&shm->hdr->last_case_id, 1,
@@ -71,7 +67,7 @@ conn_record_start(struct conn_record *r, const struct stats_shm *shm,
                   1;
 
     memset(r, 0, sizeof(*r));
-    worker_counters = &s->c;
+    r->counters = &s->c;
     stats_add(&s->c.accepted, 1);
     stats_add(&s->c.active, 1);
     uint64_t active = atomic_load_explicit(&s->c.active, memory_order_relaxed);
@@ -97,7 +93,7 @@ conn_record_start(struct conn_record *r, const struct stats_shm *shm,
 }
 
 void
-conn_record_dropped(const struct stats_shm *shm, unsigned slot)
+stats_record_dropped(const struct stats_shm *shm, unsigned slot)
 {
     struct stats_shm_slot *s = stats_shm_slot(shm, slot);
 
@@ -107,9 +103,9 @@ conn_record_dropped(const struct stats_shm *shm, unsigned slot)
 }
 
 void
-conn_record_read(struct conn_record *r, size_t n)
+stats_record_read(struct stats_record *r, size_t n)
 {
-    stats_add(&worker_counters->rx_octets, n);
+    stats_add(&r->counters->rx_octets, n);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         stats_octets_add(&r->rec->rx_octets, n);
@@ -118,9 +114,9 @@ conn_record_read(struct conn_record *r, size_t n)
 }
 
 void
-conn_record_written(struct conn_record *r, size_t n)
+stats_record_written(struct stats_record *r, size_t n)
 {
-    stats_add(&worker_counters->tx_octets, n);
+    stats_add(&r->counters->tx_octets, n);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         stats_octets_add(&r->rec->tx_octets, n);
@@ -154,12 +150,12 @@ query_value(struct ws_span q, const char *name)
 }
 
 void
-conn_record_handshake(struct conn_record *r, unsigned status,
-                      const struct ws_handshake_request *req,
-                      const char *extension_response)
+stats_record_handshake(struct stats_record *r, unsigned status,
+                       const struct ws_handshake_request *req,
+                       const char *extension_response)
 {
     if (status != 101) {
-        stats_add(&worker_counters->refused[stats_status_index(status)], 1);
+        stats_add(&r->counters->refused[stats_status_index(status)], 1);
     }
     if (r->rec == NULL) {
         return;
@@ -192,7 +188,8 @@ conn_record_handshake(struct conn_record *r, unsigned status,
 }
 
 void
-conn_record_tls(struct conn_record *r, const char *version, const char *cipher)
+stats_record_tls(struct stats_record *r, const char *version,
+                 const char *cipher)
 {
     if (r->rec == NULL) {
         return;
@@ -207,9 +204,9 @@ conn_record_tls(struct conn_record *r, const char *version, const char *cipher)
 }
 
 void
-conn_record_frame_in(struct conn_record *r, const struct ws_frame_header *h)
+stats_record_frame_in(struct stats_record *r, const struct ws_frame_header *h)
 {
-    stats_add(&worker_counters->rx_frames, 1);
+    stats_add(&r->counters->rx_frames, 1);
     if (h->opcode == WS_OP_TEXT || h->opcode == WS_OP_BINARY) {
         r->rx_compressed = (h->rsv & WS_RSV1) != 0;
     }
@@ -225,9 +222,9 @@ conn_record_frame_in(struct conn_record *r, const struct ws_frame_header *h)
 }
 
 void
-conn_record_frame_out(struct conn_record *r, uint8_t opcode)
+stats_record_frame_out(struct stats_record *r, uint8_t opcode)
 {
-    stats_add(&worker_counters->tx_frames, 1);
+    stats_add(&r->counters->tx_frames, 1);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         r->rec->tx_frames[opcode & 0xf]++;
@@ -236,9 +233,9 @@ conn_record_frame_out(struct conn_record *r, uint8_t opcode)
 }
 
 void
-conn_record_message_in(struct conn_record *r, size_t len)
+stats_record_message_in(struct stats_record *r, size_t len)
 {
-    stats_add(&worker_counters->rx_messages, 1);
+    stats_add(&r->counters->rx_messages, 1);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         r->rec->rx_messages++;
@@ -248,10 +245,10 @@ conn_record_message_in(struct conn_record *r, size_t len)
 }
 
 void
-conn_record_message_out(struct conn_record *r, size_t len, bool compressed,
-                        size_t wire_len)
+stats_record_message_out(struct stats_record *r, size_t len, bool compressed,
+                         size_t wire_len)
 {
-    stats_add(&worker_counters->tx_messages, 1);
+    stats_add(&r->counters->tx_messages, 1);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         r->rec->tx_messages++;
@@ -264,14 +261,14 @@ conn_record_message_out(struct conn_record *r, size_t len, bool compressed,
 }
 
 void
-conn_record_close_out(struct conn_record *r, unsigned code, const char *reason,
-                      bool failed)
+stats_record_close_out(struct stats_record *r, unsigned code,
+                       const char *reason, bool failed)
 {
     bool first = !r->close_received;
 
     r->close_sent = true;
     if (code != 0 && code != WS_CLOSE_NO_STATUS) {
-        stats_add(&worker_counters->close_sent[stats_close_index(code)], 1);
+        stats_add(&r->counters->close_sent[stats_close_index(code)], 1);
     }
     if (r->rec == NULL) {
         return;
@@ -291,12 +288,12 @@ conn_record_close_out(struct conn_record *r, unsigned code, const char *reason,
 }
 
 void
-conn_record_close_in(struct conn_record *r, unsigned code, bool has_code,
-                     const uint8_t *reason, size_t reason_len)
+stats_record_close_in(struct stats_record *r, unsigned code, bool has_code,
+                      const uint8_t *reason, size_t reason_len)
 {
     r->close_received = true;
     if (has_code) {
-        stats_add(&worker_counters->close_received[stats_close_index(code)], 1);
+        stats_add(&r->counters->close_received[stats_close_index(code)], 1);
     }
     if (r->rec == NULL) {
         return;
@@ -402,16 +399,16 @@ access_line(const struct stats_case *c)
 }
 
 void
-conn_record_finish(struct conn_record *r, const struct conn_record_end *e,
-                   uint64_t now_ms)
+stats_record_finish(struct stats_record *r, const struct stats_record_end *e,
+                    uint64_t now_ms)
 {
     /* Clean: close frames went both ways and we closed the TCP first (the
      * server's duty, RFC 6455 §7.1.1), as Autobahn judges it. */
     bool clean = r->close_sent && r->close_received && e->dropped_by_me &&
                  e->why == NULL;
 
-    stats_add(&worker_counters->active, (uint64_t)-1);
-    stats_add(clean ? &worker_counters->clean : &worker_counters->unclean, 1);
+    stats_add(&r->counters->active, (uint64_t)-1);
+    stats_add(clean ? &r->counters->clean : &r->counters->unclean, 1);
     if (r->rec == NULL) {
         return;
     }

@@ -1,0 +1,284 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A worker's loop context: its shared buffers, the deadlines and turns of
+ * its connections, and the one place where closed connections are freed.
+ */
+#include "autoconf.h"
+
+#include "loop.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "clock.h"
+#include "config.h"
+
+/* One read buffer per worker, shared by its connections. */
+#define LOOP_READ_BUFFER_BYTES (256 * 1024)
+
+/* Which turn list holds a connection (loop_conn.turn_list). */
+enum { TURN_NONE, TURN_NEXT, TURN_NOW };
+
+static void
+settings_init(struct loop *l, const struct config *cfg)
+{
+    l->session_cfg.max_message_bytes = cfg->max_message_bytes;
+    l->session_cfg.max_frame_bytes = cfg->max_frame_bytes;
+    l->handshake_cfg.path = cfg->path;
+    l->handshake_cfg.max_bytes = cfg->max_handshake_bytes;
+    l->handshake_cfg.max_headers = (unsigned)cfg->max_headers;
+    l->deflate_cfg.enabled = cfg->deflate;
+    l->deflate_cfg.level = (int)cfg->deflate_level;
+    l->deflate_cfg.mem_level = (int)cfg->deflate_mem_level;
+    l->deflate_cfg.min_bytes = cfg->deflate_min_bytes;
+    l->deflate_cfg.server_max_window_bits =
+        (uint8_t)cfg->deflate_server_max_window_bits;
+    l->deflate_cfg.client_max_window_bits =
+        (uint8_t)cfg->deflate_client_max_window_bits;
+    l->deflate_cfg.server_no_context_takeover =
+        cfg->deflate_server_no_context_takeover;
+    l->deflate_cfg.client_no_context_takeover =
+        cfg->deflate_client_no_context_takeover;
+}
+
+/* Sets the one timer for the earliest deadline of the heap. */
+static void
+timers_arm(struct loop *l)
+{
+    const struct timer_node *first = timer_heap_min(&l->timers);
+
+    if (first == NULL) {
+        evtimer_del(l->ev_timers);
+        l->timers_armed_ms = UINT64_MAX;
+        return;
+    }
+    if (first->deadline_ms == l->timers_armed_ms) {
+        return;
+    }
+    uint64_t now = clock_mono_ms();
+    uint64_t ms = first->deadline_ms > now ? first->deadline_ms - now : 0;
+    struct timeval tv = {
+        .tv_sec = (time_t)(ms / 1000),
+        .tv_usec = (suseconds_t)(ms % 1000) * 1000,
+    };
+    evtimer_add(l->ev_timers, &tv);
+    l->timers_armed_ms = first->deadline_ms;
+}
+
+/* Every connection whose deadline has come. */
+static void
+timers_fire(evutil_socket_t fd, short what, void *arg)
+{
+    struct loop *l = arg;
+    uint64_t now = clock_mono_ms();
+    (void)fd;
+    (void)what;
+
+    l->timers_armed_ms = UINT64_MAX;
+    /* Bounded: a deadline set again for now is taken on the next turn. */
+    for (size_t k = l->timers.n; k > 0; k--) {
+        struct timer_node *t = timer_heap_min(&l->timers);
+        if (t == NULL || t->deadline_ms > now) {
+            break;
+        }
+        timer_heap_remove(&l->timers, t);
+        l->hooks->on_timer(
+            (struct loop_conn *)(void *)((char *)t -
+                                         offsetof(struct loop_conn, timer)));
+    }
+    timers_arm(l);
+}
+
+static void
+turns_start(struct loop *l)
+{
+    struct timeval now = {0, 0};
+    evtimer_add(l->ev_turns, &now);
+}
+
+/* The zero timer: each connection queued before it fired takes a turn. */
+static void
+turns_fire(evutil_socket_t fd, short what, void *arg)
+{
+    struct loop *l = arg;
+    struct loop_conn *lc;
+    (void)fd;
+    (void)what;
+
+    TAILQ_CONCAT(&l->turns_now, &l->turns, turn);
+    TAILQ_FOREACH (lc, &l->turns_now, turn) {
+        lc->turn_list = TURN_NOW;
+    }
+    while ((lc = TAILQ_FIRST(&l->turns_now)) != NULL) {
+        TAILQ_REMOVE(&l->turns_now, lc, turn);
+        lc->turn_list = TURN_NONE;
+        l->hooks->on_turn(lc);
+    }
+    if (!TAILQ_EMPTY(&l->turns)) {
+        turns_start(l);
+    }
+}
+
+void
+loop_turn_queue(struct loop *l, struct loop_conn *lc)
+{
+    if (lc->turn_list != TURN_NONE || lc->closed) {
+        return;
+    }
+    if (TAILQ_EMPTY(&l->turns)) {
+        turns_start(l);
+    }
+    TAILQ_INSERT_TAIL(&l->turns, lc, turn);
+    lc->turn_list = TURN_NEXT;
+}
+
+static void
+turn_cancel(struct loop *l, struct loop_conn *lc)
+{
+    if (lc->turn_list == TURN_NEXT) {
+        TAILQ_REMOVE(&l->turns, lc, turn);
+    } else if (lc->turn_list == TURN_NOW) {
+        TAILQ_REMOVE(&l->turns_now, lc, turn);
+    }
+    lc->turn_list = TURN_NONE;
+}
+
+/* The safe point: the callback that closed them has returned. */
+static void
+reap(evutil_socket_t fd, short what, void *arg)
+{
+    struct loop *l = arg;
+    struct loop_conn *lc;
+    (void)fd;
+    (void)what;
+
+    while ((lc = TAILQ_FIRST(&l->closed)) != NULL) {
+        TAILQ_REMOVE(&l->closed, lc, entry);
+        l->hooks->free(lc);
+    }
+}
+
+int
+loop_init(struct loop *l, const struct config *cfg, const struct stats_shm *shm,
+          unsigned slot_index, const struct loop_hooks *hooks)
+{
+    struct event_config *ecfg = event_config_new();
+
+    memset(l, 0, sizeof(*l));
+    l->cfg = cfg;
+    l->shm = shm;
+    l->slot_index = slot_index;
+    l->hooks = hooks;
+    settings_init(l, cfg);
+    TAILQ_INIT(&l->conns);
+    TAILQ_INIT(&l->closed);
+    TAILQ_INIT(&l->turns);
+    TAILQ_INIT(&l->turns_now);
+    l->timers_armed_ms = UINT64_MAX;
+    if (ecfg != NULL) {
+        event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK);
+        l->base = event_base_new_with_config(ecfg);
+        event_config_free(ecfg);
+    }
+    if (l->base == NULL) {
+        return -1;
+    }
+    l->rbuf_bytes = LOOP_READ_BUFFER_BYTES;
+    l->rbuf = malloc(l->rbuf_bytes);
+    l->ev_timers = evtimer_new(l->base, timers_fire, l);
+    l->ev_turns = evtimer_new(l->base, turns_fire, l);
+    l->ev_reap = event_new(l->base, -1, 0, reap, l);
+    return l->rbuf != NULL && l->ev_timers != NULL && l->ev_turns != NULL &&
+                   l->ev_reap != NULL
+               ? 0
+               : -1;
+}
+
+void
+loop_clear(struct loop *l)
+{
+    reap(-1, 0, l);
+    if (l->ev_timers != NULL) {
+        event_free(l->ev_timers);
+    }
+    if (l->ev_turns != NULL) {
+        event_free(l->ev_turns);
+    }
+    if (l->ev_reap != NULL) {
+        event_free(l->ev_reap);
+    }
+    timer_heap_free(&l->timers);
+    if (l->base != NULL) {
+        event_base_free(l->base);
+    }
+    free(l->rbuf);
+    output_buf_free(&l->scratch);
+    output_buf_free(&l->stage.buf);
+    memset(l, 0, sizeof(*l));
+}
+
+int
+loop_add(struct loop *l, struct loop_conn *lc)
+{
+    if (timer_heap_reserve(&l->timers, (size_t)l->n_conns + 1) != 0) {
+        return -1;
+    }
+    TAILQ_INSERT_TAIL(&l->conns, lc, entry);
+    l->n_conns++;
+    return 0;
+}
+
+void
+loop_close(struct loop *l, struct loop_conn *lc)
+{
+    if (lc->closed) {
+        return;
+    }
+    lc->closed = true;
+    turn_cancel(l, lc);
+    loop_timer_del(l, lc);
+    TAILQ_REMOVE(&l->conns, lc, entry);
+    l->n_conns--;
+    if (TAILQ_EMPTY(&l->closed)) {
+        event_active(l->ev_reap, EV_TIMEOUT, 1);
+    }
+    TAILQ_INSERT_TAIL(&l->closed, lc, entry);
+    if (l->draining && l->n_conns == 0 && l->on_empty != NULL) {
+        l->on_empty(l);
+    }
+}
+
+void
+loop_timer_set(struct loop *l, struct loop_conn *lc, uint64_t ms)
+{
+    timer_heap_set(&l->timers, &lc->timer, clock_mono_ms() + ms);
+    timers_arm(l);
+}
+
+void
+loop_timer_del(struct loop *l, struct loop_conn *lc)
+{
+    timer_heap_remove(&l->timers, &lc->timer);
+}
+
+void
+loop_conn_to_tail(struct loop *l, struct loop_conn *lc)
+{
+    if (!lc->closed) {
+        TAILQ_REMOVE(&l->conns, lc, entry);
+        TAILQ_INSERT_TAIL(&l->conns, lc, entry);
+    }
+}
+
+uint8_t *
+loop_scratch(struct loop *l, size_t need)
+{
+    return output_buf_reserve(&l->scratch, need) ? l->scratch.p : NULL;
+}
+
+void
+loop_scratch_done(struct loop *l)
+{
+    output_buf_trim(&l->scratch);
+}

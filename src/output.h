@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The way out of a worker: the bytes its connections queue to send, kept
+ * until a socket takes them. It owns two kinds of storage:
+ *
+ *  - the worker's stage (struct output_stage): one connection's output
+ *    while one callback runs, sent at the callback's end with one writev
+ *    straight from it. Most echoes never need more: a connection whose
+ *    socket takes everything holds no output buffer at all;
+ *  - each connection's kept bytes (struct output): what its socket did
+ *    not take, in an evbuffer made on first need and freed once empty.
+ *
+ * and the worker's growable scratch buffers (struct output_buf). It does
+ * no I/O: the caller sends the spans it is handed and says how much of
+ * them went (output_keep), so every path is unit-tested without sockets.
+ *
+ * Order: while the stage holds a connection's bytes, that connection has
+ * nothing kept (queue() goes to the kept buffer once something is), so
+ * the stage's bytes always go before the kept ones, and a connection's
+ * bytes leave in the order they were queued.
+ */
+#ifndef WSD_OUTPUT_H
+#define WSD_OUTPUT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include <event2/buffer.h>
+
+/* A buffer grown on demand and released once a large message grew it. */
+struct output_buf {
+    uint8_t *p;
+    size_t cap;
+};
+
+/* Past this size, output_buf_trim releases a buffer after use. */
+#define OUTPUT_BUF_KEEP_BYTES (256 * 1024)
+
+/* At most this many spans of kept bytes go into one writev. */
+#define OUTPUT_IOV_MAX 32
+
+/*
+ * Makes b hold at least need bytes: twice its size, or need when that is
+ * more (one large message is not rounded up). Returns false, b as it
+ * was, when out of memory.
+ */
+bool output_buf_reserve(struct output_buf *b, size_t need);
+
+/* Releases b when it grew past OUTPUT_BUF_KEEP_BYTES. */
+void output_buf_trim(struct output_buf *b);
+
+/* Releases b whatever its size. */
+void output_buf_free(struct output_buf *b);
+
+/* One connection's output: zero-fill before use. */
+struct output {
+    struct evbuffer *kept; /* bytes the socket did not take; NULL: none */
+    bool lost; /* bytes could not be kept: the stream is torn, close */
+};
+
+/* The worker's stage: zero-fill before use. */
+struct output_stage {
+    struct output_buf buf;
+    size_t len;
+    struct output *owner; /* whose bytes buf holds; NULL: nobody's */
+};
+
+/* Bytes o keeps, not counting the stage. */
+static inline size_t
+output_kept_len(const struct output *o)
+{
+    return o->kept != NULL ? evbuffer_get_length(o->kept) : 0;
+}
+
+/* Everything o has to send: kept, and what the stage holds for it. */
+size_t output_pending(const struct output_stage *st, const struct output *o);
+
+/*
+ * Queues len bytes for o: into the stage while o keeps nothing (to be
+ * taken with output_take before the callback ends), else behind what it
+ * keeps. Bytes that fit nowhere (out of memory) set o->lost. The stage
+ * must hold nobody else's bytes: output_spill first.
+ */
+void output_queue(struct output_stage *st, struct output *o, const void *p,
+                  size_t len);
+
+/*
+ * Moves what the stage holds into its owner's kept buffer and returns
+ * that owner (NULL when the stage held nothing), which must now wait for
+ * its socket to be writable to send them. Only a path that queued without
+ * sending leaves the stage full for the next connection.
+ */
+struct output *output_spill(struct output_stage *st);
+
+/*
+ * Takes what the stage holds for o as one span into iov[0] (returns 1),
+ * or returns 0 when it holds nothing of o's. Either way the stage is o's
+ * no more: the span must be sent or kept (output_keep) before the next
+ * output_queue, and it stays valid until then.
+ */
+int output_take(struct output_stage *st, const struct output *o,
+                struct iovec *iov);
+
+/*
+ * Keeps, behind what o keeps already, the bytes of iov[0..n) past the
+ * first `sent` (those the socket took). Out of memory sets o->lost.
+ */
+void output_keep(struct output *o, const struct iovec *iov, int n, size_t sent);
+
+/* Up to max spans of o's kept bytes, in order; returns how many. */
+int output_kept_spans(const struct output *o, struct iovec *iov, int max);
+
+/* The first n kept bytes were sent; an emptied buffer is freed. */
+void output_kept_drain(struct output *o, size_t n);
+
+/*
+ * Releases the stage's buffer when a burst grew it, but never while it
+ * holds bytes (they may be another connection's).
+ */
+void output_stage_trim(struct output_stage *st);
+
+/* Forgets o: drops what it keeps and what the stage holds for it. */
+void output_clear(struct output_stage *st, struct output *o);
+
+#endif

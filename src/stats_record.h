@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A connection's statistics: its case record in the shared segment and
+ * its worker's counters, written as events happen. Every call is a few
+ * plain stores into memory the worker alone writes (no syscall, no lock);
+ * a connection without a record (every record of the partition in use)
+ * still counts in the totals.
+ */
+#ifndef WSD_STATS_RECORD_H
+#define WSD_STATS_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "stats_shm.h"
+#include "ws_frame.h"
+#include "ws_handshake.h"
+
+struct stats_record {
+    struct stats_case *rec;          /* NULL when unrecorded */
+    struct stats_counters *counters; /* its worker's, in the slot */
+    bool rx_compressed;              /* the message being received is */
+    bool close_sent;                 /* we sent a close frame */
+    bool close_received;             /* the peer's close frame arrived */
+};
+
+/*
+ * Numbers a new connection (case ids 1, 2, 3... across workers in accept
+ * order), takes a record in slot's partition, counts it accepted and
+ * active. peer may be NULL. The counters are slot's for every connection
+ * of the process (a worker has one slot).
+ */
+void stats_record_start(struct stats_record *r, const struct stats_shm *shm,
+                        unsigned slot, const struct sockaddr *peer,
+                        socklen_t peer_len, uint64_t now_ms);
+
+/*
+ * A connection closed unanswered at once (its worker is already past
+ * max_connections by as many refusals as it will answer): counted
+ * accepted, unclean and unrecorded in slot's counters, with no record.
+ */
+void stats_record_dropped(const struct stats_shm *shm, unsigned slot);
+
+/* Bytes returned by one read, accepted by one write. */
+void stats_record_read(struct stats_record *r, size_t n);
+void stats_record_written(struct stats_record *r, size_t n);
+
+/* The opening handshake's request and our answer (101, or a refusal). */
+void stats_record_handshake(struct stats_record *r, unsigned status,
+                            const struct ws_handshake_request *req,
+                            const char *extension_response);
+
+/* The connection is carried by TLS with this version and cipher. */
+void stats_record_tls(struct stats_record *r, const char *version,
+                      const char *cipher);
+
+/* One frame received (header) or queued to send. */
+void stats_record_frame_in(struct stats_record *r,
+                           const struct ws_frame_header *h);
+void stats_record_frame_out(struct stats_record *r, uint8_t opcode);
+
+/* A whole message: payload bytes, and on the wire when compressed. */
+void stats_record_message_in(struct stats_record *r, size_t len);
+void stats_record_message_out(struct stats_record *r, size_t len,
+                              bool compressed, size_t wire_len);
+
+/*
+ * Close frames: the one we send (failed: because of a protocol error; code
+ * 0 or 1005: a close frame with no code) and the peer's (has_code: its
+ * payload held a code, whatever its value).
+ */
+void stats_record_close_out(struct stats_record *r, unsigned code,
+                            const char *reason, bool failed);
+void stats_record_close_in(struct stats_record *r, unsigned code, bool has_code,
+                           const uint8_t *reason, size_t reason_len);
+
+/*
+ * The connection is gone. dropped_by_me: we closed the TCP connection
+ * first. why: NULL after a full closing handshake, else why it was not
+ * clean. The timeouts say which one ended it.
+ */
+struct stats_record_end {
+    bool dropped_by_me;
+    bool open_handshake_timeout;
+    bool close_handshake_timeout;
+    const char *why;
+};
+void stats_record_finish(struct stats_record *r,
+                         const struct stats_record_end *e, uint64_t now_ms);
+
+#endif
