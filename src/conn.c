@@ -25,6 +25,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "keepalive.h"
 #include "log.h"
 #include "output.h"
 #include "stats_record.h"
@@ -73,17 +74,15 @@ struct conn {
     const struct transport *t;
     void *tctx; /* the transport's state, NULL for TCP */
     int fd;
-    uint8_t state;            /* enum conn_state */
-    bool read_paused;         /* output over the high-water mark, or flushing */
-    bool send_blocked;        /* output waits for the socket to be writable */
-    bool recv_wants_write;    /* the transport's recv waits for writability */
-    bool send_wants_read;     /* the transport's send waits for readability */
-    uint8_t io_flags;         /* EV_READ and EV_WRITE ev_io waits for */
-    bool has_session;         /* the handshake succeeded: session is live */
-    uint64_t last_rx_ms;      /* when the peer last sent bytes */
-    uint64_t last_message_ms; /* when its last message (or the 101) was */
-    uint64_t ping_sent_ms;    /* our unanswered ping; 0: none */
-    struct output out;        /* what the socket has not taken yet */
+    uint8_t state;         /* enum conn_state */
+    bool read_paused;      /* output over the high-water mark, or flushing */
+    bool send_blocked;     /* output waits for the socket to be writable */
+    bool recv_wants_write; /* the transport's recv waits for writability */
+    bool send_wants_read;  /* the transport's send waits for readability */
+    uint8_t io_flags;      /* EV_READ and EV_WRITE ev_io waits for */
+    bool has_session;      /* the handshake succeeded: session is live */
+    struct keepalive ka;   /* while OPEN: pings and idleness */
+    struct output out;     /* what the socket has not taken yet */
     union {
         struct conn_handshake *hs; /* during CONN_HANDSHAKE */
         struct conn_held *held;    /* after it; NULL when none */
@@ -227,6 +226,11 @@ static void
 send_or_keep(struct conn *c, const struct iovec *iov, int n)
 {
     size_t took = 0;
+    size_t all = 0;
+
+    for (int i = 0; i < n; i++) {
+        all += iov[i].iov_len;
+    }
 
     if (output_kept_len(&c->out) == 0 && !c->send_blocked &&
         !c->send_wants_read) {
@@ -241,7 +245,9 @@ send_or_keep(struct conn *c, const struct iovec *iov, int n)
             stats_record_written(&c->rec, took);
         }
     }
-    output_keep(&c->out, iov, n, took);
+    if (took < all) {
+        output_keep(&c->out, iov, n, took);
+    }
 }
 
 /* Sends what the stage holds for c, straight from it. */
@@ -324,7 +330,8 @@ again:
         return;
     }
     int nv;
-    while ((nv = output_kept_spans(&c->out, iov, OUTPUT_IOV_MAX)) > 0) {
+    while (c->out.kept != NULL &&
+           (nv = output_kept_spans(&c->out, iov, OUTPUT_IOV_MAX)) > 0) {
         ssize_t n = c->t->send(c->tctx, c->fd, iov, nv);
         if (n == WSD_IO_AGAIN || n == WSD_IO_WANT_READ) {
             conn_send_wait(c, n);
@@ -356,71 +363,53 @@ again:
     conn_arm(c);
 }
 
-/*
- * While the session is open, the timer wakes the connection for the
- * earliest of: a ping once the peer has been silent for ping_interval_ms,
- * the end of pong_timeout_ms after that ping, and idle_timeout_ms after
- * its last message. Reads only note the time; the timer finds out what
- * happened since, so the hot path never touches the timer heap.
- */
+/* Arms c's one deadline for what keepalive.h says is next. */
 static void
 keepalive_arm(struct conn *c)
 {
-    const struct config *cfg = c->loop->cfg;
-    uint64_t next = UINT64_MAX;
+    uint64_t next = keepalive_deadline(&c->ka, &c->loop->keepalive_cfg);
+    uint64_t now;
 
-    if (c->ping_sent_ms != 0) {
-        next = c->ping_sent_ms + cfg->pong_timeout_ms;
-    } else if (cfg->ping_interval_ms != 0) {
-        next = c->last_rx_ms + cfg->ping_interval_ms;
-    }
-    if (cfg->idle_timeout_ms != 0 &&
-        c->last_message_ms + cfg->idle_timeout_ms < next) {
-        next = c->last_message_ms + cfg->idle_timeout_ms;
-    }
     if (next == UINT64_MAX) {
         loop_timer_del(c->loop, &c->lc);
         return;
     }
-    uint64_t now = clock_mono_ms();
+    now = clock_mono_ms();
     timer_set(c, next > now ? next - now : 0);
 }
 
 /* The keepalive deadline has come: close, ping, or wait again. */
 static void
-keepalive_check(struct conn *c)
+keepalive_fire(struct conn *c)
 {
-    const struct config *cfg = c->loop->cfg;
+    const struct keepalive_config *kc = &c->loop->keepalive_cfg;
     uint64_t now = clock_mono_ms();
-    const char *why = NULL;
+    uint8_t hdr[WS_FRAME_HEADER_MAX];
+    size_t n;
 
-    if (c->ping_sent_ms != 0 && c->last_rx_ms >= c->ping_sent_ms) {
-        c->ping_sent_ms = 0; /* the peer is alive: pong or not */
-    }
-    if (cfg->idle_timeout_ms != 0 &&
-        now - c->last_message_ms >= cfg->idle_timeout_ms) {
+    switch (keepalive_check(&c->ka, kc, now)) {
+    case KEEPALIVE_IDLE:
         log_debug("no message from the peer in %llu ms: closing",
-                  (unsigned long long)cfg->idle_timeout_ms);
-        why = "idle timeout";
-    } else if (c->ping_sent_ms != 0 &&
-               now - c->ping_sent_ms >= cfg->pong_timeout_ms) {
+                  (unsigned long long)kc->idle_timeout_ms);
+        queue_going_away(c, "idle timeout");
+        break;
+    case KEEPALIVE_PONG_LATE:
         log_debug("no answer to our ping in %llu ms: closing",
-                  (unsigned long long)cfg->pong_timeout_ms);
-        why = "ping timeout";
-    } else if (c->ping_sent_ms == 0 && cfg->ping_interval_ms != 0 &&
-               now - c->last_rx_ms >= cfg->ping_interval_ms) {
-        uint8_t hdr[WS_FRAME_HEADER_MAX];
-        size_t n = ws_session_message_header(&c->session, hdr, WS_OP_PING, 0);
+                  (unsigned long long)kc->pong_timeout_ms);
+        queue_going_away(c, "ping timeout");
+        break;
+    case KEEPALIVE_PING:
+        n = ws_session_message_header(&c->session, hdr, WS_OP_PING, 0);
         if (n > 0) {
             stats_record_frame_out(&c->rec, WS_OP_PING);
             queue(c, hdr, n);
-            c->ping_sent_ms = now;
+            keepalive_pinged(&c->ka, now);
         }
-    }
-    if (why != NULL) {
-        queue_going_away(c, why);
-    } else {
         keepalive_arm(c);
+        break;
+    case KEEPALIVE_WAIT:
+        keepalive_arm(c);
+        break;
     }
     conn_flush(c);
 }
@@ -535,7 +524,7 @@ conn_process(struct conn *c, uint8_t *p, size_t n, size_t *budget)
         case WS_EV_PONG:
             break;
         case WS_EV_MESSAGE:
-            c->last_message_ms = c->last_rx_ms;
+            keepalive_message(&c->ka);
             stats_record_message_in(&c->rec, ev.len);
             *budget -= ev.len < *budget ? ev.len : *budget;
             conn_echo(c, &ev);
@@ -649,8 +638,7 @@ conn_accept_handshake(struct conn *c, size_t request_len)
         ws_session_use_deflate(&c->session, &l->deflate_cfg, &deflate);
     }
     c->state = CONN_OPEN;
-    c->last_rx_ms = clock_mono_ms();
-    c->last_message_ms = c->last_rx_ms;
+    keepalive_start(&c->ka, clock_mono_ms());
     keepalive_arm(c);
     /* Frames sent right behind the request are already here. */
     c->hs = NULL; /* c->held from now on */
@@ -758,7 +746,7 @@ conn_read_frames(struct conn *c)
         }
         stats_record_read(&c->rec, (size_t)n);
         if (i == 0) {
-            c->last_rx_ms = clock_mono_ms();
+            keepalive_heard(&c->ka, clock_mono_ms());
         }
         conn_process_or_hold(c, l->rbuf, (size_t)n, &budget);
         if (c->state != CONN_OPEN || c->held != NULL || c->read_paused ||
@@ -852,7 +840,7 @@ conn_on_timer(struct loop_conn *lc)
         return;
     case CONN_OPEN:
         if (ws_session_state(&c->session) == WS_SESSION_OPEN) {
-            keepalive_check(c);
+            keepalive_fire(c);
             return;
         }
         log_debug("peer did not answer our close in time");

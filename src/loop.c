@@ -40,6 +40,9 @@ settings_init(struct loop *l, const struct config *cfg)
         cfg->deflate_server_no_context_takeover;
     l->deflate_cfg.client_no_context_takeover =
         cfg->deflate_client_no_context_takeover;
+    l->keepalive_cfg.ping_interval_ms = cfg->ping_interval_ms;
+    l->keepalive_cfg.pong_timeout_ms = cfg->pong_timeout_ms;
+    l->keepalive_cfg.idle_timeout_ms = cfg->idle_timeout_ms;
 }
 
 /* Sets the one timer for the earliest deadline of the heap. */

@@ -27,6 +27,7 @@
 
 #include <event2/event.h>
 
+#include "keepalive.h"
 #include "output.h"
 #include "timer_heap.h"
 #include "ws_deflate.h"
@@ -64,6 +65,7 @@ struct loop {
     struct ws_session_config session_cfg;
     struct ws_handshake_config handshake_cfg;
     struct ws_deflate_config deflate_cfg;
+    struct keepalive_config keepalive_cfg;
     const struct stats_shm *shm; /* the shared statistics segment */
     unsigned slot_index;         /* this worker's slot in it */
     uint8_t *rbuf;               /* the read buffer, shared: each

@@ -45,12 +45,6 @@ output_buf_free(struct output_buf *b)
     b->cap = 0;
 }
 
-size_t
-output_pending(const struct output_stage *st, const struct output *o)
-{
-    return output_kept_len(o) + (st->owner == o ? st->len : 0);
-}
-
 /* Appends to o's kept buffer, made on first use. */
 static void
 keep(struct output *o, const void *p, size_t len)
@@ -68,8 +62,8 @@ keep(struct output *o, const void *p, size_t len)
 }
 
 void
-output_queue(struct output_stage *st, struct output *o, const void *p,
-             size_t len)
+output_queue_slow(struct output_stage *st, struct output *o, const void *p,
+                  size_t len)
 {
     if (len == 0 || o->lost) {
         return;

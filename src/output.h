@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/uio.h>
 
 #include <event2/buffer.h>
@@ -75,7 +76,15 @@ output_kept_len(const struct output *o)
 }
 
 /* Everything o has to send: kept, and what the stage holds for it. */
-size_t output_pending(const struct output_stage *st, const struct output *o);
+static inline size_t
+output_pending(const struct output_stage *st, const struct output *o)
+{
+    return output_kept_len(o) + (st->owner == o ? st->len : 0);
+}
+
+/* output_queue's way when the stage cannot simply take the bytes. */
+void output_queue_slow(struct output_stage *st, struct output *o, const void *p,
+                       size_t len);
 
 /*
  * Queues len bytes for o: into the stage while o keeps nothing (to be
@@ -83,8 +92,20 @@ size_t output_pending(const struct output_stage *st, const struct output *o);
  * keeps. Bytes that fit nowhere (out of memory) set o->lost. The stage
  * must hold nobody else's bytes: output_spill first.
  */
-void output_queue(struct output_stage *st, struct output *o, const void *p,
-                  size_t len);
+static inline void
+output_queue(struct output_stage *st, struct output *o, const void *p,
+             size_t len)
+{
+    /* The hot path of every echo: inline, one copy into room there is. */
+    if (o->kept == NULL && (st->owner == o || st->len == 0) &&
+        st->buf.cap - st->len >= len && len > 0) {
+        memcpy(st->buf.p + st->len, p, len);
+        st->len += len;
+        st->owner = o;
+        return;
+    }
+    output_queue_slow(st, o, p, len);
+}
 
 /*
  * Moves what the stage holds into its owner's kept buffer and returns
