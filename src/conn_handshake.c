@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A connection's opening handshake: the request read into a buffer that
+ * grows to max_handshake_bytes, parsed by the core (ws_handshake.h), and
+ * answered with 101 and the negotiated permessage-deflate, or refused
+ * with the status the core chose (conn_int.h).
+ */
+#include "autoconf.h"
+
+#include "conn_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "transport.h"
+
+/* Once a request is read, a TLS handshake is done: record what it chose. */
+static void
+record_transport(struct conn *c)
+{
+    char version[16];
+    char cipher[48];
+
+    if (c->t->describe(c->tctx, version, sizeof(version), cipher,
+                       sizeof(cipher))) {
+        stats_record_tls(&c->rec, version, cipher);
+    }
+}
+
+static void
+conn_refuse_handshake(struct conn *c, const struct ws_error *err)
+{
+    char resp[1024];
+    size_t n =
+        ws_handshake_response_error(resp, sizeof(resp), err, CONN_SERVER);
+
+    log_debug("handshake refused: %u %s", err->code, err->reason);
+    record_transport(c);
+    stats_record_handshake(&c->rec, err->code, &c->hs->req, NULL);
+    conn_queue(c, resp, n);
+    free(c->hs);
+    c->hs = NULL;
+    conn_finish(c);
+}
+
+/* The request is complete and acceptable: answer 101 and go on. */
+static void
+conn_accept_handshake(struct conn *c, size_t request_len)
+{
+    struct loop *l = c->loop;
+    struct conn_handshake *hs = c->hs;
+    struct ws_deflate_params deflate;
+    char ext[160];
+    char resp[512];
+    bool use_deflate =
+        ws_deflate_negotiate(&l->deflate_cfg, hs->req.extensions,
+                             hs->req.n_extensions, &deflate, ext, sizeof(ext));
+    size_t n = ws_handshake_response_101(resp, sizeof(resp), &hs->req,
+                                         use_deflate ? ext : NULL, CONN_SERVER);
+
+    record_transport(c);
+    stats_record_handshake(&c->rec, 101, &hs->req, use_deflate ? ext : NULL);
+    conn_queue(c, resp, n);
+    ws_session_init(&c->session, &l->session_cfg);
+    c->has_session = true;
+    if (use_deflate) {
+        ws_session_use_deflate(&c->session, &l->deflate_cfg, &deflate);
+    }
+    c->state = CONN_OPEN;
+    keepalive_start(&c->ka, clock_mono_ms());
+    conn_keepalive_arm(c);
+    /* Frames sent right behind the request are already here. */
+    c->hs = NULL; /* c->held from now on */
+    if (hs->len > request_len) {
+        size_t budget = CONN_WORK_BYTES;
+        conn_process_or_hold(c, (uint8_t *)hs->buf + request_len,
+                             hs->len - request_len, &budget);
+    }
+    free(hs);
+}
+
+/* Makes room for more of the request: up to one byte over the limit, so
+ * that a request too large is seen as such (431), not as incomplete. */
+static struct conn_handshake *
+handshake_grow(struct conn *c)
+{
+    struct conn_handshake *hs = c->hs;
+    size_t max = c->loop->handshake_cfg.max_bytes + 1;
+    size_t cap = hs == NULL ? CONN_HANDSHAKE_INITIAL_BYTES : hs->cap * 2;
+
+    if (cap > max) {
+        cap = max;
+    }
+    hs = realloc(c->hs, sizeof(*hs) + cap);
+    if (hs == NULL) {
+        return NULL;
+    }
+    if (c->hs == NULL) {
+        memset(hs, 0, sizeof(*hs));
+    }
+    hs->cap = cap;
+    c->hs = hs;
+    return hs;
+}
+
+void
+conn_read_handshake(struct conn *c)
+{
+    const struct ws_handshake_config *hc = &c->loop->handshake_cfg;
+    struct ws_error err = {0, NULL};
+
+    for (;;) {
+        struct conn_handshake *hs = c->hs;
+        if ((hs == NULL || hs->len == hs->cap) &&
+            (hs = handshake_grow(c)) == NULL) {
+            log_msg(LOG_LEVEL_ERROR, "out of memory in a handshake");
+            conn_close(c, CONN_END_NO_MEMORY);
+            return;
+        }
+        ssize_t n =
+            c->t->recv(c->tctx, c->fd, hs->buf + hs->len, hs->cap - hs->len);
+        if (n == WSD_IO_AGAIN || n == WSD_IO_WANT_WRITE) {
+            conn_recv_wait(c, n);
+            return;
+        }
+        if (n < 0) {
+            conn_close(c,
+                       n == WSD_IO_EOF ? CONN_END_PEER_EOF : CONN_END_IO_ERROR);
+            return;
+        }
+        stats_record_read(&c->rec, (size_t)n);
+        hs->len += (size_t)n;
+        ssize_t r = ws_handshake_parse(&hs->req, hs->buf, hs->len, hc, &err);
+        if (r == WS_AGAIN) {
+            continue;
+        }
+        if (r < 0) {
+            conn_refuse_handshake(c, &err);
+        } else {
+            conn_accept_handshake(c, (size_t)r);
+        }
+        conn_flush(c);
+        return;
+    }
+}

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the three files of a connection share, and nothing else includes:
+ * struct conn, and the calls between conn.c (its life: the session, the
+ * close, the linger, timers and shutdown), conn_send.c (its way out:
+ * readiness, queuing, sending, the end of the sending side) and
+ * conn_handshake.c (its opening handshake). Other modules use conn.h.
+ */
+#ifndef WSD_CONN_INT_H
+#define WSD_CONN_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <event2/event.h>
+
+#include "conn.h"
+#include "keepalive.h"
+#include "loop.h"
+#include "output.h"
+#include "stats_record.h"
+#include "ws_handshake.h"
+#include "ws_session.h"
+
+#define CONN_SERVER                  "wsd/" VERSION
+#define CONN_HANDSHAKE_INITIAL_BYTES 1024
+/* Reads per readiness callback, so one busy peer cannot starve others. */
+#define CONN_READS_PER_EVENT         4
+/* Message payload one connection may have echoed in one callback before
+ * the others get their turn (a message is never split: a 16 MiB one, or
+ * a deflate bomb that inflates to it, still goes whole). */
+#define CONN_WORK_BYTES              (1024 * 1024)
+/* An echo's payload from this size on is sent from where it lies rather
+ * than copied into the stage: a copy costs more than a second iovec. */
+#define CONN_ZERO_COPY_BYTES         4096
+
+enum conn_state {
+    CONN_HANDSHAKE, /* reading the opening handshake */
+    CONN_OPEN,      /* WebSocket: session OPEN, or CLOSING after our close */
+    CONN_FLUSH,     /* last bytes queued; shut the sending side once sent */
+    CONN_LINGER,    /* sending side shut; reading until the peer's EOF */
+    CONN_CLOSED,    /* ended: inert until the loop frees it */
+};
+
+/* Exists only while the opening handshake is read. */
+struct conn_handshake {
+    struct ws_handshake_request req;
+    size_t len; /* bytes in buf */
+    size_t cap;
+    char buf[];
+};
+
+/* Received bytes not processed yet: the connection's turn was over, or
+ * its output reached the high-water mark. */
+struct conn_held {
+    size_t off, len;
+    uint8_t buf[];
+};
+
+struct conn {
+    struct loop_conn lc; /* its place in the loop: lists, deadline, turn */
+    struct loop *loop;
+    const struct transport *t;
+    void *tctx; /* the transport's state, NULL for TCP */
+    int fd;
+    uint8_t state;         /* enum conn_state */
+    bool read_paused;      /* output over the high-water mark, or flushing */
+    bool send_blocked;     /* output waits for the socket to be writable */
+    bool recv_wants_write; /* the transport's recv waits for writability */
+    bool send_wants_read;  /* the transport's send waits for readability */
+    uint8_t io_flags;      /* EV_READ and EV_WRITE ev_io waits for */
+    bool has_session;      /* the handshake succeeded: session is live */
+    struct keepalive ka;   /* while OPEN: pings and idleness */
+    struct output out;     /* what the socket has not taken yet */
+    union {
+        struct conn_handshake *hs; /* during CONN_HANDSHAKE */
+        struct conn_held *held;    /* after it; NULL when none */
+    };
+    struct ws_session session; /* from CONN_OPEN on */
+    struct stats_record rec;   /* statistics */
+};
+
+_Static_assert(sizeof(struct conn) % sizeof(void *) == 0,
+               "the event behind a connection is aligned");
+
+/* The event behind c (see conn_new). */
+static inline struct event *
+conn_ev_io(struct conn *c)
+{
+    return (struct event *)(void *)(c + 1);
+}
+
+static inline bool
+conn_is_closed(const struct conn *c)
+{
+    return c->state == CONN_CLOSED;
+}
+
+/* Input kept for c's next turn: only an open connection processes it;
+ * one closing frees it with the rest. */
+static inline bool
+conn_has_held(const struct conn *c)
+{
+    return c->state == CONN_OPEN && c->held != NULL;
+}
+
+static inline void
+conn_timer_set(struct conn *c, uint64_t ms)
+{
+    loop_timer_set(c->loop, &c->lc, ms);
+}
+
+/* conn.c: the life. */
+void conn_close(struct conn *c, enum conn_end why);
+void conn_finish(struct conn *c);
+bool conn_queue_going_away(struct conn *c, const char *reason);
+void conn_keepalive_arm(struct conn *c);
+void conn_process_or_hold(struct conn *c, uint8_t *p, size_t n, size_t *budget);
+void conn_on_io(evutil_socket_t fd, short what, void *arg);
+
+/* conn_send.c: the way out. */
+void conn_arm(struct conn *c);
+void conn_recv_wait(struct conn *c, ssize_t n);
+void conn_send_wait(struct conn *c, ssize_t n);
+void conn_stage_claim(struct conn *c);
+void conn_queue(struct conn *c, const void *p, size_t len);
+void conn_send_or_keep(struct conn *c, const struct iovec *iov, int n);
+void conn_flush(struct conn *c);
+
+/* conn_handshake.c: the opening handshake. */
+void conn_read_handshake(struct conn *c);
+
+#endif
