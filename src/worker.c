@@ -436,13 +436,44 @@ worker_free(struct worker *w)
     loop_clear(&w->loop);
 }
 
+/* Makes w's events: accepting on ls's sockets, the heartbeat, the
+ * deadlines and the signals. Returns false when out of memory. */
+static bool
+worker_events_new(struct worker *w, const struct worker_listeners *ls)
+{
+    static const int sigs[WORKER_N_SIGNALS] = {SIGTERM, SIGINT, SIGQUIT,
+                                               SIGUSR1, SIGUSR2};
+    struct event_base *base = w->loop.base;
+    bool ok = true;
+
+    w->listeners[w->n_listeners++].t = &transport_tcp;
+    if (ls->tls_fd != -1) {
+        w->listeners[w->n_listeners++].t = &transport_tls;
+    }
+    for (unsigned i = 0; i < w->n_listeners; i++) {
+        struct worker_listener *l = &w->listeners[i];
+        l->w = w;
+        l->ev_accept = event_new(base, i == 0 ? ls->fd : ls->tls_fd,
+                                 EV_READ | EV_PERSIST, worker_on_accept, l);
+        ok = ok && l->ev_accept != NULL;
+    }
+    w->ev_accept_resume = evtimer_new(base, worker_on_accept_resume, w);
+    w->ev_heartbeat = event_new(base, -1, EV_PERSIST, worker_on_heartbeat, w);
+    w->ev_deadline = evtimer_new(base, worker_on_deadline, w);
+    w->ev_spread = evtimer_new(base, worker_on_spread, w);
+    for (size_t i = 0; i < WORKER_N_SIGNALS; i++) {
+        w->ev_signals[i] = evsignal_new(base, sigs[i], worker_on_signal, w);
+        ok = ok && w->ev_signals[i] != NULL;
+    }
+    return ok && w->ev_accept_resume != NULL && w->ev_heartbeat != NULL &&
+           w->ev_deadline != NULL && w->ev_spread != NULL;
+}
+
 int
 worker_run(const struct config *cfg, unsigned slot,
            const struct worker_listeners *ls, struct stats_shm *shm,
            pid_t master_pid)
 {
-    static const int sigs[WORKER_N_SIGNALS] = {SIGTERM, SIGINT, SIGQUIT,
-                                               SIGUSR1, SIGUSR2};
     struct worker w;
     int rc = WSD_EXIT_FATAL;
 
@@ -475,32 +506,7 @@ worker_run(const struct config *cfg, unsigned slot,
         log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);
         goto out;
     }
-    w.listeners[w.n_listeners++].t = &transport_tcp;
-    if (ls->tls_fd != -1) {
-        w.listeners[w.n_listeners++].t = &transport_tls;
-    }
-    bool listeners_ok = true;
-    for (unsigned i = 0; i < w.n_listeners; i++) {
-        struct worker_listener *l = &w.listeners[i];
-        l->w = &w;
-        l->ev_accept = event_new(w.loop.base, i == 0 ? ls->fd : ls->tls_fd,
-                                 EV_READ | EV_PERSIST, worker_on_accept, l);
-        listeners_ok = listeners_ok && l->ev_accept != NULL;
-    }
-    w.ev_accept_resume = evtimer_new(w.loop.base, worker_on_accept_resume, &w);
-    w.ev_heartbeat =
-        event_new(w.loop.base, -1, EV_PERSIST, worker_on_heartbeat, &w);
-    w.ev_deadline = evtimer_new(w.loop.base, worker_on_deadline, &w);
-    w.ev_spread = evtimer_new(w.loop.base, worker_on_spread, &w);
-    bool signals_ok = true;
-    for (size_t i = 0; i < WORKER_N_SIGNALS; i++) {
-        w.ev_signals[i] =
-            evsignal_new(w.loop.base, sigs[i], worker_on_signal, &w);
-        signals_ok = signals_ok && w.ev_signals[i] != NULL;
-    }
-    if (!listeners_ok || !signals_ok || w.ev_accept_resume == NULL ||
-        w.ev_heartbeat == NULL || w.ev_deadline == NULL ||
-        w.ev_spread == NULL) {
+    if (!worker_events_new(&w, ls)) {
         log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);
         goto out;
     }

@@ -494,6 +494,35 @@ inflate_onto_msg(struct ws_session *s, const uint8_t *p, size_t n,
     }
 }
 
+/* The current frame's payload has all been taken (gathered, inflated or
+ * skipped): deliver what it completes. */
+static void
+payload_done(struct ws_session *s, bool discard, bool control,
+             struct ws_event *ev)
+{
+    const struct ws_frame_header *h = &s->frame;
+    struct ws_error err = {0, NULL};
+
+    s->in_payload = false;
+    if (discard) {
+        if (h->fin && !s->skip_frame && !control) {
+            s->msg_opcode = 0;
+        }
+        s->skip_frame = false;
+    } else if (control) {
+        s->ctrl_len = 0;
+        control_frame(s, s->ctrl, h->payload_len, ev);
+    } else if (s->msg_compressed && h->fin &&
+               ws_deflate_inflate_end(&s->deflate, &err) != 0) {
+        fail(s, ev, err.code, err.reason);
+    } else {
+        data_frame_done(s, s->msg, s->msg_len, ev);
+        if (ev->type == WS_EV_MESSAGE) {
+            s->drop_msg = true;
+        }
+    }
+}
+
 /* Consumes payload bytes of the current frame from in; returns how many. */
 static size_t
 take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
@@ -561,31 +590,8 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
         }
     }
 
-    if (s->frame_pos < h->payload_len) {
-        return n;
-    }
-    s->in_payload = false;
-    if (discard) {
-        if (h->fin && !s->skip_frame && !control) {
-            s->msg_opcode = 0;
-        }
-        s->skip_frame = false;
-        return n;
-    }
-    if (control) {
-        s->ctrl_len = 0;
-        control_frame(s, s->ctrl, h->payload_len, ev);
-    } else {
-        struct ws_error err = {0, NULL};
-        if (s->msg_compressed && h->fin &&
-            ws_deflate_inflate_end(&s->deflate, &err) != 0) {
-            fail(s, ev, err.code, err.reason);
-            return n;
-        }
-        data_frame_done(s, s->msg, s->msg_len, ev);
-        if (ev->type == WS_EV_MESSAGE) {
-            s->drop_msg = true;
-        }
+    if (s->frame_pos == h->payload_len) {
+        payload_done(s, discard, control, ev);
     }
     return n;
 }
