@@ -320,16 +320,20 @@ def conn_owner(sock, pids):
 # The daemon ------------------------------------------------------------------
 
 class Wsd:
-    """One wsd master started with --listen 127.0.0.1:0 and --ready_fd.
+    """One wsd master started with --listen 127.0.0.1:0, --admin_listen
+    127.0.0.1:0 (never the default fixed port, which every daemon of a
+    parallel make check would share) and --ready_fd.
 
-    args: extra command-line arguments, e.g. ["--workers", "2"].
-    After start(), .pid is the master's PID, .port the WebSocket port and
-    .tls_port the wss:// port (None unless the args turn TLS on).
+    args: extra command-line arguments, which have the last word, e.g.
+    ["--admin_listen", "off"]. After start(), .pid is the master's PID,
+    .port the WebSocket port, .tls_port the wss:// port (None unless the
+    args turn TLS on), and admin_port(wsd) the admin endpoint's.
     """
 
     def __init__(self, tap, args=(), workers=1):
         self.tap = tap
-        self.args = ["--listen", "127.0.0.1:0", "--workers", str(workers)]
+        self.args = ["--listen", "127.0.0.1:0", "--admin_listen",
+                     "127.0.0.1:0", "--workers", str(workers)]
         self.args += list(args)
         self.proc = None
         self.pid = None
