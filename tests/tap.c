@@ -147,3 +147,9 @@ tap_rand(void)
     tap_state ^= tap_state << 17;
     return tap_state;
 }
+
+size_t
+tap_rand_below(size_t n)
+{
+    return (size_t)(tap_rand() % n);
+}

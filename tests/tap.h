@@ -33,6 +33,8 @@ int tap_done(void);
  */
 uint64_t tap_seed(void);
 uint64_t tap_rand(void);
+/* A number in [0, n) from tap_rand(); n > 0. */
+size_t tap_rand_below(size_t n);
 
 #define ok(cond, ...) tap_ok_at(__FILE__, __LINE__, (cond), __VA_ARGS__)
 #define is_int(g, w, ...)                                                      \

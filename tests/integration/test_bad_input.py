@@ -12,6 +12,7 @@ Expected values come from the RFCs and the daemon's documented rules, never
 from the code under test: Sec-WebSocket-Accept is computed here with
 hashlib (and checked against the RFC 6455 §1.3 example).
 """
+import functools
 import os
 import re
 import socket
@@ -21,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wsdtest as W  # noqa: E402
-from wsdtest import frame, frame_fast  # noqa: E402
+from wsdtest import frame  # noqa: E402
 
 TEXT, BINARY, CONT, CLOSE, PING, PONG = 1, 2, 0, 8, 9, 10
 HANDSHAKE_TIMEOUT_MS = 500
@@ -31,30 +32,7 @@ MIB = 1024 * 1024
 
 tap = W.Tap()
 PORT = [None]
-
-
-def key16():
-    import base64
-    return base64.b64encode(os.urandom(16)).decode()
-
-
-def request(method="GET", path="/ws", version="HTTP/1.1", key=None,
-            drop=(), replace=None, extra=(), body=b""):
-    """An opening handshake request, valid unless told otherwise: drop
-    names headers to leave out, replace maps a header name to a new value,
-    extra appends raw header lines."""
-    replace = dict(replace or {})
-    headers = [("Host", "127.0.0.1"), ("Upgrade", "websocket"),
-               ("Connection", "Upgrade"),
-               ("Sec-WebSocket-Key", key or key16()),
-               ("Sec-WebSocket-Version", "13")]
-    lines = ["%s %s %s" % (method, path, version)]
-    for k, v in headers:
-        if k in drop:
-            continue
-        lines.append("%s: %s" % (k, replace.get(k, v)))
-    lines += list(extra)
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+request = W.handshake_request
 
 
 def check_error(name, res, status, more=None):
@@ -116,32 +94,8 @@ def echo_ok(s, name, payload=b"still alive"):
                   "got fin %r opcode %r payload %r" % (fin, op, p[:80]))
 
 
-def close_clean(s, name):
-    W.send_close(s, 1000)
-    s.settimeout(W.timeout(3))
-    code, reason, before = W.read_close(s)
-    eof, extra, t = W.drain_until_eof(s, 1.0)
-    tap.ok(code == 1000 and not before and eof and not extra,
-           "%s: clean close" % name,
-           "code %r frames before %r eof %r extra %r" %
-           (code, [(o, len(p)) for o, p in before], eof, extra[:80]))
-    s.close()
-
-
-RAISED_IN_A_ROW = [0]
-
-
-def case(name, fn, *args, **kwargs):
-    """Runs one case; an exception fails it instead of ending the script.
-    Many in a row mean the daemon is gone or stuck: bail out rather than
-    wait out every remaining case's timeouts (the daemon is still
-    stopped, by the with block)."""
-    if W.guard(tap, name, lambda: fn(name, *args, **kwargs) or True):
-        RAISED_IN_A_ROW[0] = 0
-        return
-    RAISED_IN_A_ROW[0] += 1
-    if RAISED_IN_A_ROW[0] >= 8:
-        tap.bail("8 cases in a row raised: the daemon is not answering")
+case = W.Cases(tap)
+close_clean = functools.partial(W.close_clean, tap)
 
 
 # Valid handshakes ----------------------------------------------------------
@@ -189,7 +143,7 @@ def t_valid_variant(name, req):
 
 
 def t_valid_bytewise(name):
-    key = key16()
+    key = W.new_key()
     s = W.connect(PORT[0])
     W.send_chopped(s, request(key=key), 1, 0.001)
     status, h = W.read_http_head(s)
@@ -227,8 +181,8 @@ def section_valid():
            "the test's own accept computation matches RFC 6455 §1.3")
     case("handshake with the RFC 6455 §1.3 key", t_valid,
          "dGhlIHNhbXBsZSBub25jZQ==")
-    case("handshake with a random key", t_valid, key16())
-    k = key16()
+    case("handshake with a random key", t_valid, W.new_key())
+    k = W.new_key()
     case("handshake with lower-case names and mixed-case tokens",
          t_valid_variant,
          ("GET /ws HTTP/1.1\r\nhost: 127.0.0.1\r\nupgrade: WebSocket\r\n"
@@ -290,7 +244,7 @@ def section_refused():
                     ("empty", "")):
         refuse("Sec-WebSocket-Key %s" % what,
                request(replace={"Sec-WebSocket-Key": k}), 400)
-    refuse("HTTP/1.0", request(version="HTTP/1.0"), 400)
+    refuse("HTTP/1.0", request(http="HTTP/1.0"), 400)
     refuse("a body (Content-Length: 5)",
            request(extra=["Content-Length: 5"], body=b"hello"), 400)
     refuse("a chunked body",
@@ -321,10 +275,6 @@ def section_refused():
            400)
 
 
-def n_fds(pid):
-    return W.fd_count(pid)
-
-
 IDLE_FDS = {}
 
 
@@ -332,16 +282,17 @@ def idle_fds(pid):
     """The worker's descriptor count with no client connection, measured
     right after start; first waits (bounded) for the connections of earlier
     cases, which the server may still be closing, to go."""
-    W.wait_until(lambda: n_fds(pid) == IDLE_FDS[pid], 2)
+    W.wait_until(lambda: W.fd_count(pid) == IDLE_FDS[pid], 2)
     return IDLE_FDS[pid]
 
 
 def fds_back(name, pid, base):
     """The worker holds no more descriptors than before the case: the
     connection was released."""
-    tap.ok(W.wait_until(lambda: n_fds(pid) == base, 2),
+    tap.ok(W.wait_until(lambda: W.fd_count(pid) == base, 2),
            "%s: the worker releases the connection" % name,
-           "worker %d has %r descriptors, %r before" % (pid, n_fds(pid), base))
+           "worker %d has %r descriptors, %r before"
+           % (pid, W.fd_count(pid), base))
 
 
 # Slow and silent peers -----------------------------------------------------
@@ -412,7 +363,7 @@ def released_after(pid, base, seconds, poke=None):
     poke(), if given, runs between polls."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < W.timeout(seconds):
-        if n_fds(pid) == base:
+        if W.fd_count(pid) == base:
             return time.monotonic() - t0
         if poke is not None:
             poke()
@@ -548,7 +499,7 @@ def t_backpressure(name, w):
     n = 65536
     body = bytes(range(256)) * (n // 256)
     f = W.flood_until_stalled(
-        s, lambda i: frame_fast(BINARY, i.to_bytes(8, "big") + body[8:]), pid,
+        s, lambda i: frame(BINARY, i.to_bytes(8, "big") + body[8:]), pid,
         seconds=5, max_bytes=128 * MIB)
     stalled, sent, complete, cur = (f["stalled"], f["sent"], f["complete"],
                                     f["rest"])
@@ -565,13 +516,8 @@ def t_backpressure(name, w):
     expected = complete + (1 if cur else 0)
     th, errors = W.send_in_background(s, cur)
     s.settimeout(W.timeout(15))
-    bad = None
-    for i in range(expected):
-        op, got, ctl = W.read_message(s)
-        want = i.to_bytes(8, "big") + body[8:]
-        if op != BINARY or got != want or ctl:
-            bad = (i, op, len(got), got[:8], ctl)
-            break
+    bad = W.first_wrong_echo(s, expected,
+                             lambda i: i.to_bytes(8, "big") + body[8:])
     th.join(W.timeout(15))
     tap.ok(bad is None and not errors,
            "%s: all %d echoes arrive in order once we read" % (name, expected),
@@ -591,8 +537,7 @@ def t_ping_flood(name, w):
     filler = b"p" * 117
 
     def batch(first, count):
-        return b"".join(frame_fast(PING, i.to_bytes(8, "big") + filler,
-                                   key=key)
+        return b"".join(frame(PING, i.to_bytes(8, "big") + filler, key=key)
                         for i in range(first, first + count))
     per = 500
     frame_len = len(batch(0, 1))

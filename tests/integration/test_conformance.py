@@ -15,6 +15,7 @@ UTF-8 fails fast with 1007; a valid close is echoed with its code.
 Case numbers name the Autobahn case a test follows; "x" marks tests of our
 own in the same section. Autobahn itself stays a manual tool (README).
 """
+import functools
 import os
 import socket
 import sys
@@ -22,11 +23,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wsdtest as W  # noqa: E402
-from wsdtest import close_payload, frame, frame_fast  # noqa: E402
+from wsdtest import (OPNAME, close_payload, first_diff, frame,  # noqa: E402
+                     show_frames, text_pattern)
 
 CONT, TEXT, BINARY, CLOSE, PING, PONG = 0, 1, 2, 8, 9, 10
-OPNAME = {0: "continuation", 1: "text", 2: "binary", 8: "close", 9: "ping",
-          10: "pong"}
 
 # A close frame answering a protocol error arrives within FAIL_READ s. Once
 # we answer it, TCP must be closed within PROMPT_EOF s, less than the
@@ -39,6 +39,11 @@ PROMPT_EOF = 1.0
 STUCK_EOF = 2.0 + 1.5
 
 tap = W.Tap()
+case = W.Cases(tap)
+expect_fail = functools.partial(W.expect_fail, tap, read_within=FAIL_READ,
+                                eof_within=PROMPT_EOF)
+close_clean = functools.partial(W.close_clean, tap, read_within=FAIL_READ,
+                                eof_within=PROMPT_EOF)
 PORT = [None]
 WORKER = [None]
 IDLE_FDS = [None]  # the worker's descriptors with no client connected
@@ -48,104 +53,8 @@ def ws(port=None):
     return W.open_ws(port or PORT[0])
 
 
-def text_pattern(n):
-    unit = b"The quick brown fox jumps over the lazy dog 0123456789 *"
-    return (unit * (n // len(unit) + 1))[:n]
-
-
 def binary_pattern(n):
     return (bytes(range(256)) * (n // 256 + 1))[:n]
-
-
-def show(frames):
-    out = []
-    for op, payload in frames:
-        p = payload if len(payload) <= 40 else payload[:40] + b"..."
-        out.append("%s(%d bytes) %r" % (OPNAME.get(op, op), len(payload), p))
-    return "[" + ", ".join(out) + "]"
-
-
-def first_diff(a, b):
-    for i in range(min(len(a), len(b))):
-        if a[i] != b[i]:
-            return i
-    return None if len(a) == len(b) else min(len(a), len(b))
-
-
-def read_until_close(s, seconds):
-    """Reads frames for up to `seconds` (scaled) until a close frame.
-    Returns (code or None, reason, frames before it, error or None); code
-    is None with error set when no close came."""
-    s.settimeout(W.timeout(seconds))
-    frames = []
-    try:
-        while True:
-            fin, rsv, op, payload = W.read_frame(s)
-            if op == CLOSE:
-                if len(payload) >= 2:
-                    return (int.from_bytes(payload[:2], "big"), payload[2:],
-                            frames, None)
-                if len(payload) == 1:
-                    return None, payload, frames, "1-byte close payload"
-                return None, b"", frames, None
-            frames.append((op, payload))
-    except (socket.timeout, TimeoutError):
-        return None, b"", frames, "no close frame within %.1f s" % seconds
-    except (EOFError, ConnectionResetError) as e:
-        return None, b"", frames, "connection closed: %s" % e
-
-
-def reason_ok(reason):
-    try:
-        reason.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return len(reason) > 0
-
-
-def expect_fail(s, name, code, before=(), answer=True, eof_within=PROMPT_EOF,
-                read_within=FAIL_READ):
-    """The server fails the connection: the frames in `before` (echoes of
-    what preceded the error), then a close with `code` and a reason, then
-    nothing. With answer, we answer the close and the server must close
-    TCP within eof_within s; without, the client had already sent its close
-    (the error was in it), so the server must close TCP unprompted."""
-    got, reason, frames, err = read_until_close(s, read_within)
-    want = list(before)
-    tap.ok(err is None and got == code and frames == want and
-           reason_ok(reason),
-           "%s: %sclose %d with a reason" % (name, "echo, then " if want else
-                                             "", code),
-           "got frames %s, close code %r reason %r, error %r\nwant frames %s"
-           % (show(frames), got, reason, err, show(want)))
-    if err is not None and err.startswith("connection closed"):
-        s.close()
-        return
-    if answer:
-        W.send_close(s, got)
-    eof, extra, t = W.drain_until_eof(s, eof_within)
-    tap.ok(eof and not extra,
-           "%s: then the server closes TCP%s within %.1f s, sending nothing "
-           "more" % (name, " after our answer" if answer else "",
-                     eof_within),
-           "eof %r after %.2f s, extra bytes %r" % (eof, t, extra[:80]))
-    s.close()
-
-
-def close_clean(s, name, code=1000, reason=b""):
-    """Ends a case with a normal closing handshake started by us: nothing
-    pending before the server's close, which echoes our code, then the
-    server closes TCP promptly (RFC 6455 §7.1.1)."""
-    W.send_close(s, code, reason)
-    got, rreason, frames, err = read_until_close(s, FAIL_READ)
-    eof, extra, t = W.drain_until_eof(s, PROMPT_EOF)
-    tap.ok(err is None and got == code and not frames and eof and not extra,
-           "%s: closing handshake %d, then TCP closed by the server" %
-           (name, code),
-           "frames before the close %s, close code %r, error %r, eof %r "
-           "after %.2f s, extra %r" % (show(frames), got, err, eof, t,
-                                       extra[:80]))
-    s.close()
 
 
 def expect_frame(s, name, op, payload, what=None):
@@ -168,12 +77,12 @@ def expect_message(s, name, op, payload, controls=()):
     d = first_diff(got, payload)
     return tap.ok(gop == op and got == payload and ctl == list(controls),
                   "%s: %s%s message of %d bytes echoed" %
-                  (name, "%s, then " % show(controls) if controls else "",
-                   OPNAME[op], len(payload)),
+                  (name, "%s, then " % show_frames(controls)
+                   if controls else "", OPNAME[op], len(payload)),
                   "got opcode %r length %d controls %s, want opcode %d length "
                   "%d controls %s; first difference at %r" %
-                  (gop, len(got), show(ctl), op, len(payload),
-                   show(list(controls)), d))
+                  (gop, len(got), show_frames(ctl), op, len(payload),
+                   show_frames(list(controls)), d))
 
 
 def send_frames(s, frames, how):
@@ -189,32 +98,13 @@ def send_frames(s, frames, how):
         W.send_chopped(s, b"".join(frames), 1)
 
 
-RAISED_IN_A_ROW = [0]
-
-
-def case(name, fn, *args, **kwargs):
-    """Runs one case; an exception fails it instead of ending the script.
-    Many in a row mean the daemon is gone or stuck: bail out rather than
-    wait out every remaining case's timeouts (the daemon is still
-    stopped, by the with block)."""
-    if W.guard(tap, name, lambda: fn(name, *args, **kwargs) or True):
-        RAISED_IN_A_ROW[0] = 0
-        return
-    RAISED_IN_A_ROW[0] += 1
-    if RAISED_IN_A_ROW[0] >= 8:
-        tap.bail("8 cases in a row raised: the daemon is not answering")
-
-
 # 1. Framing: echo of text and binary messages ------------------------------
 
 def t_echo(name, op, n, chop=None):
     payload = text_pattern(n) if op == TEXT else binary_pattern(n)
     s = ws()
-    data = frame_fast(op, payload)
-    if chop:
-        W.send_chopped(s, data, chop)
-    else:
-        s.sendall(data)
+    data = frame(op, payload)
+    W.send_chopped(s, data, chop)
     expect_frame(s, name, op, payload)
     close_clean(s, name)
 
@@ -236,10 +126,7 @@ def section_1():
 def t_ping(name, payload, chop=None):
     s = ws()
     data = frame(PING, payload)
-    if chop:
-        W.send_chopped(s, data, chop)
-    else:
-        s.sendall(data)
+    W.send_chopped(s, data, chop)
     expect_frame(s, name, PONG, payload, "pong with the ping's %d bytes"
                  % len(payload))
     close_clean(s, name)
@@ -272,10 +159,7 @@ def t_ten_pings(name, chop=None):
     s = ws()
     payloads = [b"payload-%d" % i for i in range(10)]
     data = b"".join(frame(PING, p) for p in payloads)
-    if chop:
-        W.send_chopped(s, data, chop)
-    else:
-        s.sendall(data)
+    W.send_chopped(s, data, chop)
     got = []
     for _ in payloads:
         fin, rsv, op, p = W.read_frame(s)
@@ -560,20 +444,14 @@ def is_utf8(b):
 
 def t_text_echo(name, fragments, how="one"):
     s = ws()
-    frames = []
-    for i, f in enumerate(fragments):
-        frames.append(frame(TEXT if i == 0 else CONT, f,
-                            fin=i == len(fragments) - 1))
-    send_frames(s, frames, how)
+    send_frames(s, W.message_frames(TEXT, fragments), how)
     expect_message(s, name, TEXT, b"".join(fragments))
     close_clean(s, name)
 
 
 def t_text_invalid(name, fragments):
     s = ws()
-    s.sendall(b"".join(frame(TEXT if i == 0 else CONT, f,
-                             fin=i == len(fragments) - 1)
-                       for i, f in enumerate(fragments)))
+    s.sendall(b"".join(W.message_frames(TEXT, fragments)))
     expect_fail(s, name, 1007)
 
 
@@ -676,13 +554,13 @@ def section_6():
 def t_message_then_close(name):
     s = ws()
     s.sendall(frame(TEXT, b"Hello World!") + frame(CLOSE, close_payload(1000)))
-    got, reason, frames, err = read_until_close(s, FAIL_READ)
+    got, reason, frames, err = W.read_close_within(s, FAIL_READ)
     eof, extra, t = W.drain_until_eof(s, PROMPT_EOF)
     tap.ok(err is None and frames == [(TEXT, b"Hello World!")] and
            got == 1000 and eof and not extra,
            "%s: echo, then close 1000, then TCP closed" % name,
            "frames %s close %r err %r eof %r extra %r" %
-           (show(frames), got, err, eof, extra[:80]))
+           (show_frames(frames), got, err, eof, extra[:80]))
 
 
 def t_after_close(name, extra_frames, before_close=()):
@@ -691,26 +569,26 @@ def t_after_close(name, extra_frames, before_close=()):
     s = ws()
     s.sendall(b"".join(before_close) + frame(CLOSE, close_payload(1000)) +
               b"".join(extra_frames))
-    got, reason, frames, err = read_until_close(s, FAIL_READ)
+    got, reason, frames, err = W.read_close_within(s, FAIL_READ)
     eof, extra, t = W.drain_until_eof(s, PROMPT_EOF)
     tap.ok(err is None and not frames and got == 1000 and eof and not extra,
            "%s: only a close 1000, then TCP closed" % name,
            "frames %s close %r err %r eof %r after %.2f s, extra %r" %
-           (show(frames), got, err, eof, t, extra[:80]))
+           (show_frames(frames), got, err, eof, t, extra[:80]))
 
 
 def t_7_1_6(name):
     big = (b"BAsd7&jh23" * 26215)[:256 * 1024]
     s = ws()
-    s.sendall(frame_fast(TEXT, big) + frame(TEXT, b"Hello World!") +
+    s.sendall(frame(TEXT, big) + frame(TEXT, b"Hello World!") +
               frame(CLOSE, close_payload(1000)) + frame(PING))
-    got, reason, frames, err = read_until_close(s, 5)
+    got, reason, frames, err = W.read_close_within(s, 5)
     eof, extra, t = W.drain_until_eof(s, PROMPT_EOF)
     tap.ok(err is None and frames == [(TEXT, big), (TEXT, b"Hello World!")]
            and got == 1000 and eof and not extra,
            "%s: both echoes, then close 1000, no pong, then TCP closed" % name,
            "frames %s close %r err %r eof %r extra %r" %
-           (show(frames), got, err, eof, extra[:80]))
+           (show_frames(frames), got, err, eof, extra[:80]))
 
 
 def t_empty_close(name):
@@ -732,13 +610,13 @@ def t_empty_close(name):
 def t_close_code(name, code, reason=b""):
     s = ws()
     s.sendall(frame(CLOSE, close_payload(code, reason)))
-    got, rreason, frames, err = read_until_close(s, FAIL_READ)
+    got, rreason, frames, err = W.read_close_within(s, FAIL_READ)
     eof, extra, t = W.drain_until_eof(s, PROMPT_EOF)
     tap.ok(err is None and not frames and got == code and eof and not extra,
            "%s: close %d echoed, then TCP closed within %.1f s" %
            (name, code, PROMPT_EOF),
            "frames %s close %r err %r eof %r after %.2f s extra %r" %
-           (show(frames), got, err, eof, t, extra[:80]))
+           (show_frames(frames), got, err, eof, t, extra[:80]))
 
 
 def t_bad_close(name, payload, want):
@@ -767,7 +645,7 @@ def t_lingering_close(name):
     W.wait_until(lambda: W.fd_count(pid) == base, 2)
     s = ws()
     s.sendall(frame(TEXT, HELLO, rsv=1))
-    got, reason, frames, err = read_until_close(s, FAIL_READ)
+    got, reason, frames, err = W.read_close_within(s, FAIL_READ)
     W.send_close(s, 1002)
     time.sleep(0.1)
     so_error = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
@@ -842,13 +720,11 @@ def t_big(name, op, fragment=None):
     s = ws()
     s.settimeout(W.timeout(20))
     if fragment is None:
-        s.sendall(frame_fast(op, payload))
+        s.sendall(frame(op, payload))
     else:
         parts = [payload[i:i + fragment]
                  for i in range(0, len(payload), fragment)]
-        s.sendall(b"".join(frame_fast(op if i == 0 else CONT, p,
-                                      fin=i == len(parts) - 1)
-                           for i, p in enumerate(parts)))
+        s.sendall(b"".join(W.message_frames(op, parts)))
     expect_message(s, name, op, payload)
     close_clean(s, name)
 
@@ -883,22 +759,22 @@ def pattern(op, n):
     return text_pattern(n) if op == TEXT else binary_pattern(n)
 
 
+def send_sized(s, op, sizes):
+    """Sends one message in frames of these sizes; returns its payload."""
+    parts = [pattern(op, n) for n in sizes]
+    s.sendall(b"".join(W.message_frames(op, parts)))
+    return b"".join(parts)
+
+
 def t_limit_echo(name, op, sizes):
     s = ws()
-    parts = [pattern(op, n) for n in sizes]
-    s.sendall(b"".join(frame_fast(op if i == 0 else CONT, p,
-                                  fin=i == len(parts) - 1)
-                       for i, p in enumerate(parts)))
-    expect_message(s, name, op, b"".join(parts))
+    expect_message(s, name, op, send_sized(s, op, sizes))
     close_clean(s, name)
 
 
 def t_limit_fail(name, op, sizes):
     s = ws()
-    parts = [pattern(op, n) for n in sizes]
-    s.sendall(b"".join(frame_fast(op if i == 0 else CONT, p,
-                                  fin=i == len(parts) - 1)
-                       for i, p in enumerate(parts)))
+    send_sized(s, op, sizes)
     expect_fail(s, name, 1009)
 
 
@@ -914,15 +790,15 @@ def section_x_framing():
          bytes([0x82, 0xff]) + (1 << 63).to_bytes(8, "big") + key, 1002,
          eof_within=STUCK_EOF)
     case("x.4 16-bit length form for 5 bytes (not minimal)", t_raw_fail,
-         W.frame_wide(TEXT, b"hello", 16), 1002)
+         frame(TEXT, b"hello", width=16), 1002)
     case("x.5 64-bit length form for 5 bytes (not minimal)", t_raw_fail,
-         W.frame_wide(TEXT, b"hello", 64), 1002)
+         frame(TEXT, b"hello", width=64), 1002)
     case("x.6 64-bit length form for 65535 bytes (not minimal)", t_raw_fail,
-         W.frame_wide(BINARY, binary_pattern(65535), 64), 1002)
+         frame(BINARY, binary_pattern(65535), width=64), 1002)
     case("x.7 16-bit length form for 125 bytes (not minimal)", t_raw_fail,
-         W.frame_wide(BINARY, binary_pattern(125), 16), 1002)
+         frame(BINARY, binary_pattern(125), width=16), 1002)
     case("x.8 ping with a 16-bit length form for 4 bytes", t_raw_fail,
-         W.frame_wide(PING, b"ping", 16), 1002)
+         frame(PING, b"ping", width=16), 1002)
 
 
 def section_x_limits(port):

@@ -15,13 +15,11 @@ import os
 import select
 import pwd
 import re
-import resource
 import shutil
 import signal
 import socket
 import ssl
 import struct
-import subprocess
 import tempfile
 import time
 
@@ -371,18 +369,13 @@ def t_quit():
         code, reason = close_exchange(busy)
         tap.eq(code, 1001, "QUIT: then close 1001")
         tap.ok(wsdtest.expect_eof(busy, 3), "QUIT: then the TCP close")
-        try:
-            rc = w.proc.wait(timeout=timeout(10))
-        except subprocess.TimeoutExpired:
-            rc = None
-        tap.eq(rc, 0, "QUIT: the master exits with status 0")
+        tap.eq(w.wait_exit(), 0, "QUIT: the master exits with status 0")
         tap.ok("graceful shutdown" in w.log(), "QUIT: logged as graceful")
         tap.ok(wsdtest.wait_until(lambda: wsdtest.port_is_free(w.port), 2),
                "QUIT: the port is free")
         w.check_log()
     finally:
         w.kill_all()
-        w.proc = None
 
 
 def quit_with_half_message(shutdown_ms, close_ms):
@@ -397,13 +390,6 @@ def quit_with_half_message(shutdown_ms, close_ms):
     return w, s
 
 
-def exit_status(w):
-    try:
-        return w.proc.wait(timeout=timeout(10))
-    except subprocess.TimeoutExpired:
-        return None
-
-
 def t_quit_deadline():
     """A message left half-sent does not hold a graceful stop past
     shutdown_timeout_ms: then it is a fast stop (1001 anyway)."""
@@ -411,12 +397,11 @@ def t_quit_deadline():
     try:
         code, _ = close_exchange(s)
         tap.eq(code, 1001, "QUIT deadline: close 1001 for a stalled message")
-        tap.eq(exit_status(w), 0, "QUIT deadline: exit status 0")
+        tap.eq(w.wait_exit(), 0, "QUIT deadline: exit status 0")
         s.close()
         w.check_log()
     finally:
         w.kill_all()
-        w.proc = None
     # A peer that does not answer the 1001 holds its worker for
     # close_timeout_ms after shutdown_timeout_ms: the master waits for that
     # (it used to SIGKILL the worker one second after shutdown_timeout_ms,
@@ -427,7 +412,7 @@ def t_quit_deadline():
         tap.eq(code, 1001, "QUIT, silent peer: close 1001")
         tap.ok(wsdtest.expect_eof(s, 10),
                "QUIT, silent peer: the worker drops it after close_timeout_ms")
-        tap.eq(exit_status(w), 0, "QUIT, silent peer: exit status 0")
+        tap.eq(w.wait_exit(), 0, "QUIT, silent peer: exit status 0")
         tap.ok("did not stop in time" not in w.log() and
                "died with" not in w.log(),
                "QUIT, silent peer: the worker was not killed", w.log()[-500:])
@@ -435,7 +420,6 @@ def t_quit_deadline():
         w.check_log()
     finally:
         w.kill_all()
-        w.proc = None
 
 
 # Pidfile ---------------------------------------------------------------------
@@ -447,23 +431,21 @@ def t_pidfile():
     try:
         tap.eq(read(pidfile), "%d\n" % w.pid,
                "pidfile: holds the master's pid (a stale file is taken over)")
-        second = subprocess.run(
-            [wsdtest.WSD, "--listen", "127.0.0.1:0", "--pidfile", pidfile,
-             "--admin_listen", "off"], capture_output=True, text=True,
-            timeout=timeout(10))
-        tap.eq(second.returncode, 2, "pidfile: a second wsd exits 2")
-        tap.ok("locked by a running wsd (pid %d)" % w.pid in second.stderr,
-               "pidfile: ... naming the running pid", second.stderr)
+        status, _, err = wsdtest.run_once(
+            ["--listen", "127.0.0.1:0", "--pidfile", pidfile,
+             "--admin_listen", "off"])
+        tap.eq(status, 2, "pidfile: a second wsd exits 2")
+        tap.ok("locked by a running wsd (pid %d)" % w.pid in err,
+               "pidfile: ... naming the running pid", err)
         tap.eq(read(pidfile), "%d\n" % w.pid,
                "pidfile: the second wsd left it alone")
         w.stop()
         tap.ok(not os.path.exists(pidfile), "pidfile: removed at exit")
     finally:
         w.kill_all()
-    bad = subprocess.run([wsdtest.WSD, "--pidfile", "relative.pid", "-t"],
-                         capture_output=True, text=True, timeout=timeout(10))
-    tap.ok(bad.returncode == 2 and "absolute" in bad.stderr,
-           "pidfile: a relative name is refused", bad.stderr)
+    status, _, err = wsdtest.run_once(["--pidfile", "relative.pid", "-t"])
+    tap.ok(status == 2 and "absolute" in err,
+           "pidfile: a relative name is refused", err)
 
 
 # Logs --------------------------------------------------------------------------
@@ -530,11 +512,11 @@ def t_log_files_and_usr1():
         tap.eq(read(access + ".1").count("\n"), 2,
                "USR1: the renamed access log got nothing more")
         w.log_files = [log, log + ".1"]
-    bad = subprocess.run([wsdtest.WSD, "--log", "/nonexistent/dir/wsd.log",
-                          "--listen", "127.0.0.1:0", "--admin_listen", "off"],
-                         capture_output=True, text=True, timeout=timeout(10))
-    tap.ok(bad.returncode == 2 and "/nonexistent/dir/wsd.log" in bad.stderr,
-           "log: an unwritable file stops start-up, named", bad.stderr)
+    status, _, err = wsdtest.run_once(["--log", "/nonexistent/dir/wsd.log",
+                                       "--listen", "127.0.0.1:0",
+                                       "--admin_listen", "off"])
+    tap.ok(status == 2 and "/nonexistent/dir/wsd.log" in err,
+           "log: an unwritable file stops start-up, named", err)
 
 
 def syslog_capture():
@@ -702,11 +684,10 @@ def t_daemon():
     probe.bind(("127.0.0.1", 0))
     port = probe.getsockname()[1]
     probe.close()
-    r = subprocess.run([wsdtest.WSD, "--daemon", "on", "--pidfile", pidfile,
-                        "--log", log, "--listen", "127.0.0.1:%d" % port,
-                        "--workers", "1", "--admin_listen", "off"],
-                       capture_output=True, timeout=timeout(10))
-    tap.eq(r.returncode, 0, "daemon: the starting command returns 0")
+    status, _, _ = wsdtest.run_once(
+        ["--daemon", "on", "--pidfile", pidfile, "--log", log, "--listen",
+         "127.0.0.1:%d" % port, "--workers", "1", "--admin_listen", "off"])
+    tap.eq(status, 0, "daemon: the starting command returns 0")
     pid = int(read(pidfile) or 0)
     try:
         tap.ok(pid > 0 and wsdtest.alive(pid), "daemon: the pidfile's pid runs")
@@ -729,27 +710,24 @@ def t_daemon():
     finally:
         if pid > 0 and wsdtest.alive(pid):
             os.kill(pid, signal.SIGKILL)
-    r = subprocess.run([wsdtest.WSD, "--daemon", "on", "--listen",
-                        "127.0.0.1:%d" % port, "--log", log,
-                        "--tls_certificate", "/nonexistent.pem",
-                        "--tls_certificate_key", "/nonexistent.pem"],
-                       capture_output=True, text=True, timeout=timeout(10))
-    tap.eq(r.returncode, 2, "daemon: a start-up failure exits 2")
-    r = subprocess.run([wsdtest.WSD, "--daemon", "on", "-t"],
-                       capture_output=True, text=True, timeout=timeout(10))
-    tap.ok(r.returncode == 2 and "daemon: needs log" in r.stderr,
-           "daemon: refused with log stderr", r.stderr)
+    status, _, _ = wsdtest.run_once(
+        ["--daemon", "on", "--listen", "127.0.0.1:%d" % port, "--log", log,
+         "--tls_certificate", "/nonexistent.pem",
+         "--tls_certificate_key", "/nonexistent.pem"])
+    tap.eq(status, 2, "daemon: a start-up failure exits 2")
+    status, _, err = wsdtest.run_once(["--daemon", "on", "-t"])
+    tap.ok(status == 2 and "daemon: needs log" in err,
+           "daemon: refused with log stderr", err)
 
 
 def t_user():
     nobody = pwd.getpwnam("nobody")
     if os.geteuid() != 0:
-        r = subprocess.run([wsdtest.WSD, "--user", "nobody", "--listen",
-                            "127.0.0.1:0", "--admin_listen", "off"],
-                           capture_output=True, text=True,
-                           timeout=timeout(10))
-        tap.ok(r.returncode == 2 and "must start as root" in r.stderr,
-               "user: without root, refused with a reason", r.stderr)
+        status, _, err = wsdtest.run_once(["--user", "nobody", "--listen",
+                                           "127.0.0.1:0", "--admin_listen",
+                                           "off"])
+        tap.ok(status == 2 and "must start as root" in err,
+               "user: without root, refused with a reason", err)
         return
     def ids(pid, key):
         for line in read("/proc/%d/status" % pid).splitlines():
@@ -798,24 +776,17 @@ def t_user():
         tap.ok(wsdtest.wait_until(lambda: "status=101" in read(access), 5),
                "user: ... and to the new access log")
         w.log_files = [log, log + ".1"]
-    r = subprocess.run([wsdtest.WSD, "--user", "no-such-user-wsd", "-t"],
-                       capture_output=True, text=True, timeout=timeout(10))
-    tap.ok(r.returncode == 2 and "no-such-user-wsd" in r.stderr,
-           "user: an unknown user is refused by -t", r.stderr)
+    status, _, err = wsdtest.run_once(["--user", "no-such-user-wsd", "-t"])
+    tap.ok(status == 2 and "no-such-user-wsd" in err,
+           "user: an unknown user is refused by -t", err)
 
 
 def t_nofile():
     """max_connections needs descriptors: the limit is raised (root may
     raise the hard limit too), or the log says how far it is short."""
-    def low_limit():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
-        if os.geteuid() == 0:
-            # Without CAP_SYS_RESOURCE in the bounding set, the exec'd wsd
-            # cannot raise the hard limit: the "short" path.
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(24, 24, 0, 0, 0)  # PR_CAPBSET_DROP, CAP_SYS_RESOURCE
     w = wsdtest.Wsd(tap, args=["--max_connections", "100000"])
-    w.preexec = low_limit
+    # A limit wsd cannot raise: the "short" path.
+    w.preexec = wsdtest.descriptor_limit(256)
     w.start()
     try:
         tap.ok("RLIMIT_NOFILE is 256" in w.log(),

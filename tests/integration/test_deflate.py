@@ -33,10 +33,10 @@ daemon's own code never judges its output.
 import asyncio
 import base64
 import contextlib
+import functools
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import time
@@ -44,10 +44,8 @@ import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import wsdtest as W  # noqa: E402
-from wsdtest import frame, frame_fast  # noqa: E402
+from wsdtest import frame, text_pattern  # noqa: E402
 
-import websockets  # noqa: E402
-import websockets.client  # noqa: E402
 from websockets.extensions.permessage_deflate import (  # noqa: E402
     ClientPerMessageDeflateFactory)
 
@@ -60,17 +58,16 @@ MIB = 1 << 20
 MIN_BYTES = 64  # deflate_min_bytes default: shorter echoes go uncompressed
 
 tap = W.Tap()
+case = W.Cases(tap)
+expect_fail = functools.partial(W.expect_fail, tap, read_within=3,
+                                eof_within=3)
+close_clean = functools.partial(W.close_clean, tap, eof_within=3)
 SEED = int(os.environ.get("WSD_TEST_SEED", str(int(time.time()))))
 RNG = random.Random(SEED)
 
 
 def rand(n):
     return RNG.randbytes(n)
-
-
-def text_pattern(n):
-    unit = b"The quick brown fox jumps over the lazy dog 0123456789 *"
-    return (unit * (n // len(unit) + 1))[:n]
 
 
 # Deflate on the client side (Python's zlib, not the daemon's) ---------------
@@ -136,36 +133,11 @@ def handshake(port, offers):
     Sec-WebSocket-Extensions line. Returns (sock, status, header list,
     key)."""
     s = W.connect(port)
-    key = base64.b64encode(os.urandom(16)).decode()
+    key = W.new_key()
     s.sendall(W.handshake_request(
         key=key, extra=["Sec-WebSocket-Extensions: " + o for o in offers]))
     status, headers = W.read_http_head_list(s)
     return s, status, headers, key
-
-
-def read_msg(s):
-    """One whole server message: (opcode, joined raw payload, rsv of each
-    of its frames, control frames that came in between)."""
-    controls, parts, rsvs = [], [], []
-    opcode = None
-    while True:
-        fin, rsv, op, payload = W.read_frame(s)
-        if op >= 8:
-            if op == CLOSE:
-                raise ValueError("close frame %r instead of a message"
-                                 % payload[:64])
-            controls.append((op, payload))
-            continue
-        if opcode is None:
-            if op == CONT:
-                raise ValueError("message starts with a continuation")
-            opcode = op
-        elif op != CONT:
-            raise ValueError("opcode %d inside a fragmented message" % op)
-        parts.append(payload)
-        rsvs.append(rsv)
-        if fin:
-            return opcode, b"".join(parts), rsvs, controls
 
 
 class Echo:
@@ -209,7 +181,7 @@ class Conn:
                                                fragments)))
 
     def recv(self):
-        op, raw, rsvs, controls = read_msg(self.s)
+        op, raw, rsvs, controls = W.read_message_frames(self.s)
         data = raw
         if rsvs[0] == RSV1:
             if self.params.get("server_no_context_takeover"):
@@ -223,15 +195,13 @@ class Conn:
 
 
 def message_frames(op, payload, compressed, fragments=1):
+    """One message of payload in `fragments` frames of about equal size,
+    RSV1 on the first when compressed."""
     n = len(payload)
     cuts = [n * i // fragments for i in range(fragments + 1)]
-    frames = []
-    for i in range(fragments):
-        part = payload[cuts[i]:cuts[i + 1]]
-        frames.append(frame_fast(op if i == 0 else CONT, part,
-                                 fin=i == fragments - 1,
-                                 rsv=RSV1 if compressed and i == 0 else 0))
-    return frames
+    return W.message_frames(op, [payload[cuts[i]:cuts[i + 1]]
+                                 for i in range(fragments)],
+                            rsv=RSV1 if compressed else 0)
 
 
 def echo_ok(name, c, op, data, min_bytes=MIN_BYTES, controls=(),
@@ -249,73 +219,7 @@ def echo_ok(name, c, op, data, min_bytes=MIN_BYTES, controls=(),
                   "rsv1 %r, controls %r; first difference at %r"
                   % (e.op, len(e.data), len(e.raw), e.rsvs, e.controls[:3],
                      op, len(data), want_compressed, list(controls),
-                     first_diff(e.data, data)))
-
-
-def first_diff(a, b):
-    for i in range(min(len(a), len(b))):
-        if a[i] != b[i]:
-            return i
-    return None if len(a) == len(b) else min(len(a), len(b))
-
-
-def read_close(s, seconds=3):
-    """(code, reason, frames before, error): reads until a close frame."""
-    s.settimeout(W.timeout(seconds))
-    frames = []
-    try:
-        while True:
-            fin, rsv, op, payload = W.read_frame(s)
-            if op == CLOSE:
-                code = (int.from_bytes(payload[:2], "big")
-                        if len(payload) >= 2 else None)
-                return code, payload[2:], frames, None
-            frames.append((op, rsv, len(payload)))
-    except (socket.timeout, TimeoutError):
-        return None, b"", frames, "no close frame within %.1f s" % seconds
-    except (EOFError, ConnectionResetError) as e:
-        return None, b"", frames, "connection closed: %s" % e
-
-
-def expect_fail(name, s, code, seconds=3):
-    """The server fails the connection with `code` and a non-empty reason
-    (nothing echoed before it); we answer the close and it closes TCP."""
-    got, reason, frames, err = read_close(s, seconds)
-    tap.ok(err is None and got == code and not frames and len(reason) > 0,
-           "%s: close %d with a reason" % (name, code),
-           "got close %r reason %r, frames before %r, error %r"
-           % (got, reason, frames[:5], err))
-    if err is None:
-        W.send_close(s, got)
-        eof, extra, t = W.drain_until_eof(s, 3)
-        tap.ok(eof, "%s: then the server closes TCP" % name,
-               "eof %r after %.2f s" % (eof, t))
-    s.close()
-    return got, reason
-
-
-def close_clean(name, c):
-    W.send_close(c.s, 1000)
-    got, _, frames, err = read_close(c.s)
-    eof, _, _ = W.drain_until_eof(c.s, 3)
-    tap.ok(got == 1000 and not frames and err is None and eof,
-           "%s: closing handshake 1000" % name,
-           "close %r, frames before %r, error %r, eof %r"
-           % (got, frames[:5], err, eof))
-    c.close()
-
-
-RAISED_IN_A_ROW = [0]
-
-
-def case(name, fn, *args, **kwargs):
-    """Runs one case; an exception fails it instead of ending the script."""
-    if W.guard(tap, name, lambda: fn(name, *args, **kwargs) or True):
-        RAISED_IN_A_ROW[0] = 0
-        return
-    RAISED_IN_A_ROW[0] += 1
-    if RAISED_IN_A_ROW[0] >= 8:
-        tap.bail("8 cases in a row raised: the daemon is not answering")
+                     W.first_diff(e.data, data)))
 
 
 # 1. Negotiation ------------------------------------------------------------
@@ -342,7 +246,7 @@ def t_negotiate(name, port, offers, want, server_bits=None):
         p = parse_ext(exts[0])
         bits = p.get("server_max_window_bits", 15)
         s.sendall(frame(TEXT, deflate(data), rsv=RSV1))
-        op, raw, rsvs, _ = read_msg(s)
+        op, raw, rsvs, _ = W.read_message_frames(s)
         try:
             got = inflate(raw, bits)
         except zlib.error as e:
@@ -352,11 +256,11 @@ def t_negotiate(name, port, offers, want, server_bits=None):
                "%d-bit window" % (name, bits),
                "opcode %r rsv %r inflated %r" % (op, rsvs, got[:80]))
         W.send_close(s, 1000)
-        read_close(s)
+        W.read_close_within(s, 3)
         s.close()
     else:
         s.sendall(frame(TEXT, deflate(data), rsv=RSV1))
-        expect_fail(name + ", then RSV1", s, 1002)
+        expect_fail(s, name + ", then RSV1", 1002)
 
 
 BAD_OFFERS = [
@@ -477,7 +381,7 @@ def t_window(name, port, bits, compressed):
            "%s: granted as offered" % name)
     msg = far_message(bits)
     c.send(BINARY, msg, compressed=compressed)
-    op, raw, rsvs, _ = read_msg(c.s)
+    op, raw, rsvs, _ = W.read_message_frames(c.s)
     try:
         got, err = inflate(raw, dec=c.dec), None
     except zlib.error as e:
@@ -490,7 +394,7 @@ def t_window(name, port, bits, compressed):
            % (op, rsvs, len(raw), err, got == msg))
     msg, x_len = near_message(bits)
     c.send(BINARY, msg, compressed=compressed)
-    op, raw, rsvs, _ = read_msg(c.s)
+    op, raw, rsvs, _ = W.read_message_frames(c.s)
     try:
         # The server keeps its context: continue the same decompressor.
         got, err = inflate(raw, dec=c.dec), None
@@ -503,7 +407,7 @@ def t_window(name, port, bits, compressed):
            "opcode %r rsv %r, %d bytes on the wire for %d (repeat of %d), "
            "zlib error %r, equal %r" % (op, rsvs, len(raw), len(msg), x_len,
                                         err, got == msg))
-    close_clean(name, c)
+    close_clean(c.s, name)
 
 
 def t_window_control(name, port, bits):
@@ -513,7 +417,7 @@ def t_window_control(name, port, bits):
     c = Conn(port, "permessage-deflate")
     msg = far_message(bits)
     c.send(BINARY, msg, compressed=False)
-    op, raw, rsvs, _ = read_msg(c.s)
+    op, raw, rsvs, _ = W.read_message_frames(c.s)
     try:
         inflate(raw, bits)
         small = "inflated"
@@ -529,7 +433,7 @@ def t_window_control(name, port, bits):
            "not with %d" % (name, len(raw), len(msg), bits),
            "rsv %r, inflates with 15: %r, with %d: %s"
            % (rsvs, full, bits, small))
-    close_clean(name, c)
+    close_clean(c.s, name)
 
 
 def t_server_no_takeover(name, port, offer, want_ext):
@@ -539,7 +443,7 @@ def t_server_no_takeover(name, port, offer, want_ext):
     raws = []
     for i in range(3):
         c.send(BINARY, msg)
-        op, raw, rsvs, _ = read_msg(c.s)
+        op, raw, rsvs, _ = W.read_message_frames(c.s)
         try:
             ok = inflate(raw, 15) == msg
         except zlib.error as e:
@@ -552,7 +456,7 @@ def t_server_no_takeover(name, port, offer, want_ext):
     tap.ok(len(raws[1]) > 1000 and len(raws[2]) > 1000,
            "%s: later echoes are not shrunk by earlier ones" % name,
            "sizes %r" % [len(r) for r in raws])
-    close_clean(name, c)
+    close_clean(c.s, name)
 
 
 def t_takeover_control(name, port):
@@ -564,7 +468,7 @@ def t_takeover_control(name, port):
     c.send(BINARY, msg)
     first = c.recv()
     c.send(BINARY, msg)
-    op, raw, rsvs, _ = read_msg(c.s)
+    op, raw, rsvs, _ = W.read_message_frames(c.s)
     try:
         alone = inflate(raw, 15) == msg
     except zlib.error:
@@ -575,7 +479,7 @@ def t_takeover_control(name, port):
            "first's context" % (name, len(raw)),
            "first ok %r, rsv %r, inflates alone %r, size %d"
            % (first.data == msg, rsvs, alone, len(raw)))
-    close_clean(name, c)
+    close_clean(c.s, name)
 
 
 def t_client_takeover(name, port):
@@ -590,7 +494,7 @@ def t_client_takeover(name, port):
     for m in msgs:
         payload = deflate(m, c.comp)
         sizes.append(len(payload))
-        c.s.sendall(frame_fast(TEXT, payload, rsv=RSV1))
+        c.s.sendall(frame(TEXT, payload, rsv=RSV1))
         echo_ok("%s: message of %d bytes (%d compressed)"
                 % (name, len(m), len(payload)), c, TEXT, m)
     tap.ok(sizes[2] < 40, "%s: the third message only references the "
@@ -601,7 +505,7 @@ def t_client_takeover(name, port):
     c.send(TEXT, msgs[1])
     echo_ok("%s: then a compressed one referencing earlier messages" % name,
             c, TEXT, msgs[1])
-    close_clean(name, c)
+    close_clean(c.s, name)
 
 
 def section_parameters(port):
@@ -626,14 +530,14 @@ def t_client_window(name, port, offer, want_ext, bits, ok):
     tap.eq(c.ext, want_ext, "%s: granted" % name)
     msg = far_message(10)
     payload = deflate(msg, c.comp)
-    c.s.sendall(frame_fast(BINARY, payload, rsv=RSV1))
+    c.s.sendall(frame(BINARY, payload, rsv=RSV1))
     if ok:
         echo_ok("%s: a message compressed with %d bits is echoed"
                 % (name, bits), c, BINARY, msg)
-        close_clean(name, c)
+        close_clean(c.s, name)
     else:
-        expect_fail("%s: a message compressed with %d bits, beyond the "
-                    "granted window" % (name, bits), c.s, 1007)
+        expect_fail(c.s, "%s: a message compressed with %d bits, beyond "
+                    "the granted window" % (name, bits), 1007)
 
 
 def t_client_no_takeover(name, port, offer, want_ext):
@@ -644,7 +548,7 @@ def t_client_no_takeover(name, port, offer, want_ext):
         c.send(TEXT, m, takeover=False)
         echo_ok("%s: message %d compressed afresh echoed" % (name, i + 1), c,
                 TEXT, m)
-    close_clean(name, c)
+    close_clean(c.s, name)
 
 
 def t_min_bytes(name, port, sizes, min_bytes):
@@ -656,7 +560,7 @@ def t_min_bytes(name, port, sizes, min_bytes):
                                             if n >= min_bytes
                                             else "uncompressed"),
                 c, TEXT, m, min_bytes=min_bytes)
-    close_clean(name, c)
+    close_clean(c.s, name)
 
 
 def t_empty_twice(name, port):
@@ -670,7 +574,7 @@ def t_empty_twice(name, port):
                "%s: %d-byte message echoed (rsv1 %r)" % (name, len(m),
                                                          e.compressed),
                "opcode %r data %r rsv %r" % (e.op, e.data[:40], e.rsvs))
-    close_clean(name, c)
+    close_clean(c.s, name)
 
 
 def t_incompressible(name, port, n):
@@ -678,7 +582,7 @@ def t_incompressible(name, port, n):
     m = rand(n)
     c.send(BINARY, m, compressed=False)
     echo_ok("%s: %d random bytes echoed compressed" % (name, n), c, BINARY, m)
-    close_clean(name, c)
+    close_clean(c.s, name)
 
 
 def with_daemon(args, fn):
@@ -712,7 +616,7 @@ def section_directives():
             c = Conn(port, "permessage-deflate")
             msg = far_message(11)
             c.send(BINARY, msg)
-            op, raw, rsvs, _ = read_msg(c.s)
+            op, raw, rsvs, _ = W.read_message_frames(c.s)
             try:
                 got = inflate(raw, 11)
             except zlib.error as e:
@@ -720,7 +624,7 @@ def section_directives():
             tap.ok(rsvs == [RSV1] and got == msg,
                    "%s: the echo inflates with an 11-bit window" % name,
                    "rsv %r, inflated %r" % (rsvs, got[:60]))
-            close_clean(name, c)
+            close_clean(c.s, name)
         case("2.6 --deflate_server_max_window_bits 11 kept", kept)
     with_daemon(["--deflate_server_max_window_bits", "11"], window11)
 
@@ -782,7 +686,7 @@ def t_vector(name, port, frames, want):
             frame(op, bytes.fromhex(hx), fin=fin, rsv=rsv)
             for op, hx, fin, rsv in fr))
         echo_ok(name, c, TEXT, want)
-    close_clean(name, c)
+    close_clean(c.s, name)
 
 
 def t_echo(name, port, op, data, fragments=1, compressed=True, chop=None,
@@ -794,12 +698,9 @@ def t_echo(name, port, op, data, fragments=1, compressed=True, chop=None,
     if ping:
         frames.insert(1, frame(PING, b"between"))
         controls = [(PONG, b"between")]
-    if chop:
-        W.send_chopped(c.s, b"".join(frames), chop)
-    else:
-        c.s.sendall(b"".join(frames))
+    W.send_chopped(c.s, b"".join(frames), chop)
     echo_ok("%s: echoed" % name, c, op, data, controls=controls)
-    close_clean(name, c)
+    close_clean(c.s, name)
 
 
 def t_fail(name, port, frames, code, offer="permessage-deflate",
@@ -809,7 +710,7 @@ def t_fail(name, port, frames, code, offer="permessage-deflate",
         c.send(TEXT, before)
         echo_ok("%s: a message before" % name, c, TEXT, before)
     c.s.sendall(b"".join(frames))
-    expect_fail(name, c.s, code)
+    expect_fail(c.s, name, code)
 
 
 def t_fail_fast(name, port):
@@ -819,9 +720,9 @@ def t_fail_fast(name, port):
     c = Conn(port)
     m = b"\xc0\xaf" + text_pattern(20000)
     payload = deflate(m, c.comp)
-    c.s.sendall(frame_fast(TEXT, payload[:len(payload) // 2], fin=False,
-                           rsv=RSV1))
-    expect_fail(name, c.s, 1007)
+    c.s.sendall(frame(TEXT, payload[:len(payload) // 2], fin=False,
+                      rsv=RSV1))
+    expect_fail(c.s, name, 1007)
 
 
 def t_stale_context(name, port):
@@ -833,8 +734,8 @@ def t_stale_context(name, port):
     deflate(m, comp)
     second = deflate(m, comp)
     c = Conn(port)
-    c.s.sendall(frame_fast(TEXT, second, rsv=RSV1))
-    expect_fail(name, c.s, 1007)
+    c.s.sendall(frame(TEXT, second, rsv=RSV1))
+    expect_fail(c.s, name, 1007)
 
 
 def section_messages(port):
@@ -876,7 +777,7 @@ def section_messages(port):
         c.s.sendall(frame(TEXT, payload, fin=False, rsv=RSV1) +
                     frame(CONT, b"", fin=True))
         echo_ok("%s: echoed" % name, c, TEXT, uni)
-        close_clean(name, c)
+        close_clean(c.s, name)
     case("3.3 compressed text, then an empty final continuation",
          empty_last)
     case("3.4 uncompressed text on a deflate connection", t_echo, port,
@@ -893,7 +794,7 @@ def section_messages(port):
             c.send(TEXT, m)
             echo_ok("%s: compressed %d-byte message, echoed uncompressed"
                     % (name, n), c, TEXT, m)
-        close_clean(name, c)
+        close_clean(c.s, name)
     case("3.5 short compressed input", short_compressed)
 
     data = deflate(text_pattern(500))
@@ -983,7 +884,7 @@ def t_bomb(name, port, frames, before=None):
         echo_ok("%s: a message before" % name, c, BINARY, before)
     t0 = time.monotonic()
     send_tolerant(c.s, b"".join(frames(c)))
-    expect_fail(name, c.s, 1009, seconds=5)
+    expect_fail(c.s, name, 1009, read_within=5)
     tap.diag("%s: failed after %.2f s" % (name, time.monotonic() - t0))
 
 
@@ -1002,15 +903,14 @@ def section_bombs(w):
         c = Conn(port)
         for n in (MIB, MIB - 1):
             m = bytes(n)
-            c.s.sendall(frame_fast(BINARY, zeros_bomb(n, c.comp), rsv=RSV1))
+            c.s.sendall(frame(BINARY, zeros_bomb(n, c.comp), rsv=RSV1))
             echo_ok("%s: %d zero bytes compressed (= limit%s) echoed"
                     % (name, n, "" if n == MIB else " - 1"), c, BINARY, m)
-        close_clean(name, c)
+        close_clean(c.s, name)
     case("4.1 a compressed message of exactly max_message_bytes",
          limit_exact)
     case("4.2 a compressed message of max_message_bytes + 1", t_bomb, port,
-         lambda c: [frame_fast(BINARY, zeros_bomb(MIB + 1, c.comp),
-                               rsv=RSV1)])
+         lambda c: [frame(BINARY, zeros_bomb(MIB + 1, c.comp), rsv=RSV1)])
 
     def incompressible_limit(name):
         """1 MiB of random bytes is within the limit, although the
@@ -1018,7 +918,7 @@ def section_bombs(w):
         c = Conn(port)
         m = rand(MIB)
         payload = deflate(m, c.comp)
-        c.s.sendall(frame_fast(BINARY, payload, rsv=RSV1))
+        c.s.sendall(frame(BINARY, payload, rsv=RSV1))
         try:
             echo_ok("%s: %d random bytes, %d compressed, echoed"
                     % (name, len(m), len(payload)), c, BINARY, m)
@@ -1029,9 +929,9 @@ def section_bombs(w):
     case("4.3 an incompressible message of max_message_bytes, compressed",
          incompressible_limit)
     case("4.4 one frame of %d bytes inflating to 100 MiB" % len(bomb),
-         t_bomb, port, lambda c: [frame_fast(BINARY, bomb, rsv=RSV1)])
+         t_bomb, port, lambda c: [frame(BINARY, bomb, rsv=RSV1)])
     case("4.4 the same as text", t_bomb, port,
-         lambda c: [frame_fast(TEXT, bomb, rsv=RSV1)])
+         lambda c: [frame(TEXT, bomb, rsv=RSV1)])
     case("4.5 the bomb in 1 KiB fragments", t_bomb, port,
          lambda c: message_frames(BINARY, bomb, True,
                                   fragments=len(bomb) // KIB))
@@ -1040,8 +940,8 @@ def section_bombs(w):
          lambda c: message_frames(BINARY, small, True, fragments=len(small)))
     case("4.7 the bomb as the second message, with context takeover",
          t_bomb, port,
-         lambda c: [frame_fast(BINARY, zeros_bomb(100 * MIB, c.comp),
-                               rsv=RSV1)],
+         lambda c: [frame(BINARY, zeros_bomb(100 * MIB, c.comp),
+                          rsv=RSV1)],
          before=bytes(100 * KIB))
     rss = W.proc_status_kib(worker, "VmRSS")
     hwm = W.proc_status_kib(worker, "VmHWM")
@@ -1103,12 +1003,11 @@ def t_websockets(name, port, factory, want_ext):
     msgs = interop_messages()
 
     async def run(relay_port):
-        opts = dict(max_size=None, ping_interval=None,
-                    open_timeout=W.timeout(5), close_timeout=W.timeout(5))
-        if factory is not None:
-            opts["extensions"] = [factory]
-        async with websockets.client.connect(
-                "ws://127.0.0.1:%d/ws" % relay_port, **opts) as ws:
+        # websockets offers permessage-deflate by default.
+        opts = ({"extensions": [factory]} if factory is not None
+                else {"compression": "deflate"})
+        async with W.ws_client("ws://127.0.0.1:%d/ws" % relay_port,
+                               **opts) as ws:
             got_ext = ws.response_headers.get_all("Sec-WebSocket-Extensions")
             tap.ok(got_ext == [want_ext] and len(ws.extensions) == 1 and
                    ws.extensions[0].name == "permessage-deflate",
@@ -1117,8 +1016,7 @@ def t_websockets(name, port, factory, want_ext):
             bad = []
             for kind, p in msgs:
                 m = p.decode() if kind == "text" else p
-                await ws.send(m)
-                got = await asyncio.wait_for(ws.recv(), W.timeout(10))
+                got = await W.ws_echo(ws, m)
                 if type(got) is not type(m) or got != m:
                     bad.append("%s of %d bytes: got %s of %d" % (
                         kind, len(p), type(got).__name__, len(got)))
@@ -1231,7 +1129,7 @@ def t_conn_memory(name, worker, port, offer, send, check):
                     raise AssertionError("echo %d wrong" % i)
         # Every connection is open and idle on the worker now.
         W.send_close(conns[-1].s, 1000)
-        read_close(conns[-1].s)
+        W.read_close_within(conns[-1].s, 3)
         after = W.proc_status_kib(worker, "VmRSS")
     finally:
         for c in conns:
@@ -1263,17 +1161,9 @@ def rss_daemon(args=()):
     sanitizer builds, without AddressSanitizer's quarantine, which keeps
     freed memory resident and unused on purpose; a plain build ignores
     ASAN_OPTIONS."""
-    old = os.environ.get("ASAN_OPTIONS")
-    os.environ["ASAN_OPTIONS"] = ((old + ":") if old else "") + \
-        "quarantine_size_mb=0"
     w = W.Wsd(tap, list(args))
-    try:
-        w.start()
-    finally:
-        if old is None:
-            del os.environ["ASAN_OPTIONS"]
-        else:
-            os.environ["ASAN_OPTIONS"] = old
+    w.env = W.env_with_asan_options("quarantine_size_mb=0")
+    w.start()
     try:
         yield w
     finally:

@@ -8,13 +8,11 @@ Every check compares the echoed content byte for byte, and its type (str for
 text, bytes for binary).
 """
 import asyncio
+import functools
 import os
 import random
 import time
-import traceback
 
-import websockets
-import websockets.client
 import websockets.exceptions
 
 import wsdtest
@@ -26,39 +24,14 @@ DEFAULT_MAX_MESSAGE = 16 * MIB
 
 
 def client(port, path="/ws", **kw):
-    opts = dict(compression=None, max_size=None, ping_interval=None,
-                open_timeout=timeout(5), close_timeout=timeout(5))
-    opts.update(kw)
-    return websockets.client.connect("ws://127.0.0.1:%d%s" % (port, path),
-                                     **opts)
+    return wsdtest.ws_client("ws://127.0.0.1:%d%s" % (port, path), **kw)
 
 
-def describe(v):
-    if isinstance(v, (bytes, str)):
-        head = v[:40]
-        return "%s of length %d starting %r" % (type(v).__name__, len(v), head)
-    return repr(v)
-
-
-def same(got, want, name):
-    """Byte-exact and type-exact comparison with a short diagnostic."""
-    if type(got) is type(want) and got == want:
-        return tap.ok(True, name)
-    diag = "got  %s\nwant %s" % (describe(got), describe(want))
-    if type(got) is type(want) and isinstance(got, (bytes, str)):
-        n = min(len(got), len(want))
-        first = next((i for i in range(n) if got[i] != want[i]), n)
-        diag += "\nfirst difference at offset %d" % first
-    return tap.ok(False, name, diag)
-
-
-async def recv(ws, seconds=10):
-    return await asyncio.wait_for(ws.recv(), timeout(seconds))
-
-
-async def echo(ws, msg, seconds=10):
-    await ws.send(msg)
-    return await recv(ws, seconds)
+# The shared helpers, by their short names here.
+recv = wsdtest.ws_recv
+echo = wsdtest.ws_echo
+same = tap.same
+run = functools.partial(wsdtest.run_async, tap)
 
 
 async def expect_refused(ws, msg, what, seconds=10):
@@ -69,7 +42,7 @@ async def expect_refused(ws, msg, what, seconds=10):
         await ws.send(msg)
         got = await recv(ws, seconds)
         tap.ok(False, "%s gets close code 1009" % what,
-               "echoed %s" % describe(got))
+               "echoed %s" % wsdtest.describe(got))
         return
     except (websockets.exceptions.ConnectionClosed,
             websockets.exceptions.InvalidState):
@@ -95,15 +68,6 @@ def utf8_text(nbytes, rng):
     s = "".join(out)
     assert len(s.encode()) == nbytes
     return s
-
-
-def run(name, coro_fn, *args):
-    """Runs one async test; an exception is a failed test, not a crash."""
-    try:
-        asyncio.run(asyncio.wait_for(coro_fn(*args), timeout(60)))
-    except Exception as e:  # pylint: disable=broad-except
-        tap.ok(False, "%s: no exception" % name,
-               "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc()))
 
 
 # Tests against a default-limit daemon -----------------------------------------
@@ -257,7 +221,7 @@ async def t_ping(port):
             except asyncio.TimeoutError:
                 ok = False
             tap.ok(ok, "ping %s answered by a pong with the same payload"
-                   % describe(data))
+                   % wsdtest.describe(data))
         await ws.pong(b"unsolicited")
         same(await echo(ws, "after pings"), "after pings",
              "echo still works after pings and an unsolicited pong")
@@ -290,7 +254,7 @@ async def t_concurrent(port):
                 got = await echo(ws, m)
                 if type(got) is not type(m) or got != m:
                     return "client %d message %d: got %s" % (i, j,
-                                                            describe(got))
+                                                            wsdtest.describe(got))
             await ws.close(1000)
             if ws.close_code != 1000:
                 return "client %d close code %r" % (i, ws.close_code)
@@ -344,12 +308,7 @@ def main():
         run("16 MiB", t_16mib, w.port)
         run("over the default limit", t_over_default, w.port)
         run("fragments", t_fragments, w.port)
-        try:
-            t_fragments_raw(tap, w.port)
-        except Exception as e:  # pylint: disable=broad-except
-            tap.ok(False, "raw fragments: no exception",
-                   "%s: %s\n%s" % (type(e).__name__, e,
-                                   traceback.format_exc()))
+        wsdtest.guard(tap, "raw fragments", t_fragments_raw, tap, w.port)
         run("many in order", t_many_in_order, w.port)
         run("ping", t_ping, w.port)
         run("close", t_close, w.port)

@@ -9,9 +9,7 @@ endpoint instead of spinning it.
 
 Real processes on 127.0.0.1 ports the kernel picks; every wait bounded.
 """
-import ctypes
 import os
-import resource
 import signal
 import socket
 import struct
@@ -45,16 +43,6 @@ def check_paused(name, pid, w, line):
            % name, w.log().count(line))
 
 
-def descriptor_limit(limit):
-    """A preexec function: RLIMIT_NOFILE of `limit`, which wsd cannot
-    raise (without CAP_SYS_RESOURCE, dropped from root's bounding set)."""
-    def low_limit():
-        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
-        if os.geteuid() == 0:
-            ctypes.CDLL(None).prctl(24, 24, 0, 0, 0)  # PR_CAPBSET_DROP
-    return low_limit
-
-
 def t_emfile():
     """With 64 descriptors and more clients than fit, accept fails with
     EMFILE: the worker pauses accepting (logged once, not per retry),
@@ -63,7 +51,7 @@ def t_emfile():
     free again."""
     limit = 64
     w = W.Wsd(tap, args=["--admin_listen", "off"])
-    w.preexec = descriptor_limit(limit)
+    w.preexec = W.descriptor_limit(limit)
     w.start()
     conns = []
     waiting = []
@@ -117,7 +105,7 @@ def t_admin_emfile():
     limit = 48
     w = W.Wsd(tap, args=["--admin_listen", "127.0.0.1:0",
                          "--max_connections", "16"])
-    w.preexec = descriptor_limit(limit)
+    w.preexec = W.descriptor_limit(limit)
     w.start()
     idle = []
     try:
@@ -163,9 +151,7 @@ def t_slow_reader_large():
     # default) before their memory is reused, so every 4 MiB message
     # buffer freed would count as growth: keep the quarantine small for
     # this daemon. Without the sanitizer the variable is ignored.
-    w.env = dict(os.environ)
-    w.env["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") +
-                             ":quarantine_size_mb=1").lstrip(":")
+    w.env = W.env_with_asan_options("quarantine_size_mb=1")
     with w:
         pid = w.workers()[0]
         s = W.open_ws(w.port)
@@ -189,12 +175,10 @@ def t_slow_reader_large():
         expected = sent_msgs + (1 if cur else 0)
         th, errors = W.send_in_background(s, cur)
         s.settimeout(W.timeout(30))
-        bad = None
-        for i in range(expected):
-            op, got, _ = W.read_message(s)
-            if op != 2 or got != i.to_bytes(4, "big") + body[4:]:
-                bad = (i, op, len(got))
-                break
+        # Keepalive pings may come in between: the echoes are what counts.
+        bad = W.first_wrong_echo(s, expected,
+                                 lambda i: i.to_bytes(4, "big") + body[4:],
+                                 controls=True)
         th.join(W.timeout(30))
         tap.ok(bad is None and not errors,
                "slow reader: all %d echoes of 4 MiB arrive whole and in "
@@ -304,7 +288,7 @@ def bomb_frame(size):
     its own (about a thousandth of its size)."""
     z = zlib.compressobj(9, zlib.DEFLATED, -15)
     c = z.compress(bytes(size)) + z.flush(zlib.Z_SYNC_FLUSH)
-    return W.frame_fast(2, c[:-4], rsv=4)
+    return W.frame(2, c[:-4], rsv=4)
 
 
 DEFLATE = "Sec-WebSocket-Extensions: permessage-deflate"
@@ -394,9 +378,7 @@ def t_amplified_echoes_bounded():
     w = W.Wsd(tap, args=["--admin_listen", "off",
                          "--write_high_water_bytes", "256k",
                          "--max_message_bytes", "1m"])
-    w.env = dict(os.environ)  # see t_slow_reader_large
-    w.env["ASAN_OPTIONS"] = (os.environ.get("ASAN_OPTIONS", "") +
-                             ":quarantine_size_mb=1").lstrip(":")
+    w.env = W.env_with_asan_options("quarantine_size_mb=1")  # as above
     with w:
         worker = w.workers()[0]
         W.warm_up(w.port)
@@ -409,7 +391,7 @@ def t_amplified_echoes_bounded():
         # compresses to a few KB and the server hardly at all.
         z = zlib.compressobj(9, zlib.DEFLATED, -15)
         c = z.compress(os.urandom(1000) * 1000) + z.flush(zlib.Z_SYNC_FLUSH)
-        one = W.frame_fast(2, c[:-4], rsv=4)
+        one = W.frame(2, c[:-4], rsv=4)
         rss0 = W.vmrss_kib(worker)
         # Stopped while the messages arrive: its next read takes many.
         os.kill(worker, signal.SIGSTOP)

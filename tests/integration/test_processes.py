@@ -13,7 +13,6 @@ import re
 import select
 import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 import time
@@ -175,11 +174,7 @@ def t_sigint():
         pids = [w.pid] + w.workers()
         tap.ok(fresh_echo(w.port), "echo before SIGINT")
         w.signal(signal.SIGINT)
-        try:
-            code = w.proc.wait(timeout=timeout(10))
-        except subprocess.TimeoutExpired:
-            code = None
-        tap.eq(code, 0, "SIGINT: master exits with status 0")
+        tap.eq(w.wait_exit(), 0, "SIGINT: master exits with status 0")
         gone = wsdtest.wait_until(
             lambda: not any(wsdtest.alive(p) for p in pids), 5)
         tap.ok(gone, "SIGINT: every process gone",
@@ -190,7 +185,6 @@ def t_sigint():
         w.check_log()
     finally:
         w.kill_all()
-        w.proc = None
 
 
 def t_inherited_dispositions():
@@ -287,7 +281,6 @@ def t_sigkill_master():
         w.check_log()
     finally:
         w.kill_all()
-        w.proc = None
 
 
 # Command line ----------------------------------------------------------------------

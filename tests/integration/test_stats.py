@@ -30,65 +30,14 @@ UA = "wsd-test/1.0 (stats; raw socket)"
 
 # Helpers --------------------------------------------------------------------
 
-def get(port, path, method="GET", headers=None, body=None):
-    """(status, headers, body) of one admin request."""
-    return wsdtest.admin_request(port, path, method=method, headers=headers,
-                                 body=body)
-
-
-def get_json(port, path, headers=None):
-    """(status, parsed JSON or None, headers) of a GET."""
-    status, hdrs, body = get(port, path, headers=headers)
-    try:
-        doc = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        doc = None
-    return status, doc, hdrs
-
-
-def stats(port):
-    status, doc, _ = get_json(port, "/v1/stats")
-    if status != 200 or doc is None:
-        raise RuntimeError("GET /v1/stats: %r %r" % (status, doc))
-    return doc
-
-
-def case(port, cid):
-    """The record of case cid, or None when the endpoint says 404."""
-    status, doc, _ = get_json(port, "/v1/cases/%d" % cid)
-    if status == 404:
-        return None
-    if status != 200 or doc is None:
-        raise RuntimeError("GET /v1/cases/%d: %r %r" % (cid, status, doc))
-    return doc
-
-
-def cases(port, query=""):
-    status, doc, _ = get_json(port, "/v1/cases" + query)
-    if status != 200 or doc is None:
-        raise RuntimeError("GET /v1/cases%s: %r %r" % (query, status, doc))
-    return doc
-
-
-def closed_case(port, cid, seconds=5):
-    """Case cid once its state is "closed" (polled, bounded), else its last
-    state."""
-    last = [None]
-
-    def done():
-        last[0] = case(port, cid)
-        return last[0] is not None and last[0]["state"] == "closed"
-    wsdtest.wait_until(done, seconds)
-    return last[0]
-
-
-def case_by_peer(port, peer_port):
-    """The record whose peer is 127.0.0.1:peer_port, or None."""
-    want = "127.0.0.1:%d" % peer_port
-    for c in cases(port, "?limit=1000")["cases"]:
-        if c["peer"] == want:
-            return c
-    return None
+# The shared admin-endpoint helpers, by their short names here.
+get = wsdtest.admin_request
+get_json = wsdtest.admin_json
+stats = wsdtest.admin_stats
+case = wsdtest.admin_case
+cases = wsdtest.admin_cases
+closed_case = wsdtest.closed_case
+case_by_peer = wsdtest.case_by_peer
 
 
 def full_connection(port, ua=None):
@@ -114,6 +63,19 @@ def totals_consistent(t):
     return t["clean"] + t["unclean"] + t["active"] == t["accepted"]
 
 
+def closed_record(port, label, cid=None, peer_port=None):
+    """The record of case cid (or of the case whose peer is
+    127.0.0.1:peer_port) once closed; checks that it is there and closed,
+    and returns it, or None when there is none."""
+    if cid is None:
+        found = case_by_peer(port, peer_port)
+        cid = found["id"] if found is not None else None
+    rec = closed_case(port, cid) if cid is not None else None
+    tap.ok(rec is not None and rec["state"] == "closed",
+           "%s: the case is there, closed" % label, rec)
+    return rec
+
+
 class CountingSocket:
     """A socket that counts the bytes it receives (.received)."""
 
@@ -131,16 +93,9 @@ class CountingSocket:
 
 
 def read_response_head(s):
-    """Reads one HTTP response head (nothing follows it until the client
-    sends). Returns (status, head bytes)."""
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    line = data.split(b"\r\n", 1)[0].split()
-    return (int(line[1]) if len(line) > 1 else None), data
+    """Reads one HTTP response head. Returns (status, head bytes)."""
+    head = wsdtest.read_http_head_raw(s)
+    return wsdtest.parse_http_head(head)[0], head
 
 
 def octets_sum(stats_obj):
@@ -197,9 +152,7 @@ def t_exact_record(w, port):
     want_rx = {}
     for n in sizes:
         want_rx[str(n)] = want_rx.get(str(n), 0) + 1
-    rec = closed_case(port, 1)
-    tap.ok(rec is not None and rec["state"] == "closed",
-           "exact: case 1 is closed", rec)
+    rec = closed_record(port, "exact", 1)
     if rec is None:
         return
     listed = cases(port)["cases"]
@@ -296,11 +249,9 @@ def t_octet_overflow(w, port):
         wsdtest.drain_until_eof(s, 3)
     finally:
         raw.close()
-    rec = case_by_peer(port, cport)
-    tap.ok(rec is not None, "overflow: the case is listed")
+    rec = closed_record(port, "overflow", peer_port=cport)
     if rec is None:
         return
-    rec = closed_case(port, rec["id"])
 
     def split(sizes):
         exact, over = {}, []
@@ -364,8 +315,7 @@ def t_deflate_record(w, port):
         wsdtest.drain_until_eof(s, 3)
     finally:
         s.close()
-    rec = case_by_peer(port, cport)
-    rec = closed_case(port, rec["id"]) if rec else None
+    rec = closed_record(port, "deflate", peer_port=cport)
     tap.ok(rec is not None and isinstance(rec["deflate"], dict),
            "deflate: the record has a deflate object", rec)
     if rec is None or not isinstance(rec["deflate"], dict):
@@ -408,9 +358,7 @@ def t_fragments_and_query(w, port):
         wsdtest.drain_until_eof(s, 3)
     finally:
         s.close()
-    rec = case_by_peer(port, cport)
-    rec = closed_case(port, rec["id"]) if rec else None
-    tap.ok(rec is not None, "fragments: the case is there")
+    rec = closed_record(port, "fragments", peer_port=cport)
     if rec is None:
         return
     tap.eq((rec["path"], rec["case"], rec["agent"]), ("/ws", "7", "test"),
@@ -437,7 +385,7 @@ def t_large_message(w, port):
         req = wsdtest.handshake_request()
         raw.sendall(req)
         read_response_head(s)
-        f = wsdtest.frame_fast(2, payload)
+        f = wsdtest.frame(2, payload)
         raw.sendall(f)
         op, got, _ = wsdtest.read_message(s)
         tap.ok(op == 2 and got == payload, "large: 300 KB echoed")
@@ -448,9 +396,7 @@ def t_large_message(w, port):
         sent = len(req) + len(f) + len(c)
     finally:
         raw.close()
-    rec = case_by_peer(port, cport)
-    rec = closed_case(port, rec["id"]) if rec else None
-    tap.ok(rec is not None, "large: the case is there")
+    rec = closed_record(port, "large", peer_port=cport)
     if rec is None:
         return
     rxo = rec["rxOctetOverflow"] or {"octets": 0, "count": 0}
@@ -499,7 +445,7 @@ def t_busy_503():
             try:
                 status, head = read_response_head(b)
                 tap.eq(status, 503, "503: the second connection is refused")
-                wsdtest.drain_until_eof(b, 3)
+                _, body, _ = wsdtest.drain_until_eof(b, 3)
             finally:
                 b.close()
             rec = closed_case(port, 2)
@@ -508,7 +454,7 @@ def t_busy_503():
                 tap.eq((rec["httpStatus"], rec["state"], rec["wasClean"]),
                        (503, "closed", False),
                        "503: httpStatus 503, closed, not clean")
-                tap.eq(rec["txOctetStats"], {str(len(head)): 1},
+                tap.eq(rec["txOctetStats"], {str(len(head + body)): 1},
                        "503: its answer is counted")
                 tap.ok(bool(rec["wasNotCleanReason"]), "503: a reason",
                        rec["wasNotCleanReason"])
@@ -612,8 +558,7 @@ def t_failure_1007(w, port, cid):
         tap.ok(eof, "1007: the server closes the TCP connection")
     finally:
         s.close()
-    rec = closed_case(port, cid)
-    tap.ok(rec is not None and rec["state"] == "closed", "1007: closed", rec)
+    rec = closed_record(port, "1007", cid)
     if rec is None:
         return
     tap.eq(rec["failedByMe"], True, "1007: failedByMe true")
@@ -640,8 +585,7 @@ def t_peer_drop(w, port, cid):
         tap.eq((op, payload), (2, b"abc"), "drop: echo before the drop")
     finally:
         s.close()
-    rec = closed_case(port, cid)
-    tap.ok(rec is not None and rec["state"] == "closed", "drop: closed", rec)
+    rec = closed_record(port, "drop", cid)
     if rec is None:
         return
     tap.eq(rec["wasClean"], False, "drop: wasClean false")
@@ -664,9 +608,7 @@ def t_handshake_timeout(w, port, cid):
                "timeout: the server drops an unfinished handshake")
     finally:
         s.close()
-    rec = closed_case(port, cid)
-    tap.ok(rec is not None and rec["state"] == "closed", "timeout: closed",
-           rec)
+    rec = closed_record(port, "timeout", cid)
     if rec is None:
         return
     tap.eq(rec["wasOpenHandshakeTimeout"], True,
@@ -695,9 +637,7 @@ def t_refused(w, port, cid):
         wsdtest.drain_until_eof(s, 3)
     finally:
         s.close()
-    rec = closed_case(port, cid)
-    tap.ok(rec is not None and rec["state"] == "closed", "refused: closed",
-           rec)
+    rec = closed_record(port, "refused", cid)
     if rec is None:
         return
     tap.eq(rec["httpStatus"], 426, "refused: httpStatus 426")
@@ -720,9 +660,7 @@ def t_close_timeout(w, port, cid):
                "close timeout: the server gives up on the peer's close")
     finally:
         s.close()
-    rec = closed_case(port, cid)
-    tap.ok(rec is not None and rec["state"] == "closed",
-           "close timeout: closed", rec)
+    rec = closed_record(port, "close timeout", cid)
     if rec is None:
         return
     tap.eq(rec["wasCloseHandshakeTimeout"], True,
@@ -749,9 +687,7 @@ def t_invalid_close(w, port, cid, payload, want_code, label):
         wsdtest.drain_until_eof(s, 3)
     finally:
         s.close()
-    rec = closed_case(port, cid)
-    tap.ok(rec is not None and rec["state"] == "closed",
-           "%s: closed" % label, rec)
+    rec = closed_record(port, label, cid)
     if rec is None:
         return
     tap.eq(rec["remoteCloseCode"], want_code,
@@ -1240,31 +1176,20 @@ def t_tls_record():
     The certificate is made here with the openssl command."""
     import asyncio
     import ssl
-    import subprocess
-    import websockets
     d = tempfile.mkdtemp(prefix="wsd-stats-tls-")
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
-                    "-subj", "/CN=localhost", "-addext",
-                    "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out",
-                    cert], check=True, capture_output=True,
-                   timeout=wsdtest.timeout(30))
+    cert, key = wsdtest.make_cert(d, "localhost")
     args = ADMIN + ["--tls_listen", "127.0.0.1:0", "--tls_certificate", cert,
                     "--tls_certificate_key", key]
     try:
         with wsdtest.Wsd(tap, args=args) as w:
             port = wsdtest.admin_port(w)
-            tls_port = int(w.ready["tls_listen"].rsplit(":", 1)[1])
             ctx = ssl.create_default_context(cafile=cert)
 
             async def echo(url, **kw):
-                async with websockets.connect(url, open_timeout=wsdtest.timeout(5),
-                                              **kw) as ws:
-                    await ws.send("hello")
-                    return await ws.recv()
+                async with wsdtest.ws_client(url, **kw) as ws:
+                    return await wsdtest.ws_echo(ws, "hello")
 
-            got = asyncio.run(echo("wss://127.0.0.1:%d/ws" % tls_port,
+            got = asyncio.run(echo("wss://127.0.0.1:%d/ws" % w.tls_port,
                                    ssl=ctx))
             tap.eq(got, "hello", "tls record: echo over wss://")
             asyncio.run(echo("ws://127.0.0.1:%d/ws" % w.port))
@@ -1278,12 +1203,7 @@ def t_tls_record():
             tap.ok(c2 is not None and c2.get("tls") is None,
                    "tls record: a ws:// case has tls null", c2)
     finally:
-        for f in (cert, key):
-            try:
-                os.unlink(f)
-            except OSError:
-                pass
-        os.rmdir(d)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def main():

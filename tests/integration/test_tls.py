@@ -16,6 +16,7 @@ Expected values come from the issue and the RFCs, never from the code
 under test; every wait is bounded.
 """
 import asyncio
+import functools
 import os
 import re
 import select
@@ -25,11 +26,6 @@ import ssl
 import subprocess
 import tempfile
 import time
-import traceback
-
-import websockets
-import websockets.client
-import websockets.exceptions
 
 import wsdtest as W
 from wsdtest import timeout
@@ -42,20 +38,12 @@ MIB = 1 << 20
 TEXT, BINARY, CLOSE = 1, 2, 8
 
 
-def guard(name, fn, *args):
-    """Runs one test case; an exception is a failed test, not a crash."""
-    try:
-        return fn(*args)
-    except Exception as e:  # pylint: disable=broad-except
-        tap.ok(False, "%s: no exception" % name,
-               "%s: %s\n%s" % (type(e).__name__, e, traceback.format_exc()))
-        return None
-
-
-def run(name, coro_fn, *args):
-    """Runs one async test case the same way."""
-    return guard(name, lambda: asyncio.run(
-        asyncio.wait_for(coro_fn(*args), timeout(120))))
+# The shared helpers, by their short names here.
+guard = functools.partial(W.guard, tap)
+run = functools.partial(W.run_async, tap, seconds=120)
+echo = W.ws_echo
+echo_raw = W.echo_raw
+same = tap.same
 
 
 # Certificates -------------------------------------------------------------
@@ -253,14 +241,6 @@ def open_wss_raw(port, ctx=None):
     return s
 
 
-def echo_raw(s, payload=None):
-    """One binary echo with raw frames; True when it comes back exact."""
-    payload = payload if payload is not None else os.urandom(200)
-    s.sendall(W.frame(BINARY, payload))
-    op, got, _ = W.read_message(s)
-    return op == BINARY and got == payload
-
-
 def close_raw(s):
     """The close handshake from the client side; True when the server
     answers 1000 and closes."""
@@ -336,24 +316,8 @@ def t_refusals():
 # Echo over wss with a real client -------------------------------------------
 
 def wss(port, ctx=None, **kw):
-    opts = dict(compression=None, max_size=None, ping_interval=None,
-                open_timeout=timeout(5), close_timeout=timeout(5),
-                ssl=ctx or client_ctx())
-    opts.update(kw)
-    return websockets.client.connect("wss://127.0.0.1:%d/ws" % port, **opts)
-
-
-async def echo(ws, msg, seconds=30):
-    await ws.send(msg)
-    return await asyncio.wait_for(ws.recv(), timeout(seconds))
-
-
-def same(got, want, name):
-    if type(got) is type(want) and got == want:
-        return tap.ok(True, name)
-    return tap.ok(False, name, "got %s of %d, want %s of %d" % (
-        type(got).__name__, len(got) if got is not None else -1,
-        type(want).__name__, len(want)))
+    return W.ws_client("wss://127.0.0.1:%d/ws" % port,
+                       ssl=ctx or client_ctx(), **kw)
 
 
 async def t_echo(port):
@@ -391,8 +355,7 @@ async def t_echo(port):
             for m in msgs:
                 await ws.send(m)
         task = asyncio.ensure_future(sender())
-        got = [await asyncio.wait_for(ws.recv(), timeout(10))
-               for _ in range(n)]
+        got = [await W.ws_recv(ws) for _ in range(n)]
         await task
         tap.ok(got == msgs, "500 messages echoed over wss in order")
         t0 = time.monotonic()
@@ -435,9 +398,7 @@ async def t_both(w):
         if secure:
             cm = wss(w.tls_port)
         else:
-            cm = websockets.client.connect(
-                "ws://127.0.0.1:%d/ws" % w.port, compression=None,
-                max_size=None, ping_interval=None, open_timeout=timeout(5))
+            cm = W.ws_client("ws://127.0.0.1:%d/ws" % w.port)
         async with cm as ws:
             for j in range(20):
                 m = os.urandom(i * 50 + j) if j % 2 else "c%d m%d" % (i, j)
@@ -759,7 +720,7 @@ def t_backpressure(w):
     body = bytes(range(256)) * 256
 
     def msg(i):
-        return W.frame_fast(BINARY, i.to_bytes(8, "big") + body[8:])
+        return W.frame(BINARY, i.to_bytes(8, "big") + body[8:])
 
     complete = sent = 0
     peak = rss0
@@ -791,13 +752,8 @@ def t_backpressure(w):
            "backpressure: worker RSS grew by less than 32 MiB",
            "RSS %r KiB at start, peak %r KiB, after %.1f MiB" %
            (rss0, peak, sent / MIB))
-    bad = None
-    for i in range(complete):
-        op, got, ctl = W.read_message(c)
-        want = i.to_bytes(8, "big") + body[8:]
-        if op != BINARY or got != want or ctl:
-            bad = (i, op, len(got), got[:8])
-            break
+    bad = W.first_wrong_echo(c, complete,
+                             lambda i: i.to_bytes(8, "big") + body[8:])
     tap.ok(bad is None, "backpressure: all %d echoes arrive in order once "
            "the client reads" % complete, "first bad echo %r" % (bad,))
     c.sendall(W.frame(CLOSE, W.close_payload(1000)))

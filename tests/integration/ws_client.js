@@ -112,6 +112,13 @@ async function main() {
     });
     const pending = [];
     let waiter = null;
+    const wake = () => {
+        if (waiter) {
+            const w = waiter;
+            waiter = null;
+            w();
+        }
+    };
 
     ws.on('upgrade', (res) => {
         const v = res.headers['sec-websocket-extensions'];
@@ -119,11 +126,7 @@ async function main() {
     });
     ws.on('message', (data, isBinary) => {
         pending.push({ data, isBinary });
-        if (waiter) {
-            const w = waiter;
-            waiter = null;
-            w();
-        }
+        wake();
     });
     ws.on('error', (e) => {
         report.error = (report.error ? report.error + '; ' : '') +
@@ -133,11 +136,7 @@ async function main() {
         ws.on('close', (code, reason) => {
             report.close_code = code;
             report.close_reason = reason.toString('utf8');
-            if (waiter) {
-                const w = waiter;
-                waiter = null;
-                w();
-            }
+            wake();
             resolve();
         });
     });

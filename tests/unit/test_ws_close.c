@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "split.h"
 #include "tap.h"
 
 /* A byte string literal and its length, without the terminating NUL. */
@@ -118,16 +119,10 @@ test_parse(void)
         const struct parse_case *c = &parses[i];
         struct ws_close_payload out = {0, false, NULL, 0};
         struct ws_error err = {0, NULL};
-        /* An exact heap copy (0 bytes for an empty payload) catches over-reads.
-         */
-        uint8_t *p = c->len > 0 ? malloc(c->len) : NULL;
+        /* An exact heap copy (NULL for an empty payload) catches reads
+         * past the payload. */
+        uint8_t *p = split_piece_new(c->bytes, c->len);
 
-        if (p == NULL && c->len > 0) {
-            abort();
-        }
-        if (c->len > 0) {
-            memcpy(p, c->bytes, c->len);
-        }
         int rv = ws_close_parse(&out, p, c->len, &err);
         is_int(rv, c->want_rv, "parse %s: result", c->name);
         if (c->want_rv == 0) {
@@ -152,7 +147,7 @@ test_parse(void)
             is_int(err.code, c->want_code, "parse %s: close code", c->name);
             is_str(err.reason, c->want_reason, "parse %s: error", c->name);
         }
-        free(p);
+        split_piece_free(p, c->len);
     }
 
     /* The longest payload a frame can carry: code plus 123 bytes. */

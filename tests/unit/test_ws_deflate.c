@@ -17,13 +17,13 @@
 
 #include <zlib.h>
 
+#include "split.h"
 #include "tap.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
-#define RANDOM_RUNS 8
 /* The largest output room a test offers ws_deflate_inflate per call. */
-#define ROOM_MAX    4096
+#define ROOM_MAX 4096
 
 /* Negotiation --------------------------------------------------------------*/
 
@@ -541,39 +541,6 @@ test_negotiate_resp_cap(void)
 
 /* Inflating ----------------------------------------------------------------*/
 
-enum split {
-    SPLIT_WHOLE,
-    SPLIT_ONE_BYTE,
-    SPLIT_RANDOM,
-};
-
-static const char *const split_names[] = {"whole", "one byte at a time",
-                                          "random splits"};
-
-static size_t
-rand_below(size_t n)
-{
-    return (size_t)(tap_rand() % n);
-}
-
-static size_t
-chunk_len(enum split how, size_t left)
-{
-    size_t n = left;
-
-    switch (how) {
-    case SPLIT_WHOLE:
-        break;
-    case SPLIT_ONE_BYTE:
-        n = 1;
-        break;
-    case SPLIT_RANDOM:
-        n = rand_below(3) == 0 ? 1 + rand_below(left) : 1 + rand_below(4);
-        break;
-    }
-    return n < left ? n : left;
-}
-
 /* What inflating a message gave. */
 struct sink {
     uint8_t *p;
@@ -634,7 +601,7 @@ inflate_message(struct ws_deflate *d, const uint8_t *in, size_t len,
     s->err.code = 0;
     s->err.reason = NULL;
     while (pos < len && s->rc == 0) {
-        size_t n = chunk_len(how, len - pos);
+        size_t n = split_next(how, len - pos);
         s->rc = inflate_piece(d, in + pos, n, room, s);
         pos += n;
     }
@@ -741,13 +708,13 @@ test_vectors(void)
     for (size_t i = 0; i < NELEM(vectors); i++) {
         for (size_t r = 0; r < NELEM(rooms); r++) {
             for (int how = SPLIT_WHOLE; how <= SPLIT_RANDOM; how++) {
-                int runs = how == SPLIT_RANDOM ? RANDOM_RUNS : 1;
+                int runs = how == SPLIT_RANDOM ? SPLIT_RANDOM_RUNS : 1;
                 bool same = true;
                 for (int k = 0; k < runs && same; k++) {
                     same = run_vector(&vectors[i], &default_params,
                                       (enum split)how, rooms[r], &s);
                 }
-                ok(same, "%s: %s, room %zu", vectors[i].name, split_names[how],
+                ok(same, "%s: %s, room %zu", vectors[i].name, split_name(how),
                    rooms[r]);
             }
         }
@@ -802,11 +769,11 @@ test_corrupt(void)
                             (enum split)how, how == SPLIT_WHOLE ? ROOM_MAX : 1,
                             &s);
             is_int(s.rc, WS_FAIL, "corrupt, %s (%s): WS_FAIL", bad[i].want,
-                   split_names[how]);
+                   split_name(how));
             is_int(s.err.code, 1007, "corrupt, %s (%s): 1007", bad[i].want,
-                   split_names[how]);
+                   split_name(how));
             ok(s.err.reason != NULL && s.err.reason[0] != '\0',
-               "corrupt, %s (%s): a reason", bad[i].want, split_names[how]);
+               "corrupt, %s (%s): a reason", bad[i].want, split_name(how));
             ws_deflate_clear(&d);
         }
     }
@@ -842,19 +809,19 @@ test_inflate_end(void)
                             (enum split)how, how == SPLIT_WHOLE ? ROOM_MAX : 1,
                             &s);
             is_int(s.rc, WS_FAIL, "%s (%s): WS_FAIL", bad[i].want,
-                   split_names[how]);
+                   split_name(how));
             is_int(s.err.code, 1007, "%s (%s): 1007", bad[i].want,
-                   split_names[how]);
+                   split_name(how));
             ok(s.err.reason != NULL, "%s (%s): a reason", bad[i].want,
-               split_names[how]);
+               split_name(how));
             ok(d.inflater == NULL, "%s (%s): the stream released", bad[i].want,
-               split_names[how]);
+               split_name(how));
             /* The next message starts from a fresh stream. */
             inflate_message(&d, (const uint8_t *)vectors[VEC_HELLO].msg[0].z,
                             vectors[VEC_HELLO].msg[0].z_len, SPLIT_WHOLE,
                             ROOM_MAX, &s);
             ok(s.rc == 0 && s.len == 5 && memcmp(s.p, "Hello", 5) == 0,
-               "%s (%s): then 7.2.3.1 inflates", bad[i].want, split_names[how]);
+               "%s (%s): then 7.2.3.1 inflates", bad[i].want, split_name(how));
             ws_deflate_clear(&d);
         }
     }
@@ -1127,7 +1094,7 @@ test_round_trip(void)
             size_t len = sizes[i];
             if (kind == 0) {
                 for (size_t k = 0; k < len; k++) {
-                    msg[k] = (uint8_t) "abc de\n"[rand_below(7)];
+                    msg[k] = (uint8_t) "abc de\n"[tap_rand_below(7)];
                 }
             } else {
                 fill_random(msg, len);
@@ -1139,10 +1106,10 @@ test_round_trip(void)
             enum split how = (enum split)(i % 3);
             inflate_message(&rx, z, n, how, i % 2 == 0 ? ROOM_MAX : 1000, &s);
             is_int(s.rc, 0, "round trip %zu %s bytes (%s): inflated", len,
-                   kind == 0 ? "text" : "random", split_names[how]);
+                   kind == 0 ? "text" : "random", split_name(how));
             ok(s.len == len && (len == 0 || memcmp(s.p, msg, len) == 0),
                "round trip %zu %s bytes (%s): the same bytes", len,
-               kind == 0 ? "text" : "random", split_names[how]);
+               kind == 0 ? "text" : "random", split_name(how));
         }
     }
 

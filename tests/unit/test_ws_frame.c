@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "split.h"
 #include "tap.h"
 
 /* A byte string literal and its length, without the terminating NUL. */
@@ -148,31 +149,18 @@ static const struct bad_header bad[] = {
      10, "payload length not minimally encoded"},
 };
 
-static size_t
-rand_below(size_t n)
-{
-    return (size_t)(tap_rand() % n);
-}
-
 /*
- * Decodes the first n bytes of p from a heap copy of exactly n bytes (NULL
- * when n is 0), so that a read past the end of what was given is caught.
+ * Decodes the first n bytes of p from a piece of exactly n bytes (NULL when
+ * n is 0), so that a read past the end of what was given is caught.
  */
 static ssize_t
 decode_prefix(struct ws_frame_header *h, const uint8_t *p, size_t n,
               struct ws_error *err)
 {
-    uint8_t *copy = n > 0 ? malloc(n) : NULL;
-    ssize_t rv;
+    uint8_t *piece = split_piece_new(p, n);
+    ssize_t rv = ws_frame_header_decode(h, piece, n, err);
 
-    if (copy == NULL && n > 0) {
-        abort();
-    }
-    if (n > 0) {
-        memcpy(copy, p, n);
-    }
-    rv = ws_frame_header_decode(h, copy, n, err);
-    free(copy);
+    split_piece_free(piece, n);
     return rv;
 }
 
@@ -188,11 +176,10 @@ header_matches(const struct ws_frame_header *h, const struct good_header *g)
 /*
  * A stateless decoder is fed "incrementally" by calling it again on a longer
  * prefix: every prefix shorter than the header must give WS_AGAIN and every
- * longer one the same header. one_byte grows the prefix a byte at a time,
- * otherwise by random steps.
+ * longer one the same header. The prefix grows by the pieces `how` cuts.
  */
 static bool
-decode_growing(const struct good_header *g, bool one_byte)
+decode_growing(const struct good_header *g, enum split how)
 {
     size_t n = 0;
 
@@ -213,10 +200,7 @@ decode_growing(const struct good_header *g, bool one_byte)
         if (n == g->len) {
             return true;
         }
-        n += one_byte ? 1 : 1 + rand_below(4);
-        if (n > g->len) {
-            n = g->len;
-        }
+        n += split_next(how, g->len - n);
     }
 }
 
@@ -230,12 +214,13 @@ test_decode_good(void)
 
         memset(&h, 0xa5, sizeof(h));
         is_int(decode_prefix(&h, g->bytes, g->len, &err), g->header_len,
-               "%s (whole): header size", g->name);
-        ok(header_matches(&h, g), "%s (whole): fields", g->name);
-        ok(decode_growing(g, true), "%s (1-byte): AGAIN, then the header",
-           g->name);
-        ok(decode_growing(g, false), "%s (random): AGAIN, then the header",
-           g->name);
+               "%s (%s): header size", g->name, split_name(SPLIT_WHOLE));
+        ok(header_matches(&h, g), "%s (%s): fields", g->name,
+           split_name(SPLIT_WHOLE));
+        ok(decode_growing(g, SPLIT_ONE_BYTE), "%s (%s): AGAIN, then the header",
+           g->name, split_name(SPLIT_ONE_BYTE));
+        ok(decode_growing(g, SPLIT_RANDOM), "%s (%s): AGAIN, then the header",
+           g->name, split_name(SPLIT_RANDOM));
         ok(err.reason == NULL, "%s: err untouched", g->name);
 
         if (g->payload != NULL) {
@@ -356,14 +341,15 @@ test_round_trip(void)
     unsigned failures = 0;
 
     for (unsigned t = 0; t < 5000; t++) {
-        uint8_t opcode = opcodes[rand_below(NELEM(opcodes))];
+        uint8_t opcode = opcodes[tap_rand_below(NELEM(opcodes))];
         bool control = opcode >= WS_OP_CLOSE;
-        bool fin = control || rand_below(2) == 0;
-        uint8_t rsv = (uint8_t)rand_below(8);
-        uint64_t len = rand_below(2) == 0 ? lengths[rand_below(NELEM(lengths))]
-                                          : tap_rand() >> rand_below(64);
+        bool fin = control || tap_rand_below(2) == 0;
+        uint8_t rsv = (uint8_t)tap_rand_below(8);
+        uint64_t len = tap_rand_below(2) == 0
+                           ? lengths[tap_rand_below(NELEM(lengths))]
+                           : tap_rand() >> tap_rand_below(64);
         uint8_t mask[4];
-        bool masked = rand_below(2) == 0;
+        bool masked = tap_rand_below(2) == 0;
         uint8_t buf[WS_FRAME_HEADER_MAX];
         struct ws_frame_header h;
         struct ws_error err = {0, NULL};
@@ -421,7 +407,7 @@ test_mask_rfc(void)
 
     memcpy(buf, masked, 5);
     for (size_t at = 0; at < 5;) {
-        size_t n = rand_below(4);
+        size_t n = tap_rand_below(4);
         if (n > 5 - at) {
             n = 5 - at;
         }
@@ -500,7 +486,7 @@ test_mask_pieces(void)
     memcpy(got, want, LEN);
     mask_bytewise(want, LEN, key, 0);
     for (size_t at = 0; at < LEN;) {
-        size_t n = rand_below(100);
+        size_t n = tap_rand_below(100);
         if (n > LEN - at) {
             n = LEN - at;
         }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "split.h"
 #include "tap.h"
 
 /* RFC 6455 §1.2 and §4.1: the sample client handshake. */
@@ -509,26 +510,6 @@ case_config(const struct hs_case *c)
     return cfg;
 }
 
-/*
- * A heap copy of the first n bytes, exactly n long, so that AddressSanitizer
- * sees any read past the end, and so that the buffer moves between calls as
- * a connection's input buffer may.
- */
-static char *
-copy_of(const char *p, size_t n)
-{
-    char *b = malloc(n > 0 ? n : 1);
-
-    if (b == NULL) {
-        perror("malloc");
-        exit(1);
-    }
-    if (n > 0) {
-        memcpy(b, p, n);
-    }
-    return b;
-}
-
 static bool
 span_inside(struct ws_span s, const char *buf, size_t n)
 {
@@ -600,7 +581,9 @@ feed_prefix(const struct hs_case *c, struct ws_handshake_request *r, size_t n)
 {
     struct ws_handshake_config cfg = case_config(c);
     struct ws_error err = {0, NULL};
-    char *b = copy_of(c->req, n);
+    /* A piece of its own each time: the buffer may move between calls as a
+     * connection's input buffer may. */
+    char *b = split_piece_new(c->req, n);
     ssize_t got = ws_handshake_parse(r, b, n, &cfg, &err);
     bool good;
 
@@ -615,7 +598,7 @@ feed_prefix(const struct hs_case *c, struct ws_handshake_request *r, size_t n)
     } else {
         good = outcome_is(c, got, &err, r, b, n);
     }
-    free(b);
+    split_piece_free(b, n);
     return good;
 }
 
@@ -625,20 +608,22 @@ test_case_whole(const struct hs_case *c)
     struct ws_handshake_request r;
     struct ws_handshake_config cfg = case_config(c);
     struct ws_error err = {0, NULL};
-    char *b = copy_of(c->req, c->len);
+    char *b = split_piece_new(c->req, c->len);
 
     memset(&r, 0, sizeof(r));
     ssize_t got = ws_handshake_parse(&r, b, c->len, &cfg, &err);
     if (c->status == 0) {
-        is_int(got, decided_at(c), "%s: whole, accepted", c->name);
+        is_int(got, decided_at(c), "%s: %s, accepted", c->name,
+               split_name(SPLIT_WHOLE));
         ok(spans_inside(&r, b, decided_at(c)), "%s: spans inside the request",
            c->name);
     } else {
-        is_int(got, WS_FAIL, "%s: whole, refused", c->name);
+        is_int(got, WS_FAIL, "%s: %s, refused", c->name,
+               split_name(SPLIT_WHOLE));
         is_int(err.code, c->status, "%s: status", c->name);
         is_str(err.reason, c->reason, "%s: reason", c->name);
     }
-    free(b);
+    split_piece_free(b, c->len);
 }
 
 static void
@@ -652,7 +637,7 @@ test_case_bytewise(const struct hs_case *c)
     for (size_t n = 0; n <= c->len && good; n++) {
         good = feed_prefix(c, &r, n);
     }
-    ok(good, "%s: one byte at a time", c->name);
+    ok(good, "%s: %s", c->name, split_name(SPLIT_ONE_BYTE));
 }
 
 static void
@@ -666,18 +651,14 @@ test_case_random(const struct hs_case *c)
 
         memset(&r, 0, sizeof(r));
         while (good && n < c->len) {
-            size_t span = tap_rand() % 2 == 0 ? 8 : c->len;
-            n += 1 + (size_t)(tap_rand() % span);
-            if (n > c->len) {
-                n = c->len;
-            }
+            n += split_next(SPLIT_RANDOM, c->len - n);
             good = feed_prefix(c, &r, n);
             if (n >= decided_at(c)) {
                 break;
             }
         }
     }
-    ok(good, "%s: random pieces", c->name);
+    ok(good, "%s: %s", c->name, split_name(SPLIT_RANDOM));
 }
 
 static void

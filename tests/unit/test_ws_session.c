@@ -17,13 +17,13 @@
 
 #include <zlib.h>
 
+#include "split.h"
 #include "tap.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Limits of a case that leaves them 0: enough for the largest test. */
 #define DEFAULT_LIMIT_BYTES (UINT64_C(4) << 20)
-#define RANDOM_RUNS         8
 /* Size of every transcript buffer; appendf() writes into no other. */
 #define TEXT_MAX            4096
 
@@ -594,12 +594,6 @@ input_build(struct input *in, const struct piece *pieces, size_t n_pieces)
     }
 }
 
-enum split {
-    SPLIT_WHOLE,
-    SPLIT_ONE_BYTE,
-    SPLIT_RANDOM,
-};
-
 /* What one run saw. */
 struct run {
     char ev[TEXT_MAX]; /* the transcript */
@@ -770,21 +764,17 @@ frame_seen(struct run *r, const struct ws_frame_header *h)
 /*
  * Feeds one chunk the way conn_process() does: ws_session_feed() until the
  * chunk is consumed, handling each event before the next call. The chunk
- * lives in its own buffer, scribbled over and freed afterwards, as a read
- * buffer is reused: nothing may point into it later.
+ * lives in its own piece (split_piece_new()), scribbled over and freed
+ * afterwards, as a read buffer is reused: nothing may point into it later.
  */
 static void
 feed_chunk(struct ws_session *s, struct run *r, const uint8_t *src, size_t len)
 {
-    uint8_t *buf = malloc(len);
+    uint8_t *buf = split_piece_new(src, len);
     uint8_t *p = buf;
     size_t n = len;
     unsigned idle_calls = 0;
 
-    if (buf == NULL) {
-        abort();
-    }
-    memcpy(buf, src, len);
     while (n > 0) {
         struct ws_event ev;
         bool was_closed = ws_session_state(s) == WS_SESSION_CLOSED;
@@ -809,33 +799,7 @@ feed_chunk(struct ws_session *s, struct run *r, const uint8_t *src, size_t len)
         p += used;
         n -= used;
     }
-    memset(buf, 0xdd, len);
-    free(buf);
-}
-
-static size_t
-rand_below(size_t n)
-{
-    return (size_t)(tap_rand() % n);
-}
-
-static size_t
-chunk_len(enum split how, size_t left)
-{
-    size_t n = left;
-
-    switch (how) {
-    case SPLIT_WHOLE:
-        break;
-    case SPLIT_ONE_BYTE:
-        n = 1;
-        break;
-    case SPLIT_RANDOM:
-        /* Mostly short pieces, which cut headers; sometimes long ones. */
-        n = rand_below(4) == 0 ? 1 + rand_below(left) : 1 + rand_below(8);
-        break;
-    }
-    return n < left ? n : left;
+    split_piece_free(buf, len);
 }
 
 static void
@@ -845,7 +809,7 @@ feed_span(struct ws_session *s, struct run *r, const uint8_t *p, size_t len,
     size_t pos = 0;
 
     while (pos < len) {
-        size_t n = chunk_len(how, len - pos);
+        size_t n = split_next(how, len - pos);
         feed_chunk(s, r, p + pos, n);
         if (s->msg_cap > r->max_cap) {
             r->max_cap = s->msg_cap;
@@ -935,7 +899,7 @@ msg_same(const struct run *r, const uint8_t *want_msg, size_t len)
 }
 
 /*
- * The key property: whole, one byte at a time and RANDOM_RUNS random
+ * The key property: whole, one byte at a time and SPLIT_RANDOM_RUNS random
  * splits give the transcript want and the same frame headers (and, given
  * want_msg, the same message); the message buffer never outgrows
  * max_message_bytes in any of them. ds as for run_input.
@@ -953,25 +917,25 @@ check_splits(const char *name, const struct input *in,
     }
     whole->capture = r->capture = want_msg != NULL;
     run_input(whole, in, in->len, cfg, ds, SPLIT_WHOLE);
-    is_str(whole->ev, want, "%s: whole", name);
+    is_str(whole->ev, want, "%s: %s", name, split_name(SPLIT_WHOLE));
     bool same = msg_same(whole, want_msg, want_msg_len);
     size_t max_cap = whole->max_cap;
 
     run_input(r, in, in->len, cfg, ds, SPLIT_ONE_BYTE);
-    is_str(r->ev, want, "%s: one byte at a time", name);
+    is_str(r->ev, want, "%s: %s", name, split_name(SPLIT_ONE_BYTE));
     bool frames_same = strcmp(r->frames, whole->frames) == 0;
     same = same && msg_same(r, want_msg, want_msg_len);
     max_cap = r->max_cap > max_cap ? r->max_cap : max_cap;
 
     bool random_ok = true;
-    for (int k = 0; k < RANDOM_RUNS && random_ok; k++) {
+    for (int k = 0; k < SPLIT_RANDOM_RUNS && random_ok; k++) {
         run_input(r, in, in->len, cfg, ds, SPLIT_RANDOM);
         random_ok = strcmp(r->ev, want) == 0;
         frames_same = frames_same && strcmp(r->frames, whole->frames) == 0;
         same = same && msg_same(r, want_msg, want_msg_len);
         max_cap = r->max_cap > max_cap ? r->max_cap : max_cap;
     }
-    is_str(r->ev, want, "%s: random splits", name);
+    is_str(r->ev, want, "%s: %s", name, split_name(SPLIT_RANDOM));
     ok(frames_same, "%s: the same frame headers reported in every split", name);
     if (!frames_same) {
         tap_diag("whole: %s", whole->frames);
@@ -1120,7 +1084,8 @@ test_large(void)
     size_t pos = 0;
     unsigned n_frag = 0;
     while (pos < total) {
-        size_t n = rand_below(3) == 0 ? rand_below(200) : rand_below(150000);
+        size_t n = tap_rand_below(3) == 0 ? tap_rand_below(200)
+                                          : tap_rand_below(150000);
         if (n > total - pos) {
             n = total - pos;
         }
@@ -1134,7 +1099,7 @@ test_large(void)
         }
         frame_put(&in, b0, key, msg + pos, n, n);
         pos += n;
-        if (pos < total && rand_below(4) == 0) {
+        if (pos < total && tap_rand_below(4) == 0) {
             uint8_t p[1] = {(uint8_t)n_frag};
             frame_put(&in, 0x89, keys[0], p, 1, 1);
             appendf(want, &want_len, "PING:");
@@ -1154,7 +1119,7 @@ test_large(void)
     /* 64 KiB of printable ASCII text in one frame, so UTF-8 is checked. */
     size_t len64 = 65536;
     for (size_t i = 0; i < len64; i++) {
-        msg[i] = (uint8_t)(0x20 + rand_below(0x5f));
+        msg[i] = (uint8_t)(0x20 + tap_rand_below(0x5f));
     }
     input_init(&in);
     /*
@@ -1946,7 +1911,7 @@ test_deflate_at_limit(void)
         const char *what = kind == 0 ? "zeros" : "text of 16 letters";
         uint8_t opcode = kind == 0 ? WS_OP_BINARY : WS_OP_TEXT;
         for (size_t i = 0; i <= max; i++) {
-            msg[i] = kind == 0 ? 0 : (uint8_t)('a' + rand_below(16));
+            msg[i] = kind == 0 ? 0 : (uint8_t)('a' + tap_rand_below(16));
         }
         for (size_t parts = 1; parts <= 3; parts += 2) {
             char name[128];
@@ -2017,7 +1982,7 @@ test_deflate_large(void)
                                         "\xce\xba\xe1\xbd\xb9 ", "\n"};
     size_t len = 0;
     while (len < total) {
-        const char *w = words[rand_below(NELEM(words))];
+        const char *w = words[tap_rand_below(NELEM(words))];
         size_t wl = strlen(w);
         if (wl > total - len) {
             w = "                ";
@@ -2033,7 +1998,8 @@ test_deflate_large(void)
     input_init(&in);
     size_t pos = 0;
     while (pos < n) {
-        size_t k = rand_below(3) == 0 ? rand_below(20) : rand_below(20000);
+        size_t k =
+            tap_rand_below(3) == 0 ? tap_rand_below(20) : tap_rand_below(20000);
         if (k > n - pos) {
             k = n - pos;
         }
@@ -2043,7 +2009,7 @@ test_deflate_large(void)
         }
         frame_put(&in, b0, keys[in.n_frames % NELEM(keys)], z + pos, k, k);
         pos += k;
-        if (pos < n && rand_below(4) == 0) {
+        if (pos < n && tap_rand_below(4) == 0) {
             frame_put(&in, 0x89, keys[0], (const uint8_t *)"p", 1, 1);
             appendf(want, &want_len, "PING:p>8a0170;");
         }
@@ -2091,7 +2057,7 @@ test_deflate_utf8_fail_fast(void)
         abort();
     }
     for (size_t i = 0; i < sizeof(text); i++) {
-        text[i] = (uint8_t) "abcdefgh ."[rand_below(10)];
+        text[i] = (uint8_t) "abcdefgh ."[tap_rand_below(10)];
     }
     text[5000] = 0xff;
     client_deflater(&zs, 6);

@@ -13,18 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "split.h"
 #include "tap.h"
 
 /* A byte string literal and its length, without the terminating NUL. */
 #define BYTES(s) (const uint8_t *)(s), sizeof(s) - 1
-
-enum split {
-    SPLIT_WHOLE,
-    SPLIT_ONE_BYTE,
-    SPLIT_RANDOM,
-};
-
-static const char *const split_names[] = {"whole", "1-byte", "random"};
 
 /* The outcome of validating a whole string. */
 struct result {
@@ -248,16 +241,10 @@ ref_encode(uint32_t cp, uint8_t *out)
     return 4;
 }
 
-static size_t
-rand_below(size_t n)
-{
-    return (size_t)(tap_rand() % n);
-}
-
 /*
- * Feeds p[0..len) to a fresh validator in pieces cut as split says. Each
- * piece is copied into a heap block of exactly its size, so that reading
- * past a piece is caught by AddressSanitizer.
+ * Feeds p[0..len) to a fresh validator in pieces cut as split says, each in
+ * a heap block of exactly its size (split_piece_new()). Random splits add
+ * empty pieces too, and an empty string is fed once as an empty piece.
  */
 static struct result
 feed_split(const uint8_t *p, size_t len, enum split split)
@@ -266,36 +253,18 @@ feed_split(const uint8_t *p, size_t len, enum split split)
     struct result r = {true, true, 0};
     size_t at = 0;
 
-    while (at < len || (split == SPLIT_WHOLE && at == 0)) {
-        size_t n = len;
-
-        switch (split) {
-        case SPLIT_WHOLE:
-            break;
-        case SPLIT_ONE_BYTE:
-            n = 1;
-            break;
-        case SPLIT_RANDOM:
-            /* Empty pieces too: they must leave the state alone. */
-            n = rand_below(12);
-            if (n > len - at) {
-                n = len - at;
-            }
-            break;
-        }
-
-        /* An empty piece is passed as NULL: it must not be read at all. */
-        uint8_t *piece = NULL;
+    do {
+        size_t n = 0;
         size_t bad = 0;
-        if (n > 0) {
-            piece = malloc(n);
-            if (piece == NULL) {
-                abort();
-            }
-            memcpy(piece, p + at, n);
+
+        /* An empty piece must leave the state alone. */
+        if (at < len && (split != SPLIT_RANDOM || tap_rand_below(4) != 0)) {
+            n = split_next(split, len - at);
         }
+        /* An empty piece is passed as NULL: it must not be read at all. */
+        uint8_t *piece = split_piece_new(p + at, n);
         bool fed = ws_utf8_feed(&u, piece, n, &bad);
-        free(piece);
+        split_piece_free(piece, n);
         if (!fed) {
             r.ok = false;
             r.complete = false;
@@ -303,10 +272,7 @@ feed_split(const uint8_t *p, size_t len, enum split split)
             return r;
         }
         at += n;
-        if (split == SPLIT_WHOLE) {
-            break;
-        }
-    }
+    } while (at < len);
     r.complete = ws_utf8_is_complete(&u);
     return r;
 }
@@ -350,7 +316,7 @@ test_table(void)
 
         for (int s = SPLIT_WHOLE; s <= SPLIT_RANDOM; s++) {
             check_result(feed_split(c->bytes, c->len, (enum split)s), want,
-                         c->name, split_names[s]);
+                         c->name, split_name((enum split)s));
         }
         is_int(ws_utf8_is_valid(c->bytes, c->len), want.ok && want.complete,
                "%s: ws_utf8_is_valid", c->name);
@@ -390,9 +356,9 @@ static size_t
 rand_truncated(uint8_t *out)
 {
     size_t n =
-        ref_encode((uint32_t)(0x80 + rand_below(0x10ffff - 0x80 + 1)), out);
+        ref_encode((uint32_t)(0x80 + tap_rand_below(0x10ffff - 0x80 + 1)), out);
 
-    return n - 1 - rand_below(n - 1);
+    return n - 1 - tap_rand_below(n - 1);
 }
 
 /* One random piece of test input, biased towards bytes above 0x7f. */
@@ -409,33 +375,33 @@ rand_piece(uint8_t *out, bool valid_only)
     uint32_t cp;
     size_t n;
 
-    switch (rand_below(valid_only ? 4 : 8)) {
+    switch (tap_rand_below(valid_only ? 4 : 8)) {
     case 0:
-        n = 1 + rand_below(20);
+        n = 1 + tap_rand_below(20);
         for (size_t i = 0; i < n; i++) {
-            out[i] = (uint8_t)(0x20 + rand_below(0x5f));
+            out[i] = (uint8_t)(0x20 + tap_rand_below(0x5f));
         }
         return n;
     case 1:
-        return ref_encode(edges[rand_below(sizeof(edges) / sizeof(edges[0]))],
-                          out);
+        return ref_encode(
+            edges[tap_rand_below(sizeof(edges) / sizeof(edges[0]))], out);
     case 2:
     case 3:
         do {
-            cp = (uint32_t)(0x80 + rand_below(0x10ffff - 0x80 + 1));
+            cp = (uint32_t)(0x80 + tap_rand_below(0x10ffff - 0x80 + 1));
         } while (cp >= 0xd800 && cp <= 0xdfff);
         return ref_encode(cp, out);
     case 4:
-        out[0] = (uint8_t)(0x80 + rand_below(0x80));
+        out[0] = (uint8_t)(0x80 + tap_rand_below(0x80));
         return 1;
     case 5:
-        out[0] = leads[rand_below(sizeof(leads))];
-        out[1] = (uint8_t)(0x80 + rand_below(0x40));
+        out[0] = leads[tap_rand_below(sizeof(leads))];
+        out[1] = (uint8_t)(0x80 + tap_rand_below(0x40));
         return 2;
     case 6:
         return rand_truncated(out);
     default:
-        out[0] = (uint8_t)rand_below(256);
+        out[0] = (uint8_t)tap_rand_below(256);
         return 1;
     }
 }
@@ -450,13 +416,13 @@ test_differential(void)
     for (unsigned t = 0; t < STRINGS; t++) {
         uint8_t buf[MAX_LEN + 32];
         size_t len = 0;
-        size_t want_len = rand_below(MAX_LEN);
-        bool valid_only = rand_below(4) == 0;
+        size_t want_len = tap_rand_below(MAX_LEN);
+        bool valid_only = tap_rand_below(4) == 0;
 
         while (len < want_len) {
             len += rand_piece(buf + len, valid_only);
         }
-        if (valid_only && rand_below(2) == 0) {
+        if (valid_only && tap_rand_below(2) == 0) {
             len += rand_truncated(buf + len);
         }
 
@@ -470,8 +436,8 @@ test_differential(void)
             if (!same_result(got, want) && mismatches[s]++ == 0) {
                 tap_diag("%s split: string %u differs (got ok=%d bad_at=%zu,"
                          " want ok=%d bad_at=%zu)",
-                         split_names[s], t, got.ok, got.bad_at, want.ok,
-                         want.bad_at);
+                         split_name((enum split)s), t, got.ok, got.bad_at,
+                         want.ok, want.bad_at);
             }
         }
         if (ws_utf8_is_valid(buf, len) != (want.ok && want.complete)) {
@@ -482,7 +448,7 @@ test_differential(void)
              n_incomplete, n_bad);
     for (int s = SPLIT_WHOLE; s <= SPLIT_RANDOM; s++) {
         is_int(mismatches[s], 0, "differential, %s: %d strings agree",
-               split_names[s], STRINGS);
+               split_name((enum split)s), STRINGS);
     }
     is_int(n_is_valid_wrong, 0, "differential: ws_utf8_is_valid agrees");
     ok(n_ok > STRINGS / 10 && n_incomplete > STRINGS / 100 &&
