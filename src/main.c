@@ -183,10 +183,15 @@ main(int argc, char **argv)
     }
     process_title_init(argc, argv);
     event_set_log_callback(libevent_log);
-    if (cfg->daemon && process_daemonize() != 0) {
-        fprintf(stderr, "wsd: cannot detach: %s\n", strerror(errno));
-        free(cfg);
-        goto out;
+    if (cfg->daemon) {
+        if (process_daemonize() != 0) {
+            fprintf(stderr, "wsd: cannot detach: %s\n", strerror(errno));
+            free(cfg);
+            goto out;
+        }
+        /* The log goes to syslog or a file: until the daemon is ready,
+         * its problems go to the terminal it was started from too. */
+        log_set_tee(process_daemon_report, LOG_LEVEL_WARN);
     }
     rc = master_run(cfg, items, n_items, ready_fd);
 out:

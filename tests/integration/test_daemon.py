@@ -729,16 +729,70 @@ def t_daemon():
     finally:
         if pid > 0 and wsdtest.alive(pid):
             os.kill(pid, signal.SIGKILL)
-    r = subprocess.run([wsdtest.WSD, "--daemon", "on", "--listen",
-                        "127.0.0.1:%d" % port, "--log", log,
-                        "--tls_certificate", "/nonexistent.pem",
-                        "--tls_certificate_key", "/nonexistent.pem"],
-                       capture_output=True, text=True, timeout=timeout(10))
-    tap.eq(r.returncode, 2, "daemon: a start-up failure exits 2")
     r = subprocess.run([wsdtest.WSD, "--daemon", "on", "-t"],
                        capture_output=True, text=True, timeout=timeout(10))
     tap.ok(r.returncode == 2 and "daemon: needs log" in r.stderr,
            "daemon: refused with log stderr", r.stderr)
+
+
+def stop_by_pidfile(pidfile):
+    """Stops the daemon whose pid pidfile holds, if one runs: SIGTERM,
+    then SIGKILL after a bounded wait. For tests that expected no daemon
+    to start."""
+    pid = int(read(pidfile).strip() or 0)
+    if pid <= 0 or not wsdtest.alive(pid):
+        return
+    kids = wsdtest.children(pid)
+    os.kill(pid, signal.SIGTERM)
+    if not wsdtest.wait_until(lambda: not wsdtest.alive(pid), 10):
+        for p in [pid] + kids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def t_daemon_startup_errors():
+    """A detached wsd that fails after the fork, once its log is a file,
+    says why on the terminal it was started from, not only in the log,
+    and the starting command exits with the daemon's status (2)."""
+    d = tempfile.mkdtemp(prefix="daemon-errors-", dir=TMP)
+    pidfile, log = os.path.join(d, "wsd.pid"), os.path.join(d, "wsd.log")
+    missing = os.path.join(d, "missing-cert.pem")
+    base = [wsdtest.WSD, "--daemon", "on", "--pidfile", pidfile, "--log",
+            log, "--workers", "1", "--admin_listen", "off"]
+    try:
+        r = subprocess.run(base + ["--listen", "127.0.0.1:0",
+                                   "--tls_listen", "127.0.0.1:0",
+                                   "--tls_certificate", missing,
+                                   "--tls_certificate_key", missing],
+                           capture_output=True, text=True,
+                           timeout=timeout(10))
+        tap.eq(r.returncode, 2, "daemon, bad certificate: the starting "
+                                "command exits 2")
+        tap.ok("tls_certificate %s" % missing in r.stderr,
+               "daemon, bad certificate: the terminal is told which file",
+               r.stderr)
+        tap.ok("tls_certificate %s" % missing in read(log),
+               "daemon, bad certificate: the log says it too", read(log))
+    finally:
+        stop_by_pidfile(pidfile)
+    busy = socket.socket()
+    try:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        addr = "127.0.0.1:%d" % busy.getsockname()[1]
+        r = subprocess.run(base + ["--listen", addr],
+                           capture_output=True, text=True,
+                           timeout=timeout(10))
+        tap.eq(r.returncode, 2, "daemon, port in use: the starting command "
+                                "exits 2")
+        tap.ok(addr in r.stderr and "in use" in r.stderr,
+               "daemon, port in use: the terminal is told which address",
+               r.stderr)
+    finally:
+        busy.close()
+        stop_by_pidfile(pidfile)
 
 
 def t_user():
@@ -888,6 +942,7 @@ def main():
     wsdtest.guard(tap, "keepalive", t_keepalive)
     wsdtest.guard(tap, "idle", t_idle_timeout)
     wsdtest.guard(tap, "daemon", t_daemon)
+    wsdtest.guard(tap, "daemon start-up errors", t_daemon_startup_errors)
     wsdtest.guard(tap, "user", t_user)
     wsdtest.guard(tap, "nofile", t_nofile)
     wsdtest.guard(tap, "titles", t_titles)
