@@ -460,10 +460,13 @@ def t_pidfile():
         tap.ok(not os.path.exists(pidfile), "pidfile: removed at exit")
     finally:
         w.kill_all()
-    bad = subprocess.run([wsdtest.WSD, "--pidfile", "relative.pid", "-t"],
-                         capture_output=True, text=True, timeout=timeout(10))
-    tap.ok(bad.returncode == 2 and "absolute" in bad.stderr,
-           "pidfile: a relative name is refused", bad.stderr)
+    rel = subprocess.run([wsdtest.WSD, "--pidfile", "relative.pid", "-t"],
+                         capture_output=True, text=True, cwd=TMP,
+                         timeout=timeout(10))
+    tap.ok(rel.returncode == 0 and "wsd: pidfile %s\n"
+           % os.path.join(os.path.realpath(TMP), "relative.pid") in rel.stdout,
+           "pidfile: a relative name is taken from the current directory, "
+           "and wsd -t shows it absolute", rel.stdout + rel.stderr)
 
 
 # Logs --------------------------------------------------------------------------
@@ -795,6 +798,107 @@ def t_daemon_startup_errors():
         stop_by_pidfile(pidfile)
 
 
+def start_detached(args, cwd):
+    """Runs `wsd args --daemon on --ready_fd N` in cwd; returns (status
+    of the starting command, its stderr, the ready line's fields)."""
+    rfd, wfd = os.pipe()
+    try:
+        proc = subprocess.Popen([wsdtest.WSD] + args +
+                                ["--daemon", "on", "--ready_fd", str(wfd)],
+                                cwd=cwd, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, pass_fds=(wfd,))
+        os.close(wfd)
+        wfd = -1
+        line = b""
+        deadline = time.monotonic() + timeout(10)
+        while not line.endswith(b"\n") and time.monotonic() < deadline:
+            r, _, _ = select.select([rfd], [], [], 0.1)
+            if r:
+                chunk = os.read(rfd, 512)
+                if not chunk:
+                    break
+                line += chunk
+        try:
+            _, err = proc.communicate(timeout=timeout(10))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        ready = dict(w.partition("=")[::2] for w in line.decode().split()[1:])
+        return proc.returncode, err.decode("utf-8", "replace"), ready
+    finally:
+        os.close(rfd)
+        if wfd != -1:
+            os.close(wfd)
+
+
+def t_relative_paths():
+    """File names relative to the directory wsd was started in: -t shows
+    them made absolute, a detached wsd (working directory /) finds them at
+    start-up, and a reload (SIGHUP) finds them again, the -c file too."""
+    d = os.path.realpath(tempfile.mkdtemp(prefix="relative-", dir=TMP))
+    for sub in ("etc", "certs", "run", "logs"):
+        os.mkdir(os.path.join(d, sub))
+    cert, key = wsdtest.make_cert(os.path.join(d, "certs"), "rel")
+    write(os.path.join(d, "etc", "token"), "s3cret\n")
+    conf = os.path.join(d, "etc", "wsd.conf")
+    body = ("workers 1\nlisten 127.0.0.1:0\ntls_listen 127.0.0.1:0\n"
+            "admin_listen 127.0.0.1:0\nadmin_token_file etc/token\n"
+            "tls_certificate certs/rel.pem\ntls_certificate_key certs/rel.key\n"
+            "pidfile run/wsd.pid\nlog logs/wsd.log\n"
+            "access_log ./logs/access.log\n")
+    write(conf, body + "path /one\n")
+    pidfile, log = os.path.join(d, "run", "wsd.pid"), os.path.join(d, "logs",
+                                                                 "wsd.log")
+    r = subprocess.run([wsdtest.WSD, "-t", "-c", "etc/wsd.conf"], cwd=d,
+                       capture_output=True, text=True, timeout=timeout(10))
+    want = ["configuration file %s" % conf,
+            "admin_token_file %s/etc/token" % d,
+            "tls_certificate %s" % cert, "tls_certificate_key %s" % key,
+            "pidfile %s" % pidfile, "log %s" % log,
+            "access_log %s/logs/access.log" % d]
+    tap.ok(r.returncode == 0 and
+           all("wsd: %s\n" % w in r.stdout for w in want),
+           "relative paths: wsd -t accepts them and shows each absolute",
+           r.stdout + r.stderr)
+    status, err, ready = start_detached(["-c", "etc/wsd.conf"], d)
+    try:
+        tap.eq(status, 0, "relative paths: a detached wsd starts (%s)"
+               % err.strip())
+        if status != 0:
+            return
+        pid = int(read(pidfile).strip() or 0)
+        tap.ok(pid > 0 and wsdtest.alive(pid) and
+               str(pid) == ready.get("pid"),
+               "relative paths: the pidfile is where -t said", read(pidfile))
+        tap.ok("certificate %s" % cert in read(log),
+               "relative paths: the log file is where -t said, and names "
+               "the certificate absolute", read(log)[-400:])
+        port = int(ready.get("listen", ":0").rsplit(":", 1)[1])
+        tls_port = int(ready.get("tls_listen", ":0").rsplit(":", 1)[1])
+        admin = int(ready.get("admin", ":0").rsplit(":", 1)[1])
+        tap.eq(served_cert(tls_port), der_of(cert),
+               "relative paths: wss:// serves the relative certificate")
+        tap.eq(wsdtest.admin_request(admin, "/v1/stats", headers={
+            "Authorization": "Bearer s3cret"})[0], 200,
+            "relative paths: the admin token came from the relative file")
+        write(conf, body + "path /two\n")
+        os.kill(pid, signal.SIGHUP)
+        tap.ok(wsdtest.wait_until(lambda: "reloaded" in read(log) or
+                                  "reload refused" in read(log), 10) and
+               "reload refused" not in read(log),
+               "relative paths: a reload from / finds the -c file and the "
+               "certificate again", read(log)[-600:])
+        tap.ok(wsdtest.wait_until(lambda: status_of(port, "/two") == 101, 5),
+               "relative paths: the reloaded configuration serves /two")
+        tap.eq(served_cert(tls_port), der_of(cert),
+               "relative paths: wss:// still serves after the reload")
+    finally:
+        stop_by_pidfile(pidfile)
+    tap.ok(wsdtest.wait_until(lambda: not os.path.exists(pidfile), 10),
+           "relative paths: stopped, the pidfile removed")
+
+
 def t_user():
     nobody = pwd.getpwnam("nobody")
     if os.geteuid() != 0:
@@ -943,6 +1047,7 @@ def main():
     wsdtest.guard(tap, "idle", t_idle_timeout)
     wsdtest.guard(tap, "daemon", t_daemon)
     wsdtest.guard(tap, "daemon start-up errors", t_daemon_startup_errors)
+    wsdtest.guard(tap, "relative paths", t_relative_paths)
     wsdtest.guard(tap, "user", t_user)
     wsdtest.guard(tap, "nofile", t_nofile)
     wsdtest.guard(tap, "titles", t_titles)
