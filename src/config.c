@@ -826,11 +826,11 @@ config_finish(struct config *cfg, char *err)
                  "written from the connection's record)");
         return -1;
     }
-    if (cfg->daemon && strcmp(cfg->log, "stderr") == 0) {
-        snprintf(err, CONFIG_ERROR_MAX,
-                 "daemon: needs log syslog or a file (a daemon's stderr is "
-                 "/dev/null)");
-        return -1;
+    /* A daemon's stderr is /dev/null: syslog is the destination that
+     * works without a file to choose. */
+    cfg->log_syslog_default = cfg->daemon && strcmp(cfg->log, "stderr") == 0;
+    if (cfg->log_syslog_default) {
+        strcpy(cfg->log, "syslog");
     }
     if (!config_tls_is_on(cfg)) {
         if (cfg->tls_listen_given) {

@@ -21,6 +21,11 @@
 #define CONFIG_WORKERS_MAX 256
 #define CONFIG_NAME_MAX    64
 
+/* What wsd says when it picks syslog for a daemon (log_syslog_default). */
+#define CONFIG_LOG_SYSLOG_DEFAULT                                              \
+    "daemon on with log stderr: the log goes to syslog (a daemon's stderr "    \
+    "is /dev/null; set log to choose a file)"
+
 struct config_addr {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -66,6 +71,7 @@ struct config {
     char user[CONFIG_NAME_MAX];    /* workers' user; "": unchanged */
     char group[CONFIG_NAME_MAX];   /* workers' group; "": user's */
     char log[CONFIG_FILE_MAX];     /* "stderr", "syslog" or a path */
+    bool log_syslog_default;       /* daemon with log stderr: syslog chosen */
     char access_log[CONFIG_FILE_MAX]; /* "off" or a path */
     uid_t uid;                        /* user, resolved by config_finish */
     gid_t gid;                        /* group, or the user's */
@@ -119,7 +125,8 @@ int config_file_name(const char *name, const char *dir, char *out, char *err);
  * Resolves what depends on several directives, once all are set: `auto`
  * workers (online CPUs), the admin token from admin_token_file, and the
  * rules that join directives: an admin endpoint off loopback needs a
- * token; TLS needs both tls_certificate and tls_certificate_key,
+ * token; a daemon logs to syslog when log is stderr (log_syslog_default);
+ * TLS needs both tls_certificate and tls_certificate_key,
  * tls_listen is refused without them, the ws:// and wss:// endpoints
  * cannot share a port, and user and group must exist (group needs user). Call
  * once, after setting. Returns 0, or -1 with "directive: problem" in

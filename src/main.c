@@ -202,6 +202,9 @@ main(int argc, char **argv)
         }
         if (rc == 0) {
             print_files(cfg, items, n_items);
+            if (cfg->log_syslog_default) {
+                printf("wsd: %s\n", CONFIG_LOG_SYSLOG_DEFAULT);
+            }
             printf("wsd: the configuration is valid\n");
         }
         free(cfg);
@@ -210,6 +213,10 @@ main(int argc, char **argv)
     process_title_init(argc, argv);
     event_set_log_callback(libevent_log);
     if (cfg->daemon) {
+        if (cfg->log_syslog_default) {
+            /* Said here, where the terminal still sees it, and in the log. */
+            fprintf(stderr, "wsd: %s\n", CONFIG_LOG_SYSLOG_DEFAULT);
+        }
         if (process_daemonize() != 0) {
             fprintf(stderr, "wsd: cannot detach: %s\n", strerror(errno));
             free(cfg);

@@ -734,8 +734,65 @@ def t_daemon():
             os.kill(pid, signal.SIGKILL)
     r = subprocess.run([wsdtest.WSD, "--daemon", "on", "-t"],
                        capture_output=True, text=True, timeout=timeout(10))
-    tap.ok(r.returncode == 2 and "daemon: needs log" in r.stderr,
-           "daemon: refused with log stderr", r.stderr)
+    tap.ok(r.returncode == 0 and "the log goes to syslog" in r.stdout,
+           "daemon with log stderr: -t says the log goes to syslog",
+           r.stdout + r.stderr)
+
+
+def t_daemon_syslog_default():
+    """`daemon on` alone works: with log stderr (the default) a daemon logs
+    to syslog, and says so on the terminal and in the log."""
+    d = tempfile.mkdtemp(prefix="daemon-syslog-", dir=TMP)
+    pidfile = os.path.join(d, "wsd.pid")
+    sock, preexec, created = syslog_capture()
+    try:
+        rfd, wfd = os.pipe()
+        r = subprocess.run([wsdtest.WSD, "--daemon", "on", "--pidfile",
+                            pidfile, "--listen", "127.0.0.1:0",
+                            "--workers", "1", "--admin_listen", "off",
+                            "--ready_fd", str(wfd)],
+                           capture_output=True, text=True, pass_fds=(wfd,),
+                           preexec_fn=preexec, timeout=timeout(10))
+        os.close(wfd)
+        r_ready, _, _ = select.select([rfd], [], [], timeout(5))
+        line = os.read(rfd, 512).decode() if r_ready else ""
+        os.close(rfd)
+        tap.eq(r.returncode, 0, "daemon on alone: starts (%s)"
+               % r.stderr.strip())
+        if r.returncode != 0:
+            return
+        tap.ok("the log goes to syslog" in r.stderr,
+               "daemon on alone: the terminal is told the log goes to syslog",
+               r.stderr)
+        pid = int(read(pidfile).strip() or 0)
+        tap.ok(pid > 0 and wsdtest.alive(pid), "daemon on alone: runs")
+        port = int(line.split("listen=")[1].split()[0].rsplit(":", 1)[1]) \
+            if "listen=" in line else 0
+        s = wsdtest.open_ws(port)
+        tap.ok(echo_raw(s), "daemon on alone: serves")
+        s.close()
+        if sock is None:
+            tap.ok(False, "daemon on alone: cannot capture /dev/log "
+                          "without root")
+            return
+        sock.settimeout(timeout(3))
+        got = []
+        try:
+            while not any("info: wsd " in g for g in got):
+                got.append(sock.recv(4096).decode("utf-8", "replace"))
+        except (socket.timeout, TimeoutError):
+            pass
+        tap.ok(any("info: wsd " in g and "wsd[%d]" % pid in g for g in got),
+               "daemon on alone: the start-up line goes to syslog", got[:5])
+        tap.ok(any(g.startswith("<29>") and "the log goes to syslog" in g
+                   for g in got),
+               "daemon on alone: which says why, at daemon.notice", got[:5])
+    finally:
+        stop_by_pidfile(pidfile)
+        if sock is not None:
+            sock.close()
+        if created:
+            os.unlink(created)
 
 
 def stop_by_pidfile(pidfile):
@@ -1047,6 +1104,7 @@ def main():
     wsdtest.guard(tap, "idle", t_idle_timeout)
     wsdtest.guard(tap, "daemon", t_daemon)
     wsdtest.guard(tap, "daemon start-up errors", t_daemon_startup_errors)
+    wsdtest.guard(tap, "daemon syslog default", t_daemon_syslog_default)
     wsdtest.guard(tap, "relative paths", t_relative_paths)
     wsdtest.guard(tap, "user", t_user)
     wsdtest.guard(tap, "nofile", t_nofile)

@@ -411,13 +411,15 @@ test_daemon_directives(void)
     is_int(config_set(&cfg, "ping_interval_ms", "0", err), 0,
            "ping_interval_ms 0 turns pings off");
 
-    is_int(finish_with(&cfg, daemon_stderr, 2, err), -1,
-           "daemon with log stderr refused");
-    is_str(err,
-           "daemon: needs log syslog or a file (a daemon's stderr is "
-           "/dev/null)",
-           "daemon with log stderr: message");
+    is_int(finish_with(&cfg, daemon_stderr, 2, err), 0,
+           "daemon with log stderr: accepted");
+    is_str(cfg.log, "syslog", "daemon with log stderr: syslog instead");
+    ok(cfg.log_syslog_default, "daemon with log stderr: said to be chosen");
     is_int(finish_with(&cfg, daemon_syslog, 4, err), 0, "daemon with syslog");
+    ok(!cfg.log_syslog_default, "daemon with log syslog: not chosen");
+    is_int(finish_with(&cfg, daemon_stderr, 0, err), 0, "not a daemon");
+    ok(!cfg.log_syslog_default && strcmp(cfg.log, "stderr") == 0,
+       "not a daemon: log stderr stays");
     is_int(finish_with(&cfg, group_only, 2, err), -1, "group without user");
     is_str(err, "group: needs user", "group without user: message");
     is_int(finish_with(&cfg, no_user, 2, err), -1, "unknown user refused");
