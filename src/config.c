@@ -33,10 +33,9 @@ enum config_type {
     CONFIG_BOOL,     /* on or off */
     CONFIG_ADDR_OFF, /* ADDR:PORT, or off */
     CONFIG_STRING,   /* any text without control characters */
-    CONFIG_FILE,     /* a file name; "" for none */
-    CONFIG_ABSPATH,  /* an absolute file name; "" for none */
-    CONFIG_LOG,      /* stderr, syslog or an absolute file name */
-    CONFIG_LOG_OFF,  /* off or an absolute file name */
+    CONFIG_FILE,     /* a file name, made absolute; "" for none */
+    CONFIG_LOG,      /* stderr, syslog or a file name, made absolute */
+    CONFIG_LOG_OFF,  /* off or a file name, made absolute */
 };
 
 struct config_directive {
@@ -109,8 +108,8 @@ static const struct config_directive config_directives[] = {
      "address of the admin HTTP endpoint, or off"},
     {"admin_token", CONFIG_STRING, OFF(admin_token), 0, CONFIG_TOKEN_MAX, "",
      "bearer token the admin endpoint requires; empty: none"},
-    {"admin_token_file", CONFIG_STRING, OFF(admin_token_file), 0,
-     CONFIG_PATH_MAX, "", "file whose first line is the admin token"},
+    {"admin_token_file", CONFIG_FILE, OFF(admin_token_file), 0, 0, "",
+     "file whose first line is the admin token"},
     {"tls_listen", CONFIG_ADDR, OFF(tls_listen), 0, 0, "127.0.0.1:8889",
      "address and port of the wss:// endpoint, once a certificate is set"},
     {"tls_certificate", CONFIG_FILE, OFF(tls_certificate), 0, 0, "",
@@ -128,16 +127,16 @@ static const struct config_directive config_directives[] = {
      "SIGQUIT: drain time after the 1001s; reload: old workers' grace"},
     {"daemon", CONFIG_BOOL, OFF(daemon), 0, 0, "off",
      "detach from the terminal and run in the background"},
-    {"pidfile", CONFIG_ABSPATH, OFF(pidfile), 0, 0, "",
+    {"pidfile", CONFIG_FILE, OFF(pidfile), 0, 0, "",
      "file holding the master's pid, locked while it runs; none: no file"},
     {"user", CONFIG_STRING, OFF(user), 0, CONFIG_NAME_MAX, "",
      "user the workers run as (wsd started as root); empty: unchanged"},
     {"group", CONFIG_STRING, OFF(group), 0, CONFIG_NAME_MAX, "",
      "group the workers run as; empty: the user's primary group"},
     {"log", CONFIG_LOG, OFF(log), 0, 0, "stderr",
-     "where the log goes: stderr, syslog or an absolute file name"},
+     "where the log goes: stderr, syslog or a file"},
     {"access_log", CONFIG_LOG_OFF, OFF(access_log), 0, 0, "off",
-     "a line per closed connection to this absolute file name, or off"},
+     "a line per closed connection to this file, or off"},
 };
 
 #define N_DIRECTIVES (sizeof(config_directives) / sizeof(config_directives[0]))
@@ -289,9 +288,74 @@ bad:
     return -1;
 }
 
+/*
+ * name as an absolute file name in out[0..CONFIG_FILE_MAX): as it is when
+ * it starts with '/', else after dir (NULL: the current directory).
+ * Returns 0, or -1 with errno set: ENAMETOOLONG, or getcwd's error.
+ */
+static int
+absolute_file(const char *name, const char *dir, char *out)
+{
+    char cwd[CONFIG_FILE_MAX];
+
+    if (name[0] == '/') {
+        dir = "";
+    }
+    while (name[0] == '.' && name[1] == '/') {
+        name += 2 + strspn(name + 2, "/");
+    }
+    if (dir == NULL) {
+        if (getcwd(cwd, sizeof(cwd)) == NULL) {
+            return -1;
+        }
+        dir = cwd;
+    }
+    size_t dlen = strlen(dir);
+    const char *sep = dlen > 0 && dir[dlen - 1] != '/' ? "/" : "";
+    int n = snprintf(out, CONFIG_FILE_MAX, "%s%s%s", dir, sep, name);
+    if (n < 0 || n >= CONFIG_FILE_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
+/* Sets a file directive, "" for none: see absolute_file. */
+static int
+set_file(const struct config_directive *d, char *field, const char *value,
+         const char *dir, char *err)
+{
+    char name[CONFIG_FILE_MAX];
+
+    if (value[0] == '\0') {
+        field[0] = '\0';
+        return 0;
+    }
+    if (absolute_file(value, dir, name) != 0) {
+        if (errno == ENAMETOOLONG) {
+            snprintf(err, CONFIG_PROBLEM_MAX,
+                     "%s: file name longer than %d bytes%s", d->name,
+                     CONFIG_FILE_MAX - 1,
+                     value[0] == '/' ? "" : " (made absolute)");
+        } else {
+            snprintf(err, CONFIG_PROBLEM_MAX,
+                     "%s: \"%s\" is relative, and the current directory is "
+                     "unknown: %s",
+                     d->name, value, strerror(errno));
+        }
+        return -1;
+    }
+    strcpy(field, name);
+    return 0;
+}
+
+/*
+ * Sets directive name from value; relative file names are taken from dir
+ * (NULL: the current directory).
+ */
 static int
 set_directive(struct config *cfg, const char *name, const char *value,
-              char *err)
+              const char *dir, char *err)
 {
     const struct config_directive *d = lookup(name);
     char *field;
@@ -313,36 +377,29 @@ set_directive(struct config *cfg, const char *name, const char *value,
         }
         return 0;
     case CONFIG_FILE:
-        if (strlen(value) >= CONFIG_FILE_MAX) {
-            snprintf(err, CONFIG_PROBLEM_MAX,
-                     "%s: file name longer than %d bytes", d->name,
-                     CONFIG_FILE_MAX - 1);
-            return -1;
-        }
-        strcpy(field, value);
-        return 0;
-    case CONFIG_ABSPATH:
+        return set_file(d, field, value, dir, err);
     case CONFIG_LOG:
     case CONFIG_LOG_OFF:
         if ((d->type == CONFIG_LOG &&
              (strcmp(value, "stderr") == 0 || strcmp(value, "syslog") == 0)) ||
-            (d->type == CONFIG_LOG_OFF && strcmp(value, "off") == 0) ||
-            (d->type == CONFIG_ABSPATH && value[0] == '\0')) {
+            (d->type == CONFIG_LOG_OFF && strcmp(value, "off") == 0)) {
             strcpy(field, value);
             return 0;
         }
-        /* Absolute: the daemon's working directory is /. */
-        if (value[0] != '/' || strlen(value) >= CONFIG_FILE_MAX) {
-            snprintf(
-                err, CONFIG_PROBLEM_MAX, "%s: \"%s\" is not %s", d->name, value,
-                d->type == CONFIG_LOG       ? "stderr, syslog or an absolute "
-                                              "file name"
-                : d->type == CONFIG_LOG_OFF ? "off or an absolute file name"
-                                            : "an absolute file name");
+        /* "on" and "off" are mistakes more often than file names. */
+        if (value[0] == '\0' || strcmp(value, "on") == 0 ||
+            strcmp(value, "off") == 0) {
+            snprintf(err, CONFIG_PROBLEM_MAX, "%s: \"%s\" is not %s%s%s%s",
+                     d->name, value,
+                     d->type == CONFIG_LOG ? "stderr, syslog or a file name"
+                                           : "off or a file name",
+                     value[0] != '\0' ? " (./" : "", value,
+                     value[0] != '\0' ? " names a file of that name)" : "");
             return -1;
         }
-        strcpy(field, value);
-        return 0;
+        /* Relative names are made absolute now: a daemon's working
+         * directory is /. */
+        return set_file(d, field, value, dir, err);
     case CONFIG_PATH:
         if (value[0] != '/' || strlen(value) >= CONFIG_PATH_MAX ||
             strpbrk(value, "?# \t\r\n") != NULL) {
@@ -428,7 +485,7 @@ int
 config_set(struct config *cfg, const char *name, const char *value, char *err)
 {
     char msg[CONFIG_PROBLEM_MAX];
-    int rc = set_directive(cfg, name, value, msg);
+    int rc = set_directive(cfg, name, value, NULL, msg);
     if (rc != 0) {
         snprintf(err, CONFIG_ERROR_MAX, "%s", msg);
     }
@@ -493,8 +550,9 @@ split_line(char *line, char **name, char **value)
     return **value != '\0';
 }
 
-int
-config_load_file(struct config *cfg, const char *path, char *err)
+/* config_load_file, with relative file names taken from dir. */
+static int
+load_file(struct config *cfg, const char *path, const char *dir, char *err)
 {
     char line[CONFIG_LINE_MAX + 2];
     char msg[CONFIG_PROBLEM_MAX];
@@ -540,7 +598,7 @@ config_load_file(struct config *cfg, const char *path, char *err)
             snprintf(err, CONFIG_ERROR_MAX, "%s:%u: %s: missing value", path,
                      lineno, name);
             rc = -1;
-        } else if (set_directive(cfg, name, value, msg) != 0) {
+        } else if (set_directive(cfg, name, value, dir, msg) != 0) {
             snprintf(err, CONFIG_ERROR_MAX, "%s:%u: %s", path, lineno, msg);
             rc = -1;
         }
@@ -554,14 +612,44 @@ config_load_file(struct config *cfg, const char *path, char *err)
 }
 
 int
+config_load_file(struct config *cfg, const char *path, char *err)
+{
+    return load_file(cfg, path, NULL, err);
+}
+
+int
+config_file_name(const char *name, const char *dir, char *out, char *err)
+{
+    if (absolute_file(name, dir, out) == 0) {
+        return 0;
+    }
+    snprintf(err, CONFIG_ERROR_MAX, "%.*s: %s", CONFIG_PROBLEM_MAX, name,
+             errno == ENAMETOOLONG
+                 ? "file name too long once made absolute"
+                 : "relative, and the current directory is unknown");
+    return -1;
+}
+
+int
 config_build(struct config *cfg, const struct config_item *items, size_t n,
              char *err)
 {
+    char path[CONFIG_FILE_MAX];
+    char msg[CONFIG_PROBLEM_MAX];
+
     config_init(cfg);
     for (size_t i = 0; i < n; i++) {
-        int rc = items[i].name == NULL
-                     ? config_load_file(cfg, items[i].value, err)
-                     : config_set(cfg, items[i].name, items[i].value, err);
+        const struct config_item *it = &items[i];
+        int rc;
+        if (it->name == NULL) {
+            rc = config_file_name(it->value, it->dir, path, err);
+            rc = rc != 0 ? rc : load_file(cfg, path, it->dir, err);
+        } else {
+            rc = set_directive(cfg, it->name, it->value, it->dir, msg);
+            if (rc != 0) {
+                snprintf(err, CONFIG_ERROR_MAX, "%s", msg);
+            }
+        }
         if (rc != 0) {
             return -1;
         }
@@ -610,7 +698,7 @@ read_token_file(struct config *cfg, char *err)
     FILE *f = fopen(cfg->admin_token_file, "r");
 
     if (f == NULL) {
-        snprintf(err, CONFIG_ERROR_MAX, "admin_token_file %s: %s",
+        snprintf(err, CONFIG_ERROR_MAX, "admin_token_file %.400s: %s",
                  cfg->admin_token_file, strerror(errno));
         return -1;
     }
@@ -621,8 +709,8 @@ read_token_file(struct config *cfg, char *err)
     line[strcspn(line, "\r\n")] = '\0';
     if (line[0] == '\0' || strlen(line) >= CONFIG_TOKEN_MAX) {
         snprintf(err, CONFIG_ERROR_MAX,
-                 "admin_token_file %s: the first line must hold a token of 1 "
-                 "to %d bytes",
+                 "admin_token_file %.400s: the first line must hold a token "
+                 "of 1 to %d bytes",
                  cfg->admin_token_file, CONFIG_TOKEN_MAX - 1);
         return -1;
     }
@@ -738,11 +826,11 @@ config_finish(struct config *cfg, char *err)
                  "written from the connection's record)");
         return -1;
     }
-    if (cfg->daemon && strcmp(cfg->log, "stderr") == 0) {
-        snprintf(err, CONFIG_ERROR_MAX,
-                 "daemon: needs log syslog or a file (a daemon's stderr is "
-                 "/dev/null)");
-        return -1;
+    /* A daemon's stderr is /dev/null: syslog is the destination that
+     * works without a file to choose. */
+    cfg->log_syslog_default = cfg->daemon && strcmp(cfg->log, "stderr") == 0;
+    if (cfg->log_syslog_default) {
+        strcpy(cfg->log, "syslog");
     }
     if (!config_tls_is_on(cfg)) {
         if (cfg->tls_listen_given) {
@@ -772,6 +860,20 @@ config_finish(struct config *cfg, char *err)
         return -1;
     }
     return 0;
+}
+
+void
+config_print_files(const struct config *cfg)
+{
+    for (size_t i = 0; i < N_DIRECTIVES; i++) {
+        const struct config_directive *d = &config_directives[i];
+        const char *v = (const char *)cfg + d->offset;
+        if ((d->type == CONFIG_FILE || d->type == CONFIG_LOG ||
+             d->type == CONFIG_LOG_OFF) &&
+            v[0] == '/') {
+            printf("wsd: %s %s\n", d->name, v);
+        }
+    }
 }
 
 void

@@ -21,6 +21,11 @@
 #define CONFIG_WORKERS_MAX 256
 #define CONFIG_NAME_MAX    64
 
+/* What wsd says when it picks syslog for a daemon (log_syslog_default). */
+#define CONFIG_LOG_SYSLOG_DEFAULT                                              \
+    "daemon on with log stderr: the log goes to syslog (a daemon's stderr "    \
+    "is /dev/null; set log to choose a file)"
+
 struct config_addr {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -52,7 +57,7 @@ struct config {
     uint64_t stats_cases;                    /* case records kept */
     struct config_addr admin_listen;         /* len 0: admin endpoint off */
     char admin_token[CONFIG_TOKEN_MAX];      /* "" : no token required */
-    char admin_token_file[CONFIG_PATH_MAX];  /* a file holding the token */
+    char admin_token_file[CONFIG_FILE_MAX];  /* a file holding the token */
     struct config_addr tls_listen;           /* the wss:// endpoint */
     bool tls_listen_given; /* tls_listen was set, not left at its default */
     char tls_certificate[CONFIG_FILE_MAX];     /* PEM chain; "": TLS off */
@@ -66,6 +71,7 @@ struct config {
     char user[CONFIG_NAME_MAX];    /* workers' user; "": unchanged */
     char group[CONFIG_NAME_MAX];   /* workers' group; "": user's */
     char log[CONFIG_FILE_MAX];     /* "stderr", "syslog" or a path */
+    bool log_syslog_default;       /* daemon with log stderr: syslog chosen */
     char access_log[CONFIG_FILE_MAX]; /* "off" or a path */
     uid_t uid;                        /* user, resolved by config_finish */
     gid_t gid;                        /* group, or the user's */
@@ -75,18 +81,23 @@ struct config {
  * Where a configuration comes from, in order: files (name NULL, value the
  * file name) and `--name value` settings. Later items override earlier
  * ones. The master keeps the list to build the configuration anew on
- * reload.
+ * reload. A relative file name, of a file to load or in a file directive
+ * (tls_certificate, pidfile, log, ...), is taken from dir: the directory
+ * wsd was started in, so that a reload after a daemon's chdir("/") finds
+ * the same files as start-up did.
  */
 struct config_item {
     const char *name; /* directive, or NULL: value is a file to load */
     const char *value;
+    const char *dir; /* absolute; NULL: the current directory */
 };
 
 /* Fills cfg with the built-in defaults. */
 void config_init(struct config *cfg);
 
 /*
- * Sets directive name (`-` and `_` are interchangeable) from value. Returns
+ * Sets directive name (`-` and `_` are interchangeable) from value. A
+ * relative file name is made absolute from the current directory. Returns
  * 0, or -1 with "name: problem" in err[0..CONFIG_ERROR_MAX) for an unknown
  * directive or a bad value.
  */
@@ -95,17 +106,27 @@ int config_set(struct config *cfg, const char *name, const char *value,
 
 /*
  * Reads directives from the file at path: one `directive value` per line,
- * blank lines and `#` comments ignored. Returns 0, or -1 with
- * "path:line: directive: problem" (or "path: reason" when it cannot be
- * read) in err[0..CONFIG_ERROR_MAX).
+ * blank lines and `#` comments ignored, relative file names made absolute
+ * from the current directory. Returns 0, or -1 with "path:line: directive:
+ * problem" (or "path: reason" when it cannot be read) in
+ * err[0..CONFIG_ERROR_MAX).
  */
 int config_load_file(struct config *cfg, const char *path, char *err);
+
+/*
+ * name as an absolute file name in out[0..CONFIG_FILE_MAX): as it is when
+ * it starts with '/', else after dir (NULL: the current directory). Only
+ * the text is joined: the file need not exist. Returns 0, or -1 with
+ * "name: problem" in err[0..CONFIG_ERROR_MAX).
+ */
+int config_file_name(const char *name, const char *dir, char *out, char *err);
 
 /*
  * Resolves what depends on several directives, once all are set: `auto`
  * workers (online CPUs), the admin token from admin_token_file, and the
  * rules that join directives: an admin endpoint off loopback needs a
- * token; TLS needs both tls_certificate and tls_certificate_key,
+ * token; a daemon logs to syslog when log is stderr (log_syslog_default);
+ * TLS needs both tls_certificate and tls_certificate_key,
  * tls_listen is refused without them, the ws:// and wss:// endpoints
  * cannot share a port, and user and group must exist (group needs user). Call
  * once, after setting. Returns 0, or -1 with "directive: problem" in
@@ -115,9 +136,9 @@ int config_load_file(struct config *cfg, const char *path, char *err);
 int config_finish(struct config *cfg, char *err);
 
 /*
- * Builds cfg from the built-in defaults, then items[0..n) in order, then
- * config_finish. Returns 0, or -1 with the problem in
- * err[0..CONFIG_ERROR_MAX).
+ * Builds cfg from the built-in defaults, then items[0..n) in order (each
+ * with its dir for relative file names), then config_finish. Returns 0,
+ * or -1 with the problem in err[0..CONFIG_ERROR_MAX).
  */
 int config_build(struct config *cfg, const struct config_item *items, size_t n,
                  char *err);
@@ -136,6 +157,12 @@ bool config_addr_is_loopback(const struct config_addr *a);
 
 /* Whether wss:// is served: a certificate is configured. */
 bool config_tls_is_on(const struct config *cfg);
+
+/*
+ * Prints "wsd: directive file" to stdout for each directive that names a
+ * file (tls_certificate, pidfile, log, ...), with its absolute name.
+ */
+void config_print_files(const struct config *cfg);
 
 /* Prints every directive with its default and description to stdout. */
 void config_print_help(void);

@@ -30,6 +30,8 @@ static int log_threshold = LOG_LEVEL_INFO;
 static bool log_syslog;
 static struct log_file log_main = {"", STDERR_FILENO};
 static struct log_file log_access = {"", -1};
+static log_tee_fn *log_tee; /* NULL: no tee */
+static int log_tee_level;
 
 static const int syslog_priorities[] = {
     LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR, LOG_CRIT, LOG_ALERT,
@@ -134,6 +136,13 @@ log_fds(int *log_fd, int *access_fd)
     *access_fd = log_access.fd;
 }
 
+void
+log_set_tee(log_tee_fn *fn, int min_level)
+{
+    log_tee = fn;
+    log_tee_level = min_level;
+}
+
 bool
 access_log_on(void)
 {
@@ -216,40 +225,32 @@ static void log_write(int level, const char *suffix, const char *fmt,
 static void
 log_write(int level, const char *suffix, const char *fmt, va_list ap)
 {
-    char line[1024];
-    char stamp[40] = "";
-    int n;
+    char stamp[40];
+    /* Room for the time stamp in front of the line, so that a file gets
+     * both in one write. */
+    char buf[sizeof(stamp) + 1024];
+    char *line = buf + sizeof(stamp);
+    size_t room = sizeof(buf) - sizeof(stamp);
 
-    if (log_syslog) {
-        char msg[1024];
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        syslog(syslog_priorities[level], "%s: %s%s%s", log_names[level], msg,
-               suffix != NULL ? ": " : "", suffix != NULL ? suffix : "");
+    int n = snprintf(line, room, "wsd[%ld]: ", (long)getpid());
+    if (n < 0 || (size_t)n >= room) {
         return;
     }
-    if (log_main.path[0] != '\0') {
-        struct timeval tv;
-        struct tm tm;
-        gettimeofday(&tv, NULL);
-        gmtime_r(&tv.tv_sec, &tm);
-        size_t k = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
-        snprintf(stamp + k, sizeof(stamp) - k, ".%03ldZ ",
-                 (long)tv.tv_usec / 1000);
-    }
-    n = snprintf(line, sizeof(line), "%swsd[%ld]: %s: ", stamp, (long)getpid(),
-                 log_names[level]);
-    if (n < 0 || (size_t)n >= sizeof(line)) {
+    size_t head = (size_t)n; /* syslog names the process itself */
+    int k = snprintf(line + head, room - head, "%s: ", log_names[level]);
+    if (k < 0 || (size_t)k >= room - head) {
         return;
     }
-    int m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-    size_t len = m < 0 ? (size_t)n : (size_t)n + (size_t)m;
-    if (len > sizeof(line) - 2) {
-        len = sizeof(line) - 2;
+    size_t len = head + (size_t)k;
+    int m = vsnprintf(line + len, room - len, fmt, ap);
+    len = m < 0 ? len : len + (size_t)m;
+    if (len > room - 2) {
+        len = room - 2;
     }
     if (suffix != NULL) {
         size_t slen = strlen(suffix);
-        if (len + 2 + slen > sizeof(line) - 2) {
-            slen = sizeof(line) - 2 - len > 2 ? sizeof(line) - 4 - len : 0;
+        if (len + 2 + slen > room - 2) {
+            slen = room - 2 - len > 2 ? room - 4 - len : 0;
         }
         if (slen > 0) {
             memcpy(line + len, ": ", 2);
@@ -258,6 +259,28 @@ log_write(int level, const char *suffix, const char *fmt, va_list ap)
         }
     }
     line[len++] = '\n';
+    if (log_tee != NULL && level >= log_tee_level &&
+        (log_syslog || log_main.fd != STDERR_FILENO)) {
+        log_tee(line, len);
+    }
+    if (log_syslog) {
+        syslog(syslog_priorities[level], "%.*s", (int)(len - head - 1),
+               line + head);
+        return;
+    }
+    if (log_main.path[0] != '\0') {
+        struct timeval tv;
+        struct tm tm;
+        gettimeofday(&tv, NULL);
+        gmtime_r(&tv.tv_sec, &tm);
+        size_t t = strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+        int ms = snprintf(stamp + t, sizeof(stamp) - t, ".%03ldZ ",
+                          (long)tv.tv_usec / 1000);
+        t += ms > 0 && (size_t)ms < sizeof(stamp) - t ? (size_t)ms : 0;
+        line -= t;
+        len += t;
+        memcpy(line, stamp, t);
+    }
     /* One write per line, so that lines of several processes never mix. */
     ssize_t w = write(log_main.fd, line, len);
     (void)w;

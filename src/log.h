@@ -63,6 +63,20 @@ void log_fds(int *log_fd, int *access_fd);
  * reconnects to syslog when that is the destination. */
 void log_after_fork(void);
 
+/*
+ * A function that also gets each log line, "wsd[PID]: level: message\n"
+ * (len bytes, the newline included), e.g. to show a detaching daemon's
+ * start-up problems on the terminal it started from.
+ */
+typedef void log_tee_fn(const char *line, size_t len);
+
+/*
+ * Passes every line at min_level or above to fn as well, when the log goes
+ * to syslog or a file (a line on stderr is already on the terminal). NULL
+ * stops it.
+ */
+void log_set_tee(log_tee_fn *fn, int min_level);
+
 /* Whether an access log is open. */
 bool access_log_on(void);
 

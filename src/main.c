@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -65,11 +66,12 @@ parse_fd(const char *v, int *fd)
 
 /*
  * The configuration's sources from the command line, copied: the master
- * reads them again on reload, and process titles overwrite argv.
+ * reads them again on reload, and process titles overwrite argv. Relative
+ * file names in them are taken from dir.
  */
 static struct config_item *
-parse_args(int argc, char **argv, size_t *n_items, bool *test_only,
-           int *ready_fd)
+parse_args(int argc, char **argv, const char *dir, size_t *n_items,
+           bool *test_only, int *ready_fd)
 {
     struct config_item *items = calloc((size_t)argc, sizeof(*items));
     size_t n = 0;
@@ -92,6 +94,7 @@ parse_args(int argc, char **argv, size_t *n_items, bool *test_only,
                 goto fail;
             }
             items[n].name = NULL;
+            items[n].dir = dir;
             if ((items[n++].value = strdup(argv[++i])) == NULL) {
                 goto oom;
             }
@@ -117,6 +120,7 @@ parse_args(int argc, char **argv, size_t *n_items, bool *test_only,
         }
         items[n].name = strdup(arg + 2);
         items[n].value = strdup(value);
+        items[n].dir = dir;
         if (items[n++].name == NULL || items[n - 1].value == NULL) {
             goto oom;
         }
@@ -130,10 +134,27 @@ fail:
     return NULL;
 }
 
+/* wsd -t: the files the configuration names, as start-up will use them. */
+static void
+print_files(const struct config *cfg, const struct config_item *items, size_t n)
+{
+    char path[CONFIG_FILE_MAX];
+    char err[CONFIG_ERROR_MAX];
+
+    for (size_t i = 0; i < n; i++) {
+        if (items[i].name == NULL &&
+            config_file_name(items[i].value, items[i].dir, path, err) == 0) {
+            printf("wsd: configuration file %s\n", path);
+        }
+    }
+    config_print_files(cfg);
+}
+
 int
 main(int argc, char **argv)
 {
     char err[CONFIG_ERROR_MAX];
+    char start_dir[CONFIG_FILE_MAX];
     int ready_fd = -1;
     bool test_only = false;
     size_t n_items = 0;
@@ -149,8 +170,12 @@ main(int argc, char **argv)
             return 0;
         }
     }
+    /* Relative file names are taken from here, now and on every reload
+     * (a daemon's working directory is /). Unknown: from the current
+     * directory, which then fails with a reason. */
+    const char *dir = getcwd(start_dir, sizeof(start_dir));
     struct config_item *items =
-        parse_args(argc, argv, &n_items, &test_only, &ready_fd);
+        parse_args(argc, argv, dir, &n_items, &test_only, &ready_fd);
     struct config *cfg = calloc(1, sizeof(*cfg));
     if (items == NULL || cfg == NULL) {
         free(cfg);
@@ -176,6 +201,10 @@ main(int argc, char **argv)
             SSL_CTX_free(ctx);
         }
         if (rc == 0) {
+            print_files(cfg, items, n_items);
+            if (cfg->log_syslog_default) {
+                printf("wsd: %s\n", CONFIG_LOG_SYSLOG_DEFAULT);
+            }
             printf("wsd: the configuration is valid\n");
         }
         free(cfg);
@@ -183,10 +212,19 @@ main(int argc, char **argv)
     }
     process_title_init(argc, argv);
     event_set_log_callback(libevent_log);
-    if (cfg->daemon && process_daemonize() != 0) {
-        fprintf(stderr, "wsd: cannot detach: %s\n", strerror(errno));
-        free(cfg);
-        goto out;
+    if (cfg->daemon) {
+        if (cfg->log_syslog_default) {
+            /* Said here, where the terminal still sees it, and in the log. */
+            fprintf(stderr, "wsd: %s\n", CONFIG_LOG_SYSLOG_DEFAULT);
+        }
+        if (process_daemonize() != 0) {
+            fprintf(stderr, "wsd: cannot detach: %s\n", strerror(errno));
+            free(cfg);
+            goto out;
+        }
+        /* The log goes to syslog or a file: until the daemon is ready,
+         * its problems go to the terminal it was started from too. */
+        log_set_tee(process_daemon_report, LOG_LEVEL_WARN);
     }
     rc = master_run(cfg, items, n_items, ready_fd);
 out:

@@ -881,6 +881,9 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
         free(cfg);
         goto out;
     }
+    if (cfg->log_syslog_default) {
+        log_msg(LOG_LEVEL_NOTICE, "%s", CONFIG_LOG_SYSLOG_DEFAULT);
+    }
     if (gen_open(&m.gen, cfg, NULL, n) != 0) { /* frees cfg */
         goto out;
     }

@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char *title_start; /* argv[0]; NULL until process_title_init */
@@ -84,15 +87,85 @@ process_title_set(const char *fmt, ...)
     }
 }
 
+static void
+write_all(int fd, const char *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w == -1 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+}
+
+/*
+ * The starting process, until the daemon is ready or gone: copies what
+ * the daemon reports to stderr, then exits 0 at the NUL byte that means
+ * "ready", or with the daemon's own status when it died starting.
+ */
+static void
+daemon_parent_wait(int fd, pid_t pid)
+{
+    char buf[4096];
+    bool reported = false;
+    int status;
+
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof(buf));
+        if (r == -1 && errno == EINTR) {
+            continue;
+        }
+        if (r <= 0) {
+            break;
+        }
+        const char *nul = memchr(buf, '\0', (size_t)r);
+        size_t n = nul != NULL ? (size_t)(nul - buf) : (size_t)r;
+        write_all(STDERR_FILENO, buf, n);
+        reported = reported || n > 0;
+        if (nul != NULL) {
+            _exit(0);
+        }
+    }
+    /* End of file without the NUL: the daemon is exiting. */
+    while (waitpid(pid, &status, 0) == -1) {
+        if (errno != EINTR) {
+            fprintf(stderr, "wsd: the daemon stopped before it was ready\n");
+            _exit(2);
+        }
+    }
+    if (WIFSIGNALED(status)) {
+        fprintf(stderr,
+                "wsd: the daemon was killed by signal %d before it was "
+                "ready\n",
+                WTERMSIG(status));
+        _exit(128 + WTERMSIG(status));
+    }
+    int code = WEXITSTATUS(status);
+    if (!reported || code == 0) {
+        fprintf(stderr,
+                "wsd: the daemon exited with status %d before it was ready\n",
+                code);
+    }
+    /* 0 would tell the caller that wsd runs. */
+    _exit(code != 0 ? code : 2);
+}
+
 int
 process_daemonize(void)
 {
     int p[2];
-    char c;
 
     if (pipe2(p, O_CLOEXEC) == -1) {
         return -1;
     }
+    /* Inherited SIG_IGN would reap the daemon unseen: its status is the
+     * starting process's own. */
+    (void)signal(SIGCHLD, SIG_DFL);
     pid_t pid = fork();
     if (pid == -1) {
         int saved = errno;
@@ -102,15 +175,8 @@ process_daemonize(void)
         return -1;
     }
     if (pid > 0) {
-        /* The starting process tells its caller whether wsd runs: a byte
-         * means ready; end of file means the daemon died starting (and
-         * said why on stderr). */
         close(p[1]);
-        ssize_t r;
-        do {
-            r = read(p[0], &c, 1);
-        } while (r == -1 && errno == EINTR);
-        _exit(r == 1 ? 0 : 2);
+        daemon_parent_wait(p[0], pid);
     }
     close(p[0]);
     daemon_ready_fd = p[1];
@@ -127,13 +193,20 @@ process_daemonize(void)
 }
 
 void
+process_daemon_report(const char *line, size_t len)
+{
+    if (daemon_ready_fd != -1) {
+        write_all(daemon_ready_fd, line, len);
+    }
+}
+
+void
 process_daemon_ready(void)
 {
     if (daemon_ready_fd == -1) {
         return;
     }
-    ssize_t w = write(daemon_ready_fd, "1", 1);
-    (void)w;
+    write_all(daemon_ready_fd, "", 1);
     close(daemon_ready_fd);
     daemon_ready_fd = -1;
     int null = open("/dev/null", O_RDWR | O_CLOEXEC);

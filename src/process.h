@@ -29,13 +29,25 @@ void process_title_set(const char *fmt, ...)
 
 /*
  * Detaches: forks, and the parent waits until the child reports, through
- * process_daemon_ready(), that it runs (exit status 0) or until it dies
- * (exit status 2). The child returns 0 in a new session, with its working
- * directory at / and its stdin on /dev/null; stdout and stderr stay until
- * it is ready, so start-up errors still reach the terminal. Returns -1
- * with errno set if the fork or pipe fails (in the caller's process).
+ * process_daemon_ready(), that it runs (exit status 0) or until it dies.
+ * Meanwhile it copies to its stderr what the child passes to
+ * process_daemon_report(), and when the child dies it exits with the
+ * child's status (128 + N for signal N, 2 for a 0 before ready), saying so
+ * on stderr when the child reported nothing. The child returns 0 in a new
+ * session, with its working directory at / and its stdin on /dev/null;
+ * stdout and stderr stay until it is ready, so start-up errors still reach
+ * the terminal. Returns -1 with errno set if the fork or pipe fails (in the
+ * caller's process).
  */
 int process_daemonize(void);
+
+/*
+ * In a daemonized child that is not ready yet: sends line[0..len) (a whole
+ * line, its newline included) for the waiting parent to print, e.g. why
+ * start-up fails while the log goes to a file. Does nothing otherwise.
+ * Matches log_tee_fn.
+ */
+void process_daemon_report(const char *line, size_t len);
 
 /*
  * In a daemonized child: tells the waiting parent that start-up

@@ -387,7 +387,7 @@ control_frame(struct ws_session *s, uint8_t *p, size_t len, struct ws_event *ev)
              * What it carried is reported for the record. */
             fail_at(s, ev, err.code, err.reason, false);
             ev->peer_closed = true;
-            ev->close.code = len >= 2 ? (uint16_t)(p[0] << 8 | p[1]) : 0;
+            ev->close.code = (uint16_t)(len >= 2 ? p[0] << 8 | p[1] : 0);
             ev->close.has_code = len >= 2;
             ev->close.reason = len > 2 ? p + 2 : NULL;
             ev->close.reason_len = len > 2 ? len - 2 : 0;

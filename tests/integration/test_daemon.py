@@ -443,9 +443,13 @@ def t_pidfile():
         tap.ok(not os.path.exists(pidfile), "pidfile: removed at exit")
     finally:
         w.kill_all()
-    status, _, err = wsdtest.run_once(["--pidfile", "relative.pid", "-t"])
-    tap.ok(status == 2 and "absolute" in err,
-           "pidfile: a relative name is refused", err)
+    rel = subprocess.run([wsdtest.WSD, "--pidfile", "relative.pid", "-t"],
+                         capture_output=True, text=True, cwd=TMP,
+                         timeout=timeout(10))
+    tap.ok(rel.returncode == 0 and "wsd: pidfile %s\n"
+           % os.path.join(os.path.realpath(TMP), "relative.pid") in rel.stdout,
+           "pidfile: a relative name is taken from the current directory, "
+           "and wsd -t shows it absolute", rel.stdout + rel.stderr)
 
 
 # Logs --------------------------------------------------------------------------
@@ -710,14 +714,228 @@ def t_daemon():
     finally:
         if pid > 0 and wsdtest.alive(pid):
             os.kill(pid, signal.SIGKILL)
-    status, _, _ = wsdtest.run_once(
-        ["--daemon", "on", "--listen", "127.0.0.1:%d" % port, "--log", log,
-         "--tls_certificate", "/nonexistent.pem",
-         "--tls_certificate_key", "/nonexistent.pem"])
-    tap.eq(status, 2, "daemon: a start-up failure exits 2")
-    status, _, err = wsdtest.run_once(["--daemon", "on", "-t"])
-    tap.ok(status == 2 and "daemon: needs log" in err,
-           "daemon: refused with log stderr", err)
+    r = subprocess.run([wsdtest.WSD, "--daemon", "on", "-t"],
+                       capture_output=True, text=True, timeout=timeout(10))
+    tap.ok(r.returncode == 0 and "the log goes to syslog" in r.stdout,
+           "daemon with log stderr: -t says the log goes to syslog",
+           r.stdout + r.stderr)
+
+
+def t_daemon_syslog_default():
+    """`daemon on` alone works: with log stderr (the default) a daemon logs
+    to syslog, and says so on the terminal and in the log."""
+    d = tempfile.mkdtemp(prefix="daemon-syslog-", dir=TMP)
+    pidfile = os.path.join(d, "wsd.pid")
+    sock, preexec, created = syslog_capture()
+    try:
+        rfd, wfd = os.pipe()
+        r = subprocess.run([wsdtest.WSD, "--daemon", "on", "--pidfile",
+                            pidfile, "--listen", "127.0.0.1:0",
+                            "--workers", "1", "--admin_listen", "off",
+                            "--ready_fd", str(wfd)],
+                           capture_output=True, text=True, pass_fds=(wfd,),
+                           preexec_fn=preexec, timeout=timeout(10))
+        os.close(wfd)
+        r_ready, _, _ = select.select([rfd], [], [], timeout(5))
+        line = os.read(rfd, 512).decode() if r_ready else ""
+        os.close(rfd)
+        tap.eq(r.returncode, 0, "daemon on alone: starts (%s)"
+               % r.stderr.strip())
+        if r.returncode != 0:
+            return
+        tap.ok("the log goes to syslog" in r.stderr,
+               "daemon on alone: the terminal is told the log goes to syslog",
+               r.stderr)
+        pid = int(read(pidfile).strip() or 0)
+        tap.ok(pid > 0 and wsdtest.alive(pid), "daemon on alone: runs")
+        port = int(line.split("listen=")[1].split()[0].rsplit(":", 1)[1]) \
+            if "listen=" in line else 0
+        s = wsdtest.open_ws(port)
+        tap.ok(echo_raw(s), "daemon on alone: serves")
+        s.close()
+        if sock is None:
+            tap.ok(False, "daemon on alone: cannot capture /dev/log "
+                          "without root")
+            return
+        sock.settimeout(timeout(3))
+        got = []
+        try:
+            while not any("info: wsd " in g for g in got):
+                got.append(sock.recv(4096).decode("utf-8", "replace"))
+        except (socket.timeout, TimeoutError):
+            pass
+        tap.ok(any("info: wsd " in g and "wsd[%d]" % pid in g for g in got),
+               "daemon on alone: the start-up line goes to syslog", got[:5])
+        tap.ok(any(g.startswith("<29>") and "the log goes to syslog" in g
+                   for g in got),
+               "daemon on alone: which says why, at daemon.notice", got[:5])
+    finally:
+        stop_by_pidfile(pidfile)
+        if sock is not None:
+            sock.close()
+        if created:
+            os.unlink(created)
+
+
+def stop_by_pidfile(pidfile):
+    """Stops the daemon whose pid pidfile holds, if one runs: SIGTERM,
+    then SIGKILL after a bounded wait. For tests that expected no daemon
+    to start."""
+    pid = int(read(pidfile).strip() or 0)
+    if pid <= 0 or not wsdtest.alive(pid):
+        return
+    kids = wsdtest.children(pid)
+    os.kill(pid, signal.SIGTERM)
+    if not wsdtest.wait_until(lambda: not wsdtest.alive(pid), 10):
+        for p in [pid] + kids:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def t_daemon_startup_errors():
+    """A detached wsd that fails after the fork, once its log is a file,
+    says why on the terminal it was started from, not only in the log,
+    and the starting command exits with the daemon's status (2)."""
+    d = tempfile.mkdtemp(prefix="daemon-errors-", dir=TMP)
+    pidfile, log = os.path.join(d, "wsd.pid"), os.path.join(d, "wsd.log")
+    missing = os.path.join(d, "missing-cert.pem")
+    base = [wsdtest.WSD, "--daemon", "on", "--pidfile", pidfile, "--log",
+            log, "--workers", "1", "--admin_listen", "off"]
+    try:
+        r = subprocess.run(base + ["--listen", "127.0.0.1:0",
+                                   "--tls_listen", "127.0.0.1:0",
+                                   "--tls_certificate", missing,
+                                   "--tls_certificate_key", missing],
+                           capture_output=True, text=True,
+                           timeout=timeout(10))
+        tap.eq(r.returncode, 2, "daemon, bad certificate: the starting "
+                                "command exits 2")
+        tap.ok("tls_certificate %s" % missing in r.stderr,
+               "daemon, bad certificate: the terminal is told which file",
+               r.stderr)
+        tap.ok("tls_certificate %s" % missing in read(log),
+               "daemon, bad certificate: the log says it too", read(log))
+    finally:
+        stop_by_pidfile(pidfile)
+    busy = socket.socket()
+    try:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        addr = "127.0.0.1:%d" % busy.getsockname()[1]
+        r = subprocess.run(base + ["--listen", addr],
+                           capture_output=True, text=True,
+                           timeout=timeout(10))
+        tap.eq(r.returncode, 2, "daemon, port in use: the starting command "
+                                "exits 2")
+        tap.ok(addr in r.stderr and "in use" in r.stderr,
+               "daemon, port in use: the terminal is told which address",
+               r.stderr)
+    finally:
+        busy.close()
+        stop_by_pidfile(pidfile)
+
+
+def start_detached(args, cwd):
+    """Runs `wsd args --daemon on --ready_fd N` in cwd; returns (status
+    of the starting command, its stderr, the ready line's fields)."""
+    rfd, wfd = os.pipe()
+    try:
+        proc = subprocess.Popen([wsdtest.WSD] + args +
+                                ["--daemon", "on", "--ready_fd", str(wfd)],
+                                cwd=cwd, stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, pass_fds=(wfd,))
+        os.close(wfd)
+        wfd = -1
+        line = b""
+        deadline = time.monotonic() + timeout(10)
+        while not line.endswith(b"\n") and time.monotonic() < deadline:
+            r, _, _ = select.select([rfd], [], [], 0.1)
+            if r:
+                chunk = os.read(rfd, 512)
+                if not chunk:
+                    break
+                line += chunk
+        try:
+            _, err = proc.communicate(timeout=timeout(10))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        ready = dict(w.partition("=")[::2] for w in line.decode().split()[1:])
+        return proc.returncode, err.decode("utf-8", "replace"), ready
+    finally:
+        os.close(rfd)
+        if wfd != -1:
+            os.close(wfd)
+
+
+def t_relative_paths():
+    """File names relative to the directory wsd was started in: -t shows
+    them made absolute, a detached wsd (working directory /) finds them at
+    start-up, and a reload (SIGHUP) finds them again, the -c file too."""
+    d = os.path.realpath(tempfile.mkdtemp(prefix="relative-", dir=TMP))
+    for sub in ("etc", "certs", "run", "logs"):
+        os.mkdir(os.path.join(d, sub))
+    cert, key = wsdtest.make_cert(os.path.join(d, "certs"), "rel")
+    write(os.path.join(d, "etc", "token"), "s3cret\n")
+    conf = os.path.join(d, "etc", "wsd.conf")
+    body = ("workers 1\nlisten 127.0.0.1:0\ntls_listen 127.0.0.1:0\n"
+            "admin_listen 127.0.0.1:0\nadmin_token_file etc/token\n"
+            "tls_certificate certs/rel.pem\ntls_certificate_key certs/rel.key\n"
+            "pidfile run/wsd.pid\nlog logs/wsd.log\n"
+            "access_log ./logs/access.log\n")
+    write(conf, body + "path /one\n")
+    pidfile, log = os.path.join(d, "run", "wsd.pid"), os.path.join(d, "logs",
+                                                                 "wsd.log")
+    r = subprocess.run([wsdtest.WSD, "-t", "-c", "etc/wsd.conf"], cwd=d,
+                       capture_output=True, text=True, timeout=timeout(10))
+    want = ["configuration file %s" % conf,
+            "admin_token_file %s/etc/token" % d,
+            "tls_certificate %s" % cert, "tls_certificate_key %s" % key,
+            "pidfile %s" % pidfile, "log %s" % log,
+            "access_log %s/logs/access.log" % d]
+    tap.ok(r.returncode == 0 and
+           all("wsd: %s\n" % w in r.stdout for w in want),
+           "relative paths: wsd -t accepts them and shows each absolute",
+           r.stdout + r.stderr)
+    status, err, ready = start_detached(["-c", "etc/wsd.conf"], d)
+    try:
+        tap.eq(status, 0, "relative paths: a detached wsd starts (%s)"
+               % err.strip())
+        if status != 0:
+            return
+        pid = int(read(pidfile).strip() or 0)
+        tap.ok(pid > 0 and wsdtest.alive(pid) and
+               str(pid) == ready.get("pid"),
+               "relative paths: the pidfile is where -t said", read(pidfile))
+        tap.ok("certificate %s" % cert in read(log),
+               "relative paths: the log file is where -t said, and names "
+               "the certificate absolute", read(log)[-400:])
+        port = int(ready.get("listen", ":0").rsplit(":", 1)[1])
+        tls_port = int(ready.get("tls_listen", ":0").rsplit(":", 1)[1])
+        admin = int(ready.get("admin", ":0").rsplit(":", 1)[1])
+        tap.eq(served_cert(tls_port), der_of(cert),
+               "relative paths: wss:// serves the relative certificate")
+        tap.eq(wsdtest.admin_request(admin, "/v1/stats", headers={
+            "Authorization": "Bearer s3cret"})[0], 200,
+            "relative paths: the admin token came from the relative file")
+        write(conf, body + "path /two\n")
+        os.kill(pid, signal.SIGHUP)
+        tap.ok(wsdtest.wait_until(lambda: "reloaded" in read(log) or
+                                  "reload refused" in read(log), 10) and
+               "reload refused" not in read(log),
+               "relative paths: a reload from / finds the -c file and the "
+               "certificate again", read(log)[-600:])
+        tap.ok(wsdtest.wait_until(lambda: status_of(port, "/two") == 101, 5),
+               "relative paths: the reloaded configuration serves /two")
+        tap.eq(served_cert(tls_port), der_of(cert),
+               "relative paths: wss:// still serves after the reload")
+    finally:
+        stop_by_pidfile(pidfile)
+    tap.ok(wsdtest.wait_until(lambda: not os.path.exists(pidfile), 10),
+           "relative paths: stopped, the pidfile removed")
 
 
 def t_user():
@@ -859,6 +1077,9 @@ def main():
     wsdtest.guard(tap, "keepalive", t_keepalive)
     wsdtest.guard(tap, "idle", t_idle_timeout)
     wsdtest.guard(tap, "daemon", t_daemon)
+    wsdtest.guard(tap, "daemon start-up errors", t_daemon_startup_errors)
+    wsdtest.guard(tap, "daemon syslog default", t_daemon_syslog_default)
+    wsdtest.guard(tap, "relative paths", t_relative_paths)
     wsdtest.guard(tap, "user", t_user)
     wsdtest.guard(tap, "nofile", t_nofile)
     wsdtest.guard(tap, "titles", t_titles)

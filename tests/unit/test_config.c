@@ -157,13 +157,14 @@ test_refusals(void)
         {"tls_listen", "localhost:8889",
          "tls_listen: \"localhost:8889\" is not ADDR:PORT (an IPv4 address, "
          "[IPv6] or *, and a port 0-65535)"},
-        {"log", "wsd.log",
-         "log: \"wsd.log\" is not stderr, syslog or an absolute file name"},
-        {"log", "", "log: \"\" is not stderr, syslog or an absolute file name"},
+        {"log", "", "log: \"\" is not stderr, syslog or a file name"},
+        {"log", "off",
+         "log: \"off\" is not stderr, syslog or a file name (./off names a "
+         "file of that name)"},
         {"access_log", "on",
-         "access_log: \"on\" is not off or an absolute file name"},
-        {"pidfile", "run/wsd.pid",
-         "pidfile: \"run/wsd.pid\" is not an absolute file name"},
+         "access_log: \"on\" is not off or a file name (./on names a file of "
+         "that name)"},
+        {"access_log", "", "access_log: \"\" is not off or a file name"},
         {"daemon", "1", "daemon: \"1\" is not on or off"},
         {"pong_timeout_ms", "0",
          "pong_timeout_ms: 0 is out of range (1 to 3600000)"},
@@ -410,13 +411,15 @@ test_daemon_directives(void)
     is_int(config_set(&cfg, "ping_interval_ms", "0", err), 0,
            "ping_interval_ms 0 turns pings off");
 
-    is_int(finish_with(&cfg, daemon_stderr, 2, err), -1,
-           "daemon with log stderr refused");
-    is_str(err,
-           "daemon: needs log syslog or a file (a daemon's stderr is "
-           "/dev/null)",
-           "daemon with log stderr: message");
+    is_int(finish_with(&cfg, daemon_stderr, 2, err), 0,
+           "daemon with log stderr: accepted");
+    is_str(cfg.log, "syslog", "daemon with log stderr: syslog instead");
+    ok(cfg.log_syslog_default, "daemon with log stderr: said to be chosen");
     is_int(finish_with(&cfg, daemon_syslog, 4, err), 0, "daemon with syslog");
+    ok(!cfg.log_syslog_default, "daemon with log syslog: not chosen");
+    is_int(finish_with(&cfg, daemon_stderr, 0, err), 0, "not a daemon");
+    ok(!cfg.log_syslog_default && strcmp(cfg.log, "stderr") == 0,
+       "not a daemon: log stderr stays");
     is_int(finish_with(&cfg, group_only, 2, err), -1, "group without user");
     is_str(err, "group: needs user", "group without user: message");
     is_int(finish_with(&cfg, no_user, 2, err), -1, "unknown user refused");
@@ -472,6 +475,91 @@ test_daemon_directives(void)
            "reload: path, listen and limits may change");
 }
 
+/*
+ * File names: relative ones are made absolute, from the current directory
+ * for config_set and config_load_file, from each item's dir for
+ * config_build, both for the file to load and for the names inside it.
+ */
+static void
+test_relative_files(void)
+{
+    static const char *const file_directives[] = {"tls_certificate",
+                                                  "tls_certificate_key",
+                                                  "admin_token_file",
+                                                  "pidfile",
+                                                  "log",
+                                                  "access_log"};
+    char cwd[CONFIG_FILE_MAX];
+    char want[CONFIG_FILE_MAX + 16];
+    char path[CONFIG_FILE_MAX];
+    char long_dir[CONFIG_FILE_MAX];
+    char err[CONFIG_ERROR_MAX];
+    struct config cfg;
+
+    ok(getcwd(cwd, sizeof(cwd)) != NULL, "getcwd");
+    config_init(&cfg);
+    for (size_t i = 0; i < sizeof(file_directives) / sizeof(char *); i++) {
+        const char *name = file_directives[i];
+        const char *field =
+            strcmp(name, "tls_certificate") == 0       ? cfg.tls_certificate
+            : strcmp(name, "tls_certificate_key") == 0 ? cfg.tls_certificate_key
+            : strcmp(name, "admin_token_file") == 0    ? cfg.admin_token_file
+            : strcmp(name, "pidfile") == 0             ? cfg.pidfile
+            : strcmp(name, "log") == 0                 ? cfg.log
+                                                       : cfg.access_log;
+        snprintf(want, sizeof(want), "%s/sub/%s.x", cwd, name);
+        snprintf(path, sizeof(path), "sub/%s.x", name);
+        is_int(config_set(&cfg, name, path, err), 0, "%s relative: accepted",
+               name);
+        is_str(field, want, "%s relative: from the current directory", name);
+        snprintf(path, sizeof(path), "./sub/%s.x", name);
+        config_set(&cfg, name, path, err);
+        is_str(field, want, "%s ./relative: the same, without ./", name);
+        is_int(config_set(&cfg, name, "/abs/x", err), 0, "%s absolute", name);
+        is_str(field, "/abs/x", "%s absolute: kept as it is", name);
+    }
+
+    const char *conf = "/tmp/wsd-test-config-relative.conf";
+    FILE *f = fopen(conf, "w");
+    ok(f != NULL, "temporary file");
+    if (f == NULL) {
+        return;
+    }
+    fputs("tls_certificate certs/c.pem\npidfile /run/wsd.pid\n"
+          "log logs/wsd.log\n",
+          f);
+    fclose(f);
+    const struct config_item items[] = {
+        {NULL, "wsd-test-config-relative.conf", "/tmp"},
+        {"tls_certificate_key", "certs/c.key", "/srv/wsd/"},
+        {"access_log", "a.log", "/"},
+    };
+    is_int(config_build(&cfg, items, 3, err), 0,
+           "build: a relative file from its dir: %s", err);
+    is_str(cfg.tls_certificate, "/tmp/certs/c.pem",
+           "build: a name in the file, from the item's dir (not the "
+           "current directory)");
+    is_str(cfg.pidfile, "/run/wsd.pid", "build: an absolute name as it is");
+    is_str(cfg.log, "/tmp/logs/wsd.log", "build: log from the item's dir");
+    is_str(cfg.tls_certificate_key, "/srv/wsd/certs/c.key",
+           "build: a setting from its dir (one '/' between)");
+    is_str(cfg.access_log, "/a.log", "build: from /");
+    const struct config_item missing[] = {{NULL, "nowhere.conf", "/tmp"}};
+    is_int(config_build(&cfg, missing, 1, err), -1, "build: missing file");
+    is_str(err, "/tmp/nowhere.conf: No such file or directory",
+           "build: the message names the file made absolute");
+    remove(conf);
+
+    memset(long_dir, 'd', sizeof(long_dir) - 1);
+    long_dir[0] = '/';
+    long_dir[sizeof(long_dir) - 10] = '\0';
+    const struct config_item too_long[] = {{"pidfile", "0123456789", long_dir}};
+    is_int(config_build(&cfg, too_long, 1, err), -1,
+           "build: a name too long once made absolute is refused");
+    is_str(err, "pidfile: file name longer than 1023 bytes (made absolute)",
+           "build: too long: message");
+}
+
 /* config_build: defaults, then files and settings in order. */
 static void
 test_build(void)
@@ -487,15 +575,18 @@ test_build(void)
     }
     fputs("path /file\nmax_headers 10\n", f);
     fclose(f);
-    const struct config_item in_order[] = {
-        {"path", "/before"}, {NULL, path}, {"max_headers", "20"}};
+    const struct config_item in_order[] = {{"path", "/before", NULL},
+                                           {NULL, path, NULL},
+                                           {"max_headers", "20", NULL}};
     is_int(config_build(&cfg, in_order, 3, err), 0, "build: ok");
     is_str(cfg.path, "/file", "build: the file overrides what came before");
     is_int((int)cfg.max_headers, 20, "build: a later setting overrides it");
-    const struct config_item bad[] = {{NULL, path}, {"workers", "0"}};
+    const struct config_item bad[] = {{NULL, path, NULL},
+                                      {"workers", "0", NULL}};
     is_int(config_build(&cfg, bad, 2, err), -1, "build: a bad setting fails");
     is_str(err, "workers: 0 is out of range (1 to 256)", "build: message");
-    const struct config_item joined[] = {{"tls_certificate_key", "/k.pem"}};
+    const struct config_item joined[] = {
+        {"tls_certificate_key", "/k.pem", NULL}};
     is_int(config_build(&cfg, joined, 1, err), -1,
            "build: config_finish's rules apply");
     remove(path);
@@ -510,6 +601,7 @@ main(void)
     test_refusals();
     test_daemon_directives();
     test_build();
+    test_relative_files();
     test_tls();
     test_files();
     test_shipped_file();
