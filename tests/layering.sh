@@ -331,10 +331,9 @@ offences=$(clean 1 "$@" | awk -v runtime="$runtime" -v own="$own" '
     }
     {
         p = index($0, ":"); q = index(substr($0, p + 1), ":")
-        where = substr($0, 1, p + q); t = substr($0, p + q + 1)
+        what = $0; t = substr($0, p + q + 1)
         if (!sub(/^[ \t]*#[ \t]*include(_next)?[ \t]*/, "", t)) next
         seen++
-        what = where t
         if (t !~ /^[<"]/) { print "macro\t" what; next }
         end = substr(t, 1, 1) == "<" ? ">" : "\""
         path = substr(t, 2); path = substr(path, 1, index(path, end) - 1)
