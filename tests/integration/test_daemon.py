@@ -20,6 +20,7 @@ import signal
 import socket
 import ssl
 import struct
+import subprocess
 import tempfile
 import time
 
