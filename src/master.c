@@ -50,12 +50,19 @@ struct master_slot {
     struct event *ev_respawn;
 };
 
+/* The sockets of one endpoint of a generation. */
+struct master_listen {
+    int *fds;   /* one per worker, SO_REUSEPORT; NULL: endpoint off */
+    bool taken; /* from the generation before: given back if this one
+                   does not run */
+};
+
 /* What a generation of workers serves: listeners, TLS and configuration. */
 struct master_gen {
     struct config *cfg;
-    int *listen_fds;     /* one per worker, SO_REUSEPORT */
-    int *tls_listen_fds; /* NULL while TLS is off */
-    SSL_CTX *tls_ctx;    /* NULL while TLS is off */
+    struct master_listen ws;
+    struct master_listen wss; /* fds NULL while TLS is off */
+    SSL_CTX *tls_ctx;         /* NULL while TLS is off */
 };
 
 /*
@@ -156,9 +163,9 @@ master_spawn(struct master *m, unsigned i)
          * signalfd, the pidfile, the admin socket, nor an admin client's
          * connection, whose end would otherwise wait for the worker's. It
          * takes its signals through its own event base. */
-        struct worker_listeners ls = {m->gen.listen_fds[k], -1, m->gen.tls_ctx};
-        if (m->gen.tls_listen_fds != NULL) {
-            ls.tls_fd = m->gen.tls_listen_fds[k];
+        struct worker_listeners ls = {m->gen.ws.fds[k], -1, m->gen.tls_ctx};
+        if (m->gen.wss.fds != NULL) {
+            ls.tls_fd = m->gen.wss.fds[k];
         }
         int keep[4] = {ls.fd, ls.tls_fd, -1, -1};
         log_fds(&keep[2], &keep[3]);
@@ -437,16 +444,20 @@ master_on_signal(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+gen_listen_free(struct master_listen *l, unsigned n)
+{
+    if (l->fds != NULL) {
+        listener_close(l->fds, n);
+    }
+    free(l->fds);
+    l->fds = NULL;
+}
+
+static void
 gen_free(struct master_gen *g, unsigned n)
 {
-    if (g->listen_fds != NULL) {
-        listener_close(g->listen_fds, n);
-    }
-    if (g->tls_listen_fds != NULL) {
-        listener_close(g->tls_listen_fds, n);
-    }
-    free(g->listen_fds);
-    free(g->tls_listen_fds);
+    gen_listen_free(&g->ws, n);
+    gen_listen_free(&g->wss, n);
     SSL_CTX_free(g->tls_ctx);
     free(g->cfg);
     memset(g, 0, sizeof(*g));
@@ -462,6 +473,17 @@ fds_new(unsigned n)
     return fds;
 }
 
+/* Gives l's sockets back to old if l took them from there. */
+static void
+gen_listen_give_back(struct master_listen *l, struct master_listen *old)
+{
+    if (l->taken) {
+        old->fds = l->fds;
+        l->fds = NULL;
+        l->taken = false;
+    }
+}
+
 /*
  * Frees g, a generation that will not run, after giving back to old the
  * listeners gen_open took from it: a refused reload changes nothing.
@@ -469,22 +491,41 @@ fds_new(unsigned n)
 static void
 gen_abandon(struct master_gen *g, struct master_gen *old, unsigned n)
 {
-    if (old != NULL && old->listen_fds == NULL) {
-        old->listen_fds = g->listen_fds;
-        g->listen_fds = NULL;
-    }
-    if (old != NULL && old->tls_listen_fds == NULL &&
-        config_tls_is_on(old->cfg) && g->cfg != NULL &&
-        strcmp(old->cfg->tls_listen.text, g->cfg->tls_listen.text) == 0) {
-        old->tls_listen_fds = g->tls_listen_fds;
-        g->tls_listen_fds = NULL;
+    if (old != NULL) {
+        gen_listen_give_back(&g->ws, &old->ws);
+        gen_listen_give_back(&g->wss, &old->wss);
     }
     gen_free(g, n);
 }
 
 /*
+ * Fills l with the sockets of an endpoint on addr: those of old (whose
+ * configured address was old_addr) when the address is unchanged, taken
+ * from it, else n new ones. Returns 0, or -1 after logging why.
+ */
+static int
+gen_listen(struct master_listen *l, struct master_listen *old,
+           const struct config_addr *old_addr, const struct config_addr *addr,
+           unsigned n)
+{
+    if (old != NULL && old->fds != NULL &&
+        strcmp(old_addr->text, addr->text) == 0) {
+        l->fds = old->fds;
+        l->taken = true;
+        old->fds = NULL;
+        return 0;
+    }
+    l->fds = fds_new(n);
+    if (l->fds == NULL) {
+        log_msg(LOG_LEVEL_ERROR, "%s: out of memory", addr->text);
+        return -1;
+    }
+    return listener_open(addr, n, l->fds);
+}
+
+/*
  * Fills g for cfg (which it takes over): the TLS context, and listeners,
- * taken from old when their address is unchanged (old's are then -1) or
+ * taken from old when their address is unchanged (old's are then NULL) or
  * opened anew. Returns 0, or -1 after logging why (g freed, old intact).
  */
 static int
@@ -504,25 +545,15 @@ gen_open(struct master_gen *g, struct config *cfg, struct master_gen *old,
             goto fail;
         }
     }
-    bool same = old != NULL && old->listen_fds != NULL &&
-                strcmp(old->cfg->listen.text, cfg->listen.text) == 0;
-    if (same) {
-        g->listen_fds = old->listen_fds;
-        old->listen_fds = NULL;
-    } else if ((g->listen_fds = fds_new(n)) == NULL ||
-               listener_open(&cfg->listen, n, g->listen_fds) != 0) {
+    if (gen_listen(&g->ws, old != NULL ? &old->ws : NULL,
+                   old != NULL ? &old->cfg->listen : NULL, &cfg->listen,
+                   n) != 0) {
         goto fail;
     }
-    if (g->tls_ctx == NULL) {
-        return 0;
-    }
-    same = old != NULL && old->tls_listen_fds != NULL &&
-           strcmp(old->cfg->tls_listen.text, cfg->tls_listen.text) == 0;
-    if (same) {
-        g->tls_listen_fds = old->tls_listen_fds;
-        old->tls_listen_fds = NULL;
-    } else if ((g->tls_listen_fds = fds_new(n)) == NULL ||
-               listener_open(&cfg->tls_listen, n, g->tls_listen_fds) != 0) {
+    if (g->tls_ctx != NULL &&
+        gen_listen(&g->wss, old != NULL ? &old->wss : NULL,
+                   old != NULL ? &old->cfg->tls_listen : NULL, &cfg->tls_listen,
+                   n) != 0) {
         goto fail;
     }
     return 0;
@@ -711,8 +742,7 @@ master_reload(struct master *m)
         master_spawn(m, i);
     }
     log_msg(LOG_LEVEL_INFO, "reloaded: %u new worker%s on %s", m->n,
-            m->n == 1 ? "" : "s",
-            bound_text(&cfg->listen, m->gen.listen_fds[0]).s);
+            m->n == 1 ? "" : "s", bound_text(&cfg->listen, m->gen.ws.fds[0]).s);
 done:
     process_notify("READY=1");
 }
@@ -735,10 +765,10 @@ master_write_ready(const struct master *m, int ready_fd)
     size_t len = n > 0 ? (size_t)n : 0;
 
     len += ready_addr(line + len, sizeof(line) - len, "listen", &cfg->listen,
-                      m->gen.listen_fds[0]);
-    if (m->gen.tls_listen_fds != NULL) {
+                      m->gen.ws.fds[0]);
+    if (m->gen.wss.fds != NULL) {
         len += ready_addr(line + len, sizeof(line) - len, "tls_listen",
-                          &cfg->tls_listen, m->gen.tls_listen_fds[0]);
+                          &cfg->tls_listen, m->gen.wss.fds[0]);
     }
     if (m->admin_fd != -1) {
         len += ready_addr(line + len, sizeof(line) - len, "admin",
@@ -935,11 +965,11 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
         master_spawn(&m, i);
     }
     log_msg(LOG_LEVEL_INFO, "wsd %s: %u worker%s on %s, path %s", VERSION, n,
-            n == 1 ? "" : "s", bound_text(&cfg->listen, m.gen.listen_fds[0]).s,
+            n == 1 ? "" : "s", bound_text(&cfg->listen, m.gen.ws.fds[0]).s,
             cfg->path);
-    if (m.gen.tls_listen_fds != NULL) {
+    if (m.gen.wss.fds != NULL) {
         log_msg(LOG_LEVEL_INFO, "wss on %s, certificate %s",
-                bound_text(&cfg->tls_listen, m.gen.tls_listen_fds[0]).s,
+                bound_text(&cfg->tls_listen, m.gen.wss.fds[0]).s,
                 cfg->tls_certificate);
     }
     if (ready_fd != -1) {
