@@ -701,6 +701,31 @@ master_endpoints(const struct master *m, struct master_endpoint e[3])
     return n;
 }
 
+/* Logs head, then the path and every endpoint with the address it is
+ * bound to: one line that says where wsd serves. */
+static void
+master_log_endpoints(const struct master *m, const char *head)
+{
+    const struct config *cfg = m->gen.cfg;
+    struct master_endpoint e[3];
+    size_t n = master_endpoints(m, e);
+    char line[2 * CONFIG_FILE_MAX];
+    int k = snprintf(line, sizeof(line), "%s, path %s", head, cfg->path);
+    size_t len = k > 0 && (size_t)k < sizeof(line) ? (size_t)k : 0;
+
+    /* It fits: the path and the certificate are at most CONFIG_PATH_MAX
+     * and CONFIG_FILE_MAX, the rest a few dozen bytes each. */
+    for (size_t i = 0; i < n; i++) {
+        bool tls = e[i].addr == &cfg->tls_listen;
+        k = snprintf(line + len, sizeof(line) - len, ", %s %s%s%s%s",
+                     e[i].l.directive, bound_text(e[i].addr, e[i].l.fd).s,
+                     tls ? " (certificate " : "",
+                     tls ? cfg->tls_certificate : "", tls ? ")" : "");
+        len += k > 0 && (size_t)k < sizeof(line) - len ? (size_t)k : 0;
+    }
+    log_msg(LOG_LEVEL_INFO, "%s", line);
+}
+
 /*
  * HUP: builds the configuration anew from the same sources. A valid one
  * starts a new generation of workers in the other bank of slots; the old
@@ -793,8 +818,10 @@ master_reload(struct master *m)
         m->slots[i].fatal = false;
         master_spawn(m, i);
     }
-    log_msg(LOG_LEVEL_INFO, "reloaded: %u new worker%s on %s", m->n,
-            m->n == 1 ? "" : "s", bound_text(&cfg->listen, m->gen.ws.fds[0]).s);
+    char head[64];
+    snprintf(head, sizeof(head), "reloaded: %u new worker%s", m->n,
+             m->n == 1 ? "" : "s");
+    master_log_endpoints(m, head);
 done:
     process_notify("READY=1");
 }
@@ -1005,14 +1032,10 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
     for (unsigned i = 0; i < n; i++) {
         master_spawn(&m, i);
     }
-    log_msg(LOG_LEVEL_INFO, "wsd %s: %u worker%s on %s, path %s", VERSION, n,
-            n == 1 ? "" : "s", bound_text(&cfg->listen, m.gen.ws.fds[0]).s,
-            cfg->path);
-    if (m.gen.wss.fds != NULL) {
-        log_msg(LOG_LEVEL_INFO, "wss on %s, certificate %s",
-                bound_text(&cfg->tls_listen, m.gen.wss.fds[0]).s,
-                cfg->tls_certificate);
-    }
+    char head[64];
+    snprintf(head, sizeof(head), "wsd %s: %u worker%s", VERSION, n,
+             n == 1 ? "" : "s");
+    master_log_endpoints(&m, head);
     if (ready_fd != -1) {
         master_write_ready(&m, ready_fd);
     }

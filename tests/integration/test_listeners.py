@@ -7,7 +7,7 @@ the two (SO_REUSEPORT); a socket only bound, not listening, is no obstacle;
 two wsd started at the same moment on one port end with exactly one
 serving, as the port's lock serializes their checks; a reload onto a taken
 address is refused, logged, and the running listeners keep serving; port 0
-still lets the kernel choose.
+still lets the kernel choose. The start-up line names every listener.
 
 Real processes on 127.0.0.1 ports the kernel picks at run time; every
 wait is bounded and waits for an event (a ready line, an exit, a log
@@ -343,6 +343,21 @@ def t_port_zero(certs):
                admin_answers(W.admin_port(b)), "port 0: both serve admin")
 
 
+def t_startup_line(certs):
+    """The start-up line names the ws://, wss:// and admin addresses."""
+    with W.Wsd(tap, args=certs.args(), workers=2) as a:
+        want = ("listen %s" % addr(a.port), "tls_listen %s" % addr(a.tls_port),
+                "admin_listen %s" % addr(W.admin_port(a)))
+        line = [l for l in a.log().splitlines() if ": 2 workers" in l]
+        tap.ok(len(line) == 1 and all(w in line[0] for w in want),
+               "start-up line: one line names %s" % ", ".join(want), line)
+    with W.Wsd(tap, args=["--admin_listen", "off"]) as a:
+        line = [l for l in a.log().splitlines() if ": 1 worker" in l]
+        tap.ok(len(line) == 1 and "listen %s" % addr(a.port) in line[0] and
+               "admin_listen" not in line[0] and "tls_listen" not in line[0],
+               "start-up line: without TLS nor admin, only listen", line)
+
+
 # Reload --------------------------------------------------------------------
 
 def t_reload_onto_taken(certs):
@@ -391,7 +406,7 @@ def t_reload_onto_taken(certs):
         a.signal(signal.SIGHUP)
         tap.ok(W.wait_until(lambda: "reloaded:" in a.log(), 5),
                "a reload onto new port-0 addresses is done", a.log()[-800:])
-        m = re.search(r"reloaded: .*127\.0\.0\.2:(\d+)", a.log())
+        m = re.search(r"reloaded: .* listen 127\.0\.0\.2:(\d+)", a.log())
         tap.ok(m is not None and int(m.group(1)) != 0 and
                ws_echoes(int(m.group(1)), "127.0.0.2"),
                "... the kernel chose the new port, which serves",
@@ -425,6 +440,7 @@ def main():
     W.guard(tap, "race", t_race)
     W.guard(tap, "port lock", t_port_lock)
     W.guard(tap, "port 0", t_port_zero, certs)
+    W.guard(tap, "start-up line", t_startup_line, certs)
     W.guard(tap, "reload onto a taken address", t_reload_onto_taken, certs)
     W.guard(tap, "reload onto its own address", t_reload_own_address, certs)
     shutil.rmtree(TMP, ignore_errors=True)
