@@ -22,6 +22,10 @@
 
 #include "log.h"
 
+/* log and access_log are handed to log_open and access_log_open. */
+_Static_assert(CONFIG_FILE_MAX <= LOG_FILE_MAX,
+               "a file name config accepts fits the log's buffer");
+
 enum config_type {
     CONFIG_ADDR,     /* ADDR:PORT, [IPV6]:PORT */
     CONFIG_PATH,     /* an absolute URL path */
