@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * wsd's configuration: every directive, its default and its limits in one
- * table, set from the command line as `--directive value` (and, in time,
- * from a file through the same setter). Values are checked when set.
+ * table, set from a file (`directive value` lines) and from the command
+ * line (`--directive value`) through the same setter, later settings
+ * overriding earlier ones. Values are checked when set, the rules that
+ * join directives once all are (config_finish); every problem goes back
+ * to the caller as text, to log or print.
  */
 #ifndef WSD_CONFIG_H
 #define WSD_CONFIG_H
