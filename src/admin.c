@@ -24,26 +24,20 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "accept_backoff.h"
 #include "admin_request.h"
 #include "clock.h"
-#include "log.h"
 #include "stats_json.h"
 
 #define ADMIN_MAX_HEADERS_BYTES 8192
 #define ADMIN_MAX_BODY_BYTES    1024
 #define ADMIN_TIMEOUT_S         10
 
-/* Out of descriptors, the admin listener rests this long, and says so at
- * most once per ADMIN_PAUSE_LOG_MS. */
-#define ADMIN_ACCEPT_PAUSE_MS 100
-#define ADMIN_PAUSE_LOG_MS    10000
-
 struct admin {
     struct evhttp *http;
     struct evconnlistener *listener; /* evhttp's, on the admin socket */
     struct event *ev_resume;         /* accepting again after a pause */
-    uint64_t pauses;                 /* since the last log line */
-    uint64_t pause_log_ms;
+    struct accept_backoff backoff;
     const struct stats_shm *shm;
     bool has_token;
     unsigned char token_digest[32]; /* SHA-256 of the token */
@@ -331,16 +325,16 @@ admin_on_resume(evutil_socket_t fd, short what, void *arg)
 
 /*
  * accept() failed for a reason other than a retry (EMFILE, ENFILE,
- * ENOBUFS, ENOMEM): the socket stays readable, and libevent would call
- * accept() again at once, forever. The listener rests instead.
+ * ENOBUFS, ENOMEM above all): the socket stays readable, and libevent
+ * would call accept() again at once, forever. The listener rests instead
+ * (accept_backoff.h), whatever the error.
  */
 static void
 admin_on_accept_error(struct evconnlistener *listener, void *arg)
 {
     struct admin *a = admins;
     int e = EVUTIL_SOCKET_ERROR();
-    uint64_t now = clock_mono_ms();
-    struct timeval tv = {0, ADMIN_ACCEPT_PAUSE_MS * 1000};
+    struct timeval tv = {0, ACCEPT_BACKOFF_PAUSE_MS * 1000};
 
     (void)arg; /* evhttp's */
     while (a != NULL && a->listener != listener) {
@@ -351,16 +345,7 @@ admin_on_accept_error(struct evconnlistener *listener, void *arg)
     }
     evconnlistener_disable(listener);
     evtimer_add(a->ev_resume, &tv);
-    a->pauses++;
-    if (a->pause_log_ms == 0 || now - a->pause_log_ms >= ADMIN_PAUSE_LOG_MS) {
-        log_msg(LOG_LEVEL_WARN,
-                "admin: accept: %s: pausing accepts for %d ms (%llu pauses "
-                "since the last such line)",
-                strerror(e), ADMIN_ACCEPT_PAUSE_MS,
-                (unsigned long long)a->pauses);
-        a->pauses = 0;
-        a->pause_log_ms = now;
-    }
+    accept_backoff_note(&a->backoff, "admin: accept", e);
 }
 
 struct admin *

@@ -14,7 +14,6 @@
 
 #include <event2/event.h>
 
-#include "config.h"
 #include "stats_shm.h"
 
 struct admin;

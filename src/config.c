@@ -22,6 +22,10 @@
 
 #include "log.h"
 
+/* log and access_log are handed to log_open and access_log_open. */
+_Static_assert(CONFIG_FILE_MAX <= LOG_FILE_MAX,
+               "a file name config accepts fits the log's buffer");
+
 enum config_type {
     CONFIG_ADDR,     /* ADDR:PORT, [IPV6]:PORT */
     CONFIG_PATH,     /* an absolute URL path */
@@ -724,8 +728,8 @@ config_tls_is_on(const struct config *cfg)
     return cfg->tls_certificate[0] != '\0';
 }
 
-static bool
-addr_is_wildcard(const struct config_addr *a)
+bool
+config_addr_is_wildcard(const struct config_addr *a)
 {
     if (a->ss.ss_family == AF_INET) {
         const struct sockaddr_in *sin = (const struct sockaddr_in *)&a->ss;
@@ -735,13 +739,8 @@ addr_is_wildcard(const struct config_addr *a)
     return IN6_IS_ADDR_UNSPECIFIED(&sin6->sin6_addr);
 }
 
-/*
- * Whether a and b would take the same connections. Both listeners set
- * SO_REUSEPORT, so the kernel would not refuse the second bind: it would
- * spread ws:// and wss:// clients over both sockets.
- */
-static bool
-addr_overlaps(const struct config_addr *a, const struct config_addr *b)
+bool
+config_addr_overlaps(const struct config_addr *a, const struct config_addr *b)
 {
     const struct sockaddr_in *a4 = (const struct sockaddr_in *)&a->ss;
     const struct sockaddr_in *b4 = (const struct sockaddr_in *)&b->ss;
@@ -754,12 +753,12 @@ addr_overlaps(const struct config_addr *a, const struct config_addr *b)
     if (a->ss.ss_family == AF_INET) {
         return a4->sin_port != 0 && a4->sin_port == b4->sin_port &&
                (a4->sin_addr.s_addr == b4->sin_addr.s_addr ||
-                addr_is_wildcard(a) || addr_is_wildcard(b));
+                config_addr_is_wildcard(a) || config_addr_is_wildcard(b));
     }
     return a6->sin6_port != 0 && a6->sin6_port == b6->sin6_port &&
            (memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) ==
                 0 ||
-            addr_is_wildcard(a) || addr_is_wildcard(b));
+            config_addr_is_wildcard(a) || config_addr_is_wildcard(b));
 }
 
 /* user and group by name (or number), into uid and gid. */
@@ -817,6 +816,22 @@ config_finish(struct config *cfg, char *err)
                  cfg->admin_listen.text);
         return -1;
     }
+    /* The kernel would refuse the second socket, but the message would
+     * blame another process: say which directives collide instead. */
+    if (cfg->admin_listen.len != 0 &&
+        config_addr_overlaps(&cfg->admin_listen, &cfg->listen)) {
+        snprintf(err, CONFIG_ERROR_MAX,
+                 "admin_listen: %s takes the port of listen %s",
+                 cfg->admin_listen.text, cfg->listen.text);
+        return -1;
+    }
+    if (cfg->admin_listen.len != 0 && config_tls_is_on(cfg) &&
+        config_addr_overlaps(&cfg->admin_listen, &cfg->tls_listen)) {
+        snprintf(err, CONFIG_ERROR_MAX,
+                 "admin_listen: %s takes the port of tls_listen %s",
+                 cfg->admin_listen.text, cfg->tls_listen.text);
+        return -1;
+    }
     if (resolve_user(cfg, err) != 0) {
         return -1;
     }
@@ -852,7 +867,7 @@ config_finish(struct config *cfg, char *err)
                  "private key)");
         return -1;
     }
-    if (addr_overlaps(&cfg->listen, &cfg->tls_listen)) {
+    if (config_addr_overlaps(&cfg->listen, &cfg->tls_listen)) {
         snprintf(err, CONFIG_ERROR_MAX,
                  "tls_listen: %s takes the port of listen %s (ws:// and "
                  "wss:// need their own)",

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * wsd's configuration: every directive, its default and its limits in one
- * table, set from the command line as `--directive value` (and, in time,
- * from a file through the same setter). Values are checked when set.
+ * table, set from a file (`directive value` lines) and from the command
+ * line (`--directive value`) through the same setter, later settings
+ * overriding earlier ones. Values are checked when set, the rules that
+ * join directives once all are (config_finish); every problem goes back
+ * to the caller as text, to log or print.
  */
 #ifndef WSD_CONFIG_H
 #define WSD_CONFIG_H
@@ -126,12 +129,12 @@ int config_file_name(const char *name, const char *dir, char *out, char *err);
  * workers (online CPUs), the admin token from admin_token_file, and the
  * rules that join directives: an admin endpoint off loopback needs a
  * token; a daemon logs to syslog when log is stderr (log_syslog_default);
- * TLS needs both tls_certificate and tls_certificate_key,
- * tls_listen is refused without them, the ws:// and wss:// endpoints
- * cannot share a port, and user and group must exist (group needs user). Call
- * once, after setting. Returns 0, or -1 with "directive: problem" in
- * err[0..CONFIG_ERROR_MAX). Whether the TLS files can be read is for the TLS
- * transport to find out.
+ * TLS needs both tls_certificate and tls_certificate_key, tls_listen is
+ * refused without them, no two of the ws://, wss:// and admin endpoints
+ * can share a port, and user and group must exist (group needs user).
+ * Call once, after setting. Returns 0, or -1 with "directive: problem" in
+ * err[0..CONFIG_ERROR_MAX). Whether the TLS files can be read is for the
+ * TLS transport to find out.
  */
 int config_finish(struct config *cfg, char *err);
 
@@ -154,6 +157,17 @@ int config_reloadable(const struct config *cur, const struct config *next,
 
 /* True when a is a loopback address (127.0.0.0/8 or ::1). */
 bool config_addr_is_loopback(const struct config_addr *a);
+
+/* True when a is the wildcard address of its family (0.0.0.0 or ::). */
+bool config_addr_is_wildcard(const struct config_addr *a);
+
+/*
+ * Whether sockets on a and b would take the same connections: the same
+ * family and port (not 0, which the kernel replaces with a free port), and
+ * the same address or a wildcard on either side.
+ */
+bool config_addr_overlaps(const struct config_addr *a,
+                          const struct config_addr *b);
 
 /* Whether wss:// is served: a certificate is configured. */
 bool config_tls_is_on(const struct config *cfg);

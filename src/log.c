@@ -18,11 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "config.h"
-
 /* A destination of lines: a file by name, or stderr when path is "". */
 struct log_file {
-    char path[CONFIG_FILE_MAX];
+    char path[LOG_FILE_MAX];
     int fd; /* -1: closed */
 };
 
@@ -76,6 +74,11 @@ log_file_set(struct log_file *f, const char *path, int fallback, char *err,
 {
     int fd = fallback;
 
+    if (strlen(path) >= sizeof(f->path)) {
+        snprintf(err, errlen, "%.64s...: file name longer than %d bytes", path,
+                 LOG_FILE_MAX - 1);
+        return -1;
+    }
     if (path[0] != '\0') {
         fd = open_append(path, err, errlen);
         if (fd == -1) {

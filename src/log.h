@@ -13,6 +13,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* Room for the name of the log or access log file, its NUL included. */
+#define LOG_FILE_MAX 1024
+
 enum log_level {
     LOG_LEVEL_DEBUG,
     LOG_LEVEL_INFO,
@@ -28,8 +31,8 @@ void log_set_level(int level);
 
 /*
  * Sends the log to dest: "stderr", "syslog", or an absolute file name
- * (opened for append, created 0640). Returns 0, or -1 with the problem in
- * err[0..errlen) and the destination unchanged.
+ * (shorter than LOG_FILE_MAX; opened for append, created 0640). Returns 0,
+ * or -1 with the problem in err[0..errlen) and the destination unchanged.
  */
 int log_open(const char *dest, char *err, size_t errlen);
 

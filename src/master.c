@@ -40,6 +40,9 @@
 /* How long after the workers' own close timeout they are SIGKILLed. */
 #define MASTER_STOP_GRACE_MS   1000
 #define MASTER_FORK_RETRY_MS   1000
+/* Room for any reason a generation or the admin endpoint cannot start:
+ * the longest is the TLS context's, which names two files. */
+#define MASTER_ERROR_MAX       (2 * CONFIG_FILE_MAX + 128)
 
 struct master_slot {
     pid_t pid; /* 0: no worker running */
@@ -50,12 +53,19 @@ struct master_slot {
     struct event *ev_respawn;
 };
 
+/* The sockets of one endpoint of a generation. */
+struct master_listen {
+    int *fds;   /* one per worker, SO_REUSEPORT; NULL: endpoint off */
+    bool taken; /* from the generation before: given back if this one
+                   does not run */
+};
+
 /* What a generation of workers serves: listeners, TLS and configuration. */
 struct master_gen {
     struct config *cfg;
-    int *listen_fds;     /* one per worker, SO_REUSEPORT */
-    int *tls_listen_fds; /* NULL while TLS is off */
-    SSL_CTX *tls_ctx;    /* NULL while TLS is off */
+    struct master_listen ws;
+    struct master_listen wss; /* fds NULL while TLS is off */
+    SSL_CTX *tls_ctx;         /* NULL while TLS is off */
 };
 
 /*
@@ -156,9 +166,9 @@ master_spawn(struct master *m, unsigned i)
          * signalfd, the pidfile, the admin socket, nor an admin client's
          * connection, whose end would otherwise wait for the worker's. It
          * takes its signals through its own event base. */
-        struct worker_listeners ls = {m->gen.listen_fds[k], -1, m->gen.tls_ctx};
-        if (m->gen.tls_listen_fds != NULL) {
-            ls.tls_fd = m->gen.tls_listen_fds[k];
+        struct worker_listeners ls = {m->gen.ws.fds[k], -1, m->gen.tls_ctx};
+        if (m->gen.wss.fds != NULL) {
+            ls.tls_fd = m->gen.wss.fds[k];
         }
         int keep[4] = {ls.fd, ls.tls_fd, -1, -1};
         log_fds(&keep[2], &keep[3]);
@@ -437,16 +447,20 @@ master_on_signal(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
+gen_listen_free(struct master_listen *l, unsigned n)
+{
+    if (l->fds != NULL) {
+        listener_close(l->fds, n);
+    }
+    free(l->fds);
+    l->fds = NULL;
+}
+
+static void
 gen_free(struct master_gen *g, unsigned n)
 {
-    if (g->listen_fds != NULL) {
-        listener_close(g->listen_fds, n);
-    }
-    if (g->tls_listen_fds != NULL) {
-        listener_close(g->tls_listen_fds, n);
-    }
-    free(g->listen_fds);
-    free(g->tls_listen_fds);
+    gen_listen_free(&g->ws, n);
+    gen_listen_free(&g->wss, n);
     SSL_CTX_free(g->tls_ctx);
     free(g->cfg);
     memset(g, 0, sizeof(*g));
@@ -462,6 +476,17 @@ fds_new(unsigned n)
     return fds;
 }
 
+/* Gives l's sockets back to old if l took them from there. */
+static void
+gen_listen_give_back(struct master_listen *l, struct master_listen *old)
+{
+    if (l->taken) {
+        old->fds = l->fds;
+        l->fds = NULL;
+        l->taken = false;
+    }
+}
+
 /*
  * Frees g, a generation that will not run, after giving back to old the
  * listeners gen_open took from it: a refused reload changes nothing.
@@ -469,27 +494,50 @@ fds_new(unsigned n)
 static void
 gen_abandon(struct master_gen *g, struct master_gen *old, unsigned n)
 {
-    if (old != NULL && old->listen_fds == NULL) {
-        old->listen_fds = g->listen_fds;
-        g->listen_fds = NULL;
-    }
-    if (old != NULL && old->tls_listen_fds == NULL &&
-        config_tls_is_on(old->cfg) && g->cfg != NULL &&
-        strcmp(old->cfg->tls_listen.text, g->cfg->tls_listen.text) == 0) {
-        old->tls_listen_fds = g->tls_listen_fds;
-        g->tls_listen_fds = NULL;
+    if (old != NULL) {
+        gen_listen_give_back(&g->ws, &old->ws);
+        gen_listen_give_back(&g->wss, &old->wss);
     }
     gen_free(g, n);
 }
 
 /*
+ * Fills l with the sockets of directive on addr: those of old (whose
+ * configured address was old_addr) when the address is unchanged, taken
+ * from it, else n new ones (held: see listener_open). Returns 0, or -1
+ * with the problem in err[0..errlen).
+ */
+static int
+gen_listen(struct master_listen *l, struct master_listen *old,
+           const struct config_addr *old_addr, const char *directive,
+           const struct config_addr *addr, unsigned n,
+           const struct listener_held *held, size_t n_held, char *err,
+           size_t errlen)
+{
+    if (old != NULL && old->fds != NULL &&
+        strcmp(old_addr->text, addr->text) == 0) {
+        l->fds = old->fds;
+        l->taken = true;
+        old->fds = NULL;
+        return 0;
+    }
+    l->fds = fds_new(n);
+    if (l->fds == NULL) {
+        snprintf(err, errlen, "%s %s: out of memory", directive, addr->text);
+        return -1;
+    }
+    return listener_open(directive, addr, n, l->fds, held, n_held, err, errlen);
+}
+
+/*
  * Fills g for cfg (which it takes over): the TLS context, and listeners,
- * taken from old when their address is unchanged (old's are then -1) or
- * opened anew. Returns 0, or -1 after logging why (g freed, old intact).
+ * taken from old when their address is unchanged or opened anew (held:
+ * the running listeners, see listener_open). Returns 0, or -1 with the
+ * problem in err[0..MASTER_ERROR_MAX) (g freed, old intact).
  */
 static int
 gen_open(struct master_gen *g, struct config *cfg, struct master_gen *old,
-         unsigned n)
+         unsigned n, const struct listener_held *held, size_t n_held, char *err)
 {
     memset(g, 0, sizeof(*g));
     g->cfg = cfg;
@@ -497,32 +545,21 @@ gen_open(struct master_gen *g, struct config *cfg, struct master_gen *old,
         /* Before anything binds or forks: a bad certificate stops wsd (or
          * the reload) at once, and every worker inherits the same context
          * (and with it the session ticket keys). */
-        char err[2 * CONFIG_FILE_MAX + 128];
-        g->tls_ctx = transport_tls_ctx_new(cfg, err, sizeof(err));
+        g->tls_ctx = transport_tls_ctx_new(cfg, err, MASTER_ERROR_MAX);
         if (g->tls_ctx == NULL) {
-            log_msg(old != NULL ? LOG_LEVEL_ERROR : LOG_LEVEL_CRIT, "%s", err);
             goto fail;
         }
     }
-    bool same = old != NULL && old->listen_fds != NULL &&
-                strcmp(old->cfg->listen.text, cfg->listen.text) == 0;
-    if (same) {
-        g->listen_fds = old->listen_fds;
-        old->listen_fds = NULL;
-    } else if ((g->listen_fds = fds_new(n)) == NULL ||
-               listener_open(&cfg->listen, n, g->listen_fds) != 0) {
+    if (gen_listen(&g->ws, old != NULL ? &old->ws : NULL,
+                   old != NULL ? &old->cfg->listen : NULL, "listen",
+                   &cfg->listen, n, held, n_held, err, MASTER_ERROR_MAX) != 0) {
         goto fail;
     }
-    if (g->tls_ctx == NULL) {
-        return 0;
-    }
-    same = old != NULL && old->tls_listen_fds != NULL &&
-           strcmp(old->cfg->tls_listen.text, cfg->tls_listen.text) == 0;
-    if (same) {
-        g->tls_listen_fds = old->tls_listen_fds;
-        old->tls_listen_fds = NULL;
-    } else if ((g->tls_listen_fds = fds_new(n)) == NULL ||
-               listener_open(&cfg->tls_listen, n, g->tls_listen_fds) != 0) {
+    if (g->tls_ctx != NULL &&
+        gen_listen(&g->wss, old != NULL ? &old->wss : NULL,
+                   old != NULL ? &old->cfg->tls_listen : NULL, "tls_listen",
+                   &cfg->tls_listen, n, held, n_held, err,
+                   MASTER_ERROR_MAX) != 0) {
         goto fail;
     }
     return 0;
@@ -534,13 +571,15 @@ fail:
 /*
  * The admin endpoint cfg asks for, made ready without touching the running
  * one: *fresh is a new endpoint when the address changed (NULL when it is
- * unchanged or turned off). Returns 0, or -1 after logging why.
+ * unchanged or turned off). Returns 0, or -1 with the problem in
+ * err[0..MASTER_ERROR_MAX).
  */
 static int
 admin_prepare(struct master *m, const struct config *cfg,
-              const struct config *old, struct admin **fresh, int *fresh_fd)
+              const struct config *old, const struct listener_held *held,
+              size_t n_held, struct admin **fresh, int *fresh_fd, char *err)
 {
-    char err[256];
+    char why[256];
 
     *fresh = NULL;
     *fresh_fd = -1;
@@ -549,13 +588,15 @@ admin_prepare(struct master *m, const struct config *cfg,
          strcmp(old->admin_listen.text, cfg->admin_listen.text) == 0)) {
         return 0;
     }
-    if (listener_open(&cfg->admin_listen, 1, fresh_fd) != 0) {
+    *fresh_fd = listener_open_one("admin_listen", &cfg->admin_listen, held,
+                                  n_held, err, MASTER_ERROR_MAX);
+    if (*fresh_fd == -1) {
         return -1;
     }
-    *fresh = admin_new(m->base, *fresh_fd, &m->shm, cfg->admin_token, err,
-                       sizeof(err));
+    *fresh = admin_new(m->base, *fresh_fd, &m->shm, cfg->admin_token, why,
+                       sizeof(why));
     if (*fresh == NULL) {
-        log_msg(LOG_LEVEL_CRIT, "admin endpoint: %s", err);
+        snprintf(err, MASTER_ERROR_MAX, "admin endpoint: %s", why);
         close(*fresh_fd);
         *fresh_fd = -1;
         return -1;
@@ -628,6 +669,63 @@ bound_text(const struct config_addr *addr, int fd)
     return b;
 }
 
+/* One endpoint the master listens on, for the messages and the checks. */
+struct master_endpoint {
+    struct listener_held l;         /* directive, a socket, SO_REUSEPORT */
+    const char *ready_key;          /* its name in the --ready_fd line */
+    const struct config_addr *addr; /* as configured */
+};
+
+/* The running configuration's endpoints, in the order ws://, wss://,
+ * admin, into e; returns how many there are. */
+static size_t
+master_endpoints(const struct master *m, struct master_endpoint e[3])
+{
+    const struct config *cfg = m->gen.cfg;
+    size_t n = 0;
+
+    if (m->gen.ws.fds != NULL) {
+        e[n++] = (struct master_endpoint){
+            {"listen", m->gen.ws.fds[0], true}, "listen", &cfg->listen};
+    }
+    if (m->gen.wss.fds != NULL) {
+        e[n++] =
+            (struct master_endpoint){{"tls_listen", m->gen.wss.fds[0], true},
+                                     "tls_listen",
+                                     &cfg->tls_listen};
+    }
+    if (m->admin_fd != -1) {
+        e[n++] = (struct master_endpoint){
+            {"admin_listen", m->admin_fd, false}, "admin", &cfg->admin_listen};
+    }
+    return n;
+}
+
+/* Logs head, then the path and every endpoint with the address it is
+ * bound to: one line that says where wsd serves. */
+static void
+master_log_endpoints(const struct master *m, const char *head)
+{
+    const struct config *cfg = m->gen.cfg;
+    struct master_endpoint e[3];
+    size_t n = master_endpoints(m, e);
+    char line[2 * CONFIG_FILE_MAX];
+    int k = snprintf(line, sizeof(line), "%s, path %s", head, cfg->path);
+    size_t len = k > 0 && (size_t)k < sizeof(line) ? (size_t)k : 0;
+
+    /* It fits: the path and the certificate are at most CONFIG_PATH_MAX
+     * and CONFIG_FILE_MAX, the rest a few dozen bytes each. */
+    for (size_t i = 0; i < n; i++) {
+        bool tls = e[i].addr == &cfg->tls_listen;
+        k = snprintf(line + len, sizeof(line) - len, ", %s %s%s%s%s",
+                     e[i].l.directive, bound_text(e[i].addr, e[i].l.fd).s,
+                     tls ? " (certificate " : "",
+                     tls ? cfg->tls_certificate : "", tls ? ")" : "");
+        len += k > 0 && (size_t)k < sizeof(line) - len ? (size_t)k : 0;
+    }
+    log_msg(LOG_LEVEL_INFO, "%s", line);
+}
+
 /*
  * HUP: builds the configuration anew from the same sources. A valid one
  * starts a new generation of workers in the other bank of slots; the old
@@ -637,9 +735,11 @@ bound_text(const struct config_addr *addr, int fd)
 static void
 master_reload(struct master *m)
 {
-    char err[CONFIG_ERROR_MAX];
+    char err[MASTER_ERROR_MAX];
     struct master_gen next;
     struct config *cfg;
+    struct master_endpoint e[3];
+    struct listener_held held[3];
 
     cfg = calloc(1, sizeof(*cfg));
     if (cfg == NULL) {
@@ -670,14 +770,22 @@ master_reload(struct master *m)
     }
     process_notify("RELOADING=1");
     log_msg(LOG_LEVEL_INFO, "reloading the configuration");
-    if (gen_open(&next, cfg, &m->gen, m->n) != 0) { /* frees cfg */
-        log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged");
+    size_t n_held = master_endpoints(m, e);
+    for (size_t i = 0; i < n_held; i++) {
+        held[i] = e[i].l;
+    }
+    if (gen_open(&next, cfg, &m->gen, m->n, held, n_held, err) != 0) {
+        /* cfg is freed */
+        log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged: %s",
+                err);
         goto done;
     }
     struct admin *fresh;
     int fresh_fd;
-    if (admin_prepare(m, cfg, m->gen.cfg, &fresh, &fresh_fd) != 0) {
-        log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged");
+    if (admin_prepare(m, cfg, m->gen.cfg, held, n_held, &fresh, &fresh_fd,
+                      err) != 0) {
+        log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged: %s",
+                err);
         gen_abandon(&next, &m->gen, m->n);
         goto done;
     }
@@ -710,39 +818,27 @@ master_reload(struct master *m)
         m->slots[i].fatal = false;
         master_spawn(m, i);
     }
-    log_msg(LOG_LEVEL_INFO, "reloaded: %u new worker%s on %s", m->n,
-            m->n == 1 ? "" : "s",
-            bound_text(&cfg->listen, m->gen.listen_fds[0]).s);
+    char head[64];
+    snprintf(head, sizeof(head), "reloaded: %u new worker%s", m->n,
+             m->n == 1 ? "" : "s");
+    master_log_endpoints(m, head);
 done:
     process_notify("READY=1");
-}
-
-/* Appends " key=HOST:PORT" for addr. */
-static size_t
-ready_addr(char *p, size_t len, const char *key, const struct config_addr *addr,
-           int fd)
-{
-    int n = snprintf(p, len, " %s=%s", key, bound_text(addr, fd).s);
-    return n > 0 && (size_t)n < len ? (size_t)n : 0;
 }
 
 static void
 master_write_ready(const struct master *m, int ready_fd)
 {
-    const struct config *cfg = m->gen.cfg;
+    struct master_endpoint e[3];
+    size_t n = master_endpoints(m, e);
     char line[512];
-    int n = snprintf(line, sizeof(line), "ready pid=%ld", (long)m->pid);
-    size_t len = n > 0 ? (size_t)n : 0;
+    int k = snprintf(line, sizeof(line), "ready pid=%ld", (long)m->pid);
+    size_t len = k > 0 ? (size_t)k : 0;
 
-    len += ready_addr(line + len, sizeof(line) - len, "listen", &cfg->listen,
-                      m->gen.listen_fds[0]);
-    if (m->gen.tls_listen_fds != NULL) {
-        len += ready_addr(line + len, sizeof(line) - len, "tls_listen",
-                          &cfg->tls_listen, m->gen.tls_listen_fds[0]);
-    }
-    if (m->admin_fd != -1) {
-        len += ready_addr(line + len, sizeof(line) - len, "admin",
-                          &cfg->admin_listen, m->admin_fd);
+    for (size_t i = 0; i < n; i++) {
+        k = snprintf(line + len, sizeof(line) - len, " %s=%s", e[i].ready_key,
+                     bound_text(e[i].addr, e[i].l.fd).s);
+        len += k > 0 && (size_t)k < sizeof(line) - len ? (size_t)k : 0;
     }
     line[len++] = '\n';
     if (write(ready_fd, line, len) != (ssize_t)len) {
@@ -832,7 +928,7 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
     struct sigaction sa;
     sigset_t sigs;
     unsigned n = cfg->workers;
-    char err[CONFIG_ERROR_MAX];
+    char err[MASTER_ERROR_MAX];
 
     memset(&m, 0, sizeof(m));
     m.items = items;
@@ -884,7 +980,8 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
     if (cfg->log_syslog_default) {
         log_msg(LOG_LEVEL_NOTICE, "%s", CONFIG_LOG_SYSLOG_DEFAULT);
     }
-    if (gen_open(&m.gen, cfg, NULL, n) != 0) { /* frees cfg */
+    if (gen_open(&m.gen, cfg, NULL, n, NULL, 0, err) != 0) { /* frees cfg */
+        log_msg(LOG_LEVEL_CRIT, "%s", err);
         goto out;
     }
     m.slots = calloc(2 * n, sizeof(*m.slots));
@@ -927,7 +1024,8 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
         }
     }
     struct admin *fresh;
-    if (admin_prepare(&m, cfg, NULL, &fresh, &m.admin_fd) != 0) {
+    if (admin_prepare(&m, cfg, NULL, NULL, 0, &fresh, &m.admin_fd, err) != 0) {
+        log_msg(LOG_LEVEL_CRIT, "%s", err);
         goto out;
     }
     m.admin = fresh;
@@ -937,14 +1035,10 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
     for (unsigned i = 0; i < n; i++) {
         master_spawn(&m, i);
     }
-    log_msg(LOG_LEVEL_INFO, "wsd %s: %u worker%s on %s, path %s", VERSION, n,
-            n == 1 ? "" : "s", bound_text(&cfg->listen, m.gen.listen_fds[0]).s,
-            cfg->path);
-    if (m.gen.tls_listen_fds != NULL) {
-        log_msg(LOG_LEVEL_INFO, "wss on %s, certificate %s",
-                bound_text(&cfg->tls_listen, m.gen.tls_listen_fds[0]).s,
-                cfg->tls_certificate);
-    }
+    char head[64];
+    snprintf(head, sizeof(head), "wsd %s: %u worker%s", VERSION, n,
+             n == 1 ? "" : "s");
+    master_log_endpoints(&m, head);
     if (ready_fd != -1) {
         master_write_ready(&m, ready_fd);
     }

@@ -21,6 +21,7 @@
 
 #include <event2/event.h>
 
+#include "accept_backoff.h"
 #include "clock.h"
 #include "conn.h"
 #include "log.h"
@@ -30,8 +31,6 @@
 #include "transport_tls.h"
 
 #define WORKER_ACCEPTS_PER_EVENT 64
-#define WORKER_ACCEPT_PAUSE_MS   100
-#define WORKER_PAUSE_LOG_MS      10000
 /* When a reload's grace is over, the old worker's 1001s go out over
  * WORKER_SPREAD_MS (worker.h) in this many steps: its clients reconnect
  * to the new workers spread out rather than all in the same moment. */
@@ -73,8 +72,7 @@ struct worker {
     struct stats_shm_slot *slot; /* heartbeat; counters go through conns */
     pid_t master_pid;
     bool accept_paused;
-    uint64_t accept_pauses;       /* since the last log line about them */
-    uint64_t accept_pause_log_ms; /* when that line was written */
+    struct accept_backoff accept_backoff;
     struct worker_listener listeners[2]; /* ws://, then wss:// if TLS is on */
     unsigned n_listeners;
     struct transport_tls_env tls;
@@ -99,7 +97,7 @@ worker_accept_stop(struct worker *w)
 static void
 worker_accept_pause(struct worker *w)
 {
-    struct timeval tv = {0, WORKER_ACCEPT_PAUSE_MS * 1000};
+    struct timeval tv = {0, ACCEPT_BACKOFF_PAUSE_MS * 1000};
     worker_accept_stop(w);
     w->accept_paused = true;
     evtimer_add(w->ev_accept_resume, &tv);
@@ -135,24 +133,8 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
             if (errno == EINTR || errno == ECONNABORTED) {
                 continue;
             }
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-                errno == ENOMEM) {
-                /* Without a pause the listener stays readable and the
-                 * worker would spin (libevent does not back off). One
-                 * log line per WORKER_PAUSE_LOG_MS at most: the
-                 * condition can last. */
-                uint64_t now = clock_mono_ms();
-                w->accept_pauses++;
-                if (w->accept_pause_log_ms == 0 ||
-                    now - w->accept_pause_log_ms >= WORKER_PAUSE_LOG_MS) {
-                    log_errno(LOG_LEVEL_WARN,
-                              "accept4: pausing accepts for %d ms (%llu "
-                              "pauses since the last such line)",
-                              WORKER_ACCEPT_PAUSE_MS,
-                              (unsigned long long)w->accept_pauses);
-                    w->accept_pauses = 0;
-                    w->accept_pause_log_ms = now;
-                }
+            if (accept_backoff_is_needed(errno)) {
+                accept_backoff_note(&w->accept_backoff, "accept4", errno);
                 worker_accept_pause(w);
             } else if (errno != EAGAIN) { /* EWOULDBLOCK on Linux */
                 log_errno(LOG_LEVEL_ERROR, "accept4");

@@ -469,7 +469,8 @@ def t_log_files_and_usr1():
     with wsdtest.Wsd(tap, args=["--log", log, "--access_log", access,
                                 "--log_level", "debug"], workers=2) as w:
         w.log_files = [log]
-        tap.ok(": 2 workers on 127.0.0.1:%d, path /ws" % w.port in read(log),
+        tap.ok(": 2 workers, path /ws, listen 127.0.0.1:%d" % w.port
+               in read(log),
                "log file: the start-up line, with the bound address, is in "
                "it", read(log)[-500:])
         s = wsdtest.open_ws(w.port, path="/ws?case=7")

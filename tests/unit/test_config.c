@@ -215,6 +215,56 @@ finish_tls_ports(struct config *cfg, const char *listen, const char *tls_listen,
     return config_finish(cfg, err);
 }
 
+/* The admin endpoint beside the others: the kernel would refuse its
+ * socket next to theirs, with a message blaming another process. */
+static void
+test_admin_ports(void)
+{
+    static const char *const tls[] = {"tls_certificate", "/c.pem",
+                                      "tls_certificate_key", "/k.pem"};
+    static const struct {
+        const char *admin;
+        bool tls_on;
+        int rc;
+        const char *what;
+    } ports[] = {
+        {"127.0.0.1:8888", false, -1, "admin on the default listen port"},
+        {"*:8888", false, -1, "admin * over listen's port"},
+        {"127.0.0.1:8889", true, -1, "admin on tls_listen's port"},
+        {"127.0.0.1:8889", false, 0, "admin on tls_listen's port, TLS off"},
+        {"127.0.0.2:8888", false, 0, "listen's port on another address"},
+        {"127.0.0.1:0", false, 0, "admin on port 0"},
+    };
+    struct config cfg;
+    char err[CONFIG_ERROR_MAX];
+
+    for (size_t i = 0; i < sizeof(ports) / sizeof(ports[0]); i++) {
+        config_init(&cfg);
+        for (size_t k = 0; ports[i].tls_on && k < 4; k += 2) {
+            config_set(&cfg, tls[k], tls[k + 1], err);
+        }
+        config_set(&cfg, "admin_listen", ports[i].admin, err);
+        is_int(config_finish(&cfg, err), ports[i].rc, "%s: %s", ports[i].what,
+               ports[i].rc == 0 ? "accepted" : "refused");
+    }
+    config_init(&cfg);
+    config_set(&cfg, "admin_listen", "127.0.0.1:8888", err);
+    config_finish(&cfg, err);
+    is_str(err,
+           "admin_listen: 127.0.0.1:8888 takes the port of listen "
+           "127.0.0.1:8888",
+           "admin on listen's address is refused by name");
+    config_init(&cfg);
+    config_set(&cfg, "tls_certificate", "/c.pem", err);
+    config_set(&cfg, "tls_certificate_key", "/k.pem", err);
+    config_set(&cfg, "admin_listen", "127.0.0.1:8889", err);
+    config_finish(&cfg, err);
+    is_str(err,
+           "admin_listen: 127.0.0.1:8889 takes the port of tls_listen "
+           "127.0.0.1:8889",
+           "admin on tls_listen's address is refused by name");
+}
+
 static void
 test_tls(void)
 {
@@ -603,6 +653,7 @@ main(void)
     test_build();
     test_relative_files();
     test_tls();
+    test_admin_ports();
     test_files();
     test_shipped_file();
     return tap_done();
