@@ -73,6 +73,7 @@ struct conn {
     bool send_wants_read;  /* the transport's send waits for readability */
     uint8_t io_flags;      /* EV_READ and EV_WRITE ev_io waits for */
     bool has_session;      /* the handshake succeeded: session is live */
+    bool out_lost;         /* output could not be kept: close */
     struct keepalive ka;   /* while OPEN: pings and idleness */
     struct output out;     /* what the socket has not taken yet */
     union {
