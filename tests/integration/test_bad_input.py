@@ -439,26 +439,100 @@ def t_half_frame_then_fin(name, w):
     fds_back(name, pid, base)
 
 
+def reset(s):
+    """Closes s with a TCP reset (SO_LINGER 0) instead of a FIN."""
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+
+
+def record_shows(name, w, cport, what, cond):
+    """Waits (bounded) until the case record of the client at
+    127.0.0.1:cport satisfies cond(record), and checks that it does: the
+    worker's own account, through the admin endpoint, of what it did with
+    the connection. Returns the record (None when there is none)."""
+    port = W.admin_port(w)
+    rec = [None]
+
+    def seen():
+        rec[0] = W.case_by_peer(port, cport)
+        return rec[0] is not None and cond(rec[0])
+    tap.ok(W.wait_until(seen, 3), "%s: %s" % (name, what), rec[0])
+    return rec[0]
+
+
+def octets(stats):
+    """The bytes an rxOctetStats or txOctetStats object adds up to."""
+    return sum(int(size) * n for size, n in stats.items())
+
+
+def dropped_by_peer(name, w, cport, totals_before):
+    """After the client's reset: the record is closed as a drop by the
+    peer, and the totals count one more unclean connection and none more
+    active."""
+    rec = record_shows(
+        name, w, cport, "the record is closed: dropped by the peer, not "
+        "clean, not a timeout",
+        lambda r: r["state"] == "closed" and not r["wasClean"] and
+        not r["droppedByMe"] and bool(r["wasNotCleanReason"]) and
+        not r["wasOpenHandshakeTimeout"] and
+        not r["wasCloseHandshakeTimeout"])
+    t = W.admin_stats(W.admin_port(w))["totals"]
+    tap.eq((t["accepted"], t["active"], t["unclean"]),
+           (totals_before["accepted"] + 1, totals_before["active"],
+            totals_before["unclean"] + 1),
+           "%s: totals: one more accepted and unclean, none more active"
+           % name)
+    return rec
+
+
 def t_reset_mid_message(name, w):
+    """A reset after half a message: the worker has read the first
+    fragment and the start of the second before it, then drops the
+    connection as the peer's doing and releases it."""
     pid = w.workers()[0]
     base = idle_fds(pid)
+    before = W.admin_stats(W.admin_port(w))["totals"]
     s = W.open_ws(PORT[0])
+    cport = s.getsockname()[1]
     s.sendall(frame(TEXT, b"part", fin=False) + frame(CONT, b"x" * 5000)[:99])
-    time.sleep(0.1)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    s.close()
+    record_shows(name, w, cport, "the worker read both frames' headers "
+                 "before the reset",
+                 lambda r: r["state"] == "open" and
+                 r["rxFrameStats"] == {"1": 1, "0": 1})
+    reset(s)
+    rec = dropped_by_peer(name, w, cport, before)
+    tap.eq(rec["rxMessages"] if rec else None, 0,
+           "%s: no message was completed" % name)
     fds_back(name, pid, base)
 
 
-def t_reset_during_handshake(name, w):
+def t_reset_during_handshake(name, w, workers):
+    """A reset halfway through the opening handshake. The worker must
+    have accepted the connection and read the partial request before it
+    (its record, in the handshake state, counts those bytes), then close
+    the record as the peer's drop and release the connection, and go on
+    serving with the same processes."""
     pid = w.workers()[0]
     base = idle_fds(pid)
+    before = W.admin_stats(W.admin_port(w))["totals"]
+    partial = request()[:40]
     s = W.connect(PORT[0])
-    s.sendall(request()[:40])
-    time.sleep(0.1)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    s.close()
+    cport = s.getsockname()[1]
+    s.sendall(partial)
+    record_shows(name, w, cport, "the worker accepted the connection and "
+                 "read the %d bytes before the reset" % len(partial),
+                 lambda r: r["state"] == "handshake" and
+                 octets(r["rxOctetStats"]) == len(partial))
+    reset(s)
+    rec = dropped_by_peer(name, w, cport, before)
+    tap.eq((rec["httpStatus"], octets(rec["txOctetStats"])) if rec else None,
+           (None, 0), "%s: nothing was answered" % name)
     fds_back(name, pid, base)
+    s = W.open_ws(PORT[0])
+    echo_ok(s, name + ", afterwards")
+    close_clean(s, name + ", afterwards")
+    tap.eq(sorted(w.workers()), workers,
+           "%s: the same workers afterwards" % name)
 
 
 def t_many_tiny_fragments(name, w):
@@ -643,7 +717,8 @@ def main():
              True)
         case("half a frame, then the client's FIN", t_half_frame_then_fin, w)
         case("reset in the middle of a message", t_reset_mid_message, w)
-        case("reset during the handshake", t_reset_during_handshake, w)
+        case("reset during the handshake", t_reset_during_handshake, w,
+             workers)
         case("20000 one-byte fragments", t_many_tiny_fragments, w)
         case("backpressure", t_backpressure, w)
         case("ping flood without reading", t_ping_flood, w)
