@@ -446,23 +446,8 @@ def reset(s):
 
 
 def record_shows(name, w, cport, what, cond):
-    """Waits (bounded) until the case record of the client at
-    127.0.0.1:cport satisfies cond(record), and checks that it does: the
-    worker's own account, through the admin endpoint, of what it did with
-    the connection. Returns the record (None when there is none)."""
-    port = W.admin_port(w)
-    rec = [None]
-
-    def seen():
-        rec[0] = W.case_by_peer(port, cport)
-        return rec[0] is not None and cond(rec[0])
-    tap.ok(W.wait_until(seen, 3), "%s: %s" % (name, what), rec[0])
-    return rec[0]
-
-
-def octets(stats):
-    """The bytes an rxOctetStats or txOctetStats object adds up to."""
-    return sum(int(size) * n for size, n in stats.items())
+    """W.record_shows() for this case."""
+    return W.record_shows(tap, w, cport, "%s: %s" % (name, what), cond)
 
 
 def dropped_by_peer(name, w, cport, totals_before):
@@ -522,11 +507,11 @@ def t_reset_during_handshake(name, w, workers):
     record_shows(name, w, cport, "the worker accepted the connection and "
                  "read the %d bytes before the reset" % len(partial),
                  lambda r: r["state"] == "handshake" and
-                 octets(r["rxOctetStats"]) == len(partial))
+                 W.octets_sum(r["rxOctetStats"]) == len(partial))
     reset(s)
     rec = dropped_by_peer(name, w, cport, before)
-    tap.eq((rec["httpStatus"], octets(rec["txOctetStats"])) if rec else None,
-           (None, 0), "%s: nothing was answered" % name)
+    tap.eq((rec["httpStatus"], W.octets_sum(rec["txOctetStats"]))
+           if rec else None, (None, 0), "%s: nothing was answered" % name)
     fds_back(name, pid, base)
     s = W.open_ws(PORT[0])
     echo_ok(s, name + ", afterwards")
