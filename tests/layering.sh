@@ -3,17 +3,9 @@
 # The protocol core in src/proto is pure: it must not include libevent,
 # socket or process headers, nor any runtime header from src/. TAP output.
 srcdir=${WSD_SRCDIR:-$(dirname "$0")/..}
-n=0
-fail=0
+. "$srcdir/tests/tap.sh"
 check() {
-    n=$((n + 1))
-    if [ -z "$2" ]; then
-        echo "ok $n - src/proto includes no $1"
-    else
-        echo "not ok $n - src/proto includes $1:"
-        printf '%s\n' "$2" | sed 's/^/#   /'
-        fail=1
-    fi
+    tap_result "src/proto includes no $1" "$2"
 }
 files=$(ls "$srcdir"/src/proto/*.[ch])
 [ -n "$files" ] || { echo "Bail out! no files in $srcdir/src/proto"; exit 1; }
@@ -24,14 +16,7 @@ check "runtime headers from src/" "$(grep -HnE '#include *"(config|log|master|wo
 check "jansson" "$(grep -Hn '#include *<jansson' $files)"
 check "global state (non-const file-scope variables)" "$(grep -HnE '^(static )?[a-z_][a-z_ ]*[a-z_0-9]+(\[[^]]*\])? *(=|;)' $files | grep -vE '^\S+:[0-9]+:(static )?const |typedef|return|extern ' )"
 # TLS is a transport: conn.c reaches OpenSSL only through struct transport.
-n=$((n + 1))
-tls=$(grep -HnE '#include *[<"](openssl/|transport_tls)|SSL_' "$srcdir"/src/conn.[ch] | cat)
-if [ -z "$tls" ]; then
-    echo "ok $n - src/conn.[ch] use no OpenSSL and no TLS transport directly"
-else
-    echo "not ok $n - src/conn.[ch] reach TLS around struct transport:"
-    printf '%s\n' "$tls" | sed 's/^/#   /'
-    fail=1
-fi
-echo "1..$n"
-exit $fail
+tap_result "src/conn.[ch] use no OpenSSL and no TLS transport directly" \
+    "$(grep -HnE '#include *[<"](openssl/|transport_tls)|SSL_' \
+        "$srcdir"/src/conn.[ch] | cat)"
+tap_done
