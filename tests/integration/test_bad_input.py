@@ -545,6 +545,19 @@ def t_many_tiny_fragments(name, w):
 
 # Backpressure --------------------------------------------------------------
 
+def stalled_and_bounded(name, f, max_sent, why):
+    """Checks a flood_until_stalled() result: our sending stalled before
+    max_sent bytes, and the worker's RSS grew by less than 32 MiB."""
+    tap.ok(f["stalled"] and f["sent"] < max_sent,
+           "%s: sending stalls once %s" % (name, why),
+           "stalled %r after %.1f MiB in %.1f s" %
+           (f["stalled"], f["sent"] / MIB, f["elapsed"]))
+    tap.ok(f["rss0"] is not None and f["peak"] - f["rss0"] < 32 * 1024,
+           "%s: worker RSS grew by less than 32 MiB" % name,
+           "RSS %r KiB at start, peak %r KiB, after sending %.1f MiB" %
+           (f["rss0"], f["peak"], f["sent"] / MIB))
+
+
 def t_backpressure(name, w):
     """A client sends 64 KiB messages and never reads. With
     write_high_water_bytes 65536 the worker must stop reading once its
@@ -560,17 +573,8 @@ def t_backpressure(name, w):
     f = W.flood_until_stalled(
         s, lambda i: frame(BINARY, i.to_bytes(8, "big") + body[8:]), pid,
         seconds=5, max_bytes=128 * MIB)
-    stalled, sent, complete, cur = (f["stalled"], f["sent"], f["complete"],
-                                    f["rest"])
-    rss0, peak = f["rss0"], f["peak"]
-    tap.ok(stalled and sent < 64 * MIB,
-           "%s: sending stalls once the server's output backs up" % name,
-           "stalled %r after %.1f MiB in %.1f s" %
-           (stalled, sent / MIB, f["elapsed"]))
-    tap.ok(rss0 is not None and peak - rss0 < 32 * 1024,
-           "%s: worker RSS grew by less than 32 MiB" % name,
-           "RSS %r KiB at start, peak %r KiB, after sending %.1f MiB" %
-           (rss0, peak, sent / MIB))
+    stalled_and_bounded(name, f, 64 * MIB, "the server's output backs up")
+    complete, cur = f["complete"], f["rest"]
     # Finish the partly sent message in a thread while we read.
     expected = complete + (1 if cur else 0)
     th, errors = W.send_in_background(s, cur)
@@ -602,14 +606,8 @@ def t_ping_flood(name, w):
     frame_len = len(batch(0, 1))
     f = W.flood_until_stalled(s, lambda k: batch(k * per, per), pid,
                               seconds=5, max_bytes=64 * MIB, sample_every=1)
-    stalled, sent, rss0, peak = f["stalled"], f["sent"], f["rss0"], f["peak"]
-    tap.ok(stalled and sent < 48 * MIB,
-           "%s: sending stalls once the pongs back up" % name,
-           "stalled %r after %.1f MiB in %.1f s" %
-           (stalled, sent / MIB, f["elapsed"]))
-    tap.ok(rss0 is not None and peak - rss0 < 32 * 1024,
-           "%s: worker RSS grew by less than 32 MiB" % name,
-           "RSS %r KiB at start, peak %r KiB" % (rss0, peak))
+    stalled_and_bounded(name, f, 48 * MIB, "the pongs back up")
+    sent = f["sent"]
     # Whole pings sent; the partial last one is dropped by closing later.
     whole = sent // frame_len
     tail = sent - whole * frame_len
