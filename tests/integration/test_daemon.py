@@ -858,15 +858,7 @@ def start_detached(args, cwd):
                                 stderr=subprocess.PIPE, pass_fds=(wfd,))
         os.close(wfd)
         wfd = -1
-        line = b""
-        deadline = time.monotonic() + timeout(10)
-        while not line.endswith(b"\n") and time.monotonic() < deadline:
-            r, _, _ = select.select([rfd], [], [], 0.1)
-            if r:
-                chunk = os.read(rfd, 512)
-                if not chunk:
-                    break
-                line += chunk
+        line = wsdtest.read_ready_line(rfd)
         try:
             _, err = proc.communicate(timeout=timeout(10))
         except subprocess.TimeoutExpired:

@@ -319,6 +319,21 @@ def conn_owner(sock, pids):
 
 # The daemon ------------------------------------------------------------------
 
+def read_ready_line(rfd, seconds=10):
+    """The line wsd writes to --ready_fd once it listens (bytes, with its
+    newline), or what came before EOF or the bounded wait ended."""
+    line = b""
+    deadline = time.monotonic() + timeout(seconds)
+    while not line.endswith(b"\n") and time.monotonic() < deadline:
+        r, _, _ = select.select([rfd], [], [], 0.1)
+        if r:
+            chunk = os.read(rfd, 512)
+            if not chunk:
+                break
+            line += chunk
+    return line
+
+
 class Wsd:
     """One wsd master started with --listen 127.0.0.1:0, --admin_listen
     127.0.0.1:0 (never the default fixed port, which every daemon of a
@@ -358,15 +373,7 @@ class Wsd:
         os.close(wfd)
         self.pid = self.proc.pid
         self.started.add(self.pid)
-        line = b""
-        deadline = time.monotonic() + timeout(10)
-        while not line.endswith(b"\n") and time.monotonic() < deadline:
-            r, _, _ = select.select([rfd], [], [], 0.1)
-            if r:
-                chunk = os.read(rfd, 512)
-                if not chunk:
-                    break
-                line += chunk
+        line = read_ready_line(rfd)
         os.close(rfd)
         if not line.startswith(b"ready "):
             self.tap.diag("wsd did not get ready; its log:\n" + self.log())
