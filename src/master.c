@@ -732,7 +732,7 @@ master_log_endpoints(const struct master *m, const char *head)
  * start. The retiring ones get until the grace of the old configuration.
  */
 static void
-master_switch_generation(struct master *m, struct master_gen *next)
+master_switch_generation(struct master *m, const struct master_gen *next)
 {
     for (unsigned i = bank_first(m); i < bank_first(m) + m->n; i++) {
         struct master_slot *s = &m->slots[i];

@@ -715,8 +715,8 @@ test_vectors(void)
                     same = run_vector(&vectors[i], &default_params,
                                       (enum split)how, rooms[r], &s);
                 }
-                ok(same, "%s: %s, room %zu", vectors[i].name, split_name(how),
-                   rooms[r]);
+                ok(same, "%s: %s, room %zu", vectors[i].name,
+                   split_name((enum split)how), rooms[r]);
             }
         }
     }
@@ -818,13 +818,14 @@ test_inflate_end(void)
         for (int how = SPLIT_WHOLE; how <= SPLIT_ONE_BYTE; how++) {
             check_fails_1007(&d, &bad[i], (enum split)how, "", &s);
             ok(d.inflater == NULL, "%s (%s): the stream released", bad[i].want,
-               split_name(how));
+               split_name((enum split)how));
             /* The next message starts from a fresh stream. */
             inflate_message(&d, (const uint8_t *)vectors[VEC_HELLO].msg[0].z,
                             vectors[VEC_HELLO].msg[0].z_len, SPLIT_WHOLE,
                             ROOM_MAX, &s);
             ok(s.rc == 0 && s.len == 5 && memcmp(s.p, "Hello", 5) == 0,
-               "%s (%s): then 7.2.3.1 inflates", bad[i].want, split_name(how));
+               "%s (%s): then 7.2.3.1 inflates", bad[i].want,
+               split_name((enum split)how));
             ws_deflate_clear(&d);
         }
     }
