@@ -69,24 +69,21 @@ conn_send_wait(struct conn *c, ssize_t n)
 }
 
 /*
- * Makes the stage free for c: bytes another connection left staged (only
- * a path that queued without sending does) go to that connection's own
- * buffer, and it waits for writability to send them.
+ * Bytes another connection left staged (only a path that queued without
+ * sending does) go to that connection's own buffer, and it waits for
+ * writability to send them (conn_stage_claim's rare case).
  */
 void
-conn_stage_claim(struct conn *c)
+conn_stage_spill(struct loop *l)
 {
-    struct output_stage *st = &c->loop->stage;
+    bool kept;
+    struct conn *o =
+        (struct conn *)(void *)((char *)output_spill(&l->stage, &kept) -
+                                offsetof(struct conn, out));
 
-    if (st->owner != &c->out && st->len > 0) {
-        bool kept;
-        struct conn *o =
-            (struct conn *)(void *)((char *)output_spill(st, &kept) -
-                                    offsetof(struct conn, out));
-        o->out_lost = o->out_lost || !kept;
-        o->send_blocked = true;
-        conn_arm(o);
-    }
+    o->out_lost = o->out_lost || !kept;
+    o->send_blocked = true;
+    conn_arm(o);
 }
 
 /* Queues bytes to send (output.h): into the stage while c keeps nothing,

@@ -91,23 +91,6 @@ output_spill(struct output_stage *st, bool *kept)
     return o;
 }
 
-int
-output_take(struct output_stage *st, const struct output *o, struct iovec *iov)
-{
-    int n = 0;
-
-    if (st->owner == o) {
-        if (st->len > 0) {
-            iov->iov_base = st->buf.p;
-            iov->iov_len = st->len;
-            n = 1;
-        }
-        st->len = 0;
-        st->owner = NULL;
-    }
-    return n;
-}
-
 bool
 output_keep(struct output *o, const struct iovec *iov, int n, size_t sent)
 {

@@ -125,8 +125,22 @@ struct output *output_spill(struct output_stage *st, bool *kept);
  * no more: the span must be sent or kept (output_keep) before the next
  * output_queue, and it stays valid until then.
  */
-int output_take(struct output_stage *st, const struct output *o,
-                struct iovec *iov);
+static inline int
+output_take(struct output_stage *st, const struct output *o, struct iovec *iov)
+{
+    int n = 0;
+
+    if (st->owner == o) {
+        if (st->len > 0) {
+            iov->iov_base = st->buf.p;
+            iov->iov_len = st->len;
+            n = 1;
+        }
+        st->len = 0;
+        st->owner = NULL;
+    }
+    return n;
+}
 
 /*
  * Keeps, behind what o keeps already, the bytes of iov[0..n) past the
