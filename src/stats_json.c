@@ -221,6 +221,16 @@ static const char *const status_keys[STATS_STATUS_N] = {
     "400", "404", "405", "426", "431", "503", "other",
 };
 
+/* The keys of wrong_protocol, in JSON and as Prometheus labels. */
+static const char *const wrong_keys[STATS_WRONG_N] = {
+    [STATS_WRONG_TLS_ON_PLAIN] = "tlsOnPlainPort",
+    [STATS_WRONG_PLAIN_ON_TLS] = "plainOnTlsPort",
+};
+static const char *const wrong_labels[STATS_WRONG_N] = {
+    [STATS_WRONG_TLS_ON_PLAIN] = "tls_on_plain_port",
+    [STATS_WRONG_PLAIN_ON_TLS] = "plain_on_tls_port",
+};
+
 /* The key of close-code bucket i: "1000" ... "1015", then the ranges. */
 static void
 close_key(unsigned i, char *key, size_t cap)
@@ -254,20 +264,25 @@ static json_t *
 totals_object(const struct stats_totals *t)
 {
     json_t *refused = json_object();
+    json_t *wrong = json_object();
     for (unsigned i = 0; i < STATS_STATUS_N; i++) {
         json_object_set_new(refused, status_keys[i],
                             json_integer((json_int_t)t->refused[i]));
     }
+    for (unsigned i = 0; i < STATS_WRONG_N; i++) {
+        json_object_set_new(wrong, wrong_keys[i],
+                            json_integer((json_int_t)t->wrong_protocol[i]));
+    }
     return json_pack(
-        "{s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, "
-        "s:I, s:I}",
+        "{s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, "
+        "s:I, s:I, s:I}",
         "accepted", (json_int_t)t->accepted, "active", (json_int_t)t->active,
-        "peak", (json_int_t)t->peak, "refused", refused, "rxMessages",
-        (json_int_t)t->rx_messages, "txMessages", (json_int_t)t->tx_messages,
-        "rxFrames", (json_int_t)t->rx_frames, "txFrames",
-        (json_int_t)t->tx_frames, "rxOctets", (json_int_t)t->rx_octets,
-        "txOctets", (json_int_t)t->tx_octets, "closeCodesSent",
-        close_codes(t->close_sent), "closeCodesReceived",
+        "peak", (json_int_t)t->peak, "refused", refused, "wrongProtocol", wrong,
+        "rxMessages", (json_int_t)t->rx_messages, "txMessages",
+        (json_int_t)t->tx_messages, "rxFrames", (json_int_t)t->rx_frames,
+        "txFrames", (json_int_t)t->tx_frames, "rxOctets",
+        (json_int_t)t->rx_octets, "txOctets", (json_int_t)t->tx_octets,
+        "closeCodesSent", close_codes(t->close_sent), "closeCodesReceived",
         close_codes(t->close_received), "clean", (json_int_t)t->clean,
         "unclean", (json_int_t)t->unclean, "unrecorded",
         (json_int_t)t->unrecorded);
@@ -390,6 +405,19 @@ stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
                 "wsd_handshakes_refused_total{worker=\"%u\",status=\"%s\"} "
                 "%" PRIu64 "\n",
                 s->workers[i].slot, status_keys[k], s->workers[i].t.refused[k]);
+        }
+    }
+    PROM_HEAD(out, "wsd_wrong_protocol_total", "counter",
+              "Connections that spoke TLS to the ws:// port or plain HTTP to "
+              "the wss:// port.");
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        for (unsigned k = 0; k < STATS_WRONG_N; k++) {
+            evbuffer_add_printf(
+                out,
+                "wsd_wrong_protocol_total{worker=\"%u\",kind=\"%s\"} "
+                "%" PRIu64 "\n",
+                s->workers[i].slot, wrong_labels[k],
+                s->workers[i].t.wrong_protocol[k]);
         }
     }
     prom_both_ways(out, s, "wsd_messages_total", "WebSocket messages.",

@@ -188,6 +188,12 @@ stats_record_handshake(struct stats_record *r, unsigned status,
 }
 
 void
+stats_record_wrong_protocol(struct stats_record *r, enum stats_wrong kind)
+{
+    stats_add(&r->counters->wrong_protocol[kind], 1);
+}
+
+void
 stats_record_tls(struct stats_record *r, const char *version,
                  const char *cipher)
 {

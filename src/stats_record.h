@@ -52,6 +52,9 @@ void stats_record_handshake(struct stats_record *r, unsigned status,
                             const struct ws_handshake_request *req,
                             const char *extension_response);
 
+/* The peer spoke the other protocol of its port (kind): counted. */
+void stats_record_wrong_protocol(struct stats_record *r, enum stats_wrong kind);
+
 /* The connection is carried by TLS with this version and cipher. */
 void stats_record_tls(struct stats_record *r, const char *version,
                       const char *cipher);

@@ -242,6 +242,9 @@ stats_counters_read(const struct stats_counters *c, struct stats_totals *out)
     out->clean = RD(clean);
     out->unclean = RD(unclean);
     out->unrecorded = RD(unrecorded);
+    for (unsigned i = 0; i < STATS_WRONG_N; i++) {
+        out->wrong_protocol[i] = RD(wrong_protocol[i]);
+    }
 #undef RD
 }
 
@@ -267,6 +270,9 @@ stats_totals_add(struct stats_totals *sum, const struct stats_totals *t)
     sum->clean += t->clean;
     sum->unclean += t->unclean;
     sum->unrecorded += t->unrecorded;
+    for (unsigned i = 0; i < STATS_WRONG_N; i++) {
+        sum->wrong_protocol[i] += t->wrong_protocol[i];
+    }
 }
 
 unsigned

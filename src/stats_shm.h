@@ -20,7 +20,7 @@
 
 #define STATS_SHM_MAGIC         0x73647377u /* "wsds" */
 #define STATS_SHM_VERSION_MAJOR 2
-#define STATS_SHM_VERSION_MINOR 2
+#define STATS_SHM_VERSION_MINOR 3
 
 /* Handshake refusals are counted by status. */
 enum stats_status {
@@ -32,6 +32,13 @@ enum stats_status {
     STATS_STATUS_503,
     STATS_STATUS_OTHER,
     STATS_STATUS_N,
+};
+
+/* Connections that spoke the other protocol of their port, by kind. */
+enum stats_wrong {
+    STATS_WRONG_TLS_ON_PLAIN, /* a TLS ClientHello on the ws:// port */
+    STATS_WRONG_PLAIN_ON_TLS, /* plain HTTP on the wss:// port */
+    STATS_WRONG_N,
 };
 
 /* Close codes are counted 1000-1015 one by one, then by range. */
@@ -62,6 +69,7 @@ struct stats_counters {
     _Atomic uint64_t clean;      /* closes with a full closing handshake */
     _Atomic uint64_t unclean;    /* every other end of a connection */
     _Atomic uint64_t unrecorded; /* cases with no free record to hold them */
+    _Atomic uint64_t wrong_protocol[STATS_WRONG_N]; /* (2.3) */
 };
 
 struct stats_shm_slot {
@@ -71,7 +79,8 @@ struct stats_shm_slot {
     _Atomic uint32_t next_record;  /* where the ring search resumes */
     uint32_t reserved0;
     struct stats_counters c;
-    uint64_t reserved[12]; /* room to grow; keeps slots on cache lines */
+    uint64_t reserved[12 - STATS_WRONG_N]; /* room to grow; keeps slots on
+                                              cache lines */
 };
 
 /* Where a case stands (Autobahn's report is written once it is closed). */
@@ -175,6 +184,8 @@ struct stats_shm_header {
 
 _Static_assert(sizeof(struct stats_shm_header) == 128, "frozen layout");
 _Static_assert(sizeof(struct stats_shm_slot) % 64 == 0, "cache lines");
+/* New counters take reserved words: a minor version keeps the slot size. */
+_Static_assert(sizeof(struct stats_shm_slot) == 576, "frozen slot size");
 _Static_assert(sizeof(struct stats_case) % 8 == 0, "aligned records");
 
 /* The master's handle on the mapping (never a pointer into it in shm). */
@@ -281,6 +292,7 @@ struct stats_totals {
     uint64_t rx_octets, tx_octets;
     uint64_t close_sent[STATS_CLOSE_N], close_received[STATS_CLOSE_N];
     uint64_t clean, unclean, unrecorded;
+    uint64_t wrong_protocol[STATS_WRONG_N];
 };
 void stats_counters_read(const struct stats_counters *c,
                          struct stats_totals *out);

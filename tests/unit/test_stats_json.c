@@ -455,6 +455,7 @@ make_snapshot(void)
     t->clean = 6;
     t->unclean = 2;
     t->unrecorded = 1;
+    t->wrong_protocol[STATS_WRONG_TLS_ON_PLAIN] = 7;
     workers[1].slot = 1;
     workers[1].pid = 0;
     workers[1].generation = 1;
@@ -474,6 +475,8 @@ make_snapshot(void)
     t->close_received[STATS_CLOSE_4XXX] = 2;
     t->clean = 1;
     t->unclean = 4;
+    t->wrong_protocol[STATS_WRONG_TLS_ON_PLAIN] = 1;
+    t->wrong_protocol[STATS_WRONG_PLAIN_ON_TLS] = 2;
 
     memset(&s, 0, sizeof(s));
     s.version = "0.1.0-test";
@@ -514,7 +517,8 @@ test_stats(void)
            "\"503\":0,\"other\":2},"
            "\"rxFrames\":112,\"rxMessages\":101,\"rxOctets\":5700,"
            "\"txFrames\":110,\"txMessages\":100,\"txOctets\":4600,"
-           "\"unclean\":6,\"unrecorded\":1}");
+           "\"unclean\":6,\"unrecorded\":1,"
+           "\"wrongProtocol\":{\"plainOnTlsPort\":2,\"tlsOnPlainPort\":8}}");
     json_t *w = json_object_get(j, "workers");
     is_int(json_array_size(w), 2, "two workers listed");
     json_t *w0 = json_array_get(w, 0);
@@ -533,7 +537,8 @@ test_stats(void)
            "\"503\":0,\"other\":2},"
            "\"rxFrames\":110,\"rxMessages\":100,\"rxOctets\":5000,"
            "\"txFrames\":108,\"txMessages\":99,\"txOctets\":4000,"
-           "\"unclean\":2,\"unrecorded\":1}");
+           "\"unclean\":2,\"unrecorded\":1,"
+           "\"wrongProtocol\":{\"plainOnTlsPort\":0,\"tlsOnPlainPort\":7}}");
     is_key(w1, "slot", "1");
     is_key(w1, "pid", "null");
     is_key(w1, "generation", "1");
@@ -685,6 +690,10 @@ test_prometheus(void)
         "\nwsd_octets_total{worker=\"1\",direction=\"tx\"} 600\n",
         "\nwsd_closes_total{worker=\"1\",clean=\"false\"} 4\n",
         "\nwsd_cases_unrecorded_total{worker=\"0\"} 1\n",
+        "\nwsd_wrong_protocol_total{worker=\"0\",kind=\"tls_on_plain_port\"} "
+        "7\n",
+        "\nwsd_wrong_protocol_total{worker=\"1\",kind=\"plain_on_tls_port\"} "
+        "2\n",
         "\n# TYPE wsd_connections_accepted_total counter\n",
         "\n# TYPE wsd_connections_active gauge\n",
     };

@@ -519,15 +519,20 @@ test_totals(void)
     stats_add(&a.clean, 13);
     stats_add(&a.unclean, 14);
     stats_add(&a.unrecorded, 15);
+    stats_add(&a.wrong_protocol[STATS_WRONG_TLS_ON_PLAIN], 16);
+    stats_add(&a.wrong_protocol[STATS_WRONG_PLAIN_ON_TLS], 17);
     stats_add(&b.accepted, 30);
     stats_add(&b.refused[STATS_STATUS_426], 40);
     stats_add(&b.close_sent[STATS_CLOSE_4XXX], 110);
     stats_add(&b.unrecorded, 150);
+    stats_add(&b.wrong_protocol[STATS_WRONG_PLAIN_ON_TLS], 170);
     stats_counters_read(&a, &ta);
     stats_counters_read(&b, &tb);
     is_int(ta.accepted, 3, "read: accepted");
     is_int(ta.rx_octets, 900, "read: rx_octets");
     is_int(ta.close_received[7], 12, "read: close_received[1007]");
+    is_int(ta.wrong_protocol[STATS_WRONG_PLAIN_ON_TLS], 17,
+           "read: wrong_protocol[plain on TLS]");
     memset(&sum, 0, sizeof(sum));
     stats_totals_add(&sum, &ta);
     stats_totals_add(&sum, &tb);
@@ -537,7 +542,9 @@ test_totals(void)
            sum.rx_octets == 900 && sum.tx_octets == 1000 &&
            sum.close_sent[STATS_CLOSE_4XXX] == 121 &&
            sum.close_received[7] == 12 && sum.clean == 13 &&
-           sum.unclean == 14 && sum.unrecorded == 165,
+           sum.unclean == 14 && sum.unrecorded == 165 &&
+           sum.wrong_protocol[STATS_WRONG_TLS_ON_PLAIN] == 16 &&
+           sum.wrong_protocol[STATS_WRONG_PLAIN_ON_TLS] == 187,
        "totals_add sums every counter");
 }
 
