@@ -515,6 +515,12 @@ static const struct {
     [CONN_END_SHUTDOWN] = {true, "server shutting down"},
 };
 
+/* Why the peer of each wrong protocol was refused, for its record. */
+static const char *const conn_wrong_protocol_why[STATS_WRONG_N] = {
+    [STATS_WRONG_TLS_ON_PLAIN] = "TLS handshake on the plain ws:// port",
+    [STATS_WRONG_PLAIN_ON_TLS] = "plain HTTP request on the TLS port",
+};
+
 /*
  * The one way a connection ends: records why, drops its output and its
  * events, and hands it to the loop, which frees it once the current
@@ -533,8 +539,10 @@ conn_close(struct conn *c, enum conn_end why)
     if (conn_is_closed(c)) {
         return;
     }
-    if (why == CONN_END_DONE && c->rec.rec != NULL &&
-        c->rec.rec->http_status != 101) {
+    if (why == CONN_END_DONE && c->wrong_protocol != 0) {
+        end.why = conn_wrong_protocol_why[c->wrong_protocol - 1];
+    } else if (why == CONN_END_DONE && c->rec.rec != NULL &&
+               c->rec.rec->http_status != 101) {
         end.why = "opening handshake refused";
     }
     stats_record_finish(&c->rec, &end, clock_wall_ms());

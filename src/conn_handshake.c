@@ -3,7 +3,8 @@
  * A connection's opening handshake: the request read into a buffer that
  * grows to max_handshake_bytes, parsed by the core (ws_handshake.h), and
  * answered with 101 and the negotiated permessage-deflate, or refused
- * with the status the core chose (conn_int.h).
+ * with the status the core chose (conn_int.h). A TLS client on the ws://
+ * port is answered at its first bytes, with a TLS alert.
  */
 #include "autoconf.h"
 
@@ -40,6 +41,29 @@ conn_refuse_handshake(struct conn *c, const struct ws_error *err)
     record_transport(c);
     stats_record_handshake(&c->rec, err->code, &c->hs->req, NULL);
     conn_queue(c, resp, n);
+    free(c->hs);
+    c->hs = NULL;
+    conn_finish(c);
+}
+
+/*
+ * A TLS client came to the ws:// port (ws_handshake_is_tls_record): it
+ * would wait out the handshake timeout for an answer it can read. Tell it
+ * at once in its own protocol, with a fatal unexpected_message alert in a
+ * TLS record (RFC 8446 §6, RFC 5246 §7.2: alert 21, level 2, description
+ * 10; record version 3.1, as for a first record), then close.
+ * unexpected_message rather than protocol_version: no TLS version would
+ * do, and that alert would send its user after the wrong setting.
+ */
+static void
+conn_refuse_tls(struct conn *c)
+{
+    static const uint8_t alert[] = {21, 3, 1, 0, 2, 2, 10};
+
+    log_debug("TLS handshake on the ws:// port: alert, then close");
+    stats_record_wrong_protocol(&c->rec, STATS_WRONG_TLS_ON_PLAIN);
+    c->wrong_protocol = 1 + STATS_WRONG_TLS_ON_PLAIN;
+    conn_queue(c, alert, sizeof(alert));
     free(c->hs);
     c->hs = NULL;
     conn_finish(c);
@@ -132,6 +156,12 @@ conn_read_handshake(struct conn *c)
         }
         stats_record_read(&c->rec, (size_t)n);
         hs->len += (size_t)n;
+        if (c->t == &transport_tcp &&
+            ws_handshake_is_tls_record(hs->buf, hs->len)) {
+            conn_refuse_tls(c);
+            conn_flush(c);
+            return;
+        }
         ssize_t r = ws_handshake_parse(&hs->req, hs->buf, hs->len, hc, &err);
         if (r == WS_AGAIN) {
             continue;

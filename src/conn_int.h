@@ -74,8 +74,11 @@ struct conn {
     uint8_t io_flags;      /* EV_READ and EV_WRITE ev_io waits for */
     bool has_session;      /* the handshake succeeded: session is live */
     bool out_lost;         /* output could not be kept: close */
-    struct keepalive ka;   /* while OPEN: pings and idleness */
-    struct output out;     /* what the socket has not taken yet */
+    /* 1 + enum stats_wrong once the peer spoke the other protocol of its
+     * port (its record says so), 0 before; in what was padding. */
+    uint8_t wrong_protocol;
+    struct keepalive ka; /* while OPEN: pings and idleness */
+    struct output out;   /* what the socket has not taken yet */
     union {
         struct conn_handshake *hs; /* during CONN_HANDSHAKE */
         struct conn_held *held;    /* after it; NULL when none */

@@ -571,6 +571,17 @@ ws_handshake_parse(struct ws_handshake_request *r, const char *buf, size_t len,
     return (ssize_t)end;
 }
 
+bool
+ws_handshake_is_tls_record(const char *buf, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)buf;
+
+    /* ContentType handshake(22); ProtocolVersion {3, 0..4}: SSL 3.0 to
+     * TLS 1.3's legacy values, all a ClientHello's record may carry. */
+    return len > 0 && p[0] == 22 && (len < 2 || p[1] == 3) &&
+           (len < 3 || p[2] <= 4);
+}
+
 /* RFC 4648 §4 base64 of in[0..n), with padding; returns its length. */
 static size_t
 b64_encode(char *out, const unsigned char *in, size_t n)

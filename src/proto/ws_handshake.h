@@ -86,6 +86,17 @@ ssize_t ws_handshake_parse(struct ws_handshake_request *r, const char *buf,
                            size_t len, const struct ws_handshake_config *cfg,
                            struct ws_error *err);
 
+/*
+ * True when buf[0..len) begins as a TLS record does (RFC 8446 §5.1,
+ * RFC 5246 §6.2.1): content type handshake (22), then, as far as len
+ * goes, protocol major version 3 and a minor version of at most 4: a
+ * ClientHello sent to a port that speaks plain HTTP. No HTTP request
+ * begins with byte 22 (a method is a token, RFC 9110 §9.1), so the first
+ * byte decides as soon as it arrives; the next two only confirm it. False
+ * when len is 0.
+ */
+bool ws_handshake_is_tls_record(const char *buf, size_t len);
+
 #define WS_HANDSHAKE_ACCEPT_LEN 28
 
 /*

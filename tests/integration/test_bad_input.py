@@ -263,9 +263,15 @@ def section_refused():
                                                 for i in range(5000)]), 431)
     refuse("a 9000-byte request line (over max_handshake_bytes)",
            request(path="/" + "a" * 9000), 431)
-    refuse("garbage request line (a TLS ClientHello)",
-           b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + os.urandom(32) +
+    refuse("garbage request line (control bytes)",
+           b"\x01\x02\x03\x04" + os.urandom(32).replace(b"\n", b"") +
            b"\r\n\r\n", 400)
+    # A TLS client is answered in TLS: a fatal unexpected_message alert.
+    res = W.http_exchange(PORT[0], b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc"
+                          b"\x03\x03" + os.urandom(32) + b"\r\n\r\n")
+    tap.ok(res["raw"] == b"\x15\x03\x01\x00\x02\x02\x0a" and res["eof"],
+           "the start of a TLS ClientHello: a TLS alert, then the close",
+           repr(res))
     # RFC 7230 §3.2.4: whitespace between a field name and the colon
     # MUST be answered with 400.
     refuse("whitespace before a colon", request(extra=["X-Foo : bar"]), 400)

@@ -438,16 +438,72 @@ def t_pipelined(w):
 
 
 def t_wss_on_ws_port(w):
-    """A TLS client on the plain port gets no TLS: the handshake fails,
-    and the plain endpoint keeps serving."""
+    """A TLS client on the plain port gets no TLS: its handshake fails at
+    once on the server's alert, which its TLS library names (not on its
+    own timeout), and the plain endpoint keeps serving."""
     try:
         s = open_wss_raw(w.port)
         s.close()
-        tap.ok(False, "TLS on the ws:// port fails", "handshake succeeded")
-    except (ssl.SSLError, OSError, RuntimeError):
-        tap.ok(True, "TLS on the ws:// port fails")
+        err = "handshake succeeded"
+    except (ssl.SSLError, OSError, RuntimeError) as e:
+        err = e
+    tap.ok(isinstance(err, ssl.SSLError) and
+           "ALERT_UNEXPECTED_MESSAGE" in str(err),
+           "TLS on the ws:// port fails on an unexpected_message alert",
+           repr(err))
     s = W.open_ws(w.port)
     tap.ok(echo_raw(s) and close_raw(s), "ws:// still serves after that")
+
+
+# A fatal unexpected_message alert in a TLS record (RFC 8446 §6): type 21,
+# record version 3.1, length 2, level fatal (2), description 10.
+ALERT_UNEXPECTED_MESSAGE = bytes([21, 3, 1, 0, 2, 2, 10])
+
+
+def wrong_protocol(w):
+    """The totals' wrongProtocol counters ({} when there are none)."""
+    return W.admin_stats(W.admin_port(w))["totals"].get("wrongProtocol", {})
+
+
+def closed_record_of(w, sock_port):
+    """The closed record of the connection from 127.0.0.1:sock_port, or
+    None (polled, bounded)."""
+    admin = W.admin_port(w)
+    found = [None]
+
+    def closed():
+        found[0] = W.case_by_peer(admin, sock_port)
+        return found[0] is not None and found[0]["state"] == "closed"
+    W.wait_until(closed, 5)
+    return found[0]
+
+
+def t_tls_on_ws_port(w):
+    """A TLS ClientHello on the ws:// port gets a fatal alert and the
+    close at once rather than silence until the opening-handshake
+    timeout; the record says why, and the counters count it. The wait is
+    longer than that timeout, so the verdict rests on what arrives."""
+    name = "a ClientHello on the ws:// port"
+    before = wrong_protocol(w).get("tlsOnPlainPort", 0)
+    s = W.connect(w.port)
+    try:
+        port = s.getsockname()[1]
+        s.sendall(client_hello())
+        eof, got, _ = W.drain_until_eof(s, HANDSHAKE_TIMEOUT_MS / 1000.0 + 5)
+    finally:
+        s.close()
+    tap.eq(got, ALERT_UNEXPECTED_MESSAGE,
+           "%s: answered with a fatal unexpected_message alert" % name)
+    tap.ok(eof, "%s: then closed" % name)
+    rec = closed_record_of(w, port) or {}
+    tap.eq((rec.get("wasNotCleanReason"), rec.get("httpStatus"),
+            rec.get("wasOpenHandshakeTimeout")),
+           ("TLS handshake on the plain ws:// port", None, False),
+           "%s: the record says why it ended" % name)
+    tap.eq(wrong_protocol(w).get("tlsOnPlainPort", 0) - before, 1,
+           "%s: counted in totals.wrongProtocol.tlsOnPlainPort" % name)
+    s = W.open_ws(w.port)
+    tap.ok(echo_raw(s) and close_raw(s), "%s: ws:// still serves" % name)
 
 
 # The TLS policy through openssl s_client ------------------------------------
@@ -827,6 +883,7 @@ def main():
         w.env = W.env_with_asan_options("quarantine_size_mb=1")
         with w:
             W.warm_up(w.port)
+            guard("TLS on the ws port, raw", t_tls_on_ws_port, w)
             guard("hostile input", t_hostile, w)
             guard("backpressure", t_backpressure, w)
         with W.Wsd(tap, CERTS.args() + ["--max_connections", "1"]) as w:

@@ -1016,6 +1016,47 @@ test_status_text(void)
     is_str(ws_handshake_status_text(418), "", "text of another status");
 }
 
+/* The first bytes of a TLS 1.3 ClientHello as OpenSSL sends it: record
+ * type 22, record version 3.1 (RFC 8446 §5.1), length, handshake type 1. */
+#define CLIENT_HELLO "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"
+
+static void
+test_tls_record(void)
+{
+    static const struct {
+        const char *name;
+        const char *bytes;
+        size_t len;
+        bool tls;
+    } v[] = {
+        {"a ClientHello", CLIENT_HELLO, sizeof(CLIENT_HELLO) - 1, true},
+        {"its first byte alone", CLIENT_HELLO, 1, true},
+        {"its first two bytes", CLIENT_HELLO, 2, true},
+        {"record version 3.0 (SSL 3.0)", "\x16\x03\x00\x00\x05", 5, true},
+        {"record version 3.3 (TLS 1.2)", "\x16\x03\x03\x00\x05", 5, true},
+        {"record version 3.4", "\x16\x03\x04", 3, true},
+        {"nothing", "", 0, false},
+        {"record version 3.5", "\x16\x03\x05", 3, false},
+        {"major version 2", "\x16\x02\x00", 3, false},
+        {"an alert record", "\x15\x03\x03\x00\x02", 5, false},
+        {"an application data record", "\x17\x03\x03", 3, false},
+        {"an SSL 2.0 ClientHello", "\x80\x2e\x01\x03\x01", 5, false},
+        {"GET", "GET /chat HTTP/1.1", 18, false},
+        {"a NUL", "\0", 1, false},
+    };
+
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        ok(ws_handshake_is_tls_record(v[i].bytes, v[i].len) == v[i].tls,
+           "TLS record: %s: %s", v[i].name, v[i].tls ? "yes" : "no");
+    }
+    /* No request of the table, valid or not, passes for TLS. */
+    size_t n_tls = 0;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        n_tls += ws_handshake_is_tls_record(cases[i].req, cases[i].len);
+    }
+    is_int((long long)n_tls, 0, "TLS record: no request of the table");
+}
+
 int
 main(void)
 {
@@ -1028,5 +1069,6 @@ main(void)
     test_response_101();
     test_response_error();
     test_status_text();
+    test_tls_record();
     return tap_done();
 }
