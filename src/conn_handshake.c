@@ -3,8 +3,10 @@
  * A connection's opening handshake: the request read into a buffer that
  * grows to max_handshake_bytes, parsed by the core (ws_handshake.h), and
  * answered with 101 and the negotiated permessage-deflate, or refused
- * with the status the core chose (conn_int.h). A TLS client on the ws://
- * port is answered at its first bytes, with a TLS alert.
+ * with the status the core chose (conn_int.h). A client that speaks the
+ * other protocol of its port is answered at its first bytes, in its own:
+ * TLS on the ws:// port with a TLS alert, plain HTTP on the wss:// port
+ * with a 400 in the clear.
  */
 #include "autoconf.h"
 
@@ -64,6 +66,30 @@ conn_refuse_tls(struct conn *c)
     stats_record_wrong_protocol(&c->rec, STATS_WRONG_TLS_ON_PLAIN);
     c->wrong_protocol = 1 + STATS_WRONG_TLS_ON_PLAIN;
     conn_queue(c, alert, sizeof(alert));
+    free(c->hs);
+    c->hs = NULL;
+    conn_finish(c);
+}
+
+/*
+ * Plain HTTP came to the wss:// port (the transport said WSD_IO_PLAINTEXT
+ * and now carries bytes in the clear): a browser or a client given
+ * http:// or ws:// for a wss:// URL. Answer in its own protocol, as
+ * nginx does, then close; the lingering close reads its request.
+ */
+static void
+conn_refuse_plaintext(struct conn *c)
+{
+    struct ws_error err = {400, "plain HTTP request was sent to HTTPS port"};
+    char resp[512];
+    size_t n =
+        ws_handshake_response_error(resp, sizeof(resp), &err, CONN_SERVER);
+
+    log_debug("plain HTTP on the TLS port: 400, then close");
+    stats_record_wrong_protocol(&c->rec, STATS_WRONG_PLAIN_ON_TLS);
+    stats_record_handshake(&c->rec, 400, NULL, NULL);
+    c->wrong_protocol = 1 + STATS_WRONG_PLAIN_ON_TLS;
+    conn_queue(c, resp, n);
     free(c->hs);
     c->hs = NULL;
     conn_finish(c);
@@ -147,6 +173,11 @@ conn_read_handshake(struct conn *c)
             c->t->recv(c->tctx, c->fd, hs->buf + hs->len, hs->cap - hs->len);
         if (n == WSD_IO_AGAIN || n == WSD_IO_WANT_WRITE) {
             conn_recv_wait(c, n);
+            return;
+        }
+        if (n == WSD_IO_PLAINTEXT) {
+            conn_refuse_plaintext(c);
+            conn_flush(c);
             return;
         }
         if (n < 0) {

@@ -25,6 +25,11 @@
  * readable (WANT_READ) or writable (WANT_WRITE). */
 #define WSD_IO_WANT_READ  (-4) /* send and shutdown only */
 #define WSD_IO_WANT_WRITE (-5) /* recv only */
+/* recv only, from a transport that protects the bytes (TLS): the peer's
+ * first bytes are plain HTTP, not a handshake. Nothing is consumed; from
+ * then on recv and send carry bytes in the clear, so that the caller can
+ * answer in kind, and shutdown sends only the FIN. */
+#define WSD_IO_PLAINTEXT  (-6)
 
 /*
  * Every call takes the connection's transport state (ctx) and socket (fd).

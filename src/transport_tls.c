@@ -40,6 +40,8 @@ struct tls_conn {
     int fd;
     bool established; /* the first handshake finished */
     bool counted;     /* its handshake failure is counted in env */
+    bool sniffed;     /* the peer's first byte was looked at */
+    bool plaintext;   /* it was plain HTTP: bytes go in the clear */
 };
 
 /*
@@ -389,12 +391,43 @@ tls_result(struct tls_conn *tc, int r, bool reading)
     return WSD_IO_ERROR;
 }
 
+/*
+ * Looks at the peer's first byte, once it has come, without taking it:
+ * a TLS record begins with its content type (20 to 24; 22 for the
+ * ClientHello, RFC 8446 §5.1), an HTTP request with its method, a token
+ * that is a word in letters (RFC 9110 §9). Returns true, once, when it
+ * is a letter: the peer speaks plain HTTP, and tc carries bytes in the
+ * clear from now on. Anything else is left to OpenSSL, which refuses
+ * what is not TLS (and tells a silent peer, an end or an error).
+ */
+static bool
+tls_sniff_plaintext(struct tls_conn *tc)
+{
+    unsigned char first;
+
+    if (recv(tc->fd, &first, 1, MSG_PEEK) != 1) {
+        return false;
+    }
+    tc->sniffed = true;
+    if (!((first >= 'A' && first <= 'Z') || (first >= 'a' && first <= 'z'))) {
+        return false;
+    }
+    tc->plaintext = true;
+    tls_failed(tc, "plain HTTP request on the TLS port");
+    return true;
+}
+
 static ssize_t
 tls_recv(void *ctx, int fd, void *buf, size_t len)
 {
     struct tls_conn *tc = ctx;
-    (void)fd;
 
+    if (tc->plaintext) {
+        return transport_tcp.recv(NULL, fd, buf, len);
+    }
+    if (!tc->sniffed && tls_sniff_plaintext(tc)) {
+        return WSD_IO_PLAINTEXT;
+    }
     /* A stale error would make SSL_get_error misread this call. */
     ERR_clear_error();
     int r = SSL_read(tc->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
@@ -416,8 +449,10 @@ tls_send(void *ctx, int fd, const struct iovec *iov, int iovcnt)
     unsigned char record[TLS_RECORD_BYTES];
     size_t want = 0;
     const void *p = record;
-    (void)fd;
 
+    if (tc->plaintext) {
+        return transport_tcp.send(NULL, fd, iov, iovcnt);
+    }
     for (int i = 0; i < iovcnt && want < TLS_RECORD_BYTES; i++) {
         want += iov[i].iov_len;
     }

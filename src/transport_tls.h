@@ -69,7 +69,9 @@ void transport_tls_report(struct transport_tls_env *env);
  * small iovecs gathered), shutdown sends close_notify then the FIN. A
  * failure is counted once per connection in its env when the handshake
  * had not finished (also when the connection is freed unfinished), and
- * logged at debug level otherwise.
+ * logged at debug level otherwise. A peer whose first byte is a letter
+ * speaks plain HTTP: the first recv returns WSD_IO_PLAINTEXT (counted as
+ * a failed handshake), and the connection is plain TCP from then on.
  */
 extern const struct transport transport_tls;
 

@@ -5,10 +5,11 @@ the openssl command, echo over TLS with a real client (python3
 websockets) and with raw frames, permessage-deflate over TLS, ws:// and
 wss:// served at once, the TLS policy seen by `openssl s_client` (TLS 1.1
 refused, ALPN http/1.1, client renegotiation refused, session
-resumption, also across workers), hostile input on the TLS port
-(plaintext HTTP, garbage, a truncated ClientHello, stalled and slow
-handshakes) that closes only its own connection and is logged as a
-count at most once a second, backpressure under a client that does not
+resumption, also across workers), a TLS client on the ws:// port
+(a TLS alert at once), hostile input on the TLS port (plaintext HTTP,
+answered with a 400 in the clear; garbage, a truncated ClientHello,
+stalled and slow handshakes) that closes only its own connection and is
+logged as a count at most once a second, backpressure under a client that does not
 read, and the start-up refusals of bad certificate configurations (exit
 status 2, with the file and the problem named).
 
@@ -624,6 +625,41 @@ def prompt_close(port, data, name, survivor, fin=False):
     survivor.check(name)
 
 
+def plain_on_tls_port(w, survivor):
+    """Plain HTTP (the ws:// handshake) on the TLS port: answered at once
+    with a 400 in the clear that names the mistake, as nginx does, then
+    closed; the record says why, and the counters count it. The wait is
+    longer than the handshake timeout, so the verdict rests on what
+    arrives."""
+    name = "a plaintext HTTP request on the TLS port"
+    before = wrong_protocol(w).get("plainOnTlsPort", 0)
+    s = W.connect(w.tls_port)
+    try:
+        port = s.getsockname()[1]
+        s.sendall(W.handshake_request())
+        eof, got, _ = W.drain_until_eof(s, HANDSHAKE_TIMEOUT_MS / 1000.0 + 5)
+    finally:
+        s.close()
+    head, _, body = got.partition(b"\r\n\r\n")
+    status, _, fields = W.parse_http_head(head) if head else (None, "", [])
+    h = {k.lower(): v for k, v in fields}
+    tap.eq((status, body), (400, b"plain HTTP request was sent to HTTPS "
+                            b"port\n"),
+           "%s: 400 in the clear, naming the mistake" % name)
+    tap.ok(eof and h.get("connection") == "close" and
+           h.get("content-length") == str(len(body)),
+           "%s: Connection: close, the body's length, then the close" % name,
+           repr(got[:300]))
+    rec = closed_record_of(w, port) or {}
+    tap.eq((rec.get("wasNotCleanReason"), rec.get("httpStatus"),
+            rec.get("tls")),
+           ("plain HTTP request on the TLS port", 400, None),
+           "%s: the record says why it ended" % name)
+    tap.eq(wrong_protocol(w).get("plainOnTlsPort", 0) - before, 1,
+           "%s: counted in totals.wrongProtocol.plainOnTlsPort" % name)
+    survivor.check(name)
+
+
 def stalled_closes(port, survivor):
     """Connections that stall: silent, half a ClientHello, and a TLS
     handshake begun late and finished but no request. Each must be closed
@@ -705,8 +741,7 @@ def t_hostile(w):
     t_start = time.monotonic()
     n_bad = 0
 
-    prompt_close(w.tls_port, W.handshake_request(), "a plaintext HTTP "
-                 "request (the ws:// handshake) on the TLS port", survivor)
+    plain_on_tls_port(w, survivor)
     n_bad += 1
     garbage = b"\xff" + bytes((i * 73 + 11) % 256 for i in range(299))
     prompt_close(w.tls_port, garbage, "300 bytes of garbage", survivor)
