@@ -488,8 +488,8 @@ conn_new(struct loop *l, int fd, const struct transport *t, void *tctx,
     if (refuse) {
         struct ws_error err = {503, "connection limit of this worker reached"};
         char resp[512];
-        size_t n =
-            ws_handshake_response_error(resp, sizeof(resp), &err, CONN_SERVER);
+        size_t n = ws_handshake_response_error(resp, sizeof(resp), &err, NULL,
+                                               NULL, CONN_SERVER);
         struct iovec iov = {resp, n};
         /* Kept, not staged: the socket is writable at once, and conn_on_io
          * sends it. */

@@ -37,7 +37,8 @@ conn_refuse_handshake(struct conn *c, const struct ws_error *err)
 {
     char resp[1024];
     size_t n =
-        ws_handshake_response_error(resp, sizeof(resp), err, CONN_SERVER);
+        ws_handshake_response_error(resp, sizeof(resp), err, &c->hs->req,
+                                    &c->loop->handshake_cfg, CONN_SERVER);
 
     log_debug("handshake refused: %u %s", err->code, err->reason);
     record_transport(c);
@@ -82,8 +83,8 @@ conn_refuse_plaintext(struct conn *c)
 {
     struct ws_error err = {400, "plain HTTP request was sent to HTTPS port"};
     char resp[512];
-    size_t n =
-        ws_handshake_response_error(resp, sizeof(resp), &err, CONN_SERVER);
+    size_t n = ws_handshake_response_error(resp, sizeof(resp), &err, NULL, NULL,
+                                           CONN_SERVER);
 
     log_debug("plain HTTP on the TLS port: 400, then close");
     stats_record_wrong_protocol(&c->rec, STATS_WRONG_PLAIN_ON_TLS);

@@ -41,7 +41,11 @@ struct seen {
     bool has_transfer_coding; /* any Transfer-Encoding header */
 };
 
-/* A bounded writer for the responses: once full, it stays full. */
+/* The most bytes of the client's path a 404 quotes, escapes included. */
+#define QUOTED_PATH_MAX 64
+
+/* A bounded writer for the responses: once full, it stays full. One
+ * without a buffer (p NULL) only counts. */
 struct writer {
     char *p;
     size_t cap;
@@ -658,7 +662,9 @@ put(struct writer *w, const char *s, size_t n)
         w->full = true;
         return;
     }
-    memcpy(w->p + w->len, s, n);
+    if (w->p != NULL) {
+        memcpy(w->p + w->len, s, n);
+    }
     w->len += n;
 }
 
@@ -679,6 +685,62 @@ put_uint(struct writer *w, size_t v)
         v /= 10;
     } while (v > 0);
     put(w, digits + i, sizeof(digits) - i);
+}
+
+/*
+ * A path the client sent, quoted in a response: visible ASCII as it came,
+ * any other byte as %XX (RFC 3986 §2.1), so that no control byte reaches
+ * a terminal or a log, and no more than QUOTED_PATH_MAX bytes of it, then
+ * "..." when it is cut (never inside an escape).
+ */
+static void
+put_quoted_path(struct writer *w, struct ws_span path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t used = 0;
+
+    for (size_t i = 0; i < path.len; i++) {
+        unsigned char c = (unsigned char)path.p[i];
+        bool visible = c > 0x20 && c < 0x7f;
+        size_t n = visible ? 1 : 3;
+        if (used + n > QUOTED_PATH_MAX) {
+            put_str(w, "...");
+            return;
+        }
+        if (visible) {
+            put(w, path.p + i, 1);
+        } else {
+            char esc[3] = {'%', hex[c >> 4], hex[c & 0x0f]};
+            put(w, esc, sizeof(esc));
+        }
+        used += n;
+    }
+}
+
+/*
+ * The body of a refusal: the reason and a newline; for a 404 with the
+ * request and the configuration at hand, the path asked for and the
+ * endpoint's, so that the client sees its mistake.
+ */
+static void
+put_refusal_body(struct writer *w, const struct ws_error *err, unsigned status,
+                 const struct ws_handshake_request *r,
+                 const struct ws_handshake_config *cfg)
+{
+    if (status == 404 && r != NULL && cfg != NULL && r->path.p != NULL) {
+        put_str(w, "no WebSocket endpoint at ");
+        if (r->path.len == 0) {
+            put_str(w, "an empty path");
+        } else {
+            put_quoted_path(w, r->path);
+        }
+        put_str(w, "; this server's is ");
+        put_str(w, cfg->path);
+    } else {
+        put_str(w, err->reason != NULL ? err->reason
+                                       : ws_handshake_status_text(status));
+    }
+    put_str(w, "\n");
 }
 
 /* The size written, or 0 when anything did not fit. */
@@ -724,19 +786,21 @@ ws_handshake_response_101(char *out, size_t cap,
 
 size_t
 ws_handshake_response_error(char *out, size_t cap, const struct ws_error *err,
+                            const struct ws_handshake_request *r,
+                            const struct ws_handshake_config *cfg,
                             const char *server)
 {
     struct writer w;
+    struct writer body;
     unsigned status = err->code;
 
     if (status < 400 || status > 599) {
         status = 500;
     }
+    /* Measured first, for Content-Length. */
+    writer_init(&body, NULL, SIZE_MAX);
+    put_refusal_body(&body, err, status, r, cfg);
     writer_init(&w, out, cap);
-    const char *body = err->reason;
-    if (body == NULL) {
-        body = ws_handshake_status_text(status);
-    }
 
     put_str(&w, "HTTP/1.1 ");
     put_uint(&w, status);
@@ -750,7 +814,7 @@ ws_handshake_response_error(char *out, size_t cap, const struct ws_error *err,
     }
     put_str(&w, "Content-Type: text/plain; charset=utf-8\r\n"
                 "Content-Length: ");
-    put_uint(&w, strlen(body) + 1);
+    put_uint(&w, body.len);
     if (status == 426) {
         /* RFC 9110 §15.5.22 and RFC 6455 §4.4: name the protocol and the
          * versions this server speaks; §7.8: whoever sends Upgrade lists
@@ -765,8 +829,7 @@ ws_handshake_response_error(char *out, size_t cap, const struct ws_error *err,
         put_str(&w, "Allow: GET\r\n");
     }
     put_str(&w, "\r\n");
-    put_str(&w, body);
-    put_str(&w, "\n");
+    put_refusal_body(&w, err, status, r, cfg);
     return finish(&w);
 }
 

@@ -120,16 +120,22 @@ size_t ws_handshake_response_101(char *out, size_t cap,
 
 /*
  * Writes the refusal for err (an HTTP status and reason from
- * ws_handshake_parse, or 503 from the caller) into out[0..cap): a text/plain
- * body holding the reason and a newline (the status text when the reason is
- * NULL), `Connection: close`, `Server: <server>` when server is not NULL,
- * and what the status calls for: `Upgrade: websocket` and
- * `Sec-WebSocket-Version: 13` with 426, `Allow: GET` with 405. A status
- * outside 400-599 is sent as 500. Returns its size, or 0 if cap is too
- * small; nothing is written at or past out[cap].
+ * ws_handshake_parse, or one of the caller's) into out[0..cap): a
+ * text/plain body holding the reason and a newline (the status text when
+ * the reason is NULL), `Connection: close`, `Server: <server>` when server
+ * is not NULL, and what the status calls for: `Upgrade: websocket` and
+ * `Sec-WebSocket-Version: 13` with 426, `Allow: GET` with 405. A 404 given
+ * the request r that ws_handshake_parse refused and its cfg says instead
+ * `no WebSocket endpoint at /x; this server's is /ws`, quoting at most 64
+ * bytes of the client's path, any byte other than visible ASCII as %XX.
+ * r and cfg may be NULL. A status outside 400-599 is sent as 500. Returns
+ * its size, or 0 if cap is too small; nothing is written at or past
+ * out[cap].
  */
 size_t ws_handshake_response_error(char *out, size_t cap,
                                    const struct ws_error *err,
+                                   const struct ws_handshake_request *r,
+                                   const struct ws_handshake_config *cfg,
                                    const char *server);
 
 /*

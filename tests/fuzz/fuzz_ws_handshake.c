@@ -7,8 +7,9 @@
  * prefix is copied to the end of a heap block of its exact size, so that
  * AddressSanitizer sees any read past len. On success the 101 response is
  * written and ws_deflate_negotiate runs over the extension values; on
- * failure the error response is written; both also into a block one byte
- * too small, which must be refused without a write past it.
+ * failure the error response is written (quoting no control byte); both
+ * also into a block one byte too small, which must be refused without a
+ * write past it.
  */
 #include "autoconf.h"
 
@@ -120,21 +121,30 @@ check_response_101(const struct ws_handshake_request *r)
     free(tight);
 }
 
+/* The refusal of r: whatever the client sent, the response holds no
+ * control byte but CR and LF, and no byte outside ASCII (a 404 quotes the
+ * client's path). */
 static void
-check_response_error(const struct ws_error *err)
+check_response_error(const struct ws_error *err,
+                     const struct ws_handshake_request *r)
 {
     char out[RESPONSE_MAX];
     char status[16];
     size_t n;
 
     FUZZ_CHECK(err->code >= 400 && err->code <= 599 && err->reason != NULL);
-    n = ws_handshake_response_error(out, sizeof(out), err, "wsd");
+    n = ws_handshake_response_error(out, sizeof(out), err, r, &hs_cfg, "wsd");
     FUZZ_CHECK(n > 0 && n < sizeof(out));
     snprintf(status, sizeof(status), "HTTP/1.1 %u ", (unsigned)err->code);
     FUZZ_CHECK(strncmp(out, status, strlen(status)) == 0);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)out[i];
+        FUZZ_CHECK((c >= 0x20 && c < 0x7f) || c == '\r' || c == '\n');
+    }
     char *tight = malloc(n - 1);
     FUZZ_CHECK(tight != NULL);
-    FUZZ_CHECK(ws_handshake_response_error(tight, n - 1, err, "wsd") == 0);
+    FUZZ_CHECK(
+        ws_handshake_response_error(tight, n - 1, err, r, &hs_cfg, "wsd") == 0);
     free(tight);
 }
 
@@ -161,7 +171,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(err_whole.code == err_grown.code);
         FUZZ_CHECK(err_whole.reason == err_grown.reason ||
                    strcmp(err_whole.reason, err_grown.reason) == 0);
-        check_response_error(&err_whole);
+        check_response_error(&err_whole, &whole);
     }
     free(gbuf);
     return 0;

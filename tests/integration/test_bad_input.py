@@ -216,7 +216,14 @@ def section_valid():
 # Refused handshakes --------------------------------------------------------
 
 def section_refused():
-    refuse("wrong path", request(path="/nope"), 404)
+    res = W.http_exchange(PORT[0], request(path="/nope?x=1"))
+    check_error("wrong path", res, 404)
+    tap.eq(res["body"], b"no WebSocket endpoint at /nope; this server's is "
+           b"/ws\n", "wrong path: the body names it and the endpoint's")
+    res = W.http_exchange(PORT[0], request(path="/" + "x" * 200))
+    tap.eq(res["body"], b"no WebSocket endpoint at /" + b"x" * 63 +
+           b"...; this server's is /ws\n",
+           "a 201-byte wrong path: the body quotes its first 64 bytes")
     refuse("POST", request(method="POST"), 405, must_have("Allow", r"^GET$"))
     refuse("PUT", request(method="PUT"), 405, must_have("Allow", r"^GET$"))
     refuse("missing Host", request(drop=("Host",)), 400)

@@ -861,6 +861,8 @@ write_101(char *out, size_t cap, const void *arg)
 struct args_error {
     struct ws_error err;
     const char *server;
+    const struct ws_handshake_request *r; /* NULL for none */
+    const struct ws_handshake_config *cfg;
 };
 
 static size_t
@@ -868,7 +870,108 @@ write_error(char *out, size_t cap, const void *arg)
 {
     const struct args_error *a = arg;
 
-    return ws_handshake_response_error(out, cap, &a->err, a->server);
+    return ws_handshake_response_error(out, cap, &a->err, a->r, a->cfg,
+                                       a->server);
+}
+
+/* The 404 answer to a request whose path is path: a header section, the
+ * body into out[0..cap). */
+static size_t
+not_found_with_path(const char *path, size_t path_len, char *out, size_t cap)
+{
+    static const struct ws_handshake_config cfg = {"/chat", 1024, 16};
+    struct ws_handshake_request r;
+    struct ws_error err = {404, R_PATH};
+
+    memset(&r, 0, sizeof(r));
+    r.path = (struct ws_span){path, path_len};
+    size_t n = ws_handshake_response_error(out, cap, &err, &r, &cfg, "wsd");
+    const char *body = n > 0 ? strstr(out, "\r\n\r\n") : NULL;
+    if (body == NULL) {
+        return 0;
+    }
+    body += 4;
+    memmove(out, body, (size_t)(out + n - body));
+    return (size_t)(out + n - body);
+}
+
+/* A 404 names the path asked for and the endpoint's, and quotes a
+ * hostile path harmlessly. */
+static void
+test_response_not_found(void)
+{
+    static const char req[] =
+        "GET /nope?x=1 HTTP/1.1\r\n" HOST UPG CONN KEY VER END;
+    static const struct ws_handshake_config cfg = {"/chat", 4096, 64};
+    struct ws_handshake_request r;
+    struct ws_error err = {0, NULL};
+    char out[1024];
+    size_t n;
+
+    memset(&r, 0, sizeof(r));
+    is_int(ws_handshake_parse(&r, req, sizeof(req) - 1, &cfg, &err), WS_FAIL,
+           "404: /nope is refused");
+    is_int(err.code, 404, "404: status");
+    struct args_error e404 = {err, "wsd", &r, &cfg};
+    check_response("404 naming both paths",
+                   "HTTP/1.1 404 Not Found\r\n"
+                   "Server: wsd\r\n"
+                   "Content-Type: text/plain; charset=utf-8\r\n"
+                   "Content-Length: 55\r\n"
+                   "Connection: close\r\n"
+                   "\r\n"
+                   "no WebSocket endpoint at /nope; this server's is /chat\n",
+                   write_error, &e404);
+
+    /* Bytes the parser never lets through, should a caller pass them:
+     * CR LF (a header injected into a log or a terminal), ESC, NUL, DEL,
+     * a space and UTF-8, each as %XX. */
+    static const char hostile[] = "/a\r\nX-Evil: 1\x1b[2J\0\x7f \xc3\xa9";
+    static const char quoted[] =
+        "no WebSocket endpoint at /a%0D%0AX-Evil:%201%1B[2J%00%7F%20%C3%A9; "
+        "this server's is /chat\n";
+    n = not_found_with_path(hostile, sizeof(hostile) - 1, out, sizeof(out));
+    is_mem(out, n, quoted, sizeof(quoted) - 1,
+           "404: control bytes and non-ASCII quoted as %%XX");
+
+    /* A long path: 64 bytes of it, then "...". */
+    char path[300];
+    char want[160];
+    memset(path, 'a', sizeof(path));
+    path[0] = '/';
+    n = not_found_with_path(path, sizeof(path), out, sizeof(out));
+    snprintf(want, sizeof(want),
+             "no WebSocket endpoint at /%.63s...; this server's is /chat\n",
+             path + 1);
+    is_mem(out, n, want, strlen(want), "404: a long path is cut at 64 bytes");
+    /* An escape that ends at the 64th byte is kept... */
+    path[61] = '\n';
+    n = not_found_with_path(path, sizeof(path), out, sizeof(out));
+    snprintf(want, sizeof(want),
+             "no WebSocket endpoint at /%.60s%%0A...; this server's is "
+             "/chat\n",
+             path + 1);
+    is_mem(out, n, want, strlen(want), "404: an escape ending at 64 is kept");
+    n = not_found_with_path(path, 62, out, sizeof(out));
+    snprintf(want, sizeof(want),
+             "no WebSocket endpoint at /%.60s%%0A; this server's is /chat\n",
+             path + 1);
+    is_mem(out, n, want, strlen(want),
+           "404: a path of exactly 64 quoted bytes is not cut");
+    /* ...one that would pass it is left out, never cut. */
+    path[61] = 'a';
+    path[62] = '\n';
+    n = not_found_with_path(path, sizeof(path), out, sizeof(out));
+    snprintf(want, sizeof(want),
+             "no WebSocket endpoint at /%.61s...; this server's is /chat\n",
+             path + 1);
+    is_mem(out, n, want, strlen(want), "404: an escape past 64 is left out");
+
+    /* The empty path of "http://host" in absolute form. */
+    n = not_found_with_path("", 0, out, sizeof(out));
+    is_str(n > 0 ? (out[n] = '\0', out) : "",
+           "no WebSocket endpoint at an empty path; this server's is /chat\n",
+           "404: an empty path is named as such");
 }
 
 static void
@@ -920,7 +1023,7 @@ test_response_101(void)
 static void
 test_response_error(void)
 {
-    struct args_error e426 = {{426, R_VER}, "wsd"};
+    struct args_error e426 = {{426, R_VER}, "wsd", NULL, NULL};
     check_response(
         "426",
         "HTTP/1.1 426 Upgrade Required\r\n"
@@ -934,7 +1037,7 @@ test_response_error(void)
         "unsupported Sec-WebSocket-Version (this server speaks 13)\n",
         write_error, &e426);
 
-    struct args_error e405 = {{405, R_GET}, "wsd"};
+    struct args_error e405 = {{405, R_GET}, "wsd", NULL, NULL};
     check_response("405",
                    "HTTP/1.1 405 Method Not Allowed\r\n"
                    "Server: wsd\r\n"
@@ -946,8 +1049,8 @@ test_response_error(void)
                    "method must be GET\n",
                    write_error, &e405);
 
-    struct args_error e404 = {{404, R_PATH}, "wsd"};
-    check_response("404",
+    struct args_error e404 = {{404, R_PATH}, "wsd", NULL, NULL};
+    check_response("404 without the request",
                    "HTTP/1.1 404 Not Found\r\n"
                    "Server: wsd\r\n"
                    "Content-Type: text/plain; charset=utf-8\r\n"
@@ -957,7 +1060,8 @@ test_response_error(void)
                    "no WebSocket endpoint at this path\n",
                    write_error, &e404);
 
-    struct args_error e503 = {{503, "server is at its connection limit"}, NULL};
+    struct args_error e503 = {
+        {503, "server is at its connection limit"}, NULL, NULL, NULL};
     check_response("503 without Server",
                    "HTTP/1.1 503 Service Unavailable\r\n"
                    "Content-Type: text/plain; charset=utf-8\r\n"
@@ -967,7 +1071,7 @@ test_response_error(void)
                    "server is at its connection limit\n",
                    write_error, &e503);
 
-    struct args_error no_reason = {{400, NULL}, "wsd"};
+    struct args_error no_reason = {{400, NULL}, "wsd", NULL, NULL};
     check_response("400 without a reason",
                    "HTTP/1.1 400 Bad Request\r\n"
                    "Server: wsd\r\n"
@@ -978,7 +1082,8 @@ test_response_error(void)
                    "Bad Request\n",
                    write_error, &no_reason);
 
-    struct args_error close_code = {{1002, "protocol error"}, "wsd"};
+    struct args_error close_code = {
+        {1002, "protocol error"}, "wsd", NULL, NULL};
     check_response("a status outside 400-599 is sent as 500",
                    "HTTP/1.1 500 Internal Server Error\r\n"
                    "Server: wsd\r\n"
@@ -989,7 +1094,8 @@ test_response_error(void)
                    "protocol error\n",
                    write_error, &close_code);
 
-    struct args_error forbidden = {{403, "origin not allowed"}, "wsd"};
+    struct args_error forbidden = {
+        {403, "origin not allowed"}, "wsd", NULL, NULL};
     check_response("403 with an empty reason phrase",
                    "HTTP/1.1 403 \r\n"
                    "Server: wsd\r\n"
@@ -1068,6 +1174,7 @@ main(void)
     test_slow_client();
     test_response_101();
     test_response_error();
+    test_response_not_found();
     test_status_text();
     test_tls_record();
     return tap_done();
