@@ -174,13 +174,13 @@ conn_on_close(struct conn *c, const struct ws_event *ev)
 static void
 conn_on_fail(struct conn *c, const struct ws_event *ev)
 {
-    log_debug("failing connection: %u %s", ev->error.code, ev->error.reason);
+    log_debug("failing connection: %u %s", ev->error.code, ev->reason);
     if (ev->peer_closed) {
         stats_record_close_in(&c->rec, ev->close.code, ev->close.has_code,
                               ev->close.reason, ev->close.reason_len);
     }
     if (ev->reply_len > 0) {
-        stats_record_close_out(&c->rec, ev->error.code, ev->error.reason, true);
+        stats_record_close_out(&c->rec, ev->error.code, ev->reason, true);
         stats_record_frame_out(&c->rec, WS_OP_CLOSE);
     }
     conn_queue(c, ev->reply, ev->reply_len);

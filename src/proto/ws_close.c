@@ -12,8 +12,9 @@
 #include "ws_frame.h"
 #include "ws_utf8.h"
 
-#define CLOSE_CODE_BYTES  2
-#define CLOSE_REASON_MAX  (WS_CONTROL_PAYLOAD_MAX - CLOSE_CODE_BYTES)
+#define CLOSE_CODE_BYTES 2
+_Static_assert(WS_CLOSE_REASON_MAX == WS_CONTROL_PAYLOAD_MAX - CLOSE_CODE_BYTES,
+               "a close reason fills a control payload but for the code");
 #define CLOSE_HEADER_SIZE 2 /* §5.2: FIN/opcode byte and a 7-bit length */
 
 bool
@@ -70,13 +71,11 @@ ws_close_parse(struct ws_close_payload *out, const uint8_t *p, size_t len,
 }
 
 /*
- * The length of the longest prefix of reason that fits in a close payload
- * and ends on a UTF-8 sequence boundary: when the string is too long, the
- * cut backs off over continuation bytes (10xxxxxx) to the lead byte of the
- * sequence it would otherwise split.
+ * When the string is too long, the cut backs off over continuation bytes
+ * (10xxxxxx) to the lead byte of the sequence it would otherwise split.
  */
-static size_t
-close_reason_len(const char *reason)
+size_t
+ws_close_reason_len(const char *reason)
 {
     const uint8_t *r = (const uint8_t *)reason;
     size_t n = 0;
@@ -85,13 +84,13 @@ close_reason_len(const char *reason)
         return 0;
     }
     /* Scans one byte past the limit, to tell "fits" from "too long". */
-    while (n <= CLOSE_REASON_MAX && r[n] != '\0') {
+    while (n <= WS_CLOSE_REASON_MAX && r[n] != '\0') {
         n++;
     }
-    if (n <= CLOSE_REASON_MAX) {
+    if (n <= WS_CLOSE_REASON_MAX) {
         return n;
     }
-    n = CLOSE_REASON_MAX;
+    n = WS_CLOSE_REASON_MAX;
     while (n > 0 && (r[n] & 0xc0) == 0x80) {
         n--;
     }
@@ -107,7 +106,7 @@ ws_close_frame_build(uint8_t *out, size_t cap, uint16_t code,
 
     /* RFC 6455 §7.1.5: 1005 means "no code", which is an empty body. */
     if (code != WS_CLOSE_NO_STATUS) {
-        reason_len = close_reason_len(reason);
+        reason_len = ws_close_reason_len(reason);
         payload_len = CLOSE_CODE_BYTES + reason_len;
     }
     if (cap < CLOSE_HEADER_SIZE + payload_len) {

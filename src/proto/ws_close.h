@@ -51,6 +51,16 @@ struct ws_close_payload {
 int ws_close_parse(struct ws_close_payload *out, const uint8_t *p, size_t len,
                    struct ws_error *err);
 
+/* §5.5: a close payload is at most 125 bytes, 2 of them the code. */
+#define WS_CLOSE_REASON_MAX 123
+
+/*
+ * The bytes of reason (NULL-safe) a close frame carries: all of it, or
+ * its longest prefix of at most WS_CLOSE_REASON_MAX bytes that does not
+ * cut a UTF-8 sequence.
+ */
+size_t ws_close_reason_len(const char *reason);
+
 /*
  * Builds a server close frame (header and payload, unmasked) into out[0..cap)
  * with code and the first bytes of reason that fit in 123 bytes without

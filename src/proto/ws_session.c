@@ -69,23 +69,36 @@ event_clear(struct ws_event *ev)
     ev->type = WS_EV_NONE;
 }
 
-/*
- * Fails the connection (§7.1.7): our close frame is the reply. When the
- * failing frame's extent is known, the rest of it is skipped and later
- * frames are still delimited, so that the peer's answering close can be
- * seen (statistics mirror the peer's view of the closing handshake).
- */
+/* Starts a failure event with code and reason (static), ev->reason its
+ * words as a close frame carries them. */
 static void
-fail_at(struct ws_session *s, struct ws_event *ev, uint16_t code,
-        const char *reason, bool framing_intact)
+fail_begin(struct ws_event *ev, uint16_t code, const char *reason)
 {
+    size_t n = ws_close_reason_len(reason);
+
     event_clear(ev);
     ev->type = WS_EV_FAIL;
     ev->error.code = code;
     ev->error.reason = reason;
+    if (n > 0) {
+        memcpy(ev->reason, reason, n);
+    }
+    ev->reason[n] = '\0';
+}
+
+/*
+ * Fails the connection (§7.1.7) with the event fail_begin started: our
+ * close frame, carrying ev->reason, is the reply. When the failing
+ * frame's extent is known, the rest of it is skipped and later frames are
+ * still delimited, so that the peer's answering close can be seen
+ * (statistics mirror the peer's view of the closing handshake).
+ */
+static void
+fail_finish(struct ws_session *s, struct ws_event *ev, bool framing_intact)
+{
     if (s->state == WS_SESSION_OPEN) {
-        ev->reply_len =
-            ws_close_frame_build(ev->reply, sizeof(ev->reply), code, reason);
+        ev->reply_len = ws_close_frame_build(ev->reply, sizeof(ev->reply),
+                                             ev->error.code, ev->reason);
     }
     if (s->state == WS_SESSION_OPEN && framing_intact) {
         s->state = WS_SESSION_CLOSING;
@@ -97,10 +110,45 @@ fail_at(struct ws_session *s, struct ws_event *ev, uint16_t code,
 }
 
 static void
+fail_at(struct ws_session *s, struct ws_event *ev, uint16_t code,
+        const char *reason, bool framing_intact)
+{
+    fail_begin(ev, code, reason);
+    fail_finish(s, ev, framing_intact);
+}
+
+static void
 fail(struct ws_session *s, struct ws_event *ev, uint16_t code,
      const char *reason)
 {
     fail_at(s, ev, code, reason, true);
+}
+
+/*
+ * Fails with 1009 for a limit: ev->error.reason is rule (static), and the
+ * close frame says the limit too, so that the peer learns what it may
+ * send: "message over max_message_bytes 16777216". 20 digits at most
+ * keep it well within a close reason.
+ */
+static void
+fail_limit(struct ws_session *s, struct ws_event *ev, const char *rule,
+           uint64_t limit)
+{
+    char digits[20];
+    size_t i = sizeof(digits);
+
+    fail_begin(ev, WS_CLOSE_MESSAGE_TOO_BIG, rule);
+    do {
+        digits[--i] = (char)('0' + limit % 10);
+        limit /= 10;
+    } while (limit > 0);
+    size_t n = strlen(ev->reason);
+    if (n + 1 + sizeof(digits) - i <= WS_CLOSE_REASON_MAX) {
+        ev->reason[n++] = ' ';
+        memcpy(ev->reason + n, digits + i, sizeof(digits) - i);
+        ev->reason[n + sizeof(digits) - i] = '\0';
+    }
+    fail_finish(s, ev, true);
 }
 
 bool
@@ -262,7 +310,7 @@ check_header(struct ws_session *s, struct ws_event *ev)
      * fragmentation rules still do, to keep finding frame boundaries. */
     if (s->state == WS_SESSION_OPEN &&
         h->payload_len > s->cfg->max_frame_bytes) {
-        fail(s, ev, WS_CLOSE_MESSAGE_TOO_BIG, "frame too big");
+        fail_limit(s, ev, WS_SESSION_FRAME_OVER, s->cfg->max_frame_bytes);
         return false;
     }
     /* A compressed message counts its inflated bytes, as they come out
@@ -271,7 +319,7 @@ check_header(struct ws_session *s, struct ws_event *ev)
         h->opcode == WS_OP_CONT ? s->msg_compressed : (h->rsv & WS_RSV1) != 0;
     if (s->state == WS_SESSION_OPEN && !compressed &&
         h->payload_len > s->cfg->max_message_bytes - s->msg_len) {
-        fail(s, ev, WS_CLOSE_MESSAGE_TOO_BIG, "message too big");
+        fail_limit(s, ev, WS_SESSION_MESSAGE_OVER, s->cfg->max_message_bytes);
         return false;
     }
     if (h->opcode != WS_OP_CONT) {
@@ -465,7 +513,7 @@ inflate_onto_msg(struct ws_session *s, const uint8_t *p, size_t n,
                 return false;
             }
             if (one == 1) {
-                fail(s, ev, WS_CLOSE_MESSAGE_TOO_BIG, "message too big");
+                fail_limit(s, ev, WS_SESSION_MESSAGE_OVER, max);
                 return false;
             }
             return true;

@@ -27,6 +27,11 @@ struct ws_session_config {
     uint64_t max_frame_bytes;   /* payload of one frame; more fails 1009 */
 };
 
+/* The rules a 1009 names (ws_event.error.reason); its close frame and
+ * ws_event.reason add the limit, e.g. "frame over max_frame_bytes 1024". */
+#define WS_SESSION_MESSAGE_OVER "message over max_message_bytes"
+#define WS_SESSION_FRAME_OVER   "frame over max_frame_bytes"
+
 enum ws_session_state {
     WS_SESSION_OPEN,    /* messages flow both ways */
     WS_SESSION_CLOSING, /* we sent a close frame and await the peer's */
@@ -58,11 +63,16 @@ struct ws_event {
     struct ws_close_payload close; /* WS_EV_CLOSE; reason borrows like data */
     bool peer_closed;      /* WS_EV_FAIL: the bad frame was the peer's close;
                               close holds its raw code (0: none) and reason */
-    struct ws_error error; /* WS_EV_FAIL */
+    struct ws_error error; /* WS_EV_FAIL: error.reason names the rule */
     size_t reply_len;      /* bytes of reply to send; 0: none */
     /* Our pong or close frame, in the event itself so that the session
      * holds no buffer for it; after the fields event_clear() resets. */
     uint8_t reply[WS_CLOSE_FRAME_MAX];
+    /* WS_EV_FAIL: the reason our close frame carries (or would, when we
+     * had sent ours already), NUL-terminated: error.reason, and for a
+     * limit the limit too ("message over max_message_bytes 16777216"),
+     * so that a record can keep the words the peer reads. */
+    char reason[WS_CLOSE_REASON_MAX + 1];
     /* The frame header decoded by this call, if any (at most one per
      * call), before its payload was judged: every frame the peer sent
      * is reported once, whatever event it leads to. */

@@ -114,8 +114,14 @@ check_event(struct ws_session *s, const struct ws_event *ev)
         FUZZ_CHECK(ws_session_state(s) != WS_SESSION_OPEN);
         FUZZ_CHECK(ev->error.reason != NULL);
         FUZZ_CHECK(ws_close_code_is_valid(ev->error.code));
+        /* The words of our close: the rule, and maybe its limit. */
+        FUZZ_CHECK(strncmp(ev->reason, ev->error.reason,
+                           strlen(ev->error.reason)) == 0);
         if (ev->reply_len > 0) {
             check_reply(ev->reply, ev->reply_len, WS_OP_CLOSE);
+            FUZZ_CHECK(ev->reply_len == 4 + strlen(ev->reason) &&
+                       memcmp(ev->reply + 4, ev->reason, ev->reply_len - 4) ==
+                           0);
         }
         break;
     }

@@ -48,6 +48,7 @@ PORT = [None]
 DAEMON = [None]  # the Wsd of the main cases, for its admin endpoint
 WORKER = [None]
 IDLE_FDS = [None]  # the worker's descriptors with no client connected
+SERVER = [None]  # the daemon of the section that looks at records
 
 
 def ws(port=None):
@@ -763,10 +764,13 @@ def section_10():
 
 # Framing limits (section x) ------------------------------------------------
 
-def t_raw_fail(name, data, code, eof_within=PROMPT_EOF):
+def t_raw_fail(name, data, code, eof_within=PROMPT_EOF, reason=None):
     s = ws()
+    port = s.getsockname()[1]
     s.sendall(data)
-    expect_fail(s, name, code, eof_within=eof_within)
+    _, got = expect_fail(s, name, code, eof_within=eof_within)
+    if reason is not None:
+        same_reason(name, port, got, reason)
 
 
 def pattern(op, n):
@@ -786,10 +790,27 @@ def t_limit_echo(name, op, sizes):
     close_clean(s, name)
 
 
-def t_limit_fail(name, op, sizes):
+def same_reason(name, port, got, reason):
+    """The close reason names the limit and its value, and the record of
+    the connection from port keeps the same words."""
+    tap.eq(got, reason.encode(), "%s: the reason names the limit" % name)
+    admin = W.admin_port(SERVER[0])
+    rec = {}
+
+    def closed():
+        rec.update(W.case_by_peer(admin, port) or {})
+        return rec.get("state") == "closed"
+    W.wait_until(closed, 5)
+    tap.eq(rec.get("localCloseReason"), reason,
+           "%s: the record keeps the same reason" % name)
+
+
+def t_limit_fail(name, op, sizes, reason):
     s = ws()
+    port = s.getsockname()[1]
     send_sized(s, op, sizes)
-    expect_fail(s, name, 1009)
+    _, got = expect_fail(s, name, 1009)
+    same_reason(name, port, got, reason)
 
 
 def section_x_framing():
@@ -815,31 +836,38 @@ def section_x_framing():
          frame(PING, b"ping", width=16), 1002)
 
 
-def section_x_limits(port):
+FRAME_OVER = "frame over max_frame_bytes 16384"
+MESSAGE_OVER = "message over max_message_bytes 65536"
+
+
+def section_x_limits(w):
     """Against a daemon started with --max_message_bytes 65536
-    --max_frame_bytes 16384."""
-    PORT[0] = port
+    --max_frame_bytes 16384. A 1009's reason names the limit that was
+    passed and its value."""
+    PORT[0] = w.port
+    SERVER[0] = w
     case("x.10 binary 16384 bytes (= max_frame_bytes) echoed", t_limit_echo,
          BINARY, [16384])
     case("x.11 text 65536 bytes (= max_message_bytes) in 4 frames echoed",
          t_limit_echo, TEXT, [16384] * 4)
     case("x.12 binary frame of 16385 bytes (> max_frame_bytes)",
-         t_limit_fail, BINARY, [16385])
+         t_limit_fail, BINARY, [16385], FRAME_OVER)
     case("x.13 text frame of 65537 bytes (> both limits)", t_limit_fail,
-         TEXT, [65537])
+         TEXT, [65537], FRAME_OVER)
     case("x.14 binary message of 65537 bytes in 5 frames (> "
-         "max_message_bytes)", t_limit_fail, BINARY, [16384] * 4 + [1])
+         "max_message_bytes)", t_limit_fail, BINARY, [16384] * 4 + [1],
+         MESSAGE_OVER)
     case("x.15 text message of 80000 bytes in 5 frames", t_limit_fail, TEXT,
-         [16000] * 5)
+         [16000] * 5, MESSAGE_OVER)
     # Only the header of a 1 GiB frame: the limit applies as soon as the
     # length is known, without waiting for (or buffering) the payload.
     case("x.16 header of a 1 GiB frame, no payload", t_raw_fail,
          bytes([0x82, 0xff]) + (1 << 30).to_bytes(8, "big") + os.urandom(4),
-         1009, eof_within=STUCK_EOF)
+         1009, eof_within=STUCK_EOF, reason=FRAME_OVER)
     # The largest length RFC 6455 allows (2^63 - 1): too big, not invalid.
     case("x.17 header of a 2^63 - 1 byte frame", t_raw_fail,
          bytes([0x82, 0xff]) + ((1 << 63) - 1).to_bytes(8, "big") +
-         os.urandom(4), 1009, eof_within=STUCK_EOF)
+         os.urandom(4), 1009, eof_within=STUCK_EOF, reason=FRAME_OVER)
 
 
 def main():
@@ -864,7 +892,7 @@ def main():
                "no worker died during the conformance cases")
     with W.Wsd(tap, ["--max_message_bytes", "65536",
                      "--max_frame_bytes", "16384"]) as w:
-        section_x_limits(w.port)
+        section_x_limits(w)
     tap.done()
 
 

@@ -34,10 +34,11 @@ same = tap.same
 run = functools.partial(wsdtest.run_async, tap)
 
 
-async def expect_refused(ws, msg, what, seconds=10):
-    """Sends msg, which the server must refuse with close code 1009. The
-    server may close while the client is still sending fragments; then
-    websockets raises InvalidState or ConnectionClosed from send()."""
+async def expect_refused(ws, msg, what, limit, seconds=10):
+    """Sends msg, which the server must refuse with close code 1009 and a
+    reason naming max_message_bytes and its value, limit. The server may
+    close while the client is still sending fragments; then websockets
+    raises InvalidState or ConnectionClosed from send()."""
     try:
         await ws.send(msg)
         got = await recv(ws, seconds)
@@ -52,6 +53,8 @@ async def expect_refused(ws, msg, what, seconds=10):
     except asyncio.TimeoutError:
         pass
     tap.eq(ws.close_code, 1009, "%s gets close code 1009" % what)
+    tap.eq(ws.close_reason, "message over max_message_bytes %d" % limit,
+           "%s: the reason names the limit" % what)
 
 
 def utf8_text(nbytes, rng):
@@ -117,7 +120,8 @@ async def t_over_default(port):
     async with client(port) as ws:
         half = DEFAULT_MAX_MESSAGE // 2
         await expect_refused(ws, [os.urandom(half), os.urandom(half + 1)],
-                             "16 MiB + 1 message (default limit)", 30)
+                             "16 MiB + 1 message (default limit)",
+                             DEFAULT_MAX_MESSAGE, 30)
 
 
 async def t_fragments(port):
@@ -295,7 +299,7 @@ async def t_small_limit(port):
              ("binary of 1 MiB", os.urandom(MIB)))
     for what, msg in cases:
         async with client(port) as ws:
-            await expect_refused(ws, msg, "%s over a 1024 limit" % what)
+            await expect_refused(ws, msg, "%s over a 1024 limit" % what, 1024)
     async with client(port) as ws:
         same(await echo(ws, "still serving"), "still serving",
              "daemon still echoes after refusing big messages")

@@ -673,14 +673,19 @@ put_hex(struct run *r, const uint8_t *p, size_t n)
     }
 }
 
-/* The reply to a failure is our close frame carrying ev->error. */
+/* The reply to a failure is our close frame carrying ev->reason, which
+ * begins with ev->error.reason. */
 static void
 put_fail_reply(struct run *r, const struct ws_event *ev)
 {
     const uint8_t *p = ev->reply;
     size_t n = ev->reply_len;
-    const char *reason = ev->error.reason;
+    const char *reason = ev->reason;
+    const char *rule = ev->error.reason;
 
+    if (rule == NULL || strncmp(reason, rule, strlen(rule)) != 0) {
+        add(r, "!reason:%s", reason);
+    }
     if (n == 0) {
         add(r, "-");
         return;
@@ -1408,6 +1413,75 @@ test_frame_events(void)
     free(r);
 }
 
+/*
+ * Feeds in to a fresh session with these limits; the event it ends on,
+ * which must be a 1009 whose close frame carries ev->reason.
+ */
+static struct ws_event
+fail_on_limit(const char *name, uint64_t max_message, uint64_t max_frame,
+              struct input *in)
+{
+    struct ws_session_config cfg = {max_message, max_frame};
+    struct ws_session s;
+    struct ws_event ev;
+    size_t used;
+    size_t n;
+
+    ws_session_init(&s, &cfg);
+    ev = feed_all(&s, in, &used);
+    ws_session_clear(&s);
+    in->len = 0;
+    n = strlen(ev.reason);
+    ok(ev.type == WS_EV_FAIL && ev.error.code == 1009, "%s: 1009", name);
+    ok(ev.reply_len == 4 + n && ev.reply[0] == 0x88 && ev.reply[1] == 2 + n &&
+           ev.reply[2] == 0x03 && ev.reply[3] == 0xf1 &&
+           memcmp(ev.reply + 4, ev.reason, n) == 0,
+       "%s: the close frame carries ev.reason", name);
+    return ev;
+}
+
+/* A 1009's close reason names the limit and its value (RFC 6455 §7.4.1
+ * leaves the reason to the endpoint; this one tells what may be sent). */
+static void
+test_limit_reasons(void)
+{
+    struct ws_event ev;
+    struct input in;
+
+    input_init(&in);
+    frame_put(&in, 0x82, keys[0], (const uint8_t *)"0123456789abcdefX", 17, 17);
+    ev = fail_on_limit("frame limit", 1024, 16, &in);
+    is_str(ev.error.reason, WS_SESSION_FRAME_OVER, "frame limit: the rule");
+    is_str(ev.reason, "frame over max_frame_bytes 16",
+           "frame limit: the reason names it and its value");
+
+    frame_put(&in, 0x01, keys[0], (const uint8_t *)"Hello", 5, 5);
+    frame_put(&in, 0x80, keys[1], (const uint8_t *)"World!", 6, 6);
+    ev = fail_on_limit("message limit", 10, 1024, &in);
+    is_str(ev.error.reason, WS_SESSION_MESSAGE_OVER, "message limit: the rule");
+    is_str(ev.reason, "message over max_message_bytes 10",
+           "message limit: the reason names it and its value");
+
+    /* The default limits, announced by a header alone. */
+    frame_put(&in, 0x82, keys[0], NULL, 0, (UINT64_C(16) << 20) + 1);
+    ev = fail_on_limit("16m frame limit", UINT64_C(16) << 20,
+                       UINT64_C(16) << 20, &in);
+    is_str(ev.reason, "frame over max_frame_bytes 16777216",
+           "16m: the frame limit comes first");
+    frame_put(&in, 0x82, keys[0], NULL, 0, (UINT64_C(16) << 20) + 1);
+    ev = fail_on_limit("16m message limit", UINT64_C(16) << 20,
+                       UINT64_C(1) << 30, &in);
+    is_str(ev.reason, "message over max_message_bytes 16777216",
+           "16m: the message limit");
+
+    /* The largest limit a frame can pass: 19 digits. */
+    frame_put(&in, 0x82, keys[0], NULL, 0, INT64_MAX);
+    ev = fail_on_limit("a 63-bit limit", UINT64_MAX, INT64_MAX - 1, &in);
+    is_str(ev.reason, "frame over max_frame_bytes 9223372036854775806",
+           "a 63-bit limit: every digit");
+    free(in.p);
+}
+
 /* ws_session_clear frees the message buffer wherever the session is. */
 static void
 test_clear(void)
@@ -1854,6 +1928,8 @@ test_deflate_bomb(void)
     ws_session_feed(&s, in.p, in.len, &ev);
     is_int(ev.type, WS_EV_FAIL, "bomb, direct: FAIL");
     is_int(ev.error.code, 1009, "bomb, direct: 1009");
+    is_str(ev.reason, "message over max_message_bytes 65536",
+           "bomb, direct: the reason names the limit on inflated bytes");
     ok(s.msg_cap <= cfg.max_message_bytes && s.msg_len <= s.msg_cap,
        "bomb, direct: msg_cap %zu, msg_len %zu within 64 KiB", s.msg_cap,
        s.msg_len);
@@ -2287,6 +2363,7 @@ main(void)
     test_idle();
     test_after_fail();
     test_frame_events();
+    test_limit_reasons();
     test_clear();
     test_deflate();
     return tap_done();
