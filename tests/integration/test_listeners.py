@@ -53,15 +53,7 @@ class Second:
                 ["--ready_fd", str(wfd)], stdin=subprocess.DEVNULL,
                 stdout=log, stderr=log, pass_fds=(wfd,))
         os.close(wfd)
-        line = b""
-        deadline = time.monotonic() + timeout(seconds)
-        while not line.endswith(b"\n") and time.monotonic() < deadline:
-            r, _, _ = select.select([rfd], [], [], 0.1)
-            if r:
-                chunk = os.read(rfd, 512)
-                if not chunk:
-                    break  # it exited without a ready line
-                line += chunk
+        line = W.read_ready_line(rfd, seconds)  # short if it exited
         os.close(rfd)
         if line.startswith(b"ready "):
             self.ready = line.decode().strip()
