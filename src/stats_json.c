@@ -329,7 +329,10 @@ prom_per_worker(struct evbuffer *out, const struct stats_json_snapshot *s,
     }
 }
 
-/* A counter counted both ways, per worker, with a direction label. */
+/*
+ * A counter counted both ways, per worker, with a direction label: every
+ * metric with a direction says "received" or "sent", never rx or tx.
+ */
 static void
 prom_both_ways(struct evbuffer *out, const struct stats_json_snapshot *s,
                const char *name, const char *help, size_t rx_off, size_t tx_off)
@@ -339,11 +342,11 @@ prom_both_ways(struct evbuffer *out, const struct stats_json_snapshot *s,
         uint64_t rx, tx;
         memcpy(&rx, (const char *)&s->workers[i].t + rx_off, sizeof(rx));
         memcpy(&tx, (const char *)&s->workers[i].t + tx_off, sizeof(tx));
-        evbuffer_add_printf(out,
-                            "%s{worker=\"%u\",direction=\"rx\"} %" PRIu64 "\n"
-                            "%s{worker=\"%u\",direction=\"tx\"} %" PRIu64 "\n",
-                            name, s->workers[i].slot, rx, name,
-                            s->workers[i].slot, tx);
+        evbuffer_add_printf(
+            out,
+            "%s{worker=\"%u\",direction=\"received\"} %" PRIu64 "\n"
+            "%s{worker=\"%u\",direction=\"sent\"} %" PRIu64 "\n",
+            name, s->workers[i].slot, rx, name, s->workers[i].slot, tx);
     }
 }
 
@@ -398,8 +401,9 @@ stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
     prom_both_ways(out, s, "wsd_frames_total", "WebSocket frames.",
                    offsetof(struct stats_totals, rx_frames),
                    offsetof(struct stats_totals, tx_frames));
-    prom_both_ways(out, s, "wsd_octets_total",
-                   "Bytes read and written, handshakes included.",
+    prom_both_ways(out, s, "wsd_bytes_total",
+                   "Bytes received and sent, handshakes included (over TLS, "
+                   "the plaintext).",
                    offsetof(struct stats_totals, rx_octets),
                    offsetof(struct stats_totals, tx_octets));
     PROM_HEAD(out, "wsd_close_codes_total", "counter",

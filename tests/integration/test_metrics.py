@@ -1,0 +1,108 @@
+# SPDX-License-Identifier: MIT
+"""GET /metrics against the real daemon, as Prometheus and an operator
+read it: promtool's own check of the exposition; the naming conventions
+(counters end in _total, byte counts in _bytes or _bytes_total, one
+vocabulary for the direction label).
+
+Only loopback and kernel-chosen ports. Without promtool (Debian's
+prometheus package) its test point is skipped, which CI counts as a
+failure.
+"""
+import os
+import shutil
+import subprocess
+
+import wsdtest
+from wsdtest import timeout
+
+tap = wsdtest.Tap()
+
+PROMTOOL = os.environ.get("PROMTOOL") or shutil.which("promtool")
+
+
+def traffic(port):
+    """One whole connection with an echo each way and a clean close."""
+    s = wsdtest.open_ws(port)
+    try:
+        s.sendall(wsdtest.frame(1, b"hello"))
+        wsdtest.read_message(s)
+        wsdtest.send_close(s, 1000)
+        wsdtest.read_close(s)
+        wsdtest.drain_until_eof(s, 3)
+    finally:
+        s.close()
+
+
+def t_promtool(text):
+    """promtool check metrics reads the exposition from stdin and exits
+    non-zero on a format error or a lint problem (a counter without
+    _total, a unit that is not a base unit, a missing HELP, ...)."""
+    if not PROMTOOL:
+        tap.ok(True, "promtool check metrics # SKIP promtool not installed "
+                     "(Debian package prometheus)")
+        return
+    r = subprocess.run([PROMTOOL, "check", "metrics"], input=text.encode(),
+                       capture_output=True, timeout=timeout(30))
+    tap.ok(r.returncode == 0, "promtool check metrics accepts /metrics",
+           (r.stdout + r.stderr).decode("utf-8", "replace"))
+
+
+def t_names(families):
+    bad = []
+    for name, f in families.items():
+        if not f["help"]:
+            bad.append("%s: no HELP text" % name)
+        if f["type"] not in ("counter", "gauge", "histogram"):
+            bad.append("%s: type %r" % (name, f["type"]))
+        if f["type"] == "counter" and not name.endswith("_total"):
+            bad.append("%s: a counter not named *_total" % name)
+        if f["type"] != "counter" and name.endswith("_total"):
+            bad.append("%s: *_total but a %s" % (name, f["type"]))
+        if "octets" in name:
+            bad.append("%s: bytes are called bytes" % name)
+        if "bytes" in name and not (name.endswith("_bytes") or
+                                    name.endswith("_bytes_total")):
+            bad.append("%s: a byte count ends in _bytes or _bytes_total"
+                       % name)
+    tap.eq(bad, [], "metrics: HELP and TYPE for each; counters *_total; "
+                    "byte counts *_bytes or *_bytes_total")
+    directions = {}
+    for name, f in families.items():
+        for _, labels, _ in f["samples"]:
+            if "direction" in labels:
+                directions.setdefault(name, set()).add(labels["direction"])
+    odd = {n: sorted(v) for n, v in directions.items()
+           if not v <= {"received", "sent"}}
+    tap.eq(odd, {}, "metrics: every direction label says received or sent")
+    tap.ok({"wsd_messages_total", "wsd_frames_total", "wsd_bytes_total",
+            "wsd_close_codes_total"} <= set(directions),
+           "metrics: messages, frames, bytes and close codes have a "
+           "direction", sorted(directions))
+    tap.ok("wsd_octets_total" not in families and
+           wsd_bytes_total_named(families),
+           "metrics: wsd_bytes_total, not wsd_octets_total")
+
+
+def wsd_bytes_total_named(families):
+    f = families.get("wsd_bytes_total")
+    return f is not None and f["type"] == "counter"
+
+
+def main():
+    with wsdtest.Wsd(tap, workers=2) as w:
+        port = wsdtest.admin_port(w)
+        wsdtest.guard(tap, "traffic", traffic, w.port)
+        families, problems, text = wsdtest.admin_metrics(port)
+        tap.eq(problems, [], "metrics: the exposition parses")
+        wsdtest.guard(tap, "promtool", t_promtool, text)
+        wsdtest.guard(tap, "names", t_names, families)
+        received = wsdtest.metric(families, "wsd_bytes_total",
+                                  direction="received")
+        tap.ok(received is not None and received > 0,
+               "metrics: wsd_bytes_total counts the bytes received",
+               received)
+    tap.done()
+
+
+if __name__ == "__main__":
+    main()
