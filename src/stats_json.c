@@ -260,7 +260,7 @@ totals_object(const struct stats_totals *t)
     }
     return json_pack(
         "{s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, "
-        "s:I, s:I}",
+        "s:I, s:I, s:I}",
         "accepted", (json_int_t)t->accepted, "active", (json_int_t)t->active,
         "peak", (json_int_t)t->peak, "refused", refused, "rxMessages",
         (json_int_t)t->rx_messages, "txMessages", (json_int_t)t->tx_messages,
@@ -269,8 +269,8 @@ totals_object(const struct stats_totals *t)
         "txOctets", (json_int_t)t->tx_octets, "closeCodesSent",
         close_codes(t->close_sent), "closeCodesReceived",
         close_codes(t->close_received), "clean", (json_int_t)t->clean,
-        "unclean", (json_int_t)t->unclean, "unrecorded",
-        (json_int_t)t->unrecorded);
+        "unclean", (json_int_t)t->unclean, "unopened", (json_int_t)t->unopened,
+        "unrecorded", (json_int_t)t->unrecorded);
 }
 
 json_t *
@@ -426,15 +426,20 @@ stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
         }
     }
     PROM_HEAD(out, "wsd_closes_total", "counter",
-              "Connections ended, with or without a clean closing handshake.");
+              "Connections ended, by outcome: clean (a WebSocket with a "
+              "closing handshake both ways), unclean (a WebSocket ended "
+              "otherwise, or lost with its worker), unopened (no WebSocket: "
+              "refused, or gone before any answer).");
     for (unsigned i = 0; i < s->n_workers; i++) {
-        evbuffer_add_printf(out,
-                            "wsd_closes_total{worker=\"%u\",clean=\"true\"} "
-                            "%" PRIu64 "\n"
-                            "wsd_closes_total{worker=\"%u\",clean=\"false\"} "
-                            "%" PRIu64 "\n",
-                            s->workers[i].slot, s->workers[i].t.clean,
-                            s->workers[i].slot, s->workers[i].t.unclean);
+        const struct stats_totals *t = &s->workers[i].t;
+        unsigned slot = s->workers[i].slot;
+        evbuffer_add_printf(
+            out,
+            "wsd_closes_total{worker=\"%u\",outcome=\"clean\"} %" PRIu64 "\n"
+            "wsd_closes_total{worker=\"%u\",outcome=\"unclean\"} %" PRIu64 "\n"
+            "wsd_closes_total{worker=\"%u\",outcome=\"unopened\"} %" PRIu64
+            "\n",
+            slot, t->clean, slot, t->unclean, slot, t->unopened);
     }
     prom_per_worker(out, s, "wsd_cases_unrecorded_total", "counter",
                     "Connections that found no free statistics record.",

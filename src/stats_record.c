@@ -98,7 +98,7 @@ stats_record_dropped(const struct stats_shm *shm, unsigned slot)
     struct stats_shm_slot *s = stats_shm_slot(shm, slot);
 
     stats_add(&s->c.accepted, 1);
-    stats_add(&s->c.unclean, 1);
+    stats_add(&s->c.unopened, 1);
     stats_add(&s->c.unrecorded, 1);
 }
 
@@ -154,6 +154,7 @@ stats_record_handshake(struct stats_record *r, unsigned status,
                        const struct ws_handshake_request *req,
                        const char *extension_response)
 {
+    r->opened = status == 101;
     if (status != 101) {
         stats_add(&r->counters->refused[stats_status_index(status)], 1);
     }
@@ -408,7 +409,10 @@ stats_record_finish(struct stats_record *r, const struct stats_record_end *e,
                  e->why == NULL;
 
     stats_add(&r->counters->active, (uint64_t)-1);
-    stats_add(clean ? &r->counters->clean : &r->counters->unclean, 1);
+    stats_add(clean       ? &r->counters->clean
+              : r->opened ? &r->counters->unclean
+                          : &r->counters->unopened,
+              1);
     if (r->rec == NULL) {
         return;
     }

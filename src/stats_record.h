@@ -22,6 +22,7 @@ struct stats_record {
     struct stats_case *rec;          /* NULL when unrecorded */
     struct stats_counters *counters; /* its worker's, in the slot */
     bool rx_compressed;              /* the message being received is */
+    bool opened;                     /* answered 101: a WebSocket session */
     bool close_sent;                 /* we sent a close frame */
     bool close_received;             /* the peer's close frame arrived */
 };
@@ -39,7 +40,7 @@ void stats_record_start(struct stats_record *r, const struct stats_shm *shm,
 /*
  * A connection closed unanswered at once (its worker is already past
  * max_connections by as many refusals as it will answer): counted
- * accepted, unclean and unrecorded in slot's counters, with no record.
+ * accepted, unopened and unrecorded in slot's counters, with no record.
  */
 void stats_record_dropped(const struct stats_shm *shm, unsigned slot);
 
@@ -79,7 +80,9 @@ void stats_record_close_in(struct stats_record *r, unsigned code, bool has_code,
 /*
  * The connection is gone. dropped_by_me: we closed the TCP connection
  * first. why: NULL after a full closing handshake, else why it was not
- * clean. The timeouts say which one ended it.
+ * clean. The timeouts say which one ended it. Counted clean or unclean
+ * when it was a WebSocket (answered 101), else unopened: a refusal or a
+ * peer that left before any answer is no unclean close.
  */
 struct stats_record_end {
     bool dropped_by_me;

@@ -242,6 +242,7 @@ stats_counters_read(const struct stats_counters *c, struct stats_totals *out)
     out->clean = RD(clean);
     out->unclean = RD(unclean);
     out->unrecorded = RD(unrecorded);
+    out->unopened = RD(unopened);
 #undef RD
 }
 
@@ -267,6 +268,7 @@ stats_totals_add(struct stats_totals *sum, const struct stats_totals *t)
     sum->clean += t->clean;
     sum->unclean += t->unclean;
     sum->unrecorded += t->unrecorded;
+    sum->unopened += t->unopened;
 }
 
 unsigned

@@ -20,7 +20,7 @@
 
 #define STATS_SHM_MAGIC         0x73647377u /* "wsds" */
 #define STATS_SHM_VERSION_MAJOR 2
-#define STATS_SHM_VERSION_MINOR 2
+#define STATS_SHM_VERSION_MINOR 3
 
 /* Handshake refusals are counted by status. */
 enum stats_status {
@@ -45,6 +45,9 @@ enum stats_status {
  * A worker slot's counters since the master started: a respawned worker
  * goes on counting in its slot, and the master settles a dead worker's
  * open connections, so totals never drift. Single writer at any time.
+ * Every connection that ended is counted once in clean, unclean or
+ * unopened, so accepted == active + clean + unclean + unopened. Fields
+ * are only ever added at the end (a minor version of the layout).
  */
 struct stats_counters {
     _Atomic uint64_t accepted;                /* connections accepted */
@@ -60,8 +63,12 @@ struct stats_counters {
     _Atomic uint64_t close_sent[STATS_CLOSE_N];
     _Atomic uint64_t close_received[STATS_CLOSE_N];
     _Atomic uint64_t clean;      /* closes with a full closing handshake */
-    _Atomic uint64_t unclean;    /* every other end of a connection */
+    _Atomic uint64_t unclean;    /* other ends of a WebSocket (after 101), and
+                                    connections a dead worker left open */
     _Atomic uint64_t unrecorded; /* cases with no free record to hold them */
+    /* 2.3 */
+    _Atomic uint64_t unopened; /* ended without a WebSocket: refused, or
+                                  gone before any answer */
 };
 
 struct stats_shm_slot {
@@ -71,7 +78,7 @@ struct stats_shm_slot {
     _Atomic uint32_t next_record;  /* where the ring search resumes */
     uint32_t reserved0;
     struct stats_counters c;
-    uint64_t reserved[12]; /* room to grow; keeps slots on cache lines */
+    uint64_t reserved[11]; /* room to grow; keeps slots on cache lines */
 };
 
 /* Where a case stands (Autobahn's report is written once it is closed). */
@@ -281,6 +288,7 @@ struct stats_totals {
     uint64_t rx_octets, tx_octets;
     uint64_t close_sent[STATS_CLOSE_N], close_received[STATS_CLOSE_N];
     uint64_t clean, unclean, unrecorded;
+    uint64_t unopened;
 };
 void stats_counters_read(const struct stats_counters *c,
                          struct stats_totals *out);

@@ -2,7 +2,8 @@
 """GET /metrics against the real daemon, as Prometheus and an operator
 read it: promtool's own check of the exposition; the naming conventions
 (counters end in _total, byte counts in _bytes or _bytes_total, one
-vocabulary for the direction label).
+vocabulary for the direction label); what each counter tells apart
+(refusals and scanners are no unclean closes).
 
 Only loopback and kernel-chosen ports. Without promtool (Debian's
 prometheus package) its test point is skipped, which CI counts as a
@@ -88,6 +89,56 @@ def wsd_bytes_total_named(families):
     return f is not None and f["type"] == "counter"
 
 
+def settled(port):
+    """/metrics once no connection is open (bounded wait)."""
+    wsdtest.wait_until(
+        lambda: wsdtest.admin_stats(port)["totals"]["active"] == 0, 5)
+    families, _, _ = wsdtest.admin_metrics(port)
+    return families
+
+
+def closes(families, outcome):
+    return wsdtest.metric(families, "wsd_closes_total", outcome=outcome)
+
+
+def t_outcomes(w, port):
+    """A scanner's probes (another path: 404; plain HTTP: 426; a
+    connection closed before sending anything) end no WebSocket, so they
+    are not unclean closes: counted as refused (by status) and unopened.
+    Of two WebSockets, one closed cleanly and one dropped by its peer,
+    only the second is unclean."""
+    before = settled(port)
+    st0 = wsdtest.admin_stats(port)["totals"]
+    probes = [(wsdtest.handshake_request(path="/nope"), 404),
+              (wsdtest.handshake_request(drop=("Upgrade",)), 426)]
+    for req, want in probes:
+        r = wsdtest.http_exchange(w.port, req)
+        tap.eq(r["status"], want, "outcomes: the probe gets %d" % want)
+    wsdtest.connect(w.port).close()
+    traffic(w.port)
+    s = wsdtest.open_ws(w.port)
+    s.sendall(wsdtest.frame(2, b"abc"))
+    wsdtest.read_message(s)
+    s.close()
+    after = settled(port)
+    st1 = wsdtest.admin_stats(port)["totals"]
+
+    def delta(fn):
+        return (fn(after) or 0) - (fn(before) or 0)
+    tap.eq([delta(lambda f: closes(f, o))
+            for o in ("clean", "unclean", "unopened")], [1, 1, 3],
+           "outcomes: wsd_closes_total: clean 1, unclean 1 (the dropped "
+           "WebSocket), unopened 3 (the probes)")
+    tap.eq([delta(lambda f: wsdtest.metric(
+        f, "wsd_handshakes_refused_total", status=c)) for c in (404, 426)],
+        [1, 1], "outcomes: the refusals counted by status")
+    tap.eq([st1[k] - st0[k] for k in ("clean", "unclean", "unopened")],
+           [1, 1, 3], "outcomes: /v1/stats: clean, unclean and unopened")
+    tap.eq(st1["accepted"],
+           st1["active"] + st1["clean"] + st1["unclean"] + st1["unopened"],
+           "outcomes: accepted == active + clean + unclean + unopened")
+
+
 def main():
     with wsdtest.Wsd(tap, workers=2) as w:
         port = wsdtest.admin_port(w)
@@ -96,6 +147,7 @@ def main():
         tap.eq(problems, [], "metrics: the exposition parses")
         wsdtest.guard(tap, "promtool", t_promtool, text)
         wsdtest.guard(tap, "names", t_names, families)
+        wsdtest.guard(tap, "outcomes", t_outcomes, w, port)
         received = wsdtest.metric(families, "wsd_bytes_total",
                                   direction="received")
         tap.ok(received is not None and received > 0,

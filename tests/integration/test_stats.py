@@ -60,7 +60,8 @@ def full_connection(port, ua=None):
 
 
 def totals_consistent(t):
-    return t["clean"] + t["unclean"] + t["active"] == t["accepted"]
+    return (t["clean"] + t["unclean"] + t["unopened"] + t["active"] ==
+            t["accepted"])
 
 
 def closed_record(port, label, cid=None, peer_port=None):
@@ -473,7 +474,7 @@ def t_busy_503():
 def t_past_refusals():
     """A worker answers 503 to 64 connections past max_connections at
     most; those beyond are closed unanswered, and still counted: accepted,
-    unclean and unrecorded."""
+    unopened and unrecorded."""
     args = ADMIN + ["--max_connections", "1", "--close_timeout_ms", "20000"]
     with wsdtest.Wsd(tap, args=args) as w:
         port = wsdtest.admin_port(w)
@@ -494,10 +495,10 @@ def t_past_refusals():
                    "past the limit: 64 answered 503, the rest closed "
                    "unanswered")
             t = stats(port)["totals"]
-            tap.eq((t["accepted"], t["refused"]["503"], t["unrecorded"]),
-                   (1 + 64 + extra, 64, extra),
+            tap.eq((t["accepted"], t["refused"]["503"], t["unrecorded"],
+                    t["unopened"]), (1 + 64 + extra, 64, extra, extra),
                    "past the limit: every connection counted accepted, the "
-                   "unanswered ones unrecorded")
+                   "unanswered ones unrecorded and unopened")
             tap.ok(totals_consistent(t), "past the limit: totals consistent",
                    t)
         finally:
@@ -704,10 +705,11 @@ def t_failure_totals(port, n):
     t = doc["totals"]
     tap.eq(t["accepted"], n, "totals: accepted is every connection")
     tap.eq(t["active"], 0, "totals: none active")
-    tap.ok(totals_consistent(t), "totals: clean + unclean + active == "
-           "accepted", t)
-    tap.eq((t["clean"], t["unclean"]), (3, 4),
-           "totals: the 1007 one and the invalid closes answered are clean")
+    tap.ok(totals_consistent(t), "totals: clean + unclean + unopened + "
+           "active == accepted", t)
+    tap.eq((t["clean"], t["unclean"], t["unopened"]), (3, 2, 2),
+           "totals: the 1007 one and the invalid closes answered are clean; "
+           "the handshake timeout and the refusal are unopened")
     tap.eq(t["refused"]["426"], 1, "totals: refused[426] == 1")
     tap.eq(sum(t["refused"].values()), 1, "totals: no other refusal")
     tap.eq(t["closeCodesSent"], {"1007": 2, "1002": 2},
@@ -803,8 +805,8 @@ def t_worker_killed(w, port):
     tap.eq(t1["clean"], t0["clean"], "kill: clean unchanged")
     tap.eq(t1["active"], 0, "kill: active 0")
     tap.eq(wk["totals"]["active"], 0, "kill: active 0 in the slot")
-    tap.ok(totals_consistent(t1), "kill: clean + unclean + active == "
-           "accepted", t1)
+    tap.ok(totals_consistent(t1), "kill: clean + unclean + unopened + "
+           "active == accepted", t1)
     tap.ok(all(totals_consistent(x["totals"]) for x in after["workers"]),
            "kill: each slot is consistent too")
     cport2 = full_connection(w.port)
@@ -1084,8 +1086,9 @@ def t_record_reuse():
                 x.close()
         wsdtest.wait_until(lambda: stats(port)["totals"]["active"] == 0, 3)
         t = stats(port)["totals"]
-        tap.eq((t["accepted"], t["active"], t["clean"], t["unclean"]),
-               (6, 0, 6, 0), "unrecorded: still counted in the totals")
+        tap.eq((t["accepted"], t["active"], t["clean"], t["unclean"],
+                t["unopened"]), (6, 0, 6, 0, 0),
+               "unrecorded: still counted in the totals")
         tap.eq(t["closeCodesReceived"], {"1000": 6},
                "unrecorded: its close counted too")
 

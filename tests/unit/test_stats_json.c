@@ -455,6 +455,7 @@ make_snapshot(void)
     t->clean = 6;
     t->unclean = 2;
     t->unrecorded = 1;
+    t->unopened = 3;
     workers[1].slot = 1;
     workers[1].pid = 0;
     workers[1].generation = 1;
@@ -514,7 +515,7 @@ test_stats(void)
            "\"503\":0,\"other\":2},"
            "\"rxFrames\":112,\"rxMessages\":101,\"rxOctets\":5700,"
            "\"txFrames\":110,\"txMessages\":100,\"txOctets\":4600,"
-           "\"unclean\":6,\"unrecorded\":1}");
+           "\"unclean\":6,\"unopened\":3,\"unrecorded\":1}");
     json_t *w = json_object_get(j, "workers");
     is_int(json_array_size(w), 2, "two workers listed");
     json_t *w0 = json_array_get(w, 0);
@@ -533,7 +534,7 @@ test_stats(void)
            "\"503\":0,\"other\":2},"
            "\"rxFrames\":110,\"rxMessages\":100,\"rxOctets\":5000,"
            "\"txFrames\":108,\"txMessages\":99,\"txOctets\":4000,"
-           "\"unclean\":2,\"unrecorded\":1}");
+           "\"unclean\":2,\"unopened\":3,\"unrecorded\":1}");
     is_key(w1, "slot", "1");
     is_key(w1, "pid", "null");
     is_key(w1, "generation", "1");
@@ -683,7 +684,8 @@ test_prometheus(void)
         "\nwsd_messages_total{worker=\"0\",direction=\"received\"} 100\n",
         "\nwsd_messages_total{worker=\"0\",direction=\"sent\"} 99\n",
         "\nwsd_bytes_total{worker=\"1\",direction=\"sent\"} 600\n",
-        "\nwsd_closes_total{worker=\"1\",clean=\"false\"} 4\n",
+        "\nwsd_closes_total{worker=\"1\",outcome=\"unclean\"} 4\n",
+        "\nwsd_closes_total{worker=\"0\",outcome=\"unopened\"} 3\n",
         "\nwsd_cases_unrecorded_total{worker=\"0\"} 1\n",
         "\n# TYPE wsd_connections_accepted_total counter\n",
         "\n# TYPE wsd_connections_active gauge\n",
