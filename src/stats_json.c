@@ -250,27 +250,53 @@ close_codes(const uint64_t *by_bucket)
     return j;
 }
 
+static const char *const timeout_keys[STATS_TIMEOUT_N] = {
+    "handshake",
+    "close",
+    "ping",
+    "idle",
+};
+
+static json_t *
+count(uint64_t n)
+{
+    return json_integer((json_int_t)n);
+}
+
 static json_t *
 totals_object(const struct stats_totals *t)
 {
+    json_t *j = json_object();
     json_t *refused = json_object();
+    json_t *timeouts = json_object();
+
     for (unsigned i = 0; i < STATS_STATUS_N; i++) {
-        json_object_set_new(refused, status_keys[i],
-                            json_integer((json_int_t)t->refused[i]));
+        json_object_set_new(refused, status_keys[i], count(t->refused[i]));
     }
-    return json_pack(
-        "{s:I, s:I, s:I, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, "
-        "s:I, s:I, s:I}",
-        "accepted", (json_int_t)t->accepted, "active", (json_int_t)t->active,
-        "peak", (json_int_t)t->peak, "refused", refused, "rxMessages",
-        (json_int_t)t->rx_messages, "txMessages", (json_int_t)t->tx_messages,
-        "rxFrames", (json_int_t)t->rx_frames, "txFrames",
-        (json_int_t)t->tx_frames, "rxOctets", (json_int_t)t->rx_octets,
-        "txOctets", (json_int_t)t->tx_octets, "closeCodesSent",
-        close_codes(t->close_sent), "closeCodesReceived",
-        close_codes(t->close_received), "clean", (json_int_t)t->clean,
-        "unclean", (json_int_t)t->unclean, "unopened", (json_int_t)t->unopened,
-        "unrecorded", (json_int_t)t->unrecorded);
+    for (unsigned i = 0; i < STATS_TIMEOUT_N; i++) {
+        json_object_set_new(timeouts, timeout_keys[i], count(t->timeouts[i]));
+    }
+    json_object_set_new(j, "accepted", count(t->accepted));
+    json_object_set_new(j, "active", count(t->active));
+    json_object_set_new(j, "peak", count(t->peak));
+    json_object_set_new(j, "refused", refused);
+    json_object_set_new(j, "rxMessages", count(t->rx_messages));
+    json_object_set_new(j, "txMessages", count(t->tx_messages));
+    json_object_set_new(j, "rxFrames", count(t->rx_frames));
+    json_object_set_new(j, "txFrames", count(t->tx_frames));
+    json_object_set_new(j, "rxOctets", count(t->rx_octets));
+    json_object_set_new(j, "txOctets", count(t->tx_octets));
+    json_object_set_new(j, "closeCodesSent", close_codes(t->close_sent));
+    json_object_set_new(j, "closeCodesReceived",
+                        close_codes(t->close_received));
+    json_object_set_new(j, "clean", count(t->clean));
+    json_object_set_new(j, "unclean", count(t->unclean));
+    json_object_set_new(j, "unopened", count(t->unopened));
+    json_object_set_new(j, "unrecorded", count(t->unrecorded));
+    json_object_set_new(j, "tlsHandshakesFailed", count(t->tls_failed));
+    json_object_set_new(j, "deflateNegotiated", count(t->deflate));
+    json_object_set_new(j, "timeouts", timeouts);
+    return j;
 }
 
 json_t *
@@ -444,5 +470,26 @@ stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
     prom_per_worker(out, s, "wsd_cases_unrecorded_total", "counter",
                     "Connections that found no free statistics record.",
                     offsetof(struct stats_totals, unrecorded));
+    prom_per_worker(out, s, "wsd_tls_handshakes_failed_total", "counter",
+                    "TLS connections that ended before their handshake "
+                    "finished (refused by OpenSSL, the peer gone, or timed "
+                    "out).",
+                    offsetof(struct stats_totals, tls_failed));
+    prom_per_worker(out, s, "wsd_deflate_negotiated_total", "counter",
+                    "WebSockets opened with permessage-deflate.",
+                    offsetof(struct stats_totals, deflate));
+    PROM_HEAD(out, "wsd_timeouts_total", "counter",
+              "Timeouts that ran out, by kind: handshake "
+              "(handshake_timeout_ms), close (close_timeout_ms), ping "
+              "(pong_timeout_ms) and idle (idle_timeout_ms).");
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        for (unsigned k = 0; k < STATS_TIMEOUT_N; k++) {
+            evbuffer_add_printf(
+                out,
+                "wsd_timeouts_total{worker=\"%u\",kind=\"%s\"} %" PRIu64 "\n",
+                s->workers[i].slot, timeout_keys[k],
+                s->workers[i].t.timeouts[k]);
+        }
+    }
     return 0;
 }

@@ -157,6 +157,8 @@ stats_record_handshake(struct stats_record *r, unsigned status,
     r->opened = status == 101;
     if (status != 101) {
         stats_add(&r->counters->refused[stats_status_index(status)], 1);
+    } else if (extension_response != NULL) {
+        stats_add(&r->counters->deflate, 1);
     }
     if (r->rec == NULL) {
         return;
@@ -186,6 +188,20 @@ stats_record_handshake(struct stats_record *r, unsigned status,
         c->state = STATS_CASE_OPEN;
     }
     stats_case_end(c);
+}
+
+void
+stats_record_tls_failed(struct stats_record *r)
+{
+    stats_add(&r->counters->tls_failed, 1);
+}
+
+void
+stats_record_timeout(struct stats_record *r, enum stats_timeout kind)
+{
+    if ((unsigned)kind < STATS_TIMEOUT_N) {
+        stats_add(&r->counters->timeouts[kind], 1);
+    }
 }
 
 void

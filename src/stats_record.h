@@ -48,10 +48,18 @@ void stats_record_dropped(const struct stats_shm *shm, unsigned slot);
 void stats_record_read(struct stats_record *r, size_t n);
 void stats_record_written(struct stats_record *r, size_t n);
 
-/* The opening handshake's request and our answer (101, or a refusal). */
+/* The opening handshake's request and our answer (101, or a refusal);
+ * extension_response: the permessage-deflate we granted, or NULL. */
 void stats_record_handshake(struct stats_record *r, unsigned status,
                             const struct ws_handshake_request *req,
                             const char *extension_response);
+
+/* A TLS connection ends before its handshake finished. */
+void stats_record_tls_failed(struct stats_record *r);
+
+/* A timeout of this kind ran out (the connection need not end at once:
+ * after ping and idle timeouts, it closes with a closing handshake). */
+void stats_record_timeout(struct stats_record *r, enum stats_timeout kind);
 
 /* The connection is carried by TLS with this version and cipher. */
 void stats_record_tls(struct stats_record *r, const char *version,

@@ -243,6 +243,11 @@ stats_counters_read(const struct stats_counters *c, struct stats_totals *out)
     out->unclean = RD(unclean);
     out->unrecorded = RD(unrecorded);
     out->unopened = RD(unopened);
+    out->tls_failed = RD(tls_failed);
+    out->deflate = RD(deflate);
+    for (unsigned i = 0; i < STATS_TIMEOUT_N; i++) {
+        out->timeouts[i] = RD(timeouts[i]);
+    }
 #undef RD
 }
 
@@ -269,6 +274,11 @@ stats_totals_add(struct stats_totals *sum, const struct stats_totals *t)
     sum->unclean += t->unclean;
     sum->unrecorded += t->unrecorded;
     sum->unopened += t->unopened;
+    sum->tls_failed += t->tls_failed;
+    sum->deflate += t->deflate;
+    for (unsigned i = 0; i < STATS_TIMEOUT_N; i++) {
+        sum->timeouts[i] += t->timeouts[i];
+    }
 }
 
 unsigned

@@ -34,6 +34,16 @@ enum stats_status {
     STATS_STATUS_N,
 };
 
+/* Timeouts are counted by the directive whose time ran out. */
+enum stats_timeout {
+    STATS_TIMEOUT_HANDSHAKE, /* handshake_timeout_ms */
+    STATS_TIMEOUT_CLOSE,     /* close_timeout_ms: our close unanswered, or
+                                our last bytes unread */
+    STATS_TIMEOUT_PING,      /* pong_timeout_ms */
+    STATS_TIMEOUT_IDLE,      /* idle_timeout_ms */
+    STATS_TIMEOUT_N,
+};
+
 /* Close codes are counted 1000-1015 one by one, then by range. */
 #define STATS_CLOSE_1000  0  /* index of 1000; 1015 is 15 */
 #define STATS_CLOSE_3XXX  16 /* 3000-3999, registered */
@@ -67,8 +77,12 @@ struct stats_counters {
                                     connections a dead worker left open */
     _Atomic uint64_t unrecorded; /* cases with no free record to hold them */
     /* 2.3 */
-    _Atomic uint64_t unopened; /* ended without a WebSocket: refused, or
-                                  gone before any answer */
+    _Atomic uint64_t unopened;   /* ended without a WebSocket: refused, or
+                                    gone before any answer */
+    _Atomic uint64_t tls_failed; /* TLS connections that ended before their
+                                    handshake finished */
+    _Atomic uint64_t deflate;    /* WebSockets with permessage-deflate */
+    _Atomic uint64_t timeouts[STATS_TIMEOUT_N];
 };
 
 struct stats_shm_slot {
@@ -78,7 +92,7 @@ struct stats_shm_slot {
     _Atomic uint32_t next_record;  /* where the ring search resumes */
     uint32_t reserved0;
     struct stats_counters c;
-    uint64_t reserved[11]; /* room to grow; keeps slots on cache lines */
+    uint64_t reserved[5]; /* room to grow; keeps slots on cache lines */
 };
 
 /* Where a case stands (Autobahn's report is written once it is closed). */
@@ -289,6 +303,8 @@ struct stats_totals {
     uint64_t close_sent[STATS_CLOSE_N], close_received[STATS_CLOSE_N];
     uint64_t clean, unclean, unrecorded;
     uint64_t unopened;
+    uint64_t tls_failed, deflate;
+    uint64_t timeouts[STATS_TIMEOUT_N];
 };
 void stats_counters_read(const struct stats_counters *c,
                          struct stats_totals *out);

@@ -3,7 +3,8 @@
 read it: promtool's own check of the exposition; the naming conventions
 (counters end in _total, byte counts in _bytes or _bytes_total, one
 vocabulary for the direction label); what each counter tells apart
-(refusals and scanners are no unclean closes).
+(refusals and scanners are no unclean closes; failed TLS handshakes,
+permessage-deflate, timeouts by kind).
 
 Only loopback and kernel-chosen ports. Without promtool (Debian's
 prometheus package) its test point is skipped, which CI counts as a
@@ -11,7 +12,10 @@ failure.
 """
 import os
 import shutil
+import socket
+import ssl
 import subprocess
+import tempfile
 
 import wsdtest
 from wsdtest import timeout
@@ -139,6 +143,100 @@ def t_outcomes(w, port):
            "outcomes: accepted == active + clean + unclean + unopened")
 
 
+def tls_client(port):
+    """A TLS connection to 127.0.0.1:port (the test's own certificate is
+    not verified)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout(5))
+    return ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def close_both_ways(s):
+    """Our close 1000, the server's answer, its TCP close."""
+    wsdtest.send_close(s, 1000)
+    wsdtest.read_close(s)
+    wsdtest.drain_until_eof(s, 3)
+    s.close()
+
+
+def t_tls_deflate_timeouts(w, port):
+    """One of each: a TLS handshake that fails (plain HTTP to the TLS
+    port) beside one that succeeds; a WebSocket with permessage-deflate
+    beside one without; the handshake, close and ping timeouts running
+    out once each."""
+    s = wsdtest.connect(w.tls_port)
+    s.sendall(wsdtest.handshake_request())
+    tap.ok(wsdtest.expect_eof(s, 3), "tls: plain HTTP to the TLS port ends")
+    s.close()
+    s = tls_client(w.tls_port)
+    s.sendall(wsdtest.handshake_request())
+    status, _ = wsdtest.read_http_head(s)
+    tap.eq(status, 101, "tls: a TLS client gets its WebSocket")
+    close_both_ways(s)
+
+    s = wsdtest.connect(w.port)
+    s.sendall(wsdtest.handshake_request(
+        extra=["Sec-WebSocket-Extensions: permessage-deflate"]))
+    status, headers = wsdtest.read_http_head(s)
+    tap.ok(status == 101 and "permessage-deflate" in
+           headers.get("sec-websocket-extensions", ""),
+           "deflate: granted", headers)
+    close_both_ways(s)
+    close_both_ways(wsdtest.open_ws(w.port))
+
+    s = wsdtest.connect(w.port)
+    s.sendall(b"GET /ws HTTP/1.1\r\n")
+    tap.ok(wsdtest.expect_eof(s, 3), "timeout: an unfinished handshake ends")
+    s.close()
+    s = wsdtest.open_ws(w.port)
+    s.sendall(wsdtest.frame(1, b"\xc0\x80"))
+    code, _, _ = wsdtest.read_close(s)
+    tap.eq(code, 1007, "timeout: invalid UTF-8 fails with 1007")
+    tap.ok(wsdtest.expect_eof(s, 3), "timeout: our close never comes: ends")
+    s.close()
+    s = wsdtest.open_ws(w.port)
+    s.settimeout(timeout(3))
+    code, reason, before = wsdtest.read_close(s)
+    tap.eq((code, reason, [op for op, _ in before]),
+           (1001, b"ping timeout", [9]),
+           "timeout: an unanswered ping: close 1001 'ping timeout'")
+    wsdtest.send_close(s, 1001)
+    wsdtest.drain_until_eof(s, 3)
+    s.close()
+
+    families = settled(port)
+    got = {k: wsdtest.metric(families, "wsd_timeouts_total", kind=k)
+           for k in ("handshake", "close", "ping", "idle")}
+    tap.eq(got, {"handshake": 1, "close": 1, "ping": 1, "idle": 0},
+           "metrics: wsd_timeouts_total by kind")
+    tap.eq(wsdtest.metric(families, "wsd_tls_handshakes_failed_total"), 1,
+           "metrics: wsd_tls_handshakes_failed_total counts the failure "
+           "alone")
+    tap.eq(wsdtest.metric(families, "wsd_deflate_negotiated_total"), 1,
+           "metrics: wsd_deflate_negotiated_total counts the deflate "
+           "WebSocket alone")
+    t = wsdtest.admin_stats(port)["totals"]
+    tap.eq((t["tlsHandshakesFailed"], t["deflateNegotiated"], t["timeouts"]),
+           (1, 1, got), "/v1/stats: tlsHandshakesFailed, deflateNegotiated, "
+                        "timeouts")
+
+
+def t_idle(w, port):
+    s = wsdtest.open_ws(w.port)
+    s.settimeout(timeout(3))
+    code, reason, _ = wsdtest.read_close(s)
+    tap.eq((code, reason), (1001, b"idle timeout"),
+           "idle: a silent peer gets close 1001 'idle timeout'")
+    wsdtest.send_close(s, 1001)
+    wsdtest.drain_until_eof(s, 3)
+    s.close()
+    families = settled(port)
+    tap.eq(wsdtest.metric(families, "wsd_timeouts_total", kind="idle"), 1,
+           "metrics: wsd_timeouts_total{kind=\"idle\"} 1")
+
+
 def main():
     with wsdtest.Wsd(tap, workers=2) as w:
         port = wsdtest.admin_port(w)
@@ -153,6 +251,21 @@ def main():
         tap.ok(received is not None and received > 0,
                "metrics: wsd_bytes_total counts the bytes received",
                received)
+    d = tempfile.mkdtemp(prefix="wsd-metrics-")
+    try:
+        cert, key = wsdtest.make_cert(d, "localhost")
+        args = ["--tls_listen", "127.0.0.1:0", "--tls_certificate", cert,
+                "--tls_certificate_key", key, "--handshake_timeout_ms", "300",
+                "--close_timeout_ms", "300", "--ping_interval_ms", "200",
+                "--pong_timeout_ms", "200"]
+        with wsdtest.Wsd(tap, args=args) as w:
+            wsdtest.guard(tap, "tls, deflate and timeouts",
+                          t_tls_deflate_timeouts, w, wsdtest.admin_port(w))
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    args = ["--idle_timeout_ms", "200", "--ping_interval_ms", "0"]
+    with wsdtest.Wsd(tap, args=args) as w:
+        wsdtest.guard(tap, "idle", t_idle, w, wsdtest.admin_port(w))
     tap.done()
 
 

@@ -456,6 +456,12 @@ make_snapshot(void)
     t->unclean = 2;
     t->unrecorded = 1;
     t->unopened = 3;
+    t->tls_failed = 2;
+    t->deflate = 4;
+    t->timeouts[STATS_TIMEOUT_HANDSHAKE] = 1;
+    t->timeouts[STATS_TIMEOUT_CLOSE] = 2;
+    t->timeouts[STATS_TIMEOUT_PING] = 3;
+    t->timeouts[STATS_TIMEOUT_IDLE] = 4;
     workers[1].slot = 1;
     workers[1].pid = 0;
     workers[1].generation = 1;
@@ -510,10 +516,12 @@ test_stats(void)
            "{\"accepted\":15,\"active\":2,\"clean\":7,"
            "\"closeCodesReceived\":{\"1000\":3,\"1007\":1,\"4000-4999\":2},"
            "\"closeCodesSent\":{\"1000\":5,\"3000-3999\":1,\"other\":1},"
-           "\"peak\":6,"
+           "\"deflateNegotiated\":4,\"peak\":6,"
            "\"refused\":{\"400\":3,\"404\":0,\"405\":0,\"426\":1,\"431\":0,"
            "\"503\":0,\"other\":2},"
            "\"rxFrames\":112,\"rxMessages\":101,\"rxOctets\":5700,"
+           "\"timeouts\":{\"close\":2,\"handshake\":1,\"idle\":4,"
+           "\"ping\":3},\"tlsHandshakesFailed\":2,"
            "\"txFrames\":110,\"txMessages\":100,\"txOctets\":4600,"
            "\"unclean\":6,\"unopened\":3,\"unrecorded\":1}");
     json_t *w = json_object_get(j, "workers");
@@ -529,10 +537,12 @@ test_stats(void)
            "{\"accepted\":10,\"active\":2,\"clean\":6,"
            "\"closeCodesReceived\":{\"1000\":3,\"1007\":1},"
            "\"closeCodesSent\":{\"1000\":3,\"3000-3999\":1},"
-           "\"peak\":5,"
+           "\"deflateNegotiated\":4,\"peak\":5,"
            "\"refused\":{\"400\":0,\"404\":0,\"405\":0,\"426\":1,\"431\":0,"
            "\"503\":0,\"other\":2},"
            "\"rxFrames\":110,\"rxMessages\":100,\"rxOctets\":5000,"
+           "\"timeouts\":{\"close\":2,\"handshake\":1,\"idle\":4,"
+           "\"ping\":3},\"tlsHandshakesFailed\":2,"
            "\"txFrames\":108,\"txMessages\":99,\"txOctets\":4000,"
            "\"unclean\":2,\"unopened\":3,\"unrecorded\":1}");
     is_key(w1, "slot", "1");
@@ -686,6 +696,11 @@ test_prometheus(void)
         "\nwsd_bytes_total{worker=\"1\",direction=\"sent\"} 600\n",
         "\nwsd_closes_total{worker=\"1\",outcome=\"unclean\"} 4\n",
         "\nwsd_closes_total{worker=\"0\",outcome=\"unopened\"} 3\n",
+        "\nwsd_tls_handshakes_failed_total{worker=\"0\"} 2\n",
+        "\nwsd_deflate_negotiated_total{worker=\"0\"} 4\n",
+        "\nwsd_timeouts_total{worker=\"0\",kind=\"handshake\"} 1\n",
+        "\nwsd_timeouts_total{worker=\"0\",kind=\"idle\"} 4\n",
+        "\nwsd_timeouts_total{worker=\"1\",kind=\"ping\"} 0\n",
         "\nwsd_cases_unrecorded_total{worker=\"0\"} 1\n",
         "\n# TYPE wsd_connections_accepted_total counter\n",
         "\n# TYPE wsd_connections_active gauge\n",
