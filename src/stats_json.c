@@ -263,6 +263,48 @@ count(uint64_t n)
     return json_integer((json_int_t)n);
 }
 
+#define HISTOGRAM_BUCKETS_MAX 8
+_Static_assert(STATS_DURATION_BUCKETS <= HISTOGRAM_BUCKETS_MAX &&
+                   STATS_SIZE_BUCKETS <= HISTOGRAM_BUCKETS_MAX,
+               "room for the buckets of every histogram");
+
+/*
+ * Cumulative bucket counts ("le", Prometheus' sense) of a histogram of
+ * n_bounds + 1 buckets, each at most the next: a slot is memory workers
+ * write, so the sums saturate rather than wrap.
+ */
+static void
+cumulative(const uint64_t *buckets, unsigned n, uint64_t *out)
+{
+    uint64_t run = 0;
+    for (unsigned i = 0; i < n; i++) {
+        run = buckets[i] > UINT64_MAX - run ? UINT64_MAX : run + buckets[i];
+        out[i] = run;
+    }
+}
+
+/* {"buckets": {"BOUND": count, ..., "+Inf": count}, "sum": n}, the counts
+ * cumulative, the bounds in ascending order. */
+static json_t *
+histogram_object(const uint64_t *buckets, const uint64_t *bounds,
+                 unsigned n_bounds, uint64_t sum)
+{
+    uint64_t cum[HISTOGRAM_BUCKETS_MAX];
+    json_t *b = json_object();
+    char key[24];
+
+    cumulative(buckets, n_bounds + 1, cum);
+    for (unsigned i = 0; i <= n_bounds; i++) {
+        if (i < n_bounds) {
+            snprintf(key, sizeof(key), "%" PRIu64, bounds[i]);
+        } else {
+            snprintf(key, sizeof(key), "+Inf");
+        }
+        json_object_set_new(b, key, json_integer((json_int_t)cum[i]));
+    }
+    return json_pack("{s:o, s:I}", "buckets", b, "sum", (json_int_t)sum);
+}
+
 static json_t *
 totals_object(const struct stats_totals *t)
 {
@@ -296,6 +338,18 @@ totals_object(const struct stats_totals *t)
     json_object_set_new(j, "tlsHandshakesFailed", count(t->tls_failed));
     json_object_set_new(j, "deflateNegotiated", count(t->deflate));
     json_object_set_new(j, "timeouts", timeouts);
+    json_object_set_new(
+        j, "connectionDurationMs",
+        histogram_object(t->duration_ms, stats_duration_bounds_ms,
+                         STATS_DURATION_BUCKETS - 1, t->duration_ms_sum));
+    json_object_set_new(j, "rxMessageBytes",
+                        histogram_object(t->rx_message_bytes, stats_size_bounds,
+                                         STATS_SIZE_BUCKETS - 1,
+                                         t->rx_message_bytes_sum));
+    json_object_set_new(j, "txMessageBytes",
+                        histogram_object(t->tx_message_bytes, stats_size_bounds,
+                                         STATS_SIZE_BUCKETS - 1,
+                                         t->tx_message_bytes_sum));
     return j;
 }
 
@@ -375,6 +429,96 @@ prom_both_ways(struct evbuffer *out, const struct stats_json_snapshot *s,
             name, s->workers[i].slot, rx, name, s->workers[i].slot, tx);
     }
 }
+
+/* ms as seconds in decimal, without trailing zeros: 100 is "0.1". */
+static void
+seconds_text(char *buf, size_t cap, uint64_t ms)
+{
+    int n = snprintf(buf, cap, "%" PRIu64 ".%03u", ms / 1000,
+                     (unsigned)(ms % 1000));
+    size_t len = n > 0 && (size_t)n < cap ? (size_t)n : 0;
+
+    while (len > 0 && buf[len - 1] == '0') {
+        buf[--len] = '\0';
+    }
+    if (len > 0 && buf[len - 1] == '.') {
+        buf[--len] = '\0';
+    }
+}
+
+/* Which histogram of a worker's totals, and how its values print. */
+struct prom_histogram {
+    const char *name;
+    const char *labels; /* after worker="N", e.g. ",direction=\"sent\"" */
+    const uint64_t *bounds;
+    unsigned n_bounds;
+    bool ms;                     /* values in ms, shown in seconds */
+    size_t buckets_off, sum_off; /* in struct stats_totals */
+};
+
+static void
+prom_value(char *buf, size_t cap, uint64_t v, bool ms)
+{
+    if (ms) {
+        seconds_text(buf, cap, v);
+    } else {
+        snprintf(buf, cap, "%" PRIu64, v);
+    }
+}
+
+/* One worker's series of a histogram: buckets, sum and count. */
+static void
+prom_histogram(struct evbuffer *out, const struct stats_json_worker *w,
+               const struct prom_histogram *h)
+{
+    uint64_t b[HISTOGRAM_BUCKETS_MAX];
+    uint64_t cum[HISTOGRAM_BUCKETS_MAX];
+    uint64_t sum;
+    char le[32];
+    char v[32];
+
+    memcpy(b, (const char *)&w->t + h->buckets_off,
+           (h->n_bounds + 1) * sizeof(b[0]));
+    memcpy(&sum, (const char *)&w->t + h->sum_off, sizeof(sum));
+    cumulative(b, h->n_bounds + 1, cum);
+    for (unsigned i = 0; i <= h->n_bounds; i++) {
+        if (i < h->n_bounds) {
+            prom_value(le, sizeof(le), h->bounds[i], h->ms);
+        } else {
+            snprintf(le, sizeof(le), "+Inf");
+        }
+        evbuffer_add_printf(
+            out, "%s_bucket{worker=\"%u\"%s,le=\"%s\"} %" PRIu64 "\n", h->name,
+            w->slot, h->labels, le, cum[i]);
+    }
+    prom_value(v, sizeof(v), sum, h->ms);
+    evbuffer_add_printf(out,
+                        "%s_sum{worker=\"%u\"%s} %s\n"
+                        "%s_count{worker=\"%u\"%s} %" PRIu64 "\n",
+                        h->name, w->slot, h->labels, v, h->name, w->slot,
+                        h->labels, cum[h->n_bounds]);
+}
+
+static const struct prom_histogram prom_duration = {
+    "wsd_connection_duration_seconds",
+    "",
+    stats_duration_bounds_ms,
+    STATS_DURATION_BUCKETS - 1,
+    true,
+    offsetof(struct stats_totals, duration_ms),
+    offsetof(struct stats_totals, duration_ms_sum),
+};
+
+static const struct prom_histogram prom_message_size[2] = {
+    {"wsd_message_size_bytes", ",direction=\"received\"", stats_size_bounds,
+     STATS_SIZE_BUCKETS - 1, false,
+     offsetof(struct stats_totals, rx_message_bytes),
+     offsetof(struct stats_totals, rx_message_bytes_sum)},
+    {"wsd_message_size_bytes", ",direction=\"sent\"", stats_size_bounds,
+     STATS_SIZE_BUCKETS - 1, false,
+     offsetof(struct stats_totals, tx_message_bytes),
+     offsetof(struct stats_totals, tx_message_bytes_sum)},
+};
 
 int
 stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
@@ -478,6 +622,19 @@ stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
     prom_per_worker(out, s, "wsd_deflate_negotiated_total", "counter",
                     "WebSockets opened with permessage-deflate.",
                     offsetof(struct stats_totals, deflate));
+    PROM_HEAD(out, prom_duration.name, "histogram",
+              "WebSockets (answered 101) by length, from accept to close.");
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        prom_histogram(out, &s->workers[i], &prom_duration);
+    }
+    PROM_HEAD(out, "wsd_message_size_bytes", "histogram",
+              "WebSocket messages by payload size (after inflation), "
+              "received and sent.");
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        for (unsigned k = 0; k < 2; k++) {
+            prom_histogram(out, &s->workers[i], &prom_message_size[k]);
+        }
+    }
     PROM_HEAD(out, "wsd_timeouts_total", "counter",
               "Timeouts that ran out, by kind: handshake "
               "(handshake_timeout_ms), close (close_timeout_ms), ping "

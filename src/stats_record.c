@@ -68,6 +68,7 @@ stats_record_start(struct stats_record *r, const struct stats_shm *shm,
 
     memset(r, 0, sizeof(*r));
     r->counters = &s->c;
+    r->started_ms = now_ms;
     stats_add(&s->c.accepted, 1);
     stats_add(&s->c.active, 1);
     uint64_t active = atomic_load_explicit(&s->c.active, memory_order_relaxed);
@@ -249,10 +250,21 @@ stats_record_frame_out(struct stats_record *r, uint8_t opcode)
     }
 }
 
+/* One value into a histogram of the caller's slot. */
+static void
+observe(_Atomic uint64_t *buckets, _Atomic uint64_t *sum,
+        const uint64_t *bounds, unsigned n_bounds, uint64_t v)
+{
+    stats_add(&buckets[stats_bucket(bounds, n_bounds, v)], 1);
+    stats_add(sum, v);
+}
+
 void
 stats_record_message_in(struct stats_record *r, size_t len)
 {
     stats_add(&r->counters->rx_messages, 1);
+    observe(r->counters->rx_message_bytes, &r->counters->rx_message_bytes_sum,
+            stats_size_bounds, STATS_SIZE_BUCKETS - 1, len);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         r->rec->rx_messages++;
@@ -266,6 +278,8 @@ stats_record_message_out(struct stats_record *r, size_t len, bool compressed,
                          size_t wire_len)
 {
     stats_add(&r->counters->tx_messages, 1);
+    observe(r->counters->tx_message_bytes, &r->counters->tx_message_bytes_sum,
+            stats_size_bounds, STATS_SIZE_BUCKETS - 1, len);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         r->rec->tx_messages++;
@@ -425,6 +439,11 @@ stats_record_finish(struct stats_record *r, const struct stats_record_end *e,
                  e->why == NULL;
 
     stats_add(&r->counters->active, (uint64_t)-1);
+    if (r->opened) {
+        observe(r->counters->duration_ms, &r->counters->duration_ms_sum,
+                stats_duration_bounds_ms, STATS_DURATION_BUCKETS - 1,
+                now_ms > r->started_ms ? now_ms - r->started_ms : 0);
+    }
     stats_add(clean       ? &r->counters->clean
               : r->opened ? &r->counters->unclean
                           : &r->counters->unopened,

@@ -25,6 +25,7 @@ struct stats_record {
     bool opened;                     /* answered 101: a WebSocket session */
     bool close_sent;                 /* we sent a close frame */
     bool close_received;             /* the peer's close frame arrived */
+    uint64_t started_ms;             /* accepted, Unix time in ms */
 };
 
 /*

@@ -44,6 +44,17 @@ enum stats_timeout {
     STATS_TIMEOUT_N,
 };
 
+/*
+ * Histograms, Prometheus' way: fixed upper bounds, one count per bucket
+ * (a value goes to the first bucket whose bound it does not exceed, the
+ * last bucket taking what is above every bound) and the sum of the values.
+ * Slots keep each bucket's own count; readers make them cumulative.
+ */
+#define STATS_DURATION_BUCKETS 7 /* WebSockets by length, in ms */
+#define STATS_SIZE_BUCKETS     7 /* messages by payload bytes */
+extern const uint64_t stats_duration_bounds_ms[STATS_DURATION_BUCKETS - 1];
+extern const uint64_t stats_size_bounds[STATS_SIZE_BUCKETS - 1];
+
 /* Close codes are counted 1000-1015 one by one, then by range. */
 #define STATS_CLOSE_1000  0  /* index of 1000; 1015 is 15 */
 #define STATS_CLOSE_3XXX  16 /* 3000-3999, registered */
@@ -83,6 +94,14 @@ struct stats_counters {
                                     handshake finished */
     _Atomic uint64_t deflate;    /* WebSockets with permessage-deflate */
     _Atomic uint64_t timeouts[STATS_TIMEOUT_N];
+    /* WebSockets (after 101) by length, accept to close, and the sum. */
+    _Atomic uint64_t duration_ms[STATS_DURATION_BUCKETS];
+    _Atomic uint64_t duration_ms_sum;
+    /* Messages by payload size (inflated), each way, and the sums. */
+    _Atomic uint64_t rx_message_bytes[STATS_SIZE_BUCKETS];
+    _Atomic uint64_t rx_message_bytes_sum;
+    _Atomic uint64_t tx_message_bytes[STATS_SIZE_BUCKETS];
+    _Atomic uint64_t tx_message_bytes_sum;
 };
 
 struct stats_shm_slot {
@@ -305,10 +324,17 @@ struct stats_totals {
     uint64_t unopened;
     uint64_t tls_failed, deflate;
     uint64_t timeouts[STATS_TIMEOUT_N];
+    uint64_t duration_ms[STATS_DURATION_BUCKETS], duration_ms_sum;
+    uint64_t rx_message_bytes[STATS_SIZE_BUCKETS], rx_message_bytes_sum;
+    uint64_t tx_message_bytes[STATS_SIZE_BUCKETS], tx_message_bytes_sum;
 };
 void stats_counters_read(const struct stats_counters *c,
                          struct stats_totals *out);
 void stats_totals_add(struct stats_totals *sum, const struct stats_totals *t);
+
+/* The bucket of v among bounds[0..n_bounds) (sorted, ascending):
+ * n_bounds when v is above them all. */
+unsigned stats_bucket(const uint64_t *bounds, unsigned n_bounds, uint64_t v);
 
 /* Index into close_sent/close_received for a close code. */
 unsigned stats_close_index(unsigned code);

@@ -4,7 +4,8 @@ read it: promtool's own check of the exposition; the naming conventions
 (counters end in _total, byte counts in _bytes or _bytes_total, one
 vocabulary for the direction label); what each counter tells apart
 (refusals and scanners are no unclean closes; failed TLS handshakes,
-permessage-deflate, timeouts by kind).
+permessage-deflate, timeouts by kind); the histograms of message size
+and WebSocket length.
 
 Only loopback and kernel-chosen ports. Without promtool (Debian's
 prometheus package) its test point is skipped, which CI counts as a
@@ -143,6 +144,55 @@ def t_outcomes(w, port):
            "outcomes: accepted == active + clean + unclean + unopened")
 
 
+SIZES = [0, 10, 64, 65, 1024, 1025, 100000]
+BOUNDS = ["64", "1024", "16384", "262144", "1048576", "16777216", "+Inf"]
+
+
+def t_histograms(w, port):
+    """Messages of known sizes, on either side of the bucket bounds, each
+    way: the buckets count them cumulatively, the sum is their bytes;
+    every WebSocket's length is in the histogram of lengths."""
+    before = settled(port)
+    s = wsdtest.open_ws(w.port)
+    for n in SIZES:
+        s.sendall(wsdtest.frame(2, b"m" * n))
+        op, payload, _ = wsdtest.read_message(s)
+        tap.eq((op, len(payload)), (2, n), "histograms: %d bytes echoed" % n)
+    close_both_ways(s)
+    after = settled(port)
+
+    def delta(name, **labels):
+        return ((wsdtest.metric(after, name, **labels) or 0) -
+                (wsdtest.metric(before, name, **labels) or 0))
+    for d in ("received", "sent"):
+        got = [delta("wsd_message_size_bytes_bucket", direction=d, le=le)
+               for le in BOUNDS]
+        want = [sum(1 for n in SIZES if le == "+Inf" or n <= int(le))
+                for le in BOUNDS]
+        tap.eq(got, want, "histograms: message sizes %s, cumulative by "
+                          "bound" % d)
+        tap.eq((delta("wsd_message_size_bytes_sum", direction=d),
+                delta("wsd_message_size_bytes_count", direction=d)),
+               (sum(SIZES), len(SIZES)),
+               "histograms: their sum and count (%s)" % d)
+    websockets = (wsdtest.metric(after, "wsd_closes_total", outcome="clean") +
+                  wsdtest.metric(after, "wsd_closes_total",
+                                 outcome="unclean"))
+    count = wsdtest.metric(after, "wsd_connection_duration_seconds_count")
+    tap.ok(count == websockets and count > 0,
+           "histograms: the length of every WebSocket, no other connection",
+           (count, websockets))
+    tap.eq(wsdtest.metric(after, "wsd_connection_duration_seconds_bucket",
+                          le="3600"), count,
+           "histograms: none lasted an hour")
+    t = wsdtest.admin_stats(port)["totals"]
+    tap.eq(list(t["rxMessageBytes"]["buckets"]),
+           ["64", "1024", "16384", "262144", "1048576", "16777216", "+Inf"],
+           "/v1/stats: rxMessageBytes buckets in order of size")
+    tap.eq(t["connectionDurationMs"]["buckets"]["+Inf"], count,
+           "/v1/stats: connectionDurationMs counts the same WebSockets")
+
+
 def tls_client(port):
     """A TLS connection to 127.0.0.1:port (the test's own certificate is
     not verified)."""
@@ -246,6 +296,7 @@ def main():
         wsdtest.guard(tap, "promtool", t_promtool, text)
         wsdtest.guard(tap, "names", t_names, families)
         wsdtest.guard(tap, "outcomes", t_outcomes, w, port)
+        wsdtest.guard(tap, "histograms", t_histograms, w, port)
         received = wsdtest.metric(families, "wsd_bytes_total",
                                   direction="received")
         tap.ok(received is not None and received > 0,

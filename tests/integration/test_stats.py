@@ -901,52 +901,23 @@ def t_admin_limits(port):
     tap.eq(status, 200, "limits: the endpoint still serves")
 
 
-PROM_SAMPLE = re.compile(
-    r'^([a-z_]+)(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? ([0-9]+)$')
-
-
 def t_metrics(port):
     status, hdrs, body = get(port, "/metrics")
     tap.eq(status, 200, "metrics: 200")
     tap.ok(hdrs.get("content-type", "").startswith("text/plain"),
            "metrics: Content-Type text/plain", hdrs.get("content-type"))
-    text = body.decode("utf-8")
-    problems = []
-    helped = None
-    family = None
-    seen = set()
-    accepted = 0
-    n_samples = 0
-    for line in text.splitlines():
-        if line.startswith("# HELP "):
-            name = line.split()[2]
-            if name in seen:
-                problems.append("HELP twice: " + line)
-            seen.add(name)
-            helped, family = name, None
-        elif line.startswith("# TYPE "):
-            parts = line.split()
-            if len(parts) != 4 or parts[2] != helped:
-                problems.append("TYPE not after its HELP: " + line)
-            elif parts[3] not in ("counter", "gauge"):
-                problems.append("type: " + line)
-            elif parts[3] == "counter" and not parts[2].endswith("_total"):
-                problems.append("counter not *_total: " + line)
-            family, helped = parts[2], None
-        else:
-            n_samples += 1
-            m = PROM_SAMPLE.match(line)
-            if not m:
-                problems.append("sample: " + line)
-                continue
-            if m.group(1) != family:
-                problems.append("sample outside its family: " + line)
-            if m.group(1) == "wsd_connections_accepted_total":
-                accepted += int(m.group(4))
+    families, problems = wsdtest.parse_metrics(body.decode("utf-8"))
+    for name, f in families.items():
+        if f["type"] not in ("counter", "gauge", "histogram"):
+            problems.append("type of %s: %r" % (name, f["type"]))
+        elif f["type"] == "counter" and not name.endswith("_total"):
+            problems.append("counter not *_total: " + name)
     tap.eq(problems, [], "metrics: HELP, TYPE, then samples that parse; "
            "counters named *_total")
+    n_samples = sum(len(f["samples"]) for f in families.values())
     tap.ok(n_samples > 10, "metrics: %d samples" % n_samples)
-    tap.eq(accepted, stats(port)["totals"]["accepted"],
+    tap.eq(wsdtest.metric(families, "wsd_connections_accepted_total"),
+           stats(port)["totals"]["accepted"],
            "metrics: wsd_connections_accepted_total sums to accepted")
 
 

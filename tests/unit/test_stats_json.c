@@ -462,6 +462,14 @@ make_snapshot(void)
     t->timeouts[STATS_TIMEOUT_CLOSE] = 2;
     t->timeouts[STATS_TIMEOUT_PING] = 3;
     t->timeouts[STATS_TIMEOUT_IDLE] = 4;
+    t->duration_ms[0] = 2;                          /* <= 0.1 s */
+    t->duration_ms[2] = 3;                          /* <= 10 s */
+    t->duration_ms[STATS_DURATION_BUCKETS - 1] = 1; /* over an hour */
+    t->duration_ms_sum = 3 * 5000 + 4000000 + 150;
+    t->rx_message_bytes[1] = 100; /* <= 1 KiB */
+    t->rx_message_bytes_sum = 12345;
+    t->tx_message_bytes[0] = 99; /* <= 64 B */
+    t->tx_message_bytes_sum = 99 * 64;
     workers[1].slot = 1;
     workers[1].pid = 0;
     workers[1].generation = 1;
@@ -496,6 +504,46 @@ make_snapshot(void)
     return s;
 }
 
+/*
+ * The histograms of make_snapshot's worker 0 (worker 1 has none) in a
+ * totals object: cumulative counts, the bounds in ascending order. Then
+ * they are deleted, so that the caller compares the rest as one string.
+ */
+static void
+check_histograms(json_t *totals, const char *what)
+{
+    static const char *const order[] = {"100",    "1000",    "10000", "60000",
+                                        "600000", "3600000", "+Inf"};
+    json_t *h = json_object_get(totals, "connectionDurationMs");
+    json_t *b = json_object_get(h, "buckets");
+    const char *key;
+    json_t *v;
+    size_t i = 0;
+    bool in_order = json_object_size(b) == NELEM(order);
+
+    is_key(h, "sum", "4015150");
+    json_object_foreach(b, key, v)
+    {
+        in_order = in_order && i < NELEM(order) && strcmp(key, order[i]) == 0;
+        i++;
+    }
+    ok(in_order, "%s: connectionDurationMs buckets by bound, +Inf last", what);
+    is_key(h, "buckets",
+           "{\"+Inf\":6,\"100\":2,\"1000\":2,\"10000\":5,\"3600000\":5,"
+           "\"60000\":5,\"600000\":5}");
+    is_key(totals, "rxMessageBytes",
+           "{\"buckets\":{\"+Inf\":100,\"1024\":100,\"1048576\":100,"
+           "\"16384\":100,\"16777216\":100,\"262144\":100,\"64\":0},"
+           "\"sum\":12345}");
+    is_key(totals, "txMessageBytes",
+           "{\"buckets\":{\"+Inf\":99,\"1024\":99,\"1048576\":99,"
+           "\"16384\":99,\"16777216\":99,\"262144\":99,\"64\":99},"
+           "\"sum\":6336}");
+    json_object_del(totals, "connectionDurationMs");
+    json_object_del(totals, "rxMessageBytes");
+    json_object_del(totals, "txMessageBytes");
+}
+
 static void
 test_stats(void)
 {
@@ -512,6 +560,7 @@ test_stats(void)
     is_key(j, "started", "\"2023-11-14T22:13:20.123Z\"");
     is_key(j, "uptimeSeconds", "61");
     is_key(j, "cases", "{\"capacity\":4096,\"lastId\":15}");
+    check_histograms(json_object_get(j, "totals"), "totals");
     is_key(j, "totals",
            "{\"accepted\":15,\"active\":2,\"clean\":7,"
            "\"closeCodesReceived\":{\"1000\":3,\"1007\":1,\"4000-4999\":2},"
@@ -533,6 +582,7 @@ test_stats(void)
     is_key(w0, "generation", "2");
     is_key(w0, "state", "\"running\"");
     is_key(w0, "heartbeatAgeMs", "50");
+    check_histograms(json_object_get(w0, "totals"), "worker 0");
     is_key(w0, "totals",
            "{\"accepted\":10,\"active\":2,\"clean\":6,"
            "\"closeCodesReceived\":{\"1000\":3,\"1007\":1},"
@@ -601,7 +651,7 @@ check_exposition(char *text, unsigned long long *accepted_sum,
 
     if (regcomp(&sample,
                 "^[a-z_]+(\\{[a-z_]+=\"[^\"]*\"(,[a-z_]+=\"[^\"]*\")*\\})? "
-                "[0-9]+$",
+                "[0-9]+(\\.[0-9]+)?$",
                 REG_EXTENDED | REG_NOSUB) != 0) {
         ok(false, "regcomp");
         return 0;
@@ -624,7 +674,8 @@ check_exposition(char *text, unsigned long long *accepted_sum,
             char type[32];
             if (sscanf(line + 7, "%127s %31s", name, type) != 2 ||
                 strcmp(name, helped) != 0 ||
-                (strcmp(type, "counter") != 0 && strcmp(type, "gauge") != 0)) {
+                (strcmp(type, "counter") != 0 && strcmp(type, "gauge") != 0 &&
+                 strcmp(type, "histogram") != 0)) {
                 tap_diag("TYPE not right after its HELP: %s", line);
                 bad_order++;
             }
@@ -644,8 +695,15 @@ check_exposition(char *text, unsigned long long *accepted_sum,
             continue;
         }
         size_t len = strcspn(line, "{ ");
-        if (family[0] == '\0' || strlen(family) != len ||
-            strncmp(line, family, len) != 0) {
+        size_t flen = strlen(family);
+        /* A histogram's samples are FAMILY_bucket, _sum and _count. */
+        bool in_family =
+            flen == len || (len > flen && line[flen] == '_' &&
+                            (strncmp(line + flen, "_bucket", len - flen) == 0 ||
+                             strncmp(line + flen, "_sum", len - flen) == 0 ||
+                             strncmp(line + flen, "_count", len - flen) == 0));
+        if (family[0] == '\0' || !in_family ||
+            strncmp(line, family, flen) != 0) {
             tap_diag("sample outside its family (%s): %s", family, line);
             bad_order++;
         }
@@ -660,7 +718,7 @@ check_exposition(char *text, unsigned long long *accepted_sum,
     regfree(&sample);
     ok(families >= 10, "%u metric families", families);
     is_int(bad_order, 0, "every metric has # HELP, then # TYPE, then samples");
-    is_int(bad_samples, 0, "every sample line is name{labels} integer");
+    is_int(bad_samples, 0, "every sample line is name{labels} number");
     is_int(bad_counters, 0, "every counter's name ends in _total");
     return n_samples;
 }
@@ -701,6 +759,28 @@ test_prometheus(void)
         "\nwsd_timeouts_total{worker=\"0\",kind=\"handshake\"} 1\n",
         "\nwsd_timeouts_total{worker=\"0\",kind=\"idle\"} 4\n",
         "\nwsd_timeouts_total{worker=\"1\",kind=\"ping\"} 0\n",
+        "\n# TYPE wsd_connection_duration_seconds histogram\n",
+        "\nwsd_connection_duration_seconds_bucket{worker=\"0\",le=\"0.1\"} 2\n",
+        "\nwsd_connection_duration_seconds_bucket{worker=\"0\",le=\"1\"} 2\n",
+        "\nwsd_connection_duration_seconds_bucket{worker=\"0\",le=\"10\"} 5\n",
+        "\nwsd_connection_duration_seconds_bucket{worker=\"0\",le=\"3600\"} "
+        "5\n",
+        "\nwsd_connection_duration_seconds_bucket{worker=\"0\",le=\"+Inf\"} "
+        "6\n",
+        "\nwsd_connection_duration_seconds_sum{worker=\"0\"} 4015.15\n",
+        "\nwsd_connection_duration_seconds_count{worker=\"0\"} 6\n",
+        "\nwsd_connection_duration_seconds_count{worker=\"1\"} 0\n",
+        "\nwsd_connection_duration_seconds_sum{worker=\"1\"} 0\n",
+        "\n# TYPE wsd_message_size_bytes histogram\n",
+        "\nwsd_message_size_bytes_bucket{worker=\"0\",direction=\"received\","
+        "le=\"64\"} 0\n",
+        "\nwsd_message_size_bytes_bucket{worker=\"0\",direction=\"received\","
+        "le=\"1024\"} 100\n",
+        "\nwsd_message_size_bytes_sum{worker=\"0\",direction=\"received\"} "
+        "12345\n",
+        "\nwsd_message_size_bytes_bucket{worker=\"0\",direction=\"sent\","
+        "le=\"64\"} 99\n",
+        "\nwsd_message_size_bytes_count{worker=\"0\",direction=\"sent\"} 99\n",
         "\nwsd_cases_unrecorded_total{worker=\"0\"} 1\n",
         "\n# TYPE wsd_connections_accepted_total counter\n",
         "\n# TYPE wsd_connections_active gauge\n",
