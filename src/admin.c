@@ -27,6 +27,7 @@
 #include "accept_backoff.h"
 #include "admin_request.h"
 #include "clock.h"
+#include "procfs.h"
 #include "stats_json.h"
 
 #define ADMIN_MAX_HEADERS_BYTES 8192
@@ -39,6 +40,7 @@ struct admin {
     struct event *ev_resume;         /* accepting again after a pause */
     struct accept_backoff backoff;
     const struct stats_shm *shm;
+    const struct admin_census *census;
     bool has_token;
     unsigned char token_digest[32]; /* SHA-256 of the token */
     struct admin *next;             /* in admins */
@@ -166,15 +168,50 @@ get_stats(struct admin *a, struct evhttp_request *req)
     free(w);
 }
 
+/*
+ * /proc of the master and of every worker the census names, into p
+ * (room for 1 + census->n_slots); returns how many were read. A process
+ * that cannot be read (a worker that just died) is left out.
+ */
+static unsigned
+read_processes(const struct admin_census *census, struct stats_json_process *p)
+{
+    struct procfs_system sys;
+    unsigned n = 0;
+
+    if (procfs_system_read(&sys) != 0) {
+        return 0;
+    }
+    p[n].worker = -1;
+    n += procfs_sample(census->master_pid, &sys, &p[n].s) == 0;
+    for (unsigned i = 0; i < census->n_slots; i++) {
+        pid_t pid = census->workers[i].pid;
+        if (pid > 0) {
+            p[n].worker = (int)i;
+            n += procfs_sample(pid, &sys, &p[n].s) == 0;
+        }
+    }
+    return n;
+}
+
 static void
 get_metrics(struct admin *a, struct evhttp_request *req)
 {
     struct stats_json_snapshot s;
     struct stats_json_worker *w = read_workers(a->shm, &s);
+    struct stats_json_process *p =
+        calloc(1 + (size_t)a->census->n_slots, sizeof(*p));
     struct evbuffer *body = evbuffer_new();
 
-    if (w == NULL || body == NULL || stats_json_prometheus(&s, body) != 0) {
+    if (w != NULL && p != NULL) {
+        s.max_connections = a->census->max_connections;
+        s.n_processes = read_processes(a->census, p);
+        s.processes = p;
+    }
+    if (w == NULL || p == NULL || body == NULL ||
+        stats_json_prometheus(&s, body) != 0) {
         free(w);
+        free(p);
         if (body != NULL) {
             evbuffer_free(body);
         }
@@ -186,6 +223,7 @@ get_metrics(struct admin *a, struct evhttp_request *req)
     evhttp_send_reply(req, 200, "OK", body);
     evbuffer_free(body);
     free(w);
+    free(p);
 }
 
 struct found {
@@ -350,7 +388,8 @@ admin_on_accept_error(struct evconnlistener *listener, void *arg)
 
 struct admin *
 admin_new(struct event_base *base, int fd, const struct stats_shm *shm,
-          const char *token, char *err, size_t errlen)
+          const struct admin_census *census, const char *token, char *err,
+          size_t errlen)
 {
     struct admin *a = calloc(1, sizeof(*a));
 
@@ -359,6 +398,7 @@ admin_new(struct event_base *base, int fd, const struct stats_shm *shm,
         return NULL;
     }
     a->shm = shm;
+    a->census = census;
     a->has_token = token[0] != '\0';
     if (a->has_token && !sha256(token, strlen(token), a->token_digest)) {
         snprintf(err, errlen, "SHA-256 unavailable for the admin token");

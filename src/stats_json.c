@@ -520,6 +520,61 @@ static const struct prom_histogram prom_message_size[2] = {
      offsetof(struct stats_totals, tx_message_bytes_sum)},
 };
 
+/*
+ * One of Prometheus' standard process metrics (client_golang's names and
+ * help), a series per process of wsd: {process="master"} and
+ * {process="worker",worker="SLOT"}.
+ */
+static void
+prom_process(struct evbuffer *out, const struct stats_json_snapshot *s,
+             const char *name, const char *type, const char *help,
+             size_t offset, bool ms)
+{
+    char v[32];
+
+    PROM_HEAD(out, name, type, help);
+    for (unsigned i = 0; i < s->n_processes; i++) {
+        const struct stats_json_process *p = &s->processes[i];
+        uint64_t n;
+        memcpy(&n, (const char *)&p->s + offset, sizeof(n));
+        if (n == PROCFS_UNLIMITED) {
+            snprintf(v, sizeof(v), "+Inf");
+        } else {
+            prom_value(v, sizeof(v), n, ms);
+        }
+        if (p->worker < 0) {
+            evbuffer_add_printf(out, "%s{process=\"master\"} %s\n", name, v);
+        } else {
+            evbuffer_add_printf(out,
+                                "%s{process=\"worker\",worker=\"%d\"} %s\n",
+                                name, p->worker, v);
+        }
+    }
+}
+
+static void
+prom_processes(struct evbuffer *out, const struct stats_json_snapshot *s)
+{
+    prom_process(out, s, "process_cpu_seconds_total", "counter",
+                 "Total user and system CPU time spent in seconds.",
+                 offsetof(struct procfs_sample, cpu_ms), true);
+    prom_process(out, s, "process_resident_memory_bytes", "gauge",
+                 "Resident memory size in bytes.",
+                 offsetof(struct procfs_sample, resident_bytes), false);
+    prom_process(out, s, "process_virtual_memory_bytes", "gauge",
+                 "Virtual memory size in bytes.",
+                 offsetof(struct procfs_sample, virtual_bytes), false);
+    prom_process(out, s, "process_open_fds", "gauge",
+                 "Number of open file descriptors.",
+                 offsetof(struct procfs_sample, open_fds), false);
+    prom_process(out, s, "process_max_fds", "gauge",
+                 "Maximum number of open file descriptors.",
+                 offsetof(struct procfs_sample, max_fds), false);
+    prom_process(out, s, "process_start_time_seconds", "gauge",
+                 "Start time of the process since unix epoch in seconds.",
+                 offsetof(struct procfs_sample, start_ms), true);
+}
+
 int
 stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
 {
@@ -550,6 +605,11 @@ stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
     prom_per_worker(out, s, "wsd_connections_active", "gauge",
                     "Connections open now.",
                     offsetof(struct stats_totals, active));
+    PROM_HEAD(out, "wsd_connections_max", "gauge",
+              "Connections a worker serves (max_connections); past it, 503. "
+              "Each takes a descriptor: compare with process_max_fds.");
+    evbuffer_add_printf(out, "wsd_connections_max %" PRIu64 "\n",
+                        s->max_connections);
     PROM_HEAD(out, "wsd_connections_peak", "gauge",
               "Most connections open at once, all workers together.");
     evbuffer_add_printf(out, "wsd_connections_peak %" PRIu64 "\n",
@@ -648,5 +708,6 @@ stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
                 s->workers[i].t.timeouts[k]);
         }
     }
+    prom_processes(out, s);
     return 0;
 }

@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
+#include "procfs.h"
 #include "stats_shm.h"
 
 /* What a worker slot looked like when it was read. */
@@ -23,6 +24,12 @@ struct stats_json_worker {
     struct stats_totals t;
 };
 
+/* A process of wsd as /proc shows it, for the process_* metrics. */
+struct stats_json_process {
+    int worker; /* its slot, or -1 for the master */
+    struct procfs_sample s;
+};
+
 /* One read of the whole segment's counters. */
 struct stats_json_snapshot {
     const char *version; /* wsd's */
@@ -32,6 +39,9 @@ struct stats_json_snapshot {
     unsigned n_cases; /* record capacity */
     unsigned n_workers;
     const struct stats_json_worker *workers;
+    uint64_t max_connections; /* per worker; 0: not known */
+    unsigned n_processes;     /* the master first, then the workers */
+    const struct stats_json_process *processes;
 };
 
 /* A case record as an object ("id", "rxOctetStats", "wasClean", ...). */

@@ -5,14 +5,17 @@ read it: promtool's own check of the exposition; the naming conventions
 vocabulary for the direction label); what each counter tells apart
 (refusals and scanners are no unclean closes; failed TLS handshakes,
 permessage-deflate, timeouts by kind); the histograms of message size
-and WebSocket length.
+and WebSocket length; Prometheus' standard process metrics of the master
+and of each worker, against what the test reads from /proc itself.
 
 Only loopback and kernel-chosen ports. Without promtool (Debian's
 prometheus package) its test point is skipped, which CI counts as a
 failure.
 """
 import os
+import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -193,6 +196,91 @@ def t_histograms(w, port):
            "/v1/stats: connectionDurationMs counts the same WebSockets")
 
 
+PROCESS_METRICS = ["process_cpu_seconds_total",
+                   "process_resident_memory_bytes",
+                   "process_virtual_memory_bytes", "process_open_fds",
+                   "process_max_fds", "process_start_time_seconds"]
+
+
+def proc_start_s(pid):
+    """When pid started, Unix time in s, from /proc as proc(5) has it."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    with open("/proc/stat") as f:
+        btime = int(re.search(r"^btime (\d+)$", f.read(), re.M).group(1))
+    return btime + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_max_fds(pid):
+    with open("/proc/%d/limits" % pid) as f:
+        return int(re.search(r"^Max open files\s+(\d+)", f.read(),
+                             re.M).group(1))
+
+
+def process_series(families, name):
+    """{(process, worker): value} of a process_* family."""
+    f = families.get(name) or {"samples": []}
+    return {(ls.get("process"), ls.get("worker")): v
+            for _, ls, v in f["samples"]}
+
+
+def t_processes(w, port):
+    """process_* for the master and each worker, labelled
+    {process="master"} and {process="worker",worker="SLOT"}; the
+    descriptor limit (set low by the test) below max_connections, which
+    is what an operator alerts on; a respawned worker's series are the new
+    process's."""
+    wsdtest.wait_until(lambda: len(w.workers()) == 2, 5)
+    slots = {str(x["slot"]): x["pid"]
+             for x in wsdtest.admin_stats(port)["workers"]}
+    pids = {("master", None): w.pid}
+    pids.update({("worker", k): v for k, v in slots.items()})
+    families, _, _ = wsdtest.admin_metrics(port)
+    for name in PROCESS_METRICS:
+        series = process_series(families, name)
+        tap.eq(sorted(series, key=str), sorted(pids, key=str),
+               "processes: %s for the master and each worker" % name)
+    max_fds = process_series(families, "process_max_fds")
+    tap.eq(max_fds, {k: proc_max_fds(p) for k, p in pids.items()},
+           "processes: process_max_fds is each one's RLIMIT_NOFILE")
+    tap.ok(all(v < wsdtest.metric(families, "wsd_connections_max")
+               for v in max_fds.values()),
+           "processes: below wsd_connections_max, for an alert to see",
+           (max_fds, wsdtest.metric(families, "wsd_connections_max")))
+    starts = process_series(families, "process_start_time_seconds")
+    off = {k: abs(starts.get(k, 0) - proc_start_s(p))
+           for k, p in pids.items()}
+    tap.ok(all(d < 0.02 for d in off.values()),
+           "processes: process_start_time_seconds as /proc/PID/stat says",
+           off)
+    workers = {k: p for k, p in pids.items() if k[0] == "worker"}
+    want = {k: wsdtest.fd_count_settled(p) for k, p in workers.items()}
+    families, _, _ = wsdtest.admin_metrics(port)
+    fds = process_series(families, "process_open_fds")
+    tap.eq({k: fds.get(k) for k in workers}, want,
+           "processes: process_open_fds of each idle worker, as "
+           "/proc/PID/fd lists them")
+    rss = process_series(families, "process_resident_memory_bytes")
+    cpu = process_series(families, "process_cpu_seconds_total")
+    tap.ok(all(rss[k] > 0 and 0 <= cpu[k] < 3600 for k in pids),
+           "processes: resident memory and CPU time are there", (rss, cpu))
+
+    victim = slots["0"]
+    os.kill(victim, signal.SIGKILL)
+
+    def respawned():
+        x = wsdtest.admin_stats(port)["workers"][0]
+        return x["pid"] not in (None, victim) and x["generation"] == 2
+    tap.ok(wsdtest.wait_until(respawned, 5), "processes: worker 0 respawned")
+    w.workers()
+    fresh = wsdtest.admin_stats(port)["workers"][0]["pid"]
+    families, _, _ = wsdtest.admin_metrics(port)
+    starts = process_series(families, "process_start_time_seconds")
+    tap.ok(abs(starts.get(("worker", "0"), 0) - proc_start_s(fresh)) < 0.02,
+           "processes: worker 0's series are the new process's",
+           (starts, proc_start_s(fresh)))
+
+
 def tls_client(port):
     """A TLS connection to 127.0.0.1:port (the test's own certificate is
     not verified)."""
@@ -314,6 +402,10 @@ def main():
                           t_tls_deflate_timeouts, w, wsdtest.admin_port(w))
     finally:
         shutil.rmtree(d, ignore_errors=True)
+    w = wsdtest.Wsd(tap, args=["--max_connections", "5000"], workers=2)
+    w.preexec = wsdtest.descriptor_limit(300)
+    with w:
+        wsdtest.guard(tap, "processes", t_processes, w, wsdtest.admin_port(w))
     args = ["--idle_timeout_ms", "200", "--ping_interval_ms", "0"]
     with wsdtest.Wsd(tap, args=args) as w:
         wsdtest.guard(tap, "idle", t_idle, w, wsdtest.admin_port(w))

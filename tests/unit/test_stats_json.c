@@ -425,6 +425,7 @@ test_string(void)
 
 /* A snapshot of two workers, one running and one down. */
 static struct stats_json_worker workers[2];
+static struct stats_json_process processes[2];
 
 static struct stats_json_snapshot
 make_snapshot(void)
@@ -501,6 +502,22 @@ make_snapshot(void)
     s.n_cases = 4096;
     s.n_workers = 2;
     s.workers = workers;
+    s.max_connections = 10000;
+    memset(processes, 0, sizeof(processes));
+    processes[0].worker = -1;
+    processes[0].s.cpu_ms = 1250;
+    processes[0].s.start_ms = T0_MS;
+    processes[0].s.resident_bytes = 4096000;
+    processes[0].s.virtual_bytes = 26341376;
+    processes[0].s.open_fds = 14;
+    processes[0].s.max_fds = 20000;
+    processes[1].worker = 0;
+    processes[1].s.cpu_ms = 30;
+    processes[1].s.start_ms = T0_MS + 70;
+    processes[1].s.open_fds = 7;
+    processes[1].s.max_fds = PROCFS_UNLIMITED;
+    s.n_processes = 2;
+    s.processes = processes;
     return s;
 }
 
@@ -651,7 +668,7 @@ check_exposition(char *text, unsigned long long *accepted_sum,
 
     if (regcomp(&sample,
                 "^[a-z_]+(\\{[a-z_]+=\"[^\"]*\"(,[a-z_]+=\"[^\"]*\")*\\})? "
-                "[0-9]+(\\.[0-9]+)?$",
+                "([0-9]+(\\.[0-9]+)?|\\+Inf)$",
                 REG_EXTENDED | REG_NOSUB) != 0) {
         ok(false, "regcomp");
         return 0;
@@ -759,6 +776,19 @@ test_prometheus(void)
         "\nwsd_timeouts_total{worker=\"0\",kind=\"handshake\"} 1\n",
         "\nwsd_timeouts_total{worker=\"0\",kind=\"idle\"} 4\n",
         "\nwsd_timeouts_total{worker=\"1\",kind=\"ping\"} 0\n",
+        "\nwsd_connections_max 10000\n",
+        "\nprocess_cpu_seconds_total{process=\"master\"} 1.25\n",
+        "\nprocess_cpu_seconds_total{process=\"worker\",worker=\"0\"} 0.03\n",
+        "\nprocess_resident_memory_bytes{process=\"master\"} 4096000\n",
+        "\nprocess_virtual_memory_bytes{process=\"master\"} 26341376\n",
+        "\nprocess_open_fds{process=\"worker\",worker=\"0\"} 7\n",
+        "\nprocess_max_fds{process=\"master\"} 20000\n",
+        "\nprocess_max_fds{process=\"worker\",worker=\"0\"} +Inf\n",
+        "\nprocess_start_time_seconds{process=\"master\"} 1700000000.123\n",
+        "\nprocess_start_time_seconds{process=\"worker\",worker=\"0\"} "
+        "1700000000.193\n",
+        "\n# TYPE process_cpu_seconds_total counter\n",
+        "\n# TYPE process_open_fds gauge\n",
         "\n# TYPE wsd_connection_duration_seconds histogram\n",
         "\nwsd_connection_duration_seconds_bucket{worker=\"0\",le=\"0.1\"} 2\n",
         "\nwsd_connection_duration_seconds_bucket{worker=\"0\",le=\"1\"} 2\n",
