@@ -113,10 +113,12 @@ authorized(const struct admin *a, struct evhttp_request *req)
            CRYPTO_memcmp(got, a->token_digest, sizeof(got)) == 0;
 }
 
-/* One consistent read of every slot's counters. */
+/* One consistent read of every slot's counters, with what the master
+ * itself knows of the workers and reloads. */
 static struct stats_json_worker *
-read_workers(const struct stats_shm *shm, struct stats_json_snapshot *s)
+read_workers(const struct admin *a, struct stats_json_snapshot *s)
 {
+    const struct stats_shm *shm = a->shm;
     struct stats_json_worker *w = calloc(shm->n_slots, sizeof(*w));
     if (w == NULL) {
         return NULL;
@@ -137,6 +139,12 @@ read_workers(const struct stats_shm *shm, struct stats_json_snapshot *s)
         w[n].heartbeat_ms =
             atomic_load_explicit(&slot->heartbeat_ms, memory_order_relaxed);
         stats_counters_read(&slot->c, &w[n].t);
+        if (i < a->census->n_slots) {
+            const uint64_t *exits = a->census->workers[i].exits;
+            w[n].crashed = exits[ADMIN_EXIT_CRASHED];
+            w[n].fatal = exits[ADMIN_EXIT_FATAL];
+            w[n].retired = exits[ADMIN_EXIT_RETIRED];
+        }
         n++;
     }
     memset(s, 0, sizeof(*s));
@@ -152,6 +160,8 @@ read_workers(const struct stats_shm *shm, struct stats_json_snapshot *s)
     s->n_cases = shm->n_cases / shm->banks; /* one generation's */
     s->n_workers = n;
     s->workers = w;
+    s->reloads = a->census->reloads;
+    s->reloads_refused = a->census->reloads_refused;
     return w;
 }
 
@@ -159,7 +169,7 @@ static void
 get_stats(struct admin *a, struct evhttp_request *req)
 {
     struct stats_json_snapshot s;
-    struct stats_json_worker *w = read_workers(a->shm, &s);
+    struct stats_json_worker *w = read_workers(a, &s);
     if (w == NULL) {
         reply_error(req, 500, "Internal Server Error", "out of memory");
         return;
@@ -198,7 +208,7 @@ static void
 get_metrics(struct admin *a, struct evhttp_request *req)
 {
     struct stats_json_snapshot s;
-    struct stats_json_worker *w = read_workers(a->shm, &s);
+    struct stats_json_worker *w = read_workers(a, &s);
     struct stats_json_process *p =
         calloc(1 + (size_t)a->census->n_slots, sizeof(*p));
     struct evbuffer *body = evbuffer_new();

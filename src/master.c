@@ -251,6 +251,7 @@ master_worker_died(struct master *m, unsigned i, int status)
                 lost);
     }
     if (retired) {
+        m->census.workers[i].exits[ADMIN_EXIT_RETIRED]++;
         log_msg(LOG_LEVEL_INFO, "worker %u of the previous generation is done",
                 i);
         if (master_retiring_workers(m) == 0) {
@@ -266,6 +267,7 @@ master_worker_died(struct master *m, unsigned i, int status)
         return;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == WSD_EXIT_FATAL) {
+        m->census.workers[i].exits[ADMIN_EXIT_FATAL]++;
         log_msg(LOG_LEVEL_ERROR,
                 "worker %u exited with status %d (broken configuration or "
                 "start-up): not respawned",
@@ -273,6 +275,7 @@ master_worker_died(struct master *m, unsigned i, int status)
         s->fatal = true;
         return;
     }
+    m->census.workers[i].exits[ADMIN_EXIT_CRASHED]++;
     if (WIFSIGNALED(status)) {
         log_msg(LOG_LEVEL_WARN, "worker %u killed by signal %d, respawning", i,
                 WTERMSIG(status));
@@ -753,6 +756,7 @@ master_reload(struct master *m)
         config_reloadable(m->gen.cfg, cfg, err) != 0) {
         log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged: %s",
                 err);
+        m->census.reloads_refused++;
         free(cfg);
         return;
     }
@@ -781,6 +785,7 @@ master_reload(struct master *m)
         /* cfg is freed */
         log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged: %s",
                 err);
+        m->census.reloads_refused++;
         goto done;
     }
     struct admin *fresh;
@@ -789,11 +794,13 @@ master_reload(struct master *m)
                       err) != 0) {
         log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged: %s",
                 err);
+        m->census.reloads_refused++;
         gen_abandon(&next, &m->gen, m->n);
         goto done;
     }
     if (master_logs(cfg, m->gen.cfg) != 0) {
         log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged");
+        m->census.reloads_refused++;
         admin_free(fresh);
         gen_abandon(&next, &m->gen, m->n);
         goto done;
@@ -813,6 +820,7 @@ master_reload(struct master *m)
     gen_free(&m->gen, m->n);
     m->gen = next;
     m->census.max_connections = m->gen.cfg->max_connections;
+    m->census.reloads++;
     m->bank ^= 1;
     if (master_retiring_workers(m) > 0) {
         timer_ms(m->ev_retire_deadline, grace);

@@ -372,6 +372,11 @@ stats_json_stats(const struct stats_json_snapshot *s)
                 ? json_integer((json_int_t)(s->now_ms - w->heartbeat_ms))
                 : json_null(),
             "totals", totals_object(&w->t));
+        json_object_set_new(o, "exits",
+                            json_pack("{s:I, s:I, s:I}", "crashed",
+                                      (json_int_t)w->crashed, "fatal",
+                                      (json_int_t)w->fatal, "retired",
+                                      (json_int_t)w->retired));
         json_array_append_new(workers, o);
         stats_totals_add(&sum, &w->t);
     }
@@ -379,13 +384,14 @@ stats_json_stats(const struct stats_json_snapshot *s)
      * true one. */
     sum.peak = s->peak_active;
     snprintf(layout, sizeof(layout), "%u.%u", s->layout_major, s->layout_minor);
-    return json_pack("{s:s, s:s, s:o, s:I, s:o, s:{s:I, s:I}, s:o}", "version",
-                     s->version, "layoutVersion", layout, "started",
-                     iso_time(s->started_ms), "uptimeSeconds",
-                     (json_int_t)((s->now_ms - s->started_ms) / 1000), "totals",
-                     totals_object(&sum), "cases", "capacity",
-                     (json_int_t)s->n_cases, "lastId",
-                     (json_int_t)s->last_case_id, "workers", workers);
+    return json_pack(
+        "{s:s, s:s, s:o, s:I, s:o, s:{s:I, s:I}, s:{s:I, s:I}, s:o}", "version",
+        s->version, "layoutVersion", layout, "started", iso_time(s->started_ms),
+        "uptimeSeconds", (json_int_t)((s->now_ms - s->started_ms) / 1000),
+        "totals", totals_object(&sum), "cases", "capacity",
+        (json_int_t)s->n_cases, "lastId", (json_int_t)s->last_case_id,
+        "reloads", "done", (json_int_t)s->reloads, "refused",
+        (json_int_t)s->reloads_refused, "workers", workers);
 }
 
 /* Prometheus ---------------------------------------------------------------*/
@@ -599,6 +605,29 @@ stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
         evbuffer_add_printf(out, "wsd_worker_starts_total{worker=\"%u\"} %u\n",
                             s->workers[i].slot, s->workers[i].generation);
     }
+    PROM_HEAD(out, "wsd_worker_exits_total", "counter",
+              "Workers that exited, by reason: crashed (died while it should "
+              "run; respawned), fatal (exit status 2; not respawned), "
+              "retired (replaced by a reload).");
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        const struct stats_json_worker *w = &s->workers[i];
+        evbuffer_add_printf(
+            out,
+            "wsd_worker_exits_total{worker=\"%u\",reason=\"crashed\"} %" PRIu64
+            "\n"
+            "wsd_worker_exits_total{worker=\"%u\",reason=\"fatal\"} %" PRIu64
+            "\n"
+            "wsd_worker_exits_total{worker=\"%u\",reason=\"retired\"} %" PRIu64
+            "\n",
+            w->slot, w->crashed, w->slot, w->fatal, w->slot, w->retired);
+    }
+    PROM_HEAD(out, "wsd_reloads_total", "counter",
+              "Configuration reloads (SIGHUP), by result: done (a new "
+              "generation of workers started) or refused (nothing changed).");
+    evbuffer_add_printf(out,
+                        "wsd_reloads_total{result=\"done\"} %" PRIu64 "\n"
+                        "wsd_reloads_total{result=\"refused\"} %" PRIu64 "\n",
+                        s->reloads, s->reloads_refused);
     prom_per_worker(out, s, "wsd_connections_accepted_total", "counter",
                     "Connections accepted.",
                     offsetof(struct stats_totals, accepted));

@@ -22,6 +22,9 @@ struct stats_json_worker {
     unsigned generation; /* workers started in the slot */
     uint64_t heartbeat_ms;
     struct stats_totals t;
+    /* Exits the master saw (not while it stopped): died while it should
+     * run (respawned), exit status 2 (not respawned), after a reload. */
+    uint64_t crashed, fatal, retired;
 };
 
 /* A process of wsd as /proc shows it, for the process_* metrics. */
@@ -40,7 +43,8 @@ struct stats_json_snapshot {
     unsigned n_workers;
     const struct stats_json_worker *workers;
     uint64_t max_connections; /* per worker; 0: not known */
-    unsigned n_processes;     /* the master first, then the workers */
+    uint64_t reloads, reloads_refused;
+    unsigned n_processes; /* the master first, then the workers */
     const struct stats_json_process *processes;
 };
 

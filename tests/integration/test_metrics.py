@@ -6,7 +6,8 @@ vocabulary for the direction label); what each counter tells apart
 (refusals and scanners are no unclean closes; failed TLS handshakes,
 permessage-deflate, timeouts by kind); the histograms of message size
 and WebSocket length; Prometheus' standard process metrics of the master
-and of each worker, against what the test reads from /proc itself.
+and of each worker, against what the test reads from /proc itself;
+reloads counted apart from worker crashes.
 
 Only loopback and kernel-chosen ports. Without promtool (Debian's
 prometheus package) its test point is skipped, which CI counts as a
@@ -281,6 +282,79 @@ def t_processes(w, port):
            (starts, proc_start_s(fresh)))
 
 
+def exits(families, reason):
+    """{slot: count} of wsd_worker_exits_total for reason, non-zero."""
+    f = families.get("wsd_worker_exits_total") or {"samples": []}
+    return {ls["worker"]: v for _, ls, v in f["samples"]
+            if ls.get("reason") == reason and v}
+
+
+def t_reloads_and_crashes(w, port, conf):
+    """A reload retires its workers, which is no crash; a refused reload
+    is counted apart; a worker SIGKILLed is a crash of its slot."""
+    families, _, _ = wsdtest.admin_metrics(port)
+    tap.eq([wsdtest.metric(families, "wsd_reloads_total", result=r)
+            for r in ("done", "refused")], [0, 0],
+           "reloads: none at the start")
+    old = w.workers()
+    with open(conf, "w") as f:
+        f.write("idle_timeout_ms 0\n")
+    w.signal(signal.SIGHUP)
+    tap.ok(wsdtest.wait_until(
+        lambda: not any(wsdtest.alive(p) for p in old), 5),
+        "reloads: the old workers exit")
+
+    def retired():
+        return exits(wsdtest.admin_metrics(port)[0], "retired")
+    wsdtest.wait_until(lambda: len(retired()) == 2, 5)
+    families, _, _ = wsdtest.admin_metrics(port)
+    tap.eq(wsdtest.metric(families, "wsd_reloads_total", result="done"), 1,
+           "reloads: wsd_reloads_total{result=\"done\"} 1")
+    tap.eq(exits(families, "retired"), {"0": 1, "1": 1},
+           "reloads: the old generation's two workers retired")
+    tap.eq((exits(families, "crashed"), exits(families, "fatal")), ({}, {}),
+           "reloads: no crash")
+
+    with open(conf, "w") as f:
+        f.write("max_message_bytes banana\n")
+    w.signal(signal.SIGHUP)
+    tap.ok(wsdtest.wait_until(lambda: wsdtest.metric(
+        wsdtest.admin_metrics(port)[0], "wsd_reloads_total",
+        result="refused") == 1, 5),
+        "reloads: a bad configuration: wsd_reloads_total{result=\"refused\"}")
+
+    doc = wsdtest.admin_stats(port)
+    running = [x for x in doc["workers"] if x["pid"] is not None]
+    tap.eq(sorted(x["slot"] for x in running), [2, 3],
+           "reloads: the new workers run in slots 2 and 3")
+    victim = running[0]
+    os.kill(victim["pid"], signal.SIGKILL)
+
+    def respawned():
+        for x in wsdtest.admin_stats(port)["workers"]:
+            if x["slot"] == victim["slot"]:
+                return x["pid"] not in (None, victim["pid"])
+        return False
+    tap.ok(wsdtest.wait_until(respawned, 5), "crash: the worker respawned")
+    w.workers()
+    families, _, _ = wsdtest.admin_metrics(port)
+    tap.eq(exits(families, "crashed"), {str(victim["slot"]): 1},
+           "crash: wsd_worker_exits_total{reason=\"crashed\"} of its slot")
+    tap.eq(exits(families, "retired"), {"0": 1, "1": 1},
+           "crash: retired unchanged")
+    tap.eq([wsdtest.metric(families, "wsd_reloads_total", result=r)
+            for r in ("done", "refused")], [1, 1],
+           "crash: reloads unchanged")
+    doc = wsdtest.admin_stats(port)
+    tap.eq(doc["reloads"], {"done": 1, "refused": 1}, "/v1/stats: reloads")
+    tap.eq({x["slot"]: x["exits"] for x in doc["workers"]},
+           {0: {"crashed": 0, "fatal": 0, "retired": 1},
+            1: {"crashed": 0, "fatal": 0, "retired": 1},
+            victim["slot"]: {"crashed": 1, "fatal": 0, "retired": 0},
+            5 - victim["slot"]: {"crashed": 0, "fatal": 0, "retired": 0}},
+           "/v1/stats: each worker's exits")
+
+
 def tls_client(port):
     """A TLS connection to 127.0.0.1:port (the test's own certificate is
     not verified)."""
@@ -406,6 +480,17 @@ def main():
     w.preexec = wsdtest.descriptor_limit(300)
     with w:
         wsdtest.guard(tap, "processes", t_processes, w, wsdtest.admin_port(w))
+    d = tempfile.mkdtemp(prefix="wsd-metrics-")
+    try:
+        conf = os.path.join(d, "wsd.conf")
+        with open(conf, "w") as f:
+            f.write("")
+        with wsdtest.Wsd(tap, args=["-c", conf], workers=2) as w:
+            wsdtest.wait_until(lambda: len(w.workers()) == 2, 5)
+            wsdtest.guard(tap, "reloads and crashes", t_reloads_and_crashes,
+                          w, wsdtest.admin_port(w), conf)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
     args = ["--idle_timeout_ms", "200", "--ping_interval_ms", "0"]
     with wsdtest.Wsd(tap, args=args) as w:
         wsdtest.guard(tap, "idle", t_idle, w, wsdtest.admin_port(w))

@@ -437,6 +437,8 @@ make_snapshot(void)
     workers[0].pid = 4321;
     workers[0].generation = 2;
     workers[0].heartbeat_ms = T0_MS + 61000 - 50;
+    workers[0].crashed = 3;
+    workers[0].retired = 1;
     struct stats_totals *t = &workers[0].t;
     t->accepted = 10;
     t->active = 2;
@@ -503,6 +505,8 @@ make_snapshot(void)
     s.n_workers = 2;
     s.workers = workers;
     s.max_connections = 10000;
+    s.reloads = 2;
+    s.reloads_refused = 1;
     memset(processes, 0, sizeof(processes));
     processes[0].worker = -1;
     processes[0].s.cpu_ms = 1250;
@@ -571,7 +575,8 @@ test_stats(void)
     if (j == NULL) {
         return;
     }
-    is_int(json_object_size(j), 7, "stats has 7 keys");
+    is_int(json_object_size(j), 8, "stats has 8 keys");
+    is_key(j, "reloads", "{\"done\":2,\"refused\":1}");
     is_key(j, "version", "\"0.1.0-test\"");
     is_key(j, "layoutVersion", "\"2.0\"");
     is_key(j, "started", "\"2023-11-14T22:13:20.123Z\"");
@@ -599,6 +604,7 @@ test_stats(void)
     is_key(w0, "generation", "2");
     is_key(w0, "state", "\"running\"");
     is_key(w0, "heartbeatAgeMs", "50");
+    is_key(w0, "exits", "{\"crashed\":3,\"fatal\":0,\"retired\":1}");
     check_histograms(json_object_get(w0, "totals"), "worker 0");
     is_key(w0, "totals",
            "{\"accepted\":10,\"active\":2,\"clean\":6,"
@@ -777,6 +783,11 @@ test_prometheus(void)
         "\nwsd_timeouts_total{worker=\"0\",kind=\"idle\"} 4\n",
         "\nwsd_timeouts_total{worker=\"1\",kind=\"ping\"} 0\n",
         "\nwsd_connections_max 10000\n",
+        "\nwsd_worker_exits_total{worker=\"0\",reason=\"crashed\"} 3\n",
+        "\nwsd_worker_exits_total{worker=\"0\",reason=\"retired\"} 1\n",
+        "\nwsd_worker_exits_total{worker=\"1\",reason=\"fatal\"} 0\n",
+        "\nwsd_reloads_total{result=\"done\"} 2\n",
+        "\nwsd_reloads_total{result=\"refused\"} 1\n",
         "\nprocess_cpu_seconds_total{process=\"master\"} 1.25\n",
         "\nprocess_cpu_seconds_total{process=\"worker\",worker=\"0\"} 0.03\n",
         "\nprocess_resident_memory_bytes{process=\"master\"} 4096000\n",
