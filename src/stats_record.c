@@ -380,11 +380,25 @@ append(char *out, size_t *len, size_t cap, const char *fmt, ...)
     }
 }
 
-/* The access log line of a finished case (see log.h). */
+/* Appends " key=\"value\"", the value escaped. */
+static void
+append_quoted(char *out, size_t *len, size_t cap, const char *key,
+              const char *value)
+{
+    append(out, len, cap, " %s=\"", key);
+    append_escaped(out, len, cap - 1, value);
+    append(out, len, cap, "\"");
+}
+
+/*
+ * The access log line of a finished case (see log.h). Fields a peer
+ * chose come escaped, the free-form ones quoted and last; the buffer has
+ * room for every field at its longest, escaped.
+ */
 static void
 access_line(const struct stats_case *c)
 {
-    char line[1024];
+    char line[ACCESS_LOG_LINE_MAX];
     size_t len = 0;
     time_t secs = (time_t)(c->ended_ms / 1000);
     struct tm tm;
@@ -419,12 +433,29 @@ access_line(const struct stats_case *c)
     if (c->tls) {
         append(line, &len, sizeof(line), " tls=%s", c->tls_version);
     }
-    append(line, &len, sizeof(line), " case=%llu worker=%u clean=%s",
-           (unsigned long long)c->id, c->worker, c->was_clean ? "yes" : "no");
+    append(line, &len, sizeof(line), " id=%llu", (unsigned long long)c->id);
+    if (c->query_case[0] != '\0') {
+        append(line, &len, sizeof(line), " case=");
+        append_escaped(line, &len, sizeof(line), c->query_case);
+    }
+    if (c->query_agent[0] != '\0') {
+        append(line, &len, sizeof(line), " agent=");
+        append_escaped(line, &len, sizeof(line), c->query_agent);
+    }
+    append(line, &len, sizeof(line), " worker=%u clean=%s", c->worker,
+           c->was_clean ? "yes" : "no");
     if (!c->was_clean) {
-        append(line, &len, sizeof(line), " reason=\"");
-        append_escaped(line, &len, sizeof(line) - 1, c->was_not_clean_reason);
-        append(line, &len, sizeof(line), "\"");
+        append_quoted(line, &len, sizeof(line), "reason",
+                      c->was_not_clean_reason);
+    }
+    append_quoted(line, &len, sizeof(line), "user_agent", c->user_agent);
+    if (c->local_close_reason[0] != '\0') {
+        append_quoted(line, &len, sizeof(line), "close_sent_reason",
+                      c->local_close_reason);
+    }
+    if (c->remote_close_reason[0] != '\0') {
+        append_quoted(line, &len, sizeof(line), "close_received_reason",
+                      c->remote_close_reason);
     }
     access_log_write(line, len);
 }

@@ -459,8 +459,9 @@ ACCESS_RE = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z peer=127\.0\.0\.1:(\d+) "
     r"path=(\S+) status=(\d+) duration_ms=\d+ rx_bytes=(\d+) tx_bytes=(\d+) "
     r"rx_messages=(\d+) tx_messages=(\d+) close_sent=(\S+) "
-    r"close_received=(\S+) case=(\d+) worker=(\d+) clean=(yes|no)"
-    r"( reason=\"[^\"]*\")?$")
+    r"close_received=(\S+) id=(\d+)( case=\S+)?( agent=\S+)? worker=(\d+) "
+    r"clean=(yes|no)( reason=\"[^\"]*\")? user_agent=\"([^\"]*)\""
+    r"( close_sent_reason=\"[^\"]*\")?( close_received_reason=\"[^\"]*\")?$")
 
 
 def t_log_files_and_usr1():
@@ -473,7 +474,8 @@ def t_log_files_and_usr1():
                in read(log),
                "log file: the start-up line, with the bound address, is in "
                "it", read(log)[-500:])
-        s = wsdtest.open_ws(w.port, path="/ws?case=7")
+        s = wsdtest.open_ws(w.port, path="/ws?case=7&agent=a%20b",
+                            extra=['User-Agent: evil "ua"\\ \u00e9'])
         tap.ok(echo_raw(s, b"x" * 10), "access log: echo")
         s.sendall(wsdtest.frame(8, wsdtest.close_payload(1000, b"bye")))
         wsdtest.read_close(s)
@@ -490,11 +492,22 @@ def t_log_files_and_usr1():
             tap.eq(m.group(3), "101", "access log: status")
             tap.eq((m.group(6), m.group(7)), ("1", "1"),
                    "access log: one message each way")
-            tap.eq((m.group(8), m.group(9), m.group(12)),
+            tap.eq((m.group(8), m.group(9), m.group(14)),
                    ("1000", "1000", "yes"),
                    "access log: close codes both ways, clean")
             tap.ok(int(m.group(4)) > 0 and int(m.group(5)) > 0,
                    "access log: bytes each way")
+            tap.eq((m.group(11), m.group(12)), (" case=7", " agent=a%20b"),
+                   "access log: the query's case and agent, apart from id")
+            tap.eq(m.group(16), r"evil \x22ua\x22\x5c \xc3\xa9",
+                   "access log: the user agent, quoted and escaped")
+            tap.eq((m.group(17), m.group(18)),
+                   (None, ' close_received_reason="bye"'),
+                   "access log: the close reason received, quoted")
+            rec = wsdtest.admin_case(wsdtest.admin_port(w), int(m.group(10)))
+            tap.ok(rec is not None and rec["case"] == "7" and
+                   rec["peer"] == "127.0.0.1:" + m.group(1),
+                   "access log: id= is the record's id", rec)
         tap.eq(status_of(w.port, "/nowhere"), 404, "access log: a 404")
         tap.ok(wsdtest.wait_until(lambda: "status=404" in read(access), 5),
                "access log: refusals are logged with their status")
