@@ -160,7 +160,7 @@ stats_json_case(const struct stats_case *c, uint64_t now_ms)
     json_object_set_new(j, "httpStatus", code_or_null(c->http_status));
     json_object_set_new(j, "started", iso_time(c->started_ms));
     json_object_set_new(
-        j, "duration",
+        j, "durationMs",
         json_integer(
             (json_int_t)(end > c->started_ms ? end - c->started_ms : 0)));
     json_object_set_new(

@@ -50,7 +50,7 @@ static const char *const case_keys[] = {
     "userAgent",
     "httpStatus",
     "started",
-    "duration",
+    "durationMs",
     "state",
     "rxOctetStats",
     "txOctetStats",
@@ -160,7 +160,7 @@ test_case_full(void)
     is_key(j, "userAgent", "\"Python/3.11 websockets/10.4\"");
     is_key(j, "httpStatus", "101");
     is_key(j, "started", "\"2023-11-14T22:13:20.123Z\"");
-    is_key(j, "duration", "456");
+    is_key(j, "durationMs", "456");
     is_key(j, "state", "\"closed\"");
     is_key(j, "rxOctetStats", "{\"240\":1,\"7\":3}");
     is_key(j, "txOctetStats", "{\"129\":1,\"4\":2}");
@@ -216,7 +216,7 @@ test_case_fresh(void)
     is_key(j, "agent", "null");
     is_key(j, "userAgent", "null");
     is_key(j, "httpStatus", "null");
-    is_key(j, "duration", "1000");
+    is_key(j, "durationMs", "1000");
     is_key(j, "state", "\"handshake\"");
     is_key(j, "rxOctetStats", "{}");
     is_key(j, "txOctetStats", "{}");
@@ -308,7 +308,7 @@ test_case_variants(void)
     c.started_ms = T0_MS;
     c.ended_ms = T0_MS - 5;
     j = stats_json_case(&c, T0_MS);
-    is_key(j, "duration", "0");
+    is_key(j, "durationMs", "0");
     json_decref(j);
 
     /* A close frame's code is shown when the frame had one, whatever its
