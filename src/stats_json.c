@@ -82,21 +82,33 @@ iso_time(uint64_t ms)
     return json_string(buf);
 }
 
-/* Autobahn's {"size": count} object, plus the overflow when any. */
+/*
+ * Autobahn's {"size": count} object, by increasing size (the record keeps
+ * sizes in the order they first occurred; jansson keeps the order keys
+ * are set in).
+ */
 static json_t *
 octets(const struct stats_octets *o)
 {
     json_t *j = json_object();
     char key[24];
     uint32_t n = o->n;
+    uint32_t order[STATS_OCTET_SIZES];
 
     if (n > STATS_OCTET_SIZES) {
         n = STATS_OCTET_SIZES; /* a copy from shared memory: bound it */
     }
-
     for (uint32_t i = 0; i < n; i++) {
-        snprintf(key, sizeof(key), "%" PRIu32, o->size[i]);
-        json_object_set_new(j, key, json_integer((json_int_t)o->count[i]));
+        uint32_t k = i;
+        for (; k > 0 && o->size[order[k - 1]] > o->size[i]; k--) {
+            order[k] = order[k - 1];
+        }
+        order[k] = i;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "%" PRIu32, o->size[order[i]]);
+        json_object_set_new(j, key,
+                            json_integer((json_int_t)o->count[order[i]]));
     }
     return j;
 }

@@ -176,6 +176,10 @@ def t_exact_record(w, port):
            "exact: duration in ms", rec["durationMs"])
     tap.eq(rec["rxOctetStats"], want_rx,
            "exact: rxOctetStats: one server read per client write")
+    for key in ("rxOctetStats", "txOctetStats"):
+        sizes_listed = list(rec[key])
+        tap.eq(sizes_listed, sorted(sizes_listed, key=int),
+               "exact: %s lists the sizes in increasing order" % key)
     tap.eq(rec["rxOctetOverflow"], None, "exact: no rx overflow")
     tap.eq(octets_sum(rec["txOctetStats"]), s.received,
            "exact: txOctetStats add up to the bytes the client received")

@@ -863,12 +863,72 @@ test_prometheus(void)
     }
 }
 
+/* The keys of object o in the order they come, joined by commas. */
+static void
+keys_of(json_t *o, char *out, size_t cap)
+{
+    const char *key;
+    json_t *v;
+    size_t len = 0;
+
+    out[0] = '\0';
+    json_object_foreach(o, key, v)
+    {
+        int n = snprintf(out + len, cap - len, "%s%s", len > 0 ? "," : "", key);
+        len += n > 0 && (size_t)n < cap - len ? (size_t)n : 0;
+    }
+}
+
+/* Octet sizes come out by increasing size, whatever order they came in. */
+static void
+test_octets_order(void)
+{
+    static const uint64_t sizes[] = {1000, 5, 70000, 64, 5, 1000, 7};
+    struct stats_case c;
+    char keys[256];
+
+    memset(&c, 0, sizeof(c));
+    c.id = 1;
+    c.state = STATS_CASE_CLOSED;
+    for (size_t i = 0; i < NELEM(sizes); i++) {
+        stats_octets_add(&c.rx_octets, sizes[i]);
+        stats_octets_add(&c.tx_octets, sizes[NELEM(sizes) - 1 - i]);
+    }
+    json_t *j = stats_json_case(&c, T0_MS);
+    keys_of(json_object_get(j, "rxOctetStats"), keys, sizeof(keys));
+    is_str(keys, "5,7,64,1000,70000", "rxOctetStats by increasing size");
+    keys_of(json_object_get(j, "txOctetStats"), keys, sizeof(keys));
+    is_str(keys, "5,7,64,1000,70000", "txOctetStats by increasing size");
+    is_key(j, "rxOctetStats",
+           "{\"1000\":2,\"5\":2,\"64\":1,\"7\":1,\"70000\":1}");
+    json_decref(j);
+
+    /* All 32 sizes, in decreasing order. */
+    memset(&c, 0, sizeof(c));
+    for (uint64_t k = STATS_OCTET_SIZES; k > 0; k--) {
+        stats_octets_add(&c.rx_octets, k);
+    }
+    j = stats_json_case(&c, T0_MS);
+    const char *key;
+    json_t *v;
+    uint64_t want = 1;
+    bool ordered = true;
+    json_object_foreach(json_object_get(j, "rxOctetStats"), key, v)
+    {
+        ordered = ordered && strtoull(key, NULL, 10) == want++;
+    }
+    ok(ordered && want == STATS_OCTET_SIZES + 1,
+       "32 sizes given in decreasing order come out increasing");
+    json_decref(j);
+}
+
 int
 main(void)
 {
     test_case_full();
     test_case_fresh();
     test_case_variants();
+    test_octets_order();
     test_string();
     test_stats();
     test_prometheus();
