@@ -874,7 +874,9 @@ def t_admin_errors(port):
                  "/v1/cases?limit=0", "/v1/cases?limit=5000",
                  "/v1/cases?limit=1001", "/v1/cases?limit=",
                  "/v1/cases?limit=x", "/v1/cases?after=x",
-                 "/v1/cases?after=-1"]:
+                 "/v1/cases?after=-1", "/v1/cases?foo=1",
+                 "/v1/cases?limit=5&foo=1", "/v1/stats?foo=1",
+                 "/metrics?x=1", "/v1/cases/1?after=1"]:
         status, doc, hdrs = get_json(port, path)
         tap.ok(is_error(status, doc, hdrs, 400),
                "admin: %s is 400 with a JSON error" % path,
