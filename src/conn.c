@@ -574,26 +574,26 @@ conn_close(struct conn *c, enum conn_end why)
     loop_close(c->loop, &c->lc);
 }
 
-/* Starts closing c because the worker is shutting down. */
+/* Starts closing c because the worker is going away, for reason. */
 static void
-conn_shutdown(struct conn *c)
+conn_shutdown(struct conn *c, const char *reason)
 {
     if (c->state == CONN_HANDSHAKE) {
         conn_close(c, CONN_END_SHUTDOWN);
-    } else if (conn_queue_going_away(c, "server shutting down")) {
+    } else if (conn_queue_going_away(c, reason)) {
         conn_flush(c);
     }
 }
 
 bool
-conn_shutdown_next(struct loop *l)
+conn_shutdown_next(struct loop *l, const char *reason)
 {
     struct loop_conn *lc = TAILQ_FIRST(&l->conns);
 
     if (lc == NULL) {
         return false;
     }
-    conn_shutdown(conn_of(lc));
+    conn_shutdown(conn_of(lc), reason);
     /* Still open: behind the ones not yet told. */
     loop_conn_to_tail(l, lc);
     return true;
@@ -608,7 +608,7 @@ conn_shutdown_all(struct loop *l)
     /* Closing unlinks from conns: take the next one first. */
     for (lc = TAILQ_FIRST(&l->conns); lc != NULL; lc = next) {
         next = TAILQ_NEXT(lc, entry);
-        conn_shutdown(conn_of(lc));
+        conn_shutdown(conn_of(lc), "server shutting down");
     }
 }
 

@@ -320,7 +320,8 @@ worker_on_spread(evutil_socket_t fd, short what, void *arg)
     uint64_t share = (w->spread_left + w->spread_steps - 1) / w->spread_steps;
     for (uint64_t i = 0; i < share && w->spread_left > 0; i++) {
         w->spread_left--;
-        if (!conn_shutdown_next(&w->loop)) {
+        /* The spread is a reload's end: clients may reconnect at once. */
+        if (!conn_shutdown_next(&w->loop, "server reloading")) {
             w->spread_left = 0;
         }
     }

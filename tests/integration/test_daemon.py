@@ -161,8 +161,9 @@ def t_reload_grace():
         w.signal(signal.SIGHUP)
         t0 = time.monotonic()
         code, reason = close_exchange(a)
-        tap.eq((code, reason), (1001, b"server shutting down"),
-               "reload grace: 1001 once shutdown_timeout_ms is over")
+        tap.eq((code, reason), (1001, b"server reloading"),
+               "reload grace: 1001 'server reloading' once "
+               "shutdown_timeout_ms is over")
         tap.ok(time.monotonic() - t0 >= 0.25,
                "reload grace: not before shutdown_timeout_ms")
         tap.ok(wsdtest.expect_eof(a, 3), "reload grace: then the TCP close")
@@ -189,9 +190,10 @@ def t_reload_grace():
                 arrivals[c] = time.monotonic()
         for c in conns:
             c.setblocking(True)
-        codes = [close_exchange(c)[0] for c in conns]
-        tap.eq(codes, [1001] * len(conns),
-               "reload grace: each of 20 connections gets 1001")
+        codes = [close_exchange(c) for c in conns]
+        tap.eq(codes, [(1001, b"server reloading")] * len(conns),
+               "reload grace: each of 20 connections gets 1001 'server "
+               "reloading'")
         spread = (max(arrivals.values()) - min(arrivals.values())
                   if arrivals else 0)
         tap.ok(spread >= 0.4, "reload grace: the 1001s are spread out, not "
