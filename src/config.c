@@ -353,6 +353,89 @@ set_file(const struct config_directive *d, char *field, const char *value,
     return 0;
 }
 
+/* log or access_log: stderr, syslog or off as the directive allows, else
+ * a file name, made absolute now (a daemon's working directory is /). */
+static int
+set_log(const struct config_directive *d, char *field, const char *value,
+        const char *dir, char *err)
+{
+    if ((d->type == CONFIG_LOG &&
+         (strcmp(value, "stderr") == 0 || strcmp(value, "syslog") == 0)) ||
+        (d->type == CONFIG_LOG_OFF && strcmp(value, "off") == 0)) {
+        strcpy(field, value);
+        return 0;
+    }
+    /* "on" and "off" are mistakes more often than file names. */
+    if (value[0] == '\0' || strcmp(value, "on") == 0 ||
+        strcmp(value, "off") == 0) {
+        snprintf(err, CONFIG_PROBLEM_MAX, "%s: \"%s\" is not %s%s%s%s", d->name,
+                 value,
+                 d->type == CONFIG_LOG ? "stderr, syslog or a file name"
+                                       : "off or a file name",
+                 value[0] != '\0' ? " (./" : "", value,
+                 value[0] != '\0' ? " names a file of that name)" : "");
+        return -1;
+    }
+    return set_file(d, field, value, dir, err);
+}
+
+/* The endpoint's URL path. */
+static int
+set_path(const struct config_directive *d, char *field, const char *value,
+         char *err)
+{
+    if (value[0] != '/' || strlen(value) >= CONFIG_PATH_MAX ||
+        strpbrk(value, "?# \t\r\n") != NULL) {
+        snprintf(err, CONFIG_PROBLEM_MAX,
+                 "%s: \"%s\" is not an absolute path without query "
+                 "(at most %d bytes)",
+                 d->name, value, CONFIG_PATH_MAX - 1);
+        return -1;
+    }
+    strcpy(field, value);
+    return 0;
+}
+
+/* A string of at most d->max - 1 bytes without control characters. */
+static int
+set_string(const struct config_directive *d, char *field, const char *value,
+           char *err)
+{
+    size_t len = strlen(value);
+
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f) {
+            snprintf(err, CONFIG_PROBLEM_MAX,
+                     "%s: control characters are not allowed", d->name);
+            return -1;
+        }
+    }
+    if (len >= d->max) {
+        snprintf(err, CONFIG_PROBLEM_MAX, "%s: longer than %" PRIu64 " bytes",
+                 d->name, d->max - 1);
+        return -1;
+    }
+    memcpy(field, value, len + 1);
+    return 0;
+}
+
+static int
+set_level(struct config *cfg, const struct config_directive *d,
+          const char *value, char *err)
+{
+    int level = log_level_from_name(value);
+
+    if (level < 0) {
+        snprintf(err, CONFIG_PROBLEM_MAX,
+                 "%s: \"%s\" is not one of debug info notice warn error "
+                 "crit alert",
+                 d->name, value);
+        return -1;
+    }
+    cfg->log_level = level;
+    return 0;
+}
+
 /*
  * Sets directive name from value; relative file names are taken from dir
  * (NULL: the current directory).
@@ -384,37 +467,9 @@ set_directive(struct config *cfg, const char *name, const char *value,
         return set_file(d, field, value, dir, err);
     case CONFIG_LOG:
     case CONFIG_LOG_OFF:
-        if ((d->type == CONFIG_LOG &&
-             (strcmp(value, "stderr") == 0 || strcmp(value, "syslog") == 0)) ||
-            (d->type == CONFIG_LOG_OFF && strcmp(value, "off") == 0)) {
-            strcpy(field, value);
-            return 0;
-        }
-        /* "on" and "off" are mistakes more often than file names. */
-        if (value[0] == '\0' || strcmp(value, "on") == 0 ||
-            strcmp(value, "off") == 0) {
-            snprintf(err, CONFIG_PROBLEM_MAX, "%s: \"%s\" is not %s%s%s%s",
-                     d->name, value,
-                     d->type == CONFIG_LOG ? "stderr, syslog or a file name"
-                                           : "off or a file name",
-                     value[0] != '\0' ? " (./" : "", value,
-                     value[0] != '\0' ? " names a file of that name)" : "");
-            return -1;
-        }
-        /* Relative names are made absolute now: a daemon's working
-         * directory is /. */
-        return set_file(d, field, value, dir, err);
+        return set_log(d, field, value, dir, err);
     case CONFIG_PATH:
-        if (value[0] != '/' || strlen(value) >= CONFIG_PATH_MAX ||
-            strpbrk(value, "?# \t\r\n") != NULL) {
-            snprintf(err, CONFIG_PROBLEM_MAX,
-                     "%s: \"%s\" is not an absolute path without query "
-                     "(at most %d bytes)",
-                     d->name, value, CONFIG_PATH_MAX - 1);
-            return -1;
-        }
-        strcpy(field, value);
-        return 0;
+        return set_path(d, field, value, err);
     case CONFIG_WORKERS:
         if (strcmp(value, "auto") == 0) {
             cfg->workers_auto = true;
@@ -443,23 +498,8 @@ set_directive(struct config *cfg, const char *name, const char *value,
         }
         return parse_addr((struct config_addr *)(void *)field, value, err,
                           d->name);
-    case CONFIG_STRING: {
-        size_t len = strlen(value);
-        for (size_t i = 0; i < len; i++) {
-            if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f) {
-                snprintf(err, CONFIG_PROBLEM_MAX,
-                         "%s: control characters are not allowed", d->name);
-                return -1;
-            }
-        }
-        if (len >= d->max) {
-            snprintf(err, CONFIG_PROBLEM_MAX,
-                     "%s: longer than %" PRIu64 " bytes", d->name, d->max - 1);
-            return -1;
-        }
-        memcpy(field, value, len + 1);
-        return 0;
-    }
+    case CONFIG_STRING:
+        return set_string(d, field, value, err);
     case CONFIG_BOOL:
         if (strcmp(value, "on") != 0 && strcmp(value, "off") != 0) {
             snprintf(err, CONFIG_PROBLEM_MAX, "%s: \"%s\" is not on or off",
@@ -468,18 +508,8 @@ set_directive(struct config *cfg, const char *name, const char *value,
         }
         *(bool *)(void *)field = value[1] == 'n';
         return 0;
-    case CONFIG_LEVEL: {
-        int level = log_level_from_name(value);
-        if (level < 0) {
-            snprintf(err, CONFIG_PROBLEM_MAX,
-                     "%s: \"%s\" is not one of debug info notice warn error "
-                     "crit alert",
-                     d->name, value);
-            return -1;
-        }
-        cfg->log_level = level;
-        return 0;
-    }
+    case CONFIG_LEVEL:
+        return set_level(cfg, d, value, err);
     }
     snprintf(err, CONFIG_PROBLEM_MAX, "%s: unhandled type", name);
     return -1;

@@ -498,7 +498,7 @@ conn_new(struct loop *l, int fd, const struct transport *t, void *tctx,
         struct iovec iov = {resp, n};
         /* Kept, not staged: the socket is writable at once, and conn_on_io
          * sends it. */
-        output_keep(&c->out, &iov, 1, 0);
+        c->out_lost = !output_keep(&c->out, &iov, 1, 0);
         stats_record_handshake(&c->rec, 503, NULL, NULL);
         conn_finish(c);
         conn_send_wait(c, WSD_IO_AGAIN);
@@ -594,8 +594,10 @@ conn_shutdown_next(struct loop *l, const char *reason)
         return false;
     }
     conn_shutdown(conn_of(lc), reason);
-    /* Still open: behind the ones not yet told. */
-    loop_conn_to_tail(l, lc);
+    if (!conn_is_closed(conn_of(lc))) {
+        /* Still open: behind the ones not yet told. */
+        loop_conn_to_tail(l, lc);
+    }
     return true;
 }
 

@@ -73,6 +73,7 @@ struct conn {
     bool send_wants_read;  /* the transport's send waits for readability */
     uint8_t io_flags;      /* EV_READ and EV_WRITE ev_io waits for */
     bool has_session;      /* the handshake succeeded: session is live */
+    bool out_lost;         /* output could not be kept: close */
     struct keepalive ka;   /* while OPEN: pings and idleness */
     struct output out;     /* what the socket has not taken yet */
     union {
@@ -125,7 +126,18 @@ void conn_on_io(evutil_socket_t fd, short what, void *arg);
 void conn_arm(struct conn *c);
 void conn_recv_wait(struct conn *c, ssize_t n);
 void conn_send_wait(struct conn *c, ssize_t n);
-void conn_stage_claim(struct conn *c);
+void conn_stage_spill(struct loop *l);
+
+/* Makes the stage free for c: another's bytes there go to their owner. */
+static inline void
+conn_stage_claim(struct conn *c)
+{
+    const struct output_stage *st = &c->loop->stage;
+
+    if (st->owner != &c->out && st->len > 0) {
+        conn_stage_spill(c->loop);
+    }
+}
 void conn_queue(struct conn *c, const void *p, size_t len);
 void conn_send_or_keep(struct conn *c, const struct iovec *iov, int n);
 void conn_flush(struct conn *c);

@@ -69,21 +69,21 @@ conn_send_wait(struct conn *c, ssize_t n)
 }
 
 /*
- * Makes the stage free for c: bytes another connection left staged (only
- * a path that queued without sending does) go to that connection's own
- * buffer, and it waits for writability to send them.
+ * Bytes another connection left staged (only a path that queued without
+ * sending does) go to that connection's own buffer, and it waits for
+ * writability to send them (conn_stage_claim's rare case).
  */
 void
-conn_stage_claim(struct conn *c)
+conn_stage_spill(struct loop *l)
 {
-    struct output_stage *st = &c->loop->stage;
+    bool kept;
+    struct conn *o =
+        (struct conn *)(void *)((char *)output_spill(&l->stage, &kept) -
+                                offsetof(struct conn, out));
 
-    if (st->owner != &c->out && st->len > 0) {
-        struct conn *o = (struct conn *)(void *)((char *)output_spill(st) -
-                                                 offsetof(struct conn, out));
-        o->send_blocked = true;
-        conn_arm(o);
-    }
+    o->out_lost = o->out_lost || !kept;
+    o->send_blocked = true;
+    conn_arm(o);
 }
 
 /* Queues bytes to send (output.h): into the stage while c keeps nothing,
@@ -91,9 +91,9 @@ conn_stage_claim(struct conn *c)
 void
 conn_queue(struct conn *c, const void *p, size_t len)
 {
-    if (!conn_is_closed(c)) {
+    if (!conn_is_closed(c) && !c->out_lost) {
         conn_stage_claim(c);
-        output_queue(&c->loop->stage, &c->out, p, len);
+        c->out_lost = !output_queue(&c->loop->stage, &c->out, p, len);
     }
 }
 
@@ -125,8 +125,8 @@ conn_send_or_keep(struct conn *c, const struct iovec *iov, int n)
             stats_record_written(&c->rec, took);
         }
     }
-    if (took < all) {
-        output_keep(&c->out, iov, n, took);
+    if (took < all && !c->out_lost) {
+        c->out_lost = !output_keep(&c->out, iov, n, took);
     }
 }
 
@@ -171,7 +171,7 @@ conn_flush(struct conn *c)
 
 again:
     stage_send(c);
-    if (!conn_is_closed(c) && c->out.lost) {
+    if (!conn_is_closed(c) && c->out_lost) {
         log_msg(LOG_LEVEL_ERROR, "out of memory for a connection's output");
         conn_close(c, CONN_END_NO_MEMORY);
     }

@@ -17,9 +17,6 @@
 /* One read buffer per worker, shared by its connections. */
 #define LOOP_READ_BUFFER_BYTES (256 * 1024)
 
-/* Which turn list holds a connection (loop_conn.turn_list). */
-enum { TURN_NONE, TURN_NEXT, TURN_NOW };
-
 static void
 settings_init(struct loop *l, const struct config *cfg)
 {
@@ -100,6 +97,19 @@ turns_start(struct loop *l)
     evtimer_add(l->ev_turns, &now);
 }
 
+static bool
+turn_queued(const struct loop_conn *lc)
+{
+    return lc->turn.tqe_prev != NULL;
+}
+
+static void
+turn_unlink(struct loop *l, struct loop_conn *lc)
+{
+    TAILQ_REMOVE(&l->turns, lc, turn);
+    lc->turn.tqe_prev = NULL;
+}
+
 /* The zero timer: each connection queued before it fired takes a turn. */
 static void
 turns_fire(evutil_socket_t fd, short what, void *arg)
@@ -109,15 +119,15 @@ turns_fire(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
 
-    TAILQ_CONCAT(&l->turns_now, &l->turns, turn);
-    TAILQ_FOREACH (lc, &l->turns_now, turn) {
-        lc->turn_list = TURN_NOW;
-    }
-    while ((lc = TAILQ_FIRST(&l->turns_now)) != NULL) {
-        TAILQ_REMOVE(&l->turns_now, lc, turn);
-        lc->turn_list = TURN_NONE;
+    l->turns_last = TAILQ_LAST(&l->turns, loop_conn_list);
+    while (l->turns_last != NULL && (lc = TAILQ_FIRST(&l->turns)) != NULL) {
+        if (lc == l->turns_last) {
+            l->turns_last = NULL; /* the round ends with it */
+        }
+        turn_unlink(l, lc);
         l->hooks->on_turn(lc);
     }
+    l->turns_last = NULL;
     if (!TAILQ_EMPTY(&l->turns)) {
         turns_start(l);
     }
@@ -126,25 +136,26 @@ turns_fire(evutil_socket_t fd, short what, void *arg)
 void
 loop_turn_queue(struct loop *l, struct loop_conn *lc)
 {
-    if (lc->turn_list != TURN_NONE || lc->closed) {
+    if (turn_queued(lc)) {
         return;
     }
     if (TAILQ_EMPTY(&l->turns)) {
         turns_start(l);
     }
     TAILQ_INSERT_TAIL(&l->turns, lc, turn);
-    lc->turn_list = TURN_NEXT;
 }
 
 static void
 turn_cancel(struct loop *l, struct loop_conn *lc)
 {
-    if (lc->turn_list == TURN_NEXT) {
-        TAILQ_REMOVE(&l->turns, lc, turn);
-    } else if (lc->turn_list == TURN_NOW) {
-        TAILQ_REMOVE(&l->turns_now, lc, turn);
+    if (!turn_queued(lc)) {
+        return;
     }
-    lc->turn_list = TURN_NONE;
+    if (lc == l->turns_last) {
+        /* The round now ends with the one before it (NULL: none). */
+        l->turns_last = TAILQ_PREV(lc, loop_conn_list, turn);
+    }
+    turn_unlink(l, lc);
 }
 
 /* The safe point: the callback that closed them has returned. */
@@ -177,7 +188,6 @@ loop_init(struct loop *l, const struct config *cfg, const struct stats_shm *shm,
     TAILQ_INIT(&l->conns);
     TAILQ_INIT(&l->closed);
     TAILQ_INIT(&l->turns);
-    TAILQ_INIT(&l->turns_now);
     l->timers_armed_ms = UINT64_MAX;
     if (ecfg != NULL) {
         event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK);
@@ -235,10 +245,6 @@ loop_add(struct loop *l, struct loop_conn *lc)
 void
 loop_close(struct loop *l, struct loop_conn *lc)
 {
-    if (lc->closed) {
-        return;
-    }
-    lc->closed = true;
     turn_cancel(l, lc);
     loop_timer_del(l, lc);
     TAILQ_REMOVE(&l->conns, lc, entry);
@@ -268,10 +274,8 @@ loop_timer_del(struct loop *l, struct loop_conn *lc)
 void
 loop_conn_to_tail(struct loop *l, struct loop_conn *lc)
 {
-    if (!lc->closed) {
-        TAILQ_REMOVE(&l->conns, lc, entry);
-        TAILQ_INSERT_TAIL(&l->conns, lc, entry);
-    }
+    TAILQ_REMOVE(&l->conns, lc, entry);
+    TAILQ_INSERT_TAIL(&l->conns, lc, entry);
 }
 
 uint8_t *

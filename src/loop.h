@@ -41,10 +41,8 @@ struct stats_shm;
 /* The loop's part of one connection: zero-fill before loop_add. */
 struct loop_conn {
     TAILQ_ENTRY(loop_conn) entry; /* in conns, then in closed */
-    TAILQ_ENTRY(loop_conn) turn;  /* in turns or turns_now */
+    TAILQ_ENTRY(loop_conn) turn;  /* in turns; tqe_prev NULL: not queued */
     struct timer_node timer;      /* its deadline, in the heap */
-    uint8_t turn_list;            /* which turn list holds it; 0: none */
-    bool closed;                  /* in closed: waits to be freed */
 };
 
 TAILQ_HEAD(loop_conn_list, loop_conn);
@@ -88,10 +86,10 @@ struct loop {
     uint64_t timers_armed_ms; /* the deadline ev_timers is set for */
     /* Connections with bytes no readiness will announce go on from a
      * zero timer, which libevent runs only after it has polled the
-     * sockets again: those queued before it fired take their turn
-     * (turns_now), those queued meanwhile wait for the next poll. */
+     * sockets again: those queued before it fired take their turn (up
+     * to turns_last), those queued meanwhile wait for the next poll. */
     struct loop_conn_list turns;
-    struct loop_conn_list turns_now;
+    struct loop_conn *turns_last;
     struct event *ev_turns;
 };
 
@@ -119,7 +117,8 @@ int loop_add(struct loop *l, struct loop_conn *lc);
 /*
  * Unlinks lc (its deadline, its turn) and moves it to the closed list:
  * hooks->free runs once the current callback has returned, or in
- * loop_clear. Calls on_empty when draining and it was the last.
+ * loop_clear. Calls on_empty when draining and it was the last. Once
+ * closed, a connection is neither closed again, nor queued, nor moved.
  */
 void loop_close(struct loop *l, struct loop_conn *lc);
 

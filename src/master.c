@@ -733,6 +733,40 @@ master_log_endpoints(const struct master *m, const char *head)
 }
 
 /*
+ * The reload's last step: the workers of the current bank retire (USR2),
+ * next becomes the current generation in the other bank, and its workers
+ * start. The retiring ones get until the grace of the old configuration.
+ */
+static void
+master_switch_generation(struct master *m, const struct master_gen *next)
+{
+    for (unsigned i = bank_first(m); i < bank_first(m) + m->n; i++) {
+        struct master_slot *s = &m->slots[i];
+        evtimer_del(s->ev_respawn);
+        s->fatal = false;
+        if (s->pid != 0) {
+            s->retiring = true;
+            kill(s->pid, SIGUSR2);
+        }
+    }
+    uint64_t grace = m->gen.cfg->shutdown_timeout_ms + WORKER_SPREAD_MS +
+                     m->gen.cfg->close_timeout_ms + MASTER_STOP_GRACE_MS;
+    gen_free(&m->gen, m->n);
+    m->gen = *next;
+    m->census.max_connections = m->gen.cfg->max_connections;
+    m->census.reloads++;
+    m->bank ^= 1;
+    if (master_retiring_workers(m) > 0) {
+        timer_ms(m->ev_retire_deadline, grace);
+    }
+    for (unsigned i = bank_first(m); i < bank_first(m) + m->n; i++) {
+        m->slots[i].young_deaths = 0;
+        m->slots[i].fatal = false;
+        master_spawn(m, i);
+    }
+}
+
+/*
  * HUP: builds the configuration anew from the same sources. A valid one
  * starts a new generation of workers in the other bank of slots; the old
  * workers stop accepting and serve their connections out (USR2). Anything
@@ -806,30 +840,7 @@ master_reload(struct master *m)
         goto done;
     }
     admin_commit(m, cfg, fresh, fresh_fd);
-    for (unsigned i = bank_first(m); i < bank_first(m) + m->n; i++) {
-        struct master_slot *s = &m->slots[i];
-        evtimer_del(s->ev_respawn);
-        s->fatal = false;
-        if (s->pid != 0) {
-            s->retiring = true;
-            kill(s->pid, SIGUSR2);
-        }
-    }
-    uint64_t grace = m->gen.cfg->shutdown_timeout_ms + WORKER_SPREAD_MS +
-                     m->gen.cfg->close_timeout_ms + MASTER_STOP_GRACE_MS;
-    gen_free(&m->gen, m->n);
-    m->gen = next;
-    m->census.max_connections = m->gen.cfg->max_connections;
-    m->census.reloads++;
-    m->bank ^= 1;
-    if (master_retiring_workers(m) > 0) {
-        timer_ms(m->ev_retire_deadline, grace);
-    }
-    for (unsigned i = bank_first(m); i < bank_first(m) + m->n; i++) {
-        m->slots[i].young_deaths = 0;
-        m->slots[i].fatal = false;
-        master_spawn(m, i);
-    }
+    master_switch_generation(m, &next);
     char head[64];
     snprintf(head, sizeof(head), "reloaded: %u new worker%s", m->n,
              m->n == 1 ? "" : "s");
@@ -904,6 +915,98 @@ master_free(struct master *m)
  */
 #define MASTER_FDS_PER_WORKER_EXTRA 128
 
+/*
+ * The master takes its signals through a signalfd. Blocked from the start:
+ * one sent as soon as the pidfile exists (logrotate's USR1) waits for the
+ * loop instead of ending the master. Their dispositions go back to the
+ * defaults, as a SIGCHLD ignored by whoever started us would make the
+ * kernel reap the workers and say nothing. Workers inherit the mask and
+ * keep it until their own signal events are in place (worker_run). Fills
+ * sigs with them; returns 0, or -1 (logged).
+ */
+static int
+master_signals_block(sigset_t *sigs)
+{
+    static const int handled[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT,
+                                  SIGHUP,  SIGUSR1, SIGUSR2};
+    struct sigaction sa;
+
+    sigemptyset(sigs);
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
+        sigaddset(sigs, handled[i]);
+        sigaction(handled[i], &sa, NULL);
+    }
+    if (sigprocmask(SIG_BLOCK, sigs, NULL) == -1) {
+        log_errno(LOG_LEVEL_CRIT, "sigprocmask");
+        return -1;
+    }
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+    return 0;
+}
+
+/* The master's loop: its base, the signalfd for sigs, the deadlines and
+ * the respawn timers of every slot. Returns 0, or -1 (logged). */
+static int
+master_events_new(struct master *m, const sigset_t *sigs)
+{
+    m->base = event_base_new();
+    if (m->base == NULL) {
+        log_msg(LOG_LEVEL_CRIT, "event_base_new failed");
+        return -1;
+    }
+    m->signal_fd = signalfd(-1, sigs, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (m->signal_fd == -1) {
+        log_errno(LOG_LEVEL_CRIT, "signalfd");
+        return -1;
+    }
+    m->ev_signal = event_new(m->base, m->signal_fd, EV_READ | EV_PERSIST,
+                             master_on_signal, m);
+    if (m->ev_signal == NULL || event_add(m->ev_signal, NULL) != 0) {
+        log_msg(LOG_LEVEL_CRIT, "cannot watch signals");
+        return -1;
+    }
+    m->ev_stop_deadline = evtimer_new(m->base, master_on_stop_deadline, m);
+    m->ev_retire_deadline = evtimer_new(m->base, master_on_retire_deadline, m);
+    for (unsigned i = 0; i < 2 * m->n; i++) {
+        m->slots[i].ev_respawn = evtimer_new(m->base, master_on_respawn, m);
+        if (m->slots[i].ev_respawn == NULL) {
+            log_msg(LOG_LEVEL_CRIT, "out of memory");
+            return -1;
+        }
+    }
+    if (m->ev_stop_deadline == NULL || m->ev_retire_deadline == NULL) {
+        log_msg(LOG_LEVEL_CRIT, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/* Everything is in place: the starting command may go, the workers
+ * start, and the start-up line, ready_fd and systemd say so. */
+static void
+master_start(struct master *m, int ready_fd)
+{
+    /* Detached now: the listeners are bound, and the workers must not
+     * inherit the starting command's stdout and stderr. */
+    process_daemon_ready();
+    for (unsigned i = 0; i < m->n; i++) {
+        master_spawn(m, i);
+    }
+    char head[64];
+    snprintf(head, sizeof(head), "wsd %s: %u worker%s", VERSION, m->n,
+             m->n == 1 ? "" : "s");
+    master_log_endpoints(m, head);
+    if (ready_fd != -1) {
+        master_write_ready(m, ready_fd);
+    }
+    if (process_notify("READY=1") != 0) {
+        log_errno(LOG_LEVEL_WARN, "sd_notify(READY=1)");
+    }
+}
+
 /* Start-up checks that need the process: root for user, descriptors. */
 static int
 master_check_process(const struct config *cfg)
@@ -938,7 +1041,6 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
            int ready_fd)
 {
     struct master m;
-    struct sigaction sa;
     sigset_t sigs;
     unsigned n = cfg->workers;
     char err[MASTER_ERROR_MAX];
@@ -952,29 +1054,10 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
     m.signal_fd = -1;
     m.admin_fd = -1;
     m.pidfile_fd = -1;
-    /* The master takes its signals through a signalfd. Blocked from the
-     * start: one sent as soon as the pidfile exists (logrotate's USR1)
-     * waits for the loop instead of ending the master. Their dispositions
-     * go back to the defaults, as a SIGCHLD ignored by whoever started
-     * us would make the kernel reap the workers and say nothing. Workers
-     * inherit the mask and keep it until their own signal events are in
-     * place (worker_run). */
-    sigemptyset(&sigs);
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_DFL;
-    static const int handled[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT,
-                                  SIGHUP,  SIGUSR1, SIGUSR2};
-    for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
-        sigaddset(&sigs, handled[i]);
-        sigaction(handled[i], &sa, NULL);
-    }
-    if (sigprocmask(SIG_BLOCK, &sigs, NULL) == -1) {
-        log_errno(LOG_LEVEL_CRIT, "sigprocmask");
+    if (master_signals_block(&sigs) != 0) {
         free(cfg);
         return WSD_EXIT_FATAL;
     }
-    sa.sa_handler = SIG_IGN;
-    sigaction(SIGPIPE, &sa, NULL);
     process_title_set("wsd: master");
 
     if (cfg->pidfile[0] != '\0') {
@@ -1013,32 +1096,8 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
         goto out;
     }
     stats_shm_set_banks(&m.shm, 2);
-    m.base = event_base_new();
-    if (m.base == NULL) {
-        log_msg(LOG_LEVEL_CRIT, "event_base_new failed");
+    if (master_events_new(&m, &sigs) != 0) {
         goto out;
-    }
-    m.signal_fd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (m.signal_fd == -1) {
-        log_errno(LOG_LEVEL_CRIT, "signalfd");
-        goto out;
-    }
-    m.ev_signal = event_new(m.base, m.signal_fd, EV_READ | EV_PERSIST,
-                            master_on_signal, &m);
-    if (m.ev_signal == NULL || event_add(m.ev_signal, NULL) != 0) {
-        log_msg(LOG_LEVEL_CRIT, "cannot watch signals");
-        goto out;
-    }
-    m.ev_stop_deadline = evtimer_new(m.base, master_on_stop_deadline, &m);
-    m.ev_retire_deadline = evtimer_new(m.base, master_on_retire_deadline, &m);
-    if (m.ev_stop_deadline == NULL || m.ev_retire_deadline == NULL) {
-        goto out;
-    }
-    for (unsigned i = 0; i < 2 * n; i++) {
-        m.slots[i].ev_respawn = evtimer_new(m.base, master_on_respawn, &m);
-        if (m.slots[i].ev_respawn == NULL) {
-            goto out;
-        }
     }
     struct admin *fresh;
     if (admin_prepare(&m, cfg, NULL, NULL, 0, &fresh, &m.admin_fd, err) != 0) {
@@ -1046,22 +1105,7 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
         goto out;
     }
     m.admin = fresh;
-    /* Detached now: the listeners are bound, and the workers must not
-     * inherit the starting command's stdout and stderr. */
-    process_daemon_ready();
-    for (unsigned i = 0; i < n; i++) {
-        master_spawn(&m, i);
-    }
-    char head[64];
-    snprintf(head, sizeof(head), "wsd %s: %u worker%s", VERSION, n,
-             n == 1 ? "" : "s");
-    master_log_endpoints(&m, head);
-    if (ready_fd != -1) {
-        master_write_ready(&m, ready_fd);
-    }
-    if (process_notify("READY=1") != 0) {
-        log_errno(LOG_LEVEL_WARN, "sd_notify(READY=1)");
-    }
+    master_start(&m, ready_fd);
     m.exit_code = 0;
     if (event_base_dispatch(m.base) == -1) {
         log_msg(LOG_LEVEL_CRIT, "master event loop failed");

@@ -46,79 +46,63 @@ output_buf_free(struct output_buf *b)
 }
 
 /* Appends to o's kept buffer, made on first use. */
-static void
+static bool
 keep(struct output *o, const void *p, size_t len)
 {
-    if (len == 0 || o->lost) {
-        return;
+    if (len == 0) {
+        return true;
     }
     if (o->kept == NULL && (o->kept = evbuffer_new()) == NULL) {
-        o->lost = true;
-        return;
+        return false;
     }
-    if (evbuffer_add(o->kept, p, len) != 0) {
-        o->lost = true;
-    }
+    return evbuffer_add(o->kept, p, len) == 0;
 }
 
-void
+bool
 output_queue_slow(struct output_stage *st, struct output *o, const void *p,
                   size_t len)
 {
-    if (len == 0 || o->lost) {
-        return;
+    bool kept = true;
+
+    if (len == 0) {
+        return true;
     }
     if (output_kept_len(o) == 0 && (st->owner == o || st->len == 0)) {
         if (output_buf_reserve(&st->buf, st->len + len)) {
             memcpy(st->buf.p + st->len, p, len);
             st->len += len;
             st->owner = o;
-            return;
+            return true;
         }
         /* No room to grow: what is staged for o goes first, then this. */
-        (void)output_spill(st);
+        (void)output_spill(st, &kept);
     }
-    keep(o, p, len);
+    return keep(o, p, len) && kept;
 }
 
 struct output *
-output_spill(struct output_stage *st)
+output_spill(struct output_stage *st, bool *kept)
 {
     struct output *o = st->len > 0 ? st->owner : NULL;
 
-    if (o != NULL) {
-        keep(o, st->buf.p, st->len);
-    }
+    *kept = o == NULL || keep(o, st->buf.p, st->len);
     st->len = 0;
     st->owner = NULL;
     return o;
 }
 
-int
-output_take(struct output_stage *st, const struct output *o, struct iovec *iov)
-{
-    int n = 0;
-
-    if (st->owner == o) {
-        if (st->len > 0) {
-            iov->iov_base = st->buf.p;
-            iov->iov_len = st->len;
-            n = 1;
-        }
-        st->len = 0;
-        st->owner = NULL;
-    }
-    return n;
-}
-
-void
+bool
 output_keep(struct output *o, const struct iovec *iov, int n, size_t sent)
 {
-    for (int i = 0; i < n; i++) {
+    bool ok = true;
+
+    for (int i = 0; i < n && ok; i++) {
         size_t skip = sent < iov[i].iov_len ? sent : iov[i].iov_len;
-        keep(o, (const uint8_t *)iov[i].iov_base + skip, iov[i].iov_len - skip);
+        ok = keep(o, (const uint8_t *)iov[i].iov_base + skip,
+                  iov[i].iov_len - skip);
         sent -= skip;
     }
+    return ok;
 }
 
 int

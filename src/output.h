@@ -55,10 +55,13 @@ void output_buf_trim(struct output_buf *b);
 /* Releases b whatever its size. */
 void output_buf_free(struct output_buf *b);
 
-/* One connection's output: zero-fill before use. */
+/*
+ * One connection's output: zero-fill before use. The calls that keep
+ * bytes return false when they could not (out of memory): the stream is
+ * torn then, and its connection must queue nothing more and close.
+ */
 struct output {
     struct evbuffer *kept; /* bytes the socket did not take; NULL: none */
-    bool lost; /* bytes could not be kept: the stream is torn, close */
 };
 
 /* The worker's stage: zero-fill before use. */
@@ -83,16 +86,16 @@ output_pending(const struct output_stage *st, const struct output *o)
 }
 
 /* output_queue's way when the stage cannot simply take the bytes. */
-void output_queue_slow(struct output_stage *st, struct output *o, const void *p,
+bool output_queue_slow(struct output_stage *st, struct output *o, const void *p,
                        size_t len);
 
 /*
  * Queues len bytes for o: into the stage while o keeps nothing (to be
  * taken with output_take before the callback ends), else behind what it
- * keeps. Bytes that fit nowhere (out of memory) set o->lost. The stage
+ * keeps. Returns false when they fit nowhere (out of memory). The stage
  * must hold nobody else's bytes: output_spill first.
  */
-static inline void
+static inline bool
 output_queue(struct output_stage *st, struct output *o, const void *p,
              size_t len)
 {
@@ -102,18 +105,19 @@ output_queue(struct output_stage *st, struct output *o, const void *p,
         memcpy(st->buf.p + st->len, p, len);
         st->len += len;
         st->owner = o;
-        return;
+        return true;
     }
-    output_queue_slow(st, o, p, len);
+    return output_queue_slow(st, o, p, len);
 }
 
 /*
  * Moves what the stage holds into its owner's kept buffer and returns
  * that owner (NULL when the stage held nothing), which must now wait for
- * its socket to be writable to send them. Only a path that queued without
- * sending leaves the stage full for the next connection.
+ * its socket to be writable to send them; *kept is false when they could
+ * not be kept (that owner's stream is torn). Only a path that queued
+ * without sending leaves the stage full for the next connection.
  */
-struct output *output_spill(struct output_stage *st);
+struct output *output_spill(struct output_stage *st, bool *kept);
 
 /*
  * Takes what the stage holds for o as one span into iov[0] (returns 1),
@@ -121,14 +125,28 @@ struct output *output_spill(struct output_stage *st);
  * no more: the span must be sent or kept (output_keep) before the next
  * output_queue, and it stays valid until then.
  */
-int output_take(struct output_stage *st, const struct output *o,
-                struct iovec *iov);
+static inline int
+output_take(struct output_stage *st, const struct output *o, struct iovec *iov)
+{
+    int n = 0;
+
+    if (st->owner == o) {
+        if (st->len > 0) {
+            iov->iov_base = st->buf.p;
+            iov->iov_len = st->len;
+            n = 1;
+        }
+        st->len = 0;
+        st->owner = NULL;
+    }
+    return n;
+}
 
 /*
  * Keeps, behind what o keeps already, the bytes of iov[0..n) past the
- * first `sent` (those the socket took). Out of memory sets o->lost.
+ * first `sent` (those the socket took). Returns false when out of memory.
  */
-void output_keep(struct output *o, const struct iovec *iov, int n, size_t sent);
+bool output_keep(struct output *o, const struct iovec *iov, int n, size_t sent);
 
 /* Up to max spans of o's kept bytes, in order; returns how many. */
 int output_kept_spans(const struct output *o, struct iovec *iov, int max);

@@ -18,20 +18,7 @@ conf=$srcdir/etc/wsd.conf
 readme=$srcdir/README.md
 logrotate=$srcdir/contrib/logrotate/wsd
 
-n=0
-fail=0
-# result DESCRIPTION PROBLEMS: ok when PROBLEMS is empty, else not ok with
-# PROBLEMS as diagnostics.
-result() {
-    n=$((n + 1))
-    if [ -z "$2" ]; then
-        echo "ok $n - $1"
-    else
-        echo "not ok $n - $1"
-        printf '%s\n' "$2" | sed 's/^/#   /'
-        fail=1
-    fi
-}
+. "$srcdir/tests/tap.sh"
 
 for f in "$wsd" "$man" "$unit" "$conf" "$readme" "$logrotate"; do
     [ -r "$f" ] || { echo "Bail out! $f is missing (run make first)"; exit 1; }
@@ -73,7 +60,7 @@ while read -r name default; do
     grep -Eq "^(# )?$name([[:space:]]|\$)" "$conf" ||
         missing="$missing etc/wsd.conf"
     grep -q "^| \`$name\` |" "$readme" || missing="$missing README.md"
-    result "$name is documented in doc/wsd.8, etc/wsd.conf and README.md" \
+    tap_result "$name is documented in doc/wsd.8, etc/wsd.conf and README.md" \
         "${missing:+missing from:$missing}"
 
     want=$(norm "$default")
@@ -87,7 +74,7 @@ while read -r name default; do
     [ "$(norm "$got_readme")" = "$want" ] ||
         wrong="${wrong:+$wrong
 }README.md says \"$got_readme\""
-    result "$name: the manual and README.md state --help's default ($default)" \
+    tap_result "$name: the manual and README.md state --help's default ($default)" \
         "$wrong"
 done <"$tmp/directives"
 
@@ -105,30 +92,30 @@ while read -r metric; do
 done <"$tmp/metrics"
 
 out=$("$groff" -man -ww -z "$man" 2>&1) || out="${out:-groff failed}"
-result "doc/wsd.8 renders without a groff warning" "$out"
+tap_result "doc/wsd.8 renders without a groff warning" "$out"
 
 missing=$(for s in NAME SYNOPSIS DESCRIPTION OPTIONS DIRECTIVES SIGNALS \
     'RUNNING AS A SERVICE' STATISTICS FILES 'EXIT STATUS' 'SEE ALSO'; do
     grep -qx "\.SH $s" "$man" || echo "no section $s"
 done)
-result "doc/wsd.8 has every section" "$missing"
+tap_result "doc/wsd.8 has every section" "$missing"
 
 missing=
 for sig in SIGTERM SIGINT SIGQUIT SIGHUP SIGUSR1; do
     grep -q "$sig" "$man" || missing="$missing${missing:+; }$sig in doc/wsd.8"
     grep -q "$sig" "$readme" || missing="$missing${missing:+; }$sig in README.md"
 done
-result "doc/wsd.8 and README.md describe every signal" "$missing"
+tap_result "doc/wsd.8 and README.md describe every signal" "$missing"
 
 left=$(grep -n '@[a-zA-Z_]*@' "$man" "$unit" | cat)
-result "doc/wsd.8 and wsd.service have every @dir@ filled in" "$left"
+tap_result "doc/wsd.8 and wsd.service have every @dir@ filled in" "$left"
 
 if out=$("$wsd" -t -c "$conf" 2>&1); then
     out=
 else
     out=${out:-wsd -t failed}
 fi
-result "etc/wsd.conf passes wsd -t" "$out"
+tap_result "etc/wsd.conf passes wsd -t" "$out"
 
 # systemd-analyze verify reads the unit offline (no running systemd is
 # needed); it checks that the programs exist, so the unit under test runs
@@ -139,14 +126,14 @@ sed -E "s|^(Exec[A-Za-z]*=)[^ ]*/wsd |\\1$wsd |" "$unit" \
     >"$tmp/unit/wsd.service"
 out=$(cd "$tmp/unit" && "$analyze" verify --man=no ./wsd.service 2>&1) ||
     out="${out:-systemd-analyze verify failed}"
-result "wsd.service passes systemd-analyze verify" "$out"
+tap_result "wsd.service passes systemd-analyze verify" "$out"
 
 # What the daemon needs of its unit, which verify cannot know.
 check_unit() {
     if grep -Eq "$1" "$unit"; then
-        result "wsd.service: $2" ""
+        tap_result "wsd.service: $2" ""
     else
-        result "wsd.service: $2" "no line matches $1"
+        tap_result "wsd.service: $2" "no line matches $1"
     fi
 }
 check_unit '^Type=notify$' "Type=notify (wsd sends READY=1 itself)"
@@ -157,7 +144,7 @@ check_unit '^KillMode=mixed$' "stop signals the master alone"
 check_unit '^RestartPreventExitStatus=2$' \
     "not restarted after a configuration error"
 user=$(grep -E '^(User|Group|DynamicUser)=' "$unit" | cat)
-result "wsd.service: no User= (the master must stay root)" "$user"
+tap_result "wsd.service: no User= (the master must stay root)" "$user"
 nofile=$(sed -n 's/^LimitNOFILE=//p' "$unit")
 maxconn=$(sed -n 's/^max_connections \([0-9]*\)$/\1/p' "$tmp/directives")
 if [ "${nofile:-0}" -gt "${maxconn:-0}" ] 2>/dev/null; then
@@ -165,7 +152,7 @@ if [ "${nofile:-0}" -gt "${maxconn:-0}" ] 2>/dev/null; then
 else
     low="LimitNOFILE=$nofile, max_connections $maxconn"
 fi
-result "wsd.service: LimitNOFILE= is above max_connections's default" "$low"
+tap_result "wsd.service: LimitNOFILE= is above max_connections's default" "$low"
 
 # The logrotate file: the pattern, USR1 to the master after rotation, a
 # postrotate script that parses, and the pidfile the manual names.
@@ -177,8 +164,7 @@ grep -q 'USR1' "$tmp/postrotate" || bad="$bad; postrotate sends no USR1"
 sh -n "$tmp/postrotate" 2>&1 >/dev/null || bad="$bad; postrotate: sh -n fails"
 pidfile=$(grep -o '/run/[a-z.]*pid' "$logrotate" | head -n 1)
 grep -q "$pidfile" "$man" || bad="$bad; doc/wsd.8 does not name $pidfile"
-result "contrib/logrotate/wsd signals USR1 after rotating /var/log/wsd/*.log" \
+tap_result "contrib/logrotate/wsd signals USR1 after rotating /var/log/wsd/*.log" \
     "${bad#; }"
 
-echo "1..$n"
-exit $fail
+tap_done

@@ -10,20 +10,7 @@ builddir=${WSD_BUILDDIR:-.}
 srcdir=${WSD_SRCDIR:-$(dirname "$0")/..}
 make=${MAKE:-make}
 
-n=0
-fail=0
-# result DESCRIPTION PROBLEMS: ok when PROBLEMS is empty, else not ok with
-# PROBLEMS as diagnostics.
-result() {
-    n=$((n + 1))
-    if [ -z "$2" ]; then
-        echo "ok $n - $1"
-    else
-        echo "not ok $n - $1"
-        printf '%s\n' "$2" | sed 's/^/#   /'
-        fail=1
-    fi
-}
+. "$(dirname "$0")/tap.sh"
 
 tmp=$(mktemp -d) || { echo "Bail out! mktemp -d failed"; exit 1; }
 trap 'rm -rf "$tmp"' EXIT
@@ -44,20 +31,20 @@ root=$tmp/local
 lr=$root/usr/local/share/wsd/logrotate/wsd
 [ -z "$out" ] && ! cmp -s "$srcdir/contrib/logrotate/wsd" "$lr" &&
     out="no $lr"
-result "default prefix: the logrotate file goes to \$(pkgdatadir)/logrotate" \
+tap_result "default prefix: the logrotate file goes to \$(pkgdatadir)/logrotate" \
     "$out"
 stray=$(find "$root" -path '*logrotate.d*' | cat)
-result "default prefix: no logrotate.d where logrotate never looks" "$stray"
+tap_result "default prefix: no logrotate.d where logrotate never looks" "$stray"
 hint="ln -s /usr/local/share/wsd/logrotate/wsd /etc/logrotate.d/wsd"
 grep -qF "$hint" "$tmp/local.out" && out= ||
     out="no \"$hint\" in the output of make install"
-result "default prefix: make install says how to link it" "$out"
+tap_result "default prefix: make install says how to link it" "$out"
 out=
 for f in usr/local/sbin/wsd usr/local/etc/wsd/wsd.conf \
     usr/local/share/man/man8/wsd.8; do
     [ -f "$root/$f" ] || out="$out${out:+; }no $f"
 done
-result "default prefix: wsd, wsd.conf and the manual page installed" "$out"
+tap_result "default prefix: wsd, wsd.conf and the manual page installed" "$out"
 
 # The system's paths.
 out=$(install system /usr /etc)
@@ -65,11 +52,11 @@ root=$tmp/system
 [ -z "$out" ] &&
     ! cmp -s "$srcdir/contrib/logrotate/wsd" "$root/etc/logrotate.d/wsd" &&
     out="no etc/logrotate.d/wsd"
-result "sysconfdir /etc: the logrotate file goes to /etc/logrotate.d" "$out"
+tap_result "sysconfdir /etc: the logrotate file goes to /etc/logrotate.d" "$out"
 out=$(grep 'ln -s' "$tmp/system.out" | cat)
-result "sysconfdir /etc: no link to make" "$out"
+tap_result "sysconfdir /etc: no link to make" "$out"
 out=$(find "$root/usr/share" -path '*wsd/logrotate*' 2>/dev/null | cat)
-result "sysconfdir /etc: no second copy" "$out"
+tap_result "sysconfdir /etc: no second copy" "$out"
 
 # make uninstall removes every file again (wsd.conf too, as unchanged).
 for name in local system; do
@@ -81,8 +68,7 @@ for name in local system; do
         sysconfdir="$2" >"$tmp/$name.un" 2>&1 ||
         { tail -n 20 "$tmp/$name.un"; }
     left=$(find "$tmp/$name" -type f | sed "s|^$tmp/$name||")
-    result "$name: make uninstall leaves no file" "$left"
+    tap_result "$name: make uninstall leaves no file" "$left"
 done
 
-echo "1..$n"
-exit $fail
+tap_done

@@ -11,20 +11,8 @@
 # struct transport. TAP output. WSD_SRCDIR points it at another tree
 # (tests/layering_selftest.sh does, to watch each check fail).
 srcdir=${WSD_SRCDIR:-$(dirname "$0")/..}
-n=0
-fail=0
-# result DESCRIPTION PROBLEMS: ok when PROBLEMS is empty, else not ok with
-# PROBLEMS as diagnostics.
-result() {
-    n=$((n + 1))
-    if [ -z "$2" ]; then
-        echo "ok $n - $1"
-    else
-        echo "not ok $n - $1"
-        printf '%s\n' "$2" | sed 's/^/#   /'
-        fail=1
-    fi
-}
+# The TAP helper comes from beside this script, whatever tree it checks.
+. "$(dirname "$0")/tap.sh"
 
 # clean KEEP_STRINGS FILE...: every line as FILE:LINE:TEXT without its
 # comments, so that a comment naming a header or a call is no offence.
@@ -370,7 +358,7 @@ check() {
     done <<EOF
 $offences
 EOF
-    result "src/proto $2" "$hits"
+    tap_result "src/proto $2" "$hits"
 }
 check src "includes none of the $nruntime headers of src/"
 check quoted "quotes only its own headers and autoconf.h"
@@ -416,7 +404,6 @@ tls=$(clean 1 "$srcdir"/src/*.[ch] |
         }
     }
     END { exit !NR }') || bail "cannot read $srcdir/src"
-result "src/ reaches OpenSSL only through struct transport (except $tls_files; libcrypto only: $crypto_files)" \
+tap_result "src/ reaches OpenSSL only through struct transport (except $tls_files; libcrypto only: $crypto_files)" \
     "$tls"
-echo "1..$n"
-exit $fail
+tap_done

@@ -69,13 +69,13 @@ bool ws_deflate_negotiate(const struct ws_deflate_config *cfg,
 
 /* A connection's compression state; zero-filled means "not negotiated". */
 struct ws_deflate {
-    bool on; /* permessage-deflate was negotiated */
-    struct ws_deflate_params params;
     const struct ws_deflate_config *cfg; /* borrowed */
+    struct ws_deflate_params params;
+    bool on; /* permessage-deflate was negotiated */
     /* internal: */
+    bool ended;     /* the peer ended its deflate stream (BFINAL) */
     void *inflater; /* z_stream, NULL while released */
     void *deflater; /* z_stream, NULL while released */
-    bool ended;     /* the peer ended its deflate stream (BFINAL) */
 };
 
 /* Turns compression on for a connection; allocates nothing. */

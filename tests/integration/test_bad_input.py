@@ -439,26 +439,88 @@ def t_half_frame_then_fin(name, w):
     fds_back(name, pid, base)
 
 
+def reset(s):
+    """Closes s with a TCP reset (SO_LINGER 0) instead of a FIN."""
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+
+
+def record_shows(name, w, cport, what, cond):
+    """W.record_shows() for this case."""
+    return W.record_shows(tap, w, cport, "%s: %s" % (name, what), cond)
+
+
+def dropped_by_peer(name, w, cport, totals_before, opened=True):
+    """After the client's reset: the record is closed as a drop by the
+    peer, and the totals count one more connection ended, none more
+    active: unclean for a WebSocket, unopened for one reset before its
+    101 (no WebSocket ever opened)."""
+    rec = record_shows(
+        name, w, cport, "the record is closed: dropped by the peer, not "
+        "clean, not a timeout",
+        lambda r: r["state"] == "closed" and not r["wasClean"] and
+        not r["droppedByMe"] and bool(r["wasNotCleanReason"]) and
+        not r["wasOpenHandshakeTimeout"] and
+        not r["wasCloseHandshakeTimeout"])
+    t = W.admin_stats(W.admin_port(w))["totals"]
+    ended = "unclean" if opened else "unopened"
+    tap.eq((t["accepted"], t["active"], t["unclean"], t["unopened"]),
+           (totals_before["accepted"] + 1, totals_before["active"],
+            totals_before["unclean"] + opened,
+            totals_before["unopened"] + (not opened)),
+           "%s: totals: one more accepted and %s, none more active"
+           % (name, ended))
+    return rec
+
+
 def t_reset_mid_message(name, w):
+    """A reset after half a message: the worker has read the first
+    fragment and the start of the second before it, then drops the
+    connection as the peer's doing and releases it."""
     pid = w.workers()[0]
     base = idle_fds(pid)
+    before = W.admin_stats(W.admin_port(w))["totals"]
     s = W.open_ws(PORT[0])
+    cport = s.getsockname()[1]
     s.sendall(frame(TEXT, b"part", fin=False) + frame(CONT, b"x" * 5000)[:99])
-    time.sleep(0.1)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    s.close()
+    record_shows(name, w, cport, "the worker read both frames' headers "
+                 "before the reset",
+                 lambda r: r["state"] == "open" and
+                 r["rxFrameStats"] == {"1": 1, "0": 1})
+    reset(s)
+    rec = dropped_by_peer(name, w, cport, before)
+    tap.eq(rec["rxMessages"] if rec else None, 0,
+           "%s: no message was completed" % name)
     fds_back(name, pid, base)
 
 
-def t_reset_during_handshake(name, w):
+def t_reset_during_handshake(name, w, workers):
+    """A reset halfway through the opening handshake. The worker must
+    have accepted the connection and read the partial request before it
+    (its record, in the handshake state, counts those bytes), then close
+    the record as the peer's drop and release the connection, and go on
+    serving with the same processes."""
     pid = w.workers()[0]
     base = idle_fds(pid)
+    before = W.admin_stats(W.admin_port(w))["totals"]
+    partial = request()[:40]
     s = W.connect(PORT[0])
-    s.sendall(request()[:40])
-    time.sleep(0.1)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    s.close()
+    cport = s.getsockname()[1]
+    s.sendall(partial)
+    record_shows(name, w, cport, "the worker accepted the connection and "
+                 "read the %d bytes before the reset" % len(partial),
+                 lambda r: r["state"] == "handshake" and
+                 W.octets_sum(r["rxOctetStats"]) == len(partial))
+    reset(s)
+    rec = dropped_by_peer(name, w, cport, before, opened=False)
+    tap.eq((rec["httpStatus"], W.octets_sum(rec["txOctetStats"]))
+           if rec else None, (None, 0), "%s: nothing was answered" % name)
     fds_back(name, pid, base)
+    s = W.open_ws(PORT[0])
+    echo_ok(s, name + ", afterwards")
+    close_clean(s, name + ", afterwards")
+    tap.eq(sorted(w.workers()), workers,
+           "%s: the same workers afterwards" % name)
 
 
 def t_many_tiny_fragments(name, w):
@@ -486,6 +548,19 @@ def t_many_tiny_fragments(name, w):
 
 # Backpressure --------------------------------------------------------------
 
+def stalled_and_bounded(name, f, max_sent, why):
+    """Checks a flood_until_stalled() result: our sending stalled before
+    max_sent bytes, and the worker's RSS grew by less than 32 MiB."""
+    tap.ok(f["stalled"] and f["sent"] < max_sent,
+           "%s: sending stalls once %s" % (name, why),
+           "stalled %r after %.1f MiB in %.1f s" %
+           (f["stalled"], f["sent"] / MIB, f["elapsed"]))
+    tap.ok(f["rss0"] is not None and f["peak"] - f["rss0"] < 32 * 1024,
+           "%s: worker RSS grew by less than 32 MiB" % name,
+           "RSS %r KiB at start, peak %r KiB, after sending %.1f MiB" %
+           (f["rss0"], f["peak"], f["sent"] / MIB))
+
+
 def t_backpressure(name, w):
     """A client sends 64 KiB messages and never reads. With
     write_high_water_bytes 65536 the worker must stop reading once its
@@ -501,17 +576,8 @@ def t_backpressure(name, w):
     f = W.flood_until_stalled(
         s, lambda i: frame(BINARY, i.to_bytes(8, "big") + body[8:]), pid,
         seconds=5, max_bytes=128 * MIB)
-    stalled, sent, complete, cur = (f["stalled"], f["sent"], f["complete"],
-                                    f["rest"])
-    rss0, peak = f["rss0"], f["peak"]
-    tap.ok(stalled and sent < 64 * MIB,
-           "%s: sending stalls once the server's output backs up" % name,
-           "stalled %r after %.1f MiB in %.1f s" %
-           (stalled, sent / MIB, f["elapsed"]))
-    tap.ok(rss0 is not None and peak - rss0 < 32 * 1024,
-           "%s: worker RSS grew by less than 32 MiB" % name,
-           "RSS %r KiB at start, peak %r KiB, after sending %.1f MiB" %
-           (rss0, peak, sent / MIB))
+    stalled_and_bounded(name, f, 64 * MIB, "the server's output backs up")
+    complete, cur = f["complete"], f["rest"]
     # Finish the partly sent message in a thread while we read.
     expected = complete + (1 if cur else 0)
     th, errors = W.send_in_background(s, cur)
@@ -543,14 +609,8 @@ def t_ping_flood(name, w):
     frame_len = len(batch(0, 1))
     f = W.flood_until_stalled(s, lambda k: batch(k * per, per), pid,
                               seconds=5, max_bytes=64 * MIB, sample_every=1)
-    stalled, sent, rss0, peak = f["stalled"], f["sent"], f["rss0"], f["peak"]
-    tap.ok(stalled and sent < 48 * MIB,
-           "%s: sending stalls once the pongs back up" % name,
-           "stalled %r after %.1f MiB in %.1f s" %
-           (stalled, sent / MIB, f["elapsed"]))
-    tap.ok(rss0 is not None and peak - rss0 < 32 * 1024,
-           "%s: worker RSS grew by less than 32 MiB" % name,
-           "RSS %r KiB at start, peak %r KiB" % (rss0, peak))
+    stalled_and_bounded(name, f, 48 * MIB, "the pongs back up")
+    sent = f["sent"]
     # Whole pings sent; the partial last one is dropped by closing later.
     whole = sent // frame_len
     tail = sent - whole * frame_len
@@ -643,7 +703,8 @@ def main():
              True)
         case("half a frame, then the client's FIN", t_half_frame_then_fin, w)
         case("reset in the middle of a message", t_reset_mid_message, w)
-        case("reset during the handshake", t_reset_during_handshake, w)
+        case("reset during the handshake", t_reset_during_handshake, w,
+             workers)
         case("20000 one-byte fragments", t_many_tiny_fragments, w)
         case("backpressure", t_backpressure, w)
         case("ping flood without reading", t_ping_flood, w)

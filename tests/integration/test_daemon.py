@@ -357,7 +357,10 @@ def t_quit():
         tap.ok(echo_raw(idle) and echo_raw(busy), "QUIT: echo before")
         # busy has a message in flight: its first fragment only.
         busy.sendall(wsdtest.frame(1, b"first half ", fin=False))
-        time.sleep(timeout(0.1))
+        wsdtest.record_shows(
+            tap, w, busy.getsockname()[1],
+            "QUIT: the first fragment reached the worker before QUIT",
+            lambda r: r["rxFrameStats"].get("1") == 1)
         w.signal(signal.SIGQUIT)
         code, reason = close_exchange(idle)
         tap.eq((code, reason), (1001, b"server shutting down"),
@@ -387,14 +390,18 @@ def t_quit():
         w.kill_all()
 
 
-def quit_with_half_message(shutdown_ms, close_ms):
+def quit_with_half_message(name, shutdown_ms, close_ms):
     """A daemon with these timeouts, one connection that sent half a
-    message, then SIGQUIT. Returns (daemon, socket)."""
+    message, then SIGQUIT once the worker has that half (else the stop
+    would find no message in flight). Returns (daemon, socket)."""
     w = wsdtest.Wsd(tap, args=["--shutdown_timeout_ms", str(shutdown_ms),
                                "--close_timeout_ms", str(close_ms)]).start()
     s = wsdtest.open_ws(w.port)
     s.sendall(wsdtest.frame(2, b"never finished", fin=False))
-    time.sleep(timeout(0.1))
+    wsdtest.record_shows(
+        tap, w, s.getsockname()[1],
+        "%s: the half message reached the worker before QUIT" % name,
+        lambda r: r["rxFrameStats"].get("2") == 1 and r["state"] == "open")
     w.signal(signal.SIGQUIT)
     return w, s
 
@@ -402,7 +409,7 @@ def quit_with_half_message(shutdown_ms, close_ms):
 def t_quit_deadline():
     """A message left half-sent does not hold a graceful stop past
     shutdown_timeout_ms: then it is a fast stop (1001 anyway)."""
-    w, s = quit_with_half_message(300, 300)
+    w, s = quit_with_half_message("QUIT deadline", 300, 300)
     try:
         code, _ = close_exchange(s)
         tap.eq(code, 1001, "QUIT deadline: close 1001 for a stalled message")
@@ -415,7 +422,7 @@ def t_quit_deadline():
     # close_timeout_ms after shutdown_timeout_ms: the master waits for that
     # (it used to SIGKILL the worker one second after shutdown_timeout_ms,
     # and the case ended as "worker died").
-    w, s = quit_with_half_message(200, 1500)
+    w, s = quit_with_half_message("QUIT, silent peer", 200, 1500)
     try:
         code, _, _ = wsdtest.read_close(s)
         tap.eq(code, 1001, "QUIT, silent peer: close 1001")
@@ -872,15 +879,7 @@ def start_detached(args, cwd):
                                 stderr=subprocess.PIPE, pass_fds=(wfd,))
         os.close(wfd)
         wfd = -1
-        line = b""
-        deadline = time.monotonic() + timeout(10)
-        while not line.endswith(b"\n") and time.monotonic() < deadline:
-            r, _, _ = select.select([rfd], [], [], 0.1)
-            if r:
-                chunk = os.read(rfd, 512)
-                if not chunk:
-                    break
-                line += chunk
+        line = wsdtest.read_ready_line(rfd)
         try:
             _, err = proc.communicate(timeout=timeout(10))
         except subprocess.TimeoutExpired:

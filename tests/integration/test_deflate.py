@@ -115,6 +115,15 @@ def inflate(payload, bits=15, dec=None):
     return b"".join(out)
 
 
+def try_inflate(payload, bits=15, dec=None):
+    """inflate(), that tells a payload that does not inflate: returns
+    (data, None), or (None, the zlib error)."""
+    try:
+        return inflate(payload, bits, dec), None
+    except zlib.error as e:
+        return None, e
+
+
 def parse_ext(value):
     """A granted permessage-deflate response as a dict: parameter name to
     int value, or True for one without a value."""
@@ -247,14 +256,12 @@ def t_negotiate(name, port, offers, want, server_bits=None):
         bits = p.get("server_max_window_bits", 15)
         s.sendall(frame(TEXT, deflate(data), rsv=RSV1))
         op, raw, rsvs, _ = W.read_message_frames(s)
-        try:
-            got = inflate(raw, bits)
-        except zlib.error as e:
-            got = "zlib error %s" % e
+        got, err = try_inflate(raw, bits)
         tap.ok(op == TEXT and rsvs == [RSV1] and got == data,
                "%s: compressed text echoed compressed, inflating with a "
                "%d-bit window" % (name, bits),
-               "opcode %r rsv %r inflated %r" % (op, rsvs, got[:80]))
+               "opcode %r rsv %r inflated %r, zlib error %r"
+               % (op, rsvs, got and got[:80], err))
         W.send_close(s, 1000)
         W.read_close_within(s, 3)
         s.close()
@@ -382,10 +389,7 @@ def t_window(name, port, bits, compressed):
     msg = far_message(bits)
     c.send(BINARY, msg, compressed=compressed)
     op, raw, rsvs, _ = W.read_message_frames(c.s)
-    try:
-        got, err = inflate(raw, dec=c.dec), None
-    except zlib.error as e:
-        got, err = None, e
+    got, err = try_inflate(raw, dec=c.dec)
     tap.ok(op == BINARY and rsvs == [RSV1] and got == msg,
            "%s: a %d-byte message with a repeat %d bytes back comes back "
            "compressed and inflates with a %d-bit window"
@@ -395,11 +399,8 @@ def t_window(name, port, bits, compressed):
     msg, x_len = near_message(bits)
     c.send(BINARY, msg, compressed=compressed)
     op, raw, rsvs, _ = W.read_message_frames(c.s)
-    try:
-        # The server keeps its context: continue the same decompressor.
-        got, err = inflate(raw, dec=c.dec), None
-    except zlib.error as e:
-        got, err = None, e
+    # The server keeps its context: continue the same decompressor.
+    got, err = try_inflate(raw, dec=c.dec)
     tap.ok(op == BINARY and rsvs == [RSV1] and got == msg and
            len(raw) <= len(msg) - x_len // 2,
            "%s: a repeat within the window is used (the window is not "
@@ -418,20 +419,13 @@ def t_window_control(name, port, bits):
     msg = far_message(bits)
     c.send(BINARY, msg, compressed=False)
     op, raw, rsvs, _ = W.read_message_frames(c.s)
-    try:
-        inflate(raw, bits)
-        small = "inflated"
-    except zlib.error as e:
-        small = "zlib error: %s" % e
-    try:
-        full = inflate(raw, 15) == msg
-    except zlib.error:
-        full = False
-    tap.ok(rsvs == [RSV1] and full and small.startswith("zlib error") and
+    _, small = try_inflate(raw, bits)
+    full = try_inflate(raw, 15)[0] == msg
+    tap.ok(rsvs == [RSV1] and full and small is not None and
            len(raw) < len(msg) - 1000,
            "%s: the 15-bit echo (%d bytes for %d) inflates with 15 bits, "
            "not with %d" % (name, len(raw), len(msg), bits),
-           "rsv %r, inflates with 15: %r, with %d: %s"
+           "rsv %r, inflates with 15: %r, with %d: zlib error %r"
            % (rsvs, full, bits, small))
     close_clean(c.s, name)
 
@@ -444,15 +438,13 @@ def t_server_no_takeover(name, port, offer, want_ext):
     for i in range(3):
         c.send(BINARY, msg)
         op, raw, rsvs, _ = W.read_message_frames(c.s)
-        try:
-            ok = inflate(raw, 15) == msg
-        except zlib.error as e:
-            ok = "zlib error %s" % e
+        got, err = try_inflate(raw, 15)
         raws.append(raw)
-        tap.ok(op == BINARY and rsvs == [RSV1] and ok is True,
+        tap.ok(op == BINARY and rsvs == [RSV1] and got == msg,
                "%s: echo %d inflates on its own (%d bytes)"
                % (name, i + 1, len(raw)),
-               "opcode %r rsv %r, inflated alone: %r" % (op, rsvs, ok))
+               "opcode %r rsv %r, inflated alone: %r, zlib error %r"
+               % (op, rsvs, got == msg, err))
     tap.ok(len(raws[1]) > 1000 and len(raws[2]) > 1000,
            "%s: later echoes are not shrunk by earlier ones" % name,
            "sizes %r" % [len(r) for r in raws])
@@ -469,10 +461,7 @@ def t_takeover_control(name, port):
     first = c.recv()
     c.send(BINARY, msg)
     op, raw, rsvs, _ = W.read_message_frames(c.s)
-    try:
-        alone = inflate(raw, 15) == msg
-    except zlib.error:
-        alone = False
+    alone = try_inflate(raw, 15)[0] == msg
     tap.ok(first.data == msg and rsvs == [RSV1] and not alone and
            len(raw) < 100 and inflate(raw, dec=c.dec) == msg,
            "%s: the second echo takes %d bytes, inflates only with the "
@@ -617,13 +606,11 @@ def section_directives():
             msg = far_message(11)
             c.send(BINARY, msg)
             op, raw, rsvs, _ = W.read_message_frames(c.s)
-            try:
-                got = inflate(raw, 11)
-            except zlib.error as e:
-                got = "zlib error %s" % e
+            got, err = try_inflate(raw, 11)
             tap.ok(rsvs == [RSV1] and got == msg,
                    "%s: the echo inflates with an 11-bit window" % name,
-                   "rsv %r, inflated %r" % (rsvs, got[:60]))
+                   "rsv %r, inflated %r, zlib error %r"
+                   % (rsvs, got and got[:60], err))
             close_clean(c.s, name)
         case("2.6 --deflate_server_max_window_bits 11 kept", kept)
     with_daemon(["--deflate_server_max_window_bits", "11"], window11)

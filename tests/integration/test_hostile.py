@@ -375,8 +375,7 @@ def t_amplified_echoes_bounded():
     within write_high_water_bytes and a message or two, not a whole read's
     worth of amplified echoes (a 256 KiB read holds a hundred of these
     1 MB messages)."""
-    w = W.Wsd(tap, args=["--admin_listen", "off",
-                         "--write_high_water_bytes", "256k",
+    w = W.Wsd(tap, args=["--write_high_water_bytes", "256k",
                          "--max_message_bytes", "1m"])
     w.env = W.env_with_asan_options("quarantine_size_mb=1")  # as above
     with w:
@@ -414,6 +413,16 @@ def t_amplified_echoes_bounded():
         other = W.open_ws(w.port)
         tap.ok(W.echo_raw(other), "amplified: other connections echo")
         other.close()
+        # The bound means something only if the worker did take messages
+        # in and echo them, hardly compressed, and held the rest back: its
+        # record says so (reading 40 MB through a 4 KB window would take
+        # longer than the keepalive gives a peer that answers no ping).
+        W.record_shows(
+            tap, w, s.getsockname()[1], "amplified: the worker echoed "
+            "messages it took in, hardly compressed, and held the rest",
+            lambda r: 1 <= r["txMessages"] and r["rxMessages"] < 40 and
+            r["deflate"] is not None and r["deflate"]["txCompressedBytes"] >
+            0.9 * r["deflate"]["txUncompressedBytes"] > 0)
         s.close()
         th.join()
 

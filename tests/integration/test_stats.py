@@ -38,6 +38,7 @@ case = wsdtest.admin_case
 cases = wsdtest.admin_cases
 closed_case = wsdtest.closed_case
 case_by_peer = wsdtest.case_by_peer
+octets_sum = wsdtest.octets_sum
 
 
 def full_connection(port, ua=None):
@@ -97,10 +98,6 @@ def read_response_head(s):
     """Reads one HTTP response head. Returns (status, head bytes)."""
     head = wsdtest.read_http_head_raw(s)
     return wsdtest.parse_http_head(head)[0], head
-
-
-def octets_sum(stats_obj):
-    return sum(int(size) * count for size, count in stats_obj.items())
 
 
 # 1. One connection, every byte accounted for --------------------------------

@@ -319,6 +319,21 @@ def conn_owner(sock, pids):
 
 # The daemon ------------------------------------------------------------------
 
+def read_ready_line(rfd, seconds=10):
+    """The line wsd writes to --ready_fd once it listens (bytes, with its
+    newline), or what came before EOF or the bounded wait ended."""
+    line = b""
+    deadline = time.monotonic() + timeout(seconds)
+    while not line.endswith(b"\n") and time.monotonic() < deadline:
+        r, _, _ = select.select([rfd], [], [], 0.1)
+        if r:
+            chunk = os.read(rfd, 512)
+            if not chunk:
+                break
+            line += chunk
+    return line
+
+
 class Wsd:
     """One wsd master started with --listen 127.0.0.1:0, --admin_listen
     127.0.0.1:0 (never the default fixed port, which every daemon of a
@@ -358,15 +373,7 @@ class Wsd:
         os.close(wfd)
         self.pid = self.proc.pid
         self.started.add(self.pid)
-        line = b""
-        deadline = time.monotonic() + timeout(10)
-        while not line.endswith(b"\n") and time.monotonic() < deadline:
-            r, _, _ = select.select([rfd], [], [], 0.1)
-            if r:
-                chunk = os.read(rfd, 512)
-                if not chunk:
-                    break
-                line += chunk
+        line = read_ready_line(rfd)
         os.close(rfd)
         if not line.startswith(b"ready "):
             self.tap.diag("wsd did not get ready; its log:\n" + self.log())
@@ -768,6 +775,27 @@ def case_by_peer(port, peer_port):
     return None
 
 
+def octets_sum(stats):
+    """The bytes an rxOctetStats or txOctetStats object adds up to."""
+    return sum(int(size) * n for size, n in stats.items())
+
+
+def record_shows(tap, wsd, peer_port, what, cond, seconds=3):
+    """Waits (bounded) until the case record of the client at
+    127.0.0.1:peer_port satisfies cond(record), and checks that it does:
+    the worker's own account, through wsd's admin endpoint, of what it
+    did with the connection. Returns the record (None when there is
+    none)."""
+    port = admin_port(wsd)
+    rec = [None]
+
+    def seen():
+        rec[0] = case_by_peer(port, peer_port)
+        return rec[0] is not None and cond(rec[0])
+    tap.ok(wait_until(seen, seconds), what, rec[0])
+    return rec[0]
+
+
 # Raw WebSocket frames --------------------------------------------------------
 
 def mask_payload(payload, key):
@@ -995,20 +1023,14 @@ def echo_raw(s, payload=None):
 def expect_eof(s, seconds=3):
     """True when the server closes the TCP connection (EOF or reset) within
     `seconds` (scaled), discarding whatever else arrives."""
-    s.settimeout(timeout(seconds))
-    try:
-        while True:
-            if not s.recv(65536):
-                return True
-    except ConnectionResetError:
-        return True
-    except (socket.timeout, TimeoutError):
-        return False
+    return drain_until_eof(s, seconds)[0]
 
 
-def drain_until_eof(s, seconds):
+def read_until_closed(s, seconds):
     """Reads until the server closes the connection or `seconds` (scaled)
-    pass. Returns (eof, data read, elapsed seconds unscaled)."""
+    pass, keeping what arrives. Returns (how, data, elapsed seconds
+    unscaled): how is "fin" for an orderly close (EOF), "reset" for a
+    reset, None when the connection is still open."""
     start = time.monotonic()
     deadline = start + timeout(seconds)
     data = b""
@@ -1017,22 +1039,29 @@ def drain_until_eof(s, seconds):
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                return False, data, time.monotonic() - start
+                return None, data, time.monotonic() - start
             s.settimeout(left)
             try:
                 chunk = s.recv(65536)
             except ConnectionResetError:
-                return True, data, time.monotonic() - start
+                return "reset", data, time.monotonic() - start
             except (socket.timeout, TimeoutError):
-                return False, data, time.monotonic() - start
+                return None, data, time.monotonic() - start
             if not chunk:
-                return True, data, time.monotonic() - start
+                return "fin", data, time.monotonic() - start
             data += chunk
     finally:
         try:
             s.settimeout(old)
         except OSError:
             pass
+
+
+def drain_until_eof(s, seconds):
+    """read_until_closed() that does not tell a FIN from a reset: returns
+    (eof, data read, elapsed seconds unscaled)."""
+    how, data, elapsed = read_until_closed(s, seconds)
+    return how is not None, data, elapsed
 
 
 def pending(s, seconds):

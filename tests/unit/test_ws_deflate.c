@@ -19,6 +19,7 @@
 
 #include "split.h"
 #include "tap.h"
+#include "zlib_peer.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -714,8 +715,8 @@ test_vectors(void)
                     same = run_vector(&vectors[i], &default_params,
                                       (enum split)how, rooms[r], &s);
                 }
-                ok(same, "%s: %s, room %zu", vectors[i].name, split_name(how),
-                   rooms[r]);
+                ok(same, "%s: %s, room %zu", vectors[i].name,
+                   split_name((enum split)how), rooms[r]);
             }
         }
     }
@@ -742,6 +743,26 @@ test_vectors(void)
     sink_free(&s);
 }
 
+/*
+ * Inflates bad into a fresh d, whole or one byte at a time with one byte
+ * of room: it must fail with 1007 and a reason. prefix starts the checks'
+ * names. The caller clears d.
+ */
+static void
+check_fails_1007(struct ws_deflate *d, const struct vec_msg *bad,
+                 enum split how, const char *prefix, struct sink *s)
+{
+    ws_deflate_init(d, &configs[CFG_DEFAULT], &default_params);
+    inflate_message(d, (const uint8_t *)bad->z, bad->z_len, how,
+                    how == SPLIT_WHOLE ? ROOM_MAX : 1, s);
+    is_int(s->rc, WS_FAIL, "%s%s (%s): WS_FAIL", prefix, bad->want,
+           split_name(how));
+    is_int(s->err.code, 1007, "%s%s (%s): 1007", prefix, bad->want,
+           split_name(how));
+    ok(s->err.reason != NULL && s->err.reason[0] != '\0', "%s%s (%s): a reason",
+       prefix, bad->want, split_name(how));
+}
+
 /* Corrupt data fails with 1007 and a reason, however it arrives. */
 static void
 test_corrupt(void)
@@ -764,16 +785,7 @@ test_corrupt(void)
     for (size_t i = 0; i < NELEM(bad); i++) {
         for (int how = SPLIT_WHOLE; how <= SPLIT_ONE_BYTE; how++) {
             struct ws_deflate d;
-            ws_deflate_init(&d, &configs[CFG_DEFAULT], &default_params);
-            inflate_message(&d, (const uint8_t *)bad[i].z, bad[i].z_len,
-                            (enum split)how, how == SPLIT_WHOLE ? ROOM_MAX : 1,
-                            &s);
-            is_int(s.rc, WS_FAIL, "corrupt, %s (%s): WS_FAIL", bad[i].want,
-                   split_name(how));
-            is_int(s.err.code, 1007, "corrupt, %s (%s): 1007", bad[i].want,
-                   split_name(how));
-            ok(s.err.reason != NULL && s.err.reason[0] != '\0',
-               "corrupt, %s (%s): a reason", bad[i].want, split_name(how));
+            check_fails_1007(&d, &bad[i], (enum split)how, "corrupt, ", &s);
             ws_deflate_clear(&d);
         }
     }
@@ -804,24 +816,16 @@ test_inflate_end(void)
     sink_init(&s, 1024);
     for (size_t i = 0; i < NELEM(bad); i++) {
         for (int how = SPLIT_WHOLE; how <= SPLIT_ONE_BYTE; how++) {
-            ws_deflate_init(&d, &configs[CFG_DEFAULT], &default_params);
-            inflate_message(&d, (const uint8_t *)bad[i].z, bad[i].z_len,
-                            (enum split)how, how == SPLIT_WHOLE ? ROOM_MAX : 1,
-                            &s);
-            is_int(s.rc, WS_FAIL, "%s (%s): WS_FAIL", bad[i].want,
-                   split_name(how));
-            is_int(s.err.code, 1007, "%s (%s): 1007", bad[i].want,
-                   split_name(how));
-            ok(s.err.reason != NULL, "%s (%s): a reason", bad[i].want,
-               split_name(how));
+            check_fails_1007(&d, &bad[i], (enum split)how, "", &s);
             ok(d.inflater == NULL, "%s (%s): the stream released", bad[i].want,
-               split_name(how));
+               split_name((enum split)how));
             /* The next message starts from a fresh stream. */
             inflate_message(&d, (const uint8_t *)vectors[VEC_HELLO].msg[0].z,
                             vectors[VEC_HELLO].msg[0].z_len, SPLIT_WHOLE,
                             ROOM_MAX, &s);
             ok(s.rc == 0 && s.len == 5 && memcmp(s.p, "Hello", 5) == 0,
-               "%s (%s): then 7.2.3.1 inflates", bad[i].want, split_name(how));
+               "%s (%s): then 7.2.3.1 inflates", bad[i].want,
+               split_name((enum split)how));
             ws_deflate_clear(&d);
         }
     }
@@ -845,89 +849,15 @@ test_inflate_end(void)
     sink_free(&s);
 }
 
-/*
- * Compresses in[0..len) with zlib itself as a client would: raw deflate
- * of `bits`, a sync flush, the §7.2.1 tail removed. zs carries the context
- * from message to message. Returns the size written to out.
- */
-static size_t
-zlib_compress(z_stream *zs, const uint8_t *in, size_t len, uint8_t *out,
-              size_t cap)
-{
-    zs->next_in = (Bytef *)(uintptr_t)in;
-    zs->avail_in = (uInt)len;
-    zs->next_out = out;
-    zs->avail_out = (uInt)cap;
-    if (deflate(zs, Z_SYNC_FLUSH) != Z_OK || zs->avail_in != 0 ||
-        zs->avail_out == 0) {
-        abort();
-    }
-    size_t n = cap - zs->avail_out;
-    if (n < WS_DEFLATE_TAIL_LEN ||
-        memcmp(out + n - WS_DEFLATE_TAIL_LEN, WS_DEFLATE_TAIL,
-               WS_DEFLATE_TAIL_LEN) != 0) {
-        abort();
-    }
-    return n - WS_DEFLATE_TAIL_LEN;
-}
-
-static void
-zlib_deflater(z_stream *zs, int level, int bits)
-{
-    memset(zs, 0, sizeof(*zs));
-    if (deflateInit2(zs, level, Z_DEFLATED, -bits, 8, Z_DEFAULT_STRATEGY) !=
-        Z_OK) {
-        abort();
-    }
-}
-
-/*
- * The independent checker: inflates in[0..len) and the tail with a raw
- * zlib inflater of `bits`, handing out at most `chunk` bytes of room per
- * call, so that a distance beyond the window cannot be served from the
- * output buffer and zlib reports it. Returns the bytes inflated, or -1.
- */
-static long
-zlib_inflate(z_stream *zs, const uint8_t *in, size_t len, uint8_t *out,
-             size_t cap, size_t chunk)
-{
-    size_t pos = 0;
-
-    for (int part = 0; part < 2; part++) {
-        zs->next_in = part == 0 ? (Bytef *)(uintptr_t)in
-                                : (Bytef *)(uintptr_t)WS_DEFLATE_TAIL;
-        zs->avail_in = part == 0 ? (uInt)len : WS_DEFLATE_TAIL_LEN;
-        for (;;) {
-            size_t room = cap - pos < chunk ? cap - pos : chunk;
-            zs->next_out = out + pos;
-            zs->avail_out = (uInt)room;
-            int rc = inflate(zs, Z_SYNC_FLUSH);
-            pos += room - zs->avail_out;
-            if (rc != Z_OK && rc != Z_BUF_ERROR) {
-                return -1;
-            }
-            if (zs->avail_in == 0 && zs->avail_out > 0) {
-                break;
-            }
-            if (pos == cap) {
-                return -1;
-            }
-        }
-    }
-    return (long)pos;
-}
-
+/* zlib_peer_inflate() with a fresh inflater of `bits`. */
 static long
 zlib_inflate_fresh(int bits, const uint8_t *in, size_t len, uint8_t *out,
                    size_t cap, size_t chunk)
 {
     z_stream zs;
 
-    memset(&zs, 0, sizeof(zs));
-    if (inflateInit2(&zs, -bits) != Z_OK) {
-        abort();
-    }
-    long n = zlib_inflate(&zs, in, len, out, cap, chunk);
+    zlib_peer_inflater(&zs, bits);
+    long n = zlib_peer_inflate(&zs, in, len, out, cap, chunk);
     inflateEnd(&zs);
     return n;
 }
@@ -949,8 +879,8 @@ test_probe(void)
     if (zeros == NULL) {
         abort();
     }
-    zlib_deflater(&zs, 9, 15);
-    size_t z_len = zlib_compress(&zs, zeros, big, z, sizeof(z));
+    zlib_peer_deflater(&zs, 9, 15);
+    size_t z_len = zlib_peer_compress(&zs, zeros, big, z, sizeof(z), true);
     deflateEnd(&zs);
 
     /*
@@ -1257,8 +1187,8 @@ test_window_bits(void)
     struct sink s;
     z_stream zs;
     sink_init(&s, len + 1);
-    zlib_deflater(&zs, 6, 9);
-    size_t n = zlib_compress(&zs, msg, len, z, cap);
+    zlib_peer_deflater(&zs, 6, 9);
+    size_t n = zlib_peer_compress(&zs, msg, len, z, cap, true);
     deflateEnd(&zs);
     ws_deflate_init(&rx, &configs[CFG_DEFAULT], &p8);
     inflate_message(&rx, z, n, SPLIT_RANDOM, 64, &s);

@@ -245,6 +245,7 @@ test_decode_bad(void)
     for (size_t i = 0; i < NELEM(bad); i++) {
         const struct bad_header *b = &bad[i];
         bool early_ok = true, late_ok = true;
+        size_t n_late = 0;
 
         for (size_t n = 0; n <= b->len; n++) {
             struct ws_frame_header h;
@@ -254,6 +255,7 @@ test_decode_bad(void)
             if (n < b->fail_at) {
                 early_ok = early_ok && rv == WS_AGAIN;
             } else {
+                n_late++;
                 late_ok = late_ok && rv == WS_FAIL && err.code == 1002 &&
                           err.reason != NULL &&
                           strcmp(err.reason, b->reason) == 0;
@@ -265,7 +267,9 @@ test_decode_bad(void)
         }
         ok(early_ok, "%s: AGAIN for every prefix under %zu bytes", b->name,
            b->fail_at);
-        ok(late_ok, "%s: WS_FAIL from %zu bytes on", b->name, b->fail_at);
+        /* A row whose fail_at lies past its bytes would check nothing. */
+        ok(late_ok && n_late > 0, "%s: WS_FAIL from %zu bytes on", b->name,
+           b->fail_at);
     }
 }
 

@@ -19,6 +19,7 @@
 
 #include "split.h"
 #include "tap.h"
+#include "zlib_peer.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -1726,17 +1727,6 @@ test_deflate_table(void)
     }
 }
 
-/* A client's compressor: raw deflate with a 15-bit window. */
-static void
-client_deflater(z_stream *zs, int level)
-{
-    memset(zs, 0, sizeof(*zs));
-    if (deflateInit2(zs, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) !=
-        Z_OK) {
-        abort();
-    }
-}
-
 /*
  * Compresses in[0..len) with a sync flush, as a client does for a message
  * (strip: the §7.2.1 tail removed) or for a fragment it ends early (the
@@ -1752,21 +1742,7 @@ client_compress(z_stream *zs, const uint8_t *in, size_t len, bool strip,
     if (out == NULL) {
         abort();
     }
-    zs->next_in = (Bytef *)(uintptr_t)in;
-    zs->avail_in = (uInt)len;
-    zs->next_out = out;
-    zs->avail_out = (uInt)cap;
-    if (deflate(zs, Z_SYNC_FLUSH) != Z_OK || zs->avail_in != 0 ||
-        zs->avail_out == 0) {
-        abort();
-    }
-    *out_len = cap - zs->avail_out;
-    if (*out_len < 4 || memcmp(out + *out_len - 4, "\x00\x00\xff\xff", 4)) {
-        abort();
-    }
-    if (strip) {
-        *out_len -= 4;
-    }
+    *out_len = zlib_peer_compress(zs, in, len, out, cap, strip);
     return out;
 }
 
@@ -1824,7 +1800,7 @@ test_deflate_bomb(void)
     if (zeros == NULL || r == NULL) {
         abort();
     }
-    client_deflater(&zs, 9);
+    zlib_peer_deflater(&zs, 9, 15);
     uint8_t *z = client_compress(&zs, zeros, big, true, &n);
     deflateEnd(&zs);
     tap_diag("1 MiB of zeros compresses to %zu bytes", n);
@@ -1852,7 +1828,7 @@ test_deflate_bomb(void)
     free(z);
 
     /* The second message of a stream is the bomb. */
-    client_deflater(&zs, 9);
+    zlib_peer_deflater(&zs, 9, 15);
     uint8_t *z1 = client_compress(&zs, (const uint8_t *)"Hello", 5, true, &n);
     input_init(&in);
     put_compressed(&in, WS_OP_TEXT, z1, n, 1);
@@ -1868,7 +1844,7 @@ test_deflate_bomb(void)
     /* The session's own buffer, looked at directly after the failure. */
     struct ws_session s;
     struct ws_event ev;
-    client_deflater(&zs, 9);
+    zlib_peer_deflater(&zs, 9, 15);
     z = client_compress(&zs, zeros, big, true, &n);
     deflateEnd(&zs);
     input_init(&in);
@@ -1916,7 +1892,7 @@ test_deflate_at_limit(void)
         for (size_t parts = 1; parts <= 3; parts += 2) {
             char name[128];
 
-            client_deflater(&zs, 6);
+            zlib_peer_deflater(&zs, 6, 15);
             uint8_t *z = client_compress(&zs, msg, max, true, &n);
             input_init(&in);
             put_compressed(&in, opcode, z, n, parts);
@@ -1942,7 +1918,7 @@ test_deflate_at_limit(void)
             check_splits(name, &in, &cfg, &ds, want, NULL, 0);
             free(in.p);
 
-            client_deflater(&zs, 6);
+            zlib_peer_deflater(&zs, 6, 15);
             z = client_compress(&zs, msg, max + 1, true, &n);
             deflateEnd(&zs);
             input_init(&in);
@@ -1991,7 +1967,7 @@ test_deflate_large(void)
         memcpy(msg + len, w, wl);
         len += wl;
     }
-    client_deflater(&zs, 6);
+    zlib_peer_deflater(&zs, 6, 15);
     uint8_t *z = client_compress(&zs, msg, total, true, &n);
     tap_diag("1 MiB of text compresses to %zu bytes", n);
 
@@ -2060,7 +2036,7 @@ test_deflate_utf8_fail_fast(void)
         text[i] = (uint8_t) "abcdefgh ."[tap_rand_below(10)];
     }
     text[5000] = 0xff;
-    client_deflater(&zs, 6);
+    zlib_peer_deflater(&zs, 6, 15);
     /* The first fragment ends at a sync point just after the 0xff. */
     uint8_t *z1 = client_compress(&zs, text, 5001, false, &n1);
     uint8_t *z2 = client_compress(&zs, text + 5001, 5000, true, &n2);
@@ -2149,34 +2125,14 @@ check_inflate(z_stream *zs, const uint8_t *p, size_t n, const uint8_t *want,
               size_t want_len)
 {
     uint8_t *out = malloc(want_len + 16);
-    bool same = true;
 
     if (out == NULL) {
         abort();
     }
-    zs->next_out = out;
-    zs->avail_out = (uInt)(want_len + 16);
-    zs->next_in = (Bytef *)(uintptr_t)p;
-    zs->avail_in = (uInt)n;
-    int rc = inflate(zs, Z_SYNC_FLUSH);
-    same = rc == Z_OK || rc == Z_BUF_ERROR;
-    zs->next_in = (Bytef *)(uintptr_t) "\x00\x00\xff\xff";
-    zs->avail_in = 4;
-    rc = inflate(zs, Z_SYNC_FLUSH);
-    same = same && (rc == Z_OK || rc == Z_BUF_ERROR) && zs->avail_in == 0;
-    size_t got = want_len + 16 - zs->avail_out;
-    same = same && got == want_len && memcmp(out, want, want_len) == 0;
+    long got = zlib_peer_inflate(zs, p, n, out, want_len + 16, want_len + 16);
+    bool same = got == (long)want_len && memcmp(out, want, want_len) == 0;
     free(out);
     return same;
-}
-
-static void
-zlib_inflater(z_stream *zs)
-{
-    memset(zs, 0, sizeof(*zs));
-    if (inflateInit2(zs, -15) != Z_OK) {
-        abort();
-    }
 }
 
 /*
@@ -2227,7 +2183,7 @@ test_deflate_message(void)
     if (out == NULL) {
         abort();
     }
-    zlib_inflater(&zs);
+    zlib_peer_inflater(&zs, 15);
     size_t hl = message(&s, hdr, WS_OP_TEXT, data, sizeof(data), out, bound,
                         &payload, &payload_len);
     is_int(hdr[0], 0xc1, "message: text, FIN and RSV1: c1");
@@ -2295,7 +2251,7 @@ test_deflate_message(void)
     for (int k = 0; k < 2; k++) {
         message(&s, hdr, WS_OP_TEXT, data, sizeof(data), out, bound, &payload,
                 &payload_len);
-        zlib_inflater(&zs);
+        zlib_peer_inflater(&zs, 15);
         ok(hdr[0] == 0xc1 &&
                check_inflate(&zs, payload, payload_len, data, sizeof(data)),
            "server_no_context_takeover: message %d inflates afresh", k + 1);
