@@ -68,7 +68,7 @@ stats_record_start(struct stats_record *r, const struct stats_shm *shm,
 
     memset(r, 0, sizeof(*r));
     r->counters = &s->c;
-    r->started_ms = now_ms;
+    r->started_ms32 = (uint32_t)now_ms;
     stats_add(&s->c.accepted, 1);
     stats_add(&s->c.active, 1);
     uint64_t active = atomic_load_explicit(&s->c.active, memory_order_relaxed);
@@ -460,6 +460,22 @@ access_line(const struct stats_case *c)
     access_log_write(line, len);
 }
 
+/*
+ * From accept to now_ms: exact from the record; without one, from the low
+ * 32 bits of the accept time, which tell lengths up to 24 days (2^31 ms;
+ * beyond, and when the clock stepped back, 0).
+ */
+static uint64_t
+length_ms(const struct stats_record *r, uint64_t now_ms)
+{
+    if (r->rec != NULL) {
+        uint64_t start = r->rec->started_ms;
+        return now_ms > start ? now_ms - start : 0;
+    }
+    uint32_t d = (uint32_t)now_ms - r->started_ms32;
+    return d < UINT32_C(0x80000000) ? d : 0;
+}
+
 void
 stats_record_finish(struct stats_record *r, const struct stats_record_end *e,
                     uint64_t now_ms)
@@ -473,7 +489,7 @@ stats_record_finish(struct stats_record *r, const struct stats_record_end *e,
     if (r->opened) {
         observe(r->counters->duration_ms, &r->counters->duration_ms_sum,
                 stats_duration_bounds_ms, STATS_DURATION_BUCKETS - 1,
-                now_ms > r->started_ms ? now_ms - r->started_ms : 0);
+                length_ms(r, now_ms));
     }
     stats_add(clean       ? &r->counters->clean
               : r->opened ? &r->counters->unclean

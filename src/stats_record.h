@@ -25,7 +25,9 @@ struct stats_record {
     bool opened;                     /* answered 101: a WebSocket session */
     bool close_sent;                 /* we sent a close frame */
     bool close_received;             /* the peer's close frame arrived */
-    uint64_t started_ms;             /* accepted, Unix time in ms */
+    uint32_t started_ms32; /* accepted, Unix time in ms, low 32 bits: in
+                              the padding, so struct conn does not grow;
+                              the record has all 64 when there is one */
 };
 
 /*

@@ -210,6 +210,50 @@ test_durations(void)
        "refusals and connections that never opened are no WebSocket length");
 }
 
+/* Without a record (stats_cases 0), the length comes from 32 bits. */
+static void
+test_durations_unrecorded(void)
+{
+    static const struct {
+        uint64_t start_ms, ms;
+        unsigned bucket;
+        uint64_t length;
+    } cases[] = {
+        {T0_MS, 100, 0, 100},
+        {T0_MS, 101, 1, 101},
+        {T0_MS, 3600001, 6, 3600001},
+        /* The low 32 bits wrap in between. */
+        {0xffffff00ULL, 0x200, 1, 0x200},
+        {T0_MS, 20ULL * 24 * 3600 * 1000, 6, 20ULL * 24 * 3600 * 1000},
+    };
+    struct stats_shm bare;
+    struct stats_record r;
+
+    if (stats_shm_create(&bare, 1, 0, T0_MS) != 0) {
+        ok(false, "stats_shm_create without records");
+        return;
+    }
+    struct stats_counters *c = &stats_shm_slot(&bare, 0)->c;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        memset(c, 0, sizeof(*c));
+        stats_record_start(&r, &bare, 0, NULL, 0, cases[i].start_ms);
+        ok(r.rec == NULL, "no record to hold the case");
+        stats_record_handshake(&r, 101, NULL, NULL);
+        finish(&r, false, cases[i].start_ms + cases[i].ms);
+        ok(load(&c->duration_ms[cases[i].bucket]) == 1 &&
+               load(&c->duration_ms_sum) == cases[i].length,
+           "unrecorded, %llu ms: bucket %u", (unsigned long long)cases[i].ms,
+           cases[i].bucket);
+    }
+    memset(c, 0, sizeof(*c));
+    stats_record_start(&r, &bare, 0, NULL, 0, T0_MS);
+    stats_record_handshake(&r, 101, NULL, NULL);
+    finish(&r, false, T0_MS - 10);
+    ok(load(&c->duration_ms[0]) == 1 && load(&c->duration_ms_sum) == 0,
+       "unrecorded, the clock stepped back: a length of 0");
+    stats_shm_destroy(&bare);
+}
+
 int
 main(void)
 {
@@ -221,6 +265,7 @@ main(void)
     test_deflate_tls_timeouts();
     test_message_sizes();
     test_durations();
+    test_durations_unrecorded();
     stats_shm_destroy(&shm);
     return tap_done();
 }
