@@ -27,6 +27,7 @@
 #include "accept_backoff.h"
 #include "admin_request.h"
 #include "clock.h"
+#include "procfs.h"
 #include "stats_json.h"
 
 #define ADMIN_MAX_HEADERS_BYTES 8192
@@ -39,6 +40,7 @@ struct admin {
     struct event *ev_resume;         /* accepting again after a pause */
     struct accept_backoff backoff;
     const struct stats_shm *shm;
+    const struct admin_census *census;
     bool has_token;
     unsigned char token_digest[32]; /* SHA-256 of the token */
     struct admin *next;             /* in admins */
@@ -111,10 +113,12 @@ authorized(const struct admin *a, struct evhttp_request *req)
            CRYPTO_memcmp(got, a->token_digest, sizeof(got)) == 0;
 }
 
-/* One consistent read of every slot's counters. */
+/* One consistent read of every slot's counters, with what the master
+ * itself knows of the workers and reloads. */
 static struct stats_json_worker *
-read_workers(const struct stats_shm *shm, struct stats_json_snapshot *s)
+read_workers(const struct admin *a, struct stats_json_snapshot *s)
 {
+    const struct stats_shm *shm = a->shm;
     struct stats_json_worker *w = calloc(shm->n_slots, sizeof(*w));
     if (w == NULL) {
         return NULL;
@@ -135,6 +139,12 @@ read_workers(const struct stats_shm *shm, struct stats_json_snapshot *s)
         w[n].heartbeat_ms =
             atomic_load_explicit(&slot->heartbeat_ms, memory_order_relaxed);
         stats_counters_read(&slot->c, &w[n].t);
+        if (i < a->census->n_slots) {
+            const uint64_t *exits = a->census->workers[i].exits;
+            w[n].crashed = exits[ADMIN_EXIT_CRASHED];
+            w[n].fatal = exits[ADMIN_EXIT_FATAL];
+            w[n].retired = exits[ADMIN_EXIT_RETIRED];
+        }
         n++;
     }
     memset(s, 0, sizeof(*s));
@@ -150,6 +160,8 @@ read_workers(const struct stats_shm *shm, struct stats_json_snapshot *s)
     s->n_cases = shm->n_cases / shm->banks; /* one generation's */
     s->n_workers = n;
     s->workers = w;
+    s->reloads = a->census->reloads;
+    s->reloads_refused = a->census->reloads_refused;
     return w;
 }
 
@@ -157,7 +169,7 @@ static void
 get_stats(struct admin *a, struct evhttp_request *req)
 {
     struct stats_json_snapshot s;
-    struct stats_json_worker *w = read_workers(a->shm, &s);
+    struct stats_json_worker *w = read_workers(a, &s);
     if (w == NULL) {
         reply_error(req, 500, "Internal Server Error", "out of memory");
         return;
@@ -166,15 +178,50 @@ get_stats(struct admin *a, struct evhttp_request *req)
     free(w);
 }
 
+/*
+ * /proc of the master and of every worker the census names, into p
+ * (room for 1 + census->n_slots); returns how many were read. A process
+ * that cannot be read (a worker that just died) is left out.
+ */
+static unsigned
+read_processes(const struct admin_census *census, struct stats_json_process *p)
+{
+    struct procfs_system sys;
+    unsigned n = 0;
+
+    if (procfs_system_read(&sys) != 0) {
+        return 0;
+    }
+    p[n].worker = -1;
+    n += procfs_sample(census->master_pid, &sys, &p[n].s) == 0;
+    for (unsigned i = 0; i < census->n_slots; i++) {
+        pid_t pid = census->workers[i].pid;
+        if (pid > 0) {
+            p[n].worker = (int)i;
+            n += procfs_sample(pid, &sys, &p[n].s) == 0;
+        }
+    }
+    return n;
+}
+
 static void
 get_metrics(struct admin *a, struct evhttp_request *req)
 {
     struct stats_json_snapshot s;
-    struct stats_json_worker *w = read_workers(a->shm, &s);
+    struct stats_json_worker *w = read_workers(a, &s);
+    struct stats_json_process *p =
+        calloc(1 + (size_t)a->census->n_slots, sizeof(*p));
     struct evbuffer *body = evbuffer_new();
 
-    if (w == NULL || body == NULL || stats_json_prometheus(&s, body) != 0) {
+    if (w != NULL && p != NULL) {
+        s.max_connections = a->census->max_connections;
+        s.n_processes = read_processes(a->census, p);
+        s.processes = p;
+    }
+    if (w == NULL || p == NULL || body == NULL ||
+        stats_json_prometheus(&s, body) != 0) {
         free(w);
+        free(p);
         if (body != NULL) {
             evbuffer_free(body);
         }
@@ -186,6 +233,7 @@ get_metrics(struct admin *a, struct evhttp_request *req)
     evhttp_send_reply(req, 200, "OK", body);
     evbuffer_free(body);
     free(w);
+    free(p);
 }
 
 struct found {
@@ -350,7 +398,8 @@ admin_on_accept_error(struct evconnlistener *listener, void *arg)
 
 struct admin *
 admin_new(struct event_base *base, int fd, const struct stats_shm *shm,
-          const char *token, char *err, size_t errlen)
+          const struct admin_census *census, const char *token, char *err,
+          size_t errlen)
 {
     struct admin *a = calloc(1, sizeof(*a));
 
@@ -359,6 +408,7 @@ admin_new(struct event_base *base, int fd, const struct stats_shm *shm,
         return NULL;
     }
     a->shm = shm;
+    a->census = census;
     a->has_token = token[0] != '\0';
     if (a->has_token && !sha256(token, strlen(token), a->token_digest)) {
         snprintf(err, errlen, "SHA-256 unavailable for the admin token");

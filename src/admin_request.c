@@ -71,44 +71,17 @@ decode(const char *p, size_t len, char *out, size_t cap)
     return (int)n;
 }
 
-int
-admin_request_parse(const char *path, const char *query,
-                    struct admin_request *r, const char **message)
+/*
+ * The query of a request to route r->route: after and limit for
+ * /v1/cases, nothing for the others. Returns 0, or 400 with *message.
+ */
+static int
+parse_query(const char *query, struct admin_request *r, const char **message)
 {
-    static const char cases_prefix[] = "/v1/cases/";
+    bool takes_cases = r->route == ADMIN_ROUTE_CASES;
     bool seen_after = false;
     bool seen_limit = false;
 
-    memset(r, 0, sizeof(*r));
-    r->limit = ADMIN_CASES_DEFAULT;
-    if (path == NULL) {
-        *message = "malformed request target";
-        return 400;
-    }
-    if (strcmp(path, "/v1/stats") == 0) {
-        r->route = ADMIN_ROUTE_STATS;
-        return 0;
-    }
-    if (strcmp(path, "/metrics") == 0) {
-        r->route = ADMIN_ROUTE_METRICS;
-        return 0;
-    }
-    if (strncmp(path, cases_prefix, sizeof(cases_prefix) - 1) == 0) {
-        const char *id = path + sizeof(cases_prefix) - 1;
-        r->route = ADMIN_ROUTE_CASE;
-        r->id = parse_id(id, strlen(id), UINT64_MAX / 2);
-        if (r->id == 0) {
-            *message = "a case id is a whole number from 1";
-            return 400;
-        }
-        return 0;
-    }
-    if (strcmp(path, "/v1/cases") != 0) {
-        *message = "no such resource: try /v1/stats, /v1/cases, "
-                   "/v1/cases/ID or /metrics";
-        return 404;
-    }
-    r->route = ADMIN_ROUTE_CASES;
     for (const char *p = query; p != NULL && *p != '\0';) {
         const char *amp = strchr(p, '&');
         size_t plen = amp != NULL ? (size_t)(amp - p) : strlen(p);
@@ -116,13 +89,16 @@ admin_request_parse(const char *path, const char *query,
         size_t klen_raw = eq != NULL ? (size_t)(eq - p) : plen;
         char key[8];
         char value[24];
-        /* A key too long or malformed is not one of ours: ignored. */
+        /* A key too long or malformed is none of ours: refused below. */
         int klen = decode(p, klen_raw, key, sizeof(key));
         int vlen = eq != NULL ? decode(eq + 1, plen - klen_raw - 1, value,
                                        sizeof(value))
                               : -1;
         p = amp != NULL ? amp + 1 : p + plen;
-        if (klen == 5 && memcmp(key, "after", 5) == 0) {
+        if (plen == 0) {
+            continue; /* "a=1&&b=2": nothing between the two */
+        }
+        if (takes_cases && klen == 5 && memcmp(key, "after", 5) == 0) {
             if (seen_after) {
                 continue;
             }
@@ -135,7 +111,7 @@ admin_request_parse(const char *path, const char *query,
                 *message = "after must be a case id (a whole number)";
                 return 400;
             }
-        } else if (klen == 5 && memcmp(key, "limit", 5) == 0) {
+        } else if (takes_cases && klen == 5 && memcmp(key, "limit", 5) == 0) {
             if (seen_limit) {
                 continue;
             }
@@ -145,9 +121,49 @@ admin_request_parse(const char *path, const char *query,
                 *message = "limit must be 1 to 1000";
                 return 400;
             }
+        } else {
+            *message = takes_cases ? "unknown query parameter: /v1/cases "
+                                     "takes after and limit"
+                                   : "unknown query parameter: this resource "
+                                     "takes none";
+            return 400;
         }
     }
     return 0;
+}
+
+int
+admin_request_parse(const char *path, const char *query,
+                    struct admin_request *r, const char **message)
+{
+    static const char cases_prefix[] = "/v1/cases/";
+
+    memset(r, 0, sizeof(*r));
+    r->limit = ADMIN_CASES_DEFAULT;
+    if (path == NULL) {
+        *message = "malformed request target";
+        return 400;
+    }
+    if (strcmp(path, "/v1/stats") == 0) {
+        r->route = ADMIN_ROUTE_STATS;
+    } else if (strcmp(path, "/metrics") == 0) {
+        r->route = ADMIN_ROUTE_METRICS;
+    } else if (strncmp(path, cases_prefix, sizeof(cases_prefix) - 1) == 0) {
+        const char *id = path + sizeof(cases_prefix) - 1;
+        r->route = ADMIN_ROUTE_CASE;
+        r->id = parse_id(id, strlen(id), UINT64_MAX / 2);
+        if (r->id == 0) {
+            *message = "a case id is a whole number from 1";
+            return 400;
+        }
+    } else if (strcmp(path, "/v1/cases") == 0) {
+        r->route = ADMIN_ROUTE_CASES;
+    } else {
+        *message = "no such resource: try /v1/stats, /v1/cases, "
+                   "/v1/cases/ID or /metrics";
+        return 404;
+    }
+    return parse_query(query, r, message);
 }
 
 const char *

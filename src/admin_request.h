@@ -30,9 +30,10 @@ struct admin_request {
 /*
  * Routes path (NUL-terminated, without the query; NULL when the request
  * target could not be parsed) with query (NULL or "" for none: key=value
- * pairs joined by '&', %HH escapes decoded, unknown keys ignored, the
- * first of a repeated key wins). Returns 0 with *r filled, or the HTTP
- * status to answer (400 for a bad target, query, id or limit; 404 for an
+ * pairs joined by '&', %HH escapes decoded, the first of a repeated key
+ * wins; /v1/cases takes after and limit, the other routes no key).
+ * Returns 0 with *r filled, or the HTTP status to answer (400 for a bad
+ * target, id or limit, or a key the route does not take; 404 for an
  * unknown path) with *message a static sentence naming the problem.
  */
 int admin_request_parse(const char *path, const char *query,

@@ -93,11 +93,13 @@ keepalive_fire(struct conn *c)
     case KEEPALIVE_IDLE:
         log_debug("no message from the peer in %llu ms: closing",
                   (unsigned long long)kc->idle_timeout_ms);
+        stats_record_timeout(&c->rec, STATS_TIMEOUT_IDLE);
         conn_queue_going_away(c, "idle timeout");
         break;
     case KEEPALIVE_PONG_LATE:
         log_debug("no answer to our ping in %llu ms: closing",
                   (unsigned long long)kc->pong_timeout_ms);
+        stats_record_timeout(&c->rec, STATS_TIMEOUT_PING);
         conn_queue_going_away(c, "ping timeout");
         break;
     case KEEPALIVE_PING:
@@ -408,6 +410,7 @@ conn_on_timer(struct loop_conn *lc)
     switch ((enum conn_state)c->state) {
     case CONN_HANDSHAKE:
         log_debug("opening handshake timed out");
+        stats_record_timeout(&c->rec, STATS_TIMEOUT_HANDSHAKE);
         conn_close(c, CONN_END_HANDSHAKE_TIMEOUT);
         return;
     case CONN_OPEN:
@@ -416,10 +419,12 @@ conn_on_timer(struct loop_conn *lc)
             return;
         }
         log_debug("peer did not answer our close in time");
+        stats_record_timeout(&c->rec, STATS_TIMEOUT_CLOSE);
         conn_close(c, CONN_END_CLOSE_TIMEOUT);
         return;
     case CONN_FLUSH:
         log_debug("peer did not read our last bytes in time");
+        stats_record_timeout(&c->rec, STATS_TIMEOUT_CLOSE);
         conn_close(c, CONN_END_FLUSH_TIMEOUT);
         return;
     case CONN_LINGER:
@@ -522,6 +527,24 @@ static const char *const conn_wrong_protocol_why[STATS_WRONG_N] = {
 };
 
 /*
+ * A TLS connection (the TCP transport keeps no state) still in its opening
+ * handshake that never yielded a byte of plaintext, and whose TLS
+ * handshake is not finished: when the peer ends it or it times out, its
+ * TLS handshake failed.
+ */
+static bool
+conn_tls_never_began(struct conn *c)
+{
+    char version[16];
+    char cipher[48];
+
+    return c->state == CONN_HANDSHAKE && c->tctx != NULL &&
+           (c->hs == NULL || c->hs->len == 0) &&
+           !c->t->describe(c->tctx, version, sizeof(version), cipher,
+                           sizeof(cipher));
+}
+
+/*
  * The one way a connection ends: records why, drops its output and its
  * events, and hands it to the loop, which frees it once the current
  * callback has returned. Nothing more happens to c after this.
@@ -545,6 +568,10 @@ conn_close(struct conn *c, enum conn_end why)
                c->rec.rec->http_status != 101) {
         end.why = "opening handshake refused";
     }
+    if (why != CONN_END_SHUTDOWN && why != CONN_END_NO_MEMORY &&
+        conn_tls_never_began(c)) {
+        stats_record_tls_failed(&c->rec);
+    }
     stats_record_finish(&c->rec, &end, clock_wall_ms());
     c->state = CONN_CLOSED;
     output_clear(&c->loop->stage, &c->out);
@@ -555,26 +582,26 @@ conn_close(struct conn *c, enum conn_end why)
     loop_close(c->loop, &c->lc);
 }
 
-/* Starts closing c because the worker is shutting down. */
+/* Starts closing c because the worker is going away, for reason. */
 static void
-conn_shutdown(struct conn *c)
+conn_shutdown(struct conn *c, const char *reason)
 {
     if (c->state == CONN_HANDSHAKE) {
         conn_close(c, CONN_END_SHUTDOWN);
-    } else if (conn_queue_going_away(c, "server shutting down")) {
+    } else if (conn_queue_going_away(c, reason)) {
         conn_flush(c);
     }
 }
 
 bool
-conn_shutdown_next(struct loop *l)
+conn_shutdown_next(struct loop *l, const char *reason)
 {
     struct loop_conn *lc = TAILQ_FIRST(&l->conns);
 
     if (lc == NULL) {
         return false;
     }
-    conn_shutdown(conn_of(lc));
+    conn_shutdown(conn_of(lc), reason);
     if (!conn_is_closed(conn_of(lc))) {
         /* Still open: behind the ones not yet told. */
         loop_conn_to_tail(l, lc);
@@ -591,7 +618,7 @@ conn_shutdown_all(struct loop *l)
     /* Closing unlinks from conns: take the next one first. */
     for (lc = TAILQ_FIRST(&l->conns); lc != NULL; lc = next) {
         next = TAILQ_NEXT(lc, entry);
-        conn_shutdown(conn_of(lc));
+        conn_shutdown(conn_of(lc), "server shutting down");
     }
 }
 

@@ -48,13 +48,15 @@ void conn_new(struct loop *l, int fd, const struct transport *t, void *tctx,
 
 /*
  * Starts closing the connection at the head of l's list because the
- * worker is shutting down (an open WebSocket gets close 1001, one still
- * in its opening handshake is dropped) and moves it to the tail: called
- * n_conns times, it reaches each once. Returns false when there is none.
+ * worker is going away (an open WebSocket gets close 1001 with reason, a
+ * static string such as "server reloading"; one still in its opening
+ * handshake is dropped) and moves it to the tail: called n_conns times,
+ * it reaches each once. Returns false when there is none.
  */
-bool conn_shutdown_next(struct loop *l);
+bool conn_shutdown_next(struct loop *l, const char *reason);
 
-/* What conn_shutdown_next does, for every connection of l. */
+/* What conn_shutdown_next does, for every connection of l, with the
+ * reason "server shutting down". */
 void conn_shutdown_all(struct loop *l);
 
 /*

@@ -208,7 +208,7 @@ log_reopen(uid_t uid, gid_t gid, char *err, size_t errlen)
 void
 access_log_write(const char *line, size_t len)
 {
-    char buf[2048];
+    char buf[ACCESS_LOG_LINE_MAX];
 
     if (log_access.fd == -1) {
         return;

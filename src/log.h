@@ -83,7 +83,11 @@ void log_set_tee(log_tee_fn *fn, int min_level);
 /* Whether an access log is open. */
 bool access_log_on(void);
 
-/* Writes line (no newline; one is added) to the access log, if open. */
+/* The longest access log line, its newline included. */
+#define ACCESS_LOG_LINE_MAX 4096
+
+/* Writes line (no newline; one is added) to the access log, if open; a
+ * longer line is cut to ACCESS_LOG_LINE_MAX. */
 void access_log_write(const char *line, size_t len);
 
 /* The level named by name ("debug" ... "alert"), or -1. */

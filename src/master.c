@@ -84,6 +84,7 @@ struct master {
     pid_t pid;
     struct master_slot *slots; /* 2 * n */
     struct stats_shm shm;
+    struct admin_census census; /* for the admin endpoint; workers 2 * n */
     bool stopping;
     bool reload_pending; /* waits for the previous generation to go */
     int exit_code;
@@ -177,6 +178,7 @@ master_spawn(struct master *m, unsigned i)
         exit(worker_run(m->gen.cfg, i, &ls, &m->shm, m->pid));
     }
     s->pid = pid;
+    m->census.workers[i].pid = pid;
     s->retiring = false;
     s->started_ms = clock_mono_ms();
     atomic_store_explicit(&shm_slot->pid, (int32_t)pid, memory_order_relaxed);
@@ -238,6 +240,7 @@ master_worker_died(struct master *m, unsigned i, int status)
     bool retired = s->retiring;
 
     s->pid = 0;
+    m->census.workers[i].pid = 0;
     s->retiring = false;
     atomic_store_explicit(&shm_slot->pid, 0, memory_order_relaxed);
     /* Before any replacement writes to the slot: settle the dead
@@ -248,6 +251,7 @@ master_worker_died(struct master *m, unsigned i, int status)
                 lost);
     }
     if (retired) {
+        m->census.workers[i].exits[ADMIN_EXIT_RETIRED]++;
         log_msg(LOG_LEVEL_INFO, "worker %u of the previous generation is done",
                 i);
         if (master_retiring_workers(m) == 0) {
@@ -263,6 +267,7 @@ master_worker_died(struct master *m, unsigned i, int status)
         return;
     }
     if (WIFEXITED(status) && WEXITSTATUS(status) == WSD_EXIT_FATAL) {
+        m->census.workers[i].exits[ADMIN_EXIT_FATAL]++;
         log_msg(LOG_LEVEL_ERROR,
                 "worker %u exited with status %d (broken configuration or "
                 "start-up): not respawned",
@@ -270,6 +275,7 @@ master_worker_died(struct master *m, unsigned i, int status)
         s->fatal = true;
         return;
     }
+    m->census.workers[i].exits[ADMIN_EXIT_CRASHED]++;
     if (WIFSIGNALED(status)) {
         log_msg(LOG_LEVEL_WARN, "worker %u killed by signal %d, respawning", i,
                 WTERMSIG(status));
@@ -593,8 +599,8 @@ admin_prepare(struct master *m, const struct config *cfg,
     if (*fresh_fd == -1) {
         return -1;
     }
-    *fresh = admin_new(m->base, *fresh_fd, &m->shm, cfg->admin_token, why,
-                       sizeof(why));
+    *fresh = admin_new(m->base, *fresh_fd, &m->shm, &m->census,
+                       cfg->admin_token, why, sizeof(why));
     if (*fresh == NULL) {
         snprintf(err, MASTER_ERROR_MAX, "admin endpoint: %s", why);
         close(*fresh_fd);
@@ -747,6 +753,8 @@ master_switch_generation(struct master *m, const struct master_gen *next)
                      m->gen.cfg->close_timeout_ms + MASTER_STOP_GRACE_MS;
     gen_free(&m->gen, m->n);
     m->gen = *next;
+    m->census.max_connections = m->gen.cfg->max_connections;
+    m->census.reloads++;
     m->bank ^= 1;
     if (master_retiring_workers(m) > 0) {
         timer_ms(m->ev_retire_deadline, grace);
@@ -782,6 +790,7 @@ master_reload(struct master *m)
         config_reloadable(m->gen.cfg, cfg, err) != 0) {
         log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged: %s",
                 err);
+        m->census.reloads_refused++;
         free(cfg);
         return;
     }
@@ -810,6 +819,7 @@ master_reload(struct master *m)
         /* cfg is freed */
         log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged: %s",
                 err);
+        m->census.reloads_refused++;
         goto done;
     }
     struct admin *fresh;
@@ -818,11 +828,13 @@ master_reload(struct master *m)
                       err) != 0) {
         log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged: %s",
                 err);
+        m->census.reloads_refused++;
         gen_abandon(&next, &m->gen, m->n);
         goto done;
     }
     if (master_logs(cfg, m->gen.cfg) != 0) {
         log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged");
+        m->census.reloads_refused++;
         admin_free(fresh);
         gen_abandon(&next, &m->gen, m->n);
         goto done;
@@ -890,6 +902,7 @@ master_free(struct master *m)
     }
     gen_free(&m->gen, m->n);
     free(m->slots);
+    free(m->census.workers);
     stats_shm_destroy(&m->shm);
     if (m->pidfile_fd != -1) {
         process_pidfile_remove(m->pidfile_path, m->pidfile_fd);
@@ -1068,7 +1081,11 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
         goto out;
     }
     m.slots = calloc(2 * n, sizeof(*m.slots));
-    if (m.slots == NULL) {
+    m.census.workers = calloc(2 * n, sizeof(*m.census.workers));
+    m.census.master_pid = m.pid;
+    m.census.n_slots = 2 * n;
+    m.census.max_connections = m.gen.cfg->max_connections;
+    if (m.slots == NULL || m.census.workers == NULL) {
         log_msg(LOG_LEVEL_CRIT, "out of memory");
         goto out;
     }

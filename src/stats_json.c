@@ -82,21 +82,33 @@ iso_time(uint64_t ms)
     return json_string(buf);
 }
 
-/* Autobahn's {"size": count} object, plus the overflow when any. */
+/*
+ * Autobahn's {"size": count} object, by increasing size (the record keeps
+ * sizes in the order they first occurred; jansson keeps the order keys
+ * are set in).
+ */
 static json_t *
 octets(const struct stats_octets *o)
 {
     json_t *j = json_object();
     char key[24];
     uint32_t n = o->n;
+    uint32_t order[STATS_OCTET_SIZES];
 
     if (n > STATS_OCTET_SIZES) {
         n = STATS_OCTET_SIZES; /* a copy from shared memory: bound it */
     }
-
     for (uint32_t i = 0; i < n; i++) {
-        snprintf(key, sizeof(key), "%" PRIu32, o->size[i]);
-        json_object_set_new(j, key, json_integer((json_int_t)o->count[i]));
+        uint32_t k = i;
+        for (; k > 0 && o->size[order[k - 1]] > o->size[i]; k--) {
+            order[k] = order[k - 1];
+        }
+        order[k] = i;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "%" PRIu32, o->size[order[i]]);
+        json_object_set_new(j, key,
+                            json_integer((json_int_t)o->count[order[i]]));
     }
     return j;
 }
@@ -160,7 +172,7 @@ stats_json_case(const struct stats_case *c, uint64_t now_ms)
     json_object_set_new(j, "httpStatus", code_or_null(c->http_status));
     json_object_set_new(j, "started", iso_time(c->started_ms));
     json_object_set_new(
-        j, "duration",
+        j, "durationMs",
         json_integer(
             (json_int_t)(end > c->started_ms ? end - c->started_ms : 0)));
     json_object_set_new(
@@ -260,32 +272,112 @@ close_codes(const uint64_t *by_bucket)
     return j;
 }
 
+static const char *const timeout_keys[STATS_TIMEOUT_N] = {
+    "handshake",
+    "close",
+    "ping",
+    "idle",
+};
+
+static json_t *
+count(uint64_t n)
+{
+    return json_integer((json_int_t)n);
+}
+
+#define HISTOGRAM_BUCKETS_MAX 8
+_Static_assert(STATS_DURATION_BUCKETS <= HISTOGRAM_BUCKETS_MAX &&
+                   STATS_SIZE_BUCKETS <= HISTOGRAM_BUCKETS_MAX,
+               "room for the buckets of every histogram");
+
+/*
+ * Cumulative bucket counts ("le", Prometheus' sense) of a histogram of
+ * n_bounds + 1 buckets, each at most the next: a slot is memory workers
+ * write, so the sums saturate rather than wrap.
+ */
+static void
+cumulative(const uint64_t *buckets, unsigned n, uint64_t *out)
+{
+    uint64_t run = 0;
+    for (unsigned i = 0; i < n; i++) {
+        run = buckets[i] > UINT64_MAX - run ? UINT64_MAX : run + buckets[i];
+        out[i] = run;
+    }
+}
+
+/* {"buckets": {"BOUND": count, ..., "+Inf": count}, "sum": n}, the counts
+ * cumulative, the bounds in ascending order. */
+static json_t *
+histogram_object(const uint64_t *buckets, const uint64_t *bounds,
+                 unsigned n_bounds, uint64_t sum)
+{
+    uint64_t cum[HISTOGRAM_BUCKETS_MAX];
+    json_t *b = json_object();
+    char key[24];
+
+    cumulative(buckets, n_bounds + 1, cum);
+    for (unsigned i = 0; i <= n_bounds; i++) {
+        if (i < n_bounds) {
+            snprintf(key, sizeof(key), "%" PRIu64, bounds[i]);
+        } else {
+            snprintf(key, sizeof(key), "+Inf");
+        }
+        json_object_set_new(b, key, json_integer((json_int_t)cum[i]));
+    }
+    return json_pack("{s:o, s:I}", "buckets", b, "sum", (json_int_t)sum);
+}
+
 static json_t *
 totals_object(const struct stats_totals *t)
 {
+    json_t *j = json_object();
     json_t *refused = json_object();
     json_t *wrong = json_object();
+    json_t *timeouts = json_object();
+
     for (unsigned i = 0; i < STATS_STATUS_N; i++) {
-        json_object_set_new(refused, status_keys[i],
-                            json_integer((json_int_t)t->refused[i]));
+        json_object_set_new(refused, status_keys[i], count(t->refused[i]));
     }
     for (unsigned i = 0; i < STATS_WRONG_N; i++) {
-        json_object_set_new(wrong, wrong_keys[i],
-                            json_integer((json_int_t)t->wrong_protocol[i]));
+        json_object_set_new(wrong, wrong_keys[i], count(t->wrong_protocol[i]));
     }
-    return json_pack(
-        "{s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, "
-        "s:I, s:I, s:I}",
-        "accepted", (json_int_t)t->accepted, "active", (json_int_t)t->active,
-        "peak", (json_int_t)t->peak, "refused", refused, "wrongProtocol", wrong,
-        "rxMessages", (json_int_t)t->rx_messages, "txMessages",
-        (json_int_t)t->tx_messages, "rxFrames", (json_int_t)t->rx_frames,
-        "txFrames", (json_int_t)t->tx_frames, "rxOctets",
-        (json_int_t)t->rx_octets, "txOctets", (json_int_t)t->tx_octets,
-        "closeCodesSent", close_codes(t->close_sent), "closeCodesReceived",
-        close_codes(t->close_received), "clean", (json_int_t)t->clean,
-        "unclean", (json_int_t)t->unclean, "unrecorded",
-        (json_int_t)t->unrecorded);
+    for (unsigned i = 0; i < STATS_TIMEOUT_N; i++) {
+        json_object_set_new(timeouts, timeout_keys[i], count(t->timeouts[i]));
+    }
+    json_object_set_new(j, "accepted", count(t->accepted));
+    json_object_set_new(j, "active", count(t->active));
+    json_object_set_new(j, "peak", count(t->peak));
+    json_object_set_new(j, "refused", refused);
+    json_object_set_new(j, "wrongProtocol", wrong);
+    json_object_set_new(j, "rxMessages", count(t->rx_messages));
+    json_object_set_new(j, "txMessages", count(t->tx_messages));
+    json_object_set_new(j, "rxFrames", count(t->rx_frames));
+    json_object_set_new(j, "txFrames", count(t->tx_frames));
+    json_object_set_new(j, "rxOctets", count(t->rx_octets));
+    json_object_set_new(j, "txOctets", count(t->tx_octets));
+    json_object_set_new(j, "closeCodesSent", close_codes(t->close_sent));
+    json_object_set_new(j, "closeCodesReceived",
+                        close_codes(t->close_received));
+    json_object_set_new(j, "clean", count(t->clean));
+    json_object_set_new(j, "unclean", count(t->unclean));
+    json_object_set_new(j, "unopened", count(t->unopened));
+    json_object_set_new(j, "unrecorded", count(t->unrecorded));
+    json_object_set_new(j, "tlsHandshakesFailed", count(t->tls_failed));
+    json_object_set_new(j, "deflateNegotiated", count(t->deflate));
+    json_object_set_new(j, "timeouts", timeouts);
+    json_object_set_new(
+        j, "connectionDurationMs",
+        histogram_object(t->duration_ms, stats_duration_bounds_ms,
+                         STATS_DURATION_BUCKETS - 1, t->duration_ms_sum));
+    json_object_set_new(j, "rxMessageBytes",
+                        histogram_object(t->rx_message_bytes, stats_size_bounds,
+                                         STATS_SIZE_BUCKETS - 1,
+                                         t->rx_message_bytes_sum));
+    json_object_set_new(j, "txMessageBytes",
+                        histogram_object(t->tx_message_bytes, stats_size_bounds,
+                                         STATS_SIZE_BUCKETS - 1,
+                                         t->tx_message_bytes_sum));
+    return j;
 }
 
 json_t *
@@ -307,6 +399,11 @@ stats_json_stats(const struct stats_json_snapshot *s)
                 ? json_integer((json_int_t)(s->now_ms - w->heartbeat_ms))
                 : json_null(),
             "totals", totals_object(&w->t));
+        json_object_set_new(o, "exits",
+                            json_pack("{s:I, s:I, s:I}", "crashed",
+                                      (json_int_t)w->crashed, "fatal",
+                                      (json_int_t)w->fatal, "retired",
+                                      (json_int_t)w->retired));
         json_array_append_new(workers, o);
         stats_totals_add(&sum, &w->t);
     }
@@ -314,13 +411,14 @@ stats_json_stats(const struct stats_json_snapshot *s)
      * true one. */
     sum.peak = s->peak_active;
     snprintf(layout, sizeof(layout), "%u.%u", s->layout_major, s->layout_minor);
-    return json_pack("{s:s, s:s, s:o, s:I, s:o, s:{s:I, s:I}, s:o}", "version",
-                     s->version, "layoutVersion", layout, "started",
-                     iso_time(s->started_ms), "uptimeSeconds",
-                     (json_int_t)((s->now_ms - s->started_ms) / 1000), "totals",
-                     totals_object(&sum), "cases", "capacity",
-                     (json_int_t)s->n_cases, "lastId",
-                     (json_int_t)s->last_case_id, "workers", workers);
+    return json_pack(
+        "{s:s, s:s, s:o, s:I, s:o, s:{s:I, s:I}, s:{s:I, s:I}, s:o}", "version",
+        s->version, "layoutVersion", layout, "started", iso_time(s->started_ms),
+        "uptimeSeconds", (json_int_t)((s->now_ms - s->started_ms) / 1000),
+        "totals", totals_object(&sum), "cases", "capacity",
+        (json_int_t)s->n_cases, "lastId", (json_int_t)s->last_case_id,
+        "reloads", "done", (json_int_t)s->reloads, "refused",
+        (json_int_t)s->reloads_refused, "workers", workers);
 }
 
 /* Prometheus ---------------------------------------------------------------*/
@@ -344,7 +442,30 @@ prom_per_worker(struct evbuffer *out, const struct stats_json_snapshot *s,
     }
 }
 
-/* A counter counted both ways, per worker, with a direction label. */
+/*
+ * A counter counted both ways, per worker, with a direction label: every
+ * metric with a direction says "received" or "sent", never rx or tx.
+ */
+/* A counter per worker and per key of an array of counters in the totals
+ * (at offset), the key as the label's value. */
+static void
+prom_by_label(struct evbuffer *out, const struct stats_json_snapshot *s,
+              const char *name, const char *help, const char *label,
+              const char *const *keys, unsigned n, size_t offset)
+{
+    PROM_HEAD(out, name, "counter", help);
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        for (unsigned k = 0; k < n; k++) {
+            uint64_t v;
+            memcpy(&v, (const char *)&s->workers[i].t + offset + k * sizeof(v),
+                   sizeof(v));
+            evbuffer_add_printf(out,
+                                "%s{worker=\"%u\",%s=\"%s\"} %" PRIu64 "\n",
+                                name, s->workers[i].slot, label, keys[k], v);
+        }
+    }
+}
+
 static void
 prom_both_ways(struct evbuffer *out, const struct stats_json_snapshot *s,
                const char *name, const char *help, size_t rx_off, size_t tx_off)
@@ -354,19 +475,163 @@ prom_both_ways(struct evbuffer *out, const struct stats_json_snapshot *s,
         uint64_t rx, tx;
         memcpy(&rx, (const char *)&s->workers[i].t + rx_off, sizeof(rx));
         memcpy(&tx, (const char *)&s->workers[i].t + tx_off, sizeof(tx));
-        evbuffer_add_printf(out,
-                            "%s{worker=\"%u\",direction=\"rx\"} %" PRIu64 "\n"
-                            "%s{worker=\"%u\",direction=\"tx\"} %" PRIu64 "\n",
-                            name, s->workers[i].slot, rx, name,
-                            s->workers[i].slot, tx);
+        evbuffer_add_printf(
+            out,
+            "%s{worker=\"%u\",direction=\"received\"} %" PRIu64 "\n"
+            "%s{worker=\"%u\",direction=\"sent\"} %" PRIu64 "\n",
+            name, s->workers[i].slot, rx, name, s->workers[i].slot, tx);
     }
 }
 
-int
-stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
+/* ms as seconds in decimal, without trailing zeros: 100 is "0.1". */
+static void
+seconds_text(char *buf, size_t cap, uint64_t ms)
 {
-    char key[16];
+    int n = snprintf(buf, cap, "%" PRIu64 ".%03u", ms / 1000,
+                     (unsigned)(ms % 1000));
+    size_t len = n > 0 && (size_t)n < cap ? (size_t)n : 0;
 
+    while (len > 0 && buf[len - 1] == '0') {
+        buf[--len] = '\0';
+    }
+    if (len > 0 && buf[len - 1] == '.') {
+        buf[--len] = '\0';
+    }
+}
+
+/* Which histogram of a worker's totals, and how its values print. */
+struct prom_histogram {
+    const char *name;
+    const char *labels; /* after worker="N", e.g. ",direction=\"sent\"" */
+    const uint64_t *bounds;
+    unsigned n_bounds;
+    bool ms;                     /* values in ms, shown in seconds */
+    size_t buckets_off, sum_off; /* in struct stats_totals */
+};
+
+static void
+prom_value(char *buf, size_t cap, uint64_t v, bool ms)
+{
+    if (ms) {
+        seconds_text(buf, cap, v);
+    } else {
+        snprintf(buf, cap, "%" PRIu64, v);
+    }
+}
+
+/* One worker's series of a histogram: buckets, sum and count. */
+static void
+prom_histogram(struct evbuffer *out, const struct stats_json_worker *w,
+               const struct prom_histogram *h)
+{
+    uint64_t b[HISTOGRAM_BUCKETS_MAX];
+    uint64_t cum[HISTOGRAM_BUCKETS_MAX];
+    uint64_t sum;
+    char le[32];
+    char v[32];
+
+    memcpy(b, (const char *)&w->t + h->buckets_off,
+           (h->n_bounds + 1) * sizeof(b[0]));
+    memcpy(&sum, (const char *)&w->t + h->sum_off, sizeof(sum));
+    cumulative(b, h->n_bounds + 1, cum);
+    for (unsigned i = 0; i <= h->n_bounds; i++) {
+        if (i < h->n_bounds) {
+            prom_value(le, sizeof(le), h->bounds[i], h->ms);
+        } else {
+            snprintf(le, sizeof(le), "+Inf");
+        }
+        evbuffer_add_printf(
+            out, "%s_bucket{worker=\"%u\"%s,le=\"%s\"} %" PRIu64 "\n", h->name,
+            w->slot, h->labels, le, cum[i]);
+    }
+    prom_value(v, sizeof(v), sum, h->ms);
+    evbuffer_add_printf(out,
+                        "%s_sum{worker=\"%u\"%s} %s\n"
+                        "%s_count{worker=\"%u\"%s} %" PRIu64 "\n",
+                        h->name, w->slot, h->labels, v, h->name, w->slot,
+                        h->labels, cum[h->n_bounds]);
+}
+
+static const struct prom_histogram prom_duration = {
+    "wsd_connection_duration_seconds",
+    "",
+    stats_duration_bounds_ms,
+    STATS_DURATION_BUCKETS - 1,
+    true,
+    offsetof(struct stats_totals, duration_ms),
+    offsetof(struct stats_totals, duration_ms_sum),
+};
+
+static const struct prom_histogram prom_message_size[2] = {
+    {"wsd_message_size_bytes", ",direction=\"received\"", stats_size_bounds,
+     STATS_SIZE_BUCKETS - 1, false,
+     offsetof(struct stats_totals, rx_message_bytes),
+     offsetof(struct stats_totals, rx_message_bytes_sum)},
+    {"wsd_message_size_bytes", ",direction=\"sent\"", stats_size_bounds,
+     STATS_SIZE_BUCKETS - 1, false,
+     offsetof(struct stats_totals, tx_message_bytes),
+     offsetof(struct stats_totals, tx_message_bytes_sum)},
+};
+
+/*
+ * One of Prometheus' standard process metrics (client_golang's names and
+ * help), a series per process of wsd: {process="master"} and
+ * {process="worker",worker="SLOT"}.
+ */
+static void
+prom_process(struct evbuffer *out, const struct stats_json_snapshot *s,
+             const char *name, const char *type, const char *help,
+             size_t offset, bool ms)
+{
+    char v[32];
+
+    PROM_HEAD(out, name, type, help);
+    for (unsigned i = 0; i < s->n_processes; i++) {
+        const struct stats_json_process *p = &s->processes[i];
+        uint64_t n;
+        memcpy(&n, (const char *)&p->s + offset, sizeof(n));
+        if (n == PROCFS_UNLIMITED) {
+            snprintf(v, sizeof(v), "+Inf");
+        } else {
+            prom_value(v, sizeof(v), n, ms);
+        }
+        if (p->worker < 0) {
+            evbuffer_add_printf(out, "%s{process=\"master\"} %s\n", name, v);
+        } else {
+            evbuffer_add_printf(out,
+                                "%s{process=\"worker\",worker=\"%d\"} %s\n",
+                                name, p->worker, v);
+        }
+    }
+}
+
+static void
+prom_processes(struct evbuffer *out, const struct stats_json_snapshot *s)
+{
+    prom_process(out, s, "process_cpu_seconds_total", "counter",
+                 "Total user and system CPU time spent in seconds.",
+                 offsetof(struct procfs_sample, cpu_ms), true);
+    prom_process(out, s, "process_resident_memory_bytes", "gauge",
+                 "Resident memory size in bytes.",
+                 offsetof(struct procfs_sample, resident_bytes), false);
+    prom_process(out, s, "process_virtual_memory_bytes", "gauge",
+                 "Virtual memory size in bytes.",
+                 offsetof(struct procfs_sample, virtual_bytes), false);
+    prom_process(out, s, "process_open_fds", "gauge",
+                 "Number of open file descriptors.",
+                 offsetof(struct procfs_sample, open_fds), false);
+    prom_process(out, s, "process_max_fds", "gauge",
+                 "Maximum number of open file descriptors.",
+                 offsetof(struct procfs_sample, max_fds), false);
+    prom_process(out, s, "process_start_time_seconds", "gauge",
+                 "Start time of the process since unix epoch in seconds.",
+                 offsetof(struct procfs_sample, start_ms), true);
+}
+
+/* The master's own series: version, uptime, workers, exits, reloads. */
+static void
+prom_master(struct evbuffer *out, const struct stats_json_snapshot *s)
+{
     PROM_HEAD(out, "wsd_info", "gauge", "wsd's version and layout, as labels.");
     evbuffer_add_printf(out, "wsd_info{version=\"%s\",layout=\"%u.%u\"} 1\n",
                         s->version, s->layout_major, s->layout_minor);
@@ -386,48 +651,114 @@ stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
         evbuffer_add_printf(out, "wsd_worker_starts_total{worker=\"%u\"} %u\n",
                             s->workers[i].slot, s->workers[i].generation);
     }
+    PROM_HEAD(out, "wsd_worker_exits_total", "counter",
+              "Workers that exited, by reason: crashed (died while it should "
+              "run; respawned), fatal (exit status 2; not respawned), "
+              "retired (replaced by a reload).");
+    for (unsigned i = 0; i < s->n_workers; i++) {
+        const struct stats_json_worker *w = &s->workers[i];
+        evbuffer_add_printf(
+            out,
+            "wsd_worker_exits_total{worker=\"%u\",reason=\"crashed\"} %" PRIu64
+            "\n"
+            "wsd_worker_exits_total{worker=\"%u\",reason=\"fatal\"} %" PRIu64
+            "\n"
+            "wsd_worker_exits_total{worker=\"%u\",reason=\"retired\"} %" PRIu64
+            "\n",
+            w->slot, w->crashed, w->slot, w->fatal, w->slot, w->retired);
+    }
+    PROM_HEAD(out, "wsd_reloads_total", "counter",
+              "Configuration reloads (SIGHUP), by result: done (a new "
+              "generation of workers started) or refused (nothing changed).");
+    evbuffer_add_printf(out,
+                        "wsd_reloads_total{result=\"done\"} %" PRIu64 "\n"
+                        "wsd_reloads_total{result=\"refused\"} %" PRIu64 "\n",
+                        s->reloads, s->reloads_refused);
+}
+
+/* Connections: how many, how they were refused, ended, timed out. */
+static void
+prom_connections(struct evbuffer *out, const struct stats_json_snapshot *s)
+{
     prom_per_worker(out, s, "wsd_connections_accepted_total", "counter",
                     "Connections accepted.",
                     offsetof(struct stats_totals, accepted));
     prom_per_worker(out, s, "wsd_connections_active", "gauge",
                     "Connections open now.",
                     offsetof(struct stats_totals, active));
+    PROM_HEAD(out, "wsd_connections_max", "gauge",
+              "Connections a worker serves (max_connections); past it, 503. "
+              "Each takes a descriptor: compare with process_max_fds.");
+    evbuffer_add_printf(out, "wsd_connections_max %" PRIu64 "\n",
+                        s->max_connections);
     PROM_HEAD(out, "wsd_connections_peak", "gauge",
               "Most connections open at once, all workers together.");
     evbuffer_add_printf(out, "wsd_connections_peak %" PRIu64 "\n",
                         s->peak_active);
-    PROM_HEAD(out, "wsd_handshakes_refused_total", "counter",
-              "Opening handshakes refused, by HTTP status.");
+    prom_by_label(out, s, "wsd_handshakes_refused_total",
+                  "Opening handshakes refused, by HTTP status.", "status",
+                  status_keys, STATS_STATUS_N,
+                  offsetof(struct stats_totals, refused));
+    prom_by_label(out, s, "wsd_wrong_protocol_total",
+                  "Connections that spoke TLS to the ws:// port or plain HTTP "
+                  "to the wss:// port.",
+                  "kind", wrong_labels, STATS_WRONG_N,
+                  offsetof(struct stats_totals, wrong_protocol));
+    PROM_HEAD(out, "wsd_closes_total", "counter",
+              "Connections ended, by outcome: clean (a WebSocket with a "
+              "closing handshake both ways), unclean (a WebSocket ended "
+              "otherwise, or lost with its worker), unopened (no WebSocket: "
+              "refused, or gone before any answer).");
     for (unsigned i = 0; i < s->n_workers; i++) {
-        for (unsigned k = 0; k < STATS_STATUS_N; k++) {
-            evbuffer_add_printf(
-                out,
-                "wsd_handshakes_refused_total{worker=\"%u\",status=\"%s\"} "
-                "%" PRIu64 "\n",
-                s->workers[i].slot, status_keys[k], s->workers[i].t.refused[k]);
-        }
+        const struct stats_totals *t = &s->workers[i].t;
+        unsigned slot = s->workers[i].slot;
+        evbuffer_add_printf(
+            out,
+            "wsd_closes_total{worker=\"%u\",outcome=\"clean\"} %" PRIu64 "\n"
+            "wsd_closes_total{worker=\"%u\",outcome=\"unclean\"} %" PRIu64 "\n"
+            "wsd_closes_total{worker=\"%u\",outcome=\"unopened\"} %" PRIu64
+            "\n",
+            slot, t->clean, slot, t->unclean, slot, t->unopened);
     }
-    PROM_HEAD(out, "wsd_wrong_protocol_total", "counter",
-              "Connections that spoke TLS to the ws:// port or plain HTTP to "
-              "the wss:// port.");
+    prom_per_worker(out, s, "wsd_cases_unrecorded_total", "counter",
+                    "Connections that found no free statistics record.",
+                    offsetof(struct stats_totals, unrecorded));
+    prom_per_worker(out, s, "wsd_tls_handshakes_failed_total", "counter",
+                    "TLS connections that ended before their handshake "
+                    "finished (refused by OpenSSL, the peer gone, or timed "
+                    "out).",
+                    offsetof(struct stats_totals, tls_failed));
+    prom_per_worker(out, s, "wsd_deflate_negotiated_total", "counter",
+                    "WebSockets opened with permessage-deflate.",
+                    offsetof(struct stats_totals, deflate));
+    PROM_HEAD(out, prom_duration.name, "histogram",
+              "WebSockets (answered 101) by length, from accept to close.");
     for (unsigned i = 0; i < s->n_workers; i++) {
-        for (unsigned k = 0; k < STATS_WRONG_N; k++) {
-            evbuffer_add_printf(
-                out,
-                "wsd_wrong_protocol_total{worker=\"%u\",kind=\"%s\"} "
-                "%" PRIu64 "\n",
-                s->workers[i].slot, wrong_labels[k],
-                s->workers[i].t.wrong_protocol[k]);
-        }
+        prom_histogram(out, &s->workers[i], &prom_duration);
     }
+    prom_by_label(out, s, "wsd_timeouts_total",
+                  "Timeouts that ran out, by kind: handshake "
+                  "(handshake_timeout_ms), close (close_timeout_ms), ping "
+                  "(pong_timeout_ms) and idle (idle_timeout_ms).",
+                  "kind", timeout_keys, STATS_TIMEOUT_N,
+                  offsetof(struct stats_totals, timeouts));
+}
+
+/* What crossed the wire: messages, frames, bytes, close codes, sizes. */
+static void
+prom_traffic(struct evbuffer *out, const struct stats_json_snapshot *s)
+{
+    char key[16];
+
     prom_both_ways(out, s, "wsd_messages_total", "WebSocket messages.",
                    offsetof(struct stats_totals, rx_messages),
                    offsetof(struct stats_totals, tx_messages));
     prom_both_ways(out, s, "wsd_frames_total", "WebSocket frames.",
                    offsetof(struct stats_totals, rx_frames),
                    offsetof(struct stats_totals, tx_frames));
-    prom_both_ways(out, s, "wsd_octets_total",
-                   "Bytes read and written, handshakes included.",
+    prom_both_ways(out, s, "wsd_bytes_total",
+                   "Bytes received and sent, handshakes included (over TLS, "
+                   "the plaintext).",
                    offsetof(struct stats_totals, rx_octets),
                    offsetof(struct stats_totals, tx_octets));
     PROM_HEAD(out, "wsd_close_codes_total", "counter",
@@ -449,19 +780,22 @@ stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
                 key, t->close_received[k]);
         }
     }
-    PROM_HEAD(out, "wsd_closes_total", "counter",
-              "Connections ended, with or without a clean closing handshake.");
+    PROM_HEAD(out, "wsd_message_size_bytes", "histogram",
+              "WebSocket messages by payload size (after inflation), "
+              "received and sent.");
     for (unsigned i = 0; i < s->n_workers; i++) {
-        evbuffer_add_printf(out,
-                            "wsd_closes_total{worker=\"%u\",clean=\"true\"} "
-                            "%" PRIu64 "\n"
-                            "wsd_closes_total{worker=\"%u\",clean=\"false\"} "
-                            "%" PRIu64 "\n",
-                            s->workers[i].slot, s->workers[i].t.clean,
-                            s->workers[i].slot, s->workers[i].t.unclean);
+        for (unsigned k = 0; k < 2; k++) {
+            prom_histogram(out, &s->workers[i], &prom_message_size[k]);
+        }
     }
-    prom_per_worker(out, s, "wsd_cases_unrecorded_total", "counter",
-                    "Connections that found no free statistics record.",
-                    offsetof(struct stats_totals, unrecorded));
+}
+
+int
+stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
+{
+    prom_master(out, s);
+    prom_connections(out, s);
+    prom_traffic(out, s);
+    prom_processes(out, s);
     return 0;
 }

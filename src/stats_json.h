@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
+#include "procfs.h"
 #include "stats_shm.h"
 
 /* What a worker slot looked like when it was read. */
@@ -21,6 +22,15 @@ struct stats_json_worker {
     unsigned generation; /* workers started in the slot */
     uint64_t heartbeat_ms;
     struct stats_totals t;
+    /* Exits the master saw (not while it stopped): died while it should
+     * run (respawned), exit status 2 (not respawned), after a reload. */
+    uint64_t crashed, fatal, retired;
+};
+
+/* A process of wsd as /proc shows it, for the process_* metrics. */
+struct stats_json_process {
+    int worker; /* its slot, or -1 for the master */
+    struct procfs_sample s;
 };
 
 /* One read of the whole segment's counters. */
@@ -32,6 +42,10 @@ struct stats_json_snapshot {
     unsigned n_cases; /* record capacity */
     unsigned n_workers;
     const struct stats_json_worker *workers;
+    uint64_t max_connections; /* per worker; 0: not known */
+    uint64_t reloads, reloads_refused;
+    unsigned n_processes; /* the master first, then the workers */
+    const struct stats_json_process *processes;
 };
 
 /* A case record as an object ("id", "rxOctetStats", "wasClean", ...). */

@@ -68,6 +68,7 @@ stats_record_start(struct stats_record *r, const struct stats_shm *shm,
 
     memset(r, 0, sizeof(*r));
     r->counters = &s->c;
+    r->started_ms32 = (uint32_t)now_ms;
     stats_add(&s->c.accepted, 1);
     stats_add(&s->c.active, 1);
     uint64_t active = atomic_load_explicit(&s->c.active, memory_order_relaxed);
@@ -98,7 +99,7 @@ stats_record_dropped(const struct stats_shm *shm, unsigned slot)
     struct stats_shm_slot *s = stats_shm_slot(shm, slot);
 
     stats_add(&s->c.accepted, 1);
-    stats_add(&s->c.unclean, 1);
+    stats_add(&s->c.unopened, 1);
     stats_add(&s->c.unrecorded, 1);
 }
 
@@ -154,8 +155,11 @@ stats_record_handshake(struct stats_record *r, unsigned status,
                        const struct ws_handshake_request *req,
                        const char *extension_response)
 {
+    r->opened = status == 101;
     if (status != 101) {
         stats_add(&r->counters->refused[stats_status_index(status)], 1);
+    } else if (extension_response != NULL) {
+        stats_add(&r->counters->deflate, 1);
     }
     if (r->rec == NULL) {
         return;
@@ -191,6 +195,20 @@ void
 stats_record_wrong_protocol(struct stats_record *r, enum stats_wrong kind)
 {
     stats_add(&r->counters->wrong_protocol[kind], 1);
+}
+
+void
+stats_record_tls_failed(struct stats_record *r)
+{
+    stats_add(&r->counters->tls_failed, 1);
+}
+
+void
+stats_record_timeout(struct stats_record *r, enum stats_timeout kind)
+{
+    if ((unsigned)kind < STATS_TIMEOUT_N) {
+        stats_add(&r->counters->timeouts[kind], 1);
+    }
 }
 
 void
@@ -238,10 +256,21 @@ stats_record_frame_out(struct stats_record *r, uint8_t opcode)
     }
 }
 
+/* One value into a histogram of the caller's slot. */
+static void
+observe(_Atomic uint64_t *buckets, _Atomic uint64_t *sum,
+        const uint64_t *bounds, unsigned n_bounds, uint64_t v)
+{
+    stats_add(&buckets[stats_bucket(bounds, n_bounds, v)], 1);
+    stats_add(sum, v);
+}
+
 void
 stats_record_message_in(struct stats_record *r, size_t len)
 {
     stats_add(&r->counters->rx_messages, 1);
+    observe(r->counters->rx_message_bytes, &r->counters->rx_message_bytes_sum,
+            stats_size_bounds, STATS_SIZE_BUCKETS - 1, len);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         r->rec->rx_messages++;
@@ -255,6 +284,8 @@ stats_record_message_out(struct stats_record *r, size_t len, bool compressed,
                          size_t wire_len)
 {
     stats_add(&r->counters->tx_messages, 1);
+    observe(r->counters->tx_message_bytes, &r->counters->tx_message_bytes_sum,
+            stats_size_bounds, STATS_SIZE_BUCKETS - 1, len);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         r->rec->tx_messages++;
@@ -355,11 +386,25 @@ append(char *out, size_t *len, size_t cap, const char *fmt, ...)
     }
 }
 
-/* The access log line of a finished case (see log.h). */
+/* Appends " key=\"value\"", the value escaped. */
+static void
+append_quoted(char *out, size_t *len, size_t cap, const char *key,
+              const char *value)
+{
+    append(out, len, cap, " %s=\"", key);
+    append_escaped(out, len, cap - 1, value);
+    append(out, len, cap, "\"");
+}
+
+/*
+ * The access log line of a finished case (see log.h). Fields a peer
+ * chose come escaped, the free-form ones quoted and last; the buffer has
+ * room for every field at its longest, escaped.
+ */
 static void
 access_line(const struct stats_case *c)
 {
-    char line[1024];
+    char line[ACCESS_LOG_LINE_MAX];
     size_t len = 0;
     time_t secs = (time_t)(c->ended_ms / 1000);
     struct tm tm;
@@ -394,14 +439,47 @@ access_line(const struct stats_case *c)
     if (c->tls) {
         append(line, &len, sizeof(line), " tls=%s", c->tls_version);
     }
-    append(line, &len, sizeof(line), " case=%llu worker=%u clean=%s",
-           (unsigned long long)c->id, c->worker, c->was_clean ? "yes" : "no");
+    append(line, &len, sizeof(line), " id=%llu", (unsigned long long)c->id);
+    if (c->query_case[0] != '\0') {
+        append(line, &len, sizeof(line), " case=");
+        append_escaped(line, &len, sizeof(line), c->query_case);
+    }
+    if (c->query_agent[0] != '\0') {
+        append(line, &len, sizeof(line), " agent=");
+        append_escaped(line, &len, sizeof(line), c->query_agent);
+    }
+    append(line, &len, sizeof(line), " worker=%u clean=%s", c->worker,
+           c->was_clean ? "yes" : "no");
     if (!c->was_clean) {
-        append(line, &len, sizeof(line), " reason=\"");
-        append_escaped(line, &len, sizeof(line) - 1, c->was_not_clean_reason);
-        append(line, &len, sizeof(line), "\"");
+        append_quoted(line, &len, sizeof(line), "reason",
+                      c->was_not_clean_reason);
+    }
+    append_quoted(line, &len, sizeof(line), "user_agent", c->user_agent);
+    if (c->local_close_reason[0] != '\0') {
+        append_quoted(line, &len, sizeof(line), "close_sent_reason",
+                      c->local_close_reason);
+    }
+    if (c->remote_close_reason[0] != '\0') {
+        append_quoted(line, &len, sizeof(line), "close_received_reason",
+                      c->remote_close_reason);
     }
     access_log_write(line, len);
+}
+
+/*
+ * From accept to now_ms: exact from the record; without one, from the low
+ * 32 bits of the accept time, which tell lengths up to 24 days (2^31 ms;
+ * beyond, and when the clock stepped back, 0).
+ */
+static uint64_t
+length_ms(const struct stats_record *r, uint64_t now_ms)
+{
+    if (r->rec != NULL) {
+        uint64_t start = r->rec->started_ms;
+        return now_ms > start ? now_ms - start : 0;
+    }
+    uint32_t d = (uint32_t)now_ms - r->started_ms32;
+    return d < UINT32_C(0x80000000) ? d : 0;
 }
 
 void
@@ -414,7 +492,15 @@ stats_record_finish(struct stats_record *r, const struct stats_record_end *e,
                  e->why == NULL;
 
     stats_add(&r->counters->active, (uint64_t)-1);
-    stats_add(clean ? &r->counters->clean : &r->counters->unclean, 1);
+    if (r->opened) {
+        observe(r->counters->duration_ms, &r->counters->duration_ms_sum,
+                stats_duration_bounds_ms, STATS_DURATION_BUCKETS - 1,
+                length_ms(r, now_ms));
+    }
+    stats_add(clean       ? &r->counters->clean
+              : r->opened ? &r->counters->unclean
+                          : &r->counters->unopened,
+              1);
     if (r->rec == NULL) {
         return;
     }

@@ -22,8 +22,12 @@ struct stats_record {
     struct stats_case *rec;          /* NULL when unrecorded */
     struct stats_counters *counters; /* its worker's, in the slot */
     bool rx_compressed;              /* the message being received is */
+    bool opened;                     /* answered 101: a WebSocket session */
     bool close_sent;                 /* we sent a close frame */
     bool close_received;             /* the peer's close frame arrived */
+    uint32_t started_ms32; /* accepted, Unix time in ms, low 32 bits: in
+                              the padding, so struct conn does not grow;
+                              the record has all 64 when there is one */
 };
 
 /*
@@ -39,7 +43,7 @@ void stats_record_start(struct stats_record *r, const struct stats_shm *shm,
 /*
  * A connection closed unanswered at once (its worker is already past
  * max_connections by as many refusals as it will answer): counted
- * accepted, unclean and unrecorded in slot's counters, with no record.
+ * accepted, unopened and unrecorded in slot's counters, with no record.
  */
 void stats_record_dropped(const struct stats_shm *shm, unsigned slot);
 
@@ -47,13 +51,21 @@ void stats_record_dropped(const struct stats_shm *shm, unsigned slot);
 void stats_record_read(struct stats_record *r, size_t n);
 void stats_record_written(struct stats_record *r, size_t n);
 
-/* The opening handshake's request and our answer (101, or a refusal). */
+/* The opening handshake's request and our answer (101, or a refusal);
+ * extension_response: the permessage-deflate we granted, or NULL. */
 void stats_record_handshake(struct stats_record *r, unsigned status,
                             const struct ws_handshake_request *req,
                             const char *extension_response);
 
 /* The peer spoke the other protocol of its port (kind): counted. */
 void stats_record_wrong_protocol(struct stats_record *r, enum stats_wrong kind);
+
+/* A TLS connection ends before its handshake finished. */
+void stats_record_tls_failed(struct stats_record *r);
+
+/* A timeout of this kind ran out (the connection need not end at once:
+ * after ping and idle timeouts, it closes with a closing handshake). */
+void stats_record_timeout(struct stats_record *r, enum stats_timeout kind);
 
 /* The connection is carried by TLS with this version and cipher. */
 void stats_record_tls(struct stats_record *r, const char *version,
@@ -82,7 +94,9 @@ void stats_record_close_in(struct stats_record *r, unsigned code, bool has_code,
 /*
  * The connection is gone. dropped_by_me: we closed the TCP connection
  * first. why: NULL after a full closing handshake, else why it was not
- * clean. The timeouts say which one ended it.
+ * clean. The timeouts say which one ended it. Counted clean or unclean
+ * when it was a WebSocket (answered 101), else unopened: a refusal or a
+ * peer that left before any answer is no unclean close.
  */
 struct stats_record_end {
     bool dropped_by_me;

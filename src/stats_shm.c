@@ -13,6 +13,18 @@
 /* Readers give up on a record that changes this many times running. */
 #define STATS_READ_TRIES 1000
 
+/* 0.1 s, 1 s, 10 s, 1 min, 10 min, 1 h: from a refused or broken session
+ * to one that lives as long as the client. */
+const uint64_t stats_duration_bounds_ms[STATS_DURATION_BUCKETS - 1] = {
+    100, 1000, 10000, 60000, 600000, 3600000,
+};
+
+/* 64 B, 1 KiB, 16 KiB, 256 KiB, 1 MiB, 16 MiB (max_message_bytes'
+ * default): chat-sized to bulk. */
+const uint64_t stats_size_bounds[STATS_SIZE_BUCKETS - 1] = {
+    64, 1024, 16384, 262144, 1048576, 16777216,
+};
+
 int
 stats_shm_create(struct stats_shm *shm, unsigned n_slots, unsigned n_cases,
                  uint64_t now_ms)
@@ -245,6 +257,22 @@ stats_counters_read(const struct stats_counters *c, struct stats_totals *out)
     for (unsigned i = 0; i < STATS_WRONG_N; i++) {
         out->wrong_protocol[i] = RD(wrong_protocol[i]);
     }
+    out->unopened = RD(unopened);
+    out->tls_failed = RD(tls_failed);
+    out->deflate = RD(deflate);
+    for (unsigned i = 0; i < STATS_TIMEOUT_N; i++) {
+        out->timeouts[i] = RD(timeouts[i]);
+    }
+    for (unsigned i = 0; i < STATS_DURATION_BUCKETS; i++) {
+        out->duration_ms[i] = RD(duration_ms[i]);
+    }
+    out->duration_ms_sum = RD(duration_ms_sum);
+    for (unsigned i = 0; i < STATS_SIZE_BUCKETS; i++) {
+        out->rx_message_bytes[i] = RD(rx_message_bytes[i]);
+        out->tx_message_bytes[i] = RD(tx_message_bytes[i]);
+    }
+    out->rx_message_bytes_sum = RD(rx_message_bytes_sum);
+    out->tx_message_bytes_sum = RD(tx_message_bytes_sum);
 #undef RD
 }
 
@@ -273,6 +301,32 @@ stats_totals_add(struct stats_totals *sum, const struct stats_totals *t)
     for (unsigned i = 0; i < STATS_WRONG_N; i++) {
         sum->wrong_protocol[i] += t->wrong_protocol[i];
     }
+    sum->unopened += t->unopened;
+    sum->tls_failed += t->tls_failed;
+    sum->deflate += t->deflate;
+    for (unsigned i = 0; i < STATS_TIMEOUT_N; i++) {
+        sum->timeouts[i] += t->timeouts[i];
+    }
+    for (unsigned i = 0; i < STATS_DURATION_BUCKETS; i++) {
+        sum->duration_ms[i] += t->duration_ms[i];
+    }
+    sum->duration_ms_sum += t->duration_ms_sum;
+    for (unsigned i = 0; i < STATS_SIZE_BUCKETS; i++) {
+        sum->rx_message_bytes[i] += t->rx_message_bytes[i];
+        sum->tx_message_bytes[i] += t->tx_message_bytes[i];
+    }
+    sum->rx_message_bytes_sum += t->rx_message_bytes_sum;
+    sum->tx_message_bytes_sum += t->tx_message_bytes_sum;
+}
+
+unsigned
+stats_bucket(const uint64_t *bounds, unsigned n_bounds, uint64_t v)
+{
+    unsigned i = 0;
+    while (i < n_bounds && v > bounds[i]) {
+        i++;
+    }
+    return i;
 }
 
 unsigned

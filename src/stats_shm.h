@@ -19,8 +19,8 @@
 #include <sys/types.h>
 
 #define STATS_SHM_MAGIC         0x73647377u /* "wsds" */
-#define STATS_SHM_VERSION_MAJOR 2
-#define STATS_SHM_VERSION_MINOR 3
+#define STATS_SHM_VERSION_MAJOR 3
+#define STATS_SHM_VERSION_MINOR 0
 
 /* Handshake refusals are counted by status. */
 enum stats_status {
@@ -41,6 +41,27 @@ enum stats_wrong {
     STATS_WRONG_N,
 };
 
+/* Timeouts are counted by the directive whose time ran out. */
+enum stats_timeout {
+    STATS_TIMEOUT_HANDSHAKE, /* handshake_timeout_ms */
+    STATS_TIMEOUT_CLOSE,     /* close_timeout_ms: our close unanswered, or
+                                our last bytes unread */
+    STATS_TIMEOUT_PING,      /* pong_timeout_ms */
+    STATS_TIMEOUT_IDLE,      /* idle_timeout_ms */
+    STATS_TIMEOUT_N,
+};
+
+/*
+ * Histograms, Prometheus' way: fixed upper bounds, one count per bucket
+ * (a value goes to the first bucket whose bound it does not exceed, the
+ * last bucket taking what is above every bound) and the sum of the values.
+ * Slots keep each bucket's own count; readers make them cumulative.
+ */
+#define STATS_DURATION_BUCKETS 7 /* WebSockets by length, in ms */
+#define STATS_SIZE_BUCKETS     7 /* messages by payload bytes */
+extern const uint64_t stats_duration_bounds_ms[STATS_DURATION_BUCKETS - 1];
+extern const uint64_t stats_size_bounds[STATS_SIZE_BUCKETS - 1];
+
 /* Close codes are counted 1000-1015 one by one, then by range. */
 #define STATS_CLOSE_1000  0  /* index of 1000; 1015 is 15 */
 #define STATS_CLOSE_3XXX  16 /* 3000-3999, registered */
@@ -52,6 +73,9 @@ enum stats_wrong {
  * A worker slot's counters since the master started: a respawned worker
  * goes on counting in its slot, and the master settles a dead worker's
  * open connections, so totals never drift. Single writer at any time.
+ * Every connection that ended is counted once in clean, unclean or
+ * unopened, so accepted == active + clean + unclean + unopened. Fields
+ * are only ever added at the end (a minor version of the layout).
  */
 struct stats_counters {
     _Atomic uint64_t accepted;                /* connections accepted */
@@ -67,9 +91,24 @@ struct stats_counters {
     _Atomic uint64_t close_sent[STATS_CLOSE_N];
     _Atomic uint64_t close_received[STATS_CLOSE_N];
     _Atomic uint64_t clean;      /* closes with a full closing handshake */
-    _Atomic uint64_t unclean;    /* every other end of a connection */
+    _Atomic uint64_t unclean;    /* other ends of a WebSocket (after 101), and
+                                    connections a dead worker left open */
     _Atomic uint64_t unrecorded; /* cases with no free record to hold them */
-    _Atomic uint64_t wrong_protocol[STATS_WRONG_N]; /* (2.3) */
+    _Atomic uint64_t wrong_protocol[STATS_WRONG_N];
+    _Atomic uint64_t unopened;   /* ended without a WebSocket: refused, or
+                                    gone before any answer */
+    _Atomic uint64_t tls_failed; /* TLS connections that ended before their
+                                    handshake finished */
+    _Atomic uint64_t deflate;    /* WebSockets with permessage-deflate */
+    _Atomic uint64_t timeouts[STATS_TIMEOUT_N];
+    /* WebSockets (after 101) by length, accept to close, and the sum. */
+    _Atomic uint64_t duration_ms[STATS_DURATION_BUCKETS];
+    _Atomic uint64_t duration_ms_sum;
+    /* Messages by payload size (inflated), each way, and the sums. */
+    _Atomic uint64_t rx_message_bytes[STATS_SIZE_BUCKETS];
+    _Atomic uint64_t rx_message_bytes_sum;
+    _Atomic uint64_t tx_message_bytes[STATS_SIZE_BUCKETS];
+    _Atomic uint64_t tx_message_bytes_sum;
 };
 
 struct stats_shm_slot {
@@ -79,8 +118,7 @@ struct stats_shm_slot {
     _Atomic uint32_t next_record;  /* where the ring search resumes */
     uint32_t reserved0;
     struct stats_counters c;
-    uint64_t reserved[12 - STATS_WRONG_N]; /* room to grow; keeps slots on
-                                              cache lines */
+    uint64_t reserved[3]; /* room to grow; keeps slots on cache lines */
 };
 
 /* Where a case stands (Autobahn's report is written once it is closed). */
@@ -185,7 +223,7 @@ struct stats_shm_header {
 _Static_assert(sizeof(struct stats_shm_header) == 128, "frozen layout");
 _Static_assert(sizeof(struct stats_shm_slot) % 64 == 0, "cache lines");
 /* New counters take reserved words: a minor version keeps the slot size. */
-_Static_assert(sizeof(struct stats_shm_slot) == 576, "frozen slot size");
+_Static_assert(sizeof(struct stats_shm_slot) == 768, "frozen slot size");
 _Static_assert(sizeof(struct stats_case) % 8 == 0, "aligned records");
 
 /* The master's handle on the mapping (never a pointer into it in shm). */
@@ -293,10 +331,20 @@ struct stats_totals {
     uint64_t close_sent[STATS_CLOSE_N], close_received[STATS_CLOSE_N];
     uint64_t clean, unclean, unrecorded;
     uint64_t wrong_protocol[STATS_WRONG_N];
+    uint64_t unopened;
+    uint64_t tls_failed, deflate;
+    uint64_t timeouts[STATS_TIMEOUT_N];
+    uint64_t duration_ms[STATS_DURATION_BUCKETS], duration_ms_sum;
+    uint64_t rx_message_bytes[STATS_SIZE_BUCKETS], rx_message_bytes_sum;
+    uint64_t tx_message_bytes[STATS_SIZE_BUCKETS], tx_message_bytes_sum;
 };
 void stats_counters_read(const struct stats_counters *c,
                          struct stats_totals *out);
 void stats_totals_add(struct stats_totals *sum, const struct stats_totals *t);
+
+/* The bucket of v among bounds[0..n_bounds) (sorted, ascending):
+ * n_bounds when v is above them all. */
+unsigned stats_bucket(const uint64_t *bounds, unsigned n_bounds, uint64_t v);
 
 /* Index into close_sent/close_received for a close code. */
 unsigned stats_close_index(unsigned code);

@@ -57,6 +57,14 @@ enum worker_phase {
 };
 
 static void worker_enter(struct worker *w, enum worker_phase phase);
+
+/* The worker's number, 0 to workers - 1, whichever bank of slots its
+ * generation writes to: what ps shows. */
+static unsigned
+worker_number(const struct config *cfg, unsigned slot)
+{
+    return cfg->workers > 0 ? slot % cfg->workers : slot;
+}
 static void worker_on_spread(evutil_socket_t fd, short what, void *arg);
 
 /* One listening socket and the transport its connections take. */
@@ -275,7 +283,8 @@ worker_enter(struct worker *w, enum worker_phase phase)
     case WORKER_RUNNING:
         return;
     case WORKER_RETIRING:
-        process_title_set("wsd: worker %u (retiring)", w->slot_index);
+        process_title_set("wsd: worker %u (retiring)",
+                          worker_number(w->loop.cfg, w->slot_index));
         deadline_set(w, cfg->shutdown_timeout_ms);
         return;
     case WORKER_GRACEFUL:
@@ -311,7 +320,8 @@ worker_on_spread(evutil_socket_t fd, short what, void *arg)
     uint64_t share = (w->spread_left + w->spread_steps - 1) / w->spread_steps;
     for (uint64_t i = 0; i < share && w->spread_left > 0; i++) {
         w->spread_left--;
-        if (!conn_shutdown_next(&w->loop)) {
+        /* The spread is a reload's end: clients may reconnect at once. */
+        if (!conn_shutdown_next(&w->loop, "server reloading")) {
             w->spread_left = 0;
         }
     }
@@ -460,7 +470,7 @@ worker_run(const struct config *cfg, unsigned slot,
     int rc = WSD_EXIT_FATAL;
 
     reset_signals();
-    process_title_set("wsd: worker %u", slot);
+    process_title_set("wsd: worker %u", worker_number(cfg, slot));
     /* The listeners are bound and the keys read: the worker needs no
      * privilege from here on. */
     if (cfg->user[0] != '\0' &&

@@ -5,7 +5,8 @@
 # table, with the default --help prints; the manual page renders without
 # a groff warning; etc/wsd.conf passes wsd -t; the systemd unit passes
 # systemd-analyze verify (which needs no running systemd) and says what
-# the daemon needs; the logrotate file signals the master. TAP output.
+# the daemon needs; the logrotate file signals the master; every metric
+# /metrics serves is documented. TAP output.
 srcdir=${WSD_SRCDIR:-$(dirname "$0")/..}
 builddir=${WSD_BUILDDIR:-.}
 wsd=${WSD:-$builddir/src/wsd}
@@ -77,11 +78,24 @@ while read -r name default; do
         "$wrong"
 done <"$tmp/directives"
 
+# Every metric family that /metrics serves (the names src/stats_json.c
+# writes) is in the manual page and in the README's table.
+grep -o '"\(wsd\|process\)_[a-z_]*' "$srcdir/src/stats_json.c" |
+    tr -d '"' | sort -u >"$tmp/metrics"
+[ -s "$tmp/metrics" ] || { echo "Bail out! no metric name in stats_json.c"; exit 1; }
+while read -r metric; do
+    missing=
+    grep -q "^\.B[RI]* .*\b$metric\b" "$man" || missing="$missing doc/wsd.8"
+    grep -q "^| \`$metric\` |" "$readme" || missing="$missing README.md"
+    result "metric $metric is documented in doc/wsd.8 and README.md" \
+        "${missing:+missing from:$missing}"
+done <"$tmp/metrics"
+
 out=$("$groff" -man -ww -z "$man" 2>&1) || out="${out:-groff failed}"
 tap_result "doc/wsd.8 renders without a groff warning" "$out"
 
 missing=$(for s in NAME SYNOPSIS DESCRIPTION OPTIONS DIRECTIVES SIGNALS \
-    'RUNNING AS A SERVICE' FILES 'EXIT STATUS' 'SEE ALSO'; do
+    'RUNNING AS A SERVICE' STATISTICS FILES 'EXIT STATUS' 'SEE ALSO'; do
     grep -qx "\.SH $s" "$man" || echo "no section $s"
 done)
 tap_result "doc/wsd.8 has every section" "$missing"

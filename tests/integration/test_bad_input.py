@@ -463,10 +463,11 @@ def record_shows(name, w, cport, what, cond):
     return W.record_shows(tap, w, cport, "%s: %s" % (name, what), cond)
 
 
-def dropped_by_peer(name, w, cport, totals_before):
+def dropped_by_peer(name, w, cport, totals_before, opened=True):
     """After the client's reset: the record is closed as a drop by the
-    peer, and the totals count one more unclean connection and none more
-    active."""
+    peer, and the totals count one more connection ended, none more
+    active: unclean for a WebSocket, unopened for one reset before its
+    101 (no WebSocket ever opened)."""
     rec = record_shows(
         name, w, cport, "the record is closed: dropped by the peer, not "
         "clean, not a timeout",
@@ -475,11 +476,13 @@ def dropped_by_peer(name, w, cport, totals_before):
         not r["wasOpenHandshakeTimeout"] and
         not r["wasCloseHandshakeTimeout"])
     t = W.admin_stats(W.admin_port(w))["totals"]
-    tap.eq((t["accepted"], t["active"], t["unclean"]),
+    ended = "unclean" if opened else "unopened"
+    tap.eq((t["accepted"], t["active"], t["unclean"], t["unopened"]),
            (totals_before["accepted"] + 1, totals_before["active"],
-            totals_before["unclean"] + 1),
-           "%s: totals: one more accepted and unclean, none more active"
-           % name)
+            totals_before["unclean"] + opened,
+            totals_before["unopened"] + (not opened)),
+           "%s: totals: one more accepted and %s, none more active"
+           % (name, ended))
     return rec
 
 
@@ -522,7 +525,7 @@ def t_reset_during_handshake(name, w, workers):
                  lambda r: r["state"] == "handshake" and
                  W.octets_sum(r["rxOctetStats"]) == len(partial))
     reset(s)
-    rec = dropped_by_peer(name, w, cport, before)
+    rec = dropped_by_peer(name, w, cport, before, opened=False)
     tap.eq((rec["httpStatus"], W.octets_sum(rec["txOctetStats"]))
            if rec else None, (None, 0), "%s: nothing was answered" % name)
     fds_back(name, pid, base)

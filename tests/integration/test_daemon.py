@@ -92,6 +92,12 @@ def t_reload():
                                   5), "reload: two new workers start",
                w.workers())
         new = set(w.workers()) - old
+        wsdtest.wait_until(lambda: all((cmdline(p) or "").startswith("wsd: w")
+                                       for p in new), 5)
+        tap.eq(sorted(cmdline(p) for p in new),
+               ["wsd: worker 0", "wsd: worker 1"],
+               "reload: the new workers are titled by their number, 0 and 1, "
+               "not by their slot")
         tap.ok(echo_raw(a), "reload: the existing connection keeps echoing")
         tap.ok(echo_raw(a), "reload: ... and again")
         tap.ok(owner is not None and "(retiring)" in (cmdline(owner) or ""),
@@ -155,8 +161,9 @@ def t_reload_grace():
         w.signal(signal.SIGHUP)
         t0 = time.monotonic()
         code, reason = close_exchange(a)
-        tap.eq((code, reason), (1001, b"server shutting down"),
-               "reload grace: 1001 once shutdown_timeout_ms is over")
+        tap.eq((code, reason), (1001, b"server reloading"),
+               "reload grace: 1001 'server reloading' once "
+               "shutdown_timeout_ms is over")
         tap.ok(time.monotonic() - t0 >= 0.25,
                "reload grace: not before shutdown_timeout_ms")
         tap.ok(wsdtest.expect_eof(a, 3), "reload grace: then the TCP close")
@@ -183,9 +190,10 @@ def t_reload_grace():
                 arrivals[c] = time.monotonic()
         for c in conns:
             c.setblocking(True)
-        codes = [close_exchange(c)[0] for c in conns]
-        tap.eq(codes, [1001] * len(conns),
-               "reload grace: each of 20 connections gets 1001")
+        codes = [close_exchange(c) for c in conns]
+        tap.eq(codes, [(1001, b"server reloading")] * len(conns),
+               "reload grace: each of 20 connections gets 1001 'server "
+               "reloading'")
         spread = (max(arrivals.values()) - min(arrivals.values())
                   if arrivals else 0)
         tap.ok(spread >= 0.4, "reload grace: the 1001s are spread out, not "
@@ -466,8 +474,9 @@ ACCESS_RE = re.compile(
     r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z peer=127\.0\.0\.1:(\d+) "
     r"path=(\S+) status=(\d+) duration_ms=\d+ rx_bytes=(\d+) tx_bytes=(\d+) "
     r"rx_messages=(\d+) tx_messages=(\d+) close_sent=(\S+) "
-    r"close_received=(\S+) case=(\d+) worker=(\d+) clean=(yes|no)"
-    r"( reason=\"[^\"]*\")?$")
+    r"close_received=(\S+) id=(\d+)( case=\S+)?( agent=\S+)? worker=(\d+) "
+    r"clean=(yes|no)( reason=\"[^\"]*\")? user_agent=\"([^\"]*)\""
+    r"( close_sent_reason=\"[^\"]*\")?( close_received_reason=\"[^\"]*\")?$")
 
 
 def t_log_files_and_usr1():
@@ -480,7 +489,8 @@ def t_log_files_and_usr1():
                in read(log),
                "log file: the start-up line, with the bound address, is in "
                "it", read(log)[-500:])
-        s = wsdtest.open_ws(w.port, path="/ws?case=7")
+        s = wsdtest.open_ws(w.port, path="/ws?case=7&agent=a%20b",
+                            extra=['User-Agent: evil "ua"\\ \u00e9'])
         tap.ok(echo_raw(s, b"x" * 10), "access log: echo")
         s.sendall(wsdtest.frame(8, wsdtest.close_payload(1000, b"bye")))
         wsdtest.read_close(s)
@@ -497,11 +507,22 @@ def t_log_files_and_usr1():
             tap.eq(m.group(3), "101", "access log: status")
             tap.eq((m.group(6), m.group(7)), ("1", "1"),
                    "access log: one message each way")
-            tap.eq((m.group(8), m.group(9), m.group(12)),
+            tap.eq((m.group(8), m.group(9), m.group(14)),
                    ("1000", "1000", "yes"),
                    "access log: close codes both ways, clean")
             tap.ok(int(m.group(4)) > 0 and int(m.group(5)) > 0,
                    "access log: bytes each way")
+            tap.eq((m.group(11), m.group(12)), (" case=7", " agent=a%20b"),
+                   "access log: the query's case and agent, apart from id")
+            tap.eq(m.group(16), r"evil \x22ua\x22\x5c \xc3\xa9",
+                   "access log: the user agent, quoted and escaped")
+            tap.eq((m.group(17), m.group(18)),
+                   (None, ' close_received_reason="bye"'),
+                   "access log: the close reason received, quoted")
+            rec = wsdtest.admin_case(wsdtest.admin_port(w), int(m.group(10)))
+            tap.ok(rec is not None and rec["case"] == "7" and
+                   rec["peer"] == "127.0.0.1:" + m.group(1),
+                   "access log: id= is the record's id", rec)
         tap.eq(status_of(w.port, "/nowhere"), 404, "access log: a 404")
         tap.ok(wsdtest.wait_until(lambda: "status=404" in read(access), 5),
                "access log: refusals are logged with their status")
@@ -1033,7 +1054,7 @@ def t_titles():
         wsdtest.wait_until(lambda: all((cmdline(p) or "").startswith("wsd: w")
                                        for p in w.workers()), 5)
         titles = sorted(cmdline(p) for p in w.workers())
-        tap.ok(all(re.match(r"^wsd: worker [0-3]$", t or "") for t in titles)
+        tap.ok(all(re.match(r"^wsd: worker [01]$", t or "") for t in titles)
                and len(set(titles)) == 2,
                "title: 'wsd: worker N', one N each", titles)
 

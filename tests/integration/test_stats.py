@@ -61,7 +61,8 @@ def full_connection(port, ua=None):
 
 
 def totals_consistent(t):
-    return t["clean"] + t["unclean"] + t["active"] == t["accepted"]
+    return (t["clean"] + t["unclean"] + t["unopened"] + t["active"] ==
+            t["accepted"])
 
 
 def closed_record(port, label, cid=None, peer_port=None):
@@ -168,10 +169,14 @@ def t_exact_record(w, port):
     tap.ok(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z",
                         rec["started"] or "") is not None,
            "exact: started is ISO 8601 UTC with ms", rec["started"])
-    tap.ok(isinstance(rec["duration"], int) and 0 <= rec["duration"] < 10000,
-           "exact: duration in ms", rec["duration"])
+    tap.ok(isinstance(rec["durationMs"], int) and 0 <= rec["durationMs"] < 10000,
+           "exact: duration in ms", rec["durationMs"])
     tap.eq(rec["rxOctetStats"], want_rx,
            "exact: rxOctetStats: one server read per client write")
+    for key in ("rxOctetStats", "txOctetStats"):
+        sizes_listed = list(rec[key])
+        tap.eq(sizes_listed, sorted(sizes_listed, key=int),
+               "exact: %s lists the sizes in increasing order" % key)
     tap.eq(rec["rxOctetOverflow"], None, "exact: no rx overflow")
     tap.eq(octets_sum(rec["txOctetStats"]), s.received,
            "exact: txOctetStats add up to the bytes the client received")
@@ -470,7 +475,7 @@ def t_busy_503():
 def t_past_refusals():
     """A worker answers 503 to 64 connections past max_connections at
     most; those beyond are closed unanswered, and still counted: accepted,
-    unclean and unrecorded."""
+    unopened and unrecorded."""
     args = ADMIN + ["--max_connections", "1", "--close_timeout_ms", "20000"]
     with wsdtest.Wsd(tap, args=args) as w:
         port = wsdtest.admin_port(w)
@@ -491,10 +496,10 @@ def t_past_refusals():
                    "past the limit: 64 answered 503, the rest closed "
                    "unanswered")
             t = stats(port)["totals"]
-            tap.eq((t["accepted"], t["refused"]["503"], t["unrecorded"]),
-                   (1 + 64 + extra, 64, extra),
+            tap.eq((t["accepted"], t["refused"]["503"], t["unrecorded"],
+                    t["unopened"]), (1 + 64 + extra, 64, extra, extra),
                    "past the limit: every connection counted accepted, the "
-                   "unanswered ones unrecorded")
+                   "unanswered ones unrecorded and unopened")
             tap.ok(totals_consistent(t), "past the limit: totals consistent",
                    t)
         finally:
@@ -619,9 +624,9 @@ def t_handshake_timeout(w, port, cid):
            rec["wasNotCleanReason"])
     tap.eq(rec["rxOctetStats"], {str(len(partial)): 1},
            "timeout: the partial request is counted")
-    tap.ok(300 <= rec["duration"] < 300 + timeout(3) * 1000,
+    tap.ok(300 <= rec["durationMs"] < 300 + timeout(3) * 1000,
            "timeout: duration is about handshake_timeout_ms",
-           rec["duration"])
+           rec["durationMs"])
 
 
 def t_refused(w, port, cid):
@@ -701,10 +706,11 @@ def t_failure_totals(port, n):
     t = doc["totals"]
     tap.eq(t["accepted"], n, "totals: accepted is every connection")
     tap.eq(t["active"], 0, "totals: none active")
-    tap.ok(totals_consistent(t), "totals: clean + unclean + active == "
-           "accepted", t)
-    tap.eq((t["clean"], t["unclean"]), (3, 4),
-           "totals: the 1007 one and the invalid closes answered are clean")
+    tap.ok(totals_consistent(t), "totals: clean + unclean + unopened + "
+           "active == accepted", t)
+    tap.eq((t["clean"], t["unclean"], t["unopened"]), (3, 2, 2),
+           "totals: the 1007 one and the invalid closes answered are clean; "
+           "the handshake timeout and the refusal are unopened")
     tap.eq(t["refused"]["426"], 1, "totals: refused[426] == 1")
     tap.eq(sum(t["refused"].values()), 1, "totals: no other refusal")
     tap.eq(t["closeCodesSent"], {"1007": 2, "1002": 2},
@@ -724,7 +730,7 @@ def t_failure_totals(port, n):
                or wk["heartbeatAgeMs"] is None,
                "totals: heartbeatAgeMs is a number or null")
         tap.eq(wk["totals"], t, "totals: one worker's totals are the totals")
-    tap.eq(doc["layoutVersion"].split(".")[0], "2", "totals: layout 2.x")
+    tap.eq(doc["layoutVersion"].split(".")[0], "3", "totals: layout 3.x")
     tap.ok(isinstance(doc["uptimeSeconds"], int), "totals: uptimeSeconds")
 
 
@@ -800,8 +806,8 @@ def t_worker_killed(w, port):
     tap.eq(t1["clean"], t0["clean"], "kill: clean unchanged")
     tap.eq(t1["active"], 0, "kill: active 0")
     tap.eq(wk["totals"]["active"], 0, "kill: active 0 in the slot")
-    tap.ok(totals_consistent(t1), "kill: clean + unclean + active == "
-           "accepted", t1)
+    tap.ok(totals_consistent(t1), "kill: clean + unclean + unopened + "
+           "active == accepted", t1)
     tap.ok(all(totals_consistent(x["totals"]) for x in after["workers"]),
            "kill: each slot is consistent too")
     cport2 = full_connection(w.port)
@@ -865,7 +871,9 @@ def t_admin_errors(port):
                  "/v1/cases?limit=0", "/v1/cases?limit=5000",
                  "/v1/cases?limit=1001", "/v1/cases?limit=",
                  "/v1/cases?limit=x", "/v1/cases?after=x",
-                 "/v1/cases?after=-1"]:
+                 "/v1/cases?after=-1", "/v1/cases?foo=1",
+                 "/v1/cases?limit=5&foo=1", "/v1/stats?foo=1",
+                 "/metrics?x=1", "/v1/cases/1?after=1"]:
         status, doc, hdrs = get_json(port, path)
         tap.ok(is_error(status, doc, hdrs, 400),
                "admin: %s is 400 with a JSON error" % path,
@@ -896,52 +904,23 @@ def t_admin_limits(port):
     tap.eq(status, 200, "limits: the endpoint still serves")
 
 
-PROM_SAMPLE = re.compile(
-    r'^([a-z_]+)(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? ([0-9]+)$')
-
-
 def t_metrics(port):
     status, hdrs, body = get(port, "/metrics")
     tap.eq(status, 200, "metrics: 200")
     tap.ok(hdrs.get("content-type", "").startswith("text/plain"),
            "metrics: Content-Type text/plain", hdrs.get("content-type"))
-    text = body.decode("utf-8")
-    problems = []
-    helped = None
-    family = None
-    seen = set()
-    accepted = 0
-    n_samples = 0
-    for line in text.splitlines():
-        if line.startswith("# HELP "):
-            name = line.split()[2]
-            if name in seen:
-                problems.append("HELP twice: " + line)
-            seen.add(name)
-            helped, family = name, None
-        elif line.startswith("# TYPE "):
-            parts = line.split()
-            if len(parts) != 4 or parts[2] != helped:
-                problems.append("TYPE not after its HELP: " + line)
-            elif parts[3] not in ("counter", "gauge"):
-                problems.append("type: " + line)
-            elif parts[3] == "counter" and not parts[2].endswith("_total"):
-                problems.append("counter not *_total: " + line)
-            family, helped = parts[2], None
-        else:
-            n_samples += 1
-            m = PROM_SAMPLE.match(line)
-            if not m:
-                problems.append("sample: " + line)
-                continue
-            if m.group(1) != family:
-                problems.append("sample outside its family: " + line)
-            if m.group(1) == "wsd_connections_accepted_total":
-                accepted += int(m.group(4))
+    families, problems = wsdtest.parse_metrics(body.decode("utf-8"))
+    for name, f in families.items():
+        if f["type"] not in ("counter", "gauge", "histogram"):
+            problems.append("type of %s: %r" % (name, f["type"]))
+        elif f["type"] == "counter" and not name.endswith("_total"):
+            problems.append("counter not *_total: " + name)
     tap.eq(problems, [], "metrics: HELP, TYPE, then samples that parse; "
            "counters named *_total")
+    n_samples = sum(len(f["samples"]) for f in families.values())
     tap.ok(n_samples > 10, "metrics: %d samples" % n_samples)
-    tap.eq(accepted, stats(port)["totals"]["accepted"],
+    tap.eq(wsdtest.metric(families, "wsd_connections_accepted_total"),
+           stats(port)["totals"]["accepted"],
            "metrics: wsd_connections_accepted_total sums to accepted")
 
 
@@ -1081,8 +1060,9 @@ def t_record_reuse():
                 x.close()
         wsdtest.wait_until(lambda: stats(port)["totals"]["active"] == 0, 3)
         t = stats(port)["totals"]
-        tap.eq((t["accepted"], t["active"], t["clean"], t["unclean"]),
-               (6, 0, 6, 0), "unrecorded: still counted in the totals")
+        tap.eq((t["accepted"], t["active"], t["clean"], t["unclean"],
+                t["unopened"]), (6, 0, 6, 0, 0),
+               "unrecorded: still counted in the totals")
         tap.eq(t["closeCodesReceived"], {"1000": 6},
                "unrecorded: its close counted too")
 

@@ -660,6 +660,100 @@ def admin_cases(port, query=""):
     return doc
 
 
+_PROM_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
+_PROM_LABEL = re.compile(
+    r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"(,|$)')
+
+
+def parse_metrics(text):
+    """Parses the Prometheus text format (0.0.4) as wsd writes it: for each
+    family a HELP line, a TYPE line, then its samples (a histogram's
+    NAME_bucket, NAME_sum and NAME_count). Returns (families, problems):
+    families maps a family's name to {"help", "type", "samples"}, samples
+    a list of (sample name, labels dict, value as float); problems lists
+    every line out of that order or that does not parse."""
+    families = {}
+    problems = []
+    current = None
+    for line in text.splitlines():
+        if line.startswith("# HELP "):
+            parts = line.split(" ", 3)
+            name = parts[2] if len(parts) > 2 else ""
+            if name in families:
+                problems.append("HELP twice: " + line)
+            current = {"help": parts[3] if len(parts) > 3 else "",
+                       "type": None, "samples": []}
+            families[name] = current
+            current["name"] = name
+            continue
+        if line.startswith("# TYPE "):
+            parts = line.split()
+            if (current is None or len(parts) != 4 or
+                    parts[2] != current["name"] or current["type"]):
+                problems.append("TYPE not right after its HELP: " + line)
+                continue
+            current["type"] = parts[3]
+            continue
+        m = _PROM_SAMPLE.match(line)
+        if m is None or current is None or current["type"] is None:
+            problems.append("sample that does not parse or has no family: "
+                            + line)
+            continue
+        name, raw, value = m.group(1), m.group(2) or "", m.group(3)
+        base = current["name"]
+        allowed = [base]
+        if current["type"] == "histogram":
+            allowed = [base + "_bucket", base + "_sum", base + "_count"]
+        if name not in allowed:
+            problems.append("sample outside its family %s: %s" %
+                            (base, line))
+        labels = {}
+        pos = 0
+        while pos < len(raw):
+            lm = _PROM_LABEL.match(raw, pos)
+            if lm is None:
+                problems.append("labels: " + line)
+                break
+            labels[lm.group(1)] = lm.group(2)
+            pos = lm.end()
+        try:
+            v = float(value)
+        except ValueError:
+            problems.append("value: " + line)
+            continue
+        current["samples"].append((name, labels, v))
+    return families, problems
+
+
+def admin_metrics(port):
+    """GET /metrics, parsed (parse_metrics): (families, problems, text);
+    raises unless it is 200."""
+    status, _, body = admin_request(port, "/metrics")
+    if status != 200:
+        raise RuntimeError("GET /metrics: %r" % status)
+    text = body.decode("utf-8")
+    families, problems = parse_metrics(text)
+    return families, problems, text
+
+
+def metric(families, name, **labels):
+    """The sum of the samples called name (a family, or a histogram's
+    NAME_bucket, NAME_sum, NAME_count) whose labels include labels; None
+    when no sample matches."""
+    family = families.get(name)
+    if family is None:
+        for suffix in ("_bucket", "_sum", "_count"):
+            if name.endswith(suffix):
+                family = families.get(name[:-len(suffix)])
+                break
+    if family is None:
+        return None
+    found = [v for n, ls, v in family["samples"]
+             if n == name and all(ls.get(k) == str(w)
+                                  for k, w in labels.items())]
+    return sum(found) if found else None
+
+
 def closed_case(port, cid, seconds=5):
     """Case cid once its state is "closed" (polled, bounded), else its last
     state."""

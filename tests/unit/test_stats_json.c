@@ -50,7 +50,7 @@ static const char *const case_keys[] = {
     "userAgent",
     "httpStatus",
     "started",
-    "duration",
+    "durationMs",
     "state",
     "rxOctetStats",
     "txOctetStats",
@@ -160,7 +160,7 @@ test_case_full(void)
     is_key(j, "userAgent", "\"Python/3.11 websockets/10.4\"");
     is_key(j, "httpStatus", "101");
     is_key(j, "started", "\"2023-11-14T22:13:20.123Z\"");
-    is_key(j, "duration", "456");
+    is_key(j, "durationMs", "456");
     is_key(j, "state", "\"closed\"");
     is_key(j, "rxOctetStats", "{\"240\":1,\"7\":3}");
     is_key(j, "txOctetStats", "{\"129\":1,\"4\":2}");
@@ -216,7 +216,7 @@ test_case_fresh(void)
     is_key(j, "agent", "null");
     is_key(j, "userAgent", "null");
     is_key(j, "httpStatus", "null");
-    is_key(j, "duration", "1000");
+    is_key(j, "durationMs", "1000");
     is_key(j, "state", "\"handshake\"");
     is_key(j, "rxOctetStats", "{}");
     is_key(j, "txOctetStats", "{}");
@@ -308,7 +308,7 @@ test_case_variants(void)
     c.started_ms = T0_MS;
     c.ended_ms = T0_MS - 5;
     j = stats_json_case(&c, T0_MS);
-    is_key(j, "duration", "0");
+    is_key(j, "durationMs", "0");
     json_decref(j);
 
     /* A close frame's code is shown when the frame had one, whatever its
@@ -425,6 +425,7 @@ test_string(void)
 
 /* A snapshot of two workers, one running and one down. */
 static struct stats_json_worker workers[2];
+static struct stats_json_process processes[2];
 
 static struct stats_json_snapshot
 make_snapshot(void)
@@ -436,6 +437,8 @@ make_snapshot(void)
     workers[0].pid = 4321;
     workers[0].generation = 2;
     workers[0].heartbeat_ms = T0_MS + 61000 - 50;
+    workers[0].crashed = 3;
+    workers[0].retired = 1;
     struct stats_totals *t = &workers[0].t;
     t->accepted = 10;
     t->active = 2;
@@ -456,6 +459,21 @@ make_snapshot(void)
     t->unclean = 2;
     t->unrecorded = 1;
     t->wrong_protocol[STATS_WRONG_TLS_ON_PLAIN] = 7;
+    t->unopened = 3;
+    t->tls_failed = 2;
+    t->deflate = 4;
+    t->timeouts[STATS_TIMEOUT_HANDSHAKE] = 1;
+    t->timeouts[STATS_TIMEOUT_CLOSE] = 2;
+    t->timeouts[STATS_TIMEOUT_PING] = 3;
+    t->timeouts[STATS_TIMEOUT_IDLE] = 4;
+    t->duration_ms[0] = 2;                          /* <= 0.1 s */
+    t->duration_ms[2] = 3;                          /* <= 10 s */
+    t->duration_ms[STATS_DURATION_BUCKETS - 1] = 1; /* over an hour */
+    t->duration_ms_sum = 3 * 5000 + 4000000 + 150;
+    t->rx_message_bytes[1] = 100; /* <= 1 KiB */
+    t->rx_message_bytes_sum = 12345;
+    t->tx_message_bytes[0] = 99; /* <= 64 B */
+    t->tx_message_bytes_sum = 99 * 64;
     workers[1].slot = 1;
     workers[1].pid = 0;
     workers[1].generation = 1;
@@ -489,7 +507,65 @@ make_snapshot(void)
     s.n_cases = 4096;
     s.n_workers = 2;
     s.workers = workers;
+    s.max_connections = 10000;
+    s.reloads = 2;
+    s.reloads_refused = 1;
+    memset(processes, 0, sizeof(processes));
+    processes[0].worker = -1;
+    processes[0].s.cpu_ms = 1250;
+    processes[0].s.start_ms = T0_MS;
+    processes[0].s.resident_bytes = 4096000;
+    processes[0].s.virtual_bytes = 26341376;
+    processes[0].s.open_fds = 14;
+    processes[0].s.max_fds = 20000;
+    processes[1].worker = 0;
+    processes[1].s.cpu_ms = 30;
+    processes[1].s.start_ms = T0_MS + 70;
+    processes[1].s.open_fds = 7;
+    processes[1].s.max_fds = PROCFS_UNLIMITED;
+    s.n_processes = 2;
+    s.processes = processes;
     return s;
+}
+
+/*
+ * The histograms of make_snapshot's worker 0 (worker 1 has none) in a
+ * totals object: cumulative counts, the bounds in ascending order. Then
+ * they are deleted, so that the caller compares the rest as one string.
+ */
+static void
+check_histograms(json_t *totals, const char *what)
+{
+    static const char *const order[] = {"100",    "1000",    "10000", "60000",
+                                        "600000", "3600000", "+Inf"};
+    json_t *h = json_object_get(totals, "connectionDurationMs");
+    json_t *b = json_object_get(h, "buckets");
+    const char *key;
+    json_t *v;
+    size_t i = 0;
+    bool in_order = json_object_size(b) == NELEM(order);
+
+    is_key(h, "sum", "4015150");
+    json_object_foreach(b, key, v)
+    {
+        in_order = in_order && i < NELEM(order) && strcmp(key, order[i]) == 0;
+        i++;
+    }
+    ok(in_order, "%s: connectionDurationMs buckets by bound, +Inf last", what);
+    is_key(h, "buckets",
+           "{\"+Inf\":6,\"100\":2,\"1000\":2,\"10000\":5,\"3600000\":5,"
+           "\"60000\":5,\"600000\":5}");
+    is_key(totals, "rxMessageBytes",
+           "{\"buckets\":{\"+Inf\":100,\"1024\":100,\"1048576\":100,"
+           "\"16384\":100,\"16777216\":100,\"262144\":100,\"64\":0},"
+           "\"sum\":12345}");
+    is_key(totals, "txMessageBytes",
+           "{\"buckets\":{\"+Inf\":99,\"1024\":99,\"1048576\":99,"
+           "\"16384\":99,\"16777216\":99,\"262144\":99,\"64\":99},"
+           "\"sum\":6336}");
+    json_object_del(totals, "connectionDurationMs");
+    json_object_del(totals, "rxMessageBytes");
+    json_object_del(totals, "txMessageBytes");
 }
 
 static void
@@ -502,22 +578,26 @@ test_stats(void)
     if (j == NULL) {
         return;
     }
-    is_int(json_object_size(j), 7, "stats has 7 keys");
+    is_int(json_object_size(j), 8, "stats has 8 keys");
+    is_key(j, "reloads", "{\"done\":2,\"refused\":1}");
     is_key(j, "version", "\"0.1.0-test\"");
     is_key(j, "layoutVersion", "\"2.0\"");
     is_key(j, "started", "\"2023-11-14T22:13:20.123Z\"");
     is_key(j, "uptimeSeconds", "61");
     is_key(j, "cases", "{\"capacity\":4096,\"lastId\":15}");
+    check_histograms(json_object_get(j, "totals"), "totals");
     is_key(j, "totals",
            "{\"accepted\":15,\"active\":2,\"clean\":7,"
            "\"closeCodesReceived\":{\"1000\":3,\"1007\":1,\"4000-4999\":2},"
            "\"closeCodesSent\":{\"1000\":5,\"3000-3999\":1,\"other\":1},"
-           "\"peak\":6,"
+           "\"deflateNegotiated\":4,\"peak\":6,"
            "\"refused\":{\"400\":3,\"404\":0,\"405\":0,\"426\":1,\"431\":0,"
            "\"503\":0,\"other\":2},"
            "\"rxFrames\":112,\"rxMessages\":101,\"rxOctets\":5700,"
+           "\"timeouts\":{\"close\":2,\"handshake\":1,\"idle\":4,"
+           "\"ping\":3},\"tlsHandshakesFailed\":2,"
            "\"txFrames\":110,\"txMessages\":100,\"txOctets\":4600,"
-           "\"unclean\":6,\"unrecorded\":1,"
+           "\"unclean\":6,\"unopened\":3,\"unrecorded\":1,"
            "\"wrongProtocol\":{\"plainOnTlsPort\":2,\"tlsOnPlainPort\":8}}");
     json_t *w = json_object_get(j, "workers");
     is_int(json_array_size(w), 2, "two workers listed");
@@ -528,16 +608,20 @@ test_stats(void)
     is_key(w0, "generation", "2");
     is_key(w0, "state", "\"running\"");
     is_key(w0, "heartbeatAgeMs", "50");
+    is_key(w0, "exits", "{\"crashed\":3,\"fatal\":0,\"retired\":1}");
+    check_histograms(json_object_get(w0, "totals"), "worker 0");
     is_key(w0, "totals",
            "{\"accepted\":10,\"active\":2,\"clean\":6,"
            "\"closeCodesReceived\":{\"1000\":3,\"1007\":1},"
            "\"closeCodesSent\":{\"1000\":3,\"3000-3999\":1},"
-           "\"peak\":5,"
+           "\"deflateNegotiated\":4,\"peak\":5,"
            "\"refused\":{\"400\":0,\"404\":0,\"405\":0,\"426\":1,\"431\":0,"
            "\"503\":0,\"other\":2},"
            "\"rxFrames\":110,\"rxMessages\":100,\"rxOctets\":5000,"
+           "\"timeouts\":{\"close\":2,\"handshake\":1,\"idle\":4,"
+           "\"ping\":3},\"tlsHandshakesFailed\":2,"
            "\"txFrames\":108,\"txMessages\":99,\"txOctets\":4000,"
-           "\"unclean\":2,\"unrecorded\":1,"
+           "\"unclean\":2,\"unopened\":3,\"unrecorded\":1,"
            "\"wrongProtocol\":{\"plainOnTlsPort\":0,\"tlsOnPlainPort\":7}}");
     is_key(w1, "slot", "1");
     is_key(w1, "pid", "null");
@@ -595,7 +679,7 @@ check_exposition(char *text, unsigned long long *accepted_sum,
 
     if (regcomp(&sample,
                 "^[a-z_]+(\\{[a-z_]+=\"[^\"]*\"(,[a-z_]+=\"[^\"]*\")*\\})? "
-                "[0-9]+$",
+                "([0-9]+(\\.[0-9]+)?|\\+Inf)$",
                 REG_EXTENDED | REG_NOSUB) != 0) {
         ok(false, "regcomp");
         return 0;
@@ -618,7 +702,8 @@ check_exposition(char *text, unsigned long long *accepted_sum,
             char type[32];
             if (sscanf(line + 7, "%127s %31s", name, type) != 2 ||
                 strcmp(name, helped) != 0 ||
-                (strcmp(type, "counter") != 0 && strcmp(type, "gauge") != 0)) {
+                (strcmp(type, "counter") != 0 && strcmp(type, "gauge") != 0 &&
+                 strcmp(type, "histogram") != 0)) {
                 tap_diag("TYPE not right after its HELP: %s", line);
                 bad_order++;
             }
@@ -638,8 +723,15 @@ check_exposition(char *text, unsigned long long *accepted_sum,
             continue;
         }
         size_t len = strcspn(line, "{ ");
-        if (family[0] == '\0' || strlen(family) != len ||
-            strncmp(line, family, len) != 0) {
+        size_t flen = strlen(family);
+        /* A histogram's samples are FAMILY_bucket, _sum and _count. */
+        bool in_family =
+            flen == len || (len > flen && line[flen] == '_' &&
+                            (strncmp(line + flen, "_bucket", len - flen) == 0 ||
+                             strncmp(line + flen, "_sum", len - flen) == 0 ||
+                             strncmp(line + flen, "_count", len - flen) == 0));
+        if (family[0] == '\0' || !in_family ||
+            strncmp(line, family, flen) != 0) {
             tap_diag("sample outside its family (%s): %s", family, line);
             bad_order++;
         }
@@ -654,7 +746,7 @@ check_exposition(char *text, unsigned long long *accepted_sum,
     regfree(&sample);
     ok(families >= 10, "%u metric families", families);
     is_int(bad_order, 0, "every metric has # HELP, then # TYPE, then samples");
-    is_int(bad_samples, 0, "every sample line is name{labels} integer");
+    is_int(bad_samples, 0, "every sample line is name{labels} number");
     is_int(bad_counters, 0, "every counter's name ends in _total");
     return n_samples;
 }
@@ -685,10 +777,56 @@ test_prometheus(void)
         "\nwsd_connections_active{worker=\"0\"} 2\n",
         "\nwsd_handshakes_refused_total{worker=\"0\",status=\"426\"} 1\n",
         "\nwsd_handshakes_refused_total{worker=\"1\",status=\"400\"} 3\n",
-        "\nwsd_messages_total{worker=\"0\",direction=\"rx\"} 100\n",
-        "\nwsd_messages_total{worker=\"0\",direction=\"tx\"} 99\n",
-        "\nwsd_octets_total{worker=\"1\",direction=\"tx\"} 600\n",
-        "\nwsd_closes_total{worker=\"1\",clean=\"false\"} 4\n",
+        "\nwsd_messages_total{worker=\"0\",direction=\"received\"} 100\n",
+        "\nwsd_messages_total{worker=\"0\",direction=\"sent\"} 99\n",
+        "\nwsd_bytes_total{worker=\"1\",direction=\"sent\"} 600\n",
+        "\nwsd_closes_total{worker=\"1\",outcome=\"unclean\"} 4\n",
+        "\nwsd_closes_total{worker=\"0\",outcome=\"unopened\"} 3\n",
+        "\nwsd_tls_handshakes_failed_total{worker=\"0\"} 2\n",
+        "\nwsd_deflate_negotiated_total{worker=\"0\"} 4\n",
+        "\nwsd_timeouts_total{worker=\"0\",kind=\"handshake\"} 1\n",
+        "\nwsd_timeouts_total{worker=\"0\",kind=\"idle\"} 4\n",
+        "\nwsd_timeouts_total{worker=\"1\",kind=\"ping\"} 0\n",
+        "\nwsd_connections_max 10000\n",
+        "\nwsd_worker_exits_total{worker=\"0\",reason=\"crashed\"} 3\n",
+        "\nwsd_worker_exits_total{worker=\"0\",reason=\"retired\"} 1\n",
+        "\nwsd_worker_exits_total{worker=\"1\",reason=\"fatal\"} 0\n",
+        "\nwsd_reloads_total{result=\"done\"} 2\n",
+        "\nwsd_reloads_total{result=\"refused\"} 1\n",
+        "\nprocess_cpu_seconds_total{process=\"master\"} 1.25\n",
+        "\nprocess_cpu_seconds_total{process=\"worker\",worker=\"0\"} 0.03\n",
+        "\nprocess_resident_memory_bytes{process=\"master\"} 4096000\n",
+        "\nprocess_virtual_memory_bytes{process=\"master\"} 26341376\n",
+        "\nprocess_open_fds{process=\"worker\",worker=\"0\"} 7\n",
+        "\nprocess_max_fds{process=\"master\"} 20000\n",
+        "\nprocess_max_fds{process=\"worker\",worker=\"0\"} +Inf\n",
+        "\nprocess_start_time_seconds{process=\"master\"} 1700000000.123\n",
+        "\nprocess_start_time_seconds{process=\"worker\",worker=\"0\"} "
+        "1700000000.193\n",
+        "\n# TYPE process_cpu_seconds_total counter\n",
+        "\n# TYPE process_open_fds gauge\n",
+        "\n# TYPE wsd_connection_duration_seconds histogram\n",
+        "\nwsd_connection_duration_seconds_bucket{worker=\"0\",le=\"0.1\"} 2\n",
+        "\nwsd_connection_duration_seconds_bucket{worker=\"0\",le=\"1\"} 2\n",
+        "\nwsd_connection_duration_seconds_bucket{worker=\"0\",le=\"10\"} 5\n",
+        "\nwsd_connection_duration_seconds_bucket{worker=\"0\",le=\"3600\"} "
+        "5\n",
+        "\nwsd_connection_duration_seconds_bucket{worker=\"0\",le=\"+Inf\"} "
+        "6\n",
+        "\nwsd_connection_duration_seconds_sum{worker=\"0\"} 4015.15\n",
+        "\nwsd_connection_duration_seconds_count{worker=\"0\"} 6\n",
+        "\nwsd_connection_duration_seconds_count{worker=\"1\"} 0\n",
+        "\nwsd_connection_duration_seconds_sum{worker=\"1\"} 0\n",
+        "\n# TYPE wsd_message_size_bytes histogram\n",
+        "\nwsd_message_size_bytes_bucket{worker=\"0\",direction=\"received\","
+        "le=\"64\"} 0\n",
+        "\nwsd_message_size_bytes_bucket{worker=\"0\",direction=\"received\","
+        "le=\"1024\"} 100\n",
+        "\nwsd_message_size_bytes_sum{worker=\"0\",direction=\"received\"} "
+        "12345\n",
+        "\nwsd_message_size_bytes_bucket{worker=\"0\",direction=\"sent\","
+        "le=\"64\"} 99\n",
+        "\nwsd_message_size_bytes_count{worker=\"0\",direction=\"sent\"} 99\n",
         "\nwsd_cases_unrecorded_total{worker=\"0\"} 1\n",
         "\nwsd_wrong_protocol_total{worker=\"0\",kind=\"tls_on_plain_port\"} "
         "7\n",
@@ -734,12 +872,72 @@ test_prometheus(void)
     }
 }
 
+/* The keys of object o in the order they come, joined by commas. */
+static void
+keys_of(json_t *o, char *out, size_t cap)
+{
+    const char *key;
+    json_t *v;
+    size_t len = 0;
+
+    out[0] = '\0';
+    json_object_foreach(o, key, v)
+    {
+        int n = snprintf(out + len, cap - len, "%s%s", len > 0 ? "," : "", key);
+        len += n > 0 && (size_t)n < cap - len ? (size_t)n : 0;
+    }
+}
+
+/* Octet sizes come out by increasing size, whatever order they came in. */
+static void
+test_octets_order(void)
+{
+    static const uint64_t sizes[] = {1000, 5, 70000, 64, 5, 1000, 7};
+    struct stats_case c;
+    char keys[256];
+
+    memset(&c, 0, sizeof(c));
+    c.id = 1;
+    c.state = STATS_CASE_CLOSED;
+    for (size_t i = 0; i < NELEM(sizes); i++) {
+        stats_octets_add(&c.rx_octets, sizes[i]);
+        stats_octets_add(&c.tx_octets, sizes[NELEM(sizes) - 1 - i]);
+    }
+    json_t *j = stats_json_case(&c, T0_MS);
+    keys_of(json_object_get(j, "rxOctetStats"), keys, sizeof(keys));
+    is_str(keys, "5,7,64,1000,70000", "rxOctetStats by increasing size");
+    keys_of(json_object_get(j, "txOctetStats"), keys, sizeof(keys));
+    is_str(keys, "5,7,64,1000,70000", "txOctetStats by increasing size");
+    is_key(j, "rxOctetStats",
+           "{\"1000\":2,\"5\":2,\"64\":1,\"7\":1,\"70000\":1}");
+    json_decref(j);
+
+    /* All 32 sizes, in decreasing order. */
+    memset(&c, 0, sizeof(c));
+    for (uint64_t k = STATS_OCTET_SIZES; k > 0; k--) {
+        stats_octets_add(&c.rx_octets, k);
+    }
+    j = stats_json_case(&c, T0_MS);
+    const char *key;
+    json_t *v;
+    uint64_t want = 1;
+    bool ordered = true;
+    json_object_foreach(json_object_get(j, "rxOctetStats"), key, v)
+    {
+        ordered = ordered && strtoull(key, NULL, 10) == want++;
+    }
+    ok(ordered && want == STATS_OCTET_SIZES + 1,
+       "32 sizes given in decreasing order come out increasing");
+    json_decref(j);
+}
+
 int
 main(void)
 {
     test_case_full();
     test_case_fresh();
     test_case_variants();
+    test_octets_order();
     test_string();
     test_stats();
     test_prometheus();

@@ -546,6 +546,31 @@ test_totals(void)
            sum.wrong_protocol[STATS_WRONG_TLS_ON_PLAIN] == 16 &&
            sum.wrong_protocol[STATS_WRONG_PLAIN_ON_TLS] == 187,
        "totals_add sums every counter");
+
+    /* Field by field, whatever is added: both structs are the same
+     * sequence of 64-bit counters, so counter k must come out as total
+     * k, once read and twice when added to itself. */
+    _Static_assert(sizeof(struct stats_counters) == sizeof(struct stats_totals),
+                   "one total per counter");
+    size_t n = sizeof(struct stats_totals) / sizeof(uint64_t);
+    _Atomic uint64_t *cells = (_Atomic uint64_t *)(void *)&a;
+    uint64_t got[sizeof(struct stats_totals) / sizeof(uint64_t)];
+    size_t wrong = 0;
+    for (size_t k = 0; k < n; k++) {
+        atomic_store(&cells[k], 1000 + k);
+    }
+    stats_counters_read(&a, &ta);
+    memset(&sum, 0, sizeof(sum));
+    stats_totals_add(&sum, &ta);
+    stats_totals_add(&sum, &ta);
+    memcpy(got, &sum, sizeof(got));
+    for (size_t k = 0; k < n; k++) {
+        if (got[k] != 2 * (1000 + k)) {
+            tap_diag("total %zu is %llu", k, (unsigned long long)got[k]);
+            wrong++;
+        }
+    }
+    is_int(wrong, 0, "every one of the %zu counters is read and summed", n);
 }
 
 /* The torn-read test ------------------------------------------------------*/
