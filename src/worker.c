@@ -200,16 +200,17 @@ worker_on_deadline(evutil_socket_t fd, short what, void *arg)
         return;
     case WORKER_RETIRING:
         log_msg(LOG_LEVEL_INFO,
-                "worker %u: reload grace over, closing %llu connections "
+                "worker %u: reload grace over, closing %llu connection%s "
                 "over %d ms",
                 w->slot_index, (unsigned long long)w->loop.n_conns,
-                WORKER_SPREAD_MS);
+                w->loop.n_conns == 1 ? "" : "s", WORKER_SPREAD_MS);
         worker_enter(w, WORKER_SPREAD);
         return;
     case WORKER_GRACEFUL:
         log_msg(LOG_LEVEL_INFO,
-                "worker %u: drain time over, closing %llu connections now",
-                w->slot_index, (unsigned long long)w->loop.n_conns);
+                "worker %u: drain time over, closing %llu connection%s now",
+                w->slot_index, (unsigned long long)w->loop.n_conns,
+                w->loop.n_conns == 1 ? "" : "s");
         worker_enter(w, WORKER_FAST);
         return;
     case WORKER_SPREAD:
