@@ -998,9 +998,11 @@ def t_user():
         tap.ok(echo_raw(s), "user: the unprivileged worker serves")
         s.close()
         os.kill(worker, signal.SIGKILL)
-        tap.ok(wsdtest.wait_until(
-            lambda: len(w.workers()) == 1 and w.workers()[0] != worker, 5),
-            "user: a killed worker is replaced")
+        def replaced():
+            ws = w.workers()  # once: the list may change between calls
+            return len(ws) == 1 and ws[0] != worker
+        tap.ok(wsdtest.wait_until(replaced, 5),
+               "user: a killed worker is replaced")
         wsdtest.wait_until(lambda: ids(w.workers()[0], "Uid") != [0] * 4, 5)
         tap.eq(ids(w.workers()[0], "Uid"), [nobody.pw_uid] * 4,
                "user: ... by one that runs as nobody too")
