@@ -249,17 +249,25 @@ by_id(const void *x, const void *y)
     return a->id < b->id ? -1 : a->id > b->id;
 }
 
+/* A copy's room: a record and what follows it. */
+static struct stats_case *
+case_copy_new(const struct stats_shm *shm)
+{
+    return malloc(shm->case_bytes);
+}
+
 static void
-get_cases(struct admin *a, struct evhttp_request *req, uint64_t after,
-          uint64_t limit)
+get_cases(struct admin *a, struct evhttp_request *req,
+          const struct admin_request *r)
 {
     const struct stats_shm *shm = a->shm;
     struct stats_case *copy = NULL;
     struct found *found = NULL;
     unsigned n = 0;
     uint64_t now = clock_wall_ms();
+    char key[STATS_KEY_MAX];
 
-    copy = malloc(sizeof(*copy));
+    copy = case_copy_new(shm);
     /* At least one entry: with stats_cases 0 there is no record, and
      * calloc(0) may return NULL. */
     found = calloc(shm->n_cases > 0 ? shm->n_cases : 1, sizeof(*found));
@@ -267,22 +275,24 @@ get_cases(struct admin *a, struct evhttp_request *req, uint64_t after,
         goto fail_oom;
     }
     for (unsigned i = 0; i < shm->n_cases; i++) {
-        if (stats_case_read(shm, i, copy) && copy->id > after) {
-            found[n].id = copy->id;
+        uint64_t id;
+        if (stats_case_peek(shm, i, &id, key) && id > r->after &&
+            (r->key[0] == '\0' || strcmp(key, r->key) == 0)) {
+            found[n].id = id;
             found[n].index = i;
             n++;
         }
     }
     qsort(found, n, sizeof(*found), by_id);
     json_t *list = json_array();
-    for (unsigned k = 0; k < n && json_array_size(list) < limit; k++) {
+    for (unsigned k = 0; k < n && json_array_size(list) < r->limit; k++) {
         /* Read again: a record may have been reused since. */
         if (stats_case_read(shm, found[k].index, copy) &&
             copy->id == found[k].id) {
             json_array_append_new(list, stats_json_case(copy, now));
         }
     }
-    bool more = n > limit;
+    bool more = n > r->limit;
     reply_json(req, 200, "OK",
                json_pack("{s:o, s:b}", "cases", list, "more", more));
     free(found);
@@ -297,15 +307,17 @@ fail_oom:
 static void
 get_case(struct admin *a, struct evhttp_request *req, uint64_t id)
 {
-    struct stats_case *copy;
+    struct stats_case *copy = case_copy_new(a->shm);
+    char key[STATS_KEY_MAX];
 
-    copy = malloc(sizeof(*copy));
     if (copy == NULL) {
         reply_error(req, 500, "Internal Server Error", "out of memory");
         return;
     }
     for (unsigned i = 0; i < a->shm->n_cases; i++) {
-        if (stats_case_read(a->shm, i, copy) && copy->id == id) {
+        uint64_t seen;
+        if (stats_case_peek(a->shm, i, &seen, key) && seen == id &&
+            stats_case_read(a->shm, i, copy) && copy->id == id) {
             reply_json(req, 200, "OK", stats_json_case(copy, clock_wall_ms()));
             free(copy);
             return;
@@ -352,7 +364,7 @@ admin_handle(struct evhttp_request *req, void *arg)
         get_stats(a, req);
         return;
     case ADMIN_ROUTE_CASES:
-        get_cases(a, req, r.after, r.limit);
+        get_cases(a, req, &r);
         return;
     case ADMIN_ROUTE_CASE:
         get_case(a, req, r.id);

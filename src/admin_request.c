@@ -71,8 +71,29 @@ decode(const char *p, size_t len, char *out, size_t cap)
     return (int)n;
 }
 
+/* A Sec-WebSocket-Key from a query value (vlen bytes; -1: none) into
+ * key: base64 only, a space taken for the '+' an unescaped URL turned
+ * into one. */
+static bool
+parse_key(const char *value, int vlen, char key[32])
+{
+    if (vlen <= 0 || vlen >= 32) {
+        return false;
+    }
+    for (int i = 0; i < vlen; i++) {
+        char c = value[i] == ' ' ? '+' : value[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+              (c >= '0' && c <= '9') || c == '+' || c == '/' || c == '=')) {
+            return false;
+        }
+        key[i] = c;
+    }
+    key[vlen] = '\0';
+    return true;
+}
+
 /*
- * The query of a request to route r->route: after and limit for
+ * The query of a request to route r->route: after, limit and key for
  * /v1/cases, nothing for the others. Returns 0, or 400 with *message.
  */
 static int
@@ -88,7 +109,7 @@ parse_query(const char *query, struct admin_request *r, const char **message)
         const char *eq = memchr(p, '=', plen);
         size_t klen_raw = eq != NULL ? (size_t)(eq - p) : plen;
         char key[8];
-        char value[24];
+        char value[sizeof(r->key)];
         /* A key too long or malformed is none of ours: refused below. */
         int klen = decode(p, klen_raw, key, sizeof(key));
         int vlen = eq != NULL ? decode(eq + 1, plen - klen_raw - 1, value,
@@ -121,9 +142,18 @@ parse_query(const char *query, struct admin_request *r, const char **message)
                 *message = "limit must be 1 to 1000";
                 return 400;
             }
+        } else if (takes_cases && klen == 3 && memcmp(key, "key", 3) == 0) {
+            if (r->key[0] != '\0') {
+                continue;
+            }
+            if (!parse_key(value, vlen, r->key)) {
+                *message = "key must be a Sec-WebSocket-Key (base64, "
+                           "'+' written %2B)";
+                return 400;
+            }
         } else {
             *message = takes_cases ? "unknown query parameter: /v1/cases "
-                                     "takes after and limit"
+                                     "takes after, limit and key"
                                    : "unknown query parameter: this resource "
                                      "takes none";
             return 400;

@@ -108,6 +108,11 @@ static const struct config_directive config_directives[] = {
     {"stats_cases", CONFIG_UINT, OFF(stats_cases), 0, 1000000, "4096",
      "per-connection statistics records kept, the oldest reused first; "
      "0: none, only the per-worker counters"},
+    {"case_request_bytes", CONFIG_BYTES, OFF(case_request_bytes), 0, 64 * KiB,
+     "4k", "bytes of each case's opening handshake request kept as read"},
+    {"case_wirelog", CONFIG_UINT, OFF(case_wirelog), 0, 65536, "64",
+     "wire log entries each case keeps (frames, reads, writes, close "
+     "steps); 0: no wire log"},
     {"admin_listen", CONFIG_ADDR_OFF, OFF(admin_listen), 0, 0, "127.0.0.1:8890",
      "address of the admin HTTP endpoint, or off"},
     {"admin_token", CONFIG_STRING, OFF(admin_token), 0, CONFIG_TOKEN_MAX, "",
@@ -699,7 +704,11 @@ config_reloadable(const struct config *cur, const struct config *next,
      * process setup is done once: these need a restart. */
     const char *what = cur->workers != next->workers           ? "workers"
                        : cur->stats_cases != next->stats_cases ? "stats_cases"
-                       : cur->daemon != next->daemon           ? "daemon"
+                       : cur->case_request_bytes != next->case_request_bytes
+                           ? "case_request_bytes"
+                       : cur->case_wirelog != next->case_wirelog
+                           ? "case_wirelog"
+                       : cur->daemon != next->daemon              ? "daemon"
                        : strcmp(cur->pidfile, next->pidfile) != 0 ? "pidfile"
                                                                   : NULL;
     if (what != NULL) {

@@ -58,10 +58,12 @@ struct config {
     bool deflate_server_no_context_takeover; /* always, not only if asked */
     bool deflate_client_no_context_takeover; /* always ask it of clients */
     uint64_t stats_cases;                    /* case records kept */
-    struct config_addr admin_listen;         /* len 0: admin endpoint off */
-    char admin_token[CONFIG_TOKEN_MAX];      /* "" : no token required */
-    char admin_token_file[CONFIG_FILE_MAX];  /* a file holding the token */
-    struct config_addr tls_listen;           /* the wss:// endpoint */
+    uint64_t case_request_bytes;             /* request head kept per record */
+    uint64_t case_wirelog;              /* wire log entries kept per record */
+    struct config_addr admin_listen;    /* len 0: admin endpoint off */
+    char admin_token[CONFIG_TOKEN_MAX]; /* "" : no token required */
+    char admin_token_file[CONFIG_FILE_MAX]; /* a file holding the token */
+    struct config_addr tls_listen;          /* the wss:// endpoint */
     bool tls_listen_given; /* tls_listen was set, not left at its default */
     char tls_certificate[CONFIG_FILE_MAX];     /* PEM chain; "": TLS off */
     char tls_certificate_key[CONFIG_FILE_MAX]; /* PEM private key */

@@ -59,7 +59,7 @@ conn_queue_going_away(struct conn *c, const char *reason)
         return false;
     }
     stats_record_close_out(&c->rec, WS_CLOSE_GOING_AWAY, reason, false);
-    stats_record_frame_out(&c->rec, WS_OP_CLOSE);
+    stats_record_control_out(&c->rec, ev.reply, ev.reply_len);
     conn_queue(c, ev.reply, ev.reply_len);
     conn_timer_set(c, c->loop->cfg->close_timeout_ms);
     return true;
@@ -105,7 +105,7 @@ keepalive_fire(struct conn *c)
     case KEEPALIVE_PING:
         n = ws_session_message_header(&c->session, hdr, WS_OP_PING, 0);
         if (n > 0) {
-            stats_record_frame_out(&c->rec, WS_OP_PING);
+            stats_record_control_out(&c->rec, hdr, n);
             conn_queue(c, hdr, n);
             keepalive_pinged(&c->ka, now);
         }
@@ -135,7 +135,8 @@ conn_echo(struct conn *c, const struct ws_event *ev)
                             zbuf != NULL ? bound : 0, &m)) {
         return;
     }
-    stats_record_frame_out(&c->rec, ev->opcode);
+    stats_record_frame_out(&c->rec, m.hdr[0], m.payload_len, m.payload,
+                           m.payload_len);
     stats_record_message_out(&c->rec, ev->len, m.compressed, m.payload_len);
     if (m.payload_len >= CONN_ZERO_COPY_BYTES) {
         struct iovec iov[3];
@@ -166,7 +167,7 @@ conn_on_close(struct conn *c, const struct ws_event *ev)
     if (ev->reply_len > 0) {
         /* §5.5.1: our answer echoes the peer's code. */
         stats_record_close_out(&c->rec, ev->close.code, NULL, false);
-        stats_record_frame_out(&c->rec, WS_OP_CLOSE);
+        stats_record_control_out(&c->rec, ev->reply, ev->reply_len);
     }
     conn_queue(c, ev->reply, ev->reply_len);
     conn_finish(c);
@@ -183,7 +184,7 @@ conn_on_fail(struct conn *c, const struct ws_event *ev)
     }
     if (ev->reply_len > 0) {
         stats_record_close_out(&c->rec, ev->error.code, ev->reason, true);
-        stats_record_frame_out(&c->rec, WS_OP_CLOSE);
+        stats_record_control_out(&c->rec, ev->reply, ev->reply_len);
     }
     conn_queue(c, ev->reply, ev->reply_len);
     if (ws_session_state(&c->session) == WS_SESSION_CLOSING) {
@@ -223,6 +224,10 @@ conn_process(struct conn *c, uint8_t *p, size_t n, size_t *budget)
         if (ev.has_frame) {
             stats_record_frame_in(&c->rec, &ev.frame);
         }
+        if (ev.frame_data != NULL) {
+            stats_record_frame_data(&c->rec, ev.frame_data, ev.frame_data_len,
+                                    ev.frame_data_pos);
+        }
         switch (ev.type) {
         case WS_EV_NONE:
         case WS_EV_PONG:
@@ -234,7 +239,7 @@ conn_process(struct conn *c, uint8_t *p, size_t n, size_t *budget)
             conn_echo(c, &ev);
             break;
         case WS_EV_PING:
-            stats_record_frame_out(&c->rec, WS_OP_PONG);
+            stats_record_control_out(&c->rec, ev.reply, ev.reply_len);
             conn_queue(c, ev.reply, ev.reply_len);
             break;
         case WS_EV_CLOSE:
@@ -318,7 +323,7 @@ conn_read_frames(struct conn *c)
                        n == WSD_IO_EOF ? CONN_END_PEER_EOF : CONN_END_IO_ERROR);
             return;
         }
-        stats_record_read(&c->rec, (size_t)n);
+        stats_record_read(&c->rec, l->rbuf, (size_t)n);
         if (i == 0) {
             keepalive_heard(&c->ka, clock_mono_ms());
         }
@@ -347,7 +352,7 @@ conn_read_linger(struct conn *c)
             conn_close(c, CONN_END_DONE);
             return;
         }
-        stats_record_read(&c->rec, (size_t)n);
+        stats_record_read(&c->rec, c->loop->rbuf, (size_t)n);
     }
 }
 
@@ -500,6 +505,7 @@ conn_new(struct loop *l, int fd, const struct transport *t, void *tctx,
          * sends it. */
         c->out_lost = !output_keep(&c->out, &iov, 1, 0);
         stats_record_handshake(&c->rec, 503, NULL, NULL);
+        stats_record_heads(&c->rec, NULL, 0, resp, n);
         conn_finish(c);
         conn_send_wait(c, WSD_IO_AGAIN);
     }

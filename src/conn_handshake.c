@@ -43,6 +43,7 @@ conn_refuse_handshake(struct conn *c, const struct ws_error *err)
     log_debug("handshake refused: %u %s", err->code, err->reason);
     record_transport(c);
     stats_record_handshake(&c->rec, err->code, &c->hs->req, NULL);
+    stats_record_heads(&c->rec, c->hs->buf, c->hs->len, resp, n);
     conn_queue(c, resp, n);
     free(c->hs);
     c->hs = NULL;
@@ -65,6 +66,8 @@ conn_refuse_tls(struct conn *c)
 
     log_debug("TLS handshake on the ws:// port: alert, then close");
     stats_record_wrong_protocol(&c->rec, STATS_WRONG_TLS_ON_PLAIN);
+    stats_record_heads(&c->rec, c->hs->buf, c->hs->len, (const char *)alert,
+                       sizeof(alert));
     c->wrong_protocol = 1 + STATS_WRONG_TLS_ON_PLAIN;
     conn_queue(c, alert, sizeof(alert));
     free(c->hs);
@@ -89,6 +92,8 @@ conn_refuse_plaintext(struct conn *c)
     log_debug("plain HTTP on the TLS port: 400, then close");
     stats_record_wrong_protocol(&c->rec, STATS_WRONG_PLAIN_ON_TLS);
     stats_record_handshake(&c->rec, 400, NULL, NULL);
+    stats_record_heads(&c->rec, c->hs != NULL ? c->hs->buf : NULL,
+                       c->hs != NULL ? c->hs->len : 0, resp, n);
     c->wrong_protocol = 1 + STATS_WRONG_PLAIN_ON_TLS;
     conn_queue(c, resp, n);
     free(c->hs);
@@ -113,6 +118,7 @@ conn_accept_handshake(struct conn *c, size_t request_len)
 
     record_transport(c);
     stats_record_handshake(&c->rec, 101, &hs->req, use_deflate ? ext : NULL);
+    stats_record_heads(&c->rec, hs->buf, request_len, resp, n);
     conn_queue(c, resp, n);
     ws_session_init(&c->session, &l->session_cfg);
     c->has_session = true;
@@ -186,7 +192,8 @@ conn_read_handshake(struct conn *c)
                        n == WSD_IO_EOF ? CONN_END_PEER_EOF : CONN_END_IO_ERROR);
             return;
         }
-        stats_record_read(&c->rec, (size_t)n);
+        stats_record_read(&c->rec, (const uint8_t *)hs->buf + hs->len,
+                          (size_t)n);
         hs->len += (size_t)n;
         if (c->t == &transport_tcp &&
             ws_handshake_is_tls_record(hs->buf, hs->len)) {

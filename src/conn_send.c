@@ -122,7 +122,7 @@ conn_send_or_keep(struct conn *c, const struct iovec *iov, int n)
         }
         if (r > 0) {
             took = (size_t)r;
-            stats_record_written(&c->rec, took);
+            stats_record_written(&c->rec, iov, n, took);
         }
     }
     if (took < all && !c->out_lost) {
@@ -157,6 +157,7 @@ conn_shut_send(struct conn *c)
         conn_close(c, CONN_END_IO_ERROR);
         return;
     }
+    stats_record_shut(&c->rec);
     c->state = CONN_LINGER;
     c->read_paused = false;
     conn_timer_set(c, c->loop->cfg->close_timeout_ms);
@@ -191,7 +192,7 @@ again:
             conn_close(c, CONN_END_IO_ERROR);
             return;
         }
-        stats_record_written(&c->rec, (size_t)n);
+        stats_record_written(&c->rec, iov, nv, (size_t)n);
         output_kept_drain(&c->out, (size_t)n);
     }
     /* Graceful shutdown: nothing in flight either way any more. */

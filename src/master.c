@@ -1090,8 +1090,13 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
         goto out;
     }
     /* Two banks of slots and records: see struct master. */
-    if (stats_shm_create(&m.shm, 2 * n, 2 * (unsigned)cfg->stats_cases,
-                         clock_wall_ms()) != 0) {
+    struct stats_shm_size size = {
+        .n_slots = 2 * n,
+        .n_cases = 2 * (unsigned)cfg->stats_cases,
+        .request_cap = (uint32_t)cfg->case_request_bytes,
+        .wire_cap = (uint32_t)cfg->case_wirelog,
+    };
+    if (stats_shm_create(&m.shm, &size, clock_wall_ms()) != 0) {
         log_errno(LOG_LEVEL_CRIT, "mmap(shared segment)");
         goto out;
     }

@@ -140,6 +140,137 @@ frames(const uint64_t by_opcode[16])
     return j;
 }
 
+/* Bytes as lowercase hex, then " ..." when they are only the first of
+ * total: Autobahn's binary log data. */
+static json_t *
+hex_head(const uint8_t *p, size_t n, uint64_t total, const char *prefix)
+{
+    char buf[8 + 2 * STATS_WIRE_HEAD + 8];
+    size_t len = (size_t)snprintf(buf, sizeof(buf), "%s", prefix);
+
+    if (n > STATS_WIRE_HEAD) {
+        n = STATS_WIRE_HEAD;
+    }
+    for (size_t i = 0; i < n; i++) {
+        len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%02x", p[i]);
+    }
+    if (total > n) {
+        snprintf(buf + len, sizeof(buf) - len, " ...");
+    }
+    return json_string(buf);
+}
+
+/* A frame's payload as Autobahn shows it: the text when it is UTF-8
+ * (" ..." after a first part), else "0x" and its bytes in hex. A first
+ * part cut inside a character is shown without that character. */
+static json_t *
+payload_head(const struct stats_wire *w)
+{
+    char buf[STATS_WIRE_HEAD + 8];
+    size_t n = w->n_head > STATS_WIRE_HEAD ? STATS_WIRE_HEAD : w->n_head;
+    size_t shown = n;
+
+    if (w->length > n) {
+        /* Drop a character the cut split (at most 3 bytes of it). */
+        for (size_t back = 0; back < 4 && back <= n; back++) {
+            if (ws_utf8_is_valid(w->head, n - back)) {
+                shown = n - back;
+                break;
+            }
+        }
+    }
+    if (!ws_utf8_is_valid(w->head, shown)) {
+        return hex_head(w->head, n, w->length, "0x");
+    }
+    memcpy(buf, w->head, shown);
+    if (w->length > shown) {
+        memcpy(buf + shown, " ...", 4);
+        shown += 4;
+    }
+    return json_stringn(buf, shown);
+}
+
+static const char *const timeout_keys[STATS_TIMEOUT_N] = {
+    [STATS_TIMEOUT_HANDSHAKE] = "handshake",
+    [STATS_TIMEOUT_CLOSE] = "close",
+    [STATS_TIMEOUT_PING] = "ping",
+    [STATS_TIMEOUT_IDLE] = "idle",
+};
+
+/* One wire entry as an Autobahn wire log row (or wsd's own, where
+ * Autobahn has none), or NULL for an entry of no known kind. */
+static json_t *
+wire_row(const struct stats_wire *w)
+{
+    unsigned opcode = w->bits & 0x0f;
+    bool fin = (w->bits & 0x80) != 0;
+    unsigned rsv = (w->bits >> 4) & 0x7;
+    char mask[9];
+
+    snprintf(mask, sizeof(mask), "%02x%02x%02x%02x", w->mask[0], w->mask[1],
+             w->mask[2], w->mask[3]);
+    switch (w->kind) {
+    case STATS_WIRE_READ:
+        return json_pack("[s, [I, o]]", "RO", (json_int_t)w->length,
+                         hex_head(w->head, w->n_head, w->length, ""));
+    case STATS_WIRE_WRITE:
+        return json_pack("[s, [I, o], b]", "TO", (json_int_t)w->length,
+                         hex_head(w->head, w->n_head, w->length, ""), 0);
+    case STATS_WIRE_RFRAME:
+        return json_pack("[s, [I, o], i, b, i, b, o]", "RF",
+                         (json_int_t)w->length, payload_head(w), opcode, fin,
+                         rsv, (w->flags & STATS_WIRE_MASKED) != 0,
+                         (w->flags & STATS_WIRE_MASKED) != 0 ? json_string(mask)
+                                                             : json_null());
+    case STATS_WIRE_TFRAME:
+        return json_pack("[s, [I, o], i, b, i, n, n, n, b]", "TF",
+                         (json_int_t)w->length, payload_head(w), opcode, fin,
+                         rsv, 0);
+    case STATS_WIRE_TIMEOUT:
+        return json_pack("[s, s]", "TMO",
+                         w->length < STATS_TIMEOUT_N ? timeout_keys[w->length]
+                                                     : "unknown");
+    case STATS_WIRE_SHUT:
+        return json_pack("[s]", "SHUT");
+    case STATS_WIRE_DROP:
+        return json_pack("[s, s]", "DROP", w->length != 0 ? "me" : "peer");
+    default:
+        return NULL;
+    }
+}
+
+json_t *
+stats_json_wirelog(const struct stats_case *c)
+{
+    json_t *log = json_array();
+    uint64_t kept = stats_wire_kept(c);
+
+    for (uint64_t k = 0; k < kept; k++) {
+        uint64_t gap;
+        const struct stats_wire *w = stats_wire_at(c, k, &gap);
+        if (gap > 0) {
+            json_array_append_new(log,
+                                  json_pack("[s, I]", "GAP", (json_int_t)gap));
+        }
+        json_t *row = wire_row(w);
+        if (row != NULL) {
+            json_array_append_new(log, row);
+        }
+    }
+    return log;
+}
+
+/* The request head as read: text (invalid UTF-8 as U+FFFD), or null. */
+static json_t *
+request_head(const struct stats_case *c)
+{
+    if (c->request_len == 0) {
+        return json_null();
+    }
+    return stats_json_string((const char *)(const void *)(c + 1),
+                             c->request_len);
+}
+
 static const char *const case_states[] = {"free", "handshake", "open",
                                           "closing", "closed"};
 
@@ -218,6 +349,19 @@ stats_json_case(const struct stats_case *c, uint64_t now_ms)
     json_object_set_new(
         j, "remoteCloseReason",
         field(c->remote_close_reason, sizeof(c->remote_close_reason)));
+    json_object_set_new(j, "key", field(c->key, sizeof(c->key)));
+    json_object_set_new(j, "httpRequest", request_head(c));
+    json_object_set_new(j, "httpRequestTruncated",
+                        json_boolean(c->request_truncated));
+    json_object_set_new(j, "httpResponse",
+                        c->response_len == 0
+                            ? json_null()
+                            : stats_json_string(c->response, c->response_len));
+    json_object_set_new(j, "httpResponseTruncated",
+                        json_boolean(c->response_truncated));
+    json_object_set_new(j, "wirelog", stats_json_wirelog(c));
+    json_object_set_new(j, "wirelogEntries",
+                        json_integer((json_int_t)c->wire_n));
     json_object_set_new(j, "deflate", deflate);
     json_object_set_new(
         j, "tls",
@@ -271,13 +415,6 @@ close_codes(const uint64_t *by_bucket)
     }
     return j;
 }
-
-static const char *const timeout_keys[STATS_TIMEOUT_N] = {
-    "handshake",
-    "close",
-    "ping",
-    "idle",
-};
 
 static json_t *
 count(uint64_t n)

@@ -48,8 +48,13 @@ struct stats_json_snapshot {
     const struct stats_json_process *processes;
 };
 
-/* A case record as an object ("id", "rxOctetStats", "wasClean", ...). */
+/* A case record as an object ("id", "rxOctetStats", "wasClean", ...);
+ * c is followed by its request head and wire log (stats_case_read). */
 json_t *stats_json_case(const struct stats_case *c, uint64_t now_ms);
+
+/* A case's wire log as Autobahn's rows ("RO", "TO", "RF", "TF") and
+ * wsd's own ("TMO", "SHUT", "DROP", "GAP"). */
+json_t *stats_json_wirelog(const struct stats_case *c);
 
 /* Totals since start and per worker, as GET /v1/stats serves them. */
 json_t *stats_json_stats(const struct stats_json_snapshot *s);

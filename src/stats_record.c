@@ -103,24 +103,78 @@ stats_record_dropped(const struct stats_shm *shm, unsigned slot)
     stats_add(&s->c.unrecorded, 1);
 }
 
+/*
+ * The wire log's next entry, cleared but for its kind, or NULL when the
+ * case keeps none (inside begin/end). Once the log is full, its last
+ * wire_tail entries turn into a ring, so the end of a case (its close
+ * frames, who dropped TCP) is always kept.
+ */
+static struct stats_wire *
+wire_add(struct stats_case *c, uint8_t kind)
+{
+    uint64_t n = c->wire_n;
+    uint64_t head = c->wire_cap - c->wire_tail;
+
+    if (c->wire_cap == 0 || c->wire_tail == 0) {
+        return NULL;
+    }
+    struct stats_wire *w = &stats_case_wire(
+        c)[n < c->wire_cap ? n : head + (n - head) % c->wire_tail];
+    memset(w, 0, sizeof(*w));
+    w->kind = kind;
+    c->wire_n = n + 1;
+    return w;
+}
+
+/* Appends bytes to an entry's head, as far as it has room. */
+static void
+wire_head(struct stats_wire *w, const uint8_t *p, size_t n)
+{
+    size_t room = STATS_WIRE_HEAD - w->n_head;
+    if (n > room) {
+        n = room;
+    }
+    if (n > 0) {
+        memcpy(w->head + w->n_head, p, n);
+        w->n_head = (uint8_t)(w->n_head + n);
+    }
+}
+
 void
-stats_record_read(struct stats_record *r, size_t n)
+stats_record_read(struct stats_record *r, const uint8_t *p, size_t n)
 {
     stats_add(&r->counters->rx_octets, n);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         stats_octets_add(&r->rec->rx_octets, n);
+        struct stats_wire *w = wire_add(r->rec, STATS_WIRE_READ);
+        if (w != NULL) {
+            w->length = n;
+            wire_head(w, p, n);
+        }
         stats_case_end(r->rec);
     }
 }
 
 void
-stats_record_written(struct stats_record *r, size_t n)
+stats_record_written(struct stats_record *r, const struct iovec *iov, int n_iov,
+                     size_t n)
 {
     stats_add(&r->counters->tx_octets, n);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         stats_octets_add(&r->rec->tx_octets, n);
+        struct stats_wire *w = wire_add(r->rec, STATS_WIRE_WRITE);
+        if (w != NULL) {
+            size_t left = n;
+            w->length = n;
+            for (int i = 0;
+                 i < n_iov && left > 0 && w->n_head < STATS_WIRE_HEAD; i++) {
+                size_t k = iov[i].iov_len < left ? iov[i].iov_len : left;
+                wire_head(w, iov[i].iov_base, k);
+                left -= k;
+            }
+        }
         stats_case_end(r->rec);
     }
 }
@@ -176,6 +230,7 @@ stats_record_handshake(struct stats_record *r, unsigned status,
         stats_copy(c->query_agent, sizeof(c->query_agent), v.p, v.len);
         stats_copy(c->user_agent, sizeof(c->user_agent), req->user_agent.p,
                    req->user_agent.len);
+        stats_copy(c->key, sizeof(c->key), req->key.p, req->key.len);
         if (req->n_extensions > 0) {
             stats_copy(c->deflate_offer, sizeof(c->deflate_offer),
                        req->extensions[0].p, req->extensions[0].len);
@@ -206,9 +261,71 @@ stats_record_tls_failed(struct stats_record *r)
 void
 stats_record_timeout(struct stats_record *r, enum stats_timeout kind)
 {
-    if ((unsigned)kind < STATS_TIMEOUT_N) {
-        stats_add(&r->counters->timeouts[kind], 1);
+    if ((unsigned)kind >= STATS_TIMEOUT_N) {
+        return;
     }
+    stats_add(&r->counters->timeouts[kind], 1);
+    if (r->rec != NULL) {
+        stats_case_begin(r->rec);
+        struct stats_wire *w = wire_add(r->rec, STATS_WIRE_TIMEOUT);
+        if (w != NULL) {
+            w->length = kind;
+        }
+        stats_case_end(r->rec);
+    }
+}
+
+void
+stats_record_shut(struct stats_record *r)
+{
+    if (r->rec != NULL) {
+        stats_case_begin(r->rec);
+        wire_add(r->rec, STATS_WIRE_SHUT);
+        stats_case_end(r->rec);
+    }
+}
+
+/* The length of an HTTP head in p[0..n): through its empty line, or all. */
+static size_t
+head_length(const char *p, size_t n)
+{
+    for (size_t i = 0; i + 3 < n; i++) {
+        if (p[i] == '\r' && p[i + 1] == '\n' && p[i + 2] == '\r' &&
+            p[i + 3] == '\n') {
+            return i + 4;
+        }
+    }
+    return n;
+}
+
+void
+stats_record_heads(struct stats_record *r, const char *req, size_t req_len,
+                   const char *resp, size_t resp_len)
+{
+    struct stats_case *c = r->rec;
+
+    if (c == NULL) {
+        return;
+    }
+    stats_case_begin(c);
+    if (req != NULL) {
+        req_len = head_length(req, req_len);
+        c->request_truncated = req_len > c->request_cap;
+        c->request_len =
+            (uint32_t)(req_len > c->request_cap ? c->request_cap : req_len);
+        if (c->request_len > 0) {
+            memcpy(stats_case_request(c), req, c->request_len);
+        }
+    }
+    if (resp != NULL) {
+        resp_len = head_length(resp, resp_len);
+        c->response_truncated = resp_len > sizeof(c->response);
+        c->response_len =
+            (uint16_t)(resp_len > sizeof(c->response) ? sizeof(c->response)
+                                                      : resp_len);
+        memcpy(c->response, resp, c->response_len);
+    }
+    stats_case_end(c);
 }
 
 void
@@ -237,23 +354,84 @@ stats_record_frame_in(struct stats_record *r, const struct ws_frame_header *h)
     if (r->rec == NULL) {
         return;
     }
-    stats_case_begin(r->rec);
-    r->rec->rx_frames[h->opcode & 0xf]++;
+    struct stats_case *c = r->rec;
+    stats_case_begin(c);
+    c->rx_frames[h->opcode & 0xf]++;
     if (r->rx_compressed && !ws_frame_opcode_is_control(h->opcode)) {
-        r->rec->rx_compressed_bytes += h->payload_len;
+        c->rx_compressed_bytes += h->payload_len;
     }
-    stats_case_end(r->rec);
+    struct stats_wire *w = wire_add(c, STATS_WIRE_RFRAME);
+    c->wire_rf = 0;
+    if (w != NULL) {
+        w->bits = (uint8_t)((h->fin ? 0x80 : 0) | ((h->rsv & 0x7) << 4) |
+                            (h->opcode & 0x0f));
+        w->length = h->payload_len;
+        if (h->masked) {
+            w->flags = STATS_WIRE_MASKED;
+            memcpy(w->mask, h->mask, sizeof(w->mask));
+        }
+        c->wire_rf = c->wire_n; /* 1 + its number */
+    }
+    stats_case_end(c);
 }
 
 void
-stats_record_frame_out(struct stats_record *r, uint8_t opcode)
+stats_record_frame_data(struct stats_record *r, const uint8_t *p, size_t n,
+                        uint64_t pos)
+{
+    struct stats_case *c = r->rec;
+
+    if (c == NULL || c->wire_rf == 0 || pos >= STATS_WIRE_HEAD) {
+        return;
+    }
+    uint64_t number = c->wire_rf - 1;
+    uint64_t head = c->wire_cap - c->wire_tail;
+    /* Still kept: among the first, or among the ring's last. */
+    if (number >= head && number + c->wire_tail < c->wire_n) {
+        return;
+    }
+    struct stats_wire *w = &stats_case_wire(
+        c)[number < c->wire_cap ? number
+                                : head + (number - head) % c->wire_tail];
+    if (w->kind != STATS_WIRE_RFRAME || w->n_head != pos) {
+        return;
+    }
+    stats_case_begin(c);
+    wire_head(w, p, n);
+    stats_case_end(c);
+}
+
+void
+stats_record_frame_out(struct stats_record *r, uint8_t byte0, uint64_t len,
+                       const uint8_t *payload, size_t n)
 {
     stats_add(&r->counters->tx_frames, 1);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
-        r->rec->tx_frames[opcode & 0xf]++;
+        r->rec->tx_frames[byte0 & 0xf]++;
+        struct stats_wire *w = wire_add(r->rec, STATS_WIRE_TFRAME);
+        if (w != NULL) {
+            w->bits = byte0;
+            w->length = len;
+            wire_head(w, payload, n);
+        }
         stats_case_end(r->rec);
     }
+}
+
+void
+stats_record_control_out(struct stats_record *r, const uint8_t *frame,
+                         size_t len)
+{
+    /* Our control frames: unmasked, payload under 126 bytes. */
+    if (len < 2) {
+        return;
+    }
+    size_t plen = frame[1] & 0x7f;
+    if (plen > len - 2) {
+        plen = len - 2;
+    }
+    stats_record_frame_out(r, frame[0], plen, frame + 2, plen);
 }
 
 /* One value into a histogram of the caller's slot. */
@@ -516,6 +694,11 @@ stats_record_finish(struct stats_record *r, const struct stats_record_end *e,
         stats_copy(c->was_not_clean_reason, sizeof(c->was_not_clean_reason),
                    why, strlen(why));
     }
+    struct stats_wire *w = wire_add(c, STATS_WIRE_DROP);
+    if (w != NULL) {
+        w->length = e->dropped_by_me;
+    }
+    c->wire_rf = 0;
     /* Closed last: a worker killed before this line leaves the record in
      * use, and the master finalises it ("worker died"); one killed after
      * leaves it complete. */

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "stats_shm.h"
 #include "ws_frame.h"
@@ -48,8 +49,20 @@ void stats_record_start(struct stats_record *r, const struct stats_shm *shm,
 void stats_record_dropped(const struct stats_shm *shm, unsigned slot);
 
 /* Bytes returned by one read, accepted by one write. */
-void stats_record_read(struct stats_record *r, size_t n);
-void stats_record_written(struct stats_record *r, size_t n);
+/* Bytes read (p[0..n)) and written (the first n bytes of iov[0..n_iov)):
+ * counted by size and logged with their first bytes. */
+void stats_record_read(struct stats_record *r, const uint8_t *p, size_t n);
+void stats_record_written(struct stats_record *r, const struct iovec *iov,
+                          int n_iov, size_t n);
+
+/*
+ * The opening handshake as it crossed the wire: the request head as read
+ * (req[0..req_len), cut at its empty line; over the record's room it is
+ * kept cut and flagged) and the response head we sent (resp; binary when
+ * the peer spoke another protocol). Either may be NULL.
+ */
+void stats_record_heads(struct stats_record *r, const char *req, size_t req_len,
+                        const char *resp, size_t resp_len);
 
 /* The opening handshake's request and our answer (101, or a refusal);
  * extension_response: the permessage-deflate we granted, or NULL. */
@@ -64,17 +77,32 @@ void stats_record_wrong_protocol(struct stats_record *r, enum stats_wrong kind);
 void stats_record_tls_failed(struct stats_record *r);
 
 /* A timeout of this kind ran out (the connection need not end at once:
- * after ping and idle timeouts, it closes with a closing handshake). */
+ * after ping and idle timeouts, it closes with a closing handshake):
+ * counted and logged. */
 void stats_record_timeout(struct stats_record *r, enum stats_timeout kind);
 
 /* The connection is carried by TLS with this version and cipher. */
 void stats_record_tls(struct stats_record *r, const char *version,
                       const char *cipher);
 
-/* One frame received (header) or queued to send. */
+/*
+ * One frame received (its header), then its payload as the session
+ * unmasks it (p[0..n) from byte pos of the payload: the log keeps the
+ * first bytes), or one frame queued to send: byte0 of its header (FIN,
+ * RSV, opcode), its payload length and payload[0..n), n as far as known.
+ * stats_record_control_out takes one of our whole control frames.
+ */
 void stats_record_frame_in(struct stats_record *r,
                            const struct ws_frame_header *h);
-void stats_record_frame_out(struct stats_record *r, uint8_t opcode);
+void stats_record_frame_data(struct stats_record *r, const uint8_t *p, size_t n,
+                             uint64_t pos);
+void stats_record_frame_out(struct stats_record *r, uint8_t byte0, uint64_t len,
+                            const uint8_t *payload, size_t n);
+void stats_record_control_out(struct stats_record *r, const uint8_t *frame,
+                              size_t len);
+
+/* We sent our TCP FIN (the sending side is shut down). */
+void stats_record_shut(struct stats_record *r);
 
 /* A whole message: payload bytes, and on the wire when compressed. */
 void stats_record_message_in(struct stats_record *r, size_t len);

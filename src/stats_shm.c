@@ -25,18 +25,33 @@ const uint64_t stats_size_bounds[STATS_SIZE_BUCKETS - 1] = {
     64, 1024, 16384, 262144, 1048576, 16777216,
 };
 
+size_t
+stats_case_bytes(uint32_t request_cap, uint32_t wire_cap)
+{
+    return stats_case_wire_offset(request_cap) +
+           (size_t)wire_cap * sizeof(struct stats_wire);
+}
+
+struct stats_case *
+stats_shm_case(const struct stats_shm *shm, size_t i)
+{
+    return (struct stats_case *)(void *)(shm->cases + i * shm->case_bytes);
+}
+
 int
-stats_shm_create(struct stats_shm *shm, unsigned n_slots, unsigned n_cases,
+stats_shm_create(struct stats_shm *shm, const struct stats_shm_size *size,
                  uint64_t now_ms)
 {
-    unsigned per = n_slots == 0 ? 0 : (n_cases + n_slots - 1) / n_slots;
+    unsigned n_slots = size->n_slots;
+    unsigned per = n_slots == 0 ? 0 : (size->n_cases + n_slots - 1) / n_slots;
     /* 0 records means none at all (stats_cases 0): only the counters. */
-    if (per == 0 && n_cases > 0) {
+    if (per == 0 && size->n_cases > 0) {
         per = 1;
     }
+    size_t case_bytes = stats_case_bytes(size->request_cap, size->wire_cap);
     size_t bytes = sizeof(struct stats_shm_header) +
                    (size_t)n_slots * sizeof(struct stats_shm_slot) +
-                   (size_t)n_slots * per * sizeof(struct stats_case);
+                   (size_t)n_slots * per * case_bytes;
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) {
@@ -46,17 +61,22 @@ stats_shm_create(struct stats_shm *shm, unsigned n_slots, unsigned n_cases,
      * starts empty (STATS_CASE_FREE). */
     shm->hdr = p;
     shm->slots = (struct stats_shm_slot *)(shm->hdr + 1);
-    shm->cases = (struct stats_case *)(shm->slots + n_slots);
+    shm->cases = (unsigned char *)(shm->slots + n_slots);
     shm->n_slots = n_slots;
     shm->cases_per_slot = per;
     shm->n_cases = n_slots * per;
+    shm->request_cap = size->request_cap;
+    shm->wire_cap = size->wire_cap;
+    shm->case_bytes = case_bytes;
     shm->map_bytes = bytes;
     shm->hdr->magic = STATS_SHM_MAGIC;
     shm->hdr->version_major = STATS_SHM_VERSION_MAJOR;
     shm->hdr->version_minor = STATS_SHM_VERSION_MINOR;
     shm->hdr->header_bytes = sizeof(struct stats_shm_header);
     shm->hdr->slot_bytes = sizeof(struct stats_shm_slot);
-    shm->hdr->case_bytes = sizeof(struct stats_case);
+    shm->hdr->case_bytes = (uint32_t)case_bytes;
+    shm->hdr->request_cap = size->request_cap;
+    shm->hdr->wire_cap = size->wire_cap;
     shm->hdr->n_slots = n_slots;
     shm->hdr->n_cases = shm->n_cases;
     shm->hdr->banks = 1;
@@ -108,12 +128,12 @@ stats_case_start(const struct stats_shm *shm, unsigned slot, uint64_t id)
         /* Records are off: not a case left unrecorded for want of one. */
         return NULL;
     }
-    struct stats_case *part = shm->cases + (size_t)slot * per;
+    size_t first = (size_t)slot * per;
     unsigned next =
         atomic_load_explicit(&s->next_record, memory_order_relaxed) % per;
     for (unsigned k = 0; k < per; k++) {
         unsigned i = (next + k) % per;
-        struct stats_case *r = &part[i];
+        struct stats_case *r = stats_shm_case(shm, first + i);
         if (case_in_use(r)) {
             continue;
         }
@@ -125,6 +145,13 @@ stats_case_start(const struct stats_shm *shm, unsigned slot, uint64_t id)
         r->id = id;
         r->worker = (uint16_t)slot;
         r->state = STATS_CASE_HANDSHAKE;
+        r->request_cap = shm->request_cap;
+        r->wire_cap = shm->wire_cap;
+        /* A quarter of the log, at least 8 entries, keeps its end. */
+        r->wire_tail = shm->wire_cap / 4 > 8 ? shm->wire_cap / 4 : 8;
+        if (r->wire_tail > shm->wire_cap) {
+            r->wire_tail = shm->wire_cap;
+        }
         return r;
     }
     stats_add(&s->c.unrecorded, 1);
@@ -134,16 +161,25 @@ stats_case_start(const struct stats_shm *shm, unsigned slot, uint64_t id)
 void
 stats_octets_add(struct stats_octets *o, uint64_t n)
 {
-    for (uint32_t i = 0; i < o->n; i++) {
+    uint32_t used = o->n;
+    uint32_t last = o->last;
+
+    if (last < used && o->size[last] == n) {
+        o->count[last]++;
+        return;
+    }
+    for (uint32_t i = 0; i < used && i < STATS_OCTET_SIZES; i++) {
         if (o->size[i] == n) {
             o->count[i]++;
+            o->last = i;
             return;
         }
     }
-    if (o->n < STATS_OCTET_SIZES && n <= UINT32_MAX) {
-        o->size[o->n] = (uint32_t)n;
-        o->count[o->n] = 1;
-        o->n++;
+    if (used < STATS_OCTET_SIZES && n <= UINT32_MAX) {
+        o->size[used] = (uint32_t)n;
+        o->count[used] = 1;
+        o->last = used;
+        o->n = used + 1;
         return;
     }
     o->overflow_count++;
@@ -171,22 +207,102 @@ stats_case_read(const struct stats_shm *shm, unsigned i, struct stats_case *out)
     if (i >= shm->n_cases) {
         return false;
     }
-    const struct stats_case *r = &shm->cases[i];
-    for (int tries = 0; tries < STATS_READ_TRIES; tries++) {
+    const struct stats_case *r = stats_shm_case(shm, i);
+    bool whole = false;
+    for (int tries = 0; tries < STATS_READ_TRIES && !whole; tries++) {
         uint32_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
         if ((s1 & 1) != 0) {
             continue;
         }
         memcpy((char *)out + sizeof(out->seq), (const char *)r + sizeof(r->seq),
-               sizeof(*r) - sizeof(r->seq));
+               shm->case_bytes - sizeof(r->seq));
         atomic_thread_fence(memory_order_acquire);
         uint32_t s2 = atomic_load_explicit(&r->seq, memory_order_relaxed);
         if (s1 == s2) {
             atomic_store_explicit(&out->seq, s1, memory_order_relaxed);
-            return out->state != STATS_CASE_FREE;
+            whole = true;
+        }
+    }
+    if (!whole) {
+        return false;
+    }
+    /* The segment is writable by workers: bound what indexes the copy by
+     * what this process mapped. */
+    out->request_cap = shm->request_cap;
+    out->wire_cap = shm->wire_cap;
+    if (out->request_len > out->request_cap) {
+        out->request_len = out->request_cap;
+    }
+    if (out->response_len > sizeof(out->response)) {
+        out->response_len = sizeof(out->response);
+    }
+    if (out->wire_tail > out->wire_cap) {
+        out->wire_tail = out->wire_cap;
+    }
+    if (out->wire_tail == 0 && out->wire_n > out->wire_cap) {
+        out->wire_n = out->wire_cap;
+    }
+    if (out->rx_octets.n > STATS_OCTET_SIZES) {
+        out->rx_octets.n = STATS_OCTET_SIZES;
+    }
+    if (out->tx_octets.n > STATS_OCTET_SIZES) {
+        out->tx_octets.n = STATS_OCTET_SIZES;
+    }
+    return out->state != STATS_CASE_FREE;
+}
+
+bool
+stats_case_peek(const struct stats_shm *shm, unsigned i, uint64_t *id,
+                char key[STATS_KEY_MAX])
+{
+    if (i >= shm->n_cases) {
+        return false;
+    }
+    const struct stats_case *r = stats_shm_case(shm, i);
+    for (int tries = 0; tries < STATS_READ_TRIES; tries++) {
+        uint32_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
+        if ((s1 & 1) != 0) {
+            continue;
+        }
+        uint8_t state = r->state;
+        *id = r->id;
+        memcpy(key, r->key, STATS_KEY_MAX);
+        atomic_thread_fence(memory_order_acquire);
+        if (s1 == atomic_load_explicit(&r->seq, memory_order_relaxed)) {
+            key[STATS_KEY_MAX - 1] = '\0';
+            return state != STATS_CASE_FREE;
         }
     }
     return false;
+}
+
+uint64_t
+stats_wire_kept(const struct stats_case *c)
+{
+    return c->wire_n < c->wire_cap ? c->wire_n : c->wire_cap;
+}
+
+const struct stats_wire *
+stats_wire_at(const struct stats_case *c, uint64_t k, uint64_t *gap_before)
+{
+    const struct stats_wire *w =
+        (const struct stats_wire *)(const void *)((const uint8_t *)c +
+                                                  stats_case_wire_offset(
+                                                      c->request_cap));
+    uint64_t head = c->wire_cap - c->wire_tail;
+
+    *gap_before = 0;
+    if (c->wire_n <= c->wire_cap || k < head) {
+        return &w[k];
+    }
+    /* Past the head: entry wire_n - wire_tail + j of the log sits in the
+     * ring at head + (its number - head) % wire_tail. */
+    uint64_t j = k - head;
+    uint64_t number = c->wire_n - c->wire_tail + j;
+    if (j == 0) {
+        *gap_before = c->wire_n - c->wire_cap;
+    }
+    return &w[head + (number - head) % c->wire_tail];
 }
 
 unsigned
@@ -200,9 +316,8 @@ stats_shm_worker_died(const struct stats_shm *shm, unsigned slot,
     if (s == NULL) {
         return 0;
     }
-    struct stats_case *part = shm->cases + (size_t)slot * per;
     for (unsigned i = 0; i < per; i++) {
-        struct stats_case *r = &part[i];
+        struct stats_case *r = stats_shm_case(shm, (size_t)slot * per + i);
         uint32_t seq = atomic_load_explicit(&r->seq, memory_order_relaxed);
         if ((seq & 1) != 0) {
             /* The worker died inside a change: close the bracket. */

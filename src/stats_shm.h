@@ -133,16 +133,55 @@ enum stats_case_state {
 /*
  * Bytes returned by each read (or accepted by each write) counted by size,
  * as Autobahn's rxOctetStats/txOctetStats: the first STATS_OCTET_SIZES
- * distinct sizes exactly, any other size in the overflow bucket.
+ * distinct sizes exactly (a case of 1000 compressed messages, Autobahn's
+ * 12.4.3, writes some 80), any other size in the overflow bucket.
  */
-#define STATS_OCTET_SIZES 32
+#define STATS_OCTET_SIZES 128
 struct stats_octets {
-    uint32_t n; /* sizes in use */
+    uint32_t n;    /* sizes in use */
+    uint32_t last; /* index of the size counted last: where the search
+                      starts, as runs of one size are the rule */
     uint32_t size[STATS_OCTET_SIZES];
     uint64_t count[STATS_OCTET_SIZES];
     uint64_t overflow_count; /* reads or writes of other sizes */
     uint64_t overflow_octets;
 };
+
+/*
+ * The wire log: what crossed the wire, in order, one fixed-size entry per
+ * event. Frames carry their header bits as on the wire and the first
+ * bytes of their payload (unmasked; compressed as sent); reads and writes
+ * their size and first bytes.
+ */
+enum stats_wire_kind {
+    STATS_WIRE_NONE,
+    STATS_WIRE_READ,    /* bytes read: length, head */
+    STATS_WIRE_WRITE,   /* bytes written: length, head */
+    STATS_WIRE_RFRAME,  /* a frame received: bits, mask, length, head */
+    STATS_WIRE_TFRAME,  /* a frame sent: bits, length, head */
+    STATS_WIRE_TIMEOUT, /* length: enum stats_timeout that ran out */
+    STATS_WIRE_SHUT,    /* we sent our TCP FIN (shut down our side) */
+    STATS_WIRE_DROP,    /* TCP closed: length 1 by us, 0 by the peer */
+};
+
+#define STATS_WIRE_MASKED    0x01 /* the frame was masked (with mask) */
+#define STATS_WIRE_DISCARDED 0x02 /* read and delimited, then discarded */
+
+#define STATS_WIRE_HEAD 32
+struct stats_wire {
+    uint8_t kind;   /* enum stats_wire_kind */
+    uint8_t bits;   /* frames: byte 0 of the header: FIN, RSV1-3, opcode */
+    uint8_t flags;  /* STATS_WIRE_* */
+    uint8_t n_head; /* bytes of head in use */
+    uint8_t mask[4];
+    uint64_t length; /* payload or bytes; for TIMEOUT and DROP, their value */
+    uint8_t head[STATS_WIRE_HEAD];
+};
+_Static_assert(sizeof(struct stats_wire) == 48, "frozen wire entry");
+
+/* Most bytes kept of our response head: wsd's own heads are far shorter. */
+#define STATS_RESPONSE_MAX 512
+#define STATS_KEY_MAX      32 /* Sec-WebSocket-Key: 24 in base64 */
 
 #define STATS_PEER_MAX   64 /* "[" IPv6 "]:" port */
 #define STATS_PATH_MAX   96
@@ -199,6 +238,23 @@ struct stats_case {
     char deflate_response[STATS_EXT_MAX]; /* what we granted; "" if none */
     char tls_version[16];
     char tls_cipher[48];
+    /* 3.0: the opening handshake both ways, and the wire log. */
+    char key[STATS_KEY_MAX];   /* the request's Sec-WebSocket-Key */
+    uint32_t request_cap;      /* room for the request after the record */
+    uint32_t request_len;      /* bytes of the request head kept there */
+    uint8_t request_truncated; /* the head was longer than request_cap */
+    uint8_t response_truncated;
+    uint16_t response_len;
+    uint32_t wire_cap;  /* wire entries after the request's room */
+    uint32_t wire_tail; /* of which the last ones form a ring */
+    uint64_t wire_n;    /* entries logged in all (more than wire_cap: some
+                           between the first and the ring's are lost) */
+    uint64_t wire_rf;   /* 1 + the number of the entry of the frame being
+                           received, whose head its payload fills; 0: none */
+    char response[STATS_RESPONSE_MAX]; /* our response head, as sent */
+    /* Then request_cap bytes (rounded up to 8) of the request head as
+     * read, and wire_cap struct stats_wire: see stats_case_request and
+     * stats_case_wire. */
 };
 
 struct stats_shm_header {
@@ -217,7 +273,9 @@ struct stats_shm_header {
     uint32_t banks; /* slots and records form this many equal banks, one
                        per generation of workers alive at once (1.2) */
     uint32_t reserved0;
-    uint64_t reserved[8];
+    uint32_t request_cap; /* each record's room for the request head (3.0) */
+    uint32_t wire_cap;    /* and for wire log entries (3.0) */
+    uint64_t reserved[7];
 };
 
 _Static_assert(sizeof(struct stats_shm_header) == 128, "frozen layout");
@@ -226,16 +284,60 @@ _Static_assert(sizeof(struct stats_shm_slot) % 64 == 0, "cache lines");
 _Static_assert(sizeof(struct stats_shm_slot) == 768, "frozen slot size");
 _Static_assert(sizeof(struct stats_case) % 8 == 0, "aligned records");
 
+/* Where a record's request head and wire log live (after the record). */
+static inline size_t
+stats_case_wire_offset(uint32_t request_cap)
+{
+    return sizeof(struct stats_case) + (((size_t)request_cap + 7) & ~(size_t)7);
+}
+
+static inline uint8_t *
+stats_case_request(struct stats_case *c)
+{
+    return (uint8_t *)(c + 1);
+}
+
+static inline struct stats_wire *
+stats_case_wire(struct stats_case *c)
+{
+    return (struct stats_wire *)(void *)((uint8_t *)c + stats_case_wire_offset(
+                                                            c->request_cap));
+}
+
+/* A record with request_cap and wire_cap's room after it: its stride. */
+size_t stats_case_bytes(uint32_t request_cap, uint32_t wire_cap);
+
+/*
+ * The k-th wire entry of the log as kept (k < stats_wire_kept(c)), in
+ * order: the first ones as they came, then, once the log has run over,
+ * the last wire_tail. *gap_before is the number of entries lost just
+ * before this one (0 but at the ring's first).
+ */
+uint64_t stats_wire_kept(const struct stats_case *c);
+const struct stats_wire *stats_wire_at(const struct stats_case *c, uint64_t k,
+                                       uint64_t *gap_before);
+
 /* The master's handle on the mapping (never a pointer into it in shm). */
 struct stats_shm {
     struct stats_shm_header *hdr;
     struct stats_shm_slot *slots;
-    struct stats_case *cases;
-    unsigned n_slots; /* as mapped: the master trusts these, not hdr */
+    unsigned char *cases; /* n_cases records, case_bytes apart */
+    unsigned n_slots;     /* as mapped: the master trusts these, not hdr */
     unsigned n_cases;
     unsigned cases_per_slot;
-    unsigned banks; /* 1, or 2 when a reload's workers get their own */
+    uint32_t request_cap; /* each record's room for the request head */
+    uint32_t wire_cap;    /* and for wire entries */
+    size_t case_bytes;    /* stats_case_bytes(request_cap, wire_cap) */
+    unsigned banks;       /* 1, or 2 when a reload's workers get their own */
     size_t map_bytes;
+};
+
+/* What a segment holds. */
+struct stats_shm_size {
+    unsigned n_slots;     /* worker slots */
+    unsigned n_cases;     /* records, about: see stats_shm_create */
+    uint32_t request_cap; /* bytes of each record's request head */
+    uint32_t wire_cap;    /* wire log entries of each record */
 };
 
 /*
@@ -244,7 +346,7 @@ struct stats_shm {
  * no record at all, leaving only the slots' counters), shared with
  * children forked later. Returns 0, or -1 with errno set.
  */
-int stats_shm_create(struct stats_shm *shm, unsigned n_slots, unsigned n_cases,
+int stats_shm_create(struct stats_shm *shm, const struct stats_shm_size *size,
                      uint64_t now_ms);
 
 /*
@@ -259,6 +361,10 @@ void stats_shm_destroy(struct stats_shm *shm);
 
 /* Slot i, or NULL when i is out of range. */
 struct stats_shm_slot *stats_shm_slot(const struct stats_shm *shm, unsigned i);
+
+/* Record i of the segment (i < n_cases: unchecked, for the writer and
+ * for tests; readers use stats_case_read). */
+struct stats_case *stats_shm_case(const struct stats_shm *shm, size_t i);
 
 /* Writer side (a worker, for its own slot) --------------------------------*/
 
@@ -306,11 +412,21 @@ void stats_copy(char *dst, size_t cap, const char *src, size_t len);
 /* Reader side (the master) -------------------------------------------------*/
 
 /*
- * Copies record i into *out without tearing. Returns false when it is
- * free, or when it kept changing (out is then undefined).
+ * Copies record i into out (shm->case_bytes of room) without tearing, with
+ * the room after it as the reader mapped it (request_cap, wire_cap and
+ * the lengths within them are bounded by what this process knows, never
+ * taken from the segment alone). Returns false when it is free, or when it
+ * kept changing (out is then undefined).
  */
 bool stats_case_read(const struct stats_shm *shm, unsigned i,
                      struct stats_case *out);
+
+/*
+ * Record i's id and Sec-WebSocket-Key, without copying the rest: what a
+ * search through every record needs. Returns false as stats_case_read.
+ */
+bool stats_case_peek(const struct stats_shm *shm, unsigned i, uint64_t *id,
+                     char key[STATS_KEY_MAX]);
 
 /*
  * A worker in slot died: every record of its partition still open becomes

@@ -160,6 +160,7 @@ ws_session_close(struct ws_session *s, uint16_t code, const char *reason,
     }
     event_clear(ev);
     ev->has_frame = false;
+    ev->frame_data = NULL;
     ev->reply_len =
         ws_close_frame_build(ev->reply, sizeof(ev->reply), code, reason);
     s->state = WS_SESSION_CLOSING;
@@ -389,6 +390,7 @@ take_header(struct ws_session *s, uint8_t *in, size_t len, bool *done,
     s->hdr_len = 0;
     ev->has_frame = true;
     ev->frame = s->frame;
+    ev->frame_data = NULL; /* what came before was another frame's */
     s->in_payload = true;
     s->frame_pos = 0;
     if (s->lenient) {
@@ -581,12 +583,18 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
     bool control = ws_frame_opcode_is_control(h->opcode);
     bool discard = s->skip_frame || (!control && s->state != WS_SESSION_OPEN);
 
+    /* Where this call's part of the payload is unmasked (below), for the
+     * caller's log. */
+    ev->frame_data = NULL;
+    ev->frame_data_len = n;
+    ev->frame_data_pos = s->frame_pos;
     if (discard) {
         s->frame_pos += n;
     } else if (control) {
         if (s->ctrl_len == 0 && n == left) {
             /* The whole payload is here: use it in place. */
             ws_frame_mask(in, n, h->mask, 0);
+            ev->frame_data = in;
             s->in_payload = false;
             control_frame(s, in, n, ev);
             return n;
@@ -598,10 +606,12 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
         }
         memcpy(s->ctrl + s->ctrl_len, in, n);
         ws_frame_mask(s->ctrl + s->ctrl_len, n, h->mask, s->frame_pos);
+        ev->frame_data = s->ctrl + s->ctrl_len;
         s->ctrl_len = (uint8_t)(s->ctrl_len + n);
         s->frame_pos += n;
     } else if (s->msg_compressed) {
         ws_frame_mask(in, n, h->mask, s->frame_pos);
+        ev->frame_data = in;
         s->frame_pos += n;
         if (!inflate_onto_msg(s, in, n, ev)) {
             return n;
@@ -615,6 +625,7 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
     } else if (s->msg_len == 0 && h->fin && n == left) {
         /* A whole unfragmented message is here: no copy. */
         ws_frame_mask(in, n, h->mask, 0);
+        ev->frame_data = in;
         s->in_payload = false;
         if (check_text(s, in, n, ev)) {
             data_frame_done(s, in, n, ev);
@@ -631,6 +642,7 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
             memcpy(dst, in, n);
         }
         ws_frame_mask(dst, n, h->mask, s->frame_pos);
+        ev->frame_data = dst;
         s->msg_len += n;
         s->frame_pos += n;
         if (!check_text(s, dst, n, ev)) {
@@ -652,6 +664,7 @@ ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
 
     event_clear(ev);
     ev->has_frame = false;
+    ev->frame_data = NULL;
     if (s->drop_msg) {
         s->drop_msg = false;
         msg_release(s);
@@ -659,7 +672,9 @@ ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
     while (ev->type == WS_EV_NONE && s->state != WS_SESSION_CLOSED) {
         if (!s->in_payload) {
             bool done;
-            if (used == len || ev->has_frame) {
+            /* One header per call, and none after another frame's
+             * payload shown in frame_data. */
+            if (used == len || ev->has_frame || ev->frame_data != NULL) {
                 break;
             }
             used += take_header(s, in + used, len - used, &done, ev);

@@ -78,6 +78,13 @@ struct ws_event {
      * is reported once, whatever event it leads to. */
     bool has_frame;
     struct ws_frame_header frame;
+    /* Payload of the frame in progress that this call unmasked, if any:
+     * frame_data_len bytes from frame_data_pos of the frame's payload,
+     * valid as ev->data is (compressed frames: as received). NULL when
+     * the call took none, or discarded what it took (still masked). */
+    const uint8_t *frame_data;
+    size_t frame_data_len;
+    uint64_t frame_data_pos;
 };
 
 /* One outgoing message, framed: send hdr[0..hdr_len), then payload. */
@@ -141,7 +148,8 @@ void ws_session_clear(struct ws_session *s);
  * close reason point into in or into the session, and stay valid until the
  * next call of any ws_session function; ev->reply lives in ev.
  * It decodes at most one frame header per call (reported in ev->has_frame
- * and ev->frame, beside whatever event the frame led to).
+ * and ev->frame, beside whatever event the frame led to), and none after
+ * the end of a frame whose payload it shows in ev->frame_data.
  * The caller loops until the input is consumed, handling each event in
  * order (a message echoed before a later error's close frame keeps the
  * order of the wire). In state CLOSING data frames are discarded and only

@@ -221,9 +221,11 @@ def t_exact_record(w, port):
 
 # 1b. More of the record: overflow, deflate, fragments, the query -----------
 
+OCTET_SIZES = 128  # distinct read and write sizes a record keeps exactly
+
 def t_octet_overflow(w, port):
-    """40 messages of 40 distinct sizes, each written once and echoed
-    before the next: 32 sizes are kept exactly, the rest overflow, and
+    """140 messages of 140 distinct sizes, each written once and echoed
+    before the next: 128 sizes are kept exactly, the rest overflow, and
     everything adds up to the bytes on the wire."""
     raw = wsdtest.connect(w.port)
     s = CountingSocket(raw)
@@ -235,7 +237,7 @@ def t_octet_overflow(w, port):
         rx.append(len(req))
         status, head = read_response_head(s)
         tx.append(len(head))
-        for n in range(10, 50):
+        for n in range(10, 150):
             f = wsdtest.frame(2, os.urandom(n))
             raw.sendall(f)
             rx.append(len(f))
@@ -260,7 +262,7 @@ def t_octet_overflow(w, port):
         for n in sizes:
             if str(n) in exact:
                 exact[str(n)] += 1
-            elif len(exact) < 32:
+            elif len(exact) < OCTET_SIZES:
                 exact[str(n)] = 1
             else:
                 over.append(n)
@@ -268,11 +270,12 @@ def t_octet_overflow(w, port):
                        if over else None)
     want_rx, want_rx_over = split(rx)
     want_tx, want_tx_over = split(tx)
-    tap.eq(len(rec["rxOctetStats"]), 32, "overflow: 32 rx sizes kept")
-    tap.eq(rec["rxOctetStats"], want_rx, "overflow: the first 32 rx sizes")
+    tap.eq(len(rec["rxOctetStats"]), OCTET_SIZES,
+           "overflow: 128 rx sizes kept")
+    tap.eq(rec["rxOctetStats"], want_rx, "overflow: the first 128 rx sizes")
     tap.eq(rec["rxOctetOverflow"], want_rx_over,
            "overflow: rxOctetOverflow counts the other reads and bytes")
-    tap.eq(rec["txOctetStats"], want_tx, "overflow: the first 32 tx sizes")
+    tap.eq(rec["txOctetStats"], want_tx, "overflow: the first 128 tx sizes")
     tap.eq(rec["txOctetOverflow"], want_tx_over,
            "overflow: txOctetOverflow counts the other writes and bytes")
     rxo = rec["rxOctetOverflow"] or {"octets": 0}
@@ -281,9 +284,9 @@ def t_octet_overflow(w, port):
            "overflow: rx sizes and overflow add up to the bytes sent")
     tap.eq(octets_sum(rec["txOctetStats"]) + txo["octets"], s.received,
            "overflow: tx sizes and overflow add up to the bytes received")
-    tap.eq((rec["rxMessages"], rec["txMessages"]), (40, 40),
-           "overflow: 40 messages each way")
-    tap.eq(rec["rxPayloadBytes"], sum(range(10, 50)),
+    tap.eq((rec["rxMessages"], rec["txMessages"]), (140, 140),
+           "overflow: 140 messages each way")
+    tap.eq(rec["rxPayloadBytes"], sum(range(10, 150)),
            "overflow: rxPayloadBytes")
 
 

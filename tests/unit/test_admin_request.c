@@ -44,6 +44,15 @@ test_routes(void)
     ok(r.after == 1 && r.limit == 2, "after 1 from the first, limit 2");
     is_int(admin_request_parse("/v1/stats", "&", &r, &msg), 0,
            "/v1/stats with an empty query");
+    is_int(admin_request_parse("/v1/cases", "key=dGhlIHNhbXBsZSBub25jZQ%3D%3D",
+                               &r, &msg),
+           0, "a key");
+    is_str(r.key, "dGhlIHNhbXBsZSBub25jZQ==", "the key, unescaped");
+    is_int(admin_request_parse("/v1/cases", "key=a+b/c%2Bd&key=x", &r, &msg), 0,
+           "a key with a '+' left unescaped");
+    is_str(r.key, "a+b/c+d", "a space taken back for '+'; the first key wins");
+    is_int(admin_request_parse("/v1/cases", "limit=5", &r, &msg), 0, "no key");
+    is_str(r.key, "", "no key: any case");
 }
 
 static void
@@ -82,15 +91,21 @@ test_refusals(void)
         {"/v1/cases", "limit=99999999999999999999999", 400,
          "limit must be 1 to 1000"},
         {"/v1/cases", "foo=1", 400,
-         "unknown query parameter: /v1/cases takes after and limit"},
+         "unknown query parameter: /v1/cases takes after, limit and key"},
         {"/v1/cases", "limit=9&averyveryverylongkey=1", 400,
-         "unknown query parameter: /v1/cases takes after and limit"},
+         "unknown query parameter: /v1/cases takes after, limit and key"},
         {"/v1/cases", "other=%zz", 400,
-         "unknown query parameter: /v1/cases takes after and limit"},
+         "unknown query parameter: /v1/cases takes after, limit and key"},
         {"/v1/cases", "=", 400,
-         "unknown query parameter: /v1/cases takes after and limit"},
+         "unknown query parameter: /v1/cases takes after, limit and key"},
         {"/v1/cases", "afterx=1", 400,
-         "unknown query parameter: /v1/cases takes after and limit"},
+         "unknown query parameter: /v1/cases takes after, limit and key"},
+        {"/v1/cases", "key=", 400,
+         "key must be a Sec-WebSocket-Key (base64, '+' written %2B)"},
+        {"/v1/cases", "key=a%22b", 400,
+         "key must be a Sec-WebSocket-Key (base64, '+' written %2B)"},
+        {"/v1/cases", "key=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 400,
+         "key must be a Sec-WebSocket-Key (base64, '+' written %2B)"},
         {"/v1/stats", "foo=1", 400,
          "unknown query parameter: this resource takes none"},
         {"/metrics", "x", 400,

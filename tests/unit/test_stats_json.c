@@ -73,6 +73,13 @@ static const char *const case_keys[] = {
     "localCloseReason",
     "remoteCloseCode",
     "remoteCloseReason",
+    "key",
+    "httpRequest",
+    "httpRequestTruncated",
+    "httpResponse",
+    "httpResponseTruncated",
+    "wirelog",
+    "wirelogEntries",
     "deflate",
     "tls",
 };
@@ -912,7 +919,7 @@ test_octets_order(void)
            "{\"1000\":2,\"5\":2,\"64\":1,\"7\":1,\"70000\":1}");
     json_decref(j);
 
-    /* All 32 sizes, in decreasing order. */
+    /* All the sizes a record keeps, in decreasing order. */
     memset(&c, 0, sizeof(c));
     for (uint64_t k = STATS_OCTET_SIZES; k > 0; k--) {
         stats_octets_add(&c.rx_octets, k);
@@ -927,7 +934,75 @@ test_octets_order(void)
         ordered = ordered && strtoull(key, NULL, 10) == want++;
     }
     ok(ordered && want == STATS_OCTET_SIZES + 1,
-       "32 sizes given in decreasing order come out increasing");
+       "every size given in decreasing order comes out increasing");
+    json_decref(j);
+}
+
+/* A record with its request and 8 wire entries after it. */
+struct case_with_room {
+    struct stats_case c;
+    uint8_t request[16]; /* cppcheck-suppress unusedStructMember */
+    struct stats_wire wire[8];
+};
+
+static void
+test_wirelog(void)
+{
+    static struct case_with_room r;
+    static const uint8_t text[] =
+        "Hello World! 123456789012345678\xc3\xa9 and more";
+    memset(&r, 0, sizeof(r));
+    r.c.request_cap = 16;
+    r.c.wire_cap = 8;
+    r.c.wire_tail = 4;
+    struct stats_wire *w = stats_case_wire(&r.c);
+    ok(w == r.wire, "the wire log follows the request's room");
+    /* A read; a masked text frame cut inside a character; an unmasked
+     * one whole; a binary one; the close steps. */
+    w[0] = (struct stats_wire){STATS_WIRE_READ,   0, 0, 3, {0}, 300,
+                               {0x81, 0x7e, 0xff}};
+    w[1] = (struct stats_wire){STATS_WIRE_RFRAME,
+                               0x81,
+                               STATS_WIRE_MASKED,
+                               32,
+                               {0xa, 0xb, 0xc, 0xd},
+                               40,
+                               {0}};
+    memcpy(w[1].head, text, 32);
+    w[2] = (struct stats_wire){STATS_WIRE_TFRAME, 0xc1, 0, 5, {0}, 5, "abcde"};
+    w[3] = (struct stats_wire){STATS_WIRE_TFRAME, 0x02, 0, 2, {0}, 2,
+                               {0xff, 0x00}};
+    w[4] = (struct stats_wire){STATS_WIRE_TIMEOUT, 0, 0, 0, {0}, 2, {0}};
+    w[5] = (struct stats_wire){STATS_WIRE_SHUT, 0, 0, 0, {0}, 0, {0}};
+    w[6] = (struct stats_wire){STATS_WIRE_DROP, 0, 0, 0, {0}, 0, {0}};
+    w[7] = (struct stats_wire){99, 0, 0, 0, {0}, 0, {0}};
+    r.c.wire_n = 8;
+    json_t *j = stats_json_wirelog(&r.c);
+    char *got = json_dumps(j, JSON_COMPACT);
+    is_str(got,
+           "[[\"RO\",[300,\"817eff ...\"]],"
+           "[\"RF\",[40,\"Hello World! 123456789012345678 ...\"],1,"
+           "true,0,true,\"0a0b0c0d\"],"
+           "[\"TF\",[5,\"abcde\"],1,true,4,null,null,null,false],"
+           "[\"TF\",[2,\"0xff00\"],2,false,0,null,null,null,false],"
+           "[\"TMO\",\"ping\"],[\"SHUT\"],[\"DROP\",\"peer\"]]",
+           "Autobahn's rows, wsd's own, an unknown kind left out");
+    free(got);
+    json_decref(j);
+
+    /* Run over: the first 4, a gap of 92, the ring's 4 in order. */
+    for (unsigned i = 0; i < 8; i++) {
+        w[i] = (struct stats_wire){STATS_WIRE_READ, 0, 0, 0, {0}, i, {0}};
+    }
+    r.c.wire_n = 100; /* entries 96-99 sit at 4 + (n - 4) % 4 */
+    j = stats_json_wirelog(&r.c);
+    got = json_dumps(j, JSON_COMPACT);
+    is_str(got,
+           "[[\"RO\",[0,\"\"]],[\"RO\",[1,\" ...\"]],[\"RO\",[2,\" ...\"]],"
+           "[\"RO\",[3,\" ...\"]],[\"GAP\",92],[\"RO\",[4,\" ...\"]],"
+           "[\"RO\",[5,\" ...\"]],[\"RO\",[6,\" ...\"]],[\"RO\",[7,\" ...\"]]]",
+           "a log run over: its first entries, the gap, its last ones");
+    free(got);
     json_decref(j);
 }
 
@@ -938,6 +1013,7 @@ main(void)
     test_case_fresh();
     test_case_variants();
     test_octets_order();
+    test_wirelog();
     test_string();
     test_stats();
     test_prometheus();

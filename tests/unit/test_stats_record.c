@@ -4,6 +4,9 @@
  * worker's counters. How each ended connection is counted (clean,
  * unclean or unopened), permessage-deflate and timeouts by kind, and the
  * histograms of WebSocket length and message size at their bucket bounds.
+ * The opening handshake's heads and the wire log: what each event logs,
+ * in order, and what a log that runs over keeps (its first entries, a gap,
+ * its last ones).
  * The segment is a real one (stats_shm_create), with one slot.
  */
 #include "autoconf.h"
@@ -229,7 +232,8 @@ test_durations_unrecorded(void)
     struct stats_shm bare;
     struct stats_record r;
 
-    if (stats_shm_create(&bare, 1, 0, T0_MS) != 0) {
+    struct stats_shm_size bare_size = {1, 0, 0, 0};
+    if (stats_shm_create(&bare, &bare_size, T0_MS) != 0) {
         ok(false, "stats_shm_create without records");
         return;
     }
@@ -254,10 +258,210 @@ test_durations_unrecorded(void)
     stats_shm_destroy(&bare);
 }
 
+/* A segment whose records keep 16 bytes of request and 12 wire entries
+ * (the last 8 a ring), and a connection in it. */
+static struct stats_shm wshm;
+
+static struct stats_case *
+wire_start(struct stats_record *r)
+{
+    stats_record_start(r, &wshm, 0, NULL, 0, T0_MS);
+    return r->rec;
+}
+
+/* Record r->rec as the master reads it, into buf. */
+static struct stats_case *
+wire_copy(const struct stats_case *rec, void *buf)
+{
+    for (unsigned i = 0; i < wshm.n_cases; i++) {
+        if (stats_shm_case(&wshm, i) == rec) {
+            return stats_case_read(&wshm, i, buf) ? buf : NULL;
+        }
+    }
+    return NULL;
+}
+
+static void
+test_heads(void)
+{
+    static const char req[] = "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n\x81\x85";
+    static const char resp[] = "HTTP/1.1 101 Switching Protocols\r\n\r\n";
+    static const char small[] = "GET /\r\n\r\n";
+    uint64_t buf[4096];
+    struct stats_record r;
+    struct stats_case *rec = wire_start(&r);
+
+    stats_record_heads(&r, req, sizeof(req) - 1, resp, sizeof(resp) - 1);
+    struct stats_case *c = wire_copy(rec, buf);
+    ok(c != NULL, "heads: the record reads back");
+    if (c == NULL) {
+        return;
+    }
+    is_int(c->request_len, 16, "heads: the request cut at its room");
+    ok(c->request_truncated, "heads: and flagged");
+    is_mem(stats_case_request(c), c->request_len, req, 16,
+           "heads: its first bytes as read");
+    is_int(c->response_len, sizeof(resp) - 1, "heads: the response whole");
+    ok(!c->response_truncated, "heads: not flagged");
+    is_mem(c->response, c->response_len, resp, sizeof(resp) - 1,
+           "heads: the response as sent");
+    finish(&r, false, T0_MS);
+
+    rec = wire_start(&r);
+    stats_record_heads(&r, small, sizeof(small) - 1, NULL, 0);
+    c = wire_copy(rec, buf);
+    ok(c != NULL && c->request_len == sizeof(small) - 1 &&
+           !c->request_truncated && c->response_len == 0,
+       "heads: a request that fits is kept whole, unflagged");
+    finish(&r, false, T0_MS);
+
+    rec = wire_start(&r);
+    stats_record_heads(&r, "GET /ws HTTP/1.1\r\n\r\n\x81", 20, NULL, 0);
+    c = wire_copy(rec, buf);
+    ok(c != NULL && c->request_len == 16 && c->request_truncated,
+       "heads: a head of 18 bytes cut to 16 is flagged, the frame after "
+       "it is no part of it");
+    finish(&r, false, T0_MS);
+}
+
+static void
+test_wire_log(void)
+{
+    uint64_t buf[4096];
+    struct stats_record r;
+    struct stats_case *rec = wire_start(&r);
+    uint8_t payload[40];
+    struct ws_frame_header h = {true, WS_RSV1,      WS_OP_TEXT,
+                                true, {1, 2, 3, 4}, 40};
+    uint8_t ctrl[] = {0x88, 0x02, 0x03, 0xe8};
+    uint8_t hdr[] = {0x81, 0x28};
+    struct iovec iov[2] = {{hdr, 2}, {payload, 40}};
+    uint64_t gap;
+
+    for (unsigned i = 0; i < sizeof(payload); i++) {
+        payload[i] = (uint8_t)('a' + i % 26);
+    }
+    stats_record_handshake(&r, 101, NULL, NULL);
+    stats_record_read(&r, payload, 46);
+    stats_record_frame_in(&r, &h);
+    stats_record_frame_data(&r, payload, 5, 0);
+    stats_record_frame_data(&r, payload + 5, 35, 5);
+    stats_record_frame_data(&r, payload, 5, 0); /* not where it stands */
+    stats_record_frame_out(&r, 0x81, 40, payload, 40);
+    stats_record_written(&r, iov, 2, 30);
+    stats_record_timeout(&r, STATS_TIMEOUT_PING);
+    stats_record_control_out(&r, ctrl, sizeof(ctrl));
+    stats_record_shut(&r);
+    finish(&r, true, T0_MS + 5);
+
+    struct stats_case *c = wire_copy(rec, buf);
+    if (c == NULL) {
+        ok(false, "wire: the record reads back");
+        return;
+    }
+    is_int(c->wire_n, 8, "wire: 8 entries logged");
+    is_int(stats_wire_kept(c), 8, "wire: all kept");
+    const struct stats_wire *w = stats_wire_at(c, 0, &gap);
+    ok(w->kind == STATS_WIRE_READ && w->length == 46 && w->n_head == 32 &&
+           memcmp(w->head, payload, 32) == 0 && gap == 0,
+       "wire: a read, its size and first 32 bytes");
+    w = stats_wire_at(c, 1, &gap);
+    ok(w->kind == STATS_WIRE_RFRAME && w->bits == 0xc1 && w->length == 40 &&
+           (w->flags & STATS_WIRE_MASKED) && memcmp(w->mask, h.mask, 4) == 0,
+       "wire: a frame received: FIN, RSV1, text, its length and mask");
+    ok(w->n_head == 32 && memcmp(w->head, payload, 32) == 0,
+       "wire: its payload's first bytes, from two parts, once");
+    w = stats_wire_at(c, 2, &gap);
+    ok(w->kind == STATS_WIRE_TFRAME && w->bits == 0x81 && w->length == 40 &&
+           w->n_head == 32 && !(w->flags & STATS_WIRE_MASKED),
+       "wire: a frame sent");
+    w = stats_wire_at(c, 3, &gap);
+    ok(w->kind == STATS_WIRE_WRITE && w->length == 30 && w->n_head == 30 &&
+           memcmp(w->head, hdr, 2) == 0 &&
+           memcmp(w->head + 2, payload, 28) == 0,
+       "wire: a write of 30 bytes over two buffers, its bytes as sent");
+    w = stats_wire_at(c, 4, &gap);
+    ok(w->kind == STATS_WIRE_TIMEOUT && w->length == STATS_TIMEOUT_PING,
+       "wire: the ping timeout");
+    w = stats_wire_at(c, 5, &gap);
+    ok(w->kind == STATS_WIRE_TFRAME && w->bits == 0x88 && w->length == 2 &&
+           w->n_head == 2 && w->head[0] == 0x03 && w->head[1] == 0xe8,
+       "wire: our close frame, code 1000");
+    w = stats_wire_at(c, 6, &gap);
+    ok(w->kind == STATS_WIRE_SHUT, "wire: our FIN");
+    w = stats_wire_at(c, 7, &gap);
+    ok(w->kind == STATS_WIRE_DROP && w->length == 1,
+       "wire: last, we dropped TCP");
+}
+
+static void
+test_wire_overrun(void)
+{
+    uint64_t buf[4096];
+    struct stats_record r;
+    struct stats_case *rec = wire_start(&r);
+    struct ws_frame_header h = {true, 0, WS_OP_BINARY, true, {0}, 1000};
+    uint8_t b[64] = {0};
+    uint64_t gap;
+
+    stats_record_frame_in(&r, &h); /* entry 0, kept: of the first 4 */
+    for (unsigned i = 1; i < 30; i++) {
+        stats_record_read(&r, b, i);
+    }
+    stats_record_frame_in(&r, &h); /* entry 30, in the ring */
+    for (unsigned i = 31; i < 40; i++) {
+        stats_record_read(&r, b, i); /* push it out of the ring */
+    }
+    stats_record_frame_data(&r, b, 8, 0); /* its entry is gone */
+    finish(&r, false, T0_MS);
+
+    struct stats_case *c = wire_copy(rec, buf);
+    if (c == NULL) {
+        ok(false, "overrun: the record reads back");
+        return;
+    }
+    is_int(c->wire_n, 41, "overrun: 41 entries logged");
+    is_int(stats_wire_kept(c), 12, "overrun: 12 kept");
+    bool ok_head = true;
+    for (unsigned k = 0; k < 4; k++) {
+        const struct stats_wire *w = stats_wire_at(c, k, &gap);
+        ok_head = ok_head && gap == 0 &&
+                  (k == 0 ? w->kind == STATS_WIRE_RFRAME
+                          : w->kind == STATS_WIRE_READ && w->length == k);
+    }
+    ok(ok_head, "overrun: the first 4 entries as they came");
+    const struct stats_wire *w = stats_wire_at(c, 4, &gap);
+    is_int(gap, 41 - 12, "overrun: 29 entries lost before the ring's first");
+    ok(w->kind == STATS_WIRE_READ && w->length == 33,
+       "overrun: the ring starts at entry 33");
+    bool ok_tail = true;
+    for (unsigned k = 5; k < 11; k++) {
+        w = stats_wire_at(c, k, &gap);
+        ok_tail = ok_tail && gap == 0 && w->kind == STATS_WIRE_READ &&
+                  w->length == 29 + k && w->n_head == 32;
+    }
+    ok(ok_tail, "overrun: then 34 to 39 in order, the frame's late payload "
+                "written into none of them");
+    w = stats_wire_at(c, 11, &gap);
+    ok(w->kind == STATS_WIRE_DROP, "overrun: the drop is the last entry");
+
+    /* A record whose ring size came corrupt from the segment: bounded. */
+    struct stats_case *raw = rec;
+    stats_case_begin(raw);
+    raw->wire_tail = 0;
+    raw->wire_n = 1000;
+    stats_case_end(raw);
+    c = wire_copy(rec, buf);
+    ok(c != NULL && stats_wire_kept(c) == 12 &&
+           stats_wire_at(c, 11, &gap) != NULL && gap == 0,
+       "overrun: a corrupt ring reads as the first 12 entries");
+}
+
 int
 main(void)
 {
-    if (stats_shm_create(&shm, 1, 4, T0_MS) != 0) {
+    struct stats_shm_size size = {1, 4, 0, 0};
+    if (stats_shm_create(&shm, &size, T0_MS) != 0) {
         ok(false, "stats_shm_create");
         return tap_done();
     }
@@ -266,6 +470,15 @@ main(void)
     test_message_sizes();
     test_durations();
     test_durations_unrecorded();
+    struct stats_shm_size wsize = {1, 4, 16, 12};
+    if (stats_shm_create(&wshm, &wsize, T0_MS) != 0) {
+        ok(false, "stats_shm_create with request and wire room");
+    } else {
+        test_heads();
+        test_wire_log();
+        test_wire_overrun();
+        stats_shm_destroy(&wshm);
+    }
     stats_shm_destroy(&shm);
     return tap_done();
 }

@@ -38,6 +38,29 @@ load(_Atomic uint64_t *counter)
     return atomic_load_explicit(counter, memory_order_relaxed);
 }
 
+/* Records with a little of each room after them, so that every test
+ * walks records of a stride other than the struct's. */
+#define TEST_REQUEST_CAP 100 /* rounded up to 104 */
+#define TEST_WIRE_CAP    16
+
+static int
+create(struct stats_shm *shm, unsigned n_slots, unsigned n_cases,
+       uint64_t now_ms)
+{
+    struct stats_shm_size size = {n_slots, n_cases, TEST_REQUEST_CAP,
+                                  TEST_WIRE_CAP};
+    return stats_shm_create(shm, &size, now_ms);
+}
+
+/* Room for a copy of a record with its request and wire log. */
+static struct stats_case *
+copy_room(void)
+{
+    /* cppcheck-suppress unassignedVariable */
+    static uint64_t room[2048];
+    return (struct stats_case *)(void *)room;
+}
+
 static uint32_t
 seq_of(struct stats_case *r)
 {
@@ -50,7 +73,7 @@ test_create(void)
     struct stats_shm shm;
 
     /* 10 records for 3 slots round up to 4 each. */
-    is_int(stats_shm_create(&shm, 3, 10, 1700000000123ULL), 0, "create");
+    is_int(create(&shm, 3, 10, 1700000000123ULL), 0, "create");
     is_int(shm.n_slots, 3, "3 slots mapped");
     is_int(shm.cases_per_slot, 4, "10 records over 3 slots: 4 each");
     is_int(shm.n_cases, 12, "12 records in all");
@@ -61,8 +84,12 @@ test_create(void)
            "header size recorded");
     is_int(shm.hdr->slot_bytes, sizeof(struct stats_shm_slot),
            "slot size recorded");
-    is_int(shm.hdr->case_bytes, sizeof(struct stats_case),
-           "record size recorded");
+    is_int(shm.case_bytes,
+           sizeof(struct stats_case) + 104 + 16 * sizeof(struct stats_wire),
+           "a record, its request's room rounded to 8, 16 wire entries");
+    is_int(shm.hdr->case_bytes, shm.case_bytes, "record size recorded");
+    is_int(shm.hdr->request_cap, TEST_REQUEST_CAP, "request room recorded");
+    is_int(shm.hdr->wire_cap, TEST_WIRE_CAP, "wire entries recorded");
     is_int(shm.hdr->n_slots, 3, "n_slots recorded");
     is_int(shm.hdr->n_cases, 12, "n_cases recorded");
     is_int(shm.hdr->cases_per_slot, 4, "cases_per_slot recorded");
@@ -74,35 +101,35 @@ test_create(void)
        "records follow the slots");
     ok(shm.map_bytes >= sizeof(struct stats_shm_header) +
                             3 * sizeof(struct stats_shm_slot) +
-                            12 * sizeof(struct stats_case),
+                            12 * shm.case_bytes,
        "the mapping holds every record");
     ok(stats_shm_slot(&shm, 2) == &shm.slots[2], "slot 2");
     ok(stats_shm_slot(&shm, 3) == NULL, "slot 3 is out of range");
     ok(stats_shm_slot(&shm, 1000000) == NULL, "a huge slot index is refused");
 
     bool all_free = true;
-    struct stats_case copy;
+    struct stats_case *copy = copy_room();
     for (unsigned i = 0; i < shm.n_cases; i++) {
-        all_free = all_free && !stats_case_read(&shm, i, &copy);
+        all_free = all_free && !stats_case_read(&shm, i, copy);
     }
     ok(all_free, "every record of a fresh segment reads as free");
-    ok(!stats_case_read(&shm, 12, &copy), "record 12 is out of range");
+    ok(!stats_case_read(&shm, 12, copy), "record 12 is out of range");
     stats_shm_destroy(&shm);
     ok(shm.hdr == NULL && shm.n_cases == 0, "destroy clears the handle");
 
     /* Fewer records than slots: still one each. */
-    is_int(stats_shm_create(&shm, 4, 1, 0), 0, "create 4 slots, 1 record");
+    is_int(create(&shm, 4, 1, 0), 0, "create 4 slots, 1 record");
     is_int(shm.cases_per_slot, 1, "at least one record per slot");
     is_int(shm.n_cases, 4, "4 records");
     stats_shm_destroy(&shm);
     /* stats_cases 0: no record at all, and none counted as unrecorded. */
-    is_int(stats_shm_create(&shm, 2, 0, 0), 0, "create with 0 records");
+    is_int(create(&shm, 2, 0, 0), 0, "create with 0 records");
     is_int(shm.cases_per_slot, 0, "0 records asked: none per slot");
     is_int(shm.n_cases, 0, "0 records");
     ok(stats_case_start(&shm, 1, 1) == NULL, "0 records: no case starts");
     is_int(atomic_load(&shm.slots[1].c.unrecorded), 0,
            "0 records: not counted as unrecorded");
-    ok(!stats_case_read(&shm, 0, &copy), "0 records: record 0 is out of range");
+    ok(!stats_case_read(&shm, 0, copy), "0 records: record 0 is out of range");
     is_int(stats_shm_worker_died(&shm, 1, 0), 0,
            "0 records: a dead worker leaves nothing to close");
     stats_shm_destroy(&shm);
@@ -115,31 +142,35 @@ test_octets(void)
     bool exact = true;
 
     memset(&o, 0, sizeof(o));
-    /* Sizes 1..32, then each again: all exact. */
+    /* Sizes 10, 20, ... as many as fit, then each again: all exact. */
     for (uint64_t round = 0; round < 2; round++) {
         for (uint64_t n = 1; n <= STATS_OCTET_SIZES; n++) {
             stats_octets_add(&o, n * 10);
         }
     }
-    is_int(o.n, STATS_OCTET_SIZES, "32 distinct sizes in use");
+    is_int(o.n, STATS_OCTET_SIZES, "every distinct size has a slot");
     for (uint32_t i = 0; i < STATS_OCTET_SIZES; i++) {
         exact = exact && o.size[i] == (i + 1) * 10 && o.count[i] == 2;
     }
-    ok(exact, "each of 32 sizes kept in first-seen order, counted twice");
-    is_int(o.overflow_count, 0, "no overflow with 32 sizes");
-    is_int(o.overflow_octets, 0, "no overflow octets with 32 sizes");
+    ok(exact, "each size kept in first-seen order, counted twice");
+    is_int(o.overflow_count, 0, "no overflow while sizes fit");
+    is_int(o.overflow_octets, 0, "no overflow octets while sizes fit");
 
     stats_octets_add(&o, 7);
-    is_int(o.n, STATS_OCTET_SIZES, "a 33rd size takes no slot");
-    is_int(o.overflow_count, 1, "a 33rd size is counted in the overflow");
+    is_int(o.n, STATS_OCTET_SIZES, "one size more takes no slot");
+    is_int(o.overflow_count, 1, "it is counted in the overflow");
     is_int(o.overflow_octets, 7, "and its bytes too");
-    stats_octets_add(&o, 1000);
+    stats_octets_add(&o, 100000);
     stats_octets_add(&o, 7);
     is_int(o.overflow_count, 3, "overflow counts every other read");
-    is_int(o.overflow_octets, 1014, "overflow sums their bytes");
-    stats_octets_add(&o, 320);
-    is_int(o.count[31], 3, "a known size still counts exactly when full");
+    is_int(o.overflow_octets, 100014, "overflow sums their bytes");
+    stats_octets_add(&o, STATS_OCTET_SIZES * 10);
+    is_int(o.count[STATS_OCTET_SIZES - 1], 3,
+           "a known size still counts exactly when full");
     is_int(o.overflow_count, 3, "and not in the overflow");
+    stats_octets_add(&o, 10);
+    stats_octets_add(&o, 10);
+    is_int(o.count[0], 4, "the first size again, twice: counted where it is");
 
     memset(&o, 0, sizeof(o));
     stats_octets_add(&o, 0);
@@ -232,7 +263,9 @@ test_copy(void)
 static long
 index_of(const struct stats_shm *shm, const struct stats_case *r)
 {
-    return r == NULL ? -1 : (long)(r - shm->cases);
+    return r == NULL ? -1
+                     : (long)(((const unsigned char *)r - shm->cases) /
+                              (long)shm->case_bytes);
 }
 
 static void
@@ -242,7 +275,7 @@ test_partitions(void)
     struct stats_case *r[4];
     bool inside = true;
 
-    if (stats_shm_create(&shm, 3, 10, 0) != 0) {
+    if (create(&shm, 3, 10, 0) != 0) {
         ok(false, "create for partitions");
         return;
     }
@@ -281,21 +314,24 @@ test_partitions(void)
     bool others_intact = true;
     for (unsigned i = 0; i < shm.n_cases; i++) {
         uint64_t want = (i / 4) * 100 + (i % 4) + 1;
-        others_intact = others_intact && shm.cases[i].id == want &&
-                        shm.cases[i].state == STATS_CASE_HANDSHAKE;
+        others_intact = others_intact && stats_shm_case(&shm, i)->id == want &&
+                        stats_shm_case(&shm, i)->state == STATS_CASE_HANDSHAKE;
     }
     ok(others_intact, "no record in use was taken over");
 
     /* Of slot 1's cases 101-104, 102 and 103 end; 101 (open) and 104
      * (closing) are still in use. */
-    struct stats_case *part = shm.cases + 4;
-    part[0].state = STATS_CASE_OPEN;
-    part[3].state = STATS_CASE_CLOSING;
-    part[1].state = STATS_CASE_CLOSED;
-    part[1].was_clean = 1;
-    stats_copy(part[1].user_agent, sizeof(part[1].user_agent), "old", 3);
-    part[2].state = STATS_CASE_CLOSED;
-    uint32_t seq_before = seq_of(&part[1]);
+    struct stats_case *part[4];
+    for (unsigned i = 0; i < 4; i++) {
+        part[i] = stats_shm_case(&shm, 4 + i);
+    }
+    part[0]->state = STATS_CASE_OPEN;
+    part[3]->state = STATS_CASE_CLOSING;
+    part[1]->state = STATS_CASE_CLOSED;
+    part[1]->was_clean = 1;
+    stats_copy(part[1]->user_agent, sizeof(part[1]->user_agent), "old", 3);
+    part[2]->state = STATS_CASE_CLOSED;
+    uint32_t seq_before = seq_of(part[1]);
 
     r[0] = stats_case_start(&shm, 1, 201);
     is_int(index_of(&shm, r[0]), 5, "the first closed record is reused");
@@ -320,7 +356,7 @@ test_partitions(void)
 
     /* Oldest first: with every record closed, the ring goes on from where
      * it stopped, not back to the first free one. */
-    if (stats_shm_create(&shm, 1, 4, 0) != 0) {
+    if (create(&shm, 1, 4, 0) != 0) {
         ok(false, "create for the ring");
         return;
     }
@@ -330,14 +366,14 @@ test_partitions(void)
             stats_case_end(r[k]);
         }
     }
-    shm.cases[1].state = STATS_CASE_CLOSED;
+    stats_shm_case(&shm, 1)->state = STATS_CASE_CLOSED;
     struct stats_case *c = stats_case_start(&shm, 0, 5);
     is_int(index_of(&shm, c), 1, "ring: the one closed record (case 2)");
     if (c != NULL) {
         stats_case_end(c);
     }
     for (unsigned i = 0; i < 4; i++) {
-        shm.cases[i].state = STATS_CASE_CLOSED;
+        stats_shm_case(&shm, i)->state = STATS_CASE_CLOSED;
     }
     /* Records now hold cases 1, 5, 3, 4, all closed: the search resumes
      * after the record taken last (1), so the ring goes 2, 3, 0, 1, 2. */
@@ -371,9 +407,9 @@ static void
 test_worker_died(void)
 {
     struct stats_shm shm;
-    struct stats_case copy;
+    struct stats_case *copy = copy_room();
 
-    if (stats_shm_create(&shm, 2, 12, 0) != 0) {
+    if (create(&shm, 2, 12, 0) != 0) {
         ok(false, "create for worker_died");
         return;
     }
@@ -406,7 +442,7 @@ test_worker_died(void)
     stats_case_begin(torn);
     torn->rx_messages = 42;
     ok((seq_of(torn) & 1) == 1, "a record left mid-change has an odd seq");
-    ok(!stats_case_read(&shm, (unsigned)index_of(&shm, torn), &copy),
+    ok(!stats_case_read(&shm, (unsigned)index_of(&shm, torn), copy),
        "a reader cannot read it");
     stats_add(&c1->accepted, 7);
     stats_add(&c1->active, 5);
@@ -420,37 +456,37 @@ test_worker_died(void)
     struct stats_case *dead[] = {hs, open, closing, torn};
     for (size_t i = 0; i < NELEM(dead); i++) {
         unsigned idx = (unsigned)index_of(&shm, dead[i]);
-        bool read = stats_case_read(&shm, idx, &copy);
+        bool read = stats_case_read(&shm, idx, copy);
         ok(read, "case %llu: readable after the worker died",
            (unsigned long long)dead[i]->id);
         if (!read) {
             continue;
         }
-        is_int(copy.state, STATS_CASE_CLOSED, "case %llu: closed",
-               (unsigned long long)copy.id);
-        is_int(copy.dropped_by_me, 1, "case %llu: dropped by me",
-               (unsigned long long)copy.id);
-        is_int(copy.was_clean, 0, "case %llu: not clean",
-               (unsigned long long)copy.id);
-        is_str(copy.was_not_clean_reason, "worker died",
+        is_int(copy->state, STATS_CASE_CLOSED, "case %llu: closed",
+               (unsigned long long)copy->id);
+        is_int(copy->dropped_by_me, 1, "case %llu: dropped by me",
+               (unsigned long long)copy->id);
+        is_int(copy->was_clean, 0, "case %llu: not clean",
+               (unsigned long long)copy->id);
+        is_str(copy->was_not_clean_reason, "worker died",
                "case %llu: reason \"worker died\"",
-               (unsigned long long)copy.id);
-        is_int(copy.ended_ms, 2000, "case %llu: ended now",
-               (unsigned long long)copy.id);
-        is_int(copy.started_ms, 1000, "case %llu: start time kept",
-               (unsigned long long)copy.id);
-        ok((copy.seq & 1) == 0, "case %llu: even seq",
-           (unsigned long long)copy.id);
+               (unsigned long long)copy->id);
+        is_int(copy->ended_ms, 2000, "case %llu: ended now",
+               (unsigned long long)copy->id);
+        is_int(copy->started_ms, 1000, "case %llu: start time kept",
+               (unsigned long long)copy->id);
+        ok((copy->seq & 1) == 0, "case %llu: even seq",
+           (unsigned long long)copy->id);
     }
     is_int(torn->rx_messages, 42, "the torn record keeps what it held");
-    ok(stats_case_read(&shm, (unsigned)index_of(&shm, closed), &copy),
+    ok(stats_case_read(&shm, (unsigned)index_of(&shm, closed), copy),
        "the closed case reads");
-    ok(copy.state == STATS_CASE_CLOSED && copy.was_clean == 1 &&
-           copy.dropped_by_me == 0 && copy.ended_ms == 1500 &&
-           copy.was_not_clean_reason[0] == '\0',
+    ok(copy->state == STATS_CASE_CLOSED && copy->was_clean == 1 &&
+           copy->dropped_by_me == 0 && copy->ended_ms == 1500 &&
+           copy->was_not_clean_reason[0] == '\0',
        "an already closed case is left as it was");
     unsigned free_idx = 6 + 5; /* slot 1's sixth record */
-    ok(!stats_case_read(&shm, free_idx, &copy), "a free record stays free");
+    ok(!stats_case_read(&shm, free_idx, copy), "a free record stays free");
 
     is_int(load(&c1->active), 0, "slot 1: active 0");
     is_int(load(&c1->unclean), 6, "slot 1: the 5 lost connections unclean");
@@ -461,8 +497,8 @@ test_worker_died(void)
            load(&c1->clean) + load(&c1->unclean) + load(&c1->active),
            "slot 1: clean + unclean + active == accepted");
 
-    ok(stats_case_read(&shm, (unsigned)index_of(&shm, other), &copy) &&
-           copy.state == STATS_CASE_OPEN && copy.was_not_clean_reason[0] == 0,
+    ok(stats_case_read(&shm, (unsigned)index_of(&shm, other), copy) &&
+           copy->state == STATS_CASE_OPEN && copy->was_not_clean_reason[0] == 0,
        "slot 0's open case is untouched");
     is_int(load(&c0->active), 1, "slot 0: active unchanged");
     is_int(load(&c0->unclean), 0, "slot 0: unclean unchanged");
@@ -470,8 +506,8 @@ test_worker_died(void)
     /* A second call (nothing open any more) changes nothing. */
     is_int(stats_shm_worker_died(&shm, 1, 3000), 0, "nothing left to finalise");
     is_int(load(&c1->unclean), 6, "unclean not counted twice");
-    ok(stats_case_read(&shm, (unsigned)index_of(&shm, open), &copy) &&
-           copy.ended_ms == 2000,
+    ok(stats_case_read(&shm, (unsigned)index_of(&shm, open), copy) &&
+           copy->ended_ms == 2000,
        "end time not rewritten");
     is_int(stats_shm_worker_died(&shm, 2, 3000), 0, "slot 2 does not exist");
 
@@ -481,7 +517,7 @@ test_worker_died(void)
     is_int(stats_shm_worker_died(&shm, 1, 4000), 0,
            "a closed record mid-change is not counted");
     ok((seq_of(closed) & 1) == 0, "but its bracket is closed");
-    ok(stats_case_read(&shm, (unsigned)index_of(&shm, closed), &copy),
+    ok(stats_case_read(&shm, (unsigned)index_of(&shm, closed), copy),
        "and it reads again");
 
     /* The replacement reuses the finalised records. */
@@ -720,13 +756,13 @@ static bool
 torn_run(bool bracket, struct torn_result *res)
 {
     struct stats_shm shm;
-    struct stats_case copy;
+    struct stats_case *copy = copy_room();
     uint64_t deadline;
     pid_t pid;
     bool exited = false;
 
     memset(res, 0, sizeof(*res));
-    if (stats_shm_create(&shm, 1, 1, 0) != 0) {
+    if (create(&shm, 1, 1, 0) != 0) {
         return false;
     }
     struct stats_case *r = stats_case_start(&shm, 0, 0);
@@ -749,16 +785,16 @@ torn_run(bool bracket, struct torn_result *res)
     while (!exited) {
         for (unsigned i = 0; i < 256; i++) {
             res->reads++;
-            if (!stats_case_read(&shm, 0, &copy)) {
+            if (!stats_case_read(&shm, 0, copy)) {
                 continue;
             }
             res->good++;
-            if (!consistent(&copy)) {
+            if (!consistent(copy)) {
                 res->inconsistent++;
             }
-            if (copy.id != res->last_k) {
+            if (copy->id != res->last_k) {
                 res->changes++;
-                res->last_k = copy.id;
+                res->last_k = copy->id;
             }
         }
         exited = waitpid(pid, &res->status, WNOHANG) == pid;

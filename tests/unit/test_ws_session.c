@@ -606,6 +606,12 @@ struct run {
     size_t max_cap; /* the largest message buffer after any chunk */
     uint8_t *msg;
     size_t msg_len;
+    /* What ev.frame_data showed of each frame's payload: a hash of the
+     * bytes in order, frame by frame, and whether a part came at another
+     * position than where the last one ended. */
+    uint64_t payload_hash;
+    uint64_t payload_pos;
+    bool payload_gap;
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -796,6 +802,16 @@ feed_chunk(struct ws_session *s, struct run *r, const uint8_t *src, size_t len)
         }
         if (ev.has_frame) {
             frame_seen(r, &ev.frame);
+            r->payload_hash = (r->payload_hash ^ 0x100) * 1099511628211ULL;
+            r->payload_pos = 0;
+        }
+        if (ev.frame_data != NULL) {
+            r->payload_gap |= ev.frame_data_pos != r->payload_pos;
+            for (size_t i = 0; i < ev.frame_data_len; i++) {
+                r->payload_hash =
+                    (r->payload_hash ^ ev.frame_data[i]) * 1099511628211ULL;
+            }
+            r->payload_pos = ev.frame_data_pos + ev.frame_data_len;
         }
         record_event(r, s, &ev);
         if (used == 0 && ++idle_calls > 2) {
@@ -943,6 +959,12 @@ check_splits(const char *name, const struct input *in,
     }
     is_str(r->ev, want, "%s: %s", name, split_name(SPLIT_RANDOM));
     ok(frames_same, "%s: the same frame headers reported in every split", name);
+    /* Up to a failure, the payloads shown are the same in every split
+     * (after one, a split may have unmasked less of the bad frame). */
+    ok(!r->payload_gap && !whole->payload_gap &&
+           (whole->failed || r->payload_hash == whole->payload_hash),
+       "%s: each frame's payload shown in order, the same in every split",
+       name);
     if (!frames_same) {
         tap_diag("whole: %s", whole->frames);
         tap_diag("last:  %s", r->frames);
@@ -1409,6 +1431,38 @@ test_frame_events(void)
     run_input(r, &in, in.len, &cfg, NULL, SPLIT_WHOLE);
     is_str(r->frames, "2F:300 ",
            "frame events: a frame then refused as too big");
+
+    /* The payloads shown: "Hel", "p", "lo" unmasked, one byte at a time
+     * or whole, hash for hash; the refused frame shows none. */
+    struct run *w = calloc(1, sizeof(*w));
+    if (w == NULL) {
+        abort();
+    }
+    in.len = 0;
+    frame_put(&in, 0x01, keys[0], (const uint8_t *)"Hel", 3, 3);
+    frame_put(&in, 0x89, keys[1], (const uint8_t *)"p", 1, 1);
+    frame_put(&in, 0x80, keys[2], (const uint8_t *)"lo", 2, 2);
+    run_input(r, &in, in.len, &cfg, NULL, SPLIT_ONE_BYTE);
+    run_input(w, &in, in.len, &cfg, NULL, SPLIT_WHOLE);
+    uint64_t h = 0;
+    for (const char *f = "Hel\0p\0lo"; f < "Hel\0p\0lo" + 8; f++) {
+        if (f == (const char *)"Hel\0p\0lo" || f[-1] == '\0') {
+            h = (h ^ 0x100) * 1099511628211ULL;
+        }
+        if (*f != '\0') {
+            h = (h ^ (uint8_t)*f) * 1099511628211ULL;
+        }
+    }
+    ok(r->payload_hash == h && w->payload_hash == h && !r->payload_gap &&
+           !w->payload_gap,
+       "frame events: each frame's payload shown unmasked, byte by byte "
+       "or whole");
+    in.len = 0;
+    frame_put(&in, 0x82, keys[0], NULL, 0, 300);
+    run_input(w, &in, in.len, &cfg, NULL, SPLIT_WHOLE);
+    ok(w->payload_hash == (0 ^ 0x100) * 1099511628211ULL,
+       "frame events: a refused frame's payload is not shown");
+    free(w);
     free(in.p);
     free(r);
 }
