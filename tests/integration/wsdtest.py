@@ -234,6 +234,14 @@ def vmrss_kib(pid):
     return proc_status_kib(pid, "VmRSS")
 
 
+def private_kib(pid):
+    """Private resident memory of pid in KiB (RssAnon: its heap and
+    stacks, not the shared statistics segment, whose records each
+    connection touches at a cost fixed by stats_cases); None if the
+    process is gone."""
+    return proc_status_kib(pid, "RssAnon")
+
+
 def fd_count(pid):
     """Number of open descriptors of pid (a worker holding one more per
     connection), from /proc/PID/fd; None if the process is gone."""
