@@ -20,7 +20,7 @@
 
 #define STATS_SHM_MAGIC         0x73647377u /* "wsds" */
 #define STATS_SHM_VERSION_MAJOR 3
-#define STATS_SHM_VERSION_MINOR 0
+#define STATS_SHM_VERSION_MINOR 1
 
 /* Handshake refusals are counted by status. */
 enum stats_status {
@@ -109,6 +109,8 @@ struct stats_counters {
     _Atomic uint64_t rx_message_bytes_sum;
     _Atomic uint64_t tx_message_bytes[STATS_SIZE_BUCKETS];
     _Atomic uint64_t tx_message_bytes_sum;
+    /* 3.1: case log lines not written whole (case_log.h). */
+    _Atomic uint64_t case_log_write_errors;
 };
 
 struct stats_shm_slot {
@@ -118,7 +120,7 @@ struct stats_shm_slot {
     _Atomic uint32_t next_record;  /* where the ring search resumes */
     uint32_t reserved0;
     struct stats_counters c;
-    uint64_t reserved[3]; /* room to grow; keeps slots on cache lines */
+    uint64_t reserved[2]; /* room to grow; keeps slots on cache lines */
 };
 
 /* Where a case stands (Autobahn's report is written once it is closed). */
@@ -453,6 +455,7 @@ struct stats_totals {
     uint64_t duration_ms[STATS_DURATION_BUCKETS], duration_ms_sum;
     uint64_t rx_message_bytes[STATS_SIZE_BUCKETS], rx_message_bytes_sum;
     uint64_t tx_message_bytes[STATS_SIZE_BUCKETS], tx_message_bytes_sum;
+    uint64_t case_log_write_errors;
 };
 void stats_counters_read(const struct stats_counters *c,
                          struct stats_totals *out);
