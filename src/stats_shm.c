@@ -307,7 +307,7 @@ stats_wire_at(const struct stats_case *c, uint64_t k, uint64_t *gap_before)
 
 unsigned
 stats_shm_worker_died(const struct stats_shm *shm, unsigned slot,
-                      uint64_t now_ms)
+                      uint64_t now_ms, stats_shm_closed_fn *closed, void *arg)
 {
     struct stats_shm_slot *s = stats_shm_slot(shm, slot);
     unsigned per = shm->cases_per_slot;
@@ -335,6 +335,9 @@ stats_shm_worker_died(const struct stats_shm *shm, unsigned slot,
                    "worker died", strlen("worker died"));
         stats_case_end(r);
         n++;
+        if (closed != NULL) {
+            closed(arg, slot * per + i);
+        }
     }
     /* The dead worker's open connections died with it: they are no longer
      * active, and each ended uncleanly. Records it could not hold are

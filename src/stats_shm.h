@@ -430,15 +430,20 @@ bool stats_case_read(const struct stats_shm *shm, unsigned i,
 bool stats_case_peek(const struct stats_shm *shm, unsigned i, uint64_t *id,
                      char key[STATS_KEY_MAX]);
 
+/* Called with the index of each record stats_shm_worker_died closed. */
+typedef void stats_shm_closed_fn(void *arg, unsigned record);
+
 /*
  * A worker in slot died: every record of its partition still open becomes
- * closed, dropped, unclean, "worker died", and its counters are settled
+ * closed, dropped, unclean, "worker died" (and closed(arg, index) is
+ * called for it, unless closed is NULL), and its counters are settled
  * (active to 0, each lost connection counted unclean). Only the master
  * calls this, after reaping the worker and before its replacement starts.
  * Returns the number of records finalised.
  */
 unsigned stats_shm_worker_died(const struct stats_shm *shm, unsigned slot,
-                               uint64_t now_ms);
+                               uint64_t now_ms, stats_shm_closed_fn *closed,
+                               void *arg);
 
 /* Folds every slot's counters into *sum (plain values). */
 struct stats_totals {
