@@ -695,6 +695,8 @@ master_logs(struct master *m, const struct config *cfg,
         old == NULL || strcmp(old->access_log, cfg->access_log) != 0;
     bool case_changed =
         old == NULL || strcmp(old->case_log, cfg->case_log) != 0;
+    /* At start, the end of wsd; on reload, of the reload only. */
+    int level = old == NULL ? LOG_LEVEL_CRIT : LOG_LEVEL_ERROR;
 
     /* The master's own case log, for dead workers' cases; the workers
      * open theirs. Created here first, so that a worker that runs as
@@ -703,19 +705,19 @@ master_logs(struct master *m, const struct config *cfg,
     if (case_changed &&
         case_log_open(&fresh, cfg->case_log, drop ? cfg->uid : (uid_t)-1,
                       drop ? cfg->gid : (gid_t)-1, err, sizeof(err)) != 0) {
-        log_msg(LOG_LEVEL_CRIT, "case_log: %s", err);
+        log_msg(level, "case_log: %s", err);
         case_log_close(&fresh);
         return -1;
     }
     if (access_changed &&
         access_log_open(cfg->access_log, err, sizeof(err)) != 0) {
-        log_msg(LOG_LEVEL_CRIT, "access_log: %s", err);
+        log_msg(level, "access_log: %s", err);
         case_log_close(&fresh);
         return -1;
     }
     if ((old == NULL || strcmp(old->log, cfg->log) != 0) &&
         log_open(cfg->log, err, sizeof(err)) != 0) {
-        log_msg(LOG_LEVEL_CRIT, "log: %s", err);
+        log_msg(level, "log: %s", err);
         if (access_changed && old != NULL) {
             access_log_open(old->access_log, err, sizeof(err));
         }
