@@ -71,35 +71,24 @@ write(int fd, const void *buf, size_t n)
 static char dir[64];
 static char log_path[96];
 
-/* The file at path, NUL-terminated (malloc'd; *len its length). */
+/* The file at path, NUL-terminated (malloc'd; *len its length), or NULL. */
 static char *
 slurp(const char *path, size_t *len)
 {
+    struct stat st;
     FILE *f = fopen(path, "r");
-    size_t cap = 1 << 16;
-    char *text = malloc(cap);
+    char *text = NULL;
     size_t n = 0;
 
-    while (f != NULL && text != NULL) {
-        if (cap - n < 2) {
-            char *more = realloc(text, cap * 2);
-            if (more == NULL) {
-                break;
-            }
-            text = more;
-            cap *= 2;
-        }
-        size_t got = fread(text + n, 1, cap - n - 1, f);
-        if (got == 0) {
-            break;
-        }
-        n += got;
+    if (f != NULL && fstat(fileno(f), &st) == 0 && st.st_size >= 0) {
+        text = malloc((size_t)st.st_size + 1);
+    }
+    if (text != NULL) {
+        n = fread(text, 1, (size_t)st.st_size, f);
+        text[n] = '\0';
     }
     if (f != NULL) {
         fclose(f);
-    }
-    if (text != NULL) {
-        text[n] = '\0';
     }
     if (len != NULL) {
         *len = n;
