@@ -145,10 +145,9 @@ case_notes(struct report_page *pg, const json_t *c)
 
 static void
 handshake_head(struct report_page *pg, const json_t *c, const char *label,
-               const char *key)
+               const char *key, const char *cut_key)
 {
     const json_t *v = json_object_get(c, key);
-    char cut_key[32];
 
     report_page_putf(pg, "<h3>%s</h3>\n", label);
     if (json_is_string(v)) {
@@ -162,7 +161,6 @@ handshake_head(struct report_page *pg, const json_t *c, const char *label,
         report_page_string(pg, v);
         report_page_put(pg, "</p>\n");
     }
-    snprintf(cut_key, sizeof(cut_key), "%sTruncated", key);
     if (json_is_true(json_object_get(c, cut_key))) {
         report_page_put(pg, "<p class=\"note\">Cut where the record's "
                             "room ended: there was more.</p>\n");
@@ -181,12 +179,12 @@ case_handshake(struct report_page *pg, const json_t *c)
                    !known   ? "Request"
                    : server ? "Request, as this end received it"
                             : "Request, as this end sent it",
-                   "httpRequest");
+                   "httpRequest", "httpRequestTruncated");
     handshake_head(pg, c,
                    !known   ? "Response"
                    : server ? "Response, as this end sent it"
                             : "Response, as this end received it",
-                   "httpResponse");
+                   "httpResponse", "httpResponseTruncated");
 }
 
 static const struct {

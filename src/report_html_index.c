@@ -231,10 +231,12 @@ report_html_index(const json_t *index, struct evbuffer *out)
         return -1;
     }
     agents = report_page_keys(&pg, index, &n_agents);
+    ids = NULL;
+    n_ids = 0;
     if (agents != NULL) {
         qsort(agents, n_agents, sizeof(*agents), name_cmp);
+        ids = case_ids(&pg, index, agents, n_agents, &n_ids);
     }
-    ids = case_ids(&pg, index, agents, n_agents, &n_ids);
 
     report_page_begin(&pg);
     report_page_put(&pg, "Case reports: wsd");

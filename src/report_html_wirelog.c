@@ -81,17 +81,20 @@ put_hex_dump(struct report_page *pg, const char *s, size_t n, bool more)
     static const char digits[] = "0123456789abcdef";
 
     report_page_put(pg, "<pre class=\"hex\">\n");
-    for (size_t at = 0; at < n; at += 16) {
+    for (size_t line = 0; line < n; line += 16) {
         char hex[16 * 3 + 1];
         char text[16];
-        size_t k = n - at < 16 ? n - at : 16;
+        size_t k = n - line;
 
+        if (k > 16) {
+            k = 16;
+        }
         memset(hex, ' ', sizeof(hex));
         for (size_t i = 0; i < k; i++) {
-            uint8_t b = hex_byte(s, at + i);
+            uint8_t b = hex_byte(s, line + i);
             hex[3 * i] = digits[b >> 4];
             hex[3 * i + 1] = digits[b & 0xf];
-            text[i] = b >= 0x20 && b < 0x7f ? (char)b : '.';
+            text[i] = (char)(b >= 0x20 && b < 0x7f ? b : '.');
         }
         report_page_raw(pg, hex, sizeof(hex));
         report_page_text(pg, text, k);

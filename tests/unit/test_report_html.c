@@ -172,14 +172,14 @@ first_line(const json_t *head, char *out, size_t cap)
 
 /* The totals of a {"size": count} object, computed here. */
 static void
-octet_totals(const json_t *stats, uint64_t *n, uint64_t *octets)
+octet_totals(json_t *stats, uint64_t *n, uint64_t *octets)
 {
     const char *key;
     json_t *v;
 
     *n = 0;
     *octets = 0;
-    json_object_foreach((json_t *)(uintptr_t)stats, key, v)
+    json_object_foreach(stats, key, v)
     {
         *n += (uint64_t)json_integer_value(v);
         *octets += strtoull(key, NULL, 10) * (uint64_t)json_integer_value(v);
