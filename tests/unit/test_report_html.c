@@ -485,6 +485,12 @@ test_hostile_index(void)
         agent, "2.1",
         json_pack("{s:o}", "reportfile", json_stringn_nocheck("a\0b.json", 8)));
     json_object_set_new(agent, "2.2", json_string("not an object"));
+    /* Keys jansson takes unchecked: not UTF-8, with a control byte. */
+    json_object_set_new_nocheck(agent, "3.\xff\x01", json_object());
+    json_object_set_new_nocheck(index,
+                                "\xc0\xaf"
+                                "agent",
+                                json_object());
     p = render(report_html_index, index, "hostile_index.html");
     is_int(p.rc, 0, "hostile index renders");
     page_is_clean(&p, "hostile index");
@@ -496,6 +502,10 @@ test_hostile_index(void)
     ok(has(&p, "<th>&lt;script&gt;alert(1)&lt;/script&gt;</th>") &&
            has(&p, "<tr><th>&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"),
        "hostile index: agent and case id escaped");
+    ok(has(&p, "<tr><th>3.\xef\xbf\xbd\xe2\x90\x81</th>") &&
+           has(&p, "<th>\xef\xbf\xbd\xef\xbf\xbd"
+                   "agent</th>"),
+       "hostile index: keys that are not UTF-8 made so, visibly");
     json_decref(index);
     free(p.text);
 }
