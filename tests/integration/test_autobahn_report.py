@@ -123,23 +123,30 @@ def receive(s, got):
     return opcode, payload
 
 
+def opened(ws_port, path="/ws", extra=()):
+    """A raw socket past its opening handshake: (socket, key, request
+    sent, response head received)."""
+    key = wsdtest.new_key()
+    req = wsdtest.handshake_request(path=path, key=key, extra=extra)
+    s = wsdtest.connect(ws_port)
+    try:
+        s.sendall(req)
+        return s, key, req, wsdtest.read_http_head_raw(s)
+    except Exception:
+        s.close()
+        raise
+
+
 def t_echo(port, ws_port, deflate):
     label = "echo, deflate" if deflate else "echo"
-    key = wsdtest.new_key()
     extra = ["User-Agent: raw-test/1"]
     if deflate:
         extra.append("Sec-WebSocket-Extensions: permessage-deflate; "
                      "client_max_window_bits")
-    req = wsdtest.handshake_request(
-        path="/ws?case=9.9.%d&agent=raw%%20client" % deflate, key=key,
-        extra=extra)
     sent, got = [], []
-    received = b""
-    s = wsdtest.connect(ws_port)
+    s, key, req, head = opened(
+        ws_port, "/ws?case=9.9.%d&agent=raw%%20client" % deflate, extra)
     try:
-        s.sendall(req)
-        head = wsdtest.read_http_head_raw(s)
-        received += head
         text = wsdtest.text_pattern(300)
         if deflate:
             c = zlib.compressobj(wbits=-15)
@@ -185,7 +192,7 @@ def t_echo(port, ws_port, deflate):
                           for (_, _, _, n, _, _) in sent),
            "%s: rxOctetStats add up to the bytes sent" % label)
     tap.eq(wsdtest.octets_sum(doc["txOctetStats"]),
-           len(received) + sum(n + 2 + (2 if n >= 126 else 0)
+           len(head) + sum(n + 2 + (2 if n >= 126 else 0)
                                for (_, _, _, n) in got),
            "%s: txOctetStats add up to the bytes received" % label)
     if deflate:
@@ -238,12 +245,9 @@ def t_refused(port, ws_port):
 def t_closes(port, ws_port):
     """A close the peer starts with a code and a reason, and one wsd
     starts (failing a frame sent unmasked)."""
-    key = wsdtest.new_key()
     sent, got = [], []
-    s = wsdtest.connect(ws_port)
+    s, key, _, _ = opened(ws_port)
     try:
-        s.sendall(wsdtest.handshake_request(key=key))
-        wsdtest.read_http_head_raw(s)
         send(s, sent, 8, wsdtest.close_payload(4001, b"going \xc3\xa9"))
         receive(s, got)
         wsdtest.drain_until_eof(s, 3)
@@ -259,11 +263,8 @@ def t_closes(port, ws_port):
                "frame sent")
         tap.eq(tf_rows(doc), got, "peer's close: the TF row is wsd's")
 
-    key = wsdtest.new_key()
-    s = wsdtest.connect(ws_port)
+    s, key, _, _ = opened(ws_port)
     try:
-        s.sendall(wsdtest.handshake_request(key=key))
-        wsdtest.read_http_head_raw(s)
         s.sendall(wsdtest.frame(1, b"bare", mask=False))
         code, reason, _ = wsdtest.read_close(s)
         wsdtest.send_close(s, code)
@@ -287,12 +288,9 @@ def t_dropped(port, ws_port):
     """A peer that drops TCP without a close frame; no query, so id and
     agent fall back on the record's id and the User-Agent."""
     for ua in ("dropper/2", None):
-        key = wsdtest.new_key()
-        extra = ("User-Agent: " + ua,) if ua else ()
-        s = wsdtest.connect(ws_port)
+        s, key, _, _ = opened(ws_port,
+                              extra=("User-Agent: " + ua,) if ua else ())
         try:
-            s.sendall(wsdtest.handshake_request(key=key, extra=extra))
-            wsdtest.read_http_head_raw(s)
             tap.ok(wsdtest.echo_raw(s, b"x" * 10), "dropped: an echo")
         finally:
             s.close()

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "tap.h"
+#include "tap_json.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -76,23 +77,6 @@ static const char *const autobahn_keys[] = {
     "trafficStats",
 };
 
-/* Compact, sorted-key text of any JSON value; the caller frees it. */
-static char *
-dump(const json_t *j)
-{
-    return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-}
-
-/* Checks that o[key] dumps exactly as want. */
-static void
-is_key(const json_t *o, const char *key, const char *want)
-{
-    json_t *v = json_object_get(o, key);
-    char *got = v != NULL ? dump(v) : NULL;
-    is_str(got, want, "%s: %s", key, want);
-    free(got);
-}
-
 /* A JSON type as a bit, true and false as one (a boolean). */
 static unsigned
 type_bit(const json_t *v)
@@ -107,20 +91,6 @@ type_bit(const json_t *v)
 #define T_INTEGER (1u << JSON_INTEGER)
 #define T_BOOL    (1u << JSON_TRUE)
 #define T_NULL    (1u << JSON_NULL)
-
-static void
-has_exactly_autobahn_keys(const json_t *o, const char *what)
-{
-    bool all = true;
-    for (size_t i = 0; i < NELEM(autobahn_keys); i++) {
-        if (json_object_get(o, autobahn_keys[i]) == NULL) {
-            tap_diag("%s: no key %s", what, autobahn_keys[i]);
-            all = false;
-        }
-    }
-    ok(all, "%s: every key of the testsuite's report is there", what);
-    is_int(json_object_size(o), NELEM(autobahn_keys), "%s: and no other", what);
-}
 
 /* The whole document survives a round trip through its text. */
 static void
@@ -209,7 +179,7 @@ test_clean(void)
 
     fill_clean(&r);
     json_t *o = report_autobahn_case(&r.c, T0_MS + 9999);
-    has_exactly_autobahn_keys(o, "clean");
+    has_exactly_keys(o, autobahn_keys, NELEM(autobahn_keys), "clean");
     is_valid_json(o, "clean");
     is_key(o, "case", "17");
     is_key(o, "id", "\"3.1\"");
@@ -303,7 +273,7 @@ test_dropped(void)
 
     fill_dropped(&r);
     json_t *o = report_autobahn_case(&r.c, T0_MS);
-    has_exactly_autobahn_keys(o, "dropped");
+    has_exactly_keys(o, autobahn_keys, NELEM(autobahn_keys), "dropped");
     is_key(o, "case", "9");
     is_key(o, "id", "\"9\"");
     is_key(o, "agent", "\"tester/1.0\"");
@@ -337,7 +307,7 @@ test_dropped(void)
     memset(&r.c.rx_octets, 0, sizeof(r.c.rx_octets));
     memset(r.c.rx_frames, 0, sizeof(r.c.rx_frames));
     o = report_autobahn_case(&r.c, T0_MS);
-    has_exactly_autobahn_keys(o, "empty");
+    has_exactly_keys(o, autobahn_keys, NELEM(autobahn_keys), "empty");
     is_key(o, "agent", "\"unknown\"");
     is_key(o, "httpRequest", "\"?\"");
     is_key(o, "httpResponse", "\"?\"");
@@ -369,7 +339,7 @@ test_hostile_bytes(void)
     memset(r.c.query_agent, 0, sizeof(r.c.query_agent));
     SET(r.c.user_agent, "ua\xc0\x7f");
     json_t *o = report_autobahn_case(&r.c, T0_MS);
-    has_exactly_autobahn_keys(o, "hostile");
+    has_exactly_keys(o, autobahn_keys, NELEM(autobahn_keys), "hostile");
     is_valid_json(o, "hostile");
     json_t *v = json_object_get(o, "httpRequest");
     is_mem(json_string_value(v), json_string_length(v), want, sizeof(want) - 1,
@@ -399,10 +369,10 @@ test_gap(void)
     json_t *o = report_autobahn_case(&r.c, T0_MS);
     json_t *log = json_object_get(o, "wirelog");
     is_int(json_array_size(log), 18, "gap: 16 rows and two WLM");
-    char *got = dump(json_array_get(log, 8));
+    char *got = tap_json_text(json_array_get(log, 8));
     is_str(got, "[\"WLM\",false]", "gap: logging off");
     free(got);
-    got = dump(json_array_get(log, 9));
+    got = tap_json_text(json_array_get(log, 9));
     is_str(got, "[\"WLM\",true]", "gap: and on again");
     free(got);
     json_decref(o);
@@ -655,7 +625,8 @@ test_testsuite_reports(void)
 
     fill_clean(&r);
     json_t *o = report_autobahn_case(&r.c, T0_MS);
-    has_exactly_autobahn_keys(o, "clean, as the testsuite's");
+    has_exactly_keys(o, autobahn_keys, NELEM(autobahn_keys),
+                     "clean, as the testsuite's");
     matches_reports(&s, o, "clean");
     json_decref(o);
 
