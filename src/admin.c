@@ -28,6 +28,7 @@
 #include "admin_request.h"
 #include "clock.h"
 #include "procfs.h"
+#include "report_autobahn.h"
 #include "stats_json.h"
 
 #define ADMIN_MAX_HEADERS_BYTES 8192
@@ -304,8 +305,12 @@ fail_oom:
     reply_error(req, 500, "Internal Server Error", "out of memory");
 }
 
+/* A case as one of its documents: wsd's own, or Autobahn's report. */
+typedef json_t *case_document(const struct stats_case *c, uint64_t now_ms);
+
 static void
-get_case(struct admin *a, struct evhttp_request *req, uint64_t id)
+get_case(struct admin *a, struct evhttp_request *req, uint64_t id,
+         case_document *document)
 {
     struct stats_case *copy = case_copy_new(a->shm);
     char key[STATS_KEY_MAX];
@@ -318,7 +323,7 @@ get_case(struct admin *a, struct evhttp_request *req, uint64_t id)
         uint64_t seen;
         if (stats_case_peek(a->shm, i, &seen, key) && seen == id &&
             stats_case_read(a->shm, i, copy) && copy->id == id) {
-            reply_json(req, 200, "OK", stats_json_case(copy, clock_wall_ms()));
+            reply_json(req, 200, "OK", document(copy, clock_wall_ms()));
             free(copy);
             return;
         }
@@ -367,7 +372,10 @@ admin_handle(struct evhttp_request *req, void *arg)
         get_cases(a, req, &r);
         return;
     case ADMIN_ROUTE_CASE:
-        get_case(a, req, r.id);
+        get_case(a, req, r.id, stats_json_case);
+        return;
+    case ADMIN_ROUTE_CASE_AUTOBAHN:
+        get_case(a, req, r.id, report_autobahn_case);
         return;
     case ADMIN_ROUTE_METRICS:
         get_metrics(a, req);

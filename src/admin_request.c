@@ -7,8 +7,11 @@
 #include "admin_request.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include "ws_handshake.h"
 
 /* A whole decimal number in [1, max] from p[0..len), or 0. */
 static uint64_t
@@ -162,6 +165,44 @@ parse_query(const char *query, struct admin_request *r, const char **message)
     return 0;
 }
 
+/* A 404 naming the path (quoted: a client chose it) and the resources. */
+static int
+not_found(const char *path, struct admin_request *r, const char **message)
+{
+    char quoted[WS_QUOTED_PATH_MAX + 1];
+
+    ws_handshake_quote_path(quoted, path, strlen(path));
+    snprintf(r->message, sizeof(r->message),
+             "no such resource: %s; try /v1/stats, /v1/cases, /v1/cases/ID, "
+             "/v1/cases/ID/autobahn or /metrics",
+             quoted[0] != '\0' ? quoted : "(an empty path)");
+    *message = r->message;
+    return 404;
+}
+
+/* /v1/cases/ID and what follows the id: nothing, or /autobahn. */
+static int
+parse_case_path(const char *path, const char *rest, struct admin_request *r,
+                const char **message)
+{
+    const char *slash = strchr(rest, '/');
+    size_t id_len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+
+    if (slash == NULL) {
+        r->route = ADMIN_ROUTE_CASE;
+    } else if (strcmp(slash, "/autobahn") == 0) {
+        r->route = ADMIN_ROUTE_CASE_AUTOBAHN;
+    } else {
+        return not_found(path, r, message);
+    }
+    r->id = parse_id(rest, id_len, UINT64_MAX / 2);
+    if (r->id == 0) {
+        *message = "a case id is a whole number from 1";
+        return 400;
+    }
+    return 0;
+}
+
 int
 admin_request_parse(const char *path, const char *query,
                     struct admin_request *r, const char **message)
@@ -179,19 +220,15 @@ admin_request_parse(const char *path, const char *query,
     } else if (strcmp(path, "/metrics") == 0) {
         r->route = ADMIN_ROUTE_METRICS;
     } else if (strncmp(path, cases_prefix, sizeof(cases_prefix) - 1) == 0) {
-        const char *id = path + sizeof(cases_prefix) - 1;
-        r->route = ADMIN_ROUTE_CASE;
-        r->id = parse_id(id, strlen(id), UINT64_MAX / 2);
-        if (r->id == 0) {
-            *message = "a case id is a whole number from 1";
-            return 400;
+        int status =
+            parse_case_path(path, path + sizeof(cases_prefix) - 1, r, message);
+        if (status != 0) {
+            return status;
         }
     } else if (strcmp(path, "/v1/cases") == 0) {
         r->route = ADMIN_ROUTE_CASES;
     } else {
-        *message = "no such resource: try /v1/stats, /v1/cases, "
-                   "/v1/cases/ID or /metrics";
-        return 404;
+        return not_found(path, r, message);
     }
     return parse_query(query, r, message);
 }

@@ -14,19 +14,24 @@
 #define ADMIN_CASES_MAX     1000 /* the most a page may ask for */
 
 enum admin_route {
-    ADMIN_ROUTE_STATS,   /* /v1/stats */
-    ADMIN_ROUTE_CASES,   /* /v1/cases?after=ID&limit=N&key=KEY */
-    ADMIN_ROUTE_CASE,    /* /v1/cases/ID */
-    ADMIN_ROUTE_METRICS, /* /metrics */
+    ADMIN_ROUTE_STATS,         /* /v1/stats */
+    ADMIN_ROUTE_CASES,         /* /v1/cases?after=ID&limit=N&key=KEY */
+    ADMIN_ROUTE_CASE,          /* /v1/cases/ID */
+    ADMIN_ROUTE_CASE_AUTOBAHN, /* /v1/cases/ID/autobahn */
+    ADMIN_ROUTE_METRICS,       /* /metrics */
 };
+
+/* Room for a refusal that quotes the path (ws_handshake_quote_path). */
+#define ADMIN_MESSAGE_MAX 192
 
 struct admin_request {
     enum admin_route route;
-    uint64_t id;    /* ADMIN_ROUTE_CASE: from 1 */
+    uint64_t id;    /* ADMIN_ROUTE_CASE*: from 1 */
     uint64_t after; /* ADMIN_ROUTE_CASES: list ids above it (0: all) */
     uint64_t limit; /* ADMIN_ROUTE_CASES: 1 to ADMIN_CASES_MAX */
     char key[32];   /* ADMIN_ROUTE_CASES: only the case with this
                        Sec-WebSocket-Key; "": any */
+    char message[ADMIN_MESSAGE_MAX]; /* a refusal's, when it quotes */
 };
 
 /*
@@ -36,7 +41,8 @@ struct admin_request {
  * wins; /v1/cases takes after, limit and key, the other routes no key).
  * Returns 0 with *r filled, or the HTTP status to answer (400 for a bad
  * target, id or limit, or a key the route does not take; 404 for an
- * unknown path) with *message a static sentence naming the problem.
+ * unknown path) with *message a sentence naming the problem: static, or,
+ * for a 404, in r->message, quoting the path.
  */
 int admin_request_parse(const char *path, const char *query,
                         struct admin_request *r, const char **message);

@@ -3,7 +3,9 @@
  * The statistics documents. Field names are Autobahn's (fuzzing.py's
  * report: rxOctetStats, wasClean, localCloseCode, ...), mapped from the
  * record's snake_case fields in one place each: stats_json_case for a
- * case, totals_object for counters.
+ * case (its closing behaviour in stats_json_set_closing, and its
+ * statistics and wire log in renderers that report_autobahn shares),
+ * totals_object for counters.
  */
 #include "autoconf.h"
 
@@ -53,8 +55,8 @@ stats_json_string(const char *p, size_t len)
 }
 
 /* A NUL-terminated record field, or null when empty. */
-static json_t *
-field(const char *s, size_t cap)
+json_t *
+stats_json_field(const char *s, size_t cap)
 {
     size_t len = strnlen(s, cap);
     return len == 0 ? json_null() : stats_json_string(s, len);
@@ -67,8 +69,8 @@ code_or_null(unsigned code)
 }
 
 /* UTC ISO 8601 with milliseconds, as Autobahn's "started". */
-static json_t *
-iso_time(uint64_t ms)
+json_t *
+stats_json_time(uint64_t ms)
 {
     char buf[40];
     time_t t = (time_t)(ms / 1000);
@@ -87,8 +89,8 @@ iso_time(uint64_t ms)
  * sizes in the order they first occurred; jansson keeps the order keys
  * are set in).
  */
-static json_t *
-octets(const struct stats_octets *o)
+json_t *
+stats_json_octets(const struct stats_octets *o)
 {
     json_t *j = json_object();
     char key[24];
@@ -124,8 +126,8 @@ overflow(const struct stats_octets *o)
 }
 
 /* Autobahn's {"opcode": count}, opcodes that occurred only. */
-static json_t *
-frames(const uint64_t by_opcode[16])
+json_t *
+stats_json_frames(const uint64_t by_opcode[16])
 {
     json_t *j = json_object();
     char key[8];
@@ -239,8 +241,36 @@ wire_row(const struct stats_wire *w)
     }
 }
 
-json_t *
-stats_json_wirelog(const struct stats_case *c)
+/* The directive whose time ran out, by enum stats_timeout. */
+static const char *const timeout_directives[STATS_TIMEOUT_N] = {
+    [STATS_TIMEOUT_HANDSHAKE] = "handshake_timeout_ms",
+    [STATS_TIMEOUT_CLOSE] = "close_timeout_ms",
+    [STATS_TIMEOUT_PING] = "pong_timeout_ms",
+    [STATS_TIMEOUT_IDLE] = "idle_timeout_ms",
+};
+
+/* One wire entry as a row of the Autobahn testsuite's kinds only (see
+ * stats_json_wirelog_autobahn), or NULL for an entry it has none for. */
+static json_t *
+autobahn_row(const struct stats_wire *w)
+{
+    switch (w->kind) {
+    case STATS_WIRE_TIMEOUT:
+        return json_pack("[s, s]", "CTE",
+                         w->length < STATS_TIMEOUT_N
+                             ? timeout_directives[w->length]
+                             : "unknown");
+    case STATS_WIRE_SHUT:
+    case STATS_WIRE_DROP:
+        return NULL;
+    default:
+        return wire_row(w);
+    }
+}
+
+/* The rows of the log as kept, with wsd's own kinds or Autobahn's only. */
+static json_t *
+wirelog(const struct stats_case *c, bool autobahn)
 {
     json_t *log = json_array();
     uint64_t kept = stats_wire_kept(c);
@@ -248,16 +278,31 @@ stats_json_wirelog(const struct stats_case *c)
     for (uint64_t k = 0; k < kept; k++) {
         uint64_t gap;
         const struct stats_wire *w = stats_wire_at(c, k, &gap);
-        if (gap > 0) {
+        if (gap > 0 && autobahn) {
+            json_array_append_new(log, json_pack("[s, b]", "WLM", 0));
+            json_array_append_new(log, json_pack("[s, b]", "WLM", 1));
+        } else if (gap > 0) {
             json_array_append_new(log,
                                   json_pack("[s, I]", "GAP", (json_int_t)gap));
         }
-        json_t *row = wire_row(w);
+        json_t *row = autobahn ? autobahn_row(w) : wire_row(w);
         if (row != NULL) {
             json_array_append_new(log, row);
         }
     }
     return log;
+}
+
+json_t *
+stats_json_wirelog(const struct stats_case *c)
+{
+    return wirelog(c, false);
+}
+
+json_t *
+stats_json_wirelog_autobahn(const struct stats_case *c)
+{
+    return wirelog(c, true);
 }
 
 /* The request head as read: text (invalid UTF-8 as U+FFFD), or null. */
@@ -269,6 +314,38 @@ request_head(const struct stats_case *c)
     }
     return stats_json_string((const char *)(const void *)(c + 1),
                              c->request_len);
+}
+
+void
+stats_json_set_closing(json_t *j, const struct stats_case *c)
+{
+    json_object_set_new(j, "closedByMe", json_boolean(c->closed_by_me));
+    json_object_set_new(j, "failedByMe", json_boolean(c->failed_by_me));
+    json_object_set_new(j, "droppedByMe", json_boolean(c->dropped_by_me));
+    json_object_set_new(j, "wasClean", json_boolean(c->was_clean));
+    json_object_set_new(
+        j, "wasNotCleanReason",
+        c->was_clean ? json_null()
+                     : stats_json_field(c->was_not_clean_reason,
+                                        sizeof(c->was_not_clean_reason)));
+    json_object_set_new(j, "wasOpenHandshakeTimeout",
+                        json_boolean(c->was_open_handshake_timeout));
+    json_object_set_new(j, "wasCloseHandshakeTimeout",
+                        json_boolean(c->was_close_handshake_timeout));
+    json_object_set_new(j, "localCloseCode",
+                        c->local_close_has_code
+                            ? json_integer(c->local_close_code)
+                            : json_null());
+    json_object_set_new(
+        j, "localCloseReason",
+        stats_json_field(c->local_close_reason, sizeof(c->local_close_reason)));
+    json_object_set_new(j, "remoteCloseCode",
+                        c->remote_close_has_code
+                            ? json_integer(c->remote_close_code)
+                            : json_null());
+    json_object_set_new(j, "remoteCloseReason",
+                        stats_json_field(c->remote_close_reason,
+                                         sizeof(c->remote_close_reason)));
 }
 
 static const char *const case_states[] = {"free", "handshake", "open",
@@ -284,8 +361,9 @@ stats_json_case(const struct stats_case *c, uint64_t now_ms)
     if (c->deflate_offer[0] != '\0' || c->deflate_response[0] != '\0') {
         deflate = json_pack(
             "{s:o, s:o, s:I, s:I, s:I, s:I}", "offered",
-            field(c->deflate_offer, sizeof(c->deflate_offer)), "granted",
-            field(c->deflate_response, sizeof(c->deflate_response)),
+            stats_json_field(c->deflate_offer, sizeof(c->deflate_offer)),
+            "granted",
+            stats_json_field(c->deflate_response, sizeof(c->deflate_response)),
             "rxCompressedBytes", (json_int_t)c->rx_compressed_bytes,
             "rxInflatedBytes", (json_int_t)c->rx_payload_bytes,
             "txUncompressedBytes", (json_int_t)c->tx_payload_bytes,
@@ -293,15 +371,16 @@ stats_json_case(const struct stats_case *c, uint64_t now_ms)
     }
     json_object_set_new(j, "id", json_integer((json_int_t)c->id));
     json_object_set_new(j, "worker", json_integer(c->worker));
-    json_object_set_new(j, "peer", field(c->peer, sizeof(c->peer)));
-    json_object_set_new(j, "path", field(c->path, sizeof(c->path)));
-    json_object_set_new(j, "case", field(c->query_case, sizeof(c->query_case)));
-    json_object_set_new(j, "agent",
-                        field(c->query_agent, sizeof(c->query_agent)));
+    json_object_set_new(j, "peer", stats_json_field(c->peer, sizeof(c->peer)));
+    json_object_set_new(j, "path", stats_json_field(c->path, sizeof(c->path)));
+    json_object_set_new(j, "case",
+                        stats_json_field(c->query_case, sizeof(c->query_case)));
+    json_object_set_new(
+        j, "agent", stats_json_field(c->query_agent, sizeof(c->query_agent)));
     json_object_set_new(j, "userAgent",
-                        field(c->user_agent, sizeof(c->user_agent)));
+                        stats_json_field(c->user_agent, sizeof(c->user_agent)));
     json_object_set_new(j, "httpStatus", code_or_null(c->http_status));
-    json_object_set_new(j, "started", iso_time(c->started_ms));
+    json_object_set_new(j, "started", stats_json_time(c->started_ms));
     json_object_set_new(
         j, "durationMs",
         json_integer(
@@ -309,12 +388,12 @@ stats_json_case(const struct stats_case *c, uint64_t now_ms)
     json_object_set_new(
         j, "state",
         json_string(c->state < 5 ? case_states[c->state] : "unknown"));
-    json_object_set_new(j, "rxOctetStats", octets(&c->rx_octets));
-    json_object_set_new(j, "txOctetStats", octets(&c->tx_octets));
+    json_object_set_new(j, "rxOctetStats", stats_json_octets(&c->rx_octets));
+    json_object_set_new(j, "txOctetStats", stats_json_octets(&c->tx_octets));
     json_object_set_new(j, "rxOctetOverflow", overflow(&c->rx_octets));
     json_object_set_new(j, "txOctetOverflow", overflow(&c->tx_octets));
-    json_object_set_new(j, "rxFrameStats", frames(c->rx_frames));
-    json_object_set_new(j, "txFrameStats", frames(c->tx_frames));
+    json_object_set_new(j, "rxFrameStats", stats_json_frames(c->rx_frames));
+    json_object_set_new(j, "txFrameStats", stats_json_frames(c->tx_frames));
     json_object_set_new(j, "rxMessages",
                         json_integer((json_int_t)c->rx_messages));
     json_object_set_new(j, "txMessages",
@@ -323,33 +402,8 @@ stats_json_case(const struct stats_case *c, uint64_t now_ms)
                         json_integer((json_int_t)c->rx_payload_bytes));
     json_object_set_new(j, "txPayloadBytes",
                         json_integer((json_int_t)c->tx_payload_bytes));
-    json_object_set_new(j, "closedByMe", json_boolean(c->closed_by_me));
-    json_object_set_new(j, "failedByMe", json_boolean(c->failed_by_me));
-    json_object_set_new(j, "droppedByMe", json_boolean(c->dropped_by_me));
-    json_object_set_new(j, "wasClean", json_boolean(c->was_clean));
-    json_object_set_new(j, "wasNotCleanReason",
-                        c->was_clean ? json_null()
-                                     : field(c->was_not_clean_reason,
-                                             sizeof(c->was_not_clean_reason)));
-    json_object_set_new(j, "wasOpenHandshakeTimeout",
-                        json_boolean(c->was_open_handshake_timeout));
-    json_object_set_new(j, "wasCloseHandshakeTimeout",
-                        json_boolean(c->was_close_handshake_timeout));
-    json_object_set_new(j, "localCloseCode",
-                        c->local_close_has_code
-                            ? json_integer(c->local_close_code)
-                            : json_null());
-    json_object_set_new(
-        j, "localCloseReason",
-        field(c->local_close_reason, sizeof(c->local_close_reason)));
-    json_object_set_new(j, "remoteCloseCode",
-                        c->remote_close_has_code
-                            ? json_integer(c->remote_close_code)
-                            : json_null());
-    json_object_set_new(
-        j, "remoteCloseReason",
-        field(c->remote_close_reason, sizeof(c->remote_close_reason)));
-    json_object_set_new(j, "key", field(c->key, sizeof(c->key)));
+    stats_json_set_closing(j, c);
+    json_object_set_new(j, "key", stats_json_field(c->key, sizeof(c->key)));
     json_object_set_new(j, "httpRequest", request_head(c));
     json_object_set_new(j, "httpRequestTruncated",
                         json_boolean(c->request_truncated));
@@ -365,11 +419,12 @@ stats_json_case(const struct stats_case *c, uint64_t now_ms)
     json_object_set_new(j, "deflate", deflate);
     json_object_set_new(
         j, "tls",
-        c->tls
-            ? json_pack("{s:o, s:o}", "version",
-                        field(c->tls_version, sizeof(c->tls_version)), "cipher",
-                        field(c->tls_cipher, sizeof(c->tls_cipher)))
-            : json_null());
+        c->tls ? json_pack(
+                     "{s:o, s:o}", "version",
+                     stats_json_field(c->tls_version, sizeof(c->tls_version)),
+                     "cipher",
+                     stats_json_field(c->tls_cipher, sizeof(c->tls_cipher)))
+               : json_null());
     return j;
 }
 
@@ -552,12 +607,13 @@ stats_json_stats(const struct stats_json_snapshot *s)
     snprintf(layout, sizeof(layout), "%u.%u", s->layout_major, s->layout_minor);
     return json_pack(
         "{s:s, s:s, s:o, s:I, s:o, s:{s:I, s:I}, s:{s:I, s:I}, s:o}", "version",
-        s->version, "layoutVersion", layout, "started", iso_time(s->started_ms),
-        "uptimeSeconds", (json_int_t)((s->now_ms - s->started_ms) / 1000),
-        "totals", totals_object(&sum), "cases", "capacity",
-        (json_int_t)s->n_cases, "lastId", (json_int_t)s->last_case_id,
-        "reloads", "done", (json_int_t)s->reloads, "refused",
-        (json_int_t)s->reloads_refused, "workers", workers);
+        s->version, "layoutVersion", layout, "started",
+        stats_json_time(s->started_ms), "uptimeSeconds",
+        (json_int_t)((s->now_ms - s->started_ms) / 1000), "totals",
+        totals_object(&sum), "cases", "capacity", (json_int_t)s->n_cases,
+        "lastId", (json_int_t)s->last_case_id, "reloads", "done",
+        (json_int_t)s->reloads, "refused", (json_int_t)s->reloads_refused,
+        "workers", workers);
 }
 
 /* Prometheus ---------------------------------------------------------------*/

@@ -56,6 +56,37 @@ json_t *stats_json_case(const struct stats_case *c, uint64_t now_ms);
  * wsd's own ("TMO", "SHUT", "DROP", "GAP"). */
 json_t *stats_json_wirelog(const struct stats_case *c);
 
+/*
+ * The same log in rows of the Autobahn testsuite's kinds alone, for a
+ * reader that knows no others: a timeout becomes ["CTE", directive] (a
+ * timer that ran out), a gap ["WLM", false] then ["WLM", true] (logging
+ * off, then on again), and our FIN and the drop are left out (the case's
+ * droppedByMe says who closed TCP).
+ */
+json_t *stats_json_wirelog_autobahn(const struct stats_case *c);
+
+/*
+ * Pieces of a case object that other documents of a case share:
+ * Autobahn's {"size": count} of reads or writes, by increasing size;
+ * {"opcode": count} of the opcodes that occurred; a time as UTC ISO 8601
+ * with milliseconds ("2026-11-22T05:10:47.355Z"); a NUL-terminated record
+ * field of size cap as a string (stats_json_string), or null when empty.
+ */
+json_t *stats_json_octets(const struct stats_octets *o);
+json_t *stats_json_frames(const uint64_t by_opcode[16]);
+json_t *stats_json_time(uint64_t ms);
+json_t *stats_json_field(const char *s, size_t cap);
+
+/*
+ * Sets the closing behaviour of c on j, with Autobahn's names and
+ * meanings: closedByMe, failedByMe, droppedByMe, wasClean,
+ * wasNotCleanReason (null when clean), wasOpenHandshakeTimeout,
+ * wasCloseHandshakeTimeout, localCloseCode, localCloseReason,
+ * remoteCloseCode and remoteCloseReason (codes null when the close frame
+ * had none or there was none; reasons null when empty).
+ */
+void stats_json_set_closing(json_t *j, const struct stats_case *c);
+
 /* Totals since start and per worker, as GET /v1/stats serves them. */
 json_t *stats_json_stats(const struct stats_json_snapshot *s);
 

@@ -43,6 +43,7 @@ struct seen {
 
 /* The most bytes of the client's path a 404 quotes, escapes included. */
 #define QUOTED_PATH_MAX 64
+_Static_assert(QUOTED_PATH_MAX + 3 == WS_QUOTED_PATH_MAX, "room for ...");
 
 /* A bounded writer for the responses: once full, it stays full. One
  * without a buffer (p NULL) only counts. */
@@ -687,34 +688,40 @@ put_uint(struct writer *w, size_t v)
     put(w, digits + i, sizeof(digits) - i);
 }
 
-/*
- * A path the client sent, quoted in a response: visible ASCII as it came,
- * any other byte as %XX (RFC 3986 §2.1), so that no control byte reaches
- * a terminal or a log, and no more than QUOTED_PATH_MAX bytes of it, then
- * "..." when it is cut (never inside an escape).
- */
-static void
-put_quoted_path(struct writer *w, struct ws_span path)
+size_t
+ws_handshake_quote_path(char out[WS_QUOTED_PATH_MAX + 1], const char *p,
+                        size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t used = 0;
 
-    for (size_t i = 0; i < path.len; i++) {
-        unsigned char c = (unsigned char)path.p[i];
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)p[i];
         bool visible = c > 0x20 && c < 0x7f;
         size_t n = visible ? 1 : 3;
         if (used + n > QUOTED_PATH_MAX) {
-            put_str(w, "...");
-            return;
+            memcpy(out + used, "...", 3);
+            used += 3;
+            break;
         }
         if (visible) {
-            put(w, path.p + i, 1);
+            out[used] = (char)c;
         } else {
-            char esc[3] = {'%', hex[c >> 4], hex[c & 0x0f]};
-            put(w, esc, sizeof(esc));
+            out[used] = '%';
+            out[used + 1] = hex[c >> 4];
+            out[used + 2] = hex[c & 0x0f];
         }
         used += n;
     }
+    out[used] = '\0';
+    return used;
+}
+
+static void
+put_quoted_path(struct writer *w, struct ws_span path)
+{
+    char quoted[WS_QUOTED_PATH_MAX + 1];
+    put(w, quoted, ws_handshake_quote_path(quoted, path.p, path.len));
 }
 
 /*

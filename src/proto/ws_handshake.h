@@ -138,6 +138,19 @@ size_t ws_handshake_response_error(char *out, size_t cap,
                                    const struct ws_handshake_config *cfg,
                                    const char *server);
 
+/* The longest quoted path, its NUL excluded: 64 bytes and "...". */
+#define WS_QUOTED_PATH_MAX 67
+
+/*
+ * A path a client sent, fit to quote in a response: visible ASCII as it
+ * came, any other byte as %XX (RFC 3986 §2.1), so that no control byte
+ * reaches a terminal or a log, at most 64 bytes of it, then "..." when it
+ * is cut (never inside an escape). Writes it NUL-terminated to out and
+ * returns its length.
+ */
+size_t ws_handshake_quote_path(char out[WS_QUOTED_PATH_MAX + 1], const char *p,
+                               size_t len);
+
 /*
  * The standard reason phrase of an HTTP status wsd sends (101, 400, 404, 405,
  * 426, 431, 500, 503); the empty string, which RFC 9112 §4 allows, for any

@@ -3,13 +3,15 @@
  * Fuzz target for the admin endpoint's own parsing (admin_request.c): the
  * input cut at its first two NULs into a path, a query string and an
  * Authorization header value. A parse either succeeds with arguments in
- * their ranges or answers 400 or 404 with a sentence; a bearer token, when
- * found, lies inside the header value.
+ * their ranges or answers 400 or 404 with a sentence in printable ASCII
+ * (a 404 quotes the path); a bearer token, when found, lies inside the
+ * header value.
  */
 #include "autoconf.h"
 
 #include "fuzz.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "admin_request.h"
@@ -34,15 +36,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int status = admin_request_parse(size > 0 && buf[0] == '!' ? NULL : path,
                                      query, &r, &message);
     if (status == 0) {
-        FUZZ_CHECK(
-            r.route == ADMIN_ROUTE_STATS || r.route == ADMIN_ROUTE_CASES ||
-            r.route == ADMIN_ROUTE_CASE || r.route == ADMIN_ROUTE_METRICS);
-        FUZZ_CHECK(r.route != ADMIN_ROUTE_CASE || r.id >= 1);
+        bool is_case =
+            r.route == ADMIN_ROUTE_CASE || r.route == ADMIN_ROUTE_CASE_AUTOBAHN;
+        FUZZ_CHECK(is_case || r.route == ADMIN_ROUTE_STATS ||
+                   r.route == ADMIN_ROUTE_CASES ||
+                   r.route == ADMIN_ROUTE_METRICS);
+        FUZZ_CHECK(!is_case || r.id >= 1);
         FUZZ_CHECK(r.limit >= 1 && r.limit <= ADMIN_CASES_MAX);
         FUZZ_CHECK(r.after <= UINT64_MAX / 2);
     } else {
         FUZZ_CHECK(status == 400 || status == 404);
         FUZZ_CHECK(message != NULL && message[0] != '\0');
+        /* A quoted path: printable ASCII only, whatever the input. */
+        for (const char *m = message; *m != '\0'; m++) {
+            FUZZ_CHECK(*m >= 0x20 && *m < 0x7f);
+        }
     }
 
     size_t len = 0;

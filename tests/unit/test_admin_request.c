@@ -24,6 +24,12 @@ test_routes(void)
     is_int(admin_request_parse("/v1/cases/42", NULL, &r, &msg), 0, "a case");
     is_int(r.route, ADMIN_ROUTE_CASE, "case route");
     ok(r.id == 42, "case id 42");
+    is_int(admin_request_parse("/v1/cases/42/autobahn", NULL, &r, &msg), 0,
+           "a case as Autobahn's report");
+    is_int(r.route, ADMIN_ROUTE_CASE_AUTOBAHN, "case autobahn route");
+    ok(r.id == 42, "case autobahn id 42");
+    is_int(admin_request_parse("/v1/cases/7/autobahn", "&", &r, &msg), 0,
+           "an empty query is no parameter");
     is_int(admin_request_parse("/v1/cases", NULL, &r, &msg), 0, "cases");
     is_int(r.route, ADMIN_ROUTE_CASES, "cases route");
     ok(r.after == 0 && r.limit == ADMIN_CASES_DEFAULT,
@@ -55,6 +61,11 @@ test_routes(void)
     is_str(r.key, "", "no key: any case");
 }
 
+/* The 404 for a path, quoted as ws_handshake_quote_path quotes it. */
+#define NOT_FOUND(quoted)                                                      \
+    "no such resource: " quoted "; try /v1/stats, /v1/cases, /v1/cases/ID, "   \
+    "/v1/cases/ID/autobahn or /metrics"
+
 static void
 test_refusals(void)
 {
@@ -64,12 +75,33 @@ test_refusals(void)
         const char *message;
     } cases[] = {
         {NULL, NULL, 400, "malformed request target"},
-        {"/", NULL, 404,
-         "no such resource: try /v1/stats, /v1/cases, /v1/cases/ID or "
-         "/metrics"},
-        {"/v1/stats/", NULL, 404,
-         "no such resource: try /v1/stats, /v1/cases, /v1/cases/ID or "
-         "/metrics"},
+        {"/", NULL, 404, NOT_FOUND("/")},
+        {"/v1/stats/", NULL, 404, NOT_FOUND("/v1/stats/")},
+        {"", NULL, 404, NOT_FOUND("(an empty path)")},
+        {"/v1/cases/1/autobahnx", NULL, 404,
+         NOT_FOUND("/v1/cases/1/autobahnx")},
+        {"/v1/cases/1/autobahn/", NULL, 404,
+         NOT_FOUND("/v1/cases/1/autobahn/")},
+        {"/v1/cases/1/", NULL, 404, NOT_FOUND("/v1/cases/1/")},
+        {"/v1/cases/1/Autobahn", NULL, 404, NOT_FOUND("/v1/cases/1/Autobahn")},
+        {"/v1/cases/x/report", NULL, 404, NOT_FOUND("/v1/cases/x/report")},
+        {"/v1/cases/1/autobahn\x01\x7f\xff x", NULL, 404,
+         NOT_FOUND("/v1/cases/1/autobahn%01%7F%FF%20x")},
+        {"/v1/cases/1/autobahnxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxx",
+         NULL, 404,
+         NOT_FOUND("/v1/cases/1/autobahnxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                   "xxxxxxx...")},
+        {"/v1/cases//autobahn", NULL, 400,
+         "a case id is a whole number from 1"},
+        {"/v1/cases/0/autobahn", NULL, 400,
+         "a case id is a whole number from 1"},
+        {"/v1/cases/1x/autobahn", NULL, 400,
+         "a case id is a whole number from 1"},
+        {"/v1/cases/3/autobahn", "after=1", 400,
+         "unknown query parameter: this resource takes none"},
+        {"/v1/cases/3/autobahn", "agent=x&case=1", 400,
+         "unknown query parameter: this resource takes none"},
         {"/v1/cases/", NULL, 400, "a case id is a whole number from 1"},
         {"/v1/cases/0", NULL, 400, "a case id is a whole number from 1"},
         {"/v1/cases/-1", NULL, 400, "a case id is a whole number from 1"},

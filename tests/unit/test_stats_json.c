@@ -16,28 +16,12 @@
 #include <string.h>
 
 #include "tap.h"
+#include "tap_json.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 /* 2023-11-14T22:13:20.123Z */
 #define T0_MS 1700000000123ULL
-
-/* Compact, sorted-key text of any JSON value; the caller frees it. */
-static char *
-dump(const json_t *j)
-{
-    return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-}
-
-/* Checks that o[key] dumps exactly as want. */
-static void
-is_key(const json_t *o, const char *key, const char *want)
-{
-    json_t *v = json_object_get(o, key);
-    char *got = v != NULL ? dump(v) : NULL;
-    is_str(got, want, "%s: %s", key, want);
-    free(got);
-}
 
 /* Every key of a case object, in the README's order. */
 static const char *const case_keys[] = {
@@ -83,20 +67,6 @@ static const char *const case_keys[] = {
     "deflate",
     "tls",
 };
-
-static void
-has_exactly_case_keys(const json_t *o, const char *what)
-{
-    bool all = true;
-    for (size_t i = 0; i < NELEM(case_keys); i++) {
-        if (json_object_get(o, case_keys[i]) == NULL) {
-            tap_diag("%s: no key %s", what, case_keys[i]);
-            all = false;
-        }
-    }
-    ok(all, "%s: every documented key is there", what);
-    is_int(json_object_size(o), NELEM(case_keys), "%s: and no other", what);
-}
 
 #define SET(field, text) stats_copy(field, sizeof(field), text, strlen(text))
 
@@ -157,7 +127,7 @@ test_case_full(void)
     if (j == NULL) {
         return;
     }
-    has_exactly_case_keys(j, "closed case");
+    has_exactly_keys(j, case_keys, NELEM(case_keys), "closed case");
     is_key(j, "id", "7");
     is_key(j, "worker", "1");
     is_key(j, "peer", "\"127.0.0.1:57672\"");
@@ -214,7 +184,7 @@ test_case_fresh(void)
     if (j == NULL) {
         return;
     }
-    has_exactly_case_keys(j, "fresh case");
+    has_exactly_keys(j, case_keys, NELEM(case_keys), "fresh case");
     is_key(j, "id", "1");
     is_key(j, "worker", "0");
     is_key(j, "peer", "null");
@@ -358,7 +328,7 @@ test_case_variants(void)
     is_key(j, "userAgent", "\"ua\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
     is_key(j, "remoteCloseReason", "\"r\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
     is_key(j, "path", "\"/ws\xef\xbf\xbd\"");
-    char *text = dump(j);
+    char *text = tap_json_text(j);
     json_error_t err;
     json_t *back = text != NULL ? json_loads(text, 0, &err) : NULL;
     ok(back != NULL, "the whole document parses back");
@@ -410,7 +380,7 @@ test_string(void)
 
     for (size_t i = 0; i < NELEM(cases); i++) {
         json_t *j = stats_json_string(cases[i].in, cases[i].len);
-        char *got = j != NULL ? dump(j) : NULL;
+        char *got = j != NULL ? tap_json_text(j) : NULL;
         is_mem(got, got != NULL ? strlen(got) : 0, cases[i].want,
                strlen(cases[i].want), "string: %s", cases[i].name);
         free(got);
