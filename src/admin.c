@@ -29,6 +29,7 @@
 #include "clock.h"
 #include "procfs.h"
 #include "report_autobahn.h"
+#include "report_html.h"
 #include "stats_json.h"
 
 #define ADMIN_MAX_HEADERS_BYTES 8192
@@ -308,9 +309,40 @@ fail_oom:
 /* A case as one of its documents: wsd's own, or Autobahn's report. */
 typedef json_t *case_document(const struct stats_case *c, uint64_t now_ms);
 
+/*
+ * An HTML page. Its policy lets nothing but its own inline styles run or
+ * load, so that even a page that failed to escape a peer's string could
+ * not run a script or fetch a thing.
+ */
+static void
+reply_html(struct evhttp_request *req, json_t *doc)
+{
+    struct evbuffer *body = evbuffer_new();
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+    if (body == NULL || doc == NULL || report_html_case(doc, body) != 0) {
+        json_decref(doc);
+        if (body != NULL) {
+            evbuffer_free(body);
+        }
+        reply_error(req, 500, "Internal Server Error", "out of memory");
+        return;
+    }
+    json_decref(doc);
+    evhttp_add_header(h, "Content-Type", "text/html; charset=utf-8");
+    evhttp_add_header(h, "Content-Security-Policy",
+                      "default-src 'none'; style-src 'unsafe-inline'; "
+                      "base-uri 'none'; form-action 'none'; "
+                      "frame-ancestors 'self'");
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_send_reply(req, 200, "OK", body);
+    evbuffer_free(body);
+}
+
 static void
 get_case(struct admin *a, struct evhttp_request *req, uint64_t id,
-         case_document *document)
+         case_document *document, bool html)
 {
     struct stats_case *copy = case_copy_new(a->shm);
     char key[STATS_KEY_MAX];
@@ -323,7 +355,12 @@ get_case(struct admin *a, struct evhttp_request *req, uint64_t id,
         uint64_t seen;
         if (stats_case_peek(a->shm, i, &seen, key) && seen == id &&
             stats_case_read(a->shm, i, copy) && copy->id == id) {
-            reply_json(req, 200, "OK", document(copy, clock_wall_ms()));
+            json_t *doc = document(copy, clock_wall_ms());
+            if (html) {
+                reply_html(req, doc);
+            } else {
+                reply_json(req, 200, "OK", doc);
+            }
             free(copy);
             return;
         }
@@ -372,10 +409,13 @@ admin_handle(struct evhttp_request *req, void *arg)
         get_cases(a, req, &r);
         return;
     case ADMIN_ROUTE_CASE:
-        get_case(a, req, r.id, stats_json_case);
+        get_case(a, req, r.id, stats_json_case, false);
         return;
     case ADMIN_ROUTE_CASE_AUTOBAHN:
-        get_case(a, req, r.id, report_autobahn_case);
+        get_case(a, req, r.id, report_autobahn_case, false);
+        return;
+    case ADMIN_ROUTE_CASE_REPORT:
+        get_case(a, req, r.id, report_autobahn_case, true);
         return;
     case ADMIN_ROUTE_METRICS:
         get_metrics(a, req);

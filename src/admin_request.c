@@ -174,13 +174,13 @@ not_found(const char *path, struct admin_request *r, const char **message)
     ws_handshake_quote_path(quoted, path, strlen(path));
     snprintf(r->message, sizeof(r->message),
              "no such resource: %s; try /v1/stats, /v1/cases, /v1/cases/ID, "
-             "/v1/cases/ID/autobahn or /metrics",
+             "/v1/cases/ID/autobahn, /v1/cases/ID/report or /metrics",
              quoted[0] != '\0' ? quoted : "(an empty path)");
     *message = r->message;
     return 404;
 }
 
-/* /v1/cases/ID and what follows the id: nothing, or /autobahn. */
+/* /v1/cases/ID and what follows the id: nothing, /autobahn or /report. */
 static int
 parse_case_path(const char *path, const char *rest, struct admin_request *r,
                 const char **message)
@@ -192,6 +192,8 @@ parse_case_path(const char *path, const char *rest, struct admin_request *r,
         r->route = ADMIN_ROUTE_CASE;
     } else if (strcmp(slash, "/autobahn") == 0) {
         r->route = ADMIN_ROUTE_CASE_AUTOBAHN;
+    } else if (strcmp(slash, "/report") == 0) {
+        r->route = ADMIN_ROUTE_CASE_REPORT;
     } else {
         return not_found(path, r, message);
     }

@@ -18,6 +18,7 @@ enum admin_route {
     ADMIN_ROUTE_CASES,         /* /v1/cases?after=ID&limit=N&key=KEY */
     ADMIN_ROUTE_CASE,          /* /v1/cases/ID */
     ADMIN_ROUTE_CASE_AUTOBAHN, /* /v1/cases/ID/autobahn */
+    ADMIN_ROUTE_CASE_REPORT,   /* /v1/cases/ID/report (HTML) */
     ADMIN_ROUTE_METRICS,       /* /metrics */
 };
 

@@ -28,6 +28,10 @@ test_routes(void)
            "a case as Autobahn's report");
     is_int(r.route, ADMIN_ROUTE_CASE_AUTOBAHN, "case autobahn route");
     ok(r.id == 42, "case autobahn id 42");
+    is_int(admin_request_parse("/v1/cases/9/report", NULL, &r, &msg), 0,
+           "a case as an HTML page");
+    is_int(r.route, ADMIN_ROUTE_CASE_REPORT, "case report route");
+    ok(r.id == 9, "case report id 9");
     is_int(admin_request_parse("/v1/cases/7/autobahn", "&", &r, &msg), 0,
            "an empty query is no parameter");
     is_int(admin_request_parse("/v1/cases", NULL, &r, &msg), 0, "cases");
@@ -64,7 +68,7 @@ test_routes(void)
 /* The 404 for a path, quoted as ws_handshake_quote_path quotes it. */
 #define NOT_FOUND(quoted)                                                      \
     "no such resource: " quoted "; try /v1/stats, /v1/cases, /v1/cases/ID, "   \
-    "/v1/cases/ID/autobahn or /metrics"
+    "/v1/cases/ID/autobahn, /v1/cases/ID/report or /metrics"
 
 static void
 test_refusals(void)
@@ -84,7 +88,8 @@ test_refusals(void)
          NOT_FOUND("/v1/cases/1/autobahn/")},
         {"/v1/cases/1/", NULL, 404, NOT_FOUND("/v1/cases/1/")},
         {"/v1/cases/1/Autobahn", NULL, 404, NOT_FOUND("/v1/cases/1/Autobahn")},
-        {"/v1/cases/x/report", NULL, 404, NOT_FOUND("/v1/cases/x/report")},
+        {"/v1/cases/x/html", NULL, 404, NOT_FOUND("/v1/cases/x/html")},
+        {"/v1/cases/x/report", NULL, 400, "a case id is a whole number from 1"},
         {"/v1/cases/1/autobahn\x01\x7f\xff x", NULL, 404,
          NOT_FOUND("/v1/cases/1/autobahn%01%7F%FF%20x")},
         {"/v1/cases/1/autobahnxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
@@ -92,6 +97,10 @@ test_refusals(void)
          NULL, 404,
          NOT_FOUND("/v1/cases/1/autobahnxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
                    "xxxxxxx...")},
+        {"/v1/cases/1/reports", NULL, 404, NOT_FOUND("/v1/cases/1/reports")},
+        {"/v1/cases/1/report/x", NULL, 404,
+         NOT_FOUND("/v1/cases/1/report/x")},
+        {"/v1/cases/0/report", NULL, 400, "a case id is a whole number from 1"},
         {"/v1/cases//autobahn", NULL, 400,
          "a case id is a whole number from 1"},
         {"/v1/cases/0/autobahn", NULL, 400,
