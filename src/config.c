@@ -22,7 +22,8 @@
 
 #include "log.h"
 
-/* log and access_log are handed to log_open and access_log_open. */
+/* log and access_log are handed to log_open and access_log_open, case_log
+ * to case_log_open. */
 _Static_assert(CONFIG_FILE_MAX <= LOG_FILE_MAX,
                "a file name config accepts fits the log's buffer");
 
@@ -146,6 +147,8 @@ static const struct config_directive config_directives[] = {
      "where the log goes: stderr, syslog or a file"},
     {"access_log", CONFIG_LOG_OFF, OFF(access_log), 0, 0, "off",
      "a line per closed connection to this file, or off"},
+    {"case_log", CONFIG_LOG_OFF, OFF(case_log), 0, 0, "off",
+     "each closed case's full record as a JSON line to this file, or off"},
 };
 
 #define N_DIRECTIVES (sizeof(config_directives) / sizeof(config_directives[0]))
@@ -358,8 +361,9 @@ set_file(const struct config_directive *d, char *field, const char *value,
     return 0;
 }
 
-/* log or access_log: stderr, syslog or off as the directive allows, else
- * a file name, made absolute now (a daemon's working directory is /). */
+/* log, access_log or case_log: stderr, syslog or off as the directive
+ * allows, else a file name, made absolute now (a daemon's working
+ * directory is /). */
 static int
 set_log(const struct config_directive *d, char *field, const char *value,
         const char *dir, char *err)
@@ -833,6 +837,36 @@ resolve_user(struct config *cfg, char *err)
     return 0;
 }
 
+/*
+ * case_log writes each line from the case's record, and shares its file
+ * with no other log: their lines would not be JSON, and the case log's,
+ * of a whole record each, would swamp the others.
+ */
+static int
+check_case_log(const struct config *cfg, char *err)
+{
+    if (strcmp(cfg->case_log, "off") == 0) {
+        return 0;
+    }
+    if (cfg->stats_cases == 0) {
+        snprintf(err, CONFIG_ERROR_MAX,
+                 "case_log: needs stats_cases above 0 (each line is the "
+                 "case's record)");
+        return -1;
+    }
+    const char *other = strcmp(cfg->case_log, cfg->log) == 0 ? "log"
+                        : strcmp(cfg->case_log, cfg->access_log) == 0
+                            ? "access_log"
+                            : NULL;
+    if (other != NULL) {
+        snprintf(err, CONFIG_ERROR_MAX,
+                 "case_log: %.400s is the %s file too (each needs its own)",
+                 cfg->case_log, other);
+        return -1;
+    }
+    return 0;
+}
+
 int
 config_finish(struct config *cfg, char *err)
 {
@@ -878,6 +912,9 @@ config_finish(struct config *cfg, char *err)
         snprintf(err, CONFIG_ERROR_MAX,
                  "access_log: needs stats_cases above 0 (each line is "
                  "written from the connection's record)");
+        return -1;
+    }
+    if (check_case_log(cfg, err) != 0) {
         return -1;
     }
     /* A daemon's stderr is /dev/null: syslog is the destination that

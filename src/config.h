@@ -78,6 +78,8 @@ struct config {
     char log[CONFIG_FILE_MAX];     /* "stderr", "syslog" or a path */
     bool log_syslog_default;       /* daemon with log stderr: syslog chosen */
     char access_log[CONFIG_FILE_MAX]; /* "off" or a path */
+    char case_log[CONFIG_FILE_MAX];   /* "off" or a path: a JSON line per
+                                         closed case (case_log.h) */
     uid_t uid;                        /* user, resolved by config_finish */
     gid_t gid;                        /* group, or the user's */
 };
@@ -133,7 +135,9 @@ int config_file_name(const char *name, const char *dir, char *out, char *err);
  * token; a daemon logs to syslog when log is stderr (log_syslog_default);
  * TLS needs both tls_certificate and tls_certificate_key, tls_listen is
  * refused without them, no two of the ws://, wss:// and admin endpoints
- * can share a port, and user and group must exist (group needs user).
+ * can share a port, user and group must exist (group needs user), and
+ * access_log and case_log need records (stats_cases above 0) and a file
+ * of their own.
  * Call once, after setting. Returns 0, or -1 with "directive: problem" in
  * err[0..CONFIG_ERROR_MAX). Whether the TLS files can be read is for the
  * TLS transport to find out.

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "case_log.h"
 #include "clock.h"
 #include "config.h"
 #include "log.h"
@@ -578,7 +579,15 @@ conn_close(struct conn *c, enum conn_end why)
         conn_tls_never_began(c)) {
         stats_record_tls_failed(&c->rec);
     }
-    stats_record_finish(&c->rec, &end, clock_wall_ms());
+    struct stats_case *rec = c->rec.rec; /* finish lets go of it */
+    uint64_t now_ms = clock_wall_ms();
+    stats_record_finish(&c->rec, &end, now_ms);
+    if (rec != NULL && c->loop->case_log != NULL) {
+        /* The record is whole and stays as it is until this worker
+         * starts another case in it: after this call. */
+        case_log_write(c->loop->case_log, rec, now_ms, clock_mono_ms(),
+                       &c->rec.counters->case_log_write_errors);
+    }
     c->state = CONN_CLOSED;
     output_clear(&c->loop->stage, &c->out);
     if (c->io_flags != 0) {

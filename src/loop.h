@@ -34,6 +34,7 @@
 #include "ws_handshake.h"
 #include "ws_session.h"
 
+struct case_log;
 struct config;
 struct loop;
 struct stats_shm;
@@ -66,6 +67,7 @@ struct loop {
     struct keepalive_config keepalive_cfg;
     const struct stats_shm *shm; /* the shared statistics segment */
     unsigned slot_index;         /* this worker's slot in it */
+    struct case_log *case_log;   /* the worker's, for closed cases */
     uint8_t *rbuf;               /* the read buffer, shared: each
                                     connection consumes what it read
                                     before the next read */
@@ -96,7 +98,8 @@ struct loop {
 /*
  * Builds l for a worker: a fresh event base (nothing of the master's loop
  * survives fork), the core's settings from cfg, the read buffer and the
- * loop's events. cfg, shm and hooks are borrowed. Returns 0, or -1 when
+ * loop's events. cfg, shm and hooks are borrowed; so is case_log, which
+ * the caller sets after (NULL: none). Returns 0, or -1 when
  * out of memory (loop_clear then frees what was made).
  */
 int loop_init(struct loop *l, const struct config *cfg,

@@ -25,6 +25,7 @@
 #include <event2/event.h>
 
 #include "admin.h"
+#include "case_log.h"
 #include "clock.h"
 #include "listener.h"
 #include "log.h"
@@ -93,6 +94,7 @@ struct master {
     struct admin *admin;
     int pidfile_fd; /* -1: no pidfile */
     char pidfile_path[CONFIG_FILE_MAX];
+    struct case_log case_log; /* for the cases of workers that died */
     struct event *ev_signal;
     struct event *ev_stop_deadline;
     struct event *ev_retire_deadline;
@@ -230,6 +232,41 @@ master_retiring_workers(const struct master *m)
 
 static void master_reload(struct master *m);
 
+/* A worker that died, and what logging its cases takes. */
+struct master_dead {
+    struct master *m;
+    unsigned slot;
+    struct stats_case *copy; /* room for one record; NULL: none */
+    uint64_t now_ms;
+};
+
+/*
+ * Appends a record the master closed for a dead worker to the case log,
+ * from a copy (the segment is the workers' to write: stats_case_read
+ * bounds what the copy says). Write errors count in the dead worker's
+ * slot, which the master alone writes until the replacement starts.
+ */
+static void
+master_log_dead_case(void *arg, unsigned record)
+{
+    struct master_dead *d = arg;
+    struct master *m = d->m;
+    struct stats_shm_slot *slot = stats_shm_slot(&m->shm, d->slot);
+
+    if (!case_log_on(&m->case_log) || slot == NULL) {
+        return;
+    }
+    if (d->copy == NULL || !stats_case_read(&m->shm, record, d->copy)) {
+        stats_add(&slot->c.case_log_write_errors, 1);
+        log_msg(LOG_LEVEL_ERROR,
+                "case_log: a case of dead worker %u not written: %s", d->slot,
+                d->copy == NULL ? "out of memory" : "its record is unreadable");
+        return;
+    }
+    case_log_write(&m->case_log, d->copy, d->now_ms, clock_mono_ms(),
+                   &slot->c.case_log_write_errors);
+}
+
 /* A worker is gone: record it and decide whether and when to respawn. */
 static void
 master_worker_died(struct master *m, unsigned i, int status)
@@ -244,8 +281,14 @@ master_worker_died(struct master *m, unsigned i, int status)
     s->retiring = false;
     atomic_store_explicit(&shm_slot->pid, 0, memory_order_relaxed);
     /* Before any replacement writes to the slot: settle the dead
-     * worker's open cases and counters. */
-    unsigned lost = stats_shm_worker_died(&m->shm, i, clock_wall_ms());
+     * worker's open cases and counters, and log the cases. */
+    struct master_dead dead = {m, i, NULL, clock_wall_ms()};
+    if (case_log_on(&m->case_log)) {
+        dead.copy = malloc(m->shm.case_bytes);
+    }
+    unsigned lost = stats_shm_worker_died(&m->shm, i, dead.now_ms,
+                                          master_log_dead_case, &dead);
+    free(dead.copy);
     if (lost > 0) {
         log_msg(LOG_LEVEL_WARN, "worker %u died with %u open connections", i,
                 lost);
@@ -400,10 +443,21 @@ master_reopen_logs(struct master *m)
     char err[CONFIG_FILE_MAX + 64];
     bool drop = cfg->user[0] != '\0';
 
-    if (log_reopen(drop ? cfg->uid : (uid_t)-1, drop ? cfg->gid : (gid_t)-1,
-                   err, sizeof(err)) != 0) {
+    uid_t uid = drop ? cfg->uid : (uid_t)-1;
+    gid_t gid = drop ? cfg->gid : (gid_t)-1;
+
+    /* First the master, which creates the new files for the workers
+     * (given to their user), then the workers. */
+    bool ok = true;
+    if (log_reopen(uid, gid, err, sizeof(err)) != 0) {
         log_msg(LOG_LEVEL_ERROR, "cannot reopen %s", err);
-    } else {
+        ok = false;
+    }
+    if (case_log_reopen(&m->case_log, uid, gid, err, sizeof(err)) != 0) {
+        log_msg(LOG_LEVEL_ERROR, "cannot reopen case_log %s", err);
+        ok = false;
+    }
+    if (ok) {
         log_msg(LOG_LEVEL_INFO, "reopened the log files");
     }
     for (unsigned i = 0; i < 2 * m->n; i++) {
@@ -625,27 +679,55 @@ admin_commit(struct master *m, const struct config *cfg, struct admin *fresh,
     }
 }
 
-/* The log destinations and level of cfg. */
+/*
+ * The log destinations and level of cfg (old: the running configuration,
+ * NULL at start). On failure (logged), nothing has changed.
+ */
 static int
-master_logs(const struct config *cfg, const struct config *old)
+master_logs(struct master *m, const struct config *cfg,
+            const struct config *old)
 {
     char err[CONFIG_FILE_MAX + 64];
+    bool drop = cfg->user[0] != '\0';
+    struct case_log fresh;
 
     bool access_changed =
         old == NULL || strcmp(old->access_log, cfg->access_log) != 0;
+    bool case_changed =
+        old == NULL || strcmp(old->case_log, cfg->case_log) != 0;
+    /* At start, the end of wsd; on reload, of the reload only. */
+    int level = old == NULL ? LOG_LEVEL_CRIT : LOG_LEVEL_ERROR;
 
+    /* The master's own case log, for dead workers' cases; the workers
+     * open theirs. Created here first, so that a worker that runs as
+     * user can open it. */
+    case_log_init(&fresh);
+    if (case_changed &&
+        case_log_open(&fresh, cfg->case_log, drop ? cfg->uid : (uid_t)-1,
+                      drop ? cfg->gid : (gid_t)-1, err, sizeof(err)) != 0) {
+        log_msg(level, "case_log: %s", err);
+        case_log_close(&fresh);
+        return -1;
+    }
     if (access_changed &&
         access_log_open(cfg->access_log, err, sizeof(err)) != 0) {
-        log_msg(LOG_LEVEL_CRIT, "access_log: %s", err);
+        log_msg(level, "access_log: %s", err);
+        case_log_close(&fresh);
         return -1;
     }
     if ((old == NULL || strcmp(old->log, cfg->log) != 0) &&
         log_open(cfg->log, err, sizeof(err)) != 0) {
-        log_msg(LOG_LEVEL_CRIT, "log: %s", err);
+        log_msg(level, "log: %s", err);
         if (access_changed && old != NULL) {
             access_log_open(old->access_log, err, sizeof(err));
         }
+        case_log_close(&fresh);
         return -1;
+    }
+    if (case_changed) {
+        /* fresh holds no buffer yet: its fields move over whole. */
+        case_log_close(&m->case_log);
+        m->case_log = fresh;
     }
     /* Workers reopen these by name after rotation, without root. */
     if (cfg->user[0] != '\0' &&
@@ -832,7 +914,7 @@ master_reload(struct master *m)
         gen_abandon(&next, &m->gen, m->n);
         goto done;
     }
-    if (master_logs(cfg, m->gen.cfg) != 0) {
+    if (master_logs(m, cfg, m->gen.cfg) != 0) {
         log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged");
         m->census.reloads_refused++;
         admin_free(fresh);
@@ -904,6 +986,7 @@ master_free(struct master *m)
     free(m->slots);
     free(m->census.workers);
     stats_shm_destroy(&m->shm);
+    case_log_close(&m->case_log);
     if (m->pidfile_fd != -1) {
         process_pidfile_remove(m->pidfile_path, m->pidfile_fd);
     }
@@ -944,6 +1027,9 @@ master_signals_block(sigset_t *sigs)
     }
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+    /* A log file over RLIMIT_FSIZE fails the write (EFBIG), rather than
+     * ending the daemon. Workers ignore it too (worker.c). */
+    sigaction(SIGXFSZ, &sa, NULL);
     return 0;
 }
 
@@ -1054,6 +1140,7 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
     m.signal_fd = -1;
     m.admin_fd = -1;
     m.pidfile_fd = -1;
+    case_log_init(&m.case_log);
     if (master_signals_block(&sigs) != 0) {
         free(cfg);
         return WSD_EXIT_FATAL;
@@ -1069,7 +1156,7 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
             goto out;
         }
     }
-    if (master_check_process(cfg) != 0 || master_logs(cfg, NULL) != 0) {
+    if (master_check_process(cfg) != 0 || master_logs(&m, cfg, NULL) != 0) {
         free(cfg);
         goto out;
     }

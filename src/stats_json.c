@@ -501,6 +501,8 @@ totals_object(const struct stats_totals *t)
     json_object_set_new(j, "unrecorded", count(t->unrecorded));
     json_object_set_new(j, "tlsHandshakesFailed", count(t->tls_failed));
     json_object_set_new(j, "deflateNegotiated", count(t->deflate));
+    json_object_set_new(j, "caseLogWriteErrors",
+                        count(t->case_log_write_errors));
     json_object_set_new(j, "timeouts", timeouts);
     json_object_set_new(
         j, "connectionDurationMs",
@@ -868,6 +870,11 @@ prom_connections(struct evbuffer *out, const struct stats_json_snapshot *s)
     prom_per_worker(out, s, "wsd_deflate_negotiated_total", "counter",
                     "WebSockets opened with permessage-deflate.",
                     offsetof(struct stats_totals, deflate));
+    prom_per_worker(out, s, "wsd_case_log_write_errors_total", "counter",
+                    "Case log lines not written whole (a failed or short "
+                    "write: a full disk, an I/O error); the record stays in "
+                    "the ring until reused.",
+                    offsetof(struct stats_totals, case_log_write_errors));
     PROM_HEAD(out, prom_duration.name, "histogram",
               "WebSockets (answered 101) by length, from accept to close.");
     for (unsigned i = 0; i < s->n_workers; i++) {

@@ -307,7 +307,7 @@ stats_wire_at(const struct stats_case *c, uint64_t k, uint64_t *gap_before)
 
 unsigned
 stats_shm_worker_died(const struct stats_shm *shm, unsigned slot,
-                      uint64_t now_ms)
+                      uint64_t now_ms, stats_shm_closed_fn *closed, void *arg)
 {
     struct stats_shm_slot *s = stats_shm_slot(shm, slot);
     unsigned per = shm->cases_per_slot;
@@ -335,6 +335,9 @@ stats_shm_worker_died(const struct stats_shm *shm, unsigned slot,
                    "worker died", strlen("worker died"));
         stats_case_end(r);
         n++;
+        if (closed != NULL) {
+            closed(arg, slot * per + i);
+        }
     }
     /* The dead worker's open connections died with it: they are no longer
      * active, and each ended uncleanly. Records it could not hold are
@@ -388,6 +391,7 @@ stats_counters_read(const struct stats_counters *c, struct stats_totals *out)
     }
     out->rx_message_bytes_sum = RD(rx_message_bytes_sum);
     out->tx_message_bytes_sum = RD(tx_message_bytes_sum);
+    out->case_log_write_errors = RD(case_log_write_errors);
 #undef RD
 }
 
@@ -432,6 +436,7 @@ stats_totals_add(struct stats_totals *sum, const struct stats_totals *t)
     }
     sum->rx_message_bytes_sum += t->rx_message_bytes_sum;
     sum->tx_message_bytes_sum += t->tx_message_bytes_sum;
+    sum->case_log_write_errors += t->case_log_write_errors;
 }
 
 unsigned

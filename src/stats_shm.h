@@ -20,7 +20,7 @@
 
 #define STATS_SHM_MAGIC         0x73647377u /* "wsds" */
 #define STATS_SHM_VERSION_MAJOR 3
-#define STATS_SHM_VERSION_MINOR 0
+#define STATS_SHM_VERSION_MINOR 1
 
 /* Handshake refusals are counted by status. */
 enum stats_status {
@@ -109,6 +109,8 @@ struct stats_counters {
     _Atomic uint64_t rx_message_bytes_sum;
     _Atomic uint64_t tx_message_bytes[STATS_SIZE_BUCKETS];
     _Atomic uint64_t tx_message_bytes_sum;
+    /* 3.1: case log lines not written whole (case_log.h). */
+    _Atomic uint64_t case_log_write_errors;
 };
 
 struct stats_shm_slot {
@@ -118,7 +120,7 @@ struct stats_shm_slot {
     _Atomic uint32_t next_record;  /* where the ring search resumes */
     uint32_t reserved0;
     struct stats_counters c;
-    uint64_t reserved[3]; /* room to grow; keeps slots on cache lines */
+    uint64_t reserved[2]; /* room to grow; keeps slots on cache lines */
 };
 
 /* Where a case stands (Autobahn's report is written once it is closed). */
@@ -428,15 +430,20 @@ bool stats_case_read(const struct stats_shm *shm, unsigned i,
 bool stats_case_peek(const struct stats_shm *shm, unsigned i, uint64_t *id,
                      char key[STATS_KEY_MAX]);
 
+/* Called with the index of each record stats_shm_worker_died closed. */
+typedef void stats_shm_closed_fn(void *arg, unsigned record);
+
 /*
  * A worker in slot died: every record of its partition still open becomes
- * closed, dropped, unclean, "worker died", and its counters are settled
+ * closed, dropped, unclean, "worker died" (and closed(arg, index) is
+ * called for it, unless closed is NULL), and its counters are settled
  * (active to 0, each lost connection counted unclean). Only the master
  * calls this, after reaping the worker and before its replacement starts.
  * Returns the number of records finalised.
  */
 unsigned stats_shm_worker_died(const struct stats_shm *shm, unsigned slot,
-                               uint64_t now_ms);
+                               uint64_t now_ms, stats_shm_closed_fn *closed,
+                               void *arg);
 
 /* Folds every slot's counters into *sum (plain values). */
 struct stats_totals {
@@ -453,6 +460,7 @@ struct stats_totals {
     uint64_t duration_ms[STATS_DURATION_BUCKETS], duration_ms_sum;
     uint64_t rx_message_bytes[STATS_SIZE_BUCKETS], rx_message_bytes_sum;
     uint64_t tx_message_bytes[STATS_SIZE_BUCKETS], tx_message_bytes_sum;
+    uint64_t case_log_write_errors;
 };
 void stats_counters_read(const struct stats_counters *c,
                          struct stats_totals *out);

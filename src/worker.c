@@ -22,6 +22,7 @@
 #include <event2/event.h>
 
 #include "accept_backoff.h"
+#include "case_log.h"
 #include "clock.h"
 #include "conn.h"
 #include "log.h"
@@ -92,6 +93,7 @@ struct worker {
     uint64_t spread_left;    /* connections not yet told */
     unsigned spread_steps;   /* steps left */
     struct event *ev_signals[WORKER_N_SIGNALS];
+    struct case_log case_log; /* closed cases' records (conn.c writes) */
 };
 
 static void
@@ -346,6 +348,11 @@ worker_on_signal(evutil_socket_t sig, short what, void *arg)
         log_msg(LOG_LEVEL_ERROR, "worker %u: cannot reopen %s", w->slot_index,
                 err);
     }
+    if (sig == SIGUSR1 && case_log_reopen(&w->case_log, (uid_t)-1, (gid_t)-1,
+                                          err, sizeof(err)) != 0) {
+        log_msg(LOG_LEVEL_ERROR, "worker %u: cannot reopen case_log %s",
+                w->slot_index, err);
+    }
     log_debug("worker %u: signal %d, %llu connections", w->slot_index, (int)sig,
               (unsigned long long)w->loop.n_conns);
     switch (sig) {
@@ -385,6 +392,9 @@ reset_signals(void)
     }
     sa.sa_handler = SIG_IGN;
     sigaction(SIGPIPE, &sa, NULL);
+    /* A log file over RLIMIT_FSIZE: a write that fails (EFBIG), counted
+     * for the case log, rather than a dead worker. */
+    sigaction(SIGXFSZ, &sa, NULL);
     /* A hangup is the master's to handle (it reloads). */
     sigaction(SIGHUP, &sa, NULL);
 }
@@ -427,6 +437,8 @@ worker_free(struct worker *w)
     }
     transport_tls_report(&w->tls);
     loop_clear(&w->loop);
+    /* After conn_close_all, which wrote the last cases. */
+    case_log_close(&w->case_log);
 }
 
 /* Makes w's events: accepting on ls's sockets, the heartbeat, the
@@ -469,31 +481,45 @@ worker_run(const struct config *cfg, unsigned slot,
 {
     struct worker w;
     int rc = WSD_EXIT_FATAL;
+    char err[CONFIG_FILE_MAX + 64];
 
+    memset(&w, 0, sizeof(w));
+    case_log_init(&w.case_log);
     reset_signals();
     process_title_set("wsd: worker %u", worker_number(cfg, slot));
+    /* Each worker appends to the case log with a descriptor of its own,
+     * opened while it may still create the file where the master can. A
+     * failure costs no connection: the worker serves, and counts each
+     * case it could not write. */
+    if (case_log_open(&w.case_log, cfg->case_log, (uid_t)-1, (gid_t)-1, err,
+                      sizeof(err)) != 0) {
+        log_msg(LOG_LEVEL_ERROR, "worker %u: cannot open case_log %s", slot,
+                err);
+    }
     /* The listeners are bound and the keys read: the worker needs no
      * privilege from here on. */
     if (cfg->user[0] != '\0' &&
         process_drop_privileges(cfg->user, cfg->uid, cfg->gid) != 0) {
         log_errno(LOG_LEVEL_CRIT, "worker %u: cannot become user %s", slot,
                   cfg->user);
+        case_log_close(&w.case_log);
         return WSD_EXIT_FATAL;
     }
     /* If the master dies, so does the worker (no orphan holds the port).
      * After the change of user, which would clear it. */
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != master_pid) {
+        case_log_close(&w.case_log);
         return 0;
     }
 
-    memset(&w, 0, sizeof(w));
     w.slot_index = slot;
     w.master_pid = master_pid;
     transport_tls_env_init(&w.tls, ls->tls_ctx);
     w.slot = stats_shm_slot(shm, slot);
     /* A fresh base: nothing of the master's loop is shared after fork. */
     bool loop_ok = loop_init(&w.loop, cfg, shm, slot, &conn_loop_hooks) == 0;
+    w.loop.case_log = &w.case_log;
     w.loop.on_empty = worker_on_empty;
     if (w.slot == NULL || !loop_ok) {
         log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);

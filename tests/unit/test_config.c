@@ -165,6 +165,10 @@ test_refusals(void)
          "access_log: \"on\" is not off or a file name (./on names a file of "
          "that name)"},
         {"access_log", "", "access_log: \"\" is not off or a file name"},
+        {"case_log", "on",
+         "case_log: \"on\" is not off or a file name (./on names a file of "
+         "that name)"},
+        {"case_log", "", "case_log: \"\" is not off or a file name"},
         {"daemon", "1", "daemon: \"1\" is not on or off"},
         {"pong_timeout_ms", "0",
          "pong_timeout_ms: 0 is out of range (1 to 3600000)"},
@@ -438,6 +442,15 @@ test_daemon_directives(void)
     static const char *const root_user[] = {"user", "root", "group", "root"};
     static const char *const access_no_records[] = {
         "access_log", "/var/log/wsd/access.log", "stats_cases", "0"};
+    static const char *const case_no_records[] = {
+        "case_log", "/var/log/wsd/cases.log", "stats_cases", "0"};
+    static const char *const case_is_access[] = {
+        "case_log", "/var/log/wsd/a.log", "access_log", "/var/log/wsd/a.log"};
+    static const char *const case_is_log[] = {"case_log", "/var/log/wsd/a.log",
+                                              "log", "/var/log/wsd/a.log"};
+    static const char *const case_own_file[] = {
+        "case_log", "/var/log/wsd/cases.log", "access_log",
+        "/var/log/wsd/a.log"};
     struct config cfg;
     struct config next;
     char err[CONFIG_ERROR_MAX];
@@ -447,6 +460,7 @@ test_daemon_directives(void)
        "daemon off, no pidfile, no user by default");
     is_str(cfg.log, "stderr", "log stderr by default");
     is_str(cfg.access_log, "off", "access_log off by default");
+    is_str(cfg.case_log, "off", "case_log off by default");
     is_int((int)cfg.ping_interval_ms, 30000, "ping_interval_ms 30000");
     is_int((int)cfg.pong_timeout_ms, 10000, "pong_timeout_ms 10000");
     is_int((int)cfg.idle_timeout_ms, 0, "idle_timeout_ms off");
@@ -481,6 +495,26 @@ test_daemon_directives(void)
            "access_log: needs stats_cases above 0 (each line is written from "
            "the connection's record)",
            "access_log with stats_cases 0: message");
+    is_int(finish_with(&cfg, case_no_records, 4, err), -1,
+           "case_log with stats_cases 0 refused");
+    is_str(err,
+           "case_log: needs stats_cases above 0 (each line is the case's "
+           "record)",
+           "case_log with stats_cases 0: message");
+    is_int(finish_with(&cfg, case_is_access, 4, err), -1,
+           "case_log in access_log's file refused");
+    is_str(err,
+           "case_log: /var/log/wsd/a.log is the access_log file too (each "
+           "needs its own)",
+           "case_log in access_log's file: message");
+    is_int(finish_with(&cfg, case_is_log, 4, err), -1,
+           "case_log in log's file refused");
+    is_str(err,
+           "case_log: /var/log/wsd/a.log is the log file too (each needs its "
+           "own)",
+           "case_log in log's file: message");
+    is_int(finish_with(&cfg, case_own_file, 4, err), 0,
+           "case_log in a file of its own: accepted");
     is_int(finish_with(&cfg, root_user, 4, err), 0, "user root, group root");
     is_int((int)cfg.uid, 0, "root's uid resolved");
     is_int((int)cfg.gid, 0, "root's gid resolved");
@@ -538,7 +572,8 @@ test_relative_files(void)
                                                   "admin_token_file",
                                                   "pidfile",
                                                   "log",
-                                                  "access_log"};
+                                                  "access_log",
+                                                  "case_log"};
     char cwd[CONFIG_FILE_MAX];
     char want[CONFIG_FILE_MAX + 16];
     char path[CONFIG_FILE_MAX];
@@ -556,7 +591,8 @@ test_relative_files(void)
             : strcmp(name, "admin_token_file") == 0    ? cfg.admin_token_file
             : strcmp(name, "pidfile") == 0             ? cfg.pidfile
             : strcmp(name, "log") == 0                 ? cfg.log
-                                                       : cfg.access_log;
+            : strcmp(name, "access_log") == 0          ? cfg.access_log
+                                                       : cfg.case_log;
         snprintf(want, sizeof(want), "%s/sub/%s.x", cwd, name);
         snprintf(path, sizeof(path), "sub/%s.x", name);
         is_int(config_set(&cfg, name, path, err), 0, "%s relative: accepted",

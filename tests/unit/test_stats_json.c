@@ -469,6 +469,7 @@ make_snapshot(void)
     t->unopened = 3;
     t->tls_failed = 2;
     t->deflate = 4;
+    t->case_log_write_errors = 5;
     t->timeouts[STATS_TIMEOUT_HANDSHAKE] = 1;
     t->timeouts[STATS_TIMEOUT_CLOSE] = 2;
     t->timeouts[STATS_TIMEOUT_PING] = 3;
@@ -502,6 +503,7 @@ make_snapshot(void)
     t->unclean = 4;
     t->wrong_protocol[STATS_WRONG_TLS_ON_PLAIN] = 1;
     t->wrong_protocol[STATS_WRONG_PLAIN_ON_TLS] = 2;
+    t->case_log_write_errors = 2;
 
     memset(&s, 0, sizeof(s));
     s.version = "0.1.0-test";
@@ -594,7 +596,8 @@ test_stats(void)
     is_key(j, "cases", "{\"capacity\":4096,\"lastId\":15}");
     check_histograms(json_object_get(j, "totals"), "totals");
     is_key(j, "totals",
-           "{\"accepted\":15,\"active\":2,\"clean\":7,"
+           "{\"accepted\":15,\"active\":2,\"caseLogWriteErrors\":7,"
+           "\"clean\":7,"
            "\"closeCodesReceived\":{\"1000\":3,\"1007\":1,\"4000-4999\":2},"
            "\"closeCodesSent\":{\"1000\":5,\"3000-3999\":1,\"other\":1},"
            "\"deflateNegotiated\":4,\"peak\":6,"
@@ -618,7 +621,8 @@ test_stats(void)
     is_key(w0, "exits", "{\"crashed\":3,\"fatal\":0,\"retired\":1}");
     check_histograms(json_object_get(w0, "totals"), "worker 0");
     is_key(w0, "totals",
-           "{\"accepted\":10,\"active\":2,\"clean\":6,"
+           "{\"accepted\":10,\"active\":2,\"caseLogWriteErrors\":5,"
+           "\"clean\":6,"
            "\"closeCodesReceived\":{\"1000\":3,\"1007\":1},"
            "\"closeCodesSent\":{\"1000\":3,\"3000-3999\":1},"
            "\"deflateNegotiated\":4,\"peak\":5,"
@@ -835,6 +839,9 @@ test_prometheus(void)
         "le=\"64\"} 99\n",
         "\nwsd_message_size_bytes_count{worker=\"0\",direction=\"sent\"} 99\n",
         "\nwsd_cases_unrecorded_total{worker=\"0\"} 1\n",
+        "\nwsd_case_log_write_errors_total{worker=\"0\"} 5\n",
+        "\nwsd_case_log_write_errors_total{worker=\"1\"} 2\n",
+        "\n# TYPE wsd_case_log_write_errors_total counter\n",
         "\nwsd_wrong_protocol_total{worker=\"0\",kind=\"tls_on_plain_port\"} "
         "7\n",
         "\nwsd_wrong_protocol_total{worker=\"1\",kind=\"plain_on_tls_port\"} "

@@ -130,7 +130,7 @@ test_create(void)
     is_int(atomic_load(&shm.slots[1].c.unrecorded), 0,
            "0 records: not counted as unrecorded");
     ok(!stats_case_read(&shm, 0, copy), "0 records: record 0 is out of range");
-    is_int(stats_shm_worker_died(&shm, 1, 0), 0,
+    is_int(stats_shm_worker_died(&shm, 1, 0, NULL, NULL), 0,
            "0 records: a dead worker leaves nothing to close");
     stats_shm_destroy(&shm);
 }
@@ -403,6 +403,29 @@ start_as(struct stats_shm *shm, unsigned slot, uint64_t id, uint8_t state)
     return c;
 }
 
+/* What stats_shm_worker_died reported closed: ids, in its order. */
+struct closed_seen {
+    const struct stats_shm *shm;
+    uint64_t ids[8];
+    size_t n;
+    bool closed_when_called; /* each record was closed and readable then */
+};
+
+static void
+note_closed(void *arg, unsigned record)
+{
+    struct closed_seen *seen = arg;
+    struct stats_case *r = stats_shm_case(seen->shm, record);
+
+    if (seen->n < NELEM(seen->ids)) {
+        seen->ids[seen->n] = r->id;
+    }
+    seen->n++;
+    seen->closed_when_called = seen->closed_when_called &&
+                               r->state == STATS_CASE_CLOSED &&
+                               (seq_of(r) & 1) == 0;
+}
+
 static void
 test_worker_died(void)
 {
@@ -450,8 +473,14 @@ test_worker_died(void)
     stats_add(&c1->clean, 1);
     stats_add(&c1->unclean, 1);
 
-    unsigned n = stats_shm_worker_died(&shm, 1, 2000);
+    struct closed_seen seen = {.shm = &shm, .closed_when_called = true};
+    unsigned n = stats_shm_worker_died(&shm, 1, 2000, note_closed, &seen);
     is_int(n, 4, "4 records finalised (handshake, open, closing, torn)");
+    ok(seen.n == 4 && seen.ids[0] == 2 && seen.ids[1] == 3 &&
+           seen.ids[2] == 4 && seen.ids[3] == 6,
+       "each finalised record is reported once (cases 2, 3, 4, 6), the "
+       "closed one not");
+    ok(seen.closed_when_called, "each is reported closed, its change finished");
 
     struct stats_case *dead[] = {hs, open, closing, torn};
     for (size_t i = 0; i < NELEM(dead); i++) {
@@ -504,17 +533,19 @@ test_worker_died(void)
     is_int(load(&c0->unclean), 0, "slot 0: unclean unchanged");
 
     /* A second call (nothing open any more) changes nothing. */
-    is_int(stats_shm_worker_died(&shm, 1, 3000), 0, "nothing left to finalise");
+    is_int(stats_shm_worker_died(&shm, 1, 3000, NULL, NULL), 0,
+           "nothing left to finalise");
     is_int(load(&c1->unclean), 6, "unclean not counted twice");
     ok(stats_case_read(&shm, (unsigned)index_of(&shm, open), copy) &&
            copy->ended_ms == 2000,
        "end time not rewritten");
-    is_int(stats_shm_worker_died(&shm, 2, 3000), 0, "slot 2 does not exist");
+    is_int(stats_shm_worker_died(&shm, 2, 3000, NULL, NULL), 0,
+           "slot 2 does not exist");
 
     /* A closed record whose writer died mid-change: the bracket is closed
      * and it is readable again, and it is not finalised twice. */
     stats_case_begin(closed);
-    is_int(stats_shm_worker_died(&shm, 1, 4000), 0,
+    is_int(stats_shm_worker_died(&shm, 1, 4000, NULL, NULL), 0,
            "a closed record mid-change is not counted");
     ok((seq_of(closed) & 1) == 0, "but its bracket is closed");
     ok(stats_case_read(&shm, (unsigned)index_of(&shm, closed), copy),

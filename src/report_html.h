@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Case reports as HTML pages a person reads, rendered from the Autobahn
+ * testsuite's JSON formats (a per-case report and a report folder's
+ * index.json), whoever wrote them: wsd's admin endpoint, `wsd report`, or
+ * the testsuite itself. The module owns the pages' layout, styles and
+ * wording, and the escaping of every string it takes from the JSON. It
+ * does no I/O and keeps no state: the caller owns the JSON and the buffer.
+ */
+#ifndef WSD_REPORT_HTML_H
+#define WSD_REPORT_HTML_H
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+/*
+ * Appends to out one self-contained HTML5 page (inline styles, no script,
+ * no external asset) for the case c, an object with the keys of an
+ * Autobahn per-case report: a heading (agent, case id, start, duration,
+ * which side wrote the report, from "isServer"), the opening handshake
+ * ("httpRequest", "httpResponse"), the closing behaviour, the four wire
+ * statistics tables with their totals, and the wire log, one table row per
+ * entry: Autobahn's kinds (RO, TO, RF, TF, CT, CTE, KL, TI, WLM), wsd's
+ * own (TMO, SHUT, DROP, GAP), and any other kind shown as its raw JSON.
+ *
+ * Any key may be missing or of another type than the format's: it shows
+ * as absent ("—"), and a JSON null as "none". Every string taken from c is
+ * escaped; bytes that are not valid UTF-8 show as U+FFFD and control
+ * characters as their Unicode pictures (U+2400...), so the page is valid
+ * UTF-8 and valid HTML5 whatever c holds. c is borrowed.
+ *
+ * Returns 0; or -1 with errno EINVAL when c is not an object (nothing is
+ * appended), or with errno ENOMEM when out could not grow (out then holds
+ * part of a page, which the caller discards).
+ */
+int report_html_case(const json_t *c, struct evbuffer *out);
+
+/*
+ * Appends to out the index page of a report folder, from an object shaped
+ * as the testsuite's index.json: agent → case id → summary
+ * ({"behaviorClose", "remoteCloseCode", "duration", "reportfile", ...}).
+ * One row per case id, in the testsuite's numeric order (1.1.2 before
+ * 1.1.10, 9.1.1 before 12.1.1), one column per agent, by name; each cell
+ * shows the closing behaviour, the close code the peer sent and the
+ * duration, and links to the case's page: the reportfile's name with
+ * ".json" replaced by ".html", relative, so that the folder reads offline.
+ * A reportfile that is not a plain file name ending in ".json" (a path, a
+ * URL, "javascript:...") gets no link. Escaping, absences and returns are
+ * report_html_case's.
+ */
+int report_html_index(const json_t *index, struct evbuffer *out);
+
+#endif
