@@ -56,6 +56,7 @@ struct report_client {
 struct report_reply {
     struct event_base *base;
     int status; /* 0: no answer */
+    int error;  /* enum evhttp_request_error, when there was none */
     struct evbuffer *body;
 };
 
@@ -102,6 +103,29 @@ on_reply(struct evhttp_request *req, void *arg)
     event_base_loopbreak(r->base);
 }
 
+static void
+on_error(enum evhttp_request_error e, void *arg)
+{
+    struct report_reply *r = arg;
+    r->error = (int)e;
+}
+
+static const char *
+error_name(int e)
+{
+    switch (e) {
+    case EVREQ_HTTP_TIMEOUT:
+        return "no answer within 30 s";
+    case EVREQ_HTTP_DATA_TOO_LONG:
+        return "an answer over 256 MiB";
+    case EVREQ_HTTP_INVALID_HEADER:
+        return "an answer that is not HTTP";
+    default:
+        return "cannot connect, or the connection closed (is wsd's admin "
+               "endpoint there?)";
+    }
+}
+
 /*
  * GET path_query (under the URL's path) into r->body. Returns 0 with
  * r->status the HTTP status, or -1 when nothing came back (said).
@@ -114,6 +138,7 @@ client_get(struct report_client *c, const char *path_query,
     char auth[REPORT_TOKEN_MAX + 16];
 
     r->status = 0;
+    r->error = -1;
     r->base = c->base;
     evbuffer_drain(r->body, evbuffer_get_length(r->body));
     if ((size_t)snprintf(target, sizeof(target), "%s%s", c->prefix,
@@ -126,6 +151,7 @@ client_get(struct report_client *c, const char *path_query,
         say("out of memory");
         return -1;
     }
+    evhttp_request_set_error_cb(req, on_error);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     evhttp_add_header(h, "Host", c->host);
     evhttp_add_header(h, "Accept", "application/json");
@@ -139,7 +165,7 @@ client_get(struct report_client *c, const char *path_query,
     }
     event_base_dispatch(c->base);
     if (r->status == 0) {
-        say("%s: no answer (is wsd's admin endpoint there?)", c->url);
+        say("%s: %s", c->url, error_name(r->error));
         return -1;
     }
     return 0;
@@ -351,13 +377,14 @@ file_stem(json_t *used, const char *agent, const char *key, char *stem,
 {
     char a[64];
     char k[64];
+    char base[sizeof(a) + sizeof(k) + 8];
 
     clean_name(a, sizeof(a), agent, "unknown");
     clean_name(k, sizeof(k), key, "none");
-    snprintf(stem, cap, "%s_case_%s", a, k);
-    size_t len = strlen(stem);
+    snprintf(base, sizeof(base), "%s_case_%s", a, k);
+    snprintf(stem, cap, "%s", base);
     for (unsigned n = 2; json_object_get(used, stem) != NULL; n++) {
-        snprintf(stem + len, cap - len, "_%u", n);
+        snprintf(stem, cap, "%s_%u", base, n);
     }
     json_object_set_new(used, stem, json_true());
 }
