@@ -19,6 +19,7 @@
 #include "log.h"
 #include "master.h"
 #include "process.h"
+#include "report_cmd.h"
 #include "transport_tls.h"
 
 static void
@@ -26,6 +27,7 @@ usage(FILE *f)
 {
     fprintf(f, "usage: wsd [-c FILE] [--directive value]... [--ready_fd N]\n"
                "       wsd -t [-c FILE] [--directive value]...\n"
+               "       wsd report --admin URL --out DIR [--token-file FILE]\n"
                "       wsd -v | --version\n"
                "       wsd -h | --help\n");
 }
@@ -159,6 +161,10 @@ main(int argc, char **argv)
     bool test_only = false;
     size_t n_items = 0;
 
+    /* Commands that talk to a running wsd rather than being one. */
+    if (argc > 1 && strcmp(argv[1], "report") == 0) {
+        return report_cmd_main(argc - 1, argv + 1);
+    }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
