@@ -38,11 +38,11 @@
 
 #include "report_html.h"
 
-#define REPORT_PAGE         1000  /* cases per /v1/cases request */
-#define REPORT_TIMEOUT_S    30    /* per request */
-#define REPORT_BODY_MAX     (256u << 20)
-#define REPORT_NAME_MAX     160   /* a report file's name */
-#define REPORT_TOKEN_MAX    4096
+#define REPORT_PAGE      1000 /* cases per /v1/cases request */
+#define REPORT_TIMEOUT_S 30   /* per request */
+#define REPORT_BODY_MAX  (256u << 20)
+#define REPORT_NAME_MAX  160 /* a report file's name */
+#define REPORT_TOKEN_MAX 4096
 
 struct report_client {
     struct event_base *base;
@@ -75,19 +75,18 @@ say(const char *fmt, ...)
 static void
 usage(FILE *f)
 {
-    fprintf(f,
-            "usage: wsd report --admin URL --out DIR [--token TOKEN | "
-            "--token-file FILE]\n"
-            "\n"
-            "Writes every case the wsd at URL (its admin endpoint, "
-            "http://HOST:PORT)\n"
-            "still holds into DIR, laid out as the Autobahn testsuite's "
-            "reports:\n"
-            "index.json and index.html, and a .json and an .html per "
-            "case.\n"
-            "--token-file reads the admin_token from FILE (better than "
-            "--token,\n"
-            "which other users can see in the process list).\n");
+    fprintf(f, "usage: wsd report --admin URL --out DIR [--token TOKEN | "
+               "--token-file FILE]\n"
+               "\n"
+               "Writes every case the wsd at URL (its admin endpoint, "
+               "http://HOST:PORT)\n"
+               "still holds into DIR, laid out as the Autobahn testsuite's "
+               "reports:\n"
+               "index.json and index.html, and a .json and an .html per "
+               "case.\n"
+               "--token-file reads the admin_token from FILE (better than "
+               "--token,\n"
+               "which other users can see in the process list).\n");
 }
 
 static void
@@ -249,8 +248,8 @@ client_open(struct report_client *c, const char *url, const char *token)
     snprintf(bare, sizeof(bare), "%s", host);
     evhttp_uri_free(u);
     c->base = event_base_new();
-    c->conn = c->base != NULL ? evhttp_connection_base_new(
-                                    c->base, NULL, bare, (uint16_t)port)
+    c->conn = c->base != NULL ? evhttp_connection_base_new(c->base, NULL, bare,
+                                                           (uint16_t)port)
                               : NULL;
     if (c->conn == NULL) {
         say("out of memory");
@@ -394,8 +393,8 @@ static json_t *
 index_entry(const json_t *c, const char *file, uint64_t record)
 {
     json_t *e = json_object();
-    static const char *const keys[] = {"behavior", "behaviorClose",
-                                       "duration", "remoteCloseCode"};
+    static const char *const keys[] = {"behavior", "behaviorClose", "duration",
+                                       "remoteCloseCode"};
 
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         json_t *v = json_object_get(c, keys[i]);
@@ -510,8 +509,8 @@ read_token(const char *file)
     char *t = calloc(1, REPORT_TOKEN_MAX + 2);
 
     if (f == NULL || t == NULL) {
-        say("--token-file %s: %s", file, f == NULL ? strerror(errno)
-                                                   : "out of memory");
+        say("--token-file %s: %s", file,
+            f == NULL ? strerror(errno) : "out of memory");
         if (f != NULL) {
             fclose(f);
         }
@@ -573,8 +572,8 @@ report_cmd_main(int argc, char **argv)
         say("--token and --token-file: give one");
         return 2;
     }
-    if (token_file != NULL && (token = token_read = read_token(token_file)) ==
-                                  NULL) {
+    if (token_file != NULL &&
+        (token = token_read = read_token(token_file)) == NULL) {
         return 2;
     }
     if (mkdir(out, 0755) != 0 && errno != EEXIST) {
@@ -607,8 +606,7 @@ report_cmd_main(int argc, char **argv)
            json_object_size(run.index),
            json_object_size(run.index) == 1 ? "" : "s", out);
     if (run.gone > 0) {
-        printf(" (%u reused by the ring before they could be read)",
-               run.gone);
+        printf(" (%u reused by the ring before they could be read)", run.gone);
     }
     printf("\n");
     rc = 0;

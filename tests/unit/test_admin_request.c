@@ -98,8 +98,7 @@ test_refusals(void)
          NOT_FOUND("/v1/cases/1/autobahnxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
                    "xxxxxxx...")},
         {"/v1/cases/1/reports", NULL, 404, NOT_FOUND("/v1/cases/1/reports")},
-        {"/v1/cases/1/report/x", NULL, 404,
-         NOT_FOUND("/v1/cases/1/report/x")},
+        {"/v1/cases/1/report/x", NULL, 404, NOT_FOUND("/v1/cases/1/report/x")},
         {"/v1/cases/0/report", NULL, 400, "a case id is a whole number from 1"},
         {"/v1/cases//autobahn", NULL, 400,
          "a case id is a whole number from 1"},
