@@ -203,8 +203,8 @@ conn_on_fail(struct conn *c, const struct ws_event *ev)
  * for, in wire order, until the bytes are used up, *budget (message
  * payload this callback may still echo) is spent, or the output reaches
  * the high-water mark (reading pauses). Returns the bytes used. Once c is
- * no longer open, the session takes the rest (and ignores what follows a
- * close).
+ * no longer open, the session takes the rest (and only delimits what
+ * follows a close: those frames are counted, discarded).
  */
 static size_t
 conn_process(struct conn *c, uint8_t *p, size_t n, size_t *budget)
@@ -223,7 +223,7 @@ conn_process(struct conn *c, uint8_t *p, size_t n, size_t *budget)
         p += used;
         n -= used;
         if (ev.has_frame) {
-            stats_record_frame_in(&c->rec, &ev.frame);
+            stats_record_frame_in(&c->rec, &ev.frame, ev.frame_discarded);
         }
         if (ev.frame_data != NULL) {
             stats_record_frame_data(&c->rec, ev.frame_data, ev.frame_data_len,
@@ -337,6 +337,29 @@ conn_read_frames(struct conn *c)
     conn_flush(c);
 }
 
+/*
+ * Bytes read after our last ones were sent: a WebSocket's session is
+ * CLOSED by then and only delimits them, so that each frame still counts
+ * (discarded); its events are none.
+ */
+static void
+conn_linger_frames(struct conn *c, uint8_t *p, size_t n)
+{
+    struct ws_event ev;
+
+    while (n > 0) {
+        size_t used = ws_session_feed(&c->session, p, n, &ev);
+        if (ev.has_frame) {
+            stats_record_frame_in(&c->rec, &ev.frame, ev.frame_discarded);
+        }
+        if (used == 0) {
+            break; /* not CLOSED: cannot be, but never spin */
+        }
+        p += used;
+        n -= used;
+    }
+}
+
 static void
 conn_read_linger(struct conn *c)
 {
@@ -354,6 +377,9 @@ conn_read_linger(struct conn *c)
             return;
         }
         stats_record_read(&c->rec, c->loop->rbuf, (size_t)n);
+        if (c->has_session) {
+            conn_linger_frames(c, c->loop->rbuf, (size_t)n);
+        }
     }
 }
 
@@ -568,6 +594,13 @@ conn_close(struct conn *c, enum conn_end why)
 
     if (conn_is_closed(c)) {
         return;
+    }
+    if (c->has_session) {
+        /* A frame the peer began and did not finish: it cannot be
+         * delimited, and the record says so. */
+        enum ws_session_partial cut = ws_session_partial(&c->session);
+        end.rx_frame_incomplete = cut != WS_PARTIAL_NONE;
+        end.rx_frame_logged = cut == WS_PARTIAL_PAYLOAD;
     }
     if (why == CONN_END_DONE && c->wrong_protocol != 0) {
         end.why = conn_wrong_protocol_why[c->wrong_protocol - 1];

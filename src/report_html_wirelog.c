@@ -209,6 +209,7 @@ static void
 cells_frame_received(struct report_page *pg, const json_t *row)
 {
     const json_t *masked = at(row, 5);
+    const json_t *marks = at(row, 7); /* wsd's: "discarded", "incomplete" */
 
     report_page_put(pg, "<td>");
     put_frame_header(pg, row);
@@ -220,6 +221,11 @@ cells_frame_received(struct report_page *pg, const json_t *row)
         report_page_put(pg, "not masked");
     } else {
         report_page_put(pg, "masked: " REPORT_HTML_ABSENT);
+    }
+    for (size_t k = 0; k < json_array_size(marks); k++) {
+        report_page_put(pg, "<br><strong>");
+        report_page_string(pg, json_array_get(marks, k));
+        report_page_put(pg, "</strong>");
     }
     report_page_put(pg, "</td><td>");
     put_payload(pg, at(at(row, 1), 1), at(row, 2));

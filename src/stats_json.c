@@ -199,6 +199,36 @@ static const char *const timeout_keys[STATS_TIMEOUT_N] = {
     [STATS_TIMEOUT_IDLE] = "idle",
 };
 
+/*
+ * A received frame's row as Autobahn has it, and, when wsd marked the
+ * frame, one more element: the list of its marks ("discarded": skipped
+ * unread; "incomplete": the connection ended inside it).
+ */
+static json_t *
+rframe_row(const struct stats_wire *w)
+{
+    bool masked = (w->flags & STATS_WIRE_MASKED) != 0;
+    char mask[9];
+
+    snprintf(mask, sizeof(mask), "%02x%02x%02x%02x", w->mask[0], w->mask[1],
+             w->mask[2], w->mask[3]);
+    json_t *row = json_pack(
+        "[s, [I, o], i, b, i, b, o]", "RF", (json_int_t)w->length,
+        payload_head(w), w->bits & 0x0f, (w->bits & 0x80) != 0,
+        (w->bits >> 4) & 0x7, masked, masked ? json_string(mask) : json_null());
+    if ((w->flags & (STATS_WIRE_DISCARDED | STATS_WIRE_INCOMPLETE)) != 0) {
+        json_t *marks = json_array();
+        if ((w->flags & STATS_WIRE_DISCARDED) != 0) {
+            json_array_append_new(marks, json_string("discarded"));
+        }
+        if ((w->flags & STATS_WIRE_INCOMPLETE) != 0) {
+            json_array_append_new(marks, json_string("incomplete"));
+        }
+        json_array_append_new(row, marks);
+    }
+    return row;
+}
+
 /* One wire entry as an Autobahn wire log row (or wsd's own, where
  * Autobahn has none), or NULL for an entry of no known kind. */
 static json_t *
@@ -207,10 +237,7 @@ wire_row(const struct stats_wire *w)
     unsigned opcode = w->bits & 0x0f;
     bool fin = (w->bits & 0x80) != 0;
     unsigned rsv = (w->bits >> 4) & 0x7;
-    char mask[9];
 
-    snprintf(mask, sizeof(mask), "%02x%02x%02x%02x", w->mask[0], w->mask[1],
-             w->mask[2], w->mask[3]);
     switch (w->kind) {
     case STATS_WIRE_READ:
         return json_pack("[s, [I, o]]", "RO", (json_int_t)w->length,
@@ -219,11 +246,7 @@ wire_row(const struct stats_wire *w)
         return json_pack("[s, [I, o], b]", "TO", (json_int_t)w->length,
                          hex_head(w->head, w->n_head, w->length, ""), 0);
     case STATS_WIRE_RFRAME:
-        return json_pack("[s, [I, o], i, b, i, b, o]", "RF",
-                         (json_int_t)w->length, payload_head(w), opcode, fin,
-                         rsv, (w->flags & STATS_WIRE_MASKED) != 0,
-                         (w->flags & STATS_WIRE_MASKED) != 0 ? json_string(mask)
-                                                             : json_null());
+        return rframe_row(w);
     case STATS_WIRE_TFRAME:
         return json_pack("[s, [I, o], i, b, i, n, n, n, b]", "TF",
                          (json_int_t)w->length, payload_head(w), opcode, fin,
@@ -394,6 +417,8 @@ stats_json_case(const struct stats_case *c, uint64_t now_ms)
     json_object_set_new(j, "txOctetOverflow", overflow(&c->tx_octets));
     json_object_set_new(j, "rxFrameStats", stats_json_frames(c->rx_frames));
     json_object_set_new(j, "txFrameStats", stats_json_frames(c->tx_frames));
+    json_object_set_new(j, "rxFrameIncomplete",
+                        json_boolean(c->rx_frame_incomplete));
     json_object_set_new(j, "rxMessages",
                         json_integer((json_int_t)c->rx_messages));
     json_object_set_new(j, "txMessages",

@@ -345,10 +345,12 @@ stats_record_tls(struct stats_record *r, const char *version,
 }
 
 void
-stats_record_frame_in(struct stats_record *r, const struct ws_frame_header *h)
+stats_record_frame_in(struct stats_record *r, const struct ws_frame_header *h,
+                      bool discarded)
 {
     stats_add(&r->counters->rx_frames, 1);
-    if (h->opcode == WS_OP_TEXT || h->opcode == WS_OP_BINARY) {
+    /* A discarded frame is neither inflated nor part of a message. */
+    if (!discarded && (h->opcode == WS_OP_TEXT || h->opcode == WS_OP_BINARY)) {
         r->rx_compressed = (h->rsv & WS_RSV1) != 0;
     }
     if (r->rec == NULL) {
@@ -357,7 +359,8 @@ stats_record_frame_in(struct stats_record *r, const struct ws_frame_header *h)
     struct stats_case *c = r->rec;
     stats_case_begin(c);
     c->rx_frames[h->opcode & 0xf]++;
-    if (r->rx_compressed && !ws_frame_opcode_is_control(h->opcode)) {
+    if (!discarded && r->rx_compressed &&
+        !ws_frame_opcode_is_control(h->opcode)) {
         c->rx_compressed_bytes += h->payload_len;
     }
     struct stats_wire *w = wire_add(c, STATS_WIRE_RFRAME);
@@ -370,9 +373,31 @@ stats_record_frame_in(struct stats_record *r, const struct ws_frame_header *h)
             w->flags = STATS_WIRE_MASKED;
             memcpy(w->mask, h->mask, sizeof(w->mask));
         }
+        if (discarded) {
+            w->flags |= STATS_WIRE_DISCARDED;
+        }
         c->wire_rf = c->wire_n; /* 1 + its number */
     }
     stats_case_end(c);
+}
+
+/* The wire entry of the frame being received, if the log still keeps it
+ * (among its first entries, or among the ring's last). */
+static struct stats_wire *
+wire_rframe(struct stats_case *c)
+{
+    if (c->wire_rf == 0) {
+        return NULL;
+    }
+    uint64_t number = c->wire_rf - 1;
+    uint64_t head = c->wire_cap - c->wire_tail;
+    if (number >= head && number + c->wire_tail < c->wire_n) {
+        return NULL;
+    }
+    struct stats_wire *w = &stats_case_wire(
+        c)[number < c->wire_cap ? number
+                                : head + (number - head) % c->wire_tail];
+    return w->kind == STATS_WIRE_RFRAME ? w : NULL;
 }
 
 void
@@ -381,19 +406,11 @@ stats_record_frame_data(struct stats_record *r, const uint8_t *p, size_t n,
 {
     struct stats_case *c = r->rec;
 
-    if (c == NULL || c->wire_rf == 0 || pos >= STATS_WIRE_HEAD) {
+    if (c == NULL || pos >= STATS_WIRE_HEAD) {
         return;
     }
-    uint64_t number = c->wire_rf - 1;
-    uint64_t head = c->wire_cap - c->wire_tail;
-    /* Still kept: among the first, or among the ring's last. */
-    if (number >= head && number + c->wire_tail < c->wire_n) {
-        return;
-    }
-    struct stats_wire *w = &stats_case_wire(
-        c)[number < c->wire_cap ? number
-                                : head + (number - head) % c->wire_tail];
-    if (w->kind != STATS_WIRE_RFRAME || w->n_head != pos) {
+    struct stats_wire *w = wire_rframe(c);
+    if (w == NULL || w->n_head != pos) {
         return;
     }
     stats_case_begin(c);
@@ -689,6 +706,13 @@ stats_record_finish(struct stats_record *r, const struct stats_record_end *e,
     c->was_clean = clean;
     c->was_open_handshake_timeout = e->open_handshake_timeout;
     c->was_close_handshake_timeout = e->close_handshake_timeout;
+    c->rx_frame_incomplete = e->rx_frame_incomplete;
+    if (e->rx_frame_incomplete && e->rx_frame_logged) {
+        struct stats_wire *rf = wire_rframe(c);
+        if (rf != NULL) {
+            rf->flags |= STATS_WIRE_INCOMPLETE;
+        }
+    }
     if (!clean) {
         const char *why = e->why != NULL ? e->why : "no closing handshake";
         stats_copy(c->was_not_clean_reason, sizeof(c->was_not_clean_reason),

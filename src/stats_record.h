@@ -86,14 +86,15 @@ void stats_record_tls(struct stats_record *r, const char *version,
                       const char *cipher);
 
 /*
- * One frame received (its header), then its payload as the session
- * unmasks it (p[0..n) from byte pos of the payload: the log keeps the
- * first bytes), or one frame queued to send: byte0 of its header (FIN,
- * RSV, opcode), its payload length and payload[0..n), n as far as known.
- * stats_record_control_out takes one of our whole control frames.
+ * One frame received (its header; discarded: it is skipped unread, after
+ * a close or refused, and counted all the same), then its payload as the
+ * session unmasks it (p[0..n) from byte pos of the payload: the log keeps
+ * the first bytes), or one frame queued to send: byte0 of its header
+ * (FIN, RSV, opcode), its payload length and payload[0..n), n as far as
+ * known. stats_record_control_out takes one of our whole control frames.
  */
 void stats_record_frame_in(struct stats_record *r,
-                           const struct ws_frame_header *h);
+                           const struct ws_frame_header *h, bool discarded);
 void stats_record_frame_data(struct stats_record *r, const uint8_t *p, size_t n,
                              uint64_t pos);
 void stats_record_frame_out(struct stats_record *r, uint8_t byte0, uint64_t len,
@@ -122,15 +123,21 @@ void stats_record_close_in(struct stats_record *r, unsigned code, bool has_code,
 /*
  * The connection is gone. dropped_by_me: we closed the TCP connection
  * first. why: NULL after a full closing handshake, else why it was not
- * clean. The timeouts say which one ended it. Counted clean or unclean
- * when it was a WebSocket (answered 101), else unopened: a refusal or a
- * peer that left before any answer is no unclean close.
+ * clean. The timeouts say which one ended it. rx_frame_incomplete: it
+ * ended inside a frame from the peer, which cannot be delimited; when
+ * that frame is the last stats_record_frame_in took (its payload was cut,
+ * not its header), rx_frame_logged says so, and its wire entry is marked.
+ * Counted clean or unclean when it was a WebSocket (answered 101), else
+ * unopened: a refusal or a peer that left before any answer is no
+ * unclean close.
  */
 struct stats_record_end {
     bool dropped_by_me;
     bool open_handshake_timeout;
     bool close_handshake_timeout;
     const char *why;
+    bool rx_frame_incomplete;
+    bool rx_frame_logged;
 };
 void stats_record_finish(struct stats_record *r,
                          const struct stats_record_end *e, uint64_t now_ms);

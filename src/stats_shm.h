@@ -20,7 +20,7 @@
 
 #define STATS_SHM_MAGIC         0x73647377u /* "wsds" */
 #define STATS_SHM_VERSION_MAJOR 3
-#define STATS_SHM_VERSION_MINOR 1
+#define STATS_SHM_VERSION_MINOR 2
 
 /* Handshake refusals are counted by status. */
 enum stats_status {
@@ -166,8 +166,9 @@ enum stats_wire_kind {
     STATS_WIRE_DROP,    /* TCP closed: length 1 by us, 0 by the peer */
 };
 
-#define STATS_WIRE_MASKED    0x01 /* the frame was masked (with mask) */
-#define STATS_WIRE_DISCARDED 0x02 /* read and delimited, then discarded */
+#define STATS_WIRE_MASKED     0x01 /* the frame was masked (with mask) */
+#define STATS_WIRE_DISCARDED  0x02 /* read and delimited, then discarded */
+#define STATS_WIRE_INCOMPLETE 0x04 /* the connection ended inside it (3.2) */
 
 #define STATS_WIRE_HEAD 32
 struct stats_wire {
@@ -214,7 +215,9 @@ struct stats_case {
     uint16_t worker;               /* slot index */
     uint8_t local_close_has_code;  /* our close frame carried a code */
     uint8_t remote_close_has_code; /* the peer's did (even 0 or 1005) */
-    uint16_t reserved0;
+    uint8_t rx_frame_incomplete;   /* it ended inside a frame from the
+                                      peer, header or payload (3.2) */
+    uint8_t reserved0;
     uint64_t id;            /* case number, 1, 2, 3... in accept order */
     uint64_t started_ms;    /* Unix time in ms */
     uint64_t ended_ms;      /* 0 while open */

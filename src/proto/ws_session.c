@@ -62,6 +62,18 @@ ws_session_is_idle(const struct ws_session *s)
     return s->hdr_len == 0 && !s->in_payload && s->msg_opcode == 0;
 }
 
+enum ws_session_partial
+ws_session_partial(const struct ws_session *s)
+{
+    if (s->hdr_len > 0) {
+        return WS_PARTIAL_HEADER;
+    }
+    if (s->in_payload && s->frame_pos < s->frame.payload_len) {
+        return WS_PARTIAL_PAYLOAD;
+    }
+    return WS_PARTIAL_NONE;
+}
+
 static void
 event_clear(struct ws_event *ev)
 {
@@ -88,19 +100,20 @@ fail_begin(struct ws_event *ev, uint16_t code, const char *reason)
 
 /*
  * Fails the connection (§7.1.7) with the event fail_begin started: our
- * close frame, carrying ev->reason, is the reply. When the failing
- * frame's extent is known, the rest of it is skipped and later frames are
- * still delimited, so that the peer's answering close can be seen
- * (statistics mirror the peer's view of the closing handshake).
+ * close frame, carrying ev->reason, is the reply. With await_close (the
+ * failing frame's extent is known, and it was not the peer's close), the
+ * rest of it is skipped and the peer's answering close is awaited, so
+ * that it can be seen (statistics mirror the peer's view of the closing
+ * handshake); else the session is CLOSED at once.
  */
 static void
-fail_finish(struct ws_session *s, struct ws_event *ev, bool framing_intact)
+fail_finish(struct ws_session *s, struct ws_event *ev, bool await_close)
 {
     if (s->state == WS_SESSION_OPEN) {
         ev->reply_len = ws_close_frame_build(ev->reply, sizeof(ev->reply),
                                              ev->error.code, ev->reason);
     }
-    if (s->state == WS_SESSION_OPEN && framing_intact) {
+    if (s->state == WS_SESSION_OPEN && await_close) {
         s->state = WS_SESSION_CLOSING;
         s->failed = true;
         s->skip_frame = true;
@@ -111,10 +124,10 @@ fail_finish(struct ws_session *s, struct ws_event *ev, bool framing_intact)
 
 static void
 fail_at(struct ws_session *s, struct ws_event *ev, uint16_t code,
-        const char *reason, bool framing_intact)
+        const char *reason, bool await_close)
 {
     fail_begin(ev, code, reason);
-    fail_finish(s, ev, framing_intact);
+    fail_finish(s, ev, await_close);
 }
 
 static void
@@ -160,6 +173,7 @@ ws_session_close(struct ws_session *s, uint16_t code, const char *reason,
     }
     event_clear(ev);
     ev->has_frame = false;
+    ev->frame_discarded = false;
     ev->frame_data = NULL;
     ev->reply_len =
         ws_close_frame_build(ev->reply, sizeof(ev->reply), code, reason);
@@ -333,9 +347,21 @@ check_header(struct ws_session *s, struct ws_event *ev)
 }
 
 /*
+ * Whether the current frame is taken unread: refused (skip_frame), after
+ * the peer's close, or, after ours, anything but the peer's close.
+ */
+static bool
+frame_is_discarded(const struct ws_session *s)
+{
+    return s->skip_frame || s->state == WS_SESSION_CLOSED ||
+           (s->state == WS_SESSION_CLOSING && s->frame.opcode != WS_OP_CLOSE);
+}
+
+/*
  * Takes the next frame header from the kept partial header and in.
  * Returns the bytes of in it used; sets *done when a whole header was
- * decoded (and judged: ev->type is WS_EV_FAIL if it was refused).
+ * decoded (and judged: ev->type is WS_EV_FAIL if it was refused). Once
+ * CLOSED, headers are only delimited (§5.2 no longer judged).
  */
 static size_t
 take_header(struct ws_session *s, uint8_t *in, size_t len, bool *done,
@@ -357,8 +383,9 @@ take_header(struct ws_session *s, uint8_t *in, size_t len, bool *done,
         p = s->hdr;
         avail = s->hdr_len + copy;
     }
-    n = s->lenient ? ws_frame_header_extent(&s->frame, p, avail)
-                   : ws_frame_header_decode(&s->frame, p, avail, &err);
+    bool delimit_only = s->lenient || s->state == WS_SESSION_CLOSED;
+    n = delimit_only ? ws_frame_header_extent(&s->frame, p, avail)
+                     : ws_frame_header_decode(&s->frame, p, avail, &err);
     if (n == WS_AGAIN) {
         if (s->hdr_len == 0) {
             memcpy(s->hdr, in, len); /* len < WS_FRAME_HEADER_MAX */
@@ -371,18 +398,16 @@ take_header(struct ws_session *s, uint8_t *in, size_t len, bool *done,
     *done = true;
     if (n < 0) {
         /* The header itself breaks §5.2: fail now, at this byte. Its
-         * extent can still be read (the same bytes, again, leniently), so
-         * the frame is skipped and the peer's close still found; but not
-         * when its 64-bit length has the top bit set (no end is known),
-         * nor when it is the peer's close (nothing follows it). */
+         * extent can still be read (the same bytes, again, leniently, in
+         * the next call), so the frame is reported and skipped, and the
+         * peer's close still awaited; but not when its 64-bit length has
+         * the top bit set (no end is known: all that follows is taken as
+         * its payload), nor when it is the peer's close (nothing follows
+         * it). */
         bool endless = avail >= 3 && (p[1] & 0x7f) == 127 && (p[2] & 0x80);
         bool peer_close = (p[0] & 0x0f) == WS_OP_CLOSE;
-        if (endless || peer_close) {
-            fail_at(s, ev, err.code, err.reason, false);
-            ev->peer_closed = peer_close;
-            return len;
-        }
-        fail_at(s, ev, err.code, err.reason, true);
+        fail_at(s, ev, err.code, err.reason, !endless && !peer_close);
+        ev->peer_closed = peer_close;
         s->lenient = true;
         return 0;
     }
@@ -393,13 +418,14 @@ take_header(struct ws_session *s, uint8_t *in, size_t len, bool *done,
     ev->frame_data = NULL; /* what came before was another frame's */
     s->in_payload = true;
     s->frame_pos = 0;
-    if (s->lenient) {
+    if (delimit_only) {
         s->lenient = false;
-        s->skip_frame = true; /* the frame refused above */
-        return used;
+        s->skip_frame = true; /* the frame refused above, or after CLOSED */
+    } else {
+        s->skip_frame = false;
+        check_header(s, ev); /* on failure, skip_frame skips its payload */
     }
-    s->skip_frame = false;
-    check_header(s, ev); /* on failure, skip_frame skips its payload */
+    ev->frame_discarded = frame_is_discarded(s);
     return used;
 }
 
@@ -559,6 +585,7 @@ payload_done(struct ws_session *s, bool discard, bool control,
             s->msg_opcode = 0;
         }
         s->skip_frame = false;
+        s->ctrl_len = 0; /* a part gathered before our close, if any */
     } else if (control) {
         s->ctrl_len = 0;
         control_frame(s, s->ctrl, h->payload_len, ev);
@@ -581,7 +608,7 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
     uint64_t left = h->payload_len - s->frame_pos;
     size_t n = left < len ? (size_t)left : len;
     bool control = ws_frame_opcode_is_control(h->opcode);
-    bool discard = s->skip_frame || (!control && s->state != WS_SESSION_OPEN);
+    bool discard = frame_is_discarded(s);
 
     /* Where this call's part of the payload is unmasked (below), for the
      * caller's log. */
@@ -602,6 +629,10 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
         if (s->ctrl == NULL &&
             (s->ctrl = malloc(WS_CONTROL_PAYLOAD_MAX)) == NULL) {
             fail_at(s, ev, WS_CLOSE_INTERNAL_ERROR, "out of memory", false);
+            s->frame_pos += n; /* skipped, not kept: the frame still ends */
+            if (s->frame_pos == h->payload_len) {
+                payload_done(s, true, control, ev);
+            }
             return n;
         }
         memcpy(s->ctrl + s->ctrl_len, in, n);
@@ -664,12 +695,13 @@ ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
 
     event_clear(ev);
     ev->has_frame = false;
+    ev->frame_discarded = false;
     ev->frame_data = NULL;
     if (s->drop_msg) {
         s->drop_msg = false;
         msg_release(s);
     }
-    while (ev->type == WS_EV_NONE && s->state != WS_SESSION_CLOSED) {
+    while (ev->type == WS_EV_NONE) {
         if (!s->in_payload) {
             bool done;
             /* One header per call, and none after another frame's
@@ -689,5 +721,5 @@ ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
         }
         used += take_payload(s, in + used, len - used, ev);
     }
-    return s->state == WS_SESSION_CLOSED ? len : used;
+    return used;
 }

@@ -35,7 +35,19 @@ struct ws_session_config {
 enum ws_session_state {
     WS_SESSION_OPEN,    /* messages flow both ways */
     WS_SESSION_CLOSING, /* we sent a close frame and await the peer's */
-    WS_SESSION_CLOSED,  /* nothing more to read or send; close the TCP */
+    WS_SESSION_CLOSED,  /* nothing more to send; close the TCP. What still
+                           arrives is only delimited: each frame is
+                           reported, discarded */
+};
+
+/* Where the peer's frames stand when the input ends (ws_session_partial):
+ * the connection's last frame is whole, or cut. */
+enum ws_session_partial {
+    WS_PARTIAL_NONE,    /* no frame begun and unfinished */
+    WS_PARTIAL_HEADER,  /* part of a frame header, not yet reported */
+    WS_PARTIAL_PAYLOAD, /* the last frame reported (ev->frame), whose
+                           payload has not all arrived; a length with its
+                           top bit set (refused, §5.2) never ends */
 };
 
 enum ws_event_type {
@@ -48,11 +60,11 @@ enum ws_event_type {
     WS_EV_FAIL,    /* the peer broke the protocol (error); reply: our close
                       frame (empty if we had sent ours already): send it
                       and close the TCP connection (§7.1.7). State is now
-                      CLOSING when the peer's frames can still be told
-                      apart (the bad frame's length was known): keep
-                      feeding what arrives, to learn the peer's close as a
-                      WS_EV_CLOSE with no reply; CLOSED when they cannot.
-                      */
+                      CLOSING when the peer's close may still come (the
+                      bad frame's length was known): keep feeding what
+                      arrives, to learn it as a WS_EV_CLOSE with no reply;
+                      CLOSED when it may not (the bad frame was the peer's
+                      close, or no end of it is known). */
 };
 
 struct ws_event {
@@ -75,9 +87,17 @@ struct ws_event {
     char reason[WS_CLOSE_REASON_MAX + 1];
     /* The frame header decoded by this call, if any (at most one per
      * call), before its payload was judged: every frame the peer sent
-     * is reported once, whatever event it leads to. */
+     * is reported once, whatever event it leads to, as long as frames
+     * can be delimited (also after a close, and after a failure). */
     bool has_frame;
     struct ws_frame_header frame;
+    /* has_frame: the frame is discarded, its payload skipped unread: it
+     * came after the peer's close, after ours (data, ping and pong) or
+     * after a failure, or its header was refused (the failure's own
+     * frame, reported with WS_EV_FAIL, or in the next call when its
+     * header broke §5.2 itself). A frame whose payload is refused later
+     * (invalid UTF-8, say) was not discarded when its header came. */
+    bool frame_discarded;
     /* Payload of the frame in progress that this call unmasked, if any:
      * frame_data_len bytes from frame_data_pos of the frame's payload,
      * valid as ev->data is (compressed frames: as received). NULL when
@@ -152,8 +172,11 @@ void ws_session_clear(struct ws_session *s);
  * the end of a frame whose payload it shows in ev->frame_data.
  * The caller loops until the input is consumed, handling each event in
  * order (a message echoed before a later error's close frame keeps the
- * order of the wire). In state CLOSING data frames are discarded and only
- * the peer's close is reported; in state CLOSED everything is discarded.
+ * order of the wire). In state CLOSING data frames, pings and pongs are
+ * discarded and only the peer's close leads to an event; in state CLOSED
+ * every frame is discarded and no event comes, but each header is still
+ * reported (a header with a 64-bit length whose top bit is set makes
+ * all that follows its payload).
  * Allocation: the message buffer grows up to cfg->max_message_bytes.
  */
 size_t ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
@@ -200,5 +223,11 @@ enum ws_session_state ws_session_state(const struct ws_session *s);
 
 /* True when no message is partly received (nothing held but state). */
 bool ws_session_is_idle(const struct ws_session *s);
+
+/*
+ * Whether the input so far ends inside a frame (see enum
+ * ws_session_partial): what a connection that ends now leaves cut.
+ */
+enum ws_session_partial ws_session_partial(const struct ws_session *s);
 
 #endif

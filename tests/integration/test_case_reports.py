@@ -5,8 +5,11 @@ byte; the Sec-WebSocket-Key that finds the record (GET /v1/cases?key=);
 the wire log, frame by frame and read by read, ending with the close
 steps; a log over its bound (its first entries, a gap, its last ones); a
 request over its room (cut and flagged); no log at all (case_wirelog 0);
-and a case of 1000 compressed messages whose writes take some 80 sizes,
-all counted exactly.
+a case of 1000 compressed messages whose writes take some 80 sizes,
+all counted exactly; and every frame that arrives counted, those wsd
+discards marked (after the peer's close, Autobahn 7.1.x; a refused
+close frame, 7.3.6), a frame the peer abandoned said to be incomplete
+(6.4.3).
 
 Only loopback and kernel-chosen ports.
 """
@@ -114,6 +117,131 @@ def t_handshake_and_log(port, ws_port):
            "log: ends with our close written, our FIN, the drop")
     tap.eq(log[-1], ["DROP", "me"], "log: wsd dropped TCP")
     tap.eq(rec["wirelogEntries"], len(log), "log: every entry kept")
+
+
+def rf_rows(log):
+    return [r for r in log if r[0] == "RF"]
+
+
+def rf_marks(row):
+    """The marks wsd adds to an RF row (a list after Autobahn's 7
+    elements), [] when none."""
+    return row[7] if len(row) > 7 else []
+
+
+def raw_ws(ws_port):
+    """A raw socket past its handshake, and the key it sent."""
+    key = wsdtest.new_key()
+    s = wsdtest.connect(ws_port)
+    s.sendall(wsdtest.handshake_request(key=key))
+    wsdtest.read_http_head_raw(s)
+    return s, key
+
+
+def t_after_close(port, ws_port):
+    """Autobahn 7.1.2-7.1.6: the peer sends more frames after its close.
+    wsd reads them, counts them by opcode and logs them marked discarded:
+    in the read that carries the close, and after wsd has answered it and
+    shut its side (while it reads until the peer's end of stream)."""
+    after = b"".join([wsdtest.frame(1, b"after"), wsdtest.frame(9, b"p"),
+                      wsdtest.frame(1, b"frag", fin=False),
+                      wsdtest.frame(0, b"ment")])
+    close = wsdtest.frame(8, wsdtest.close_payload(1000))
+    for label in ("with the close", "lingering"):
+        s, key = raw_ws(ws_port)
+        try:
+            tap.ok(wsdtest.echo_raw(s, b"Hello"), "%s: an echo" % label)
+            if label == "with the close":
+                s.sendall(close + after)
+                code, _, _ = wsdtest.read_close(s)
+            else:
+                s.sendall(close)
+                code, _, _ = wsdtest.read_close(s)
+                s.sendall(after)
+            tap.eq(code, 1000, "%s: our close answered" % label)
+            wsdtest.drain_until_eof(s, 3)
+        finally:
+            s.close()
+        rec = closed_by_key(port, key, label)
+        if rec is None:
+            continue
+        tap.eq(rec["rxFrameStats"], {"2": 1, "8": 1, "1": 2, "9": 1, "0": 1},
+               "%s: every frame counted by opcode, those after the close "
+               "too" % label)
+        rf = rf_rows(rec["wirelog"])
+        tap.eq([(r[2], rf_marks(r)) for r in rf],
+               [(2, []), (8, []), (1, ["discarded"]), (9, ["discarded"]),
+                (1, ["discarded"]), (0, ["discarded"])],
+               "%s: in the log, those after the close marked discarded"
+               % label)
+        tap.eq([r[1][0] for r in rf], [5, 2, 5, 1, 4, 4],
+               "%s: with their lengths" % label)
+        tap.eq((rec["rxMessages"], rec["txMessages"], rec["wasClean"],
+                rec.get("rxFrameIncomplete")), (1, 1, True, False),
+               "%s: nothing after the close was processed; clean, no frame "
+               "cut" % label)
+
+
+def t_close_126(port, ws_port):
+    """Autobahn 7.3.6: a close frame with 126 bytes of payload (§5.5: at
+    most 125). wsd fails with 1002, and the frame, which it can still
+    delimit, is counted and logged as discarded."""
+    s, key = raw_ws(ws_port)
+    try:
+        s.sendall(wsdtest.frame(8, wsdtest.close_payload(1000, b"*" * 124)))
+        code, _, _ = wsdtest.read_close(s)
+        tap.eq(code, 1002, "close of 126 bytes: 1002")
+        wsdtest.drain_until_eof(s, 3)
+    finally:
+        s.close()
+    rec = closed_by_key(port, key, "close of 126 bytes")
+    if rec is None:
+        return
+    tap.eq(rec["rxFrameStats"], {"8": 1}, "close of 126 bytes: counted")
+    tap.eq([(r[1][0], r[2], rf_marks(r)) for r in rf_rows(rec["wirelog"])],
+           [(126, 8, ["discarded"])],
+           "close of 126 bytes: logged, marked discarded")
+    tap.eq(rec.get("rxFrameIncomplete"), False,
+           "close of 126 bytes: whole, not incomplete")
+
+
+def t_abandoned(port, ws_port):
+    """Autobahn 6.4.3: a text frame of 21 bytes with invalid UTF-8 in its
+    13th; wsd fails with 1007 at that byte, the peer abandons the frame and
+    closes TCP. The frame cannot be delimited: the record says so, and its
+    RF row is marked. A header cut short says so too, marking no row."""
+    payload = (b"\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90"
+               + b"ab\xce\xba\xe1\xbd\xb9\xcf")
+    s, key = raw_ws(ws_port)
+    try:
+        s.sendall(wsdtest.frame(1, payload)[:6 + 13])
+        code, _, _ = wsdtest.read_close(s)
+        tap.eq(code, 1007, "abandoned: 1007 at the invalid byte")
+    finally:
+        s.close()
+    rec = closed_by_key(port, key, "abandoned")
+    if rec is not None:
+        tap.eq(rec.get("rxFrameIncomplete"), True,
+               "abandoned: rxFrameIncomplete")
+        tap.eq([(r[1][0], r[2], r[3], rf_marks(r))
+                for r in rf_rows(rec["wirelog"])],
+               [(21, 1, True, ["incomplete"])],
+               "abandoned: its RF row marked incomplete")
+        tap.eq((rec["rxFrameStats"], rec["wasClean"]), ({"1": 1}, False),
+               "abandoned: counted once; not clean")
+
+    s, key = raw_ws(ws_port)
+    try:
+        tap.ok(wsdtest.echo_raw(s, b"whole"), "header cut: an echo first")
+        s.sendall(b"\x82")
+    finally:
+        s.close()
+    rec = closed_by_key(port, key, "header cut")
+    if rec is not None:
+        tap.eq(rec.get("rxFrameIncomplete"), True,
+               "header cut: rxFrameIncomplete")
+        tap.eq([rf_marks(r) for r in rf_rows(rec["wirelog"])], [[]],
+               "header cut: the whole frame before it not marked")
 
 
 def t_key_queries(port):
@@ -262,6 +390,9 @@ def main():
         wsdtest.guard(tap, "refusal heads", t_refusal_heads, port, w.port)
         wsdtest.guard(tap, "hostile", t_hostile, port, w.port)
         wsdtest.guard(tap, "exact sizes", t_exact_sizes, port, w.port)
+        wsdtest.guard(tap, "after close", t_after_close, port, w.port)
+        wsdtest.guard(tap, "close of 126 bytes", t_close_126, port, w.port)
+        wsdtest.guard(tap, "abandoned", t_abandoned, port, w.port)
     args = ["--case_wirelog", "16", "--case_request_bytes", "256"]
     with wsdtest.Wsd(tap, args=args) as w:
         wsdtest.guard(tap, "bounded", t_bounded, wsdtest.admin_port(w),

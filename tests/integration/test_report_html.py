@@ -30,8 +30,8 @@ PAGES = ["case_wsd_case_%s.html" % c for c in
          ("1_1_1", "2_10", "3_1", "5_1", "6_2_1", "6_4_3", "7_1_6", "7_3_6",
           "12_1_1")] + [
     "index.html", "order_index.html", "hostile_case.html",
-    "hostile_index.html", "ill_typed.html", "empty_case.html",
-    "empty_index.html"]
+    "hostile_index.html", "ill_typed.html", "marks_case.html",
+    "empty_case.html", "empty_index.html"]
 
 
 def html5_errors(data):

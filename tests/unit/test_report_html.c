@@ -602,6 +602,32 @@ test_ill_typed(void)
     }
 }
 
+/* wsd's marks on a frame received (discarded, incomplete) are shown, a
+ * mark the input made up as text. */
+static void
+test_frame_marks(void)
+{
+    json_t *c = json_pack(
+        "{s:[[s, [i, s], i, b, i, b, s, [s, s]], [s, [i, s], i, b, i, b, n, "
+        "[s]], [s, [i, s], i, b, i, b, n]]}",
+        "wirelog", "RF", 5, " ...", 1, 1, 0, 1, "01020304", "discarded",
+        "incomplete", "RF", 3, "abc", 2, 1, 0, 0, SCRIPT, "RF", 2, "ok", 1, 1,
+        0, 0);
+    struct page p = render(report_html_case, c, "marks_case.html");
+
+    is_int(p.rc, 0, "marks: the case renders");
+    page_is_clean(&p, "marks");
+    ok(has(&p, "masked, key 01020304<br><strong>discarded</strong><br>"
+               "<strong>incomplete</strong></td>"),
+       "marks: discarded and incomplete shown after the mask");
+    ok(has(&p, "not masked<br><strong>&lt;script&gt;alert(1)&lt;/script&gt;"
+               "</strong></td>"),
+       "marks: a made-up mark as text");
+    is_int(count(p.text, "<strong>"), 3, "marks: none on the frame without");
+    json_decref(c);
+    free(p.text);
+}
+
 /* The least a page can be made of: an empty object. */
 static void
 test_empty(void)
@@ -635,6 +661,7 @@ main(void)
     test_hostile_case();
     test_hostile_index();
     test_ill_typed();
+    test_frame_marks();
     test_empty();
     return tap_done();
 }

@@ -42,6 +42,7 @@ static const char *const case_keys[] = {
     "txOctetOverflow",
     "rxFrameStats",
     "txFrameStats",
+    "rxFrameIncomplete",
     "rxMessages",
     "txMessages",
     "rxPayloadBytes",
@@ -104,6 +105,7 @@ test_case_full(void)
     c.tx_frames[1] = 2;
     c.tx_frames[8] = 1;
     c.tx_frames[10] = 1;
+    c.rx_frame_incomplete = 1;
     c.rx_messages = 3;
     c.tx_messages = 2;
     c.rx_payload_bytes = 1305;
@@ -145,6 +147,7 @@ test_case_full(void)
     is_key(j, "txOctetOverflow", "null");
     is_key(j, "rxFrameStats", "{\"1\":2,\"2\":1,\"8\":1,\"9\":1}");
     is_key(j, "txFrameStats", "{\"1\":2,\"10\":1,\"8\":1}");
+    is_key(j, "rxFrameIncomplete", "true");
     is_key(j, "rxMessages", "3");
     is_key(j, "txMessages", "2");
     is_key(j, "rxPayloadBytes", "1305");
@@ -201,6 +204,7 @@ test_case_fresh(void)
     is_key(j, "txOctetOverflow", "null");
     is_key(j, "rxFrameStats", "{}");
     is_key(j, "txFrameStats", "{}");
+    is_key(j, "rxFrameIncomplete", "false");
     is_key(j, "rxMessages", "0");
     is_key(j, "closedByMe", "false");
     is_key(j, "failedByMe", "false");
@@ -979,6 +983,45 @@ test_wirelog(void)
            "[\"RO\",[3,\" ...\"]],[\"GAP\",92],[\"RO\",[4,\" ...\"]],"
            "[\"RO\",[5,\" ...\"]],[\"RO\",[6,\" ...\"]],[\"RO\",[7,\" ...\"]]]",
            "a log run over: its first entries, the gap, its last ones");
+    free(got);
+    json_decref(j);
+
+    /* Frames wsd marked: one more element, the list of its marks. */
+    w[0] = (struct stats_wire){
+        STATS_WIRE_RFRAME, 0x81, STATS_WIRE_MASKED, 5, {1, 2, 3}, 5, "after"};
+    w[1] = (struct stats_wire){STATS_WIRE_RFRAME,
+                               0x88,
+                               STATS_WIRE_MASKED | STATS_WIRE_DISCARDED,
+                               0,
+                               {0},
+                               126,
+                               {0}};
+    w[2] = (struct stats_wire){STATS_WIRE_RFRAME,
+                               0x01,
+                               STATS_WIRE_MASKED | STATS_WIRE_INCOMPLETE,
+                               2,
+                               {0},
+                               21,
+                               "ab"};
+    w[3] = (struct stats_wire){STATS_WIRE_RFRAME,
+                               0x8c,
+                               STATS_WIRE_DISCARDED | STATS_WIRE_INCOMPLETE,
+                               0,
+                               {0},
+                               11,
+                               {0}};
+    r.c.wire_n = 4;
+    j = stats_json_wirelog(&r.c);
+    got = json_dumps(j, JSON_COMPACT);
+    is_str(got,
+           "[[\"RF\",[5,\"after\"],1,true,0,true,\"01020300\"],"
+           "[\"RF\",[126,\" ...\"],8,true,0,true,\"00000000\",[\"discarded\"]],"
+           "[\"RF\",[21,\"ab ...\"],1,false,0,true,\"00000000\","
+           "[\"incomplete\"]],"
+           "[\"RF\",[11,\" ...\"],12,true,0,false,null,"
+           "[\"discarded\",\"incomplete\"]]]",
+           "RF rows: Autobahn's, and a list of marks after a discarded or "
+           "incomplete frame's");
     free(got);
     json_decref(j);
 }

@@ -44,7 +44,8 @@ start(struct stats_record *r)
 static void
 finish(struct stats_record *r, bool clean, uint64_t at_ms)
 {
-    struct stats_record_end e = {true, false, false, clean ? NULL : "why"};
+    struct stats_record_end e = {.dropped_by_me = true,
+                                 .why = clean ? NULL : "why"};
     stats_record_finish(r, &e, at_ms);
 }
 
@@ -343,7 +344,7 @@ test_wire_log(void)
     }
     stats_record_handshake(&r, 101, NULL, NULL);
     stats_record_read(&r, payload, 46);
-    stats_record_frame_in(&r, &h);
+    stats_record_frame_in(&r, &h, false);
     stats_record_frame_data(&r, payload, 5, 0);
     stats_record_frame_data(&r, payload + 5, 35, 5);
     stats_record_frame_data(&r, payload, 5, 0); /* not where it stands */
@@ -404,11 +405,11 @@ test_wire_overrun(void)
     uint8_t b[64] = {0};
     uint64_t gap;
 
-    stats_record_frame_in(&r, &h); /* entry 0, kept: of the first 4 */
+    stats_record_frame_in(&r, &h, false); /* entry 0, kept: of the first 4 */
     for (unsigned i = 1; i < 30; i++) {
         stats_record_read(&r, b, i);
     }
-    stats_record_frame_in(&r, &h); /* entry 30, in the ring */
+    stats_record_frame_in(&r, &h, false); /* entry 30, in the ring */
     for (unsigned i = 31; i < 40; i++) {
         stats_record_read(&r, b, i); /* push it out of the ring */
     }
@@ -457,6 +458,102 @@ test_wire_overrun(void)
        "overrun: a corrupt ring reads as the first 12 entries");
 }
 
+/*
+ * Frames after the peer's close (Autobahn 7.1.x) count by opcode like any
+ * other, and their wire entries say they were discarded; a compressed one
+ * adds nothing to the compressed bytes received.
+ */
+static void
+test_discarded(void)
+{
+    uint64_t buf[4096];
+    struct stats_record r;
+    struct stats_case *rec = wire_start(&r);
+    struct ws_frame_header text = {true, WS_RSV1, WS_OP_TEXT, true, {0}, 9};
+    struct ws_frame_header close = {true, 0, WS_OP_CLOSE, true, {0}, 2};
+    struct ws_frame_header ping = {true, 0, WS_OP_PING, true, {0}, 4};
+    struct stats_counters *wc = &stats_shm_slot(&wshm, 0)->c;
+    uint64_t frames0 = load(&wc->rx_frames);
+    uint64_t gap;
+
+    stats_record_handshake(&r, 101, NULL, NULL);
+    stats_record_frame_in(&r, &text, false);
+    stats_record_frame_in(&r, &close, false);
+    stats_record_frame_in(&r, &text, true);
+    stats_record_frame_in(&r, &ping, true);
+    finish(&r, true, T0_MS);
+    is_int(load(&wc->rx_frames) - frames0, 4,
+           "discarded: the worker counts every frame");
+    struct stats_case *c = wire_copy(rec, buf);
+    if (c == NULL) {
+        ok(false, "discarded: the record reads back");
+        return;
+    }
+    ok(c->rx_frames[WS_OP_TEXT] == 2 && c->rx_frames[WS_OP_CLOSE] == 1 &&
+           c->rx_frames[WS_OP_PING] == 1,
+       "discarded: rx_frames counts them by opcode");
+    is_int(c->rx_compressed_bytes, 9,
+           "discarded: the compressed bytes of the processed frame only");
+    bool marks = true;
+    for (unsigned k = 0; k < 4; k++) {
+        const struct stats_wire *w = stats_wire_at(c, k, &gap);
+        marks = marks && w->kind == STATS_WIRE_RFRAME &&
+                ((w->flags & STATS_WIRE_DISCARDED) != 0) == (k >= 2) &&
+                (w->flags & STATS_WIRE_INCOMPLETE) == 0;
+    }
+    ok(marks, "discarded: the last two entries are marked, the first not");
+    ok(!c->rx_frame_incomplete, "discarded: no frame cut");
+}
+
+/*
+ * A connection that ends inside a frame: the record says so, and when
+ * the frame's header had come, its entry too; not when only part of a
+ * header had (the last entry is another frame's).
+ */
+static void
+test_incomplete(void)
+{
+    uint64_t buf[4096];
+    struct stats_record r;
+    struct stats_case *rec = wire_start(&r);
+    struct ws_frame_header h = {false, 0, WS_OP_TEXT, true, {0}, 21};
+    struct stats_record_end e = {.why = "peer dropped the TCP connection first",
+                                 .rx_frame_incomplete = true,
+                                 .rx_frame_logged = true};
+    uint64_t gap;
+
+    stats_record_handshake(&r, 101, NULL, NULL);
+    stats_record_frame_in(&r, &h, false);
+    stats_record_read(&r, (const uint8_t *)"x", 1);
+    stats_record_finish(&r, &e, T0_MS);
+    struct stats_case *c = wire_copy(rec, buf);
+    ok(c != NULL && c->rx_frame_incomplete, "incomplete: the record says so");
+    const struct stats_wire *w = c != NULL ? stats_wire_at(c, 0, &gap) : NULL;
+    ok(w != NULL && w->kind == STATS_WIRE_RFRAME &&
+           (w->flags & STATS_WIRE_INCOMPLETE) != 0 &&
+           (w->flags & STATS_WIRE_DISCARDED) == 0,
+       "incomplete: the frame's entry is marked");
+
+    rec = wire_start(&r);
+    e.rx_frame_logged = false;
+    stats_record_handshake(&r, 101, NULL, NULL);
+    h.payload_len = 1;
+    stats_record_frame_in(&r, &h, false);
+    stats_record_finish(&r, &e, T0_MS);
+    c = wire_copy(rec, buf);
+    w = c != NULL ? stats_wire_at(c, 0, &gap) : NULL;
+    ok(c != NULL && c->rx_frame_incomplete && w != NULL &&
+           (w->flags & STATS_WIRE_INCOMPLETE) == 0,
+       "incomplete: cut in a header, the last whole frame is not marked");
+
+    rec = wire_start(&r);
+    stats_record_handshake(&r, 101, NULL, NULL);
+    stats_record_frame_in(&r, &h, false);
+    finish(&r, true, T0_MS);
+    c = wire_copy(rec, buf);
+    ok(c != NULL && !c->rx_frame_incomplete, "incomplete: not otherwise");
+}
+
 int
 main(void)
 {
@@ -477,6 +574,8 @@ main(void)
         test_heads();
         test_wire_log();
         test_wire_overrun();
+        test_discarded();
+        test_incomplete();
         stats_shm_destroy(&wshm);
     }
     stats_shm_destroy(&shm);

@@ -51,6 +51,8 @@ enum piece_kind {
     P_FRAME,    /* masked frame b0 carrying data[0..len) */
     P_UNMASKED, /* the same frame without a mask */
     P_HEADER,   /* the masked header of frame b0 claiming claim bytes */
+    P_CUT,      /* masked frame b0 claiming claim bytes, data[0..len) of
+                   them sent: the peer abandons it midway */
     P_CLOSE,    /* here the server calls ws_session_close(1001, "bye") */
 };
 
@@ -68,6 +70,7 @@ struct piece {
 #define FRAME(b0, s)    {P_FRAME, (b0), (s), sizeof(s) - 1, 0}
 #define UNMASKED(b0, s) {P_UNMASKED, (b0), (s), sizeof(s) - 1, 0}
 #define HEADER(b0, n)   {P_HEADER, (b0), "", 0, (n)}
+#define CUT(b0, s, n)   {P_CUT, (b0), (s), sizeof(s) - 1, (n)}
 #define OUR_CLOSE       {P_CLOSE, 0, "", 0, 0}
 /* clang-format on */
 
@@ -75,8 +78,9 @@ struct piece {
 #define SENT             "SENT>880503e9627965;"
 /* Our close frame for a failure: 88, length, the code, a reason. */
 /* After a failure the session still delimits frames, to see the peer's
- * close; it is CLOSED at once (_CLOSED) when the bad frame's header made
- * that impossible, or when the bad frame was the peer's close itself. */
+ * close; it is CLOSED at once (_CLOSED) when no close can follow: the bad
+ * frame's header gave it no end, or the bad frame was the peer's close
+ * itself. */
 #define FAIL_1002        "FAIL:1002>88..03ea+reason;END:CLOSING"
 #define FAIL_1002_CLOSED "FAIL:1002>88..03ea+reason;END:CLOSED"
 #define FAIL_1007        "FAIL:1007>88..03ef+reason;END:CLOSING"
@@ -91,6 +95,8 @@ struct sess_case {
     uint64_t max_frame_bytes;   /* 0: DEFAULT_LIMIT_BYTES */
     size_t fail_at; /* when set: the shortest prefix that must fail */
     const char *want;
+    const char *frames; /* when set: the frame headers reported, as
+                           struct run's frames has them */
 };
 
 /*
@@ -170,17 +176,20 @@ static const struct sess_case cases[] = {
      .want = "PING:>8a00;END:OPEN,busy"},
     {"input ends inside a frame header",
      {RAW("\x81\x85\x37\xfa")},
-     .want = "END:OPEN,busy"},
+     .want = "END:OPEN,busy",
+     .frames = "cut:header"},
     {"input ends inside a payload",
      {RAW("\x81\x85\x37\xfa\x21\x3d\x7f\x9f")},
-     .want = "END:OPEN,busy"},
+     .want = "END:OPEN,busy",
+     .frames = "1F:5 cut:payload"},
 
     /* Protocol errors (§5.2, §5.4, §5.5): 1002, our close frame, then
-     * nothing more is reported whatever follows. */
+     * no event whatever follows (only frame headers, discarded). */
     {"continuation without a start",
      {FRAME(0x80, "lo"), FRAME(0x81, "after")},
      .fail_at = 6,
-     .want = FAIL_1002},
+     .want = FAIL_1002,
+     .frames = "0FD:2 1FD:5 "},
     {"non-final continuation without a start",
      {FRAME(0x00, "lo")},
      .fail_at = 6,
@@ -206,7 +215,8 @@ static const struct sess_case cases[] = {
     {"RFC 6455 5.7 unmasked Hello",
      {RAW("\x81\x05\x48\x65\x6c\x6c\x6f"), FRAME(0x81, "after")},
      .fail_at = 2,
-     .want = FAIL_1002},
+     .want = FAIL_1002,
+     .frames = "1FD:5 1FD:5 "},
     {"unmasked ping", {UNMASKED(0x89, "Hello")}, .want = FAIL_1002},
     {"unmasked close", {UNMASKED(0x88, "")}, .want = FAIL_1002},
     {"opcode 0x3", {FRAME(0x83, "")}, .want = FAIL_1002},
@@ -223,9 +233,15 @@ static const struct sess_case cases[] = {
      {FRAME(0x01, "Hel"), FRAME(0x8b, "")},
      .want = FAIL_1002},
     {"ping of 126 bytes", {HEADER(0x89, 126)}, .want = FAIL_1002},
-    {"close of 126 bytes", {HEADER(0x88, 126)}, .want = FAIL_1002_CLOSED},
+    {"close of 126 bytes",
+     {HEADER(0x88, 126)},
+     .want = FAIL_1002_CLOSED,
+     .frames = "8FD:126 cut:payload"},
     {"fragmented ping", {FRAME(0x09, "Hello")}, .want = FAIL_1002},
-    {"fragmented close", {FRAME(0x08, "")}, .want = FAIL_1002_CLOSED},
+    {"fragmented close",
+     {FRAME(0x08, "")},
+     .want = FAIL_1002_CLOSED,
+     .frames = "8D:0 "},
     {"fragmented pong inside a message",
      {FRAME(0x01, "a"), FRAME(0x0a, ""), FRAME(0x80, "b")},
      .want = FAIL_1002},
@@ -234,7 +250,8 @@ static const struct sess_case cases[] = {
      .want = FAIL_1002},
     {"64-bit length with the top bit set",
      {RAW("\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00\x37\xfa\x21\x3d")},
-     .want = FAIL_1002_CLOSED},
+     .want = FAIL_1002_CLOSED,
+     .frames = "2FD:9223372036854775808 cut:payload"},
 
     /* Order of the wire: a message before a bad frame comes first. */
     {"valid text, then an unmasked frame",
@@ -276,14 +293,16 @@ static const struct sess_case cases[] = {
                   "cdef"),
       FRAME(0x81, "ignored"), FRAME(0x89, "unanswered"),
       FRAME(0x88, "\x03\xef")},
-     .want = "FAIL:1007>88..03ef+reason;CLOSE:1007>-;END:CLOSED"},
+     .want = "FAIL:1007>88..03ef+reason;CLOSE:1007>-;END:CLOSED",
+     .frames = "1F:9 1FD:7 9FD:10 8F:2 "},
     {"RSV1 without an extension, then the peer's close",
      {FRAME(0xc1, "Hello"), FRAME(0x88, "\x03\xea"
                                         "bye")},
      .want = "FAIL:1002>88..03ea+reason;CLOSE:1002:bye>-;END:CLOSED"},
     {"a reserved opcode skipped whole, then the peer's close",
      {FRAME(0x83, "payload of an unknown kind"), FRAME(0x88, "\x03\xea")},
-     .want = "FAIL:1002>88..03ea+reason;CLOSE:1002>-;END:CLOSED"},
+     .want = "FAIL:1002>88..03ea+reason;CLOSE:1002>-;END:CLOSED",
+     .frames = "3FD:26 8F:2 "},
     {"a ping of 126 bytes skipped whole, then the peer's close",
      {FRAME(0x89, "0123456789abcdef0123456789abcdef0123456789abcdef"
                   "0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -293,7 +312,8 @@ static const struct sess_case cases[] = {
     {"a frame over the limit skipped whole, then the peer's close",
      {FRAME(0x82, "0123456789abcdefXYZ"), FRAME(0x88, "\x03\xf1")},
      .max_frame_bytes = 16,
-     .want = "FAIL:1009>88..03f1+reason;CLOSE:1009>-;END:CLOSED"},
+     .want = "FAIL:1009>88..03f1+reason;CLOSE:1009>-;END:CLOSED",
+     .frames = "2FD:19 8F:2 "},
     {"E2 82 then ASCII",
      {FRAME(0x81, "\xe2\x82"
                   "A")},
@@ -396,7 +416,8 @@ static const struct sess_case cases[] = {
     /* The peer's close (§5.5.1, §7.4): echo the code, nothing after. */
     {"empty close",
      {FRAME(0x88, ""), FRAME(0x81, "after")},
-     .want = "CLOSE:1005>8800;END:CLOSED"},
+     .want = "CLOSE:1005>8800;END:CLOSED",
+     .frames = "8F:0 1FD:5 "},
     {"close 1000 with a reason",
      {FRAME(0x88, "\x03\xe8"
                   "bye")},
@@ -421,14 +442,18 @@ static const struct sess_case cases[] = {
      .want = "CLOSE:4999:\\xce\\xba>88021387;END:CLOSED"},
     {"close inside a fragmented message",
      {FRAME(0x01, "Hel"), FRAME(0x88, "\x03\xe8"), FRAME(0x80, "lo")},
-     .want = "CLOSE:1000>880203e8;END:CLOSED"},
+     .want = "CLOSE:1000>880203e8;END:CLOSED",
+     .frames = "1:3 8F:2 0FD:2 "},
     {"close payload of one byte",
      {FRAME(0x88, "\x03")},
      .want = FAIL_1002_CLOSED},
     {"close code 0", {FRAME(0x88, "\x00\x00")}, .want = FAIL_1002_CLOSED},
     {"close code 999", {FRAME(0x88, "\x03\xe7")}, .want = FAIL_1002_CLOSED},
     {"close code 1004", {FRAME(0x88, "\x03\xec")}, .want = FAIL_1002_CLOSED},
-    {"close code 1005", {FRAME(0x88, "\x03\xed")}, .want = FAIL_1002_CLOSED},
+    {"close code 1005",
+     {FRAME(0x88, "\x03\xed")},
+     .want = FAIL_1002_CLOSED,
+     .frames = "8F:2 "},
     {"close code 1006", {FRAME(0x88, "\x03\xee")}, .want = FAIL_1002_CLOSED},
     {"close code 1015", {FRAME(0x88, "\x03\xf7")}, .want = FAIL_1002_CLOSED},
     {"close code 1016", {FRAME(0x88, "\x03\xf8")}, .want = FAIL_1002_CLOSED},
@@ -454,13 +479,16 @@ static const struct sess_case cases[] = {
     {"our close, data and pings discarded",
      {OUR_CLOSE, FRAME(0x81, "Hello"), FRAME(0x89, "ping"), FRAME(0x8a, "pong"),
       FRAME(0x82, "bin"), FRAME(0x88, "\x03\xe8")},
-     .want = SENT "CLOSE:1000>-;END:CLOSED"},
+     .want = SENT "CLOSE:1000>-;END:CLOSED",
+     .frames = "1FD:5 9FD:4 aFD:4 2FD:3 8F:2 "},
     {"our close, no answer yet",
      {OUR_CLOSE, FRAME(0x81, "Hello")},
-     .want = SENT "END:CLOSING,idle"},
+     .want = SENT "END:CLOSING,idle",
+     .frames = "1FD:5 "},
     {"our close, unmasked frame",
      {OUR_CLOSE, UNMASKED(0x81, "x")},
-     .want = SENT "FAIL:1002>-;END:CLOSED"},
+     .want = SENT "FAIL:1002>-;END:CLOSED",
+     .frames = "1FD:1 "},
     {"our close, bad close code",
      {OUR_CLOSE, FRAME(0x88, "\x03\xed")},
      .want = SENT "FAIL:1002>-;END:CLOSED"},
@@ -471,7 +499,8 @@ static const struct sess_case cases[] = {
      .want = SENT "CLOSE:1005>-;END:CLOSED"},
     {"our close inside a fragmented message",
      {FRAME(0x01, "Hel"), OUR_CLOSE, FRAME(0x80, "lo"), FRAME(0x88, "")},
-     .want = SENT "CLOSE:1005>-;END:CLOSED"},
+     .want = SENT "CLOSE:1005>-;END:CLOSED",
+     .frames = "1:3 0FD:2 8F:0 "},
     /* The peer may start or finish messages until it sees our close. */
     {"our close, then a fragmented message",
      {OUR_CLOSE, FRAME(0x01, "Hel"), FRAME(0x80, "lo"), FRAME(0x88, "")},
@@ -480,6 +509,64 @@ static const struct sess_case cases[] = {
      {FRAME(0x01, "Hel"), OUR_CLOSE, FRAME(0x80, "lo"), FRAME(0x81, "x"),
       FRAME(0x88, "")},
      .want = SENT "CLOSE:1005>-;END:CLOSED"},
+
+    /* Every frame that arrives is reported, and the ones not processed
+     * say so (D): after a close, or refused; where the input ends inside
+     * a frame, the run says so (cut:). */
+    {"Autobahn 7.1.x: frames after the peer's close",
+     {FRAME(0x81, "Hello"), FRAME(0x88, "\x03\xe8"), FRAME(0x81, "after"),
+      FRAME(0x89, "ping"), FRAME(0x01, "frag"), FRAME(0x80, "ment"),
+      FRAME(0x88, "")},
+     .want = "MSG1:Hello;CLOSE:1000>880203e8;END:CLOSED",
+     .frames = "1F:5 8F:2 1FD:5 9FD:4 1D:4 0FD:4 8FD:0 "},
+    {"after the peer's close, headers are delimited, not judged",
+     {FRAME(0x88, ""), FRAME(0x83, "xy"), UNMASKED(0x81, "z"),
+      FRAME(0x49, "rsv"), HEADER(0x89, 200)},
+     .want = "CLOSE:1005>8800;END:CLOSED",
+     .frames = "8F:0 3FD:2 1FD:1 9RD:3 9FD:200 cut:payload"},
+    {"after the peer's close, a length with its top bit set",
+     {FRAME(0x88, ""),
+      RAW("\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00\x37\xfa\x21\x3d"),
+      FRAME(0x88, "")},
+     .want = "CLOSE:1005>8800;END:CLOSED",
+     .frames = "8F:0 2FD:9223372036854775808 cut:payload"},
+    {"Autobahn 7.3.6: a close of 126 bytes, then a frame",
+     {FRAME(0x88, "\x03\xe8"
+                  "*******************************"
+                  "*******************************"
+                  "*******************************"
+                  "*******************************"),
+      FRAME(0x81, "x")},
+     .want = FAIL_1002_CLOSED,
+     .frames = "8FD:126 1FD:1 "},
+    {"after a failure and the peer's close, frames still delimited",
+     {FRAME(0xc1, "Hello"), FRAME(0x82, "bin"), FRAME(0x88, "\x03\xea"),
+      FRAME(0x81, "late")},
+     .want = "FAIL:1002>88..03ea+reason;CLOSE:1002>-;END:CLOSED",
+     .frames = "1FRD:5 2FD:3 8F:2 1FD:4 "},
+    {"our close, the peer's, then more",
+     {OUR_CLOSE, FRAME(0x81, "x"), FRAME(0x88, ""), FRAME(0x89, "p")},
+     .want = SENT "CLOSE:1005>-;END:CLOSED",
+     .frames = "1FD:1 8F:0 9FD:1 "},
+    /* A ping half gathered when we close: its rest is skipped, and the
+     * peer's close is gathered afresh. */
+    {"our close inside a ping, then the peer's close",
+     {CUT(0x89, "ab", 4), OUR_CLOSE, RAW("cd"), FRAME(0x88, "\x03\xe8")},
+     .want = SENT "CLOSE:1000>-;END:CLOSED",
+     .frames = "9F:4 8F:2 "},
+    /* Autobahn 6.4.4: after our 1007 the peer gives up the frame and
+     * sends its close, which fills the rest of the frame's length. */
+    {"Autobahn 6.4.4: a frame abandoned midway, a close inside it",
+     {CUT(0x81, "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90", 21),
+      FRAME(0x88, "\x03\xe8")},
+     .fail_at = 19,
+     .want = FAIL_1007,
+     .frames = "1F:21 "},
+    {"a frame abandoned midway, then the end of the input",
+     {CUT(0x81, "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90", 21)},
+     .fail_at = 19,
+     .want = FAIL_1007,
+     .frames = "1F:21 cut:payload"},
 };
 
 /* An input under construction. */
@@ -588,6 +675,9 @@ input_build(struct input *in, const struct piece *pieces, size_t n_pieces)
         case P_HEADER:
             frame_put(in, pc->b0, key, NULL, 0, pc->claim);
             break;
+        case P_CUT:
+            frame_put(in, pc->b0, key, data, pc->len, pc->claim);
+            break;
         case P_CLOSE:
             in->close_at = in->len;
             break;
@@ -599,7 +689,11 @@ input_build(struct input *in, const struct piece *pieces, size_t n_pieces)
 struct run {
     char ev[TEXT_MAX]; /* the transcript */
     size_t ev_len;
-    char frames[TEXT_MAX]; /* the frame headers the events reported */
+    /* The frame headers the events reported, each as <opcode in hex>,
+     * F when final, R with RSV bits, D when discarded, ':' and its
+     * length, then a space; at the end "cut:header" or "cut:payload"
+     * when the input ended inside a frame (ws_session_partial). */
+    char frames[TEXT_MAX];
     size_t frames_len;
     bool capture;   /* keep a copy of the last message */
     bool failed;    /* a WS_EV_FAIL was seen */
@@ -766,11 +860,13 @@ record_event(struct run *r, const struct ws_session *s,
 }
 
 static void
-frame_seen(struct run *r, const struct ws_frame_header *h)
+frame_seen(struct run *r, const struct ws_event *ev)
 {
-    appendf(r->frames, &r->frames_len, "%x%s%s:%llu ", h->opcode,
+    const struct ws_frame_header *h = &ev->frame;
+
+    appendf(r->frames, &r->frames_len, "%x%s%s%s:%llu ", h->opcode,
             h->fin ? "F" : "", h->rsv != 0 ? "R" : "",
-            (unsigned long long)h->payload_len);
+            ev->frame_discarded ? "D" : "", (unsigned long long)h->payload_len);
 }
 
 /*
@@ -797,11 +893,15 @@ feed_chunk(struct ws_session *s, struct run *r, const uint8_t *src, size_t len)
             add(r, "!overrun;");
             break;
         }
-        if (was_closed && (used != n || ev.type != WS_EV_NONE)) {
+        /* Once CLOSED, frames are only delimited: each call takes bytes,
+         * and reports headers, discarded, but no event. */
+        if (was_closed &&
+            (used == 0 || ev.type != WS_EV_NONE ||
+             (ev.has_frame && !ev.frame_discarded) || ev.frame_data != NULL)) {
             add(r, "!after-close;");
         }
         if (ev.has_frame) {
-            frame_seen(r, &ev.frame);
+            frame_seen(r, &ev);
             r->payload_hash = (r->payload_hash ^ 0x100) * 1099511628211ULL;
             r->payload_pos = 0;
         }
@@ -908,6 +1008,16 @@ run_input(struct run *r, const struct input *in, size_t limit,
      * no interest. */
     if (ws_session_state(&s) != WS_SESSION_CLOSED && !r->failed) {
         add(r, ws_session_is_idle(&s) ? ",idle" : ",busy");
+    }
+    switch (ws_session_partial(&s)) {
+    case WS_PARTIAL_NONE:
+        break;
+    case WS_PARTIAL_HEADER:
+        appendf(r->frames, &r->frames_len, "cut:header");
+        break;
+    case WS_PARTIAL_PAYLOAD:
+        appendf(r->frames, &r->frames_len, "cut:payload");
+        break;
     }
     ws_session_clear(&s);
 }
@@ -1025,6 +1135,28 @@ check_fail_at(const char *name, size_t fail_at, const char *want,
     free(r);
 }
 
+/*
+ * The frame headers reported, discarded or not, and where the input
+ * ended: whole and one byte at a time (check_splits has shown that every
+ * split reports the same).
+ */
+static void
+check_frames(const char *name, const char *want, const struct input *in,
+             const struct ws_session_config *cfg)
+{
+    struct run *r = calloc(1, sizeof(*r));
+
+    if (r == NULL) {
+        abort();
+    }
+    run_input(r, in, in->len, cfg, NULL, SPLIT_WHOLE);
+    is_str(r->frames, want, "%s: frames reported (whole)", name);
+    run_input(r, in, in->len, cfg, NULL, SPLIT_ONE_BYTE);
+    is_str(r->frames, want, "%s: frames reported (one byte at a time)", name);
+    run_free(r);
+    free(r);
+}
+
 static void
 test_table(void)
 {
@@ -1038,6 +1170,9 @@ test_table(void)
         check_splits(c->name, &in, &cfg, NULL, c->want, NULL, 0);
         if (c->fail_at != 0) {
             check_fail_at(c->name, c->fail_at, c->want, &in, &cfg, NULL);
+        }
+        if (c->frames != NULL) {
+            check_frames(c->name, c->frames, &in, &cfg);
         }
         free(in.p);
     }
@@ -1342,7 +1477,7 @@ test_idle(void)
  * After a failure whose frame had a known length, the session skips the
  * rest of that frame, discards data and pings unanswered, and reports
  * only the peer's close; after a header whose frame has no known end, it
- * takes every byte and reports nothing.
+ * takes every byte after it as that frame's payload.
  */
 static void
 test_after_fail(void)
@@ -1388,7 +1523,7 @@ test_after_fail(void)
     ws_session_clear(&s);
 
     /* A 64-bit length with its top bit set: no end of the frame is
-     * known, so nothing after it can be delimited. */
+     * known, so all that follows is taken as its payload. */
     in.len = 0;
     input_put(&in, "\x82\xff\x80\x00\x00\x00\x00\x00\x00\x00\x37\xfa\x21\x3d",
               14);
@@ -1396,11 +1531,19 @@ test_after_fail(void)
     ws_session_init(&s, &cfg);
     ev = feed_all(&s, &in, &used);
     is_int(ev.type, WS_EV_FAIL, "lost framing: FAIL");
-    is_int(used, in.len, "lost framing: whole input taken");
+    is_int(used, 0, "lost framing: at the header, not past it");
+    ok(!ev.has_frame, "lost framing: the header not yet reported");
     is_int(ws_session_state(&s), WS_SESSION_CLOSED, "lost framing: CLOSED");
+    used = ws_session_feed(&s, in.p, in.len, &ev);
+    ok(used == in.len && ev.type == WS_EV_NONE && ev.has_frame &&
+           ev.frame_discarded && ev.frame.payload_len == UINT64_C(1) << 63,
+       "lost framing: then reported, discarded, and everything after it "
+       "taken as its payload");
     ev = feed_all(&s, &in, &used);
-    ok(used == in.len && ev.type == WS_EV_NONE,
-       "lost framing: a close gives nothing");
+    ok(used == in.len && ev.type == WS_EV_NONE && !ev.has_frame,
+       "lost framing: a close gives nothing, not even a header");
+    is_int(ws_session_partial(&s), WS_PARTIAL_PAYLOAD,
+           "lost framing: the input ends inside that frame");
     ws_session_clear(&s);
     free(in.p);
 }
@@ -1422,15 +1565,16 @@ test_frame_events(void)
     frame_put(&in, 0x80, keys[2], (const uint8_t *)"lo", 2, 2);
     frame_put(&in, 0xc2, keys[3], (const uint8_t *)"x", 1, 1);
     run_input(r, &in, in.len, &cfg, NULL, SPLIT_ONE_BYTE);
-    is_str(r->frames, "1:3 9F:1 0F:2 2FR:1 ", "frame events: every header");
+    is_str(r->frames, "1:3 9F:1 0F:2 2FRD:1 ",
+           "frame events: every header, the refused one discarded");
     is_str(r->ev, "PING:p>8a0170;MSG1:Hello;" FAIL_1002,
            "frame events: events unchanged");
 
     in.len = 0;
     frame_put(&in, 0x82, keys[0], NULL, 0, 300);
     run_input(r, &in, in.len, &cfg, NULL, SPLIT_WHOLE);
-    is_str(r->frames, "2F:300 ",
-           "frame events: a frame then refused as too big");
+    is_str(r->frames, "2FD:300 cut:payload",
+           "frame events: a frame then refused as too big, discarded");
 
     /* The payloads shown: "Hel", "p", "lo" unmasked, one byte at a time
      * or whole, hash for hash; the refused frame shows none. */
