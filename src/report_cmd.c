@@ -134,7 +134,6 @@ client_get(struct report_client *c, const char *path_query,
            struct report_reply *r)
 {
     char target[2048];
-    char auth[REPORT_TOKEN_MAX + 16];
 
     r->status = 0;
     r->error = -1;
@@ -155,6 +154,7 @@ client_get(struct report_client *c, const char *path_query,
     evhttp_add_header(h, "Host", c->host);
     evhttp_add_header(h, "Accept", "application/json");
     if (c->token != NULL) {
+        char auth[REPORT_TOKEN_MAX + 16];
         snprintf(auth, sizeof(auth), "Bearer %s", c->token);
         evhttp_add_header(h, "Authorization", auth);
     }
