@@ -30,14 +30,6 @@ struct cursor {
     const char *end;
 };
 
-/* RFC 9110 §5.6.2: tchar. */
-static bool
-is_tchar(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           (c >= '0' && c <= '9') || strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 static void
 skip_ows(struct cursor *c)
 {
@@ -50,7 +42,7 @@ static struct ws_span
 take_token(struct cursor *c)
 {
     struct ws_span t = {c->p, 0};
-    while (c->p < c->end && *c->p != '\0' && is_tchar(*c->p)) {
+    while (c->p < c->end && ws_http_is_tchar((unsigned char)*c->p)) {
         c->p++;
     }
     t.len = (size_t)(c->p - t.p);

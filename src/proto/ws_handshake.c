@@ -24,9 +24,6 @@
 
 #define SHA1_LEN 20
 
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /* What the header pass saw; the ordered checks run on it afterwards. */
 struct seen {
     unsigned n_host;          /* Host header lines */
@@ -62,137 +59,6 @@ fail(struct ws_error *err, uint16_t status, const char *reason)
     return WS_FAIL;
 }
 
-static bool
-is_ows(unsigned char c)
-{
-    /* RFC 9110 §5.6.3: OWS is spaces and horizontal tabs. */
-    return c == ' ' || c == '\t';
-}
-
-static bool
-is_tchar(unsigned char c)
-{
-    /* RFC 9110 §5.6.2: tchar. */
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-        (c >= 'A' && c <= 'Z')) {
-        return true;
-    }
-    return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static unsigned char
-ascii_lower(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
-/* True when s equals the lower-case word, ignoring ASCII case. */
-static bool
-span_is_word(struct ws_span s, const char *word)
-{
-    size_t n = strlen(word);
-
-    if (s.len != n) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (ascii_lower((unsigned char)s.p[i]) != (unsigned char)word[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
-static bool
-span_equals(struct ws_span s, const char *str)
-{
-    size_t n = strlen(str);
-
-    return s.len == n && memcmp(s.p, str, n) == 0;
-}
-
-/*
- * True when the comma-separated list in s has an element equal to the
- * lower-case word, ignoring ASCII case. RFC 9110 §5.6.1: elements are
- * separated by commas with optional whitespace, and empty elements are
- * allowed and ignored.
- */
-static bool
-list_has_word(struct ws_span s, const char *word)
-{
-    size_t i = 0;
-
-    while (i < s.len) {
-        size_t start = i;
-        while (i < s.len && s.p[i] != ',') {
-            i++;
-        }
-        size_t end = i;
-        while (start < end && is_ows((unsigned char)s.p[start])) {
-            start++;
-        }
-        while (end > start && is_ows((unsigned char)s.p[end - 1])) {
-            end--;
-        }
-        struct ws_span elem = {s.p + start, end - start};
-        if (span_is_word(elem, word)) {
-            return true;
-        }
-        i++;
-    }
-    return false;
-}
-
-/*
- * Looks for the end of the header section, an empty line, in the first
- * min(len, max_bytes) bytes, starting where the previous call stopped.
- * Only bytes before r->scanned are looked back at, and those the caller
- * gave before, so a slow client costs linear time in total.
- */
-static bool
-find_end(struct ws_handshake_request *r, const char *buf, size_t len,
-         size_t max_bytes, size_t *end)
-{
-    size_t limit = len < max_bytes ? len : max_bytes;
-    size_t i = r->scanned <= limit ? r->scanned : 0;
-
-    while (i < limit) {
-        const char *lf = memchr(buf + i, '\n', limit - i);
-        if (lf == NULL) {
-            break;
-        }
-        i = (size_t)(lf - buf);
-        /* RFC 9112 §2.2: a line ends in CRLF or a bare LF. */
-        size_t j = i;
-        if (j > 0 && buf[j - 1] == '\r') {
-            j--;
-        }
-        if (j == 0 || buf[j - 1] == '\n') {
-            r->scanned = i;
-            *end = i + 1;
-            return true;
-        }
-        i++;
-    }
-    r->scanned = limit;
-    return false;
-}
-
-/* Cuts the next line, without its line ending, from buf[*pos..end). */
-static struct ws_span
-next_line(const char *buf, size_t end, size_t *pos)
-{
-    const char *start = buf + *pos;
-    const char *lf = memchr(start, '\n', end - *pos);
-    size_t n = lf != NULL ? (size_t)(lf - start) : end - *pos;
-
-    *pos += lf != NULL ? n + 1 : n;
-    if (n > 0 && start[n - 1] == '\r') {
-        n--;
-    }
-    return (struct ws_span){start, n};
-}
-
 /*
  * RFC 9112 §3: request-line = method SP request-target SP HTTP-version,
  * with exactly one space at each SP. Returns NULL, or the reason for a 400.
@@ -207,7 +73,7 @@ parse_request_line(struct ws_handshake_request *r, struct ws_span line)
     r->method = (struct ws_span){line.p, (size_t)(sp1 - line.p)};
     for (size_t i = 0; i < r->method.len; i++) {
         /* RFC 9110 §9.1: a method is a token. */
-        if (!is_tchar((unsigned char)r->method.p[i])) {
+        if (!ws_http_is_tchar((unsigned char)r->method.p[i])) {
             return "request method is not a token";
         }
     }
@@ -247,104 +113,52 @@ parse_request_line(struct ws_handshake_request *r, struct ws_span line)
     return NULL;
 }
 
-/*
- * RFC 9112 §5: field-line = field-name ":" OWS field-value OWS. Splits a
- * header line into its name and its trimmed value. Returns NULL, or the
- * reason for a 400.
- */
-static const char *
-parse_field(struct ws_span line, struct ws_span *name, struct ws_span *value)
-{
-    const unsigned char *p = (const unsigned char *)line.p;
-    size_t n = line.len;
-    size_t i = 0;
-
-    /* RFC 9112 §5.2: a server may reject obs-fold with 400; wsd does. */
-    if (is_ows(p[0])) {
-        return "obsolete line folding in header section";
-    }
-    while (i < n && is_tchar(p[i])) {
-        i++;
-    }
-    if (i > 0 && i < n && is_ows(p[i])) {
-        size_t k = i;
-        while (k < n && is_ows(p[k])) {
-            k++;
-        }
-        /* RFC 9112 §5.1: whitespace before the colon must get a 400. */
-        if (k < n && p[k] == ':') {
-            return "whitespace before colon in header field";
-        }
-    }
-    if (i == 0 || i == n || p[i] != ':') {
-        return "malformed header field name";
-    }
-    *name = (struct ws_span){line.p, i};
-
-    i++;
-    while (i < n && is_ows(p[i])) {
-        i++;
-    }
-    while (n > i && is_ows(p[n - 1])) {
-        n--;
-    }
-    for (size_t k = i; k < n; k++) {
-        /* RFC 9110 §5.5: field values hold no control characters but HTAB;
-         * RFC 9112 §2.2 allows rejecting a bare CR, which this does too. */
-        if ((p[k] < 0x20 && p[k] != '\t') || p[k] == 0x7f) {
-            return "control character in header field value";
-        }
-    }
-    *value = (struct ws_span){line.p + i, n - i};
-    return NULL;
-}
-
 /* Records one header field of interest to the handshake. */
 static ssize_t
 take_field(struct ws_handshake_request *r, struct seen *s, struct ws_span name,
            struct ws_span value, struct ws_error *err)
 {
-    if (span_is_word(name, "host")) {
+    if (ws_http_span_is_word(name, "host")) {
         if (s->n_host++ == 0) {
             r->host = value;
         }
-    } else if (span_is_word(name, "upgrade")) {
+    } else if (ws_http_span_is_word(name, "upgrade")) {
         /* RFC 6455 §4.2.1 item 3; every occurrence is part of the list. */
         s->has_upgrade = true;
-        if (list_has_word(value, "websocket")) {
+        if (ws_http_list_has_word(value, "websocket")) {
             s->upgrade_websocket = true;
         }
-    } else if (span_is_word(name, "connection")) {
+    } else if (ws_http_span_is_word(name, "connection")) {
         /* RFC 6455 §4.2.1 item 4; every occurrence is part of the list. */
         s->has_connection = true;
-        if (list_has_word(value, "upgrade")) {
+        if (ws_http_list_has_word(value, "upgrade")) {
             s->connection_upgrade = true;
         }
-    } else if (span_is_word(name, "content-length")) {
-        if (!span_equals(value, "0")) {
+    } else if (ws_http_span_is_word(name, "content-length")) {
+        if (!ws_http_span_equals(value, "0")) {
             s->has_body_length = true;
         }
-    } else if (span_is_word(name, "transfer-encoding")) {
+    } else if (ws_http_span_is_word(name, "transfer-encoding")) {
         s->has_transfer_coding = true;
-    } else if (span_is_word(name, "sec-websocket-version")) {
+    } else if (ws_http_span_is_word(name, "sec-websocket-version")) {
         if (s->n_version++ == 0) {
             s->version = value;
         }
-    } else if (span_is_word(name, "sec-websocket-key")) {
+    } else if (ws_http_span_is_word(name, "sec-websocket-key")) {
         if (s->n_key++ == 0) {
             r->key = value;
         }
-    } else if (span_is_word(name, "sec-websocket-extensions")) {
+    } else if (ws_http_span_is_word(name, "sec-websocket-extensions")) {
         /* RFC 6455 §9.1: the header may be repeated; order matters. */
         if (r->n_extensions == WS_HANDSHAKE_EXTENSIONS_MAX) {
             return fail(err, 431, "too many Sec-WebSocket-Extensions headers");
         }
         r->extensions[r->n_extensions++] = value;
-    } else if (span_is_word(name, "user-agent")) {
+    } else if (ws_http_span_is_word(name, "user-agent")) {
         if (r->user_agent.p == NULL) {
             r->user_agent = value;
         }
-    } else if (span_is_word(name, "origin")) {
+    } else if (ws_http_span_is_word(name, "origin")) {
         if (r->origin.p == NULL) {
             r->origin = value;
         }
@@ -362,7 +176,7 @@ parse_section(struct ws_handshake_request *r, struct seen *s, const char *buf,
               struct ws_error *err)
 {
     size_t pos = 0;
-    struct ws_span line = next_line(buf, end, &pos);
+    struct ws_span line = ws_http_next_line(buf, end, &pos);
 
     if (line.len == 0) {
         return fail(err, 400, "empty request line");
@@ -372,7 +186,7 @@ parse_section(struct ws_handshake_request *r, struct seen *s, const char *buf,
         return fail(err, 400, reason);
     }
     while (pos < end) {
-        line = next_line(buf, end, &pos);
+        line = ws_http_next_line(buf, end, &pos);
         if (line.len == 0) {
             break;
         }
@@ -382,7 +196,7 @@ parse_section(struct ws_handshake_request *r, struct seen *s, const char *buf,
         }
         struct ws_span name = {NULL, 0};
         struct ws_span value = {NULL, 0};
-        reason = parse_field(line, &name, &value);
+        reason = ws_http_parse_field(line, &name, &value);
         if (reason != NULL) {
             return fail(err, 400, reason);
         }
@@ -467,7 +281,7 @@ check_request(struct ws_handshake_request *r, const struct seen *s,
               const struct ws_handshake_config *cfg, struct ws_error *err)
 {
     /* RFC 6455 §4.2.1 item 1: a GET (case-sensitive, RFC 9110 §9.1). */
-    if (!span_equals(r->method, "GET")) {
+    if (!ws_http_span_equals(r->method, "GET")) {
         return fail(err, 405, "method must be GET");
     }
     /* RFC 6455 §4.2.1 item 1: the target is the resource name (an
@@ -490,7 +304,7 @@ check_request(struct ws_handshake_request *r, const struct seen *s,
     if (q != NULL) {
         r->query = (struct ws_span){q + 1, res.len - path_len - 1};
     }
-    if (!span_equals(r->path, cfg->path)) {
+    if (!ws_http_span_equals(r->path, cfg->path)) {
         return fail(err, 404, "no WebSocket endpoint at this path");
     }
     /* RFC 9112 §3.2: exactly one Host, else 400. */
@@ -530,7 +344,7 @@ check_request(struct ws_handshake_request *r, const struct seen *s,
     if (s->n_version > 1) {
         return fail(err, 400, "repeated Sec-WebSocket-Version header");
     }
-    if (!span_equals(s->version, "13")) {
+    if (!ws_http_span_equals(s->version, "13")) {
         return fail(
             err, 426,
             "unsupported Sec-WebSocket-Version (this server speaks 13)");
@@ -555,7 +369,7 @@ ws_handshake_parse(struct ws_handshake_request *r, const char *buf, size_t len,
     size_t end = 0;
     struct seen s;
 
-    if (!find_end(r, buf, len, cfg->max_bytes, &end)) {
+    if (!ws_http_find_end(&r->scanned, buf, len, cfg->max_bytes, &end)) {
         /* RFC 6585 §5: 431 as soon as the section cannot fit the limit. */
         if (len > cfg->max_bytes) {
             return fail(err, 431, "request header section too large");
@@ -587,37 +401,6 @@ ws_handshake_is_tls_record(const char *buf, size_t len)
            (len < 3 || p[2] <= 4);
 }
 
-/* RFC 4648 §4 base64 of in[0..n), with padding; returns its length. */
-static size_t
-b64_encode(char *out, const unsigned char *in, size_t n)
-{
-    size_t o = 0;
-    size_t i = 0;
-
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-                     (uint32_t)in[i + 2];
-        out[o++] = b64_alphabet[v >> 18 & 0x3f];
-        out[o++] = b64_alphabet[v >> 12 & 0x3f];
-        out[o++] = b64_alphabet[v >> 6 & 0x3f];
-        out[o++] = b64_alphabet[v & 0x3f];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        out[o++] = b64_alphabet[v >> 18 & 0x3f];
-        out[o++] = b64_alphabet[v >> 12 & 0x3f];
-        out[o++] = '=';
-        out[o++] = '=';
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        out[o++] = b64_alphabet[v >> 18 & 0x3f];
-        out[o++] = b64_alphabet[v >> 12 & 0x3f];
-        out[o++] = b64_alphabet[v >> 6 & 0x3f];
-        out[o++] = '=';
-    }
-    return o;
-}
-
 void
 ws_handshake_accept_key(const char *key, size_t key_len,
                         char out[WS_HANDSHAKE_ACCEPT_LEN + 1])
@@ -641,7 +424,7 @@ ws_handshake_accept_key(const char *key, size_t key_len,
         md_len != SHA1_LEN) {
         return;
     }
-    out[b64_encode(out, md, SHA1_LEN)] = '\0';
+    out[ws_http_base64(out, md, SHA1_LEN)] = '\0';
 }
 
 static void

@@ -14,12 +14,7 @@
 #include <sys/types.h>
 
 #include "ws_error.h"
-
-/* A piece of the caller's buffer; not NUL-terminated. len 0 when absent. */
-struct ws_span {
-    const char *p;
-    size_t len;
-};
+#include "ws_http.h"
 
 /* Sec-WebSocket-Extensions may be repeated; the values are kept in order. */
 #define WS_HANDSHAKE_EXTENSIONS_MAX 8

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The HTTP/1.1 message syntax both sides of the opening handshake share
+ * (RFC 9112, RFC 9110): finding the end of a header section, cutting it
+ * into lines, splitting a field line into name and value, tokens and
+ * comma-separated lists, and base64. Spans point into the caller's
+ * buffer; nothing here allocates or keeps state.
+ */
+#ifndef WSD_PROTO_WS_HTTP_H
+#define WSD_PROTO_WS_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A piece of the caller's buffer; not NUL-terminated. len 0 when absent. */
+struct ws_span {
+    const char *p;
+    size_t len;
+};
+
+/*
+ * Looks for the empty line that ends a header section in the first
+ * min(len, max_bytes) bytes of buf, from *scanned on (the bytes before it
+ * were searched by an earlier call on the same head, so a peer sending
+ * one byte at a time costs linear time). Lines end in CRLF or a bare LF
+ * (RFC 9112 §2.2). Returns true with *end just past that line; false
+ * otherwise. Updates *scanned either way.
+ */
+bool ws_http_find_end(size_t *scanned, const char *buf, size_t len,
+                      size_t max_bytes, size_t *end);
+
+/* Cuts the next line, without its line ending, from buf[*pos..end). */
+struct ws_span ws_http_next_line(const char *buf, size_t end, size_t *pos);
+
+/*
+ * RFC 9112 §5: field-line = field-name ":" OWS field-value OWS. Splits a
+ * header line into its name and its trimmed value. Returns NULL, or a
+ * sentence naming what is malformed: obs-fold, whitespace before the
+ * colon, a name that is not a token, a control character in the value.
+ */
+const char *ws_http_parse_field(struct ws_span line, struct ws_span *name,
+                                struct ws_span *value);
+
+/* RFC 9110 §5.6.2: tchar. */
+bool ws_http_is_tchar(unsigned char c);
+
+/* True when s equals the lower-case word, ignoring ASCII case. */
+bool ws_http_span_is_word(struct ws_span s, const char *word);
+
+/* True when s equals str byte for byte. */
+bool ws_http_span_equals(struct ws_span s, const char *str);
+
+/*
+ * True when the comma-separated list in s (RFC 9110 §5.6.1: optional
+ * whitespace around elements, empty elements ignored) has an element
+ * equal to the lower-case word, ignoring ASCII case.
+ */
+bool ws_http_list_has_word(struct ws_span s, const char *word);
+
+/* RFC 4648 §4 base64 of in[0..n), with padding, into out (which has
+ * room for 4 * ((n + 2) / 3) bytes); returns its length. */
+size_t ws_http_base64(char *out, const unsigned char *in, size_t n);
+
+#endif
