@@ -42,15 +42,6 @@ struct seen {
 #define QUOTED_PATH_MAX 64
 _Static_assert(QUOTED_PATH_MAX + 3 == WS_QUOTED_PATH_MAX, "room for ...");
 
-/* A bounded writer for the responses: once full, it stays full. One
- * without a buffer (p NULL) only counts. */
-struct writer {
-    char *p;
-    size_t cap;
-    size_t len;
-    bool full;
-};
-
 static ssize_t
 fail(struct ws_error *err, uint16_t status, const char *reason)
 {
@@ -427,50 +418,6 @@ ws_handshake_accept_key(const char *key, size_t key_len,
     out[ws_http_base64(out, md, SHA1_LEN)] = '\0';
 }
 
-static void
-writer_init(struct writer *w, char *out, size_t cap)
-{
-    w->p = out;
-    w->cap = cap;
-    w->len = 0;
-    w->full = false;
-}
-
-static void
-put(struct writer *w, const char *s, size_t n)
-{
-    if (w->full || n == 0) {
-        return;
-    }
-    if (n > w->cap - w->len) {
-        w->full = true;
-        return;
-    }
-    if (w->p != NULL) {
-        memcpy(w->p + w->len, s, n);
-    }
-    w->len += n;
-}
-
-static void
-put_str(struct writer *w, const char *s)
-{
-    put(w, s, strlen(s));
-}
-
-static void
-put_uint(struct writer *w, size_t v)
-{
-    char digits[24];
-    size_t i = sizeof(digits);
-
-    do {
-        digits[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    put(w, digits + i, sizeof(digits) - i);
-}
-
 size_t
 ws_handshake_quote_path(char out[WS_QUOTED_PATH_MAX + 1], const char *p,
                         size_t len)
@@ -501,10 +448,10 @@ ws_handshake_quote_path(char out[WS_QUOTED_PATH_MAX + 1], const char *p,
 }
 
 static void
-put_quoted_path(struct writer *w, struct ws_span path)
+put_quoted_path(struct ws_http_writer *w, struct ws_span path)
 {
     char quoted[WS_QUOTED_PATH_MAX + 1];
-    put(w, quoted, ws_handshake_quote_path(quoted, path.p, path.len));
+    ws_http_put(w, quoted, ws_handshake_quote_path(quoted, path.p, path.len));
 }
 
 /*
@@ -513,31 +460,25 @@ put_quoted_path(struct writer *w, struct ws_span path)
  * endpoint's, so that the client sees its mistake.
  */
 static void
-put_refusal_body(struct writer *w, const struct ws_error *err, unsigned status,
-                 const struct ws_handshake_request *r,
+put_refusal_body(struct ws_http_writer *w, const struct ws_error *err,
+                 unsigned status, const struct ws_handshake_request *r,
                  const struct ws_handshake_config *cfg)
 {
     if (status == 404 && r != NULL && cfg != NULL && r->path.p != NULL) {
-        put_str(w, "no WebSocket endpoint at ");
+        ws_http_put_str(w, "no WebSocket endpoint at ");
         if (r->path.len == 0) {
-            put_str(w, "an empty path");
+            ws_http_put_str(w, "an empty path");
         } else {
             put_quoted_path(w, r->path);
         }
-        put_str(w, "; this server's is ");
-        put_str(w, cfg->path);
+        ws_http_put_str(w, "; this server's is ");
+        ws_http_put_str(w, cfg->path);
     } else {
-        put_str(w, err->reason != NULL ? err->reason
-                                       : ws_handshake_status_text(status));
+        ws_http_put_str(w, err->reason != NULL
+                               ? err->reason
+                               : ws_handshake_status_text(status));
     }
-    put_str(w, "\n");
-}
-
-/* The size written, or 0 when anything did not fit. */
-static size_t
-finish(const struct writer *w)
-{
-    return w->full ? 0 : w->len;
+    ws_http_put_str(w, "\n");
 }
 
 size_t
@@ -546,32 +487,32 @@ ws_handshake_response_101(char *out, size_t cap,
                           const char *extensions, const char *server)
 {
     char accept[WS_HANDSHAKE_ACCEPT_LEN + 1];
-    struct writer w;
+    struct ws_http_writer w;
 
     ws_handshake_accept_key(r->key.p, r->key.len, accept);
     if (accept[0] == '\0') {
         return 0;
     }
-    writer_init(&w, out, cap);
+    ws_http_writer_init(&w, out, cap);
     /* RFC 6455 §4.2.2 item 5: status 101, Upgrade, Connection, Accept. */
-    put_str(&w, "HTTP/1.1 101 Switching Protocols\r\n"
-                "Upgrade: websocket\r\n"
-                "Connection: Upgrade\r\n"
-                "Sec-WebSocket-Accept: ");
-    put_str(&w, accept);
-    put_str(&w, "\r\n");
+    ws_http_put_str(&w, "HTTP/1.1 101 Switching Protocols\r\n"
+                        "Upgrade: websocket\r\n"
+                        "Connection: Upgrade\r\n"
+                        "Sec-WebSocket-Accept: ");
+    ws_http_put_str(&w, accept);
+    ws_http_put_str(&w, "\r\n");
     if (extensions != NULL) {
-        put_str(&w, "Sec-WebSocket-Extensions: ");
-        put_str(&w, extensions);
-        put_str(&w, "\r\n");
+        ws_http_put_str(&w, "Sec-WebSocket-Extensions: ");
+        ws_http_put_str(&w, extensions);
+        ws_http_put_str(&w, "\r\n");
     }
     if (server != NULL) {
-        put_str(&w, "Server: ");
-        put_str(&w, server);
-        put_str(&w, "\r\n");
+        ws_http_put_str(&w, "Server: ");
+        ws_http_put_str(&w, server);
+        ws_http_put_str(&w, "\r\n");
     }
-    put_str(&w, "\r\n");
-    return finish(&w);
+    ws_http_put_str(&w, "\r\n");
+    return ws_http_writer_done(&w);
 }
 
 size_t
@@ -580,47 +521,48 @@ ws_handshake_response_error(char *out, size_t cap, const struct ws_error *err,
                             const struct ws_handshake_config *cfg,
                             const char *server)
 {
-    struct writer w;
-    struct writer body;
+    struct ws_http_writer w;
+    struct ws_http_writer body;
     unsigned status = err->code;
 
     if (status < 400 || status > 599) {
         status = 500;
     }
     /* Measured first, for Content-Length. */
-    writer_init(&body, NULL, SIZE_MAX);
+    ws_http_writer_init(&body, NULL, SIZE_MAX);
     put_refusal_body(&body, err, status, r, cfg);
-    writer_init(&w, out, cap);
+    ws_http_writer_init(&w, out, cap);
 
-    put_str(&w, "HTTP/1.1 ");
-    put_uint(&w, status);
-    put_str(&w, " ");
-    put_str(&w, ws_handshake_status_text(status));
-    put_str(&w, "\r\n");
+    ws_http_put_str(&w, "HTTP/1.1 ");
+    ws_http_put_uint(&w, status);
+    ws_http_put_str(&w, " ");
+    ws_http_put_str(&w, ws_handshake_status_text(status));
+    ws_http_put_str(&w, "\r\n");
     if (server != NULL) {
-        put_str(&w, "Server: ");
-        put_str(&w, server);
-        put_str(&w, "\r\n");
+        ws_http_put_str(&w, "Server: ");
+        ws_http_put_str(&w, server);
+        ws_http_put_str(&w, "\r\n");
     }
-    put_str(&w, "Content-Type: text/plain; charset=utf-8\r\n"
-                "Content-Length: ");
-    put_uint(&w, body.len);
+    ws_http_put_str(&w, "Content-Type: text/plain; charset=utf-8\r\n"
+                        "Content-Length: ");
+    ws_http_put_uint(&w, body.len);
     if (status == 426) {
         /* RFC 9110 §15.5.22 and RFC 6455 §4.4: name the protocol and the
          * versions this server speaks; §7.8: whoever sends Upgrade lists
          * "upgrade" in Connection too. */
-        put_str(&w, "\r\nConnection: Upgrade, close\r\n"
-                    "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
+        ws_http_put_str(&w,
+                        "\r\nConnection: Upgrade, close\r\n"
+                        "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n");
     } else {
-        put_str(&w, "\r\nConnection: close\r\n");
+        ws_http_put_str(&w, "\r\nConnection: close\r\n");
     }
     if (status == 405) {
         /* RFC 9110 §15.5.6: a 405 lists the allowed methods. */
-        put_str(&w, "Allow: GET\r\n");
+        ws_http_put_str(&w, "Allow: GET\r\n");
     }
-    put_str(&w, "\r\n");
+    ws_http_put_str(&w, "\r\n");
     put_refusal_body(&w, err, status, r, cfg);
-    return finish(&w);
+    return ws_http_writer_done(&w);
 }
 
 const char *

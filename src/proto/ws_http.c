@@ -92,8 +92,8 @@ ws_http_list_has_word(struct ws_span s, const char *word)
  * gave before, so a slow peer costs linear time in total.
  */
 bool
-ws_http_find_end(size_t *scanned, const char *buf, size_t len,
-                 size_t max_bytes, size_t *end)
+ws_http_find_end(size_t *scanned, const char *buf, size_t len, size_t max_bytes,
+                 size_t *end)
 {
     size_t limit = len < max_bytes ? len : max_bytes;
     size_t i = *scanned <= limit ? *scanned : 0;
@@ -210,4 +210,54 @@ ws_http_base64(char *out, const unsigned char *in, size_t n)
         out[o++] = '=';
     }
     return o;
+}
+
+void
+ws_http_writer_init(struct ws_http_writer *w, char *out, size_t cap)
+{
+    w->p = out;
+    w->cap = cap;
+    w->len = 0;
+    w->full = false;
+}
+
+void
+ws_http_put(struct ws_http_writer *w, const char *s, size_t n)
+{
+    if (w->full || n == 0) {
+        return;
+    }
+    if (n > w->cap - w->len) {
+        w->full = true;
+        return;
+    }
+    if (w->p != NULL) {
+        memcpy(w->p + w->len, s, n);
+    }
+    w->len += n;
+}
+
+void
+ws_http_put_str(struct ws_http_writer *w, const char *s)
+{
+    ws_http_put(w, s, strlen(s));
+}
+
+void
+ws_http_put_uint(struct ws_http_writer *w, size_t v)
+{
+    char digits[24];
+    size_t i = sizeof(digits);
+
+    do {
+        digits[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    ws_http_put(w, digits + i, sizeof(digits) - i);
+}
+
+size_t
+ws_http_writer_done(const struct ws_http_writer *w)
+{
+    return w->full ? 0 : w->len;
 }

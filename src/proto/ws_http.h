@@ -3,8 +3,8 @@
  * The HTTP/1.1 message syntax both sides of the opening handshake share
  * (RFC 9112, RFC 9110): finding the end of a header section, cutting it
  * into lines, splitting a field line into name and value, tokens and
- * comma-separated lists, and base64. Spans point into the caller's
- * buffer; nothing here allocates or keeps state.
+ * comma-separated lists, a bounded writer, and base64. Spans point into the
+ * caller's buffer; nothing here allocates or keeps state.
  */
 #ifndef WSD_PROTO_WS_HTTP_H
 #define WSD_PROTO_WS_HTTP_H
@@ -56,6 +56,24 @@ bool ws_http_span_equals(struct ws_span s, const char *str);
  * equal to the lower-case word, ignoring ASCII case.
  */
 bool ws_http_list_has_word(struct ws_span s, const char *word);
+
+/*
+ * A bounded writer of heads: once something did not fit, it stays full
+ * and writes nothing more. One without a buffer (out NULL) only counts.
+ */
+struct ws_http_writer {
+    char *p;
+    size_t cap;
+    size_t len;
+    bool full;
+};
+
+void ws_http_writer_init(struct ws_http_writer *w, char *out, size_t cap);
+void ws_http_put(struct ws_http_writer *w, const char *s, size_t n);
+void ws_http_put_str(struct ws_http_writer *w, const char *s);
+void ws_http_put_uint(struct ws_http_writer *w, size_t v);
+/* The size written, or 0 when anything did not fit. */
+size_t ws_http_writer_done(const struct ws_http_writer *w);
 
 /* RFC 4648 §4 base64 of in[0..n), with padding, into out (which has
  * room for 4 * ((n + 2) / 3) bytes); returns its length. */
