@@ -163,32 +163,29 @@ skip_extension(struct cursor *c)
 }
 
 /*
- * Parses one extension of the list at c (RFC 6455 §9.1): its name and
- * parameters. Leaves c after the comma that ends it. Returns false when
- * it is not permessage-deflate or not well formed.
+ * Parses parameters at c (RFC 6455 §9.1: "; name[=value]" each; with
+ * bare, the first one without its ';', as a command line gives them)
+ * into o, up to the comma that ends the extension or the end.
  */
-static bool
-take_offer(struct cursor *c, struct offer *o)
+static void
+take_params(struct cursor *c, struct offer *o, bool bare)
 {
     char value[16];
 
-    memset(o, 0, sizeof(*o));
-    o->server_max_window_bits = -1;
-    o->client_max_window_bits = -1;
-    skip_ows(c);
-    struct ws_span name = take_token(c);
-    bool ours = span_is(name, "permessage-deflate");
     for (;;) {
         skip_ows(c);
         if (c->p == c->end || *c->p == ',') {
             break;
         }
-        if (*c->p != ';') {
+        if (bare) {
+            bare = false;
+        } else if (*c->p != ';') {
             o->bad = true;
             break;
+        } else {
+            c->p++;
+            skip_ows(c);
         }
-        c->p++;
-        skip_ows(c);
         struct ws_span param = take_token(c);
         skip_ows(c);
         bool has_value = c->p < c->end && *c->p == '=';
@@ -206,8 +203,38 @@ take_offer(struct cursor *c, struct offer *o)
         }
         offer_param(o, param, has_value, value);
     }
+}
+
+static void
+offer_clear(struct offer *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->server_max_window_bits = -1;
+    o->client_max_window_bits = -1;
+}
+
+/*
+ * Parses one extension of the list at c (RFC 6455 §9.1): its name and
+ * parameters (o->bad when they are not well formed). Leaves c after the
+ * comma that ends it. Returns its name.
+ */
+static struct ws_span
+take_extension(struct cursor *c, struct offer *o)
+{
+    offer_clear(o);
+    skip_ows(c);
+    struct ws_span name = take_token(c);
+    take_params(c, o, false);
     skip_extension(c);
-    return ours && name.len > 0 && !o->bad;
+    return name;
+}
+
+/* True when the extension at c is a well-formed permessage-deflate. */
+static bool
+take_offer(struct cursor *c, struct offer *o)
+{
+    struct ws_span name = take_extension(c, o);
+    return span_is(name, "permessage-deflate") && !o->bad;
 }
 
 /*
@@ -302,6 +329,173 @@ ws_deflate_negotiate(const struct ws_deflate_config *cfg,
     return false;
 }
 
+/* The client's side of the negotiation ------------------------------------*/
+
+int
+ws_deflate_offer_parse(struct ws_deflate_offer *o, const char *params,
+                       size_t len, struct ws_error *err)
+{
+    struct cursor c = {params, params + len};
+    struct offer p;
+
+    offer_clear(&p);
+    take_params(&c, &p, true);
+    if (p.bad || c.p != c.end) {
+        err->code = 0;
+        err->reason = "unknown, repeated or malformed permessage-deflate "
+                      "parameter (RFC 7692 §7.1 lists them, windows 8-15)";
+        return WS_FAIL;
+    }
+    memset(o, 0, sizeof(*o));
+    o->server_no_context_takeover = p.server_no_context_takeover;
+    o->client_no_context_takeover = p.client_no_context_takeover;
+    if (p.server_max_window_bits != -1) {
+        o->server_max_window_bits = (uint8_t)p.server_max_window_bits;
+    }
+    if (p.client_max_window_bits == 0) {
+        o->client_max_window_bits = WS_DEFLATE_NO_VALUE;
+    } else if (p.client_max_window_bits != -1) {
+        o->client_max_window_bits = (uint8_t)p.client_max_window_bits;
+    }
+    return 0;
+}
+
+size_t
+ws_deflate_offer_write(const struct ws_deflate_offer *o, char *out, size_t cap)
+{
+    char buf[160];
+    int n = snprintf(
+        buf, sizeof(buf), "permessage-deflate%s%s",
+        o->server_no_context_takeover ? "; server_no_context_takeover" : "",
+        o->client_no_context_takeover ? "; client_no_context_takeover" : "");
+    size_t len = n > 0 ? (size_t)n : 0;
+
+    if (o->server_max_window_bits != 0) {
+        n = snprintf(buf + len, sizeof(buf) - len,
+                     "; server_max_window_bits=%u", o->server_max_window_bits);
+        len += n > 0 ? (size_t)n : 0;
+    }
+    if (o->client_max_window_bits == WS_DEFLATE_NO_VALUE) {
+        n = snprintf(buf + len, sizeof(buf) - len, "; client_max_window_bits");
+        len += n > 0 ? (size_t)n : 0;
+    } else if (o->client_max_window_bits != 0) {
+        n = snprintf(buf + len, sizeof(buf) - len,
+                     "; client_max_window_bits=%u", o->client_max_window_bits);
+        len += n > 0 ? (size_t)n : 0;
+    }
+    if (len >= sizeof(buf) || len >= cap) {
+        return 0;
+    }
+    memcpy(out, buf, len + 1);
+    return len;
+}
+
+static int
+refuse(struct ws_error *err, const char *reason)
+{
+    err->code = 0;
+    err->reason = reason;
+    return WS_FAIL;
+}
+
+/* §7.1: what an accepted answer a may say to the offer o. */
+static int
+check_answer(const struct ws_deflate_offer *o, const struct offer *a,
+             struct ws_error *err)
+{
+    /* §7.1.2.1: the same window as offered, or a smaller one; the server
+     * may state one it was not asked for. */
+    if (a->server_max_window_bits != -1 && o->server_max_window_bits != 0 &&
+        a->server_max_window_bits > o->server_max_window_bits) {
+        return refuse(err, "permessage-deflate answer's "
+                           "server_max_window_bits is over the offer's");
+    }
+    /* §7.1.2.2: only when offered, then with a value, no larger than an
+     * offered one. */
+    if (a->client_max_window_bits != -1 && o->client_max_window_bits == 0) {
+        return refuse(err, "permessage-deflate answer has "
+                           "client_max_window_bits, which was not offered");
+    }
+    if (a->client_max_window_bits == 0) {
+        return refuse(err, "permessage-deflate answer's "
+                           "client_max_window_bits has no value");
+    }
+    if (a->client_max_window_bits != -1 &&
+        o->client_max_window_bits != WS_DEFLATE_NO_VALUE &&
+        a->client_max_window_bits > o->client_max_window_bits) {
+        return refuse(err, "permessage-deflate answer's "
+                           "client_max_window_bits is over the offer's");
+    }
+    return 0;
+}
+
+/* The streams' parameters from an answer check_answer let through. */
+static void
+answer_params(const struct ws_deflate_offer *o, const struct offer *a,
+              struct ws_deflate_params *p)
+{
+    p->server_no_context_takeover = a->server_no_context_takeover;
+    /* §7.1.1.2: offering it is a promise, whatever the answer. */
+    p->client_no_context_takeover =
+        a->client_no_context_takeover || o->client_no_context_takeover;
+    p->server_max_window_bits = a->server_max_window_bits != -1
+                                    ? (uint8_t)a->server_max_window_bits
+                                    : WS_DEFLATE_WINDOW_MAX;
+    int client = WS_DEFLATE_WINDOW_MAX;
+    if (o->client_max_window_bits != 0 &&
+        o->client_max_window_bits != WS_DEFLATE_NO_VALUE) {
+        client = o->client_max_window_bits;
+    }
+    if (a->client_max_window_bits > 0 && a->client_max_window_bits < client) {
+        client = a->client_max_window_bits;
+    }
+    p->client_max_window_bits = (uint8_t)client;
+}
+
+int
+ws_deflate_accept(const struct ws_deflate_offer *o,
+                  const struct ws_span *values, unsigned n,
+                  struct ws_deflate_params *params, struct ws_error *err)
+{
+    struct offer answer;
+    bool found = false;
+
+    for (unsigned i = 0; i < n; i++) {
+        struct cursor c = {values[i].p, values[i].p + values[i].len};
+        while (c.p < c.end) {
+            struct offer a;
+            struct ws_span name = take_extension(&c, &a);
+            if (name.len == 0 && !a.bad) {
+                continue; /* an empty element of the list */
+            }
+            /* RFC 6455 §9.1: only extensions the client offered. */
+            if (!span_is(name, "permessage-deflate")) {
+                return refuse(err, "Sec-WebSocket-Extensions names an "
+                                   "extension that was not offered");
+            }
+            if (found) {
+                return refuse(err, "Sec-WebSocket-Extensions accepts "
+                                   "permessage-deflate twice");
+            }
+            if (a.bad) {
+                return refuse(err, "permessage-deflate answer has an "
+                                   "unknown, repeated or malformed "
+                                   "parameter");
+            }
+            if (check_answer(o, &a, err) != 0) {
+                return WS_FAIL;
+            }
+            answer = a;
+            found = true;
+        }
+    }
+    if (!found) {
+        return 0;
+    }
+    answer_params(o, &answer, params);
+    return 1;
+}
+
 /* Streams ----------------------------------------------------------------*/
 
 void
@@ -312,6 +506,44 @@ ws_deflate_init(struct ws_deflate *d, const struct ws_deflate_config *cfg,
     d->on = true;
     d->cfg = cfg;
     d->params = *params;
+}
+
+void
+ws_deflate_init_client(struct ws_deflate *d,
+                       const struct ws_deflate_config *cfg,
+                       const struct ws_deflate_params *params)
+{
+    ws_deflate_init(d, cfg, params);
+    d->client = true;
+}
+
+/* The peer's window and context rule (what we inflate), and ours. */
+static uint8_t
+rx_window_bits(const struct ws_deflate *d)
+{
+    return d->client ? d->params.server_max_window_bits
+                     : d->params.client_max_window_bits;
+}
+
+static bool
+rx_no_context_takeover(const struct ws_deflate *d)
+{
+    return d->client ? d->params.server_no_context_takeover
+                     : d->params.client_no_context_takeover;
+}
+
+static uint8_t
+tx_window_bits(const struct ws_deflate *d)
+{
+    return d->client ? d->params.client_max_window_bits
+                     : d->params.server_max_window_bits;
+}
+
+static bool
+tx_no_context_takeover(const struct ws_deflate *d)
+{
+    return d->client ? d->params.client_no_context_takeover
+                     : d->params.server_no_context_takeover;
 }
 
 static void
@@ -349,9 +581,9 @@ inflater(struct ws_deflate *d)
         z_stream *z = calloc(1, sizeof(*z));
         /* A zlib peer told 8 bits deflates with 9 (zlib cannot do 8), so
          * inflate with at least 9: a larger window reads any smaller. */
-        int bits = d->params.client_max_window_bits < WS_DEFLATE_WINDOW_MIN
+        int bits = rx_window_bits(d) < WS_DEFLATE_WINDOW_MIN
                        ? WS_DEFLATE_WINDOW_MIN
-                       : d->params.client_max_window_bits;
+                       : rx_window_bits(d);
         if (z == NULL || inflateInit2(z, -bits) != Z_OK) {
             free(z);
             return NULL;
@@ -445,7 +677,7 @@ ws_deflate_inflate_end(struct ws_deflate *d, struct ws_error *err)
     }
     /* §7.1.1.2: without context takeover the next message starts from an
      * empty window, so the stream (and its 2^bits window) can go. */
-    if (d->params.client_no_context_takeover) {
+    if (rx_no_context_takeover(d)) {
         release_inflater(d);
     }
     return 0;
@@ -471,10 +703,18 @@ deflater(struct ws_deflate *d)
 {
     if (d->deflater == NULL) {
         z_stream *z = calloc(1, sizeof(*z));
-        if (z == NULL ||
-            deflateInit2(z, d->cfg->level, Z_DEFLATED,
-                         -(int)d->params.server_max_window_bits,
-                         d->cfg->mem_level, Z_DEFAULT_STRATEGY) != Z_OK) {
+        /* zlib cannot compress with an 8-bit window. Told 8 (a server
+         * may ask it of a client), Huffman coding alone honours it: it
+         * refers back to nothing, so any window reads it; the stream's
+         * own window is then 9, which no output depends on. */
+        int bits = tx_window_bits(d);
+        int strategy = Z_DEFAULT_STRATEGY;
+        if (bits < WS_DEFLATE_WINDOW_MIN) {
+            bits = WS_DEFLATE_WINDOW_MIN;
+            strategy = Z_HUFFMAN_ONLY;
+        }
+        if (z == NULL || deflateInit2(z, d->cfg->level, Z_DEFLATED, -bits,
+                                      d->cfg->mem_level, strategy) != Z_OK) {
             free(z);
             return NULL;
         }
@@ -513,7 +753,7 @@ ws_deflate_compress(struct ws_deflate *d, const uint8_t *in, size_t len,
                WS_DEFLATE_TAIL_LEN) == 0) {
         n = (ssize_t)(produced - WS_DEFLATE_TAIL_LEN);
     }
-    if (n < 0 || d->params.server_no_context_takeover) {
+    if (n < 0 || tx_no_context_takeover(d)) {
         /* §7.1.1.1: no context takeover, or a stream in an unknown state
          * after a failure: start the next message afresh. */
         release_deflater(d);

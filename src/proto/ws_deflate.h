@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * permessage-deflate (RFC 7692): negotiation of its parameters from the
- * client's offers (§5, §7.1), and the per-message raw deflate streams
+ * permessage-deflate (RFC 7692): negotiation of its parameters, the
+ * server's answer to the client's offers and the client's offer and its
+ * reading of the answer (§5, §7.1), and the per-message raw deflate streams
  * (§7.2) with the 00 00 ff ff tail removed and restored. zlib streams are
  * allocated when a message first needs one and released after each
  * message when the negotiated no-context-takeover allows, so that a
@@ -67,20 +68,80 @@ bool ws_deflate_negotiate(const struct ws_deflate_config *cfg,
                           struct ws_deflate_params *params, char *resp,
                           size_t cap);
 
+/*
+ * A client's offer (§7.1): what it asks of the server and what it
+ * promises. Zero-filled: "permessage-deflate" alone.
+ */
+#define WS_DEFLATE_NO_VALUE 1 /* client_max_window_bits without a value */
+struct ws_deflate_offer {
+    bool server_no_context_takeover; /* ask the server to reset per message */
+    bool client_no_context_takeover; /* we reset per message, asked or not */
+    uint8_t server_max_window_bits;  /* 0: not asked; else 8-15 */
+    uint8_t client_max_window_bits;  /* 0: not in the offer (we compress
+                                        with 15 and the server cannot ask
+                                        less); WS_DEFLATE_NO_VALUE: the
+                                        server may choose; 8-15: at most
+                                        this, whatever it answers */
+};
+
+/*
+ * Parses an offer's parameters as a command line gives them, without the
+ * extension's name: "client_max_window_bits=10; server_no_context_takeover"
+ * (the empty string is the bare offer). Returns 0, or WS_FAIL with
+ * err->reason naming the problem (an unknown, repeated or malformed
+ * parameter, or a value out of 8-15).
+ */
+int ws_deflate_offer_parse(struct ws_deflate_offer *o, const char *params,
+                           size_t len, struct ws_error *err);
+
+/*
+ * Writes the Sec-WebSocket-Extensions value of the offer, NUL-terminated,
+ * into out[0..cap) ("permessage-deflate; client_max_window_bits").
+ * Returns its length, or 0 when cap is too small (128 always suffices).
+ */
+size_t ws_deflate_offer_write(const struct ws_deflate_offer *o, char *out,
+                              size_t cap);
+
+/*
+ * Reads the server's answer to the offer o: the Sec-WebSocket-Extensions
+ * values[0..n) of the response. Returns 0 when there is none (the
+ * connection goes without compression), 1 with *params filled when it
+ * accepts permessage-deflate as §7.1 allows, or WS_FAIL with err->reason
+ * naming what the client must refuse (the connection fails, §7.1): an
+ * extension that was not offered, permessage-deflate twice, an unknown,
+ * repeated or malformed parameter, client_max_window_bits that was not
+ * offered or has no value, or a window larger than the offer's. *params
+ * is what the streams will do: the client's window is the smallest of
+ * the answer's and the offer's, and the client resets its stream per
+ * message when asked or when it offered to.
+ */
+int ws_deflate_accept(const struct ws_deflate_offer *o,
+                      const struct ws_span *values, unsigned n,
+                      struct ws_deflate_params *params, struct ws_error *err);
+
 /* A connection's compression state; zero-filled means "not negotiated". */
 struct ws_deflate {
     const struct ws_deflate_config *cfg; /* borrowed */
     struct ws_deflate_params params;
-    bool on; /* permessage-deflate was negotiated */
+    bool on;     /* permessage-deflate was negotiated */
+    bool client; /* we are the client: we compress with the client_*
+                    parameters and inflate with the server_* ones */
     /* internal: */
     bool ended;     /* the peer ended its deflate stream (BFINAL) */
     void *inflater; /* z_stream, NULL while released */
     void *deflater; /* z_stream, NULL while released */
 };
 
-/* Turns compression on for a connection; allocates nothing. */
+/*
+ * Turns compression on for a server's connection, or with
+ * ws_deflate_init_client a client's; allocates nothing. Of cfg, a
+ * client's streams use level, mem_level and min_bytes.
+ */
 void ws_deflate_init(struct ws_deflate *d, const struct ws_deflate_config *cfg,
                      const struct ws_deflate_params *params);
+void ws_deflate_init_client(struct ws_deflate *d,
+                            const struct ws_deflate_config *cfg,
+                            const struct ws_deflate_params *params);
 
 /* Releases both streams; d stays usable. */
 void ws_deflate_clear(struct ws_deflate *d);

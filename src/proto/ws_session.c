@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The per-connection protocol state machine of RFC 6455 after the opening
- * handshake. Processing order for data frames is fixed: header checks,
- * unmasking, UTF-8 validation of text as it arrives, assembly. Not here:
- * sockets, timers and statistics, which belong to conn.c.
+ * handshake, for either role. Processing order for data frames is fixed:
+ * header checks, unmasking, UTF-8 validation of text as it arrives,
+ * assembly. Not here: sockets, timers and statistics, which belong to
+ * the programs around the core (conn.c, wsc).
  */
 #include "autoconf.h"
 
@@ -30,11 +31,63 @@ ws_session_init(struct ws_session *s, const struct ws_session_config *cfg)
 }
 
 void
+ws_session_init_client(struct ws_session *s,
+                       const struct ws_session_config *cfg,
+                       const struct ws_mask_source *masks)
+{
+    ws_session_init(s, cfg);
+    s->masks = *masks;
+}
+
+/* A client's session: it masks what it sends and nothing may come masked. */
+static bool
+is_client(const struct ws_session *s)
+{
+    return s->masks.fill != NULL;
+}
+
+void
 ws_session_use_deflate(struct ws_session *s,
                        const struct ws_deflate_config *cfg,
                        const struct ws_deflate_params *params)
 {
-    ws_deflate_init(&s->deflate, cfg, params);
+    if (is_client(s)) {
+        ws_deflate_init_client(&s->deflate, cfg, params);
+    } else {
+        ws_deflate_init(&s->deflate, cfg, params);
+    }
+}
+
+/*
+ * §5.3: a client masks every frame it sends. Turns the unmasked control
+ * frame in ev->reply (a pong or a close frame of ours) into its masked
+ * form, with a fresh key; a server's reply stays as it is.
+ */
+static void
+seal_reply(const struct ws_session *s, struct ws_event *ev)
+{
+    size_t n = ev->reply_len;
+
+    if (!is_client(s) || n < 2) {
+        return;
+    }
+    uint8_t key[4];
+    s->masks.fill(s->masks.ctx, key);
+    memmove(ev->reply + 6, ev->reply + 2, n - 2);
+    memcpy(ev->reply + 2, key, 4);
+    ev->reply[1] |= 0x80;
+    ws_frame_mask(ev->reply + 6, n - 2, key, 0);
+    ev->reply_len = n + 4;
+}
+
+/* Unmasks payload of the current frame in place; a server's frames come
+ * unmasked, and XOR with nothing is skipped. */
+static void
+unmask(const struct ws_session *s, uint8_t *p, size_t n, uint64_t pos)
+{
+    if (s->frame.masked) {
+        ws_frame_mask(p, n, s->frame.mask, pos);
+    }
 }
 
 void
@@ -112,6 +165,7 @@ fail_finish(struct ws_session *s, struct ws_event *ev, bool await_close)
     if (s->state == WS_SESSION_OPEN) {
         ev->reply_len = ws_close_frame_build(ev->reply, sizeof(ev->reply),
                                              ev->error.code, ev->reason);
+        seal_reply(s, ev);
     }
     if (s->state == WS_SESSION_OPEN && await_close) {
         s->state = WS_SESSION_CLOSING;
@@ -177,6 +231,7 @@ ws_session_close(struct ws_session *s, uint16_t code, const char *reason,
     ev->frame_data = NULL;
     ev->reply_len =
         ws_close_frame_build(ev->reply, sizeof(ev->reply), code, reason);
+    seal_reply(s, ev);
     s->state = WS_SESSION_CLOSING;
     return true;
 }
@@ -186,7 +241,7 @@ ws_session_message_header(struct ws_session *s,
                           uint8_t out[WS_FRAME_HEADER_MAX], uint8_t opcode,
                           uint64_t len)
 {
-    if (s->state != WS_SESSION_OPEN) {
+    if (s->state != WS_SESSION_OPEN || is_client(s)) {
         return 0;
     }
     ssize_t n = ws_frame_header_encode(out, WS_FRAME_HEADER_MAX, true, 0,
@@ -197,8 +252,9 @@ ws_session_message_header(struct ws_session *s,
 size_t
 ws_session_message_bound(const struct ws_session *s, size_t len)
 {
-    return ws_deflate_wants(&s->deflate, len) ? ws_deflate_compress_bound(len)
-                                              : 0;
+    size_t bound =
+        ws_deflate_wants(&s->deflate, len) ? ws_deflate_compress_bound(len) : 0;
+    return is_client(s) && bound < len ? len : bound;
 }
 
 bool
@@ -206,7 +262,11 @@ ws_session_message(struct ws_session *s, uint8_t opcode, const uint8_t *data,
                    size_t len, uint8_t *out, size_t cap,
                    struct ws_out_message *m)
 {
-    if (s->state != WS_SESSION_OPEN) {
+    uint8_t key[4];
+    bool client = is_client(s);
+
+    if (s->state != WS_SESSION_OPEN ||
+        (client && (cap < len || (len > 0 && out == NULL)))) {
         return false;
     }
     m->payload = data;
@@ -221,10 +281,19 @@ ws_session_message(struct ws_session *s, uint8_t opcode, const uint8_t *data,
             m->compressed = true;
         }
     }
+    if (client) {
+        /* §5.3: masked in out, with a key of its own. */
+        s->masks.fill(s->masks.ctx, key);
+        if (!m->compressed && len > 0) {
+            memcpy(out, data, len);
+            m->payload = out;
+        }
+        ws_frame_mask(out, m->payload_len, key, 0);
+    }
     /* RFC 7692 §6: RSV1 on the first frame marks a compressed message. */
     ssize_t n = ws_frame_header_encode(m->hdr, WS_FRAME_HEADER_MAX, true,
                                        m->compressed ? WS_RSV1 : 0, opcode,
-                                       m->payload_len, NULL);
+                                       m->payload_len, client ? key : NULL);
     m->hdr_len = n > 0 ? (size_t)n : 0;
     return n > 0;
 }
@@ -284,9 +353,14 @@ check_header(struct ws_session *s, struct ws_event *ev)
 {
     const struct ws_frame_header *h = &s->frame;
 
-    /* §5.1: a server MUST close the connection on an unmasked frame. */
-    if (!h->masked) {
+    /* §5.1: a server MUST close the connection on an unmasked frame, a
+     * client on a masked one. */
+    if (!h->masked && !is_client(s)) {
         fail(s, ev, WS_CLOSE_PROTOCOL_ERROR, "client frame is not masked");
+        return false;
+    }
+    if (h->masked && is_client(s)) {
+        fail(s, ev, WS_CLOSE_PROTOCOL_ERROR, "server frame is masked");
         return false;
     }
     /* §5.2: RSV bits MUST be 0 unless an extension defines them;
@@ -448,6 +522,7 @@ control_frame(struct ws_session *s, uint8_t *p, size_t len, struct ws_event *ev)
         ev->reply[1] = (uint8_t)len;
         memcpy(ev->reply + 2, p, len);
         ev->reply_len = 2 + len;
+        seal_reply(s, ev);
         return;
     case WS_OP_PONG:
         if (s->state == WS_SESSION_OPEN) {
@@ -474,6 +549,7 @@ control_frame(struct ws_session *s, uint8_t *p, size_t len, struct ws_event *ev)
             /* §5.5.1: answer with a close, echoing the status code. */
             ev->reply_len = ws_close_frame_build(ev->reply, sizeof(ev->reply),
                                                  ev->close.code, NULL);
+            seal_reply(s, ev);
         }
         s->state = WS_SESSION_CLOSED;
         return;
@@ -620,7 +696,7 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
     } else if (control) {
         if (s->ctrl_len == 0 && n == left) {
             /* The whole payload is here: use it in place. */
-            ws_frame_mask(in, n, h->mask, 0);
+            unmask(s, in, n, 0);
             ev->frame_data = in;
             s->in_payload = false;
             control_frame(s, in, n, ev);
@@ -636,12 +712,12 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
             return n;
         }
         memcpy(s->ctrl + s->ctrl_len, in, n);
-        ws_frame_mask(s->ctrl + s->ctrl_len, n, h->mask, s->frame_pos);
+        unmask(s, s->ctrl + s->ctrl_len, n, s->frame_pos);
         ev->frame_data = s->ctrl + s->ctrl_len;
         s->ctrl_len = (uint8_t)(s->ctrl_len + n);
         s->frame_pos += n;
     } else if (s->msg_compressed) {
-        ws_frame_mask(in, n, h->mask, s->frame_pos);
+        unmask(s, in, n, s->frame_pos);
         ev->frame_data = in;
         s->frame_pos += n;
         if (!inflate_onto_msg(s, in, n, ev)) {
@@ -655,7 +731,7 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
         }
     } else if (s->msg_len == 0 && h->fin && n == left) {
         /* A whole unfragmented message is here: no copy. */
-        ws_frame_mask(in, n, h->mask, 0);
+        unmask(s, in, n, 0);
         ev->frame_data = in;
         s->in_payload = false;
         if (check_text(s, in, n, ev)) {
@@ -672,7 +748,7 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
         if (n > 0) {
             memcpy(dst, in, n);
         }
-        ws_frame_mask(dst, n, h->mask, s->frame_pos);
+        unmask(s, dst, n, s->frame_pos);
         ev->frame_data = dst;
         s->msg_len += n;
         s->frame_pos += n;

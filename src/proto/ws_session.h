@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The sans-I/O server side of one WebSocket connection after its opening
- * handshake (RFC 6455 §5, §6, §7): bytes in, events out. It checks framing
- * against the negotiated state, unmasks, validates text as UTF-8 while it
- * arrives (failing fast, §8.1), assembles fragmented messages with control
- * frames interleaved (§5.4), answers pings, and runs the close handshake.
- * It never does I/O: the caller sends the bytes an event hands it.
+ * The sans-I/O side of one WebSocket connection after its opening
+ * handshake (RFC 6455 §5, §6, §7), server or client: bytes in, events
+ * out. It checks framing against the negotiated state and the role
+ * (§5.1: a client masks every frame, a server none), unmasks, validates
+ * text as UTF-8 while it arrives (failing fast, §8.1), assembles
+ * fragmented messages with control frames interleaved (§5.4), answers
+ * pings, runs the close handshake, and frames what is sent, masking a
+ * client's frames with keys from a source the caller provides. It never
+ * does I/O: the caller sends the bytes an event hands it.
  */
 #ifndef WSD_PROTO_WS_SESSION_H
 #define WSD_PROTO_WS_SESSION_H
@@ -31,6 +34,21 @@ struct ws_session_config {
  * ws_event.reason add the limit, e.g. "frame over max_frame_bytes 1024". */
 #define WS_SESSION_MESSAGE_OVER "message over max_message_bytes"
 #define WS_SESSION_FRAME_OVER   "frame over max_frame_bytes"
+
+/*
+ * Where a client session's masking keys come from: fill writes four
+ * bytes that the peer cannot predict (§5.3: a fresh key per frame, from a
+ * strong source of entropy), e.g. from the operating system's random
+ * generator. The core itself draws no random numbers.
+ */
+struct ws_mask_source {
+    void (*fill)(void *ctx, uint8_t key[4]);
+    void *ctx;
+};
+
+/* The most bytes of a reply (a pong or a close frame), masked: header,
+ * key and 125 bytes of payload. */
+#define WS_SESSION_REPLY_MAX (2 + 4 + WS_CONTROL_PAYLOAD_MAX)
 
 enum ws_session_state {
     WS_SESSION_OPEN,    /* messages flow both ways */
@@ -77,9 +95,10 @@ struct ws_event {
                               close holds its raw code (0: none) and reason */
     struct ws_error error; /* WS_EV_FAIL: error.reason names the rule */
     size_t reply_len;      /* bytes of reply to send; 0: none */
-    /* Our pong or close frame, in the event itself so that the session
-     * holds no buffer for it; after the fields event_clear() resets. */
-    uint8_t reply[WS_CLOSE_FRAME_MAX];
+    /* Our pong or close frame (a client's masked), in the event itself so
+     * that the session holds no buffer for it; after the fields
+     * event_clear() resets. */
+    uint8_t reply[WS_SESSION_REPLY_MAX];
     /* WS_EV_FAIL: the reason our close frame carries (or would, when we
      * had sent ours already), NUL-terminated: error.reason, and for a
      * limit the limit too ("message over max_message_bytes 16777216"),
@@ -118,6 +137,7 @@ struct ws_out_message {
 
 struct ws_session {
     const struct ws_session_config *cfg;
+    struct ws_mask_source masks; /* a client's; fill NULL for a server */
     /* internal: */
     uint8_t state;       /* enum ws_session_state */
     uint8_t hdr_len;     /* bytes of a partial header kept in hdr */
@@ -144,15 +164,27 @@ struct ws_session {
 };
 
 /*
- * Prepares s for a connection whose handshake has just completed. Does not
- * allocate. cfg is borrowed.
+ * Prepares s for a server's connection whose handshake has just
+ * completed. Does not allocate. cfg is borrowed.
  */
 void ws_session_init(struct ws_session *s, const struct ws_session_config *cfg);
 
 /*
- * Turns on permessage-deflate as negotiated (ws_deflate_negotiate): RSV1
- * then marks compressed messages both ways. Call after ws_session_init,
- * before the first feed. cfg is borrowed. Allocates nothing.
+ * The same for a client's connection: the peer's frames must come
+ * unmasked (a masked one fails with 1002), and every frame the session
+ * frames (messages, pongs, close frames) is masked with a fresh key from
+ * masks (copied; its ctx must outlive s).
+ */
+void ws_session_init_client(struct ws_session *s,
+                            const struct ws_session_config *cfg,
+                            const struct ws_mask_source *masks);
+
+/*
+ * Turns on permessage-deflate as negotiated (ws_deflate_negotiate, or a
+ * client's ws_deflate_accept): RSV1 then marks compressed messages both
+ * ways, each side compressing with its own window and context rule. Call
+ * after ws_session_init(_client), before the first feed. cfg is borrowed.
+ * Allocates nothing.
  */
 void ws_session_use_deflate(struct ws_session *s,
                             const struct ws_deflate_config *cfg,
@@ -193,9 +225,11 @@ bool ws_session_close(struct ws_session *s, uint16_t code, const char *reason,
                       struct ws_event *ev);
 
 /*
- * Encodes into out the header of a one-frame, unfragmented message of
- * opcode and len, and returns its size; returns 0 when the session may no
- * longer send data frames (§5.5.1: not after our close).
+ * Encodes into out the header of a one-frame, unfragmented, uncompressed
+ * message of opcode and len, and returns its size; returns 0 when the
+ * session may no longer send data frames (§5.5.1: not after our close),
+ * and for a client's session, whose payload must be masked
+ * (ws_session_message does that).
  */
 size_t ws_session_message_header(struct ws_session *s,
                                  uint8_t out[WS_FRAME_HEADER_MAX],
@@ -203,7 +237,8 @@ size_t ws_session_message_header(struct ws_session *s,
 
 /*
  * The room ws_session_message needs in `out` for a message of len bytes:
- * 0 when the message will go out uncompressed.
+ * a server's, 0 when the message will go out uncompressed; a client's,
+ * at least len, since its payload is masked there.
  */
 size_t ws_session_message_bound(const struct ws_session *s, size_t len);
 
@@ -212,8 +247,10 @@ size_t ws_session_message_bound(const struct ws_session *s, size_t len);
  * the payload to send after it: data itself, or its compressed form
  * written into out[0..cap) (m->compressed, RSV1 set, §6 of RFC 7692)
  * when permessage-deflate is on and the message is long enough. A failed
- * compression sends the message uncompressed. Returns false (m untouched)
- * when the session may no longer send data.
+ * compression sends the message uncompressed. A client's payload is
+ * always in out, masked with a fresh key that the header carries.
+ * Returns false (m untouched) when the session may no longer send data,
+ * or for a client's session when cap is under ws_session_message_bound.
  */
 bool ws_session_message(struct ws_session *s, uint8_t opcode,
                         const uint8_t *data, size_t len, uint8_t *out,

@@ -4,7 +4,11 @@
  * whole, one byte at a time and at random splits, whose events are written
  * down as a compact transcript that must be the same however TCP splits the
  * input; then the public calls one by one (our close, message headers, idle,
- * clear) and large messages reassembled byte for byte.
+ * clear) and large messages reassembled byte for byte. The tables run
+ * twice: as the server's input, and mirrored as a client's (the same
+ * frames unmasked, the unmasked ones masked, every reply of the session
+ * unmasked from the fresh key it must carry), so that every frame rule
+ * is held to both roles.
  */
 #include "autoconf.h"
 
@@ -95,8 +99,10 @@ struct sess_case {
     uint64_t max_frame_bytes;   /* 0: DEFAULT_LIMIT_BYTES */
     size_t fail_at; /* when set: the shortest prefix that must fail */
     const char *want;
-    const char *frames; /* when set: the frame headers reported, as
-                           struct run's frames has them */
+    const char *frames;        /* when set: the frame headers reported, as
+                                  struct run's frames has them */
+    const char *client_frames; /* in the client's role, where its shorter
+                                  frames change them */
 };
 
 /*
@@ -561,13 +567,31 @@ static const struct sess_case cases[] = {
       FRAME(0x88, "\x03\xe8")},
      .fail_at = 19,
      .want = FAIL_1007,
-     .frames = "1F:21 "},
+     .frames = "1F:21 ",
+     /* Unmasked, the close fills 4 of the 8 bytes left. */
+     .client_frames = "1F:21 cut:payload"},
     {"a frame abandoned midway, then the end of the input",
      {CUT(0x81, "\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90", 21)},
      .fail_at = 19,
      .want = FAIL_1007,
      .frames = "1F:21 cut:payload"},
 };
+
+/*
+ * The role the tables run in. As the client's, frames are mirrored: a
+ * FRAME comes unmasked, an UNMASKED one masked, and raw bytes, written
+ * for the server, are not run.
+ */
+static bool client_role;
+
+/* How a client's input differs from the server's layout of the same
+ * frames: at server offset `at` (a key's end, or an unmasked header's),
+ * 4 bytes fewer or more. */
+struct shift {
+    size_t at;
+    int delta;
+};
+#define SHIFTS_MAX 16
 
 /* An input under construction. */
 struct input {
@@ -576,6 +600,9 @@ struct input {
     size_t cap;
     size_t close_at; /* where we close, SIZE_MAX: never */
     unsigned n_frames;
+    size_t server_len; /* the same frames' length in the server's layout */
+    struct shift shifts[SHIFTS_MAX];
+    unsigned n_shifts;
 };
 
 static void
@@ -651,32 +678,104 @@ frame_put(struct input *in, uint8_t b0, const uint8_t *key,
     in->n_frames++;
 }
 
+/* A piece's frame header, unmasked: 2, 4 or 10 bytes. */
+static size_t
+header_size(uint64_t claim)
+{
+    return claim < 126 ? 2 : claim <= 0xffff ? 4 : 10;
+}
+
+/*
+ * Appends the frame of a piece that the server's layout masks (masked)
+ * or not, in the layout of the role the tables run in, and notes where
+ * a client's layout departs from the server's.
+ */
+static void
+piece_frame(struct input *in, const struct piece *pc, bool masked,
+            const uint8_t *payload, size_t len)
+{
+    const uint8_t *key = keys[in->n_frames % NELEM(keys)];
+    size_t hdr = header_size(pc->claim);
+    bool mask_it = client_role ? !masked : masked;
+
+    if (client_role && in->n_shifts < SHIFTS_MAX) {
+        /* A dropped key shifts what follows its end; an added one what
+         * follows the end of the header it lengthens. */
+        struct shift sh = {in->server_len + hdr + (masked ? 4 : 0),
+                           masked ? -4 : 4};
+        in->shifts[in->n_shifts++] = sh;
+    }
+    in->server_len += hdr + (masked ? 4 : 0) + len;
+    frame_put(in, pc->b0, mask_it ? key : NULL, payload, len, pc->claim);
+}
+
+/* The offset in this role's layout of server offset `at`. */
+static size_t
+input_offset(const struct input *in, size_t at)
+{
+    long shift = 0;
+
+    for (unsigned i = 0; i < in->n_shifts; i++) {
+        if (in->shifts[i].at <= at) {
+            shift += in->shifts[i].delta;
+        }
+    }
+    return (size_t)((long)at + shift);
+}
+
+/* A case's name, as the client's when the tables run in its role. */
+static const char *
+role_name(const char *name)
+{
+    static char buf[256];
+
+    if (!client_role) {
+        return name;
+    }
+    snprintf(buf, sizeof(buf), "client: %s", name);
+    return buf;
+}
+
+/* True when the case can run in this role (raw bytes are the server's). */
+static bool
+runs_in_role(const struct piece *pieces, size_t n_pieces)
+{
+    for (size_t i = 0; i < n_pieces && pieces[i].kind != P_END; i++) {
+        if (client_role && pieces[i].kind == P_RAW) {
+            return false;
+        }
+    }
+    return true;
+}
+
 static void
 input_build(struct input *in, const struct piece *pieces, size_t n_pieces)
 {
     input_init(in);
     for (size_t i = 0; i < n_pieces && pieces[i].kind != P_END; i++) {
-        const struct piece *pc = &pieces[i];
-        const uint8_t *data = (const uint8_t *)pc->data;
-        const uint8_t *key = keys[in->n_frames % NELEM(keys)];
+        struct piece pc = pieces[i];
+        const uint8_t *data = (const uint8_t *)pc.data;
 
-        switch ((enum piece_kind)pc->kind) {
+        switch ((enum piece_kind)pc.kind) {
         case P_END:
             break;
         case P_RAW:
-            input_put(in, data, pc->len);
+            input_put(in, data, pc.len);
+            in->server_len += pc.len;
             break;
         case P_FRAME:
-            frame_put(in, pc->b0, key, data, pc->len, pc->len);
+            pc.claim = pc.len;
+            piece_frame(in, &pc, true, data, pc.len);
             break;
         case P_UNMASKED:
-            frame_put(in, pc->b0, NULL, data, pc->len, pc->len);
+            pc.claim = pc.len;
+            piece_frame(in, &pc, false, data, pc.len);
             break;
         case P_HEADER:
-            frame_put(in, pc->b0, key, NULL, 0, pc->claim);
+            piece_frame(in, &pc, true, NULL, 0);
             break;
         case P_CUT:
-            frame_put(in, pc->b0, key, data, pc->len, pc->claim);
+            piece_frame(in, &pc, true, data, pc.len);
             break;
         case P_CLOSE:
             in->close_at = in->len;
@@ -757,6 +856,47 @@ put_data(char *buf, size_t *len, const uint8_t *p, size_t n)
     }
 }
 
+/* The masking keys a client's replies carried, to see each is fresh. */
+static uint8_t last_key[4];
+
+/*
+ * A reply of the session as the peer reads it, into out: a server's is
+ * copied as it is and must be unmasked; a client's must be masked
+ * (§5.3) with a key unlike the last one, and is unmasked here, so that
+ * the transcript is the same in both roles. A reply that breaks this is
+ * written down as "!mask".
+ */
+static size_t
+reply_view(struct run *r, const uint8_t *p, size_t n,
+           uint8_t out[WS_SESSION_REPLY_MAX])
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (!client_role) {
+        if (n < 2 || (p[1] & 0x80) != 0) {
+            add(r, "!mask");
+        }
+        memcpy(out, p, n);
+        return n;
+    }
+    size_t len = n >= 2 ? p[1] & 0x7f : 0;
+    if (n < 6 || (p[1] & 0x80) == 0 || n != 6 + len ||
+        memcmp(p + 2, last_key, 4) == 0) {
+        add(r, "!mask");
+        memcpy(out, p, n);
+        return n;
+    }
+    memcpy(last_key, p + 2, 4);
+    out[0] = p[0];
+    out[1] = (uint8_t)len;
+    memcpy(out + 2, p + 6, len);
+    for (size_t i = 0; i < len; i++) {
+        out[2 + i] ^= p[2 + i % 4];
+    }
+    return 2 + len;
+}
+
 static void
 put_hex(struct run *r, const uint8_t *p, size_t n)
 {
@@ -778,8 +918,8 @@ put_hex(struct run *r, const uint8_t *p, size_t n)
 static void
 put_fail_reply(struct run *r, const struct ws_event *ev)
 {
-    const uint8_t *p = ev->reply;
-    size_t n = ev->reply_len;
+    uint8_t p[WS_SESSION_REPLY_MAX];
+    size_t n = reply_view(r, ev->reply, ev->reply_len, p);
     const char *reason = ev->reason;
     const char *rule = ev->error.reason;
 
@@ -790,8 +930,8 @@ put_fail_reply(struct run *r, const struct ws_event *ev)
         add(r, "-");
         return;
     }
-    if (p != NULL && reason != NULL && reason[0] != '\0' && n >= 4 &&
-        p[0] == 0x88 && p[1] == n - 2 && n - 4 == strlen(reason) &&
+    if (reason != NULL && reason[0] != '\0' && n >= 4 && p[0] == 0x88 &&
+        p[1] == n - 2 && n - 4 == strlen(reason) &&
         memcmp(p + 4, reason, n - 4) == 0) {
         add(r, "88..%02x%02x+reason", p[2], p[3]);
         return;
@@ -804,6 +944,8 @@ static void
 record_event(struct run *r, const struct ws_session *s,
              const struct ws_event *ev)
 {
+    uint8_t reply[WS_SESSION_REPLY_MAX];
+
     switch (ev->type) {
     case WS_EV_NONE:
         return;
@@ -826,7 +968,7 @@ record_event(struct run *r, const struct ws_session *s,
         add(r, "PING:");
         put_data(r->ev, &r->ev_len, ev->data, ev->len);
         add(r, ">");
-        put_hex(r, ev->reply, ev->reply_len);
+        put_hex(r, reply, reply_view(r, ev->reply, ev->reply_len, reply));
         break;
     case WS_EV_PONG:
         add(r, "PONG:");
@@ -839,7 +981,7 @@ record_event(struct run *r, const struct ws_session *s,
             put_data(r->ev, &r->ev_len, ev->close.reason, ev->close.reason_len);
         }
         add(r, ">");
-        put_hex(r, ev->reply, ev->reply_len);
+        put_hex(r, reply, reply_view(r, ev->reply, ev->reply_len, reply));
         break;
     case WS_EV_FAIL:
         add(r, "FAIL:%u>", ev->error.code);
@@ -945,6 +1087,23 @@ static const struct ws_deflate_config defl_cfg = {
     true, 1, 8, 64, 15, 15, false, false,
 };
 
+/* A client's masking keys: each call a new one, no byte of it zero, so
+ * that a frame left unmasked or masked twice reads wrong. */
+static void
+fill_test_key(void *ctx, uint8_t key[4])
+{
+    uint32_t *n = ctx;
+    uint32_t v = ++*n * UINT32_C(2654435761);
+
+    for (int i = 0; i < 4; i++) {
+        key[i] = (uint8_t)((v >> (8 * i)) | 1);
+    }
+}
+
+static uint32_t test_key_count;
+static const struct ws_mask_source test_masks = {fill_test_key,
+                                                 &test_key_count};
+
 /* How a run sets its session up. */
 struct defl_setup {
     bool off; /* no ws_session_use_deflate */
@@ -975,17 +1134,32 @@ run_input(struct run *r, const struct input *in, size_t limit,
     run_free(r);
     memset(r, 0, sizeof(*r));
     r->capture = capture;
-    ws_session_init(&s, cfg);
+    if (client_role) {
+        ws_session_init_client(&s, cfg, &test_masks);
+    } else {
+        ws_session_init(&s, cfg);
+    }
     if (ds != NULL && !ds->off) {
-        ws_session_use_deflate(&s, &defl_cfg, &ds->params);
+        struct ws_deflate_params p = ds->params;
+        if (client_role) {
+            /* The peer is the server: its parameters are the other pair. */
+            p.server_no_context_takeover =
+                ds->params.client_no_context_takeover;
+            p.client_no_context_takeover =
+                ds->params.server_no_context_takeover;
+            p.server_max_window_bits = ds->params.client_max_window_bits;
+            p.client_max_window_bits = ds->params.server_max_window_bits;
+        }
+        ws_session_use_deflate(&s, &defl_cfg, &p);
     }
 
     feed_span(&s, r, in->p, close_at, how);
     if (in->close_at <= limit) {
         struct ws_event ev;
         if (ws_session_close(&s, 1001, "bye", &ev)) {
+            uint8_t reply[WS_SESSION_REPLY_MAX];
             add(r, "SENT>");
-            put_hex(r, ev.reply, ev.reply_len);
+            put_hex(r, reply, reply_view(r, ev.reply, ev.reply_len, reply));
             add(r, ";");
         } else {
             add(r, "!close-refused;");
@@ -1165,14 +1339,23 @@ test_table(void)
         struct ws_session_config cfg;
         struct input in;
 
+        if (!runs_in_role(c->in, NELEM(c->in))) {
+            continue;
+        }
+        const char *name = role_name(c->name);
         config_for(&cfg, c);
         input_build(&in, c->in, NELEM(c->in));
-        check_splits(c->name, &in, &cfg, NULL, c->want, NULL, 0);
+        check_splits(name, &in, &cfg, NULL, c->want, NULL, 0);
         if (c->fail_at != 0) {
-            check_fail_at(c->name, c->fail_at, c->want, &in, &cfg, NULL);
+            check_fail_at(name, input_offset(&in, c->fail_at), c->want, &in,
+                          &cfg, NULL);
         }
         if (c->frames != NULL) {
-            check_frames(c->name, c->frames, &in, &cfg);
+            check_frames(name,
+                         client_role && c->client_frames != NULL
+                             ? c->client_frames
+                             : c->frames,
+                         &in, &cfg);
         }
         free(in.p);
     }
@@ -1984,15 +2167,20 @@ test_deflate_table(void)
         struct defl_setup ds = {c->off, defl_params_default};
         struct input in;
 
+        if (!runs_in_role(c->in, NELEM(c->in))) {
+            continue;
+        }
         ds.params.client_no_context_takeover = c->client_no_context_takeover;
         cfg.max_message_bytes = c->max_message_bytes != 0 ? c->max_message_bytes
                                                           : DEFAULT_LIMIT_BYTES;
         cfg.max_frame_bytes =
             c->max_frame_bytes != 0 ? c->max_frame_bytes : DEFAULT_LIMIT_BYTES;
+        const char *name = role_name(c->name);
         input_build(&in, c->in, NELEM(c->in));
-        check_splits(c->name, &in, &cfg, &ds, c->want, NULL, 0);
+        check_splits(name, &in, &cfg, &ds, c->want, NULL, 0);
         if (c->fail_at != 0) {
-            check_fail_at(c->name, c->fail_at, c->want, &in, &cfg, &ds);
+            check_fail_at(name, input_offset(&in, c->fail_at), c->want, &in,
+                          &cfg, &ds);
         }
         free(in.p);
     }
@@ -2563,5 +2751,9 @@ main(void)
     test_limit_reasons();
     test_clear();
     test_deflate();
+    /* The tables again, mirrored, in the client's role. */
+    client_role = true;
+    test_table();
+    test_deflate_table();
     return tap_done();
 }
