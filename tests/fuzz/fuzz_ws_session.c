@@ -4,8 +4,10 @@
  * unmasking, inflation, UTF-8, fragmentation with interleaved control
  * frames, limits and the closing handshake. The first byte picks the
  * limits, whether permessage-deflate is on (with fixed parameters), and
- * whether we start a close ourselves; the next two seed the generator
- * that cuts the rest into pieces, fed in a loop as src/conn.c's
+ * whether we start a close ourselves; the top bit of the second picks
+ * the client's role (the peer's frames come unmasked, ours go masked);
+ * the rest of the second and the third seed the generator that cuts the
+ * rest of the input into pieces, fed in a loop as src/conn.c's
  * conn_process does. Each message is copied out before the next call (as
  * the API requires) and echoed through ws_session_message, as conn_echo
  * does. Invariants: used <= len; progress (a call that consumes nothing
@@ -41,16 +43,41 @@ static const struct ws_deflate_params deflate_params[] = {
     {true, true, 15, 15},
 };
 
-/* A reply must be exactly one unmasked frame of the expected opcode. */
+/* A client's masking keys, from the generator the input seeds. */
 static void
-check_reply(const uint8_t *reply, size_t len, uint8_t opcode)
+fill_key(void *ctx, uint8_t key[4])
+{
+    uint32_t v = fuzz_rand(ctx);
+    memcpy(key, &v, 4);
+}
+
+static bool
+is_client(const struct ws_session *s)
+{
+    return s->masks.fill != NULL;
+}
+
+/*
+ * A reply must be exactly one frame of the expected opcode, masked by a
+ * client and not by a server; its payload, unmasked, goes to out.
+ * Returns the payload's length.
+ */
+static size_t
+check_reply(const struct ws_session *s, const uint8_t *reply, size_t len,
+            uint8_t opcode, uint8_t out[WS_CONTROL_PAYLOAD_MAX])
 {
     struct ws_frame_header h;
     struct ws_error err = {0, NULL};
     ssize_t n = ws_frame_header_decode(&h, reply, len, &err);
 
-    FUZZ_CHECK(n > 0 && h.fin && !h.masked && h.opcode == opcode);
+    FUZZ_CHECK(n > 0 && h.fin && h.masked == is_client(s) &&
+               h.opcode == opcode);
     FUZZ_CHECK((size_t)n + h.payload_len == len);
+    memcpy(out, reply + n, h.payload_len);
+    if (h.masked) {
+        ws_frame_mask(out, h.payload_len, h.mask, 0);
+    }
+    return h.payload_len;
 }
 
 /* Copies the message out, as conn_echo must, and frames it as the echo. */
@@ -71,10 +98,19 @@ echo(struct ws_session *s, const struct ws_event *ev)
     if (ws_session_message(s, ev->opcode, copy, ev->len, out, cap, &m)) {
         FUZZ_CHECK(ws_frame_header_decode(&h, m.hdr, m.hdr_len, &err) ==
                    (ssize_t)m.hdr_len);
-        FUZZ_CHECK(h.opcode == ev->opcode && h.fin && !h.masked);
+        FUZZ_CHECK(h.opcode == ev->opcode && h.fin && h.masked == is_client(s));
         FUZZ_CHECK(h.payload_len == m.payload_len);
         FUZZ_CHECK(((h.rsv & WS_RSV1) != 0) == m.compressed);
         FUZZ_CHECK(m.compressed || m.payload_len == ev->len);
+        if (!m.compressed && h.masked && m.payload_len > 0) {
+            /* A client's payload, masked in out: the message again. */
+            uint8_t *plain = malloc(m.payload_len);
+            FUZZ_CHECK(plain != NULL);
+            memcpy(plain, m.payload, m.payload_len);
+            ws_frame_mask(plain, m.payload_len, h.mask, 0);
+            FUZZ_CHECK(memcmp(plain, copy, m.payload_len) == 0);
+            free(plain);
+        }
     }
     free(out);
     free(copy);
@@ -83,6 +119,9 @@ echo(struct ws_session *s, const struct ws_event *ev)
 static void
 check_event(struct ws_session *s, const struct ws_event *ev)
 {
+    uint8_t payload[WS_CONTROL_PAYLOAD_MAX];
+    size_t n = 0;
+
     switch (ev->type) {
     case WS_EV_NONE:
         break;
@@ -95,9 +134,9 @@ check_event(struct ws_session *s, const struct ws_event *ev)
         break;
     case WS_EV_PING:
         FUZZ_CHECK(ev->len <= WS_CONTROL_PAYLOAD_MAX);
-        check_reply(ev->reply, ev->reply_len, WS_OP_PONG);
-        FUZZ_CHECK(ev->len == 0 ||
-                   memcmp(ev->reply + 2, ev->data, ev->len) == 0);
+        n = check_reply(s, ev->reply, ev->reply_len, WS_OP_PONG, payload);
+        FUZZ_CHECK(n == ev->len &&
+                   (n == 0 || memcmp(payload, ev->data, n) == 0));
         break;
     case WS_EV_PONG:
         FUZZ_CHECK(ev->len <= WS_CONTROL_PAYLOAD_MAX);
@@ -107,7 +146,7 @@ check_event(struct ws_session *s, const struct ws_event *ev)
         FUZZ_CHECK(ev->close.reason_len <= WS_CONTROL_PAYLOAD_MAX - 2);
         FUZZ_CHECK(ws_utf8_is_valid(ev->close.reason, ev->close.reason_len));
         if (ev->reply_len > 0) {
-            check_reply(ev->reply, ev->reply_len, WS_OP_CLOSE);
+            check_reply(s, ev->reply, ev->reply_len, WS_OP_CLOSE, payload);
         }
         break;
     case WS_EV_FAIL:
@@ -118,10 +157,9 @@ check_event(struct ws_session *s, const struct ws_event *ev)
         FUZZ_CHECK(strncmp(ev->reason, ev->error.reason,
                            strlen(ev->error.reason)) == 0);
         if (ev->reply_len > 0) {
-            check_reply(ev->reply, ev->reply_len, WS_OP_CLOSE);
-            FUZZ_CHECK(ev->reply_len == 4 + strlen(ev->reason) &&
-                       memcmp(ev->reply + 4, ev->reason, ev->reply_len - 4) ==
-                           0);
+            n = check_reply(s, ev->reply, ev->reply_len, WS_OP_CLOSE, payload);
+            FUZZ_CHECK(n == 2 + strlen(ev->reason) &&
+                       memcmp(payload + 2, ev->reason, n - 2) == 0);
         }
         break;
     }
@@ -164,7 +202,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct ws_session s;
     uint8_t knobs = size > 0 ? data[0] : 0;
-    uint32_t seed = size > 2 ? (uint32_t)data[1] << 8 | data[2] : 1;
+    uint32_t seed = size > 2 ? (uint32_t)(data[1] & 0x7f) << 8 | data[2] : 1;
+    bool client = size > 2 && (data[1] & 0x80) != 0;
+    uint32_t key_state = seed ^ 0x5bd1e995u;
+    struct ws_mask_source masks = {fill_key, &key_state};
     size_t skip = size < 3 ? size : 3;
     size_t len = size - skip;
     uint8_t *buf = malloc(len + 1);
@@ -177,7 +218,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (len > 0) {
         memcpy(buf, data + skip, len);
     }
-    ws_session_init(&s, &limits[(knobs >> 1) & 3]);
+    if (client) {
+        ws_session_init_client(&s, &limits[(knobs >> 1) & 3], &masks);
+    } else {
+        ws_session_init(&s, &limits[(knobs >> 1) & 3]);
+    }
     if (knobs & 1) {
         unsigned which = (knobs >> 3) & 1;
         ws_session_use_deflate(&s, &deflate_cfgs[which],
