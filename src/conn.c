@@ -137,7 +137,7 @@ conn_echo(struct conn *c, const struct ws_event *ev)
         return;
     }
     stats_record_frame_out(&c->rec, m.hdr[0], m.payload_len, m.payload,
-                           m.payload_len);
+                           m.payload_len, NULL);
     stats_record_message_out(&c->rec, ev->len, m.compressed, m.payload_len);
     if (m.payload_len >= CONN_ZERO_COPY_BYTES) {
         struct iovec iov[3];

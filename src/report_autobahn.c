@@ -2,15 +2,17 @@
 /*
  * The Autobahn per-case report object of a case record. The key set is
  * the testsuite's (fuzzing.py's caseResult), in its order; the values are
- * what wsd saw as the server. Keys that carry the testsuite's judgement
- * of a case keep their JSON type and say that wsd judges nothing: a
- * reader of Autobahn's reports reads them, and none looks like a verdict.
+ * what wsd saw as the server, or wsc as the client. Keys that carry the
+ * testsuite's judgement of a case keep their JSON type and say that no
+ * judgement was made: a reader of Autobahn's reports reads them, and none
+ * looks like a verdict.
  */
 #include "autoconf.h"
 
 #include "report_autobahn.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,13 +21,21 @@
 /* Autobahn's behaviour for a case it reports without grading it. */
 #define NOT_GRADED "INFORMATIONAL"
 
-/* wsd's own words for the keys that describe and judge a case. */
+/* wsd's own words for the keys that describe and judge a case, and
+ * wsc's for a client's record. */
 #define DESCRIPTION                                                            \
     "A connection to wsd, as wsd recorded it: the server's side of the wire."
 #define EXPECTATION "None: wsd echoes what arrives and grades no case."
 #define RESULT      "Not graded: wsd records the wire and judges nothing."
 #define RESULT_CLOSE                                                           \
     "Not graded: wsd judges no close; its closing behaviour is in this "       \
+    "report."
+#define CLIENT_DESCRIPTION                                                     \
+    "A connection of wsc, as wsc recorded it: the client's side of the wire."
+#define CLIENT_EXPECTATION "None: wsc grades no case."
+#define CLIENT_RESULT      "Not graded: wsc records the wire and judges nothing."
+#define CLIENT_RESULT_CLOSE                                                    \
+    "Not graded: wsc judges no close; its closing behaviour is in this "       \
     "report."
 
 /* A head as Autobahn writes it: the text, or "?" when there is none. */
@@ -75,6 +85,7 @@ report_autobahn_case(const struct stats_case *c, uint64_t now_ms)
     uint64_t end = c->ended_ms != 0 ? c->ended_ms : now_ms;
     uint64_t duration = end > c->started_ms ? end - c->started_ms : 0;
     const char *request = (const char *)(const void *)(c + 1);
+    bool client = (c->client_flags & STATS_CASE_CLIENT) != 0;
     json_t *j = json_object();
 
     if (j == NULL) {
@@ -82,8 +93,10 @@ report_autobahn_case(const struct stats_case *c, uint64_t now_ms)
     }
     json_object_set_new(j, "case", json_integer((json_int_t)c->id));
     json_object_set_new(j, "id", case_id(c));
-    json_object_set_new(j, "description", json_string(DESCRIPTION));
-    json_object_set_new(j, "expectation", json_string(EXPECTATION));
+    json_object_set_new(j, "description",
+                        json_string(client ? CLIENT_DESCRIPTION : DESCRIPTION));
+    json_object_set_new(j, "expectation",
+                        json_string(client ? CLIENT_EXPECTATION : EXPECTATION));
     json_object_set_new(j, "agent", agent(c));
     json_object_set_new(j, "started", stats_json_time(c->started_ms));
     json_object_set_new(j, "duration", json_integer((json_int_t)duration));
@@ -94,14 +107,19 @@ report_autobahn_case(const struct stats_case *c, uint64_t now_ms)
     json_object_set_new(j, "expected", json_object());
     json_object_set_new(j, "expectedClose", json_object());
     json_object_set_new(j, "received", json_array());
-    json_object_set_new(j, "result", json_string(RESULT));
-    json_object_set_new(j, "resultClose", json_string(RESULT_CLOSE));
+    json_object_set_new(j, "result",
+                        json_string(client ? CLIENT_RESULT : RESULT));
+    json_object_set_new(
+        j, "resultClose",
+        json_string(client ? CLIENT_RESULT_CLOSE : RESULT_CLOSE));
     json_object_set_new(j, "wirelog", stats_json_wirelog_autobahn(c));
     json_object_set_new(j, "createWirelog", json_boolean(c->wire_cap > 0));
     stats_json_set_closing(j, c);
     /* A client's timeout: the server it waited for kept TCP open. */
-    json_object_set_new(j, "wasServerConnectionDropTimeout", json_false());
-    json_object_set_new(j, "isServer", json_true());
+    json_object_set_new(
+        j, "wasServerConnectionDropTimeout",
+        json_boolean((c->client_flags & STATS_CASE_SERVER_DROP_TIMEOUT) != 0));
+    json_object_set_new(j, "isServer", json_boolean(!client));
     json_object_set_new(j, "createStats", json_true());
     json_object_set_new(j, "rxOctetStats", stats_json_octets(&c->rx_octets));
     json_object_set_new(j, "rxFrameStats", stats_json_frames(c->rx_frames));

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A case record as the Autobahn testsuite's per-case report object (the
- * JSON its fuzzing.py writes for each case), from the server's side: the
- * testsuite's keys exactly, wsd's values. Pure: it turns a copy of a
+ * JSON its fuzzing.py writes for each case), from the side that recorded
+ * it (wsd's, the server's; wsc's, the client's): the testsuite's keys
+ * exactly, our values. Pure: it turns a copy of a
  * record into a new document and owns nothing else; the wire log, the
  * statistics and the closing behaviour are stats_json's renderings.
  */
@@ -21,7 +22,8 @@
  * open. "id" and "agent" are the case's query's case and agent when it
  * had them, else the record's id in decimal and the User-Agent (or
  * "unknown"); "case" is the record's id. Keys that judge an outcome
- * (behavior, expected, result...) say that wsd judges none (README).
+ * (behavior, expected, result...) say that none was judged (README);
+ * isServer and wasServerConnectionDropTimeout tell a client's record.
  * Returns a new reference, or NULL when out of memory.
  */
 json_t *report_autobahn_case(const struct stats_case *c, uint64_t now_ms);

@@ -204,18 +204,28 @@ static const char *const timeout_keys[STATS_TIMEOUT_N] = {
  * frame, one more element: the list of its marks ("discarded": skipped
  * unread; "incomplete": the connection ended inside it).
  */
+/* A frame's masking key in hex, or null when it was not masked. */
+static json_t *
+mask_hex(const struct stats_wire *w)
+{
+    char mask[9];
+
+    if ((w->flags & STATS_WIRE_MASKED) == 0) {
+        return json_null();
+    }
+    snprintf(mask, sizeof(mask), "%02x%02x%02x%02x", w->mask[0], w->mask[1],
+             w->mask[2], w->mask[3]);
+    return json_string(mask);
+}
+
 static json_t *
 rframe_row(const struct stats_wire *w)
 {
     bool masked = (w->flags & STATS_WIRE_MASKED) != 0;
-    char mask[9];
-
-    snprintf(mask, sizeof(mask), "%02x%02x%02x%02x", w->mask[0], w->mask[1],
-             w->mask[2], w->mask[3]);
-    json_t *row = json_pack(
-        "[s, [I, o], i, b, i, b, o]", "RF", (json_int_t)w->length,
-        payload_head(w), w->bits & 0x0f, (w->bits & 0x80) != 0,
-        (w->bits >> 4) & 0x7, masked, masked ? json_string(mask) : json_null());
+    json_t *row =
+        json_pack("[s, [I, o], i, b, i, b, o]", "RF", (json_int_t)w->length,
+                  payload_head(w), w->bits & 0x0f, (w->bits & 0x80) != 0,
+                  (w->bits >> 4) & 0x7, masked, mask_hex(w));
     if ((w->flags & (STATS_WIRE_DISCARDED | STATS_WIRE_INCOMPLETE)) != 0) {
         json_t *marks = json_array();
         if ((w->flags & STATS_WIRE_DISCARDED) != 0) {
@@ -248,9 +258,11 @@ wire_row(const struct stats_wire *w)
     case STATS_WIRE_RFRAME:
         return rframe_row(w);
     case STATS_WIRE_TFRAME:
-        return json_pack("[s, [I, o], i, b, i, n, n, n, b]", "TF",
+        /* A client's frames carry their masking key, as Autobahn logs
+         * its own client's. */
+        return json_pack("[s, [I, o], i, b, i, o, n, n, b]", "TF",
                          (json_int_t)w->length, payload_head(w), opcode, fin,
-                         rsv, 0);
+                         rsv, mask_hex(w), 0);
     case STATS_WIRE_TIMEOUT:
         return json_pack("[s, s]", "TMO",
                          w->length < STATS_TIMEOUT_N ? timeout_keys[w->length]

@@ -94,6 +94,17 @@ stats_record_start(struct stats_record *r, const struct stats_shm *shm,
 }
 
 void
+stats_record_client(struct stats_record *r)
+{
+    r->client = true;
+    if (r->rec != NULL) {
+        stats_case_begin(r->rec);
+        r->rec->client_flags |= STATS_CASE_CLIENT;
+        stats_case_end(r->rec);
+    }
+}
+
+void
 stats_record_dropped(const struct stats_shm *shm, unsigned slot)
 {
     struct stats_shm_slot *s = stats_shm_slot(shm, slot);
@@ -420,7 +431,7 @@ stats_record_frame_data(struct stats_record *r, const uint8_t *p, size_t n,
 
 void
 stats_record_frame_out(struct stats_record *r, uint8_t byte0, uint64_t len,
-                       const uint8_t *payload, size_t n)
+                       const uint8_t *payload, size_t n, const uint8_t *mask)
 {
     stats_add(&r->counters->tx_frames, 1);
     if (r->rec != NULL) {
@@ -431,6 +442,14 @@ stats_record_frame_out(struct stats_record *r, uint8_t byte0, uint64_t len,
             w->bits = byte0;
             w->length = len;
             wire_head(w, payload, n);
+            if (mask != NULL) {
+                /* The log shows what the frame carries, and the key. */
+                w->flags = STATS_WIRE_MASKED;
+                memcpy(w->mask, mask, sizeof(w->mask));
+                for (uint8_t i = 0; i < w->n_head; i++) {
+                    w->head[i] ^= mask[i & 3];
+                }
+            }
         }
         stats_case_end(r->rec);
     }
@@ -440,15 +459,18 @@ void
 stats_record_control_out(struct stats_record *r, const uint8_t *frame,
                          size_t len)
 {
-    /* Our control frames: unmasked, payload under 126 bytes. */
+    /* Our control frames: payload under 126 bytes, masked by a client. */
+    bool masked = len >= 6 && (frame[1] & 0x80) != 0;
+    size_t hdr = masked ? 6 : 2;
     if (len < 2) {
         return;
     }
     size_t plen = frame[1] & 0x7f;
-    if (plen > len - 2) {
-        plen = len - 2;
+    if (plen > len - hdr) {
+        plen = len - hdr;
     }
-    stats_record_frame_out(r, frame[0], plen, frame + 2, plen);
+    stats_record_frame_out(r, frame[0], plen, frame + hdr, plen,
+                           masked ? frame + 2 : NULL);
 }
 
 /* One value into a histogram of the caller's slot. */
@@ -681,10 +703,10 @@ void
 stats_record_finish(struct stats_record *r, const struct stats_record_end *e,
                     uint64_t now_ms)
 {
-    /* Clean: close frames went both ways and we closed the TCP first (the
-     * server's duty, RFC 6455 §7.1.1), as Autobahn judges it. */
-    bool clean = r->close_sent && r->close_received && e->dropped_by_me &&
-                 e->why == NULL;
+    /* Clean: close frames went both ways and the server closed the TCP
+     * first (its duty, RFC 6455 §7.1.1), as Autobahn judges it. */
+    bool clean = r->close_sent && r->close_received &&
+                 e->dropped_by_me != r->client && e->why == NULL;
 
     stats_add(&r->counters->active, (uint64_t)-1);
     if (r->opened) {
@@ -707,6 +729,9 @@ stats_record_finish(struct stats_record *r, const struct stats_record_end *e,
     c->was_open_handshake_timeout = e->open_handshake_timeout;
     c->was_close_handshake_timeout = e->close_handshake_timeout;
     c->rx_frame_incomplete = e->rx_frame_incomplete;
+    if (e->server_drop_timeout) {
+        c->client_flags |= STATS_CASE_SERVER_DROP_TIMEOUT;
+    }
     if (e->rx_frame_incomplete && e->rx_frame_logged) {
         struct stats_wire *rf = wire_rframe(c);
         if (rf != NULL) {

@@ -26,6 +26,7 @@ struct stats_record {
     bool opened;                     /* answered 101: a WebSocket session */
     bool close_sent;                 /* we sent a close frame */
     bool close_received;             /* the peer's close frame arrived */
+    bool client;                     /* we are the client (wsc) */
     uint32_t started_ms32; /* accepted, Unix time in ms, low 32 bits: in
                               the padding, so struct conn does not grow;
                               the record has all 64 when there is one */
@@ -40,6 +41,13 @@ struct stats_record {
 void stats_record_start(struct stats_record *r, const struct stats_shm *shm,
                         unsigned slot, const struct sockaddr *peer,
                         socklen_t peer_len, uint64_t now_ms);
+
+/*
+ * Marks r, just started, as a client's connection (wsc's): its record
+ * says so (report_autobahn's isServer), and its close is clean when the
+ * server, not we, closed the TCP connection (RFC 6455 §7.1.1).
+ */
+void stats_record_client(struct stats_record *r);
 
 /*
  * A connection closed unanswered at once (its worker is already past
@@ -90,15 +98,19 @@ void stats_record_tls(struct stats_record *r, const char *version,
  * a close or refused, and counted all the same), then its payload as the
  * session unmasks it (p[0..n) from byte pos of the payload: the log keeps
  * the first bytes), or one frame queued to send: byte0 of its header
- * (FIN, RSV, opcode), its payload length and payload[0..n), n as far as
- * known. stats_record_control_out takes one of our whole control frames.
+ * (FIN, RSV, opcode), its payload length and payload[0..n) as it goes on
+ * the wire, n as far as known, masked with mask (a client's frame; the
+ * log keeps it unmasked, and the key) or not (mask NULL).
+ * stats_record_control_out takes one of our whole control frames, masked
+ * or not.
  */
 void stats_record_frame_in(struct stats_record *r,
                            const struct ws_frame_header *h, bool discarded);
 void stats_record_frame_data(struct stats_record *r, const uint8_t *p, size_t n,
                              uint64_t pos);
 void stats_record_frame_out(struct stats_record *r, uint8_t byte0, uint64_t len,
-                            const uint8_t *payload, size_t n);
+                            const uint8_t *payload, size_t n,
+                            const uint8_t *mask);
 void stats_record_control_out(struct stats_record *r, const uint8_t *frame,
                               size_t len);
 
@@ -123,13 +135,14 @@ void stats_record_close_in(struct stats_record *r, unsigned code, bool has_code,
 /*
  * The connection is gone. dropped_by_me: we closed the TCP connection
  * first. why: NULL after a full closing handshake, else why it was not
- * clean. The timeouts say which one ended it. rx_frame_incomplete: it
- * ended inside a frame from the peer, which cannot be delimited; when
- * that frame is the last stats_record_frame_in took (its payload was cut,
- * not its header), rx_frame_logged says so, and its wire entry is marked.
- * Counted clean or unclean when it was a WebSocket (answered 101), else
- * unopened: a refusal or a peer that left before any answer is no
- * unclean close.
+ * clean. server_drop_timeout: a client's, the server kept the TCP
+ * connection open after the closing handshake until we dropped it. The timeouts
+ * say which one ended it. rx_frame_incomplete: it ended inside a frame from the
+ * peer, which cannot be delimited; when that frame is the last
+ * stats_record_frame_in took (its payload was cut, not its header),
+ * rx_frame_logged says so, and its wire entry is marked. Counted clean or
+ * unclean when it was a WebSocket (answered 101), else unopened: a refusal or a
+ * peer that left before any answer is no unclean close.
  */
 struct stats_record_end {
     bool dropped_by_me;
@@ -138,6 +151,7 @@ struct stats_record_end {
     const char *why;
     bool rx_frame_incomplete;
     bool rx_frame_logged;
+    bool server_drop_timeout;
 };
 void stats_record_finish(struct stats_record *r,
                          const struct stats_record_end *e, uint64_t now_ms);

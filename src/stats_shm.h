@@ -20,7 +20,7 @@
 
 #define STATS_SHM_MAGIC         0x73647377u /* "wsds" */
 #define STATS_SHM_VERSION_MAJOR 3
-#define STATS_SHM_VERSION_MINOR 2
+#define STATS_SHM_VERSION_MINOR 3
 
 /* Handshake refusals are counted by status. */
 enum stats_status {
@@ -194,6 +194,14 @@ _Static_assert(sizeof(struct stats_wire) == 48, "frozen wire entry");
 #define STATS_NOTE_MAX   64
 #define STATS_EXT_MAX    128
 
+/* client_flags: the record is a client's (wsc's), and what only a
+ * client's can say. */
+#define STATS_CASE_CLIENT 0x01 /* we were the client */
+#define STATS_CASE_SERVER_DROP_TIMEOUT                                         \
+    0x02 /* after the closing handshake,                                       \
+            the server kept TCP open                                           \
+            past our close timeout */
+
 /*
  * One connection, Autobahn's field names in snake case. Strings are
  * NUL-terminated, cut to their size, and may hold any bytes the peer sent:
@@ -217,11 +225,12 @@ struct stats_case {
     uint8_t remote_close_has_code; /* the peer's did (even 0 or 1005) */
     uint8_t rx_frame_incomplete;   /* it ended inside a frame from the
                                       peer, header or payload (3.2) */
-    uint8_t reserved0;
-    uint64_t id;            /* case number, 1, 2, 3... in accept order */
-    uint64_t started_ms;    /* Unix time in ms */
-    uint64_t ended_ms;      /* 0 while open */
-    uint64_t rx_frames[16]; /* by opcode */
+    uint8_t client_flags;          /* 3.3: STATS_CASE_CLIENT... (0 in
+                                      wsd's own records) */
+    uint64_t id;                   /* case number, 1, 2, 3... in accept order */
+    uint64_t started_ms;           /* Unix time in ms */
+    uint64_t ended_ms;             /* 0 while open */
+    uint64_t rx_frames[16];        /* by opcode */
     uint64_t tx_frames[16];
     uint64_t rx_messages;
     uint64_t tx_messages;

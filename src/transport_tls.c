@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * TLS through OpenSSL: the server context (RFC 8446, RFC 5246 with the
- * RFC 7525 recommendations, ALPN per RFC 7301) and the per-connection
- * transport on a non-blocking socket.
+ * RFC 7525 recommendations, ALPN per RFC 7301), the client's context
+ * (certificate and host name verified, RFC 6125, with SNI, RFC 6066),
+ * and the per-connection transport on a non-blocking socket.
  */
 #include "autoconf.h"
 
@@ -22,6 +23,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include "log.h"
 
@@ -253,6 +255,48 @@ fail:
     return NULL;
 }
 
+SSL_CTX *
+transport_tls_client_ctx_new(const char *cafile, bool insecure, char *err,
+                             size_t errlen)
+{
+    static const unsigned char alpn[] = "\x08http/1.1";
+    char reason[TRANSPORT_TLS_REASON_MAX];
+    SSL_CTX *ctx;
+
+    ERR_clear_error();
+    if (cafile != NULL && check_file("--cacert", cafile, err, errlen) != 0) {
+        return NULL;
+    }
+    ctx = SSL_CTX_new(TLS_client_method());
+    if (ctx == NULL ||
+        SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1 ||
+        SSL_CTX_set_cipher_list(ctx, TLS_CIPHERS_12) != 1 ||
+        SSL_CTX_set_alpn_protos(ctx, alpn, sizeof(alpn) - 1) != 0) {
+        snprintf(err, errlen, "tls: cannot set up a TLS context: %s",
+                 ssl_reason(reason, sizeof(reason), "unknown error"));
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_read_ahead(ctx, 0);
+    SSL_CTX_set_verify(ctx, insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+    int loaded = cafile != NULL
+                     ? SSL_CTX_load_verify_locations(ctx, cafile, NULL)
+                     : SSL_CTX_set_default_verify_paths(ctx);
+    if (loaded != 1) {
+        snprintf(err, errlen, "%s%s: no usable PEM certificate (%s)",
+                 cafile != NULL ? "--cacert " : "the system's CA store",
+                 cafile != NULL ? cafile : "",
+                 ssl_reason(reason, sizeof(reason), "none found"));
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
 void
 transport_tls_env_init(struct transport_tls_env *env, SSL_CTX *ctx)
 {
@@ -280,6 +324,53 @@ transport_tls_conn_new(struct transport_tls_env *env, int fd)
     }
     SSL_set_accept_state(tc->ssl);
     return tc;
+}
+
+/* True when host is an IPv4 or IPv6 address rather than a name. */
+static bool
+is_ip_literal(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+
+    return inet_pton(AF_INET, host, buf) == 1 ||
+           inet_pton(AF_INET6, host, buf) == 1;
+}
+
+void *
+transport_tls_client_conn_new(struct transport_tls_env *env, int fd,
+                              const char *host)
+{
+    struct tls_conn *tc = transport_tls_conn_new(env, fd);
+
+    if (tc == NULL) {
+        return NULL;
+    }
+    /* A client never meets a plain-HTTP peer on its own connection. */
+    tc->sniffed = true;
+    SSL_set_connect_state(tc->ssl);
+    bool ip = is_ip_literal(host);
+    X509_VERIFY_PARAM *vp = SSL_get0_param(tc->ssl);
+    /* RFC 6066 §3: SNI carries names, never an address; RFC 6125: the
+     * certificate must hold the name (or the address) connected to. */
+    if ((!ip && SSL_set_tlsext_host_name(tc->ssl, host) != 1) ||
+        (ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, host)
+            : SSL_set1_host(tc->ssl, host)) != 1) {
+        SSL_free(tc->ssl);
+        free(tc);
+        ERR_clear_error();
+        errno = ENOMEM;
+        return NULL;
+    }
+    return tc;
+}
+
+const char *
+transport_tls_verify_error(void *ctx)
+{
+    struct tls_conn *tc = ctx;
+    long v = SSL_get_verify_result(tc->ssl);
+
+    return v == X509_V_OK ? NULL : X509_verify_cert_error_string(v);
 }
 
 /* The peer of fd as "ADDR:PORT" or "[ADDR]:PORT". */

@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * TLS under the transport interface, with OpenSSL: the server context,
- * built by the master from the configuration before it forks, and the
- * state of one connection, whose SSL_read and SSL_write stand in for
- * read(2) and writev(2). conn.c sees only struct transport. Not here:
- * client certificates, SNI, OCSP stapling.
+ * built by the master from the configuration before it forks, the
+ * client's (wsc's) context, and the state of one connection of either
+ * side, whose SSL_read and SSL_write stand in for read(2) and writev(2).
+ * conn.c and wsc see only struct transport. Not here: client
+ * certificates, a server's SNI, OCSP stapling.
  */
 #ifndef WSD_TRANSPORT_TLS_H
 #define WSD_TRANSPORT_TLS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <openssl/ssl.h>
@@ -56,6 +58,34 @@ void transport_tls_env_init(struct transport_tls_env *env, SSL_CTX *ctx);
  * inside the first reads. Returns NULL (errno ENOMEM) when out of memory.
  */
 void *transport_tls_conn_new(struct transport_tls_env *env, int fd);
+
+/*
+ * The client's context (wsc): TLS 1.2 at least, the server's certificate
+ * verified against the system's CA store, or against the PEM
+ * certificates of cafile alone when it is not NULL; with insecure,
+ * nothing is verified (the caller says so loudly). Returns the context,
+ * or NULL with err naming the file or the problem.
+ */
+SSL_CTX *transport_tls_client_ctx_new(const char *cafile, bool insecure,
+                                      char *err, size_t errlen);
+
+/*
+ * The state of a new client-side TLS connection on the connected socket
+ * fd, for transport_tls's calls, to the server named host (a DNS name,
+ * sent as SNI, or an IP address): unless the context is insecure, the
+ * handshake fails when the certificate does not hold that name. The
+ * handshake runs inside the first sends and reads. Returns NULL (errno
+ * ENOMEM) when out of memory.
+ */
+void *transport_tls_client_conn_new(struct transport_tls_env *env, int fd,
+                                    const char *host);
+
+/*
+ * Why a client connection's handshake refused the server's certificate
+ * (OpenSSL's words: "certificate has expired", "hostname mismatch"...),
+ * or NULL when it did not.
+ */
+const char *transport_tls_verify_error(void *ctx);
 
 /*
  * Logs, at info level, how many handshakes failed since the last call and

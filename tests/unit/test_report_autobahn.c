@@ -245,6 +245,30 @@ test_clean(void)
     json_decref(o);
 }
 
+/* The same wire seen by a client (wsc): its frames sent are masked, and
+ * the server kept TCP open after the closing handshake. */
+static void
+test_client(void)
+{
+    static struct case_with_room r;
+
+    fill_clean(&r);
+    r.c.client_flags = STATS_CASE_CLIENT | STATS_CASE_SERVER_DROP_TIMEOUT;
+    r.wire[4].flags = STATS_WIRE_MASKED;
+    memcpy(r.wire[4].mask, "\x37\xfa\x21\x3d", 4);
+    json_t *o = report_autobahn_case(&r.c, T0_MS + 9999);
+    has_exactly_keys(o, autobahn_keys, NELEM(autobahn_keys), "client");
+    is_key(o, "isServer", "false");
+    is_key(o, "wasServerConnectionDropTimeout", "true");
+    const char *d = json_string_value(json_object_get(o, "description"));
+    ok(d != NULL && strstr(d, "wsc") != NULL && strstr(d, "client") != NULL,
+       "client: the description names wsc, the client");
+    json_t *row = json_array_get(json_object_get(o, "wirelog"), 4);
+    is_str(json_string_value(json_array_get(row, 5)), "37fa213d",
+           "client: a frame sent shows its masking key");
+    json_decref(o);
+}
+
 /* The peer dropped TCP: no close frame either way, no query. */
 static void
 fill_dropped(struct case_with_room *r)
@@ -649,6 +673,7 @@ int
 main(void)
 {
     test_clean();
+    test_client();
     test_dropped();
     test_hostile_bytes();
     test_gap();

@@ -28,9 +28,15 @@ load(_Atomic uint64_t *counter)
 }
 
 static struct stats_counters *
+counters_of(struct stats_shm *m)
+{
+    return &stats_shm_slot(m, 0)->c;
+}
+
+static struct stats_counters *
 counters(void)
 {
-    return &stats_shm_slot(&shm, 0)->c;
+    return counters_of(&shm);
 }
 
 /* Zeroes the slot's counters and opens a connection at T0_MS. */
@@ -348,7 +354,7 @@ test_wire_log(void)
     stats_record_frame_data(&r, payload, 5, 0);
     stats_record_frame_data(&r, payload + 5, 35, 5);
     stats_record_frame_data(&r, payload, 5, 0); /* not where it stands */
-    stats_record_frame_out(&r, 0x81, 40, payload, 40);
+    stats_record_frame_out(&r, 0x81, 40, payload, 40, NULL);
     stats_record_written(&r, iov, 2, 30);
     stats_record_timeout(&r, STATS_TIMEOUT_PING);
     stats_record_control_out(&r, ctrl, sizeof(ctrl));
@@ -554,6 +560,81 @@ test_incomplete(void)
     ok(c != NULL && !c->rx_frame_incomplete, "incomplete: not otherwise");
 }
 
+/*
+ * A client's record (wsc's): its frames sent are masked, logged unmasked
+ * with their key, and its close is clean only when the server closed the
+ * TCP connection first; a server that kept it open after the closing
+ * handshake is said so.
+ */
+static void
+test_client(void)
+{
+    uint64_t buf[4096];
+    struct stats_record r;
+    struct stats_case *rec = wire_start(&r);
+    static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
+    /* RFC 6455 §5.7: "Hello" masked with that key. */
+    static const uint8_t hello[] = {0x7f, 0x9f, 0x4d, 0x51, 0x58};
+    static const uint8_t close[] = {0x88, 0x82, 0x37, 0xfa,
+                                    0x21, 0x3d, 0x34, 0x12};
+    struct stats_counters *cn = counters_of(&wshm);
+    uint64_t gap;
+
+    stats_record_client(&r);
+    stats_record_handshake(&r, 101, NULL, NULL);
+    stats_record_frame_out(&r, 0x81, 5, hello, 5, key);
+    stats_record_control_out(&r, close, sizeof(close));
+    stats_record_close_out(&r, 1000, NULL, false);
+    stats_record_close_in(&r, 1000, true, NULL, 0);
+    struct stats_record_end peer = {.dropped_by_me = false};
+    uint64_t clean_before = load(&cn->clean);
+    stats_record_finish(&r, &peer, T0_MS + 3);
+    struct stats_case *c = wire_copy(rec, buf);
+    if (c == NULL) {
+        ok(false, "client: the record reads back");
+        return;
+    }
+    ok(c->client_flags == STATS_CASE_CLIENT, "client: the record says so");
+    const struct stats_wire *w = stats_wire_at(c, 0, &gap);
+    ok(w->kind == STATS_WIRE_TFRAME && (w->flags & STATS_WIRE_MASKED) &&
+           memcmp(w->mask, key, 4) == 0 && w->n_head == 5 &&
+           memcmp(w->head, "Hello", 5) == 0,
+       "client: a masked frame sent, logged unmasked with its key");
+    w = stats_wire_at(c, 1, &gap);
+    ok(w->kind == STATS_WIRE_TFRAME && w->bits == 0x88 && w->length == 2 &&
+           (w->flags & STATS_WIRE_MASKED) && w->n_head == 2 &&
+           w->head[0] == 0x03 && w->head[1] == 0xe8,
+       "client: its masked close frame, code 1000 unmasked");
+    ok(c->was_clean && load(&cn->clean) == clean_before + 1,
+       "client: clean when the server closed the TCP connection");
+
+    rec = wire_start(&r);
+    stats_record_client(&r);
+    stats_record_handshake(&r, 101, NULL, NULL);
+    stats_record_close_out(&r, 1000, NULL, false);
+    stats_record_close_in(&r, 1000, true, NULL, 0);
+    struct stats_record_end me = {.dropped_by_me = true,
+                                  .why = "the server kept TCP open",
+                                  .server_drop_timeout = true};
+    stats_record_finish(&r, &me, T0_MS + 3);
+    c = wire_copy(rec, buf);
+    ok(c != NULL && !c->was_clean &&
+           c->client_flags ==
+               (STATS_CASE_CLIENT | STATS_CASE_SERVER_DROP_TIMEOUT),
+       "client: not clean when it dropped TCP after a server's timeout");
+
+    rec = wire_start(&r);
+    stats_record_client(&r);
+    stats_record_handshake(&r, 101, NULL, NULL);
+    stats_record_close_out(&r, 1000, NULL, false);
+    stats_record_close_in(&r, 1000, true, NULL, 0);
+    struct stats_record_end first = {.dropped_by_me = true};
+    stats_record_finish(&r, &first, T0_MS + 3);
+    c = wire_copy(rec, buf);
+    ok(c != NULL && !c->was_clean,
+       "client: not clean when the client closed the TCP connection first");
+}
+
 int
 main(void)
 {
@@ -576,6 +657,7 @@ main(void)
         test_wire_overrun();
         test_discarded();
         test_incomplete();
+        test_client();
         stats_shm_destroy(&wshm);
     }
     stats_shm_destroy(&shm);
