@@ -377,10 +377,13 @@ check io "calls no socket, file or process function"
 #   transport_tls.[ch]  the TLS transport itself;
 #   main.c              wsd -t builds the TLS context to test the config;
 #   master.c            builds the TLS context before fork, frees it;
-#   worker.[ch]         carry the master's context to each TLS transport.
+#   worker.[ch]         carry the master's context to each TLS transport;
+#   wsc.h, wsc_main.c   wsc builds its client context;
+#   wsc_conn.c          and each of its connections' TLS transport.
 # admin.c may use libcrypto (EVP digests and OPENSSL_cleanse for the
 # admin token), never TLS.
 tls_files="transport_tls.c transport_tls.h main.c master.c worker.c worker.h"
+tls_files="$tls_files wsc.h wsc_main.c wsc_conn.c"
 crypto_files="admin.c"
 tls=$(clean 1 "$srcdir"/src/*.[ch] |
     awk -v tls="$tls_files" -v crypto="$crypto_files" '

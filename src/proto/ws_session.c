@@ -91,6 +91,12 @@ unmask(const struct ws_session *s, uint8_t *p, size_t n, uint64_t pos)
 }
 
 void
+ws_session_receive_after_close(struct ws_session *s)
+{
+    s->receive_after_close = true;
+}
+
+void
 ws_session_clear(struct ws_session *s)
 {
     ws_deflate_clear(&s->deflate);
@@ -345,6 +351,19 @@ msg_release(struct ws_session *s)
 }
 
 /*
+ * Whether data frames are read: while open, and after our close when the
+ * caller asked for the peer's messages until its close (not after a
+ * failure of ours).
+ */
+static bool
+takes_data(const struct ws_session *s)
+{
+    return s->state == WS_SESSION_OPEN ||
+           (s->state == WS_SESSION_CLOSING && s->receive_after_close &&
+            !s->failed);
+}
+
+/*
  * Judges a decoded header against the session: masking, RSV bits and the
  * fragmentation rules. Returns false after failing the connection.
  */
@@ -397,8 +416,7 @@ check_header(struct ws_session *s, struct ws_event *ev)
     }
     /* While closing, data is discarded unread, so no limit applies; the
      * fragmentation rules still do, to keep finding frame boundaries. */
-    if (s->state == WS_SESSION_OPEN &&
-        h->payload_len > s->cfg->max_frame_bytes) {
+    if (takes_data(s) && h->payload_len > s->cfg->max_frame_bytes) {
         fail_limit(s, ev, WS_SESSION_FRAME_OVER, s->cfg->max_frame_bytes);
         return false;
     }
@@ -406,7 +424,7 @@ check_header(struct ws_session *s, struct ws_event *ev)
      * (inflate_onto_msg); only the frame limit bounds it on the wire. */
     bool compressed =
         h->opcode == WS_OP_CONT ? s->msg_compressed : (h->rsv & WS_RSV1) != 0;
-    if (s->state == WS_SESSION_OPEN && !compressed &&
+    if (takes_data(s) && !compressed &&
         h->payload_len > s->cfg->max_message_bytes - s->msg_len) {
         fail_limit(s, ev, WS_SESSION_MESSAGE_OVER, s->cfg->max_message_bytes);
         return false;
@@ -422,13 +440,17 @@ check_header(struct ws_session *s, struct ws_event *ev)
 
 /*
  * Whether the current frame is taken unread: refused (skip_frame), after
- * the peer's close, or, after ours, anything but the peer's close.
+ * the peer's close, or, after ours, anything but the peer's close and,
+ * with receive_after_close, its data frames.
  */
 static bool
 frame_is_discarded(const struct ws_session *s)
 {
-    return s->skip_frame || s->state == WS_SESSION_CLOSED ||
-           (s->state == WS_SESSION_CLOSING && s->frame.opcode != WS_OP_CLOSE);
+    if (s->skip_frame || s->state == WS_SESSION_CLOSED) {
+        return true;
+    }
+    return s->state == WS_SESSION_CLOSING && s->frame.opcode != WS_OP_CLOSE &&
+           (!takes_data(s) || ws_frame_opcode_is_control(s->frame.opcode));
 }
 
 /*

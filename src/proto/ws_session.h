@@ -139,16 +139,17 @@ struct ws_session {
     const struct ws_session_config *cfg;
     struct ws_mask_source masks; /* a client's; fill NULL for a server */
     /* internal: */
-    uint8_t state;       /* enum ws_session_state */
-    uint8_t hdr_len;     /* bytes of a partial header kept in hdr */
-    uint8_t msg_opcode;  /* opcode of the message in progress, 0: none */
-    uint8_t ctrl_len;    /* bytes of a partial control payload in ctrl */
-    bool in_payload;     /* frame's header decoded, payload pending */
-    bool drop_msg;       /* msg was delivered; release on next feed */
-    bool msg_compressed; /* the message in progress has RSV1 set */
-    bool failed;         /* closing after a failure: only look for close */
-    bool skip_frame;     /* discard the current frame's payload */
-    bool lenient;        /* read the next header for its extent only */
+    uint8_t state;            /* enum ws_session_state */
+    uint8_t hdr_len;          /* bytes of a partial header kept in hdr */
+    uint8_t msg_opcode;       /* opcode of the message in progress, 0: none */
+    uint8_t ctrl_len;         /* bytes of a partial control payload in ctrl */
+    bool in_payload;          /* frame's header decoded, payload pending */
+    bool drop_msg;            /* msg was delivered; release on next feed */
+    bool msg_compressed;      /* the message in progress has RSV1 set */
+    bool failed;              /* closing after a failure: only look for close */
+    bool skip_frame;          /* discard the current frame's payload */
+    bool lenient;             /* read the next header for its extent only */
+    bool receive_after_close; /* data frames still read while CLOSING */
     uint8_t hdr[WS_FRAME_HEADER_MAX];
     struct ws_frame_header frame;
     uint64_t frame_pos;  /* payload bytes of the frame consumed */
@@ -190,6 +191,16 @@ void ws_session_use_deflate(struct ws_session *s,
                             const struct ws_deflate_config *cfg,
                             const struct ws_deflate_params *params);
 
+/*
+ * After our close, the peer's messages are still read and delivered
+ * (with every rule and limit) until its close, instead of discarded: for
+ * a client that closes when it has nothing more to send while the answers
+ * to what it sent are still coming (RFC 6455 §5.5.1 forbids sending data
+ * after a close, not receiving it). Pings and pongs are still discarded,
+ * and nothing after a failure of ours is read. Call after init.
+ */
+void ws_session_receive_after_close(struct ws_session *s);
+
 /* Frees what the session allocated; s may then be initialised again. */
 void ws_session_clear(struct ws_session *s);
 
@@ -204,8 +215,9 @@ void ws_session_clear(struct ws_session *s);
  * the end of a frame whose payload it shows in ev->frame_data.
  * The caller loops until the input is consumed, handling each event in
  * order (a message echoed before a later error's close frame keeps the
- * order of the wire). In state CLOSING data frames, pings and pongs are
- * discarded and only the peer's close leads to an event; in state CLOSED
+ * order of the wire). In state CLOSING data frames (unless
+ * ws_session_receive_after_close), pings and pongs are discarded and only
+ * the peer's close leads to an event; in state CLOSED
  * every frame is discarded and no event comes, but each header is still
  * reported (a header with a 64-bit length whose top bit is set makes
  * all that follows its payload).
