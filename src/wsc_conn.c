@@ -214,11 +214,22 @@ finish(struct wsc_conn *c, bool dropped_by_me, bool server_drop_timeout)
     c->cb.on_end(c, &c->res, c->arg);
 }
 
+static void peer_eof(struct wsc_conn *c);
+
 /* A transport call failed (WSD_IO_ERROR): TLS says why, else errno. */
 static void
 io_failed(struct wsc_conn *c, const char *what)
 {
     int e = errno;
+
+    /* A server may end TCP with a reset once the closing handshake is
+     * over (the Autobahn testsuite's does): it closed TCP first all the
+     * same. */
+    if (e == ECONNRESET && c->phase == PH_OPEN &&
+        ws_session_state(&c->session) == WS_SESSION_CLOSED) {
+        peer_eof(c);
+        return;
+    }
 
     if (c->url->tls && c->tctx != NULL && c->phase == PH_HANDSHAKE) {
         const char *v = transport_tls_verify_error(c->tctx);
