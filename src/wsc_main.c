@@ -98,10 +98,6 @@ usage(FILE *f)
             "  -k, --insecure           do not verify the server's "
             "certificate (wss)\n"
             "      --user-agent TEXT    the User-Agent header\n"
-            "      --record DIR         write each connection's record "
-            "into DIR\n"
-            "                           as the Autobahn testsuite's "
-            "per-case JSON\n"
             "  wsc autobahn: --agent NAME (wsc), --cases LIST (1-5,9,...)\n"
             "\n"
             "Exit status: 0 clean close, 1 no connection or no clean close, "
@@ -152,7 +148,6 @@ enum {
     OPT_MAX_MESSAGE,
     OPT_CACERT,
     OPT_USER_AGENT,
-    OPT_RECORD,
     OPT_AGENT,
     OPT_CASES,
     OPT_VERSION,
@@ -174,7 +169,6 @@ static const struct option options[] = {
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"insecure", no_argument, NULL, 'k'},
     {"user-agent", required_argument, NULL, OPT_USER_AGENT},
-    {"record", required_argument, NULL, OPT_RECORD},
     {"agent", required_argument, NULL, OPT_AGENT},
     {"cases", required_argument, NULL, OPT_CASES},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -320,9 +314,6 @@ take_option(struct wsc_options *o, int opt, const char *arg)
         return true;
     case OPT_USER_AGENT:
         o->set.user_agent = arg;
-        return true;
-    case OPT_RECORD:
-        o->record_dir = arg;
         return true;
     case OPT_AGENT:
         o->agent = arg;

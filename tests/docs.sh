@@ -6,13 +6,17 @@
 # a groff warning; etc/wsd.conf passes wsd -t; the systemd unit passes
 # systemd-analyze verify (which needs no running systemd) and says what
 # the daemon needs; the logrotate file signals the master; every metric
-# /metrics serves is documented. TAP output.
+# /metrics serves is documented; every option `wsc --help` lists is in
+# wsc's manual page and the README, and that page renders without a
+# groff warning. TAP output.
 srcdir=${WSD_SRCDIR:-$(dirname "$0")/..}
 builddir=${WSD_BUILDDIR:-.}
 wsd=${WSD:-$builddir/src/wsd}
 groff=${GROFF:-groff}
 analyze=${SYSTEMD_ANALYZE:-systemd-analyze}
 man=$builddir/doc/wsd.8
+wsc=${WSC:-$builddir/src/wsc}
+wscman=$builddir/doc/wsc.1
 unit=$builddir/contrib/systemd/wsd.service
 conf=$srcdir/etc/wsd.conf
 readme=$srcdir/README.md
@@ -20,7 +24,8 @@ logrotate=$srcdir/contrib/logrotate/wsd
 
 . "$srcdir/tests/tap.sh"
 
-for f in "$wsd" "$man" "$unit" "$conf" "$readme" "$logrotate"; do
+for f in "$wsd" "$man" "$unit" "$conf" "$readme" "$logrotate" "$wsc" \
+    "$wscman"; do
     [ -r "$f" ] || { echo "Bail out! $f is missing (run make first)"; exit 1; }
 done
 tmp=$(mktemp -d) || { echo "Bail out! mktemp -d failed"; exit 1; }
@@ -166,5 +171,22 @@ pidfile=$(grep -o '/run/[a-z.]*pid' "$logrotate" | head -n 1)
 grep -q "$pidfile" "$man" || bad="$bad; doc/wsd.8 does not name $pidfile"
 tap_result "contrib/logrotate/wsd signals USR1 after rotating /var/log/wsd/*.log" \
     "${bad#; }"
+
+# wsc: each long option of its --help in its manual page (as .BI or .BR,
+# its dashes escaped) and in the README; the page renders cleanly.
+"$wsc" --help >"$tmp/wschelp" 2>&1 || echo "Bail out! wsc --help failed"
+grep -o -- '--[a-z][a-z-]*' "$tmp/wschelp" | sort -u >"$tmp/wscopts"
+[ -s "$tmp/wscopts" ] || echo "Bail out! wsc --help lists no option"
+while read -r opt; do
+    esc=$(printf '%s' "$opt" | sed 's/-/\\\\-/g')
+    missing=
+    grep -q -- "$esc" "$wscman" || missing="doc/wsc.1"
+    grep -q -- "\`$opt" "$readme" ||
+        missing="$missing${missing:+, }README.md"
+    tap_result "wsc $opt is documented in doc/wsc.1 and README.md" \
+        "${missing:+not in $missing}"
+done <"$tmp/wscopts"
+out=$("$groff" -man -ww -z "$wscman" 2>&1) || out="${out:-groff failed}"
+tap_result "doc/wsc.1 renders without a groff warning" "$out"
 
 tap_done

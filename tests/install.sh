@@ -41,10 +41,12 @@ grep -qF "$hint" "$tmp/local.out" && out= ||
 tap_result "default prefix: make install says how to link it" "$out"
 out=
 for f in usr/local/sbin/wsd usr/local/etc/wsd/wsd.conf \
-    usr/local/share/man/man8/wsd.8; do
+    usr/local/share/man/man8/wsd.8 usr/local/bin/wsc \
+    usr/local/share/man/man1/wsc.1; do
     [ -f "$root/$f" ] || out="$out${out:+; }no $f"
 done
-tap_result "default prefix: wsd, wsd.conf and the manual page installed" "$out"
+tap_result "default prefix: wsd, wsd.conf, wsc and the manual pages installed" \
+    "$out"
 
 # The system's paths.
 out=$(install system /usr /etc)
