@@ -452,8 +452,13 @@ open_session(struct wsc_conn *c, uint8_t *rest, size_t n)
     c->phase = PH_OPEN;
     keepalive_start(&c->ka, clock_mono_ms());
     rearm_timer(c);
-    c->cb.on_open(c, c->arg);
+    /* What came with the 101 came first: it is read before the caller
+     * sends anything (it may be the server's close, or a failure). */
     feed(c, rest, n);
+    if (c->phase == PH_OPEN &&
+        ws_session_state(&c->session) == WS_SESSION_OPEN) {
+        c->cb.on_open(c, c->arg);
+    }
 }
 
 /* Bytes of the response while the handshake runs. */

@@ -80,7 +80,9 @@ struct wsc_settings {
 struct wsc_conn;
 
 /* What the caller hears of a connection; on_end is the last call, after
- * which the connection may be freed (not from within the callback). */
+ * which the connection may be freed (not from within the callback).
+ * on_open comes once the frames that came with the 101 have been read,
+ * and only if the session is still open. */
 struct wsc_callbacks {
     void (*on_open)(struct wsc_conn *c, void *arg);
     /* A whole message; p[0..len) is valid during the call only. */

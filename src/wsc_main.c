@@ -554,14 +554,17 @@ on_stdin(evutil_socket_t fd, short what, void *arg)
     pump(arg);
 }
 
+/* Reads standard input from now on: a pollable one when it is readable
+ * (a read without readiness could block the whole loop), a file at once. */
 static void
 stdin_start(struct cat *k)
 {
-    if (k->pollable && !k->stdin_on && !k->stdin_done) {
+    if (!k->pollable) {
+        pump(k);
+    } else if (!k->stdin_on && !k->stdin_done) {
         event_add(k->ev_stdin, NULL);
         k->stdin_on = true;
     }
-    pump(k);
 }
 
 static void

@@ -1,0 +1,460 @@
+# SPDX-License-Identifier: MIT
+"""wsc, the client on wsd's core, end to end: against wsd (text, binary,
+a 16 MiB message, permessage-deflate with the parameters wsd's records
+say were granted, its close code, a refusal), over wss:// with a test CA
+(accepted, and refused for an unknown CA and for a host name the
+certificate does not hold), against raw servers that break the protocol
+or the handshake or never answer (exit statuses 3, 4, 5), against
+third-party servers from Debian's packages (python3-websockets and node's
+ws, each with and without permessage-deflate), and its command line's
+refusals. Every server runs on a kernel-chosen loopback port; every
+process the test starts is stopped; every wait is bounded."""
+import asyncio
+import json
+import os
+import select
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import wsdtest as W
+
+tap = W.Tap()
+WSC = os.environ.get("WSC") or os.path.join(
+    os.path.dirname(W.WSD), "wsc")
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def wsc(args, data=b"", seconds=30):
+    """Runs wsc with args, data on its stdin: (status, stdout, stderr)."""
+    try:
+        p = subprocess.run([WSC] + list(args), input=data,
+                           capture_output=True, timeout=W.timeout(seconds))
+    except subprocess.TimeoutExpired as e:
+        return None, e.stdout or b"", (e.stderr or b"") + b" (timed out)"
+    return p.returncode, p.stdout, p.stderr
+
+
+def wsc_live(args, data, want_len, seconds=30):
+    """Runs wsc with args as a user at a pipe does: writes data, waits
+    for want_len bytes of output (the answers), and only then closes
+    wsc's input, which makes it close. For servers that drop what they
+    still had to send once a close arrives, as RFC 6455 allows (python3-
+    websockets does). Returns (status, stdout, stderr); status None when
+    the answers did not all come in time."""
+    p = subprocess.Popen([WSC] + list(args), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = b""
+    deadline = time.monotonic() + W.timeout(seconds)
+    try:
+        p.stdin.write(data)
+        p.stdin.flush()
+        fd = p.stdout.fileno()
+        while len(out) < want_len and time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    break
+                out += chunk
+        complete = len(out) >= want_len
+        # communicate() closes wsc's input, which makes it close.
+        rest, err = p.communicate(timeout=W.timeout(seconds))
+        return p.returncode if complete else None, out + rest, err
+    except (subprocess.TimeoutExpired, OSError) as e:
+        p.kill()
+        _, err = p.communicate()
+        return None, out, err + str(e).encode()
+
+
+def check(name, res, status, out=None, err=None):
+    code, o, e = res
+    tap.eq(code, status, "%s: exit status %r" % (name, status))
+    if out is not None:
+        tap.same(o, out, "%s: output" % name)
+    if err is not None:
+        tap.ok(err.encode() in e, "%s: stderr says %r" % (name, err),
+               "stderr %r" % e[-500:])
+
+
+def last_case(w):
+    """wsd's record of the latest connection, once it is closed (wsc may
+    exit as the worker closes it)."""
+    port = W.admin_port(w)
+    got = {}
+
+    def closed():
+        cases = W.admin_cases(port, "?limit=1000").get("cases") or []
+        got["case"] = cases[-1] if cases else {}
+        return got["case"].get("state") == "closed"
+    W.wait_until(closed, 5)
+    return got.get("case", {})
+
+
+def t_wsd(w):
+    url = "ws://127.0.0.1:%d/ws" % w.port
+    lines = "hello\nwörld\n\nlast line\n".encode()
+    check("text lines", wsc([url], lines), 0, lines)
+    c = last_case(w)
+    tap.eq((c.get("rxMessages"), c.get("remoteCloseCode"),
+            c.get("wasClean")), (4, 1000, True),
+           "text lines: wsd saw 4 messages and a clean close 1000")
+    tap.ok(str(c.get("userAgent", "")).startswith("wsc/"),
+           "text lines: the User-Agent is wsc's", c.get("userAgent"))
+
+    records = b"\x00".join([bytes(range(1, 256)), b"\n\xff\xfe", b"x"]) + \
+        b"\x00"
+    check("binary records, NUL-terminated", wsc(["-b", "-0", url], records),
+          0, records)
+    tap.eq(last_case(w).get("rxFrameStats"), {"2": 3, "8": 1},
+           "binary records: three binary frames and a close")
+
+    check("no trailing newline", wsc([url], b"a\nb"), 0, b"a\nb\n")
+    check("empty input", wsc([url], b""), 0, b"")
+    check("not UTF-8 without --binary", wsc([url], b"\xff\n"), 2, b"",
+          "input record is not UTF-8")
+
+    big = (b"0123456789abcdef" * (1 << 20)) + b"\n"
+    check("a 16 MiB message", wsc([url], big, 60), 0, big)
+    tap.eq(last_case(w).get("rxPayloadBytes"), 16 << 20,
+           "a 16 MiB message: wsd received it whole")
+
+    text = ("permessage-deflate " * 200 + "\n").encode() * 3
+    check("deflate", wsc(["--deflate", url], text), 0, text)
+    d = last_case(w).get("deflate") or {}
+    tap.ok(d.get("granted", "").startswith("permessage-deflate") and
+           d.get("rxCompressedBytes", 0) > 0 and
+           d.get("rxCompressedBytes", 0) * 10 < d.get("rxInflatedBytes", 0),
+           "deflate: granted, and wsc's messages came compressed", d)
+    check("deflate with parameters",
+          wsc(["--deflate=client_max_window_bits=9; "
+               "client_no_context_takeover; server_no_context_takeover",
+               url], text), 0, text)
+    d = last_case(w).get("deflate") or {}
+    tap.eq(d.get("granted"),
+           "permessage-deflate; server_no_context_takeover; "
+           "client_no_context_takeover; client_max_window_bits=9",
+           "deflate with parameters: wsd granted what was asked")
+
+    check("close code and reason",
+          wsc(["--close", "4000:bye", url], b"x\n"), 0, b"x\n")
+    c = last_case(w)
+    tap.eq((c.get("remoteCloseCode"), c.get("remoteCloseReason")),
+           (4000, "bye"), "close code and reason: wsd received them")
+
+    check("a path wsd does not serve",
+          wsc(["ws://127.0.0.1:%d/x" % w.port], b"x\n"), 3, b"",
+          "wsc: handshake refused: HTTP 404 no WebSocket endpoint at /x; "
+          "this server's is /ws")
+    check("a header wsd keeps", wsc(["-H", "X-Test: yes", "--origin",
+                                     "http://example.com", url], b"y\n"),
+          0, b"y\n")
+    tap.ok("X-Test: yes" in (last_case(w).get("httpRequest") or ""),
+           "a header wsd keeps: it is in wsd's copy of the request")
+
+
+def t_usage():
+    check("no URL", wsc([]), 2, b"", "wsc: no URL")
+    check("another scheme", wsc(["http://127.0.0.1/"]), 2, b"",
+          "the URL must begin with ws:// or wss://")
+    check("a fragment", wsc(["ws://h/#x"]), 2, b"", "no fragment")
+    check("a port out of range", wsc(["ws://h:65536/"]), 2, b"",
+          "the port must be a number from 1 to 65535")
+    check("--header Host", wsc(["-H", "Host: x", "ws://h/"]), 2, b"",
+          "the handshake sets this header field itself")
+    check("--header without a colon", wsc(["-H", "nocolon", "ws://h/"]), 2,
+          b"", "malformed header field name")
+    check("--deflate with a bad parameter",
+          wsc(["--deflate=client_max_window_bits=16", "ws://h/"]), 2, b"",
+          "--deflate='client_max_window_bits=16'")
+    check("--close 1005", wsc(["--close", "1005", "ws://h/"]), 2, b"",
+          "--close '1005'")
+    code, out, _ = wsc(["--help"])
+    tap.ok(code == 0 and b"usage: wsc" in out, "--help: usage, status 0")
+    # A port nothing listens on: the kernel picked it, then it was closed.
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    check("nothing listening", wsc(["ws://127.0.0.1:%d/" % port]), 1, b"",
+          "cannot connect to 127.0.0.1 port %d" % port)
+
+
+class Certs:
+    """A test CA, and a certificate it signed for IP:127.0.0.1 alone."""
+
+    def __init__(self, d):
+        o = os.environ.get("OPENSSL") or "openssl"
+        self.ca = os.path.join(d, "ca.pem")
+        cakey = os.path.join(d, "ca.key")
+        self.cert = os.path.join(d, "server.pem")
+        self.key = os.path.join(d, "server.key")
+        req = os.path.join(d, "server.csr")
+        ext = os.path.join(d, "ext.cnf")
+        with open(ext, "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1\n")
+        for cmd in (
+                [o, "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                 "-subj", "/CN=wsc test CA", "-keyout", cakey,
+                 "-out", self.ca],
+                [o, "req", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
+                 "/CN=127.0.0.1", "-keyout", self.key, "-out", req],
+                [o, "x509", "-req", "-in", req, "-CA", self.ca, "-CAkey",
+                 cakey, "-CAcreateserial", "-days", "1", "-extfile", ext,
+                 "-out", self.cert]):
+            subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL,
+                           capture_output=True, timeout=W.timeout(30))
+
+
+def t_wss(w, certs):
+    url = "wss://127.0.0.1:%d/ws" % w.tls_port
+    check("wss with the test CA", wsc(["--cacert", certs.ca, url],
+                                      b"secret\n"), 0, b"secret\n")
+    c = last_case(w)
+    tap.ok((c.get("tls") or {}).get("version", "").startswith("TLSv1."),
+           "wss with the test CA: wsd's record is a TLS one", c.get("tls"))
+    check("wss with deflate", wsc(["--cacert", certs.ca, "--deflate", url],
+                                  b"z" * 5000 + b"\n"), 0, b"z" * 5000 + b"\n")
+    check("wss without the test CA", wsc([url], b"x\n"), 6, b"",
+          "wsc: TLS: the server's certificate is refused")
+    # localhost is 127.0.0.1, but the certificate holds only the address.
+    wrong = "wss://localhost:%d/ws" % w.tls_port
+    check("wss to a name the certificate does not hold",
+          wsc(["--cacert", certs.ca, wrong], b"x\n"), 6, b"",
+          "mismatch (host localhost)")
+    check("wss --insecure to that name", wsc(["-k", wrong], b"x\n"), 0,
+          b"x\n", "warning: --insecure")
+    check("--cacert that is not a file",
+          wsc(["--cacert", "/nonexistent/ca.pem", url]), 6, b"",
+          "--cacert /nonexistent/ca.pem")
+
+
+# Raw servers: one connection each, scripted ----------------------------------
+
+class RawServer:
+    """A one-connection TCP server on a kernel-chosen port that runs
+    script(sock, request_head) in a thread; it keeps what wsc sent."""
+
+    def __init__(self, script):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.sock.settimeout(W.timeout(20))
+        self.port = self.sock.getsockname()[1]
+        self.script = script
+        self.received = b""
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        try:
+            c, _ = self.sock.accept()
+        except OSError:
+            return
+        c.settimeout(W.timeout(10))
+        try:
+            head = W.read_http_head_raw(c)
+            self.script(self, c, head)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    def read_rest(self, c):
+        try:
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                self.received += b
+        except OSError:
+            pass
+
+    def close(self):
+        self.sock.close()
+        self.thread.join(W.timeout(10))
+
+
+def head_key(head):
+    for line in head.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"sec-websocket-key":
+            return value.strip().decode()
+    return ""
+
+
+def good_101(head, extra=b""):
+    return (b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Accept: " +
+            W.accept_key(head_key(head)).encode() + b"\r\n" + extra +
+            b"\r\n")
+
+
+def masked_frame(srv, c, head):
+    c.sendall(good_101(head) + b"\x81\x82\x01\x02\x03\x04\x69\x6b")
+    srv.read_rest(c)
+    c.close()
+
+
+def wrong_accept(srv, c, head):
+    c.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+              b"Connection: Upgrade\r\nSec-WebSocket-Accept: "
+              b"HSmrc0sMlYUkAGmm5OPpG2HaGWk=\r\n\r\n")
+    srv.read_rest(c)
+
+
+def extension_not_offered(srv, c, head):
+    c.sendall(good_101(head, b"Sec-WebSocket-Extensions: "
+                             b"permessage-deflate\r\n"))
+    srv.read_rest(c)
+
+
+def silent(srv, c, head):
+    srv.read_rest(c)
+
+
+def drops(srv, c, head):
+    """Takes wsc's close frame, never answers it, and closes TCP."""
+    c.sendall(good_101(head) + b"\x81\x02hi")
+    srv.received = c.recv(64)
+    c.shutdown(socket.SHUT_WR)
+    srv.read_rest(c)
+
+
+def t_raw():
+    srv = RawServer(masked_frame)
+    check("a masked frame from the server",
+          wsc(["ws://127.0.0.1:%d/" % srv.port], b""), 4, b"",
+          "protocol error: server frame is masked (closed with 1002)")
+    srv.close()
+    # wsc's close: masked, code 1002.
+    r = srv.received
+    ok = len(r) >= 8 and r[0] == 0x88 and r[1] & 0x80
+    code = ((r[6] ^ r[2]) << 8 | (r[7] ^ r[3])) if ok else None
+    tap.eq(code, 1002, "a masked frame from the server: wsc closed with a "
+                       "masked 1002")
+
+    srv = RawServer(wrong_accept)
+    check("the Accept of another key",
+          wsc(["ws://127.0.0.1:%d/" % srv.port], b""), 3, b"",
+          "handshake failed: Sec-WebSocket-Accept does not match the key "
+          "sent")
+    srv.close()
+    srv = RawServer(extension_not_offered)
+    check("an extension not offered",
+          wsc(["ws://127.0.0.1:%d/" % srv.port], b""), 3, b"",
+          "handshake failed: Sec-WebSocket-Extensions answers no offer")
+    srv.close()
+    srv = RawServer(silent)
+    check("no answer to the handshake",
+          wsc(["--handshake-timeout", "300",
+               "ws://127.0.0.1:%d/" % srv.port], b""), 5, b"",
+          "no answer to the opening handshake within 300 ms")
+    srv.close()
+    srv = RawServer(drops)
+    check("a server that drops TCP", wsc(["ws://127.0.0.1:%d/" % srv.port],
+                                         b""), 1, b"hi\n",
+          "the server closed TCP without answering our close frame")
+    srv.close()
+
+
+# Third-party servers -----------------------------------------------------------
+
+def t_python(deflate):
+    import websockets.server
+    seen = []
+    ready = threading.Event()
+    state = {}
+
+    async def echo(ws, path=None):
+        seen.append(ws.response_headers.get("Sec-WebSocket-Extensions"))
+        try:
+            async for m in ws:
+                await ws.send(m)
+        except Exception:
+            pass
+
+    async def serve():
+        stop = asyncio.get_running_loop().create_future()
+        state["stop"] = stop
+        state["loop"] = asyncio.get_running_loop()
+        async with websockets.server.serve(
+                echo, "127.0.0.1", 0, max_size=None, ping_interval=None,
+                compression="deflate" if deflate else None) as s:
+            state["port"] = s.sockets[0].getsockname()[1]
+            ready.set()
+            await stop
+
+    th = threading.Thread(target=lambda: asyncio.run(serve()), daemon=True)
+    th.start()
+    if not ready.wait(W.timeout(10)):
+        tap.ok(False, "python3-websockets server started")
+        return
+    name = "python3-websockets %s" % ("with deflate" if deflate else "plain")
+    data = "ünïcode line\n".encode() + b"x" * 3000 + b"\n"
+    url = "ws://127.0.0.1:%d/" % state["port"]
+    check(name, wsc_live(["--deflate", url], data, len(data)), 0, data)
+    bin_data = bytes(range(256)) * 40 + b"\n"
+    check(name + ", binary", wsc_live(["-b", "--deflate", url], bin_data,
+                                      len(bin_data)), 0, bin_data)
+    state["loop"].call_soon_threadsafe(state["stop"].set_result, None)
+    th.join(W.timeout(10))
+    tap.ok(bool(seen[0]) == deflate if seen else False,
+           "%s: permessage-deflate %s" % (name, "negotiated" if deflate
+                                          else "declined"), seen)
+
+
+def t_node(deflate):
+    node = os.environ.get("NODE") or "node"
+    env = dict(os.environ)
+    env.setdefault("NODE_PATH", "/usr/share/nodejs")
+    name = "node ws %s" % ("with deflate" if deflate else "plain")
+    p = subprocess.Popen([node, os.path.join(HERE, "ws_server.js"),
+                          "deflate" if deflate else "plain"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    try:
+        line = W.read_ready_line(p.stdout.fileno(), 10)
+        port = json.loads(line.decode()).get("port")
+        data = "ünïcode line\n".encode() + b"y" * 3000 + b"\n"
+        check(name, wsc(["--deflate=client_max_window_bits",
+                         "ws://127.0.0.1:%d/" % port], data), 0, data)
+        big = b"z" * (1 << 20) + b"\n"
+        check(name + ", 1 MiB", wsc(["--deflate", "ws://127.0.0.1:%d/" % port],
+                                    big), 0, big)
+    finally:
+        try:
+            out, _ = p.communicate(timeout=W.timeout(10))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, _ = p.communicate()
+    exts = [json.loads(l).get("extensions") for l in out.decode().splitlines()
+            if "extensions" in l]
+    tap.ok(len(exts) == 2 and all(bool(e) == deflate for e in exts),
+           "%s: permessage-deflate %s" % (name, "negotiated" if deflate
+                                          else "declined"), exts)
+
+
+def main():
+    with tempfile.TemporaryDirectory() as d:
+        certs = Certs(d)
+        W.guard(tap, "usage", t_usage)
+        with W.Wsd(tap, ["--tls_listen", "127.0.0.1:0", "--tls_certificate",
+                         certs.cert, "--tls_certificate_key",
+                         certs.key]) as w:
+            W.guard(tap, "wsd", t_wsd, w)
+            W.guard(tap, "wss", t_wss, w, certs)
+        W.guard(tap, "raw servers", t_raw)
+        for deflate in (False, True):
+            W.guard(tap, "python3-websockets", t_python, deflate)
+            W.guard(tap, "node ws", t_node, deflate)
+    tap.done()
+
+
+if __name__ == "__main__":
+    main()
