@@ -386,8 +386,6 @@ parse_args(struct wsc_options *o, int argc, char **argv)
 int
 wsc_setup(struct wsc_options *o, struct wsc_run *run)
 {
-    char err[512];
-
     memset(run, 0, sizeof(*run));
     signal(SIGPIPE, SIG_IGN);
     run->base = event_base_new();
@@ -396,6 +394,7 @@ wsc_setup(struct wsc_options *o, struct wsc_run *run)
         return WSC_EXIT_UNCLEAN;
     }
     if (o->url.tls) {
+        char err[512];
         SSL_CTX *ctx = transport_tls_client_ctx_new(o->cacert, o->insecure, err,
                                                     sizeof(err));
         if (ctx == NULL) {
