@@ -50,4 +50,13 @@ int report_html_case(const json_t *c, struct evbuffer *out);
  */
 int report_html_index(const json_t *index, struct evbuffer *out);
 
+/*
+ * The testsuite's order of case ids, the index's order of rows: part by
+ * dot-separated part, digits as numbers of any length and before any
+ * other part (1.1.2 before 1.1.10, 9.1.1 before 12.1.1), a case before
+ * those it is a prefix of, ids that differ only in leading zeros by their
+ * bytes. Returns <0, 0 or >0, as strcmp.
+ */
+int report_html_case_id_cmp(const char *a, const char *b);
+
 #endif

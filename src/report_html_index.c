@@ -62,14 +62,9 @@ part_cmp(const char *a, size_t na, const char *b, size_t nb)
     return na < nb ? -1 : 1;
 }
 
-/* The testsuite's order of case ids: part by part (1.1.2 before 1.1.10,
- * 9.1.1 before 12.1.1), a case before those it is a prefix of; ids that
- * only differ in leading zeros by their bytes. */
-static int
-case_id_cmp(const void *x, const void *y)
+int
+report_html_case_id_cmp(const char *a, const char *b)
 {
-    const char *a = *(const char *const *)x;
-    const char *b = *(const char *const *)y;
     const char *pa = a;
     const char *pb = b;
 
@@ -93,6 +88,13 @@ case_id_cmp(const void *x, const void *y)
         return *pa == '\0' ? -1 : 1;
     }
     return strcmp(a, b);
+}
+
+static int
+case_id_cmp(const void *x, const void *y)
+{
+    return report_html_case_id_cmp(*(const char *const *)x,
+                                   *(const char *const *)y);
 }
 
 static int
