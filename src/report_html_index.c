@@ -103,29 +103,6 @@ name_cmp(const void *x, const void *y)
     return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
-/* The length of a reportfile's name without ".json", when the name is a
- * plain file name (letters, digits, '.', '_' and '-', not beginning with
- * '.') so that it can only link to a file beside the index; else 0. */
-static size_t
-report_stem(const json_t *reportfile)
-{
-    const char *s = json_string_value(reportfile);
-    size_t n = json_string_length(reportfile);
-
-    if (s == NULL || n <= 5 || s[0] == '.' || strcmp(s + n - 5, ".json") != 0) {
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-              ch == '-')) {
-            return 0;
-        }
-    }
-    return n - 5;
-}
-
 /* The testsuite's closing behaviours, coloured; any other is not. */
 static const struct {
     const char *behavior;
@@ -146,7 +123,7 @@ index_cell(struct report_page *pg, const json_t *summary)
     const json_t *behavior = json_object_get(summary, "behaviorClose");
     const json_t *reportfile = json_object_get(summary, "reportfile");
     const char *b = json_string_value(behavior);
-    size_t stem = report_stem(reportfile);
+    size_t stem = report_page_link_stem(reportfile, ".json");
     const char *class = NULL;
 
     if (!json_is_object(summary)) {
