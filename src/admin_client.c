@@ -21,6 +21,9 @@
 #define ADMIN_CLIENT_TIMEOUT_S 30           /* per request */
 #define ADMIN_CLIENT_BODY_MAX  (256u << 20) /* an answer, at most */
 
+static void say(const struct admin_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 static void
 say(const struct admin_client *c, const char *fmt, ...)
 {

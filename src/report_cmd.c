@@ -37,6 +37,8 @@
 #define REPORT_PAGE     1000 /* cases per /v1/cases request */
 #define REPORT_NAME_MAX 160  /* a report file's name */
 
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 say(const char *fmt, ...)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for report_html: the nine case reports the Autobahn testsuite
+ * Unit tests for report_html: the eighteen case reports the Autobahn testsuite
  * wrote into tests/data/autobahn, and their index, rendered (the heading,
  * the opening handshake, the closing behaviour, the statistics totals, a
  * row per wire log entry, the heads of bytes as hex dumps, the index's
@@ -34,11 +34,15 @@ static const struct {
     const char *file;
     const char *id;
 } cases[] = {
-    {"wsd_case_1_1_1.json", "1.1.1"},   {"wsd_case_2_10.json", "2.10"},
-    {"wsd_case_3_1.json", "3.1"},       {"wsd_case_5_1.json", "5.1"},
-    {"wsd_case_6_2_1.json", "6.2.1"},   {"wsd_case_6_4_3.json", "6.4.3"},
+    {"wsd_case_1_1_1.json", "1.1.1"},   {"wsd_case_1_1_2.json", "1.1.2"},
+    {"wsd_case_1_2_1.json", "1.2.1"},   {"wsd_case_2_10.json", "2.10"},
+    {"wsd_case_3_1.json", "3.1"},       {"wsd_case_4_1_1.json", "4.1.1"},
+    {"wsd_case_5_1.json", "5.1"},       {"wsd_case_5_3.json", "5.3"},
+    {"wsd_case_5_6.json", "5.6"},       {"wsd_case_6_2_1.json", "6.2.1"},
+    {"wsd_case_6_4_3.json", "6.4.3"},   {"wsd_case_7_1_1.json", "7.1.1"},
     {"wsd_case_7_1_6.json", "7.1.6"},   {"wsd_case_7_3_6.json", "7.3.6"},
-    {"wsd_case_12_1_1.json", "12.1.1"},
+    {"wsd_case_7_7_1.json", "7.7.1"},   {"wsd_case_9_1_1.json", "9.1.1"},
+    {"wsd_case_10_1_1.json", "10.1.1"}, {"wsd_case_12_1_1.json", "12.1.1"},
 };
 
 /* A rendered page: NUL-terminated for strstr (a NUL inside fails
