@@ -9,7 +9,6 @@
 #include "admin_client.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,23 +17,10 @@
 
 #include <event2/keyvalq_struct.h>
 
+#include "command.h"
+
 #define ADMIN_CLIENT_TIMEOUT_S 30           /* per request */
 #define ADMIN_CLIENT_BODY_MAX  (256u << 20) /* an answer, at most */
-
-static void say(const struct admin_client *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-say(const struct admin_client *c, const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "%s: ", c->who);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
 
 static void
 on_reply(struct evhttp_request *req, void *arg)
@@ -89,7 +75,8 @@ admin_client_open(struct admin_client *c, const char *who, const char *url,
     c->status = 0;
     if (u == NULL || scheme == NULL || strcmp(scheme, "http") != 0 ||
         host == NULL || *host == '\0' || evhttp_uri_get_query(u) != NULL) {
-        say(c,
+        command_say(
+            c->who,
             "%s: not an http://HOST:PORT URL (the admin endpoint speaks "
             "plain HTTP)",
             url);
@@ -114,7 +101,7 @@ admin_client_open(struct admin_client *c, const char *who, const char *url,
                                                            (uint16_t)port)
                               : NULL;
     if (c->conn == NULL || c->body == NULL) {
-        say(c, "out of memory");
+        command_say(c->who, "out of memory");
         return -1;
     }
     evhttp_connection_set_timeout(c->conn, ADMIN_CLIENT_TIMEOUT_S);
@@ -136,12 +123,12 @@ get(struct admin_client *c, const char *path_query)
     evbuffer_drain(c->body, evbuffer_get_length(c->body));
     if ((size_t)snprintf(target, sizeof(target), "%s%s", c->prefix,
                          path_query) >= sizeof(target)) {
-        say(c, "%s: URL too long", c->url);
+        command_say(c->who, "%s: URL too long", c->url);
         return -1;
     }
     struct evhttp_request *req = evhttp_request_new(on_reply, c);
     if (req == NULL) {
-        say(c, "out of memory");
+        command_say(c->who, "out of memory");
         return -1;
     }
     evhttp_request_set_error_cb(req, on_error);
@@ -154,12 +141,12 @@ get(struct admin_client *c, const char *path_query)
         evhttp_add_header(h, "Authorization", auth);
     }
     if (evhttp_make_request(c->conn, req, EVHTTP_REQ_GET, target) != 0) {
-        say(c, "%s: cannot send a request", c->url);
+        command_say(c->who, "%s: cannot send a request", c->url);
         return -1;
     }
     event_base_dispatch(c->base);
     if (c->status == 0) {
-        say(c, "%s: %s", c->url, error_name(c->error));
+        command_say(c->who, "%s: %s", c->url, error_name(c->error));
         return -1;
     }
     return 0;
@@ -190,18 +177,22 @@ admin_client_get_json(struct admin_client *c, const char *path_query)
 
         e = e != NULL ? e : "";
         if (c->status == 401) {
-            say(c, "%s: the admin endpoint refused %s (HTTP 401%s%s)", c->url,
+            command_say(
+                c->who, "%s: the admin endpoint refused %s (HTTP 401%s%s)",
+                c->url,
                 c->token != NULL ? "the token" : "a request without a token",
                 sep, e);
         } else if (c->status != 404) {
-            say(c, "%s%s: HTTP %d%s%s", c->url, path_query, c->status, sep, e);
+            command_say(c->who, "%s%s: HTTP %d%s%s", c->url, path_query,
+                        c->status, sep, e);
         }
         json_decref(refusal);
         return NULL;
     }
     json_t *doc = body_json(c, &jerr);
     if (doc == NULL) {
-        say(c, "%s%s: not JSON: %s", c->url, path_query, jerr.text);
+        command_say(c->who, "%s%s: not JSON: %s", c->url, path_query,
+                    jerr.text);
     }
     return doc;
 }
@@ -247,7 +238,7 @@ admin_client_read_token(const char *who, const char *file)
         fclose(f);
     }
     if (problem != NULL) {
-        fprintf(stderr, "%s: --token-file %s: %s\n", who, file, problem);
+        command_say(who, "--token-file %s: %s", file, problem);
         free(t);
         return NULL;
     }

@@ -22,8 +22,7 @@
 
 #define QUOTE_MAX 100 /* bytes of a report's string a sentence shows */
 
-/* Sentences -----------------------------------------------------------------
- */
+/* Sentences ---------------------------------------------------------------- */
 
 /* Drops the end of t that a cut left in the middle of a character. */
 static void
@@ -120,8 +119,7 @@ quote_json(struct compare_text *t, const json_t *v)
     }
 }
 
-/* Findings ------------------------------------------------------------------
- */
+/* Findings ----------------------------------------------------------------- */
 
 void
 compare_differ(struct compare_way *w, const char *kind,
@@ -168,8 +166,7 @@ way_init(struct compare_way *w, json_t *result, const char *key,
            json_object_set_new(result, key, w->obj) == 0;
 }
 
-/* The shape of a report ------------------------------------------------------
- */
+/* The shape of a report ---------------------------------------------------- */
 
 static bool shape_fail(char *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -324,8 +321,7 @@ compare_is_autobahn_case(const json_t *c, char *err)
     return true;
 }
 
-/* Heads ----------------------------------------------------------------------
- */
+/* Heads -------------------------------------------------------------------- */
 
 struct field {
     const char *name;
@@ -684,8 +680,7 @@ compare_request_key(const json_t *c, char *key, size_t cap)
     return found;
 }
 
-/* Closing ---------------------------------------------------------------------
- */
+/* Closing ------------------------------------------------------------------ */
 
 /*
  * The close frame one way: dropped or inserted (by the frame counts,
@@ -821,8 +816,7 @@ closing(struct compare_way *w, const json_t *client, const json_t *server,
     }
 }
 
-/* Octets
- * ----------------------------------------------------------------------- */
+/* Octets ------------------------------------------------------------------- */
 
 /*
  * The octets of c[key] ({"size": count}) and the reads or writes; false
@@ -898,8 +892,7 @@ octets_way(struct compare_way *w, const json_t *sender, const json_t *receiver)
     compare_differ(w, "octets", &t);
 }
 
-/* The verdict
- * ------------------------------------------------------------------ */
+/* The verdict -------------------------------------------------------------- */
 
 /* Appends what differs on w to the verdict *buf (of *len bytes, grown
  * as needed); false when out of memory. */

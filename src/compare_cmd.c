@@ -20,7 +20,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,13 +31,14 @@
 #include <jansson.h>
 
 #include "admin_client.h"
+#include "command.h"
 #include "compare.h"
 #include "report_folder.h"
 #include "report_html.h"
 
-#define WHO         "wsd compare"
-#define KEY_MAX     128 /* a Sec-WebSocket-Key, as a client sent it */
-#define SOURCES_MAX 64
+#define COMPARE_CMD_NAME "wsd compare"
+#define KEY_MAX          128 /* a Sec-WebSocket-Key, as a client sent it */
+#define SOURCES_MAX      64
 
 struct compare_run {
     const char *report_dir;
@@ -51,20 +51,6 @@ struct compare_run {
     json_t *results; /* the document --json writes */
     char err[REPORT_FOLDER_ERROR_MAX];
 };
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-say(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs(WHO ": ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
 
 static void
 usage(FILE *f)
@@ -101,8 +87,7 @@ usage(FILE *f)
         "differs or has no pair, 2 for bad input.\n");
 }
 
-/* Reading ---------------------------------------------------------------------
- */
+/* Reading ------------------------------------------------------------------ */
 
 /* A case file of a folder: Autobahn's shape, written from the side it
  * should be. 0, or -1 (said). */
@@ -114,11 +99,14 @@ check_case(const char *dir, const json_t *entry, bool server)
     char why[COMPARE_ERROR_MAX];
 
     if (!compare_is_autobahn_case(c, why)) {
-        say("%s/%s: not an Autobahn case report: %s", dir, file, why);
+        command_say(COMPARE_CMD_NAME, "%s/%s: not an Autobahn case report: %s",
+                    dir, file, why);
         return -1;
     }
     if (json_is_true(json_object_get(c, "isServer")) != server) {
-        say("%s/%s: written from the %s's side (isServer %s): %s", dir, file,
+        command_say(
+            COMPARE_CMD_NAME,
+            "%s/%s: written from the %s's side (isServer %s): %s", dir, file,
             server ? "client" : "server", server ? "false" : "true",
             server ? "a SOURCE is a folder of wsd's records (wsd report)"
                    : "the first argument is the client's report folder");
@@ -154,7 +142,7 @@ read_folder_source(struct compare_run *run, const char *dir)
     json_t *e;
 
     if (cases == NULL) {
-        say("%s", run->err);
+        command_say(COMPARE_CMD_NAME, "%s", run->err);
         return -1;
     }
     json_array_foreach(cases, i, e)
@@ -220,7 +208,9 @@ ask_endpoint(struct compare_run *run, struct admin_client *c, const char *key)
     json_t *found = json_object_get(list, "cases");
     if (!json_is_array(found)) {
         if (list != NULL || c->status == 404) {
-            say("%s%s: no case list: is this a wsd admin endpoint?", c->url, q);
+            command_say(COMPARE_CMD_NAME,
+                        "%s%s: no case list: is this a wsd admin endpoint?",
+                        c->url, q);
         }
         json_decref(list);
         return -1;
@@ -237,7 +227,9 @@ ask_endpoint(struct compare_run *run, struct admin_client *c, const char *key)
         char why[COMPARE_ERROR_MAX];
         if (doc == NULL || !compare_is_autobahn_case(doc, why)) {
             if (doc != NULL) {
-                say("%s%s: not an Autobahn case report: %s", c->url, path, why);
+                command_say(COMPARE_CMD_NAME,
+                            "%s%s: not an Autobahn case report: %s", c->url,
+                            path, why);
             }
             json_decref(doc);
             json_decref(list);
@@ -264,13 +256,13 @@ ask_endpoint(struct compare_run *run, struct admin_client *c, const char *key)
 static int
 read_endpoint_source(struct compare_run *run, const char *url)
 {
-    struct admin_client c = {.who = WHO};
+    struct admin_client c = {.who = COMPARE_CMD_NAME};
     size_t i;
     json_t *e;
     char key[KEY_MAX];
     int rc = -1;
 
-    if (admin_client_open(&c, WHO, url, run->token) != 0) {
+    if (admin_client_open(&c, COMPARE_CMD_NAME, url, run->token) != 0) {
         goto out;
     }
     json_array_foreach(run->cases, i, e)
@@ -292,8 +284,7 @@ is_url(const char *s)
     return strstr(s, "://") != NULL;
 }
 
-/* Pairing and comparing
- * --------------------------------------------------------- */
+/* Pairing and comparing ---------------------------------------------------- */
 
 /* What the results keep of one of wsd's records: where it came from. */
 static json_t *
@@ -508,7 +499,7 @@ compare_all(struct compare_run *run)
         json_t *c = pair_case(run, e, &t);
         if (c == NULL) {
             json_decref(cases);
-            say("out of memory");
+            command_say(COMPARE_CMD_NAME, "out of memory");
             return 2;
         }
         json_array_append_new(cases, c);
@@ -540,14 +531,13 @@ compare_all(struct compare_run *run)
         "segmentedOtherwise", (json_int_t)t.segmented, "cases", cases,
         "wsdUnpaired", unpaired, "wsdWithoutKey", no_key);
     if (run->results == NULL) {
-        say("out of memory");
+        command_say(COMPARE_CMD_NAME, "out of memory");
         return 2;
     }
     return t.differ == 0 && t.unpaired == 0 && t.wsd_unpaired == 0 ? 0 : 1;
 }
 
-/* Writing
- * ------------------------------------------------------------------------ */
+/* Writing ------------------------------------------------------------------ */
 
 static int
 write_json_file(struct compare_run *run, const char *file)
@@ -557,7 +547,7 @@ write_json_file(struct compare_run *run, const char *file)
     const char *name = slash != NULL ? slash + 1 : file;
 
     if (*name == '\0') {
-        say("--json %s: not a file name", file);
+        command_say(COMPARE_CMD_NAME, "--json %s: not a file name", file);
         return -1;
     }
     if (slash == NULL) {
@@ -568,11 +558,11 @@ write_json_file(struct compare_run *run, const char *file)
         memcpy(dir, file, (size_t)(slash - file));
         dir[slash - file] = '\0';
     } else {
-        say("--json %s: path too long", file);
+        command_say(COMPARE_CMD_NAME, "--json %s: path too long", file);
         return -1;
     }
     if (report_folder_write_json(dir, name, run->results, run->err) != 0) {
-        say("--json %s: %s", file, run->err);
+        command_say(COMPARE_CMD_NAME, "--json %s: %s", file, run->err);
         return -1;
     }
     return 0;
@@ -591,11 +581,11 @@ write_html(struct compare_run *run, const char *dir)
     int rc = -1;
 
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-        say("--html %s: %s", dir, strerror(errno));
+        command_say(COMPARE_CMD_NAME, "--html %s: %s", dir, strerror(errno));
         goto out;
     }
     if (page == NULL || used == NULL) {
-        say("out of memory");
+        command_say(COMPARE_CMD_NAME, "out of memory");
         goto out;
     }
     json_array_foreach(cases, i, c)
@@ -610,13 +600,13 @@ write_html(struct compare_run *run, const char *dir)
         json_object_set_new(c, "page", json_string(file));
         if (report_html_compare_case(c, page) != 0 ||
             report_folder_write_buffer(dir, file, page, run->err) != 0) {
-            say("--html %s", run->err);
+            command_say(COMPARE_CMD_NAME, "--html %s", run->err);
             goto out;
         }
     }
     if (report_html_compare(run->results, page) != 0 ||
         report_folder_write_buffer(dir, "index.html", page, run->err) != 0) {
-        say("--html %s", run->err);
+        command_say(COMPARE_CMD_NAME, "--html %s", run->err);
         goto out;
     }
     rc = 0;
@@ -628,8 +618,7 @@ out:
     return rc;
 }
 
-/* The command
- * --------------------------------------------------------------------- */
+/* The command -------------------------------------------------------------- */
 
 static int
 parse_args(struct compare_run *run, int argc, char **argv,
@@ -645,12 +634,12 @@ parse_args(struct compare_run *run, int argc, char **argv,
                                                              : NULL;
         if (slot != NULL) {
             if (i + 1 >= argc) {
-                say("%s needs a value", a);
+                command_say(COMPARE_CMD_NAME, "%s needs a value", a);
                 return -1;
             }
             *slot = argv[++i];
         } else if (a[0] == '-' && a[1] != '\0') {
-            say("unknown option %s", a);
+            command_say(COMPARE_CMD_NAME, "unknown option %s", a);
             usage(stderr);
             return -1;
         } else if (run->report_dir == NULL) {
@@ -658,20 +647,21 @@ parse_args(struct compare_run *run, int argc, char **argv,
         } else if (run->n_sources < SOURCES_MAX) {
             run->sources[run->n_sources++] = a;
         } else {
-            say("more than %d SOURCEs", SOURCES_MAX);
+            command_say(COMPARE_CMD_NAME, "more than %d SOURCEs", SOURCES_MAX);
             return -1;
         }
     }
     if (run->report_dir == NULL || run->n_sources == 0) {
-        say("%s", run->report_dir == NULL
-                      ? "AUTOBAHN_REPORT_DIR and a SOURCE are required"
-                      : "a SOURCE is required: wsd's admin endpoint "
-                        "(http://HOST:PORT) or a folder of wsd report");
+        command_say(COMPARE_CMD_NAME, "%s",
+                    run->report_dir == NULL
+                        ? "AUTOBAHN_REPORT_DIR and a SOURCE are required"
+                        : "a SOURCE is required: wsd's admin endpoint "
+                          "(http://HOST:PORT) or a folder of wsd report");
         usage(stderr);
         return -1;
     }
     if (run->token != NULL && *token_file != NULL) {
-        say("--token and --token-file: give one");
+        command_say(COMPARE_CMD_NAME, "--token and --token-file: give one");
         return -1;
     }
     return 0;
@@ -686,7 +676,7 @@ read_all(struct compare_run *run)
 
     run->cases = report_folder_read(run->report_dir, run->err);
     if (run->cases == NULL) {
-        say("%s", run->err);
+        command_say(COMPARE_CMD_NAME, "%s", run->err);
         return -1;
     }
     json_array_foreach(run->cases, i, e)
@@ -726,13 +716,13 @@ compare_cmd_main(int argc, char **argv)
         return 2;
     }
     if (token_file != NULL && (run.token = token_read = admin_client_read_token(
-                                   WHO, token_file)) == NULL) {
+                                   COMPARE_CMD_NAME, token_file)) == NULL) {
         return 2;
     }
     run.by_key = json_object();
     run.no_key = json_array();
     if (run.by_key == NULL || run.no_key == NULL) {
-        say("out of memory");
+        command_say(COMPARE_CMD_NAME, "out of memory");
         goto out;
     }
     if (read_all(&run) != 0) {

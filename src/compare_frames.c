@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "stats_json.h"
 #include "ws_frame.h"
 
 #define HEAD_MAX      128        /* payload octets a row shows, at most */
@@ -267,19 +268,7 @@ octets_outside_frames(const json_t *c, const struct frames *sent)
     return written;
 }
 
-/* Payloads as the rows show them ------------------------------------------ */
-
-static int
-hex_digit(char ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    return ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-}
+/* Payloads as the rows show them ------------------------------------------- */
 
 /* The first octets of a payload: len of src, or, for a pattern the
  * testsuite repeats to repeat octets (and logs once), as many as it makes
@@ -320,15 +309,12 @@ head_of(const struct frame *f, struct head *h)
     h->ways = 1;
     if (len >= 2 && s[0] == '0' && s[1] == 'x' && len % 2 == 0) {
         uint8_t bin[HEAD_MAX] = {0};
-        size_t n = 0;
-        for (size_t i = 2; i + 1 < len && n < HEAD_MAX; i += 2) {
-            int hi = hex_digit(s[i]);
-            int lo = hex_digit(s[i + 1]);
-            if (hi < 0 || lo < 0) {
-                return;
-            }
-            bin[n++] = (uint8_t)(hi << 4 | lo);
+        bool more;
+        ssize_t k = stats_json_hex_read(s + 2, len - 2, bin, HEAD_MAX, &more);
+        if (k < 0) {
+            return;
         }
+        size_t n = (size_t)k < HEAD_MAX ? (size_t)k : HEAD_MAX;
         memcpy(h->b[1], h->b[0], h->n[0]);
         h->n[1] = h->n[0];
         head_fill(h->b[0], &h->n[0], bin, n, f->repeat, cut);
@@ -373,8 +359,7 @@ heads_agree(const struct frame *a, const struct frame *b, size_t *at)
     return false;
 }
 
-/* Findings ------------------------------------------------------------------
- */
+/* Findings ----------------------------------------------------------------- */
 
 static void found(struct finding *fd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -412,8 +397,7 @@ findings_report(struct compare_way *w, struct finding *fd)
     }
 }
 
-/* Items ----------------------------------------------------------------------
- */
+/* Items -------------------------------------------------------------------- */
 
 static bool
 items_of(struct frames *fr, struct items *its)
@@ -640,8 +624,7 @@ matched(struct finding *fd, const struct frames *s, size_t ka,
      * matched them. */
 }
 
-/* The alignment of two item lists -------------------------------------------
- */
+/* The alignment of two item lists ------------------------------------------ */
 
 enum step { STEP_MATCH, STEP_DROP, STEP_INSERT };
 
@@ -792,7 +775,7 @@ name_steps(struct finding *fd, const struct frames *s, const struct items *is,
     }
 }
 
-/* The sequences ----------------------------------------------------------- */
+/* The sequences ------------------------------------------------------------ */
 
 /*
  * May the receiver have stopped parsing before the frames it never logged?
@@ -898,8 +881,7 @@ out:
     free(ir.it);
 }
 
-/* Counts ---------------------------------------------------------------------
- */
+/* Counts ------------------------------------------------------------------- */
 
 /* {"opcode": count} as "text 2, close 1", by opcode. */
 static void

@@ -19,7 +19,6 @@
 #include "report_cmd.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -31,25 +30,13 @@
 #include <jansson.h>
 
 #include "admin_client.h"
+#include "command.h"
 #include "report_folder.h"
 #include "report_html.h"
 
+#define REPORT_CMD_NAME "wsd report"
 #define REPORT_PAGE     1000 /* cases per /v1/cases request */
 #define REPORT_NAME_MAX 160  /* a report file's name */
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-say(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("wsd report: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
 
 static void
 usage(FILE *f)
@@ -102,7 +89,7 @@ static int
 put_json(struct report_run *run, const char *name, const json_t *doc)
 {
     if (report_folder_write_json(run->out, name, doc, run->err) != 0) {
-        say("%s", run->err);
+        command_say(REPORT_CMD_NAME, "%s", run->err);
         return -1;
     }
     return 0;
@@ -112,7 +99,7 @@ static int
 put_page(struct report_run *run, const char *name)
 {
     if (report_folder_write_buffer(run->out, name, run->page, run->err) != 0) {
-        say("%s", run->err);
+        command_say(REPORT_CMD_NAME, "%s", run->err);
         return -1;
     }
     return 0;
@@ -139,8 +126,9 @@ write_case(struct report_run *run, uint64_t id)
     const char *agent = json_string_value(json_object_get(c, "agent"));
     const char *case_id = json_string_value(json_object_get(c, "id"));
     if (agent == NULL || case_id == NULL) {
-        say("%s%s: no agent or id: is this a wsd admin endpoint?",
-            run->client.url, path);
+        command_say(REPORT_CMD_NAME,
+                    "%s%s: no agent or id: is this a wsd admin endpoint?",
+                    run->client.url, path);
         json_decref(c);
         return -1;
     }
@@ -176,8 +164,9 @@ write_all(struct report_run *run)
         json_t *cases = json_object_get(list, "cases");
         if (list == NULL || !json_is_array(cases)) {
             if (list != NULL || run->client.status == 404) {
-                say("%s%s: no case list: is this a wsd admin endpoint?",
-                    run->client.url, q);
+                command_say(REPORT_CMD_NAME,
+                            "%s%s: no case list: is this a wsd admin endpoint?",
+                            run->client.url, q);
             }
             json_decref(list);
             return -1;
@@ -222,24 +211,25 @@ report_cmd_main(int argc, char **argv)
                             : strcmp(a, "--token-file") == 0 ? &token_file
                                                              : NULL;
         if (slot == NULL) {
-            say("unknown argument %s", a);
+            command_say(REPORT_CMD_NAME, "unknown argument %s", a);
             usage(stderr);
             return 2;
         }
         if (i + 1 >= argc) {
-            say("%s needs a value", a);
+            command_say(REPORT_CMD_NAME, "%s needs a value", a);
             return 2;
         }
         *slot = argv[++i];
     }
     if (admin == NULL || out == NULL) {
-        say("%s", admin == NULL ? "--admin URL is required"
-                                : "--out DIR is required");
+        command_say(REPORT_CMD_NAME, "%s",
+                    admin == NULL ? "--admin URL is required"
+                                  : "--out DIR is required");
         usage(stderr);
         return 2;
     }
     if (token != NULL && token_file != NULL) {
-        say("--token and --token-file: give one");
+        command_say(REPORT_CMD_NAME, "--token and --token-file: give one");
         return 2;
     }
     if (token_file != NULL && (token = token_read = admin_client_read_token(
@@ -247,7 +237,7 @@ report_cmd_main(int argc, char **argv)
         return 2;
     }
     if (mkdir(out, 0755) != 0 && errno != EEXIST) {
-        say("--out %s: %s", out, strerror(errno));
+        command_say(REPORT_CMD_NAME, "--out %s: %s", out, strerror(errno));
         free(token_read);
         return 1;
     }
@@ -257,10 +247,10 @@ report_cmd_main(int argc, char **argv)
     run.index = json_object();
     run.used = json_object();
     if (run.page == NULL || run.index == NULL || run.used == NULL) {
-        say("out of memory");
+        command_say(REPORT_CMD_NAME, "out of memory");
         goto out;
     }
-    if (admin_client_open(&run.client, "wsd report", admin, token) != 0) {
+    if (admin_client_open(&run.client, REPORT_CMD_NAME, admin, token) != 0) {
         rc = 2;
         goto out;
     }
