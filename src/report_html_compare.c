@@ -134,12 +134,13 @@ way_section(struct report_page *pg, const json_t *w, const char *title)
     report_page_put(pg, "<div class=\"stats\">\n");
     octets(pg, json_object_get(w, "octets"));
     frames_by_opcode(pg, json_object_get(w, "framesByOpcode"));
-    report_page_put(pg, "</div>\n<p>Frames compared ");
-    report_page_put(pg, mode == NULL                    ? REPORT_HTML_ABSENT
-                        : strcmp(mode, "sequence") == 0 ? "frame by frame"
-                        : strcmp(mode, "counts") == 0   ? "by their counts per "
-                                                          "opcode only"
-                                                        : "not at all");
+    report_page_put(pg, "</div>\n<p>");
+    report_page_put(pg, mode == NULL ? "Frames compared: " REPORT_HTML_ABSENT
+                        : strcmp(mode, "sequence") == 0
+                            ? "Frames compared frame by frame"
+                        : strcmp(mode, "counts") == 0
+                            ? "Frames compared by their counts per opcode only"
+                            : "Frames not compared (see the notes)");
     if (json_is_object(payload)) {
         report_page_put(pg, "; message payload octets sent ");
         report_page_integer(pg, json_object_get(payload, "sent"));
