@@ -14,6 +14,8 @@
 #include <event2/event.h>
 
 #include "clock.h"
+#include "command.h"
+#include "report_writer.h"
 #include "stats_shm.h"
 #include "transport_tls.h"
 #include "wsc_conn.h"
@@ -57,12 +59,14 @@ struct wsc_run {
     struct event_base *base;
     SSL_CTX *tls_ctx;
     struct transport_tls_env tls;
-    struct stats_shm shm;
+    struct stats_shm shm; /* one slot; one record with --record */
     struct wsc_random random;
+    struct report_writer report; /* with --record */
+    bool recording;
 };
 
 /* "wsc: " and the sentence, on stderr. */
-void wsc_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define wsc_say(...) command_say("wsc", __VA_ARGS__)
 
 /* The exit status of an outcome. */
 int wsc_exit_status(enum wsc_outcome o);
@@ -71,6 +75,14 @@ int wsc_exit_status(enum wsc_outcome o);
  * status (said). */
 int wsc_setup(struct wsc_options *o, struct wsc_run *run);
 void wsc_teardown(struct wsc_run *run);
+
+/*
+ * With --record, writes the record of the connection that just ended into
+ * the report folder, as the Autobahn testsuite's per-case object; case_id
+ * and case_number, when given (wsc autobahn), name it as the testsuite
+ * does ("1.1.1", 1). Returns 0, or -1 (said).
+ */
+int wsc_record(struct wsc_run *run, const char *case_id, uint64_t case_number);
 
 /* `wsc autobahn URL`: the fuzzingserver campaign; returns the exit
  * status. */

@@ -247,6 +247,7 @@ wsc_autobahn_run(struct wsc_options *opt, struct wsc_run *run)
         if (!run_one(opt, run, target, &o)) {
             break;
         }
+        wsc_record(run, id, n);
         ran++;
         tally[o.res.outcome]++;
         fprintf(stderr, "wsc: case %lu/%lu %s: %s", n, count, id,

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +20,7 @@
 
 #include <event2/buffer.h>
 
+#include "report_autobahn.h"
 #include "transport_tls.h"
 #include "ws_close.h"
 #include "ws_handshake_client.h"
@@ -29,18 +29,6 @@
 #define STDIN_CHUNK      (64 * 1024)
 #define STDIN_TURN_BYTES (1024 * 1024) /* read per turn before yielding */
 #define OUT_HIGH_WATER   (1024 * 1024) /* queued output that pauses stdin */
-
-void
-wsc_say(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("wsc: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-}
 
 int
 wsc_exit_status(enum wsc_outcome o)
@@ -98,6 +86,10 @@ usage(FILE *f)
             "  -k, --insecure           do not verify the server's "
             "certificate (wss)\n"
             "      --user-agent TEXT    the User-Agent header\n"
+            "      --record DIR         write each connection's record "
+            "into DIR, laid\n"
+            "                           out as the Autobahn testsuite's "
+            "reports\n"
             "  wsc autobahn: --agent NAME (wsc), --cases LIST (1-5,9,...)\n"
             "\n"
             "Exit status: 0 clean close, 1 no connection or no clean close, "
@@ -148,6 +140,7 @@ enum {
     OPT_MAX_MESSAGE,
     OPT_CACERT,
     OPT_USER_AGENT,
+    OPT_RECORD,
     OPT_AGENT,
     OPT_CASES,
     OPT_VERSION,
@@ -169,6 +162,7 @@ static const struct option options[] = {
     {"cacert", required_argument, NULL, OPT_CACERT},
     {"insecure", no_argument, NULL, 'k'},
     {"user-agent", required_argument, NULL, OPT_USER_AGENT},
+    {"record", required_argument, NULL, OPT_RECORD},
     {"agent", required_argument, NULL, OPT_AGENT},
     {"cases", required_argument, NULL, OPT_CASES},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -315,6 +309,9 @@ take_option(struct wsc_options *o, int opt, const char *arg)
     case OPT_USER_AGENT:
         o->set.user_agent = arg;
         return true;
+    case OPT_RECORD:
+        o->record_dir = arg;
+        return true;
     case OPT_AGENT:
         o->agent = arg;
         return true;
@@ -425,12 +422,51 @@ wsc_setup(struct wsc_options *o, struct wsc_run *run)
     }
     o->set.shm = &run->shm;
     o->set.random = &run->random;
+    if (o->record_dir != NULL) {
+        if (report_writer_open(&run->report, o->record_dir) != 0) {
+            wsc_say("--record %s", run->report.err);
+            return WSC_EXIT_USAGE;
+        }
+        run->recording = true;
+    }
     return 0;
+}
+
+int
+wsc_record(struct wsc_run *run, const char *case_id, uint64_t case_number)
+{
+    /* The one record, which each connection takes in turn. */
+    const struct stats_case *c = stats_shm_case(&run->shm, 0);
+
+    if (!run->recording || c->state != STATS_CASE_CLOSED) {
+        return 0;
+    }
+    json_t *o = report_autobahn_case(c, clock_wall_ms());
+    if (o == NULL) {
+        wsc_say("--record: out of memory");
+        return -1;
+    }
+    if (case_id != NULL) {
+        json_object_set_new(o, "id", json_string(case_id));
+        json_object_set_new(o, "case", json_integer((json_int_t)case_number));
+    }
+    int rc = report_writer_case(&run->report, o, "wscCase", c->id);
+    json_decref(o);
+    if (rc != 0) {
+        wsc_say("--record %s", run->report.err);
+    }
+    return rc;
 }
 
 void
 wsc_teardown(struct wsc_run *run)
 {
+    if (run->recording) {
+        if (report_writer_finish(&run->report) != 0) {
+            wsc_say("--record %s", run->report.err);
+        }
+        report_writer_free(&run->report);
+    }
     if (run->shm.hdr != NULL) {
         stats_shm_destroy(&run->shm);
     }
@@ -670,6 +706,9 @@ run_cat(struct wsc_options *o, struct wsc_run *run)
     } else {
         event_base_dispatch(run->base);
         wsc_conn_free(k.c);
+        if (wsc_record(run, NULL, 0) != 0 && k.status == 0) {
+            k.status = WSC_EXIT_UNCLEAN;
+        }
     }
     event_free(k.ev_stdin);
     evbuffer_free(k.in);

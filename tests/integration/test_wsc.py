@@ -156,6 +156,52 @@ def t_wsd(w):
            "a header wsd keeps: it is in wsd's copy of the request")
 
 
+def t_record(w):
+    """wsc's records of its connections, and wsd compare pairing them
+    with wsd's own: both ends of each wire agree."""
+    url = "ws://127.0.0.1:%d/ws" % w.port
+    with tempfile.TemporaryDirectory() as d:
+        rec = os.path.join(d, "rec")
+        check("--record, text", wsc(["--record", rec, url], b"one\ntwo\n"),
+              0, b"one\ntwo\n")
+        with open(os.path.join(rec, "index.json")) as f:
+            index = json.load(f)
+        entries = [e for cases in index.values() for e in cases.values()]
+        tap.eq(len(entries), 1, "--record: one case in index.json")
+        path = os.path.join(rec, entries[0]["reportfile"]) if entries else ""
+        with open(path) as f:
+            case = json.load(f)
+        tap.eq((case.get("isServer"), case.get("wasClean"),
+                case.get("droppedByMe"), case.get("txFrameStats"),
+                case.get("remoteCloseCode")),
+               (False, True, False, {"1": 2, "8": 1}, 1000),
+               "--record: the client's side of a clean close")
+        tf = [r for r in case.get("wirelog", []) if r[0] == "TF"]
+        tap.ok(len(tf) == 3 and all(isinstance(r[5], str) for r in tf) and
+               tf[0][1] == [3, "one"],
+               "--record: frames sent logged unmasked, with their keys",
+               tf)
+        tap.ok(os.path.exists(path[:-5] + ".html") and
+               os.path.exists(os.path.join(rec, "index.html")),
+               "--record: the case's page and the index page")
+        out = subprocess.run(
+            [W.WSD, "compare", rec, "http://127.0.0.1:%d" % W.admin_port(w)],
+            capture_output=True, timeout=W.timeout(30))
+        tap.ok(out.returncode == 0 and b": identical" in out.stdout and
+               b"1 identical, 0 differ, 0 unpaired" in out.stdout,
+               "wsd compare: wsc's record and wsd's agree", out.stdout +
+               out.stderr)
+        rec2 = os.path.join(d, "rec2")
+        text = ("compressible " * 300 + "\n").encode()
+        check("--record, deflate", wsc(["--deflate", "--record", rec2, url],
+                                       text), 0, text)
+        out = subprocess.run(
+            [W.WSD, "compare", rec2, "http://127.0.0.1:%d" % W.admin_port(w)],
+            capture_output=True, timeout=W.timeout(30))
+        tap.ok(out.returncode == 0 and b"1 identical" in out.stdout,
+               "wsd compare: the same, compressed", out.stdout + out.stderr)
+
+
 def t_usage():
     check("no URL", wsc([]), 2, b"", "wsc: no URL")
     check("another scheme", wsc(["http://127.0.0.1/"]), 2, b"",
@@ -449,6 +495,7 @@ def main():
                          certs.key]) as w:
             W.guard(tap, "wsd", t_wsd, w)
             W.guard(tap, "wss", t_wss, w, certs)
+            W.guard(tap, "records", t_record, w)
         W.guard(tap, "raw servers", t_raw)
         for deflate in (False, True):
             W.guard(tap, "python3-websockets", t_python, deflate)
