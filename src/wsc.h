@@ -50,9 +50,13 @@ struct wsc_options {
     const char *close_reason;
     const char *cacert;
     bool insecure;
-    const char *record_dir; /* NULL: no records written */
-    const char *agent;      /* wsc autobahn */
-    const char *cases;      /* wsc autobahn: NULL, every case */
+    const char *record_dir;     /* NULL: no records written */
+    const char *agent;          /* wsc autobahn */
+    const char *cases;          /* wsc autobahn: NULL, every case */
+    unsigned bench_connections; /* wsc bench */
+    size_t bench_size;
+    uint64_t bench_seconds;
+    uint64_t bench_warmup;
 };
 
 struct wsc_run {
@@ -87,5 +91,9 @@ int wsc_record(struct wsc_run *run, const char *case_id, uint64_t case_number);
 /* `wsc autobahn URL`: the fuzzingserver campaign; returns the exit
  * status. */
 int wsc_autobahn_run(struct wsc_options *o, struct wsc_run *run);
+
+/* `wsc bench URL`: echoes under load, the client's CPU per message;
+ * returns the exit status. */
+int wsc_bench_run(struct wsc_options *o, struct wsc_run *run);
 
 #endif

@@ -576,6 +576,10 @@ do_read(struct wsc_conn *c)
             } else {
                 handshake_bytes(c, c->rbuf, (size_t)n);
             }
+            if ((size_t)n < RBUF_BYTES) {
+                break; /* drained for now: readiness says when there is
+                          more, without a read that finds nothing */
+            }
             continue;
         }
         if (n == WSD_IO_EOF) {

@@ -57,6 +57,9 @@ usage(FILE *f)
             "usage: wsc [options] URL\n"
             "       wsc autobahn URL [--agent NAME] [--cases LIST] "
             "[options]\n"
+            "       wsc bench URL [--connections N] [--size BYTES] "
+            "[--duration S]\n"
+            "                     [--warmup S] [options]\n"
             "       wsc --version | --help\n"
             "\n"
             "Connects to URL (ws:// or wss://), sends each line of standard "
@@ -91,6 +94,9 @@ usage(FILE *f)
             "                           out as the Autobahn testsuite's "
             "reports\n"
             "  wsc autobahn: --agent NAME (wsc), --cases LIST (1-5,9,...)\n"
+            "  wsc bench: --connections N (100), --size BYTES (16k), "
+            "--duration S (5),\n"
+            "             --warmup S (1)\n"
             "\n"
             "Exit status: 0 clean close, 1 no connection or no clean close, "
             "2 bad\n"
@@ -143,6 +149,10 @@ enum {
     OPT_RECORD,
     OPT_AGENT,
     OPT_CASES,
+    OPT_CONNECTIONS,
+    OPT_SIZE,
+    OPT_DURATION,
+    OPT_WARMUP,
     OPT_VERSION,
 };
 
@@ -165,6 +175,10 @@ static const struct option options[] = {
     {"record", required_argument, NULL, OPT_RECORD},
     {"agent", required_argument, NULL, OPT_AGENT},
     {"cases", required_argument, NULL, OPT_CASES},
+    {"connections", required_argument, NULL, OPT_CONNECTIONS},
+    {"size", required_argument, NULL, OPT_SIZE},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"warmup", required_argument, NULL, OPT_WARMUP},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -318,6 +332,29 @@ take_option(struct wsc_options *o, int opt, const char *arg)
     case OPT_CASES:
         o->cases = arg;
         return true;
+    case OPT_CONNECTIONS:
+        if (!parse_number(arg, false, 10000, &v) || v == 0) {
+            wsc_say("--connections '%s': 1 to 10000", arg);
+            return false;
+        }
+        o->bench_connections = (unsigned)v;
+        return true;
+    case OPT_SIZE:
+        if (!parse_number(arg, true, UINT64_C(1) << 26, &v)) {
+            wsc_say("--size '%s': 0 to 64m (k and m multiply by 1024)", arg);
+            return false;
+        }
+        o->bench_size = (size_t)v;
+        return true;
+    case OPT_DURATION:
+    case OPT_WARMUP:
+        if (!parse_number(arg, false, 3600, &v)) {
+            wsc_say("%s '%s': seconds, 0 to 3600",
+                    opt == OPT_DURATION ? "--duration" : "--warmup", arg);
+            return false;
+        }
+        *(opt == OPT_DURATION ? &o->bench_seconds : &o->bench_warmup) = v;
+        return true;
     default:
         return false;
     }
@@ -330,6 +367,10 @@ options_init(struct wsc_options *o)
     o->separator = '\n';
     o->close_code = WS_CLOSE_NORMAL;
     o->agent = "wsc";
+    o->bench_connections = 100;
+    o->bench_size = 16 * 1024;
+    o->bench_seconds = 5;
+    o->bench_warmup = 1;
     o->set.user_agent = "wsc/" PACKAGE_VERSION;
     o->set.headers = o->headers;
     o->set.session_cfg.max_message_bytes = WSC_MAX_MESSAGE_DEFAULT;
@@ -720,21 +761,26 @@ main(int argc, char **argv)
 {
     struct wsc_options o;
     struct wsc_run run;
-    bool autobahn = argc > 1 && strcmp(argv[1], "autobahn") == 0;
+    const char *mode = argc > 1 && (strcmp(argv[1], "autobahn") == 0 ||
+                                    strcmp(argv[1], "bench") == 0)
+                           ? argv[1]
+                           : NULL;
 
     options_init(&o);
-    int rc = autobahn ? parse_args(&o, argc - 1, argv + 1)
-                      : parse_args(&o, argc, argv);
+    int rc = mode != NULL ? parse_args(&o, argc - 1, argv + 1)
+                          : parse_args(&o, argc, argv);
     if (rc != 0) {
         return rc == 1 ? WSC_EXIT_CLEAN : WSC_EXIT_USAGE;
     }
-    if (!autobahn && o.cases != NULL) {
+    if (mode == NULL && o.cases != NULL) {
         wsc_say("--cases is for wsc autobahn");
         return WSC_EXIT_USAGE;
     }
     rc = wsc_setup(&o, &run);
     if (rc == 0) {
-        rc = autobahn ? wsc_autobahn_run(&o, &run) : run_cat(&o, &run);
+        rc = mode == NULL                 ? run_cat(&o, &run)
+             : strcmp(mode, "bench") == 0 ? wsc_bench_run(&o, &run)
+                                          : wsc_autobahn_run(&o, &run);
     }
     wsc_teardown(&run);
     return rc;

@@ -195,6 +195,13 @@ ws_frame_header_encode(uint8_t *out, size_t cap, bool fin, uint8_t rsv,
 void
 ws_frame_mask(uint8_t *p, size_t len, const uint8_t mask[4], uint64_t offset)
 {
+    ws_frame_mask_copy(p, p, len, mask, offset);
+}
+
+void
+ws_frame_mask_copy(uint8_t *dst, const uint8_t *src, size_t len,
+                   const uint8_t mask[4], uint64_t offset)
+{
     uint8_t key[8];
     uint64_t key64;
     size_t i = 0;
@@ -210,23 +217,23 @@ ws_frame_mask(uint8_t *p, size_t len, const uint8_t mask[4], uint64_t offset)
     for (; len - i >= 4 * sizeof(key64); i += 4 * sizeof(key64)) {
         uint64_t w[4];
 
-        memcpy(w, p + i, sizeof(w));
+        memcpy(w, src + i, sizeof(w));
         w[0] ^= key64;
         w[1] ^= key64;
         w[2] ^= key64;
         w[3] ^= key64;
-        memcpy(p + i, w, sizeof(w));
+        memcpy(dst + i, w, sizeof(w));
     }
     for (; len - i >= sizeof(key64); i += sizeof(key64)) {
         uint64_t w;
 
-        memcpy(&w, p + i, sizeof(w));
+        memcpy(&w, src + i, sizeof(w));
         w ^= key64;
-        memcpy(p + i, &w, sizeof(w));
+        memcpy(dst + i, &w, sizeof(w));
     }
     /* i is a multiple of 8 here, so the key lines up again at key[0]. */
     for (size_t k = 0; i < len; i++, k++) {
-        p[i] ^= key[k];
+        dst[i] = src[i] ^ key[k];
     }
 }
 

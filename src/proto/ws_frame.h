@@ -80,6 +80,14 @@ ssize_t ws_frame_header_encode(uint8_t *out, size_t cap, bool fin, uint8_t rsv,
 void ws_frame_mask(uint8_t *p, size_t len, const uint8_t mask[4],
                    uint64_t offset);
 
+/*
+ * The same from src into dst (which may be src itself, else must not
+ * overlap it): a sender masks a copy in one pass instead of copying,
+ * then masking.
+ */
+void ws_frame_mask_copy(uint8_t *dst, const uint8_t *src, size_t len,
+                        const uint8_t mask[4], uint64_t offset);
+
 /* True for the opcodes §5.2 defines (0, 1, 2, 8, 9, 10). */
 bool ws_frame_opcode_is_known(uint8_t opcode);
 

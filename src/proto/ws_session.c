@@ -290,11 +290,9 @@ ws_session_message(struct ws_session *s, uint8_t opcode, const uint8_t *data,
     if (client) {
         /* §5.3: masked in out, with a key of its own. */
         s->masks.fill(s->masks.ctx, key);
-        if (!m->compressed && len > 0) {
-            memcpy(out, data, len);
-            m->payload = out;
-        }
-        ws_frame_mask(out, m->payload_len, key, 0);
+        /* Compressed in out already, or copied there as it is masked. */
+        ws_frame_mask_copy(out, m->payload, m->payload_len, key, 0);
+        m->payload = out;
     }
     /* RFC 7692 §6: RSV1 on the first frame marks a compressed message. */
     ssize_t n = ws_frame_header_encode(m->hdr, WS_FRAME_HEADER_MAX, true,
