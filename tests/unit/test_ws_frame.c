@@ -443,7 +443,8 @@ test_mask_words(void)
                                        UINT64_MAX};
     uint8_t want[GUARD + 8 + MAX_LEN + GUARD] = {0};
     uint8_t got[sizeof(want)];
-    unsigned pairs = 0, failures = 0;
+    uint8_t copy[sizeof(want)];
+    unsigned pairs = 0, failures = 0, copy_failures = 0;
 
     for (size_t align = 0; align < 8; align++) {
         for (size_t len = 0; len <= MAX_LEN; len++) {
@@ -458,6 +459,10 @@ test_mask_words(void)
                     key[k] = (uint8_t)tap_rand();
                 }
                 memcpy(got, want, sizeof(got));
+                /* The copy lands at another alignment than its source. */
+                memcpy(copy, want, sizeof(copy));
+                ws_frame_mask_copy(copy + GUARD + (7 - align),
+                                   want + GUARD + align, len, key, offset);
                 mask_bytewise(want + GUARD + align, len, key, offset);
                 ws_frame_mask(got + GUARD + align, len, key, offset);
                 pairs++;
@@ -465,11 +470,19 @@ test_mask_words(void)
                     tap_diag("align %zu len %zu offset %llu differs", align,
                              len, (unsigned long long)offset);
                 }
+                if (memcmp(copy + GUARD + (7 - align), want + GUARD + align,
+                           len) != 0 &&
+                    copy_failures++ == 0) {
+                    tap_diag("copy: align %zu len %zu offset %llu differs",
+                             align, len, (unsigned long long)offset);
+                }
             }
         }
     }
     is_int(failures, 0, "mask: %u (alignment, length, offset) cases agree",
            pairs);
+    is_int(copy_failures, 0,
+           "mask_copy: the same %u cases into another alignment", pairs);
 }
 
 /* A 64KiB payload unmasked in random pieces, as a session would. */
