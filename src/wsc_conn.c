@@ -516,12 +516,14 @@ handshake_bytes(struct wsc_conn *c, const uint8_t *p, size_t n)
         return;
     }
     /* What came after the head is the session's: out of the buffer,
-     * which the session may not keep pointers into. */
+     * which the session may not keep pointers into. The head itself
+     * stays until the session is open: the response's spans (its
+     * extensions) point into it. */
     size_t rest = len - c->head_len;
     memcpy(c->rbuf, buf + c->head_len, rest);
+    open_session(c, c->rbuf, rest);
     evbuffer_free(c->head);
     c->head = NULL;
-    open_session(c, c->rbuf, rest);
 }
 
 /* The server closed its side. */
