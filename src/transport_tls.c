@@ -350,9 +350,12 @@ transport_tls_client_conn_new(struct transport_tls_env *env, int fd,
     SSL_set_connect_state(tc->ssl);
     bool ip = is_ip_literal(host);
     X509_VERIFY_PARAM *vp = SSL_get0_param(tc->ssl);
+    /* OpenSSL's macro takes a name it does not change, but not const. */
+    char name[256];
+    snprintf(name, sizeof(name), "%s", host);
     /* RFC 6066 §3: SNI carries names, never an address; RFC 6125: the
      * certificate must hold the name (or the address) connected to. */
-    if ((!ip && SSL_set_tlsext_host_name(tc->ssl, host) != 1) ||
+    if ((!ip && SSL_set_tlsext_host_name(tc->ssl, name) != 1) ||
         (ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, host)
             : SSL_set1_host(tc->ssl, host)) != 1) {
         SSL_free(tc->ssl);
