@@ -105,8 +105,8 @@ static const char *const agree_offers[] = {
     "server_no_context_takeover",
     "client_no_context_takeover",
     "client_no_context_takeover; client_max_window_bits",
-    "server_no_context_takeover; client_no_context_takeover; "
-    "server_max_window_bits=9; client_max_window_bits=9",
+    ("server_no_context_takeover; client_no_context_takeover; "
+     "server_max_window_bits=9; client_max_window_bits=9"),
 };
 
 static bool
