@@ -53,6 +53,7 @@ struct wsc_options {
     const char *record_dir;     /* NULL: no records written */
     const char *agent;          /* wsc autobahn */
     const char *cases;          /* wsc autobahn: NULL, every case */
+    bool timeouts_given;        /* --handshake-timeout or --close-timeout */
     unsigned bench_connections; /* wsc bench */
     size_t bench_size;
     uint64_t bench_seconds;

@@ -16,8 +16,13 @@
 
 #include "ws_close.h"
 
-#define CASES_MAX 100000
-#define TEXT_MAX  512 /* the one message a query connection keeps */
+#define CASES_MAX                     100000
+#define TEXT_MAX                      512 /* the one message a query connection keeps */
+/* The testsuite's server is Python: it may build a case's messages (up
+ * to 16 MiB) before its 101 goes out, and read a backlog of echoes
+ * before our close. Its own deadline for a case is 100 s. */
+#define AUTOBAHN_HANDSHAKE_TIMEOUT_MS 60000
+#define AUTOBAHN_CLOSE_TIMEOUT_MS     10000
 
 /* One connection of the campaign. */
 struct one {
@@ -192,6 +197,10 @@ wsc_autobahn_run(struct wsc_options *opt, struct wsc_run *run)
     if (!agent_ok(opt->agent)) {
         wsc_say("--agent '%s': 1 to 64 letters, digits and -._~", opt->agent);
         return WSC_EXIT_USAGE;
+    }
+    if (!opt->timeouts_given) {
+        opt->set.handshake_timeout_ms = AUTOBAHN_HANDSHAKE_TIMEOUT_MS;
+        opt->set.close_timeout_ms = AUTOBAHN_CLOSE_TIMEOUT_MS;
     }
     if (!opt->set.deflate) {
         /* The offer the testsuite's cases 13.* accept in every variant. */

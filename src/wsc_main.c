@@ -303,8 +303,10 @@ take_option(struct wsc_options *o, int opt, const char *arg)
             o->set.connect_timeout_ms = v;
         } else if (opt == OPT_HANDSHAKE_TIMEOUT) {
             o->set.handshake_timeout_ms = v;
+            o->timeouts_given = true;
         } else {
             o->set.close_timeout_ms = v;
+            o->timeouts_given = true;
         }
         return true;
     case OPT_MAX_MESSAGE:
