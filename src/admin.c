@@ -25,12 +25,14 @@
 #include <openssl/evp.h>
 
 #include "accept_backoff.h"
+#include "admin_events.h"
 #include "admin_request.h"
 #include "clock.h"
 #include "procfs.h"
 #include "report_autobahn.h"
 #include "report_html.h"
 #include "stats_json.h"
+#include "stats_live.h"
 
 #define ADMIN_MAX_HEADERS_BYTES 8192
 #define ADMIN_MAX_BODY_BYTES    1024
@@ -40,6 +42,9 @@ struct admin {
     struct evhttp *http;
     struct evconnlistener *listener; /* evhttp's, on the admin socket */
     struct event *ev_resume;         /* accepting again after a pause */
+    struct event *ev_tick;           /* one snapshot a tick for /v1/events */
+    struct stats_live *live;         /* what the ticks remember */
+    struct admin_events *events;     /* the subscribers of /v1/events */
     struct accept_backoff backoff;
     const struct stats_shm *shm;
     const struct admin_census *census;
@@ -183,11 +188,17 @@ get_stats(struct admin *a, struct evhttp_request *req)
 /*
  * /proc of the master and of every worker the census names, into p
  * (room for 1 + census->n_slots); returns how many were read. A process
- * that cannot be read (a worker that just died) is left out.
+ * that cannot be read (a worker that just died) is left out. full: the
+ * descriptors and their limit too (procfs_sample), else CPU and memory
+ * alone (procfs_usage), which costs the same at any number of
+ * connections.
  */
 static unsigned
-read_processes(const struct admin_census *census, struct stats_json_process *p)
+read_processes(const struct admin_census *census, struct stats_json_process *p,
+               bool full)
 {
+    int (*sample)(pid_t, const struct procfs_system *, struct procfs_sample *) =
+        full ? procfs_sample : procfs_usage;
     struct procfs_system sys;
     unsigned n = 0;
 
@@ -195,12 +206,12 @@ read_processes(const struct admin_census *census, struct stats_json_process *p)
         return 0;
     }
     p[n].worker = -1;
-    n += procfs_sample(census->master_pid, &sys, &p[n].s) == 0;
+    n += sample(census->master_pid, &sys, &p[n].s) == 0;
     for (unsigned i = 0; i < census->n_slots; i++) {
         pid_t pid = census->workers[i].pid;
         if (pid > 0) {
             p[n].worker = (int)i;
-            n += procfs_sample(pid, &sys, &p[n].s) == 0;
+            n += sample(pid, &sys, &p[n].s) == 0;
         }
     }
     return n;
@@ -217,7 +228,7 @@ get_metrics(struct admin *a, struct evhttp_request *req)
 
     if (w != NULL && p != NULL) {
         s.max_connections = a->census->max_connections;
-        s.n_processes = read_processes(a->census, p);
+        s.n_processes = read_processes(a->census, p, true);
         s.processes = p;
     }
     if (w == NULL || p == NULL || body == NULL ||
@@ -370,6 +381,55 @@ get_case(struct admin *a, struct evhttp_request *req, uint64_t id,
                 "no such case (never seen, or its record was reused)");
 }
 
+/*
+ * One snapshot a tick, whether or not anyone subscribes, so that a
+ * console opened now shows the last 15 minutes: the workers' counters
+ * and the processes' CPU time and memory, taken into the history; the
+ * event is made only when someone subscribes, once for all of them.
+ */
+static void
+admin_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct admin *a = arg;
+    struct stats_json_snapshot s;
+    struct stats_json_worker *w = read_workers(a, &s);
+    struct stats_json_process *p =
+        calloc(1 + (size_t)a->census->n_slots, sizeof(*p));
+
+    (void)fd;
+    (void)what;
+    if (w != NULL && p != NULL) {
+        s.max_connections = a->census->max_connections;
+        s.n_processes = read_processes(a->census, p, false);
+        s.processes = p;
+        stats_live_add(a->live, &s);
+        if (admin_events_count(a->events) > 0) {
+            admin_events_send(a->events, "snapshot",
+                              stats_live_event(a->live, &s));
+        }
+    }
+    free(w);
+    free(p);
+}
+
+/* A subscriber of /v1/events: the history first, then every tick's. */
+static void
+get_events(struct admin *a, struct evhttp_request *req)
+{
+    if (admin_events_count(a->events) >= ADMIN_EVENTS_MAX) {
+        char why[96];
+        snprintf(why, sizeof(why),
+                 "too many subscribers of /v1/events (at most %d at once)",
+                 ADMIN_EVENTS_MAX);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+                          "10");
+        reply_error(req, 503, "Service Unavailable", why);
+    } else if (!admin_events_subscribe(a->events, req, "history",
+                                       stats_live_history(a->live))) {
+        reply_error(req, 500, "Internal Server Error", "out of memory");
+    }
+}
+
 static void
 admin_handle(struct evhttp_request *req, void *arg)
 {
@@ -419,6 +479,9 @@ admin_handle(struct evhttp_request *req, void *arg)
         return;
     case ADMIN_ROUTE_METRICS:
         get_metrics(a, req);
+        return;
+    case ADMIN_ROUTE_EVENTS:
+        get_events(a, req);
         return;
     }
 }
@@ -496,6 +559,15 @@ admin_new(struct event_base *base, int fd, const struct stats_shm *shm,
         snprintf(err, errlen, "evhttp_accept_socket failed");
         goto fail;
     }
+    a->live = stats_live_new(shm->n_slots);
+    a->events = admin_events_new();
+    a->ev_tick = event_new(base, -1, EV_PERSIST, admin_on_tick, a);
+    struct timeval tick = {0, STATS_LIVE_INTERVAL_MS * 1000};
+    if (a->live == NULL || a->events == NULL || a->ev_tick == NULL ||
+        event_add(a->ev_tick, &tick) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     a->listener = evhttp_bound_socket_get_listener(bound);
     evconnlistener_set_error_cb(a->listener, admin_on_accept_error);
     a->next = admins;
@@ -513,6 +585,12 @@ admin_set_token(struct admin *a, const char *token)
 
     if (token[0] != '\0' && !sha256(token, strlen(token), digest)) {
         return false;
+    }
+    /* The subscribers came in with the token that was: a new one ends
+     * their streams, and they come back with it, or not at all. */
+    if (a->has_token != (token[0] != '\0') ||
+        CRYPTO_memcmp(a->token_digest, digest, sizeof(digest)) != 0) {
+        admin_events_end_all(a->events);
     }
     a->has_token = token[0] != '\0';
     memcpy(a->token_digest, digest, sizeof(digest));
@@ -535,6 +613,12 @@ admin_free(struct admin *a)
     if (a->ev_resume != NULL) {
         event_free(a->ev_resume);
     }
+    if (a->ev_tick != NULL) {
+        event_free(a->ev_tick);
+    }
+    /* Before evhttp_free: the streams' connections point to them. */
+    admin_events_free(a->events);
+    stats_live_free(a->live);
     if (a->http != NULL) {
         evhttp_free(a->http);
     }

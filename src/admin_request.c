@@ -173,8 +173,9 @@ not_found(const char *path, struct admin_request *r, const char **message)
 
     ws_handshake_quote_path(quoted, path, strlen(path));
     snprintf(r->message, sizeof(r->message),
-             "no such resource: %s; try /v1/stats, /v1/cases, /v1/cases/ID, "
-             "/v1/cases/ID/autobahn, /v1/cases/ID/report or /metrics",
+             "no such resource: %s; try /v1/stats, "
+             "/v1/events, /v1/cases, /v1/cases/ID, /v1/cases/ID/autobahn, "
+             "/v1/cases/ID/report or /metrics",
              quoted[0] != '\0' ? quoted : "(an empty path)");
     *message = r->message;
     return 404;
@@ -219,6 +220,8 @@ admin_request_parse(const char *path, const char *query,
     }
     if (strcmp(path, "/v1/stats") == 0) {
         r->route = ADMIN_ROUTE_STATS;
+    } else if (strcmp(path, "/v1/events") == 0) {
+        r->route = ADMIN_ROUTE_EVENTS;
     } else if (strcmp(path, "/metrics") == 0) {
         r->route = ADMIN_ROUTE_METRICS;
     } else if (strncmp(path, cases_prefix, sizeof(cases_prefix) - 1) == 0) {

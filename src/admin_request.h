@@ -20,10 +20,11 @@ enum admin_route {
     ADMIN_ROUTE_CASE_AUTOBAHN, /* /v1/cases/ID/autobahn */
     ADMIN_ROUTE_CASE_REPORT,   /* /v1/cases/ID/report (HTML) */
     ADMIN_ROUTE_METRICS,       /* /metrics */
+    ADMIN_ROUTE_EVENTS,        /* /v1/events (server-sent events) */
 };
 
 /* Room for a refusal that quotes the path (ws_handshake_quote_path). */
-#define ADMIN_MESSAGE_MAX 192
+#define ADMIN_MESSAGE_MAX 256
 
 struct admin_request {
     enum admin_route route;

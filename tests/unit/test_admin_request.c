@@ -21,6 +21,10 @@ test_routes(void)
     is_int(r.route, ADMIN_ROUTE_STATS, "/v1/stats route");
     is_int(admin_request_parse("/metrics", "", &r, &msg), 0, "/metrics");
     is_int(r.route, ADMIN_ROUTE_METRICS, "/metrics route");
+    is_int(admin_request_parse("/v1/events", NULL, &r, &msg), 0, "/v1/events");
+    is_int(r.route, ADMIN_ROUTE_EVENTS, "/v1/events route");
+    is_int(admin_request_parse("/v1/events", "token=x", &r, &msg), 400,
+           "/v1/events takes no query (a token never goes in a URL)");
     is_int(admin_request_parse("/v1/cases/42", NULL, &r, &msg), 0, "a case");
     is_int(r.route, ADMIN_ROUTE_CASE, "case route");
     ok(r.id == 42, "case id 42");
@@ -67,8 +71,8 @@ test_routes(void)
 
 /* The 404 for a path, quoted as ws_handshake_quote_path quotes it. */
 #define NOT_FOUND(quoted)                                                      \
-    "no such resource: " quoted "; try /v1/stats, /v1/cases, /v1/cases/ID, "   \
-    "/v1/cases/ID/autobahn, /v1/cases/ID/report or /metrics"
+    "no such resource: " quoted "; try /v1/stats, /v1/events, /v1/cases, "     \
+    "/v1/cases/ID, /v1/cases/ID/autobahn, /v1/cases/ID/report or /metrics"
 
 static void
 test_refusals(void)
