@@ -28,6 +28,7 @@
 #include "admin_events.h"
 #include "admin_request.h"
 #include "clock.h"
+#include "console.h"
 #include "procfs.h"
 #include "report_autobahn.h"
 #include "report_html.h"
@@ -50,7 +51,8 @@ struct admin {
     const struct admin_census *census;
     bool has_token;
     unsigned char token_digest[32]; /* SHA-256 of the token */
-    struct admin *next;             /* in admins */
+    char console_policy[CONSOLE_POLICY_MAX];
+    struct admin *next; /* in admins */
 };
 
 /* The live endpoints (two while a reload swaps them): a listener's error
@@ -62,6 +64,23 @@ sha256(const void *p, size_t len, unsigned char out[32])
 {
     unsigned int n = 0;
     return EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32;
+}
+
+/* The console's policy, which lets in the case report's style by its
+ * hash (console.h). */
+static bool
+console_policy_init(struct admin *a)
+{
+    const char *style = report_html_style();
+    unsigned char digest[32];
+    unsigned char b64[4 * ((sizeof(digest) + 2) / 3) + 1];
+
+    if (!sha256(style, strlen(style), digest) ||
+        EVP_EncodeBlock(b64, digest, (int)sizeof(digest)) <= 0) {
+        return false;
+    }
+    console_policy(a->console_policy, (const char *)b64);
+    return true;
 }
 
 /* Sends j (consumed) with status; JSON errors go the same way. */
@@ -382,6 +401,43 @@ get_case(struct admin *a, struct evhttp_request *req, uint64_t id,
 }
 
 /*
+ * A file of the console. It holds no data (every figure comes through
+ * the resources above, with the token), so it is served without the
+ * token: the page must load to ask for it.
+ */
+static void
+get_console(struct admin *a, struct evhttp_request *req, const char *name)
+{
+    const struct console_file *f = console_find(name);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    struct evbuffer *body;
+
+    if (f == NULL) {
+        reply_error(req, 404, "Not Found",
+                    "no such file of the console: it has /, "
+                    "/console/console.js, /console/console.css, "
+                    "/console/icon.svg and /console/chart.js");
+        return;
+    }
+    body = evbuffer_new();
+    if (body == NULL ||
+        evbuffer_add_reference(body, f->data, f->len, NULL, NULL) != 0) {
+        if (body != NULL) {
+            evbuffer_free(body);
+        }
+        reply_error(req, 500, "Internal Server Error", "out of memory");
+        return;
+    }
+    evhttp_add_header(h, "Content-Type", f->type);
+    evhttp_add_header(h, "Content-Security-Policy", a->console_policy);
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    evhttp_send_reply(req, 200, "OK", body);
+    evbuffer_free(body);
+}
+
+/*
  * One snapshot a tick, whether or not anyone subscribes, so that a
  * console opened now shows the last 15 minutes: the workers' counters
  * and the processes' CPU time and memory, taken into the history; the
@@ -439,7 +495,12 @@ admin_handle(struct evhttp_request *req, void *arg)
     const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
 
-    if (!authorized(a, req)) {
+    struct admin_request r;
+    const char *problem;
+    int status = admin_request_parse(path, query, &r, &problem);
+    /* The console's files alone are public (get_console). */
+    if ((status != 0 || r.route != ADMIN_ROUTE_CONSOLE) &&
+        !authorized(a, req)) {
         evhttp_add_header(evhttp_request_get_output_headers(req),
                           "WWW-Authenticate", "Bearer");
         reply_error(req, 401, "Unauthorized",
@@ -453,9 +514,6 @@ admin_handle(struct evhttp_request *req, void *arg)
                     "the admin endpoint is read-only: use GET");
         return;
     }
-    struct admin_request r;
-    const char *problem;
-    int status = admin_request_parse(path, query, &r, &problem);
     if (status != 0) {
         reply_error(req, status, status == 404 ? "Not Found" : "Bad Request",
                     problem);
@@ -482,6 +540,9 @@ admin_handle(struct evhttp_request *req, void *arg)
         return;
     case ADMIN_ROUTE_EVENTS:
         get_events(a, req);
+        return;
+    case ADMIN_ROUTE_CONSOLE:
+        get_console(a, req, r.asset);
         return;
     }
 }
@@ -535,6 +596,10 @@ admin_new(struct event_base *base, int fd, const struct stats_shm *shm,
     a->has_token = token[0] != '\0';
     if (a->has_token && !sha256(token, strlen(token), a->token_digest)) {
         snprintf(err, errlen, "SHA-256 unavailable for the admin token");
+        goto fail;
+    }
+    if (!console_policy_init(a)) {
+        snprintf(err, errlen, "SHA-256 unavailable for the console's policy");
         goto fail;
     }
     a->http = evhttp_new(base);
