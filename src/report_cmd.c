@@ -60,6 +60,8 @@ struct report_reply {
     struct evbuffer *body;
 };
 
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 static void
 say(const char *fmt, ...)
 {

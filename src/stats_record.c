@@ -113,13 +113,11 @@ static struct stats_wire *
 wire_add(struct stats_case *c, uint8_t kind)
 {
     uint64_t n = c->wire_n;
-    uint64_t head = c->wire_cap - c->wire_tail;
 
     if (c->wire_cap == 0 || c->wire_tail == 0) {
         return NULL;
     }
-    struct stats_wire *w = &stats_case_wire(
-        c)[n < c->wire_cap ? n : head + (n - head) % c->wire_tail];
+    struct stats_wire *w = &stats_case_wire(c)[stats_wire_slot(c, n)];
     memset(w, 0, sizeof(*w));
     w->kind = kind;
     c->wire_n = n + 1;
@@ -394,9 +392,7 @@ wire_rframe(struct stats_case *c)
     if (number >= head && number + c->wire_tail < c->wire_n) {
         return NULL;
     }
-    struct stats_wire *w = &stats_case_wire(
-        c)[number < c->wire_cap ? number
-                                : head + (number - head) % c->wire_tail];
+    struct stats_wire *w = &stats_case_wire(c)[stats_wire_slot(c, number)];
     return w->kind == STATS_WIRE_RFRAME ? w : NULL;
 }
 

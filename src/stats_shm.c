@@ -147,8 +147,12 @@ stats_case_start(const struct stats_shm *shm, unsigned slot, uint64_t id)
         r->state = STATS_CASE_HANDSHAKE;
         r->request_cap = shm->request_cap;
         r->wire_cap = shm->wire_cap;
-        /* A quarter of the log, at least 8 entries, keeps its end. */
-        r->wire_tail = shm->wire_cap / 4 > 8 ? shm->wire_cap / 4 : 8;
+        /* A quarter of the log, at least 8 entries, keeps its end: the
+         * largest power of two up to a quarter (stats_wire_slot). */
+        r->wire_tail = 8;
+        while (r->wire_tail * 2 <= shm->wire_cap / 4) {
+            r->wire_tail *= 2;
+        }
         if (r->wire_tail > shm->wire_cap) {
             r->wire_tail = shm->wire_cap;
         }
@@ -295,14 +299,12 @@ stats_wire_at(const struct stats_case *c, uint64_t k, uint64_t *gap_before)
     if (c->wire_n <= c->wire_cap || k < head) {
         return &w[k];
     }
-    /* Past the head: entry wire_n - wire_tail + j of the log sits in the
-     * ring at head + (its number - head) % wire_tail. */
+    /* Past the head: the ring's j-th is entry wire_n - wire_tail + j. */
     uint64_t j = k - head;
-    uint64_t number = c->wire_n - c->wire_tail + j;
     if (j == 0) {
         *gap_before = c->wire_n - c->wire_cap;
     }
-    return &w[head + (number - head) % c->wire_tail];
+    return &w[stats_wire_slot(c, c->wire_n - c->wire_tail + j)];
 }
 
 unsigned

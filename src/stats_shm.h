@@ -309,6 +309,26 @@ stats_case_wire(struct stats_case *c)
                                                             c->request_cap));
 }
 
+/*
+ * Where entry `number` of the wire log sits (number < wire_n, wire_tail >
+ * 0): the first wire_cap entries in order; past them, the last wire_tail
+ * slots are a ring that takes entry number at head + (number - head) mod
+ * wire_tail. Records size their ring as a power of two, so that the
+ * worker's path masks rather than divides once a log has run over.
+ */
+static inline uint64_t
+stats_wire_slot(const struct stats_case *c, uint64_t number)
+{
+    uint64_t tail = c->wire_tail;
+    uint64_t head = c->wire_cap - tail;
+
+    if (number < c->wire_cap) {
+        return number;
+    }
+    return head + ((tail & (tail - 1)) == 0 ? (number - head) & (tail - 1)
+                                            : (number - head) % tail);
+}
+
 /* A record with request_cap and wire_cap's room after it: its stride. */
 size_t stats_case_bytes(uint32_t request_cap, uint32_t wire_cap);
 

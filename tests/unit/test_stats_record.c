@@ -395,6 +395,30 @@ test_wire_log(void)
        "wire: last, we dropped TCP");
 }
 
+/* The ring's slot, masked where the ring is a power of two, is the slot
+ * of the rule: head + (number - head) mod wire_tail. */
+static void
+test_wire_slot(void)
+{
+    static const uint32_t shapes[][2] = {{5, 5},    {12, 8},      {64, 16},
+                                         {100, 16}, {4096, 1024}, {7, 3}};
+    struct stats_case c;
+    bool same = true;
+
+    memset(&c, 0, sizeof(c));
+    for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+        c.wire_cap = shapes[i][0];
+        c.wire_tail = shapes[i][1];
+        uint64_t head = c.wire_cap - c.wire_tail;
+        for (uint64_t n = 0; n < 5000; n++) {
+            uint64_t want =
+                n < c.wire_cap ? n : head + (n - head) % c.wire_tail;
+            same = same && stats_wire_slot(&c, n) == want;
+        }
+    }
+    ok(same, "wire slot: the mask and the division agree, rings of 3 to 1024");
+}
+
 static void
 test_wire_overrun(void)
 {
@@ -573,6 +597,7 @@ main(void)
     } else {
         test_heads();
         test_wire_log();
+        test_wire_slot();
         test_wire_overrun();
         test_discarded();
         test_incomplete();
