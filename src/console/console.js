@@ -204,7 +204,7 @@
     return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   }
 
-  function makeChart(id, series) {
+  function makeChart(id, series, format) {
     const fg = cssVar('--muted');
     const grid = cssVar('--line');
     const datasets = series.map((s, i) => ({
@@ -233,7 +233,7 @@
           },
           y: {
             beginAtZero: true,
-            ticks: { color: fg, maxTicksLimit: 5 },
+            ticks: { color: fg, maxTicksLimit: 5, callback: (v) => (format ? format(v) : num(v)) },
             grid: { color: grid },
           },
         },
@@ -258,7 +258,7 @@
       bytes: makeChart('c-bytes', [
         { label: 'in', key: 'rxOctets' },
         { label: 'out', key: 'txOctets' },
-      ]),
+      ], bytes),
       ends: makeChart('c-ends', [
         { label: 'opened', key: 'accepted' },
         { label: 'clean', key: 'clean' },
@@ -283,12 +283,16 @@
     }
   }
 
+  // The span shown: the last 15 minutes, or since the oldest point the
+  // master had kept when it is younger (a wsd just started).
   function redraw(t) {
     if (!charts) {
       return;
     }
+    const points = charts.active.data.datasets[0].data;
+    const oldest = points.length > 0 ? points[0].x : t;
     for (const c of Object.values(charts)) {
-      c.options.scales.x.min = t - HISTORY_MS;
+      c.options.scales.x.min = Math.max(t - HISTORY_MS, Math.min(oldest, t - 60000));
       c.options.scales.x.max = t;
       c.update('none');
     }
