@@ -557,6 +557,13 @@
       location.hash = '#case/' + tr.dataset.id;
     }
   }
+  $('case-go').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const id = Number($('go-id').value);
+    if (Number.isInteger(id) && id > 0) {
+      location.hash = '#case/' + id;
+    }
+  });
   $('case-table').addEventListener('click', openRow);
   $('case-table').addEventListener('keydown', openRow);
 

@@ -231,11 +231,13 @@ def t_cases(_, b, url, port):
                 ".getAttribute('sandbox')"), "",
            "cases: in a sandbox that runs nothing")
     no_errors(b, "a report in the frame")
-    hostile_url = url + "#case/%d" % hostile["id"]
-    b.get(hostile_url)
+    # The case id form: the report of case N in a step.
+    b.get(url + "#cases")
+    b.js("document.getElementById('go-id').value = arguments[0];"
+         "document.querySelector('#case-go button').click()", hostile["id"])
     tap.ok(wait(lambda: b.js("return document.getElementById('report-frame')"
                              ".dataset.caseId") == str(hostile["id"])),
-           "cases: the hostile peer's report")
+           "cases: a case id opens its report (the hostile peer's)")
     tap.eq(b.js("return typeof window.__pwned"), "undefined",
            "cases: nothing a peer sent ran")
     no_errors(b, "the hostile peer's report")
