@@ -4,7 +4,8 @@ chromedriver), against a wsd that asks for a token:
 
 - the token: none asks for it; a wrong one is said to be refused; the
   right one opens the console, stays in the tab's sessionStorage (a
-  reload needs no new one) and never shows in the URL;
+  reload needs no new one) and never shows in the URL; a wsd without a
+  token opens at once;
 - the overview shows the totals of /v1/stats, and moves when the test
   opens connections (the tiles and the chart of open connections);
 - the case table lists the cases /v1/cases holds, filters them, and a
@@ -286,6 +287,20 @@ def t_campaign(_, b, url, port):
     no_errors(b, "campaign")
 
 
+def t_no_token(_, b):
+    """A wsd with no admin_token: the console opens at once."""
+    with wsdtest.Wsd(tap) as other:
+        url = "http://127.0.0.1:%d/" % wsdtest.admin_port(other)
+        b.get(url)
+        tap.ok(wait(lambda: (text(b, "status") or "").startswith("live")),
+               "no token set: the console opens at once")
+        tap.ok(not visible(b, "login"), "no token set: nothing asked")
+        tap.eq(b.js("return sessionStorage.length"), 0,
+               "no token set: nothing kept")
+        no_errors(b, "no token set")
+        b.get("about:blank")  # the stream ends before the daemon does
+
+
 def luminance(css):
     """Relative luminance of an rgb()/rgba() colour."""
     parts = css[css.index("(") + 1:css.index(")")].split(",")
@@ -344,6 +359,7 @@ def main():
             make_campaign(wsd)
             cases("cases", t_cases, b, url, port)
             cases("campaign", t_campaign, b, url, port)
+            cases("no token", t_no_token, b)
         finally:
             b.close()
         cases("phone, dark", t_phone_dark, url)
