@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "compare_cmd.h"
 #include "config.h"
 #include "log.h"
 #include "master.h"
@@ -28,6 +29,9 @@ usage(FILE *f)
     fprintf(f, "usage: wsd [-c FILE] [--directive value]... [--ready_fd N]\n"
                "       wsd -t [-c FILE] [--directive value]...\n"
                "       wsd report --admin URL --out DIR [--token-file FILE]\n"
+               "       wsd compare AUTOBAHN_REPORT_DIR SOURCE... "
+               "[--token-file FILE]\n"
+               "                   [--json FILE] [--html DIR]\n"
                "       wsd -v | --version\n"
                "       wsd -h | --help\n");
 }
@@ -164,6 +168,9 @@ main(int argc, char **argv)
     /* Commands that talk to a running wsd rather than being one. */
     if (argc > 1 && strcmp(argv[1], "report") == 0) {
         return report_cmd_main(argc - 1, argv + 1);
+    }
+    if (argc > 1 && strcmp(argv[1], "compare") == 0) {
+        return compare_cmd_main(argc - 1, argv + 1);
     }
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {

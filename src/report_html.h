@@ -51,6 +51,34 @@ int report_html_case(const json_t *c, struct evbuffer *out);
 int report_html_index(const json_t *index, struct evbuffer *out);
 
 /*
+ * Appends to out the index page of a comparison, from the document `wsd
+ * compare --json` writes ({"report", "sources", "summary", "cases",
+ * "wsdUnpaired", "wsdWithoutKey"}): the summary, a row per case with
+ * wsd's record, the verdict and the notes, the verdict linking to the
+ * case's page when the case has a "page" that is a plain file name ending
+ * in ".html"; then wsd's records that paired with no case. Escaping,
+ * absences and returns are report_html_case's.
+ */
+int report_html_compare(const json_t *doc, struct evbuffer *out);
+
+/*
+ * Appends to out the page of one case of that document (an element of its
+ * "cases"): the pair, the verdict, then each way's differences, notes,
+ * octets and frames by opcode, and the closing's. Escaping, absences and
+ * returns are report_html_case's.
+ */
+int report_html_compare_case(const json_t *c, struct evbuffer *out);
+
+/*
+ * The testsuite's order of case ids, the index's order of rows: part by
+ * dot-separated part, digits as numbers of any length and before any
+ * other part (1.1.2 before 1.1.10, 9.1.1 before 12.1.1), a case before
+ * those it is a prefix of, ids that differ only in leading zeros by their
+ * bytes. Returns <0, 0 or >0, as strcmp.
+ */
+int report_html_case_id_cmp(const char *a, const char *b);
+
+/*
  * The text of every page's one <style> element, exactly: the console
  * shows a page inside a frame whose Content-Security-Policy lets in that
  * style alone, by its hash.

@@ -62,14 +62,9 @@ part_cmp(const char *a, size_t na, const char *b, size_t nb)
     return na < nb ? -1 : 1;
 }
 
-/* The testsuite's order of case ids: part by part (1.1.2 before 1.1.10,
- * 9.1.1 before 12.1.1), a case before those it is a prefix of; ids that
- * only differ in leading zeros by their bytes. */
-static int
-case_id_cmp(const void *x, const void *y)
+int
+report_html_case_id_cmp(const char *a, const char *b)
 {
-    const char *a = *(const char *const *)x;
-    const char *b = *(const char *const *)y;
     const char *pa = a;
     const char *pb = b;
 
@@ -96,32 +91,16 @@ case_id_cmp(const void *x, const void *y)
 }
 
 static int
+case_id_cmp(const void *x, const void *y)
+{
+    return report_html_case_id_cmp(*(const char *const *)x,
+                                   *(const char *const *)y);
+}
+
+static int
 name_cmp(const void *x, const void *y)
 {
     return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
-
-/* The length of a reportfile's name without ".json", when the name is a
- * plain file name (letters, digits, '.', '_' and '-', not beginning with
- * '.') so that it can only link to a file beside the index; else 0. */
-static size_t
-report_stem(const json_t *reportfile)
-{
-    const char *s = json_string_value(reportfile);
-    size_t n = json_string_length(reportfile);
-
-    if (s == NULL || n <= 5 || s[0] == '.' || strcmp(s + n - 5, ".json") != 0) {
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
-              ch == '-')) {
-            return 0;
-        }
-    }
-    return n - 5;
 }
 
 /* The testsuite's closing behaviours, coloured; any other is not. */
@@ -144,7 +123,7 @@ index_cell(struct report_page *pg, const json_t *summary)
     const json_t *behavior = json_object_get(summary, "behaviorClose");
     const json_t *reportfile = json_object_get(summary, "reportfile");
     const char *b = json_string_value(behavior);
-    size_t stem = report_stem(reportfile);
+    size_t stem = report_page_link_stem(reportfile, ".json");
     const char *class = NULL;
 
     if (!json_is_object(summary)) {

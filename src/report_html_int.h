@@ -64,6 +64,14 @@ const char **report_page_keys(struct report_page *pg, const json_t *o,
                               size_t *n);
 
 /*
+ * The length of the name v without its ending ext (".json"), when v is a
+ * plain file name (letters, digits, '.', '_' and '-', not beginning with
+ * '.') that ends so, so that a link made of it can only lead to a file
+ * beside the page; else 0.
+ */
+size_t report_page_link_stem(const json_t *v, const char *ext);
+
+/*
  * The page's frame: report_page_begin writes the doctype and the head up
  * to the title's text, which the caller writes; report_page_body closes the
  * title, adds the styles and opens the body; report_page_end closes it.

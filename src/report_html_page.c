@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ws_frame.h"
 #include "ws_utf8.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -229,6 +230,27 @@ report_page_keys(struct report_page *pg, const json_t *o, size_t *n)
     return keys;
 }
 
+size_t
+report_page_link_stem(const json_t *name, const char *ext)
+{
+    const char *s = json_string_value(name);
+    size_t n = json_string_length(name);
+    size_t e = strlen(ext);
+
+    if (s == NULL || n <= e || s[0] == '.' || strcmp(s + n - e, ext) != 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' ||
+              ch == '-')) {
+            return 0;
+        }
+    }
+    return n - e;
+}
+
 void
 report_page_begin(struct report_page *pg)
 {
@@ -295,12 +317,6 @@ static const struct {
     {1015, "TLS handshake failed"},
 };
 
-/* RFC 6455 §5.2 and §11.8: the opcodes with a name. */
-static const char *const opcode_names[16] = {
-    [0x0] = "continuation", [0x1] = "text", [0x2] = "binary",
-    [0x8] = "close",        [0x9] = "ping", [0xa] = "pong",
-};
-
 void
 report_page_close_code(struct report_page *pg, const json_t *v)
 {
@@ -315,8 +331,8 @@ report_page_close_code(struct report_page *pg, const json_t *v)
 const char *
 report_page_opcode_name(json_int_t opcode)
 {
-    if (opcode < 0 || opcode >= (json_int_t)NELEM(opcode_names)) {
+    if (opcode < 0 || opcode > 15) {
         return NULL;
     }
-    return opcode_names[opcode] != NULL ? opcode_names[opcode] : "reserved";
+    return ws_frame_opcode_name((uint8_t)opcode);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "report_html_int.h"
+#include "stats_json.h"
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -30,47 +31,16 @@ put_seconds(struct report_page *pg, const json_t *v)
     }
 }
 
-static int
-hex_digit(char ch)
-{
-    if (ch >= '0' && ch <= '9') {
-        return ch - '0';
-    }
-    if (ch >= 'a' && ch <= 'f') {
-        return ch - 'a' + 10;
-    }
-    if (ch >= 'A' && ch <= 'F') {
-        return ch - 'A' + 10;
-    }
-    return -1;
-}
-
 /* Whether s[0..len) is bytes in hex, as Autobahn writes the head of what
  * crossed the wire, with " ..." after when it kept only the first: their
  * number in *n, and whether there were more in *more. */
 static bool
 is_hex_head(const char *s, size_t len, size_t *n, bool *more)
 {
-    *more = len >= 4 && memcmp(s + len - 4, " ...", 4) == 0;
-    if (*more) {
-        len -= 4;
-    }
-    if (len % 2 != 0) {
-        return false;
-    }
-    for (size_t i = 0; i < len; i++) {
-        if (hex_digit(s[i]) < 0) {
-            return false;
-        }
-    }
-    *n = len / 2;
-    return true;
-}
+    ssize_t k = stats_json_hex_read(s, len, NULL, 0, more);
 
-static uint8_t
-hex_byte(const char *s, size_t i)
-{
-    return (uint8_t)(hex_digit(s[2 * i]) * 16 + hex_digit(s[2 * i + 1]));
+    *n = k > 0 ? (size_t)k : 0;
+    return k >= 0;
 }
 
 /* n bytes in hex (is_hex_head's) as lines of 16, each with its printable
@@ -89,9 +59,13 @@ put_hex_dump(struct report_page *pg, const char *s, size_t n, bool more)
         if (k > 16) {
             k = 16;
         }
+        uint8_t bytes[16];
+        bool cut;
+
+        stats_json_hex_read(s + 2 * line, 2 * k, bytes, k, &cut);
         memset(hex, ' ', sizeof(hex));
         for (size_t i = 0; i < k; i++) {
-            uint8_t b = hex_byte(s, line + i);
+            uint8_t b = bytes[i];
             hex[3 * i] = digits[b >> 4];
             hex[3 * i + 1] = digits[b & 0xf];
             text[i] = (char)(b >= 0x20 && b < 0x7f ? b : '.');
@@ -140,9 +114,11 @@ put_payload(struct report_page *pg, const json_t *v, const json_t *opcode)
     }
     if (json_string_length(v) >= 2 && memcmp(s, "0x", 2) == 0 &&
         is_hex_head(s + 2, json_string_length(v) - 2, &n, &more)) {
-        if (json_integer_value(opcode) == 8 && n >= 2) {
-            json_t *code =
-                json_integer(hex_byte(s + 2, 0) * 256 + hex_byte(s + 2, 1));
+        uint8_t two[2];
+        bool cut;
+        if (json_integer_value(opcode) == 8 && n >= 2 &&
+            stats_json_hex_read(s + 2, 4, two, 2, &cut) == 2) {
+            json_t *code = json_integer(two[0] * 256 + two[1]);
             report_page_put(pg, "code ");
             report_page_close_code(pg, code);
             json_decref(code);

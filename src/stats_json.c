@@ -162,6 +162,42 @@ hex_head(const uint8_t *p, size_t n, uint64_t total, const char *prefix)
     return json_string(buf);
 }
 
+static int
+hex_digit(char ch)
+{
+    if (ch >= '0' && ch <= '9') {
+        return ch - '0';
+    }
+    if (ch >= 'a' && ch <= 'f') {
+        return ch - 'a' + 10;
+    }
+    return ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+ssize_t
+stats_json_hex_read(const char *s, size_t len, uint8_t *out, size_t cap,
+                    bool *more)
+{
+    *more = len >= 4 && memcmp(s + len - 4, " ...", 4) == 0;
+    if (*more) {
+        len -= 4;
+    }
+    if (len % 2 != 0) {
+        return -1;
+    }
+    for (size_t i = 0; i < len; i += 2) {
+        int hi = hex_digit(s[i]);
+        int lo = hex_digit(s[i + 1]);
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+        if (i / 2 < cap) {
+            out[i / 2] = (uint8_t)(hi << 4 | lo);
+        }
+    }
+    return (ssize_t)(len / 2);
+}
+
 /* A frame's payload as Autobahn shows it: the text when it is UTF-8
  * (" ..." after a first part), else "0x" and its bytes in hex. A first
  * part cut inside a character is shown without that character. */

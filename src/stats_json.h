@@ -7,7 +7,9 @@
 #ifndef WSD_STATS_JSON_H
 #define WSD_STATS_JSON_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <event2/buffer.h>
 #include <jansson.h>
@@ -64,6 +66,18 @@ json_t *stats_json_wirelog(const struct stats_case *c);
  * droppedByMe says who closed TCP).
  */
 json_t *stats_json_wirelog_autobahn(const struct stats_case *c);
+
+/*
+ * Reads back the bytes a wire log row shows in hex (its RO and TO rows,
+ * and a frame's payload after its "0x"), as wsd and the Autobahn
+ * testsuite write them: hex digits of either case, then " ..." when only
+ * the first bytes were kept (*more says so). Returns how many bytes
+ * s[0..len) holds, and writes the first cap of them to out (which may be
+ * NULL when cap is 0); or -1 when s is not hex (an odd number of digits,
+ * any other character), out then holding nothing of use.
+ */
+ssize_t stats_json_hex_read(const char *s, size_t len, uint8_t *out, size_t cap,
+                            bool *more);
 
 /*
  * Pieces of a case object that other documents of a case share:

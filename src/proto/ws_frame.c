@@ -252,3 +252,19 @@ ws_frame_opcode_is_control(uint8_t opcode)
     /* RFC 6455 §5.5: control opcodes have the top bit of the nibble set. */
     return opcode >= WS_OP_CLOSE && opcode <= FRAME_OPCODE;
 }
+
+const char *
+ws_frame_opcode_name(uint8_t opcode)
+{
+    /* RFC 6455 §5.2 and §11.8: the opcodes with a name. */
+    static const char *const names[FRAME_OPCODE + 1] = {
+        [WS_OP_CONT] = "continuation", [WS_OP_TEXT] = "text",
+        [WS_OP_BINARY] = "binary",     [WS_OP_CLOSE] = "close",
+        [WS_OP_PING] = "ping",         [WS_OP_PONG] = "pong",
+    };
+
+    if (opcode > FRAME_OPCODE) {
+        return NULL;
+    }
+    return names[opcode] != NULL ? names[opcode] : "reserved";
+}

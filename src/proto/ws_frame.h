@@ -86,4 +86,9 @@ bool ws_frame_opcode_is_known(uint8_t opcode);
 /* True for close, ping and pong (and the reserved 0xb-0xf range). */
 bool ws_frame_opcode_is_control(uint8_t opcode);
 
+/* The name of an opcode of 0 to 15 (RFC 6455 §5.2, §11.8): "continuation",
+ * "text", "binary", "close", "ping", "pong", else "reserved"; NULL above
+ * 15. A static string. */
+const char *ws_frame_opcode_name(uint8_t opcode);
+
 #endif

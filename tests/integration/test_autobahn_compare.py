@@ -1,160 +1,592 @@
 # SPDX-License-Identifier: MIT
-"""contrib/autobahn/compare.py, the check that both ends of each wire of an
-Autobahn campaign agree, on the run kept in tests/data/autobahn: it pairs
-the cases that agree, and finds each difference planted in a copy (a byte
-of a head, a frame dropped or changed, a close code, a missing record)."""
+"""`wsd compare`: both ends of each wire, side by side.
 
+On the run kept in tests/data/autobahn (the testsuite's report folder, and
+wsd's records of the same connections, written by `wsd report` into wsd/):
+every case pairs and is identical, with the notes the testsuite's ways
+call for; --json has its shape, --html its pages, valid HTML5; each
+difference planted in a copy (a header, a frame dropped or changed, a
+close code, a bounded log, an octet, a record missing on either side) is
+found, named, and makes the exit status 1; two wsd folders (instances
+behind one load balancer) pair as one. Then against a live wsd: a raw
+client that writes its own side in the testsuite's per-case format, the
+admin endpoint asked by key, with and without its token, and `wsd report`
+of the same connections. Last, each bad input: a clear message naming the
+file or URL, exit status 2.
+
+Only loopback and kernel-chosen ports.
+"""
 import copy
 import json
 import os
 import shutil
+import socket
+import struct
 import subprocess
-import sys
 import tempfile
 
-from wsdtest import Tap
+import wsdtest
+from wsdtest import Tap, html5_errors
 
 SRC = os.environ.get("WSD_SRCDIR", os.path.join(os.path.dirname(__file__),
                                                 "..", ".."))
 DATA = os.path.join(SRC, "tests", "data", "autobahn")
-COMPARE = os.path.join(SRC, "contrib", "autobahn", "compare.py")
-AGREEING = ["1.1.1", "2.10", "3.1", "5.1", "6.2.1", "12.1.1"]
+WSD = wsdtest.WSD
+
+tap = Tap()
 
 
-def run(report_dir, source):
-    p = subprocess.run([sys.executable, COMPARE, report_dir, source],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       timeout=60, text=True)
+def run(*args):
+    p = subprocess.run([WSD, "compare"] + list(args), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True,
+                       timeout=wsdtest.timeout(60))
     return p.returncode, p.stdout, p.stderr
 
 
-def load(name):
-    with open(os.path.join(DATA, name), encoding="utf-8") as f:
+def load(path):
+    with open(path, encoding="utf-8") as f:
         return json.load(f)
 
 
+def save(path, doc):
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(doc, f)
+
+
+def line_of(out, start):
+    lines = [x for x in out.splitlines() if x.startswith(start)]
+    return lines[0] if len(lines) == 1 else None
+
+
 class Copy:
-    """A scratch report folder with some of the cases, and wsd's records."""
+    """Scratch copies of both folders, to plant differences in."""
 
-    def __init__(self, tmp, case_ids):
+    def __init__(self, tmp):
         self.dir = tempfile.mkdtemp(dir=tmp)
-        index = load("index.json")
-        index["wsd"] = {k: v for k, v in index["wsd"].items()
-                        if k in case_ids}
-        with open(os.path.join(self.dir, "index.json"), "w") as f:
-            json.dump(index, f)
-        for entry in index["wsd"].values():
-            shutil.copy(os.path.join(DATA, entry["reportfile"]), self.dir)
-        self.records = load("wsd-records.json")
-        self.source = os.path.join(self.dir, "records.json")
+        self.ab = os.path.join(self.dir, "ab")
+        self.wsd = os.path.join(self.dir, "wsd")
+        shutil.copytree(DATA, self.ab,
+                        ignore=shutil.ignore_patterns("wsd", "*.md"))
+        shutil.copytree(os.path.join(DATA, "wsd"), self.wsd)
 
-    def record_of(self, case_id):
-        name = load("index.json")["wsd"][case_id]["reportfile"]
-        with open(os.path.join(self.dir, name), encoding="utf-8") as f:
-            head = json.load(f)["httpRequest"]
-        for r in self.records:
-            if r["key"] in head:
-                return r
+    def case_file(self, case_id):
+        return os.path.join(self.ab, load(os.path.join(
+            self.ab, "index.json"))["wsd"][case_id]["reportfile"])
+
+    def key(self, case_id):
+        head = load(self.case_file(case_id))["httpRequest"]
+        return head.split("Sec-WebSocket-Key: ", 1)[1].split("\r\n", 1)[0]
+
+    def record_file(self, case_id):
+        key = self.key(case_id)
+        for e in load(os.path.join(self.wsd, "index.json"))["unknown"].values():
+            path = os.path.join(self.wsd, e["reportfile"])
+            if key in load(path)["httpRequest"]:
+                return path
         raise KeyError(case_id)
 
-    def run(self):
-        with open(self.source, "w") as f:
-            json.dump(self.records, f)
-        return run(self.dir, self.source)
+    def edit(self, case_id, change, side="wsd"):
+        path = (self.record_file(case_id) if side == "wsd"
+                else self.case_file(case_id))
+        doc = load(path)
+        change(doc)
+        save(path, doc)
+
+    def run(self, *extra):
+        return run(self.ab, self.wsd, *extra)
+
+
+def rows(doc, kind, opcode=None):
+    return [r for r in doc["wirelog"] if r[0] == kind and
+            (opcode is None or r[2] == opcode)]
+
+
+# The test data ----------------------------------------------------------------
+
+def t_data(tmp):
+    rc, out, err = run(DATA, os.path.join(DATA, "wsd"))
+    tap.eq(rc, 0, "the data set: exit status 0")
+    tap.ok("18 cases: 18 identical, 0 differ, 0 unpaired; 0 wsd records "
+           "unpaired" in out, "the data set: every case pairs, identical",
+           out + err)
+    tap.eq(len([x for x in out.splitlines() if ": identical" in x]), 18,
+           "the data set: a line per case")
+    l643 = line_of(out, "wsd 6.4.3 ")
+    tap.ok(l643 is not None and "identical; note: client->server: the "
+           "client wrote 21 octets outside the frames of its log" in l643,
+           "6.4.3: the frame the testsuite wrote by hand is a note", out)
+    l716 = line_of(out, "wsd 7.1.6 ")
+    tap.ok(l716 is not None and "wsd parsed only the first 3 of the 4 "
+           "frames the client sent" in l716,
+           "7.1.6: the ping after its close, never parsed, is a note", out)
+    l1211 = line_of(out, "wsd 12.1.1 ")
+    tap.ok(l1211 is not None and "frames compared by their counts per "
+           "opcode" in l1211, "12.1.1: logs with a gap, compared by counts",
+           out)
+
+    jpath = os.path.join(tmp, "out", "compare.json")
+    os.mkdir(os.path.dirname(jpath))
+    hdir = os.path.join(tmp, "html")
+    rc, out, err = run(DATA, os.path.join(DATA, "wsd"), "--json", jpath,
+                       "--html", hdir)
+    tap.eq(rc, 0, "--json and --html: exit status 0")
+    doc = load(jpath)
+    tap.eq(sorted(doc), ["cases", "report", "sources", "summary",
+                         "wsdUnpaired", "wsdWithoutKey"], "--json: its keys")
+    tap.eq(doc["summary"]["cases"], 18, "--json: 18 cases")
+    tap.eq((doc["summary"]["identical"], doc["summary"]["differ"],
+            doc["summary"]["unpaired"], doc["summary"]["wsdUnpaired"]),
+           (18, 0, 0, 0), "--json: the summary's counts")
+    c = doc["cases"][0]
+    tap.ok(sorted(c) == ["agent", "comparison", "id", "key", "page", "paired",
+                         "reportfile", "wsd"] and c["paired"] and
+           c["wsd"]["source"].endswith("wsd") and
+           c["comparison"]["identical"] is True,
+           "--json: a case's keys, its pair, its comparison", c)
+    way = c["comparison"]["clientToServer"]
+    tap.ok(sorted(way) == ["differences", "frames", "framesByOpcode",
+                           "messagePayloadOctets", "notes", "octets"] and
+           sorted(way["octets"]) == ["reads", "received", "sameSegmentation",
+                                     "sent", "writes"],
+           "--json: a way's keys", way)
+    tap.eq([x["id"] for x in doc["cases"]][:4],
+           ["1.1.1", "1.1.2", "1.2.1", "2.10"],
+           "--json: cases in the testsuite's order")
+    pages = sorted(os.listdir(hdir))
+    tap.eq(len(pages), 19, "--html: index.html and a page per case")
+    bad = {}
+    for name in pages:
+        with open(os.path.join(hdir, name), "rb") as f:
+            e = html5_errors(f.read())
+        if e is not None:
+            bad[name] = e
+    tap.ok(not bad, "--html: every page is valid HTML5 (html5lib, strict)",
+           bad)
+    with open(os.path.join(hdir, "index.html"), encoding="utf-8") as f:
+        index = f.read()
+    tap.ok(all('href="%s"' % c["page"] in index for c in doc["cases"]),
+           "--html: the index links each case's page")
+    # The check sees what it forbids: a page broken on purpose fails it.
+    tap.ok(html5_errors(index.replace("</table>", "</div></table>", 1)
+                        .encode()) is not None,
+           "--html: the HTML5 check fails a page with a stray end tag")
+
+
+def t_planted(tmp):
+    def planted(name, case_id, change, want, side="wsd", way=None):
+        c = Copy(tmp)
+        c.edit(case_id, change, side)
+        rc, out, err = c.run()
+        line = line_of(out, "wsd %s " % case_id)
+        tap.eq(rc, 1, "%s: exit status 1" % name)
+        tap.ok(line is not None and want in line and
+               "17 identical, 1 differ" in out,
+               "%s: case %s differs: %s" % (name, case_id, want), out + err)
+
+    def request_byte(r):
+        r["httpRequest"] = r["httpRequest"].replace("Host", "host", 1)
+    planted("a request byte changed", "1.1.1", request_byte,
+            'client->server: request header changed on the way: "Host" '
+            'spelled "host"')
+
+    def response_header(r):
+        r["httpResponse"] = r["httpResponse"].replace(
+            "\r\n\r\n", "\r\nVia: proxy\r\n\r\n")
+    planted("a response header wsd sent, gone on the way", "3.1",
+            response_header, "server->client: response header removed on "
+            'the way: Via: "proxy"')
+    planted("a response header added on the way", "3.1", response_header,
+            "server->client: response header added on the way: Via: "
+            '"proxy"', side="client")
+
+    def drop_rf(r):
+        r["wirelog"].remove(rows(r, "RF", 9)[0])
+        r["rxFrameStats"]["9"] -= 1
+    planted("a received frame dropped", "2.10", drop_rf,
+            "client->server: dropped on the way: frame 1 (ping, 9 octets)")
+
+    def fin_changed(r):
+        tf = rows(r, "TF")[0]
+        tf[3] = not tf[3]
+        tf[1][0] += 1
+    planted("a sent frame's FIN and length changed", "5.1", fin_changed,
+            "server->client: changed on the way: frame 1 (close, 27 octets) "
+            "arrived as 26 octets, FIN set")
+
+    def gap(r):
+        # A bounded log: frames compared by their counts instead.
+        i = r["wirelog"].index(rows(r, "RF", 1)[0])
+        r["wirelog"][i:i + 1] = [["WLM", False], ["WLM", True]]
+        r["rxFrameStats"]["1"] = r["rxFrameStats"].get("1", 0) + 7
+    planted("a bounded log with counts that differ", "1.1.1", gap,
+            "client->server: frames by opcode: sent text 1, close 1; "
+            "arrived text 8, close 1")
+
+    def close_code(r):
+        rows(r, "RF", 8)[0][1][1] = "0x03ea"
+        r["remoteCloseCode"] = 1002
+    planted("a close code changed on the way", "6.2.1", close_code,
+            "client->server: close code rewritten on the way: 1000 sent, "
+            "1002 arrived")
+
+    def octets(r):
+        r["rxOctetStats"]["1"] = r["rxOctetStats"].get("1", 0) + 1
+    planted("one more octet arrived", "12.1.1", octets,
+            "client->server: octets:")
+
+    # A record missing from wsd's side: the case is unpaired.
+    c = Copy(tmp)
+    key = c.key("5.1")
+    path = os.path.join(c.wsd, "index.json")
+    index = load(path)
+    index["unknown"] = {k: v for k, v in index["unknown"].items()
+                        if key not in load(os.path.join(
+                            c.wsd, v["reportfile"]))["httpRequest"]}
+    save(path, index)
+    rc, out, err = c.run()
+    tap.eq(rc, 1, "a record missing: exit status 1")
+    tap.ok("wsd 5.1: unpaired: no wsd record has its Sec-WebSocket-Key %s"
+           % key in out and "17 identical, 0 differ, 1 unpaired" in out,
+           "a record missing: the case is listed as unpaired", out)
+
+    # A case missing from the testsuite's side: wsd's record is unpaired.
+    c = Copy(tmp)
+    key = c.key("5.1")
+    path = os.path.join(c.ab, "index.json")
+    index = load(path)
+    del index["wsd"]["5.1"]
+    save(path, index)
+    rc, out, err = c.run()
+    tap.eq(rc, 1, "a case missing: exit status 1")
+    tap.ok(("of %s: unpaired: no case of the report has its "
+            "Sec-WebSocket-Key %s" % (c.wsd, key)) in out and
+           "17 cases: 17 identical" in out and "1 wsd record unpaired" in out,
+           "a case missing: wsd's record is listed as unpaired", out)
+
+    # Two wsd folders: instances behind one load balancer.
+    c = Copy(tmp)
+    other = os.path.join(c.dir, "wsd2")
+    os.mkdir(other)
+    index = load(os.path.join(c.wsd, "index.json"))
+    half = sorted(index["unknown"])[::2]
+    for k in half:
+        name = index["unknown"][k]["reportfile"]
+        shutil.move(os.path.join(c.wsd, name), os.path.join(other, name))
+    save(os.path.join(other, "index.json"),
+         {"unknown": {k: index["unknown"][k] for k in half}})
+    save(os.path.join(c.wsd, "index.json"),
+         {"unknown": {k: v for k, v in index["unknown"].items()
+                      if k not in half}})
+    rc, out, err = run(c.ab, c.wsd, other)
+    tap.ok(rc == 0 and "18 cases: 18 identical, 0 differ, 0 unpaired" in out
+           and out.count(" of %s): identical" % other) == len(half),
+           "two wsd folders: every case pairs across both, each line naming "
+           "its source", out + err)
+
+
+# A live wsd, and a client that writes its own side ----------------------------
+
+def log_payload(data):
+    """A payload as the testsuite's wire log shows it: its text, " ..."
+    after the first 64 bytes of a longer one; "0x" and hex when it is not
+    UTF-8."""
+    head = data[:64] if len(data) > 60 else data
+    more = " ..." if len(data) > 60 else ""
+    try:
+        return head.decode("utf-8") + more
+    except UnicodeDecodeError:
+        return "0x" + head.hex() + more
+
+
+def count(stats, key):
+    stats[str(key)] = stats.get(str(key), 0) + 1
+
+
+class Side:
+    """One client connection that keeps its own report in the testsuite's
+    per-case format (isServer false): its heads, its octets by the size of
+    each send and receive, its frames by opcode, its wire log rows (TO, RO,
+    TF, RF) and how it closed."""
+
+    def __init__(self, port, case_id, extra=()):
+        self.r = {
+            "agent": "pyclient", "id": case_id, "case": int(case_id),
+            "isServer": False, "createWirelog": True, "createStats": True,
+            "wirelog": [], "rxOctetStats": {}, "txOctetStats": {},
+            "rxFrameStats": {}, "txFrameStats": {},
+            "closedByMe": False, "failedByMe": False, "droppedByMe": False,
+            "wasClean": False, "wasNotCleanReason": None,
+            "wasOpenHandshakeTimeout": False,
+            "wasCloseHandshakeTimeout": False,
+            "localCloseCode": None, "localCloseReason": None,
+            "remoteCloseCode": None, "remoteCloseReason": None,
+        }
+        self.buf = b""
+        self.s = wsdtest.connect(port)
+        request = wsdtest.handshake_request(extra=extra)
+        self.r["httpRequest"] = request.decode()
+        self.send(request)
+        while b"\r\n\r\n" not in self.buf:
+            self.recv()
+        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        self.r["httpResponse"] = head.decode() + "\r\n\r\n"
+
+    def send(self, data):
+        self.s.sendall(data)
+        count(self.r["txOctetStats"], len(data))
+        self.r["wirelog"].append(["TO", [len(data), data[:32].hex()], False])
+
+    def recv(self):
+        data = self.s.recv(65536)
+        if data:
+            count(self.r["rxOctetStats"], len(data))
+            self.r["wirelog"].append(["RO", [len(data), data[:32].hex()]])
+        self.buf += data
+        return data
+
+    def send_frame(self, opcode, payload, fin=True):
+        mask = os.urandom(4)
+        count(self.r["txFrameStats"], opcode)
+        self.r["wirelog"].append(["TF", [len(payload), log_payload(payload)],
+                                  opcode, fin, 0, mask.hex(), None, None,
+                                  False])
+        self.send(wsdtest.frame(opcode, payload, fin=fin, key=mask))
+
+    def recv_frame(self):
+        """The next server frame: (opcode, fin, payload)."""
+        while True:
+            if len(self.buf) >= 2:
+                n = self.buf[1] & 0x7f
+                at = 2 + (2 if n == 126 else 8 if n == 127 else 0)
+                if n >= 126 and len(self.buf) >= at:
+                    n = int.from_bytes(self.buf[2:at], "big")
+                if len(self.buf) >= at + n:
+                    b0 = self.buf[0]
+                    payload = self.buf[at:at + n]
+                    self.buf = self.buf[at + n:]
+                    op, fin = b0 & 0x0f, bool(b0 & 0x80)
+                    count(self.r["rxFrameStats"], op)
+                    self.r["wirelog"].append(
+                        ["RF", [len(payload), log_payload(payload)], op, fin,
+                         (b0 >> 4) & 7, False, None])
+                    return op, fin, payload
+            if not self.recv():
+                raise EOFError("the server closed inside a frame")
+
+    def close(self, code=1000, reason=b""):
+        """Closes first, as the testsuite does, and waits for wsd to
+        answer and to close TCP, as is the server's duty."""
+        self.r["closedByMe"] = True
+        self.r["localCloseCode"] = code
+        self.r["localCloseReason"] = reason.decode() or None
+        self.send_frame(8, struct.pack("!H", code) + reason)
+        while True:
+            op, _, payload = self.recv_frame()
+            if op == 8:
+                break
+        if len(payload) >= 2:
+            self.r["remoteCloseCode"] = struct.unpack("!H", payload[:2])[0]
+            self.r["remoteCloseReason"] = payload[2:].decode() or None
+        for _ in range(64):
+            if not self.recv():
+                break
+        self.s.close()
+        self.r["wasClean"] = True
+
+    def write(self, folder, index):
+        name = "pyclient_case_%s.json" % self.r["id"]
+        save(os.path.join(folder, name), self.r)
+        index.setdefault("pyclient", {})[self.r["id"]] = {
+            "behavior": "OK", "behaviorClose": "OK", "duration": 0,
+            "remoteCloseCode": self.r["remoteCloseCode"], "reportfile": name}
+
+
+def drive(port, folder):
+    """Three connections, each writing its side into folder."""
+    index = {}
+    a = Side(port, "1")
+    a.send_frame(1, b"hello, compare")
+    a.recv_frame()
+    a.close()
+    a.write(folder, index)
+
+    b = Side(port, "2")
+    b.send_frame(1, b"frag", fin=False)
+    b.send_frame(9, b"are you there")
+    b.send_frame(0, b"mented", fin=True)
+    b.recv_frame()  # the pong
+    b.recv_frame()  # the echo, in one frame
+    b.send_frame(2, bytes(range(256)) * 4)
+    b.recv_frame()
+    b.close(1001, b"going")
+    b.write(folder, index)
+
+    # A text payload with a NUL: valid UTF-8, so shown as text ("\u0000").
+    c = Side(port, "3")
+    c.send_frame(1, b"nul\x00inside")
+    c.recv_frame()
+    c.close()
+    c.write(folder, index)
+    save(os.path.join(folder, "index.json"), index)
+    return [a, b, c]
+
+
+def t_live(tmp):
+    token = os.path.join(tmp, "token")
+    with open(token, "w") as f:
+        f.write("compare-s3cret\n")
+    wrong = os.path.join(tmp, "wrong")
+    with open(wrong, "w") as f:
+        f.write("not-it\n")
+    with wsdtest.Wsd(tap, ["--case_wirelog", "4096", "--admin_token_file",
+                           token]) as w:
+        folder = os.path.join(tmp, "pyclient")
+        os.mkdir(folder)
+        sides = drive(w.port, folder)
+        url = "http://127.0.0.1:%d" % wsdtest.admin_port(w)
+        headers = {"Authorization": "Bearer compare-s3cret"}
+        wsdtest.wait_until(lambda: all(
+            c["state"] == "closed" for c in wsdtest.admin_json(
+                wsdtest.admin_port(w), "/v1/cases", headers)[1]["cases"]), 5)
+
+        rc, out, err = run(folder, url, "--token-file", token)
+        tap.eq(rc, 0, "live: exit status 0", )
+        tap.ok("3 cases: 3 identical, 0 differ, 0 unpaired" in out,
+               "live: the client's three cases pair with wsd's records, by "
+               "key, identical", out + err)
+        l2 = line_of(out, "pyclient 2 ")
+        tap.ok(l2 is not None and l2.endswith(": identical"),
+               "live: a fragmented message with a ping between its "
+               "fragments, a binary message, a close with a reason", out)
+
+        rc, out, err = run(folder, url)
+        tap.ok(rc == 2 and ("%s: the admin endpoint refused a request "
+                            "without a token (HTTP 401" % url) in err,
+               "live: no token: exit status 2, naming the URL", err)
+        rc, out, err = run(folder, url, "--token-file", wrong)
+        tap.ok(rc == 2 and ("%s: the admin endpoint refused the token "
+                            "(HTTP 401" % url) in err,
+               "live: a wrong token: exit status 2, naming the URL", err)
+
+        # The same connections through `wsd report`'s folder; the NUL in
+        # case 3's payload is JSON's \u0000, which the report keeps.
+        report = os.path.join(tmp, "report")
+        p = subprocess.run([WSD, "report", "--admin", url, "--out", report,
+                            "--token-file", token], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True,
+                           timeout=wsdtest.timeout(60))
+        tap.ok(p.returncode == 0 and "3 cases" in p.stdout,
+               "live: wsd report writes the three cases, a payload with a "
+               "NUL among them", p.stdout + p.stderr)
+        rc, out, err = run(folder, report)
+        tap.ok(rc == 0 and "3 cases: 3 identical" in out,
+               "live: the same against wsd report's folder", out + err)
+
+        # What the client saw, changed as a proxy would: its own report
+        # says the echo came back in two frames.
+        doc = sides[0].r
+        planted = copy.deepcopy(doc)
+        rf = [r for r in planted["wirelog"] if r[0] == "RF" and r[2] == 1][0]
+        i = planted["wirelog"].index(rf)
+        planted["wirelog"][i:i + 1] = [
+            ["RF", [6, "hello,"], 1, False, 0, False, None],
+            ["RF", [8, " compare"], 0, True, 0, False, None]]
+        planted["rxFrameStats"]["0"] = 1
+        save(os.path.join(folder, "pyclient_case_1.json"), planted)
+        rc, out, err = run(folder, url, "--token-file", token)
+        l1 = line_of(out, "pyclient 1 ")
+        tap.ok(rc == 1 and l1 is not None and "server->client: " in l1 and
+               "fragmented on the way: message 1 (text, 14 octets) sent in 1 "
+               "frame, arrived in 2" in l1,
+               "live: an echo re-fragmented on the way is named", out + err)
+        save(os.path.join(folder, "pyclient_case_1.json"), doc)
+
+
+# Bad input ------------------------------------------------------------------------
+
+def t_bad_input(tmp):
+    def bad(name, args, want):
+        rc, out, err = run(*args)
+        tap.ok(rc == 2 and want in err and "Traceback" not in err and
+               "Sanitizer" not in err,
+               "%s: exit status 2, said: %s" % (name, want),
+               "rc %d\n%s" % (rc, err))
+
+    wsd_side = os.path.join(DATA, "wsd")
+    nowhere = os.path.join(tmp, "nowhere")
+    bad("no report folder", [nowhere, wsd_side],
+        "%s/index.json: No such file or directory" % nowhere)
+    bad("no SOURCE", [DATA], "a SOURCE is required")
+    bad("an unknown option", [DATA, wsd_side, "--frobnicate"],
+        "unknown option --frobnicate")
+
+    c = Copy(tmp)
+    with open(os.path.join(c.ab, "index.json")) as f:
+        text = f.read()
+    with open(os.path.join(c.ab, "index.json"), "w") as f:
+        f.write(text[:len(text) // 2])
+    bad("a truncated index.json", [c.ab, c.wsd],
+        "%s/index.json: not JSON (truncated?)" % c.ab)
+
+    c = Copy(tmp)
+    path = c.case_file("2.10")
+    os.unlink(path)
+    bad("a case file missing", [c.ab, c.wsd],
+        "%s: No such file or directory" % path)
+
+    c = Copy(tmp)
+    path = c.case_file("2.10")
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text[:100])
+    bad("a truncated case file", [c.ab, c.wsd],
+        "%s: not JSON (truncated?)" % path)
+
+    c = Copy(tmp)
+    c.edit("3.1", lambda r: r.__setitem__("wirelog", {}), side="client")
+    bad("a case not in Autobahn's shape", [c.ab, c.wsd],
+        "%s: not an Autobahn case report: \"wirelog\" missing, or not an "
+        "array" % c.case_file("3.1"))
+
+    c = Copy(tmp)
+    path = c.record_file("3.1")
+    c.edit("3.1", lambda r: r["rxFrameStats"].__setitem__("x", 1))
+    bad("a wsd record not in Autobahn's shape", [c.ab, c.wsd],
+        "%s: not an Autobahn case report: \"rxFrameStats\" has a key that "
+        "is not an opcode" % path)
+
+    bad("the two sides swapped", [wsd_side, DATA],
+        "written from the server's side (isServer true): the first argument "
+        "is the client's report folder")
+
+    # An endpoint that is down: a port bound but not listening refuses.
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        url = "http://127.0.0.1:%d" % s.getsockname()[1]
+        bad("an endpoint that is down", [DATA, url],
+            "%s: cannot connect" % url)
+    finally:
+        s.close()
+    bad("an https URL", [DATA, "https://127.0.0.1:1"],
+        "https://127.0.0.1:1: not an http://HOST:PORT URL")
+    bad("a --token-file that is not there", [DATA, wsd_side, "--token-file",
+                                             nowhere],
+        "--token-file %s: No such file or directory" % nowhere)
+    bad("a --json in a folder that is not there",
+        [DATA, wsd_side, "--json", os.path.join(nowhere, "x.json")],
+        "--json %s/x.json: %s/.x.json.tmp: No such file or directory"
+        % (nowhere, nowhere))
 
 
 def main():
-    tap = Tap()
     tmp = tempfile.mkdtemp()
     try:
-        c = Copy(tmp, AGREEING)
-        rc, out, err = c.run()
-        tap.eq(rc, 0, "six agreeing cases: exit status 0")
-        tap.ok("6 cases: 6 agree, 0 differ, 0 unpaired" in out,
-               "six agreeing cases: the tally says so", out + err)
-
-        def planted(name, case_id, change, want):
-            c = Copy(tmp, AGREEING)
-            change(c.record_of(case_id))
-            rc, out, err = c.run()
-            line = [x for x in out.splitlines()
-                    if x.startswith("wsd %s " % case_id)]
-            tap.eq(rc, 1, "%s: exit status 1" % name)
-            tap.ok(len(line) == 1 and want in line[0] and
-                   "5 agree, 1 differ" in out,
-                   "%s: case %s differs: %s" % (name, case_id, want),
-                   out + err)
-
-        def request_byte(r):
-            r["httpRequest"] = r["httpRequest"].replace("Host", "host", 1)
-        planted("a request byte changed", "1.1.1", request_byte,
-                "request head differs")
-
-        def response_header(r):
-            r["httpResponse"] = r["httpResponse"].replace(
-                "\r\n\r\n", "\r\nVia: proxy\r\n\r\n")
-        planted("a response header added", "3.1", response_header,
-                "response head differs")
-
-        def drop_rf(r):
-            rf = [row for row in r["wirelog"] if row[0] == "RF"]
-            r["wirelog"].remove(rf[0])
-        planted("a received frame dropped", "2.10", drop_rf,
-                "testsuite->wsd frames: frame 10: testsuite sent (9,")
-
-        def fin_changed(r):
-            tf = [row for row in r["wirelog"] if row[0] == "TF"]
-            tf[0][3] = not tf[0][3]
-            tf[0][1][0] += 1
-        planted("a sent frame's FIN and length changed", "5.1", fin_changed,
-                "wsd->testsuite frames: frame 1")
-
-        def gap(r):
-            # A bounded log: frames compared by their counts instead.
-            rf = [i for i, row in enumerate(r["wirelog"]) if row[0] == "RF"]
-            r["wirelog"][rf[0]] = ["GAP", 1]
-            r["rxFrameStats"]["1"] = r["rxFrameStats"].get("1", 0) + 7
-        planted("a bounded log with counts that differ", "1.1.1", gap,
-                "testsuite->wsd frame counts")
-
-        def close_code(r):
-            r["remoteCloseCode"] = 1002
-        planted("a close code changed on the way", "6.2.1", close_code,
-                "testsuite->wsd close code: 1000 sent, 1002 arrived")
-
-        def octets(r):
-            r["rxOctetStats"]["1"] = r["rxOctetStats"].get("1", 0) + 1
-        planted("one more octet arrived", "12.1.1", octets,
-                "testsuite->wsd octets")
-
-        c = Copy(tmp, AGREEING)
-        c.records.remove(c.record_of("5.1"))
-        rc, out, err = c.run()
-        tap.eq(rc, 1, "a record missing: exit status 1")
-        tap.ok("wsd 5.1: no wsd record with this Sec-WebSocket-Key" in out
-               and "1 unpaired" in out,
-               "a record missing: the case is listed as unpaired", out)
-
-        rc, out, err = run(os.path.join(tmp, "nowhere"),
-                           os.path.join(DATA, "wsd-records.json"))
-        tap.ok(rc == 2 and "index.json" in err,
-               "no report folder: exit status 2 naming index.json",
-               "rc %d\n%s" % (rc, err))
-        c = Copy(tmp, AGREEING)
-        with open(os.path.join(c.dir, "index.json"), "w") as f:
-            f.write("{not json")
-        rc, out, err = run(c.dir, os.path.join(DATA, "wsd-records.json"))
-        tap.ok(rc == 2 and "compare.py:" in err,
-               "an index that is not JSON: exit status 2", err)
-
-        # The whole folder: the case that writes a frame by hand is a
-        # note, not a difference, and every case is paired.
-        rc, out, err = run(DATA, os.path.join(DATA, "wsd-records.json"))
-        tap.ok("wsd 6.4.3 (wsd case 76): note: the testsuite wrote 21 "
-               "octets outside the frames of its log" in out,
-               "6.4.3: the frame written by hand is a note", out)
-        tap.ok("0 unpaired" in out and rc in (0, 1),
-               "the whole folder: every case is paired", out + err)
+        wsdtest.guard(tap, "the data set", t_data, tmp)
+        wsdtest.guard(tap, "planted differences", t_planted, tmp)
+        wsdtest.guard(tap, "a live wsd", t_live, tmp)
+        wsdtest.guard(tap, "bad input", t_bad_input, tmp)
     finally:
         shutil.rmtree(tmp)
     tap.done()

@@ -1,10 +1,10 @@
 # SPDX-License-Identifier: MIT
 """Harness for wsd's integration tests, one section per concern: TAP
-output and running cases; processes and /proc figures; the daemon; HTTP
-(the opening handshake, response heads, the admin endpoint and its case
-records); raw WebSocket frames; client connections (open, echo, close,
-fail, flood); a relay that records frame headers; certificates and the
-python3-websockets client.
+output and running cases; processes and /proc figures; the daemon; HTML
+pages as an HTML5 parser reads them; HTTP (the opening handshake, response
+heads, the admin endpoint and its case records); raw WebSocket frames;
+client connections (open, echo, close, fail, flood); a relay that records
+frame headers; certificates and the python3-websockets client.
 
 Every wait is bounded and scaled by WSD_TEST_TIMEOUT_MULT (sanitizer builds
 are slower). Wsd.stop() ends exactly the processes the test started, and
@@ -476,6 +476,27 @@ class Wsd:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+# HTML pages ------------------------------------------------------------------
+
+def html5_errors(data):
+    """The first HTML5 parse error in data (bytes) as a string, or None:
+    strict UTF-8, then html5lib (Debian's python3-html5lib) in strict
+    mode, which stops at the first parse error."""
+    import html5lib
+    from html5lib.html5parser import ParseError
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return "not UTF-8: %s" % e
+    parser = html5lib.HTMLParser(strict=True)
+    try:
+        parser.parse(text)
+    except ParseError as e:
+        where = parser.errors[-1][0] if parser.errors else None
+        return "%s at %r" % (e, where)
+    return None
 
 
 # HTTP: the opening handshake, response heads, the admin endpoint -------------

@@ -519,22 +519,28 @@ read_reports(struct seen *s, json_t **one)
 }
 
 /*
- * Where wsd may write null, or a string, where the nine reports happen
- * to show the other: fuzzing.py starts the close codes and reasons and
- * wasNotCleanReason as None; its RF rows carry the mask as hex or None
- * (the server's frames it received were unmasked, ours are masked), its
- * TF rows the same (its frames were masked, ours are not).
+ * Where wsd may write null, or a string, where the testsuite's reports
+ * happen to show the other: fuzzing.py starts the close codes and reasons
+ * and wasNotCleanReason as None, and sets a code (an integer) or a reason
+ * or why a close was not clean (a string) when there is one; its RF rows
+ * carry the mask as hex or None (the server's frames it received were
+ * unmasked, ours are masked), its TF rows the same (its frames were
+ * masked, ours are not).
  */
 static unsigned
 key_types_allowed(const struct seen *s, size_t i)
 {
-    static const char *const nullable[] = {
-        "localCloseCode",    "localCloseReason",  "remoteCloseCode",
-        "remoteCloseReason", "wasNotCleanReason",
+    static const struct {
+        const char *key;
+        unsigned types;
+    } nullable[] = {
+        {"localCloseCode", T_INTEGER},   {"remoteCloseCode", T_INTEGER},
+        {"localCloseReason", T_STRING},  {"remoteCloseReason", T_STRING},
+        {"wasNotCleanReason", T_STRING},
     };
     for (size_t k = 0; k < NELEM(nullable); k++) {
-        if (strcmp(autobahn_keys[i], nullable[k]) == 0) {
-            return s->key_types[i] | T_NULL;
+        if (strcmp(autobahn_keys[i], nullable[k].key) == 0) {
+            return s->key_types[i] | T_NULL | nullable[k].types;
         }
     }
     return s->key_types[i];
@@ -615,7 +621,7 @@ test_testsuite_reports(void)
     static struct case_with_room r;
     json_t *one = NULL;
 
-    is_int(read_reports(&s, &one), 9, "the testsuite's nine reports read");
+    is_int(read_reports(&s, &one), 18, "the testsuite's eighteen reports read");
     ok(one != NULL && json_object_size(one) == NELEM(autobahn_keys),
        "they hold the 39 keys this test knows, and no other");
     for (size_t k = 0; k < s.n_kinds; k++) {

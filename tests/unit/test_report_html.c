@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit tests for report_html: the nine case reports the Autobahn testsuite
+ * Unit tests for report_html: the eighteen case reports the Autobahn testsuite
  * wrote into tests/data/autobahn, and their index, rendered (the heading,
  * the opening handshake, the closing behaviour, the statistics totals, a
  * row per wire log entry, the heads of bytes as hex dumps, the index's
@@ -34,11 +34,15 @@ static const struct {
     const char *file;
     const char *id;
 } cases[] = {
-    {"wsd_case_1_1_1.json", "1.1.1"},   {"wsd_case_2_10.json", "2.10"},
-    {"wsd_case_3_1.json", "3.1"},       {"wsd_case_5_1.json", "5.1"},
-    {"wsd_case_6_2_1.json", "6.2.1"},   {"wsd_case_6_4_3.json", "6.4.3"},
+    {"wsd_case_1_1_1.json", "1.1.1"},   {"wsd_case_1_1_2.json", "1.1.2"},
+    {"wsd_case_1_2_1.json", "1.2.1"},   {"wsd_case_2_10.json", "2.10"},
+    {"wsd_case_3_1.json", "3.1"},       {"wsd_case_4_1_1.json", "4.1.1"},
+    {"wsd_case_5_1.json", "5.1"},       {"wsd_case_5_3.json", "5.3"},
+    {"wsd_case_5_6.json", "5.6"},       {"wsd_case_6_2_1.json", "6.2.1"},
+    {"wsd_case_6_4_3.json", "6.4.3"},   {"wsd_case_7_1_1.json", "7.1.1"},
     {"wsd_case_7_1_6.json", "7.1.6"},   {"wsd_case_7_3_6.json", "7.3.6"},
-    {"wsd_case_12_1_1.json", "12.1.1"},
+    {"wsd_case_7_7_1.json", "7.7.1"},   {"wsd_case_9_1_1.json", "9.1.1"},
+    {"wsd_case_10_1_1.json", "10.1.1"}, {"wsd_case_12_1_1.json", "12.1.1"},
 };
 
 /* A rendered page: NUL-terminated for strstr (a NUL inside fails
@@ -649,6 +653,82 @@ test_empty(void)
     free(q.text);
 }
 
+/* The pages of a comparison (wsd compare --html), from a document of its
+ * shape with hostile strings and links, and from one of another shape. */
+static void
+test_compare_pages(void)
+{
+    json_error_t err;
+    json_t *doc = json_loads(
+        "{\"report\": \"r<b>\", \"sources\": [\"http://x/<i>\"],"
+        " \"summary\": {\"cases\": 2, \"identical\": 1, \"differ\": 1,"
+        "  \"unpaired\": 0, \"wsdUnpaired\": 1, \"comparedByCounts\": 0,"
+        "  \"withNotes\": 1, \"segmentedOtherwise\": 1},"
+        " \"cases\": ["
+        "  {\"agent\": \"<script>x</script>\", \"id\": \"1.1.1\","
+        "   \"key\": \"k\\\"\", \"reportfile\": \"a.json\","
+        "   \"paired\": true, \"page\": \"compare_a_case_1_1_1.html\","
+        "   \"wsd\": {\"source\": \"<u>s</u>\", \"case\": 7},"
+        "   \"comparison\": {\"identical\": false,"
+        "    \"verdict\": \"client->server: <img src=x> \\u0000\","
+        "    \"notes\": [\"a <note>\"],"
+        "    \"clientToServer\": {\"differences\": [{\"kind\": \"<k>\","
+        "      \"text\": \"t&<\"}], \"notes\": [], \"frames\": \"counts\","
+        "     \"framesByOpcode\": {\"sent\": {\"1\": 2}, \"received\": {}},"
+        "     \"messagePayloadOctets\": null, \"octets\": {\"sent\": 5,"
+        "      \"writes\": 1, \"received\": null, \"reads\": 2,"
+        "      \"sameSegmentation\": false}},"
+        "    \"serverToClient\": 3, \"closing\": {\"differences\": [],"
+        "     \"notes\": []}}},"
+        "  {\"agent\": \"a\", \"id\": \"2\", \"paired\": false,"
+        "   \"page\": \"javascript:alert(1).html\"}],"
+        " \"wsdUnpaired\": [{\"source\": \"d\", \"case\": 9, \"key\": "
+        "\"<k>\"}],"
+        " \"wsdWithoutKey\": []}",
+        JSON_ALLOW_NUL, &err);
+    ok(doc != NULL, "the comparison document parses (%s)", err.text);
+    struct page p = render(report_html_compare, doc, "compare_index.html");
+    is_int(p.rc, 0, "the comparison index renders");
+    page_is_clean(&p, "comparison index");
+    ok(!has(&p, "<script>") && !has(&p, "<img") && !has(&p, "<i>") &&
+           !has(&p, "<u>") && has(&p, "&lt;script&gt;x&lt;/script&gt;") &&
+           has(&p, "client-&gt;server: &lt;img src=x&gt; \xe2\x90\x80"),
+       "comparison index: every string escaped, a NUL shown");
+    is_int(count(p.text, "<a href="), 1,
+           "comparison index: a link to the plain page name only");
+    ok(has(&p, "<a href=\"compare_a_case_1_1_1.html\">"),
+       "comparison index: the case links to its page");
+    ok(has(&p, "<td class=\"b-ns\">unpaired") && has(&p, "&lt;k&gt;"),
+       "comparison index: the unpaired case, and wsd's unpaired record");
+    free(p.text);
+
+    p = render(report_html_compare_case,
+               json_array_get(json_object_get(doc, "cases"), 0),
+               "compare_case.html");
+    is_int(p.rc, 0, "a comparison's case page renders");
+    page_is_clean(&p, "comparison case");
+    ok(!has(&p, "<script>") && !has(&p, "<k>") && has(&p, "t&amp;&lt;") &&
+           has(&p, "<code>&lt;k&gt;</code>"),
+       "comparison case: differences escaped, their kind shown");
+    ok(has(&p, "by their counts per opcode only") &&
+           has(&p, "<tr><td class=\"n\">1</td><td>text</td><td "
+                   "class=\"n\">2</td><td class=\"n\">0</td></tr>"),
+       "comparison case: how frames were compared, counts side by side");
+    ok(has(&p, "TCP's doing, not a difference"),
+       "comparison case: another segmentation is said to be no difference");
+    free(p.text);
+
+    json_t *not_object = json_array();
+    p = render(report_html_compare_case, not_object, NULL);
+    is_int(p.rc, -1, "a case that is not an object is refused");
+    free(p.text);
+    p = render(report_html_compare, not_object, NULL);
+    is_int(p.rc, -1, "a document that is not an object is refused");
+    free(p.text);
+    json_decref(not_object);
+    json_decref(doc);
+}
+
 int
 main(void)
 {
@@ -663,5 +743,6 @@ main(void)
     test_ill_typed();
     test_frame_marks();
     test_empty();
+    test_compare_pages();
     return tap_done();
 }

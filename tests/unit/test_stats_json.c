@@ -1026,6 +1026,32 @@ test_wirelog(void)
     json_decref(j);
 }
 
+/* The hex of the wire log's rows, read back. */
+static void
+test_hex_read(void)
+{
+    uint8_t b[4];
+    bool more = true;
+
+    is_int(stats_json_hex_read("03e8", 4, b, sizeof(b), &more), 2,
+           "hex: two bytes");
+    ok(b[0] == 0x03 && b[1] == 0xe8 && !more, "hex: their values, no more");
+    is_int(stats_json_hex_read("0A0b0C ...", 10, b, sizeof(b), &more), 3,
+           "hex: either case, then \" ...\"");
+    ok(b[0] == 0x0a && b[1] == 0x0b && b[2] == 0x0c && more,
+       "hex: \" ...\" says there were more");
+    is_int(stats_json_hex_read("0102030405", 10, b, 2, &more), 5,
+           "hex: the count beyond the room");
+    ok(b[0] == 1 && b[1] == 2 && b[2] == 0x0c, "hex: only the room written");
+    is_int(stats_json_hex_read("", 0, NULL, 0, &more), 0, "hex: none");
+    is_int(stats_json_hex_read("030", 3, b, sizeof(b), &more), -1,
+           "hex: an odd number of digits refused");
+    is_int(stats_json_hex_read("0x03", 4, b, sizeof(b), &more), -1,
+           "hex: a character that is no digit refused");
+    is_int(stats_json_hex_read("03 e8", 5, b, sizeof(b), &more), -1,
+           "hex: a space refused");
+}
+
 int
 main(void)
 {
@@ -1035,6 +1061,7 @@ main(void)
     test_octets_order();
     test_wirelog();
     test_string();
+    test_hex_read();
     test_stats();
     test_prometheus();
     return tap_done();

@@ -526,6 +526,18 @@ test_opcodes(void)
        "0x10 is neither known nor control");
     ok(!ws_frame_opcode_is_known(0x81) && !ws_frame_opcode_is_control(0x88),
        "values above 0xf are neither known nor control");
+
+    /* RFC 6455 §11.8's names; the others reserved. */
+    static const char *const names[16] = {
+        "continuation", "text",     "binary",   "reserved",
+        "reserved",     "reserved", "reserved", "reserved",
+        "close",        "ping",     "pong",     "reserved",
+        "reserved",     "reserved", "reserved", "reserved"};
+    for (uint8_t op = 0; op < 16; op++) {
+        is_str(ws_frame_opcode_name(op), names[op], "opcode 0x%x is named %s",
+               op, names[op]);
+    }
+    ok(ws_frame_opcode_name(0x10) == NULL, "0x10 has no name");
 }
 
 /*

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A report folder (report_folder.h): its file names, its files written
+ * whole, and the folder read back with its index's shape checked.
+ */
+#include "autoconf.h"
+
+#include "report_folder.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "report_html.h"
+
+/* Autobahn's file-name rule, kept to [a-z0-9_]: a peer's case and agent
+ * come from its URL and must never name a path. */
+static void
+clean_name(char *dst, size_t cap, const char *src, const char *fallback)
+{
+    size_t n = 0;
+    bool gap = false;
+
+    for (const char *p = src; *p != '\0' && n + 1 < cap; p++) {
+        char ch = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
+            if (gap && n > 0 && n + 2 < cap) {
+                dst[n++] = '_';
+            }
+            dst[n++] = ch;
+            gap = false;
+        } else {
+            gap = true;
+        }
+    }
+    dst[n] = '\0';
+    if (n == 0) {
+        snprintf(dst, cap, "%s", fallback);
+    }
+}
+
+int
+report_folder_write(const char *dir, const char *name, const void *p,
+                    size_t len, char *err)
+{
+    char path[PATH_MAX];
+    char tmp[PATH_MAX];
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+            sizeof(path) ||
+        (size_t)snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >=
+            sizeof(tmp)) {
+        snprintf(err, REPORT_FOLDER_ERROR_MAX, "%s/%s: path too long", dir,
+                 name);
+        return -1;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (f == NULL) {
+        snprintf(err, REPORT_FOLDER_ERROR_MAX, "%s: %s", tmp, strerror(errno));
+        return -1;
+    }
+    bool ok = fwrite(p, 1, len, f) == len;
+    int e = errno;
+    if (fclose(f) != 0 && ok) {
+        ok = false;
+        e = errno;
+    }
+    if (!ok || rename(tmp, path) != 0) {
+        snprintf(err, REPORT_FOLDER_ERROR_MAX, "%s: %s", ok ? path : tmp,
+                 strerror(ok ? errno : e));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int
+report_folder_write_json(const char *dir, const char *name, const json_t *doc,
+                         char *err)
+{
+    char *text = json_dumps(doc, JSON_INDENT(3) | JSON_SORT_KEYS);
+    if (text == NULL) {
+        snprintf(err, REPORT_FOLDER_ERROR_MAX, "%s/%s: out of memory", dir,
+                 name);
+        return -1;
+    }
+    int rc = report_folder_write(dir, name, text, strlen(text), err);
+    free(text);
+    return rc;
+}
+
+int
+report_folder_write_buffer(const char *dir, const char *name,
+                           struct evbuffer *b, char *err)
+{
+    size_t n = evbuffer_get_length(b);
+    const char *p = (const char *)evbuffer_pullup(b, -1);
+    int rc = report_folder_write(dir, name, p != NULL ? p : "", n, err);
+    evbuffer_drain(b, n);
+    return rc;
+}
+
+void
+report_folder_index_key(const json_t *cases, const char *id, char *key,
+                        size_t cap)
+{
+    snprintf(key, cap, "%s", id);
+    for (unsigned k = 2; json_object_get(cases, key) != NULL; k++) {
+        snprintf(key, cap, "%s#%u", id, k);
+    }
+}
+
+void
+report_folder_file_stem(json_t *used, const char *agent, const char *key,
+                        char *stem, size_t cap)
+{
+    char a[64];
+    char k[64];
+    char base[sizeof(a) + sizeof(k) + 8];
+
+    clean_name(a, sizeof(a), agent, "unknown");
+    clean_name(k, sizeof(k), key, "none");
+    snprintf(base, sizeof(base), "%s_case_%s", a, k);
+    snprintf(stem, cap, "%s", base);
+    for (unsigned n = 2; json_object_get(used, stem) != NULL; n++) {
+        snprintf(stem, cap, "%s_%u", base, n);
+    }
+    json_object_set_new(used, stem, json_true());
+}
+
+/* Loads dir/name as JSON; NULL with err naming the file. */
+static json_t *
+load(const char *dir, const char *name, char *err)
+{
+    char path[PATH_MAX];
+    json_error_t jerr;
+
+    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
+        sizeof(path)) {
+        snprintf(err, REPORT_FOLDER_ERROR_MAX, "%s/%s: path too long", dir,
+                 name);
+        return NULL;
+    }
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, REPORT_FOLDER_ERROR_MAX, "%s: %s", path, strerror(errno));
+        return NULL;
+    }
+    /* A frame's payload shown as text may hold a NUL. */
+    json_t *doc = json_loadf(f, JSON_ALLOW_NUL, &jerr);
+    fclose(f);
+    if (doc == NULL) {
+        snprintf(err, REPORT_FOLDER_ERROR_MAX,
+                 "%s: not JSON (truncated?): %s, line %d", path, jerr.text,
+                 jerr.line);
+    }
+    return doc;
+}
+
+/* A name that can only be a file beside the index: no '/', no leading
+ * '.', no NUL. */
+static bool
+is_plain_file_name(const json_t *v)
+{
+    const char *s = json_string_value(v);
+
+    return s != NULL && s[0] != '\0' && s[0] != '.' && strchr(s, '/') == NULL &&
+           strlen(s) == json_string_length(v);
+}
+
+static int
+name_cmp(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+static int
+case_cmp(const void *x, const void *y)
+{
+    return report_html_case_id_cmp(*(const char *const *)x,
+                                   *(const char *const *)y);
+}
+
+/* The keys of o, sorted by cmp, in an array the caller frees (NULL when
+ * o has none, or out of memory: *n says which). */
+static const char **
+sorted_keys(const json_t *o, int (*cmp)(const void *, const void *), size_t *n)
+{
+    const char *key;
+    const json_t *v;
+    size_t i = 0;
+    const char **keys = calloc(json_object_size(o) + 1, sizeof(*keys));
+
+    *n = 0;
+    if (keys == NULL) {
+        return NULL;
+    }
+    /* jansson's iteration macros take a non-const object; nothing is
+     * changed through it. */
+    json_t *obj = (json_t *)(uintptr_t)o;
+    json_object_foreach(obj, key, v)
+    {
+        (void)v;
+        keys[i++] = key;
+    }
+    qsort(keys, i, sizeof(*keys), cmp);
+    *n = i;
+    return keys;
+}
+
+/* Reads one agent's cases into out; 0, or -1 with err. */
+static int
+read_agent(const char *dir, const char *agent, const json_t *cases, json_t *out,
+           char *err)
+{
+    size_t n;
+    const char **ids = sorted_keys(cases, case_cmp, &n);
+    int rc = 0;
+
+    if (ids == NULL) {
+        snprintf(err, REPORT_FOLDER_ERROR_MAX, "%s/index.json: out of memory",
+                 dir);
+        return -1;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const json_t *summary = json_object_get(cases, ids[i]);
+        const json_t *file = json_object_get(summary, "reportfile");
+        if (!json_is_object(summary) || !is_plain_file_name(file)) {
+            snprintf(err, REPORT_FOLDER_ERROR_MAX,
+                     "%s/index.json: agent \"%.64s\", case \"%.64s\": no "
+                     "\"reportfile\" naming a file of the folder",
+                     dir, agent, ids[i]);
+            rc = -1;
+            break;
+        }
+        json_t *c = load(dir, json_string_value(file), err);
+        if (c != NULL && !json_is_object(c)) {
+            snprintf(err, REPORT_FOLDER_ERROR_MAX,
+                     "%s/%s: not a case report (not a JSON object)", dir,
+                     json_string_value(file));
+            json_decref(c);
+            c = NULL;
+        }
+        if (c == NULL) {
+            rc = -1;
+            break;
+        }
+        json_array_append_new(out,
+                              json_pack("{s:s, s:s, s:O, s:O, s:o}", "agent",
+                                        agent, "id", ids[i], "reportfile", file,
+                                        "summary", summary, "case", c));
+    }
+    free(ids);
+    return rc;
+}
+
+json_t *
+report_folder_read(const char *dir, char *err)
+{
+    json_t *index = load(dir, "index.json", err);
+    json_t *out = json_array();
+    const char **agents = NULL;
+    size_t n = 0;
+
+    if (index == NULL || out == NULL) {
+        goto fail;
+    }
+    if (!json_is_object(index)) {
+        snprintf(err, REPORT_FOLDER_ERROR_MAX,
+                 "%s/index.json: not a report index (an object of agents)",
+                 dir);
+        goto fail;
+    }
+    agents = sorted_keys(index, name_cmp, &n);
+    for (size_t i = 0; i < n; i++) {
+        const json_t *cases = json_object_get(index, agents[i]);
+        if (!json_is_object(cases)) {
+            snprintf(err, REPORT_FOLDER_ERROR_MAX,
+                     "%s/index.json: agent \"%.64s\": not an object of "
+                     "cases",
+                     dir, agents[i]);
+            goto fail;
+        }
+        if (read_agent(dir, agents[i], cases, out, err) != 0) {
+            goto fail;
+        }
+    }
+    free(agents);
+    json_decref(index);
+    return out;
+fail:
+    free(agents);
+    json_decref(index);
+    json_decref(out);
+    return NULL;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A report folder laid out as the Autobahn testsuite lays out its own:
+ * index.json (agent -> case id -> summary with "reportfile") beside one
+ * JSON file per case, and pages beside them. This module owns that layout:
+ * the names of the files (Autobahn's rule, kept to [a-z0-9_]), writing a
+ * file so that no reader sees half of it, and reading a whole folder
+ * back, whoever wrote it (the testsuite, `wsd report`). It keeps no state;
+ * errors come back as a sentence naming the file, for the caller to say.
+ */
+#ifndef WSD_REPORT_FOLDER_H
+#define WSD_REPORT_FOLDER_H
+
+#include <stddef.h>
+
+#include <event2/buffer.h>
+#include <jansson.h>
+
+/* Room for an error sentence: a path and the problem. */
+#define REPORT_FOLDER_ERROR_MAX 4400
+
+/*
+ * Writes len bytes of p to dir/name through dir/.name.tmp and a rename,
+ * so that a reader sees the old file or the new one whole. Returns 0, or
+ * -1 with err saying which file and why (the temporary one is removed).
+ */
+int report_folder_write(const char *dir, const char *name, const void *p,
+                        size_t len, char *err);
+
+/* report_folder_write of doc, indented, keys sorted. */
+int report_folder_write_json(const char *dir, const char *name,
+                             const json_t *doc, char *err);
+
+/* report_folder_write of b's bytes, which it drains. */
+int report_folder_write_buffer(const char *dir, const char *name,
+                               struct evbuffer *b, char *err);
+
+/*
+ * The index's key for case id of one agent, whose cases are the object
+ * cases: id itself, or, when cases has it already (a campaign run twice),
+ * "ID#2", "ID#3"...
+ */
+void report_folder_index_key(const json_t *cases, const char *id, char *key,
+                             size_t cap);
+
+/*
+ * A report file's stem not yet in used (an object whose keys are the stems
+ * taken, to which it adds this one): AGENT_case_KEY with only a-z, 0-9
+ * and '_' of each, then _2, _3... A name a peer chose never becomes a path.
+ */
+void report_folder_file_stem(json_t *used, const char *agent, const char *key,
+                             char *stem, size_t cap);
+
+/*
+ * Reads the folder dir: index.json and every case file it names. Returns a
+ * new array with an object per case, agents by name and each agent's
+ * cases in the testsuite's order: {"agent", "id" (the index's key),
+ * "reportfile", "summary" (the index's entry), "case" (the file's
+ * object)}. NULL, with err naming the file, when index.json or a case file
+ * is missing or unreadable, is not JSON (a truncated file), or is not of
+ * the layout's shape: an index that is not agent -> case id -> object
+ * with a "reportfile" that is a plain file name in the folder, a case file
+ * that is not a JSON object.
+ */
+json_t *report_folder_read(const char *dir, char *err);
+
+#endif
