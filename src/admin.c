@@ -25,12 +25,15 @@
 #include <openssl/evp.h>
 
 #include "accept_backoff.h"
+#include "admin_events.h"
 #include "admin_request.h"
 #include "clock.h"
+#include "console.h"
 #include "procfs.h"
 #include "report_autobahn.h"
 #include "report_html.h"
 #include "stats_json.h"
+#include "stats_live.h"
 
 #define ADMIN_MAX_HEADERS_BYTES 8192
 #define ADMIN_MAX_BODY_BYTES    1024
@@ -40,12 +43,16 @@ struct admin {
     struct evhttp *http;
     struct evconnlistener *listener; /* evhttp's, on the admin socket */
     struct event *ev_resume;         /* accepting again after a pause */
+    struct event *ev_tick;           /* one snapshot a tick for /v1/events */
+    struct stats_live *live;         /* what the ticks remember */
+    struct admin_events *events;     /* the subscribers of /v1/events */
     struct accept_backoff backoff;
     const struct stats_shm *shm;
     const struct admin_census *census;
     bool has_token;
     unsigned char token_digest[32]; /* SHA-256 of the token */
-    struct admin *next;             /* in admins */
+    char console_policy[CONSOLE_POLICY_MAX];
+    struct admin *next; /* in admins */
 };
 
 /* The live endpoints (two while a reload swaps them): a listener's error
@@ -57,6 +64,23 @@ sha256(const void *p, size_t len, unsigned char out[32])
 {
     unsigned int n = 0;
     return EVP_Digest(p, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32;
+}
+
+/* The console's policy, which lets in the case report's style by its
+ * hash (console.h). */
+static bool
+console_policy_init(struct admin *a)
+{
+    const char *style = report_html_style();
+    unsigned char digest[32];
+    unsigned char b64[4 * ((sizeof(digest) + 2) / 3) + 1];
+
+    if (!sha256(style, strlen(style), digest) ||
+        EVP_EncodeBlock(b64, digest, (int)sizeof(digest)) <= 0) {
+        return false;
+    }
+    console_policy(a->console_policy, (const char *)b64);
+    return true;
 }
 
 /* Sends j (consumed) with status; JSON errors go the same way. */
@@ -183,11 +207,17 @@ get_stats(struct admin *a, struct evhttp_request *req)
 /*
  * /proc of the master and of every worker the census names, into p
  * (room for 1 + census->n_slots); returns how many were read. A process
- * that cannot be read (a worker that just died) is left out.
+ * that cannot be read (a worker that just died) is left out. full: the
+ * descriptors and their limit too (procfs_sample), else CPU and memory
+ * alone (procfs_usage), which costs the same at any number of
+ * connections.
  */
 static unsigned
-read_processes(const struct admin_census *census, struct stats_json_process *p)
+read_processes(const struct admin_census *census, struct stats_json_process *p,
+               bool full)
 {
+    int (*sample)(pid_t, const struct procfs_system *, struct procfs_sample *) =
+        full ? procfs_sample : procfs_usage;
     struct procfs_system sys;
     unsigned n = 0;
 
@@ -195,12 +225,12 @@ read_processes(const struct admin_census *census, struct stats_json_process *p)
         return 0;
     }
     p[n].worker = -1;
-    n += procfs_sample(census->master_pid, &sys, &p[n].s) == 0;
+    n += sample(census->master_pid, &sys, &p[n].s) == 0;
     for (unsigned i = 0; i < census->n_slots; i++) {
         pid_t pid = census->workers[i].pid;
         if (pid > 0) {
             p[n].worker = (int)i;
-            n += procfs_sample(pid, &sys, &p[n].s) == 0;
+            n += sample(pid, &sys, &p[n].s) == 0;
         }
     }
     return n;
@@ -217,7 +247,7 @@ get_metrics(struct admin *a, struct evhttp_request *req)
 
     if (w != NULL && p != NULL) {
         s.max_connections = a->census->max_connections;
-        s.n_processes = read_processes(a->census, p);
+        s.n_processes = read_processes(a->census, p, true);
         s.processes = p;
     }
     if (w == NULL || p == NULL || body == NULL ||
@@ -370,6 +400,92 @@ get_case(struct admin *a, struct evhttp_request *req, uint64_t id,
                 "no such case (never seen, or its record was reused)");
 }
 
+/*
+ * A file of the console. It holds no data (every figure comes through
+ * the resources above, with the token), so it is served without the
+ * token: the page must load to ask for it.
+ */
+static void
+get_console(struct admin *a, struct evhttp_request *req, const char *name)
+{
+    const struct console_file *f = console_find(name);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    struct evbuffer *body;
+
+    if (f == NULL) {
+        reply_error(req, 404, "Not Found",
+                    "no such file of the console: it has /, "
+                    "/console/console.js, /console/console.css, "
+                    "/console/icon.svg and /console/chart.js");
+        return;
+    }
+    body = evbuffer_new();
+    if (body == NULL ||
+        evbuffer_add_reference(body, f->data, f->len, NULL, NULL) != 0) {
+        if (body != NULL) {
+            evbuffer_free(body);
+        }
+        reply_error(req, 500, "Internal Server Error", "out of memory");
+        return;
+    }
+    evhttp_add_header(h, "Content-Type", f->type);
+    evhttp_add_header(h, "Content-Security-Policy", a->console_policy);
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evhttp_add_header(h, "Cache-Control", "no-cache");
+    evhttp_send_reply(req, 200, "OK", body);
+    evbuffer_free(body);
+}
+
+/*
+ * One snapshot a tick, whether or not anyone subscribes, so that a
+ * console opened now shows the last 15 minutes: the workers' counters
+ * and the processes' CPU time and memory, taken into the history; the
+ * event is made only when someone subscribes, once for all of them.
+ */
+static void
+admin_on_tick(evutil_socket_t fd, short what, void *arg)
+{
+    struct admin *a = arg;
+    struct stats_json_snapshot s;
+    struct stats_json_worker *w = read_workers(a, &s);
+    struct stats_json_process *p =
+        calloc(1 + (size_t)a->census->n_slots, sizeof(*p));
+
+    (void)fd;
+    (void)what;
+    if (w != NULL && p != NULL) {
+        s.max_connections = a->census->max_connections;
+        s.n_processes = read_processes(a->census, p, false);
+        s.processes = p;
+        stats_live_add(a->live, &s);
+        if (admin_events_count(a->events) > 0) {
+            admin_events_send(a->events, "snapshot",
+                              stats_live_event(a->live, &s));
+        }
+    }
+    free(w);
+    free(p);
+}
+
+/* A subscriber of /v1/events: the history first, then every tick's. */
+static void
+get_events(struct admin *a, struct evhttp_request *req)
+{
+    if (admin_events_count(a->events) >= ADMIN_EVENTS_MAX) {
+        char why[96];
+        snprintf(why, sizeof(why),
+                 "too many subscribers of /v1/events (at most %d at once)",
+                 ADMIN_EVENTS_MAX);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+                          "10");
+        reply_error(req, 503, "Service Unavailable", why);
+    } else if (!admin_events_subscribe(a->events, req, "history",
+                                       stats_live_history(a->live))) {
+        reply_error(req, 500, "Internal Server Error", "out of memory");
+    }
+}
+
 static void
 admin_handle(struct evhttp_request *req, void *arg)
 {
@@ -379,7 +495,12 @@ admin_handle(struct evhttp_request *req, void *arg)
     const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
 
-    if (!authorized(a, req)) {
+    struct admin_request r;
+    const char *problem;
+    int status = admin_request_parse(path, query, &r, &problem);
+    /* The console's files alone are public (get_console). */
+    if ((status != 0 || r.route != ADMIN_ROUTE_CONSOLE) &&
+        !authorized(a, req)) {
         evhttp_add_header(evhttp_request_get_output_headers(req),
                           "WWW-Authenticate", "Bearer");
         reply_error(req, 401, "Unauthorized",
@@ -393,9 +514,6 @@ admin_handle(struct evhttp_request *req, void *arg)
                     "the admin endpoint is read-only: use GET");
         return;
     }
-    struct admin_request r;
-    const char *problem;
-    int status = admin_request_parse(path, query, &r, &problem);
     if (status != 0) {
         reply_error(req, status, status == 404 ? "Not Found" : "Bad Request",
                     problem);
@@ -419,6 +537,12 @@ admin_handle(struct evhttp_request *req, void *arg)
         return;
     case ADMIN_ROUTE_METRICS:
         get_metrics(a, req);
+        return;
+    case ADMIN_ROUTE_EVENTS:
+        get_events(a, req);
+        return;
+    case ADMIN_ROUTE_CONSOLE:
+        get_console(a, req, r.asset);
         return;
     }
 }
@@ -474,6 +598,10 @@ admin_new(struct event_base *base, int fd, const struct stats_shm *shm,
         snprintf(err, errlen, "SHA-256 unavailable for the admin token");
         goto fail;
     }
+    if (!console_policy_init(a)) {
+        snprintf(err, errlen, "SHA-256 unavailable for the console's policy");
+        goto fail;
+    }
     a->http = evhttp_new(base);
     if (a->http == NULL) {
         snprintf(err, errlen, "evhttp_new failed");
@@ -496,6 +624,15 @@ admin_new(struct event_base *base, int fd, const struct stats_shm *shm,
         snprintf(err, errlen, "evhttp_accept_socket failed");
         goto fail;
     }
+    a->live = stats_live_new(shm->n_slots);
+    a->events = admin_events_new();
+    a->ev_tick = event_new(base, -1, EV_PERSIST, admin_on_tick, a);
+    struct timeval tick = {0, STATS_LIVE_INTERVAL_MS * 1000};
+    if (a->live == NULL || a->events == NULL || a->ev_tick == NULL ||
+        event_add(a->ev_tick, &tick) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
     a->listener = evhttp_bound_socket_get_listener(bound);
     evconnlistener_set_error_cb(a->listener, admin_on_accept_error);
     a->next = admins;
@@ -513,6 +650,12 @@ admin_set_token(struct admin *a, const char *token)
 
     if (token[0] != '\0' && !sha256(token, strlen(token), digest)) {
         return false;
+    }
+    /* The subscribers came in with the token that was: a new one ends
+     * their streams, and they come back with it, or not at all. */
+    if (a->has_token != (token[0] != '\0') ||
+        CRYPTO_memcmp(a->token_digest, digest, sizeof(digest)) != 0) {
+        admin_events_end_all(a->events);
     }
     a->has_token = token[0] != '\0';
     memcpy(a->token_digest, digest, sizeof(digest));
@@ -535,6 +678,12 @@ admin_free(struct admin *a)
     if (a->ev_resume != NULL) {
         event_free(a->ev_resume);
     }
+    if (a->ev_tick != NULL) {
+        event_free(a->ev_tick);
+    }
+    /* Before evhttp_free: the streams' connections point to them. */
+    admin_events_free(a->events);
+    stats_live_free(a->live);
     if (a->http != NULL) {
         evhttp_free(a->http);
     }

@@ -2,7 +2,9 @@
 /*
  * The admin HTTP endpoint, served by the master with libevent's evhttp:
  * GET /v1/stats, /v1/cases?after=ID&limit=N, /v1/cases/ID and /metrics,
- * answered from the shared segment. Errors are JSON with their status;
+ * answered from the shared segment, and /v1/events, a snapshot of it
+ * pushed once a second (its tick, its history and its subscribers are
+ * the endpoint's). Errors are JSON with their status;
  * requests are bounded in size and time; with a token configured, every
  * request needs "Authorization: Bearer TOKEN".
  */

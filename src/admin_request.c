@@ -173,8 +173,9 @@ not_found(const char *path, struct admin_request *r, const char **message)
 
     ws_handshake_quote_path(quoted, path, strlen(path));
     snprintf(r->message, sizeof(r->message),
-             "no such resource: %s; try /v1/stats, /v1/cases, /v1/cases/ID, "
-             "/v1/cases/ID/autobahn, /v1/cases/ID/report or /metrics",
+             "no such resource: %s; try / (the console), /v1/stats, "
+             "/v1/events, /v1/cases, /v1/cases/ID, /v1/cases/ID/autobahn, "
+             "/v1/cases/ID/report or /metrics",
              quoted[0] != '\0' ? quoted : "(an empty path)");
     *message = r->message;
     return 404;
@@ -205,11 +206,34 @@ parse_case_path(const char *path, const char *rest, struct admin_request *r,
     return 0;
 }
 
+/* /console/NAME: a plain file name, or a 404. */
+static int
+parse_asset(const char *path, const char *name, struct admin_request *r,
+            const char **message)
+{
+    size_t len = strlen(name);
+
+    if (len == 0 || len >= sizeof(r->asset) || name[0] == '.') {
+        return not_found(path, r, message);
+    }
+    for (size_t i = 0; i < len; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_')) {
+            return not_found(path, r, message);
+        }
+    }
+    memcpy(r->asset, name, len + 1);
+    r->route = ADMIN_ROUTE_CONSOLE;
+    return 0;
+}
+
 int
 admin_request_parse(const char *path, const char *query,
                     struct admin_request *r, const char **message)
 {
     static const char cases_prefix[] = "/v1/cases/";
+    static const char console_prefix[] = "/console/";
 
     memset(r, 0, sizeof(*r));
     r->limit = ADMIN_CASES_DEFAULT;
@@ -219,6 +243,17 @@ admin_request_parse(const char *path, const char *query,
     }
     if (strcmp(path, "/v1/stats") == 0) {
         r->route = ADMIN_ROUTE_STATS;
+    } else if (strcmp(path, "/v1/events") == 0) {
+        r->route = ADMIN_ROUTE_EVENTS;
+    } else if (strcmp(path, "/") == 0) {
+        r->route = ADMIN_ROUTE_CONSOLE;
+        memcpy(r->asset, "index.html", sizeof("index.html"));
+    } else if (strncmp(path, console_prefix, sizeof(console_prefix) - 1) == 0) {
+        int status =
+            parse_asset(path, path + sizeof(console_prefix) - 1, r, message);
+        if (status != 0) {
+            return status;
+        }
     } else if (strcmp(path, "/metrics") == 0) {
         r->route = ADMIN_ROUTE_METRICS;
     } else if (strncmp(path, cases_prefix, sizeof(cases_prefix) - 1) == 0) {

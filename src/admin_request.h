@@ -20,10 +20,15 @@ enum admin_route {
     ADMIN_ROUTE_CASE_AUTOBAHN, /* /v1/cases/ID/autobahn */
     ADMIN_ROUTE_CASE_REPORT,   /* /v1/cases/ID/report (HTML) */
     ADMIN_ROUTE_METRICS,       /* /metrics */
+    ADMIN_ROUTE_EVENTS,        /* /v1/events (server-sent events) */
+    ADMIN_ROUTE_CONSOLE,       /* / and /console/NAME: the console's files */
 };
 
+/* The longest name of a console file (/console/NAME). */
+#define ADMIN_ASSET_MAX 32
+
 /* Room for a refusal that quotes the path (ws_handshake_quote_path). */
-#define ADMIN_MESSAGE_MAX 192
+#define ADMIN_MESSAGE_MAX 256
 
 struct admin_request {
     enum admin_route route;
@@ -32,6 +37,8 @@ struct admin_request {
     uint64_t limit; /* ADMIN_ROUTE_CASES: 1 to ADMIN_CASES_MAX */
     char key[32];   /* ADMIN_ROUTE_CASES: only the case with this
                        Sec-WebSocket-Key; "": any */
+    char asset[ADMIN_ASSET_MAX];     /* ADMIN_ROUTE_CONSOLE: the file's name,
+                                        "index.html" for / */
     char message[ADMIN_MESSAGE_MAX]; /* a refusal's, when it quotes */
 };
 
@@ -43,7 +50,9 @@ struct admin_request {
  * Returns 0 with *r filled, or the HTTP status to answer (400 for a bad
  * target, id or limit, or a key the route does not take; 404 for an
  * unknown path) with *message a sentence naming the problem: static, or,
- * for a 404, in r->message, quoting the path.
+ * for a 404, in r->message, quoting the path. A console file's name is
+ * only checked for its form (letters, digits, '.', '-', '_'; no leading
+ * '.'): whether there is such a file is the caller's to say.
  */
 int admin_request_parse(const char *path, const char *query,
                         struct admin_request *r, const char **message);

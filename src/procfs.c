@@ -243,11 +243,11 @@ out:
 }
 
 int
-procfs_sample(pid_t pid, const struct procfs_system *sys,
-              struct procfs_sample *out)
+procfs_usage(pid_t pid, const struct procfs_system *sys,
+             struct procfs_sample *out)
 {
     char path[64];
-    char buf[4096]; /* limits is about 1.4 KB, stat and statm less */
+    char buf[4096]; /* stat and statm are far shorter */
     ssize_t n;
     struct procfs_stat st;
     uint64_t size_pages;
@@ -271,15 +271,30 @@ procfs_sample(pid_t pid, const struct procfs_system *sys,
     }
     out->virtual_bytes = size_pages * sys->page_bytes;
     out->resident_bytes = resident_pages * sys->page_bytes;
+    return 0;
+fail_parse:
+    errno = EINVAL;
+    return -1;
+}
+
+int
+procfs_sample(pid_t pid, const struct procfs_system *sys,
+              struct procfs_sample *out)
+{
+    char path[64];
+    char buf[4096]; /* limits is about 1.4 KB */
+    ssize_t n;
+
+    if (procfs_usage(pid, sys, out) != 0) {
+        return -1;
+    }
     snprintf(path, sizeof(path), "/proc/%ld/limits", (long)pid);
     if ((n = read_file(path, buf, sizeof(buf))) == -1) {
         return -1;
     }
     if (procfs_parse_limits(buf, (size_t)n, &out->max_fds) != 0) {
-        goto fail_parse;
+        errno = EINVAL;
+        return -1;
     }
     return count_fds(pid, &out->open_fds);
-fail_parse:
-    errno = EINVAL;
-    return -1;
 }

@@ -66,6 +66,14 @@ int procfs_parse_btime(const char *text, size_t len, uint64_t *boot_s);
 int procfs_system_read(struct procfs_system *sys);
 
 /*
+ * Reads /proc/PID/stat and statm alone: CPU time, start, memory (out's
+ * other fields untouched), which is cheap enough to do every second
+ * whatever the descriptors open. Returns 0, or -1 as procfs_sample.
+ */
+int procfs_usage(pid_t pid, const struct procfs_system *sys,
+                 struct procfs_sample *out);
+
+/*
  * Reads /proc/PID/stat, statm, limits and fd. Returns 0, or -1 when the
  * process is gone or one of them cannot be read or parsed (errno set,
  * EINVAL for a text that does not parse).

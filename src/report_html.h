@@ -78,4 +78,11 @@ int report_html_compare_case(const json_t *c, struct evbuffer *out);
  */
 int report_html_case_id_cmp(const char *a, const char *b);
 
+/*
+ * The text of every page's one <style> element, exactly: the console
+ * shows a page inside a frame whose Content-Security-Policy lets in that
+ * style alone, by its hash.
+ */
+const char *report_html_style(void);
+
 #endif

@@ -6,6 +6,7 @@
  */
 #include "autoconf.h"
 
+#include "report_html.h"
 #include "report_html_int.h"
 
 #include <errno.h>
@@ -22,9 +23,12 @@
 /* U+FFFD, for a byte that is not valid UTF-8 or a code point HTML refuses. */
 #define REPLACEMENT "\xef\xbf\xbd"
 
-/* The pages' look: ours, inline, so that a page is one file. */
+/* The pages' look: ours, inline, so that a page is one file. The whole
+ * text of the <style> element, its first newline included: a page shown
+ * where a policy lets in only a style of a known hash needs it exact
+ * (report_html_style). */
 static const char page_style[] =
-    "body{font:15px/1.45 system-ui,sans-serif;color:#1f2933;"
+    "\nbody{font:15px/1.45 system-ui,sans-serif;color:#1f2933;"
     "background:#fcfcfb;max-width:72em;margin:1.5em auto;padding:0 1em}\n"
     "h1{font-size:1.55em;margin:.2em 0 .4em}\n"
     "h2{font-size:1.2em;margin:1.8em 0 .5em;padding-bottom:.15em;"
@@ -259,10 +263,16 @@ report_page_begin(struct report_page *pg)
                         "<title>");
 }
 
+const char *
+report_html_style(void)
+{
+    return page_style;
+}
+
 void
 report_page_body(struct report_page *pg)
 {
-    report_page_put(pg, "</title>\n<style>\n");
+    report_page_put(pg, "</title>\n<style>");
     report_page_put(pg, page_style);
     report_page_put(pg, "</style>\n</head>\n<body>\n");
 }

@@ -592,8 +592,8 @@ histogram_object(const uint64_t *buckets, const uint64_t *bounds,
     return json_pack("{s:o, s:I}", "buckets", b, "sum", (json_int_t)sum);
 }
 
-static json_t *
-totals_object(const struct stats_totals *t)
+json_t *
+stats_json_totals(const struct stats_totals *t)
 {
     json_t *j = json_object();
     json_t *refused = json_object();
@@ -665,7 +665,7 @@ stats_json_stats(const struct stats_json_snapshot *s)
             w->heartbeat_ms != 0 && s->now_ms >= w->heartbeat_ms
                 ? json_integer((json_int_t)(s->now_ms - w->heartbeat_ms))
                 : json_null(),
-            "totals", totals_object(&w->t));
+            "totals", stats_json_totals(&w->t));
         json_object_set_new(o, "exits",
                             json_pack("{s:I, s:I, s:I}", "crashed",
                                       (json_int_t)w->crashed, "fatal",
@@ -683,7 +683,7 @@ stats_json_stats(const struct stats_json_snapshot *s)
         s->version, "layoutVersion", layout, "started",
         stats_json_time(s->started_ms), "uptimeSeconds",
         (json_int_t)((s->now_ms - s->started_ms) / 1000), "totals",
-        totals_object(&sum), "cases", "capacity", (json_int_t)s->n_cases,
+        stats_json_totals(&sum), "cases", "capacity", (json_int_t)s->n_cases,
         "lastId", (json_int_t)s->last_case_id, "reloads", "done",
         (json_int_t)s->reloads, "refused", (json_int_t)s->reloads_refused,
         "workers", workers);

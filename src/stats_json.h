@@ -101,6 +101,10 @@ json_t *stats_json_field(const char *s, size_t cap);
  */
 void stats_json_set_closing(json_t *j, const struct stats_case *c);
 
+/* One set of counters as /v1/stats writes each: {"accepted", "active",
+ * "refused": {...}, ..., "txMessageBytes": {histogram}}. */
+json_t *stats_json_totals(const struct stats_totals *t);
+
 /* Totals since start and per worker, as GET /v1/stats serves them. */
 json_t *stats_json_stats(const struct stats_json_snapshot *s);
 

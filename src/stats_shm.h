@@ -329,13 +329,13 @@ static inline uint64_t
 stats_wire_slot(const struct stats_case *c, uint64_t number)
 {
     uint64_t tail = c->wire_tail;
-    uint64_t head = c->wire_cap - tail;
+    uint64_t first = c->wire_cap - tail; /* where the ring begins */
 
     if (number < c->wire_cap) {
         return number;
     }
-    return head + ((tail & (tail - 1)) == 0 ? (number - head) & (tail - 1)
-                                            : (number - head) % tail);
+    return first + ((tail & (tail - 1)) == 0 ? (number - first) & (tail - 1)
+                                             : (number - first) % tail);
 }
 
 /* A record with request_cap and wire_cap's room after it: its stride. */

@@ -36,11 +36,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int status = admin_request_parse(size > 0 && buf[0] == '!' ? NULL : path,
                                      query, &r, &message);
     if (status == 0) {
-        bool is_case =
-            r.route == ADMIN_ROUTE_CASE || r.route == ADMIN_ROUTE_CASE_AUTOBAHN;
-        FUZZ_CHECK(is_case || r.route == ADMIN_ROUTE_STATS ||
-                   r.route == ADMIN_ROUTE_CASES ||
-                   r.route == ADMIN_ROUTE_METRICS);
+        bool is_case = r.route == ADMIN_ROUTE_CASE ||
+                       r.route == ADMIN_ROUTE_CASE_AUTOBAHN ||
+                       r.route == ADMIN_ROUTE_CASE_REPORT;
+        FUZZ_CHECK(
+            is_case || r.route == ADMIN_ROUTE_STATS ||
+            r.route == ADMIN_ROUTE_CASES || r.route == ADMIN_ROUTE_METRICS ||
+            r.route == ADMIN_ROUTE_EVENTS || r.route == ADMIN_ROUTE_CONSOLE);
+        /* A console file's name: a plain name, never a way elsewhere. */
+        if (r.route == ADMIN_ROUTE_CONSOLE) {
+            size_t n = strnlen(r.asset, sizeof(r.asset));
+            FUZZ_CHECK(n > 0 && n < sizeof(r.asset) && r.asset[0] != '.' &&
+                       strchr(r.asset, '/') == NULL);
+        }
         FUZZ_CHECK(!is_case || r.id >= 1);
         FUZZ_CHECK(r.limit >= 1 && r.limit <= ADMIN_CASES_MAX);
         FUZZ_CHECK(r.after <= UINT64_MAX / 2);

@@ -852,7 +852,7 @@ def is_error(status, doc, hdrs, want):
 
 
 def t_admin_errors(port):
-    for path in ["/", "/nope", "/v1", "/v1/statsx", "/metrics/x",
+    for path in ["/nope", "/v1", "/v1/statsx", "/metrics/x",
                  "/v2/stats"]:
         status, doc, hdrs = get_json(port, path)
         tap.ok(is_error(status, doc, hdrs, 404),

@@ -689,6 +689,115 @@ def admin_cases(port, query=""):
     return doc
 
 
+class EventStream:
+    """A reader of the admin endpoint's server-sent events (GET
+    /v1/events) on a raw socket: the response head, then the chunked body
+    cut into events. rcvbuf, when given, is set before connecting (a
+    small one makes a slow reader). Every read is bounded."""
+
+    def __init__(self, port, headers=(), path="/v1/events", rcvbuf=None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout(5))
+        self.sock.connect(("127.0.0.1", port))
+        lines = ["GET %s HTTP/1.1" % path, "Host: 127.0.0.1:%d" % port,
+                 "Accept: text/event-stream"] + list(headers)
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.raw = b""      # bytes read past the head, not yet de-chunked
+        self.text = b""     # the body, de-chunked, not yet cut into events
+        self.eof = False
+        self.status = None
+        self.headers = {}
+        self.body = b""     # a refusal's body
+
+    def read_head(self, seconds=5):
+        """Reads the response head; returns the status."""
+        head = b""
+        deadline = time.monotonic() + timeout(seconds)
+        while b"\r\n\r\n" not in head and time.monotonic() < deadline:
+            data = self._recv(deadline)
+            if not data:
+                break
+            head += data
+        head, _, self.raw = head.partition(b"\r\n\r\n")
+        self.status, _, fields = parse_http_head(head + b"\r\n\r\n")
+        self.headers = {k.lower(): v for k, v in fields}
+        if self.headers.get("transfer-encoding") != "chunked":
+            self.body = self.raw  # a refusal, with a Content-Length
+        return self.status
+
+    def _recv(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return b""
+        self.sock.settimeout(left)
+        try:
+            data = self.sock.recv(65536)
+        except socket.timeout:
+            return b""
+        except OSError:
+            data = b""
+        if not data:
+            self.eof = True
+        return data
+
+    def _dechunk(self):
+        while True:
+            size_line, sep, rest = self.raw.partition(b"\r\n")
+            if not sep:
+                return
+            size = int(size_line.split(b";")[0], 16)
+            if size == 0:
+                self.eof = True
+                return
+            if len(rest) < size + 2:
+                return
+            self.text += rest[:size]
+            self.raw = rest[size + 2:]
+
+    def next_event(self, seconds=5):
+        """(name, data as text) of the next event, or None when none came
+        within `seconds` (scaled) or the stream ended."""
+        deadline = time.monotonic() + timeout(seconds)
+        while True:
+            self._dechunk()
+            block, sep, rest = self.text.partition(b"\n\n")
+            if sep:
+                self.text = rest
+                name, data = "message", []
+                for line in block.decode("utf-8").split("\n"):
+                    field, _, value = line.partition(":")
+                    value = value[1:] if value.startswith(" ") else value
+                    if field == "event":
+                        name = value
+                    elif field == "data":
+                        data.append(value)
+                return name, "\n".join(data)
+            if self.eof:
+                return None
+            data = self._recv(deadline)
+            if not data:
+                return None
+            self.raw += data
+
+    def next_json(self, name, seconds=5):
+        """The data of the next event called name, parsed, skipping
+        others; None when none came in time."""
+        deadline = time.monotonic() + timeout(seconds)
+        while time.monotonic() < deadline:
+            ev = self.next_event(max(0.0, (deadline - time.monotonic())
+                                     / MULT))
+            if ev is None:
+                return None
+            if ev[0] == name:
+                return json.loads(ev[1])
+        return None
+
+    def close(self):
+        self.sock.close()
+
+
 _PROM_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 _PROM_LABEL = re.compile(
     r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\\n]|\\.)*)"(,|$)')

@@ -21,6 +21,19 @@ test_routes(void)
     is_int(r.route, ADMIN_ROUTE_STATS, "/v1/stats route");
     is_int(admin_request_parse("/metrics", "", &r, &msg), 0, "/metrics");
     is_int(r.route, ADMIN_ROUTE_METRICS, "/metrics route");
+    is_int(admin_request_parse("/v1/events", NULL, &r, &msg), 0, "/v1/events");
+    is_int(r.route, ADMIN_ROUTE_EVENTS, "/v1/events route");
+    is_int(admin_request_parse("/", NULL, &r, &msg), 0, "/");
+    is_int(r.route, ADMIN_ROUTE_CONSOLE, "/ is the console");
+    is_str(r.asset, "index.html", "/ is its page");
+    is_int(admin_request_parse("/console/console.js", NULL, &r, &msg), 0,
+           "/console/console.js");
+    is_int(r.route, ADMIN_ROUTE_CONSOLE, "a console file");
+    is_str(r.asset, "console.js", "its name");
+    is_int(admin_request_parse("/console/no-such_file.1", NULL, &r, &msg), 0,
+           "a name of the right form: whether it exists is admin.c's to say");
+    is_int(admin_request_parse("/v1/events", "token=x", &r, &msg), 400,
+           "/v1/events takes no query (a token never goes in a URL)");
     is_int(admin_request_parse("/v1/cases/42", NULL, &r, &msg), 0, "a case");
     is_int(r.route, ADMIN_ROUTE_CASE, "case route");
     ok(r.id == 42, "case id 42");
@@ -67,8 +80,9 @@ test_routes(void)
 
 /* The 404 for a path, quoted as ws_handshake_quote_path quotes it. */
 #define NOT_FOUND(quoted)                                                      \
-    "no such resource: " quoted "; try /v1/stats, /v1/cases, /v1/cases/ID, "   \
-    "/v1/cases/ID/autobahn, /v1/cases/ID/report or /metrics"
+    "no such resource: " quoted "; try / (the console), /v1/stats, "           \
+    "/v1/events, /v1/cases, /v1/cases/ID, /v1/cases/ID/autobahn, "             \
+    "/v1/cases/ID/report or /metrics"
 
 static void
 test_refusals(void)
@@ -79,7 +93,15 @@ test_refusals(void)
         const char *message;
     } cases[] = {
         {NULL, NULL, 400, "malformed request target"},
-        {"/", NULL, 404, NOT_FOUND("/")},
+        {"/console/", NULL, 404, NOT_FOUND("/console/")},
+        {"/console/.hidden", NULL, 404, NOT_FOUND("/console/.hidden")},
+        {"/console/../v1/stats", NULL, 404, NOT_FOUND("/console/../v1/stats")},
+        {"/console/a/b.js", NULL, 404, NOT_FOUND("/console/a/b.js")},
+        {"/console/a%2fb", NULL, 404, NOT_FOUND("/console/a%2fb")},
+        {"/console/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.js", NULL, 404,
+         NOT_FOUND("/console/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.js")},
+        {"/console/console.js", "token=x", 400,
+         "unknown query parameter: this resource takes none"},
         {"/v1/stats/", NULL, 404, NOT_FOUND("/v1/stats/")},
         {"", NULL, 404, NOT_FOUND("(an empty path)")},
         {"/v1/cases/1/autobahnx", NULL, 404,

@@ -658,6 +658,19 @@ test_closing(void)
            "close code rewritten on the way: 1000 sent, 1001 arrived");
     pair_free(&p);
 
+    /* wsd refused the close frame and logged it without its bytes (a
+     * discarded row shows " ..."): no code to compare, nothing differs. */
+    p = pair_of("6.2.1");
+    w = row(p.wsd, "RF", 8, 0);
+    json_array_set_new(json_array_get(w, 1), 1, json_string(" ..."));
+    json_array_append_new(w, json_pack("[s]", "discarded"));
+    json_t *res = compare_cases(p.client, p.wsd);
+    ok(res != NULL && json_is_true(json_object_get(res, "identical")),
+       "a close frame logged without its bytes: no close code rewritten (%s)",
+       res != NULL ? verdict(res) : "(none)");
+    json_decref(res);
+    pair_free(&p);
+
     /* Logs incomplete: the codes each end read are compared instead. */
     p = pair_of("12.1.1");
     json_object_set_new(p.wsd, "remoteCloseCode", json_integer(1002));
