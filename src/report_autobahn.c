@@ -40,7 +40,7 @@
 
 /* A head as Autobahn writes it: the text, or "?" when there is none. */
 static json_t *
-head_text(const char *p, size_t len)
+head(const char *p, size_t len)
 {
     return len == 0 ? json_string("?") : stats_json_string(p, len);
 }
@@ -125,9 +125,8 @@ report_autobahn_case(const struct stats_case *c, uint64_t now_ms)
     json_object_set_new(j, "rxFrameStats", stats_json_frames(c->rx_frames));
     json_object_set_new(j, "txOctetStats", stats_json_octets(&c->tx_octets));
     json_object_set_new(j, "txFrameStats", stats_json_frames(c->tx_frames));
-    json_object_set_new(j, "httpRequest", head_text(request, c->request_len));
-    json_object_set_new(j, "httpResponse",
-                        head_text(c->response, c->response_len));
+    json_object_set_new(j, "httpRequest", head(request, c->request_len));
+    json_object_set_new(j, "httpResponse", head(c->response, c->response_len));
     json_object_set_new(j, "trafficStats", json_null());
     return j;
 }
