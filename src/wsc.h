@@ -15,6 +15,7 @@
 
 #include "clock.h"
 #include "command.h"
+#include "output.h"
 #include "report_writer.h"
 #include "stats_shm.h"
 #include "transport_tls.h"
@@ -66,6 +67,8 @@ struct wsc_run {
     struct transport_tls_env tls;
     struct stats_shm shm; /* one slot; one record with --record */
     struct wsc_random random;
+    uint8_t *rbuf;               /* the connections' read buffer */
+    struct output_buf scratch;   /* and what they mask messages into */
     struct report_writer report; /* with --record */
     bool recording;
 };

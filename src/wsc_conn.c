@@ -209,16 +209,17 @@ static void
 do_read(struct wsc_conn *c)
 {
     for (int i = 0; i < READS_PER_TURN && c->phase != PH_DONE; i++) {
-        ssize_t n = c->t->recv(c->tctx, c->fd, c->rbuf, RBUF_BYTES);
+        uint8_t *rbuf = c->set->rbuf;
+        ssize_t n = c->t->recv(c->tctx, c->fd, rbuf, WSC_RBUF_BYTES);
         if (n > 0) {
-            stats_record_read(&c->rec, c->rbuf, (size_t)n);
+            stats_record_read(&c->rec, rbuf, (size_t)n);
             keepalive_heard(&c->ka, clock_mono_ms());
             if (c->phase == PH_OPEN) {
-                wsc_conn_feed(c, c->rbuf, (size_t)n);
+                wsc_conn_feed(c, rbuf, (size_t)n);
             } else {
-                wsc_conn_handshake_bytes(c, c->rbuf, (size_t)n);
+                wsc_conn_handshake_bytes(c, rbuf, (size_t)n);
             }
-            if ((size_t)n < RBUF_BYTES) {
+            if ((size_t)n < WSC_RBUF_BYTES) {
                 break; /* drained for now: readiness says when there is
                           more, without a read that finds nothing */
             }
@@ -359,6 +360,12 @@ wsc_conn_rearm_timer(struct wsc_conn *c)
     case PH_DONE:
         return;
     }
+    /* Armed for that time already (or for none): most reads change
+     * nothing, and leave the timer alone. */
+    if (at == c->timer_at) {
+        return;
+    }
+    c->timer_at = at;
     event_del(c->ev_timer);
     if (at != UINT64_MAX) {
         uint64_t now = clock_mono_ms();
@@ -424,6 +431,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
 
+    c->timer_at = UINT64_MAX; /* it fired: nothing is armed */
     switch (c->phase) {
     case PH_CONNECT:
         wsc_conn_outcome(c, WSC_TIMEOUT,
@@ -601,7 +609,7 @@ wsc_conn_start(struct event_base *base, const struct wsc_url *url,
     char port[8];
     struct wsc_conn *c = calloc(1, sizeof(*c));
 
-    if (c == NULL || (c->rbuf = malloc(RBUF_BYTES)) == NULL) {
+    if (c == NULL) {
         snprintf(err, errlen, "out of memory");
         free(c);
         return NULL;
@@ -615,7 +623,6 @@ wsc_conn_start(struct event_base *base, const struct wsc_url *url,
     if (rc != 0) {
         snprintf(err, errlen, "cannot resolve %s: %s", url->host,
                  gai_strerror(rc));
-        free(c->rbuf);
         free(c);
         return NULL;
     }
@@ -628,6 +635,7 @@ wsc_conn_start(struct event_base *base, const struct wsc_url *url,
     c->ai = c->ais;
     c->connect_errno = ECONNREFUSED;
     c->t_start_ms = clock_mono_ms();
+    c->timer_at = UINT64_MAX;
     c->ev_timer = evtimer_new(base, on_timer, c);
     if (c->ev_timer == NULL ||
         event_base_once(base, -1, EV_TIMEOUT, on_start, c, NULL) != 0) {
@@ -675,11 +683,9 @@ wsc_conn_free(struct wsc_conn *c)
         evbuffer_free(c->head);
     }
     output_kept_drain(&c->out, output_kept_len(&c->out));
-    output_buf_free(&c->zbuf);
     if (c->ais != NULL) {
         freeaddrinfo(c->ais);
     }
     free(c->request);
-    free(c->rbuf);
     free(c);
 }

@@ -25,6 +25,7 @@
 #include "ws_session.h"
 #include "wsc_url.h"
 
+struct output_buf;
 struct transport_tls_env;
 
 /* How a connection ended; wsc's exit statuses follow it (wsc_main). */
@@ -55,6 +56,12 @@ struct wsc_random {
 };
 
 /* What every connection of a run shares; the caller owns it. */
+/* The read buffer of a run, which its connections share: each consumes
+ * what it read before the loop calls another (as a worker's do); and
+ * the scratch buffer each masks a message into, sent or kept before the
+ * next message. One of each keeps them warm in the caches. */
+#define WSC_RBUF_BYTES (256 * 1024)
+
 struct wsc_settings {
     const char *origin;         /* Origin, or NULL */
     const char *protocols;      /* Sec-WebSocket-Protocol list, or NULL */
@@ -75,6 +82,8 @@ struct wsc_settings {
     const struct stats_shm *shm;   /* where each connection's record goes
                                       (slot 0) */
     struct wsc_random *random;
+    uint8_t *rbuf; /* WSC_RBUF_BYTES */
+    struct output_buf *scratch;
 };
 
 struct wsc_conn;

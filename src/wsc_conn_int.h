@@ -25,7 +25,6 @@
 #include "ws_session.h"
 #include "wsc_conn.h"
 
-#define RBUF_BYTES     (256 * 1024)
 #define HEAD_MAX       (16 * 1024) /* a response head */
 #define BODY_MAX       4096        /* of a refusal's body, what we read */
 #define REQUEST_MAX    (16 * 1024)
@@ -64,6 +63,8 @@ struct wsc_conn {
     uint64_t t_start_ms;   /* monotonic: the connection's start */
     uint64_t t_connected_ms;
     uint64_t t_close_ms; /* our close sent, or the closing handshake over */
+    uint64_t timer_at;   /* the deadline ev_timer is armed for (monotonic
+                            ms); UINT64_MAX: none */
     char key[WS_HANDSHAKE_KEY_LEN + 1];
     char *request;
     size_t request_len;
@@ -75,8 +76,6 @@ struct wsc_conn {
     bool session_on;
     char deflate_answer[STATS_EXT_MAX];
     struct output out;
-    struct output_buf zbuf; /* framed, masked payloads */
-    uint8_t *rbuf;
     struct stats_record rec;
     struct keepalive ka;
     const char *record_why; /* why the record is not clean; NULL: it is */

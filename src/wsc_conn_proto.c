@@ -257,13 +257,11 @@ wsc_conn_handshake_bytes(struct wsc_conn *c, const uint8_t *p, size_t n)
         wsc_conn_finish(c, true, false);
         return;
     }
-    /* What came after the head is the session's: out of the buffer,
-     * which the session may not keep pointers into. The head itself
-     * stays until the session is open: the response's spans (its
-     * extensions) point into it. */
-    size_t rest = len - c->head_len;
-    memcpy(c->rbuf, buf + c->head_len, rest);
-    open_session(c, c->rbuf, rest);
+    /* What came after the head is the session's, read where it lies (the
+     * session keeps no pointer into its input). The head stays until the
+     * session is open: the response's spans (its extensions) point into
+     * it. */
+    open_session(c, (uint8_t *)buf + c->head_len, len - c->head_len);
     evbuffer_free(c->head);
     c->head = NULL;
 }
@@ -317,9 +315,9 @@ wsc_conn_send(struct wsc_conn *c, uint8_t opcode, const uint8_t *p, size_t len)
         return false;
     }
     size_t bound = ws_session_message_bound(&c->session, len);
-    if (!output_buf_reserve(&c->zbuf, bound > 0 ? bound : 1) ||
-        !ws_session_message(&c->session, opcode, p, len, c->zbuf.p, bound,
-                            &m)) {
+    struct output_buf *zbuf = c->set->scratch;
+    if (!output_buf_reserve(zbuf, bound > 0 ? bound : 1) ||
+        !ws_session_message(&c->session, opcode, p, len, zbuf->p, bound, &m)) {
         return false;
     }
     const uint8_t *key = m.hdr + m.hdr_len - 4;
@@ -351,7 +349,7 @@ wsc_conn_send(struct wsc_conn *c, uint8_t opcode, const uint8_t *p, size_t len)
         wsc_conn_finish(c, true, false);
         return false;
     }
-    output_buf_trim(&c->zbuf);
+    output_buf_trim(zbuf);
     if (output_kept_len(&c->out) > 0 && !c->send_blocked &&
         !c->send_wants_read) {
         wsc_conn_flush(c, false);

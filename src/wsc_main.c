@@ -465,6 +465,13 @@ wsc_setup(struct wsc_options *o, struct wsc_run *run)
     }
     o->set.shm = &run->shm;
     o->set.random = &run->random;
+    run->rbuf = malloc(WSC_RBUF_BYTES);
+    if (run->rbuf == NULL) {
+        wsc_say("out of memory");
+        return WSC_EXIT_UNCLEAN;
+    }
+    o->set.rbuf = run->rbuf;
+    o->set.scratch = &run->scratch;
     if (o->record_dir != NULL) {
         if (report_writer_open(&run->report, o->record_dir) != 0) {
             wsc_say("--record %s", run->report.err);
@@ -514,6 +521,8 @@ wsc_teardown(struct wsc_run *run)
         stats_shm_destroy(&run->shm);
     }
     SSL_CTX_free(run->tls_ctx);
+    free(run->rbuf);
+    output_buf_free(&run->scratch);
     if (run->base != NULL) {
         event_base_free(run->base);
     }
