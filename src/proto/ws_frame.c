@@ -28,9 +28,10 @@
 typedef uint64_t mask_vec __attribute__((vector_size(32)));
 
 /* On x86-64 the masking loop is built twice, for AVX2 and for the
- * baseline, and the loader picks the one the CPU runs (an ifunc). */
-#if defined(__x86_64__) && defined(__linux__) &&                               \
-    (defined(__clang__) ? __clang_major__ >= 14 : __GNUC__ >= 6)
+ * baseline, and the loader picks the one the CPU runs (an ifunc). GCC
+ * only: clang 14 emits no symbol that other files' calls can link to. */
+#if defined(__x86_64__) && defined(__linux__) && !defined(__clang__) &&        \
+    __GNUC__ >= 6
 #define MASK_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define MASK_CLONES
@@ -205,12 +206,6 @@ ws_frame_header_encode(uint8_t *out, size_t cap, bool fin, uint8_t rsv,
  * independent of byte order; memcpy also makes the loads and stores safe
  * for any alignment of p.
  */
-void
-ws_frame_mask(uint8_t *p, size_t len, const uint8_t mask[4], uint64_t offset)
-{
-    ws_frame_mask_copy(p, p, len, mask, offset);
-}
-
 MASK_CLONES void
 ws_frame_mask_copy(uint8_t *dst, const uint8_t *src, size_t len,
                    const uint8_t mask[4], uint64_t offset)
@@ -259,6 +254,13 @@ ws_frame_mask_copy(uint8_t *dst, const uint8_t *src, size_t len,
     for (size_t k = 0; i < len; i++, k++) {
         dst[i] = src[i] ^ key[k];
     }
+}
+
+/* In place: ws_frame_mask_copy onto itself. */
+void
+ws_frame_mask(uint8_t *p, size_t len, const uint8_t mask[4], uint64_t offset)
+{
+    ws_frame_mask_copy(p, p, len, mask, offset);
 }
 
 bool
