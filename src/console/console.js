@@ -347,8 +347,9 @@
     $('t-unclean').textContent = num(tot.unclean);
     $('t-unopened').textContent = num(tot.unopened);
     const opened = tot.accepted - tot.unopened;
-    $('t-deflate').textContent = num(tot.deflateNegotiated) +
-      (opened > 0 ? ' (' + Math.round((100 * tot.deflateNegotiated) / opened) + '%)' : '');
+    const share = (n) => num(n) + (opened > 0 ? ' (' + Math.round((100 * n) / opened) + '%)' : '');
+    $('t-deflate').textContent = share(tot.deflateNegotiated);
+    $('t-tls').textContent = share(tot.tlsOpened);
 
     const codes = new Set([
       ...Object.keys(tot.closeCodesSent),

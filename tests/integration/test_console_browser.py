@@ -117,6 +117,9 @@ def t_overview(_, b, url, wsd, port):
                     ("unopened", "unopened"), ("peak", "peak")))
     tap.ok(wait(same), "overview: the totals of /v1/stats",
            ([tile(b, k) for k in ("active", "accepted", "clean")], want))
+    shares = [tile(b, k).split(" ")[0] for k in ("deflate", "tls")]
+    tap.eq(shares, [str(want["deflateNegotiated"]), str(want["tlsOpened"])],
+           "overview: the deflate and TLS tiles count as /v1/stats does")
     socks = [wsdtest.open_ws(wsd.port, "/ws?case=live&agent=overview")
              for _ in range(3)]
     try:
