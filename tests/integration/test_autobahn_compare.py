@@ -413,6 +413,16 @@ def t_bad_input(tmp):
     bad("a truncated index.json", [c.ab, c.wsd],
         "%s/index.json: not JSON (truncated?)" % c.ab)
 
+    # What the testsuite writes when its servers refused every connection.
+    empty = os.path.join(tmp, "empty")
+    os.mkdir(empty)
+    save(os.path.join(empty, "index.json"), {})
+    bad("a report folder with no case", [empty, wsd_side],
+        "%s/index.json: no case in it, so nothing to compare" % empty)
+    save(os.path.join(empty, "index.json"), {"wsd": {}})
+    bad("a report folder whose agent has no case", [empty, wsd_side],
+        "%s/index.json: no case in it, so nothing to compare" % empty)
+
     c = Copy(tmp)
     path = c.case_file("2.10")
     os.unlink(path)
