@@ -40,11 +40,16 @@ class FarEnd:
     """One client connection to 127.0.0.1:port that keeps its own report
     in the testsuite's per-case format: its heads, its octets by the size
     of each send and receive, its frames by opcode, its wire log rows (TO,
-    RO, TF, RF) and how it closed. .r is the report."""
+    RO, TF, RF) and how it closed. .r is the report, .status the response
+    status and .headers its headers (lower-case names).
 
-    def __init__(self, port, case_id, extra=()):
+    extra: more request header lines; host: the Host header (by default
+    127.0.0.1:port, as a client puts it). Every read is bounded (5 s,
+    scaled)."""
+
+    def __init__(self, port, case_id, extra=(), agent="pyclient", host=None):
         self.r = {
-            "agent": "pyclient", "id": case_id, "case": int(case_id),
+            "agent": agent, "id": case_id, "case": int(case_id),
             "isServer": False, "createWirelog": True, "createStats": True,
             "wirelog": [], "rxOctetStats": {}, "txOctetStats": {},
             "rxFrameStats": {}, "txFrameStats": {},
@@ -56,14 +61,19 @@ class FarEnd:
             "remoteCloseCode": None, "remoteCloseReason": None,
         }
         self.buf = b""
+        self.got_close = False
         self.s = wsdtest.connect(port)
-        request = wsdtest.handshake_request(extra=extra)
+        request = wsdtest.handshake_request(
+            extra=extra, host=host or "127.0.0.1:%d" % port)
         self.r["httpRequest"] = request.decode()
         self.send(request)
         while b"\r\n\r\n" not in self.buf:
-            self.recv()
+            if not self.recv():
+                raise EOFError("the connection closed before the response")
         head, _, self.buf = self.buf.partition(b"\r\n\r\n")
         self.r["httpResponse"] = head.decode() + "\r\n\r\n"
+        self.status, _, fields = wsdtest.parse_http_head(head)
+        self.headers = {k.lower(): v for k, v in fields}
 
     def send(self, data):
         self.s.sendall(data)
@@ -78,16 +88,17 @@ class FarEnd:
         self.buf += data
         return data
 
-    def send_frame(self, opcode, payload, fin=True):
+    def send_frame(self, opcode, payload, fin=True, rsv=0):
         mask = os.urandom(4)
         count(self.r["txFrameStats"], opcode)
         self.r["wirelog"].append(["TF", [len(payload), log_payload(payload)],
-                                  opcode, fin, 0, mask.hex(), None, None,
+                                  opcode, fin, rsv, mask.hex(), None, None,
                                   False])
-        self.send(wsdtest.frame(opcode, payload, fin=fin, key=mask))
+        self.send(wsdtest.frame(opcode, payload, fin=fin, rsv=rsv, key=mask))
 
     def recv_frame(self):
-        """The next server frame: (opcode, fin, payload)."""
+        """The next server frame: (opcode, fin, payload). EOFError when the
+        connection ends first."""
         while True:
             if len(self.buf) >= 2:
                 n = self.buf[1] & 0x7f
@@ -103,33 +114,93 @@ class FarEnd:
                     self.r["wirelog"].append(
                         ["RF", [len(payload), log_payload(payload)], op, fin,
                          (b0 >> 4) & 7, False, None])
+                    if op == 8:
+                        self.got_close = True
+                        self.remote_close(payload)
                     return op, fin, payload
             if not self.recv():
-                raise EOFError("the server closed inside a frame")
+                raise EOFError("the connection ended%s" %
+                               (" inside a frame" if self.buf else ""))
+
+    def recv_message(self):
+        """The next data message, its fragments joined, control frames
+        before and between them read and logged: (opcode, payload)."""
+        opcode, parts = None, []
+        while True:
+            op, fin, payload = self.recv_frame()
+            if op == 8:
+                raise ValueError("a close frame instead of a message")
+            if op >= 8:
+                continue
+            opcode = op if opcode is None else opcode
+            parts.append(payload)
+            if fin:
+                return opcode, b"".join(parts)
+
+    def remote_close(self, payload):
+        if len(payload) >= 2:
+            self.r["remoteCloseCode"] = struct.unpack("!H", payload[:2])[0]
+            self.r["remoteCloseReason"] = \
+                payload[2:].decode("utf-8", "replace") or None
 
     def close(self, code=1000, reason=b""):
-        """Closes first, as the testsuite does, and waits for wsd to
-        answer and to close TCP, as is the server's duty."""
+        """Closes first, as the testsuite does, then reads up to wsd's
+        close frame and waits for wsd to close TCP, as is the server's
+        duty (end())."""
         self.r["closedByMe"] = True
         self.r["localCloseCode"] = code
         self.r["localCloseReason"] = reason.decode() or None
-        self.send_frame(8, struct.pack("!H", code) + reason)
-        while True:
-            op, _, payload = self.recv_frame()
-            if op == 8:
-                break
-        if len(payload) >= 2:
-            self.r["remoteCloseCode"] = struct.unpack("!H", payload[:2])[0]
-            self.r["remoteCloseReason"] = payload[2:].decode() or None
-        for _ in range(64):
-            if not self.recv():
-                break
+        try:
+            self.send_frame(8, struct.pack("!H", code) + reason)
+        except OSError:
+            pass
+        self.end()
+
+    def answer_close(self):
+        """wsd closes first: reads up to its close frame, answers it with
+        its code, and waits for wsd to close TCP (end())."""
+        try:
+            while not self.got_close:
+                self.recv_frame()
+        except (EOFError, OSError):
+            return self.end()
+        code = self.r["remoteCloseCode"]
+        self.r["localCloseCode"] = code
+        try:
+            self.send_frame(8, b"" if code is None
+                            else struct.pack("!H", code))
+        except OSError:
+            pass
+        self.end()
+
+    def end(self, seconds=5):
+        """Reads (frames too) until the connection ends or `seconds`
+        (scaled) pass, then closes it, and says how it ended: clean when
+        close frames went both ways and wsd closed TCP first."""
+        reason = None
+        self.s.settimeout(wsdtest.timeout(seconds))
+        try:
+            while True:
+                self.recv_frame()
+        except EOFError:
+            pass
+        except ConnectionResetError:
+            reason = "the TCP connection was reset"
+        except (TimeoutError, OSError):
+            self.r["droppedByMe"] = True
+            reason = "wsd did not close the TCP connection in time"
+        if reason is None and not self.got_close:
+            reason = "the TCP connection ended without a close frame from wsd"
+        elif reason is None and "8" not in self.r["txFrameStats"]:
+            reason = "the TCP connection ended before we sent a close frame"
         self.s.close()
-        self.r["wasClean"] = True
+        self.r["wasClean"] = reason is None
+        self.r["wasNotCleanReason"] = reason
 
     def write(self, folder, index):
-        name = "pyclient_case_%s.json" % self.r["id"]
+        agent = self.r["agent"]
+        name = "%s_case_%s.json" % (agent, self.r["id"])
         save(os.path.join(folder, name), self.r)
-        index.setdefault("pyclient", {})[self.r["id"]] = {
+        index.setdefault(agent, {})[self.r["id"]] = {
             "behavior": "OK", "behaviorClose": "OK", "duration": 0,
             "remoteCloseCode": self.r["remoteCloseCode"], "reportfile": name}
