@@ -82,7 +82,7 @@ def through(w, tmp, mode, drive):
     return run_compare(folder, admin, tmp) + (sides,)
 
 
-# The client's traffic, one function per story ----------------------------------
+# The client's traffic, one function per story --------------------------------
 
 def echo(side, opcode, payload, parts=None):
     """Sends a message (in parts, when given, as fragments) and reads its
@@ -152,7 +152,7 @@ def cut_short(port, agent):
     return [a]
 
 
-# Checks -----------------------------------------------------------------------
+# Checks ----------------------------------------------------------------------
 
 WAYS = ("clientToServer", "serverToClient", "closing")
 
