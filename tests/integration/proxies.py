@@ -40,12 +40,32 @@ def free_port():
         s.close()
 
 
-def accepts(port):
+def listening(port, pids):
+    """Whether one of pids listens on port (IPv4), as /proc/net/tcp and
+    their descriptors say: another process that took the port meanwhile
+    accepts connections too, and must not pass for the proxy."""
+    inodes = set()
     try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                p = line.split()
+                if p[3] == "0A" and int(p[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add("socket:[%s]" % p[9])
     except OSError:
         return False
+    for pid in pids:
+        try:
+            fds = os.listdir("/proc/%d/fd" % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in inodes:
+                    return True
+            except OSError:
+                pass
+    return False
 
 
 class Intermediary:
@@ -94,8 +114,9 @@ class Intermediary:
                     self.command(), stdin=subprocess.DEVNULL, stdout=log,
                     stderr=log, env=self.env, start_new_session=True)
             self.started.add(self.proc.pid)
-            if wsdtest.wait_until(lambda: accepts(self.port) or
-                                  self.proc.poll() is not None, 10):
+            if wsdtest.wait_until(
+                    lambda: self.proc.poll() is not None or listening(
+                        self.port, [self.proc.pid] + self.children()), 10):
                 if self.proc.poll() is None:
                     self.children()
                     return self
