@@ -44,8 +44,8 @@ class FarEnd:
     status and .headers its headers (lower-case names).
 
     extra: more request header lines; host: the Host header (by default
-    127.0.0.1:port, as a client puts it). Every read is bounded (5 s,
-    scaled)."""
+    127.0.0.1:port, as a client puts it). A response other than 101
+    raises. Every read is bounded (5 s, scaled)."""
 
     def __init__(self, port, case_id, extra=(), agent="pyclient", host=None):
         self.r = {
@@ -74,6 +74,10 @@ class FarEnd:
         self.r["httpResponse"] = head.decode() + "\r\n\r\n"
         self.status, _, fields = wsdtest.parse_http_head(head)
         self.headers = {k.lower(): v for k, v in fields}
+        if self.status != 101:
+            self.s.close()
+            raise RuntimeError("the opening handshake was refused: %r"
+                               % head[:200])
 
     def send(self, data):
         self.s.sendall(data)
