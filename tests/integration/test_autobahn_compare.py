@@ -386,6 +386,17 @@ def t_live(tmp):
                "live: an echo re-fragmented on the way is named", out + err)
         save(os.path.join(folder, "pyclient_case_1.json"), doc)
 
+        # The WebSocket port instead of the admin endpoint: an HTTP
+        # server, but not wsd's admin endpoint (last: wsd records the
+        # request it refuses).
+        ws_url = "http://127.0.0.1:%d" % w.port
+        rc, out, err = run(folder, ws_url, "--token-file", token)
+        tap.ok(rc == 2 and ("%s/v1/cases?key=" % ws_url) in err and
+               "no case list: is this a wsd admin endpoint?" in err and
+               "Traceback" not in err,
+               "live: the WebSocket port given as the endpoint: exit status "
+               "2, naming the URL", err)
+
 
 # Bad input ------------------------------------------------------------------------
 
@@ -402,6 +413,8 @@ def t_bad_input(tmp):
     bad("no report folder", [nowhere, wsd_side],
         "%s/index.json: No such file or directory" % nowhere)
     bad("no SOURCE", [DATA], "a SOURCE is required")
+    bad("a SOURCE folder that is not there", [DATA, nowhere],
+        "%s/index.json: No such file or directory" % nowhere)
     bad("an unknown option", [DATA, wsd_side, "--frobnicate"],
         "unknown option --frobnicate")
 
