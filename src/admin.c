@@ -319,11 +319,10 @@ get_cases(struct admin *a, struct evhttp_request *req,
     qsort(found, n, sizeof(*found), by_id);
     /* With before, the newest limit of them (paging back from the end);
      * else the oldest. Either way listed oldest first. */
-    unsigned first = r->before != 0 && n > r->limit ? n - (unsigned)r->limit
-                                                    : 0;
+    unsigned first =
+        r->before != 0 && n > r->limit ? n - (unsigned)r->limit : 0;
     json_t *list = json_array();
-    for (unsigned k = first; k < n && json_array_size(list) < r->limit;
-         k++) {
+    for (unsigned k = first; k < n && json_array_size(list) < r->limit; k++) {
         /* Read again: a record may have been reused since. */
         if (stats_case_read(shm, found[k].index, copy) &&
             copy->id == found[k].id) {

@@ -136,8 +136,7 @@ parse_query(const char *query, struct admin_request *r, const char **message)
                 *message = "after must be a case id (a whole number)";
                 return 400;
             }
-        } else if (takes_cases && klen == 6 &&
-                   memcmp(key, "before", 6) == 0) {
+        } else if (takes_cases && klen == 6 && memcmp(key, "before", 6) == 0) {
             if (seen_before) {
                 continue;
             }
