@@ -30,16 +30,6 @@ NGINX = os.environ.get("NGINX") or shutil.which("nginx", path=SBIN)
 STARTS = 5  # tries, each on new ports, when a port was taken meanwhile
 
 
-def free_port():
-    """A port of 127.0.0.1 that nothing listens on at this moment."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
 def listening(port, pids):
     """Whether one of pids listens on port (IPv4), as /proc/net/tcp and
     their descriptors say: another process that took the port meanwhile
@@ -54,18 +44,7 @@ def listening(port, pids):
                     inodes.add("socket:[%s]" % p[9])
     except OSError:
         return False
-    for pid in pids:
-        try:
-            fds = os.listdir("/proc/%d/fd" % pid)
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in inodes:
-                    return True
-            except OSError:
-                pass
-    return False
+    return wsdtest.socket_holder(inodes, pids) is not None
 
 
 class Intermediary:
@@ -107,7 +86,7 @@ class Intermediary:
             raise RuntimeError("%s is not installed (contrib/install-deps "
                                "installs it)" % self.name)
         for _ in range(STARTS):
-            self.port = free_port()
+            self.port = wsdtest.free_port()
             self.write_config(self.render(self.port))
             with open(self.log_path, "wb") as log:
                 self.proc = subprocess.Popen(

@@ -20,8 +20,6 @@ chromedriver), against a wsd that asks for a token:
 
 Only loopback and kernel-chosen ports; the browser and every wsd stopped.
 """
-import json
-import os
 
 import wsdbrowser
 import wsdtest

@@ -19,7 +19,6 @@ their pids.
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 
@@ -35,17 +34,9 @@ OFFER = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"
 def run_compare(folder, port, tmp):
     """wsd compare on folder and the admin endpoint: (status, stdout,
     stderr, the --json document or None)."""
-    jpath = os.path.join(tmp, os.path.basename(folder) + ".json")
-    p = subprocess.run([wsdtest.WSD, "compare", folder,
-                        "http://127.0.0.1:%d" % port, "--json", jpath],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, timeout=wsdtest.timeout(60))
-    try:
-        with open(jpath, encoding="utf-8") as f:
-            doc = json.load(f)
-    except (OSError, ValueError):
-        doc = None
-    return p.returncode, p.stdout, p.stderr, doc
+    return wsdtest.run_compare(
+        folder, ["http://127.0.0.1:%d" % port],
+        os.path.join(tmp, os.path.basename(folder) + ".json"))
 
 
 def records_closed(port, keys):

@@ -15,10 +15,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 
@@ -42,16 +40,6 @@ def full_connection(port):
         wsdtest.send_close(s, 1000)
         wsdtest.read_close(s)
         wsdtest.drain_until_eof(s, 3)
-    finally:
-        s.close()
-
-
-def free_port():
-    """A loopback port the kernel picked: bound to port 0, then closed."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
     finally:
         s.close()
 
@@ -99,7 +87,7 @@ class Prometheus:
 
     def __init__(self, config):
         self.dir = tempfile.mkdtemp(prefix="wsd-prometheus-")
-        self.port = free_port()
+        self.port = wsdtest.free_port()
         self.proc = None
         self.log_path = os.path.join(self.dir, "prometheus.log")
         self.config_path = conf = os.path.join(self.dir, "prometheus.yml")

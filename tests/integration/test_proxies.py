@@ -34,7 +34,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
 import urllib.parse
 
@@ -240,19 +239,9 @@ def wsd_heads(instances, side):
 def compare(folder, instances, tmp):
     """wsd compare on folder and the instances' admin endpoints: (status,
     stdout, stderr, the --json document or None)."""
-    token = os.path.join(tmp, "token")
-    jpath = folder + ".json"
     urls = ["http://127.0.0.1:%d" % wsdtest.admin_port(w) for w in instances]
-    p = subprocess.run([wsdtest.WSD, "compare", folder] + urls +
-                       ["--token-file", token, "--json", jpath],
-                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, timeout=wsdtest.timeout(60))
-    try:
-        with open(jpath, encoding="utf-8") as f:
-            doc = json.load(f)
-    except (OSError, ValueError):
-        doc = None
-    return p.returncode, p.stdout, p.stderr, doc
+    return wsdtest.run_compare(folder, urls, folder + ".json",
+                               ["--token-file", os.path.join(tmp, "token")])
 
 
 def header_names(head):
@@ -532,16 +521,12 @@ def t_testsuite(tmp):
     wsd report folders."""
     jpath = os.path.join(tmp, "testsuite.json")
     wsd1, wsd2 = os.path.join(DATA, "wsd1"), os.path.join(DATA, "wsd2")
-    p = subprocess.run([wsdtest.WSD, "compare", DATA, wsd1, wsd2, "--json",
-                        jpath], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True,
-                       timeout=wsdtest.timeout(60))
-    tap.ok(p.returncode == 1 and "10 cases: 0 identical, 10 differ, 0 "
-           "unpaired; 0 wsd records unpaired" in p.stdout,
+    status, out, err, doc = wsdtest.run_compare(DATA, [wsd1, wsd2], jpath)
+    tap.ok(status == 1 and "10 cases: 0 identical, 10 differ, 0 "
+           "unpaired; 0 wsd records unpaired" in out,
            "the testsuite through HAProxy: its 10 cases pair, and differ",
-           p.stdout + p.stderr)
-    with open(jpath, encoding="utf-8") as f:
-        doc = json.load(f)
+           out + err)
+    doc = doc or {"cases": []}
     tap.eq(sorted({c["wsd"]["source"] for c in doc["cases"]}), [wsd1, wsd2],
            "the testsuite through HAProxy: the cases pair across both "
            "instances' folders")
