@@ -783,6 +783,71 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
     return n;
 }
 
+/*
+ * The common case in one step: between messages of an open server
+ * session, in[0..len) begins with a whole final text or binary frame,
+ * masked, uncompressed, with a 7- or 16-bit length (minimally encoded)
+ * within the limits. Leaves the session and ev exactly as take_header
+ * and take_payload would (every rule they check holds for such a frame),
+ * and returns the frame's size; returns 0, touching nothing, for any
+ * other input.
+ */
+static size_t
+feed_whole_frame(struct ws_session *s, uint8_t *in, size_t len,
+                 struct ws_event *ev)
+{
+    uint8_t b0 = in[0];
+    uint8_t b1 = in[1];
+    size_t plen = b1 & 0x7f;
+    size_t hdr = 6;
+
+    if ((b0 != (0x80 | WS_OP_BINARY) && b0 != (0x80 | WS_OP_TEXT)) ||
+        (b1 & 0x80) == 0 || plen == 127) {
+        return 0;
+    }
+    if (plen == 126) {
+        if (len < 8) {
+            return 0;
+        }
+        plen = (size_t)in[2] << 8 | in[3];
+        hdr = 8;
+        if (plen < 126) {
+            return 0; /* not minimal: the slow path fails it */
+        }
+    }
+    if (len - hdr < plen || plen > s->cfg->max_frame_bytes ||
+        plen > s->cfg->max_message_bytes - s->msg_len) {
+        return 0;
+    }
+    struct ws_frame_header *h = &s->frame;
+    h->fin = true;
+    h->rsv = 0;
+    h->opcode = b0 & 0x0f;
+    h->masked = true;
+    memcpy(h->mask, in + hdr - 4, sizeof(h->mask));
+    h->payload_len = plen;
+    s->in_payload = false;
+    s->frame_pos = 0;
+    s->skip_frame = false;
+    s->msg_opcode = h->opcode;
+    s->msg_compressed = false;
+    s->msg_len = 0;
+    ws_utf8_reset(&s->utf8);
+    ev->has_frame = true;
+    ev->frame = *h;
+    ev->frame_discarded = false;
+
+    uint8_t *p = in + hdr;
+    ws_frame_mask(p, plen, h->mask, 0);
+    ev->frame_data = p;
+    ev->frame_data_len = plen;
+    ev->frame_data_pos = 0;
+    if (check_text(s, p, plen, ev)) {
+        data_frame_done(s, p, plen, ev);
+    }
+    return hdr + plen;
+}
+
 size_t
 ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
                 struct ws_event *ev)
@@ -796,6 +861,13 @@ ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
     if (s->drop_msg) {
         s->drop_msg = false;
         msg_release(s);
+    }
+    if (s->state == WS_SESSION_OPEN && !s->in_payload && s->hdr_len == 0 &&
+        !s->lenient && s->msg_opcode == 0 && len >= 6 && !is_client(s)) {
+        used = feed_whole_frame(s, in, len, ev);
+        if (used > 0) {
+            return used;
+        }
     }
     while (ev->type == WS_EV_NONE) {
         if (!s->in_payload) {
