@@ -136,9 +136,7 @@ conn_echo(struct conn *c, const struct ws_event *ev)
                             zbuf != NULL ? bound : 0, &m)) {
         return;
     }
-    stats_record_frame_out(&c->rec, m.hdr[0], m.payload_len, m.payload,
-                           m.payload_len, NULL);
-    stats_record_message_out(&c->rec, ev->len, m.compressed, m.payload_len);
+    stats_record_message_sent(&c->rec, &m, ev->len);
     if (m.payload_len >= CONN_ZERO_COPY_BYTES) {
         struct iovec iov[3];
         int n = 0;
@@ -222,20 +220,13 @@ conn_process(struct conn *c, uint8_t *p, size_t n, size_t *budget)
         size_t used = ws_session_feed(&c->session, p, n, &ev);
         p += used;
         n -= used;
-        if (ev.has_frame) {
-            stats_record_frame_in(&c->rec, &ev.frame, ev.frame_discarded);
-        }
-        if (ev.frame_data != NULL) {
-            stats_record_frame_data(&c->rec, ev.frame_data, ev.frame_data_len,
-                                    ev.frame_data_pos);
-        }
+        stats_record_feed(&c->rec, &ev);
         switch (ev.type) {
         case WS_EV_NONE:
         case WS_EV_PONG:
             break;
         case WS_EV_MESSAGE:
             keepalive_message(&c->ka);
-            stats_record_message_in(&c->rec, ev.len);
             *budget -= ev.len < *budget ? ev.len : *budget;
             conn_echo(c, &ev);
             break;
