@@ -263,10 +263,12 @@ ws_session_message_bound(const struct ws_session *s, size_t len)
     return is_client(s) && bound < len ? len : bound;
 }
 
-bool
-ws_session_message(struct ws_session *s, uint8_t opcode, const uint8_t *data,
-                   size_t len, uint8_t *out, size_t cap,
-                   struct ws_out_message *m)
+/* ws_session_message for what its fast path leaves: compression, a
+ * client's masking, long lengths; kept out of line so that the common
+ * echo does not pay for its frame. */
+static __attribute__((noinline)) bool
+message_framed(struct ws_session *s, uint8_t opcode, const uint8_t *data,
+               size_t len, uint8_t *out, size_t cap, struct ws_out_message *m)
 {
     uint8_t key[4];
     bool client = is_client(s);
@@ -300,6 +302,33 @@ ws_session_message(struct ws_session *s, uint8_t opcode, const uint8_t *data,
                                        m->payload_len, client ? key : NULL);
     m->hdr_len = n > 0 ? (size_t)n : 0;
     return n > 0;
+}
+
+bool
+ws_session_message(struct ws_session *s, uint8_t opcode, const uint8_t *data,
+                   size_t len, uint8_t *out, size_t cap,
+                   struct ws_out_message *m)
+{
+    if (s->state == WS_SESSION_OPEN && !is_client(s) && !s->deflate.on &&
+        opcode <= 0x0f && len < 65536) {
+        /* A server's message as it is, the common echo: its header (§5.2,
+         * the length in the fewest bytes) written here. */
+        m->payload = data;
+        m->payload_len = len;
+        m->compressed = false;
+        m->hdr[0] = (uint8_t)(0x80 | opcode);
+        if (len < 126) {
+            m->hdr[1] = (uint8_t)len;
+            m->hdr_len = 2;
+        } else {
+            m->hdr[1] = 126;
+            m->hdr[2] = (uint8_t)(len >> 8);
+            m->hdr[3] = (uint8_t)len;
+            m->hdr_len = 4;
+        }
+        return true;
+    }
+    return message_framed(s, opcode, data, len, out, cap, m);
 }
 
 /*
