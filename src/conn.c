@@ -149,8 +149,7 @@ conn_echo(struct conn *c, const struct ws_event *ev)
         conn_send_or_keep(c, iov, n);
         output_stage_trim(&l->stage);
     } else {
-        conn_queue(c, m.hdr, m.hdr_len);
-        conn_queue(c, m.payload, m.payload_len);
+        conn_queue_frame(c, m.hdr, m.hdr_len, m.payload, m.payload_len);
     }
     if (zbuf != NULL) {
         loop_scratch_done(l);

@@ -142,6 +142,8 @@ conn_stage_claim(struct conn *c)
     }
 }
 void conn_queue(struct conn *c, const void *p, size_t len);
+void conn_queue_frame(struct conn *c, const uint8_t *hdr, size_t hdr_len,
+                      const uint8_t *payload, size_t len);
 void conn_send_or_keep(struct conn *c, const struct iovec *iov, int n);
 void conn_flush(struct conn *c);
 

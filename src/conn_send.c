@@ -97,6 +97,18 @@ conn_queue(struct conn *c, const void *p, size_t len)
     }
 }
 
+/* conn_queue of a frame: its header, then its payload. */
+void
+conn_queue_frame(struct conn *c, const uint8_t *hdr, size_t hdr_len,
+                 const uint8_t *payload, size_t len)
+{
+    if (!conn_is_closed(c) && !c->out_lost) {
+        conn_stage_claim(c);
+        c->out_lost = !output_queue2(&c->loop->stage, &c->out, hdr, hdr_len,
+                                     payload, len);
+    }
+}
+
 /*
  * Sends iov[0..n) at once when nothing of c's waits before it, and keeps
  * whatever the socket does not take (all of it when c must wait). A send
@@ -164,36 +176,45 @@ conn_shut_send(struct conn *c)
     conn_arm(c);
 }
 
+/* Sends what c keeps, as far as the socket takes it. Returns false when
+ * c waits for readiness now (armed for it) or was closed. */
+static bool
+send_kept(struct conn *c)
+{
+    struct iovec iov[OUTPUT_IOV_MAX];
+    int nv;
+
+    while (c->out.kept != NULL &&
+           (nv = output_kept_spans(&c->out, iov, OUTPUT_IOV_MAX)) > 0) {
+        ssize_t n = c->t->send(c->tctx, c->fd, iov, nv);
+        if (n == WSD_IO_AGAIN || n == WSD_IO_WANT_READ) {
+            conn_send_wait(c, n);
+            return false;
+        }
+        if (n < 0) {
+            log_errno(LOG_LEVEL_DEBUG, "send");
+            conn_close(c, CONN_END_IO_ERROR);
+            return false;
+        }
+        stats_record_written(&c->rec, iov, nv, (size_t)n);
+        output_kept_drain(&c->out, (size_t)n);
+    }
+    return true;
+}
+
 /* Sends what is pending; once all is sent in CONN_FLUSH, lingers. */
 void
 conn_flush(struct conn *c)
 {
-    struct iovec iov[OUTPUT_IOV_MAX];
-
 again:
     stage_send(c);
     if (!conn_is_closed(c) && c->out_lost) {
         log_msg(LOG_LEVEL_ERROR, "out of memory for a connection's output");
         conn_close(c, CONN_END_NO_MEMORY);
     }
-    if (conn_is_closed(c)) {
+    /* Kept bytes are the rare case: their iovecs are send_kept's. */
+    if (conn_is_closed(c) || (c->out.kept != NULL && !send_kept(c))) {
         return;
-    }
-    int nv;
-    while (c->out.kept != NULL &&
-           (nv = output_kept_spans(&c->out, iov, OUTPUT_IOV_MAX)) > 0) {
-        ssize_t n = c->t->send(c->tctx, c->fd, iov, nv);
-        if (n == WSD_IO_AGAIN || n == WSD_IO_WANT_READ) {
-            conn_send_wait(c, n);
-            return;
-        }
-        if (n < 0) {
-            log_errno(LOG_LEVEL_DEBUG, "send");
-            conn_close(c, CONN_END_IO_ERROR);
-            return;
-        }
-        stats_record_written(&c->rec, iov, nv, (size_t)n);
-        output_kept_drain(&c->out, (size_t)n);
     }
     /* Graceful shutdown: nothing in flight either way any more. */
     if (c->loop->graceful && c->state == CONN_OPEN && !conn_has_held(c) &&
