@@ -277,13 +277,6 @@ ws_frame_mask_copy(uint8_t *dst, const uint8_t *src, size_t len,
     }
 }
 
-/* In place: ws_frame_mask_copy onto itself. */
-void
-ws_frame_mask(uint8_t *p, size_t len, const uint8_t mask[4], uint64_t offset)
-{
-    ws_frame_mask_copy(p, p, len, mask, offset);
-}
-
 bool
 ws_frame_opcode_is_known(uint8_t opcode)
 {

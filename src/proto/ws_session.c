@@ -258,6 +258,9 @@ ws_session_message_header(struct ws_session *s,
 size_t
 ws_session_message_bound(const struct ws_session *s, size_t len)
 {
+    if (!s->deflate.on && !is_client(s)) {
+        return 0; /* the common echo: framed as it is */
+    }
     size_t bound =
         ws_deflate_wants(&s->deflate, len) ? ws_deflate_compress_bound(len) : 0;
     return is_client(s) && bound < len ? len : bound;
@@ -871,7 +874,8 @@ feed_whole_frame(struct ws_session *s, uint8_t *in, size_t len,
     ev->frame_data = p;
     ev->frame_data_len = plen;
     ev->frame_data_pos = 0;
-    if (check_text(s, p, plen, ev)) {
+    /* Binary needs no call to learn that it is not text. */
+    if (h->opcode != WS_OP_TEXT || check_text(s, p, plen, ev)) {
         data_frame_done(s, p, plen, ev);
     }
     return hdr + plen;
