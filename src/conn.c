@@ -400,13 +400,15 @@ conn_on_read(struct conn *c)
     }
 }
 
-void
-conn_on_io(evutil_socket_t fd, short what, void *arg)
+/* c's socket is ready for what, of what it watches; a connection closed
+ * earlier in the same poll is told nothing. */
+static void
+conn_on_io(struct loop_conn *lc, short what)
 {
-    struct conn *c = arg;
-    bool read = (what & EV_READ) != 0;
-    (void)fd;
+    struct conn *c = conn_of(lc);
 
+    what &= c->io_flags;
+    bool read = (what & EV_READ) != 0;
     if ((what & EV_WRITE) != 0) {
         /* TLS: a recv that had a record to send first can go on now. */
         read = read || c->recv_wants_write;
@@ -475,6 +477,7 @@ conn_free(struct loop_conn *lc)
 }
 
 const struct loop_hooks conn_loop_hooks = {
+    .on_io = conn_on_io,
     .on_timer = conn_on_timer,
     .on_turn = conn_on_turn,
     .free = conn_free,
@@ -484,9 +487,7 @@ void
 conn_new(struct loop *l, int fd, const struct transport *t, void *tctx,
          const struct sockaddr *peer, socklen_t peer_len, bool refuse)
 {
-    /* The connection's event lives right behind it, in the same block:
-     * libevent lets the caller own an event's memory (event_assign). */
-    struct conn *c = calloc(1, sizeof(*c) + event_get_struct_event_size());
+    struct conn *c = calloc(1, sizeof(*c));
     int one = 1;
 
     if (c == NULL || loop_add(l, &c->lc) != 0) {
@@ -501,8 +502,6 @@ conn_new(struct loop *l, int fd, const struct transport *t, void *tctx,
     c->t = t;
     c->tctx = tctx;
     c->state = CONN_HANDSHAKE;
-    event_assign(conn_ev_io(c), l->base, fd, EV_READ | EV_PERSIST, conn_on_io,
-                 c);
     /* Echoes are small and latency matters more than packet count; the
      * write path already batches what one read produces. */
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1) {
@@ -614,7 +613,7 @@ conn_close(struct conn *c, enum conn_end why)
     c->state = CONN_CLOSED;
     output_clear(&c->loop->stage, &c->out);
     if (c->io_flags != 0) {
-        event_del(conn_ev_io(c));
+        (void)loop_io_watch(c->loop, &c->lc, c->fd, c->io_flags, 0);
         c->io_flags = 0;
     }
     loop_close(c->loop, &c->lc);

@@ -31,18 +31,16 @@ conn_arm(struct conn *c)
     flags = (uint8_t)((reading || c->send_wants_read ? EV_READ : 0) |
                       (c->send_blocked || c->recv_wants_write ? EV_WRITE : 0));
 
-    /* One event for both directions: its interest changes only when
+    /* One watch for both directions: its interest changes only when
      * output backs up (or TLS asks), not per message. */
     if (flags != c->io_flags) {
-        if (c->io_flags != 0) {
-            event_del(conn_ev_io(c));
+        if (loop_io_watch(c->loop, &c->lc, c->fd, c->io_flags, flags) == -1) {
+            /* As libevent's event_add: nothing changes, the deadline
+             * still ends it. */
+            log_errno(LOG_LEVEL_ERROR, "epoll_ctl");
+        } else {
+            c->io_flags = flags;
         }
-        if (flags != 0) {
-            event_assign(conn_ev_io(c), c->loop->base, c->fd,
-                         flags | EV_PERSIST, conn_on_io, c);
-            event_add(conn_ev_io(c), NULL);
-        }
-        c->io_flags = flags;
     }
     if (reading && (conn_has_held(c) || c->t->has_pending(c->tctx))) {
         loop_turn_queue(c->loop, &c->lc);
