@@ -881,27 +881,14 @@ feed_whole_frame(struct ws_session *s, uint8_t *in, size_t len,
     return hdr + plen;
 }
 
-size_t
-ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
-                struct ws_event *ev)
+/* ws_session_feed's loop over headers and payload, for what
+ * feed_whole_frame does not take; out of line, as it needs a larger
+ * frame than the common case. */
+static __attribute__((noinline)) size_t
+feed_frames(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
 {
     size_t used = 0;
 
-    event_clear(ev);
-    ev->has_frame = false;
-    ev->frame_discarded = false;
-    ev->frame_data = NULL;
-    if (s->drop_msg) {
-        s->drop_msg = false;
-        msg_release(s);
-    }
-    if (s->state == WS_SESSION_OPEN && !s->in_payload && s->hdr_len == 0 &&
-        !s->lenient && s->msg_opcode == 0 && len >= 6 && !is_client(s)) {
-        used = feed_whole_frame(s, in, len, ev);
-        if (used > 0) {
-            return used;
-        }
-    }
     while (ev->type == WS_EV_NONE) {
         if (!s->in_payload) {
             bool done;
@@ -923,4 +910,26 @@ ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
         used += take_payload(s, in + used, len - used, ev);
     }
     return used;
+}
+
+size_t
+ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
+                struct ws_event *ev)
+{
+    event_clear(ev);
+    ev->has_frame = false;
+    ev->frame_discarded = false;
+    ev->frame_data = NULL;
+    if (s->drop_msg) {
+        s->drop_msg = false;
+        msg_release(s);
+    }
+    if (s->state == WS_SESSION_OPEN && !s->in_payload && s->hdr_len == 0 &&
+        !s->lenient && s->msg_opcode == 0 && len >= 6 && !is_client(s)) {
+        size_t used = feed_whole_frame(s, in, len, ev);
+        if (used > 0) {
+            return used;
+        }
+    }
+    return feed_frames(s, in, len, ev);
 }
