@@ -131,8 +131,18 @@ conn_stage_claim(struct conn *c)
     }
 }
 void conn_queue(struct conn *c, const void *p, size_t len);
-void conn_queue_frame(struct conn *c, const uint8_t *hdr, size_t hdr_len,
-                      const uint8_t *payload, size_t len);
+
+/* conn_queue of a frame: its header, then its payload (every echo). */
+static inline void
+conn_queue_frame(struct conn *c, const uint8_t *hdr, size_t hdr_len,
+                 const uint8_t *payload, size_t len)
+{
+    if (!conn_is_closed(c) && !c->out_lost) {
+        conn_stage_claim(c);
+        c->out_lost = !output_queue2(&c->loop->stage, &c->out, hdr, hdr_len,
+                                     payload, len);
+    }
+}
 void conn_send_or_keep(struct conn *c, const struct iovec *iov, int n);
 void conn_flush(struct conn *c);
 

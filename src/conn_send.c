@@ -95,18 +95,6 @@ conn_queue(struct conn *c, const void *p, size_t len)
     }
 }
 
-/* conn_queue of a frame: its header, then its payload. */
-void
-conn_queue_frame(struct conn *c, const uint8_t *hdr, size_t hdr_len,
-                 const uint8_t *payload, size_t len)
-{
-    if (!conn_is_closed(c) && !c->out_lost) {
-        conn_stage_claim(c);
-        c->out_lost = !output_queue2(&c->loop->stage, &c->out, hdr, hdr_len,
-                                     payload, len);
-    }
-}
-
 /*
  * Sends iov[0..n) at once when nothing of c's waits before it, and keeps
  * whatever the socket does not take (all of it when c must wait). A send

@@ -127,7 +127,8 @@ wire_next(struct stats_case *c)
 {
     uint64_t n = c->wire_n;
 
-    if (c->wire_cap == 0 || c->wire_tail == 0) {
+    /* stats_case_start sizes the ring within the log: no ring, no log. */
+    if (c->wire_tail == 0) {
         return NULL;
     }
     c->wire_n = n + 1;
@@ -440,7 +441,7 @@ count_frame_in(struct stats_record *r, const struct ws_frame_header *h,
 
 /* The same frame in its record c (inside begin/end): counted, and its
  * wire entry, head empty, returned (NULL when the case keeps no log). */
-static inline struct stats_wire *
+static inline __attribute__((always_inline)) struct stats_wire *
 log_frame_in(const struct stats_record *r, struct stats_case *c,
              const struct ws_frame_header *h, bool discarded)
 {
