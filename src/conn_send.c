@@ -100,8 +100,11 @@ conn_queue(struct conn *c, const void *p, size_t len)
  * whatever the socket does not take (all of it when c must wait). A send
  * error closes c.
  */
-void
-conn_send_or_keep(struct conn *c, const struct iovec *iov, int n)
+/* What the send of iov[0..n) returned (r; 0 or any other result below 0
+ * but WSD_IO_ERROR: nothing taken): counted, the rest kept, or, on an
+ * error, c closed. */
+static void
+sent_or_keep(struct conn *c, const struct iovec *iov, int n, ssize_t r)
 {
     size_t took = 0;
     size_t all = 0;
@@ -109,23 +112,30 @@ conn_send_or_keep(struct conn *c, const struct iovec *iov, int n)
     for (int i = 0; i < n; i++) {
         all += iov[i].iov_len;
     }
-
-    if (output_kept_len(&c->out) == 0 && !c->send_blocked &&
-        !c->send_wants_read) {
-        ssize_t r = c->t->send(c->tctx, c->fd, iov, n);
-        if (r == WSD_IO_ERROR) {
-            log_errno(LOG_LEVEL_DEBUG, "send");
-            conn_close(c, CONN_END_IO_ERROR);
-            return;
-        }
-        if (r > 0) {
-            took = (size_t)r;
-            stats_record_written(&c->rec, iov, n, took);
-        }
+    if (r == WSD_IO_ERROR) {
+        log_errno(LOG_LEVEL_DEBUG, "send");
+        conn_close(c, CONN_END_IO_ERROR);
+        return;
+    }
+    if (r > 0) {
+        took = (size_t)r;
+        stats_record_written(&c->rec, iov, n, took);
     }
     if (took < all && !c->out_lost) {
         c->out_lost = !output_keep(&c->out, iov, n, took);
     }
+}
+
+void
+conn_send_or_keep(struct conn *c, const struct iovec *iov, int n)
+{
+    ssize_t r = 0;
+
+    if (output_kept_len(&c->out) == 0 && !c->send_blocked &&
+        !c->send_wants_read) {
+        r = c->t->send(c->tctx, c->fd, iov, n);
+    }
+    sent_or_keep(c, iov, n, r);
 }
 
 /* Sends what the stage holds for c, straight from it. */
@@ -188,10 +198,44 @@ send_kept(struct conn *c)
     return true;
 }
 
+/*
+ * The end of most callbacks: an open connection that waits for nothing
+ * and keeps nothing sends what the stage holds for it, and when the
+ * socket takes it all, nothing else is to be done but conn_arm. Returns
+ * false, having done nothing, for any other case, and also when the
+ * socket took less, having counted what it took and kept the rest.
+ */
+static bool
+flush_staged(struct conn *c)
+{
+    struct output_stage *st = &c->loop->stage;
+    struct iovec iov;
+
+    if (st->owner != &c->out || c->state != CONN_OPEN || c->out.kept != NULL ||
+        c->send_blocked || c->send_wants_read || c->read_paused ||
+        c->out_lost || c->loop->graceful ||
+        output_take(st, &c->out, &iov) == 0) {
+        return false;
+    }
+    ssize_t r = c->t->send(c->tctx, c->fd, &iov, 1);
+    if (r != (ssize_t)iov.iov_len) {
+        sent_or_keep(c, &iov, 1, r);
+        output_stage_trim(st);
+        return false;
+    }
+    stats_record_written(&c->rec, &iov, 1, iov.iov_len);
+    output_stage_trim(st);
+    conn_arm(c);
+    return true;
+}
+
 /* Sends what is pending; once all is sent in CONN_FLUSH, lingers. */
 void
 conn_flush(struct conn *c)
 {
+    if (flush_staged(c)) {
+        return;
+    }
 again:
     stage_send(c);
     if (!conn_is_closed(c) && c->out_lost) {
