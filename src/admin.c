@@ -309,6 +309,7 @@ get_cases(struct admin *a, struct evhttp_request *req,
     for (unsigned i = 0; i < shm->n_cases; i++) {
         uint64_t id;
         if (stats_case_peek(shm, i, &id, key) && id > r->after &&
+            (r->before == 0 || id < r->before) &&
             (r->key[0] == '\0' || strcmp(key, r->key) == 0)) {
             found[n].id = id;
             found[n].index = i;
@@ -316,8 +317,12 @@ get_cases(struct admin *a, struct evhttp_request *req,
         }
     }
     qsort(found, n, sizeof(*found), by_id);
+    /* With before, the newest limit of them (paging back from the end);
+     * else the oldest. Either way listed oldest first. */
+    unsigned first =
+        r->before != 0 && n > r->limit ? n - (unsigned)r->limit : 0;
     json_t *list = json_array();
-    for (unsigned k = 0; k < n && json_array_size(list) < r->limit; k++) {
+    for (unsigned k = first; k < n && json_array_size(list) < r->limit; k++) {
         /* Read again: a record may have been reused since. */
         if (stats_case_read(shm, found[k].index, copy) &&
             copy->id == found[k].id) {

@@ -96,14 +96,15 @@ parse_key(const char *value, int vlen, char key[32])
 }
 
 /*
- * The query of a request to route r->route: after, limit and key for
- * /v1/cases, nothing for the others. Returns 0, or 400 with *message.
+ * The query of a request to route r->route: after, before, limit and key
+ * for /v1/cases, nothing for the others. Returns 0, or 400 with *message.
  */
 static int
 parse_query(const char *query, struct admin_request *r, const char **message)
 {
     bool takes_cases = r->route == ADMIN_ROUTE_CASES;
     bool seen_after = false;
+    bool seen_before = false;
     bool seen_limit = false;
 
     for (const char *p = query; p != NULL && *p != '\0';) {
@@ -135,6 +136,17 @@ parse_query(const char *query, struct admin_request *r, const char **message)
                 *message = "after must be a case id (a whole number)";
                 return 400;
             }
+        } else if (takes_cases && klen == 6 && memcmp(key, "before", 6) == 0) {
+            if (seen_before) {
+                continue;
+            }
+            seen_before = true;
+            if (vlen <= 0 || (r->before = parse_id(value, (size_t)vlen,
+                                                   UINT64_MAX / 2)) == 0) {
+                *message = "before must be a case id above 0 (a whole "
+                           "number)";
+                return 400;
+            }
         } else if (takes_cases && klen == 5 && memcmp(key, "limit", 5) == 0) {
             if (seen_limit) {
                 continue;
@@ -156,7 +168,7 @@ parse_query(const char *query, struct admin_request *r, const char **message)
             }
         } else {
             *message = takes_cases ? "unknown query parameter: /v1/cases "
-                                     "takes after, limit and key"
+                                     "takes after, before, limit and key"
                                    : "unknown query parameter: this resource "
                                      "takes none";
             return 400;

@@ -14,9 +14,9 @@
 #define ADMIN_CASES_MAX     1000 /* the most a page may ask for */
 
 enum admin_route {
-    ADMIN_ROUTE_STATS,         /* /v1/stats */
-    ADMIN_ROUTE_CASES,         /* /v1/cases?after=ID&limit=N&key=KEY */
-    ADMIN_ROUTE_CASE,          /* /v1/cases/ID */
+    ADMIN_ROUTE_STATS, /* /v1/stats */
+    ADMIN_ROUTE_CASES, /* /v1/cases?after=ID&before=ID&limit=N&key=KEY */
+    ADMIN_ROUTE_CASE,  /* /v1/cases/ID */
     ADMIN_ROUTE_CASE_AUTOBAHN, /* /v1/cases/ID/autobahn */
     ADMIN_ROUTE_CASE_REPORT,   /* /v1/cases/ID/report (HTML) */
     ADMIN_ROUTE_METRICS,       /* /metrics */
@@ -32,11 +32,12 @@ enum admin_route {
 
 struct admin_request {
     enum admin_route route;
-    uint64_t id;    /* ADMIN_ROUTE_CASE*: from 1 */
-    uint64_t after; /* ADMIN_ROUTE_CASES: list ids above it (0: all) */
-    uint64_t limit; /* ADMIN_ROUTE_CASES: 1 to ADMIN_CASES_MAX */
-    char key[32];   /* ADMIN_ROUTE_CASES: only the case with this
-                       Sec-WebSocket-Key; "": any */
+    uint64_t id;     /* ADMIN_ROUTE_CASE*: from 1 */
+    uint64_t after;  /* ADMIN_ROUTE_CASES: list ids above it (0: all) */
+    uint64_t before; /* and below it (0: no bound); the newest of them */
+    uint64_t limit;  /* ADMIN_ROUTE_CASES: 1 to ADMIN_CASES_MAX */
+    char key[32];    /* ADMIN_ROUTE_CASES: only the case with this
+                        Sec-WebSocket-Key; "": any */
     char asset[ADMIN_ASSET_MAX];     /* ADMIN_ROUTE_CONSOLE: the file's name,
                                         "index.html" for / */
     char message[ADMIN_MESSAGE_MAX]; /* a refusal's, when it quotes */
@@ -46,7 +47,7 @@ struct admin_request {
  * Routes path (NUL-terminated, without the query; NULL when the request
  * target could not be parsed) with query (NULL or "" for none: key=value
  * pairs joined by '&', %HH escapes decoded, the first of a repeated key
- * wins; /v1/cases takes after, limit and key, the other routes no key).
+ * wins; /v1/cases takes after, before, limit and key, the other routes no key).
  * Returns 0 with *r filled, or the HTTP status to answer (400 for a bad
  * target, id or limit, or a key the route does not take; 404 for an
  * unknown path) with *message a sentence naming the problem: static, or,

@@ -583,6 +583,29 @@ ext_compare(struct compare_way *w, const char *what, const struct head *hs,
     return true;
 }
 
+/* The name of the Sec-WebSocket-Extensions header spelled otherwise on
+ * the way (HAProxy writes every name in lower case), when its values are
+ * the same, which ext_compare leaves to this. True when said. */
+static bool
+ext_spelling(struct compare_way *w, const char *what, const struct head *hs,
+             const struct head *hg)
+{
+    struct field probe = {ext_name, sizeof(ext_name) - 1, NULL, 0};
+    const struct field *a = first_named(hs, &probe, SIZE_MAX);
+    const struct field *b = first_named(hg, &probe, SIZE_MAX);
+    struct compare_text t = {.n = 0};
+
+    if (a == NULL || b == NULL || memcmp(a->name, b->name, a->name_len) == 0) {
+        return false;
+    }
+    compare_text_putf(&t, "%s header changed on the way: ", what);
+    compare_text_quote(&t, a->name, a->name_len);
+    compare_text_putf(&t, " spelled ");
+    compare_text_quote(&t, b->name, b->name_len);
+    compare_differ(w, "header changed", &t);
+    return true;
+}
+
 static void
 head_compare(struct compare_way *w, const char *what, const char *line,
              const json_t *sent, const json_t *got)
@@ -631,7 +654,9 @@ head_compare(struct compare_way *w, const char *what, const char *line,
         compare_differ(w, "header added", &t);
         named = true;
     }
-    named = ext_compare(w, what, &hs, &hg) || named;
+    if (ext_compare(w, what, &hs, &hg) || ext_spelling(w, what, &hs, &hg)) {
+        named = true;
+    }
     if (!named && hs.complete && hg.complete) {
         t.n = 0;
         compare_text_putf(&t,

@@ -679,6 +679,16 @@ read_all(struct compare_run *run)
         command_say(COMPARE_CMD_NAME, "%s", run->err);
         return -1;
     }
+    /* The testsuite writes an empty index when no case ran (its servers
+     * refused every connection): "0 cases, 0 differ" would read as a
+     * pass. */
+    if (json_array_size(run->cases) == 0) {
+        command_say(COMPARE_CMD_NAME,
+                    "%s/index.json: no case in it, so nothing to compare "
+                    "(did any case run?)",
+                    run->report_dir);
+        return -1;
+    }
     json_array_foreach(run->cases, i, e)
     {
         if (check_case(run->report_dir, e, false) != 0) {

@@ -629,6 +629,7 @@ stats_json_totals(const struct stats_totals *t)
     json_object_set_new(j, "unrecorded", count(t->unrecorded));
     json_object_set_new(j, "tlsHandshakesFailed", count(t->tls_failed));
     json_object_set_new(j, "deflateNegotiated", count(t->deflate));
+    json_object_set_new(j, "tlsOpened", count(t->tls));
     json_object_set_new(j, "caseLogWriteErrors",
                         count(t->case_log_write_errors));
     json_object_set_new(j, "timeouts", timeouts);
@@ -999,6 +1000,9 @@ prom_connections(struct evbuffer *out, const struct stats_json_snapshot *s)
     prom_per_worker(out, s, "wsd_deflate_negotiated_total", "counter",
                     "WebSockets opened with permessage-deflate.",
                     offsetof(struct stats_totals, deflate));
+    prom_per_worker(out, s, "wsd_tls_opened_total", "counter",
+                    "WebSockets opened over TLS (wss://).",
+                    offsetof(struct stats_totals, tls));
     prom_per_worker(out, s, "wsd_case_log_write_errors_total", "counter",
                     "Case log lines not written whole (a failed or short "
                     "write: a full disk, an I/O error); the record stays in "

@@ -294,8 +294,13 @@ stats_record_handshake(struct stats_record *r, unsigned status,
     r->opened = status == 101;
     if (status != 101) {
         stats_add(&r->counters->refused[stats_status_index(status)], 1);
-    } else if (extension_response != NULL) {
-        stats_add(&r->counters->deflate, 1);
+    } else {
+        if (extension_response != NULL) {
+            stats_add(&r->counters->deflate, 1);
+        }
+        if (r->tls) {
+            stats_add(&r->counters->tls, 1);
+        }
     }
     if (r->rec == NULL) {
         return;
@@ -414,6 +419,7 @@ void
 stats_record_tls(struct stats_record *r, const char *version,
                  const char *cipher)
 {
+    r->tls = true;
     if (r->rec == NULL) {
         return;
     }

@@ -30,6 +30,7 @@ struct stats_record {
     bool close_sent;                 /* we sent a close frame */
     bool close_received;             /* the peer's close frame arrived */
     bool client;                     /* we are the client (wsc) */
+    bool tls;                        /* carried by TLS (its handshake done) */
     uint32_t started_ms32; /* accepted, Unix time in ms, low 32 bits: in
                               the padding, so struct conn does not grow;
                               the record has all 64 when there is one */

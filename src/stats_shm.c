@@ -389,6 +389,7 @@ stats_counters_read(const struct stats_counters *c, struct stats_totals *out)
     out->rx_message_bytes_sum = RD(rx_message_bytes_sum);
     out->tx_message_bytes_sum = RD(tx_message_bytes_sum);
     out->case_log_write_errors = RD(case_log_write_errors);
+    out->tls = RD(tls);
 #undef RD
 }
 
@@ -434,6 +435,7 @@ stats_totals_add(struct stats_totals *sum, const struct stats_totals *t)
     sum->rx_message_bytes_sum += t->rx_message_bytes_sum;
     sum->tx_message_bytes_sum += t->tx_message_bytes_sum;
     sum->case_log_write_errors += t->case_log_write_errors;
+    sum->tls += t->tls;
 }
 
 unsigned

@@ -20,7 +20,7 @@
 
 #define STATS_SHM_MAGIC         0x73647377u /* "wsds" */
 #define STATS_SHM_VERSION_MAJOR 3
-#define STATS_SHM_VERSION_MINOR 3
+#define STATS_SHM_VERSION_MINOR 4
 
 /* Handshake refusals are counted by status. */
 enum stats_status {
@@ -111,6 +111,8 @@ struct stats_counters {
     _Atomic uint64_t tx_message_bytes_sum;
     /* 3.1: case log lines not written whole (case_log.h). */
     _Atomic uint64_t case_log_write_errors;
+    /* 3.4: WebSockets (after 101) carried by TLS. */
+    _Atomic uint64_t tls;
 };
 
 struct stats_shm_slot {
@@ -120,7 +122,7 @@ struct stats_shm_slot {
     _Atomic uint32_t next_record;  /* where the ring search resumes */
     uint32_t reserved0;
     struct stats_counters c;
-    uint64_t reserved[2]; /* room to grow; keeps slots on cache lines */
+    uint64_t reserved[1]; /* room to grow; keeps slots on cache lines */
 };
 
 /* Where a case stands (Autobahn's report is written once it is closed). */
@@ -507,6 +509,7 @@ struct stats_totals {
     uint64_t rx_message_bytes[STATS_SIZE_BUCKETS], rx_message_bytes_sum;
     uint64_t tx_message_bytes[STATS_SIZE_BUCKETS], tx_message_bytes_sum;
     uint64_t case_log_write_errors;
+    uint64_t tls;
 };
 void stats_counters_read(const struct stats_counters *c,
                          struct stats_totals *out);

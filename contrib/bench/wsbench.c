@@ -12,6 +12,15 @@
  *   pipeline  each keeps --depth messages in flight;
  *   idle      opens the connections, holds them and sends nothing.
  *
+ * For scale runs (contrib/bench/scale) connections can come from many
+ * loopback source addresses (--source-addresses: 127.0.0.0/8, so the
+ * ports of one address are no limit), open at a given rate (--rate), and
+ * an idle run can report as soon as its connections are open and then
+ * hold them (--hold), printing how many are still open whenever that
+ * changes, until the server has closed them all or wsbench gets SIGTERM.
+ * Idle runs also report the establishment curve: handshakes and server
+ * CPU per second.
+ *
  * With --deflate it offers permessage-deflate (RFC 7692) as a browser
  * does, with context takeover both ways, and really compresses what it
  * sends and inflates what it receives with zlib, so that both of the
@@ -56,7 +65,11 @@
 #define BENCH_HS_BYTES        4096
 #define BENCH_IOV_MAX         64
 #define BENCH_POOL_SPREAD     65536 /* message starts vary over this span */
-#define BENCH_CONNECT_TIMEOUT 60.0  /* seconds for every connection to open */
+#define BENCH_CONNECT_TIMEOUT 60.0  /* seconds for every connection to open,
+                                     * plus the time --rate or 1,000 per
+                                     * second takes to start them */
+#define BENCH_EST_MAX         86400 /* per-second establishment samples */
+#define BENCH_HOLD_PRINT_S    0.05  /* --hold: at most one count per 50 ms */
 #define BENCH_CLOSE_TIMEOUT   3.0 /* seconds for close handshakes at the end */
 
 /* RFC 6455 §1.3's example key, and the accept value it implies. */
@@ -98,6 +111,9 @@ struct bench_opts {
     int deflate_level; /* zlib level of what we send */
     bool text;         /* text messages instead of binary */
     unsigned connect_parallel;
+    unsigned source_addrs; /* 0: let the kernel pick 127.0.0.1 */
+    double rate;           /* connections started per second, 0: no limit */
+    bool hold;             /* idle: report early, hold until closed */
     pid_t pids[BENCH_MAX_PIDS]; /* processes measured as they are */
     unsigned n_pids;
     pid_t trees[BENCH_MAX_PIDS]; /* processes measured with descendants */
@@ -217,7 +233,26 @@ struct bench {
     struct bench_mem mem_after;
     unsigned mem_conns; /* connections opened between the readings */
     uint64_t rss_end_kib;
+    /* --rate: connections started since rate_t0 */
+    double rate_t0;
+    unsigned rate_started;
+    /* establishment: cumulative open connections and server CPU ticks at
+     * each whole second after est_t0, and the end of the storm */
+    double est_t0;
+    double est_end;
+    unsigned est_n;
+    unsigned est_open0;
+    uint64_t est_cpu0;
+    unsigned *est_open;
+    uint64_t *est_cpu;
+    /* --hold */
+    bool hold_reported;
+    uint64_t errors_reported;
+    unsigned hold_printed; /* the count last printed */
+    double hold_print_t;
 };
+
+static volatile sig_atomic_t bench_stop; /* SIGTERM or SIGINT arrived */
 
 static double
 now_s(void)
@@ -723,6 +758,25 @@ conn_start(struct bench *b, struct bench_conn *c)
         die("socket");
     }
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    if (b->o.source_addrs > 0) {
+        /* 127.0.0.0/8 is all loopback: source k is 127.a.b.c counted
+         * from 127.0.1.1 with c in 1..250, and each address has its own
+         * ephemeral ports, which the kernel picks at connect time. */
+        unsigned k = (unsigned)(c - b->conns) % b->o.source_addrs;
+        uint32_t host = 0x7f000000u | (((k / 250u) + 1u) << 8) | (k % 250u + 1u);
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        src.sin_addr.s_addr = htonl(host);
+#ifdef IP_BIND_ADDRESS_NO_PORT
+        setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+#endif
+        if (bind(fd, (struct sockaddr *)&src, sizeof(src)) == -1) {
+            c->fd = fd;
+            c->state = CONN_CONNECTING;
+            b->n_connecting++;
+            conn_fail(b, c, "bind");
+            return;
+        }
+    }
     c->fd = fd;
     c->state = CONN_CONNECTING;
     c->want_out = true;
@@ -1231,9 +1285,52 @@ conn_kick(struct bench *b, struct bench_conn *c)
 static void
 connect_more(struct bench *b)
 {
+    unsigned allowed = UINT32_MAX;
+    if (b->o.rate > 0) {
+        double due = (now_s() - b->rate_t0) * b->o.rate + 1.0;
+        allowed = due < (double)UINT32_MAX ? (unsigned)due : UINT32_MAX;
+    }
     while (b->next_connect < b->connect_target &&
-           b->n_connecting < b->o.connect_parallel) {
+           b->n_connecting < b->o.connect_parallel &&
+           b->rate_started < allowed) {
+        b->rate_started++;
         conn_start(b, &b->conns[b->next_connect++]);
+    }
+}
+
+/* The seconds for connect_target - next_connect connections to open. */
+static double
+connect_timeout(const struct bench *b)
+{
+    double n = (double)(b->connect_target - b->next_connect);
+    return BENCH_CONNECT_TIMEOUT + n / (b->o.rate > 0 ? b->o.rate : 1000.0);
+}
+
+/* Establishment: a sample at each whole second of the storm. */
+static void
+est_begin(struct bench *b)
+{
+    b->est_t0 = now_s();
+    b->est_n = 0;
+    b->est_open0 = b->n_open;
+    b->est_cpu0 = server_cpu_ticks(b);
+}
+
+static void
+est_sample(struct bench *b, double t, bool last)
+{
+    if (b->est_open == NULL) {
+        return;
+    }
+    while (b->est_n < BENCH_EST_MAX &&
+           (last || t >= b->est_t0 + (double)(b->est_n + 1))) {
+        b->est_open[b->est_n] = b->n_open;
+        b->est_cpu[b->est_n] = server_cpu_ticks(b);
+        b->est_n++;
+        if (last) {
+            b->est_end = t;
+            return;
+        }
     }
 }
 
@@ -1289,15 +1386,24 @@ close_all(struct bench *b)
     }
 }
 
+static void report(const struct bench *b);
+
 /* Moves the run on when the current phase is over. */
 static void
 step(struct bench *b)
 {
     double t = now_s();
 
+    if (bench_stop && b->phase != PHASE_CLOSE) {
+        close_all(b);
+        return;
+    }
     switch (b->phase) {
     case PHASE_CONNECT:
         connect_more(b);
+        if (b->o.mode == MODE_IDLE && b->connect_target == b->n_conns) {
+            est_sample(b, t, false);
+        }
         if (b->next_connect < b->connect_target || b->n_connecting > 0) {
             if (t > b->phase_end) {
                 fprintf(stderr, "wsbench: connections did not open in time\n");
@@ -1320,6 +1426,9 @@ step(struct bench *b)
                 }
             }
         } else {
+            if (b->connect_target == b->n_conns) {
+                est_sample(b, t, true);
+            }
             phase_set(b, PHASE_SETTLE, b->o.warmup_s);
         }
         return;
@@ -1332,13 +1441,25 @@ step(struct bench *b)
              * allocations are made. The baseline, then the rest. */
             b->mem_base = server_mem(b);
             b->connect_target = b->n_conns;
-            phase_set(b, PHASE_CONNECT, BENCH_CONNECT_TIMEOUT);
+            phase_set(b, PHASE_CONNECT, connect_timeout(b));
             window_open(b);
+            b->rate_t0 = now_s();
+            b->rate_started = 0;
+            est_begin(b);
         } else {
             b->mem_after = server_mem(b);
             b->mem_conns = b->n_open > 0 ? b->n_open - 1 : 0;
             window_close(b);
             phase_set(b, PHASE_HOLD, b->o.duration_s);
+            if (b->o.hold) {
+                b->errors_reported =
+                    b->mismatches + b->protocol_errors + b->n_failed;
+                report(b);
+                fflush(stdout);
+                b->hold_reported = true;
+                b->hold_printed = b->n_open;
+                b->hold_print_t = t;
+            }
         }
         return;
     case PHASE_WARMUP:
@@ -1355,7 +1476,14 @@ step(struct bench *b)
         }
         return;
     case PHASE_HOLD:
-        if (t >= b->phase_end) {
+        if (b->o.hold && b->n_open != b->hold_printed &&
+            (t >= b->hold_print_t + BENCH_HOLD_PRINT_S || b->n_open == 0)) {
+            printf("{\"t\": %.3f, \"open\": %u}\n", t, b->n_open);
+            fflush(stdout);
+            b->hold_printed = b->n_open;
+            b->hold_print_t = t;
+        }
+        if (t >= b->phase_end || bench_stop || b->n_open == 0) {
             close_all(b);
         }
         return;
@@ -1381,7 +1509,8 @@ run(struct bench *b)
     struct epoll_event evs[256];
 
     b->connect_target = b->o.mode == MODE_IDLE ? 1 : b->n_conns;
-    phase_set(b, PHASE_CONNECT, BENCH_CONNECT_TIMEOUT);
+    b->rate_t0 = now_s();
+    phase_set(b, PHASE_CONNECT, connect_timeout(b));
     while (!run_over(b)) {
         step(b);
         if (run_over(b)) {
@@ -1438,6 +1567,38 @@ json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* The establishment curve, as more keys of the idle JSON object: the
+ * handshakes completed in each second of the storm (the last one
+ * partial), the server CPU in each, and the server CPU per handshake over
+ * the whole storm. */
+static void
+report_establishment(const struct bench *b, double tick)
+{
+    unsigned open_prev = b->est_open0;
+    uint64_t cpu_prev = b->est_cpu0;
+    unsigned n = b->est_n > 0 ? b->est_open[b->est_n - 1] - b->est_open0 : 0;
+    uint64_t cpu = b->est_n > 0 ? b->est_cpu[b->est_n - 1] - b->est_cpu0 : 0;
+    double secs = b->est_n > 0 ? b->est_end - b->est_t0 : 0;
+
+    printf(", \"source_addresses\": %u, \"rate\": %.0f, \"establish_s\": "
+           "%.3f, \"handshakes\": %u, \"handshakes_per_s_mean\": %.0f, "
+           "\"server_cpu_us_per_handshake\": %.1f, \"handshakes_per_s\": [",
+           b->o.source_addrs, b->o.rate, secs, n,
+           secs > 0 ? (double)n / secs : 0.0,
+           n > 0 ? (double)cpu / tick * 1e6 / n : 0.0);
+    for (unsigned i = 0; i < b->est_n; i++) {
+        printf("%s%u", i > 0 ? ", " : "", b->est_open[i] - open_prev);
+        open_prev = b->est_open[i];
+    }
+    printf("], \"server_cpu_ms_per_s\": [");
+    for (unsigned i = 0; i < b->est_n; i++) {
+        printf("%s%.0f", i > 0 ? ", " : "",
+               (double)(b->est_cpu[i] - cpu_prev) * 1e3 / tick);
+        cpu_prev = b->est_cpu[i];
+    }
+    printf("]");
+}
+
 static void
 report(const struct bench *b)
 {
@@ -1478,9 +1639,11 @@ report(const struct bench *b)
         printf(", \"rss_base_kib\": %" PRIu64 ", \"rss_after_kib\": %" PRIu64
                ", \"rss_bytes_per_conn\": %.1f, \"pss_bytes_per_conn\": %.1f, "
                "\"server_cpu_us_per_conn\": %.1f, \"measured_pids\": %u, "
-               "\"errors\": %" PRIu64 "}\n",
+               "\"errors\": %" PRIu64,
                b->mem_base.rss_kib, b->mem_after.rss_kib, rss, pss, cpu_us,
                b->n_measured, errors);
+        report_establishment(b, tick);
+        printf("}\n");
         return;
     }
     double rate = (double)b->msgs / secs;
@@ -1545,7 +1708,16 @@ usage(FILE *f)
         "  --server-tree PID    ... with all its descendants "
         "(repeatable)\n"
         "  --label NAME         name of the server in the output\n"
-        "  --connect-parallel N connections opening at once (256)\n");
+        "  --connect-parallel N connections opening at once (256)\n"
+        "  --rate R             connections started per second (0: as fast\n"
+        "                       as --connect-parallel allows)\n"
+        "  --source-addresses N bind connections round robin to N loopback\n"
+        "                       addresses from 127.0.1.1 (0: the kernel's "
+        "pick)\n"
+        "  --hold               idle: report once the connections are open,\n"
+        "                       then hold them (up to -d seconds, until\n"
+        "                       SIGTERM or until the server has closed them\n"
+        "                       all), printing {\"t\", \"open\"} on changes\n");
 }
 
 static bool
@@ -1612,6 +1784,9 @@ parse_args(struct bench_opts *o, int argc, char **argv)
         OPT_TREE,
         OPT_LABEL,
         OPT_PARALLEL,
+        OPT_RATE,
+        OPT_SOURCES,
+        OPT_HOLD,
     };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, OPT_HOST},
@@ -1631,6 +1806,9 @@ parse_args(struct bench_opts *o, int argc, char **argv)
         {"server-tree", required_argument, NULL, OPT_TREE},
         {"label", required_argument, NULL, OPT_LABEL},
         {"connect-parallel", required_argument, NULL, OPT_PARALLEL},
+        {"rate", required_argument, NULL, OPT_RATE},
+        {"source-addresses", required_argument, NULL, OPT_SOURCES},
+        {"hold", no_argument, NULL, OPT_HOLD},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -1728,6 +1906,15 @@ parse_args(struct bench_opts *o, int argc, char **argv)
         case OPT_PARALLEL:
             o->connect_parallel = parse_uint(optarg, "connect-parallel", 65536);
             break;
+        case OPT_RATE:
+            o->rate = (double)parse_uint(optarg, "rate", 10000000);
+            break;
+        case OPT_SOURCES:
+            o->source_addrs = parse_uint(optarg, "source-addresses", 60000);
+            break;
+        case OPT_HOLD:
+            o->hold = true;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -1739,6 +1926,10 @@ parse_args(struct bench_opts *o, int argc, char **argv)
     if (optind != argc || o->port == 0 || o->n_conns == 0 || o->depth == 0 ||
         o->connect_parallel == 0) {
         usage(stderr);
+        exit(2);
+    }
+    if (o->hold && o->mode != MODE_IDLE) {
+        fprintf(stderr, "wsbench: --hold needs --mode idle\n");
         exit(2);
     }
     if (o->mode == MODE_PINGPONG) {
@@ -1765,6 +1956,13 @@ raise_fd_limit(unsigned n_conns)
                 (unsigned long long)rl.rlim_cur, n_conns);
         exit(2);
     }
+}
+
+static void
+on_stop(int sig)
+{
+    (void)sig;
+    bench_stop = 1;
 }
 
 int
@@ -1800,8 +1998,21 @@ main(int argc, char **argv)
     }
     b->rbuf = xcalloc(1, BENCH_RBUF_BYTES);
     b->zout = xcalloc(1, BENCH_ZOUT_BYTES);
+    if (b->o.mode == MODE_IDLE) {
+        b->est_open = xcalloc(BENCH_EST_MAX, sizeof(*b->est_open));
+        b->est_cpu = xcalloc(BENCH_EST_MAX, sizeof(*b->est_cpu));
+    }
+    struct sigaction sa = {.sa_handler = on_stop};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
     pool_init(b);
     run(b);
+    if (b->hold_reported) {
+        /* Reported when the connections were open; what the server did
+         * to them afterwards is the point of holding them. */
+        return b->errors_reported > 0 ? 1 : 0;
+    }
     report(b);
     return b->mismatches + b->protocol_errors + b->n_failed > 0 ? 1 : 0;
 }

@@ -9,7 +9,7 @@
 (function () {
   const TOKEN_KEY = 'wsd-admin-token';
   const HISTORY_MS = 15 * 60 * 1000; // the charts' span
-  const CASE_WINDOW = 200; // case ids per page of the case table
+  const CASE_WINDOW = 200; // records per page of the case table
   const CAMPAIGN_PAGES = 100; // /v1/cases pages of 1000, at most
 
   let token = sessionStorage.getItem(TOKEN_KEY);
@@ -17,8 +17,12 @@
   let stream = null; // the AbortController of the running /v1/events
   let charts = null;
   let lastSnapshot = null;
-  let caseEnd = null; // the newest id of the case table's window; null: now
-  let shownEnd = 0; // the newest id of the window shown
+  // The case table's page: the newest records held below this id; null:
+  // the newest of all. Records, not ids: with every record in use by an
+  // open connection, the newest ids have none (they are unrecorded).
+  let caseBefore = null;
+  let shownFirst = 0; // the oldest and newest id on the page shown
+  let shownLast = 0;
 
   const $ = (id) => document.getElementById(id);
 
@@ -347,8 +351,9 @@
     $('t-unclean').textContent = num(tot.unclean);
     $('t-unopened').textContent = num(tot.unopened);
     const opened = tot.accepted - tot.unopened;
-    $('t-deflate').textContent = num(tot.deflateNegotiated) +
-      (opened > 0 ? ' (' + Math.round((100 * tot.deflateNegotiated) / opened) + '%)' : '');
+    const share = (n) => num(n) + (opened > 0 ? ' (' + Math.round((100 * n) / opened) + '%)' : '');
+    $('t-deflate').textContent = share(tot.deflateNegotiated);
+    $('t-tls').textContent = share(tot.tlsOpened);
 
     const codes = new Set([
       ...Object.keys(tot.closeCodesSent),
@@ -508,10 +513,10 @@
   async function loadCases() {
     try {
       const lastId = (await apiJson('/v1/stats')).cases.lastId;
-      const atNewest = caseEnd === null || caseEnd >= lastId;
-      const end = atNewest ? lastId : caseEnd;
-      const after = Math.max(0, end - CASE_WINDOW);
-      const doc = await apiJson('/v1/cases?after=' + after + '&limit=' + CASE_WINDOW);
+      const atNewest = caseBefore === null || caseBefore > lastId;
+      const before = atNewest ? lastId + 1 : caseBefore;
+      const doc = await apiJson('/v1/cases?before=' + before + '&limit=' + CASE_WINDOW);
+      const held = doc.cases;
       const f = {
         agent: $('f-agent').value.trim().toLowerCase(),
         case: $('f-case').value.trim().toLowerCase(),
@@ -520,13 +525,17 @@
       };
       const shown = doc.cases.filter((c) => matches(c, f)).reverse();
       fillBody('case-table', shown.map(caseRow));
+      shownFirst = held.length ? held[0].id : before;
+      shownLast = held.length ? held[held.length - 1].id : before - 1;
+      const unrecorded = atNewest && lastId > shownLast
+        ? '; ' + num(lastId - shownLast) + ' newer unrecorded (every record was in use)' : '';
       $('page-info').textContent = lastId === 0 ? 'no case yet'
-        : 'ids ' + (after + 1) + '–' + end + ' of ' + lastId + ': ' +
-          shown.length + ' shown of ' + doc.cases.length + ' held';
-      $('page-older').disabled = after === 0;
+        : held.length === 0 ? 'no record held below id ' + before + ' of ' + lastId
+          : 'ids ' + shownFirst + '–' + shownLast + ' of ' + lastId + ': ' +
+            shown.length + ' shown of ' + held.length + ' held' + unrecorded;
+      $('page-older').disabled = !doc.more;
       $('page-newer').disabled = atNewest;
-      caseEnd = atNewest ? null : end;
-      shownEnd = end;
+      caseBefore = atNewest ? null : before;
     } catch (e) {
       if (e instanceof Unauthorized) {
         askToken(true);
@@ -544,11 +553,18 @@
     $(id).addEventListener('change', loadCases);
   }
   $('page-older').addEventListener('click', () => {
-    caseEnd = Math.max(0, shownEnd - CASE_WINDOW);
+    caseBefore = shownFirst;
     loadCases();
   });
-  $('page-newer').addEventListener('click', () => {
-    caseEnd = shownEnd + CASE_WINDOW;
+  $('page-newer').addEventListener('click', async () => {
+    // The page after the one shown: its newest record bounds it.
+    try {
+      const doc = await apiJson('/v1/cases?after=' + shownLast + '&limit=' + CASE_WINDOW);
+      caseBefore = doc.more && doc.cases.length
+        ? doc.cases[doc.cases.length - 1].id + 1 : null;
+    } catch (e) {
+      caseBefore = null;
+    }
     loadCases();
   });
   function openRow(ev) {

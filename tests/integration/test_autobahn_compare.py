@@ -21,11 +21,11 @@ import json
 import os
 import shutil
 import socket
-import struct
 import subprocess
 import tempfile
 
 import wsdtest
+from farend import FarEnd
 from wsdtest import Tap, html5_errors
 
 SRC = os.environ.get("WSD_SRCDIR", os.path.join(os.path.dirname(__file__),
@@ -286,131 +286,16 @@ def t_planted(tmp):
 
 # A live wsd, and a client that writes its own side ----------------------------
 
-def log_payload(data):
-    """A payload as the testsuite's wire log shows it: its text, " ..."
-    after the first 64 bytes of a longer one; "0x" and hex when it is not
-    UTF-8."""
-    head = data[:64] if len(data) > 60 else data
-    more = " ..." if len(data) > 60 else ""
-    try:
-        return head.decode("utf-8") + more
-    except UnicodeDecodeError:
-        return "0x" + head.hex() + more
-
-
-def count(stats, key):
-    stats[str(key)] = stats.get(str(key), 0) + 1
-
-
-class Side:
-    """One client connection that keeps its own report in the testsuite's
-    per-case format (isServer false): its heads, its octets by the size of
-    each send and receive, its frames by opcode, its wire log rows (TO, RO,
-    TF, RF) and how it closed."""
-
-    def __init__(self, port, case_id, extra=()):
-        self.r = {
-            "agent": "pyclient", "id": case_id, "case": int(case_id),
-            "isServer": False, "createWirelog": True, "createStats": True,
-            "wirelog": [], "rxOctetStats": {}, "txOctetStats": {},
-            "rxFrameStats": {}, "txFrameStats": {},
-            "closedByMe": False, "failedByMe": False, "droppedByMe": False,
-            "wasClean": False, "wasNotCleanReason": None,
-            "wasOpenHandshakeTimeout": False,
-            "wasCloseHandshakeTimeout": False,
-            "localCloseCode": None, "localCloseReason": None,
-            "remoteCloseCode": None, "remoteCloseReason": None,
-        }
-        self.buf = b""
-        self.s = wsdtest.connect(port)
-        request = wsdtest.handshake_request(extra=extra)
-        self.r["httpRequest"] = request.decode()
-        self.send(request)
-        while b"\r\n\r\n" not in self.buf:
-            self.recv()
-        head, _, self.buf = self.buf.partition(b"\r\n\r\n")
-        self.r["httpResponse"] = head.decode() + "\r\n\r\n"
-
-    def send(self, data):
-        self.s.sendall(data)
-        count(self.r["txOctetStats"], len(data))
-        self.r["wirelog"].append(["TO", [len(data), data[:32].hex()], False])
-
-    def recv(self):
-        data = self.s.recv(65536)
-        if data:
-            count(self.r["rxOctetStats"], len(data))
-            self.r["wirelog"].append(["RO", [len(data), data[:32].hex()]])
-        self.buf += data
-        return data
-
-    def send_frame(self, opcode, payload, fin=True):
-        mask = os.urandom(4)
-        count(self.r["txFrameStats"], opcode)
-        self.r["wirelog"].append(["TF", [len(payload), log_payload(payload)],
-                                  opcode, fin, 0, mask.hex(), None, None,
-                                  False])
-        self.send(wsdtest.frame(opcode, payload, fin=fin, key=mask))
-
-    def recv_frame(self):
-        """The next server frame: (opcode, fin, payload)."""
-        while True:
-            if len(self.buf) >= 2:
-                n = self.buf[1] & 0x7f
-                at = 2 + (2 if n == 126 else 8 if n == 127 else 0)
-                if n >= 126 and len(self.buf) >= at:
-                    n = int.from_bytes(self.buf[2:at], "big")
-                if len(self.buf) >= at + n:
-                    b0 = self.buf[0]
-                    payload = self.buf[at:at + n]
-                    self.buf = self.buf[at + n:]
-                    op, fin = b0 & 0x0f, bool(b0 & 0x80)
-                    count(self.r["rxFrameStats"], op)
-                    self.r["wirelog"].append(
-                        ["RF", [len(payload), log_payload(payload)], op, fin,
-                         (b0 >> 4) & 7, False, None])
-                    return op, fin, payload
-            if not self.recv():
-                raise EOFError("the server closed inside a frame")
-
-    def close(self, code=1000, reason=b""):
-        """Closes first, as the testsuite does, and waits for wsd to
-        answer and to close TCP, as is the server's duty."""
-        self.r["closedByMe"] = True
-        self.r["localCloseCode"] = code
-        self.r["localCloseReason"] = reason.decode() or None
-        self.send_frame(8, struct.pack("!H", code) + reason)
-        while True:
-            op, _, payload = self.recv_frame()
-            if op == 8:
-                break
-        if len(payload) >= 2:
-            self.r["remoteCloseCode"] = struct.unpack("!H", payload[:2])[0]
-            self.r["remoteCloseReason"] = payload[2:].decode() or None
-        for _ in range(64):
-            if not self.recv():
-                break
-        self.s.close()
-        self.r["wasClean"] = True
-
-    def write(self, folder, index):
-        name = "pyclient_case_%s.json" % self.r["id"]
-        save(os.path.join(folder, name), self.r)
-        index.setdefault("pyclient", {})[self.r["id"]] = {
-            "behavior": "OK", "behaviorClose": "OK", "duration": 0,
-            "remoteCloseCode": self.r["remoteCloseCode"], "reportfile": name}
-
-
 def drive(port, folder):
     """Three connections, each writing its side into folder."""
     index = {}
-    a = Side(port, "1")
+    a = FarEnd(port, "1")
     a.send_frame(1, b"hello, compare")
     a.recv_frame()
     a.close()
     a.write(folder, index)
 
-    b = Side(port, "2")
+    b = FarEnd(port, "2")
     b.send_frame(1, b"frag", fin=False)
     b.send_frame(9, b"are you there")
     b.send_frame(0, b"mented", fin=True)
@@ -422,7 +307,7 @@ def drive(port, folder):
     b.write(folder, index)
 
     # A text payload with a NUL: valid UTF-8, so shown as text ("\u0000").
-    c = Side(port, "3")
+    c = FarEnd(port, "3")
     c.send_frame(1, b"nul\x00inside")
     c.recv_frame()
     c.close()
@@ -501,6 +386,17 @@ def t_live(tmp):
                "live: an echo re-fragmented on the way is named", out + err)
         save(os.path.join(folder, "pyclient_case_1.json"), doc)
 
+        # The WebSocket port instead of the admin endpoint: an HTTP
+        # server, but not wsd's admin endpoint (last: wsd records the
+        # request it refuses).
+        ws_url = "http://127.0.0.1:%d" % w.port
+        rc, out, err = run(folder, ws_url, "--token-file", token)
+        tap.ok(rc == 2 and ("%s/v1/cases?key=" % ws_url) in err and
+               "no case list: is this a wsd admin endpoint?" in err and
+               "Traceback" not in err,
+               "live: the WebSocket port given as the endpoint: exit status "
+               "2, naming the URL", err)
+
 
 # Bad input ------------------------------------------------------------------------
 
@@ -517,6 +413,8 @@ def t_bad_input(tmp):
     bad("no report folder", [nowhere, wsd_side],
         "%s/index.json: No such file or directory" % nowhere)
     bad("no SOURCE", [DATA], "a SOURCE is required")
+    bad("a SOURCE folder that is not there", [DATA, nowhere],
+        "%s/index.json: No such file or directory" % nowhere)
     bad("an unknown option", [DATA, wsd_side, "--frobnicate"],
         "unknown option --frobnicate")
 
@@ -527,6 +425,16 @@ def t_bad_input(tmp):
         f.write(text[:len(text) // 2])
     bad("a truncated index.json", [c.ab, c.wsd],
         "%s/index.json: not JSON (truncated?)" % c.ab)
+
+    # What the testsuite writes when its servers refused every connection.
+    empty = os.path.join(tmp, "empty")
+    os.mkdir(empty)
+    save(os.path.join(empty, "index.json"), {})
+    bad("a report folder with no case", [empty, wsd_side],
+        "%s/index.json: no case in it, so nothing to compare" % empty)
+    save(os.path.join(empty, "index.json"), {"wsd": {}})
+    bad("a report folder whose agent has no case", [empty, wsd_side],
+        "%s/index.json: no case in it, so nothing to compare" % empty)
 
     c = Copy(tmp)
     path = c.case_file("2.10")

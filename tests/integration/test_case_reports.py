@@ -15,7 +15,6 @@ Only loopback and kernel-chosen ports.
 """
 import asyncio
 import json
-import os
 import random
 import urllib.parse
 

@@ -11,7 +11,6 @@ Only loopback and kernel-chosen ports; every wsd stopped.
 """
 import base64
 import hashlib
-import json
 import re
 
 import wsdtest

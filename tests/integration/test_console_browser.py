@@ -20,8 +20,6 @@ chromedriver), against a wsd that asks for a token:
 
 Only loopback and kernel-chosen ports; the browser and every wsd stopped.
 """
-import json
-import os
 
 import wsdbrowser
 import wsdtest
@@ -117,6 +115,9 @@ def t_overview(_, b, url, wsd, port):
                     ("unopened", "unopened"), ("peak", "peak")))
     tap.ok(wait(same), "overview: the totals of /v1/stats",
            ([tile(b, k) for k in ("active", "accepted", "clean")], want))
+    shares = [tile(b, k).split(" ")[0] for k in ("deflate", "tls")]
+    tap.eq(shares, [str(want["deflateNegotiated"]), str(want["tlsOpened"])],
+           "overview: the deflate and TLS tiles count as /v1/stats does")
     socks = [wsdtest.open_ws(wsd.port, "/ws?case=live&agent=overview")
              for _ in range(3)]
     try:
@@ -301,6 +302,38 @@ def t_no_token(_, b):
         b.get("about:blank")  # the stream ends before the daemon does
 
 
+def t_unrecorded(_, b):
+    """Every record in use by an open connection: the newest ids have no
+    record, and the case table shows the newest records held, not an
+    empty page of the newest ids (more of them than a page's 200)."""
+    with wsdtest.Wsd(tap, ["--stats_cases", "4"], workers=1) as other:
+        socks = [wsdtest.open_ws(other.port, "/ws?case=held&agent=U")
+                 for _ in range(210)]
+        try:
+            b.get("http://127.0.0.1:%d/#cases" % wsdtest.admin_port(other))
+
+            def rows():
+                return b.js("return Array.from(document.querySelectorAll("
+                            "'#case-table tbody tr')).map(r => r.dataset.id)")
+            tap.ok(wait(lambda: len(rows() or []) == 4),
+                   "unrecorded: the table lists the four records held",
+                   rows())
+            tap.eq(rows(), ["4", "3", "2", "1"],
+                   "unrecorded: ids 4 to 1, newest first")
+            info = text(b, "page-info") or ""
+            tap.ok("ids 1–4 of 210" in info and "206 newer unrecorded" in info,
+                   "unrecorded: the page says ids 5 to 210 have no record",
+                   info)
+            tap.eq(b.js("return document.getElementById('page-older')"
+                        ".disabled"), True,
+                   "unrecorded: nothing older to page to")
+            no_errors(b, "unrecorded")
+        finally:
+            for s in socks:
+                close_clean(s)
+            b.get("about:blank")
+
+
 def luminance(css):
     """Relative luminance of an rgb()/rgba() colour."""
     parts = css[css.index("(") + 1:css.index(")")].split(",")
@@ -360,6 +393,7 @@ def main():
             cases("cases", t_cases, b, url, port)
             cases("campaign", t_campaign, b, url, port)
             cases("no token", t_no_token, b)
+            cases("unrecorded", t_unrecorded, b)
         finally:
             b.close()
         cases("phone, dark", t_phone_dark, url)

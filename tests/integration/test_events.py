@@ -10,7 +10,6 @@ nothing, which wsd drops without its memory growing.
 Only loopback and kernel-chosen ports; every wsd and socket stopped.
 """
 import json
-import socket
 import threading
 
 import wsdtest

@@ -435,13 +435,17 @@ def t_tls_deflate_timeouts(w, port):
     tap.eq(wsdtest.metric(families, "wsd_deflate_negotiated_total"), 1,
            "metrics: wsd_deflate_negotiated_total counts the deflate "
            "WebSocket alone")
+    tap.eq(wsdtest.metric(families, "wsd_tls_opened_total"), 1,
+           "metrics: wsd_tls_opened_total counts the wss:// WebSocket "
+           "alone (not the failed or plain ones on its port)")
     t = wsdtest.admin_stats(port)["totals"]
     tap.eq(t["wrongProtocol"], {"tlsOnPlainPort": 0, "plainOnTlsPort": 1},
            "/v1/stats: plain HTTP to the TLS port is a wrong protocol, not "
            "a failed TLS handshake")
-    tap.eq((t["tlsHandshakesFailed"], t["deflateNegotiated"], t["timeouts"]),
-           (1, 1, got), "/v1/stats: tlsHandshakesFailed, deflateNegotiated, "
-                        "timeouts")
+    tap.eq((t["tlsHandshakesFailed"], t["deflateNegotiated"], t["tlsOpened"],
+            t["timeouts"]),
+           (1, 1, 1, got), "/v1/stats: tlsHandshakesFailed, "
+                           "deflateNegotiated, tlsOpened, timeouts")
 
 
 def t_idle(w, port):

@@ -15,10 +15,8 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
-import time
 import urllib.parse
 import urllib.request
 
@@ -28,6 +26,10 @@ from wsdtest import timeout
 tap = wsdtest.Tap()
 
 PROMETHEUS = os.environ.get("PROMETHEUS") or shutil.which("prometheus")
+PROMTOOL = os.environ.get("PROMTOOL") or shutil.which("promtool")
+CONTRIB = os.path.join(os.environ.get("WSD_SRCDIR") or os.path.join(
+    os.path.dirname(__file__), "..", ".."), "contrib", "prometheus",
+    "prometheus.yml")
 
 
 def full_connection(port):
@@ -38,16 +40,6 @@ def full_connection(port):
         wsdtest.send_close(s, 1000)
         wsdtest.read_close(s)
         wsdtest.drain_until_eof(s, 3)
-    finally:
-        s.close()
-
-
-def free_port():
-    """A loopback port the kernel picked: bound to port 0, then closed."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
     finally:
         s.close()
 
@@ -76,26 +68,31 @@ def query(port, expr):
     return float(result[0]["value"][1])
 
 
-class Prometheus:
-    """Prometheus scraping targets ("HOST:PORT" of admin endpoints) every
-    second, in a scratch directory; a context manager that stops it by
-    its pid."""
+def config_for(targets):
+    """A configuration scraping targets ("HOST:PORT" of admin endpoints)
+    every second."""
+    return ("global:\n"
+            "  scrape_interval: 1s\n"
+            "  scrape_timeout: 1s\n"
+            "scrape_configs:\n"
+            "  - job_name: wsd\n"
+            "    static_configs:\n"
+            "      - targets: [%s]\n" % ", ".join("'%s'" % t for t in targets))
 
-    def __init__(self, targets):
+
+class Prometheus:
+    """Prometheus with the configuration config (config_for's, or another
+    text), in a scratch directory; a context manager that stops it by its
+    pid."""
+
+    def __init__(self, config):
         self.dir = tempfile.mkdtemp(prefix="wsd-prometheus-")
-        self.port = free_port()
+        self.port = wsdtest.free_port()
         self.proc = None
         self.log_path = os.path.join(self.dir, "prometheus.log")
-        conf = os.path.join(self.dir, "prometheus.yml")
+        self.config_path = conf = os.path.join(self.dir, "prometheus.yml")
         with open(conf, "w") as f:
-            f.write("global:\n"
-                    "  scrape_interval: 1s\n"
-                    "  scrape_timeout: 1s\n"
-                    "scrape_configs:\n"
-                    "  - job_name: wsd\n"
-                    "    static_configs:\n"
-                    "      - targets: [%s]\n" %
-                    ", ".join("'%s'" % t for t in targets))
+            f.write(config)
         self.args = [PROMETHEUS, "--config.file=" + conf,
                      "--storage.tsdb.path=" + os.path.join(self.dir, "data"),
                      "--web.listen-address=127.0.0.1:%d" % self.port,
@@ -138,7 +135,7 @@ def t_scrape(a, b):
                for w in counts)
     tap.eq(want, 7, "the two daemons accepted 3 and 4 connections")
     targets = ["127.0.0.1:%d" % admin[w] for w in counts]
-    with Prometheus(targets) as p:
+    with Prometheus(config_for(targets)) as p:
         ready = wsdtest.wait_until(
             lambda: p.proc.poll() is None and
             api(p.port, "/api/v1/status/buildinfo") is not None, 60,
@@ -172,6 +169,94 @@ def t_scrape(a, b):
                "prometheus: both daemons' workers have process_max_fds")
 
 
+def contrib_config(targets, token_file):
+    """contrib/prometheus/prometheus.yml with the test's targets and
+    token file, scraping every second; each text replaced must be there
+    once, so that the file cannot drift from what is tested."""
+    with open(CONTRIB, encoding="utf-8") as f:
+        text = f.read()
+    subs = [("  scrape_interval: 15s\n",
+             "  scrape_interval: 1s\n  scrape_timeout: 1s\n"),
+            ("/etc/prometheus/wsd-admin-token", token_file),
+            ("          - 10.0.0.11:8890\n          - 10.0.0.12:8890\n",
+             "".join("          - %s\n" % t for t in targets))]
+    for old, new in subs:
+        if text.count(old) != 1:
+            raise ValueError("%s no longer holds %r once" % (CONTRIB, old))
+        text = text.replace(old, new)
+    return text
+
+
+def targets_health(p):
+    """{scrape URL: (health, last error)} of Prometheus p's targets."""
+    doc = api(p.port, "/api/v1/targets")
+    if doc is None:
+        return {}
+    return {t["scrapeUrl"]: (t["health"], t.get("lastError"))
+            for t in doc["data"]["activeTargets"]}
+
+
+def worker_fd_limits(w):
+    """The soft RLIMIT_NOFILE of each of w's workers, from /proc."""
+    out = []
+    for pid in w.workers():
+        with open("/proc/%d/limits" % pid) as f:
+            for line in f:
+                if line.startswith("Max open files"):
+                    out.append(int(line.split()[3]))
+    return out
+
+
+def t_contrib(a, b, tmp):
+    """contrib/prometheus/prometheus.yml, as shipped but for its targets,
+    its token file and its interval, against two daemons that take a
+    token: promtool passes it, both targets are up, the query it gives
+    for a descriptor limit below max_connections matches each worker
+    whose limit is, and the wrong token leaves both down."""
+    token = os.path.join(tmp, "token")
+    wrong = os.path.join(tmp, "wrong")
+    with open(wrong, "w") as f:
+        f.write("not-the-token\n")
+    targets = ["127.0.0.1:%d" % wsdtest.admin_port(w) for w in (a, b)]
+    with Prometheus(contrib_config(targets, token)) as p:
+        if PROMTOOL:
+            r = subprocess.run([PROMTOOL, "check", "config", p.config_path],
+                               stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True,
+                               timeout=timeout(30))
+            tap.ok(r.returncode == 0 and "SUCCESS" in r.stdout,
+                   "contrib prometheus.yml: promtool check config passes",
+                   r.stdout)
+        else:
+            tap.ok(True, "contrib prometheus.yml: promtool check config "
+                         "# SKIP the promtool command is not installed")
+        tap.ok(wsdtest.wait_until(
+            lambda: sorted(h for h, _ in targets_health(p).values()) ==
+            ["up", "up"], 60, step=0.2),
+            "contrib prometheus.yml: both instances are up, the token "
+            "sent from its file", (targets_health(p), p.log()))
+        want = sum(1 for w in (a, b) for n in worker_fd_limits(w)
+                   if n < w.max_connections)
+        expr = ('count(process_max_fds{process="worker"} < on (instance) '
+                'group_left wsd_connections_max) or vector(0)')
+        got = [None]
+
+        def counted():
+            got[0] = query(p.port, expr)
+            return got[0] == want
+        tap.ok(wsdtest.wait_until(counted, 30, step=0.2),
+               "contrib prometheus.yml: its query for a descriptor limit "
+               "below max_connections finds the %d workers whose limit is"
+               % want, (got[0], p.log()))
+    with Prometheus(contrib_config(targets, wrong)) as p:
+        tap.ok(wsdtest.wait_until(
+            lambda: [h for h, _ in targets_health(p).values()] ==
+            ["down", "down"], 60, step=0.2) and
+            all("401" in (e or "") for _, e in targets_health(p).values()),
+            "contrib prometheus.yml: with another token both are down "
+            "(HTTP 401)", (targets_health(p), p.log()))
+
+
 def main():
     if not PROMETHEUS:
         tap.ok(True, "prometheus scrapes two wsd # SKIP the prometheus "
@@ -180,6 +265,21 @@ def main():
     with wsdtest.Wsd(tap) as a:
         with wsdtest.Wsd(tap, workers=2) as b:
             wsdtest.guard(tap, "scrape", t_scrape, a, b)
+    tmp = tempfile.mkdtemp()
+    try:
+        token = os.path.join(tmp, "token")
+        with open(token, "w") as f:
+            f.write("prometheus-s3cret\n")
+        args = ["--admin_token_file", token]
+        # b's workers serve more connections than they have descriptors
+        # for: the alert the contrib file gives must find them.
+        with wsdtest.Wsd(tap, args) as a:
+            with wsdtest.Wsd(tap, args + ["--max_connections", "1000000"],
+                             workers=2) as b:
+                a.max_connections, b.max_connections = 10000, 1000000
+                wsdtest.guard(tap, "contrib", t_contrib, a, b, tmp)
+    finally:
+        shutil.rmtree(tmp)
     tap.done()
 
 

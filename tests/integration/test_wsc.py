@@ -15,7 +15,6 @@ import os
 import select
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time

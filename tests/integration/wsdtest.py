@@ -310,7 +310,12 @@ def conn_owner(sock, pids):
         return None
     if inode is None:
         return None
-    target = "socket:[%s]" % inode
+    return socket_holder({"socket:[%s]" % inode}, pids)
+
+
+def socket_holder(targets, pids):
+    """The first PID among pids with a descriptor on one of targets
+    ("socket:[INODE]" each), or None."""
     for pid in pids:
         try:
             fds = os.listdir("/proc/%d/fd" % pid)
@@ -318,11 +323,37 @@ def conn_owner(sock, pids):
             continue
         for fd in fds:
             try:
-                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == target:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in targets:
                     return pid
             except OSError:
                 pass
     return None
+
+
+def free_port():
+    """A loopback port the kernel picked: bound to port 0, then closed
+    (for programs that cannot be given port 0 themselves)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def run_compare(folder, sources, jpath, extra=()):
+    """wsd compare on folder and sources (admin URLs or folders), its JSON
+    into jpath: (status, stdout, stderr, the --json document or None)."""
+    p = subprocess.run([WSD, "compare", folder] + list(sources) +
+                       list(extra) + ["--json", jpath],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, timeout=timeout(60))
+    try:
+        with open(jpath, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        doc = None
+    return p.returncode, p.stdout, p.stderr, doc
 
 
 # The daemon ------------------------------------------------------------------

@@ -49,8 +49,13 @@ test_routes(void)
            "an empty query is no parameter");
     is_int(admin_request_parse("/v1/cases", NULL, &r, &msg), 0, "cases");
     is_int(r.route, ADMIN_ROUTE_CASES, "cases route");
-    ok(r.after == 0 && r.limit == ADMIN_CASES_DEFAULT,
-       "cases: after 0, default limit");
+    ok(r.after == 0 && r.before == 0 && r.limit == ADMIN_CASES_DEFAULT,
+       "cases: after 0, no before, default limit");
+    is_int(
+        admin_request_parse("/v1/cases", "before=90&limit=5&after=3", &r, &msg),
+        0, "before, limit and after");
+    ok(r.before == 90 && r.after == 3 && r.limit == 5,
+       "before 90, after 3, limit 5");
     is_int(admin_request_parse("/v1/cases", "", &r, &msg), 0, "empty query");
     is_int(admin_request_parse("/v1/cases", "after=7&limit=3", &r, &msg), 0,
            "after and limit");
@@ -147,21 +152,32 @@ test_refusals(void)
         {"/v1/cases", "after", 400, "after must be a case id (a whole number)"},
         {"/v1/cases", "after=%3", 400,
          "after must be a case id (a whole number)"},
+        {"/v1/cases", "before=0", 400,
+         "before must be a case id above 0 (a whole number)"},
+        {"/v1/cases", "before=", 400,
+         "before must be a case id above 0 (a whole number)"},
+        {"/v1/cases", "before=1e3", 400,
+         "before must be a case id above 0 (a whole number)"},
         {"/v1/cases", "limit=0", 400, "limit must be 1 to 1000"},
         {"/v1/cases", "limit=1001", 400, "limit must be 1 to 1000"},
         {"/v1/cases", "limit=1+", 400, "limit must be 1 to 1000"},
         {"/v1/cases", "limit=99999999999999999999999", 400,
          "limit must be 1 to 1000"},
         {"/v1/cases", "foo=1", 400,
-         "unknown query parameter: /v1/cases takes after, limit and key"},
+         "unknown query parameter: /v1/cases takes after, before, limit and "
+         "key"},
         {"/v1/cases", "limit=9&averyveryverylongkey=1", 400,
-         "unknown query parameter: /v1/cases takes after, limit and key"},
+         "unknown query parameter: /v1/cases takes after, before, limit and "
+         "key"},
         {"/v1/cases", "other=%zz", 400,
-         "unknown query parameter: /v1/cases takes after, limit and key"},
+         "unknown query parameter: /v1/cases takes after, before, limit and "
+         "key"},
         {"/v1/cases", "=", 400,
-         "unknown query parameter: /v1/cases takes after, limit and key"},
+         "unknown query parameter: /v1/cases takes after, before, limit and "
+         "key"},
         {"/v1/cases", "afterx=1", 400,
-         "unknown query parameter: /v1/cases takes after, limit and key"},
+         "unknown query parameter: /v1/cases takes after, before, limit and "
+         "key"},
         {"/v1/cases", "key=", 400,
          "key must be a Sec-WebSocket-Key (base64, '+' written %2B)"},
         {"/v1/cases", "key=a%22b", 400,

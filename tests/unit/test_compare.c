@@ -480,6 +480,26 @@ test_extensions(void)
            "client_no_context_takeover; client_max_window_bits\" -> ");
     pair_free(&p);
 
+    /* The same offer and grant under names spelled otherwise (HAProxy
+     * writes every name in lower case). */
+    p = pair_of("12.1.1");
+    edit_head(p.wsd, "httpRequest",
+              "Sec-WebSocket-Extensions:", "sec-websocket-extensions:");
+    expect(&p, "the offer's header name recased", "clientToServer",
+           "header changed",
+           "request header changed on the way: \"Sec-WebSocket-Extensions\" "
+           "spelled \"sec-websocket-extensions\"");
+    pair_free(&p);
+
+    p = pair_of("12.1.1");
+    edit_head(p.client, "httpResponse",
+              "Sec-WebSocket-Extensions:", "sec-websocket-extensions:");
+    expect(&p, "the grant's header name recased", "serverToClient",
+           "header changed",
+           "response header changed on the way: \"Sec-WebSocket-Extensions\" "
+           "spelled \"sec-websocket-extensions\"");
+    pair_free(&p);
+
     /* Spacing is no change to an offer. */
     p = pair_of("12.1.1");
     edit_head(p.wsd, "httpRequest", "permessage-deflate; client_no",

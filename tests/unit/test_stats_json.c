@@ -444,6 +444,7 @@ make_snapshot(void)
     t->tls_failed = 2;
     t->deflate = 4;
     t->case_log_write_errors = 5;
+    t->tls = 3;
     t->timeouts[STATS_TIMEOUT_HANDSHAKE] = 1;
     t->timeouts[STATS_TIMEOUT_CLOSE] = 2;
     t->timeouts[STATS_TIMEOUT_PING] = 3;
@@ -478,6 +479,7 @@ make_snapshot(void)
     t->wrong_protocol[STATS_WRONG_TLS_ON_PLAIN] = 1;
     t->wrong_protocol[STATS_WRONG_PLAIN_ON_TLS] = 2;
     t->case_log_write_errors = 2;
+    t->tls = 1;
 
     memset(&s, 0, sizeof(s));
     s.version = "0.1.0-test";
@@ -579,7 +581,7 @@ test_stats(void)
            "\"503\":0,\"other\":2},"
            "\"rxFrames\":112,\"rxMessages\":101,\"rxOctets\":5700,"
            "\"timeouts\":{\"close\":2,\"handshake\":1,\"idle\":4,"
-           "\"ping\":3},\"tlsHandshakesFailed\":2,"
+           "\"ping\":3},\"tlsHandshakesFailed\":2,\"tlsOpened\":4,"
            "\"txFrames\":110,\"txMessages\":100,\"txOctets\":4600,"
            "\"unclean\":6,\"unopened\":3,\"unrecorded\":1,"
            "\"wrongProtocol\":{\"plainOnTlsPort\":2,\"tlsOnPlainPort\":8}}");
@@ -604,7 +606,7 @@ test_stats(void)
            "\"503\":0,\"other\":2},"
            "\"rxFrames\":110,\"rxMessages\":100,\"rxOctets\":5000,"
            "\"timeouts\":{\"close\":2,\"handshake\":1,\"idle\":4,"
-           "\"ping\":3},\"tlsHandshakesFailed\":2,"
+           "\"ping\":3},\"tlsHandshakesFailed\":2,\"tlsOpened\":3,"
            "\"txFrames\":108,\"txMessages\":99,\"txOctets\":4000,"
            "\"unclean\":2,\"unopened\":3,\"unrecorded\":1,"
            "\"wrongProtocol\":{\"plainOnTlsPort\":0,\"tlsOnPlainPort\":7}}");
@@ -769,6 +771,8 @@ test_prometheus(void)
         "\nwsd_closes_total{worker=\"0\",outcome=\"unopened\"} 3\n",
         "\nwsd_tls_handshakes_failed_total{worker=\"0\"} 2\n",
         "\nwsd_deflate_negotiated_total{worker=\"0\"} 4\n",
+        "\nwsd_tls_opened_total{worker=\"0\"} 3\n",
+        "\nwsd_tls_opened_total{worker=\"1\"} 1\n",
         "\nwsd_timeouts_total{worker=\"0\",kind=\"handshake\"} 1\n",
         "\nwsd_timeouts_total{worker=\"0\",kind=\"idle\"} 4\n",
         "\nwsd_timeouts_total{worker=\"1\",kind=\"ping\"} 0\n",

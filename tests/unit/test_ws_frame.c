@@ -429,7 +429,7 @@ test_mask_rfc(void)
 static void
 test_mask_words(void)
 {
-    enum { GUARD = 16, MAX_LEN = 300 };
+    enum { GUARD = 16, MAX_LEN = 600 };
     static const uint64_t offsets[] = {0,
                                        1,
                                        2,
