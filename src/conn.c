@@ -136,9 +136,7 @@ conn_echo(struct conn *c, const struct ws_event *ev)
                             zbuf != NULL ? bound : 0, &m)) {
         return;
     }
-    stats_record_frame_out(&c->rec, m.hdr[0], m.payload_len, m.payload,
-                           m.payload_len, NULL);
-    stats_record_message_out(&c->rec, ev->len, m.compressed, m.payload_len);
+    stats_record_message_sent(&c->rec, &m, ev->len);
     if (m.payload_len >= CONN_ZERO_COPY_BYTES) {
         struct iovec iov[3];
         int n = 0;
@@ -151,8 +149,7 @@ conn_echo(struct conn *c, const struct ws_event *ev)
         conn_send_or_keep(c, iov, n);
         output_stage_trim(&l->stage);
     } else {
-        conn_queue(c, m.hdr, m.hdr_len);
-        conn_queue(c, m.payload, m.payload_len);
+        conn_queue_frame(c, m.hdr, m.hdr_len, m.payload, m.payload_len);
     }
     if (zbuf != NULL) {
         loop_scratch_done(l);
@@ -222,20 +219,13 @@ conn_process(struct conn *c, uint8_t *p, size_t n, size_t *budget)
         size_t used = ws_session_feed(&c->session, p, n, &ev);
         p += used;
         n -= used;
-        if (ev.has_frame) {
-            stats_record_frame_in(&c->rec, &ev.frame, ev.frame_discarded);
-        }
-        if (ev.frame_data != NULL) {
-            stats_record_frame_data(&c->rec, ev.frame_data, ev.frame_data_len,
-                                    ev.frame_data_pos);
-        }
+        stats_record_feed(&c->rec, &ev);
         switch (ev.type) {
         case WS_EV_NONE:
         case WS_EV_PONG:
             break;
         case WS_EV_MESSAGE:
             keepalive_message(&c->ka);
-            stats_record_message_in(&c->rec, ev.len);
             *budget -= ev.len < *budget ? ev.len : *budget;
             conn_echo(c, &ev);
             break;
@@ -410,13 +400,15 @@ conn_on_read(struct conn *c)
     }
 }
 
-void
-conn_on_io(evutil_socket_t fd, short what, void *arg)
+/* c's socket is ready for what, of what it watches; a connection closed
+ * earlier in the same poll is told nothing. */
+static void
+conn_on_io(struct loop_conn *lc, short what)
 {
-    struct conn *c = arg;
-    bool read = (what & EV_READ) != 0;
-    (void)fd;
+    struct conn *c = conn_of(lc);
 
+    what &= c->io_flags;
+    bool read = (what & EV_READ) != 0;
     if ((what & EV_WRITE) != 0) {
         /* TLS: a recv that had a record to send first can go on now. */
         read = read || c->recv_wants_write;
@@ -485,6 +477,7 @@ conn_free(struct loop_conn *lc)
 }
 
 const struct loop_hooks conn_loop_hooks = {
+    .on_io = conn_on_io,
     .on_timer = conn_on_timer,
     .on_turn = conn_on_turn,
     .free = conn_free,
@@ -494,9 +487,7 @@ void
 conn_new(struct loop *l, int fd, const struct transport *t, void *tctx,
          const struct sockaddr *peer, socklen_t peer_len, bool refuse)
 {
-    /* The connection's event lives right behind it, in the same block:
-     * libevent lets the caller own an event's memory (event_assign). */
-    struct conn *c = calloc(1, sizeof(*c) + event_get_struct_event_size());
+    struct conn *c = calloc(1, sizeof(*c));
     int one = 1;
 
     if (c == NULL || loop_add(l, &c->lc) != 0) {
@@ -511,8 +502,6 @@ conn_new(struct loop *l, int fd, const struct transport *t, void *tctx,
     c->t = t;
     c->tctx = tctx;
     c->state = CONN_HANDSHAKE;
-    event_assign(conn_ev_io(c), l->base, fd, EV_READ | EV_PERSIST, conn_on_io,
-                 c);
     /* Echoes are small and latency matters more than packet count; the
      * write path already batches what one read produces. */
     if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1) {
@@ -624,7 +613,7 @@ conn_close(struct conn *c, enum conn_end why)
     c->state = CONN_CLOSED;
     output_clear(&c->loop->stage, &c->out);
     if (c->io_flags != 0) {
-        event_del(conn_ev_io(c));
+        (void)loop_io_watch(c->loop, &c->lc, c->fd, c->io_flags, 0);
         c->io_flags = 0;
     }
     loop_close(c->loop, &c->lc);

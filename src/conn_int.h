@@ -71,7 +71,7 @@ struct conn {
     bool send_blocked;     /* output waits for the socket to be writable */
     bool recv_wants_write; /* the transport's recv waits for writability */
     bool send_wants_read;  /* the transport's send waits for readability */
-    uint8_t io_flags;      /* EV_READ and EV_WRITE ev_io waits for */
+    uint8_t io_flags;      /* EV_READ and EV_WRITE its socket is watched for */
     bool has_session;      /* the handshake succeeded: session is live */
     bool out_lost;         /* output could not be kept: close */
     /* 1 + enum stats_wrong once the peer spoke the other protocol of its
@@ -86,16 +86,6 @@ struct conn {
     struct ws_session session; /* from CONN_OPEN on */
     struct stats_record rec;   /* statistics */
 };
-
-_Static_assert(sizeof(struct conn) % sizeof(void *) == 0,
-               "the event behind a connection is aligned");
-
-/* The event behind c (see conn_new). */
-static inline struct event *
-conn_ev_io(struct conn *c)
-{
-    return (struct event *)(void *)(c + 1);
-}
 
 static inline bool
 conn_is_closed(const struct conn *c)
@@ -123,7 +113,6 @@ void conn_finish(struct conn *c);
 bool conn_queue_going_away(struct conn *c, const char *reason);
 void conn_keepalive_arm(struct conn *c);
 void conn_process_or_hold(struct conn *c, uint8_t *p, size_t n, size_t *budget);
-void conn_on_io(evutil_socket_t fd, short what, void *arg);
 
 /* conn_send.c: the way out. */
 void conn_arm(struct conn *c);
@@ -142,6 +131,18 @@ conn_stage_claim(struct conn *c)
     }
 }
 void conn_queue(struct conn *c, const void *p, size_t len);
+
+/* conn_queue of a frame: its header, then its payload (every echo). */
+static inline void
+conn_queue_frame(struct conn *c, const uint8_t *hdr, size_t hdr_len,
+                 const uint8_t *payload, size_t len)
+{
+    if (!conn_is_closed(c) && !c->out_lost) {
+        conn_stage_claim(c);
+        c->out_lost = !output_queue2(&c->loop->stage, &c->out, hdr, hdr_len,
+                                     payload, len);
+    }
+}
 void conn_send_or_keep(struct conn *c, const struct iovec *iov, int n);
 void conn_flush(struct conn *c);
 

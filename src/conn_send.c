@@ -31,18 +31,16 @@ conn_arm(struct conn *c)
     flags = (uint8_t)((reading || c->send_wants_read ? EV_READ : 0) |
                       (c->send_blocked || c->recv_wants_write ? EV_WRITE : 0));
 
-    /* One event for both directions: its interest changes only when
+    /* One watch for both directions: its interest changes only when
      * output backs up (or TLS asks), not per message. */
     if (flags != c->io_flags) {
-        if (c->io_flags != 0) {
-            event_del(conn_ev_io(c));
+        if (loop_io_watch(c->loop, &c->lc, c->fd, c->io_flags, flags) == -1) {
+            /* As libevent's event_add: nothing changes, the deadline
+             * still ends it. */
+            log_errno(LOG_LEVEL_ERROR, "epoll_ctl");
+        } else {
+            c->io_flags = flags;
         }
-        if (flags != 0) {
-            event_assign(conn_ev_io(c), c->loop->base, c->fd,
-                         flags | EV_PERSIST, conn_on_io, c);
-            event_add(conn_ev_io(c), NULL);
-        }
-        c->io_flags = flags;
     }
     if (reading && (conn_has_held(c) || c->t->has_pending(c->tctx))) {
         loop_turn_queue(c->loop, &c->lc);
@@ -102,8 +100,11 @@ conn_queue(struct conn *c, const void *p, size_t len)
  * whatever the socket does not take (all of it when c must wait). A send
  * error closes c.
  */
-void
-conn_send_or_keep(struct conn *c, const struct iovec *iov, int n)
+/* What the send of iov[0..n) returned (r; 0 or any other result below 0
+ * but WSD_IO_ERROR: nothing taken): counted, the rest kept, or, on an
+ * error, c closed. */
+static void
+sent_or_keep(struct conn *c, const struct iovec *iov, int n, ssize_t r)
 {
     size_t took = 0;
     size_t all = 0;
@@ -111,23 +112,30 @@ conn_send_or_keep(struct conn *c, const struct iovec *iov, int n)
     for (int i = 0; i < n; i++) {
         all += iov[i].iov_len;
     }
-
-    if (output_kept_len(&c->out) == 0 && !c->send_blocked &&
-        !c->send_wants_read) {
-        ssize_t r = c->t->send(c->tctx, c->fd, iov, n);
-        if (r == WSD_IO_ERROR) {
-            log_errno(LOG_LEVEL_DEBUG, "send");
-            conn_close(c, CONN_END_IO_ERROR);
-            return;
-        }
-        if (r > 0) {
-            took = (size_t)r;
-            stats_record_written(&c->rec, iov, n, took);
-        }
+    if (r == WSD_IO_ERROR) {
+        log_errno(LOG_LEVEL_DEBUG, "send");
+        conn_close(c, CONN_END_IO_ERROR);
+        return;
+    }
+    if (r > 0) {
+        took = (size_t)r;
+        stats_record_written(&c->rec, iov, n, took);
     }
     if (took < all && !c->out_lost) {
         c->out_lost = !output_keep(&c->out, iov, n, took);
     }
+}
+
+void
+conn_send_or_keep(struct conn *c, const struct iovec *iov, int n)
+{
+    ssize_t r = 0;
+
+    if (output_kept_len(&c->out) == 0 && !c->send_blocked &&
+        !c->send_wants_read) {
+        r = c->t->send(c->tctx, c->fd, iov, n);
+    }
+    sent_or_keep(c, iov, n, r);
 }
 
 /* Sends what the stage holds for c, straight from it. */
@@ -164,36 +172,79 @@ conn_shut_send(struct conn *c)
     conn_arm(c);
 }
 
+/* Sends what c keeps, as far as the socket takes it. Returns false when
+ * c waits for readiness now (armed for it) or was closed. */
+static bool
+send_kept(struct conn *c)
+{
+    struct iovec iov[OUTPUT_IOV_MAX];
+    int nv;
+
+    while (c->out.kept != NULL &&
+           (nv = output_kept_spans(&c->out, iov, OUTPUT_IOV_MAX)) > 0) {
+        ssize_t n = c->t->send(c->tctx, c->fd, iov, nv);
+        if (n == WSD_IO_AGAIN || n == WSD_IO_WANT_READ) {
+            conn_send_wait(c, n);
+            return false;
+        }
+        if (n < 0) {
+            log_errno(LOG_LEVEL_DEBUG, "send");
+            conn_close(c, CONN_END_IO_ERROR);
+            return false;
+        }
+        stats_record_written(&c->rec, iov, nv, (size_t)n);
+        output_kept_drain(&c->out, (size_t)n);
+    }
+    return true;
+}
+
+/*
+ * The end of most callbacks: an open connection that waits for nothing
+ * and keeps nothing sends what the stage holds for it, and when the
+ * socket takes it all, nothing else is to be done but conn_arm. Returns
+ * false, having done nothing, for any other case, and also when the
+ * socket took less, having counted what it took and kept the rest.
+ */
+static bool
+flush_staged(struct conn *c)
+{
+    struct output_stage *st = &c->loop->stage;
+    struct iovec iov;
+
+    if (st->owner != &c->out || c->state != CONN_OPEN || c->out.kept != NULL ||
+        c->send_blocked || c->send_wants_read || c->read_paused ||
+        c->out_lost || c->loop->graceful ||
+        output_take(st, &c->out, &iov) == 0) {
+        return false;
+    }
+    ssize_t r = c->t->send(c->tctx, c->fd, &iov, 1);
+    if (r != (ssize_t)iov.iov_len) {
+        sent_or_keep(c, &iov, 1, r);
+        output_stage_trim(st);
+        return false;
+    }
+    stats_record_written(&c->rec, &iov, 1, iov.iov_len);
+    output_stage_trim(st);
+    conn_arm(c);
+    return true;
+}
+
 /* Sends what is pending; once all is sent in CONN_FLUSH, lingers. */
 void
 conn_flush(struct conn *c)
 {
-    struct iovec iov[OUTPUT_IOV_MAX];
-
+    if (flush_staged(c)) {
+        return;
+    }
 again:
     stage_send(c);
     if (!conn_is_closed(c) && c->out_lost) {
         log_msg(LOG_LEVEL_ERROR, "out of memory for a connection's output");
         conn_close(c, CONN_END_NO_MEMORY);
     }
-    if (conn_is_closed(c)) {
+    /* Kept bytes are the rare case: their iovecs are send_kept's. */
+    if (conn_is_closed(c) || (c->out.kept != NULL && !send_kept(c))) {
         return;
-    }
-    int nv;
-    while (c->out.kept != NULL &&
-           (nv = output_kept_spans(&c->out, iov, OUTPUT_IOV_MAX)) > 0) {
-        ssize_t n = c->t->send(c->tctx, c->fd, iov, nv);
-        if (n == WSD_IO_AGAIN || n == WSD_IO_WANT_READ) {
-            conn_send_wait(c, n);
-            return;
-        }
-        if (n < 0) {
-            log_errno(LOG_LEVEL_DEBUG, "send");
-            conn_close(c, CONN_END_IO_ERROR);
-            return;
-        }
-        stats_record_written(&c->rec, iov, nv, (size_t)n);
-        output_kept_drain(&c->out, (size_t)n);
     }
     /* Graceful shutdown: nothing in flight either way any more. */
     if (c->loop->graceful && c->state == CONN_OPEN && !conn_has_held(c) &&

@@ -9,7 +9,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/time.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "config.h"
@@ -158,6 +160,49 @@ turn_cancel(struct loop *l, struct loop_conn *lc)
     turn_unlink(l, lc);
 }
 
+/*
+ * The sockets that are ready, as libevent would report them: an error or
+ * a hang-up as both readable and writable, each connection told only
+ * what it watches (the hook masks it), in the kernel's order. One batch
+ * per turn of libevent's loop: what is left makes io_fd ready again.
+ */
+static void
+io_fire(evutil_socket_t fd, short what, void *arg)
+{
+    struct loop *l = arg;
+    struct epoll_event evs[LOOP_IO_BATCH];
+    (void)what;
+
+    int n = epoll_wait(fd, evs, LOOP_IO_BATCH, 0);
+    for (int i = 0; i < n; i++) {
+        uint32_t e = evs[i].events;
+        short ready = (e & (EPOLLERR | EPOLLHUP)) != 0
+                          ? EV_READ | EV_WRITE
+                          : (short)(((e & EPOLLIN) != 0 ? EV_READ : 0) |
+                                    ((e & EPOLLOUT) != 0 ? EV_WRITE : 0));
+        l->hooks->on_io(evs[i].data.ptr, ready);
+    }
+}
+
+int
+loop_io_watch(struct loop *l, struct loop_conn *lc, int fd, short was,
+              short what)
+{
+    struct epoll_event ev = {
+        .events = ((what & EV_READ) != 0 ? EPOLLIN : 0) |
+                  ((what & EV_WRITE) != 0 ? EPOLLOUT : 0),
+        .data.ptr = lc,
+    };
+    int op = was == 0    ? EPOLL_CTL_ADD
+             : what == 0 ? EPOLL_CTL_DEL
+                         : EPOLL_CTL_MOD;
+
+    if (was == 0 && what == 0) {
+        return 0;
+    }
+    return epoll_ctl(l->io_fd, op, fd, &ev);
+}
+
 /* The safe point: the callback that closed them has returned. */
 static void
 reap(evutil_socket_t fd, short what, void *arg)
@@ -189,6 +234,7 @@ loop_init(struct loop *l, const struct config *cfg, const struct stats_shm *shm,
     TAILQ_INIT(&l->closed);
     TAILQ_INIT(&l->turns);
     l->timers_armed_ms = UINT64_MAX;
+    l->io_fd = -1;
     if (ecfg != NULL) {
         event_config_set_flag(ecfg, EVENT_BASE_FLAG_NOLOCK);
         l->base = event_base_new_with_config(ecfg);
@@ -202,6 +248,14 @@ loop_init(struct loop *l, const struct config *cfg, const struct stats_shm *shm,
     l->ev_timers = evtimer_new(l->base, timers_fire, l);
     l->ev_turns = evtimer_new(l->base, turns_fire, l);
     l->ev_reap = event_new(l->base, -1, 0, reap, l);
+    l->io_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (l->io_fd != -1) {
+        l->ev_io =
+            event_new(l->base, l->io_fd, EV_READ | EV_PERSIST, io_fire, l);
+    }
+    if (l->ev_io == NULL || event_add(l->ev_io, NULL) != 0) {
+        return -1;
+    }
     return l->rbuf != NULL && l->ev_timers != NULL && l->ev_turns != NULL &&
                    l->ev_reap != NULL
                ? 0
@@ -220,6 +274,12 @@ loop_clear(struct loop *l)
     }
     if (l->ev_reap != NULL) {
         event_free(l->ev_reap);
+    }
+    if (l->ev_io != NULL) {
+        event_free(l->ev_io);
+    }
+    if (l->io_fd != -1) {
+        close(l->io_fd);
     }
     timer_heap_free(&l->timers);
     if (l->base != NULL) {

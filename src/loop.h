@@ -3,9 +3,10 @@
  * A worker's loop context: everything its connections share. It owns the
  * event base, the settings the protocol core takes (derived from the
  * configuration once), the read buffer, the compression scratch buffer,
- * the output stage, the list of connections, one timer for all of their
- * deadlines (a heap), the queue of connections waiting for a turn, and
- * the list of closed connections waiting to be freed.
+ * the output stage, the list of connections, one epoll set watching all
+ * of their sockets, one timer for all of their deadlines (a heap), the
+ * queue of connections waiting for a turn, and the list of closed
+ * connections waiting to be freed.
  *
  * It schedules connections without knowing what they are: each embeds a
  * struct loop_conn, and the loop calls back through struct loop_hooks
@@ -51,12 +52,19 @@ TAILQ_HEAD(loop_conn_list, loop_conn);
 typedef void loop_conn_fn(struct loop_conn *lc);
 typedef void loop_fn(struct loop *l);
 
+typedef void loop_io_fn(struct loop_conn *lc, short what);
+
 /* What the loop calls; every field is required. */
 struct loop_hooks {
+    loop_io_fn *on_io;      /* lc's socket is ready: what, EV_READ and/or
+                               EV_WRITE, among what loop_io_watch asked */
     loop_conn_fn *on_timer; /* lc's deadline has come (it is unset now) */
     loop_conn_fn *on_turn;  /* lc's turn (loop_turn_queue) has come */
     loop_conn_fn *free;     /* frees a closed connection's memory */
 };
+
+/* Readiness reports the loop takes from the kernel at once. */
+#define LOOP_IO_BATCH 128
 
 struct loop {
     struct event_base *base;
@@ -93,6 +101,12 @@ struct loop {
     struct loop_conn_list turns;
     struct loop_conn *turns_last;
     struct event *ev_turns;
+    /* Every connection's socket is watched by one epoll set of the
+     * loop's own, which libevent watches as one descriptor: a
+     * connection's readiness costs one report, not libevent's
+     * activation of an event per socket. */
+    int io_fd;
+    struct event *ev_io;
 };
 
 /*
@@ -124,6 +138,16 @@ int loop_add(struct loop *l, struct loop_conn *lc);
  * closed, a connection is neither closed again, nor queued, nor moved.
  */
 void loop_close(struct loop *l, struct loop_conn *lc);
+
+/*
+ * Watches lc's socket fd for what (EV_READ and/or EV_WRITE; 0: nothing),
+ * having watched it for was until now (0: nothing): hooks->on_io is
+ * called once it is ready, in the loop's turn to poll sockets, and again
+ * while it stays ready. A closed connection must watch nothing. Returns
+ * 0, or -1 with errno set (the kernel refused; it watches as before).
+ */
+int loop_io_watch(struct loop *l, struct loop_conn *lc, int fd, short was,
+                  short what);
 
 /* lc's deadline is ms from now, replacing the one it had. */
 void loop_timer_set(struct loop *l, struct loop_conn *lc, uint64_t ms);

@@ -30,14 +30,6 @@ output_buf_reserve(struct output_buf *b, size_t need)
 }
 
 void
-output_buf_trim(struct output_buf *b)
-{
-    if (b->cap > OUTPUT_BUF_KEEP_BYTES) {
-        output_buf_free(b);
-    }
-}
-
-void
 output_buf_free(struct output_buf *b)
 {
     free(b->p);
@@ -138,15 +130,6 @@ output_kept_drain(struct output *o, size_t n)
         /* Nothing waits: an idle connection holds no output buffer. */
         evbuffer_free(o->kept);
         o->kept = NULL;
-    }
-}
-
-void
-output_stage_trim(struct output_stage *st)
-{
-    if (st->len == 0) {
-        st->owner = NULL;
-        output_buf_trim(&st->buf);
     }
 }
 

@@ -49,11 +49,17 @@ struct output_buf {
  */
 bool output_buf_reserve(struct output_buf *b, size_t need);
 
-/* Releases b when it grew past OUTPUT_BUF_KEEP_BYTES. */
-void output_buf_trim(struct output_buf *b);
-
 /* Releases b whatever its size. */
 void output_buf_free(struct output_buf *b);
+
+/* Releases b when it grew past OUTPUT_BUF_KEEP_BYTES. */
+static inline void
+output_buf_trim(struct output_buf *b)
+{
+    if (b->cap > OUTPUT_BUF_KEEP_BYTES) {
+        output_buf_free(b);
+    }
+}
 
 /*
  * One connection's output: zero-fill before use. The calls that keep
@@ -111,6 +117,41 @@ output_queue(struct output_stage *st, struct output *o, const void *p,
 }
 
 /*
+ * Queues a[0..na) then b[0..nb) for o, as two output_queue calls would
+ * (a frame's header and its payload): one test of room for both, and a
+ * short a (up to 16 bytes, as a header is) copied without a call.
+ */
+static inline bool
+output_queue2(struct output_stage *st, struct output *o, const void *a,
+              size_t na, const void *b, size_t nb)
+{
+    if (o->kept == NULL && (st->owner == o || st->len == 0) && na > 0 &&
+        na <= 16 && st->buf.cap - st->len >= na + nb) {
+        uint8_t *dst = st->buf.p + st->len;
+        const uint8_t *src = a;
+        /* Two moves that overlap in the middle cover any na from k to 2k. */
+        if (na >= 8) {
+            memcpy(dst, src, 8);
+            memcpy(dst + na - 8, src + na - 8, 8);
+        } else if (na >= 4) {
+            memcpy(dst, src, 4);
+            memcpy(dst + na - 4, src + na - 4, 4);
+        } else {
+            dst[0] = src[0];
+            dst[na - 1] = src[na - 1];
+            dst[na / 2] = src[na / 2];
+        }
+        if (nb > 0) {
+            memcpy(dst + na, b, nb);
+        }
+        st->len += na + nb;
+        st->owner = o;
+        return true;
+    }
+    return output_queue(st, o, a, na) && output_queue(st, o, b, nb);
+}
+
+/*
  * Moves what the stage holds into its owner's kept buffer and returns
  * that owner (NULL when the stage held nothing), which must now wait for
  * its socket to be writable to send them; *kept is false when they could
@@ -158,7 +199,14 @@ void output_kept_drain(struct output *o, size_t n);
  * Releases the stage's buffer when a burst grew it, but never while it
  * holds bytes (they may be another connection's).
  */
-void output_stage_trim(struct output_stage *st);
+static inline void
+output_stage_trim(struct output_stage *st)
+{
+    if (st->len == 0) {
+        st->owner = NULL;
+        output_buf_trim(&st->buf);
+    }
+}
 
 /* Forgets o: drops what it keeps and what the stage holds for it. */
 void output_clear(struct output_stage *st, struct output *o);

@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "ws_close.h"
+#include "ws_session.h"
 
 static void
 peer_text(char out[STATS_PEER_MAX], const struct sockaddr *sa, socklen_t len)
@@ -115,23 +116,85 @@ stats_record_dropped(const struct stats_shm *shm, unsigned slot)
 }
 
 /*
- * The wire log's next entry, cleared but for its kind, or NULL when the
- * case keeps none (inside begin/end). Once the log is full, its last
+ * The wire log's next entry, or NULL when the case keeps none (inside
+ * begin/end). Its old contents are still there: the caller sets every
+ * field (wire_set, then the head). Once the log is full, its last
  * wire_tail entries turn into a ring, so the end of a case (its close
  * frames, who dropped TCP) is always kept.
  */
-static struct stats_wire *
-wire_add(struct stats_case *c, uint8_t kind)
+static inline struct stats_wire *
+wire_next(struct stats_case *c)
 {
     uint64_t n = c->wire_n;
 
-    if (c->wire_cap == 0 || c->wire_tail == 0) {
+    /* stats_case_start sizes the ring within the log: no ring, no log. */
+    if (c->wire_tail == 0) {
         return NULL;
     }
-    struct stats_wire *w = &stats_case_wire(c)[stats_wire_slot(c, n)];
-    memset(w, 0, sizeof(*w));
-    w->kind = kind;
     c->wire_n = n + 1;
+    return &stats_case_wire(c)[stats_wire_slot(c, n)];
+}
+
+/* Sets an entry's fields but its head, which is left empty (n_head 0). */
+static inline void
+wire_set(struct stats_wire *w, uint8_t kind, uint8_t bits, uint8_t flags,
+         const uint8_t *mask, uint64_t length)
+{
+    w->kind = kind;
+    w->bits = bits;
+    w->flags = flags;
+    w->n_head = 0;
+    if (mask != NULL) {
+        memcpy(w->mask, mask, sizeof(w->mask));
+    } else {
+        memset(w->mask, 0, sizeof(w->mask));
+    }
+    w->length = length;
+}
+
+/*
+ * Fills an entry's head with p[0..n) (n at most STATS_WIRE_HEAD) and
+ * zeros after it: a few moves of fixed size, as every logged event pays
+ * for one.
+ */
+static inline void
+head_fill(struct stats_wire *w, const uint8_t *p, size_t n)
+{
+    uint8_t *h = w->head;
+
+    w->n_head = (uint8_t)n;
+    if (n == STATS_WIRE_HEAD) {
+        memcpy(h, p, STATS_WIRE_HEAD);
+        return;
+    }
+    memset(h, 0, STATS_WIRE_HEAD);
+    /* Two moves that overlap in the middle cover any n from k to 2k. */
+    if (n >= 16) {
+        memcpy(h, p, 16);
+        memcpy(h + n - 16, p + n - 16, 16);
+    } else if (n >= 8) {
+        memcpy(h, p, 8);
+        memcpy(h + n - 8, p + n - 8, 8);
+    } else if (n >= 4) {
+        memcpy(h, p, 4);
+        memcpy(h + n - 4, p + n - 4, 4);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            h[i] = p[i];
+        }
+    }
+}
+
+/* The next entry of kind, with nothing else in it, or NULL. */
+static struct stats_wire *
+wire_add(struct stats_case *c, uint8_t kind)
+{
+    struct stats_wire *w = wire_next(c);
+
+    if (w != NULL) {
+        memset(w, 0, sizeof(*w));
+        w->kind = kind;
+    }
     return w;
 }
 
@@ -152,16 +215,18 @@ wire_head(struct stats_wire *w, const uint8_t *p, size_t n)
 void
 stats_record_read(struct stats_record *r, const uint8_t *p, size_t n)
 {
+    struct stats_case *c = r->rec;
+
     stats_add(&r->counters->rx_octets, n);
-    if (r->rec != NULL) {
-        stats_case_begin(r->rec);
-        stats_octets_add(&r->rec->rx_octets, n);
-        struct stats_wire *w = wire_add(r->rec, STATS_WIRE_READ);
+    if (c != NULL) {
+        stats_case_begin(c);
+        stats_octets_add(&c->rx_octets, n);
+        struct stats_wire *w = wire_next(c);
         if (w != NULL) {
-            w->length = n;
-            wire_head(w, p, n);
+            wire_set(w, STATS_WIRE_READ, 0, 0, NULL, n);
+            head_fill(w, p, n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD);
         }
-        stats_case_end(r->rec);
+        stats_case_end(c);
     }
 }
 
@@ -169,22 +234,30 @@ void
 stats_record_written(struct stats_record *r, const struct iovec *iov, int n_iov,
                      size_t n)
 {
+    struct stats_case *c = r->rec;
+
     stats_add(&r->counters->tx_octets, n);
-    if (r->rec != NULL) {
-        stats_case_begin(r->rec);
-        stats_octets_add(&r->rec->tx_octets, n);
-        struct stats_wire *w = wire_add(r->rec, STATS_WIRE_WRITE);
+    if (c != NULL) {
+        stats_case_begin(c);
+        stats_octets_add(&c->tx_octets, n);
+        struct stats_wire *w = wire_next(c);
         if (w != NULL) {
-            size_t left = n;
-            w->length = n;
-            for (int i = 0;
-                 i < n_iov && left > 0 && w->n_head < STATS_WIRE_HEAD; i++) {
-                size_t k = iov[i].iov_len < left ? iov[i].iov_len : left;
-                wire_head(w, iov[i].iov_base, k);
-                left -= k;
+            size_t want = n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD;
+            wire_set(w, STATS_WIRE_WRITE, 0, 0, NULL, n);
+            if (n_iov > 0 && iov[0].iov_len >= want) {
+                head_fill(w, iov[0].iov_base, want);
+            } else {
+                /* The head spans buffers: gathered from each. */
+                memset(w->head, 0, sizeof(w->head));
+                size_t left = want;
+                for (int i = 0; i < n_iov && left > 0; i++) {
+                    size_t k = iov[i].iov_len < left ? iov[i].iov_len : left;
+                    wire_head(w, iov[i].iov_base, k);
+                    left -= k;
+                }
             }
         }
-        stats_case_end(r->rec);
+        stats_case_end(c);
     }
 }
 
@@ -359,40 +432,56 @@ stats_record_tls(struct stats_record *r, const char *version,
     stats_case_end(r->rec);
 }
 
-void
-stats_record_frame_in(struct stats_record *r, const struct ws_frame_header *h,
-                      bool discarded)
+/* A frame received: the worker's count, and whether the message it
+ * begins is compressed. */
+static inline void
+count_frame_in(struct stats_record *r, const struct ws_frame_header *h,
+               bool discarded)
 {
     stats_add(&r->counters->rx_frames, 1);
     /* A discarded frame is neither inflated nor part of a message. */
     if (!discarded && (h->opcode == WS_OP_TEXT || h->opcode == WS_OP_BINARY)) {
         r->rx_compressed = (h->rsv & WS_RSV1) != 0;
     }
-    if (r->rec == NULL) {
-        return;
-    }
-    struct stats_case *c = r->rec;
-    stats_case_begin(c);
+}
+
+/* The same frame in its record c (inside begin/end): counted, and its
+ * wire entry, head empty, returned (NULL when the case keeps no log). */
+static inline __attribute__((always_inline)) struct stats_wire *
+log_frame_in(const struct stats_record *r, struct stats_case *c,
+             const struct ws_frame_header *h, bool discarded)
+{
     c->rx_frames[h->opcode & 0xf]++;
     if (!discarded && r->rx_compressed &&
         !ws_frame_opcode_is_control(h->opcode)) {
         c->rx_compressed_bytes += h->payload_len;
     }
-    struct stats_wire *w = wire_add(c, STATS_WIRE_RFRAME);
+    struct stats_wire *w = wire_next(c);
     c->wire_rf = 0;
     if (w != NULL) {
-        w->bits = (uint8_t)((h->fin ? 0x80 : 0) | ((h->rsv & 0x7) << 4) |
-                            (h->opcode & 0x0f));
-        w->length = h->payload_len;
-        if (h->masked) {
-            w->flags = STATS_WIRE_MASKED;
-            memcpy(w->mask, h->mask, sizeof(w->mask));
-        }
-        if (discarded) {
-            w->flags |= STATS_WIRE_DISCARDED;
-        }
+        wire_set(w, STATS_WIRE_RFRAME,
+                 (uint8_t)((h->fin ? 0x80 : 0) | ((h->rsv & 0x7) << 4) |
+                           (h->opcode & 0x0f)),
+                 (uint8_t)((h->masked ? STATS_WIRE_MASKED : 0) |
+                           (discarded ? STATS_WIRE_DISCARDED : 0)),
+                 h->masked ? h->mask : NULL, h->payload_len);
+        memset(w->head, 0, sizeof(w->head));
         c->wire_rf = c->wire_n; /* 1 + its number */
     }
+    return w;
+}
+
+void
+stats_record_frame_in(struct stats_record *r, const struct ws_frame_header *h,
+                      bool discarded)
+{
+    count_frame_in(r, h, discarded);
+    if (r->rec == NULL) {
+        return;
+    }
+    struct stats_case *c = r->rec;
+    stats_case_begin(c);
+    log_frame_in(r, c, h, discarded);
     stats_case_end(c);
 }
 
@@ -413,22 +502,63 @@ wire_rframe(struct stats_case *c)
     return w->kind == STATS_WIRE_RFRAME ? w : NULL;
 }
 
+/*
+ * Payload of the frame being received (inside begin/end): its entry's
+ * head keeps the first bytes. w is that entry when the caller has it at
+ * hand, else NULL (looked up). The head takes the bytes only when they
+ * continue it exactly (pos is where it ends).
+ */
+static inline void
+log_frame_data(struct stats_case *c, struct stats_wire *w, const uint8_t *p,
+               size_t n, uint64_t pos)
+{
+    if (w == NULL) {
+        w = wire_rframe(c);
+    }
+    if (w == NULL || w->n_head != pos) {
+        return;
+    }
+    if (pos == 0) {
+        head_fill(w, p, n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD);
+    } else {
+        wire_head(w, p, n);
+    }
+}
+
 void
 stats_record_frame_data(struct stats_record *r, const uint8_t *p, size_t n,
                         uint64_t pos)
 {
     struct stats_case *c = r->rec;
+    struct stats_wire *w;
 
-    if (c == NULL || pos >= STATS_WIRE_HEAD) {
-        return;
-    }
-    struct stats_wire *w = wire_rframe(c);
-    if (w == NULL || w->n_head != pos) {
+    if (c == NULL || pos >= STATS_WIRE_HEAD || (w = wire_rframe(c)) == NULL ||
+        w->n_head != pos) {
         return;
     }
     stats_case_begin(c);
-    wire_head(w, p, n);
+    log_frame_data(c, w, p, n, pos);
     stats_case_end(c);
+}
+
+/* One frame to send in its record c (inside begin/end): counted and
+ * logged, its head unmasked when it is masked. */
+static inline void
+log_frame_out(struct stats_case *c, uint8_t byte0, uint64_t len,
+              const uint8_t *payload, size_t n, const uint8_t *mask)
+{
+    c->tx_frames[byte0 & 0xf]++;
+    struct stats_wire *w = wire_next(c);
+    if (w == NULL) {
+        return;
+    }
+    wire_set(w, STATS_WIRE_TFRAME, byte0, mask != NULL ? STATS_WIRE_MASKED : 0,
+             mask, len);
+    head_fill(w, payload, n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD);
+    if (mask != NULL) {
+        /* The log shows what the frame carries, and the key. */
+        ws_frame_mask(w->head, w->n_head, mask, 0);
+    }
 }
 
 void
@@ -438,21 +568,7 @@ stats_record_frame_out(struct stats_record *r, uint8_t byte0, uint64_t len,
     stats_add(&r->counters->tx_frames, 1);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
-        r->rec->tx_frames[byte0 & 0xf]++;
-        struct stats_wire *w = wire_add(r->rec, STATS_WIRE_TFRAME);
-        if (w != NULL) {
-            w->bits = byte0;
-            w->length = len;
-            wire_head(w, payload, n);
-            if (mask != NULL) {
-                /* The log shows what the frame carries, and the key. */
-                w->flags = STATS_WIRE_MASKED;
-                memcpy(w->mask, mask, sizeof(w->mask));
-                for (uint8_t i = 0; i < w->n_head; i++) {
-                    w->head[i] ^= mask[i & 3];
-                }
-            }
-        }
+        log_frame_out(r->rec, byte0, len, payload, n, mask);
         stats_case_end(r->rec);
     }
 }
@@ -476,20 +592,28 @@ stats_record_control_out(struct stats_record *r, const uint8_t *frame,
 }
 
 /* One value into a histogram of the caller's slot. */
-static void
+static inline void
 observe(_Atomic uint64_t *buckets, _Atomic uint64_t *sum,
         const uint64_t *bounds, unsigned n_bounds, uint64_t v)
 {
-    stats_add(&buckets[stats_bucket(bounds, n_bounds, v)], 1);
+    /* Most values fall in the first bucket: no search for them. */
+    unsigned i = v <= bounds[0] ? 0 : stats_bucket(bounds, n_bounds, v);
+    stats_add(&buckets[i], 1);
     stats_add(sum, v);
+}
+
+static inline void
+count_message_in(struct stats_record *r, size_t len)
+{
+    stats_add(&r->counters->rx_messages, 1);
+    observe(r->counters->rx_message_bytes, &r->counters->rx_message_bytes_sum,
+            stats_size_bounds, STATS_SIZE_BUCKETS - 1, len);
 }
 
 void
 stats_record_message_in(struct stats_record *r, size_t len)
 {
-    stats_add(&r->counters->rx_messages, 1);
-    observe(r->counters->rx_message_bytes, &r->counters->rx_message_bytes_sum,
-            stats_size_bounds, STATS_SIZE_BUCKETS - 1, len);
+    count_message_in(r, len);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
         r->rec->rx_messages++;
@@ -499,20 +623,87 @@ stats_record_message_in(struct stats_record *r, size_t len)
 }
 
 void
-stats_record_message_out(struct stats_record *r, size_t len, bool compressed,
-                         size_t wire_len)
+stats_record_feed(struct stats_record *r, const struct ws_event *ev)
+{
+    struct stats_case *c = r->rec;
+    bool message = ev->type == WS_EV_MESSAGE;
+    bool data = ev->frame_data != NULL && ev->frame_data_pos < STATS_WIRE_HEAD;
+
+    if (ev->has_frame) {
+        count_frame_in(r, &ev->frame, ev->frame_discarded);
+    }
+    if (message) {
+        count_message_in(r, ev->len);
+    }
+    if (c == NULL || !(ev->has_frame || data || message)) {
+        return;
+    }
+    stats_case_begin(c);
+    struct stats_wire *w = NULL;
+    if (ev->has_frame) {
+        w = log_frame_in(r, c, &ev->frame, ev->frame_discarded);
+    }
+    if (data && (w != NULL || !ev->has_frame)) {
+        log_frame_data(c, w, ev->frame_data, ev->frame_data_len,
+                       ev->frame_data_pos);
+    }
+    if (message) {
+        c->rx_messages++;
+        c->rx_payload_bytes += ev->len;
+    }
+    stats_case_end(c);
+}
+
+static inline void
+count_message_out(struct stats_record *r, size_t len)
 {
     stats_add(&r->counters->tx_messages, 1);
     observe(r->counters->tx_message_bytes, &r->counters->tx_message_bytes_sum,
             stats_size_bounds, STATS_SIZE_BUCKETS - 1, len);
+}
+
+/* The same message in its record c (inside begin/end). */
+static inline void
+log_message_out(struct stats_case *c, size_t len, bool compressed,
+                size_t wire_len)
+{
+    c->tx_messages++;
+    c->tx_payload_bytes += len;
+    if (compressed) {
+        c->tx_compressed_bytes += wire_len;
+    }
+}
+
+void
+stats_record_message_out(struct stats_record *r, size_t len, bool compressed,
+                         size_t wire_len)
+{
+    count_message_out(r, len);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
-        r->rec->tx_messages++;
-        r->rec->tx_payload_bytes += len;
-        if (compressed) {
-            r->rec->tx_compressed_bytes += wire_len;
-        }
+        log_message_out(r->rec, len, compressed, wire_len);
         stats_case_end(r->rec);
+    }
+}
+
+void
+stats_record_message_sent(struct stats_record *r,
+                          const struct ws_out_message *m, size_t len)
+{
+    struct stats_case *c = r->rec;
+    /* A client's frame carries its key last in the header (§5.2). */
+    const uint8_t *mask = m->hdr_len >= 6 && (m->hdr[1] & 0x80) != 0
+                              ? m->hdr + m->hdr_len - 4
+                              : NULL;
+
+    stats_add(&r->counters->tx_frames, 1);
+    count_message_out(r, len);
+    if (c != NULL) {
+        stats_case_begin(c);
+        log_frame_out(c, m->hdr[0], m->payload_len, m->payload, m->payload_len,
+                      mask);
+        log_message_out(c, len, m->compressed, m->payload_len);
+        stats_case_end(c);
     }
 }
 

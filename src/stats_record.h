@@ -19,6 +19,9 @@
 #include "ws_frame.h"
 #include "ws_handshake.h"
 
+struct ws_event;
+struct ws_out_message;
+
 struct stats_record {
     struct stats_case *rec;          /* NULL when unrecorded */
     struct stats_counters *counters; /* its worker's, in the slot */
@@ -114,6 +117,24 @@ void stats_record_frame_out(struct stats_record *r, uint8_t byte0, uint64_t len,
                             const uint8_t *mask);
 void stats_record_control_out(struct stats_record *r, const uint8_t *frame,
                               size_t len);
+
+/*
+ * What one ws_session_feed call reported, as stats_record_frame_in (when
+ * it decoded a header), stats_record_frame_data (when it unmasked
+ * payload) and stats_record_message_in (when it completed a message)
+ * would record it, in one change of the record.
+ */
+void stats_record_feed(struct stats_record *r, const struct ws_event *ev);
+
+/*
+ * One whole message of len payload bytes (before compression) sent as
+ * the one frame m that ws_session_message framed: as
+ * stats_record_frame_out for its frame (m->payload as it goes on the
+ * wire; a client's, masked with the key its header carries) and
+ * stats_record_message_out, in one change of the record.
+ */
+void stats_record_message_sent(struct stats_record *r,
+                               const struct ws_out_message *m, size_t len);
 
 /* We sent our TCP FIN (the sending side is shut down). */
 void stats_record_shut(struct stats_record *r);

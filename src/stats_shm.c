@@ -163,15 +163,10 @@ stats_case_start(const struct stats_shm *shm, unsigned slot, uint64_t id)
 }
 
 void
-stats_octets_add(struct stats_octets *o, uint64_t n)
+stats_octets_add_other(struct stats_octets *o, uint64_t n)
 {
     uint32_t used = o->n;
-    uint32_t last = o->last;
 
-    if (last < used && o->size[last] == n) {
-        o->count[last]++;
-        return;
-    }
     for (uint32_t i = 0; i < used && i < STATS_OCTET_SIZES; i++) {
         if (o->size[i] == n) {
             o->count[i]++;

@@ -439,8 +439,22 @@ stats_case_end(struct stats_case *r)
     atomic_store_explicit(&r->seq, s + 1, memory_order_release);
 }
 
+/* stats_octets_add's search and its new sizes. */
+void stats_octets_add_other(struct stats_octets *o, uint64_t n);
+
 /* Counts one read or write of n bytes (inside begin/end). */
-void stats_octets_add(struct stats_octets *o, uint64_t n);
+static inline void
+stats_octets_add(struct stats_octets *o, uint64_t n)
+{
+    uint32_t last = o->last;
+
+    /* Runs of one size are the rule: the size counted last first. */
+    if (last < o->n && last < STATS_OCTET_SIZES && o->size[last] == n) {
+        o->count[last]++;
+        return;
+    }
+    stats_octets_add_other(o, n);
+}
 
 /* Copies a string into a record field of size cap, cut, NUL-terminated. */
 void stats_copy(char *dst, size_t cap, const char *src, size_t len);

@@ -35,7 +35,6 @@ on_event(struct wsc_conn *c, struct ws_event *ev)
     case WS_EV_PONG:
         return;
     case WS_EV_MESSAGE:
-        stats_record_message_in(&c->rec, ev->len);
         keepalive_message(&c->ka);
         c->cb.on_message(c, ev->opcode, ev->data, ev->len, c->arg);
         return;
@@ -79,13 +78,7 @@ wsc_conn_feed(struct wsc_conn *c, uint8_t *p, size_t n)
     while (n > 0 && c->phase == PH_OPEN) {
         struct ws_event ev;
         size_t used = ws_session_feed(&c->session, p, n, &ev);
-        if (ev.has_frame) {
-            stats_record_frame_in(&c->rec, &ev.frame, ev.frame_discarded);
-        }
-        if (ev.frame_data != NULL) {
-            stats_record_frame_data(&c->rec, ev.frame_data, ev.frame_data_len,
-                                    ev.frame_data_pos);
-        }
+        stats_record_feed(&c->rec, &ev);
         on_event(c, &ev);
         p += used;
         n -= used;
@@ -320,10 +313,7 @@ wsc_conn_send(struct wsc_conn *c, uint8_t opcode, const uint8_t *p, size_t len)
         !ws_session_message(&c->session, opcode, p, len, zbuf->p, bound, &m)) {
         return false;
     }
-    const uint8_t *key = m.hdr + m.hdr_len - 4;
-    stats_record_frame_out(&c->rec, m.hdr[0], m.payload_len, m.payload,
-                           m.payload_len, key);
-    stats_record_message_out(&c->rec, len, m.compressed, m.payload_len);
+    stats_record_message_sent(&c->rec, &m, len);
     struct iovec iov[2] = {{m.hdr, m.hdr_len},
                            {(void *)(uintptr_t)m.payload, m.payload_len}};
     int n = m.payload_len > 0 ? 2 : 1;

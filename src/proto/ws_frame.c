@@ -202,24 +202,30 @@ ws_frame_header_encode(uint8_t *out, size_t cap, bool fin, uint8_t rsv,
 
 /*
  * Byte i of the payload is XORed with mask[(offset + i) % 4] (§5.3). The key
- * is rotated once so that p[0] lines up with mask[offset % 4], then repeated
- * twice into eight bytes that cover any 8-byte window of p. Laying the key
- * out in memory order and loading it with memcpy makes the word XOR
- * independent of byte order; memcpy also makes the loads and stores safe
- * for any alignment of p.
+ * is loaded as one 32-bit word and rotated once so that p[0] lines up with
+ * mask[offset % 4] (which way depends on byte order: the word holds the
+ * key in memory order), then doubled into 64 bits and broadcast into
+ * vectors; any window of p that starts a multiple of 4 bytes further on
+ * lines up with it again. memcpy makes the loads and stores safe for any
+ * alignment of p.
  */
 MASK_CLONES void
 ws_frame_mask_copy(uint8_t *dst, const uint8_t *src, size_t len,
                    const uint8_t mask[4], uint64_t offset)
 {
-    uint8_t key[8];
-    uint64_t key64;
+    uint32_t key32;
+    unsigned rot = (unsigned)(offset & 3) * 8;
     size_t i = 0;
 
-    for (size_t k = 0; k < sizeof(key); k++) {
-        key[k] = mask[(offset + k) & 3];
+    memcpy(&key32, mask, sizeof(key32));
+    if (rot != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        key32 = key32 << rot | key32 >> (32 - rot);
+#else
+        key32 = key32 >> rot | key32 << (32 - rot);
+#endif
     }
-    memcpy(&key64, key, sizeof(key64));
+    uint64_t key64 = (uint64_t)key32 << 32 | key32;
 
     /* 256 bytes per round in four 64-byte vectors, then one vector at a
      * time (GCC's and clang's vector extension: AVX-512, AVX2 or SSE2 on
@@ -228,29 +234,31 @@ ws_frame_mask_copy(uint8_t *dst, const uint8_t *src, size_t len,
      * it went one word per round; an array of four words, left to the
      * compiler, was vectorized but kept on the stack, twice the work of
      * this for a client masking every message it sends. */
-    mask_vec kv = {key64, key64, key64, key64, key64, key64, key64, key64};
-    for (; len - i >= 4 * sizeof(kv); i += 4 * sizeof(kv)) {
-        mask_vec a, b, c, d;
+    if (len >= sizeof(mask_vec)) {
+        mask_vec kv = {key64, key64, key64, key64, key64, key64, key64, key64};
+        for (; len - i >= 4 * sizeof(kv); i += 4 * sizeof(kv)) {
+            mask_vec a, b, c, d;
 
-        memcpy(&a, src + i, sizeof(a));
-        memcpy(&b, src + i + sizeof(a), sizeof(b));
-        memcpy(&c, src + i + 2 * sizeof(a), sizeof(c));
-        memcpy(&d, src + i + 3 * sizeof(a), sizeof(d));
-        a ^= kv;
-        b ^= kv;
-        c ^= kv;
-        d ^= kv;
-        memcpy(dst + i, &a, sizeof(a));
-        memcpy(dst + i + sizeof(a), &b, sizeof(b));
-        memcpy(dst + i + 2 * sizeof(a), &c, sizeof(c));
-        memcpy(dst + i + 3 * sizeof(a), &d, sizeof(d));
-    }
-    for (; len - i >= sizeof(kv); i += sizeof(kv)) {
-        mask_vec a;
+            memcpy(&a, src + i, sizeof(a));
+            memcpy(&b, src + i + sizeof(a), sizeof(b));
+            memcpy(&c, src + i + 2 * sizeof(a), sizeof(c));
+            memcpy(&d, src + i + 3 * sizeof(a), sizeof(d));
+            a ^= kv;
+            b ^= kv;
+            c ^= kv;
+            d ^= kv;
+            memcpy(dst + i, &a, sizeof(a));
+            memcpy(dst + i + sizeof(a), &b, sizeof(b));
+            memcpy(dst + i + 2 * sizeof(a), &c, sizeof(c));
+            memcpy(dst + i + 3 * sizeof(a), &d, sizeof(d));
+        }
+        for (; len - i >= sizeof(kv); i += sizeof(kv)) {
+            mask_vec a;
 
-        memcpy(&a, src + i, sizeof(a));
-        a ^= kv;
-        memcpy(dst + i, &a, sizeof(a));
+            memcpy(&a, src + i, sizeof(a));
+            a ^= kv;
+            memcpy(dst + i, &a, sizeof(a));
+        }
     }
     for (; len - i >= sizeof(key64); i += sizeof(key64)) {
         uint64_t w;
@@ -259,17 +267,23 @@ ws_frame_mask_copy(uint8_t *dst, const uint8_t *src, size_t len,
         w ^= key64;
         memcpy(dst + i, &w, sizeof(w));
     }
-    /* i is a multiple of 8 here, so the key lines up again at key[0]. */
-    for (size_t k = 0; i < len; i++, k++) {
-        dst[i] = src[i] ^ key[k];
-    }
-}
+    if (len - i >= sizeof(key32)) {
+        uint32_t w;
 
-/* In place: ws_frame_mask_copy onto itself. */
-void
-ws_frame_mask(uint8_t *p, size_t len, const uint8_t mask[4], uint64_t offset)
-{
-    ws_frame_mask_copy(p, p, len, mask, offset);
+        memcpy(&w, src + i, sizeof(w));
+        w ^= key32;
+        memcpy(dst + i, &w, sizeof(w));
+        i += sizeof(key32);
+    }
+    /* i is a multiple of 4 here, so the key lines up again at its start:
+     * its bytes in memory order, taken from the word. */
+    for (unsigned k = 0; i < len; i++, k += 8) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+        dst[i] = src[i] ^ (uint8_t)(key32 >> (24 - k));
+#else
+        dst[i] = src[i] ^ (uint8_t)(key32 >> k);
+#endif
+    }
 }
 
 bool

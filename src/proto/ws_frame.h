@@ -72,21 +72,22 @@ ssize_t ws_frame_header_encode(uint8_t *out, size_t cap, bool fin, uint8_t rsv,
                                const uint8_t *mask);
 
 /*
- * XORs p[0..len) with the masking key, in place, as §5.3 describes; offset
- * is the position of p[0] within the frame's payload, so that a payload
- * unmasked in several pieces gives the same result as in one. Works a
- * machine word at a time.
- */
-void ws_frame_mask(uint8_t *p, size_t len, const uint8_t mask[4],
-                   uint64_t offset);
-
-/*
- * The same from src into dst (which may be src itself, else must not
- * overlap it): a sender masks a copy in one pass instead of copying,
- * then masking.
+ * XORs src[0..len) with the masking key into dst (which may be src
+ * itself, else must not overlap it), as §5.3 describes; offset is the
+ * position of src[0] within the frame's payload, so that a payload masked
+ * in several pieces gives the same result as in one. Works several
+ * machine words at a time. A sender masks a copy in one pass instead of
+ * copying, then masking.
  */
 void ws_frame_mask_copy(uint8_t *dst, const uint8_t *src, size_t len,
                         const uint8_t mask[4], uint64_t offset);
+
+/* The same in place: p[0..len) masked or unmasked where it lies. */
+static inline void
+ws_frame_mask(uint8_t *p, size_t len, const uint8_t mask[4], uint64_t offset)
+{
+    ws_frame_mask_copy(p, p, len, mask, offset);
+}
 
 /* True for the opcodes §5.2 defines (0, 1, 2, 8, 9, 10). */
 bool ws_frame_opcode_is_known(uint8_t opcode);

@@ -258,15 +258,20 @@ ws_session_message_header(struct ws_session *s,
 size_t
 ws_session_message_bound(const struct ws_session *s, size_t len)
 {
+    if (!s->deflate.on && !is_client(s)) {
+        return 0; /* the common echo: framed as it is */
+    }
     size_t bound =
         ws_deflate_wants(&s->deflate, len) ? ws_deflate_compress_bound(len) : 0;
     return is_client(s) && bound < len ? len : bound;
 }
 
-bool
-ws_session_message(struct ws_session *s, uint8_t opcode, const uint8_t *data,
-                   size_t len, uint8_t *out, size_t cap,
-                   struct ws_out_message *m)
+/* ws_session_message for what its fast path leaves: compression, a
+ * client's masking, long lengths; kept out of line so that the common
+ * echo does not pay for its frame. */
+static __attribute__((noinline)) bool
+message_framed(struct ws_session *s, uint8_t opcode, const uint8_t *data,
+               size_t len, uint8_t *out, size_t cap, struct ws_out_message *m)
 {
     uint8_t key[4];
     bool client = is_client(s);
@@ -300,6 +305,33 @@ ws_session_message(struct ws_session *s, uint8_t opcode, const uint8_t *data,
                                        m->payload_len, client ? key : NULL);
     m->hdr_len = n > 0 ? (size_t)n : 0;
     return n > 0;
+}
+
+bool
+ws_session_message(struct ws_session *s, uint8_t opcode, const uint8_t *data,
+                   size_t len, uint8_t *out, size_t cap,
+                   struct ws_out_message *m)
+{
+    if (s->state == WS_SESSION_OPEN && !is_client(s) && !s->deflate.on &&
+        opcode <= 0x0f && len < 65536) {
+        /* A server's message as it is, the common echo: its header (§5.2,
+         * the length in the fewest bytes) written here. */
+        m->payload = data;
+        m->payload_len = len;
+        m->compressed = false;
+        m->hdr[0] = (uint8_t)(0x80 | opcode);
+        if (len < 126) {
+            m->hdr[1] = (uint8_t)len;
+            m->hdr_len = 2;
+        } else {
+            m->hdr[1] = 126;
+            m->hdr[2] = (uint8_t)(len >> 8);
+            m->hdr[3] = (uint8_t)len;
+            m->hdr_len = 4;
+        }
+        return true;
+    }
+    return message_framed(s, opcode, data, len, out, cap, m);
 }
 
 /*
@@ -783,20 +815,80 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
     return n;
 }
 
-size_t
-ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
-                struct ws_event *ev)
+/*
+ * The common case in one step: between messages of an open server
+ * session, in[0..len) begins with a whole final text or binary frame,
+ * masked, uncompressed, with a 7- or 16-bit length (minimally encoded)
+ * within the limits. Leaves the session and ev exactly as take_header
+ * and take_payload would (every rule they check holds for such a frame),
+ * and returns the frame's size; returns 0, touching nothing, for any
+ * other input.
+ */
+static size_t
+feed_whole_frame(struct ws_session *s, uint8_t *in, size_t len,
+                 struct ws_event *ev)
+{
+    uint8_t b0 = in[0];
+    uint8_t b1 = in[1];
+    size_t plen = b1 & 0x7f;
+    size_t hdr = 6;
+
+    if ((b0 != (0x80 | WS_OP_BINARY) && b0 != (0x80 | WS_OP_TEXT)) ||
+        (b1 & 0x80) == 0 || plen == 127) {
+        return 0;
+    }
+    if (plen == 126) {
+        if (len < 8) {
+            return 0;
+        }
+        plen = (size_t)in[2] << 8 | in[3];
+        hdr = 8;
+        if (plen < 126) {
+            return 0; /* not minimal: the slow path fails it */
+        }
+    }
+    if (len - hdr < plen || plen > s->cfg->max_frame_bytes ||
+        plen > s->cfg->max_message_bytes - s->msg_len) {
+        return 0;
+    }
+    struct ws_frame_header *h = &s->frame;
+    h->fin = true;
+    h->rsv = 0;
+    h->opcode = b0 & 0x0f;
+    h->masked = true;
+    memcpy(h->mask, in + hdr - 4, sizeof(h->mask));
+    h->payload_len = plen;
+    s->in_payload = false;
+    s->frame_pos = 0;
+    s->skip_frame = false;
+    s->msg_opcode = h->opcode;
+    s->msg_compressed = false;
+    s->msg_len = 0;
+    ws_utf8_reset(&s->utf8);
+    ev->has_frame = true;
+    ev->frame = *h;
+    ev->frame_discarded = false;
+
+    uint8_t *p = in + hdr;
+    ws_frame_mask(p, plen, h->mask, 0);
+    ev->frame_data = p;
+    ev->frame_data_len = plen;
+    ev->frame_data_pos = 0;
+    /* Binary needs no call to learn that it is not text. */
+    if (h->opcode != WS_OP_TEXT || check_text(s, p, plen, ev)) {
+        data_frame_done(s, p, plen, ev);
+    }
+    return hdr + plen;
+}
+
+/* ws_session_feed's loop over headers and payload, for what
+ * feed_whole_frame does not take; out of line, as it needs a larger
+ * frame than the common case. */
+static __attribute__((noinline)) size_t
+feed_frames(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
 {
     size_t used = 0;
 
-    event_clear(ev);
-    ev->has_frame = false;
-    ev->frame_discarded = false;
-    ev->frame_data = NULL;
-    if (s->drop_msg) {
-        s->drop_msg = false;
-        msg_release(s);
-    }
     while (ev->type == WS_EV_NONE) {
         if (!s->in_payload) {
             bool done;
@@ -818,4 +910,26 @@ ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
         used += take_payload(s, in + used, len - used, ev);
     }
     return used;
+}
+
+size_t
+ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
+                struct ws_event *ev)
+{
+    event_clear(ev);
+    ev->has_frame = false;
+    ev->frame_discarded = false;
+    ev->frame_data = NULL;
+    if (s->drop_msg) {
+        s->drop_msg = false;
+        msg_release(s);
+    }
+    if (s->state == WS_SESSION_OPEN && !s->in_payload && s->hdr_len == 0 &&
+        !s->lenient && s->msg_opcode == 0 && len >= 6 && !is_client(s)) {
+        size_t used = feed_whole_frame(s, in, len, ev);
+        if (used > 0) {
+            return used;
+        }
+    }
+    return feed_frames(s, in, len, ev);
 }

@@ -3,8 +3,10 @@
  * The output path without sockets: bytes queued by two connections through
  * one stage must reach each connection's "wire" whole and in order, however
  * little of each send the socket takes, and whatever spills, zero-copy
- * spans and kept buffers happen on the way. Checked against a reference
- * (what each connection queued) over random runs, plus the named cases.
+ * spans and kept buffers happen on the way, and whether bytes are queued
+ * one span or two at a time (output_queue2, a header and its payload).
+ * Checked against a reference (what each connection queued) over random
+ * runs, plus the named cases.
  */
 #include "autoconf.h"
 
@@ -62,6 +64,16 @@ put(struct output_stage *st, struct peer *p, const void *b, size_t len)
     memcpy(p->queued + p->n_queued, b, len);
     p->n_queued += len;
     ok_or_die(output_queue(st, &p->out, b, len));
+}
+
+/* put, as a short first span (a header) and the rest (its payload). */
+static void
+put2(struct output_stage *st, struct peer *p, const uint8_t *b, size_t len)
+{
+    size_t na = 1 + tap_rand() % (len < 16 ? len : 16);
+    memcpy(p->queued + p->n_queued, b, len);
+    p->n_queued += len;
+    ok_or_die(output_queue2(st, &p->out, b, na, b + na, len - na));
 }
 
 /* A socket that takes at most `room` bytes of iov[0..n). */
@@ -225,7 +237,11 @@ test_random(void)
             (void)output_spill(&st, &kept); /* as conn.c's stage_claim */
             ok_or_die(kept);
         }
-        put(&st, x, chunk, len);
+        if (len > 0 && tap_rand() % 2 == 0) {
+            put2(&st, x, chunk, len);
+        } else {
+            put(&st, x, chunk, len);
+        }
         if (tap_rand() % 3 == 0) {
             size_t rooms[] = {0, 1, 7, 100, 5000, WIRE_MAX};
             flush(&st, x, rooms[tap_rand() % 6]);

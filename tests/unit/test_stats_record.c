@@ -6,7 +6,8 @@
  * histograms of WebSocket length and message size at their bucket bounds.
  * The opening handshake's heads and the wire log: what each event logs,
  * in order, and what a log that runs over keeps (its first entries, a gap,
- * its last ones).
+ * its last ones). The combined calls (stats_record_feed,
+ * stats_record_message_sent) record what the calls they stand for do.
  * The segment is a real one (stats_shm_create), with one slot.
  */
 #include "autoconf.h"
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "tap.h"
+#include "ws_session.h"
 
 #define T0_MS 1700000000000ULL
 
@@ -659,6 +661,140 @@ test_client(void)
        "client: not clean when the client closed the TCP connection first");
 }
 
+/* An event as ws_session_feed reports it. */
+static struct ws_event
+feed_event(enum ws_event_type type, const struct ws_frame_header *h,
+           bool discarded, const uint8_t *data, size_t n, uint64_t pos)
+{
+    struct ws_event ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.type = type;
+    ev.has_frame = h != NULL;
+    if (h != NULL) {
+        ev.frame = *h;
+    }
+    ev.frame_discarded = discarded;
+    ev.frame_data = data;
+    ev.frame_data_len = n;
+    ev.frame_data_pos = pos;
+    ev.len = type == WS_EV_MESSAGE ? 123 : 0;
+    return ev;
+}
+
+/* What stats_record_feed does, by the calls it stands for. */
+static void
+feed_by_parts(struct stats_record *r, const struct ws_event *ev)
+{
+    if (ev->has_frame) {
+        stats_record_frame_in(r, &ev->frame, ev->frame_discarded);
+    }
+    if (ev->frame_data != NULL) {
+        stats_record_frame_data(r, ev->frame_data, ev->frame_data_len,
+                                ev->frame_data_pos);
+    }
+    if (ev->type == WS_EV_MESSAGE) {
+        stats_record_message_in(r, ev->len);
+    }
+}
+
+/* What stats_record_message_sent does, likewise. */
+static void
+sent_by_parts(struct stats_record *r, const struct ws_out_message *m,
+              size_t len)
+{
+    bool masked = (m->hdr[1] & 0x80) != 0;
+    stats_record_frame_out(r, m->hdr[0], m->payload_len, m->payload,
+                           m->payload_len,
+                           masked ? m->hdr + m->hdr_len - 4 : NULL);
+    stats_record_message_out(r, len, m->compressed, m->payload_len);
+}
+
+static void
+test_combined(void)
+{
+    uint64_t buf_a[4096];
+    uint64_t buf_b[4096];
+    uint8_t p[40];
+    struct ws_frame_header whole = {true,         0, WS_OP_BINARY, true,
+                                    {1, 2, 3, 4}, 20};
+    struct ws_frame_header big = {true, WS_RSV1,      WS_OP_TEXT,
+                                  true, {5, 6, 7, 8}, 40};
+    struct ws_frame_header skip = {true, 0, WS_OP_PING, true, {9, 9, 9, 9}, 3};
+    struct ws_event evs[8];
+    struct ws_out_message out[3];
+    struct stats_counters before;
+    struct stats_counters after_a;
+    struct stats_record a;
+    struct stats_record b;
+
+    for (unsigned i = 0; i < sizeof(p); i++) {
+        p[i] = (uint8_t)(0x30 + i);
+    }
+    evs[0] = feed_event(WS_EV_MESSAGE, &whole, false, p, 20, 0);
+    evs[1] = feed_event(WS_EV_NONE, &big, false, NULL, 0, 0);
+    evs[2] = feed_event(WS_EV_NONE, NULL, false, p, 5, 0);
+    evs[3] = feed_event(WS_EV_NONE, NULL, false, p + 5, 30, 5);
+    evs[4] = feed_event(WS_EV_MESSAGE, NULL, false, p + 35, 5, 35);
+    evs[5] = feed_event(WS_EV_NONE, &skip, true, NULL, 0, 0);
+    evs[6] = feed_event(WS_EV_NONE, &big, false, p, 40, 0);
+    evs[7] = feed_event(WS_EV_NONE, NULL, false, p, 4, 0);
+    memset(out, 0, sizeof(out));
+    out[0] = (struct ws_out_message){{0x82, 20}, 2, p, 20, false};
+    out[1] = (struct ws_out_message){{0xc1, 38}, 2, p, 38, true};
+    out[2] =
+        (struct ws_out_message){{0x81, 0x80 | 40, 1, 2, 3, 4}, 6, p, 40, false};
+
+    struct stats_case *rec_a = wire_start(&a);
+    stats_record_handshake(&a, 101, NULL, NULL);
+    memcpy(&before, counters_of(&wshm), sizeof(before));
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+        feed_by_parts(&a, &evs[i]);
+    }
+    for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++) {
+        sent_by_parts(&a, &out[i], 100 + i);
+    }
+    memcpy(&after_a, counters_of(&wshm), sizeof(after_a));
+    memcpy(counters_of(&wshm), &before, sizeof(before));
+
+    struct stats_case *rec_b = wire_start(&b);
+    stats_record_handshake(&b, 101, NULL, NULL);
+    memcpy(counters_of(&wshm), &before, sizeof(before));
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
+        stats_record_feed(&b, &evs[i]);
+    }
+    for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++) {
+        stats_record_message_sent(&b, &out[i], 100 + i);
+    }
+    ok(memcmp(&after_a, counters_of(&wshm), sizeof(after_a)) == 0,
+       "combined: the worker's counters as by the separate calls");
+
+    struct stats_case *ca = wire_copy(rec_a, buf_a);
+    struct stats_case *cb = wire_copy(rec_b, buf_b);
+    ok(ca != NULL && cb != NULL, "combined: both records read back");
+    if (ca == NULL || cb == NULL) {
+        return;
+    }
+    ok(ca->wire_n == 7 && cb->wire_n == 7, "combined: 7 wire entries each");
+    cb->seq = ca->seq;
+    cb->id = ca->id;
+    bool same = memcmp(ca, cb, sizeof(*ca)) == 0;
+    for (uint64_t k = 0; same && k < stats_wire_kept(ca); k++) {
+        uint64_t gap_a;
+        uint64_t gap_b;
+        same =
+            memcmp(stats_wire_at(ca, k, &gap_a), stats_wire_at(cb, k, &gap_b),
+                   sizeof(struct stats_wire)) == 0 &&
+            gap_a == gap_b;
+    }
+    ok(same, "combined: the record and its wire log byte for byte as by the "
+             "separate calls (a whole frame, one in parts, a discarded one, a "
+             "head cut at 32 bytes, messages sent plain, compressed and "
+             "masked)");
+    finish(&a, false, T0_MS);
+    finish(&b, false, T0_MS);
+}
+
 int
 main(void)
 {
@@ -683,6 +819,7 @@ main(void)
         test_discarded();
         test_incomplete();
         test_client();
+        test_combined();
         stats_shm_destroy(&wshm);
     }
     stats_shm_destroy(&shm);

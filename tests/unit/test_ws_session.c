@@ -1612,6 +1612,21 @@ test_message_header(void)
                "message header: opcode %u, %llu bytes", v[i].opcode,
                (unsigned long long)v[i].len);
     }
+    /* The same headers from ws_session_message, which frames the data
+     * as it is. */
+    static uint8_t data[65536];
+    for (size_t i = 0; i < NELEM(v); i++) {
+        struct ws_out_message m;
+        bool framed = ws_session_message(&s, v[i].opcode, data,
+                                         (size_t)v[i].len, NULL, 0, &m);
+        ok(framed && m.payload == data && m.payload_len == v[i].len &&
+               !m.compressed,
+           "message: %llu bytes framed as they are",
+           (unsigned long long)v[i].len);
+        is_mem(m.hdr, framed ? m.hdr_len : 0, v[i].want, v[i].want_len,
+               "message: its header, opcode %u, %llu bytes", v[i].opcode,
+               (unsigned long long)v[i].len);
+    }
     ws_session_clear(&s);
 }
 
