@@ -23,20 +23,96 @@
 #define FRAME_LEN64_MIN  UINT64_C(0x10000)
 #define FRAME_MASK_BYTES 4
 
-/* Eight 64-bit lanes: the masking loop's unit, one AVX-512 register,
- * two AVX2 ones, four SSE2 ones on a plain x86-64 (or NEON ones on
- * arm64). */
-typedef uint64_t mask_vec __attribute__((vector_size(64)));
+/*
+ * The masking's vector loops, for one vector type V of 64-bit lanes: four
+ * vectors a round, then one at a time; they return how many bytes they
+ * did (a multiple of sizeof(V)). GCC's and clang's vector extension turns
+ * each XOR into one instruction when V is as wide as the CPU's registers;
+ * when it is wider, GCC goes through the stack (64-byte vectors on AVX2
+ * ran five times slower than 32-byte ones, and 32-byte ones on SSE2 three
+ * times slower than 16-byte ones), so each width gets its own copy.
+ */
+#define MASK_VECTORS_FN(name, V, attr)                                         \
+    attr __attribute__((unused)) static size_t name(                           \
+        uint8_t *dst, const uint8_t *src, size_t len, uint64_t key64)          \
+    {                                                                          \
+        uint64_t lanes[sizeof(V) / sizeof(uint64_t)];                          \
+        V kv;                                                                  \
+        size_t i = 0;                                                          \
+                                                                               \
+        for (size_t k = 0; k < sizeof(lanes) / sizeof(lanes[0]); k++) {        \
+            lanes[k] = key64;                                                  \
+        }                                                                      \
+        memcpy(&kv, lanes, sizeof(kv));                                        \
+        for (; len - i >= 4 * sizeof(kv); i += 4 * sizeof(kv)) {               \
+            V a, b, c, d;                                                      \
+                                                                               \
+            memcpy(&a, src + i, sizeof(a));                                    \
+            memcpy(&b, src + i + sizeof(a), sizeof(b));                        \
+            memcpy(&c, src + i + 2 * sizeof(a), sizeof(c));                    \
+            memcpy(&d, src + i + 3 * sizeof(a), sizeof(d));                    \
+            a ^= kv;                                                           \
+            b ^= kv;                                                           \
+            c ^= kv;                                                           \
+            d ^= kv;                                                           \
+            memcpy(dst + i, &a, sizeof(a));                                    \
+            memcpy(dst + i + sizeof(a), &b, sizeof(b));                        \
+            memcpy(dst + i + 2 * sizeof(a), &c, sizeof(c));                    \
+            memcpy(dst + i + 3 * sizeof(a), &d, sizeof(d));                    \
+        }                                                                      \
+        for (; len - i >= sizeof(kv); i += sizeof(kv)) {                       \
+            V a;                                                               \
+                                                                               \
+            memcpy(&a, src + i, sizeof(a));                                    \
+            a ^= kv;                                                           \
+            memcpy(dst + i, &a, sizeof(a));                                    \
+        }                                                                      \
+        return i;                                                              \
+    }
 
-/* On x86-64 the masking loop is built three times, for AVX-512, AVX2
- * and the baseline, and the loader picks the one the CPU runs (an
- * ifunc). GCC only: clang 14 emits no symbol that other files' calls
- * can link to. */
+/* Two 64-bit lanes: SSE2 on every x86-64, NEON on arm64, words elsewhere. */
+typedef uint64_t mask_vec16 __attribute__((vector_size(16)));
+
+MASK_VECTORS_FN(mask_vectors16, mask_vec16, )
+
+/* On x86-64 with GCC there are also copies for AVX2 (32 bytes) and
+ * AVX-512 (64 bytes), and the loader picks the one the CPU runs (an
+ * ifunc, resolved once at load). Not with clang 14: it emits no symbol
+ * for a multiversioned function that other files' calls can link to. */
 #if defined(__x86_64__) && defined(__linux__) && !defined(__clang__) &&        \
     __GNUC__ >= 6
-#define MASK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+typedef uint64_t mask_vec32 __attribute__((vector_size(32)));
+typedef uint64_t mask_vec64 __attribute__((vector_size(64)));
+
+MASK_VECTORS_FN(mask_vectors32, mask_vec32, __attribute__((target("avx2"))))
+MASK_VECTORS_FN(mask_vectors64, mask_vec64, __attribute__((target("avx512f"))))
+
+/* The unit tests build this file again with WS_FRAME_MASK_VECTORS set
+ * to 16 or 32 to run that width's loops whatever the CPU prefers. */
+#if !defined(WS_FRAME_MASK_VECTORS)
+typedef size_t mask_vectors_fn(uint8_t *dst, const uint8_t *src, size_t len,
+                               uint64_t key64);
+
+static mask_vectors_fn *
+mask_vectors_resolve(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? mask_vectors64
+           : __builtin_cpu_supports("avx2")  ? mask_vectors32
+                                             : mask_vectors16;
+}
+
+static size_t mask_vectors(uint8_t *dst, const uint8_t *src, size_t len,
+                           uint64_t key64)
+    __attribute__((ifunc("mask_vectors_resolve")));
+#elif WS_FRAME_MASK_VECTORS == 32
+#define mask_vectors mask_vectors32
 #else
-#define MASK_CLONES
+#define mask_vectors mask_vectors16
+#endif
+#else
+#define mask_vectors mask_vectors16
 #endif
 
 static ssize_t
@@ -209,7 +285,7 @@ ws_frame_header_encode(uint8_t *out, size_t cap, bool fin, uint8_t rsv,
  * lines up with it again. memcpy makes the loads and stores safe for any
  * alignment of p.
  */
-MASK_CLONES void
+void
 ws_frame_mask_copy(uint8_t *dst, const uint8_t *src, size_t len,
                    const uint8_t mask[4], uint64_t offset)
 {
@@ -227,38 +303,12 @@ ws_frame_mask_copy(uint8_t *dst, const uint8_t *src, size_t len,
     }
     uint64_t key64 = (uint64_t)key32 << 32 | key32;
 
-    /* 256 bytes per round in four 64-byte vectors, then one vector at a
-     * time (GCC's and clang's vector extension: AVX-512, AVX2 or SSE2 on
-     * x86-64, NEON on arm64, words elsewhere).
-     * Unmasking was a tenth of a worker's CPU with 16 KiB messages when
+    /* Unmasking was a tenth of a worker's CPU with 16 KiB messages when
      * it went one word per round; an array of four words, left to the
      * compiler, was vectorized but kept on the stack, twice the work of
-     * this for a client masking every message it sends. */
-    if (len >= sizeof(mask_vec)) {
-        mask_vec kv = {key64, key64, key64, key64, key64, key64, key64, key64};
-        for (; len - i >= 4 * sizeof(kv); i += 4 * sizeof(kv)) {
-            mask_vec a, b, c, d;
-
-            memcpy(&a, src + i, sizeof(a));
-            memcpy(&b, src + i + sizeof(a), sizeof(b));
-            memcpy(&c, src + i + 2 * sizeof(a), sizeof(c));
-            memcpy(&d, src + i + 3 * sizeof(a), sizeof(d));
-            a ^= kv;
-            b ^= kv;
-            c ^= kv;
-            d ^= kv;
-            memcpy(dst + i, &a, sizeof(a));
-            memcpy(dst + i + sizeof(a), &b, sizeof(b));
-            memcpy(dst + i + 2 * sizeof(a), &c, sizeof(c));
-            memcpy(dst + i + 3 * sizeof(a), &d, sizeof(d));
-        }
-        for (; len - i >= sizeof(kv); i += sizeof(kv)) {
-            mask_vec a;
-
-            memcpy(&a, src + i, sizeof(a));
-            a ^= kv;
-            memcpy(dst + i, &a, sizeof(a));
-        }
+     * the vector loops for a client masking every message it sends. */
+    if (len >= sizeof(mask_vec16)) {
+        i = mask_vectors(dst, src, len, key64);
     }
     for (; len - i >= sizeof(key64); i += sizeof(key64)) {
         uint64_t w;
