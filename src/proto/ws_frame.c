@@ -94,7 +94,10 @@ MASK_VECTORS_FN(mask_vectors64, mask_vec64, __attribute__((target("avx512f"))))
 typedef size_t mask_vectors_fn(uint8_t *dst, const uint8_t *src, size_t len,
                                uint64_t key64);
 
-static mask_vectors_fn *
+/* The loader calls this while it relocates, before the sanitizers' run
+ * time is set up: AddressSanitizer's checks there would crash. */
+__attribute__((no_sanitize_address,
+               no_sanitize("undefined"))) static mask_vectors_fn *
 mask_vectors_resolve(void)
 {
     __builtin_cpu_init();
