@@ -233,7 +233,12 @@ def t_full_disk():
         pids = sorted(w.workers())
         n = 20
         run_clients(w.port, n)
-        t = settled(port, n)
+        settled(port, n)
+        # A worker counts the failed write just after the connection has
+        # left the active count: wait (bounded) for the count, then read.
+        wsdtest.wait_until(lambda: wsdtest.admin_stats(port)["totals"][
+            "caseLogWriteErrors"] >= n, 5)
+        t = wsdtest.admin_stats(port)["totals"]
         tap.eq(t["caseLogWriteErrors"], n,
                "/dev/full: every case counted in caseLogWriteErrors")
         fams, _, _ = wsdtest.admin_metrics(port)
