@@ -30,6 +30,8 @@
 
 #include <event2/buffer.h>
 
+#include "copy_small.h"
+
 /* A buffer grown on demand and released once a large message grew it. */
 struct output_buf {
     uint8_t *p;
@@ -128,19 +130,7 @@ output_queue2(struct output_stage *st, struct output *o, const void *a,
     if (o->kept == NULL && (st->owner == o || st->len == 0) && na > 0 &&
         na <= 16 && st->buf.cap - st->len >= na + nb) {
         uint8_t *dst = st->buf.p + st->len;
-        const uint8_t *src = a;
-        /* Two moves that overlap in the middle cover any na from k to 2k. */
-        if (na >= 8) {
-            memcpy(dst, src, 8);
-            memcpy(dst + na - 8, src + na - 8, 8);
-        } else if (na >= 4) {
-            memcpy(dst, src, 4);
-            memcpy(dst + na - 4, src + na - 4, 4);
-        } else {
-            dst[0] = src[0];
-            dst[na - 1] = src[na - 1];
-            dst[na / 2] = src[na / 2];
-        }
+        copy_small(dst, a, na);
         if (nb > 0) {
             memcpy(dst + na, b, nb);
         }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "copy_small.h"
 #include "log.h"
 #include "ws_close.h"
 #include "ws_session.h"
@@ -168,21 +169,7 @@ head_fill(struct stats_wire *w, const uint8_t *p, size_t n)
         return;
     }
     memset(h, 0, STATS_WIRE_HEAD);
-    /* Two moves that overlap in the middle cover any n from k to 2k. */
-    if (n >= 16) {
-        memcpy(h, p, 16);
-        memcpy(h + n - 16, p + n - 16, 16);
-    } else if (n >= 8) {
-        memcpy(h, p, 8);
-        memcpy(h + n - 8, p + n - 8, 8);
-    } else if (n >= 4) {
-        memcpy(h, p, 4);
-        memcpy(h + n - 4, p + n - 4, 4);
-    } else {
-        for (size_t i = 0; i < n; i++) {
-            h[i] = p[i];
-        }
-    }
+    copy_small(h, p, n);
 }
 
 /* The next entry of kind, with nothing else in it, or NULL. */
