@@ -816,10 +816,11 @@ take_payload(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
 }
 
 /*
- * The common case in one step: between messages of an open server
- * session, in[0..len) begins with a whole final text or binary frame,
- * masked, uncompressed, with a 7- or 16-bit length (minimally encoded)
- * within the limits. Leaves the session and ev exactly as take_header
+ * The common case in one step: between messages of an open session,
+ * in[0..len) begins with a whole final text or binary frame, masked as
+ * the role wants it (a client's frames masked, a server's not),
+ * uncompressed, with a 7- or 16-bit length (minimally encoded) within
+ * the limits. Leaves the session and ev exactly as take_header
  * and take_payload would (every rule they check holds for such a frame),
  * and returns the frame's size; returns 0, touching nothing, for any
  * other input.
@@ -831,18 +832,20 @@ feed_whole_frame(struct ws_session *s, uint8_t *in, size_t len,
     uint8_t b0 = in[0];
     uint8_t b1 = in[1];
     size_t plen = b1 & 0x7f;
-    size_t hdr = 6;
+    /* What comes to a server is masked, what comes to a client not. */
+    bool masked = !is_client(s);
+    size_t hdr = masked ? 6 : 2;
 
     if ((b0 != (0x80 | WS_OP_BINARY) && b0 != (0x80 | WS_OP_TEXT)) ||
-        (b1 & 0x80) == 0 || plen == 127) {
+        ((b1 & 0x80) != 0) != masked || plen == 127 || len < hdr) {
         return 0;
     }
     if (plen == 126) {
-        if (len < 8) {
+        if (len < hdr + 2) {
             return 0;
         }
         plen = (size_t)in[2] << 8 | in[3];
-        hdr = 8;
+        hdr += 2;
         if (plen < 126) {
             return 0; /* not minimal: the slow path fails it */
         }
@@ -855,8 +858,12 @@ feed_whole_frame(struct ws_session *s, uint8_t *in, size_t len,
     h->fin = true;
     h->rsv = 0;
     h->opcode = b0 & 0x0f;
-    h->masked = true;
-    memcpy(h->mask, in + hdr - 4, sizeof(h->mask));
+    h->masked = masked;
+    if (masked) {
+        memcpy(h->mask, in + hdr - 4, sizeof(h->mask));
+    } else {
+        memset(h->mask, 0, sizeof(h->mask));
+    }
     h->payload_len = plen;
     s->in_payload = false;
     s->frame_pos = 0;
@@ -870,7 +877,9 @@ feed_whole_frame(struct ws_session *s, uint8_t *in, size_t len,
     ev->frame_discarded = false;
 
     uint8_t *p = in + hdr;
-    ws_frame_mask(p, plen, h->mask, 0);
+    if (masked) {
+        ws_frame_mask(p, plen, h->mask, 0);
+    }
     ev->frame_data = p;
     ev->frame_data_len = plen;
     ev->frame_data_pos = 0;
@@ -925,7 +934,7 @@ ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
         msg_release(s);
     }
     if (s->state == WS_SESSION_OPEN && !s->in_payload && s->hdr_len == 0 &&
-        !s->lenient && s->msg_opcode == 0 && len >= 6 && !is_client(s)) {
+        !s->lenient && s->msg_opcode == 0 && len >= 2) {
         size_t used = feed_whole_frame(s, in, len, ev);
         if (used > 0) {
             return used;
