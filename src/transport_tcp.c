@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Plain TCP under the transport interface: read(2) and writev(2) on a
- * non-blocking socket, EAGAIN mapped to WSD_IO_AGAIN.
+ * Plain TCP under the transport interface: recv(2) and sendmsg(2) on a
+ * non-blocking socket, EAGAIN mapped to WSD_IO_AGAIN. The socket calls,
+ * not read(2) and writev(2): those pass through the file layer
+ * (position lock, access checks, fsnotify) that a socket has no use for,
+ * a cost the kernel pays on every message.
  */
 #include "autoconf.h"
 
@@ -9,6 +12,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,7 +23,7 @@ tcp_recv(void *ctx, int fd, void *buf, size_t len)
 {
     (void)ctx;
     for (;;) {
-        ssize_t n = read(fd, buf, len);
+        ssize_t n = recv(fd, buf, len, 0);
         if (n > 0) {
             return n;
         }
@@ -36,9 +40,16 @@ tcp_recv(void *ctx, int fd, void *buf, size_t len)
 static ssize_t
 tcp_send(void *ctx, int fd, const struct iovec *iov, int iovcnt)
 {
+    struct msghdr msg = {0};
     (void)ctx;
+
+    msg.msg_iov = (struct iovec *)(uintptr_t)iov;
+    msg.msg_iovlen = (size_t)iovcnt;
     for (;;) {
-        ssize_t n = writev(fd, iov, iovcnt);
+        /* MSG_NOSIGNAL: a peer gone is an error returned, not SIGPIPE. */
+        ssize_t n = iovcnt == 1 ? send(fd, iov[0].iov_base, iov[0].iov_len,
+                                       MSG_NOSIGNAL)
+                                : sendmsg(fd, &msg, MSG_NOSIGNAL);
         if (n > 0) {
             return n;
         }
