@@ -309,14 +309,24 @@ wsc_conn_send(struct wsc_conn *c, uint8_t opcode, const uint8_t *p, size_t len)
     }
     size_t bound = ws_session_message_bound(&c->session, len);
     struct output_buf *zbuf = c->set->scratch;
-    if (!output_buf_reserve(zbuf, bound > 0 ? bound : 1) ||
-        !ws_session_message(&c->session, opcode, p, len, zbuf->p, bound, &m)) {
+    /* The frame goes out as one span: the payload (masked, or
+     * compressed and masked) lands after room for the longest header,
+     * and the header is put right before it. */
+    if (!output_buf_reserve(zbuf, WS_FRAME_HEADER_MAX + bound) ||
+        !ws_session_message(&c->session, opcode, p, len,
+                            zbuf->p + WS_FRAME_HEADER_MAX, bound, &m)) {
         return false;
     }
     stats_record_message_sent(&c->rec, &m, len);
     struct iovec iov[2] = {{m.hdr, m.hdr_len},
                            {(void *)(uintptr_t)m.payload, m.payload_len}};
     int n = m.payload_len > 0 ? 2 : 1;
+    if (m.payload == zbuf->p + WS_FRAME_HEADER_MAX) {
+        uint8_t *frame = zbuf->p + WS_FRAME_HEADER_MAX - m.hdr_len;
+        memcpy(frame, m.hdr, m.hdr_len);
+        iov[0] = (struct iovec){frame, m.hdr_len + m.payload_len};
+        n = 1;
+    }
     size_t sent = 0;
     /* Nothing waits: straight from where the frame lies. */
     if (output_kept_len(&c->out) == 0 && !c->send_blocked &&
