@@ -121,7 +121,7 @@ keepalive_fire(struct conn *c)
 
 /*
  * Echoes a message, compressed when permessage-deflate asks for it. When
- * nothing is queued before it, a large one goes out in one writev straight
+ * nothing is queued before it, a large one goes out in one sendmsg straight
  * from where it lies, and only what the socket did not take is copied.
  */
 static void

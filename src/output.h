@@ -4,7 +4,7 @@
  * until a socket takes them. It owns two kinds of storage:
  *
  *  - the worker's stage (struct output_stage): one connection's output
- *    while one callback runs, sent at the callback's end with one writev
+ *    while one callback runs, sent at the callback's end with one sendmsg
  *    straight from it. Most echoes never need more: a connection whose
  *    socket takes everything holds no output buffer at all;
  *  - each connection's kept bytes (struct output): what its socket did
@@ -41,7 +41,7 @@ struct output_buf {
 /* Past this size, output_buf_trim releases a buffer after use. */
 #define OUTPUT_BUF_KEEP_BYTES (256 * 1024)
 
-/* At most this many spans of kept bytes go into one writev. */
+/* At most this many spans of kept bytes go into one sendmsg. */
 #define OUTPUT_IOV_MAX 32
 
 /*

@@ -3,7 +3,7 @@
  * TLS under the transport interface, with OpenSSL: the server context,
  * built by the master from the configuration before it forks, the
  * client's (wsc's) context, and the state of one connection of either
- * side, whose SSL_read and SSL_write stand in for read(2) and writev(2).
+ * side, whose SSL_read and SSL_write stand in for recv(2) and sendmsg(2).
  * conn.c and wsc see only struct transport. Not here: client
  * certificates, a server's SNI, OCSP stapling.
  */
