@@ -13,6 +13,7 @@
 #ifndef WSD_KEEPALIVE_H
 #define WSD_KEEPALIVE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The limits, in milliseconds; 0 turns one off. */
@@ -38,6 +39,15 @@ enum keepalive_due {
 
 /* The session opened at now. */
 void keepalive_start(struct keepalive *k, uint64_t now_ms);
+
+/* Whether cfg asks for anything: with no ping and no idle timeout the
+ * times heard are never read, and a caller may skip taking them (a clock
+ * read per read of the socket). */
+static inline bool
+keepalive_on(const struct keepalive_config *cfg)
+{
+    return cfg->ping_interval_ms != 0 || cfg->idle_timeout_ms != 0;
+}
 
 /* Bytes arrived at now. */
 static inline void

@@ -38,6 +38,11 @@
  */
 struct transport {
     const char *name;
+    /* A recv that returns fewer bytes than asked emptied the socket, so
+     * the next bytes to arrive make it readable anew: a caller may wait
+     * edge-triggered. True for TCP; false for TLS, whose recv returns one
+     * record's plaintext while more records may wait in the socket. */
+    bool short_read_drains;
     /* Reads at most len bytes into buf. Never returns 0. */
     ssize_t (*recv)(void *ctx, int fd, void *buf, size_t len);
     /*

@@ -97,6 +97,7 @@ tcp_free(void *ctx)
 
 const struct transport transport_tcp = {
     .name = "tcp",
+    .short_read_drains = true,
     .recv = tcp_recv,
     .send = tcp_send,
     .shutdown = tcp_shutdown,

@@ -643,6 +643,7 @@ tls_describe(void *ctx, char *version, size_t version_cap, char *cipher,
 
 const struct transport transport_tls = {
     .name = "tls",
+    .short_read_drains = false,
     .recv = tls_recv,
     .send = tls_send,
     .shutdown = tls_shutdown,

@@ -204,25 +204,37 @@ wsc_conn_queue_control(struct wsc_conn *c, uint8_t *frame, size_t len)
     return wsc_conn_queue(c, &iov, 1);
 }
 
-/* Reads what the socket has, a bounded number of times per turn. */
+/*
+ * Reads what the socket has, a bounded number of times per turn; when the
+ * bound leaves bytes unread, the next turn comes back for them (an
+ * edge-triggered wait would not announce them again). to_eof: the peer's
+ * FIN has come (EV_CLOSED), so a short read has not drained the socket:
+ * the end of the stream is still to be read, and no new edge will say so.
+ */
 static void
-do_read(struct wsc_conn *c)
+do_read(struct wsc_conn *c, bool to_eof)
 {
+    bool more = false; /* the last read may have left bytes */
+
     for (int i = 0; i < READS_PER_TURN && c->phase != PH_DONE; i++) {
         uint8_t *rbuf = c->set->rbuf;
         ssize_t n = c->t->recv(c->tctx, c->fd, rbuf, WSC_RBUF_BYTES);
+        more = false;
         if (n > 0) {
             stats_record_read(&c->rec, rbuf, (size_t)n);
-            keepalive_heard(&c->ka, clock_mono_ms());
+            if (keepalive_on(&c->set->keepalive)) {
+                keepalive_heard(&c->ka, clock_mono_ms());
+            }
             if (c->phase == PH_OPEN) {
                 wsc_conn_feed(c, rbuf, (size_t)n);
             } else {
                 wsc_conn_handshake_bytes(c, rbuf, (size_t)n);
             }
-            if ((size_t)n < WSC_RBUF_BYTES) {
+            if ((size_t)n < WSC_RBUF_BYTES && !to_eof) {
                 break; /* drained for now: readiness says when there is
                           more, without a read that finds nothing */
             }
+            more = true;
             continue;
         }
         if (n == WSD_IO_EOF) {
@@ -245,8 +257,9 @@ do_read(struct wsc_conn *c)
     wsc_conn_flush(c, true);
     if (c->phase != PH_DONE) {
         wsc_conn_rearm_timer(c);
-        if (c->t->has_pending(c->tctx)) {
-            event_active(c->ev_io, EV_READ, 0);
+        if (more || c->t->has_pending(c->tctx)) {
+            event_active(c->ev_io, (short)(EV_READ | (to_eof ? EV_CLOSED : 0)),
+                         0);
         }
     }
 }
@@ -306,14 +319,19 @@ on_io(evutil_socket_t fd, short what, void *arg)
     if (c->phase == PH_DONE) {
         return;
     }
-    if ((what & EV_READ) != 0 ||
+    if ((what & (EV_READ | EV_CLOSED)) != 0 ||
         ((what & EV_WRITE) != 0 && c->recv_wants_write)) {
         c->recv_wants_write = false;
-        do_read(c);
+        do_read(c, (what & EV_CLOSED) != 0);
     }
 }
 
-/* Makes ev_io wait for what the connection waits for. */
+/*
+ * Makes ev_io wait for what the connection waits for: edge-triggered
+ * where a short read proves the socket drained (TCP), so that the kernel
+ * does not poll each socket it announced once more on the next wait only
+ * to find it empty, as a level-triggered epoll does.
+ */
 void
 wsc_conn_arm(struct wsc_conn *c)
 {
@@ -325,8 +343,9 @@ wsc_conn_arm(struct wsc_conn *c)
         return;
     }
     event_del(c->ev_io);
-    event_assign(c->ev_io, c->base, c->fd, (short)(flags | EV_PERSIST), on_io,
-                 c);
+    short et = c->t->short_read_drains ? EV_ET | EV_CLOSED : 0;
+    event_assign(c->ev_io, c->base, c->fd, (short)(flags | EV_PERSIST | et),
+                 on_io, c);
     event_add(c->ev_io, NULL);
     c->io_flags = flags;
 }
