@@ -21,6 +21,14 @@
  * Idle runs also report the establishment curve: handshakes and server
  * CPU per second.
  *
+ * With --tls it speaks TLS (1.3, OpenSSL) to a wss:// endpoint: a full
+ * handshake per connection, no resumption, and no certificate check (a
+ * load generator against a loopback server with a throwaway
+ * certificate, never a client to trust). What it sends goes out through
+ * a per-connection staging buffer of up to 64 KiB per SSL_write, so a
+ * message of up to 16 KiB and its header cost one or two records, as
+ * from any client that writes a frame at once.
+ *
  * With --deflate it offers permessage-deflate (RFC 7692) as a browser
  * does, with context takeover both ways, and really compresses what it
  * sends and inflates what it receives with zlib, so that both of the
@@ -57,6 +65,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <zlib.h>
 
 #define BENCH_MAX_PIDS        64
@@ -71,6 +81,9 @@
 #define BENCH_EST_MAX         86400 /* per-second establishment samples */
 #define BENCH_HOLD_PRINT_S    0.05  /* --hold: at most one count per 50 ms */
 #define BENCH_CLOSE_TIMEOUT   3.0 /* seconds for close handshakes at the end */
+#define BENCH_TLS_STAGE       (64 * 1024) /* --tls: bytes per SSL_write */
+#define BENCH_READS_TLS       64 /* --tls: SSL_reads per readiness (records
+                                  * of up to 16 KiB each) */
 
 /* RFC 6455 §1.3's example key, and the accept value it implies. */
 #define BENCH_KEY    "dGhlIHNhbXBsZSBub25jZQ=="
@@ -114,6 +127,7 @@ struct bench_opts {
     unsigned source_addrs; /* 0: let the kernel pick 127.0.0.1 */
     double rate;           /* connections started per second, 0: no limit */
     bool hold;             /* idle: report early, hold until closed */
+    bool tls;              /* wss: TLS 1.3 over each connection */
     pid_t pids[BENCH_MAX_PIDS]; /* processes measured as they are */
     unsigned n_pids;
     pid_t trees[BENCH_MAX_PIDS]; /* processes measured with descendants */
@@ -135,6 +149,7 @@ struct bench_slot {
 enum bench_conn_state {
     CONN_IDLE,       /* not yet connecting */
     CONN_CONNECTING, /* connect(2) in progress */
+    CONN_TLS,        /* --tls: the TLS handshake in progress */
     CONN_HANDSHAKE,  /* request sent, reading the response */
     CONN_OPEN,
     CONN_CLOSING, /* our close frame is queued or sent */
@@ -148,6 +163,9 @@ struct bench_conn {
     char *hs;      /* the response head while in CONN_HANDSHAKE */
     size_t hs_len;
     size_t req_off; /* handshake request bytes sent */
+    SSL *ssl;       /* --tls, from the TCP connect on */
+    uint8_t *stage; /* --tls: what the last SSL_write took (made on first */
+    size_t stage_len; /* use); non-zero while that write must be repeated */
     /* permessage-deflate as granted */
     bool pmd;
     bool client_no_takeover; /* reset our compressor after each message */
@@ -200,6 +218,8 @@ struct bench {
     struct bench_opts o;
     int ep;
     struct sockaddr_in addr;
+    SSL_CTX *tls; /* --tls */
+    unsigned tls_errors_printed;
     struct bench_conn *conns;
     unsigned n_conns; /* o.n_conns, plus the warm one when idle */
     enum bench_phase phase;
@@ -544,6 +564,80 @@ frame_header(uint8_t *h, unsigned first_byte, uint64_t len)
     return n + 4;
 }
 
+/* The transport: plain TCP, or TLS over it with --tls ------------------- */
+
+/* What an SSL call that returned r <= 0 means, as read(2) and write(2)
+ * would say it: 0 the peer closed, -1 with errno EAGAIN (try again on
+ * readiness; *wants_out tells whether that is writability) or EPROTO. */
+static ssize_t
+tls_result(struct bench *b, struct bench_conn *c, int r, bool *wants_out)
+{
+    int e = SSL_get_error(c->ssl, r);
+
+    switch (e) {
+    case SSL_ERROR_WANT_READ:
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_WANT_WRITE:
+        *wants_out = true;
+        errno = EAGAIN;
+        return -1;
+    case SSL_ERROR_ZERO_RETURN:
+        return 0;
+    case SSL_ERROR_SYSCALL:
+        if (errno == 0) {
+            return 0;
+        }
+        return -1;
+    default:
+        if (b->tls_errors_printed++ < 5) {
+            unsigned long code = ERR_peek_last_error();
+            char text[256];
+            ERR_error_string_n(code, text, sizeof(text));
+            fprintf(stderr, "wsbench: connection %u: TLS: %s\n",
+                    (unsigned)(c - b->conns), text);
+        }
+        ERR_clear_error();
+        errno = EPROTO;
+        return -1;
+    }
+}
+
+/* Reads up to cap bytes: > 0 read, 0 the peer closed, -1 and errno. */
+static ssize_t
+conn_recv(struct bench *b, struct bench_conn *c, void *buf, size_t cap)
+{
+    if (c->ssl == NULL) {
+        return read(c->fd, buf, cap);
+    }
+    size_t n = 0;
+    bool wants_out = false;
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_read_ex(c->ssl, buf, cap, &n);
+    return r == 1 ? (ssize_t)n : tls_result(b, c, r, &wants_out);
+}
+
+/* Writes len bytes of p as one SSL_write: all of them or, on -1 with
+ * EAGAIN, none, and the call must then be repeated with the same bytes
+ * (which the caller keeps); *wants_out says whether writability is what
+ * is awaited. Plain TCP takes what the socket takes. */
+static ssize_t
+conn_send(struct bench *b, struct bench_conn *c, const void *p, size_t len,
+          bool *wants_out)
+{
+    if (c->ssl == NULL) {
+        ssize_t w = write(c->fd, p, len);
+        *wants_out = w == -1 && errno == EAGAIN;
+        return w;
+    }
+    size_t w = 0;
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_write_ex(c->ssl, p, len, &w);
+    return r == 1 ? (ssize_t)w : tls_result(b, c, r, wants_out);
+}
+
 static void
 conn_want_out(struct bench *b, struct bench_conn *c, bool want)
 {
@@ -646,12 +740,48 @@ conn_queue_control(struct bench_conn *c, unsigned op, const uint8_t *p,
 
 static void conn_fail(struct bench *b, struct bench_conn *c, const char *why);
 
+/* --tls: copies the first BENCH_TLS_STAGE bytes of iov into c's stage,
+ * which conn_write then sends as one SSL_write; returns the bytes taken. */
+static size_t
+conn_stage(struct bench_conn *c, const struct iovec *iov, int n)
+{
+    size_t len = 0;
+
+    if (c->stage == NULL) {
+        c->stage = xcalloc(1, BENCH_TLS_STAGE);
+    }
+    for (int i = 0; i < n && len < BENCH_TLS_STAGE; i++) {
+        size_t k = iov[i].iov_len;
+        if (k > BENCH_TLS_STAGE - len) {
+            k = BENCH_TLS_STAGE - len;
+        }
+        memcpy(c->stage + len, iov[i].iov_base, k);
+        len += k;
+    }
+    c->stage_len = len;
+    return len;
+}
+
 /* Writes what c has queued: a control frame between messages, then the
- * messages not yet written, as many as the socket takes in one writev. */
+ * messages not yet written, as many as the socket takes in one writev
+ * (--tls: in SSL_writes of up to BENCH_TLS_STAGE bytes). */
 static void
 conn_write(struct bench *b, struct bench_conn *c)
 {
     for (;;) {
+        if (c->stage_len > 0) {
+            bool wants_out = false;
+            ssize_t w = conn_send(b, c, c->stage, c->stage_len, &wants_out);
+            if (w == -1 && errno == EAGAIN) {
+                conn_want_out(b, c, wants_out);
+                return;
+            }
+            if (w <= 0) {
+                conn_fail(b, c, "write");
+                return;
+            }
+            c->stage_len = 0;
+        }
         struct iovec iov[BENCH_IOV_MAX];
         int n = 0;
         size_t skip = c->wr_off;
@@ -679,7 +809,8 @@ conn_write(struct bench *b, struct bench_conn *c)
             conn_want_out(b, c, false);
             return;
         }
-        ssize_t w = writev(c->fd, iov, n);
+        ssize_t w = c->ssl != NULL ? (ssize_t)conn_stage(c, iov, n)
+                                   : writev(c->fd, iov, n);
         if (w == -1) {
             if (errno == EINTR) {
                 continue;
@@ -722,11 +853,24 @@ conn_drop(struct bench *b, struct bench_conn *c)
     if (c->state == CONN_DONE || c->state == CONN_IDLE) {
         return;
     }
-    if (c->state == CONN_CONNECTING || c->state == CONN_HANDSHAKE) {
+    if (c->state == CONN_CONNECTING || c->state == CONN_TLS ||
+        c->state == CONN_HANDSHAKE) {
         b->n_connecting--;
     } else {
         b->n_open--;
     }
+    if (c->ssl != NULL) {
+        if (c->state == CONN_OPEN || c->state == CONN_CLOSING) {
+            SSL_shutdown(c->ssl); /* our close_notify, if the socket takes
+                                   * it; the TCP close follows anyway */
+        }
+        SSL_free(c->ssl);
+        c->ssl = NULL;
+        ERR_clear_error();
+    }
+    free(c->stage);
+    c->stage = NULL;
+    c->stage_len = 0;
     epoll_ctl(b->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     c->fd = -1;
@@ -923,7 +1067,8 @@ conn_read_handshake(struct bench *b, struct bench_conn *c)
         c->hs = xcalloc(1, BENCH_HS_BYTES + 1);
     }
     for (;;) {
-        ssize_t n = read(c->fd, c->hs + c->hs_len, BENCH_HS_BYTES - c->hs_len);
+        ssize_t n =
+            conn_recv(b, c, c->hs + c->hs_len, BENCH_HS_BYTES - c->hs_len);
         if (n == -1 && errno == EINTR) {
             continue;
         }
@@ -959,11 +1104,14 @@ conn_send_request(struct bench *b, struct bench_conn *c)
     size_t len = handshake_request(b, req, sizeof(req));
 
     while (c->req_off < len) {
-        ssize_t n = write(c->fd, req + c->req_off, len - c->req_off);
+        bool wants_out = false;
+        ssize_t n = conn_send(b, c, req + c->req_off, len - c->req_off,
+                              &wants_out);
         if (n == -1 && errno == EINTR) {
             continue;
         }
         if (n == -1 && errno == EAGAIN) {
+            conn_want_out(b, c, wants_out);
             return;
         }
         if (n == -1) {
@@ -1193,8 +1341,10 @@ conn_feed(struct bench *b, struct bench_conn *c, const uint8_t *p, size_t n)
 static void
 conn_read(struct bench *b, struct bench_conn *c)
 {
-    for (int i = 0; i < 4 && c->state != CONN_DONE; i++) {
-        ssize_t n = read(c->fd, b->rbuf, BENCH_RBUF_BYTES);
+    /* A TLS read returns one record: read on until there is none. */
+    int reads = c->ssl != NULL ? BENCH_READS_TLS : 4;
+    for (int i = 0; i < reads && c->state != CONN_DONE; i++) {
+        ssize_t n = conn_recv(b, c, b->rbuf, BENCH_RBUF_BYTES);
         if (n == -1 && errno == EINTR) {
             continue;
         }
@@ -1214,13 +1364,48 @@ conn_read(struct bench *b, struct bench_conn *c)
             return;
         }
         conn_feed(b, c, b->rbuf, (size_t)n);
-        if ((size_t)n < BENCH_RBUF_BYTES) {
+        if (c->ssl == NULL && (size_t)n < BENCH_RBUF_BYTES) {
             break;
         }
     }
     if (c->state == CONN_OPEN || c->state == CONN_CLOSING) {
         conn_write(b, c);
     }
+}
+
+/* --tls: drives SSL_connect; once done, the WebSocket request follows. */
+static void
+conn_tls_step(struct bench *b, struct bench_conn *c)
+{
+    bool wants_out = false;
+    ERR_clear_error();
+    errno = 0;
+    int r = SSL_connect(c->ssl);
+    if (r == 1) {
+        c->state = CONN_HANDSHAKE;
+        conn_send_request(b, c);
+        return;
+    }
+    if (tls_result(b, c, r, &wants_out) == -1 && errno == EAGAIN) {
+        conn_want_out(b, c, wants_out);
+        return;
+    }
+    if (errno == 0) {
+        errno = ECONNRESET;
+    }
+    conn_fail(b, c, "TLS handshake");
+}
+
+static void
+conn_tls_begin(struct bench *b, struct bench_conn *c)
+{
+    c->ssl = SSL_new(b->tls);
+    if (c->ssl == NULL || SSL_set_fd(c->ssl, c->fd) != 1) {
+        die("SSL_new");
+    }
+    SSL_set_tlsext_host_name(c->ssl, b->o.host);
+    c->state = CONN_TLS;
+    conn_tls_step(b, c);
 }
 
 static void
@@ -1239,10 +1424,17 @@ conn_on_event(struct bench *b, struct bench_conn *c, uint32_t events)
             return;
         }
         if ((events & EPOLLOUT) != 0) {
-            conn_send_request(b, c);
+            if (b->tls != NULL) {
+                conn_tls_begin(b, c);
+            } else {
+                conn_send_request(b, c);
+            }
         }
         return;
     }
+    case CONN_TLS:
+        conn_tls_step(b, c);
+        return;
     case CONN_HANDSHAKE:
         if ((events & EPOLLOUT) != 0) {
             conn_send_request(b, c);
@@ -1369,7 +1561,8 @@ close_all(struct bench *b)
     phase_set(b, PHASE_CLOSE, BENCH_CLOSE_TIMEOUT);
     for (unsigned i = 0; i < b->n_conns; i++) {
         struct bench_conn *c = &b->conns[i];
-        if (c->state == CONN_CONNECTING || c->state == CONN_HANDSHAKE) {
+        if (c->state == CONN_CONNECTING || c->state == CONN_TLS ||
+            c->state == CONN_HANDSHAKE) {
             conn_drop(b, c);
             continue;
         }
@@ -1626,15 +1819,16 @@ report(const struct bench *b)
             ((double)b->mem_after.pss_kib - (double)b->mem_base.pss_kib) *
             1024.0 / n;
         double cpu_us = server_cpu_s * 1e6 / n;
-        printf("%s: idle, %u connections (deflate %s): %.0f bytes RSS and "
+        printf("%s%s: idle, %u connections (deflate %s): %.0f bytes RSS and "
                "%.0f bytes PSS per connection, %.0f us of server CPU per "
                "connection opened; %" PRIu64 " errors\n",
-               label, b->mem_conns, deflate, rss, pss, cpu_us, errors);
+               label, b->o.tls ? " (wss)" : "", b->mem_conns, deflate, rss,
+               pss, cpu_us, errors);
         printf("{\"label\": ");
         json_string(stdout, label);
-        printf(", \"mode\": \"idle\", \"conns\": %u, \"deflate\": \"%s\", "
-               "\"extensions\": ",
-               b->mem_conns, deflate);
+        printf(", \"mode\": \"idle\", \"tls\": %s, \"conns\": %u, "
+               "\"deflate\": \"%s\", \"extensions\": ",
+               b->o.tls ? "true" : "false", b->mem_conns, deflate);
         json_string(stdout, b->extensions);
         printf(", \"rss_base_kib\": %" PRIu64 ", \"rss_after_kib\": %" PRIu64
                ", \"rss_bytes_per_conn\": %.1f, \"pss_bytes_per_conn\": %.1f, "
@@ -1652,18 +1846,19 @@ report(const struct bench *b)
     double p50 = hist_quantile_us(&b->hist, 0.50);
     double p99 = hist_quantile_us(&b->hist, 0.99);
     double p999 = hist_quantile_us(&b->hist, 0.999);
-    printf("%s: %s, %u x %zu B (deflate %s): %.0f msg/s, rtt p50 %.0f us, "
+    printf("%s%s: %s, %u x %zu B (deflate %s): %.0f msg/s, rtt p50 %.0f us, "
            "p99 %.0f us, p99.9 %.0f us; server %.2f us CPU/msg (%.0f%% of a "
            "core); generator %.0f%% of a core; %" PRIu64 " errors\n",
-           label, mode_name(b->o.mode), b->o.n_conns, b->o.msg_bytes, deflate,
+           label, b->o.tls ? " (wss)" : "", mode_name(b->o.mode), b->o.n_conns,
+           b->o.msg_bytes, deflate,
            rate, p50, p99, p999, us_per_msg, 100.0 * server_cpu_s / secs,
            100.0 * gen_cpu_s / secs, errors);
     printf("{\"label\": ");
     json_string(stdout, label);
-    printf(", \"mode\": \"%s\", \"conns\": %u, \"size\": %zu, \"depth\": %u, "
-           "\"deflate\": \"%s\", \"extensions\": ",
-           mode_name(b->o.mode), b->o.n_conns, b->o.msg_bytes, b->o.depth,
-           deflate);
+    printf(", \"mode\": \"%s\", \"tls\": %s, \"conns\": %u, \"size\": %zu, "
+           "\"depth\": %u, \"deflate\": \"%s\", \"extensions\": ",
+           mode_name(b->o.mode), b->o.tls ? "true" : "false", b->o.n_conns,
+           b->o.msg_bytes, b->o.depth, deflate);
     json_string(stdout, b->extensions);
     printf(", \"seconds\": %.3f, \"messages\": %" PRIu64
            ", \"msgs_per_s\": %.1f, \"p50_us\": %.1f, \"p99_us\": %.1f, "
@@ -1697,6 +1892,9 @@ usage(FILE *f)
         "  -d, --duration S     seconds measured (5)\n"
         "  -w, --warmup S       seconds of traffic before (1); idle: "
         "settling time\n"
+        "  --tls                wss: TLS 1.3 (a full handshake per "
+        "connection;\n"
+        "                       the certificate is not checked)\n"
         "  --deflate            offer permessage-deflate, compress and "
         "inflate\n"
         "  --deflate-level L    zlib level of what is sent (1)\n"
@@ -1787,6 +1985,7 @@ parse_args(struct bench_opts *o, int argc, char **argv)
         OPT_RATE,
         OPT_SOURCES,
         OPT_HOLD,
+        OPT_TLS,
     };
     static const struct option longopts[] = {
         {"host", required_argument, NULL, OPT_HOST},
@@ -1809,6 +2008,7 @@ parse_args(struct bench_opts *o, int argc, char **argv)
         {"rate", required_argument, NULL, OPT_RATE},
         {"source-addresses", required_argument, NULL, OPT_SOURCES},
         {"hold", no_argument, NULL, OPT_HOLD},
+        {"tls", no_argument, NULL, OPT_TLS},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -1915,6 +2115,9 @@ parse_args(struct bench_opts *o, int argc, char **argv)
         case OPT_HOLD:
             o->hold = true;
             break;
+        case OPT_TLS:
+            o->tls = true;
+            break;
         case 'h':
             usage(stdout);
             exit(0);
@@ -1984,6 +2187,17 @@ main(int argc, char **argv)
     }
     for (unsigned i = 0; i < b->o.n_trees; i++) {
         measured_add_tree(b, b->o.trees[i]);
+    }
+    if (b->o.tls) {
+        b->tls = SSL_CTX_new(TLS_client_method());
+        if (b->tls == NULL ||
+            SSL_CTX_set_min_proto_version(b->tls, TLS1_3_VERSION) != 1) {
+            fprintf(stderr, "wsbench: cannot set up TLS 1.3\n");
+            return 2;
+        }
+        SSL_CTX_set_verify(b->tls, SSL_VERIFY_NONE, NULL);
+        SSL_CTX_set_session_cache_mode(b->tls, SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_options(b->tls, SSL_OP_IGNORE_UNEXPECTED_EOF);
     }
     b->ep = epoll_create1(EPOLL_CLOEXEC);
     if (b->ep == -1) {
