@@ -335,9 +335,12 @@ ws_session_message(struct ws_session *s, uint8_t opcode, const uint8_t *data,
 }
 
 /*
- * Makes room for `more` bytes after msg_len, growing geometrically but
- * never past the message limit (already checked by the caller) nor past
- * what the current frame can still bring when it ends the message.
+ * Makes room for `more` bytes after msg_len: when the current frame ends
+ * an uncompressed message, for all it can still bring, at once (a large
+ * frame arriving a record or a read at a time is then never copied to a
+ * bigger buffer; malloc's pages are touched only as its bytes arrive);
+ * otherwise growing geometrically. Never past the message limit
+ * (already checked by the caller).
  */
 static bool
 msg_reserve(struct ws_session *s, size_t more)
@@ -351,7 +354,7 @@ msg_reserve(struct ws_session *s, size_t more)
         cap = need;
     }
     uint64_t frame_end = s->msg_len + (s->frame.payload_len - s->frame_pos);
-    if (s->frame.fin && !s->msg_compressed && cap > frame_end) {
+    if (s->frame.fin && !s->msg_compressed) {
         cap = (size_t)frame_end;
     }
     if (cap > s->cfg->max_message_bytes) {
