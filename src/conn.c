@@ -300,7 +300,11 @@ conn_read_frames(struct conn *c)
             return;
         }
     }
-    for (int i = 0; i < CONN_READS_PER_EVENT; i++) {
+    /* A TLS recv returns one record (16 KiB at most), which says nothing
+     * of what else waits: read on, within the same bounds of work. */
+    bool drains = c->t->short_read_drains;
+    int reads = drains ? CONN_READS_PER_EVENT : CONN_RECORDS_PER_EVENT;
+    for (int i = 0; i < reads; i++) {
         ssize_t n = c->t->recv(c->tctx, c->fd, l->rbuf, l->rbuf_bytes);
         if (n == WSD_IO_AGAIN || n == WSD_IO_WANT_WRITE) {
             conn_recv_wait(c, n);
@@ -320,7 +324,7 @@ conn_read_frames(struct conn *c)
         }
         conn_process_or_hold(c, l->rbuf, (size_t)n, &budget);
         if (c->state != CONN_OPEN || c->held != NULL || c->read_paused ||
-            budget == 0 || (size_t)n < l->rbuf_bytes) {
+            budget == 0 || (drains && (size_t)n < l->rbuf_bytes)) {
             break;
         }
     }

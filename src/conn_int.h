@@ -29,6 +29,9 @@
 #define CONN_HANDSHAKE_INITIAL_BYTES 1024
 /* Reads per readiness callback, so one busy peer cannot starve others. */
 #define CONN_READS_PER_EVENT         4
+/* The same for a transport whose recv returns a record at a time (TLS):
+ * as many bytes as four reads of the read buffer at most. */
+#define CONN_RECORDS_PER_EVENT       64
 /* Message payload one connection may have echoed in one callback before
  * the others get their turn (a message is never split: a 16 MiB one, or
  * a deflate bomb that inflates to it, still goes whole). */

@@ -34,7 +34,8 @@
 /*
  * Every call takes the connection's transport state (ctx) and socket (fd).
  * The bytes counted by recv and send are application bytes: for TLS, the
- * plaintext of one SSL_read or SSL_write, never record overhead.
+ * plaintext of one SSL_read, or of the SSL_writes of one send (a record
+ * each), never record overhead.
  */
 struct transport {
     const char *name;

@@ -530,44 +530,79 @@ tls_recv(void *ctx, int fd, void *buf, size_t len)
 }
 
 /*
- * One SSL_write of min(total, one record) bytes: straight from iov[0] when
- * it holds them all, else gathered, so that small pieces (a frame header
- * and its payload) share a record. Every retry offers at least as many
- * bytes as the record OpenSSL holds from a blocked attempt, as it
- * requires, because the caller's pending bytes only grow.
+ * Points *p at the next record's plaintext: the bytes of iov[0..iovcnt)
+ * from offset skip on, one record's worth at most, straight from their
+ * buffer when one holds them all, else gathered into record, so that
+ * small pieces (a frame header and its payload) share a record. Returns
+ * their count, 0 when none are left.
+ */
+static size_t
+next_record(const struct iovec *iov, int iovcnt, size_t skip,
+            unsigned char *record, const void **p)
+{
+    size_t want = 0;
+    int i = 0;
+
+    while (i < iovcnt && skip >= iov[i].iov_len) {
+        skip -= iov[i++].iov_len;
+    }
+    for (int k = i; k < iovcnt && want < TLS_RECORD_BYTES; k++) {
+        want += iov[k].iov_len - (k == i ? skip : 0);
+    }
+    if (want > TLS_RECORD_BYTES) {
+        want = TLS_RECORD_BYTES;
+    }
+    if (want == 0 || iov[i].iov_len - skip >= want) {
+        *p = want == 0 ? NULL : (const char *)iov[i].iov_base + skip;
+        return want;
+    }
+    for (size_t got = 0; got < want; i++, skip = 0) {
+        size_t n = iov[i].iov_len - skip;
+        if (n > want - got) {
+            n = want - got;
+        }
+        memcpy(record + got, (const char *)iov[i].iov_base + skip, n);
+        got += n;
+    }
+    *p = record;
+    return want;
+}
+
+/*
+ * SSL_writes of a record each, as long as the socket takes them, so
+ * that a short count means the socket is full, as from TCP. A record
+ * that blocks stays with OpenSSL: the caller's retry offers its bytes
+ * first again, and at least as many, because the caller's pending bytes
+ * only grow.
  */
 static ssize_t
 tls_send(void *ctx, int fd, const struct iovec *iov, int iovcnt)
 {
     struct tls_conn *tc = ctx;
     unsigned char record[TLS_RECORD_BYTES];
-    size_t want = 0;
-    const void *p = record;
+    size_t sent = 0;
+    size_t want;
+    const void *p;
 
     if (tc->plaintext) {
         return transport_tcp.send(NULL, fd, iov, iovcnt);
     }
-    for (int i = 0; i < iovcnt && want < TLS_RECORD_BYTES; i++) {
-        want += iov[i].iov_len;
-    }
-    if (want > TLS_RECORD_BYTES) {
-        want = TLS_RECORD_BYTES;
-    }
-    if (iov[0].iov_len >= want) {
-        p = iov[0].iov_base;
-    } else {
-        size_t got = 0;
-        for (int i = 0; got < want; i++) {
-            size_t n =
-                iov[i].iov_len < want - got ? iov[i].iov_len : want - got;
-            memcpy(record + got, iov[i].iov_base, n);
-            got += n;
+    while ((want = next_record(iov, iovcnt, sent, record, &p)) > 0) {
+        ERR_clear_error();
+        int r = SSL_write(tc->ssl, p, (int)want);
+        tls_progress(tc);
+        if (r <= 0) {
+            int e = SSL_get_error(tc->ssl, r);
+            if (sent > 0 &&
+                (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)) {
+                ERR_clear_error();
+                break; /* what was sent counts; the rest waits */
+            }
+            return tls_result(tc, r, false);
         }
+        sent += (size_t)r;
     }
-    ERR_clear_error();
-    int r = SSL_write(tc->ssl, p, (int)want);
-    tls_progress(tc);
-    return r > 0 ? r : tls_result(tc, r, false);
+    return (ssize_t)sent;
 }
 
 static int
