@@ -300,10 +300,10 @@ conn_read_frames(struct conn *c)
             return;
         }
     }
-    /* A TLS recv returns one record (16 KiB at most), which says nothing
-     * of what else waits: read on, within the same bounds of work. */
-    bool drains = c->t->short_read_drains;
-    int reads = drains ? CONN_READS_PER_EVENT : CONN_RECORDS_PER_EVENT;
+    /* A TLS recv returns one record (16 KiB at most): read on until the
+     * transport says nothing is left, within the same bounds of work. */
+    int reads =
+        c->t->short_read_drains ? CONN_READS_PER_EVENT : CONN_RECORDS_PER_EVENT;
     for (int i = 0; i < reads; i++) {
         ssize_t n = c->t->recv(c->tctx, c->fd, l->rbuf, l->rbuf_bytes);
         if (n == WSD_IO_AGAIN || n == WSD_IO_WANT_WRITE) {
@@ -318,13 +318,15 @@ conn_read_frames(struct conn *c)
                        n == WSD_IO_EOF ? CONN_END_PEER_EOF : CONN_END_IO_ERROR);
             return;
         }
+        /* Asked before the bytes are used, which may end c. */
+        bool drained = c->t->drained(c->tctx, (size_t)n, l->rbuf_bytes);
         stats_record_read(&c->rec, l->rbuf, (size_t)n);
         if (i == 0) {
             keepalive_heard(&c->ka, clock_mono_ms());
         }
         conn_process_or_hold(c, l->rbuf, (size_t)n, &budget);
         if (c->state != CONN_OPEN || c->held != NULL || c->read_paused ||
-            budget == 0 || (drains && (size_t)n < l->rbuf_bytes)) {
+            budget == 0 || drained) {
             break;
         }
     }

@@ -44,6 +44,12 @@ struct transport {
      * edge-triggered. True for TCP; false for TLS, whose recv returns one
      * record's plaintext while more records may wait in the socket. */
     bool short_read_drains;
+    /* Whether a recv that returned got of the asked bytes left nothing
+     * that had arrived: the caller may stop reading until readiness says
+     * more has come, without a read that finds nothing. TCP: a short
+     * read. TLS: the socket reads under the record were short, and
+     * OpenSSL holds no further record. */
+    bool (*drained)(void *ctx, size_t got, size_t asked);
     /* Reads at most len bytes into buf. Never returns 0. */
     ssize_t (*recv)(void *ctx, int fd, void *buf, size_t len);
     /*
@@ -59,7 +65,8 @@ struct transport {
      * WSD_IO_WANT_READ (call again once ready), or WSD_IO_ERROR. */
     int (*shutdown)(void *ctx, int fd);
     /* Whether recv has bytes to return that arrived already, so that no
-     * readiness will announce them (a TLS record read only in part). */
+     * readiness will announce them (TLS: a record read only in part, or
+     * records OpenSSL read ahead). */
     bool (*has_pending)(void *ctx);
     /* For the statistics: when the bytes are protected, writes the
      * protocol version and cipher (NUL-terminated, cut to fit) and returns

@@ -75,6 +75,13 @@ tcp_shutdown(void *ctx, int fd)
 }
 
 static bool
+tcp_drained(void *ctx, size_t got, size_t asked)
+{
+    (void)ctx;
+    return got < asked;
+}
+
+static bool
 tcp_has_pending(void *ctx)
 {
     (void)ctx;
@@ -102,6 +109,7 @@ tcp_free(void *ctx)
 const struct transport transport_tcp = {
     .name = "tcp",
     .short_read_drains = true,
+    .drained = tcp_drained,
     .recv = tcp_recv,
     .send = tcp_send,
     .shutdown = tcp_shutdown,

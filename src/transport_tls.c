@@ -40,6 +40,8 @@ struct tls_conn {
     SSL *ssl;
     struct transport_tls_env *env;
     int fd;
+    bool drained;     /* the last socket read was short or would block */
+    bool peer_eof;    /* a socket read found the end of the stream */
     bool established; /* the first handshake finished */
     bool counted;     /* its handshake failure is counted in env */
     bool sniffed;     /* the peer's first byte was looked at */
@@ -183,10 +185,11 @@ ctx_settings(SSL_CTX *ctx)
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
-    /* Read-ahead stays off (the default): SSL_read then takes no more
-     * from the socket than the record it returns, and whatever else has
-     * arrived stays visible to the event loop as readiness. */
-    SSL_CTX_set_read_ahead(ctx, 0);
+    /* Read-ahead: one read(2) takes as many records as OpenSSL's buffer
+     * holds, where without it every record costs two (its header, then
+     * its body). What it read beyond the record returned is no longer
+     * readiness for the event loop: tls_has_pending tells of it. */
+    SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
     /* Session tickets are on by default; SSL_CTX_new drew their keys, so
      * every worker forked after this resumes any worker's sessions. The
@@ -281,7 +284,7 @@ transport_tls_client_ctx_new(const char *cafile, bool insecure, char *err,
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                               SSL_MODE_RELEASE_BUFFERS);
-    SSL_CTX_set_read_ahead(ctx, 0);
+    SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_verify(ctx, insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
     int loaded = cafile != NULL
                      ? SSL_CTX_load_verify_locations(ctx, cafile, NULL)
@@ -297,11 +300,104 @@ transport_tls_client_ctx_new(const char *cafile, bool insecure, char *err,
     return ctx;
 }
 
+/*
+ * The socket under OpenSSL: recv(2) and send(2) with MSG_NOSIGNAL, as
+ * transport_tcp, where OpenSSL's socket BIO calls read(2) and write(2),
+ * which pass through the file layer every time; and a note of whether
+ * the last read emptied the socket, for tls_drained.
+ */
+static int
+bio_read(BIO *b, char *buf, int len)
+{
+    struct tls_conn *tc = BIO_get_data(b);
+    ssize_t n = recv(tc->fd, buf, (size_t)len, 0);
+
+    BIO_clear_retry_flags(b);
+    if (n < 0) {
+        tc->drained = errno == EAGAIN;
+        if (tc->drained || errno == EINTR) {
+            BIO_set_retry_read(b);
+        }
+        return -1;
+    }
+    tc->drained = n < len;
+    tc->peer_eof = n == 0;
+    return (int)n;
+}
+
+static int
+bio_write(BIO *b, const char *buf, int len)
+{
+    struct tls_conn *tc = BIO_get_data(b);
+    ssize_t n = send(tc->fd, buf, (size_t)len, MSG_NOSIGNAL);
+
+    BIO_clear_retry_flags(b);
+    if (n < 0) {
+        if (errno == EAGAIN || errno == EINTR) {
+            BIO_set_retry_write(b);
+        }
+        return -1;
+    }
+    return (int)n;
+}
+
+static long
+bio_ctrl(BIO *b, int cmd, long num, void *ptr)
+{
+    struct tls_conn *tc = BIO_get_data(b);
+
+    (void)num;
+    (void)ptr;
+    switch (cmd) {
+    case BIO_CTRL_FLUSH:
+        return 1; /* nothing is held */
+    case BIO_CTRL_EOF:
+        return tc != NULL && tc->peer_eof;
+    default:
+        return 0; /* no kTLS, no fd to hand out, nothing pending */
+    }
+}
+
+static int
+bio_create(BIO *b)
+{
+    BIO_set_init(b, 1);
+    return 1;
+}
+
 void
 transport_tls_env_init(struct transport_tls_env *env, SSL_CTX *ctx)
 {
     memset(env, 0, sizeof(*env));
     env->ctx = ctx;
+}
+
+void
+transport_tls_env_done(struct transport_tls_env *env)
+{
+    BIO_meth_free(env->bio);
+    env->bio = NULL;
+}
+
+/* The BIO method, made at the first connection. */
+static BIO_METHOD *
+env_bio(struct transport_tls_env *env)
+{
+    BIO_METHOD *m;
+
+    if (env->bio != NULL) {
+        return env->bio;
+    }
+    m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "wsd socket");
+    if (m == NULL || BIO_meth_set_read(m, bio_read) != 1 ||
+        BIO_meth_set_write(m, bio_write) != 1 ||
+        BIO_meth_set_ctrl(m, bio_ctrl) != 1 ||
+        BIO_meth_set_create(m, bio_create) != 1) {
+        BIO_meth_free(m);
+        return NULL;
+    }
+    env->bio = m;
+    return m;
 }
 
 void *
@@ -314,14 +410,18 @@ transport_tls_conn_new(struct transport_tls_env *env, int fd)
     }
     tc->env = env;
     tc->fd = fd;
-    tc->ssl = SSL_new(env->ctx);
-    if (tc->ssl == NULL || SSL_set_fd(tc->ssl, fd) != 1) {
-        SSL_free(tc->ssl);
+    BIO_METHOD *m = env_bio(env);
+    BIO *bio = m != NULL ? BIO_new(m) : NULL;
+    tc->ssl = bio != NULL ? SSL_new(env->ctx) : NULL;
+    if (tc->ssl == NULL) {
+        BIO_free(bio);
         free(tc);
         ERR_clear_error();
         errno = ENOMEM;
         return NULL;
     }
+    BIO_set_data(bio, tc);
+    SSL_set_bio(tc->ssl, bio, bio); /* one reference, taken for both */
     SSL_set_accept_state(tc->ssl);
     return tc;
 }
@@ -625,10 +725,21 @@ tls_shutdown(void *ctx, int fd)
 }
 
 static bool
+tls_drained(void *ctx, size_t got, size_t asked)
+{
+    struct tls_conn *tc = ctx;
+
+    if (tc->plaintext) {
+        return got < asked;
+    }
+    return got < asked && tc->drained && SSL_has_pending(tc->ssl) != 1;
+}
+
+static bool
 tls_has_pending(void *ctx)
 {
     struct tls_conn *tc = ctx;
-    return SSL_pending(tc->ssl) > 0;
+    return SSL_has_pending(tc->ssl) == 1;
 }
 
 static void
@@ -679,6 +790,7 @@ tls_describe(void *ctx, char *version, size_t version_cap, char *cipher,
 const struct transport transport_tls = {
     .name = "tls",
     .short_read_drains = false,
+    .drained = tls_drained,
     .recv = tls_recv,
     .send = tls_send,
     .shutdown = tls_shutdown,

@@ -32,6 +32,7 @@ struct transport_tls_env {
     unsigned n_failed; /* handshakes failed since the last report */
     char last_reason[TRANSPORT_TLS_REASON_MAX]; /* the last one's reason */
     char last_peer[TRANSPORT_TLS_PEER_MAX];     /* and its peer */
+    BIO_METHOD *bio; /* the socket under OpenSSL, for every connection */
 };
 
 /*
@@ -51,6 +52,9 @@ SSL_CTX *transport_tls_ctx_new(const struct config *cfg, char *err,
 
 /* Zero-fills env and borrows ctx (from transport_tls_ctx_new). */
 void transport_tls_env_init(struct transport_tls_env *env, SSL_CTX *ctx);
+
+/* Releases what env made (after its last connection is freed). */
+void transport_tls_env_done(struct transport_tls_env *env);
 
 /*
  * The state of a new server-side TLS connection on the accepted socket fd,

@@ -437,6 +437,7 @@ worker_free(struct worker *w)
     }
     transport_tls_report(&w->tls);
     loop_clear(&w->loop);
+    transport_tls_env_done(&w->tls);
     /* After conn_close_all, which wrote the last cases. */
     case_log_close(&w->case_log);
 }

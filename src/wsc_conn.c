@@ -221,6 +221,8 @@ do_read(struct wsc_conn *c, bool to_eof)
         ssize_t n = c->t->recv(c->tctx, c->fd, rbuf, WSC_RBUF_BYTES);
         more = false;
         if (n > 0) {
+            /* Asked before the bytes are used, which may end c. */
+            bool drained = c->t->drained(c->tctx, (size_t)n, WSC_RBUF_BYTES);
             stats_record_read(&c->rec, rbuf, (size_t)n);
             if (keepalive_on(&c->set->keepalive)) {
                 keepalive_heard(&c->ka, clock_mono_ms());
@@ -230,7 +232,7 @@ do_read(struct wsc_conn *c, bool to_eof)
             } else {
                 wsc_conn_handshake_bytes(c, rbuf, (size_t)n);
             }
-            if ((size_t)n < WSC_RBUF_BYTES && !to_eof) {
+            if (drained && !to_eof) {
                 break; /* drained for now: readiness says when there is
                           more, without a read that finds nothing */
             }

@@ -520,6 +520,7 @@ wsc_teardown(struct wsc_run *run)
     if (run->shm.hdr != NULL) {
         stats_shm_destroy(&run->shm);
     }
+    transport_tls_env_done(&run->tls);
     SSL_CTX_free(run->tls_ctx);
     free(run->rbuf);
     output_buf_free(&run->scratch);

@@ -245,7 +245,7 @@ test_ctx_settings(SSL_CTX *ctx)
            "server-side session cache");
     is_int(SSL_CTX_sess_get_cache_size(ctx), 4096,
            "at most 4096 cached sessions a worker");
-    ok(!SSL_CTX_get_read_ahead(ctx), "no read-ahead");
+    ok(SSL_CTX_get_read_ahead(ctx), "read-ahead: records in one read(2)");
 }
 
 /* Client and server ends of one loopback TCP connection. */
@@ -428,17 +428,26 @@ test_io(struct transport_tls_env *env)
     is_mem(proto, proto_len, "http/1.1", 8,
            "ALPN: http/1.1 chosen from h2, http/1.1");
 
-    /* One SSL_read per recv: three records, three reads. */
+    /* One SSL_read per recv: three records, three reads; the last one
+     * drained what had come, the others did not (read ahead, OpenSSL
+     * holds the next record). */
     memset(buf, 'a', 3000);
     for (size_t i = 0; i < 3; i++) {
         SSL_write(p.client, buf + i * 1000, 1000);
     }
+    wait_io(&p);
     for (int i = 0; i < 3; i++) {
         is_int(server_recv(&p, got, sizeof(got)), 1000,
                "recv %d returns one record's 1000 bytes", i);
+        is_int(transport_tls.drained(p.server, 1000, sizeof(got)), i == 2,
+               "recv %d: %s", i, i == 2 ? "drained" : "more held");
     }
+    ok(!transport_tls.drained(p.server, sizeof(got), sizeof(got)),
+       "a full read never says drained");
     is_int(transport_tls.recv(p.server, p.sfd, got, sizeof(got)), WSD_IO_AGAIN,
            "then WSD_IO_AGAIN");
+    ok(transport_tls.drained(p.server, 0, sizeof(got)),
+       "which drained the socket");
 
     /* A record read in part leaves the rest pending. */
     for (size_t i = 0; i < 5000; i++) {
