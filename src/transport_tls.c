@@ -29,6 +29,10 @@
 
 /* The most plaintext one record carries (RFC 8446 §5.1: 2^14 bytes). */
 #define TLS_RECORD_BYTES      SSL3_RT_MAX_PLAIN_LENGTH
+/* What one socket read takes under OpenSSL (read-ahead): several records
+ * of a large message at once. The buffer exists only while records are
+ * being read (SSL_MODE_RELEASE_BUFFERS); below malloc's mmap threshold. */
+#define TLS_READ_AHEAD_BYTES  (64 * 1024)
 /* TLS 1.2 suites: forward secrecy and AEAD only (RFC 7525 §4.2); TLS 1.3
  * suites are all AEAD with (EC)DHE, so OpenSSL's defaults stay. */
 #define TLS_CIPHERS_12        "ECDHE+AESGCM:ECDHE+CHACHA20"
@@ -190,6 +194,7 @@ ctx_settings(SSL_CTX *ctx)
      * its body). What it read beyond the record returned is no longer
      * readiness for the event loop: tls_has_pending tells of it. */
     SSL_CTX_set_read_ahead(ctx, 1);
+    SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_AHEAD_BYTES);
     SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
     /* Session tickets are on by default; SSL_CTX_new drew their keys, so
      * every worker forked after this resumes any worker's sessions. The
