@@ -542,6 +542,20 @@ tls_failed(struct tls_conn *tc, const char *reason)
 }
 
 /*
+ * Empties the thread's error queue before an SSL call, since a stale
+ * error would make SSL_get_error misread its result. The queue is
+ * nearly always empty already (every failure here clears it), and
+ * looking costs less than clearing its sixteen slots every call.
+ */
+static void
+clear_stale_errors(void)
+{
+    if (ERR_peek_error() != 0) {
+        ERR_clear_error();
+    }
+}
+
+/*
  * Maps a failed SSL_read, SSL_write or SSL_shutdown (r <= 0) onto the
  * transport's results; reading tells which readiness is WSD_IO_AGAIN.
  */
@@ -627,8 +641,7 @@ tls_recv(void *ctx, int fd, void *buf, size_t len)
     if (!tc->sniffed && tls_sniff_plaintext(tc)) {
         return WSD_IO_PLAINTEXT;
     }
-    /* A stale error would make SSL_get_error misread this call. */
-    ERR_clear_error();
+    clear_stale_errors();
     int r = SSL_read(tc->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
     tls_progress(tc);
     return r > 0 ? r : tls_result(tc, r, true);
@@ -693,7 +706,7 @@ tls_send(void *ctx, int fd, const struct iovec *iov, int iovcnt)
         return transport_tcp.send(NULL, fd, iov, iovcnt);
     }
     while ((want = next_record(iov, iovcnt, sent, record, &p)) > 0) {
-        ERR_clear_error();
+        clear_stale_errors();
         int r = SSL_write(tc->ssl, p, (int)want);
         tls_progress(tc);
         if (r <= 0) {
