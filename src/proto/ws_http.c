@@ -32,28 +32,6 @@ ws_http_is_tchar(unsigned char c)
     return c < 128 && (tchars[c >> 6] >> (c & 63) & 1) != 0;
 }
 
-static unsigned char
-ascii_lower(unsigned char c)
-{
-    return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
-}
-
-bool
-ws_http_span_is_word(struct ws_span s, const char *word)
-{
-    size_t n = strlen(word);
-
-    if (s.len != n) {
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (ascii_lower((unsigned char)s.p[i]) != (unsigned char)word[i]) {
-            return false;
-        }
-    }
-    return true;
-}
-
 bool
 ws_http_span_equals(struct ws_span s, const char *str)
 {
