@@ -35,13 +35,16 @@ conn_of(struct loop_conn *lc)
     return (struct conn *)(void *)((char *)lc - offsetof(struct conn, lc));
 }
 
-/* After the last bytes are queued: send them, then close the TCP. */
+/* After the last bytes are queued: send them, then close the TCP. The
+ * caller sends (conn_flush) or waits (conn_send_wait) next, and either
+ * arms c for what it then waits for: arming here, before the send, would
+ * stop watching reads only for the lingering close to watch them again,
+ * two epoll_ctl calls per connection. */
 void
 conn_finish(struct conn *c)
 {
     c->state = CONN_FLUSH;
     c->read_paused = true;
-    conn_arm(c);
     conn_timer_set(c, c->loop->cfg->close_timeout_ms);
 }
 
