@@ -475,7 +475,6 @@ conn_free(struct loop_conn *lc)
         ws_session_clear(&c->session);
     }
     c->t->free(c->tctx);
-    close(c->fd);
     free(c);
 }
 
@@ -615,10 +614,12 @@ conn_close(struct conn *c, enum conn_end why)
     }
     c->state = CONN_CLOSED;
     output_clear(&c->loop->stage, &c->out);
-    if (c->io_flags != 0) {
-        (void)loop_io_watch(c->loop, &c->lc, c->fd, c->io_flags, 0);
-        c->io_flags = 0;
-    }
+    /* Closing the socket takes it out of the epoll set (no other
+     * descriptor refers to it), so no EPOLL_CTL_DEL first; a poll's
+     * events already fetched for c find io_flags 0 (conn_on_io). */
+    close(c->fd);
+    c->fd = -1;
+    c->io_flags = 0;
     loop_close(c->loop, &c->lc);
 }
 
