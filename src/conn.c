@@ -35,13 +35,16 @@ conn_of(struct loop_conn *lc)
     return (struct conn *)(void *)((char *)lc - offsetof(struct conn, lc));
 }
 
-/* After the last bytes are queued: send them, then close the TCP. */
+/* After the last bytes are queued: send them, then close the TCP. The
+ * caller sends (conn_flush) or waits (conn_send_wait) next, and either
+ * arms c for what it then waits for: arming here, before the send, would
+ * stop watching reads only for the lingering close to watch them again,
+ * two epoll_ctl calls per connection. */
 void
 conn_finish(struct conn *c)
 {
     c->state = CONN_FLUSH;
     c->read_paused = true;
-    conn_arm(c);
     conn_timer_set(c, c->loop->cfg->close_timeout_ms);
 }
 
@@ -478,7 +481,6 @@ conn_free(struct loop_conn *lc)
         ws_session_clear(&c->session);
     }
     c->t->free(c->tctx);
-    close(c->fd);
     free(c);
 }
 
@@ -618,10 +620,12 @@ conn_close(struct conn *c, enum conn_end why)
     }
     c->state = CONN_CLOSED;
     output_clear(&c->loop->stage, &c->out);
-    if (c->io_flags != 0) {
-        (void)loop_io_watch(c->loop, &c->lc, c->fd, c->io_flags, 0);
-        c->io_flags = 0;
-    }
+    /* Closing the socket takes it out of the epoll set (no other
+     * descriptor refers to it), so no EPOLL_CTL_DEL first; a poll's
+     * events already fetched for c find io_flags 0 (conn_on_io). */
+    close(c->fd);
+    c->fd = -1;
+    c->io_flags = 0;
     loop_close(c->loop, &c->lc);
 }
 

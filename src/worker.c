@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/evp.h>
 
 #include "accept_backoff.h"
 #include "case_log.h"
@@ -87,6 +88,7 @@ struct worker {
     struct transport_tls_env tls;
     struct event *ev_accept_resume;
     struct event *ev_heartbeat;
+    EVP_MD *sha1; /* the handshakes' SHA-1 (loop.handshake_cfg), or NULL */
     struct event *ev_deadline; /* drain deadline; in retirement, its end */
     enum worker_phase phase;
     struct event *ev_spread; /* the steps of WORKER_SPREAD */
@@ -438,6 +440,7 @@ worker_free(struct worker *w)
     transport_tls_report(&w->tls);
     loop_clear(&w->loop);
     transport_tls_env_done(&w->tls);
+    EVP_MD_free(w->sha1);
     /* After conn_close_all, which wrote the last cases. */
     case_log_close(&w->case_log);
 }
@@ -520,6 +523,10 @@ worker_run(const struct config *cfg, unsigned slot,
     w.slot = stats_shm_slot(shm, slot);
     /* A fresh base: nothing of the master's loop is shared after fork. */
     bool loop_ok = loop_init(&w.loop, cfg, shm, slot, &conn_loop_hooks) == 0;
+    /* Fetched once, not at each handshake (ws_handshake.h); without it
+     * each handshake fetches its own. */
+    w.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
+    w.loop.handshake_cfg.sha1 = w.sha1;
     w.loop.case_log = &w.case_log;
     w.loop.on_empty = worker_on_empty;
     if (w.slot == NULL || !loop_ok) {

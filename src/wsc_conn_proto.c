@@ -136,7 +136,7 @@ record_handshake(struct wsc_conn *c, unsigned status, const char *answer)
 
     target_path(c->url->target, path, sizeof(path));
     struct ws_handshake_config cfg = {path, REQUEST_MAX,
-                                      (unsigned)(16 + c->set->n_headers)};
+                                      (unsigned)(16 + c->set->n_headers), NULL};
     memset(&req, 0, sizeof(req));
     bool parsed =
         ws_handshake_parse(&req, c->request, c->request_len, &cfg, &err) > 0;

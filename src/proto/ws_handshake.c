@@ -372,6 +372,7 @@ ws_handshake_parse(struct ws_handshake_request *r, const char *buf, size_t len,
     size_t scanned = r->scanned;
     memset(r, 0, sizeof(*r));
     r->scanned = scanned;
+    r->sha1 = cfg->sha1;
     memset(&s, 0, sizeof(s));
 
     if (parse_section(r, &s, buf, end, cfg, err) == WS_FAIL ||
@@ -392,9 +393,10 @@ ws_handshake_is_tls_record(const char *buf, size_t len)
            (len < 3 || p[2] <= 4);
 }
 
-void
-ws_handshake_accept_key(const char *key, size_t key_len,
-                        char out[WS_HANDSHAKE_ACCEPT_LEN + 1])
+/* ws_handshake_accept_key with the digest sha1 (NULL: EVP_sha1()). */
+static void
+accept_key(const EVP_MD *sha1, const char *key, size_t key_len,
+           char out[WS_HANDSHAKE_ACCEPT_LEN + 1])
 {
     unsigned char input[ACCEPT_KEY_MAX + WS_GUID_LEN];
     unsigned char md[EVP_MAX_MD_SIZE];
@@ -410,12 +412,19 @@ ws_handshake_accept_key(const char *key, size_t key_len,
         memcpy(input, key, key_len);
     }
     memcpy(input + key_len, WS_GUID, WS_GUID_LEN);
-    if (EVP_Digest(input, key_len + WS_GUID_LEN, md, &md_len, EVP_sha1(),
-                   NULL) != 1 ||
+    if (EVP_Digest(input, key_len + WS_GUID_LEN, md, &md_len,
+                   sha1 != NULL ? sha1 : EVP_sha1(), NULL) != 1 ||
         md_len != SHA1_LEN) {
         return;
     }
     out[ws_http_base64(out, md, SHA1_LEN)] = '\0';
+}
+
+void
+ws_handshake_accept_key(const char *key, size_t key_len,
+                        char out[WS_HANDSHAKE_ACCEPT_LEN + 1])
+{
+    accept_key(NULL, key, key_len, out);
 }
 
 size_t
@@ -489,7 +498,7 @@ ws_handshake_response_101(char *out, size_t cap,
     char accept[WS_HANDSHAKE_ACCEPT_LEN + 1];
     struct ws_http_writer w;
 
-    ws_handshake_accept_key(r->key.p, r->key.len, accept);
+    accept_key(r->sha1, r->key.p, r->key.len, accept);
     if (accept[0] == '\0') {
         return 0;
     }

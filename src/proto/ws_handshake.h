@@ -19,10 +19,17 @@
 /* Sec-WebSocket-Extensions may be repeated; the values are kept in order. */
 #define WS_HANDSHAKE_EXTENSIONS_MAX 8
 
+struct evp_md_st; /* OpenSSL's EVP_MD */
+
 struct ws_handshake_config {
     const char *path;     /* the endpoint's path; other paths get 404 */
     size_t max_bytes;     /* request line and headers; more gets 431 */
     unsigned max_headers; /* header lines; more gets 431 */
+    /* SHA-1 for Sec-WebSocket-Accept, fetched once by the caller
+     * (EVP_MD_fetch) and kept beyond the requests parsed with it; NULL:
+     * EVP_sha1(), which OpenSSL 3 fetches again at each use, for more
+     * instructions than the digest itself. */
+    const struct evp_md_st *sha1;
 };
 
 /* Zero-fill before the first ws_handshake_parse() of a request. */
@@ -39,7 +46,9 @@ struct ws_handshake_request {
     unsigned n_extensions;
     unsigned n_headers;
     /* internal: */
-    size_t scanned; /* bytes known to hold no end of header section */
+    size_t scanned;               /* bytes known to hold no end of header
+                                     section */
+    const struct evp_md_st *sha1; /* the config's, for the 101 */
 };
 
 /*
