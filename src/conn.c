@@ -620,6 +620,10 @@ conn_close(struct conn *c, enum conn_end why)
     }
     c->state = CONN_CLOSED;
     output_clear(&c->loop->stage, &c->out);
+    /* The transport goes first, while its socket is still c's: TLS
+     * names the peer of a handshake that never finished from it. */
+    c->t->free(c->tctx);
+    c->tctx = NULL;
     /* Closing the socket takes it out of the epoll set (no other
      * descriptor refers to it), so no EPOLL_CTL_DEL first; a poll's
      * events already fetched for c find io_flags 0 (conn_on_io). */

@@ -670,6 +670,7 @@ def stalled_closes(port, survivor):
     silent = W.connect(port)
     half = W.connect(port)
     half.sendall(hello[:len(hello) // 2])
+    peers = ["127.0.0.1:%d" % s.getsockname()[1] for s in (silent, half)]
     slow = TlsBio(port)
     deadline = t0 + HANDSHAKE_TIMEOUT_MS / 1000.0 + timeout(3)
     closed = {}
@@ -720,6 +721,7 @@ def stalled_closes(port, survivor):
            repr(slow.plain[:80]))
     tap.ok(echoes_ok, "stalled handshakes: the other wss connection echoed "
            "all along", survivor.error)
+    return peers
 
 
 def log_reports(w):
@@ -754,7 +756,16 @@ def t_hostile(w):
     prompt_close(w.tls_port, hello[:3], "3 bytes of a record header, then "
                  "the client's FIN", survivor, fin=True)
     n_bad += 1
-    stalled_closes(w.tls_port, survivor)
+    stalled = stalled_closes(w.tls_port, survivor)
+    # The report of their second names one of them, closed by the timeout.
+    W.wait_until(lambda: any(isinstance(r, tuple) and r[1:] in (
+        ("handshake not finished in time", p) for p in stalled)
+        for r in log_reports(w)), 3)
+    tap.ok(any(isinstance(r, tuple) and r[1:] in (
+        ("handshake not finished in time", p) for p in stalled)
+        for r in log_reports(w)),
+        "the timed-out handshakes are reported with their peer's address",
+        "%r, want one of %r" % (log_reports(w), stalled))
     n_bad += 2  # the silent one and the half ClientHello; the slow one
     # finished its TLS handshake, so it is no TLS failure.
 
