@@ -936,12 +936,14 @@ def closed_case(port, cid, seconds=5):
 
 
 def case_by_peer(port, peer_port):
-    """The record whose peer is 127.0.0.1:peer_port, or None."""
+    """The newest record whose peer is 127.0.0.1:peer_port, or None: the
+    kernel may have given the same port to an earlier connection, whose
+    record is still listed."""
     want = "127.0.0.1:%d" % peer_port
-    for c in admin_cases(port, "?limit=1000")["cases"]:
-        if c["peer"] == want:
-            return c
-    return None
+    found = [c for c in admin_cases(port, "?limit=1000")["cases"]
+             if c["peer"] == want]
+    return max(found, key=lambda c: (c["started"], c["id"])) if found \
+        else None
 
 
 def octets_sum(stats):
