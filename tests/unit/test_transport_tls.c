@@ -619,6 +619,7 @@ test_recv_wants_write(void)
     pair_close(&p);
     is_int(env.n_failed, 0, "not a failure");
     SSL_CTX_free(cctx);
+    transport_tls_env_done(&env);
     SSL_CTX_free(big);
 }
 
@@ -879,6 +880,7 @@ test_chain(void)
            "the intermediate is sent: the chain verifies to the root");
     pair_close(&p);
     SSL_CTX_free(cctx);
+    transport_tls_env_done(&env);
     SSL_CTX_free(ctx);
 }
 
@@ -935,6 +937,7 @@ main(void)
     test_resumption(&env, TLS1_2_VERSION);
     test_resumption(&env, TLS1_3_VERSION);
     test_chain();
+    transport_tls_env_done(&env);
     SSL_CTX_free(ctx);
     close(listen_fd);
     remove_dir();
