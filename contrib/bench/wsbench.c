@@ -78,6 +78,8 @@
 #define BENCH_CONNECT_TIMEOUT 60.0  /* seconds for every connection to open,
                                      * plus the time --rate or 1,000 per
                                      * second takes to start them */
+#define BENCH_TLS_RATE        100.0 /* --tls: the same with a full handshake
+                                     * each, on a shared CPU */
 #define BENCH_EST_MAX         86400 /* per-second establishment samples */
 #define BENCH_HOLD_PRINT_S    0.05  /* --hold: at most one count per 50 ms */
 #define BENCH_CLOSE_TIMEOUT   3.0 /* seconds for close handshakes at the end */
@@ -1495,7 +1497,10 @@ static double
 connect_timeout(const struct bench *b)
 {
     double n = (double)(b->connect_target - b->next_connect);
-    return BENCH_CONNECT_TIMEOUT + n / (b->o.rate > 0 ? b->o.rate : 1000.0);
+    double rate = b->o.rate > 0 ? b->o.rate
+                  : b->o.tls    ? BENCH_TLS_RATE
+                                : 1000.0;
+    return BENCH_CONNECT_TIMEOUT + n / rate;
 }
 
 /* Establishment: a sample at each whole second of the storm. */
