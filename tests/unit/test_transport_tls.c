@@ -376,6 +376,21 @@ client_read(struct pair *p, unsigned char *buf, size_t n)
     return got;
 }
 
+/* The client's first SSL_read result other than SSL_ERROR_WANT_READ,
+ * bounded: one record's bytes, or the end or error that came instead. */
+static int
+client_read_once(struct pair *p, unsigned char *buf, int n)
+{
+    int r = SSL_read(p->client, buf, n);
+    for (int i = 0; i < PUMP_ROUNDS && r <= 0 &&
+                    SSL_get_error(p->client, r) == SSL_ERROR_WANT_READ;
+         i++) {
+        wait_io(p);
+        r = SSL_read(p->client, buf, n);
+    }
+    return r;
+}
+
 /* The server's next recv result other than WSD_IO_AGAIN, bounded. */
 static ssize_t
 server_recv(struct pair *p, void *buf, size_t len)
@@ -470,27 +485,15 @@ test_io(struct transport_tls_env *env)
         {buf, 2}, {buf + 2, 8}, {buf + 10, 20000}, {buf + 20010, 5}};
     is_int(transport_tls.send(p.server, p.sfd, iov, 4), 20015,
            "gathered send of 20015 bytes takes them all");
-    int first = SSL_read(p.client, got, 20015);
-    for (int i = 0; i < PUMP_ROUNDS && first <= 0 &&
-                    SSL_get_error(p.client, first) == SSL_ERROR_WANT_READ;
-         i++) {
-        wait_io(&p);
-        first = SSL_read(p.client, got, 20015);
-    }
-    is_int(first, 16384, "the first record is a full one: 2 + 8 + 16374");
+    is_int(client_read_once(&p, got, 20015), 16384,
+           "the first record is a full one: 2 + 8 + 16374");
     is_int(client_read(&p, got + 16384, 20015 - 16384), 20015 - 16384,
            "the second the rest, 3626 + 5");
     is_mem(got, 20015, buf, 20015, "in order and intact");
 
     /* The server's close: close_notify, then the FIN. */
     is_int(transport_tls.shutdown(p.server, p.sfd), 0, "shutdown");
-    int r = SSL_read(p.client, got, 1);
-    for (int i = 0; i < PUMP_ROUNDS && r <= 0 &&
-                    SSL_get_error(p.client, r) == SSL_ERROR_WANT_READ;
-         i++) {
-        wait_io(&p);
-        r = SSL_read(p.client, got, 1);
-    }
+    int r = client_read_once(&p, got, 1);
     is_int(SSL_get_error(p.client, r), SSL_ERROR_ZERO_RETURN,
            "the client gets close_notify");
     ssize_t eof = -1;
