@@ -428,10 +428,11 @@ master_stop(struct master *m, int sig)
         event_base_loopbreak(m->base);
         return;
     }
-    /* A worker's own deadline: close_timeout_ms for its close handshakes,
-     * after shutdown_timeout_ms on QUIT. */
-    uint64_t ms = (sig == SIGQUIT ? cfg->shutdown_timeout_ms : 0) +
-                  cfg->close_timeout_ms + MASTER_STOP_GRACE_MS;
+    /* A worker's own deadline: shutdown_timeout_ms on QUIT (its fast stop
+     * included), close_timeout_ms for the close handshakes on TERM. */
+    uint64_t ms = (sig == SIGQUIT ? cfg->shutdown_timeout_ms
+                                  : cfg->close_timeout_ms) +
+                  MASTER_STOP_GRACE_MS;
     timer_ms(m->ev_stop_deadline, ms);
 }
 

@@ -91,6 +91,7 @@ struct worker {
     EVP_MD *sha1; /* the handshakes' SHA-1 (loop.handshake_cfg), or NULL */
     struct event *ev_deadline; /* drain deadline; in retirement, its end */
     enum worker_phase phase;
+    uint64_t stop_end_ms; /* a graceful stop's end (monotonic), or 0 */
     struct event *ev_spread; /* the steps of WORKER_SPREAD */
     uint64_t spread_left;    /* connections not yet told */
     unsigned spread_steps;   /* steps left */
@@ -193,6 +194,35 @@ worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/*
+ * A graceful stop lasts shutdown_timeout_ms in all: its last part is the
+ * fast stop, close_timeout_ms long for the peers' answers to the 1001, or
+ * half the stop if close_timeout_ms is longer, so that a message under way
+ * always gets the first half.
+ */
+static uint64_t
+graceful_fast_ms(const struct config *cfg)
+{
+    uint64_t half = cfg->shutdown_timeout_ms / 2;
+    return cfg->close_timeout_ms < half ? cfg->close_timeout_ms : half;
+}
+
+/*
+ * The fast stop's deadline: close_timeout_ms, but not past the end of a
+ * graceful stop under way (a SIGTERM in the middle of one included).
+ */
+static uint64_t
+fast_deadline_ms(const struct worker *w)
+{
+    uint64_t ms = w->loop.cfg->close_timeout_ms;
+    if (w->stop_end_ms != 0) {
+        uint64_t now = clock_mono_ms();
+        uint64_t left = w->stop_end_ms > now ? w->stop_end_ms - now : 0;
+        ms = left < ms ? left : ms;
+    }
+    return ms;
+}
+
 static void
 worker_on_deadline(evutil_socket_t fd, short what, void *arg)
 {
@@ -212,9 +242,11 @@ worker_on_deadline(evutil_socket_t fd, short what, void *arg)
         return;
     case WORKER_GRACEFUL:
         log_msg(LOG_LEVEL_INFO,
-                "worker %u: drain time over, closing %llu connection%s now",
+                "worker %u: drain time over, closing %llu connection%s now "
+                "(%llu ms left for the close handshakes)",
                 w->slot_index, (unsigned long long)w->loop.n_conns,
-                w->loop.n_conns == 1 ? "" : "s");
+                w->loop.n_conns == 1 ? "" : "s",
+                (unsigned long long)fast_deadline_ms(w));
         worker_enter(w, WORKER_FAST);
         return;
     case WORKER_SPREAD:
@@ -293,7 +325,8 @@ worker_enter(struct worker *w, enum worker_phase phase)
         deadline_set(w, cfg->shutdown_timeout_ms);
         return;
     case WORKER_GRACEFUL:
-        deadline_set(w, cfg->shutdown_timeout_ms);
+        w->stop_end_ms = clock_mono_ms() + cfg->shutdown_timeout_ms;
+        deadline_set(w, cfg->shutdown_timeout_ms - graceful_fast_ms(cfg));
         w->loop.graceful = true;
         conn_shutdown_graceful_all(&w->loop);
         return;
@@ -305,7 +338,7 @@ worker_enter(struct worker *w, enum worker_phase phase)
         return;
     case WORKER_FAST:
         evtimer_del(w->ev_spread);
-        deadline_set(w, cfg->close_timeout_ms);
+        deadline_set(w, fast_deadline_ms(w));
         conn_shutdown_all(&w->loop);
         return;
     }
