@@ -430,9 +430,9 @@ master_stop(struct master *m, int sig)
     }
     /* A worker's own deadline: shutdown_timeout_ms on QUIT (its fast stop
      * included), close_timeout_ms for the close handshakes on TERM. */
-    uint64_t ms = (sig == SIGQUIT ? cfg->shutdown_timeout_ms
-                                  : cfg->close_timeout_ms) +
-                  MASTER_STOP_GRACE_MS;
+    uint64_t ms =
+        (sig == SIGQUIT ? cfg->shutdown_timeout_ms : cfg->close_timeout_ms) +
+        MASTER_STOP_GRACE_MS;
     timer_ms(m->ev_stop_deadline, ms);
 }
 

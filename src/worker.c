@@ -91,7 +91,7 @@ struct worker {
     EVP_MD *sha1; /* the handshakes' SHA-1 (loop.handshake_cfg), or NULL */
     struct event *ev_deadline; /* drain deadline; in retirement, its end */
     enum worker_phase phase;
-    uint64_t stop_end_ms; /* a graceful stop's end (monotonic), or 0 */
+    uint64_t stop_end_ms;    /* a graceful stop's end (monotonic), or 0 */
     struct event *ev_spread; /* the steps of WORKER_SPREAD */
     uint64_t spread_left;    /* connections not yet told */
     unsigned spread_steps;   /* steps left */
