@@ -113,6 +113,16 @@ conn_accept_handshake(struct conn *c, size_t request_len)
     bool use_deflate =
         ws_deflate_negotiate(&l->deflate_cfg, hs->req.extensions,
                              hs->req.n_extensions, &deflate, ext, sizeof(ext));
+
+    ws_session_init(&c->session, &l->session_cfg);
+    c->has_session = true;
+    if (use_deflate &&
+        !ws_session_use_deflate(&c->session, &l->deflate_cfg, &deflate)) {
+        /* Declining an extension is an answer the client must take. */
+        log_msg(LOG_LEVEL_WARN, "out of memory for permessage-deflate: "
+                                "the connection goes on without it");
+        use_deflate = false;
+    }
     size_t n = ws_handshake_response_101(resp, sizeof(resp), &hs->req,
                                          use_deflate ? ext : NULL, CONN_SERVER);
 
@@ -120,11 +130,6 @@ conn_accept_handshake(struct conn *c, size_t request_len)
     stats_record_handshake(&c->rec, 101, &hs->req, use_deflate ? ext : NULL);
     stats_record_heads(&c->rec, hs->buf, request_len, resp, n);
     conn_queue(c, resp, n);
-    ws_session_init(&c->session, &l->session_cfg);
-    c->has_session = true;
-    if (use_deflate) {
-        ws_session_use_deflate(&c->session, &l->deflate_cfg, &deflate);
-    }
     c->state = CONN_OPEN;
     keepalive_start(&c->ka, clock_mono_ms());
     conn_keepalive_arm(c);

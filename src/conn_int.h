@@ -69,19 +69,24 @@ struct conn {
     const struct transport *t;
     void *tctx; /* the transport's state, NULL for TCP */
     int fd;
-    uint8_t state;         /* enum conn_state */
-    bool read_paused;      /* output over the high-water mark, or flushing */
-    bool send_blocked;     /* output waits for the socket to be writable */
-    bool recv_wants_write; /* the transport's recv waits for writability */
-    bool send_wants_read;  /* the transport's send waits for readability */
-    uint8_t io_flags;      /* EV_READ and EV_WRITE its socket is watched for */
-    bool has_session;      /* the handshake succeeded: session is live */
-    bool out_lost;         /* output could not be kept: close */
+    uint8_t state;    /* enum conn_state */
+    uint8_t io_flags; /* EV_READ and EV_WRITE its socket is watched for */
     /* 1 + enum stats_wrong once the peer spoke the other protocol of its
-     * port (its record says so), 0 before; in what was padding. */
+     * port (its record says so), 0 before. */
     uint8_t wrong_protocol;
-    struct keepalive ka; /* while OPEN: pings and idleness */
-    struct output out;   /* what the socket has not taken yet */
+    /* Flags as bits, so that fd and all of these take one word. */
+    bool read_paused : 1;      /* output over the high-water mark, or
+                                  flushing */
+    bool send_blocked : 1;     /* output waits for the socket to be
+                                  writable */
+    bool recv_wants_write : 1; /* the transport's recv waits for
+                                  writability */
+    bool send_wants_read : 1;  /* the transport's send waits for
+                                  readability */
+    bool has_session : 1;      /* the handshake succeeded: session is live */
+    bool out_lost : 1;         /* output could not be kept: close */
+    struct keepalive ka;       /* while OPEN: pings and idleness */
+    struct output out;         /* what the socket has not taken yet */
     union {
         struct conn_handshake *hs; /* during CONN_HANDSHAKE */
         struct conn_held *held;    /* after it; NULL when none */
@@ -89,6 +94,11 @@ struct conn {
     struct ws_session session; /* from CONN_OPEN on */
     struct stats_record rec;   /* statistics */
 };
+
+/* Every connection at rest is this block and nothing more (README,
+ * Memory per connection): 248 bytes is what glibc's malloc serves from a
+ * 256-byte chunk. */
+_Static_assert(sizeof(struct conn) <= 248, "struct conn outgrew its chunk");
 
 static inline bool
 conn_is_closed(const struct conn *c)

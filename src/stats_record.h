@@ -25,15 +25,16 @@ struct ws_out_message;
 struct stats_record {
     struct stats_case *rec;          /* NULL when unrecorded */
     struct stats_counters *counters; /* its worker's, in the slot */
-    bool rx_compressed;              /* the message being received is */
-    bool opened;                     /* answered 101: a WebSocket session */
-    bool close_sent;                 /* we sent a close frame */
-    bool close_received;             /* the peer's close frame arrived */
-    bool client;                     /* we are the client (wsc) */
-    bool tls;                        /* carried by TLS (its handshake done) */
     uint32_t started_ms32; /* accepted, Unix time in ms, low 32 bits: in
                               the padding, so struct conn does not grow;
                               the record has all 64 when there is one */
+    /* Bits, so that these and started_ms32 take one word. */
+    bool rx_compressed : 1;  /* the message being received is */
+    bool opened : 1;         /* answered 101: a WebSocket session */
+    bool close_sent : 1;     /* we sent a close frame */
+    bool close_received : 1; /* the peer's close frame arrived */
+    bool client : 1;         /* we are the client (wsc) */
+    bool tls : 1;            /* carried by TLS (its handshake done) */
 };
 
 /*

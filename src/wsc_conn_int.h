@@ -73,6 +73,7 @@ struct wsc_conn {
     size_t head_len;
     size_t body_need; /* a refusal's body bytes to read */
     struct ws_session session;
+    struct ws_mask_source masks; /* the session's keys: it borrows them */
     bool session_on;
     char deflate_answer[STATS_EXT_MAX];
     struct output out;

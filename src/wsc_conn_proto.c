@@ -168,13 +168,21 @@ open_session(struct wsc_conn *c, uint8_t *rest, size_t n)
                          e.len);
         }
     }
-    struct ws_mask_source masks = {wsc_conn_fill_mask, c->set->random};
-    ws_session_init_client(&c->session, &c->set->session_cfg, &masks);
+    c->masks = (struct ws_mask_source){wsc_conn_fill_mask, c->set->random};
+    ws_session_init_client(&c->session, &c->set->session_cfg, &c->masks);
     if (c->set->receive_after_close) {
         ws_session_receive_after_close(&c->session);
     }
-    if (rc == 1) {
-        ws_session_use_deflate(&c->session, &c->set->deflate_cfg, &params);
+    if (rc == 1 &&
+        !ws_session_use_deflate(&c->session, &c->set->deflate_cfg, &params)) {
+        /* The server compresses from now on: no session without it. */
+        ws_session_clear(&c->session);
+        wsc_conn_outcome(c, WSC_UNCLEAN,
+                         "out of memory for permessage-deflate");
+        c->record_why = "out of memory";
+        record_handshake(c, 101, c->deflate_answer);
+        wsc_conn_finish(c, true, false);
+        return;
     }
     c->session_on = true;
     record_handshake(c, 101, rc == 1 ? c->deflate_answer : NULL);

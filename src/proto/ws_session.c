@@ -36,26 +36,40 @@ ws_session_init_client(struct ws_session *s,
                        const struct ws_mask_source *masks)
 {
     ws_session_init(s, cfg);
-    s->masks = *masks;
+    s->masks = masks;
 }
 
 /* A client's session: it masks what it sends and nothing may come masked. */
 static bool
 is_client(const struct ws_session *s)
 {
-    return s->masks.fill != NULL;
+    return s->masks != NULL;
 }
 
-void
+bool
 ws_session_use_deflate(struct ws_session *s,
                        const struct ws_deflate_config *cfg,
                        const struct ws_deflate_params *params)
 {
-    if (is_client(s)) {
-        ws_deflate_init_client(&s->deflate, cfg, params);
-    } else {
-        ws_deflate_init(&s->deflate, cfg, params);
+    struct ws_deflate *d = calloc(1, sizeof(*d));
+
+    if (d == NULL) {
+        return false;
     }
+    if (is_client(s)) {
+        ws_deflate_init_client(d, cfg, params);
+    } else {
+        ws_deflate_init(d, cfg, params);
+    }
+    s->deflate = d;
+    return true;
+}
+
+/* Whether a message of len bytes goes compressed. */
+static bool
+deflate_wants(const struct ws_session *s, size_t len)
+{
+    return s->deflate != NULL && ws_deflate_wants(s->deflate, len);
 }
 
 /*
@@ -72,7 +86,7 @@ seal_reply(const struct ws_session *s, struct ws_event *ev)
         return;
     }
     uint8_t key[4];
-    s->masks.fill(s->masks.ctx, key);
+    s->masks->fill(s->masks->ctx, key);
     memmove(ev->reply + 6, ev->reply + 2, n - 2);
     memcpy(ev->reply + 2, key, 4);
     ev->reply[1] |= 0x80;
@@ -99,7 +113,11 @@ ws_session_receive_after_close(struct ws_session *s)
 void
 ws_session_clear(struct ws_session *s)
 {
-    ws_deflate_clear(&s->deflate);
+    if (s->deflate != NULL) {
+        ws_deflate_clear(s->deflate);
+        free(s->deflate);
+        s->deflate = NULL;
+    }
     free(s->msg);
     s->msg = NULL;
     free(s->ctrl);
@@ -258,11 +276,10 @@ ws_session_message_header(struct ws_session *s,
 size_t
 ws_session_message_bound(const struct ws_session *s, size_t len)
 {
-    if (!s->deflate.on && !is_client(s)) {
+    if (s->deflate == NULL && !is_client(s)) {
         return 0; /* the common echo: framed as it is */
     }
-    size_t bound =
-        ws_deflate_wants(&s->deflate, len) ? ws_deflate_compress_bound(len) : 0;
+    size_t bound = deflate_wants(s, len) ? ws_deflate_compress_bound(len) : 0;
     return is_client(s) && bound < len ? len : bound;
 }
 
@@ -283,9 +300,9 @@ message_framed(struct ws_session *s, uint8_t opcode, const uint8_t *data,
     m->payload = data;
     m->payload_len = len;
     m->compressed = false;
-    if (out != NULL && ws_deflate_wants(&s->deflate, len) &&
+    if (out != NULL && deflate_wants(s, len) &&
         cap >= ws_deflate_compress_bound(len)) {
-        ssize_t n = ws_deflate_compress(&s->deflate, data, len, out, cap);
+        ssize_t n = ws_deflate_compress(s->deflate, data, len, out, cap);
         if (n >= 0) {
             m->payload = out;
             m->payload_len = (size_t)n;
@@ -294,7 +311,7 @@ message_framed(struct ws_session *s, uint8_t opcode, const uint8_t *data,
     }
     if (client) {
         /* §5.3: masked in out, with a key of its own. */
-        s->masks.fill(s->masks.ctx, key);
+        s->masks->fill(s->masks->ctx, key);
         /* Compressed in out already, or copied there as it is masked. */
         ws_frame_mask_copy(out, m->payload, m->payload_len, key, 0);
         m->payload = out;
@@ -312,7 +329,7 @@ ws_session_message(struct ws_session *s, uint8_t opcode, const uint8_t *data,
                    size_t len, uint8_t *out, size_t cap,
                    struct ws_out_message *m)
 {
-    if (s->state == WS_SESSION_OPEN && !is_client(s) && !s->deflate.on &&
+    if (s->state == WS_SESSION_OPEN && !is_client(s) && s->deflate == NULL &&
         opcode <= 0x0f && len < 65536) {
         /* A server's message as it is, the common echo: its header (§5.2,
          * the length in the fewest bytes) written here. */
@@ -419,7 +436,7 @@ check_header(struct ws_session *s, struct ws_event *ev)
      * permessage-deflate defines RSV1 on the first frame of a data
      * message only (RFC 7692 §6, §6.1). */
     if ((h->rsv & (WS_RSV2 | WS_RSV3)) != 0 ||
-        ((h->rsv & WS_RSV1) != 0 && !s->deflate.on)) {
+        ((h->rsv & WS_RSV1) != 0 && s->deflate == NULL)) {
         fail(s, ev, WS_CLOSE_PROTOCOL_ERROR,
              "RSV bits set without a negotiated extension");
         return false;
@@ -666,7 +683,7 @@ inflate_onto_msg(struct ws_session *s, const uint8_t *p, size_t n,
             /* At the limit: one more byte of output means too big. */
             uint8_t probe;
             size_t one = 1;
-            if (ws_deflate_inflate(&s->deflate, &p, &n, &probe, &one, &err) !=
+            if (ws_deflate_inflate(s->deflate, &p, &n, &probe, &one, &err) !=
                 0) {
                 fail(s, ev, err.code, err.reason);
                 return false;
@@ -684,8 +701,7 @@ inflate_onto_msg(struct ws_session *s, const uint8_t *p, size_t n,
         size_t room = s->msg_cap - s->msg_len;
         size_t produced = room;
         uint8_t *dst = s->msg + s->msg_len;
-        if (ws_deflate_inflate(&s->deflate, &p, &n, dst, &produced, &err) !=
-            0) {
+        if (ws_deflate_inflate(s->deflate, &p, &n, dst, &produced, &err) != 0) {
             fail(s, ev, err.code, err.reason);
             return false;
         }
@@ -721,7 +737,7 @@ payload_done(struct ws_session *s, bool discard, bool control,
         s->ctrl_len = 0;
         control_frame(s, s->ctrl, h->payload_len, ev);
     } else if (s->msg_compressed && h->fin &&
-               ws_deflate_inflate_end(&s->deflate, &err) != 0) {
+               ws_deflate_inflate_end(s->deflate, &err) != 0) {
         fail(s, ev, err.code, err.reason);
     } else {
         data_frame_done(s, s->msg, s->msg_len, ev);

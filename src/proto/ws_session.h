@@ -137,27 +137,31 @@ struct ws_out_message {
 
 struct ws_session {
     const struct ws_session_config *cfg;
-    struct ws_mask_source masks; /* a client's; fill NULL for a server */
+    const struct ws_mask_source *masks; /* a client's (borrowed); NULL for a
+                                           server */
     /* internal: */
-    uint8_t state;            /* enum ws_session_state */
-    uint8_t hdr_len;          /* bytes of a partial header kept in hdr */
-    uint8_t msg_opcode;       /* opcode of the message in progress, 0: none */
-    uint8_t ctrl_len;         /* bytes of a partial control payload in ctrl */
-    bool in_payload;          /* frame's header decoded, payload pending */
-    bool drop_msg;            /* msg was delivered; release on next feed */
-    bool msg_compressed;      /* the message in progress has RSV1 set */
-    bool failed;              /* closing after a failure: only look for close */
-    bool skip_frame;          /* discard the current frame's payload */
-    bool lenient;             /* read the next header for its extent only */
-    bool receive_after_close; /* data frames still read while CLOSING */
+    uint8_t state;      /* enum ws_session_state */
+    uint8_t hdr_len;    /* bytes of a partial header kept in hdr */
+    uint8_t msg_opcode; /* opcode of the message in progress, 0: none */
+    uint8_t ctrl_len;   /* bytes of a partial control payload in ctrl */
+    /* Flags as bits: a session is part of every connection's memory. */
+    bool in_payload : 1;     /* frame's header decoded, payload pending */
+    bool drop_msg : 1;       /* msg was delivered; release on next feed */
+    bool msg_compressed : 1; /* the message in progress has RSV1 set */
+    bool failed : 1;         /* closing after a failure: only look for close */
+    bool skip_frame : 1;     /* discard the current frame's payload */
+    bool lenient : 1;        /* read the next header for its extent only */
+    bool receive_after_close : 1; /* data frames still read while CLOSING */
     uint8_t hdr[WS_FRAME_HEADER_MAX];
-    struct ws_frame_header frame;
-    uint64_t frame_pos;  /* payload bytes of the frame consumed */
     struct ws_utf8 utf8; /* state of the text message in progress */
-    uint8_t *msg;        /* message assembly buffer, malloc'ed lazily */
+    struct ws_frame_header frame;
+    uint64_t frame_pos; /* payload bytes of the frame consumed */
+    uint8_t *msg;       /* message assembly buffer, malloc'ed lazily */
     size_t msg_len;
     size_t msg_cap;
-    struct ws_deflate deflate; /* permessage-deflate, when negotiated */
+    /* permessage-deflate when negotiated, else NULL: a block of its own,
+     * so that the connections without it do not carry its room. */
+    struct ws_deflate *deflate;
     /* A control frame's payload split across feeds is gathered here,
      * made on first need (WS_CONTROL_PAYLOAD_MAX bytes) and kept until
      * ws_session_clear: most connections never need it. */
@@ -174,7 +178,7 @@ void ws_session_init(struct ws_session *s, const struct ws_session_config *cfg);
  * The same for a client's connection: the peer's frames must come
  * unmasked (a masked one fails with 1002), and every frame the session
  * frames (messages, pongs, close frames) is masked with a fresh key from
- * masks (copied; its ctx must outlive s).
+ * masks (borrowed: it and its ctx must outlive s).
  */
 void ws_session_init_client(struct ws_session *s,
                             const struct ws_session_config *cfg,
@@ -185,9 +189,11 @@ void ws_session_init_client(struct ws_session *s,
  * client's ws_deflate_accept): RSV1 then marks compressed messages both
  * ways, each side compressing with its own window and context rule. Call
  * after ws_session_init(_client), before the first feed. cfg is borrowed.
- * Allocates nothing.
+ * Allocates the compression state (a small block; zlib's streams come
+ * when a message needs them): false when out of memory, and s goes on
+ * without compression.
  */
-void ws_session_use_deflate(struct ws_session *s,
+bool ws_session_use_deflate(struct ws_session *s,
                             const struct ws_deflate_config *cfg,
                             const struct ws_deflate_params *params);
 

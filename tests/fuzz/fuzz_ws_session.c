@@ -54,7 +54,7 @@ fill_key(void *ctx, uint8_t key[4])
 static bool
 is_client(const struct ws_session *s)
 {
-    return s->masks.fill != NULL;
+    return s->masks != NULL;
 }
 
 /*

@@ -357,7 +357,7 @@ send_one(struct ws_session *from, struct ws_session *to, struct wire *w,
         free(plain);
         return false;
     }
-    bool client = from->masks.fill != NULL;
+    bool client = from->masks != NULL;
     bool masked = (m.hdr[1] & 0x80) != 0;
     if (w->frames < NELEM(w->sizes)) {
         w->sizes[w->frames] = m.payload_len;

@@ -2546,20 +2546,22 @@ test_deflate_streams(void)
         const char *what = nct ? "client_no_context_takeover" : "takeover";
         p.client_no_context_takeover = nct != 0;
         ws_session_init(&s, &cfg);
-        ws_session_use_deflate(&s, &defl_cfg, &p);
-        ok(s.deflate.inflater == NULL && s.deflate.deflater == NULL,
-           "%s: nothing allocated at first", what);
+        ok(s.deflate == NULL, "%s: a session without deflate holds none", what);
+        ok(ws_session_use_deflate(&s, &defl_cfg, &p) && s.deflate != NULL,
+           "%s: its state is a block of its own", what);
+        ok(s.deflate->inflater == NULL && s.deflate->deflater == NULL,
+           "%s: no zlib stream at first", what);
 
         input_init(&in);
         frame_put(&in, 0x81, keys[0], (const uint8_t *)"Hello", 5, 5);
         ws_session_feed(&s, in.p, in.len, &ev);
-        ok(ev.type == WS_EV_MESSAGE && s.deflate.inflater == NULL,
+        ok(ev.type == WS_EV_MESSAGE && s.deflate->inflater == NULL,
            "%s: no inflater for an uncompressed message", what);
 
         in.len = 0;
         frame_put(&in, 0x41, keys[1], (const uint8_t *)"\xf2\x48", 2, 2);
         ws_session_feed(&s, in.p, in.len, &ev);
-        ok(ev.type == WS_EV_NONE && s.deflate.inflater != NULL,
+        ok(ev.type == WS_EV_NONE && s.deflate->inflater != NULL,
            "%s: inflater held inside a message", what);
 
         in.len = 0;
@@ -2568,14 +2570,14 @@ test_deflate_streams(void)
         ws_session_feed(&s, in.p, in.len, &ev);
         is_mem(ev.data, ev.len, "Hello", 5, "%s: the message", what);
         if (nct) {
-            ok(s.deflate.inflater == NULL, "%s: inflater released after it",
+            ok(s.deflate->inflater == NULL, "%s: inflater released after it",
                what);
         } else {
-            ok(s.deflate.inflater != NULL, "%s: inflater kept after it", what);
+            ok(s.deflate->inflater != NULL, "%s: inflater kept after it", what);
         }
         ws_session_clear(&s);
-        ok(s.deflate.inflater == NULL && s.deflate.deflater == NULL,
-           "%s: clear releases both", what);
+        ok(s.deflate == NULL, "%s: clear releases the streams and the state",
+           what);
         free(in.p);
     }
 }
@@ -2732,7 +2734,7 @@ test_deflate_message(void)
                check_inflate(&zs, payload, payload_len, data, sizeof(data)),
            "server_no_context_takeover: message %d inflates afresh", k + 1);
         inflateEnd(&zs);
-        ok(s.deflate.deflater == NULL,
+        ok(s.deflate->deflater == NULL,
            "server_no_context_takeover: deflater released after %d", k + 1);
     }
     ws_session_clear(&s);
