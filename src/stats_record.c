@@ -156,16 +156,20 @@ stats_record_dropped(const struct stats_shm *shm, unsigned slot)
  * frames, who dropped TCP) is always kept.
  */
 static inline struct stats_wire *
-wire_next(struct stats_case *c)
+wire_next(struct stats_record *r, struct stats_case *c)
 {
-    uint64_t n = c->wire_n;
-
     /* stats_case_start sizes the ring within the log: no ring, no log. */
     if (c->wire_tail == 0) {
         return NULL;
     }
-    c->wire_n = n + 1;
-    return &stats_case_wire(c)[stats_wire_slot(c, n)];
+    /* stats_wire_slot(c, wire_n), followed step by step rather than
+     * computed: in order through the log, then round its ring. */
+    uint32_t slot = r->wire_slot;
+    uint32_t next = slot + 1;
+    r->wire_slot =
+        (uint16_t)(next < c->wire_cap ? next : c->wire_cap - c->wire_tail);
+    c->wire_n++;
+    return &stats_case_wire(c)[slot];
 }
 
 /* Sets an entry's fields but its head, which is left empty (n_head 0). */
@@ -206,9 +210,9 @@ head_fill(struct stats_wire *w, const uint8_t *p, size_t n)
 
 /* The next entry of kind, with nothing else in it, or NULL. */
 static struct stats_wire *
-wire_add(struct stats_case *c, uint8_t kind)
+wire_add(struct stats_record *r, struct stats_case *c, uint8_t kind)
 {
-    struct stats_wire *w = wire_next(c);
+    struct stats_wire *w = wire_next(r, c);
 
     if (w != NULL) {
         memset(w, 0, sizeof(*w));
@@ -240,7 +244,7 @@ stats_record_read(struct stats_record *r, const uint8_t *p, size_t n)
     if (c != NULL) {
         stats_case_begin(c);
         stats_octets_add(&c->rx_octets, n);
-        struct stats_wire *w = wire_next(c);
+        struct stats_wire *w = wire_next(r, c);
         if (w != NULL) {
             wire_set(w, STATS_WIRE_READ, 0, 0, NULL, n);
             head_fill(w, p, n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD);
@@ -259,7 +263,7 @@ stats_record_written(struct stats_record *r, const struct iovec *iov, int n_iov,
     if (c != NULL) {
         stats_case_begin(c);
         stats_octets_add(&c->tx_octets, n);
-        struct stats_wire *w = wire_next(c);
+        struct stats_wire *w = wire_next(r, c);
         if (w != NULL) {
             size_t want = n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD;
             wire_set(w, STATS_WIRE_WRITE, 0, 0, NULL, n);
@@ -373,7 +377,7 @@ stats_record_timeout(struct stats_record *r, enum stats_timeout kind)
     stats_add(&r->counters->timeouts[kind], 1);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
-        struct stats_wire *w = wire_add(r->rec, STATS_WIRE_TIMEOUT);
+        struct stats_wire *w = wire_add(r, r->rec, STATS_WIRE_TIMEOUT);
         if (w != NULL) {
             w->length = kind;
         }
@@ -386,7 +390,7 @@ stats_record_shut(struct stats_record *r)
 {
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
-        wire_add(r->rec, STATS_WIRE_SHUT);
+        wire_add(r, r->rec, STATS_WIRE_SHUT);
         stats_case_end(r->rec);
     }
 }
@@ -473,7 +477,7 @@ count_frame_in(struct stats_record *r, const struct ws_frame_header *h,
 /* The same frame in its record c (inside begin/end): counted, and its
  * wire entry, head empty, returned (NULL when the case keeps no log). */
 static inline __attribute__((always_inline)) struct stats_wire *
-log_frame_in(const struct stats_record *r, struct stats_case *c,
+log_frame_in(struct stats_record *r, struct stats_case *c,
              const struct ws_frame_header *h, bool discarded)
 {
     c->rx_frames[h->opcode & 0xf]++;
@@ -481,7 +485,7 @@ log_frame_in(const struct stats_record *r, struct stats_case *c,
         !ws_frame_opcode_is_control(h->opcode)) {
         c->rx_compressed_bytes += h->payload_len;
     }
-    struct stats_wire *w = wire_next(c);
+    struct stats_wire *w = wire_next(r, c);
     c->wire_rf = 0;
     if (w != NULL) {
         wire_set(w, STATS_WIRE_RFRAME,
@@ -569,11 +573,12 @@ stats_record_frame_data(struct stats_record *r, const uint8_t *p, size_t n,
 /* One frame to send in its record c (inside begin/end): counted and
  * logged, its head unmasked when it is masked. */
 static inline void
-log_frame_out(struct stats_case *c, uint8_t byte0, uint64_t len,
-              const uint8_t *payload, size_t n, const uint8_t *mask)
+log_frame_out(struct stats_record *r, struct stats_case *c, uint8_t byte0,
+              uint64_t len, const uint8_t *payload, size_t n,
+              const uint8_t *mask)
 {
     c->tx_frames[byte0 & 0xf]++;
-    struct stats_wire *w = wire_next(c);
+    struct stats_wire *w = wire_next(r, c);
     if (w == NULL) {
         return;
     }
@@ -593,7 +598,7 @@ stats_record_frame_out(struct stats_record *r, uint8_t byte0, uint64_t len,
     stats_add(&r->counters->tx_frames, 1);
     if (r->rec != NULL) {
         stats_case_begin(r->rec);
-        log_frame_out(r->rec, byte0, len, payload, n, mask);
+        log_frame_out(r, r->rec, byte0, len, payload, n, mask);
         stats_case_end(r->rec);
     }
 }
@@ -725,8 +730,8 @@ stats_record_message_sent(struct stats_record *r,
     count_message_out(r, len);
     if (c != NULL) {
         stats_case_begin(c);
-        log_frame_out(c, m->hdr[0], m->payload_len, m->payload, m->payload_len,
-                      mask);
+        log_frame_out(r, c, m->hdr[0], m->payload_len, m->payload,
+                      m->payload_len, mask);
         log_message_out(c, len, m->compressed, m->payload_len);
         stats_case_end(c);
     }
@@ -961,7 +966,7 @@ stats_record_finish(struct stats_record *r, const struct stats_record_end *e,
         stats_copy(c->was_not_clean_reason, sizeof(c->was_not_clean_reason),
                    why, strlen(why));
     }
-    struct stats_wire *w = wire_add(c, STATS_WIRE_DROP);
+    struct stats_wire *w = wire_add(r, c, STATS_WIRE_DROP);
     if (w != NULL) {
         w->length = e->dropped_by_me;
     }

@@ -35,6 +35,9 @@ struct stats_record {
     bool close_received : 1; /* the peer's close frame arrived */
     bool client : 1;         /* we are the client (wsc) */
     bool tls : 1;            /* carried by TLS (its handshake done) */
+    /* Where the wire log's next entry goes (stats_wire_slot of the
+     * record's wire_n; case_wirelog is at most 65536), in the padding. */
+    uint16_t wire_slot;
 };
 
 /*

@@ -427,6 +427,56 @@ test_wire_slot(void)
     ok(same, "wire slot: the mask and the division agree, rings of 3 to 1024");
 }
 
+/*
+ * The writer follows the log slot by slot (stats_record's wire_slot)
+ * while the reader computes each slot from the entry's number: for logs
+ * whose ring is all of it (5 entries, not a power of two), part of it
+ * (64: the last 16) and one entry, every kept entry reads back as the one
+ * written with that number.
+ */
+static void
+test_wire_cursor(void)
+{
+    static const uint32_t caps[] = {1, 5, 12, 64};
+    uint64_t buf[8192];
+
+    for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+        struct stats_shm seg;
+        struct stats_shm_size size = {1, 1, 16, caps[i]};
+        struct stats_record r;
+        uint8_t b[8] = {0};
+        uint64_t gap;
+        bool same = true;
+
+        if (stats_shm_create(&seg, &size, T0_MS) != 0) {
+            ok(false, "wire cursor: a segment of %u entries", caps[i]);
+            continue;
+        }
+        stats_record_start(&r, &seg, 0, NULL, 0, T0_MS);
+        for (unsigned n = 0; n < 3 * caps[i] + 7; n++) {
+            stats_record_read(&r, b, n + 1); /* entry n: length n + 1 */
+        }
+        struct stats_case *c =
+            stats_case_read(&seg, 0, (struct stats_case *)(void *)buf)
+                ? (struct stats_case *)(void *)buf
+                : NULL;
+        uint64_t kept = c != NULL ? stats_wire_kept(c) : 0;
+        uint64_t number = 0;
+        for (uint64_t k = 0; c != NULL && k < kept; k++) {
+            const struct stats_wire *w = stats_wire_at(c, k, &gap);
+            number += gap;
+            same =
+                same && w->kind == STATS_WIRE_READ && w->length == number + 1;
+            number++;
+        }
+        ok(c != NULL && kept == caps[i] && number == c->wire_n && same,
+           "wire cursor: a log of %u entries keeps the ones written, "
+           "slot by slot as the reader finds them",
+           caps[i]);
+        stats_shm_destroy(&seg);
+    }
+}
+
 static void
 test_wire_overrun(void)
 {
@@ -816,6 +866,7 @@ main(void)
         test_wire_log();
         test_wire_slot();
         test_wire_overrun();
+        test_wire_cursor();
         test_discarded();
         test_incomplete();
         test_client();
