@@ -444,7 +444,7 @@ test_wire_cursor(void)
         struct stats_shm seg;
         struct stats_shm_size size = {1, 1, 16, caps[i]};
         struct stats_record r;
-        uint8_t b[8] = {0};
+        uint8_t b[STATS_WIRE_HEAD] = {0}; /* a read logs its first 32 */
         uint64_t gap;
         bool same = true;
 
