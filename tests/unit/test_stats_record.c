@@ -438,7 +438,7 @@ static void
 test_wire_cursor(void)
 {
     static const uint32_t caps[] = {1, 5, 12, 64};
-    uint64_t buf[8192];
+    uint64_t buf[8192] = {0};
 
     for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
         struct stats_shm seg;
