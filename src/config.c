@@ -126,10 +126,6 @@ static const struct config_directive config_directives[] = {
      "PEM certificate (chain allowed) for wss://; none: TLS off"},
     {"tls_certificate_key", CONFIG_FILE, OFF(tls_certificate_key), 0, 0, "",
      "PEM private key of tls_certificate"},
-    {"tls_warm_connections", CONFIG_UINT, OFF(tls_warm_connections), 0, 1000000,
-     "128",
-     "TLS connections of a worker that keep their record buffers (about 80 "
-     "KiB each) between messages, until quiet for a second; 0: none"},
     {"idle_timeout_ms", CONFIG_MS, OFF(idle_timeout_ms), 0, 86400000, "0",
      "a peer that sends no message for this long gets close 1001; 0: off"},
     {"ping_interval_ms", CONFIG_MS, OFF(ping_interval_ms), 0, 86400000, "30000",

@@ -67,8 +67,6 @@ struct config {
     bool tls_listen_given; /* tls_listen was set, not left at its default */
     char tls_certificate[CONFIG_FILE_MAX];     /* PEM chain; "": TLS off */
     char tls_certificate_key[CONFIG_FILE_MAX]; /* PEM private key */
-    uint64_t tls_warm_connections; /* of a worker, keeping record buffers
-                                      between messages; 0: none */
     uint64_t idle_timeout_ms;      /* no message from the peer; 0: off */
     uint64_t ping_interval_ms;     /* peer silence that earns a ping; 0: off */
     uint64_t pong_timeout_ms;      /* silence after our ping that closes */

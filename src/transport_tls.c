@@ -31,8 +31,7 @@
 #define TLS_RECORD_BYTES      SSL3_RT_MAX_PLAIN_LENGTH
 /* What one socket read takes under OpenSSL (read-ahead): several records
  * of a large message at once. The buffer exists only while records are
- * being read, or while the connection is warm (transport_tls.h); below
- * malloc's mmap threshold. */
+ * being read (SSL_MODE_RELEASE_BUFFERS); below malloc's mmap threshold. */
 #define TLS_READ_AHEAD_BYTES  (64 * 1024)
 /* TLS 1.2 suites: forward secrecy and AEAD only (RFC 7525 §4.2); TLS 1.3
  * suites are all AEAD with (EC)DHE, so OpenSSL's defaults stay. */
@@ -44,9 +43,6 @@
 struct tls_conn {
     SSL *ssl;
     struct transport_tls_env *env;
-    TAILQ_ENTRY(tls_conn) warm_entry; /* on env's warm list, when warm */
-    uint32_t used_tick;               /* env's tick at its last read or write */
-    bool warm;                        /* on the list: may hold its buffers */
     int fd;
     bool drained;     /* the last socket read was short or would block */
     bool peer_eof;    /* a socket read found the end of the stream */
@@ -191,7 +187,8 @@ ctx_settings(SSL_CTX *ctx)
      * from another buffer; an SSL_write returns once a record is out
      * (tls_send offers at most one record anyway). */
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+                              SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
     /* Read-ahead: one read(2) takes as many records as OpenSSL's buffer
      * holds, where without it every record costs two (its header, then
      * its body). What it read beyond the record returned is no longer
@@ -230,12 +227,6 @@ transport_tls_ctx_new(const struct config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "tls: cannot set up a TLS context: %s",
                  ssl_reason(reason, sizeof(reason), "unknown error"));
         goto fail;
-    }
-    /* Without warm connections, OpenSSL frees the record buffers after
-     * every read and write that empties them; with, the warm list does
-     * once a connection is quiet (transport_tls_env_tick). */
-    if (cfg->tls_warm_connections == 0) {
-        SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     }
     if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
         snprintf(err, errlen,
@@ -384,76 +375,6 @@ transport_tls_env_init(struct transport_tls_env *env, SSL_CTX *ctx)
 {
     memset(env, 0, sizeof(*env));
     env->ctx = ctx;
-    TAILQ_INIT(&env->warm);
-}
-
-void
-transport_tls_env_keep_warm(struct transport_tls_env *env, unsigned max)
-{
-    env->warm_max = max;
-}
-
-/* Gives tc's record buffers back and takes it off the warm list; false,
- * with nothing done, while OpenSSL holds bytes in them. */
-static bool
-warm_release(struct tls_conn *tc)
-{
-    struct transport_tls_env *env = tc->env;
-
-    if (SSL_free_buffers(tc->ssl) != 1) {
-        return false;
-    }
-    TAILQ_REMOVE(&env->warm, tc, warm_entry);
-    tc->warm = false;
-    env->n_warm--;
-    return true;
-}
-
-/* How many of the longest warm a new one tries, to find one whose
- * buffers can go (OpenSSL refuses while bytes wait in them). */
-#define TLS_WARM_EVICT_TRIES 4
-
-/* tc read or wrote: it stays warm until a tick passes without that. */
-static void
-warm_used(struct tls_conn *tc)
-{
-    struct transport_tls_env *env = tc->env;
-
-    if (env->warm_max == 0) {
-        return;
-    }
-    tc->used_tick = env->tick;
-    if (tc->warm) {
-        return;
-    }
-    tc->warm = true;
-    env->n_warm++;
-    TAILQ_INSERT_TAIL(&env->warm, tc, warm_entry);
-    struct tls_conn *old = TAILQ_FIRST(&env->warm);
-    for (int i = 0;
-         i < TLS_WARM_EVICT_TRIES && env->n_warm > env->warm_max && old != tc;
-         i++) {
-        struct tls_conn *next = TAILQ_NEXT(old, warm_entry);
-        warm_release(old);
-        old = next;
-    }
-}
-
-void
-transport_tls_env_tick(struct transport_tls_env *env)
-{
-    struct tls_conn *tc;
-    struct tls_conn *next;
-
-    env->tick++;
-    /* Bounded by warm_max (and what refused before): at most a few
-     * hundred a second. */
-    for (tc = TAILQ_FIRST(&env->warm); tc != NULL; tc = next) {
-        next = TAILQ_NEXT(tc, warm_entry);
-        if (env->tick - tc->used_tick >= 2) {
-            warm_release(tc);
-        }
-    }
 }
 
 void
@@ -723,7 +644,6 @@ tls_recv(void *ctx, int fd, void *buf, size_t len)
     clear_stale_errors();
     int r = SSL_read(tc->ssl, buf, len > INT_MAX ? INT_MAX : (int)len);
     tls_progress(tc);
-    warm_used(tc);
     return r > 0 ? r : tls_result(tc, r, true);
 }
 
@@ -785,7 +705,6 @@ tls_send(void *ctx, int fd, const struct iovec *iov, int iovcnt)
     if (tc->plaintext) {
         return transport_tcp.send(NULL, fd, iov, iovcnt);
     }
-    warm_used(tc);
     while ((want = next_record(iov, iovcnt, sent, record, &p)) > 0) {
         clear_stale_errors();
         int r = SSL_write(tc->ssl, p, (int)want);
@@ -853,10 +772,6 @@ tls_free(void *ctx)
      * handshake timeout passes (or the worker stops). */
     if (!tc->established) {
         tls_failed(tc, "handshake not finished in time");
-    }
-    if (tc->warm) {
-        TAILQ_REMOVE(&tc->env->warm, tc, warm_entry);
-        tc->env->n_warm--;
     }
     SSL_free(tc->ssl);
     free(tc);

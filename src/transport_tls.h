@@ -12,8 +12,6 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
-#include <sys/queue.h>
 
 #include <openssl/ssl.h>
 
@@ -23,20 +21,11 @@
 #define TRANSPORT_TLS_REASON_MAX 96
 #define TRANSPORT_TLS_PEER_MAX   64 /* "[IPv6]:port" */
 
-struct tls_conn;
-
 /*
  * What the TLS connections of one worker share; owned by the worker and
  * zero-filled by transport_tls_env_init(). Failed handshakes are counted
  * here and logged by transport_tls_report() as one line, so that a flood
  * of bad connections cannot flood the log.
- *
- * The warm list: a connection's record buffers (OpenSSL's read buffer, 64
- * KiB with read-ahead, and its write buffer, about 17 KiB) made and freed
- * around every read and write cost a wss echo 1,150 instructions, 8% of
- * it. So up to warm_max connections keep them between messages; one that
- * was quiet for a whole tick (transport_tls_env_tick) gives them back, and
- * a new one past warm_max takes the place of the one warm the longest.
  */
 struct transport_tls_env {
     SSL_CTX *ctx; /* the master's, inherited through fork; not freed here */
@@ -44,10 +33,6 @@ struct transport_tls_env {
     char last_reason[TRANSPORT_TLS_REASON_MAX]; /* the last one's reason */
     char last_peer[TRANSPORT_TLS_PEER_MAX];     /* and its peer */
     BIO_METHOD *bio; /* the socket under OpenSSL, for every connection */
-    TAILQ_HEAD(tls_warm_list, tls_conn) warm; /* holding their buffers */
-    unsigned n_warm;                          /* on warm */
-    unsigned warm_max; /* 0: none (OpenSSL releases after each use) */
-    uint32_t tick;     /* transport_tls_env_tick calls so far */
 };
 
 /*
@@ -70,21 +55,6 @@ void transport_tls_env_init(struct transport_tls_env *env, SSL_CTX *ctx);
 
 /* Releases what env made (after its last connection is freed). */
 void transport_tls_env_done(struct transport_tls_env *env);
-
-/*
- * Lets up to max connections of env keep their record buffers between
- * messages (cfg's tls_warm_connections, whose context,
- * transport_tls_ctx_new, does not release them after each use when it is
- * above 0). Call before the first connection.
- */
-void transport_tls_env_keep_warm(struct transport_tls_env *env, unsigned max);
-
-/*
- * One tick of the warm list (the worker's, once a second): connections
- * that did not read or write since the tick before give their buffers
- * back, unless OpenSSL still holds bytes in them.
- */
-void transport_tls_env_tick(struct transport_tls_env *env);
 
 /*
  * The state of a new server-side TLS connection on the accepted socket fd,

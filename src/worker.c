@@ -186,7 +186,6 @@ worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
     atomic_store_explicit(&w->slot->heartbeat_ms, clock_wall_ms(),
                           memory_order_relaxed);
     transport_tls_report(&w->tls);
-    transport_tls_env_tick(&w->tls);
     /* PR_SET_PDEATHSIG covers a master that dies; this covers the window
      * before it was set. */
     if (getppid() != w->master_pid) {
@@ -554,7 +553,6 @@ worker_run(const struct config *cfg, unsigned slot,
     w.slot_index = slot;
     w.master_pid = master_pid;
     transport_tls_env_init(&w.tls, ls->tls_ctx);
-    transport_tls_env_keep_warm(&w.tls, (unsigned)cfg->tls_warm_connections);
     w.slot = stats_shm_slot(shm, slot);
     /* A fresh base: nothing of the master's loop is shared after fork. */
     bool loop_ok = loop_init(&w.loop, cfg, shm, slot, &conn_loop_hooks) == 0;

@@ -38,58 +38,6 @@
 
 #define PUMP_ROUNDS 500 /* of at most 10 ms each: every wait is bounded */
 
-/*
- * What OpenSSL holds on the heap, counted through its allocation hooks
- * (CRYPTO_set_mem_functions, set before its first allocation): the
- * record buffers that the warm list keeps or gives back show in it.
- */
-static size_t ossl_held;
-
-#define HOOK_HEADER 16 /* the size, in front, keeping malloc's alignment */
-
-static void *
-hook_malloc(size_t n, const char *file, int line)
-{
-    (void)file;
-    (void)line;
-    unsigned char *p = malloc(n + HOOK_HEADER);
-    if (p == NULL) {
-        return NULL;
-    }
-    memcpy(p, &n, sizeof(n));
-    ossl_held += n;
-    return p + HOOK_HEADER;
-}
-
-static void
-hook_free(void *ptr, const char *file, int line)
-{
-    (void)file;
-    (void)line;
-    if (ptr != NULL) {
-        unsigned char *p = (unsigned char *)ptr - HOOK_HEADER;
-        size_t n;
-        memcpy(&n, p, sizeof(n));
-        ossl_held -= n;
-        free(p);
-    }
-}
-
-static void *
-hook_realloc(void *ptr, size_t n, const char *file, int line)
-{
-    void *q = hook_malloc(n, file, line);
-    if (q != NULL && ptr != NULL) {
-        size_t old;
-        memcpy(&old, (unsigned char *)ptr - HOOK_HEADER, sizeof(old));
-        memcpy(q, ptr, old < n ? old : n);
-    }
-    if (q != NULL || n == 0) {
-        hook_free(ptr, file, line);
-    }
-    return q;
-}
-
 static char dir[64];
 static int listen_fd = -1;
 
@@ -939,69 +887,6 @@ test_chain(void)
     SSL_CTX_free(ctx);
 }
 
-/* One message each way on p, through the transport: 100 bytes. */
-static bool
-exchange(struct pair *p)
-{
-    unsigned char buf[100], got[100];
-    struct iovec iov = {buf, sizeof(buf)};
-
-    memset(buf, 'w', sizeof(buf));
-    if (SSL_write(p->client, buf, sizeof(buf)) != (int)sizeof(buf)) {
-        return false;
-    }
-    wait_io(p);
-    return server_recv(p, got, sizeof(got)) == (ssize_t)sizeof(got) &&
-           transport_tls.send(p->server, p->sfd, &iov, 1) ==
-               (ssize_t)sizeof(buf) &&
-           client_read(p, got, sizeof(got)) == sizeof(got);
-}
-
-/*
- * The warm list: a connection that read and wrote keeps its record
- * buffers (64 KiB of read-ahead among them) until a tick passes without
- * its using them, then gives them back and makes them anew when it reads
- * again; past warm_max, the one warm the longest gives them back.
- */
-static void
-test_warm(SSL_CTX *ctx)
-{
-    SSL_CTX *cctx = client_ctx(0, 0, NULL);
-    struct transport_tls_env env;
-    struct pair a, b;
-    ssize_t srv;
-
-    transport_tls_env_init(&env, ctx);
-    transport_tls_env_keep_warm(&env, 1);
-    pair_open(&a, &env, cctx, 0);
-    ok(pair_handshake(&a, &srv) == 1 && exchange(&a),
-       "warm: a message each way");
-    is_int(env.n_warm, 1, "warm: the connection is warm after it");
-    size_t held = ossl_held;
-    transport_tls_env_tick(&env);
-    is_int(env.n_warm, 1, "warm: still, a tick after its use");
-    ok(ossl_held == held, "warm: and it holds its buffers (%zu bytes)",
-       ossl_held);
-    transport_tls_env_tick(&env);
-    is_int(env.n_warm, 0, "warm: a whole tick quiet, it is not");
-    ok(held - ossl_held >= 64 * 1024,
-       "warm: its record buffers are given back (%zu bytes)", held - ossl_held);
-    ok(exchange(&a), "warm: it reads and writes again, buffers made anew");
-    is_int(env.n_warm, 1, "warm: warm again");
-
-    pair_open(&b, &env, cctx, 0);
-    ok(pair_handshake(&b, &srv) == 1 && exchange(&b),
-       "warm: a second connection, a message each way");
-    is_int(env.n_warm, 1, "warm: warm_max 1: one warm");
-    ok(exchange(&a), "warm: the first, its buffers given back for the "
-                     "second, still works");
-    pair_close(&a);
-    pair_close(&b);
-    is_int(env.n_warm, 0, "warm: freed connections leave the list");
-    transport_tls_env_done(&env);
-    SSL_CTX_free(cctx);
-}
-
 static void
 remove_dir(void)
 {
@@ -1024,10 +909,6 @@ main(void)
     struct transport_tls_env env;
     char err[512];
 
-    if (CRYPTO_set_mem_functions(hook_malloc, hook_realloc, hook_free) != 1) {
-        printf("Bail out! OpenSSL allocated before its hooks were set\n");
-        return 1;
-    }
     log_set_level(LOG_LEVEL_ALERT);
     snprintf(dir, sizeof(dir), "/tmp/wsd-test-tls-XXXXXX");
     if (mkdtemp(dir) == NULL) {
@@ -1059,7 +940,6 @@ main(void)
     test_resumption(&env, TLS1_2_VERSION);
     test_resumption(&env, TLS1_3_VERSION);
     test_chain();
-    test_warm(ctx);
     transport_tls_env_done(&env);
     SSL_CTX_free(ctx);
     close(listen_fd);
