@@ -449,6 +449,27 @@ def t_quit_deadline():
         w.check_log()
     finally:
         w.kill_all()
+    # A SIGTERM in the middle of a graceful stop starts the fast stop at
+    # once, with close_timeout_ms (10 s here) cut to what is left of
+    # shutdown_timeout_ms (4 s): the stop still ends by then.
+    w, s = quit_with_half_message("QUIT then TERM", 4000, 10000)
+    started = time.monotonic()
+    try:
+        time.sleep(0.5)
+        w.signal(signal.SIGTERM)
+        code, _, _ = wsdtest.read_close(s)
+        tap.eq(code, 1001, "QUIT then TERM: close 1001 at the TERM")
+        tap.ok(wsdtest.expect_eof(s, 12),
+               "QUIT then TERM: the silent peer is dropped")
+        tap.eq(w.wait_exit(), 0, "QUIT then TERM: exit status 0")
+        took = time.monotonic() - started
+        tap.ok(took < 7.5, "QUIT then TERM: the stop ends within "
+               "shutdown_timeout_ms, not close_timeout_ms after the TERM",
+               "%.2f s" % took)
+        s.close()
+        w.check_log()
+    finally:
+        w.kill_all()
 
 
 # Pidfile ---------------------------------------------------------------------
