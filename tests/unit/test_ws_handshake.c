@@ -1142,6 +1142,59 @@ test_status_text(void)
  * type 22, record version 3.1 (RFC 8446 §5.1), length, handshake type 1. */
 #define CLIENT_HELLO "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"
 
+/*
+ * A field value's control characters are found eight bytes a step: every
+ * byte value of interest at every place of values of 1 to 41 bytes (in
+ * the words, in the tail, in a value shorter than a word) is judged as
+ * the rule says byte by byte, and a HTAB early in a value does not hide a
+ * control character after it.
+ */
+static void
+test_value_controls(void)
+{
+    static const unsigned char bytes[] = {0x00, 0x01, '\t', '\n', '\r', 0x1f,
+                                          ' ',  '~',  0x7f, 0x80, 0xff};
+    enum { VALUE_MAX = 41, NAME = 8 }; /* "X-Long: " */
+    char line[NAME + VALUE_MAX];
+    struct ws_span name, value;
+    unsigned wrong = 0, tries = 0;
+
+    memcpy(line, "X-Long: ", NAME);
+    for (size_t len = 1; len <= VALUE_MAX; len++) {
+        for (size_t b = 0; b < sizeof(bytes); b++) {
+            for (size_t at = 0; at < len; at++) {
+                memset(line + NAME, 'v', len);
+                line[NAME + at] = (char)bytes[b];
+                bool control =
+                    (bytes[b] < 0x20 && bytes[b] != '\t') || bytes[b] == 0x7f;
+                const char *reason = ws_http_parse_field(
+                    (struct ws_span){line, NAME + len}, &name, &value);
+                tries++;
+                if ((reason != NULL) != control) {
+                    wrong++;
+                    tap_diag("byte 0x%02x at %zu of %zu: %s", bytes[b], at, len,
+                             reason != NULL ? reason : "taken");
+                }
+            }
+        }
+    }
+    is_int(wrong, 0,
+           "field values: %u tries, each byte value at each place of "
+           "values of 1 to 41 bytes, judged as byte by byte",
+           tries);
+    memset(line + NAME, 'v', VALUE_MAX);
+    line[NAME + 3] = '\t';
+    line[NAME + 30] = 0x01;
+    ok(ws_http_parse_field((struct ws_span){line, sizeof(line)}, &name,
+                           &value) != NULL,
+       "field values: a HTAB first does not hide a control character after");
+    line[NAME + 30] = 'v';
+    ok(ws_http_parse_field((struct ws_span){line, sizeof(line)}, &name,
+                           &value) == NULL &&
+           value.len == VALUE_MAX,
+       "field values: a HTAB inside a value is taken");
+}
+
 static void
 test_tls_record(void)
 {
@@ -1193,5 +1246,6 @@ main(void)
     test_response_not_found();
     test_status_text();
     test_tls_record();
+    test_value_controls();
     return tap_done();
 }
