@@ -429,10 +429,16 @@ master_stop(struct master *m, int sig)
         return;
     }
     /* A worker's own deadline: shutdown_timeout_ms on QUIT (its fast stop
-     * included), close_timeout_ms for the close handshakes on TERM. */
-    uint64_t ms =
-        (sig == SIGQUIT ? cfg->shutdown_timeout_ms : cfg->close_timeout_ms) +
-        MASTER_STOP_GRACE_MS;
+     * included), close_timeout_ms for the close handshakes on TERM; one
+     * that a reload's spread had begun to close (which QUIT does not
+     * restart) has that spread's. */
+    uint64_t ms = cfg->close_timeout_ms;
+    if (sig == SIGQUIT) {
+        uint64_t spread = WORKER_SPREAD_MS + cfg->close_timeout_ms;
+        ms = cfg->shutdown_timeout_ms > spread ? cfg->shutdown_timeout_ms
+                                               : spread;
+    }
+    ms += MASTER_STOP_GRACE_MS;
     timer_ms(m->ev_stop_deadline, ms);
 }
 

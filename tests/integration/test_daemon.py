@@ -203,6 +203,31 @@ def t_reload_grace():
             c.close()
 
 
+def t_quit_during_spread():
+    """QUIT while a reload's spread closes the old worker's connections:
+    that worker keeps the spread's deadline (QUIT does not restart it),
+    so the master waits for it past a short shutdown_timeout_ms rather
+    than killing it."""
+    conf = os.path.join(TMP, "spread.conf")
+    write(conf, "shutdown_timeout_ms 300\nclose_timeout_ms 3000\n")
+    w = wsdtest.Wsd(tap, args=["-c", conf]).start()
+    try:
+        a = wsdtest.open_ws(w.port)
+        tap.ok(echo_raw(a), "QUIT in a spread: echo before HUP")
+        w.signal(signal.SIGHUP)
+        code, _, _ = wsdtest.read_close(a)  # the spread's 1001, unanswered
+        tap.eq(code, 1001, "QUIT in a spread: the old worker sent 1001")
+        w.signal(signal.SIGQUIT)
+        tap.eq(w.wait_exit(15), 0, "QUIT in a spread: exit status 0")
+        tap.ok("did not stop in time" not in w.log(),
+               "QUIT in a spread: the old worker was not killed while its "
+               "peer had close_timeout_ms to answer", w.log()[-500:])
+        a.close()
+        w.check_log()
+    finally:
+        w.kill_all()
+
+
 def t_reload_listen_and_tls_change():
     """A changed listen address is bound anew; a changed certificate is
     read anew; an unreadable one refuses the reload."""
@@ -1123,6 +1148,7 @@ def t_sd_notify():
 def main():
     wsdtest.guard(tap, "reload", t_reload)
     wsdtest.guard(tap, "reload grace", t_reload_grace)
+    wsdtest.guard(tap, "QUIT in a spread", t_quit_during_spread)
     wsdtest.guard(tap, "reload listen/tls", t_reload_listen_and_tls_change)
     wsdtest.guard(tap, "reload certificate", t_reload_certificate)
     wsdtest.guard(tap, "kill under load", t_kill_under_load)
