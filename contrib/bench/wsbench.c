@@ -128,6 +128,7 @@ struct bench_opts {
     unsigned connect_parallel;
     unsigned source_addrs; /* 0: let the kernel pick 127.0.0.1 */
     double rate;           /* connections started per second, 0: no limit */
+    double connect_timeout_s; /* 0: BENCH_CONNECT_TIMEOUT and the rate's */
     bool hold;             /* idle: report early, hold until closed */
     bool tls;              /* wss: TLS 1.3 over each connection */
     pid_t pids[BENCH_MAX_PIDS]; /* processes measured as they are */
@@ -1496,6 +1497,9 @@ connect_more(struct bench *b)
 static double
 connect_timeout(const struct bench *b)
 {
+    if (b->o.connect_timeout_s > 0) {
+        return b->o.connect_timeout_s;
+    }
     double n = (double)(b->connect_target - b->next_connect);
     double rate = b->o.rate > 0 ? b->o.rate
                   : b->o.tls    ? BENCH_TLS_RATE
@@ -1914,6 +1918,9 @@ usage(FILE *f)
         "  --connect-parallel N connections opening at once (256)\n"
         "  --rate R             connections started per second (0: as fast\n"
         "                       as --connect-parallel allows)\n"
+        "  --connect-timeout S  seconds for the connections to open (0: 60\n"
+        "                       and their time at --rate or 1,000 a second;\n"
+        "                       for several processes sharing one server)\n"
         "  --source-addresses N bind connections round robin to N loopback\n"
         "                       addresses from 127.0.1.1 (0: the kernel's "
         "pick)\n"
@@ -1988,6 +1995,7 @@ parse_args(struct bench_opts *o, int argc, char **argv)
         OPT_LABEL,
         OPT_PARALLEL,
         OPT_RATE,
+        OPT_CONNECT_TIMEOUT,
         OPT_SOURCES,
         OPT_HOLD,
         OPT_TLS,
@@ -2011,6 +2019,7 @@ parse_args(struct bench_opts *o, int argc, char **argv)
         {"label", required_argument, NULL, OPT_LABEL},
         {"connect-parallel", required_argument, NULL, OPT_PARALLEL},
         {"rate", required_argument, NULL, OPT_RATE},
+        {"connect-timeout", required_argument, NULL, OPT_CONNECT_TIMEOUT},
         {"source-addresses", required_argument, NULL, OPT_SOURCES},
         {"hold", no_argument, NULL, OPT_HOLD},
         {"tls", no_argument, NULL, OPT_TLS},
@@ -2113,6 +2122,10 @@ parse_args(struct bench_opts *o, int argc, char **argv)
             break;
         case OPT_RATE:
             o->rate = (double)parse_uint(optarg, "rate", 10000000);
+            break;
+        case OPT_CONNECT_TIMEOUT:
+            o->connect_timeout_s =
+                (double)parse_uint(optarg, "connect-timeout", 86400);
             break;
         case OPT_SOURCES:
             o->source_addrs = parse_uint(optarg, "source-addresses", 60000);
