@@ -7,8 +7,11 @@
 
 #include "stats_shm.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 /* Readers give up on a record that changes this many times running. */
 #define STATS_READ_TRIES 1000
@@ -100,6 +103,29 @@ stats_shm_destroy(struct stats_shm *shm)
         munmap(shm->hdr, shm->map_bytes);
     }
     memset(shm, 0, sizeof(*shm));
+}
+
+int
+stats_shm_populate(const struct stats_shm *shm, unsigned slot)
+{
+    if (slot >= shm->n_slots || shm->cases_per_slot == 0) {
+        return 0;
+    }
+#ifdef MADV_POPULATE_WRITE
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t mask = page > 0 ? (uintptr_t)page - 1 : 4095;
+    size_t bytes = (size_t)shm->cases_per_slot * shm->case_bytes;
+    uintptr_t first =
+        (uintptr_t)stats_shm_case(shm, (size_t)slot * shm->cases_per_slot);
+    uintptr_t start = first & ~mask;
+    uintptr_t end = (first + bytes + mask) & ~mask;
+    /* The pages at either end may be a neighbour's too: populating a
+     * page another process uses changes nothing in it. */
+    return madvise((void *)start, end - start, MADV_POPULATE_WRITE);
+#else
+    errno = EINVAL;
+    return -1;
+#endif
 }
 
 struct stats_shm_slot *

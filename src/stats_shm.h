@@ -404,6 +404,16 @@ struct stats_case *stats_shm_case(const struct stats_shm *shm, size_t i);
 
 /* Writer side (a worker, for its own slot) --------------------------------*/
 
+/*
+ * Makes the records of slot's partition resident and mapped in this
+ * process now (a worker, at its start), instead of page by page at each
+ * record's first use: in a fresh worker that first use is three page
+ * faults of shared memory inside a handshake. Returns 0, or -1 with errno
+ * (EINVAL: a kernel before Linux 5.14, without MADV_POPULATE_WRITE; the
+ * pages then come at first use, as before).
+ */
+int stats_shm_populate(const struct stats_shm *shm, unsigned slot);
+
 /* Adds n to a counter of the caller's own slot: plain load and store. */
 static inline void
 stats_add(_Atomic uint64_t *counter, uint64_t n)

@@ -570,6 +570,14 @@ worker_run(const struct config *cfg, unsigned slot,
         log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);
         goto out;
     }
+    /* Before the first accept: a record's first use then costs no page
+     * fault in a handshake (stats_shm.h). */
+    if (stats_shm_populate(shm, slot) != 0 && errno != EINVAL) {
+        log_errno(LOG_LEVEL_WARN,
+                  "worker %u: cannot make its case records resident now; "
+                  "each takes its memory at first use",
+                  slot);
+    }
     struct timeval beat = {WORKER_HEARTBEAT_MS / 1000, 0};
     for (unsigned i = 0; i < w.n_listeners; i++) {
         event_add(w.listeners[i].ev_accept, NULL);
