@@ -971,11 +971,7 @@ stats_record_finish(struct stats_record *r, const struct stats_record_end *e,
         w->length = e->dropped_by_me;
     }
     c->wire_rf = 0;
-    /* Closed last: a worker killed before this line leaves the record in
-     * use, and the master finalises it ("worker died"); one killed after
-     * leaves it complete. */
-    atomic_signal_fence(memory_order_seq_cst);
-    c->state = STATS_CASE_CLOSED;
+    stats_case_stop(c, r->counters);
     stats_case_end(c);
     r->rec = NULL;
     if (access_log_on()) {

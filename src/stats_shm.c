@@ -154,6 +154,11 @@ stats_case_start(const struct stats_shm *shm, unsigned slot, uint64_t id)
         /* Records are off: not a case left unrecorded for want of one. */
         return NULL;
     }
+    uint32_t in_use = atomic_load_explicit(&s->in_use, memory_order_relaxed);
+    if (in_use >= per) {
+        stats_add(&s->c.unrecorded, 1);
+        return NULL;
+    }
     size_t first = (size_t)slot * per;
     unsigned next =
         atomic_load_explicit(&s->next_record, memory_order_relaxed) % per;
@@ -165,6 +170,7 @@ stats_case_start(const struct stats_shm *shm, unsigned slot, uint64_t id)
         }
         atomic_store_explicit(&s->next_record, (i + 1) % per,
                               memory_order_relaxed);
+        atomic_store_explicit(&s->in_use, in_use + 1, memory_order_relaxed);
         stats_case_begin(r);
         /* Everything but the sequence counter starts afresh. */
         memset((char *)r + sizeof(r->seq), 0, sizeof(*r) - sizeof(r->seq));
@@ -186,6 +192,40 @@ stats_case_start(const struct stats_shm *shm, unsigned slot, uint64_t id)
     }
     stats_add(&s->c.unrecorded, 1);
     return NULL;
+}
+
+void
+stats_case_stop(struct stats_case *r, struct stats_counters *c)
+{
+    struct stats_shm_slot *s =
+        (struct stats_shm_slot *)(void *)((char *)c -
+                                          offsetof(struct stats_shm_slot, c));
+    uint32_t in_use = atomic_load_explicit(&s->in_use, memory_order_relaxed);
+
+    /* Closed last: a worker killed before this line leaves the record in
+     * use, and the master finalises it ("worker died"); one killed after
+     * leaves it complete. */
+    atomic_signal_fence(memory_order_seq_cst);
+    r->state = STATS_CASE_CLOSED;
+    if (in_use > 0) {
+        atomic_store_explicit(&s->in_use, in_use - 1, memory_order_relaxed);
+    }
+}
+
+void
+stats_shm_recount(const struct stats_shm *shm, unsigned slot)
+{
+    struct stats_shm_slot *s = stats_shm_slot(shm, slot);
+    unsigned per = shm->cases_per_slot;
+    uint32_t n = 0;
+
+    if (s == NULL) {
+        return;
+    }
+    for (unsigned i = 0; i < per; i++) {
+        n += case_in_use(stats_shm_case(shm, (size_t)slot * per + i));
+    }
+    atomic_store_explicit(&s->in_use, n, memory_order_relaxed);
 }
 
 void
@@ -367,6 +407,7 @@ stats_shm_worker_died(const struct stats_shm *shm, unsigned slot,
      * counted too: active says how many there were. */
     uint64_t active = atomic_load_explicit(&s->c.active, memory_order_relaxed);
     atomic_store_explicit(&s->c.active, 0, memory_order_relaxed);
+    atomic_store_explicit(&s->in_use, 0, memory_order_relaxed);
     stats_add(&s->c.unclean, active);
     return n;
 }

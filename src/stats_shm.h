@@ -20,7 +20,7 @@
 
 #define STATS_SHM_MAGIC         0x73647377u /* "wsds" */
 #define STATS_SHM_VERSION_MAJOR 3
-#define STATS_SHM_VERSION_MINOR 4
+#define STATS_SHM_VERSION_MINOR 5
 
 /* Handshake refusals are counted by status. */
 enum stats_status {
@@ -120,7 +120,8 @@ struct stats_shm_slot {
     _Atomic uint32_t generation;   /* workers started in this slot so far */
     _Atomic uint64_t heartbeat_ms; /* worker's last sign of life, Unix ms */
     _Atomic uint32_t next_record;  /* where the ring search resumes */
-    uint32_t reserved0;
+    _Atomic uint32_t in_use;       /* records of the partition in use (3.5):
+                                      a full one is not searched */
     struct stats_counters c;
     uint64_t reserved[1]; /* room to grow; keeps slots on cache lines */
 };
@@ -414,6 +415,14 @@ struct stats_case *stats_shm_case(const struct stats_shm *shm, size_t i);
  */
 int stats_shm_populate(const struct stats_shm *shm, unsigned slot);
 
+/*
+ * Counts the records of slot's partition in use (a worker, at its start,
+ * before its first stats_case_start): what stats_case_start and
+ * stats_case_stop keep up to date from then on, whatever the worker
+ * before it in the slot left.
+ */
+void stats_shm_recount(const struct stats_shm *shm, unsigned slot);
+
 /* Adds n to a counter of the caller's own slot: plain load and store. */
 static inline void
 stats_add(_Atomic uint64_t *counter, uint64_t n)
@@ -428,10 +437,18 @@ stats_add(_Atomic uint64_t *counter, uint64_t n)
  * one still in use). Returns the record, opened for writing (see
  * stats_case_begin), or NULL when every record of the partition is in
  * use (counted in the slot's `unrecorded`) or when there are no records
- * (not counted: recording is off).
+ * (not counted: recording is off). A full partition is known from the
+ * slot's in_use, without a search: a worker holding more connections than
+ * records pays nothing for each one it cannot record.
  */
 struct stats_case *stats_case_start(const struct stats_shm *shm, unsigned slot,
                                     uint64_t id);
+
+/*
+ * Marks r closed (inside begin/end, as the last change of its case): it
+ * may be started again. c is the counters of the slot it was started in.
+ */
+void stats_case_stop(struct stats_case *r, struct stats_counters *c);
 
 /* Brackets changes to a record: readers retry while one is open. */
 static inline void

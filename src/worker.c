@@ -570,6 +570,7 @@ worker_run(const struct config *cfg, unsigned slot,
         log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);
         goto out;
     }
+    stats_shm_recount(shm, slot);
     /* Before the first accept: a record's first use then costs no page
      * fault in a handshake (stats_shm.h). */
     if (stats_shm_populate(shm, slot) != 0 && errno != EINVAL) {

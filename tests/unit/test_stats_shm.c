@@ -42,6 +42,12 @@ load(_Atomic uint64_t *counter)
     return atomic_load_explicit(counter, memory_order_relaxed);
 }
 
+static uint32_t
+load32(_Atomic uint32_t *counter)
+{
+    return atomic_load_explicit(counter, memory_order_relaxed);
+}
+
 /* Records with a little of each room after them, so that every test
  * walks records of a stride other than the struct's. */
 #define TEST_REQUEST_CAP 100 /* rounded up to 104 */
@@ -335,6 +341,9 @@ test_partitions(void)
     part[1]->was_clean = 1;
     stats_copy(part[1]->user_agent, sizeof(part[1]->user_agent), "old", 3);
     part[2]->state = STATS_CASE_CLOSED;
+    /* Set by hand: counted again, as a worker starting in the slot does. */
+    stats_shm_recount(&shm, 1);
+    is_int(load32(&shm.slots[1].in_use), 2, "recount: 2 records in use");
     uint32_t seq_before = seq_of(part[1]);
 
     r[0] = stats_case_start(&shm, 1, 201);
@@ -370,15 +379,16 @@ test_partitions(void)
             stats_case_end(r[k]);
         }
     }
-    stats_shm_case(&shm, 1)->state = STATS_CASE_CLOSED;
+    stats_case_stop(stats_shm_case(&shm, 1), &shm.slots[0].c);
     struct stats_case *c = stats_case_start(&shm, 0, 5);
     is_int(index_of(&shm, c), 1, "ring: the one closed record (case 2)");
     if (c != NULL) {
         stats_case_end(c);
     }
     for (unsigned i = 0; i < 4; i++) {
-        stats_shm_case(&shm, i)->state = STATS_CASE_CLOSED;
+        stats_case_stop(stats_shm_case(&shm, i), &shm.slots[0].c);
     }
+    is_int(load32(&shm.slots[0].in_use), 0, "stop: none in use");
     /* Records now hold cases 1, 5, 3, 4, all closed: the search resumes
      * after the record taken last (1), so the ring goes 2, 3, 0, 1, 2. */
     long want[] = {2, 3, 0, 1, 2};
@@ -387,8 +397,8 @@ test_partitions(void)
         is_int(index_of(&shm, c), want[k],
                "ring order: case %u takes record %ld", 6 + k, want[k]);
         if (c != NULL) {
+            stats_case_stop(c, &shm.slots[0].c);
             stats_case_end(c);
-            c->state = STATS_CASE_CLOSED;
         }
     }
     stats_shm_destroy(&shm);
@@ -960,6 +970,73 @@ test_populate(void)
     }
 }
 
+/*
+ * A worker holding more connections than its partition has records: a
+ * new one is told "no record" at once, without a search. The partition's
+ * pages are made unreadable first, so that a search crashes the test.
+ */
+static void
+test_full_partition(void)
+{
+    struct stats_shm shm;
+    struct stats_case *c;
+
+    if (!ok(create(&shm, 2, 128, 1) == 0, "full: created")) {
+        return;
+    }
+    for (unsigned k = 0; k < 64; k++) {
+        if ((c = stats_case_start(&shm, 0, k + 1)) != NULL) {
+            stats_case_end(c);
+        }
+    }
+    is_int(load32(&shm.slots[0].in_use), 64, "full: 64 records in use");
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = ((uintptr_t)stats_shm_case(&shm, 0) + page - 1) &
+                      ~(uintptr_t)(page - 1);
+    uintptr_t end =
+        (uintptr_t)stats_shm_case(&shm, 64) & ~(uintptr_t)(page - 1);
+    if (!ok(end > start && mprotect((void *)start, end - start, PROT_NONE) == 0,
+            "full: partition 0 made unreadable")) {
+        stats_shm_destroy(&shm);
+        return;
+    }
+    ok(stats_case_start(&shm, 0, 100) == NULL, "full: no record, no search");
+    is_int(load(&shm.slots[0].c.unrecorded), 1, "full: counted unrecorded");
+    c = stats_case_start(&shm, 1, 101);
+    ok(c != NULL, "full: the other partition still records");
+    if (c != NULL) {
+        stats_case_end(c);
+    }
+    mprotect((void *)start, end - start, PROT_READ | PROT_WRITE);
+
+    /* One case ends: the next takes its record. */
+    c = stats_shm_case(&shm, 40);
+    stats_case_begin(c);
+    stats_case_stop(c, &shm.slots[0].c);
+    stats_case_end(c);
+    is_int(load32(&shm.slots[0].in_use), 63, "full: one ended, 63 in use");
+    c = stats_case_start(&shm, 0, 102);
+    is_int(index_of(&shm, c), 40, "full: the next case takes its record");
+    if (c != NULL) {
+        stats_case_end(c);
+    }
+
+    /* The master finalises a dead worker's records: none is in use. */
+    stats_shm_worker_died(&shm, 0, 5, NULL, NULL);
+    is_int(load32(&shm.slots[0].in_use), 0, "full: none in use after death");
+    c = stats_case_start(&shm, 0, 103);
+    ok(c != NULL, "full: the next worker records again");
+    if (c != NULL) {
+        stats_case_end(c);
+    }
+    /* A worker's recount at its start believes the records, not the
+     * count it finds. */
+    atomic_store_explicit(&shm.slots[0].in_use, 64, memory_order_relaxed);
+    stats_shm_recount(&shm, 0);
+    is_int(load32(&shm.slots[0].in_use), 1, "full: recounted: 1 in use");
+    stats_shm_destroy(&shm);
+}
+
 int
 main(void)
 {
@@ -972,5 +1049,6 @@ main(void)
     test_totals();
     test_torn_reads();
     test_populate();
+    test_full_partition();
     return tap_done();
 }
