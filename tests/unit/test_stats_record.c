@@ -799,7 +799,7 @@ reused_case(struct stats_shm *seg, bool full)
     struct sockaddr_in peer = {.sin_family = AF_INET,
                                .sin_port = htons(4242),
                                .sin_addr.s_addr = htonl(0x7f000001)};
-    uint8_t p[30];
+    uint8_t p[36]; /* the read below logs 32 of its 36 bytes */
     struct ws_frame_header h = {true, 0, WS_OP_TEXT, true, {1, 2, 3, 4}, 30};
     struct ws_out_message m = {{0x81, 30}, 2, p, 30, false};
     struct ws_event ev = feed_event(WS_EV_MESSAGE, &h, false, p, 30, 0);
