@@ -32,6 +32,18 @@ record_transport(struct conn *c)
     }
 }
 
+size_t
+conn_head_len(const char *buf, size_t len)
+{
+    size_t scanned = 0;
+    size_t end;
+
+    if (buf == NULL) {
+        return 0;
+    }
+    return ws_http_find_end(&scanned, buf, len, len, &end) ? end : len;
+}
+
 static void
 conn_refuse_handshake(struct conn *c, const struct ws_error *err)
 {
@@ -43,7 +55,9 @@ conn_refuse_handshake(struct conn *c, const struct ws_error *err)
     log_debug("handshake refused: %u %s", err->code, err->reason);
     record_transport(c);
     stats_record_handshake(&c->rec, err->code, &c->hs->req, NULL);
-    stats_record_heads(&c->rec, c->hs->buf, c->hs->len, resp, n);
+    stats_record_heads(&c->rec, c->hs->buf,
+                       conn_head_len(c->hs->buf, c->hs->len), resp,
+                       conn_head_len(resp, n));
     conn_queue(c, resp, n);
     free(c->hs);
     c->hs = NULL;
@@ -66,8 +80,9 @@ conn_refuse_tls(struct conn *c)
 
     log_debug("TLS handshake on the ws:// port: alert, then close");
     stats_record_wrong_protocol(&c->rec, STATS_WRONG_TLS_ON_PLAIN);
-    stats_record_heads(&c->rec, c->hs->buf, c->hs->len, (const char *)alert,
-                       sizeof(alert));
+    stats_record_heads(&c->rec, c->hs->buf,
+                       conn_head_len(c->hs->buf, c->hs->len),
+                       (const char *)alert, sizeof(alert));
     c->wrong_protocol = 1 + STATS_WRONG_TLS_ON_PLAIN;
     conn_queue(c, alert, sizeof(alert));
     free(c->hs);
@@ -93,7 +108,9 @@ conn_refuse_plaintext(struct conn *c)
     stats_record_wrong_protocol(&c->rec, STATS_WRONG_PLAIN_ON_TLS);
     stats_record_handshake(&c->rec, 400, NULL, NULL);
     stats_record_heads(&c->rec, c->hs != NULL ? c->hs->buf : NULL,
-                       c->hs != NULL ? c->hs->len : 0, resp, n);
+                       c->hs != NULL ? conn_head_len(c->hs->buf, c->hs->len)
+                                     : 0,
+                       resp, conn_head_len(resp, n));
     c->wrong_protocol = 1 + STATS_WRONG_PLAIN_ON_TLS;
     conn_queue(c, resp, n);
     free(c->hs);

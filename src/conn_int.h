@@ -162,4 +162,9 @@ void conn_flush(struct conn *c);
 /* conn_handshake.c: the opening handshake. */
 void conn_read_handshake(struct conn *c);
 
+/* The length of the HTTP head in buf[0..len): through its empty line, or
+ * all of it (one that never ended). For the record's copy of a refusal's
+ * heads: a 101's request is cut by its parse, and our 101 has no body. */
+size_t conn_head_len(const char *buf, size_t len);
+
 #endif

@@ -395,25 +395,6 @@ stats_record_shut(struct stats_record *r)
     }
 }
 
-/* The length of an HTTP head in p[0..n): through its empty line, or all. */
-static size_t
-head_length(const char *p, size_t n)
-{
-    const char *end = p + n;
-    const char *cr = p;
-
-    /* memchr skips a line at a time: a byte-wise scan cost as much as the
-     * rest of recording a handshake. */
-    while ((cr = memchr(cr, '\r', (size_t)(end - cr))) != NULL &&
-           end - cr >= 4) {
-        if (memcmp(cr, "\r\n\r\n", 4) == 0) {
-            return (size_t)(cr - p) + 4;
-        }
-        cr++;
-    }
-    return n;
-}
-
 void
 stats_record_heads(struct stats_record *r, const char *req, size_t req_len,
                    const char *resp, size_t resp_len)
@@ -425,7 +406,6 @@ stats_record_heads(struct stats_record *r, const char *req, size_t req_len,
     }
     stats_case_begin(c);
     if (req != NULL) {
-        req_len = head_length(req, req_len);
         c->request_truncated = req_len > c->request_cap;
         c->request_len =
             (uint32_t)(req_len > c->request_cap ? c->request_cap : req_len);
@@ -434,7 +414,6 @@ stats_record_heads(struct stats_record *r, const char *req, size_t req_len,
         }
     }
     if (resp != NULL) {
-        resp_len = head_length(resp, resp_len);
         c->response_truncated = resp_len > sizeof(c->response);
         c->response_len =
             (uint16_t)(resp_len > sizeof(c->response) ? sizeof(c->response)

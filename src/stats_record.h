@@ -73,9 +73,11 @@ void stats_record_written(struct stats_record *r, const struct iovec *iov,
 
 /*
  * The opening handshake as it crossed the wire: the request head as read
- * (req[0..req_len), cut at its empty line; over the record's room it is
- * kept cut and flagged) and the response head we sent (resp; binary when
- * the peer spoke another protocol). Either may be NULL.
+ * (req[0..req_len), through its empty line, or all that was read of a
+ * head that never ended: the caller cuts it; over the record's room it is
+ * kept cut and flagged) and the response we sent (resp[0..resp_len),
+ * whole; binary when the peer spoke another protocol). Either may be
+ * NULL.
  */
 void stats_record_heads(struct stats_record *r, const char *req, size_t req_len,
                         const char *resp, size_t resp_len);

@@ -262,6 +262,15 @@ def t_refusal_heads(port, ws_port):
            rec["httpResponse"].endswith("\r\n\r\n"),
            "refusal: the response head kept, without its body",
            rec["httpResponse"])
+    # Bytes sent after the head (a frame, pipelined) are no part of it.
+    key = wsdtest.new_key()
+    req = wsdtest.handshake_request(path="/nope", key=key)
+    tap.eq(wsdtest.http_exchange(ws_port, req + b"\x81\x85abcdefghi")
+           ["status"], 404, "refusal, bytes after the head: 404")
+    rec = closed_by_key(port, key, "refusal, bytes after the head")
+    if rec is not None:
+        tap.eq(rec["httpRequest"].encode(), req,
+               "refusal: the request kept without the bytes after its head")
 
 
 def t_hostile(port, ws_port):
