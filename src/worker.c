@@ -89,6 +89,7 @@ struct worker {
     struct event *ev_accept_resume;
     struct event *ev_heartbeat;
     EVP_MD *sha1; /* the handshakes' SHA-1 (loop.handshake_cfg), or NULL */
+    EVP_MD_CTX *sha1_ctx;      /* and its context, or NULL */
     struct event *ev_deadline; /* drain deadline; in retirement, its end */
     enum worker_phase phase;
     uint64_t stop_end_ms;    /* a graceful stop's end (monotonic), or 0 */
@@ -473,6 +474,7 @@ worker_free(struct worker *w)
     transport_tls_report(&w->tls);
     loop_clear(&w->loop);
     transport_tls_env_done(&w->tls);
+    EVP_MD_CTX_free(w->sha1_ctx);
     EVP_MD_free(w->sha1);
     /* After conn_close_all, which wrote the last cases. */
     case_log_close(&w->case_log);
@@ -560,6 +562,9 @@ worker_run(const struct config *cfg, unsigned slot,
      * each handshake fetches its own. */
     w.sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
     w.loop.handshake_cfg.sha1 = w.sha1;
+    /* One context for every handshake's digest (ws_handshake.h). */
+    w.sha1_ctx = EVP_MD_CTX_new();
+    w.loop.handshake_cfg.sha1_ctx = w.sha1_ctx;
     w.loop.case_log = &w.case_log;
     w.loop.on_empty = worker_on_empty;
     if (w.slot == NULL || !loop_ok) {

@@ -135,8 +135,8 @@ record_handshake(struct wsc_conn *c, unsigned status, const char *answer)
     struct ws_error err = {0, NULL};
 
     target_path(c->url->target, path, sizeof(path));
-    struct ws_handshake_config cfg = {path, REQUEST_MAX,
-                                      (unsigned)(16 + c->set->n_headers), NULL};
+    struct ws_handshake_config cfg = {
+        path, REQUEST_MAX, (unsigned)(16 + c->set->n_headers), NULL, NULL};
     memset(&req, 0, sizeof(req));
     bool parsed =
         ws_handshake_parse(&req, c->request, c->request_len, &cfg, &err) > 0;

@@ -373,6 +373,7 @@ ws_handshake_parse(struct ws_handshake_request *r, const char *buf, size_t len,
     memset(r, 0, sizeof(*r));
     r->scanned = scanned;
     r->sha1 = cfg->sha1;
+    r->sha1_ctx = cfg->sha1_ctx;
     memset(&s, 0, sizeof(s));
 
     if (parse_section(r, &s, buf, end, cfg, err) == WS_FAIL ||
@@ -393,9 +394,23 @@ ws_handshake_is_tls_record(const char *buf, size_t len)
            (len < 3 || p[2] <= 4);
 }
 
-/* ws_handshake_accept_key with the digest sha1 (NULL: EVP_sha1()). */
+/* SHA-1 of in[0..len) into md, in ctx when there is one; true if done. */
+static bool
+digest(const EVP_MD *sha1, EVP_MD_CTX *ctx, const unsigned char *in, size_t len,
+       unsigned char *md, unsigned int *md_len)
+{
+    if (ctx == NULL) {
+        return EVP_Digest(in, len, md, md_len, sha1, NULL) == 1;
+    }
+    return EVP_DigestInit_ex(ctx, sha1, NULL) == 1 &&
+           EVP_DigestUpdate(ctx, in, len) == 1 &&
+           EVP_DigestFinal_ex(ctx, md, md_len) == 1;
+}
+
+/* ws_handshake_accept_key with the digest sha1 (NULL: EVP_sha1()) and
+ * its context ctx (may be NULL). */
 static void
-accept_key(const EVP_MD *sha1, const char *key, size_t key_len,
+accept_key(const EVP_MD *sha1, EVP_MD_CTX *ctx, const char *key, size_t key_len,
            char out[WS_HANDSHAKE_ACCEPT_LEN + 1])
 {
     unsigned char input[ACCEPT_KEY_MAX + WS_GUID_LEN];
@@ -412,8 +427,8 @@ accept_key(const EVP_MD *sha1, const char *key, size_t key_len,
         memcpy(input, key, key_len);
     }
     memcpy(input + key_len, WS_GUID, WS_GUID_LEN);
-    if (EVP_Digest(input, key_len + WS_GUID_LEN, md, &md_len,
-                   sha1 != NULL ? sha1 : EVP_sha1(), NULL) != 1 ||
+    if (!digest(sha1 != NULL ? sha1 : EVP_sha1(), ctx, input,
+                key_len + WS_GUID_LEN, md, &md_len) ||
         md_len != SHA1_LEN) {
         return;
     }
@@ -424,7 +439,7 @@ void
 ws_handshake_accept_key(const char *key, size_t key_len,
                         char out[WS_HANDSHAKE_ACCEPT_LEN + 1])
 {
-    accept_key(NULL, key, key_len, out);
+    accept_key(NULL, NULL, key, key_len, out);
 }
 
 size_t
@@ -498,7 +513,7 @@ ws_handshake_response_101(char *out, size_t cap,
     char accept[WS_HANDSHAKE_ACCEPT_LEN + 1];
     struct ws_http_writer w;
 
-    accept_key(r->sha1, r->key.p, r->key.len, accept);
+    accept_key(r->sha1, r->sha1_ctx, r->key.p, r->key.len, accept);
     if (accept[0] == '\0') {
         return 0;
     }

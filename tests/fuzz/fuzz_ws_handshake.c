@@ -23,7 +23,7 @@
 
 #define RESPONSE_MAX 1024
 
-static const struct ws_handshake_config hs_cfg = {"/ws", 8192, 64, NULL};
+static const struct ws_handshake_config hs_cfg = {"/ws", 8192, 64, NULL, NULL};
 
 static const struct ws_deflate_config deflate_cfg = {true, 1,  8,     64,
                                                      15,   15, false, false};

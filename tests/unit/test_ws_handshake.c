@@ -501,7 +501,7 @@ static struct ws_handshake_config
 case_config(const struct hs_case *c)
 {
     struct ws_handshake_config cfg = {"/chat", DEFAULT_MAX_BYTES,
-                                      DEFAULT_MAX_HEADERS, NULL};
+                                      DEFAULT_MAX_HEADERS, NULL, NULL};
 
     if (c->max_bytes != 0) {
         cfg.max_bytes = c->max_bytes;
@@ -708,7 +708,7 @@ static void
 test_rfc_request(void)
 {
     static const char req[] = RFC_REQUEST;
-    struct ws_handshake_config cfg = {"/chat", 4096, 64, NULL};
+    struct ws_handshake_config cfg = {"/chat", 4096, 64, NULL, NULL};
     struct ws_handshake_request r;
     struct ws_error err = {0, NULL};
 
@@ -747,7 +747,7 @@ test_spans(void)
                               "Sec-WebSocket-Extensions: x-foo\r\n"
                               "Sec-WebSocket-Version: 13\r\n"
                               "\r\n";
-    struct ws_handshake_config cfg = {"/chat", 4096, 64, NULL};
+    struct ws_handshake_config cfg = {"/chat", 4096, 64, NULL, NULL};
     struct ws_handshake_request r;
     struct ws_error err = {0, NULL};
 
@@ -781,7 +781,7 @@ static void
 test_slow_client(void)
 {
     const size_t max_bytes = 16384;
-    struct ws_handshake_config cfg = {"/chat", max_bytes, 100000, NULL};
+    struct ws_handshake_config cfg = {"/chat", max_bytes, 100000, NULL, NULL};
     struct ws_handshake_request r;
     char *buf = malloc(max_bytes + 1);
     bool good = true;
@@ -881,7 +881,8 @@ write_error(char *out, size_t cap, const void *arg)
 static size_t
 not_found_with_path(const char *path, size_t path_len, char *out, size_t cap)
 {
-    static const struct ws_handshake_config cfg = {"/chat", 1024, 16, NULL};
+    static const struct ws_handshake_config cfg = {"/chat", 1024, 16, NULL,
+                                                   NULL};
     struct ws_handshake_request r;
     struct ws_error err = {404, R_PATH};
 
@@ -904,7 +905,8 @@ test_response_not_found(void)
 {
     static const char req[] =
         "GET /nope?x=1 HTTP/1.1\r\n" HOST UPG CONN KEY VER END;
-    static const struct ws_handshake_config cfg = {"/chat", 4096, 64, NULL};
+    static const struct ws_handshake_config cfg = {"/chat", 4096, 64, NULL,
+                                                   NULL};
     struct ws_handshake_request r;
     struct ws_error err = {0, NULL};
     char out[1024];
@@ -980,7 +982,7 @@ static void
 test_response_101(void)
 {
     static const char req[] = RFC_REQUEST;
-    struct ws_handshake_config cfg = {"/chat", 4096, 64, NULL};
+    struct ws_handshake_config cfg = {"/chat", 4096, 64, NULL, NULL};
     struct ws_handshake_request r;
     struct ws_error err = {0, NULL};
 
@@ -1013,19 +1015,26 @@ test_response_101(void)
                    write_101, &ext);
 
     /* Then with the digest fetched once by the caller, as wsd's workers
-     * do (ws_handshake_config.sha1): the same answer. */
+     * do (ws_handshake_config.sha1), and with a context of the caller's
+     * (sha1_ctx) used for three answers in a row: the same answer each
+     * time, nothing left in the context from the one before. */
+    static const char *const how[] = {"", ", fetched SHA-1", ", a context",
+                                      ", the context again",
+                                      ", the context a third time"};
     EVP_MD *sha1 = EVP_MD_fetch(NULL, "SHA1", NULL);
-    ok(sha1 != NULL, "101: SHA-1 fetched");
-    for (int fetched = 0; fetched < 2; fetched++) {
-        cfg.sha1 = fetched ? sha1 : NULL;
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    ok(sha1 != NULL && ctx != NULL, "101: SHA-1 fetched, a context made");
+    for (int mode = 0; mode < 5; mode++) {
+        char name[64];
+        cfg.sha1 = mode > 0 ? sha1 : NULL;
+        cfg.sha1_ctx = mode > 1 ? ctx : NULL;
         memset(&r, 0, sizeof(r));
+        snprintf(name, sizeof(name), "101: accepted%s", how[mode]);
         is_int(ws_handshake_parse(&r, req, sizeof(req) - 1, &cfg, &err),
-               sizeof(req) - 1,
-               fetched ? "101: accepted, fetched SHA-1"
-                       : "101: accepted again");
+               sizeof(req) - 1, "%s", name);
         struct args_101 anonymous = {&r, NULL, NULL};
-        check_response(fetched ? "101 without Server, fetched SHA-1"
-                               : "101 without Server",
+        snprintf(name, sizeof(name), "101 without Server%s", how[mode]);
+        check_response(name,
                        "HTTP/1.1 101 Switching Protocols\r\n"
                        "Upgrade: websocket\r\n"
                        "Connection: Upgrade\r\n"
@@ -1033,6 +1042,7 @@ test_response_101(void)
                        "\r\n",
                        write_101, &anonymous);
     }
+    EVP_MD_CTX_free(ctx);
     EVP_MD_free(sha1);
 }
 

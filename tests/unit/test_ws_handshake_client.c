@@ -69,7 +69,7 @@ test_request(void)
            "request: the RFC's sample, byte for byte");
 
     /* Read by the server's own parser. */
-    struct ws_handshake_config cfg = {"/chat", HEAD_MAX, 64, NULL};
+    struct ws_handshake_config cfg = {"/chat", HEAD_MAX, 64, NULL, NULL};
     struct ws_handshake_request r;
     memset(&r, 0, sizeof(r));
     is_int(ws_handshake_parse(&r, out, (size_t)n, &cfg, &err), n,
@@ -279,7 +279,7 @@ test_server_101(void)
                               "Sec-WebSocket-Key: " RFC_KEY "\r\n"
                               "Sec-WebSocket-Version: 13\r\n"
                               "\r\n";
-    struct ws_handshake_config cfg = {"/chat", HEAD_MAX, 64, NULL};
+    struct ws_handshake_config cfg = {"/chat", HEAD_MAX, 64, NULL, NULL};
     struct ws_handshake_request r;
     struct ws_error err = {0, NULL};
     char resp[HEAD_MAX];
@@ -359,7 +359,7 @@ static const struct refusal refusals[] = {
 static void
 test_server_refusals(void)
 {
-    struct ws_handshake_config cfg = {"/chat", HEAD_MAX, 8, NULL};
+    struct ws_handshake_config cfg = {"/chat", HEAD_MAX, 8, NULL, NULL};
 
     for (size_t i = 0; i < NELEM(refusals); i++) {
         const struct refusal *f = &refusals[i];
