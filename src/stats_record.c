@@ -21,19 +21,15 @@
 #include "ws_close.h"
 #include "ws_session.h"
 
-/* Writes v in decimal at p; returns the digits written (1 to 5). */
+/* Writes v in decimal at p; returns the digits written (1 to 5). Its
+ * length first, then the digits from the last: no reversal. */
 static size_t
 put_u16(char *p, uint16_t v)
 {
-    char digits[5];
-    size_t n = 0;
+    size_t n = v >= 10000 ? 5 : v >= 1000 ? 4 : v >= 100 ? 3 : v >= 10 ? 2 : 1;
 
-    do {
-        digits[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    for (size_t i = 0; i < n; i++) {
-        p[i] = digits[n - 1 - i];
+    for (size_t i = n; i > 0; v /= 10) {
+        p[--i] = (char)('0' + v % 10);
     }
     return n;
 }

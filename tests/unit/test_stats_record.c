@@ -773,6 +773,48 @@ sent_by_parts(struct stats_record *r, const struct ws_out_message *m,
     stats_record_message_out(r, len, m->compressed, m->payload_len);
 }
 
+/* The peer's address as the record writes it, every number's length. */
+static void
+test_peer(void)
+{
+    static const struct {
+        uint32_t addr;
+        uint16_t port;
+        const char *want;
+    } v4[] = {
+        {0x00000000, 0, "0.0.0.0:0"},
+        {0x01020304, 9, "1.2.3.4:9"},
+        {0x0a141e28, 10, "10.20.30.40:10"},
+        {0x6364c7c8, 99, "99.100.199.200:99"},
+        {0x7f000001, 100, "127.0.0.1:100"},
+        {0x7f000001, 999, "127.0.0.1:999"},
+        {0x7f000001, 1000, "127.0.0.1:1000"},
+        {0x7f000001, 9999, "127.0.0.1:9999"},
+        {0x7f000001, 10000, "127.0.0.1:10000"},
+        {0xffffffff, 65535, "255.255.255.255:65535"},
+    };
+    struct stats_record r;
+
+    for (size_t i = 0; i < sizeof(v4) / sizeof(v4[0]); i++) {
+        struct sockaddr_in in = {.sin_family = AF_INET,
+                                 .sin_port = htons(v4[i].port),
+                                 .sin_addr.s_addr = htonl(v4[i].addr)};
+        stats_record_start(&r, &shm, 0, (struct sockaddr *)&in, sizeof(in),
+                           T0_MS);
+        ok(r.rec != NULL && strcmp(r.rec->peer, v4[i].want) == 0, "peer: %s",
+           v4[i].want);
+        finish(&r, false, T0_MS);
+    }
+    struct sockaddr_in6 in6 = {.sin6_family = AF_INET6,
+                               .sin6_port = htons(443),
+                               .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    stats_record_start(&r, &shm, 0, (struct sockaddr *)&in6, sizeof(in6),
+                       T0_MS);
+    ok(r.rec != NULL && strcmp(r.rec->peer, "[::1]:443") == 0,
+       "peer: [::1]:443");
+    finish(&r, false, T0_MS);
+}
+
 /* Whether two records read the same to every reader: the case as
  * /v1/cases shows it, and its Autobahn report with the wire log. */
 static bool
@@ -988,6 +1030,7 @@ main(void)
     test_message_sizes();
     test_durations();
     test_durations_unrecorded();
+    test_peer();
     struct stats_shm_size wsize = {1, 4, 16, 12};
     if (stats_shm_create(&wshm, &wsize, T0_MS) != 0) {
         ok(false, "stats_shm_create with request and wire room");
