@@ -80,9 +80,10 @@ conn_refuse_tls(struct conn *c)
 
     log_debug("TLS handshake on the ws:// port: alert, then close");
     stats_record_wrong_protocol(&c->rec, STATS_WRONG_TLS_ON_PLAIN);
-    stats_record_heads(&c->rec, c->hs->buf,
-                       conn_head_len(c->hs->buf, c->hs->len),
-                       (const char *)alert, sizeof(alert));
+    /* A ClientHello, not HTTP: kept as read, not cut at a blank line
+     * its bytes may happen to hold. */
+    stats_record_heads(&c->rec, c->hs->buf, c->hs->len, (const char *)alert,
+                       sizeof(alert));
     c->wrong_protocol = 1 + STATS_WRONG_TLS_ON_PLAIN;
     conn_queue(c, alert, sizeof(alert));
     free(c->hs);

@@ -505,6 +505,20 @@ def t_tls_on_ws_port(w):
            "%s: counted in totals.wrongProtocol.tlsOnPlainPort" % name)
     s = W.open_ws(w.port)
     tap.ok(echo_raw(s) and close_raw(s), "%s: ws:// still serves" % name)
+    # Its bytes are no HTTP head: the record keeps them as read, not cut
+    # at a blank line (an empty LF line) that they happen to hold.
+    hello = b"\x16\x03\x01\x00\x10\x01\x00\x00\x0cab\n\ncdefghij"
+    s = W.connect(w.port)
+    try:
+        port = s.getsockname()[1]
+        s.sendall(hello)
+        W.drain_until_eof(s, HANDSHAKE_TIMEOUT_MS / 1000.0 + 5)
+    finally:
+        s.close()
+    rec = closed_record_of(w, port) or {}
+    tap.eq(len(rec.get("httpRequest") or ""), len(hello),
+           "%s with a blank line in its bytes: kept whole (%r)"
+           % (name, rec.get("httpRequest")))
 
 
 # The TLS policy through openssl s_client ------------------------------------
