@@ -112,6 +112,14 @@ def settled(port, n):
     return t[0]
 
 
+def logged(paths, n):
+    """Waits (bounded) until the files hold n lines in all: a worker
+    writes a case's line just after the case has left the active count
+    that settled() waits on."""
+    wsdtest.wait_until(lambda: sum(len(lines_of(p)[0]) for p in paths) >= n,
+                       10)
+
+
 def wsd_args(path, *more):
     return ["--case_log", path, "--max_handshake_bytes", "64k",
             "--case_request_bytes", "64k", "--log_level", "debug"] + \
@@ -124,6 +132,7 @@ def t_concurrent():
         port = wsdtest.admin_port(w)
         run_clients(w.port, CLIENTS, pad=True)
         t = settled(port, CLIENTS)
+        logged([path], CLIENTS)
         tap.eq((t["accepted"], t["unrecorded"], t["caseLogWriteErrors"]),
                (CLIENTS, 0, 0), "totals: every case recorded, no write "
                "error")
@@ -179,6 +188,7 @@ def t_rotation():
         tap.ok(wsdtest.wait_until(lambda: len(usr1_seen(w, 1)) == 2, 5),
                "rotation: both workers took SIGUSR1", w.log()[-800:])
         settled(port, CLIENTS)
+        logged([path + ".1", path], CLIENTS)
         old, old_ended = lines_of(path + ".1")
         new, new_ended = lines_of(path)
         tap.diag("rotation: %d lines in the renamed file, %d in the new one"
@@ -190,6 +200,7 @@ def t_rotation():
         n_old = len(old)
         run_clients(w.port, 20, CLIENTS, pad=True)
         settled(port, CLIENTS + 20)
+        logged([path + ".1", path], CLIENTS + 20)
         old, _ = lines_of(path + ".1")
         new, new_ended = lines_of(path)
         tap.eq(len(old), n_old, "after the reopen: nothing more in the "
@@ -279,15 +290,17 @@ def t_reload_and_off():
                 not any(wsdtest.alive(p) for p in old), 10),
                 "%s: reloaded, the old workers gone" % label, w.log()[-600:])
 
-        def some(k):
+        def some(k, into=None):
             run_clients(w.port, k, n[0])
             n[0] += k
             settled(port, n[0])
+            if into is not None:
+                logged([into], k)
 
-        some(4)
+        some(4, a)
         tap.eq(len(lines_of(a)[0]), 4, "reload: 4 cases in a.log")
         reload("case_log %s\n" % b, "case_log b.log")
-        some(5)
+        some(5, b)
         tap.eq((len(lines_of(a)[0]), len(lines_of(b)[0])), (4, 5),
                "reload: the new workers write to b.log, a.log unchanged")
         reload("case_log off\n", "case_log off")
