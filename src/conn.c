@@ -529,7 +529,7 @@ conn_new(struct loop *l, int fd, const struct transport *t, void *tctx,
          * sends it. */
         c->out_lost = !output_keep(&c->out, &iov, 1, 0);
         stats_record_handshake(&c->rec, 503, NULL, NULL);
-        stats_record_heads(&c->rec, NULL, 0, resp, conn_head_len(resp, n));
+        conn_record_refusal(c, resp, n);
         conn_finish(c);
         conn_send_wait(c, WSD_IO_AGAIN);
     }

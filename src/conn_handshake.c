@@ -32,16 +32,27 @@ record_transport(struct conn *c)
     }
 }
 
-size_t
-conn_head_len(const char *buf, size_t len)
+/* The length of the HTTP head in buf[0..len): through its empty line,
+ * or all of it (one that never ended). */
+static size_t
+head_len(const char *buf, size_t len)
 {
     size_t scanned = 0;
     size_t end;
 
-    if (buf == NULL) {
-        return 0;
-    }
     return ws_http_find_end(&scanned, buf, len, len, &end) ? end : len;
+}
+
+void
+conn_record_refusal(struct conn *c, const char *resp, size_t n)
+{
+    if (c->hs != NULL) {
+        stats_record_heads(&c->rec, c->hs->buf,
+                           head_len(c->hs->buf, c->hs->len), resp,
+                           head_len(resp, n));
+    } else {
+        stats_record_heads(&c->rec, NULL, 0, resp, head_len(resp, n));
+    }
 }
 
 static void
@@ -55,9 +66,7 @@ conn_refuse_handshake(struct conn *c, const struct ws_error *err)
     log_debug("handshake refused: %u %s", err->code, err->reason);
     record_transport(c);
     stats_record_handshake(&c->rec, err->code, &c->hs->req, NULL);
-    stats_record_heads(&c->rec, c->hs->buf,
-                       conn_head_len(c->hs->buf, c->hs->len), resp,
-                       conn_head_len(resp, n));
+    conn_record_refusal(c, resp, n);
     conn_queue(c, resp, n);
     free(c->hs);
     c->hs = NULL;
@@ -108,10 +117,7 @@ conn_refuse_plaintext(struct conn *c)
     log_debug("plain HTTP on the TLS port: 400, then close");
     stats_record_wrong_protocol(&c->rec, STATS_WRONG_PLAIN_ON_TLS);
     stats_record_handshake(&c->rec, 400, NULL, NULL);
-    stats_record_heads(&c->rec, c->hs != NULL ? c->hs->buf : NULL,
-                       c->hs != NULL ? conn_head_len(c->hs->buf, c->hs->len)
-                                     : 0,
-                       resp, conn_head_len(resp, n));
+    conn_record_refusal(c, resp, n);
     c->wrong_protocol = 1 + STATS_WRONG_PLAIN_ON_TLS;
     conn_queue(c, resp, n);
     free(c->hs);

@@ -162,9 +162,10 @@ void conn_flush(struct conn *c);
 /* conn_handshake.c: the opening handshake. */
 void conn_read_handshake(struct conn *c);
 
-/* The length of the HTTP head in buf[0..len): through its empty line, or
- * all of it (one that never ended). For the record's copy of a refusal's
- * heads: a 101's request is cut by its parse, and our 101 has no body. */
-size_t conn_head_len(const char *buf, size_t len);
+/* Records the heads of a refused handshake: what c read of its request
+ * (if anything) and our answer resp[0..n), each cut at the end of its
+ * head (a request may hold bytes after it, an answer a body). A 101 needs
+ * none of this: its request is cut by its parse, and it has no body. */
+void conn_record_refusal(struct conn *c, const char *resp, size_t n);
 
 #endif

@@ -168,7 +168,6 @@ static const size_t case_strings[] = {
     offsetof(struct stats_case, tls_version),
     offsetof(struct stats_case, tls_cipher),
     offsetof(struct stats_case, key),
-    offsetof(struct stats_case, response),
 };
 
 /* A new struct stats_case field must be reset in case_reset. */

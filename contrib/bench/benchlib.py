@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""What contrib/bench/run and contrib/bench/scale share: the throwaway
-certificate their wss runs use."""
+"""What contrib/bench/run, profile and scale share: the throwaway
+certificate their wss runs use, and a process's CPU time."""
 import os
 import subprocess
 
@@ -17,3 +17,12 @@ def make_certificate(where):
                     "-days", "2", "-keyout", key, "-out", cert],
                    check=True, capture_output=True)
     return key, cert
+
+
+def cpu_ns(pid):
+    """Nanoseconds pid has run on a CPU: the first field of
+    /proc/PID/schedstat, exact (stat's utime and stime are whole clock
+    ticks). Raises OSError when pid is gone or the kernel keeps no
+    schedstat."""
+    with open("/proc/%d/schedstat" % pid) as f:
+        return int(f.read().split()[0])
