@@ -313,8 +313,8 @@ loop_close(struct loop *l, struct loop_conn *lc)
         event_active(l->ev_reap, EV_TIMEOUT, 1);
     }
     TAILQ_INSERT_TAIL(&l->closed, lc, entry);
-    if (l->draining && l->n_conns == 0 && l->on_empty != NULL) {
-        l->on_empty(l);
+    if (l->draining && l->on_closed != NULL) {
+        l->on_closed(l);
     }
 }
 

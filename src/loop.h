@@ -84,9 +84,9 @@ struct loop {
     struct output_stage stage;
     struct loop_conn_list conns; /* open connections */
     uint64_t n_conns;
-    bool draining;     /* the worker is shutting down */
-    bool graceful;     /* close each connection between messages */
-    loop_fn *on_empty; /* called when draining and n_conns hits 0 */
+    bool draining;      /* the worker is shutting down */
+    bool graceful;      /* close each connection between messages */
+    loop_fn *on_closed; /* called when draining, after each close */
     /* internal: */
     const struct loop_hooks *hooks;
     struct loop_conn_list closed;
@@ -134,7 +134,7 @@ int loop_add(struct loop *l, struct loop_conn *lc);
 /*
  * Unlinks lc (its deadline, its turn) and moves it to the closed list:
  * hooks->free runs once the current callback has returned, or in
- * loop_clear. Calls on_empty when draining and it was the last. Once
+ * loop_clear. Calls on_closed when draining (n_conns already less). Once
  * closed, a connection is neither closed again, nor queued, nor moved.
  */
 void loop_close(struct loop *l, struct loop_conn *lc);

@@ -434,9 +434,7 @@ master_stop(struct master *m, int sig)
      * restart) has that spread's. */
     uint64_t ms = cfg->close_timeout_ms;
     if (sig == SIGQUIT) {
-        uint64_t spread = WORKER_SPREAD_MS + cfg->close_timeout_ms;
-        ms = cfg->shutdown_timeout_ms > spread ? cfg->shutdown_timeout_ms
-                                               : spread;
+        ms = worker_spread_ms(cfg); /* at least shutdown_timeout_ms */
     }
     ms += MASTER_STOP_GRACE_MS;
     timer_ms(m->ev_stop_deadline, ms);
@@ -838,8 +836,8 @@ master_switch_generation(struct master *m, const struct master_gen *next)
             kill(s->pid, SIGUSR2);
         }
     }
-    uint64_t grace = m->gen.cfg->shutdown_timeout_ms + WORKER_SPREAD_MS +
-                     m->gen.cfg->close_timeout_ms + MASTER_STOP_GRACE_MS;
+    uint64_t grace = m->gen.cfg->shutdown_timeout_ms +
+                     worker_spread_ms(m->gen.cfg) + MASTER_STOP_GRACE_MS;
     gen_free(&m->gen, m->n);
     m->gen = *next;
     m->census.max_connections = m->gen.cfg->max_connections;

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,7 @@ enum worker_phase {
     WORKER_RUNNING,
     WORKER_RETIRING, /* replaced by a reload: serving its connections out */
     WORKER_GRACEFUL, /* closing each connection between messages */
-    WORKER_SPREAD,   /* reload grace over: 1001s spread over a second */
+    WORKER_SPREAD,   /* reload grace over: 1001s spread out, paced */
     WORKER_FAST,     /* close 1001 sent to all: waiting for the answers */
 };
 
@@ -68,6 +69,7 @@ worker_number(const struct config *cfg, unsigned slot)
     return cfg->workers > 0 ? slot % cfg->workers : slot;
 }
 static void worker_on_spread(evutil_socket_t fd, short what, void *arg);
+static void worker_on_spread_pump(evutil_socket_t fd, short what, void *arg);
 
 /* One listening socket and the transport its connections take. */
 struct worker_listener {
@@ -92,10 +94,12 @@ struct worker {
     EVP_MD_CTX *sha1_ctx;      /* and its context, or NULL */
     struct event *ev_deadline; /* drain deadline; in retirement, its end */
     enum worker_phase phase;
-    uint64_t stop_end_ms;    /* a graceful stop's end (monotonic), or 0 */
-    struct event *ev_spread; /* the steps of WORKER_SPREAD */
-    uint64_t spread_left;    /* connections not yet told */
-    unsigned spread_steps;   /* steps left */
+    uint64_t stop_end_ms;         /* a graceful stop's end (monotonic), or 0 */
+    struct event *ev_spread;      /* the steps of WORKER_SPREAD */
+    struct event *ev_spread_pump; /* after a close: the next 1001s */
+    uint64_t spread_left;         /* connections not yet told */
+    uint64_t spread_due;          /* of those, the ones the steps let go */
+    unsigned spread_steps;        /* steps left */
     struct event *ev_signals[WORKER_N_SIGNALS];
     struct case_log case_log; /* closed cases' records (conn.c writes) */
 };
@@ -236,9 +240,10 @@ worker_on_deadline(evutil_socket_t fd, short what, void *arg)
     case WORKER_RETIRING:
         log_msg(LOG_LEVEL_INFO,
                 "worker %u: reload grace over, closing %llu connection%s "
-                "over %d ms",
+                "over %d ms or more, %llu at a time at most",
                 w->slot_index, (unsigned long long)w->loop.n_conns,
-                w->loop.n_conns == 1 ? "" : "s", WORKER_SPREAD_MS);
+                w->loop.n_conns == 1 ? "" : "s", WORKER_SPREAD_MS,
+                (unsigned long long)w->loop.cfg->reload_close_window);
         worker_enter(w, WORKER_SPREAD);
         return;
     case WORKER_GRACEFUL:
@@ -259,10 +264,18 @@ worker_on_deadline(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* A connection closed while the worker stops: the loop ends with the
+ * last, and in a spread the next 1001 may go out. */
 static void
-worker_on_empty(struct loop *l)
+worker_on_closed(struct loop *l)
 {
-    event_base_loopbreak(l->base);
+    struct worker *w =
+        (struct worker *)(void *)((char *)l - offsetof(struct worker, loop));
+    if (l->n_conns == 0) {
+        event_base_loopbreak(l->base);
+    } else if (w->phase == WORKER_SPREAD && w->spread_due > 0) {
+        event_active(w->ev_spread_pump, EV_TIMEOUT, 1);
+    }
 }
 
 /*
@@ -332,8 +345,9 @@ worker_enter(struct worker *w, enum worker_phase phase)
         conn_shutdown_graceful_all(&w->loop);
         return;
     case WORKER_SPREAD:
-        deadline_set(w, WORKER_SPREAD_MS + cfg->close_timeout_ms);
+        deadline_set(w, worker_spread_ms(cfg));
         w->spread_left = w->loop.n_conns;
+        w->spread_due = 0;
         w->spread_steps = WORKER_SPREAD_STEPS;
         worker_on_spread(-1, 0, w);
         return;
@@ -345,7 +359,45 @@ worker_enter(struct worker *w, enum worker_phase phase)
     }
 }
 
-/* One step of WORKER_SPREAD: an even share of the connections left. */
+/*
+ * Sends the 1001s the steps let go, while fewer than reload_close_window
+ * close handshakes are under way (the connections told and still open):
+ * the next 1001 goes out as an earlier close ends. Thousands sent in one
+ * step would queue their answers behind one another past
+ * close_timeout_ms when the CPU cannot keep up (README, Scale).
+ */
+static void
+spread_pump(struct worker *w)
+{
+    /* Connections not yet told may have closed on their own. */
+    if (w->spread_left > w->loop.n_conns) {
+        w->spread_left = w->loop.n_conns;
+    }
+    if (w->spread_due > w->spread_left) {
+        w->spread_due = w->spread_left;
+    }
+    while (w->spread_due > 0 && w->phase == WORKER_SPREAD &&
+           w->loop.n_conns - w->spread_left <
+               w->loop.cfg->reload_close_window) {
+        w->spread_due--;
+        w->spread_left--;
+        /* The spread is a reload's end: clients may reconnect at once. */
+        if (!conn_shutdown_next(&w->loop, "server reloading")) {
+            w->spread_left = 0;
+            w->spread_due = 0;
+        }
+    }
+}
+
+static void
+worker_on_spread_pump(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    spread_pump(arg);
+}
+
+/* One step of WORKER_SPREAD: lets an even share of the rest go. */
 static void
 worker_on_spread(evutil_socket_t fd, short what, void *arg)
 {
@@ -356,16 +408,11 @@ worker_on_spread(evutil_socket_t fd, short what, void *arg)
     if (w->phase != WORKER_SPREAD || w->spread_steps == 0) {
         return;
     }
-    uint64_t share = (w->spread_left + w->spread_steps - 1) / w->spread_steps;
-    for (uint64_t i = 0; i < share && w->spread_left > 0; i++) {
-        w->spread_left--;
-        /* The spread is a reload's end: clients may reconnect at once. */
-        if (!conn_shutdown_next(&w->loop, "server reloading")) {
-            w->spread_left = 0;
-        }
-    }
+    uint64_t held = w->spread_left - w->spread_due;
+    w->spread_due += (held + w->spread_steps - 1) / w->spread_steps;
     w->spread_steps--;
-    if (w->spread_left > 0 && w->spread_steps > 0 &&
+    spread_pump(w);
+    if (w->spread_left > w->spread_due && w->spread_steps > 0 &&
         w->phase == WORKER_SPREAD) {
         struct timeval tv = {0, WORKER_SPREAD_MS * 1000 / WORKER_SPREAD_STEPS};
         evtimer_add(w->ev_spread, &tv);
@@ -447,7 +494,7 @@ unblock_signals(void)
 static void
 worker_free(struct worker *w)
 {
-    w->loop.draining = false; /* no on_empty while freeing */
+    w->loop.draining = false; /* no on_closed while freeing */
     conn_close_all(&w->loop);
     for (size_t i = 0; i < WORKER_N_SIGNALS; i++) {
         if (w->ev_signals[i] != NULL) {
@@ -459,6 +506,9 @@ worker_free(struct worker *w)
     }
     if (w->ev_spread != NULL) {
         event_free(w->ev_spread);
+    }
+    if (w->ev_spread_pump != NULL) {
+        event_free(w->ev_spread_pump);
     }
     if (w->ev_heartbeat != NULL) {
         event_free(w->ev_heartbeat);
@@ -505,12 +555,14 @@ worker_events_new(struct worker *w, const struct worker_listeners *ls)
     w->ev_heartbeat = event_new(base, -1, EV_PERSIST, worker_on_heartbeat, w);
     w->ev_deadline = evtimer_new(base, worker_on_deadline, w);
     w->ev_spread = evtimer_new(base, worker_on_spread, w);
+    w->ev_spread_pump = event_new(base, -1, 0, worker_on_spread_pump, w);
     for (size_t i = 0; i < WORKER_N_SIGNALS; i++) {
         w->ev_signals[i] = evsignal_new(base, sigs[i], worker_on_signal, w);
         ok = ok && w->ev_signals[i] != NULL;
     }
     return ok && w->ev_accept_resume != NULL && w->ev_heartbeat != NULL &&
-           w->ev_deadline != NULL && w->ev_spread != NULL;
+           w->ev_deadline != NULL && w->ev_spread != NULL &&
+           w->ev_spread_pump != NULL;
 }
 
 int
@@ -566,7 +618,7 @@ worker_run(const struct config *cfg, unsigned slot,
     w.sha1_ctx = EVP_MD_CTX_new();
     w.loop.handshake_cfg.sha1_ctx = w.sha1_ctx;
     w.loop.case_log = &w.case_log;
-    w.loop.on_empty = worker_on_empty;
+    w.loop.on_closed = worker_on_closed;
     if (w.slot == NULL || !loop_ok) {
         log_msg(LOG_LEVEL_CRIT, "worker %u cannot start: out of memory", slot);
         goto out;

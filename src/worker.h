@@ -6,6 +6,7 @@
 #ifndef WSD_WORKER_H
 #define WSD_WORKER_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <openssl/ssl.h>
@@ -13,10 +14,23 @@
 #include "config.h"
 #include "stats_shm.h"
 
-/* How long a retiring worker takes to send its 1001s once the reload's
- * grace is over (spread, so that its clients do not all reconnect at
- * once). */
+/* How long a retiring worker takes at least to send its 1001s once the
+ * reload's grace is over (spread, so that its clients do not all reconnect
+ * at once). */
 #define WORKER_SPREAD_MS 1000
+
+/*
+ * How long that worker then has to close its connections before it drops
+ * the rest: shutdown_timeout_ms, as long as a graceful stop (its 1001s are
+ * paced to the close handshakes under way, so that many take longer than
+ * the spread), and at least the spread and close_timeout_ms.
+ */
+static inline uint64_t
+worker_spread_ms(const struct config *cfg)
+{
+    uint64_t least = WORKER_SPREAD_MS + cfg->close_timeout_ms;
+    return cfg->shutdown_timeout_ms > least ? cfg->shutdown_timeout_ms : least;
+}
 
 /* What the master hands the worker of one slot. */
 struct worker_listeners {
@@ -35,8 +49,8 @@ struct worker_listeners {
  *   SIGQUIT          the same with shutdown_timeout_ms;
  *   SIGUSR2          (reload) stops accepting and serves its connections
  *                    for shutdown_timeout_ms, then closes them with 1001
- *                    spread over WORKER_SPREAD_MS, and waits
- *                    close_timeout_ms more;
+ *                    spread over WORKER_SPREAD_MS or more, and drops
+ *                    those left after worker_spread_ms;
  *   SIGUSR1          reopens the log files.
  * Returns the process exit status: 0, or WSD_EXIT_FATAL when it cannot
  * start.

@@ -203,6 +203,87 @@ def t_reload_grace():
             c.close()
 
 
+def t_reload_close_window():
+    """A reload's old worker has at most reload_close_window close
+    handshakes under way: its next 1001 goes out as one of them ends, not
+    on the spread's clock."""
+    conf = os.path.join(TMP, "window.conf")
+    write(conf, "shutdown_timeout_ms 300\nclose_timeout_ms 20000\n"
+          "reload_close_window 3\n")
+    with wsdtest.Wsd(tap, args=["-c", conf]) as w:
+        old = w.workers()
+        conns = [wsdtest.open_ws(w.port) for _ in range(8)]
+        w.signal(signal.SIGHUP)
+
+        def told(pending):
+            return select.select(pending, [], [], 0)[0]
+
+        tap.ok(wsdtest.wait_until(lambda: len(told(conns)) >= 3, 5),
+               "reload window: three connections get their 1001")
+        # Past the grace and the whole spread: without the window all
+        # eight would have theirs by now.
+        time.sleep(0.3 + 1.0 + 0.7)
+        tap.eq(len(told(conns)), 3, "reload window: no more than three "
+               "while none of them is answered")
+        pending = list(conns)
+        codes = []
+        for _ in range(len(conns)):
+            wsdtest.wait_until(lambda: told(pending), 5)
+            ready = told(pending)
+            if not ready:
+                break
+            c = ready[0]
+            codes.append(close_exchange(c))
+            wsdtest.expect_eof(c, 3)
+            c.close()  # the TCP close ends the close handshake
+            pending.remove(c)
+            if len(pending) >= 3:
+                # The answered close made room for exactly one more.
+                wsdtest.wait_until(lambda: len(told(pending)) >= 3, 5)
+                if len(told(pending)) != 3:
+                    break
+        tap.eq(codes, [(1001, b"server reloading")] * len(conns),
+               "reload window: each answer lets one more 1001 go, and all "
+               "eight get theirs")
+        tap.ok(wsdtest.wait_until(
+            lambda: not any(wsdtest.alive(p) for p in old), 5),
+            "reload window: the old worker exits with its last connection")
+        for c in conns:
+            c.close()
+
+
+def t_reload_close_paced():
+    """Closes paced by the window may take longer than the spread and
+    close_timeout_ms: the old worker has shutdown_timeout_ms for them."""
+    conf = os.path.join(TMP, "paced.conf")
+    write(conf, "shutdown_timeout_ms 4000\nclose_timeout_ms 1000\n"
+          "reload_close_window 1\n")
+    with wsdtest.Wsd(tap, args=["-c", conf]) as w:
+        conns = [wsdtest.open_ws(w.port) for _ in range(4)]
+        w.signal(signal.SIGHUP)
+        codes = []
+        pending = list(conns)
+        for _ in range(len(conns)):
+            if not wsdtest.wait_until(
+                    lambda: select.select(pending, [], [], 0)[0], 8):
+                break
+            c = select.select(pending, [], [], 0)[0][0]
+            # Each answer comes late, though within close_timeout_ms: the
+            # four take 2.4 s, past one second plus close_timeout_ms.
+            time.sleep(0.6)
+            codes.append(close_exchange(c))
+            wsdtest.expect_eof(c, 3)
+            c.close()
+            pending.remove(c)
+        tap.eq(codes, [(1001, b"server reloading")] * len(conns),
+               "reload paced: each of four connections told in turn gets "
+               "its 1001")
+        tap.ok("dropping" not in w.log(), "reload paced: none was dropped",
+               w.log()[-500:])
+        for c in conns:
+            c.close()
+
+
 def t_quit_during_spread():
     """QUIT while a reload's spread closes the old worker's connections:
     that worker keeps the spread's deadline (QUIT does not restart it),
@@ -1147,6 +1228,8 @@ def main():
     wsdtest.guard(tap, "reload", t_reload)
     wsdtest.guard(tap, "reload grace", t_reload_grace)
     wsdtest.guard(tap, "QUIT in a spread", t_quit_during_spread)
+    wsdtest.guard(tap, "reload window", t_reload_close_window)
+    wsdtest.guard(tap, "reload paced", t_reload_close_paced)
     wsdtest.guard(tap, "reload listen/tls", t_reload_listen_and_tls_change)
     wsdtest.guard(tap, "reload certificate", t_reload_certificate)
     wsdtest.guard(tap, "kill under load", t_kill_under_load)
