@@ -199,6 +199,7 @@ struct bench_conn {
     size_t r_got;      /* its (inflated) payload bytes so far */
     uint8_t r_ctl[125];
     size_t r_ctl_len;
+    bool server_closed; /* the server's close came first: we answered it */
 };
 
 /* A log-linear histogram of round trips in nanoseconds: 128 buckets per
@@ -742,6 +743,8 @@ conn_queue_control(struct bench_conn *c, unsigned op, const uint8_t *p,
 }
 
 static void conn_fail(struct bench *b, struct bench_conn *c, const char *why);
+static void conn_note_failure(struct bench *b, const struct bench_conn *c,
+                              const char *why);
 
 /* --tls: copies the first BENCH_TLS_STAGE bytes of iov into c's stage,
  * which conn_write then sends as one SSL_write; returns the bytes taken. */
@@ -883,7 +886,8 @@ conn_drop(struct bench *b, struct bench_conn *c)
 }
 
 static void
-conn_fail(struct bench *b, struct bench_conn *c, const char *why)
+conn_note_failure(struct bench *b, const struct bench_conn *c,
+                  const char *why)
 {
     if (b->phase != PHASE_CLOSE) {
         b->n_failed++;
@@ -893,6 +897,12 @@ conn_fail(struct bench *b, struct bench_conn *c, const char *why)
                     errno != 0 ? strerror(errno) : "");
         }
     }
+}
+
+static void
+conn_fail(struct bench *b, struct bench_conn *c, const char *why)
+{
+    conn_note_failure(b, c, why);
     conn_drop(b, c);
 }
 
@@ -1226,13 +1236,25 @@ conn_control_done(struct bench *b, struct bench_conn *c)
         conn_queue_control(c, 0xa, c->r_ctl, c->r_ctl_len);
         return;
     case 0x8:
-        /* The server answered our close, or closes first: either way the
-         * connection is over for us. */
         if (c->state == CONN_OPEN && b->phase != PHASE_CLOSE) {
+            /* The server closes first (a reload, a stop): counted as a
+             * failure of the run, and answered as a client does, with
+             * its status code back (RFC 6455 5.5.1), then the server's
+             * TCP close awaited, so that the server's close handshake is
+             * whole. Messages not begun are never sent. */
             errno = 0;
-            conn_fail(b, c, "server sent close");
+            conn_note_failure(b, c, "server sent close");
+            c->n_out = c->n_sent + (c->wr_off > 0 ? 1u : 0u);
+            if (c->ctl_off == 0) {
+                c->ctl_len = 0; /* a pong not yet begun */
+            }
+            conn_queue_control(c, 0x8, c->r_ctl,
+                               c->r_ctl_len >= 2 ? 2 : 0);
+            c->state = CONN_CLOSING;
+            c->server_closed = true;
             return;
         }
+        /* The server answered our close: the connection is over. */
         conn_drop(b, c);
         return;
     default:
@@ -1358,7 +1380,7 @@ conn_read(struct bench *b, struct bench_conn *c)
             if (n == 0) {
                 errno = 0;
             }
-            if (b->phase == PHASE_CLOSE) {
+            if (b->phase == PHASE_CLOSE || c->server_closed) {
                 conn_drop(b, c);
             } else {
                 conn_fail(b, c,
