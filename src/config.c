@@ -135,8 +135,9 @@ static const struct config_directive config_directives[] = {
     {"shutdown_timeout_ms", CONFIG_MS, OFF(shutdown_timeout_ms), 1, 86400000,
      "30000",
      "SIGQUIT: drain time after the 1001s; reload: old workers' grace"},
-    {"reload_close_window", CONFIG_UINT, OFF(reload_close_window), 1, 1000000,
-     "1024", "reload: close handshakes each old worker has under way at once"},
+    {"close_window", CONFIG_UINT, OFF(close_window), 1, 100000000, "4096",
+     "close handshakes under way at once in a graceful stop or a reload's "
+     "end, all workers together"},
     {"daemon", CONFIG_BOOL, OFF(daemon), 0, 0, "off",
      "detach from the terminal and run in the background"},
     {"pidfile", CONFIG_FILE, OFF(pidfile), 0, 0, "",

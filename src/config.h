@@ -71,7 +71,7 @@ struct config {
     uint64_t ping_interval_ms;     /* peer silence that earns a ping; 0: off */
     uint64_t pong_timeout_ms;      /* silence after our ping that closes */
     uint64_t shutdown_timeout_ms;  /* drain on SIGQUIT and reload */
-    uint64_t reload_close_window;  /* a retiring worker's closes at once */
+    uint64_t close_window;         /* paced closes under way, all workers */
     bool daemon;                   /* detach from the terminal */
     char pidfile[CONFIG_FILE_MAX]; /* "": none */
     char user[CONFIG_NAME_MAX];    /* workers' user; "": unchanged */

@@ -673,19 +673,23 @@ conn_shutdown_all(struct loop *l)
     }
 }
 
-void
-conn_shutdown_graceful_all(struct loop *l)
+bool
+conn_graceful_next(struct loop *l)
 {
-    struct loop_conn *lc;
-    struct loop_conn *next;
+    struct loop_conn *lc = TAILQ_FIRST(&l->conns);
 
-    for (lc = TAILQ_FIRST(&l->conns); lc != NULL; lc = next) {
-        struct conn *c = conn_of(lc);
-        next = TAILQ_NEXT(lc, entry);
-        if (c->state == CONN_OPEN && !c->send_blocked && !c->send_wants_read) {
-            conn_flush(c); /* sends the close if nothing is in flight */
-        }
+    if (lc == NULL) {
+        return false;
     }
+    struct conn *c = conn_of(lc);
+    c->graceful = true;
+    if (c->state == CONN_OPEN && !c->send_blocked && !c->send_wants_read) {
+        conn_flush(c); /* sends the close if nothing is in flight */
+    }
+    if (!conn_is_closed(c)) {
+        loop_conn_to_tail(l, lc);
+    }
+    return true;
 }
 
 void

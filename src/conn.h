@@ -60,12 +60,13 @@ bool conn_shutdown_next(struct loop *l, const char *reason);
 void conn_shutdown_all(struct loop *l);
 
 /*
- * Graceful shutdown (set l->graceful first): every open WebSocket gets
- * close 1001 as soon as no message is in flight either way (at once if
- * none is); a connection still in its opening handshake gets it right
- * after its 101.
+ * Graceful shutdown of the connection at the head of l's list, moved to
+ * the tail as conn_shutdown_next does: an open WebSocket gets close 1001
+ * as soon as no message is in flight either way (at once if none is); one
+ * still in its opening handshake gets it right after its 101. Returns
+ * false when there is none.
  */
-void conn_shutdown_graceful_all(struct loop *l);
+bool conn_graceful_next(struct loop *l);
 
 /* Closes every connection of l at once, recording CONN_END_SHUTDOWN. */
 void conn_close_all(struct loop *l);

@@ -85,6 +85,8 @@ struct conn {
                                   readability */
     bool has_session : 1;      /* the handshake succeeded: session is live */
     bool out_lost : 1;         /* output could not be kept: close */
+    bool graceful : 1;         /* a graceful stop reached it: close 1001
+                                  between messages */
     struct keepalive ka;       /* while OPEN: pings and idleness */
     struct output out;         /* what the socket has not taken yet */
     union {

@@ -213,8 +213,7 @@ flush_staged(struct conn *c)
 
     if (st->owner != &c->out || c->state != CONN_OPEN || c->out.kept != NULL ||
         c->send_blocked || c->send_wants_read || c->read_paused ||
-        c->out_lost || c->loop->graceful ||
-        output_take(st, &c->out, &iov) == 0) {
+        c->out_lost || c->graceful || output_take(st, &c->out, &iov) == 0) {
         return false;
     }
     ssize_t r = c->t->send(c->tctx, c->fd, &iov, 1);
@@ -247,7 +246,7 @@ again:
         return;
     }
     /* Graceful shutdown: nothing in flight either way any more. */
-    if (c->loop->graceful && c->state == CONN_OPEN && !conn_has_held(c) &&
+    if (c->graceful && c->state == CONN_OPEN && !conn_has_held(c) &&
         ws_session_is_idle(&c->session) &&
         conn_queue_going_away(c, "server shutting down")) {
         goto again;

@@ -85,7 +85,6 @@ struct loop {
     struct loop_conn_list conns; /* open connections */
     uint64_t n_conns;
     bool draining;      /* the worker is shutting down */
-    bool graceful;      /* close each connection between messages */
     loop_fn *on_closed; /* called when draining, after each close */
     /* internal: */
     const struct loop_hooks *hooks;

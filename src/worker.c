@@ -69,7 +69,8 @@ worker_number(const struct config *cfg, unsigned slot)
     return cfg->workers > 0 ? slot % cfg->workers : slot;
 }
 static void worker_on_spread(evutil_socket_t fd, short what, void *arg);
-static void worker_on_spread_pump(evutil_socket_t fd, short what, void *arg);
+static void worker_on_close_pump(evutil_socket_t fd, short what, void *arg);
+static void close_begin(struct worker *w, uint64_t due);
 
 /* One listening socket and the transport its connections take. */
 struct worker_listener {
@@ -94,12 +95,14 @@ struct worker {
     EVP_MD_CTX *sha1_ctx;      /* and its context, or NULL */
     struct event *ev_deadline; /* drain deadline; in retirement, its end */
     enum worker_phase phase;
-    uint64_t stop_end_ms;         /* a graceful stop's end (monotonic), or 0 */
-    struct event *ev_spread;      /* the steps of WORKER_SPREAD */
-    struct event *ev_spread_pump; /* after a close: the next 1001s */
-    uint64_t spread_left;         /* connections not yet told */
-    uint64_t spread_due;          /* of those, the ones the steps let go */
-    unsigned spread_steps;        /* steps left */
+    uint64_t stop_end_ms;    /* a graceful stop's end (monotonic), or 0 */
+    struct event *ev_spread; /* the steps of WORKER_SPREAD */
+    unsigned spread_steps;   /* steps left */
+    /* WORKER_GRACEFUL and WORKER_SPREAD: the closes, paced */
+    struct event *ev_close_pump; /* after a close: the next 1001s */
+    uint64_t close_left;         /* connections not yet told */
+    uint64_t close_due;          /* of those, the ones that may be told */
+    uint64_t close_window;       /* close handshakes under way at most */
     struct event *ev_signals[WORKER_N_SIGNALS];
     struct case_log case_log; /* closed cases' records (conn.c writes) */
 };
@@ -199,6 +202,15 @@ worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/* This worker's share of close_window, which is the whole generation's:
+ * SO_REUSEPORT gives each worker about as many connections. */
+static uint64_t
+close_window_of(const struct config *cfg)
+{
+    uint64_t n = cfg->workers > 0 ? cfg->workers : 1;
+    return (cfg->close_window + n - 1) / n;
+}
+
 /*
  * A graceful stop lasts shutdown_timeout_ms in all: its last part is the
  * fast stop, close_timeout_ms long for the peers' answers to the 1001, or
@@ -243,7 +255,7 @@ worker_on_deadline(evutil_socket_t fd, short what, void *arg)
                 "over %d ms or more, %llu at a time at most",
                 w->slot_index, (unsigned long long)w->loop.n_conns,
                 w->loop.n_conns == 1 ? "" : "s", WORKER_SPREAD_MS,
-                (unsigned long long)w->loop.cfg->reload_close_window);
+                (unsigned long long)close_window_of(w->loop.cfg));
         worker_enter(w, WORKER_SPREAD);
         return;
     case WORKER_GRACEFUL:
@@ -265,7 +277,7 @@ worker_on_deadline(evutil_socket_t fd, short what, void *arg)
 }
 
 /* A connection closed while the worker stops: the loop ends with the
- * last, and in a spread the next 1001 may go out. */
+ * last, and in a paced close the next 1001 may go out. */
 static void
 worker_on_closed(struct loop *l)
 {
@@ -273,8 +285,8 @@ worker_on_closed(struct loop *l)
         (struct worker *)(void *)((char *)l - offsetof(struct worker, loop));
     if (l->n_conns == 0) {
         event_base_loopbreak(l->base);
-    } else if (w->phase == WORKER_SPREAD && w->spread_due > 0) {
-        event_active(w->ev_spread_pump, EV_TIMEOUT, 1);
+    } else if (w->close_due > 0) {
+        event_active(w->ev_close_pump, EV_TIMEOUT, 1);
     }
 }
 
@@ -341,17 +353,16 @@ worker_enter(struct worker *w, enum worker_phase phase)
     case WORKER_GRACEFUL:
         w->stop_end_ms = clock_mono_ms() + cfg->shutdown_timeout_ms;
         deadline_set(w, cfg->shutdown_timeout_ms - graceful_fast_ms(cfg));
-        w->loop.graceful = true;
-        conn_shutdown_graceful_all(&w->loop);
+        close_begin(w, w->loop.n_conns); /* all due, paced */
         return;
     case WORKER_SPREAD:
         deadline_set(w, worker_spread_ms(cfg));
-        w->spread_left = w->loop.n_conns;
-        w->spread_due = 0;
+        close_begin(w, 0); /* the steps let them go */
         w->spread_steps = WORKER_SPREAD_STEPS;
         worker_on_spread(-1, 0, w);
         return;
     case WORKER_FAST:
+        w->close_due = 0; /* all told at once */
         evtimer_del(w->ev_spread);
         deadline_set(w, fast_deadline_ms(w));
         conn_shutdown_all(&w->loop);
@@ -360,41 +371,54 @@ worker_enter(struct worker *w, enum worker_phase phase)
 }
 
 /*
- * Sends the 1001s the steps let go, while fewer than reload_close_window
- * close handshakes are under way (the connections told and still open):
- * the next 1001 goes out as an earlier close ends. Thousands sent in one
- * step would queue their answers behind one another past
- * close_timeout_ms when the CPU cannot keep up (README, Scale).
+ * Sends the 1001s that are due, while fewer than the worker's share of
+ * close_window close handshakes are under way (the connections told and
+ * still open): the next goes out as an earlier close ends. Tens of
+ * thousands sent at once would queue their answers behind one another
+ * past close_timeout_ms when the CPU cannot keep up (README, Scale).
  */
 static void
-spread_pump(struct worker *w)
+close_pump(struct worker *w)
 {
     /* Connections not yet told may have closed on their own. */
-    if (w->spread_left > w->loop.n_conns) {
-        w->spread_left = w->loop.n_conns;
+    if (w->close_left > w->loop.n_conns) {
+        w->close_left = w->loop.n_conns;
     }
-    if (w->spread_due > w->spread_left) {
-        w->spread_due = w->spread_left;
+    if (w->close_due > w->close_left) {
+        w->close_due = w->close_left;
     }
-    while (w->spread_due > 0 && w->phase == WORKER_SPREAD &&
-           w->loop.n_conns - w->spread_left <
-               w->loop.cfg->reload_close_window) {
-        w->spread_due--;
-        w->spread_left--;
-        /* The spread is a reload's end: clients may reconnect at once. */
-        if (!conn_shutdown_next(&w->loop, "server reloading")) {
-            w->spread_left = 0;
-            w->spread_due = 0;
+    while (w->close_due > 0 &&
+           w->loop.n_conns - w->close_left < w->close_window) {
+        w->close_due--;
+        w->close_left--;
+        /* A reload's spread tells clients they may reconnect at once; a
+         * graceful stop closes between messages. */
+        bool more = w->phase == WORKER_SPREAD
+                        ? conn_shutdown_next(&w->loop, "server reloading")
+                        : conn_graceful_next(&w->loop);
+        if (!more) {
+            w->close_left = 0;
+            w->close_due = 0;
         }
     }
 }
 
 static void
-worker_on_spread_pump(evutil_socket_t fd, short what, void *arg)
+worker_on_close_pump(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    spread_pump(arg);
+    close_pump(arg);
+}
+
+/* Starts the paced closes of all connections, due of them at once. */
+static void
+close_begin(struct worker *w, uint64_t due)
+{
+    w->close_window = close_window_of(w->loop.cfg);
+    w->close_left = w->loop.n_conns;
+    w->close_due = due;
+    close_pump(w);
 }
 
 /* One step of WORKER_SPREAD: lets an even share of the rest go. */
@@ -408,11 +432,11 @@ worker_on_spread(evutil_socket_t fd, short what, void *arg)
     if (w->phase != WORKER_SPREAD || w->spread_steps == 0) {
         return;
     }
-    uint64_t held = w->spread_left - w->spread_due;
-    w->spread_due += (held + w->spread_steps - 1) / w->spread_steps;
+    uint64_t held = w->close_left - w->close_due;
+    w->close_due += (held + w->spread_steps - 1) / w->spread_steps;
     w->spread_steps--;
-    spread_pump(w);
-    if (w->spread_left > w->spread_due && w->spread_steps > 0 &&
+    close_pump(w);
+    if (w->close_left > w->close_due && w->spread_steps > 0 &&
         w->phase == WORKER_SPREAD) {
         struct timeval tv = {0, WORKER_SPREAD_MS * 1000 / WORKER_SPREAD_STEPS};
         evtimer_add(w->ev_spread, &tv);
@@ -507,8 +531,8 @@ worker_free(struct worker *w)
     if (w->ev_spread != NULL) {
         event_free(w->ev_spread);
     }
-    if (w->ev_spread_pump != NULL) {
-        event_free(w->ev_spread_pump);
+    if (w->ev_close_pump != NULL) {
+        event_free(w->ev_close_pump);
     }
     if (w->ev_heartbeat != NULL) {
         event_free(w->ev_heartbeat);
@@ -555,14 +579,14 @@ worker_events_new(struct worker *w, const struct worker_listeners *ls)
     w->ev_heartbeat = event_new(base, -1, EV_PERSIST, worker_on_heartbeat, w);
     w->ev_deadline = evtimer_new(base, worker_on_deadline, w);
     w->ev_spread = evtimer_new(base, worker_on_spread, w);
-    w->ev_spread_pump = event_new(base, -1, 0, worker_on_spread_pump, w);
+    w->ev_close_pump = event_new(base, -1, 0, worker_on_close_pump, w);
     for (size_t i = 0; i < WORKER_N_SIGNALS; i++) {
         w->ev_signals[i] = evsignal_new(base, sigs[i], worker_on_signal, w);
         ok = ok && w->ev_signals[i] != NULL;
     }
     return ok && w->ev_accept_resume != NULL && w->ev_heartbeat != NULL &&
            w->ev_deadline != NULL && w->ev_spread != NULL &&
-           w->ev_spread_pump != NULL;
+           w->ev_close_pump != NULL;
 }
 
 int

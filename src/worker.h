@@ -46,11 +46,14 @@ struct worker_listeners {
  * ls->tls_fd) until told to stop or until the master dies:
  *   SIGTERM, SIGINT  open connections get close 1001 and close_timeout_ms
  *                    to finish;
- *   SIGQUIT          the same with shutdown_timeout_ms;
+ *   SIGQUIT          each connection gets 1001 between messages, paced
+ *                    to its share of close_window close handshakes under
+ *                    way, and the stop is over within shutdown_timeout_ms;
  *   SIGUSR2          (reload) stops accepting and serves its connections
  *                    for shutdown_timeout_ms, then closes them with 1001
- *                    spread over WORKER_SPREAD_MS or more, and drops
- *                    those left after worker_spread_ms;
+ *                    spread over WORKER_SPREAD_MS or more and paced as
+ *                    on SIGQUIT, and drops those left after
+ *                    worker_spread_ms;
  *   SIGUSR1          reopens the log files.
  * Returns the process exit status: 0, or WSD_EXIT_FATAL when it cannot
  * start.

@@ -232,6 +232,7 @@ struct bench {
     unsigned n_connecting; /* connect or handshake in progress */
     unsigned n_open;
     unsigned n_failed;       /* connections lost or refused */
+    unsigned n_server_clean; /* server's close answered, then its FIN */
     unsigned connect_target; /* connections to open in this phase */
     bool sending;            /* echoes trigger new messages */
     uint64_t seq;            /* messages sent, for payload offsets */
@@ -1380,6 +1381,9 @@ conn_read(struct bench *b, struct bench_conn *c)
             if (n == 0) {
                 errno = 0;
             }
+            if (c->server_closed && n == 0 && c->ctl_off == c->ctl_len) {
+                b->n_server_clean++; /* a whole close handshake */
+            }
             if (b->phase == PHASE_CLOSE || c->server_closed) {
                 conn_drop(b, c);
             } else {
@@ -1702,7 +1706,8 @@ step(struct bench *b)
     case PHASE_HOLD:
         if (b->o.hold && b->n_open != b->hold_printed &&
             (t >= b->hold_print_t + BENCH_HOLD_PRINT_S || b->n_open == 0)) {
-            printf("{\"t\": %.3f, \"open\": %u}\n", t, b->n_open);
+            printf("{\"t\": %.3f, \"open\": %u, \"server_clean\": %u}\n",
+                   t, b->n_open, b->n_server_clean);
             fflush(stdout);
             b->hold_printed = b->n_open;
             b->hold_print_t = t;
@@ -1949,7 +1954,9 @@ usage(FILE *f)
         "  --hold               idle: report once the connections are open,\n"
         "                       then hold them (up to -d seconds, until\n"
         "                       SIGTERM or until the server has closed them\n"
-        "                       all), printing {\"t\", \"open\"} on changes\n");
+        "                       all), printing {\"t\", \"open\",\n"
+        "                       \"server_clean\"} on changes (server_clean:\n"
+        "                       server closes answered, then its FIN)\n");
 }
 
 static bool

@@ -203,28 +203,32 @@ def t_reload_grace():
             c.close()
 
 
-def t_reload_close_window():
-    """A reload's old worker has at most reload_close_window close
-    handshakes under way: its next 1001 goes out as one of them ends, not
-    on the spread's clock."""
+def t_close_window(sig):
+    """A graceful stop (QUIT) or a reload's end (HUP) has at most
+    close_window close handshakes under way: the next 1001 goes out as
+    one of them ends, not on the spread's clock, nor all at once."""
+    name = "reload window" if sig == signal.SIGHUP else "QUIT window"
+    reason = (b"server reloading" if sig == signal.SIGHUP
+              else b"server shutting down")
     conf = os.path.join(TMP, "window.conf")
-    write(conf, "shutdown_timeout_ms 300\nclose_timeout_ms 20000\n"
-          "reload_close_window 3\n")
-    with wsdtest.Wsd(tap, args=["-c", conf]) as w:
+    write(conf, "shutdown_timeout_ms %d\nclose_timeout_ms 20000\n"
+          "close_window 3\n" % (300 if sig == signal.SIGHUP else 30000))
+    w = wsdtest.Wsd(tap, args=["-c", conf]).start()
+    try:
         old = w.workers()
         conns = [wsdtest.open_ws(w.port) for _ in range(8)]
-        w.signal(signal.SIGHUP)
+        w.signal(sig)
 
         def told(pending):
             return select.select(pending, [], [], 0)[0]
 
         tap.ok(wsdtest.wait_until(lambda: len(told(conns)) >= 3, 5),
-               "reload window: three connections get their 1001")
-        # Past the grace and the whole spread: without the window all
-        # eight would have theirs by now.
+               "%s: three connections get their 1001" % name)
+        # Past a reload's grace and its whole spread: without the window
+        # all eight would have theirs by now.
         time.sleep(0.3 + 1.0 + 0.7)
-        tap.eq(len(told(conns)), 3, "reload window: no more than three "
-               "while none of them is answered")
+        tap.eq(len(told(conns)), 3, "%s: no more than three while none of "
+               "them is answered" % name)
         pending = list(conns)
         codes = []
         for _ in range(len(conns)):
@@ -242,14 +246,46 @@ def t_reload_close_window():
                 wsdtest.wait_until(lambda: len(told(pending)) >= 3, 5)
                 if len(told(pending)) != 3:
                     break
-        tap.eq(codes, [(1001, b"server reloading")] * len(conns),
-               "reload window: each answer lets one more 1001 go, and all "
-               "eight get theirs")
+        tap.eq(codes, [(1001, reason)] * len(conns),
+               "%s: each answer lets one more 1001 go, and all eight get "
+               "theirs" % name)
         tap.ok(wsdtest.wait_until(
             lambda: not any(wsdtest.alive(p) for p in old), 5),
-            "reload window: the old worker exits with its last connection")
+            "%s: the worker exits with its last connection" % name)
+        if sig == signal.SIGQUIT:
+            tap.eq(w.wait_exit(10), 0, "%s: wsd exits with status 0" % name)
         for c in conns:
             c.close()
+        w.check_log()
+    finally:
+        w.kill_all()
+
+
+def t_close_window_shared():
+    """close_window is the workers' together: with two workers and a
+    window of 2, each worker has one close handshake under way."""
+    conf = os.path.join(TMP, "shared-window.conf")
+    write(conf, "shutdown_timeout_ms 30000\nclose_timeout_ms 20000\n"
+          "close_window 2\n")
+    w = wsdtest.Wsd(tap, args=["-c", conf], workers=2).start()
+    try:
+        wsdtest.wait_until(lambda: len(w.workers()) == 2, 5)
+        pids = w.workers()
+        conns = [wsdtest.open_ws(w.port) for _ in range(12)]
+        owners = {wsdtest.conn_owner(c, pids) for c in conns}
+        w.signal(signal.SIGQUIT)
+        tap.ok(wsdtest.wait_until(
+            lambda: len(select.select(conns, [], [], 0)[0]) >= len(owners),
+            5), "shared window: a 1001 from each worker")
+        time.sleep(1.0)
+        told = select.select(conns, [], [], 0)[0]
+        tap.eq(len(told), len(owners), "shared window: one close under way "
+               "per worker, %d workers holding the 12" % len(owners))
+        for c in conns:
+            c.close()
+        tap.eq(w.wait_exit(10), 0, "shared window: wsd exits with status 0")
+    finally:
+        w.kill_all()
 
 
 def t_reload_close_paced():
@@ -257,7 +293,7 @@ def t_reload_close_paced():
     close_timeout_ms: the old worker has shutdown_timeout_ms for them."""
     conf = os.path.join(TMP, "paced.conf")
     write(conf, "shutdown_timeout_ms 4000\nclose_timeout_ms 1000\n"
-          "reload_close_window 1\n")
+          "close_window 1\n")
     with wsdtest.Wsd(tap, args=["-c", conf]) as w:
         conns = [wsdtest.open_ws(w.port) for _ in range(4)]
         w.signal(signal.SIGHUP)
@@ -1228,7 +1264,9 @@ def main():
     wsdtest.guard(tap, "reload", t_reload)
     wsdtest.guard(tap, "reload grace", t_reload_grace)
     wsdtest.guard(tap, "QUIT in a spread", t_quit_during_spread)
-    wsdtest.guard(tap, "reload window", t_reload_close_window)
+    wsdtest.guard(tap, "reload window", t_close_window, signal.SIGHUP)
+    wsdtest.guard(tap, "QUIT window", t_close_window, signal.SIGQUIT)
+    wsdtest.guard(tap, "shared window", t_close_window_shared)
     wsdtest.guard(tap, "reload paced", t_reload_close_paced)
     wsdtest.guard(tap, "reload listen/tls", t_reload_listen_and_tls_change)
     wsdtest.guard(tap, "reload certificate", t_reload_certificate)
