@@ -16,7 +16,6 @@
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -496,7 +495,6 @@ conn_new(struct loop *l, int fd, const struct transport *t, void *tctx,
          const struct sockaddr *peer, socklen_t peer_len, bool refuse)
 {
     struct conn *c = calloc(1, sizeof(*c));
-    int one = 1;
 
     if (c == NULL || loop_add(l, &c->lc) != 0) {
         log_msg(LOG_LEVEL_ERROR, "out of memory for a new connection");
@@ -510,11 +508,7 @@ conn_new(struct loop *l, int fd, const struct transport *t, void *tctx,
     c->t = t;
     c->tctx = tctx;
     c->state = CONN_HANDSHAKE;
-    /* Echoes are small and latency matters more than packet count; the
-     * write path already batches what one read produces. */
-    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1) {
-        log_errno(LOG_LEVEL_DEBUG, "setsockopt(TCP_NODELAY)");
-    }
+    /* TCP_NODELAY comes from the listening socket (listener.c). */
     stats_record_start(&c->rec, l->shm, l->slot_index, peer, peer_len,
                        clock_wall_ms());
     conn_arm(c);

@@ -27,6 +27,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -120,7 +121,12 @@ say_in_use(char *err, size_t errlen, const char *directive,
 }
 
 /* A non-blocking, close-on-exec TCP socket for ss with SO_REUSEADDR (and
- * SO_REUSEPORT if asked), bound to ss; -1 with the problem in err. */
+ * SO_REUSEPORT if asked) and TCP_NODELAY, bound to ss; -1 with the
+ * problem in err. Linux copies TCP_NODELAY from a listening socket to the
+ * connections it accepts (tcp_create_openreq_child): set once here, it
+ * saves every connection a setsockopt. Echoes are small and latency
+ * matters more than packet count; the write path already batches what one
+ * read produces. */
 static int
 bound_socket(const struct sockaddr_storage *ss, socklen_t len, bool reuseport,
              const char *directive, const struct config_addr *addr,
@@ -142,6 +148,10 @@ bound_socket(const struct sockaddr_storage *ss, socklen_t len, bool reuseport,
     if (reuseport &&
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == -1) {
         say(err, errlen, directive, addr, "setsockopt(SO_REUSEPORT)");
+        goto fail_close_fd;
+    }
+    if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1) {
+        say(err, errlen, directive, addr, "setsockopt(TCP_NODELAY)");
         goto fail_close_fd;
     }
     if (ss->ss_family == AF_INET6 &&
