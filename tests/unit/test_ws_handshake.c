@@ -1205,6 +1205,75 @@ test_value_controls(void)
        "field values: a HTAB inside a value is taken");
 }
 
+/*
+ * ws_http_span_is_word against the byte-by-byte rule (ASCII upper case
+ * folded, nothing else), for every word the handshakes try and words of
+ * 1 to 25 bytes with digits and '-': each byte value at each place, and
+ * each word in upper case, one byte longer and one shorter.
+ */
+static void
+test_span_is_word(void)
+{
+    static const char *const words[] = {"host",
+                                        "upgrade",
+                                        "connection",
+                                        "content-length",
+                                        "transfer-encoding",
+                                        "sec-websocket-version",
+                                        "sec-websocket-key",
+                                        "sec-websocket-extensions",
+                                        "sec-websocket-accept",
+                                        "sec-websocket-protocol",
+                                        "user-agent",
+                                        "origin",
+                                        "server",
+                                        "websocket",
+                                        "a",
+                                        "x-1",
+                                        "abcdefg",
+                                        "abcdefgh",
+                                        "ab-defgh9",
+                                        "0123456789-abcdef-ghijklm"};
+    char buf[32];
+    unsigned wrong = 0, tries = 0;
+
+    for (size_t k = 0; k < sizeof(words) / sizeof(words[0]); k++) {
+        const char *w = words[k];
+        size_t n = strlen(w);
+        for (size_t at = 0; at < n; at++) {
+            for (unsigned v = 0; v < 256; v++) {
+                memcpy(buf, w, n);
+                buf[at] = (char)v;
+                unsigned char c = (unsigned char)v;
+                if (c >= 'A' && c <= 'Z') {
+                    c = (unsigned char)(c - 'A' + 'a');
+                }
+                bool want = c == (unsigned char)w[at];
+                bool got = ws_http_span_is_word((struct ws_span){buf, n}, w);
+                tries++;
+                if (got != want) {
+                    wrong++;
+                    tap_diag("%s: byte 0x%02x at %zu: %s", w, v, at,
+                             got ? "matched" : "not matched");
+                }
+            }
+        }
+        for (size_t i = 0; i < n; i++) {
+            char ch = w[i];
+            buf[i] = ch >= 'a' && ch <= 'z' ? (char)(ch - 'a' + 'A') : ch;
+        }
+        tries += 3;
+        wrong += !ws_http_span_is_word((struct ws_span){buf, n}, w);
+        buf[n] = w[n - 1];
+        wrong += ws_http_span_is_word((struct ws_span){buf, n + 1}, w);
+        wrong += ws_http_span_is_word((struct ws_span){buf, n - 1}, w);
+    }
+    is_int(wrong, 0,
+           "ws_http_span_is_word: %u tries, each byte value at each place "
+           "of 20 words, judged as byte by byte",
+           tries);
+}
+
 static void
 test_tls_record(void)
 {
@@ -1257,5 +1326,6 @@ main(void)
     test_status_text();
     test_tls_record();
     test_value_controls();
+    test_span_is_word();
     return tap_done();
 }
