@@ -43,17 +43,16 @@ struct ws_span ws_http_next_line(const char *buf, size_t end, size_t *pos);
 const char *ws_http_parse_field(struct ws_span line, struct ws_span *name,
                                 struct ws_span *value);
 
-/*
- * RFC 9110 §5.6.2: tchar, DIGIT, ALPHA and !#$%&'*+-.^_`|~, as a bit per
- * ASCII code (bits 0-63, then 64-127). Inline: a header name is a run of
- * these, and a call per byte cost more than the test.
- */
+/* RFC 9110 §5.6.2: 1 for a tchar (DIGIT, ALPHA and !#$%&'*+-.^_`|~),
+ * else 0, for each byte value. */
+extern const uint8_t ws_http_tchars[256];
+
+/* Inline, and a load: a header name is a run of tchars, tested byte by
+ * byte, and a call or a bit test per byte cost more. */
 static inline bool
 ws_http_is_tchar(unsigned char c)
 {
-    static const uint64_t tchars[2] = {0x03ff6cfa00000000, 0x57ffffffc7fffffe};
-
-    return c < 128 && (tchars[c >> 6] >> (c & 63) & 1) != 0;
+    return ws_http_tchars[c] != 0;
 }
 
 /*

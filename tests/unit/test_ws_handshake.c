@@ -1274,6 +1274,28 @@ test_span_is_word(void)
            tries);
 }
 
+/* ws_http_is_tchar for every byte value against RFC 9110 §5.6.2's
+ * definition: DIGIT, ALPHA and the 15 listed marks. */
+static void
+test_tchars(void)
+{
+    static const char marks[] = "!#$%&'*+-.^_`|~";
+    unsigned wrong = 0;
+
+    for (unsigned v = 0; v < 256; v++) {
+        bool want = (v >= '0' && v <= '9') || (v >= 'a' && v <= 'z') ||
+                    (v >= 'A' && v <= 'Z') ||
+                    (v != 0 && memchr(marks, (int)v, sizeof(marks) - 1));
+        if (ws_http_is_tchar((unsigned char)v) != want) {
+            wrong++;
+            tap_diag("byte 0x%02x: %s", v, want ? "a tchar" : "no tchar");
+        }
+    }
+    is_int(wrong, 0,
+           "ws_http_is_tchar: each of the 256 byte values as RFC "
+           "9110 defines tchar");
+}
+
 static void
 test_tls_record(void)
 {
@@ -1327,5 +1349,6 @@ main(void)
     test_tls_record();
     test_value_controls();
     test_span_is_word();
+    test_tchars();
     return tap_done();
 }
