@@ -638,20 +638,43 @@ conn_shutdown(struct conn *c, const char *reason)
     }
 }
 
-bool
-conn_shutdown_next(struct loop *l, const char *reason)
+/* Graceful shutdown of c: close 1001 between messages (conn_flush sends
+ * it once nothing is in flight either way). */
+static void
+conn_shutdown_graceful(struct conn *c)
+{
+    c->graceful = true;
+    if (c->state == CONN_OPEN && !c->send_blocked && !c->send_wants_read) {
+        conn_flush(c);
+    }
+}
+
+/* One step of a stop for the connection at the head of l's list: the
+ * graceful kind when reason is NULL. Returns false when there is none. */
+static bool
+shutdown_head(struct loop *l, const char *reason)
 {
     struct loop_conn *lc = TAILQ_FIRST(&l->conns);
 
     if (lc == NULL) {
         return false;
     }
-    conn_shutdown(conn_of(lc), reason);
+    if (reason != NULL) {
+        conn_shutdown(conn_of(lc), reason);
+    } else {
+        conn_shutdown_graceful(conn_of(lc));
+    }
     if (!conn_is_closed(conn_of(lc))) {
         /* Still open: behind the ones not yet told. */
         loop_conn_to_tail(l, lc);
     }
     return true;
+}
+
+bool
+conn_shutdown_next(struct loop *l, const char *reason)
+{
+    return shutdown_head(l, reason);
 }
 
 void
@@ -670,20 +693,7 @@ conn_shutdown_all(struct loop *l)
 bool
 conn_graceful_next(struct loop *l)
 {
-    struct loop_conn *lc = TAILQ_FIRST(&l->conns);
-
-    if (lc == NULL) {
-        return false;
-    }
-    struct conn *c = conn_of(lc);
-    c->graceful = true;
-    if (c->state == CONN_OPEN && !c->send_blocked && !c->send_wants_read) {
-        conn_flush(c); /* sends the close if nothing is in flight */
-    }
-    if (!conn_is_closed(c)) {
-        loop_conn_to_tail(l, lc);
-    }
-    return true;
+    return shutdown_head(l, NULL);
 }
 
 void

@@ -46,13 +46,10 @@ head_len(const char *buf, size_t len)
 void
 conn_record_refusal(struct conn *c, const char *resp, size_t n)
 {
-    if (c->hs != NULL) {
-        stats_record_heads(&c->rec, c->hs->buf,
-                           head_len(c->hs->buf, c->hs->len), resp,
-                           head_len(resp, n));
-    } else {
-        stats_record_heads(&c->rec, NULL, 0, resp, head_len(resp, n));
-    }
+    const char *req = c->hs != NULL ? c->hs->buf : NULL;
+    size_t req_len = c->hs != NULL ? head_len(c->hs->buf, c->hs->len) : 0;
+
+    stats_record_heads(&c->rec, req, req_len, resp, head_len(resp, n));
 }
 
 static void
