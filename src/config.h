@@ -19,7 +19,9 @@
 #define CONFIG_PATH_MAX    256
 #define CONFIG_TOKEN_MAX   256
 #define CONFIG_FILE_MAX    1024
-#define CONFIG_ERROR_MAX   512
+/* A problem that names files names all of them: two of the longest names
+ * (a key and its certificate), and room for the words around them. */
+#define CONFIG_ERROR_MAX   (2 * CONFIG_FILE_MAX + 128)
 #define CONFIG_LINE_MAX    1024
 #define CONFIG_WORKERS_MAX 256
 #define CONFIG_NAME_MAX    64

@@ -75,10 +75,13 @@ void
 conn_stage_spill(struct loop *l)
 {
     bool kept;
-    struct conn *o =
-        (struct conn *)(void *)((char *)output_spill(&l->stage, &kept) -
-                                offsetof(struct conn, out));
+    struct output *out = output_spill(&l->stage, &kept);
 
+    if (out == NULL) {
+        return; /* nothing was staged */
+    }
+    struct conn *o =
+        (struct conn *)(void *)((char *)out - offsetof(struct conn, out));
     o->out_lost = o->out_lost || !kept;
     o->send_blocked = true;
     conn_arm(o);

@@ -43,7 +43,7 @@
 #define MASTER_FORK_RETRY_MS   1000
 /* Room for any reason a generation or the admin endpoint cannot start:
  * the longest is the TLS context's, which names two files. */
-#define MASTER_ERROR_MAX       (2 * CONFIG_FILE_MAX + 128)
+#define MASTER_ERROR_MAX       CONFIG_ERROR_MAX
 
 struct master_slot {
     pid_t pid; /* 0: no worker running */

@@ -249,7 +249,7 @@ procfs_usage(pid_t pid, const struct procfs_system *sys,
     char path[64];
     char buf[4096]; /* stat and statm are far shorter */
     ssize_t n;
-    struct procfs_stat st;
+    struct procfs_stat st = {0}; /* filled by a parse that succeeds */
     uint64_t size_pages;
     uint64_t resident_pages;
 

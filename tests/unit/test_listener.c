@@ -94,7 +94,7 @@ main(void)
 {
     struct config_addr addr;
     struct sockaddr_in *sin = (struct sockaddr_in *)&addr.ss;
-    char err[256];
+    char err[CONFIG_ERROR_MAX];
 
     memset(&addr, 0, sizeof(addr));
     sin->sin_family = AF_INET;

@@ -183,7 +183,7 @@ server_ctx(const char *cert, const char *key, char *err, size_t errlen)
 static void
 test_ctx_refusals(void)
 {
-    char missing[160], want[512], err[1024];
+    char missing[160], want[512], err[CONFIG_ERROR_MAX];
     struct {
         const char *cert, *key;
         const char *problem; /* after "DIRECTIVE FILE: " */
@@ -595,7 +595,7 @@ test_blocked_send(struct transport_tls_env *env)
 static void
 test_recv_wants_write(void)
 {
-    char err[512];
+    char err[CONFIG_ERROR_MAX];
     SSL_CTX *big = server_ctx(big_file, big_key_file, err, sizeof(err));
     SSL_CTX *cctx = client_ctx(0, 0, NULL);
     struct transport_tls_env env;
@@ -866,7 +866,7 @@ test_resumption(struct transport_tls_env *env, int version)
 static void
 test_chain(void)
 {
-    char err[512];
+    char err[CONFIG_ERROR_MAX];
     SSL_CTX *ctx = server_ctx(chain_file, chain_key_file, err, sizeof(err));
     SSL_CTX *cctx = client_ctx(0, 0, NULL);
     struct transport_tls_env env;
@@ -907,7 +907,7 @@ main(void)
 {
     struct sockaddr_in sin;
     struct transport_tls_env env;
-    char err[512];
+    char err[CONFIG_ERROR_MAX];
 
     log_set_level(LOG_LEVEL_ALERT);
     snprintf(dir, sizeof(dir), "/tmp/wsd-test-tls-XXXXXX");
