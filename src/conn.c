@@ -649,10 +649,8 @@ conn_shutdown_graceful(struct conn *c)
     }
 }
 
-/* One step of a stop for the connection at the head of l's list: the
- * graceful kind when reason is NULL. Returns false when there is none. */
-static bool
-shutdown_head(struct loop *l, const char *reason)
+bool
+conn_shutdown_next(struct loop *l, const char *reason)
 {
     struct loop_conn *lc = TAILQ_FIRST(&l->conns);
 
@@ -671,12 +669,6 @@ shutdown_head(struct loop *l, const char *reason)
     return true;
 }
 
-bool
-conn_shutdown_next(struct loop *l, const char *reason)
-{
-    return shutdown_head(l, reason);
-}
-
 void
 conn_shutdown_all(struct loop *l)
 {
@@ -693,7 +685,7 @@ conn_shutdown_all(struct loop *l)
 bool
 conn_graceful_next(struct loop *l)
 {
-    return shutdown_head(l, NULL);
+    return conn_shutdown_next(l, NULL);
 }
 
 void

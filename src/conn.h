@@ -51,7 +51,8 @@ void conn_new(struct loop *l, int fd, const struct transport *t, void *tctx,
  * worker is going away (an open WebSocket gets close 1001 with reason, a
  * static string such as "server reloading"; one still in its opening
  * handshake is dropped) and moves it to the tail: called n_conns times,
- * it reaches each once. Returns false when there is none.
+ * it reaches each once; a NULL reason is conn_graceful_next's step.
+ * Returns false when there is none.
  */
 bool conn_shutdown_next(struct loop *l, const char *reason);
 

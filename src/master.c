@@ -41,9 +41,6 @@
 /* How long after the workers' own close timeout they are SIGKILLed. */
 #define MASTER_STOP_GRACE_MS   1000
 #define MASTER_FORK_RETRY_MS   1000
-/* Room for any reason a generation or the admin endpoint cannot start:
- * the longest is the TLS context's, which names two files. */
-#define MASTER_ERROR_MAX       CONFIG_ERROR_MAX
 
 struct master_slot {
     pid_t pid; /* 0: no worker running */
@@ -598,7 +595,7 @@ gen_listen(struct master_listen *l, struct master_listen *old,
  * Fills g for cfg (which it takes over): the TLS context, and listeners,
  * taken from old when their address is unchanged or opened anew (held:
  * the running listeners, see listener_open). Returns 0, or -1 with the
- * problem in err[0..MASTER_ERROR_MAX) (g freed, old intact).
+ * problem in err[0..CONFIG_ERROR_MAX) (g freed, old intact).
  */
 static int
 gen_open(struct master_gen *g, struct config *cfg, struct master_gen *old,
@@ -610,21 +607,21 @@ gen_open(struct master_gen *g, struct config *cfg, struct master_gen *old,
         /* Before anything binds or forks: a bad certificate stops wsd (or
          * the reload) at once, and every worker inherits the same context
          * (and with it the session ticket keys). */
-        g->tls_ctx = transport_tls_ctx_new(cfg, err, MASTER_ERROR_MAX);
+        g->tls_ctx = transport_tls_ctx_new(cfg, err, CONFIG_ERROR_MAX);
         if (g->tls_ctx == NULL) {
             goto fail;
         }
     }
     if (gen_listen(&g->ws, old != NULL ? &old->ws : NULL,
                    old != NULL ? &old->cfg->listen : NULL, "listen",
-                   &cfg->listen, n, held, n_held, err, MASTER_ERROR_MAX) != 0) {
+                   &cfg->listen, n, held, n_held, err, CONFIG_ERROR_MAX) != 0) {
         goto fail;
     }
     if (g->tls_ctx != NULL &&
         gen_listen(&g->wss, old != NULL ? &old->wss : NULL,
                    old != NULL ? &old->cfg->tls_listen : NULL, "tls_listen",
                    &cfg->tls_listen, n, held, n_held, err,
-                   MASTER_ERROR_MAX) != 0) {
+                   CONFIG_ERROR_MAX) != 0) {
         goto fail;
     }
     return 0;
@@ -637,7 +634,7 @@ fail:
  * The admin endpoint cfg asks for, made ready without touching the running
  * one: *fresh is a new endpoint when the address changed (NULL when it is
  * unchanged or turned off). Returns 0, or -1 with the problem in
- * err[0..MASTER_ERROR_MAX).
+ * err[0..CONFIG_ERROR_MAX).
  */
 static int
 admin_prepare(struct master *m, const struct config *cfg,
@@ -654,14 +651,14 @@ admin_prepare(struct master *m, const struct config *cfg,
         return 0;
     }
     *fresh_fd = listener_open_one("admin_listen", &cfg->admin_listen, held,
-                                  n_held, err, MASTER_ERROR_MAX);
+                                  n_held, err, CONFIG_ERROR_MAX);
     if (*fresh_fd == -1) {
         return -1;
     }
     *fresh = admin_new(m->base, *fresh_fd, &m->shm, &m->census,
                        cfg->admin_token, why, sizeof(why));
     if (*fresh == NULL) {
-        snprintf(err, MASTER_ERROR_MAX, "admin endpoint: %s", why);
+        snprintf(err, CONFIG_ERROR_MAX, "admin endpoint: %s", why);
         close(*fresh_fd);
         *fresh_fd = -1;
         return -1;
@@ -862,7 +859,7 @@ master_switch_generation(struct master *m, const struct master_gen *next)
 static void
 master_reload(struct master *m)
 {
-    char err[MASTER_ERROR_MAX];
+    char err[CONFIG_ERROR_MAX];
     struct master_gen next;
     struct config *cfg;
     struct master_endpoint e[3];
@@ -1134,7 +1131,7 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
     struct master m;
     sigset_t sigs;
     unsigned n = cfg->workers;
-    char err[MASTER_ERROR_MAX];
+    char err[CONFIG_ERROR_MAX];
 
     memset(&m, 0, sizeof(m));
     m.items = items;

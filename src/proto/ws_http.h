@@ -86,7 +86,7 @@ ws_http_span_is_word(struct ws_span s, const char *word)
     if (n < sizeof(x)) {
         for (size_t i = 0; i < n; i++) {
             unsigned char c = (unsigned char)word[i];
-            if (((unsigned char)s.p[i] | ((c & 0x40) >> 1)) != c) {
+            if (ws_http_fold_like((unsigned char)s.p[i], c) != c) {
                 return false;
             }
         }
