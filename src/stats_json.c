@@ -339,6 +339,28 @@ autobahn_row(const struct stats_wire *w)
     }
 }
 
+/* Rows the log kept: its entries' (stats_wire_rows). */
+static uint64_t
+rows_kept(const struct stats_case *c)
+{
+    uint64_t kept = stats_wire_kept(c);
+    uint64_t rows = 0;
+    struct stats_wire row[2];
+
+    for (uint64_t k = 0; k < kept; k++) {
+        uint64_t gap;
+        rows += stats_wire_rows(stats_wire_at(c, k, &gap), row);
+    }
+    return rows;
+}
+
+/* Rows logged in all: an entry stands for one row, or two (wire_merged). */
+static uint64_t
+rows_logged(const struct stats_case *c)
+{
+    return c->wire_merged <= c->wire_n ? c->wire_n + c->wire_merged : c->wire_n;
+}
+
 /* The rows of the log as kept, with wsd's own kinds or Autobahn's only. */
 static json_t *
 wirelog(const struct stats_case *c, bool autobahn)
@@ -348,7 +370,14 @@ wirelog(const struct stats_case *c, bool autobahn)
 
     for (uint64_t k = 0; k < kept; k++) {
         uint64_t gap;
-        const struct stats_wire *w = stats_wire_at(c, k, &gap);
+        struct stats_wire rows[2];
+        unsigned n = stats_wire_rows(stats_wire_at(c, k, &gap), rows);
+        if (gap > 0) {
+            /* Rows, not entries, were lost (at least one an entry). */
+            uint64_t all = rows_logged(c);
+            uint64_t left = rows_kept(c);
+            gap = all > left + gap ? all - left : gap;
+        }
         if (gap > 0 && autobahn) {
             json_array_append_new(log, json_pack("[s, b]", "WLM", 0));
             json_array_append_new(log, json_pack("[s, b]", "WLM", 1));
@@ -356,9 +385,12 @@ wirelog(const struct stats_case *c, bool autobahn)
             json_array_append_new(log,
                                   json_pack("[s, I]", "GAP", (json_int_t)gap));
         }
-        json_t *row = autobahn ? autobahn_row(w) : wire_row(w);
-        if (row != NULL) {
-            json_array_append_new(log, row);
+        for (unsigned i = 0; i < n; i++) {
+            json_t *row =
+                autobahn ? autobahn_row(&rows[i]) : wire_row(&rows[i]);
+            if (row != NULL) {
+                json_array_append_new(log, row);
+            }
         }
     }
     return log;
@@ -488,7 +520,7 @@ stats_json_case(const struct stats_case *c, uint64_t now_ms)
                         json_boolean(c->response_truncated));
     json_object_set_new(j, "wirelog", stats_json_wirelog(c));
     json_object_set_new(j, "wirelogEntries",
-                        json_integer((json_int_t)c->wire_n));
+                        json_integer((json_int_t)rows_logged(c)));
     json_object_set_new(j, "deflate", deflate);
     json_object_set_new(
         j, "tls",

@@ -144,6 +144,10 @@ stats_record_dropped(const struct stats_shm *shm, unsigned slot)
     stats_add(&s->c.unrecorded, 1);
 }
 
+/* A frame's header and its row's payload fit an entry (log_frame_out). */
+_Static_assert(STATS_WIRE_ROOM >= WS_FRAME_HEADER_MAX + STATS_WIRE_HEAD,
+               "room for a frame as on the wire");
+
 /*
  * The wire log's next entry, or NULL when the case keeps none (inside
  * begin/end). Its old contents are still there: the caller sets every
@@ -165,6 +169,7 @@ wire_next(struct stats_record *r, struct stats_case *c)
     r->wire_slot =
         (uint16_t)(next < c->wire_cap ? next : c->wire_cap - c->wire_tail);
     c->wire_n++;
+    c->wire_last = next;
     return &stats_case_wire(c)[slot];
 }
 
@@ -183,25 +188,27 @@ wire_set(struct stats_wire *w, uint8_t kind, uint8_t bits, uint8_t flags,
         memset(w->mask, 0, sizeof(w->mask));
     }
     w->length = length;
+    w->n_hdr = 0;
+    w->reserved = 0;
 }
 
 /*
- * Fills an entry's head with p[0..n) (n at most STATS_WIRE_HEAD) and
- * zeros after it: a few moves of fixed size, as every logged event pays
- * for one.
+ * Fills an entry's head with p[0..n) (n at most STATS_WIRE_ROOM): a few
+ * moves of fixed size, as every logged event pays for one. What the
+ * entry held past n stays, out of reach: readers stop at n_head.
  */
 static inline void
 head_fill(struct stats_wire *w, const uint8_t *p, size_t n)
 {
-    uint8_t *h = w->head;
-
     w->n_head = (uint8_t)n;
-    if (n == STATS_WIRE_HEAD) {
-        memcpy(h, p, STATS_WIRE_HEAD);
-        return;
-    }
-    memset(h, 0, STATS_WIRE_HEAD);
-    copy_small(h, p, n);
+    copy_small(w->head, p, n);
+}
+
+/* The entry logged last (inside begin/end), if the log keeps it. */
+static inline struct stats_wire *
+wire_last(struct stats_case *c)
+{
+    return c->wire_last != 0 ? &stats_case_wire(c)[c->wire_last - 1] : NULL;
 }
 
 /* The next entry of kind, with nothing else in it, or NULL. */
@@ -242,11 +249,44 @@ stats_record_read(struct stats_record *r, const uint8_t *p, size_t n)
         stats_octets_add(&c->rx_octets, n);
         struct stats_wire *w = wire_next(r, c);
         if (w != NULL) {
+            /* Room for a frame's header and its row's payload, should
+             * the read turn out to be one whole frame (log_frame_in). */
             wire_set(w, STATS_WIRE_READ, 0, 0, NULL, n);
-            head_fill(w, p, n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD);
+            head_fill(w, p, n < STATS_WIRE_ROOM ? n : STATS_WIRE_ROOM);
         }
         stats_case_end(c);
     }
+}
+
+/*
+ * Whether n bytes written from iov[0..n_iov) were exactly the frame logged
+ * last (inside begin/end): its size, and the first bytes its write's row
+ * shows, the same. That frame's entry then stands for the write's row
+ * too.
+ */
+static inline bool
+frame_written(struct stats_case *c, const struct iovec *iov, int n_iov,
+              size_t n)
+{
+    struct stats_wire *t = wire_last(c);
+
+    if (t == NULL || t->kind != STATS_WIRE_TFRAME ||
+        (t->flags & (STATS_WIRE_WIRE | STATS_WIRE_WRITTEN)) !=
+            STATS_WIRE_WIRE ||
+        t->n_hdr + t->length != n || n_iov < 1) {
+        return false;
+    }
+    /* The bytes the write's row shows: the frame's entry keeps them when
+     * it was given its payload whole. */
+    size_t k = n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD;
+    /* cppcheck-suppress knownConditionTrueFalse ; n_head is any byte */
+    if (t->n_head < k || iov[0].iov_len < k ||
+        !same_small(iov[0].iov_base, t->head, k)) {
+        return false;
+    }
+    t->flags |= STATS_WIRE_WRITTEN;
+    c->wire_merged++;
+    return true;
 }
 
 void
@@ -259,6 +299,10 @@ stats_record_written(struct stats_record *r, const struct iovec *iov, int n_iov,
     if (c != NULL) {
         stats_case_begin(c);
         stats_octets_add(&c->tx_octets, n);
+        if (frame_written(c, iov, n_iov, n)) {
+            stats_case_end(c);
+            return;
+        }
         struct stats_wire *w = wire_next(r, c);
         if (w != NULL) {
             size_t want = n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD;
@@ -449,19 +493,52 @@ count_frame_in(struct stats_record *r, const struct ws_frame_header *h,
     }
 }
 
-/* The same frame in its record c (inside begin/end): counted, and its
- * wire entry, head empty, returned (NULL when the case keeps no log). */
+/*
+ * The frame took the whole of the read logged last, whole (its size,
+ * header and payload: ws_event's frame_whole; 0: not so): that read's
+ * entry, which kept the bytes as read, becomes the frame's (inside
+ * begin/end). Returns whether it did.
+ */
+static inline bool
+frame_was_read(struct stats_case *c, const struct ws_frame_header *h,
+               size_t whole)
+{
+    struct stats_wire *w = whole != 0 ? wire_last(c) : NULL;
+
+    if (w == NULL || w->kind != STATS_WIRE_READ || w->length != whole) {
+        return false;
+    }
+    w->kind = STATS_WIRE_RFRAME;
+    w->bits = (uint8_t)((h->fin ? 0x80 : 0) | ((h->rsv & 0x7) << 4) |
+                        (h->opcode & 0x0f));
+    w->flags = (uint8_t)((h->masked ? STATS_WIRE_MASKED : 0) | STATS_WIRE_WIRE);
+    memcpy(w->mask, h->mask, sizeof(w->mask));
+    w->length = h->payload_len;
+    w->n_hdr = (uint8_t)(whole - h->payload_len);
+    c->wire_merged++;
+    return true;
+}
+
+/*
+ * The same frame in its record c (inside begin/end): counted, and its
+ * wire entry, head empty, returned for its payload (NULL when the case
+ * keeps no log, or when the frame took the entry of the read it came in
+ * whole: whole, as frame_was_read takes it, and its payload is there).
+ */
 static inline __attribute__((always_inline)) struct stats_wire *
 log_frame_in(struct stats_record *r, struct stats_case *c,
-             const struct ws_frame_header *h, bool discarded)
+             const struct ws_frame_header *h, bool discarded, size_t whole)
 {
     c->rx_frames[h->opcode & 0xf]++;
     if (!discarded && r->rx_compressed &&
         !ws_frame_opcode_is_control(h->opcode)) {
         c->rx_compressed_bytes += h->payload_len;
     }
-    struct stats_wire *w = wire_next(r, c);
     c->wire_rf = 0;
+    if (!discarded && frame_was_read(c, h, whole)) {
+        return NULL;
+    }
+    struct stats_wire *w = wire_next(r, c);
     if (w != NULL) {
         wire_set(w, STATS_WIRE_RFRAME,
                  (uint8_t)((h->fin ? 0x80 : 0) | ((h->rsv & 0x7) << 4) |
@@ -485,7 +562,7 @@ stats_record_frame_in(struct stats_record *r, const struct ws_frame_header *h,
     }
     struct stats_case *c = r->rec;
     stats_case_begin(c);
-    log_frame_in(r, c, h, discarded);
+    log_frame_in(r, c, h, discarded, 0);
     stats_case_end(c);
 }
 
@@ -503,7 +580,9 @@ wire_rframe(struct stats_case *c)
         return NULL;
     }
     struct stats_wire *w = &stats_case_wire(c)[stats_wire_slot(c, number)];
-    return w->kind == STATS_WIRE_RFRAME ? w : NULL;
+    return w->kind == STATS_WIRE_RFRAME && (w->flags & STATS_WIRE_WIRE) == 0
+               ? w
+               : NULL;
 }
 
 /*
@@ -545,35 +624,44 @@ stats_record_frame_data(struct stats_record *r, const uint8_t *p, size_t n,
     stats_case_end(c);
 }
 
-/* One frame to send in its record c (inside begin/end): counted and
- * logged, its head unmasked when it is masked. */
+/*
+ * One frame to send in its record c (inside begin/end): counted, and
+ * logged as it goes on the wire, its header hdr[0..hdr_len) (a client's
+ * ends with the masking key) and the first bytes of its payload (n of
+ * its len as far as known, masked as sent), so that its write can share
+ * its entry (frame_written).
+ */
 static inline void
-log_frame_out(struct stats_record *r, struct stats_case *c, uint8_t byte0,
-              uint64_t len, const uint8_t *payload, size_t n,
-              const uint8_t *mask)
+log_frame_out(struct stats_record *r, struct stats_case *c, const uint8_t *hdr,
+              size_t hdr_len, const uint8_t *payload, size_t n, uint64_t len)
 {
-    c->tx_frames[byte0 & 0xf]++;
+    c->tx_frames[hdr[0] & 0xf]++;
     struct stats_wire *w = wire_next(r, c);
     if (w == NULL) {
         return;
     }
-    wire_set(w, STATS_WIRE_TFRAME, byte0, mask != NULL ? STATS_WIRE_MASKED : 0,
-             mask, len);
-    head_fill(w, payload, n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD);
-    if (mask != NULL) {
-        /* The log shows what the frame carries, and the key. */
-        ws_frame_mask(w->head, w->n_head, mask, 0);
-    }
+    const uint8_t *mask =
+        hdr_len >= 6 && (hdr[1] & 0x80) != 0 ? hdr + hdr_len - 4 : NULL;
+    size_t k = n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD;
+    wire_set(
+        w, STATS_WIRE_TFRAME, hdr[0],
+        (uint8_t)((mask != NULL ? STATS_WIRE_MASKED : 0) | STATS_WIRE_WIRE),
+        mask, len);
+    w->n_hdr = (uint8_t)hdr_len;
+    w->n_head = (uint8_t)(hdr_len + k);
+    copy_small(w->head, hdr, hdr_len);
+    copy_small(w->head + hdr_len, payload, k);
 }
 
 void
-stats_record_frame_out(struct stats_record *r, uint8_t byte0, uint64_t len,
-                       const uint8_t *payload, size_t n, const uint8_t *mask)
+stats_record_frame_out(struct stats_record *r, const uint8_t *hdr,
+                       size_t hdr_len, const uint8_t *payload, size_t n,
+                       uint64_t len)
 {
     stats_add(&r->counters->tx_frames, 1);
-    if (r->rec != NULL) {
+    if (r->rec != NULL && hdr_len >= 2 && hdr_len <= WS_FRAME_HEADER_MAX) {
         stats_case_begin(r->rec);
-        log_frame_out(r, r->rec, byte0, len, payload, n, mask);
+        log_frame_out(r, r->rec, hdr, hdr_len, payload, n, len);
         stats_case_end(r->rec);
     }
 }
@@ -592,8 +680,7 @@ stats_record_control_out(struct stats_record *r, const uint8_t *frame,
     if (plen > len - hdr) {
         plen = len - hdr;
     }
-    stats_record_frame_out(r, frame[0], plen, frame + hdr, plen,
-                           masked ? frame + 2 : NULL);
+    stats_record_frame_out(r, frame, hdr, frame + hdr, plen, plen);
 }
 
 /* One value into a histogram of the caller's slot. */
@@ -646,7 +733,8 @@ stats_record_feed(struct stats_record *r, const struct ws_event *ev)
     stats_case_begin(c);
     struct stats_wire *w = NULL;
     if (ev->has_frame) {
-        w = log_frame_in(r, c, &ev->frame, ev->frame_discarded);
+        w = log_frame_in(r, c, &ev->frame, ev->frame_discarded,
+                         ev->frame_whole);
     }
     if (data && (w != NULL || !ev->has_frame)) {
         log_frame_data(c, w, ev->frame_data, ev->frame_data_len,
@@ -696,17 +784,13 @@ stats_record_message_sent(struct stats_record *r,
                           const struct ws_out_message *m, size_t len)
 {
     struct stats_case *c = r->rec;
-    /* A client's frame carries its key last in the header (§5.2). */
-    const uint8_t *mask = m->hdr_len >= 6 && (m->hdr[1] & 0x80) != 0
-                              ? m->hdr + m->hdr_len - 4
-                              : NULL;
 
     stats_add(&r->counters->tx_frames, 1);
     count_message_out(r, len);
     if (c != NULL) {
         stats_case_begin(c);
-        log_frame_out(r, c, m->hdr[0], m->payload_len, m->payload,
-                      m->payload_len, mask);
+        log_frame_out(r, c, m->hdr, m->hdr_len, m->payload, m->payload_len,
+                      m->payload_len);
         log_message_out(c, len, m->compressed, m->payload_len);
         stats_case_end(c);
     }

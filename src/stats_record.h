@@ -64,9 +64,9 @@ void stats_record_client(struct stats_record *r);
  */
 void stats_record_dropped(const struct stats_shm *shm, unsigned slot);
 
-/* Bytes returned by one read, accepted by one write. */
 /* Bytes read (p[0..n)) and written (the first n bytes of iov[0..n_iov)):
- * counted by size and logged with their first bytes. */
+ * counted by size and logged with their first bytes. A write of exactly
+ * the frame logged last (nothing logged since) shares its wire entry. */
 void stats_record_read(struct stats_record *r, const uint8_t *p, size_t n);
 void stats_record_written(struct stats_record *r, const struct iovec *iov,
                           int n_iov, size_t n);
@@ -107,20 +107,20 @@ void stats_record_tls(struct stats_record *r, const char *version,
  * One frame received (its header; discarded: it is skipped unread, after
  * a close or refused, and counted all the same), then its payload as the
  * session unmasks it (p[0..n) from byte pos of the payload: the log keeps
- * the first bytes), or one frame queued to send: byte0 of its header
- * (FIN, RSV, opcode), its payload length and payload[0..n) as it goes on
- * the wire, n as far as known, masked with mask (a client's frame; the
- * log keeps it unmasked, and the key) or not (mask NULL).
- * stats_record_control_out takes one of our whole control frames, masked
- * or not.
+ * the first bytes), or one frame queued to send: its header hdr[0..
+ * hdr_len) (2 to 14 bytes; a client's ends with its masking key) and
+ * payload[0..n) of its len bytes as it goes on the wire, n as far as
+ * known (masked when the header says so; the log shows it unmasked, and
+ * the key). stats_record_control_out takes one of our whole control
+ * frames, masked or not.
  */
 void stats_record_frame_in(struct stats_record *r,
                            const struct ws_frame_header *h, bool discarded);
 void stats_record_frame_data(struct stats_record *r, const uint8_t *p, size_t n,
                              uint64_t pos);
-void stats_record_frame_out(struct stats_record *r, uint8_t byte0, uint64_t len,
-                            const uint8_t *payload, size_t n,
-                            const uint8_t *mask);
+void stats_record_frame_out(struct stats_record *r, const uint8_t *hdr,
+                            size_t hdr_len, const uint8_t *payload, size_t n,
+                            uint64_t len);
 void stats_record_control_out(struct stats_record *r, const uint8_t *frame,
                               size_t len);
 
@@ -128,7 +128,9 @@ void stats_record_control_out(struct stats_record *r, const uint8_t *frame,
  * What one ws_session_feed call reported, as stats_record_frame_in (when
  * it decoded a header), stats_record_frame_data (when it unmasked
  * payload) and stats_record_message_in (when it completed a message)
- * would record it, in one change of the record.
+ * would record it, in one change of the record. A frame the call found
+ * whole at the start of its input (ev->frame_whole) that is all the read
+ * logged last (nothing logged since) shares that read's wire entry.
  */
 void stats_record_feed(struct stats_record *r, const struct ws_event *ev);
 

@@ -13,6 +13,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "ws_frame.h"
+
 /* Readers give up on a record that changes this many times running. */
 #define STATS_READ_TRIES 1000
 
@@ -171,7 +173,7 @@ static const size_t case_strings[] = {
 };
 
 /* A new struct stats_case field must be reset in case_reset. */
-_Static_assert(sizeof(struct stats_case) == 5040,
+_Static_assert(sizeof(struct stats_case) == 5056,
                "case_reset knows each field");
 
 /*
@@ -395,6 +397,69 @@ stats_case_peek(const struct stats_shm *shm, unsigned i, uint64_t *id,
         }
     }
     return false;
+}
+
+/* A plain row of w's kind, its head src[0..n), cut to a row's. */
+static void
+wire_row_of(struct stats_wire *row, const struct stats_wire *w, uint8_t kind,
+            uint64_t length, const uint8_t *src, size_t n)
+{
+    memset(row, 0, sizeof(*row));
+    row->kind = kind;
+    row->bits = w->bits;
+    row->flags = (uint8_t)(w->flags & ~(STATS_WIRE_WIRE | STATS_WIRE_WRITTEN));
+    memcpy(row->mask, w->mask, sizeof(row->mask));
+    row->length = length;
+    row->n_head = (uint8_t)(n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD);
+    memcpy(row->head, src, row->n_head);
+}
+
+unsigned
+stats_wire_rows(const struct stats_wire *w, struct stats_wire rows[2])
+{
+    size_t n_head = w->n_head < STATS_WIRE_ROOM ? w->n_head : STATS_WIRE_ROOM;
+
+    if ((w->flags & STATS_WIRE_WIRE) == 0) {
+        wire_row_of(&rows[0], w, w->kind, w->length, w->head, n_head);
+        rows[0].flags = w->flags;
+        return w->kind != STATS_WIRE_NONE && w->kind <= STATS_WIRE_DROP;
+    }
+    /* As on the wire: the header, then the payload as sent. */
+    size_t hdr = w->n_hdr;
+    if ((w->kind != STATS_WIRE_RFRAME && w->kind != STATS_WIRE_TFRAME) ||
+        hdr < 2 || w->length > UINT64_MAX - hdr) {
+        return 0;
+    }
+    if (n_head < hdr) {
+        return 0; /* not even its header: a segment written wrong */
+    }
+    struct stats_wire frame;
+    wire_row_of(&frame, w, w->kind, w->length, w->head + hdr, n_head - hdr);
+    if (frame.n_head > w->length) {
+        frame.n_head = (uint8_t)w->length;
+    }
+    if ((w->flags & STATS_WIRE_MASKED) != 0) {
+        ws_frame_mask(frame.head, frame.n_head, w->mask, 0);
+    }
+    if (w->kind == STATS_WIRE_RFRAME) {
+        /* The read that brought it, whole. */
+        wire_row_of(&rows[0], w, STATS_WIRE_READ, hdr + w->length, w->head,
+                    n_head);
+        rows[0].bits = rows[0].flags = 0;
+        memset(rows[0].mask, 0, sizeof(rows[0].mask));
+        rows[1] = frame;
+        return 2;
+    }
+    rows[0] = frame;
+    if ((w->flags & STATS_WIRE_WRITTEN) == 0) {
+        return 1;
+    }
+    /* The write that took it, whole. */
+    wire_row_of(&rows[1], w, STATS_WIRE_WRITE, hdr + w->length, w->head,
+                n_head);
+    rows[1].bits = rows[1].flags = 0;
+    memset(rows[1].mask, 0, sizeof(rows[1].mask));
+    return 2;
 }
 
 uint64_t

@@ -19,8 +19,8 @@
 #include <sys/types.h>
 
 #define STATS_SHM_MAGIC         0x73647377u /* "wsds" */
-#define STATS_SHM_VERSION_MAJOR 3
-#define STATS_SHM_VERSION_MINOR 5
+#define STATS_SHM_VERSION_MAJOR 4
+#define STATS_SHM_VERSION_MINOR 0
 
 /* Handshake refusals are counted by status. */
 enum stats_status {
@@ -157,6 +157,14 @@ struct stats_octets {
  * event. Frames carry their header bits as on the wire and the first
  * bytes of their payload (unmasked; compressed as sent); reads and writes
  * their size and first bytes.
+ *
+ * The common echo logs two entries rather than four: a frame that came
+ * in one read of exactly its bytes takes that read's entry, and a frame
+ * sent in one write of exactly its bytes gives its entry to that write.
+ * Such an entry keeps the frame's bytes as on the wire (STATS_WIRE_WIRE:
+ * its header, n_hdr bytes, then the payload, masked as sent), from which
+ * the read's or the write's row and the frame's row both come whole:
+ * stats_wire_rows gives a reader each entry's rows.
  */
 enum stats_wire_kind {
     STATS_WIRE_NONE,
@@ -172,8 +180,19 @@ enum stats_wire_kind {
 #define STATS_WIRE_MASKED     0x01 /* the frame was masked (with mask) */
 #define STATS_WIRE_DISCARDED  0x02 /* read and delimited, then discarded */
 #define STATS_WIRE_INCOMPLETE 0x04 /* the connection ended inside it (3.2) */
+/* 4.0: head holds the frame as on the wire, its header first (n_hdr
+ * bytes), its payload as sent (masked when it was). RFRAME: the frame
+ * was the whole of one read, a READ row of n_hdr + length bytes before
+ * it. TFRAME: every frame we send is kept so. */
+#define STATS_WIRE_WIRE       0x08
+/* 4.0, TFRAME: the frame went out in one write of exactly its bytes, a
+ * WRITE row of n_hdr + length bytes after it. */
+#define STATS_WIRE_WRITTEN    0x10
 
+/* Bytes a row shows of its payload, or of what was read or written. */
 #define STATS_WIRE_HEAD 32
+/* Bytes an entry keeps: a row's, after a frame header of 14 at most. */
+#define STATS_WIRE_ROOM 46
 struct stats_wire {
     uint8_t kind;   /* enum stats_wire_kind */
     uint8_t bits;   /* frames: byte 0 of the header: FIN, RSV1-3, opcode */
@@ -181,9 +200,21 @@ struct stats_wire {
     uint8_t n_head; /* bytes of head in use */
     uint8_t mask[4];
     uint64_t length; /* payload or bytes; for TIMEOUT and DROP, their value */
-    uint8_t head[STATS_WIRE_HEAD];
+    uint8_t n_hdr;   /* STATS_WIRE_WIRE: the frame header's bytes in head */
+    uint8_t reserved;
+    uint8_t head[STATS_WIRE_ROOM];
 };
-_Static_assert(sizeof(struct stats_wire) == 48, "frozen wire entry");
+_Static_assert(sizeof(struct stats_wire) == 64, "one cache line an entry");
+
+/*
+ * The rows an entry stands for (one, or two for a STATS_WIRE_WIRE entry
+ * that a read or a write shared), each as a plain entry: no
+ * STATS_WIRE_WIRE, n_head at most STATS_WIRE_HEAD, a frame's head its
+ * payload unmasked. Returns how many (rows[0], then rows[1]); 0 for an
+ * entry of no known kind, or one whose sizes do not add up (the segment
+ * is writable by workers: readers trust nothing in it).
+ */
+unsigned stats_wire_rows(const struct stats_wire *w, struct stats_wire rows[2]);
 
 /* Most bytes kept of our response head: wsd's own heads are far shorter. */
 #define STATS_RESPONSE_MAX 512
@@ -262,16 +293,22 @@ struct stats_case {
     uint8_t request_truncated; /* the head was longer than request_cap */
     uint8_t response_truncated;
     uint16_t response_len;
-    uint32_t wire_cap;  /* wire entries after the request's room */
-    uint32_t wire_tail; /* of which the last ones form a ring */
-    uint64_t wire_n;    /* entries logged in all (more than wire_cap: some
-                           between the first and the ring's are lost) */
-    uint64_t wire_rf;   /* 1 + the number of the entry of the frame being
-                           received, whose head its payload fills; 0: none */
+    uint32_t wire_cap;    /* wire entries after the request's room */
+    uint32_t wire_tail;   /* of which the last ones form a ring */
+    uint64_t wire_n;      /* entries logged in all (more than wire_cap: some
+                             between the first and the ring's are lost) */
+    uint64_t wire_rf;     /* 1 + the number of the entry of the frame being
+                             received, whose head its payload fills; 0: none */
+    uint64_t wire_merged; /* entries among wire_n that stand for two rows
+                             (4.0: a read or a write shared a frame's) */
+    uint32_t wire_last;   /* 1 + the slot of the last entry logged; 0: none
+                             (4.0, the writer's: which entry a read or a
+                             write may share) */
+    uint32_t reserved_wire;
     char response[STATS_RESPONSE_MAX]; /* our response head, as sent */
-    /* Then request_cap bytes (rounded up to 8) of the request head as
-     * read, and wire_cap struct stats_wire: see stats_case_request and
-     * stats_case_wire. */
+    /* Then request_cap bytes of the request head as read (rounded up
+     * to a cache line with the record), and wire_cap struct stats_wire:
+     * see stats_case_request and stats_case_wire. */
 };
 
 struct stats_shm_header {
@@ -305,7 +342,8 @@ _Static_assert(sizeof(struct stats_case) % 8 == 0, "aligned records");
 static inline size_t
 stats_case_wire_offset(uint32_t request_cap)
 {
-    return sizeof(struct stats_case) + (((size_t)request_cap + 7) & ~(size_t)7);
+    /* On a cache line of its own, as each entry then is (4.0). */
+    return (sizeof(struct stats_case) + (size_t)request_cap + 63) & ~(size_t)63;
 }
 
 static inline uint8_t *

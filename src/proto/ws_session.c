@@ -902,6 +902,7 @@ feed_whole_frame(struct ws_session *s, uint8_t *in, size_t len,
     ev->frame_data = p;
     ev->frame_data_len = plen;
     ev->frame_data_pos = 0;
+    ev->frame_whole = hdr + plen;
     /* Binary needs no call to learn that it is not text. */
     if (h->opcode != WS_OP_TEXT || check_text(s, p, plen, ev)) {
         data_frame_done(s, p, plen, ev);
@@ -948,6 +949,7 @@ ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
     ev->has_frame = false;
     ev->frame_discarded = false;
     ev->frame_data = NULL;
+    ev->frame_whole = 0;
     if (s->drop_msg) {
         s->drop_msg = false;
         msg_release(s);

@@ -124,6 +124,13 @@ struct ws_event {
     const uint8_t *frame_data;
     size_t frame_data_len;
     uint64_t frame_data_pos;
+    /* has_frame: when this call found the frame whole at the start of its
+     * input (nothing of it given before; its payload all in frame_data,
+     * from 0), the frame's size, header and payload: it was in[0..
+     * frame_whole). 0 otherwise, which promises nothing: a whole frame
+     * may be reported as 0. A record that saw in[] come in one read
+     * logs the two as one (stats_record_feed). */
+    size_t frame_whole;
 };
 
 /* One outgoing message, framed: send hdr[0..hdr_len), then payload. */

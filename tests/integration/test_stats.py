@@ -735,7 +735,7 @@ def t_failure_totals(port, n):
                or wk["heartbeatAgeMs"] is None,
                "totals: heartbeatAgeMs is a number or null")
         tap.eq(wk["totals"], t, "totals: one worker's totals are the totals")
-    tap.eq(doc["layoutVersion"].split(".")[0], "3", "totals: layout 3.x")
+    tap.eq(doc["layoutVersion"].split(".")[0], "4", "totals: layout 4.x")
     tap.ok(isinstance(doc["uptimeSeconds"], int), "totals: uptimeSeconds")
 
 

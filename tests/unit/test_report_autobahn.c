@@ -153,22 +153,37 @@ fill_clean(struct case_with_room *r)
     memcpy(c->response, response_text, c->response_len);
     c->wire_cap = NELEM(r->wire);
     c->wire_tail = 8;
-    w[0] = (struct stats_wire){STATS_WIRE_READ, 0, 0, 3, {0}, 48, "GET"};
-    w[1] = (struct stats_wire){STATS_WIRE_WRITE, 0, 0, 4, {0}, 57, "HTTP"};
-    w[2] = (struct stats_wire){STATS_WIRE_READ, 0, 0, 0, {0}, 7, {0}};
-    w[3] = (struct stats_wire){
-        STATS_WIRE_RFRAME, 0x81, STATS_WIRE_MASKED, 1, {1, 2, 3, 4}, 1, "a"};
-    w[4] = (struct stats_wire){STATS_WIRE_TFRAME, 0x81, 0, 1, {0}, 1, "a"};
-    w[5] = (struct stats_wire){STATS_WIRE_WRITE, 0, 0, 0, {0}, 3, {0}};
-    w[6] = (struct stats_wire){STATS_WIRE_TIMEOUT, 0,  0, 0, {0},
-                               STATS_TIMEOUT_PING, {0}};
-    w[7] = (struct stats_wire){
-        STATS_WIRE_RFRAME, 0x88, STATS_WIRE_MASKED,          5,
-        {9, 9, 9, 9},      5,    {0x03, 0xe8, 'b', 'y', 'e'}};
-    w[8] = (struct stats_wire){STATS_WIRE_TFRAME, 0x88, 0, 2, {0}, 2,
+    w[0] = (struct stats_wire){STATS_WIRE_READ, 0, 0, 3, {0}, 48, 0, 0, "GET"};
+    w[1] =
+        (struct stats_wire){STATS_WIRE_WRITE, 0, 0, 4, {0}, 57, 0, 0, "HTTP"};
+    w[2] = (struct stats_wire){STATS_WIRE_READ, 0, 0, 0, {0}, 7, 0, 0, {0}};
+    w[3] = (struct stats_wire){STATS_WIRE_RFRAME,
+                               0x81,
+                               STATS_WIRE_MASKED,
+                               1,
+                               {1, 2, 3, 4},
+                               1,
+                               0,
+                               0,
+                               "a"};
+    w[4] =
+        (struct stats_wire){STATS_WIRE_TFRAME, 0x81, 0, 1, {0}, 1, 0, 0, "a"};
+    w[5] = (struct stats_wire){STATS_WIRE_WRITE, 0, 0, 0, {0}, 3, 0, 0, {0}};
+    w[6] = (struct stats_wire){STATS_WIRE_TIMEOUT, 0, 0, 0,  {0},
+                               STATS_TIMEOUT_PING, 0, 0, {0}};
+    w[7] = (struct stats_wire){STATS_WIRE_RFRAME,
+                               0x88,
+                               STATS_WIRE_MASKED,
+                               5,
+                               {9, 9, 9, 9},
+                               5,
+                               0,
+                               0,
+                               {0x03, 0xe8, 'b', 'y', 'e'}};
+    w[8] = (struct stats_wire){STATS_WIRE_TFRAME, 0x88, 0, 2, {0}, 2, 0, 0,
                                {0x03, 0xe8}};
-    w[9] = (struct stats_wire){STATS_WIRE_SHUT, 0, 0, 0, {0}, 0, {0}};
-    w[10] = (struct stats_wire){STATS_WIRE_DROP, 0, 0, 0, {0}, 1, {0}};
+    w[9] = (struct stats_wire){STATS_WIRE_SHUT, 0, 0, 0, {0}, 0, 0, 0, {0}};
+    w[10] = (struct stats_wire){STATS_WIRE_DROP, 0, 0, 0, {0}, 1, 0, 0, {0}};
     c->wire_n = 11;
 }
 
@@ -387,7 +402,8 @@ test_gap(void)
 
     fill_clean(&r);
     for (unsigned i = 0; i < NELEM(r.wire); i++) {
-        r.wire[i] = (struct stats_wire){STATS_WIRE_READ, 0, 0, 0, {0}, i, {0}};
+        r.wire[i] =
+            (struct stats_wire){STATS_WIRE_READ, 0, 0, 0, {0}, i, 0, 0, {0}};
     }
     r.c.wire_n = 100; /* 8 first, a gap of 84, the ring's 8 */
     json_t *o = report_autobahn_case(&r.c, T0_MS);
@@ -666,7 +682,8 @@ test_testsuite_reports(void)
     json_decref(o);
 
     for (unsigned i = 0; i < NELEM(r.wire); i++) {
-        r.wire[i] = (struct stats_wire){STATS_WIRE_READ, 0, 0, 0, {0}, i, {0}};
+        r.wire[i] =
+            (struct stats_wire){STATS_WIRE_READ, 0, 0, 0, {0}, i, 0, 0, {0}};
     }
     r.c.wire_n = 100;
     o = report_autobahn_case(&r.c, T0_MS);

@@ -923,10 +923,12 @@ test_octets_order(void)
     json_decref(j);
 }
 
-/* A record with its request and 8 wire entries after it. */
+/* A record with its request and 8 wire entries after it (the record
+ * and the request fill whole cache lines, as stats_case_wire_offset
+ * wants). */
 struct case_with_room {
     struct stats_case c;
-    uint8_t request[16]; /* cppcheck-suppress unusedStructMember */
+    uint8_t request[64]; /* cppcheck-suppress unusedStructMember */
     struct stats_wire wire[8];
 };
 
@@ -937,14 +939,14 @@ test_wirelog(void)
     static const uint8_t text[] =
         "Hello World! 123456789012345678\xc3\xa9 and more";
     memset(&r, 0, sizeof(r));
-    r.c.request_cap = 16;
+    r.c.request_cap = 64;
     r.c.wire_cap = 8;
     r.c.wire_tail = 4;
     struct stats_wire *w = stats_case_wire(&r.c);
     ok(w == r.wire, "the wire log follows the request's room");
     /* A read; a masked text frame cut inside a character; an unmasked
      * one whole; a binary one; the close steps. */
-    w[0] = (struct stats_wire){STATS_WIRE_READ,   0, 0, 3, {0}, 300,
+    w[0] = (struct stats_wire){STATS_WIRE_READ,   0, 0, 3, {0}, 300, 0, 0,
                                {0x81, 0x7e, 0xff}};
     w[1] = (struct stats_wire){STATS_WIRE_RFRAME,
                                0x81,
@@ -952,15 +954,18 @@ test_wirelog(void)
                                32,
                                {0xa, 0xb, 0xc, 0xd},
                                40,
+                               0,
+                               0,
                                {0}};
     memcpy(w[1].head, text, 32);
-    w[2] = (struct stats_wire){STATS_WIRE_TFRAME, 0xc1, 0, 5, {0}, 5, "abcde"};
-    w[3] = (struct stats_wire){STATS_WIRE_TFRAME, 0x02, 0, 2, {0}, 2,
+    w[2] = (struct stats_wire){
+        STATS_WIRE_TFRAME, 0xc1, 0, 5, {0}, 5, 0, 0, "abcde"};
+    w[3] = (struct stats_wire){STATS_WIRE_TFRAME, 0x02, 0, 2, {0}, 2, 0, 0,
                                {0xff, 0x00}};
-    w[4] = (struct stats_wire){STATS_WIRE_TIMEOUT, 0, 0, 0, {0}, 2, {0}};
-    w[5] = (struct stats_wire){STATS_WIRE_SHUT, 0, 0, 0, {0}, 0, {0}};
-    w[6] = (struct stats_wire){STATS_WIRE_DROP, 0, 0, 0, {0}, 0, {0}};
-    w[7] = (struct stats_wire){99, 0, 0, 0, {0}, 0, {0}};
+    w[4] = (struct stats_wire){STATS_WIRE_TIMEOUT, 0, 0, 0, {0}, 2, 0, 0, {0}};
+    w[5] = (struct stats_wire){STATS_WIRE_SHUT, 0, 0, 0, {0}, 0, 0, 0, {0}};
+    w[6] = (struct stats_wire){STATS_WIRE_DROP, 0, 0, 0, {0}, 0, 0, 0, {0}};
+    w[7] = (struct stats_wire){99, 0, 0, 0, {0}, 0, 0, 0, {0}};
     r.c.wire_n = 8;
     json_t *j = stats_json_wirelog(&r.c);
     char *got = json_dumps(j, JSON_COMPACT);
@@ -977,7 +982,7 @@ test_wirelog(void)
 
     /* Run over: the first 4, a gap of 92, the ring's 4 in order. */
     for (unsigned i = 0; i < 8; i++) {
-        w[i] = (struct stats_wire){STATS_WIRE_READ, 0, 0, 0, {0}, i, {0}};
+        w[i] = (struct stats_wire){STATS_WIRE_READ, 0, 0, 0, {0}, i, 0, 0, {0}};
     }
     r.c.wire_n = 100; /* entries 96-99 sit at 4 + (n - 4) % 4 */
     j = stats_json_wirelog(&r.c);
@@ -991,14 +996,23 @@ test_wirelog(void)
     json_decref(j);
 
     /* Frames wsd marked: one more element, the list of its marks. */
-    w[0] = (struct stats_wire){
-        STATS_WIRE_RFRAME, 0x81, STATS_WIRE_MASKED, 5, {1, 2, 3}, 5, "after"};
+    w[0] = (struct stats_wire){STATS_WIRE_RFRAME,
+                               0x81,
+                               STATS_WIRE_MASKED,
+                               5,
+                               {1, 2, 3},
+                               5,
+                               0,
+                               0,
+                               "after"};
     w[1] = (struct stats_wire){STATS_WIRE_RFRAME,
                                0x88,
                                STATS_WIRE_MASKED | STATS_WIRE_DISCARDED,
                                0,
                                {0},
                                126,
+                               0,
+                               0,
                                {0}};
     w[2] = (struct stats_wire){STATS_WIRE_RFRAME,
                                0x01,
@@ -1006,6 +1020,8 @@ test_wirelog(void)
                                2,
                                {0},
                                21,
+                               0,
+                               0,
                                "ab"};
     w[3] = (struct stats_wire){STATS_WIRE_RFRAME,
                                0x8c,
@@ -1013,6 +1029,8 @@ test_wirelog(void)
                                0,
                                {0},
                                11,
+                               0,
+                               0,
                                {0}};
     r.c.wire_n = 4;
     j = stats_json_wirelog(&r.c);

@@ -18,6 +18,7 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "copy_small.h"
 #include "report_autobahn.h"
 #include "stats_json.h"
 #include "tap.h"
@@ -346,13 +347,28 @@ test_heads(void)
     finish(&r, false, T0_MS);
 }
 
+/* Row i of entry k of c's wire log as readers see it (stats_wire_rows);
+ * a row of kind NONE when the entry has no such row. */
+static const struct stats_wire *
+row_at(const struct stats_case *c, uint64_t k, unsigned i, uint64_t *gap)
+{
+    static struct stats_wire rows[2];
+    unsigned n = stats_wire_rows(stats_wire_at(c, k, gap), rows);
+
+    if (i >= n) {
+        memset(&rows[i < 2 ? i : 0], 0, sizeof(rows[0]));
+        return &rows[i < 2 ? i : 0];
+    }
+    return &rows[i];
+}
+
 static void
 test_wire_log(void)
 {
     uint64_t buf[4096];
     struct stats_record r;
     struct stats_case *rec = wire_start(&r);
-    uint8_t payload[40];
+    uint8_t payload[46];
     struct ws_frame_header h = {true, WS_RSV1,      WS_OP_TEXT,
                                 true, {1, 2, 3, 4}, 40};
     uint8_t ctrl[] = {0x88, 0x02, 0x03, 0xe8};
@@ -369,7 +385,7 @@ test_wire_log(void)
     stats_record_frame_data(&r, payload, 5, 0);
     stats_record_frame_data(&r, payload + 5, 35, 5);
     stats_record_frame_data(&r, payload, 5, 0); /* not where it stands */
-    stats_record_frame_out(&r, 0x81, 40, payload, 40, NULL);
+    stats_record_frame_out(&r, (const uint8_t[]){0x81, 40}, 2, payload, 40, 40);
     stats_record_written(&r, iov, 2, 30);
     stats_record_timeout(&r, STATS_TIMEOUT_PING);
     stats_record_control_out(&r, ctrl, sizeof(ctrl));
@@ -384,9 +400,15 @@ test_wire_log(void)
     is_int(c->wire_n, 8, "wire: 8 entries logged");
     is_int(stats_wire_kept(c), 8, "wire: all kept");
     const struct stats_wire *w = stats_wire_at(c, 0, &gap);
+    ok(w->kind == STATS_WIRE_READ && w->length == 46 &&
+           w->n_head == STATS_WIRE_ROOM &&
+           memcmp(w->head, payload, STATS_WIRE_ROOM) == 0 && gap == 0,
+       "wire: a read, its size and first 46 bytes kept");
+    w = row_at(c, 0, 0, &gap);
     ok(w->kind == STATS_WIRE_READ && w->length == 46 && w->n_head == 32 &&
-           memcmp(w->head, payload, 32) == 0 && gap == 0,
-       "wire: a read, its size and first 32 bytes");
+           memcmp(w->head, payload, 32) == 0 && gap == 0 &&
+           row_at(c, 0, 1, &gap)->kind == STATS_WIRE_NONE,
+       "wire: its one row, its size and first 32 bytes");
     w = stats_wire_at(c, 1, &gap);
     ok(w->kind == STATS_WIRE_RFRAME && w->bits == 0xc1 && w->length == 40 &&
            (w->flags & STATS_WIRE_MASKED) && memcmp(w->mask, h.mask, 4) == 0,
@@ -394,9 +416,17 @@ test_wire_log(void)
     ok(w->n_head == 32 && memcmp(w->head, payload, 32) == 0,
        "wire: its payload's first bytes, from two parts, once");
     w = stats_wire_at(c, 2, &gap);
+    ok(w->kind == STATS_WIRE_TFRAME && w->flags == STATS_WIRE_WIRE &&
+           w->n_hdr == 2 && w->n_head == 34 && memcmp(w->head, hdr, 2) == 0 &&
+           memcmp(w->head + 2, payload, 32) == 0,
+       "wire: a frame sent, kept as on the wire: its header and 32 bytes");
+    w = row_at(c, 2, 0, &gap);
     ok(w->kind == STATS_WIRE_TFRAME && w->bits == 0x81 && w->length == 40 &&
-           w->n_head == 32 && !(w->flags & STATS_WIRE_MASKED),
-       "wire: a frame sent");
+           w->n_head == 32 && w->flags == 0 &&
+           memcmp(w->head, payload, 32) == 0 &&
+           row_at(c, 2, 1, &gap)->kind == STATS_WIRE_NONE,
+       "wire: its row, its payload's first 32 bytes, and no write's (the "
+       "write took 30 of its 42 bytes)");
     w = stats_wire_at(c, 3, &gap);
     ok(w->kind == STATS_WIRE_WRITE && w->length == 30 && w->n_head == 30 &&
            memcmp(w->head, hdr, 2) == 0 &&
@@ -405,7 +435,7 @@ test_wire_log(void)
     w = stats_wire_at(c, 4, &gap);
     ok(w->kind == STATS_WIRE_TIMEOUT && w->length == STATS_TIMEOUT_PING,
        "wire: the ping timeout");
-    w = stats_wire_at(c, 5, &gap);
+    w = row_at(c, 5, 0, &gap);
     ok(w->kind == STATS_WIRE_TFRAME && w->bits == 0x88 && w->length == 2 &&
            w->n_head == 2 && w->head[0] == 0x03 && w->head[1] == 0xe8,
        "wire: our close frame, code 1000");
@@ -534,7 +564,7 @@ test_wire_overrun(void)
     for (unsigned k = 5; k < 11; k++) {
         w = stats_wire_at(c, k, &gap);
         ok_tail = ok_tail && gap == 0 && w->kind == STATS_WIRE_READ &&
-                  w->length == 29 + k && w->n_head == 32;
+                  w->length == 29 + k && w->n_head == 29 + k;
     }
     ok(ok_tail, "overrun: then 34 to 39 in order, the frame's late payload "
                 "written into none of them");
@@ -671,7 +701,9 @@ test_client(void)
 
     stats_record_client(&r);
     stats_record_handshake(&r, 101, NULL, NULL);
-    stats_record_frame_out(&r, 0x81, 5, hello, 5, key);
+    stats_record_frame_out(
+        &r, (const uint8_t[]){0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d}, 6, hello, 5,
+        5);
     stats_record_control_out(&r, close, sizeof(close));
     stats_record_close_out(&r, 1000, NULL, false);
     stats_record_close_in(&r, 1000, true, NULL, 0);
@@ -685,11 +717,15 @@ test_client(void)
     }
     ok(c->client_flags == STATS_CASE_CLIENT, "client: the record says so");
     const struct stats_wire *w = stats_wire_at(c, 0, &gap);
+    ok(w->kind == STATS_WIRE_TFRAME && w->n_hdr == 6 && w->n_head == 11 &&
+           memcmp(w->head + 6, hello, 5) == 0,
+       "client: a masked frame sent, kept masked as sent");
+    w = row_at(c, 0, 0, &gap);
     ok(w->kind == STATS_WIRE_TFRAME && (w->flags & STATS_WIRE_MASKED) &&
            memcmp(w->mask, key, 4) == 0 && w->n_head == 5 &&
            memcmp(w->head, "Hello", 5) == 0,
-       "client: a masked frame sent, logged unmasked with its key");
-    w = stats_wire_at(c, 1, &gap);
+       "client: its row shows it unmasked, with its key");
+    w = row_at(c, 1, 0, &gap);
     ok(w->kind == STATS_WIRE_TFRAME && w->bits == 0x88 && w->length == 2 &&
            (w->flags & STATS_WIRE_MASKED) && w->n_head == 2 &&
            w->head[0] == 0x03 && w->head[1] == 0xe8,
@@ -766,10 +802,8 @@ static void
 sent_by_parts(struct stats_record *r, const struct ws_out_message *m,
               size_t len)
 {
-    bool masked = (m->hdr[1] & 0x80) != 0;
-    stats_record_frame_out(r, m->hdr[0], m->payload_len, m->payload,
-                           m->payload_len,
-                           masked ? m->hdr + m->hdr_len - 4 : NULL);
+    stats_record_frame_out(r, m->hdr, m->hdr_len, m->payload, m->payload_len,
+                           m->payload_len);
     stats_record_message_out(r, len, m->compressed, m->payload_len);
 }
 
@@ -1004,17 +1038,340 @@ test_combined(void)
     for (uint64_t k = 0; same && k < stats_wire_kept(ca); k++) {
         uint64_t gap_a;
         uint64_t gap_b;
-        same =
-            memcmp(stats_wire_at(ca, k, &gap_a), stats_wire_at(cb, k, &gap_b),
-                   sizeof(struct stats_wire)) == 0 &&
-            gap_a == gap_b;
+        struct stats_wire rows_a[2];
+        struct stats_wire rows_b[2];
+        unsigned na = stats_wire_rows(stats_wire_at(ca, k, &gap_a), rows_a);
+        unsigned nb = stats_wire_rows(stats_wire_at(cb, k, &gap_b), rows_b);
+        same = na == nb && na > 0 &&
+               memcmp(rows_a, rows_b, na * sizeof(rows_a[0])) == 0 &&
+               gap_a == gap_b;
     }
-    ok(same, "combined: the record and its wire log byte for byte as by the "
-             "separate calls (a whole frame, one in parts, a discarded one, a "
-             "head cut at 32 bytes, messages sent plain, compressed and "
-             "masked)");
+    ok(same,
+       "combined: the record and its wire log's rows byte for byte as by "
+       "the separate calls (a whole frame, one in parts, a discarded one, a "
+       "head cut at 32 bytes, messages sent plain, compressed and "
+       "masked)");
     finish(&a, false, T0_MS);
     finish(&b, false, T0_MS);
+}
+
+/* A frame of len payload bytes as on the wire in f[] (its size
+ * returned): opcode binary, masked with key when key is not NULL, its
+ * payload pl[0..len) unmasked in u[] (bytes that differ from one length
+ * to the next). */
+static size_t
+wire_frame(uint8_t *f, uint8_t *u, size_t len, const uint8_t *key)
+{
+    size_t h = 2;
+
+    f[0] = 0x82;
+    f[1] = key != NULL ? 0x80 : 0;
+    if (len < 126) {
+        f[1] |= (uint8_t)len;
+    } else if (len < 65536) {
+        f[1] |= 126;
+        f[2] = (uint8_t)(len >> 8);
+        f[3] = (uint8_t)len;
+        h = 4;
+    } else {
+        f[1] |= 127;
+        for (int i = 0; i < 8; i++) {
+            f[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+        }
+        h = 10;
+    }
+    if (key != NULL) {
+        memcpy(f + h, key, 4);
+        h += 4;
+    }
+    for (size_t i = 0; i < len; i++) {
+        u[i] = (uint8_t)(i * 7 + len);
+        f[h + i] = key != NULL ? (uint8_t)(u[i] ^ key[i % 4]) : u[i];
+    }
+    return h + len;
+}
+
+/* The wire log of r's record as /v1/cases/ID shows it, and its count of
+ * rows; r is finished. */
+static char *
+wirelog_text(struct stats_record *r, uint64_t *rows, uint64_t *entries)
+{
+    uint64_t buf[4096];
+    struct stats_case *rec = r->rec;
+
+    finish(r, false, T0_MS);
+    struct stats_case *c = wire_copy(rec, buf);
+    if (c == NULL) {
+        return NULL;
+    }
+    json_t *j = stats_json_case(c, T0_MS);
+    json_t *log = json_object_get(j, "wirelog");
+    *rows = (uint64_t)json_integer_value(json_object_get(j, "wirelogEntries"));
+    *entries = c->wire_n;
+    char *text = json_dumps(log, JSON_COMPACT);
+    json_decref(j);
+    return text;
+}
+
+/*
+ * An echo as a server logs it, the read one whole masked frame of len
+ * bytes, the write one whole frame: once as the worker reports it (the
+ * frame whole in its read, the write exactly the frame), once as
+ * separate entries (the same events, but the session not saying the
+ * frame was whole, and the write's first buffer too short to compare).
+ * Both logs read the same, row for row; the first takes two entries, the
+ * second four.
+ */
+static void
+shared_echo(size_t len, const uint8_t *key)
+{
+    static uint8_t in[65536 + 14];
+    static uint8_t payload[65536];
+    static uint8_t out[65536 + 14];
+    static uint8_t unused[65536];
+    char *text[2];
+    uint64_t rows[2];
+    uint64_t entries[2];
+
+    size_t n = wire_frame(in, payload, len, key);
+    size_t hn = n - len;
+    size_t m = wire_frame(out, unused, len, NULL);
+    struct ws_out_message msg;
+    memset(&msg, 0, sizeof(msg));
+    memcpy(msg.hdr, out, m - len);
+    msg.hdr_len = m - len;
+    msg.payload = out + msg.hdr_len;
+    msg.payload_len = len;
+    for (int shared = 1; shared >= 0; shared--) {
+        struct stats_record r;
+        wire_start(&r);
+        stats_record_handshake(&r, 101, NULL, NULL);
+        stats_record_read(&r, in, n);
+        struct ws_frame_header h = {true,        0,   WS_OP_BINARY,
+                                    key != NULL, {0}, len};
+        if (key != NULL) {
+            memcpy(h.mask, key, 4);
+        }
+        struct ws_event ev =
+            feed_event(WS_EV_MESSAGE, &h, false, payload, len, 0);
+        ev.frame_whole = shared ? n : 0;
+        stats_record_feed(&r, &ev);
+        stats_record_message_sent(&r, &msg, len);
+        struct iovec whole[1] = {{out, m}};
+        struct iovec cut[2] = {{out, 1}, {out + 1, m - 1}};
+        if (shared) {
+            stats_record_written(&r, whole, 1, m);
+        } else {
+            stats_record_written(&r, cut, 2, m);
+        }
+        text[shared] = wirelog_text(&r, &rows[shared], &entries[shared]);
+    }
+    ok(text[0] != NULL && text[1] != NULL && strcmp(text[0], text[1]) == 0 &&
+           rows[0] == 5 && rows[1] == 5,
+       "shared entries: an echo of %zu bytes (header %zu%s) reads as five "
+       "rows either way",
+       len, hn, key != NULL ? ", masked" : "");
+    is_int(entries[0] - entries[1], 2,
+           "shared entries: two entries fewer for the %zu-byte echo", len);
+    free(text[0]);
+    free(text[1]);
+}
+
+/* Kinds of the entries of r's record, in order, as a string ("RrTW..."). */
+static void
+entry_kinds(struct stats_record *r, char *out, size_t cap)
+{
+    uint64_t buf[4096];
+    struct stats_case *c = wire_copy(r->rec, buf);
+    size_t k = 0;
+
+    for (uint64_t i = 0; c != NULL && i < stats_wire_kept(c) && k + 1 < cap;
+         i++) {
+        uint64_t gap;
+        const struct stats_wire *w = stats_wire_at(c, i, &gap);
+        bool shared = (w->flags & STATS_WIRE_WIRE) != 0 &&
+                      (w->kind == STATS_WIRE_RFRAME ||
+                       (w->flags & STATS_WIRE_WRITTEN) != 0);
+        char kind = "-RWFTOSD"[w->kind < 8 ? w->kind : 0];
+        out[k++] = shared ? (char)(kind + 32) : kind;
+    }
+    out[k] = '\0';
+}
+
+/* What keeps a read or a write from sharing a frame's entry. */
+static void
+test_shared_not(void)
+{
+    static const uint8_t key[4] = {0x11, 0x22, 0x33, 0x44};
+    uint8_t in[64];
+    uint8_t payload[40];
+    uint8_t out[64];
+    char kinds[16];
+    struct ws_frame_header h = {true, 0, WS_OP_BINARY, true, {0}, 20};
+    memcpy(h.mask, key, 4);
+    size_t n = wire_frame(in, payload, 20, key);
+    size_t m = wire_frame(out, payload + 20, 20, NULL);
+    uint8_t hdr[2] = {out[0], out[1]};
+    struct stats_record r;
+
+    /* Each case: a read, the frame's event, a frame sent, its write. */
+    struct ws_event ev = feed_event(WS_EV_MESSAGE, &h, false, payload, 20, 0);
+    ev.frame_whole = n;
+
+    wire_start(&r);
+    stats_record_read(&r, in, n);
+    stats_record_feed(&r, &ev);
+    stats_record_frame_out(&r, hdr, 2, out + 2, 20, 20);
+    stats_record_written(&r, (struct iovec[]){{out, m}}, 1, m);
+    entry_kinds(&r, kinds, sizeof(kinds));
+    is_str(kinds, "ft", "shared: the read and the write each share");
+    finish(&r, false, T0_MS);
+
+    wire_start(&r);
+    stats_record_read(&r, in, n + 1); /* a byte of the next frame too */
+    stats_record_feed(&r, &ev);
+    stats_record_written(&r, (struct iovec[]){{out, m}}, 1, m);
+    entry_kinds(&r, kinds, sizeof(kinds));
+    is_str(kinds, "RFW",
+           "not shared: a read larger than the frame, a write "
+           "with no frame before it");
+    finish(&r, false, T0_MS);
+
+    wire_start(&r);
+    stats_record_read(&r, in, n);
+    stats_record_timeout(&r, STATS_TIMEOUT_PING); /* logged in between */
+    stats_record_feed(&r, &ev);
+    stats_record_frame_out(&r, hdr, 2, out + 2, 20, 20);
+    stats_record_shut(&r);
+    stats_record_written(&r, (struct iovec[]){{out, m}}, 1, m);
+    entry_kinds(&r, kinds, sizeof(kinds));
+    is_str(kinds, "ROFTSW", "not shared: an entry logged in between");
+    finish(&r, false, T0_MS);
+
+    wire_start(&r);
+    stats_record_read(&r, in, n);
+    struct ws_event skip = ev;
+    skip.frame_discarded = true;
+    skip.frame_data = NULL;
+    stats_record_feed(&r, &skip);
+    stats_record_frame_out(&r, hdr, 2, out + 2, 20, 20);
+    stats_record_written(&r, (struct iovec[]){{out, m - 1}}, 1, m - 1);
+    entry_kinds(&r, kinds, sizeof(kinds));
+    is_str(kinds, "RFTW",
+           "not shared: a discarded frame, a write one byte "
+           "short of the frame");
+    finish(&r, false, T0_MS);
+
+    wire_start(&r);
+    stats_record_frame_out(&r, hdr, 2, out + 2, 20, 20);
+    uint8_t other[64];
+    memcpy(other, out, m);
+    other[m - 1] ^= 1; /* the same size, other bytes */
+    stats_record_written(&r, (struct iovec[]){{other, m}}, 1, m);
+    stats_record_written(&r, (struct iovec[]){{out, m}}, 1, m);
+    entry_kinds(&r, kinds, sizeof(kinds));
+    is_str(kinds, "TWW",
+           "not shared: a write of other bytes, and then "
+           "of the frame's, no longer the last entry");
+    finish(&r, false, T0_MS);
+
+    wire_start(&r);
+    stats_record_frame_out(&r, hdr, 2, out + 2, 20, 20);
+    stats_record_written(&r, (struct iovec[]){{out, m}}, 1, m);
+    stats_record_written(&r, (struct iovec[]){{out, m}}, 1, m);
+    entry_kinds(&r, kinds, sizeof(kinds));
+    is_str(kinds, "tW",
+           "shared once: a second write of the same bytes is "
+           "its own");
+    finish(&r, false, T0_MS);
+}
+
+/* A log run over by shared entries: the gap counts the rows lost. */
+static void
+test_shared_gap(void)
+{
+    static const uint8_t key[4] = {9, 8, 7, 6};
+    uint8_t in[64];
+    uint8_t payload[20];
+    uint8_t out[64];
+    struct ws_frame_header h = {true, 0, WS_OP_BINARY, true, {9, 8, 7, 6}, 20};
+    size_t n = wire_frame(in, payload, 20, key);
+    size_t m = wire_frame(out, payload, 20, NULL);
+    struct ws_out_message msg = {{out[0], out[1]}, 2, out + 2, 20, false};
+    struct stats_record r;
+    uint64_t rows;
+    uint64_t entries;
+
+    wire_start(&r);
+    for (int i = 0; i < 20; i++) {
+        stats_record_read(&r, in, n);
+        struct ws_event ev =
+            feed_event(WS_EV_MESSAGE, &h, false, payload, 20, 0);
+        ev.frame_whole = n;
+        stats_record_feed(&r, &ev);
+        stats_record_message_sent(&r, &msg, 20);
+        stats_record_written(&r, (struct iovec[]){{out, m}}, 1, m);
+    }
+    /* 41 entries with the drop, 81 rows; kept: the first 4 entries (8
+     * rows) and the ring's 8 (7 echo entries and the drop: 15 rows). */
+    char *text = wirelog_text(&r, &rows, &entries);
+    ok(text != NULL && strstr(text, "[\"GAP\",58]") != NULL,
+       "shared entries run over: the gap counts 58 rows lost");
+    ok(entries == 41 && rows == 81,
+       "shared entries run over: 41 entries stand for 81 rows");
+    free(text);
+}
+
+static void
+test_shared(void)
+{
+    static const uint8_t key[4] = {0x37, 0xfa, 0x21, 0x3d};
+    static const size_t lens[] = {0,   1,   20,  26,    32,   40,
+                                  125, 126, 200, 65535, 65536};
+
+    for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+        shared_echo(lens[i], key);
+    }
+    shared_echo(20, NULL); /* a client's read: unmasked */
+    test_shared_not();
+    test_shared_gap();
+}
+
+/* copy_small and same_small, which the wire log's entries are filled and
+ * compared with, at every length: the bytes moved, and each byte that
+ * differs seen. */
+static void
+test_copy_small(void)
+{
+    uint8_t src[48];
+    uint8_t dst[48];
+    uint8_t other[32];
+    bool copies = true;
+    bool compares = true;
+
+    for (unsigned i = 0; i < sizeof(src); i++) {
+        src[i] = (uint8_t)(i * 37 + 1);
+    }
+    for (size_t n = 0; n <= 48; n++) {
+        memset(dst, 0, sizeof(dst));
+        copy_small(dst, src, n);
+        copies = copies && memcmp(dst, src, n) == 0;
+        for (size_t i = n; i < sizeof(dst); i++) {
+            copies = copies && dst[i] == 0;
+        }
+    }
+    for (size_t n = 0; n <= 32; n++) {
+        memcpy(other, src, n);
+        compares = compares && same_small(src, other, n);
+        for (size_t i = 0; i < n; i++) {
+            other[i] ^= 0x10;
+            compares = compares && !same_small(src, other, n);
+            other[i] ^= 0x10;
+        }
+    }
+    ok(copies, "copy_small: 0 to 48 bytes, each copied, none after");
+    ok(compares, "same_small: 0 to 32 bytes, equal, and any one byte changed "
+                 "seen");
 }
 
 int
@@ -1031,6 +1388,7 @@ main(void)
     test_durations();
     test_durations_unrecorded();
     test_peer();
+    test_copy_small();
     struct stats_shm_size wsize = {1, 4, 16, 12};
     if (stats_shm_create(&wshm, &wsize, T0_MS) != 0) {
         ok(false, "stats_shm_create with request and wire room");
@@ -1044,6 +1402,7 @@ main(void)
         test_incomplete();
         test_client();
         test_combined();
+        test_shared();
         stats_shm_destroy(&wshm);
         test_reused();
     }

@@ -95,8 +95,12 @@ test_create(void)
     is_int(shm.hdr->slot_bytes, sizeof(struct stats_shm_slot),
            "slot size recorded");
     is_int(shm.case_bytes,
-           sizeof(struct stats_case) + 104 + 16 * sizeof(struct stats_wire),
-           "a record, its request's room rounded to 8, 16 wire entries");
+           sizeof(struct stats_case) + 128 + 16 * sizeof(struct stats_wire),
+           "a record, its request's room to the next cache line, 16 wire "
+           "entries");
+    ok(shm.case_bytes % 64 == 0 &&
+           stats_case_wire_offset(TEST_REQUEST_CAP) % 64 == 0,
+       "records, and each wire entry, on cache lines of their own");
     is_int(shm.hdr->case_bytes, shm.case_bytes, "record size recorded");
     is_int(shm.hdr->request_cap, TEST_REQUEST_CAP, "request room recorded");
     is_int(shm.hdr->wire_cap, TEST_WIRE_CAP, "wire entries recorded");

@@ -805,6 +805,7 @@ struct run {
     uint64_t payload_hash;
     uint64_t payload_pos;
     bool payload_gap;
+    unsigned whole_frames; /* reported with frame_whole */
 };
 
 static void __attribute__((format(printf, 3, 4)))
@@ -1011,6 +1012,24 @@ frame_seen(struct run *r, const struct ws_event *ev)
             ev->frame_discarded ? "D" : "", (unsigned long long)h->payload_len);
 }
 
+/* What ev->frame_whole promises: the frame it reports, header and payload
+ * (all in frame_data, from 0), was in[0..frame_whole). */
+static bool
+whole_frame_at(const uint8_t *in, const struct ws_event *ev)
+{
+    struct ws_frame_header h;
+    struct ws_error err;
+    ssize_t hdr = ws_frame_header_decode(&h, in, ev->frame_whole, &err);
+
+    return hdr > 0 && (size_t)hdr + h.payload_len == ev->frame_whole &&
+           h.payload_len == ev->frame.payload_len &&
+           h.opcode == ev->frame.opcode && h.fin == ev->frame.fin &&
+           h.rsv == ev->frame.rsv && h.masked == ev->frame.masked &&
+           memcmp(h.mask, ev->frame.mask, sizeof(h.mask)) == 0 &&
+           ev->frame_data == in + hdr && ev->frame_data_pos == 0 &&
+           ev->frame_data_len == h.payload_len && !ev->frame_discarded;
+}
+
 /*
  * Feeds one chunk the way conn_process() does: ws_session_feed() until the
  * chunk is consumed, handling each event before the next call. The chunk
@@ -1041,6 +1060,12 @@ feed_chunk(struct ws_session *s, struct run *r, const uint8_t *src, size_t len)
             (used == 0 || ev.type != WS_EV_NONE ||
              (ev.has_frame && !ev.frame_discarded) || ev.frame_data != NULL)) {
             add(r, "!after-close;");
+        }
+        if (ev.has_frame && ev.frame_whole != 0) {
+            r->whole_frames++;
+            if (!whole_frame_at(p, &ev)) {
+                add(r, "!whole;");
+            }
         }
         if (ev.has_frame) {
             frame_seen(r, &ev);
@@ -1803,6 +1828,26 @@ test_frame_events(void)
     run_input(w, &in, in.len, &cfg, NULL, SPLIT_WHOLE);
     ok(w->payload_hash == (0 ^ 0x100) * 1099511628211ULL,
        "frame events: a refused frame's payload is not shown");
+
+    /* Whole frames say so (frame_whole: what a record shares a read's
+     * entry by); a frame in parts, a control frame, a fragment do not. */
+    in.len = 0;
+    frame_put(&in, 0x82, keys[0], (const uint8_t *)"abc", 3, 3);
+    frame_put(&in, 0x81, keys[1], (const uint8_t *)"hell", 4, 4);
+    frame_put(&in, 0x89, keys[2], (const uint8_t *)"p", 1, 1);
+    frame_put(&in, 0x01, keys[3], (const uint8_t *)"x", 1, 1);
+    frame_put(&in, 0x80, keys[0], (const uint8_t *)"y", 1, 1);
+    memset(w, 0, sizeof(*w));
+    run_input(w, &in, in.len, &cfg, NULL, SPLIT_WHOLE);
+    is_int(w->whole_frames, 2,
+           "frame events: the two whole data frames "
+           "fed at once say they were whole");
+    ok(strstr(w->ev, "!whole") == NULL,
+       "frame events: each at the start of its input, as it says");
+    memset(r, 0, sizeof(*r));
+    run_input(r, &in, in.len, &cfg, NULL, SPLIT_ONE_BYTE);
+    is_int(r->whole_frames, 0,
+           "frame events: fed a byte at a time, none is whole");
     free(w);
     free(in.p);
     free(r);
