@@ -487,7 +487,7 @@ test_wire_cursor(void)
         struct stats_shm seg;
         struct stats_shm_size size = {1, 1, 16, caps[i]};
         struct stats_record r;
-        uint8_t b[STATS_WIRE_HEAD] = {0}; /* a read logs its first 32 */
+        uint8_t b[STATS_WIRE_ROOM] = {0}; /* a read keeps its first 46 */
         uint64_t gap;
         bool same = true;
 
@@ -884,7 +884,7 @@ reused_case(struct stats_shm *seg, bool full)
     struct sockaddr_in peer = {.sin_family = AF_INET,
                                .sin_port = htons(4242),
                                .sin_addr.s_addr = htonl(0x7f000001)};
-    uint8_t p[36]; /* the read below logs 32 of its 36 bytes */
+    uint8_t p[36]; /* the read below keeps its 36 bytes */
     struct ws_frame_header h = {true, 0, WS_OP_TEXT, true, {1, 2, 3, 4}, 30};
     struct ws_out_message m = {{0x81, 30}, 2, p, 30, false};
     struct ws_event ev = feed_event(WS_EV_MESSAGE, &h, false, p, 30, 0);
