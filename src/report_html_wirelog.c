@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The wire log of a case report: a table of one row per entry, each kind
- * (the testsuite's RO, TO, RF, TF, CT, CTE, KL, TI, WLM; wsd's TMO, SHUT,
+ * The wire log of a case report: a table of one row per row of the log, each
+ * kind (the testsuite's RO, TO, RF, TF, CT, CTE, KL, TI, WLM; wsd's TMO, SHUT,
  * DROP, GAP) with its own details, any other kind as its raw JSON, and the
  * heads of bytes in hex shown as a dump with their ASCII beside.
  */
@@ -329,7 +329,7 @@ cells_gap(struct report_page *pg, const json_t *row)
 {
     report_page_put(pg, "<td>");
     report_page_integer(pg, at(row, 1));
-    report_page_put(pg, " entries not kept: the log ran over its bound"
+    report_page_put(pg, " rows not kept: the log ran over its bound"
                         "</td><td></td>");
 }
 

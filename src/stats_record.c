@@ -259,10 +259,11 @@ stats_record_read(struct stats_record *r, const uint8_t *p, size_t n)
 }
 
 /*
- * Whether n bytes written from iov[0..n_iov) were exactly the frame logged
- * last (inside begin/end): its size, and the first bytes its write's row
- * shows, the same. That frame's entry then stands for the write's row
- * too.
+ * Whether n bytes written from iov[0..n_iov) read as the frame logged last
+ * (inside begin/end): its size, and the first bytes the write's row shows
+ * (gathered across buffers: a large echo goes out as its header and its
+ * payload), the same. That frame's entry then stands for the write's row
+ * too, which reads as the write's own entry would have.
  */
 static inline bool
 frame_written(struct stats_case *c, const struct iovec *iov, int n_iov,
@@ -278,11 +279,29 @@ frame_written(struct stats_case *c, const struct iovec *iov, int n_iov,
     }
     /* The bytes the write's row shows: the frame's entry keeps them when
      * it was given its payload whole. */
-    size_t k = n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD;
-    /* cppcheck-suppress knownConditionTrueFalse ; n_head is any byte */
-    if (t->n_head < k || iov[0].iov_len < k ||
-        !same_small(iov[0].iov_base, t->head, k)) {
+    size_t k = n;
+    if (k > STATS_WIRE_HEAD) {
+        k = STATS_WIRE_HEAD;
+    }
+    if (t->n_head < k) {
         return false;
+    }
+    if (iov[0].iov_len >= k) {
+        if (!same_small(iov[0].iov_base, t->head, k)) {
+            return false;
+        }
+    } else {
+        size_t off = 0;
+        for (int i = 0; i < n_iov && off < k; i++) {
+            size_t take = iov[i].iov_len < k - off ? iov[i].iov_len : k - off;
+            if (take > 0 && memcmp(iov[i].iov_base, t->head + off, take) != 0) {
+                return false;
+            }
+            off += take;
+        }
+        if (off < k) {
+            return false;
+        }
     }
     t->flags |= STATS_WIRE_WRITTEN;
     c->wire_merged++;

@@ -65,8 +65,9 @@ void stats_record_client(struct stats_record *r);
 void stats_record_dropped(const struct stats_shm *shm, unsigned slot);
 
 /* Bytes read (p[0..n)) and written (the first n bytes of iov[0..n_iov)):
- * counted by size and logged with their first bytes. A write of exactly
- * the frame logged last (nothing logged since) shares its wire entry. */
+ * counted by size and logged with their first bytes. A write of the size
+ * of the frame logged last (nothing logged since) whose first bytes are
+ * the frame's shares its wire entry. */
 void stats_record_read(struct stats_record *r, const uint8_t *p, size_t n);
 void stats_record_written(struct stats_record *r, const struct iovec *iov,
                           int n_iov, size_t n);

@@ -154,9 +154,9 @@ struct stats_octets {
 
 /*
  * The wire log: what crossed the wire, in order, one fixed-size entry per
- * event. Frames carry their header bits as on the wire and the first
- * bytes of their payload (unmasked; compressed as sent); reads and writes
- * their size and first bytes.
+ * event (or per two, below). Frames carry their header bits as on the wire and
+ * the first bytes of their payload (unmasked; compressed as sent); reads and
+ * writes their size and first bytes.
  *
  * The common echo logs two entries rather than four: a frame that came
  * in one read of exactly its bytes takes that read's entry, and a frame
@@ -185,8 +185,9 @@ enum stats_wire_kind {
  * was the whole of one read, a READ row of n_hdr + length bytes before
  * it. TFRAME: every frame we send is kept so. */
 #define STATS_WIRE_WIRE       0x08
-/* 4.0, TFRAME: the frame went out in one write of exactly its bytes, a
- * WRITE row of n_hdr + length bytes after it. */
+/* 4.0, TFRAME: a write of n_hdr + length bytes followed it, whose first
+ * bytes (those its row shows) were the frame's: a WRITE row of them after
+ * it, as the write's own entry would have read. */
 #define STATS_WIRE_WRITTEN    0x10
 
 /* Bytes a row shows of its payload, or of what was read or written. */

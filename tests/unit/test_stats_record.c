@@ -1116,11 +1116,12 @@ wirelog_text(struct stats_record *r, uint64_t *rows, uint64_t *entries)
 /*
  * An echo as a server logs it, the read one whole masked frame of len
  * bytes, the write one whole frame: once as the worker reports it (the
- * frame whole in its read, the write exactly the frame), once as
- * separate entries (the same events, but the session not saying the
- * frame was whole, and the write's first buffer too short to compare).
- * Both logs read the same, row for row; the first takes two entries, the
- * second four.
+ * frame whole in its read, the write one buffer), once with the read and
+ * the frame in entries of their own (the session not saying the frame
+ * was whole) and the write in two buffers (its first byte alone, as the
+ * header and the payload of a large echo go out). Both logs read the
+ * same, row for row, the write's row its size and first bytes; the first
+ * takes two entries, the second three.
  */
 static void
 shared_echo(size_t len, const uint8_t *key)
@@ -1166,13 +1167,28 @@ shared_echo(size_t len, const uint8_t *key)
         }
         text[shared] = wirelog_text(&r, &rows[shared], &entries[shared]);
     }
+    /* The write's row, from the bytes sent. */
+    char to[128];
+    size_t k = m;
+    if (k > 32) {
+        k = 32;
+    }
+    int at = snprintf(to, sizeof(to), "[\"TO\",[%zu,\"", m);
+    for (size_t i = 0; i < k; i++) {
+        at += snprintf(to + at, sizeof(to) - (size_t)at, "%02x", out[i]);
+    }
+    snprintf(to + at, sizeof(to) - (size_t)at, "%s\"],false]",
+             m > k ? " ..." : "");
     ok(text[0] != NULL && text[1] != NULL && strcmp(text[0], text[1]) == 0 &&
-           rows[0] == 5 && rows[1] == 5,
+           rows[0] == 5 && rows[1] == 5 && strstr(text[1], to) != NULL,
        "shared entries: an echo of %zu bytes (header %zu%s) reads as five "
        "rows either way",
        len, hn, key != NULL ? ", masked" : "");
-    is_int(entries[0] - entries[1], 2,
-           "shared entries: two entries fewer for the %zu-byte echo", len);
+    is_int(entries[0] - entries[1], 1,
+           "shared entries: the read's entry shared for the %zu-byte echo",
+           len);
+    is_int(entries[1], 3,
+           "shared entries: %zu-byte echo: two entries and the drop", len);
     free(text[0]);
     free(text[1]);
 }
@@ -1283,6 +1299,23 @@ test_shared_not(void)
     is_str(kinds, "tW",
            "shared once: a second write of the same bytes is "
            "its own");
+    finish(&r, false, T0_MS);
+
+    /* A large echo's write: its header, then its payload where it lies. */
+    wire_start(&r);
+    stats_record_frame_out(&r, hdr, 2, out + 2, 20, 20);
+    stats_record_written(&r, (struct iovec[]){{out, 2}, {out + 2, m - 2}}, 2,
+                         m);
+    entry_kinds(&r, kinds, sizeof(kinds));
+    is_str(kinds, "t", "shared: a write in two buffers, compared across both");
+    finish(&r, false, T0_MS);
+
+    wire_start(&r);
+    stats_record_frame_out(&r, hdr, 2, out + 2, 20, 20);
+    stats_record_written(&r, (struct iovec[]){{out, 2}, {other + 2, m - 2}}, 2,
+                         m);
+    entry_kinds(&r, kinds, sizeof(kinds));
+    is_str(kinds, "TW", "not shared: the second buffer's bytes other");
     finish(&r, false, T0_MS);
 }
 
