@@ -259,49 +259,54 @@ stats_record_read(struct stats_record *r, const uint8_t *p, size_t n)
 }
 
 /*
- * Whether n bytes written from iov[0..n_iov) read as the frame logged last
- * (inside begin/end): its size, and the first bytes the write's row shows
- * (gathered across buffers: a large echo goes out as its header and its
- * payload), the same. That frame's entry then stands for the write's row
- * too, which reads as the write's own entry would have.
+ * The first bytes of a write of n from iov[0..n_iov), as many as its row
+ * shows (*k of them, STATS_WIRE_HEAD at most): where they lie when the
+ * first buffer holds them, else gathered into room (a large echo goes out
+ * as its header and its payload).
+ */
+static const uint8_t *
+written_head(const struct iovec *iov, int n_iov, size_t n,
+             uint8_t room[STATS_WIRE_HEAD], size_t *k)
+{
+    size_t want = n;
+
+    if (want > STATS_WIRE_HEAD) {
+        want = STATS_WIRE_HEAD;
+    }
+    if (n_iov > 0 && iov[0].iov_len >= want) {
+        *k = want;
+        return iov[0].iov_base;
+    }
+    size_t got = 0;
+    for (int i = 0; i < n_iov && got < want; i++) {
+        size_t take = iov[i].iov_len < want - got ? iov[i].iov_len : want - got;
+        memcpy(room + got, iov[i].iov_base, take);
+        got += take;
+    }
+    *k = got;
+    return room;
+}
+
+/*
+ * Whether a write of n bytes, head[0..k) its first, reads as the frame
+ * logged last (inside begin/end): its size, and the bytes the write's row
+ * shows, the same. That frame's entry then stands for the write's row too,
+ * which reads as the write's own entry would have.
  */
 static inline bool
-frame_written(struct stats_case *c, const struct iovec *iov, int n_iov,
-              size_t n)
+frame_written(struct stats_case *c, size_t n, const uint8_t *head, size_t k)
 {
     struct stats_wire *t = wire_last(c);
 
+    /* The frame's entry keeps the bytes when it was given its payload
+     * whole. */
     if (t == NULL || t->kind != STATS_WIRE_TFRAME ||
         (t->flags & (STATS_WIRE_WIRE | STATS_WIRE_WRITTEN)) !=
             STATS_WIRE_WIRE ||
-        t->n_hdr + t->length != n || n_iov < 1) {
+        t->n_hdr + t->length != n || t->n_head < k ||
+        k < (n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD) ||
+        !same_small(head, t->head, k)) {
         return false;
-    }
-    /* The bytes the write's row shows: the frame's entry keeps them when
-     * it was given its payload whole. */
-    size_t k = n;
-    if (k > STATS_WIRE_HEAD) {
-        k = STATS_WIRE_HEAD;
-    }
-    if (t->n_head < k) {
-        return false;
-    }
-    if (iov[0].iov_len >= k) {
-        if (!same_small(iov[0].iov_base, t->head, k)) {
-            return false;
-        }
-    } else {
-        size_t off = 0;
-        for (int i = 0; i < n_iov && off < k; i++) {
-            size_t take = iov[i].iov_len < k - off ? iov[i].iov_len : k - off;
-            if (take > 0 && memcmp(iov[i].iov_base, t->head + off, take) != 0) {
-                return false;
-            }
-            off += take;
-        }
-        if (off < k) {
-            return false;
-        }
     }
     t->flags |= STATS_WIRE_WRITTEN;
     c->wire_merged++;
@@ -316,27 +321,16 @@ stats_record_written(struct stats_record *r, const struct iovec *iov, int n_iov,
 
     stats_add(&r->counters->tx_octets, n);
     if (c != NULL) {
+        uint8_t room[STATS_WIRE_HEAD];
+        size_t k;
+        const uint8_t *head = written_head(iov, n_iov, n, room, &k);
         stats_case_begin(c);
         stats_octets_add(&c->tx_octets, n);
-        if (frame_written(c, iov, n_iov, n)) {
-            stats_case_end(c);
-            return;
-        }
-        struct stats_wire *w = wire_next(r, c);
-        if (w != NULL) {
-            size_t want = n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD;
-            wire_set(w, STATS_WIRE_WRITE, 0, 0, NULL, n);
-            if (n_iov > 0 && iov[0].iov_len >= want) {
-                head_fill(w, iov[0].iov_base, want);
-            } else {
-                /* The head spans buffers: gathered from each. */
-                memset(w->head, 0, sizeof(w->head));
-                size_t left = want;
-                for (int i = 0; i < n_iov && left > 0; i++) {
-                    size_t k = iov[i].iov_len < left ? iov[i].iov_len : left;
-                    wire_head(w, iov[i].iov_base, k);
-                    left -= k;
-                }
+        if (!frame_written(c, n, head, k)) {
+            struct stats_wire *w = wire_next(r, c);
+            if (w != NULL) {
+                wire_set(w, STATS_WIRE_WRITE, 0, 0, NULL, n);
+                head_fill(w, head, k);
             }
         }
         stats_case_end(c);
@@ -512,6 +506,14 @@ count_frame_in(struct stats_record *r, const struct ws_frame_header *h,
     }
 }
 
+/* Byte 0 of h's header as on the wire: FIN, RSV1-3, opcode. */
+static inline uint8_t
+frame_bits(const struct ws_frame_header *h)
+{
+    return (uint8_t)((h->fin ? 0x80 : 0) | ((h->rsv & 0x7) << 4) |
+                     (h->opcode & 0x0f));
+}
+
 /*
  * The frame took the whole of the read logged last, whole (its size,
  * header and payload: ws_event's frame_whole; 0: not so): that read's
@@ -528,8 +530,7 @@ frame_was_read(struct stats_case *c, const struct ws_frame_header *h,
         return false;
     }
     w->kind = STATS_WIRE_RFRAME;
-    w->bits = (uint8_t)((h->fin ? 0x80 : 0) | ((h->rsv & 0x7) << 4) |
-                        (h->opcode & 0x0f));
+    w->bits = frame_bits(h);
     w->flags = (uint8_t)((h->masked ? STATS_WIRE_MASKED : 0) | STATS_WIRE_WIRE);
     memcpy(w->mask, h->mask, sizeof(w->mask));
     w->length = h->payload_len;
@@ -559,9 +560,7 @@ log_frame_in(struct stats_record *r, struct stats_case *c,
     }
     struct stats_wire *w = wire_next(r, c);
     if (w != NULL) {
-        wire_set(w, STATS_WIRE_RFRAME,
-                 (uint8_t)((h->fin ? 0x80 : 0) | ((h->rsv & 0x7) << 4) |
-                           (h->opcode & 0x0f)),
+        wire_set(w, STATS_WIRE_RFRAME, frame_bits(h),
                  (uint8_t)((h->masked ? STATS_WIRE_MASKED : 0) |
                            (discarded ? STATS_WIRE_DISCARDED : 0)),
                  h->masked ? h->mask : NULL, h->payload_len);

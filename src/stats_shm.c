@@ -399,16 +399,20 @@ stats_case_peek(const struct stats_shm *shm, unsigned i, uint64_t *id,
     return false;
 }
 
-/* A plain row of w's kind, its head src[0..n), cut to a row's. */
+/* A plain row of kind, its head src[0..n) cut to a row's; a frame's row
+ * (frame not NULL) with that entry's header bits, marks and key. */
 static void
-wire_row_of(struct stats_wire *row, const struct stats_wire *w, uint8_t kind,
-            uint64_t length, const uint8_t *src, size_t n)
+wire_row_of(struct stats_wire *row, uint8_t kind, uint64_t length,
+            const uint8_t *src, size_t n, const struct stats_wire *frame)
 {
     memset(row, 0, sizeof(*row));
     row->kind = kind;
-    row->bits = w->bits;
-    row->flags = (uint8_t)(w->flags & ~(STATS_WIRE_WIRE | STATS_WIRE_WRITTEN));
-    memcpy(row->mask, w->mask, sizeof(row->mask));
+    if (frame != NULL) {
+        row->bits = frame->bits;
+        row->flags =
+            (uint8_t)(frame->flags & ~(STATS_WIRE_WIRE | STATS_WIRE_WRITTEN));
+        memcpy(row->mask, frame->mask, sizeof(row->mask));
+    }
     row->length = length;
     row->n_head = (uint8_t)(n < STATS_WIRE_HEAD ? n : STATS_WIRE_HEAD);
     memcpy(row->head, src, row->n_head);
@@ -420,8 +424,7 @@ stats_wire_rows(const struct stats_wire *w, struct stats_wire rows[2])
     size_t n_head = w->n_head < STATS_WIRE_ROOM ? w->n_head : STATS_WIRE_ROOM;
 
     if ((w->flags & STATS_WIRE_WIRE) == 0) {
-        wire_row_of(&rows[0], w, w->kind, w->length, w->head, n_head);
-        rows[0].flags = w->flags;
+        wire_row_of(&rows[0], w->kind, w->length, w->head, n_head, w);
         return w->kind != STATS_WIRE_NONE && w->kind <= STATS_WIRE_DROP;
     }
     /* As on the wire: the header, then the payload as sent. */
@@ -433,32 +436,24 @@ stats_wire_rows(const struct stats_wire *w, struct stats_wire rows[2])
     if (n_head < hdr) {
         return 0; /* not even its header: a segment written wrong */
     }
-    struct stats_wire frame;
-    wire_row_of(&frame, w, w->kind, w->length, w->head + hdr, n_head - hdr);
-    if (frame.n_head > w->length) {
-        frame.n_head = (uint8_t)w->length;
-    }
+    struct stats_wire *frame = &rows[w->kind == STATS_WIRE_RFRAME];
+    size_t shown = n_head - hdr < w->length ? n_head - hdr : (size_t)w->length;
+    wire_row_of(frame, w->kind, w->length, w->head + hdr, shown, w);
     if ((w->flags & STATS_WIRE_MASKED) != 0) {
-        ws_frame_mask(frame.head, frame.n_head, w->mask, 0);
+        ws_frame_mask(frame->head, frame->n_head, w->mask, 0);
     }
     if (w->kind == STATS_WIRE_RFRAME) {
-        /* The read that brought it, whole. */
-        wire_row_of(&rows[0], w, STATS_WIRE_READ, hdr + w->length, w->head,
-                    n_head);
-        rows[0].bits = rows[0].flags = 0;
-        memset(rows[0].mask, 0, sizeof(rows[0].mask));
-        rows[1] = frame;
+        /* The read that brought it, whole, before it. */
+        wire_row_of(&rows[0], STATS_WIRE_READ, hdr + w->length, w->head, n_head,
+                    NULL);
         return 2;
     }
-    rows[0] = frame;
     if ((w->flags & STATS_WIRE_WRITTEN) == 0) {
         return 1;
     }
-    /* The write that took it, whole. */
-    wire_row_of(&rows[1], w, STATS_WIRE_WRITE, hdr + w->length, w->head,
-                n_head);
-    rows[1].bits = rows[1].flags = 0;
-    memset(rows[1].mask, 0, sizeof(rows[1].mask));
+    /* The write that took it, whole, after it. */
+    wire_row_of(&rows[1], STATS_WIRE_WRITE, hdr + w->length, w->head, n_head,
+                NULL);
     return 2;
 }
 
