@@ -349,15 +349,16 @@ bio_write(BIO *b, const char *buf, int len)
 static long
 bio_ctrl(BIO *b, int cmd, long num, void *ptr)
 {
-    struct tls_conn *tc = BIO_get_data(b);
-
     (void)num;
     (void)ptr;
+    /* OpenSSL asks a dozen times per echo: only EOF needs the state. */
     switch (cmd) {
     case BIO_CTRL_FLUSH:
         return 1; /* nothing is held */
-    case BIO_CTRL_EOF:
+    case BIO_CTRL_EOF: {
+        const struct tls_conn *tc = BIO_get_data(b);
         return tc != NULL && tc->peer_eof;
+    }
     default:
         return 0; /* no kTLS, no fd to hand out, nothing pending */
     }
