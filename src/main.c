@@ -21,6 +21,7 @@
 #include "master.h"
 #include "process.h"
 #include "report_cmd.h"
+#include "tls_memory.h"
 #include "transport_tls.h"
 
 static void
@@ -165,6 +166,8 @@ main(int argc, char **argv)
     bool test_only = false;
     size_t n_items = 0;
 
+    /* Before anything asks OpenSSL for memory (tls_memory.h). */
+    tls_memory_install();
     /* Commands that talk to a running wsd rather than being one. */
     if (argc > 1 && strcmp(argv[1], "report") == 0) {
         return report_cmd_main(argc - 1, argv + 1);

@@ -21,6 +21,7 @@
 #include <event2/buffer.h>
 
 #include "report_autobahn.h"
+#include "tls_memory.h"
 #include "transport_tls.h"
 #include "ws_close.h"
 #include "ws_handshake_client.h"
@@ -778,6 +779,7 @@ main(int argc, char **argv)
                            ? argv[1]
                            : NULL;
 
+    tls_memory_install(); /* before OpenSSL's first allocation */
     options_init(&o);
     int rc = mode != NULL ? parse_args(&o, argc - 1, argv + 1)
                           : parse_args(&o, argc, argv);

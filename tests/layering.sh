@@ -375,6 +375,7 @@ check io "calls no socket, file or process function"
 # TLS is a transport (STYLE B1.5): every other file of src/ reaches
 # OpenSSL only through struct transport. The exceptions, by name:
 #   transport_tls.[ch]  the TLS transport itself;
+#   tls_memory.[ch]     OpenSSL's memory functions, which main installs;
 #   main.c              wsd -t builds the TLS context to test the config;
 #   master.c            builds the TLS context before fork, frees it;
 #   worker.[ch]         carry the master's context to each TLS transport;
@@ -382,7 +383,8 @@ check io "calls no socket, file or process function"
 #   wsc_conn.c          and each of its connections' TLS transport.
 # admin.c may use libcrypto (EVP digests and OPENSSL_cleanse for the
 # admin token), never TLS.
-tls_files="transport_tls.c transport_tls.h main.c master.c worker.c worker.h"
+tls_files="transport_tls.c transport_tls.h tls_memory.c tls_memory.h"
+tls_files="$tls_files main.c master.c worker.c worker.h"
 tls_files="$tls_files wsc.h wsc_main.c wsc_conn.c"
 crypto_files="admin.c"
 tls=$(clean 1 "$srcdir"/src/*.[ch] |

@@ -35,6 +35,7 @@
 #include "config.h"
 #include "log.h"
 #include "tap.h"
+#include "tls_memory.h"
 
 #define PUMP_ROUNDS 500 /* of at most 10 ms each: every wait is bounded */
 
@@ -909,6 +910,8 @@ main(void)
     struct transport_tls_env env;
     char err[CONFIG_ERROR_MAX];
 
+    /* As wsd does: OpenSSL's record buffers through tls_memory's cache. */
+    ok(tls_memory_install(), "OpenSSL's memory functions installed");
     log_set_level(LOG_LEVEL_ALERT);
     snprintf(dir, sizeof(dir), "/tmp/wsd-test-tls-XXXXXX");
     if (mkdtemp(dir) == NULL) {
@@ -933,6 +936,10 @@ main(void)
     test_ctx_settings(ctx);
     transport_tls_env_init(&env, ctx);
     test_io(&env);
+    ok(tls_memory_counts().reused > 0,
+       "the record buffers released between records came back from the "
+       "cache (%llu times)",
+       (unsigned long long)tls_memory_counts().reused);
     test_blocked_send(&env);
     test_recv_wants_write();
     test_failures(&env);
