@@ -64,7 +64,11 @@ struct loop_hooks {
 };
 
 /* Readiness reports the loop takes from the kernel at once. */
-#define LOOP_IO_BATCH 128
+#define LOOP_IO_BATCH   128
+/* How long the connections' sockets may hold a worker's loop while they
+ * keep it busy, before libevent's other events (accepts, signals,
+ * timers) are looked at: a latency those may take, in ms (loop.c). */
+#define LOOP_IO_STAY_MS 2
 
 struct loop {
     struct event_base *base;
