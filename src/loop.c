@@ -185,6 +185,9 @@ libevent_waits(const struct loop *l)
  * with a few reports per wakeup, the second epoll_wait was 6% of the CPU
  * of a wss echo. libevent's own events (accepts, signals, timers) wait
  * at most LOOP_IO_STAY_MS meanwhile; a signal ends the wait at once.
+ * Only a set busy a moment ago is waited on: after a quiet spell (a
+ * keepalive pong, a message now and then) the wait would most likely
+ * end empty, one wait more instead of one less.
  */
 static void
 io_fire(evutil_socket_t fd, short what, void *arg)
@@ -216,7 +219,12 @@ io_fire(evutil_socket_t fd, short what, void *arg)
             return;
         }
         uint64_t now = clock_mono_ms();
+        bool busy = now - l->io_last_ms <= LOOP_IO_STAY_MS;
+        l->io_last_ms = now;
         if (until == 0) {
+            if (!busy) {
+                return;
+            }
             until = now + LOOP_IO_STAY_MS;
         }
         if (now >= until) {

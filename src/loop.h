@@ -110,6 +110,7 @@ struct loop {
      * activation of an event per socket. */
     int io_fd;
     struct event *ev_io;
+    uint64_t io_last_ms; /* when the set's last batch was handled */
 };
 
 /*
