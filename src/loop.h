@@ -4,9 +4,9 @@
  * event base, the settings the protocol core takes (derived from the
  * configuration once), the read buffer, the compression scratch buffer,
  * the output stage, the list of connections, one epoll set watching all
- * of their sockets, one timer for all of their deadlines (a heap), the
- * queue of connections waiting for a turn, and the list of closed
- * connections waiting to be freed.
+ * of their sockets (and a timerfd in it that ends a long wait on them),
+ * one timer for all of their deadlines (a heap), the queue of connections
+ * waiting for a turn, and the list of closed connections waiting to be freed.
  *
  * It schedules connections without knowing what they are: each embeds a
  * struct loop_conn, and the loop calls back through struct loop_hooks
@@ -64,11 +64,13 @@ struct loop_hooks {
 };
 
 /* Readiness reports the loop takes from the kernel at once. */
-#define LOOP_IO_BATCH   128
+#define LOOP_IO_BATCH      128
 /* How long the connections' sockets may hold a worker's loop while they
  * keep it busy, before libevent's other events (accepts, signals,
  * timers) are looked at: a latency those may take, in ms (loop.c). */
-#define LOOP_IO_STAY_MS 2
+#define LOOP_IO_STAY_MS    2
+/* Waits of a stay that take a timeout before its timer is set (loop.c). */
+#define LOOP_IO_STAY_TIMED 4
 
 struct loop {
     struct event_base *base;
@@ -111,6 +113,11 @@ struct loop {
     int io_fd;
     struct event *ev_io;
     uint64_t io_last_ms; /* when the set's last batch was handled */
+    /* A timerfd in that set (reported with data.ptr NULL) that ends the
+     * longer stays on it (io_fire), -1 when there is none; stay_armed_ms:
+     * when it fires, 0 when it is not set or has been seen firing. */
+    int stay_fd;
+    uint64_t stay_armed_ms;
 };
 
 /*

@@ -6,7 +6,10 @@
  * must still run: a timer, a signal, an event made active by a
  * connection's callback, a closed connection's free, a stop. The socket
  * here is never drained, so every wait reports it at once; a bound on
- * the reports ends each case that would otherwise never end.
+ * the reports ends each case that would otherwise never end. The last
+ * case drains its socket: the set goes quiet during a stay, whose waits
+ * have no timeout (the stay's own timer ends them), and an alarm ends
+ * the test should they never end.
  */
 #include "autoconf.h"
 
@@ -95,6 +98,26 @@ start_case(void (*action)(unsigned long))
     on_report = action;
 }
 
+/* A socket pair sv with one byte to read in sv[0], watched as t. */
+static bool
+watch_pair(struct test_conn *t, int sv[2])
+{
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+        return false;
+    }
+    t->fd = sv[0];
+    return write(sv[1], "x", 1) == 1 && loop_add(&l, &t->lc) == 0 &&
+           loop_io_watch(&l, &t->lc, sv[0], 0, EV_READ) == 0;
+}
+
+/* Unwatches and closes t (its memory is freed by the loop's hook). */
+static void
+unwatch(struct test_conn *t)
+{
+    loop_io_watch(&l, &t->lc, t->fd, EV_READ, 0);
+    loop_close(&l, &t->lc);
+}
+
 static struct event *ev_active;
 
 static void
@@ -125,8 +148,31 @@ static void
 close_at_10(unsigned long n)
 {
     if (n == 10) {
-        loop_io_watch(&l, &tconn.lc, tconn.fd, EV_READ, 0);
-        loop_close(&l, &tconn.lc);
+        unwatch(&tconn);
+    }
+}
+
+/* The last case's socket pair: each report reads its byte and writes
+ * another, up to report QUIET_AT, which adds a libevent timer instead;
+ * then the socket has nothing more to report. By then the stay has
+ * gone on past the waits that take a timeout, and waits for its timer. */
+#define QUIET_AT (LOOP_IO_STAY_TIMED + 4)
+static int quiet_sv[2] = {-1, -1};
+static struct event *ev_later;
+
+static void
+drain_then_quiet(unsigned long n)
+{
+    char b;
+    struct timeval ms1 = {0, 1000};
+
+    if (read(quiet_sv[0], &b, 1) != 1) {
+        return;
+    }
+    if (n < QUIET_AT) {
+        (void)!write(quiet_sv[1], "z", 1);
+    } else if (n == QUIET_AT) {
+        evtimer_add(ev_later, &ms1);
     }
 }
 
@@ -143,20 +189,12 @@ int
 main(void)
 {
     struct config cfg;
-    int sv[2];
+    int sv[2] = {-1, -1};
     int sv2[2] = {-1, -1};
 
     config_init(&cfg);
-    if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0 ||
-        write(sv[1], "x", 1) != 1) {
-        printf("Bail out! socketpair\n");
-        return 1;
-    }
     ok(loop_init(&l, &cfg, NULL, 0, &hooks) == 0, "loop made");
-    tconn.fd = sv[0];
-    ok(loop_add(&l, &tconn.lc) == 0 &&
-           loop_io_watch(&l, &tconn.lc, sv[0], 0, EV_READ) == 0,
-       "a socket that stays readable is watched");
+    ok(watch_pair(&tconn, sv), "a socket that stays readable is watched");
 
     /* A timer. */
     struct event *timer = evtimer_new(l.base, ran, NULL);
@@ -199,10 +237,7 @@ main(void)
     /* A connection closed in a report is freed before the next report,
      * while another connection's socket stays ready. */
     struct test_conn other;
-    ok(socketpair(AF_UNIX, SOCK_STREAM, 0, sv2) == 0 &&
-           (other.fd = sv2[0]) >= 0 && write(sv2[1], "y", 1) == 1 &&
-           loop_add(&l, &other.lc) == 0 &&
-           loop_io_watch(&l, &other.lc, sv2[0], 0, EV_READ) == 0,
+    ok(watch_pair(&other, sv2),
        "a second socket that stays readable is watched");
     struct loop_hooks free_hooks = hooks;
     free_hooks.free = free_stops;
@@ -214,16 +249,36 @@ main(void)
        "(freed %u, after %lu)",
        freed, reports_at);
     l.hooks = &hooks;
-    loop_io_watch(&l, &other.lc, sv2[0], EV_READ, 0);
-    loop_close(&l, &other.lc);
+    unwatch(&other);
+
+    /* Batches in a row make the set busy: the loop waits on it, longer
+     * than a few waits, and then it stays quiet while a libevent timer
+     * comes due. The stay's timer ends that wait (SIGALRM ends the test
+     * if not). */
+    struct test_conn quiet;
+    ok(watch_pair(&quiet, quiet_sv),
+       "a socket with one byte to read is watched");
+    ev_later = evtimer_new(l.base, ran, NULL);
+    start_case(drain_then_quiet);
+    alarm(20);
+    event_base_dispatch(l.base);
+    alarm(0);
+    ok(!gave_up && reports == QUIET_AT && reports_at == QUIET_AT,
+       "a libevent timer added in batch %d runs while the set is quiet (%lu "
+       "reports, ran after %lu)",
+       QUIET_AT, reports, reports_at);
+    unwatch(&quiet);
 
     event_free(timer);
     event_free(ev_active);
     event_free(sig);
+    event_free(ev_later);
     loop_clear(&l);
     close(sv[0]);
     close(sv[1]);
     close(sv2[0]);
     close(sv2[1]);
+    close(quiet_sv[0]);
+    close(quiet_sv[1]);
     return tap_done();
 }
