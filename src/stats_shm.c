@@ -622,16 +622,6 @@ stats_totals_add(struct stats_totals *sum, const struct stats_totals *t)
 }
 
 unsigned
-stats_bucket(const uint64_t *bounds, unsigned n_bounds, uint64_t v)
-{
-    unsigned i = 0;
-    while (i < n_bounds && v > bounds[i]) {
-        i++;
-    }
-    return i;
-}
-
-unsigned
 stats_close_index(unsigned code)
 {
     if (code >= 1000 && code <= 1015) {

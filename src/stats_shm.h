@@ -582,8 +582,17 @@ void stats_counters_read(const struct stats_counters *c,
 void stats_totals_add(struct stats_totals *sum, const struct stats_totals *t);
 
 /* The bucket of v among bounds[0..n_bounds) (sorted, ascending):
- * n_bounds when v is above them all. */
-unsigned stats_bucket(const uint64_t *bounds, unsigned n_bounds, uint64_t v);
+ * n_bounds when v is above them all. Inline: a call in the recording
+ * functions would make them save registers for every message. */
+static inline unsigned
+stats_bucket(const uint64_t *bounds, unsigned n_bounds, uint64_t v)
+{
+    unsigned i = 0;
+    while (i < n_bounds && v > bounds[i]) {
+        i++;
+    }
+    return i;
+}
 
 /* Index into close_sent/close_received for a close code. */
 unsigned stats_close_index(unsigned code);
