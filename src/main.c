@@ -205,10 +205,14 @@ main(int argc, char **argv)
     }
     if (test_only) {
         /* As nginx -t: everything that start-up would refuse, refused
-         * now (the TLS files are loaded and matched too); nothing bound,
-         * nothing started. */
+         * now (the TLS files are loaded and matched, the files wsd writes
+         * checked, root asked for a user); nothing bound, created or
+         * started. */
         rc = 0;
-        if (config_tls_is_on(cfg)) {
+        if (master_check_config(cfg, err, sizeof(err)) != 0) {
+            fprintf(stderr, "wsd: %s\n", err);
+            rc = WSD_EXIT_FATAL;
+        } else if (config_tls_is_on(cfg)) {
             SSL_CTX *ctx = transport_tls_ctx_new(cfg, err, sizeof(err));
             if (ctx == NULL) {
                 fprintf(stderr, "wsd: %s\n", err);

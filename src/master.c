@@ -228,6 +228,7 @@ master_retiring_workers(const struct master *m)
 }
 
 static void master_reload(struct master *m);
+static void master_check_nofile(const struct config *cfg);
 
 /* A worker that died, and what logging its cases takes. */
 struct master_dead {
@@ -871,7 +872,8 @@ master_reload(struct master *m)
         return;
     }
     if (config_build(cfg, m->items, m->n_items, err) != 0 ||
-        config_reloadable(m->gen.cfg, cfg, err) != 0) {
+        config_reloadable(m->gen.cfg, cfg, err) != 0 ||
+        master_check_config(cfg, err, sizeof(err)) != 0) {
         log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged: %s",
                 err);
         m->census.reloads_refused++;
@@ -924,6 +926,7 @@ master_reload(struct master *m)
         goto done;
     }
     admin_commit(m, cfg, fresh, fresh_fd);
+    master_check_nofile(cfg);
     master_switch_generation(m, &next);
     char head[64];
     snprintf(head, sizeof(head), "reloaded: %u new worker%s", m->n,
@@ -999,6 +1002,9 @@ master_free(struct master *m)
  * refused with 503, and a few of its own (listeners, event loop, logs).
  */
 #define MASTER_FDS_PER_WORKER_EXTRA 128
+/* What a worker holds open of its own at rest (stdio, listeners, its
+ * event loop's descriptors, a spare for accept's EMFILE, logs): about. */
+#define MASTER_FDS_AT_REST          16
 
 /*
  * The master takes its signals through a signalfd. Blocked from the start:
@@ -1095,33 +1101,62 @@ master_start(struct master *m, int ready_fd)
     }
 }
 
-/* Start-up checks that need the process: root for user, descriptors. */
-static int
-master_check_process(const struct config *cfg)
+int
+master_check_config(const struct config *cfg, char *err, size_t errlen)
+{
+    if (cfg->user[0] != '\0' && geteuid() != 0) {
+        snprintf(err, errlen,
+                 "user %s: wsd must start as root to change user (it runs as "
+                 "uid %ld)",
+                 cfg->user, (long)geteuid());
+        return -1;
+    }
+    if (strcmp(cfg->log, "stderr") != 0 && strcmp(cfg->log, "syslog") != 0 &&
+        process_check_writable("log", cfg->log, err, errlen) != 0) {
+        return -1;
+    }
+    if (strcmp(cfg->access_log, "off") != 0 &&
+        process_check_writable("access_log", cfg->access_log, err, errlen) !=
+            0) {
+        return -1;
+    }
+    if (strcmp(cfg->case_log, "off") != 0 &&
+        process_check_writable("case_log", cfg->case_log, err, errlen) != 0) {
+        return -1;
+    }
+    if (cfg->pidfile[0] != '\0' &&
+        process_check_writable("pidfile", cfg->pidfile, err, errlen) != 0) {
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * The descriptors a worker needs for cfg's max_connections: the soft
+ * limit is raised towards them, and a limit below them is logged with
+ * the number of connections a worker can take (it has about
+ * MASTER_FDS_AT_REST open of its own; past that, accept(2) fails and
+ * the worker pauses accepting while clients wait).
+ */
+static void
+master_check_nofile(const struct config *cfg)
 {
     uint64_t need = cfg->max_connections + MASTER_FDS_PER_WORKER_EXTRA;
     uint64_t got;
 
-    if (cfg->user[0] != '\0' && geteuid() != 0) {
-        log_msg(LOG_LEVEL_CRIT,
-                "user %s: wsd must start as root to change user (it runs as "
-                "uid %ld)",
-                cfg->user, (long)geteuid());
-        return -1;
-    }
     if (process_raise_nofile(need, &got) != 0) {
         log_msg(LOG_LEVEL_WARN,
                 "RLIMIT_NOFILE is %llu, below the %llu descriptors that "
-                "max_connections %llu needs: a worker will refuse "
-                "connections past about %llu (raise the limit with ulimit "
-                "-n or LimitNOFILE=, or lower max_connections)",
+                "max_connections %llu needs: a worker will stop accepting "
+                "past about %llu connections, its clients left waiting "
+                "(raise the limit with ulimit -n or LimitNOFILE=, or lower "
+                "max_connections)",
                 (unsigned long long)got, (unsigned long long)need,
                 (unsigned long long)cfg->max_connections,
-                (unsigned long long)(got > MASTER_FDS_PER_WORKER_EXTRA
-                                         ? got - MASTER_FDS_PER_WORKER_EXTRA
+                (unsigned long long)(got > MASTER_FDS_AT_REST
+                                         ? got - MASTER_FDS_AT_REST
                                          : 0));
     }
-    return 0;
 }
 
 int
@@ -1158,10 +1193,17 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
             goto out;
         }
     }
-    if (master_check_process(cfg) != 0 || master_logs(&m, cfg, NULL) != 0) {
+    if (master_check_config(cfg, err, sizeof(err)) != 0) {
+        log_msg(LOG_LEVEL_CRIT, "cannot start: %s", err);
         free(cfg);
         goto out;
     }
+    if (master_logs(&m, cfg, NULL) != 0) {
+        free(cfg);
+        goto out;
+    }
+    /* Once the log is where it goes, so that a file or syslog has it. */
+    master_check_nofile(cfg);
     if (cfg->log_syslog_default) {
         log_msg(LOG_LEVEL_NOTICE, "%s", CONFIG_LOG_SYSLOG_DEFAULT);
     }

@@ -10,6 +10,15 @@
 #include "config.h"
 
 /*
+ * What start-up (and a reload) would refuse in cfg beyond its syntax,
+ * short of binding or starting anything: a user to become while not
+ * root, a log, access_log, case_log or pidfile that could not be opened
+ * for writing. 0, or -1 with err saying why (wsd -t; the master's start
+ * and reload).
+ */
+int master_check_config(const struct config *cfg, char *err, size_t errlen);
+
+/*
  * Runs wsd with cfg (heap-allocated; the master takes it over) until
  * SIGTERM, SIGINT (fast stop) or SIGQUIT (graceful stop). items[0..n_items)
  * are where cfg came from: SIGHUP builds the configuration anew from them

@@ -218,6 +218,35 @@ process_daemon_ready(void)
 }
 
 int
+process_check_writable(const char *what, const char *path, char *err,
+                       size_t errlen)
+{
+    int fd =
+        open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+    if (fd != -1) {
+        close(fd);
+        return 0;
+    }
+    if (errno == ENOENT) {
+        /* Its directory: "." for a bare name, "/" for one at the root. */
+        char dir[4096] = ".";
+        const char *slash = strrchr(path, '/');
+        if (slash != NULL) {
+            size_t len = slash == path ? 1 : (size_t)(slash - path);
+            len = len < sizeof(dir) ? len : sizeof(dir) - 1;
+            memcpy(dir, path, len);
+            dir[len] = '\0';
+        }
+        if (access(dir, W_OK | X_OK) == 0) {
+            return 0;
+        }
+    }
+    snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+    return -1;
+}
+
+int
 process_pidfile_open(const char *path, char *err, size_t errlen)
 {
     char buf[32];

@@ -64,6 +64,16 @@ void process_daemon_ready(void);
  */
 int process_pidfile_open(const char *path, char *err, size_t errlen);
 
+/*
+ * Whether path could be opened for appending, as the logs and the pidfile
+ * are at start-up, without creating or changing anything (wsd -t): an
+ * existing file is opened for writing and closed again; a new one needs
+ * a directory it can be created in. 0, or -1 with err saying
+ * "WHAT PATH: reason".
+ */
+int process_check_writable(const char *what, const char *path, char *err,
+                           size_t errlen);
+
 /* Removes the pidfile at path that fd (from process_pidfile_open) locks. */
 void process_pidfile_remove(const char *path, int fd);
 

@@ -1260,6 +1260,72 @@ def t_sd_notify():
         sock.close()
 
 
+def t_check_as_start():
+    """wsd -t refuses what a real start refuses of the files wsd writes,
+    creates none of them, and a reload is refused for the same reasons
+    (a reload that a -t passed must not take the service down)."""
+    missing = os.path.join(TMP, "no-such-dir")
+    cases = [("access_log", os.path.join(missing, "a.log")),
+             ("case_log", os.path.join(missing, "c.log")),
+             ("log", os.path.join(missing, "w.log")),
+             ("log", TMP),
+             ("pidfile", os.path.join(missing, "w.pid"))]
+    for name, path in cases:
+        args = ["--" + name, path, "--listen", "127.0.0.1:0",
+                "--admin_listen", "off"]
+        t_status, _, t_err = wsdtest.run_once(["-t"] + args)
+        s_status, _, s_err = wsdtest.run_once(args)
+        tap.ok(t_status == 2 and (name + " " + path) in t_err,
+               "-t: %s %s refused, naming it" % (name, path), t_err)
+        tap.ok(s_status == 2 and path in s_err,
+               "start: %s %s refused as -t said" % (name, path), s_err)
+    good = [os.path.join(TMP, f) for f in ("t.log", "t-access.log",
+                                           "t-case.log", "t.pid")]
+    status, out, err = wsdtest.run_once(
+        ["-t", "--log", good[0], "--access_log", good[1], "--case_log",
+         good[2], "--pidfile", good[3], "--admin_listen", "off"])
+    tap.ok(status == 0 and "configuration is valid" in out,
+           "-t: files in a writable directory pass", err)
+    tap.eq([os.path.exists(f) for f in good], [False] * 4,
+           "-t: ... and none of them is created")
+
+    # user while not root: a start refuses it; so must -t and a reload.
+    nobody = pwd.getpwnam("nobody")
+    as_nobody = None
+    if os.geteuid() == 0:
+        def as_nobody():
+            os.setgid(nobody.pw_gid)
+            os.setgroups([])
+            os.setuid(nobody.pw_uid)
+    d = tempfile.mkdtemp(prefix="check-", dir=TMP)
+    os.chmod(TMP, 0o711)
+    os.chmod(d, 0o777)
+    conf = os.path.join(d, "wsd.conf")
+    write(conf, "workers 1\n")
+    os.chmod(conf, 0o644)
+    r = subprocess.run([wsdtest.WSD, "-t", "-c", conf, "--user", "nobody"],
+                       preexec_fn=as_nobody, capture_output=True, text=True,
+                       timeout=timeout(10))
+    tap.ok(r.returncode == 2 and "must start as root" in r.stderr,
+           "-t: user without root refused", r.stderr)
+    w = wsdtest.Wsd(tap, args=["-c", conf])
+    w.preexec = as_nobody
+    w.start()
+    try:
+        worker = w.workers()[0]
+        write(conf, "workers 1\nuser nobody\n")
+        w.signal(signal.SIGHUP)
+        tap.ok(wsdtest.wait_until(lambda: "reload refused" in w.log(), 5),
+               "reload: user without root refused", w.log()[-600:])
+        tap.ok("must start as root" in w.log(),
+               "reload: ... with start-up's reason", w.log()[-600:])
+        tap.eq(w.workers(), [worker], "reload: the workers stay")
+        tap.ok(echo_raw(wsdtest.open_ws(w.port)), "reload: wsd still serves")
+        w.stop()
+    finally:
+        w.kill_all()
+
+
 def main():
     wsdtest.guard(tap, "reload", t_reload)
     wsdtest.guard(tap, "reload grace", t_reload_grace)
@@ -1284,6 +1350,7 @@ def main():
     wsdtest.guard(tap, "daemon syslog default", t_daemon_syslog_default)
     wsdtest.guard(tap, "relative paths", t_relative_paths)
     wsdtest.guard(tap, "user", t_user)
+    wsdtest.guard(tap, "-t as start", t_check_as_start)
     wsdtest.guard(tap, "nofile", t_nofile)
     wsdtest.guard(tap, "titles", t_titles)
     wsdtest.guard(tap, "sd_notify", t_sd_notify)
