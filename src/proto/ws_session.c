@@ -421,33 +421,32 @@ static bool
 check_header(struct ws_session *s, struct ws_event *ev)
 {
     const struct ws_frame_header *h = &s->frame;
+    const char *refused = NULL;
 
     /* §5.1: a server MUST close the connection on an unmasked frame, a
-     * client on a masked one. */
+     * client on a masked one. §5.2: RSV bits MUST be 0 unless an
+     * extension defines them; permessage-deflate defines RSV1 on the
+     * first frame of a data message only (RFC 7692 §6, §6.1). */
     if (!h->masked && !is_client(s)) {
-        fail(s, ev, WS_CLOSE_PROTOCOL_ERROR, "client frame is not masked");
-        return false;
+        refused = "client frame is not masked";
+    } else if (h->masked && is_client(s)) {
+        refused = "server frame is masked";
+    } else if ((h->rsv & (WS_RSV2 | WS_RSV3)) != 0 ||
+               ((h->rsv & WS_RSV1) != 0 && s->deflate == NULL)) {
+        refused = "RSV bits set without a negotiated extension";
+    } else if ((h->rsv & WS_RSV1) != 0 &&
+               ws_frame_opcode_is_control(h->opcode)) {
+        refused = "RSV1 set on a control frame";
+    } else if ((h->rsv & WS_RSV1) != 0 && h->opcode == WS_OP_CONT) {
+        refused = "RSV1 set on a continuation frame";
     }
-    if (h->masked && is_client(s)) {
-        fail(s, ev, WS_CLOSE_PROTOCOL_ERROR, "server frame is masked");
-        return false;
-    }
-    /* §5.2: RSV bits MUST be 0 unless an extension defines them;
-     * permessage-deflate defines RSV1 on the first frame of a data
-     * message only (RFC 7692 §6, §6.1). */
-    if ((h->rsv & (WS_RSV2 | WS_RSV3)) != 0 ||
-        ((h->rsv & WS_RSV1) != 0 && s->deflate == NULL)) {
-        fail(s, ev, WS_CLOSE_PROTOCOL_ERROR,
-             "RSV bits set without a negotiated extension");
-        return false;
-    }
-    if ((h->rsv & WS_RSV1) != 0 && ws_frame_opcode_is_control(h->opcode)) {
-        fail(s, ev, WS_CLOSE_PROTOCOL_ERROR, "RSV1 set on a control frame");
-        return false;
-    }
-    if ((h->rsv & WS_RSV1) != 0 && h->opcode == WS_OP_CONT) {
-        fail(s, ev, WS_CLOSE_PROTOCOL_ERROR,
-             "RSV1 set on a continuation frame");
+    if (refused != NULL) {
+        /* A refused close frame is the peer's close all the same: nothing
+         * follows it (§5.5.1), so none is awaited, as for a close whose
+         * header breaks §5.2 (read_header). */
+        bool peer_close = h->opcode == WS_OP_CLOSE;
+        fail_at(s, ev, WS_CLOSE_PROTOCOL_ERROR, refused, !peer_close);
+        ev->peer_closed = peer_close;
         return false;
     }
     if (ws_frame_opcode_is_control(h->opcode) || s->failed) {

@@ -706,6 +706,31 @@ def t_invalid_close(w, port, cid, payload, want_code, label):
     tap.eq(rec["txFrameStats"], {"8": 1}, "%s: one close frame out" % label)
 
 
+def t_refused_close(w, port, cid, label, **kw):
+    """The peer's close frame breaks a header rule the session judges
+    (masking, RSV bits): failed with 1002, and, being the peer's close,
+    nothing more is awaited from it: no close timeout, the peer closed."""
+    s = wsdtest.open_ws(w.port)
+    try:
+        s.sendall(wsdtest.frame(8, wsdtest.close_payload(1000), **kw))
+        code, _, _ = wsdtest.read_close(s)
+        tap.eq(code, 1002, "%s: the server fails it with 1002" % label)
+        wsdtest.drain_until_eof(s, 3)
+    finally:
+        s.close()
+    rec = closed_record(port, label, cid)
+    if rec is None:
+        return
+    tap.eq((rec["wasCloseHandshakeTimeout"], rec["closedByMe"],
+            rec["failedByMe"], rec["localCloseCode"]),
+           (False, False, True, 1002),
+           "%s: failed with 1002 after the peer's close, no close timeout"
+           % label)
+    tap.ok(not any(row[0] == "TMO" for row in rec.get("wirelog") or []),
+           "%s: no timeout in the wire log" % label, rec.get("wirelog"))
+    tap.eq(rec["rxFrameStats"], {"8": 1}, "%s: one close frame in" % label)
+
+
 def t_failure_totals(port, n):
     doc = stats(port)
     t = doc["totals"]
@@ -713,12 +738,12 @@ def t_failure_totals(port, n):
     tap.eq(t["active"], 0, "totals: none active")
     tap.ok(totals_consistent(t), "totals: clean + unclean + unopened + "
            "active == accepted", t)
-    tap.eq((t["clean"], t["unclean"], t["unopened"]), (3, 2, 2),
-           "totals: the 1007 one and the invalid closes answered are clean; "
-           "the handshake timeout and the refusal are unopened")
+    tap.eq((t["clean"], t["unclean"], t["unopened"]), (5, 2, 2),
+           "totals: the 1007 one and the invalid or refused closes answered "
+           "are clean; the handshake timeout and the refusal are unopened")
     tap.eq(t["refused"]["426"], 1, "totals: refused[426] == 1")
     tap.eq(sum(t["refused"].values()), 1, "totals: no other refusal")
-    tap.eq(t["closeCodesSent"], {"1007": 2, "1002": 2},
+    tap.eq(t["closeCodesSent"], {"1007": 2, "1002": 4},
            "totals: closeCodesSent")
     tap.eq(t["closeCodesReceived"], {"1007": 1, "1005": 1, "other": 1},
            "totals: closeCodesReceived, 1005 and 0 as the peer sent them")
@@ -1228,7 +1253,7 @@ def main():
         tap.ok(totals_consistent(t) and t["active"] == 0,
                "after all that, totals are consistent", t)
 
-    # Failures, drops, timeouts, refusals and invalid closes, cases 1-7.
+    # Failures, drops, timeouts, refusals and invalid closes, cases 1-9.
     args = ADMIN + ["--handshake_timeout_ms", "300",
                     "--close_timeout_ms", "300"]
     with wsdtest.Wsd(tap, args=args) as w:
@@ -1244,7 +1269,11 @@ def main():
                       wsdtest.close_payload(1005), 1005, "close 1005")
         wsdtest.guard(tap, "close 0", t_invalid_close, w, port, 7,
                       wsdtest.close_payload(0), 0, "close 0")
-        wsdtest.guard(tap, "failure totals", t_failure_totals, port, 7)
+        wsdtest.guard(tap, "unmasked close", t_refused_close, w, port, 8,
+                      "unmasked close", mask=False)
+        wsdtest.guard(tap, "RSV2 close", t_refused_close, w, port, 9,
+                      "RSV2 close", rsv=2)
+        wsdtest.guard(tap, "failure totals", t_failure_totals, port, 9)
 
     # Two workers: numbering across them, then a worker SIGKILLed.
     with wsdtest.Wsd(tap, args=ADMIN, workers=2) as w:

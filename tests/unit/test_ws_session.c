@@ -82,13 +82,14 @@ struct piece {
 #define SENT             "SENT>880503e9627965;"
 /* Our close frame for a failure: 88, length, the code, a reason. */
 /* After a failure the session still delimits frames, to see the peer's
- * close; it is CLOSED at once (_CLOSED) when no close can follow: the bad
- * frame's header gave it no end, or the bad frame was the peer's close
- * itself. */
+ * close; it is CLOSED at once (_CLOSED) when the bad frame's header gave
+ * it no end, and when the bad frame was the peer's close itself (_PEER:
+ * the event says so, ",peer", and nothing more is awaited). */
 #define FAIL_1002        "FAIL:1002>88..03ea+reason;END:CLOSING"
 #define FAIL_1002_CLOSED "FAIL:1002>88..03ea+reason;END:CLOSED"
+#define FAIL_1002_PEER   "FAIL:1002>88..03ea+reason,peer;END:CLOSED"
 #define FAIL_1007        "FAIL:1007>88..03ef+reason;END:CLOSING"
-#define FAIL_1007_CLOSED "FAIL:1007>88..03ef+reason;END:CLOSED"
+#define FAIL_1007_PEER   "FAIL:1007>88..03ef+reason,peer;END:CLOSED"
 #define FAIL_1009        "FAIL:1009>88..03f1+reason;END:CLOSING"
 #define IDLE             "END:OPEN,idle"
 
@@ -224,7 +225,14 @@ static const struct sess_case cases[] = {
      .want = FAIL_1002,
      .frames = "1FD:5 1FD:5 "},
     {"unmasked ping", {UNMASKED(0x89, "Hello")}, .want = FAIL_1002},
-    {"unmasked close", {UNMASKED(0x88, "")}, .want = FAIL_1002},
+    {"unmasked close", {UNMASKED(0x88, "")}, .want = FAIL_1002_PEER},
+    {"unmasked close with a code",
+     {UNMASKED(0x88, "\x03\xe8")},
+     .want = FAIL_1002_PEER},
+    {"RSV2 on a close", {FRAME(0xa8, "\x03\xe8")}, .want = FAIL_1002_PEER},
+    {"RSV1 on a close without an extension",
+     {FRAME(0xc8, "")},
+     .want = FAIL_1002_PEER},
     {"opcode 0x3", {FRAME(0x83, "")}, .want = FAIL_1002},
     {"opcode 0x4", {FRAME(0x84, "x")}, .want = FAIL_1002},
     {"opcode 0x5", {FRAME(0x85, "")}, .want = FAIL_1002},
@@ -241,12 +249,12 @@ static const struct sess_case cases[] = {
     {"ping of 126 bytes", {HEADER(0x89, 126)}, .want = FAIL_1002},
     {"close of 126 bytes",
      {HEADER(0x88, 126)},
-     .want = FAIL_1002_CLOSED,
+     .want = FAIL_1002_PEER,
      .frames = "8FD:126 cut:payload"},
     {"fragmented ping", {FRAME(0x09, "Hello")}, .want = FAIL_1002},
     {"fragmented close",
      {FRAME(0x08, "")},
-     .want = FAIL_1002_CLOSED,
+     .want = FAIL_1002_PEER,
      .frames = "8D:0 "},
     {"fragmented pong inside a message",
      {FRAME(0x01, "a"), FRAME(0x0a, ""), FRAME(0x80, "b")},
@@ -452,27 +460,27 @@ static const struct sess_case cases[] = {
      .frames = "1:3 8F:2 0FD:2 "},
     {"close payload of one byte",
      {FRAME(0x88, "\x03")},
-     .want = FAIL_1002_CLOSED},
-    {"close code 0", {FRAME(0x88, "\x00\x00")}, .want = FAIL_1002_CLOSED},
-    {"close code 999", {FRAME(0x88, "\x03\xe7")}, .want = FAIL_1002_CLOSED},
-    {"close code 1004", {FRAME(0x88, "\x03\xec")}, .want = FAIL_1002_CLOSED},
+     .want = FAIL_1002_PEER},
+    {"close code 0", {FRAME(0x88, "\x00\x00")}, .want = FAIL_1002_PEER},
+    {"close code 999", {FRAME(0x88, "\x03\xe7")}, .want = FAIL_1002_PEER},
+    {"close code 1004", {FRAME(0x88, "\x03\xec")}, .want = FAIL_1002_PEER},
     {"close code 1005",
      {FRAME(0x88, "\x03\xed")},
-     .want = FAIL_1002_CLOSED,
+     .want = FAIL_1002_PEER,
      .frames = "8F:2 "},
-    {"close code 1006", {FRAME(0x88, "\x03\xee")}, .want = FAIL_1002_CLOSED},
-    {"close code 1015", {FRAME(0x88, "\x03\xf7")}, .want = FAIL_1002_CLOSED},
-    {"close code 1016", {FRAME(0x88, "\x03\xf8")}, .want = FAIL_1002_CLOSED},
-    {"close code 2999", {FRAME(0x88, "\x0b\xb7")}, .want = FAIL_1002_CLOSED},
-    {"close code 5000", {FRAME(0x88, "\x13\x88")}, .want = FAIL_1002_CLOSED},
-    {"close code 65535", {FRAME(0x88, "\xff\xff")}, .want = FAIL_1002_CLOSED},
+    {"close code 1006", {FRAME(0x88, "\x03\xee")}, .want = FAIL_1002_PEER},
+    {"close code 1015", {FRAME(0x88, "\x03\xf7")}, .want = FAIL_1002_PEER},
+    {"close code 1016", {FRAME(0x88, "\x03\xf8")}, .want = FAIL_1002_PEER},
+    {"close code 2999", {FRAME(0x88, "\x0b\xb7")}, .want = FAIL_1002_PEER},
+    {"close code 5000", {FRAME(0x88, "\x13\x88")}, .want = FAIL_1002_PEER},
+    {"close code 65535", {FRAME(0x88, "\xff\xff")}, .want = FAIL_1002_PEER},
     {"close reason not UTF-8",
      {FRAME(0x88, "\x03\xe8\xff")},
-     .want = FAIL_1007_CLOSED},
+     .want = FAIL_1007_PEER},
     {"close reason ends in E2 82",
      {FRAME(0x88, "\x03\xe8"
                   "a\xe2\x82")},
-     .want = FAIL_1007_CLOSED},
+     .want = FAIL_1007_PEER},
 
     /* Our close first (§7.1.2): CLOSING discards data frames, answers no
      * ping, and the peer's close ends it without a reply. */
@@ -497,7 +505,7 @@ static const struct sess_case cases[] = {
      .frames = "1FD:1 "},
     {"our close, bad close code",
      {OUR_CLOSE, FRAME(0x88, "\x03\xed")},
-     .want = SENT "FAIL:1002>-;END:CLOSED"},
+     .want = SENT "FAIL:1002>-,peer;END:CLOSED"},
     {"our close, frames over the limits discarded",
      {OUR_CLOSE, FRAME(0x82, "Hello"), FRAME(0x88, "")},
      .max_frame_bytes = 2,
@@ -543,7 +551,7 @@ static const struct sess_case cases[] = {
                   "*******************************"
                   "*******************************"),
       FRAME(0x81, "x")},
-     .want = FAIL_1002_CLOSED,
+     .want = FAIL_1002_PEER,
      .frames = "8FD:126 1FD:1 "},
     {"after a failure and the peer's close, frames still delimited",
      {FRAME(0xc1, "Hello"), FRAME(0x82, "bin"), FRAME(0x88, "\x03\xea"),
@@ -987,6 +995,9 @@ record_event(struct run *r, const struct ws_session *s,
     case WS_EV_FAIL:
         add(r, "FAIL:%u>", ev->error.code);
         put_fail_reply(r, ev);
+        if (ev->peer_closed) {
+            add(r, ",peer"); /* the bad frame was the peer's close */
+        }
         break;
     default:
         add(r, "!type%d", (int)ev->type);
@@ -2087,7 +2098,10 @@ static const struct defl_case defl_cases[] = {
      .want = FAIL_1002},
     {"RSV1 on a ping", {FRAME(0xc9, "")}, .fail_at = 6, .want = FAIL_1002},
     {"RSV1 on a pong", {FRAME(0xca, "x")}, .fail_at = 6, .want = FAIL_1002},
-    {"RSV1 on a close", {FRAME(0xc8, "")}, .fail_at = 6, .want = FAIL_1002},
+    {"RSV1 on a close",
+     {FRAME(0xc8, "")},
+     .fail_at = 6,
+     .want = FAIL_1002_PEER},
     {"RSV1 on a ping inside a compressed message",
      {FRAME(0x41, "\xf2\x48"), FRAME(0xc9, "")},
      .fail_at = 14,
