@@ -242,7 +242,7 @@ process_check_writable(const char *what, const char *path, char *err,
             return 0;
         }
     }
-    snprintf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+    snprintf(err, errlen, "%s: %s: %s", what, path, strerror(errno));
     return -1;
 }
 

@@ -69,7 +69,7 @@ int process_pidfile_open(const char *path, char *err, size_t errlen);
  * are at start-up, without creating or changing anything (wsd -t): an
  * existing file is opened for writing and closed again; a new one needs
  * a directory it can be created in. 0, or -1 with err saying
- * "WHAT PATH: reason".
+ * "WHAT: PATH: reason".
  */
 int process_check_writable(const char *what, const char *path, char *err,
                            size_t errlen);

@@ -1275,7 +1275,7 @@ def t_check_as_start():
                 "--admin_listen", "off"]
         t_status, _, t_err = wsdtest.run_once(["-t"] + args)
         s_status, _, s_err = wsdtest.run_once(args)
-        tap.ok(t_status == 2 and (name + " " + path) in t_err,
+        tap.ok(t_status == 2 and (name + ": " + path) in t_err,
                "-t: %s %s refused, naming it" % (name, path), t_err)
         tap.ok(s_status == 2 and path in s_err,
                "start: %s %s refused as -t said" % (name, path), s_err)
