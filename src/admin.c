@@ -83,6 +83,28 @@ console_policy_init(struct admin *a)
     return true;
 }
 
+/*
+ * Every answer with a body goes out here: a HEAD request gets the
+ * headers GET would, its Content-Length included, and no body
+ * (RFC 9110 §9.3.2), where libevent would leave out the length and
+ * send the body all the same, out of step with the next response on
+ * the connection. body stays the caller's.
+ */
+static void
+send_reply(struct evhttp_request *req, int status, const char *reason,
+           struct evbuffer *body)
+{
+    if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+        evhttp_send_reply(req, status, reason, body);
+        return;
+    }
+    char len[24];
+    snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length",
+                      len);
+    evhttp_send_reply(req, status, reason, NULL);
+}
+
 /* Sends j (consumed) with status; JSON errors go the same way. */
 static void
 reply_json(struct evhttp_request *req, int status, const char *reason,
@@ -106,7 +128,7 @@ reply_json(struct evhttp_request *req, int status, const char *reason,
     free(text);
     evhttp_add_header(h, "Content-Type", "application/json");
     evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_send_reply(req, status, reason, body);
+    send_reply(req, status, reason, body);
     evbuffer_free(body);
 }
 
@@ -262,7 +284,7 @@ get_metrics(struct admin *a, struct evhttp_request *req)
     }
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4; charset=utf-8");
-    evhttp_send_reply(req, 200, "OK", body);
+    send_reply(req, 200, "OK", body);
     evbuffer_free(body);
     free(w);
     free(p);
@@ -371,7 +393,7 @@ reply_html(struct evhttp_request *req, json_t *doc)
                       "frame-ancestors 'self'");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_send_reply(req, 200, "OK", body);
+    send_reply(req, 200, "OK", body);
     evbuffer_free(body);
 }
 
@@ -438,7 +460,7 @@ get_console(struct admin *a, struct evhttp_request *req, const char *name)
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     evhttp_add_header(h, "Referrer-Policy", "no-referrer");
     evhttp_add_header(h, "Cache-Control", "no-cache");
-    evhttp_send_reply(req, 200, "OK", body);
+    send_reply(req, 200, "OK", body);
     evbuffer_free(body);
 }
 

@@ -31,6 +31,18 @@ parse_id(const char *p, size_t len, uint64_t max)
     return n <= max ? n : 0;
 }
 
+/* Whether p[0..len) is all '0' (after=0, after=00: from the start). */
+static bool
+all_zeros(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] != '0') {
+            return false;
+        }
+    }
+    return true;
+}
+
 static int
 hex(char c)
 {
@@ -123,12 +135,15 @@ parse_query(const char *query, struct admin_request *r, const char **message)
         if (plen == 0) {
             continue; /* "a=1&&b=2": nothing between the two */
         }
+        /* A parameter given twice is ambiguous: refused, whichever the
+         * values. */
         if (takes_cases && klen == 5 && memcmp(key, "after", 5) == 0) {
             if (seen_after) {
-                continue;
+                *message = "after is given twice";
+                return 400;
             }
             seen_after = true;
-            if (vlen == 1 && value[0] == '0') {
+            if (vlen > 0 && all_zeros(value, (size_t)vlen)) {
                 r->after = 0;
             } else if (vlen <= 0 ||
                        (r->after = parse_id(value, (size_t)vlen,
@@ -138,7 +153,8 @@ parse_query(const char *query, struct admin_request *r, const char **message)
             }
         } else if (takes_cases && klen == 6 && memcmp(key, "before", 6) == 0) {
             if (seen_before) {
-                continue;
+                *message = "before is given twice";
+                return 400;
             }
             seen_before = true;
             if (vlen <= 0 || (r->before = parse_id(value, (size_t)vlen,
@@ -149,7 +165,8 @@ parse_query(const char *query, struct admin_request *r, const char **message)
             }
         } else if (takes_cases && klen == 5 && memcmp(key, "limit", 5) == 0) {
             if (seen_limit) {
-                continue;
+                *message = "limit is given twice";
+                return 400;
             }
             seen_limit = true;
             if (vlen <= 0 || (r->limit = parse_id(value, (size_t)vlen,
@@ -159,7 +176,8 @@ parse_query(const char *query, struct admin_request *r, const char **message)
             }
         } else if (takes_cases && klen == 3 && memcmp(key, "key", 3) == 0) {
             if (r->key[0] != '\0') {
-                continue;
+                *message = "key is given twice";
+                return 400;
             }
             if (!parse_key(value, vlen, r->key)) {
                 *message = "key must be a Sec-WebSocket-Key (base64, "

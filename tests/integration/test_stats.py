@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 
@@ -929,11 +930,42 @@ def t_admin_errors(port):
            "admin: a case never seen is 404", (status, doc))
     status, hdrs, body = get(port, "/v1/stats", method="HEAD")
     tap.eq((status, body), (200, b""), "admin: HEAD /v1/stats is 200, no body")
+    for path in ["/v1/stats", "/metrics", "/v1/cases/424242", "/"]:
+        t_head_raw(port, path)
     status, doc, hdrs = get_json(port, "/v1/stats")
     tap.ok(status == 200 and hdrs.get("content-type", "")
            .startswith("application/json"),
            "admin: /v1/stats is application/json", hdrs)
     tap.eq(hdrs.get("cache-control"), "no-store", "admin: not cached")
+
+
+def t_head_raw(port, path):
+    """HEAD then GET of path on one connection, as the bytes come: the
+    HEAD's answer is headers only, with the Content-Length its GET would
+    have, and the GET's answer follows at once (a body after the HEAD's
+    headers would put the connection out of step)."""
+    with socket.create_connection(("127.0.0.1", port),
+                                  timeout=wsdtest.timeout(5)) as c:
+        c.sendall(("HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n"
+                   "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                   "\r\n" % (path, path)).encode())
+        data = b""
+        while True:
+            got = c.recv(65536)
+            if not got:
+                break
+            data += got
+    head, _, rest = data.partition(b"\r\n\r\n")
+    length = re.search(rb"(?im)^content-length:\s*(\d+)\s*$", head)
+    get_head, _, get_body = rest.partition(b"\r\n\r\n")
+    tap.ok(rest.startswith(b"HTTP/1.1 "),
+           "admin: HEAD %s: headers only, the GET's answer right after"
+           % path, data[:300])
+    tap.ok(length is not None and
+           (path in ("/v1/stats", "/metrics")  # they change between calls
+            or int(length.group(1)) == len(get_body)),
+           "admin: HEAD %s: the Content-Length of its GET" % path,
+           (head, len(get_body)))
 
 
 def t_admin_limits(port):

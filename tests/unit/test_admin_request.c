@@ -66,19 +66,21 @@ test_routes(void)
     is_int(admin_request_parse("/v1/cases", "after=%35&lim%69t=2", &r, &msg), 0,
            "escapes decoded");
     ok(r.after == 5 && r.limit == 2, "escaped after 5, limit 2");
-    is_int(
-        admin_request_parse("/v1/cases", "after=1&after=x&&limit=2&", &r, &msg),
-        0, "first of a repeated key wins; empty pairs are nothing");
-    ok(r.after == 1 && r.limit == 2, "after 1 from the first, limit 2");
+    is_int(admin_request_parse("/v1/cases", "after=1&&limit=2&", &r, &msg), 0,
+           "empty pairs are nothing");
+    ok(r.after == 1 && r.limit == 2, "after 1, limit 2");
+    is_int(admin_request_parse("/v1/cases", "after=00&limit=2", &r, &msg), 0,
+           "after 0 written 00");
+    ok(r.after == 0, "after 00 is 0");
     is_int(admin_request_parse("/v1/stats", "&", &r, &msg), 0,
            "/v1/stats with an empty query");
     is_int(admin_request_parse("/v1/cases", "key=dGhlIHNhbXBsZSBub25jZQ%3D%3D",
                                &r, &msg),
            0, "a key");
     is_str(r.key, "dGhlIHNhbXBsZSBub25jZQ==", "the key, unescaped");
-    is_int(admin_request_parse("/v1/cases", "key=a+b/c%2Bd&key=x", &r, &msg), 0,
+    is_int(admin_request_parse("/v1/cases", "key=a+b/c%2Bd", &r, &msg), 0,
            "a key with a '+' left unescaped");
-    is_str(r.key, "a+b/c+d", "a space taken back for '+'; the first key wins");
+    is_str(r.key, "a+b/c+d", "a space taken back for '+'");
     is_int(admin_request_parse("/v1/cases", "limit=5", &r, &msg), 0, "no key");
     is_str(r.key, "", "no key: any case");
 }
@@ -159,6 +161,11 @@ test_refusals(void)
         {"/v1/cases", "before=1e3", 400,
          "before must be a case id above 0 (a whole number)"},
         {"/v1/cases", "limit=0", 400, "limit must be 1 to 1000"},
+        {"/v1/cases", "after=1&after=x", 400, "after is given twice"},
+        {"/v1/cases", "after=1&after=1", 400, "after is given twice"},
+        {"/v1/cases", "before=5&before=6", 400, "before is given twice"},
+        {"/v1/cases", "limit=5&limit=abc", 400, "limit is given twice"},
+        {"/v1/cases", "key=AAAA&key=%zz", 400, "key is given twice"},
         {"/v1/cases", "limit=1001", 400, "limit must be 1 to 1000"},
         {"/v1/cases", "limit=1+", 400, "limit must be 1 to 1000"},
         {"/v1/cases", "limit=99999999999999999999999", 400,
