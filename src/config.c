@@ -882,6 +882,24 @@ config_finish(struct config *cfg, char *err)
     if (cfg->admin_token_file[0] != '\0' && read_token_file(cfg, err) != 0) {
         return -1;
     }
+    /* A bearer token is one word of visible characters (RFC 6750 §2.1):
+     * a space, a tab or a control character could never arrive intact in
+     * an Authorization header (its ends are trimmed), and the endpoint
+     * would refuse every request. */
+    for (const char *t = cfg->admin_token; *t != '\0'; t++) {
+        unsigned char ch = (unsigned char)*t;
+        if (ch <= 0x20 || ch == 0x7f) {
+            snprintf(err, CONFIG_ERROR_MAX,
+                     "%s: a token is one word of visible characters, and "
+                     "this one holds %s",
+                     cfg->admin_token_file[0] != '\0' ? "admin_token_file"
+                                                      : "admin_token",
+                     ch == ' '    ? "a space"
+                     : ch == '\t' ? "a tab"
+                                  : "a control character");
+            return -1;
+        }
+    }
     /* Statistics name peers and paths: off loopback they are not for
      * everyone. */
     if (cfg->admin_listen.len != 0 && cfg->admin_token[0] == '\0' &&

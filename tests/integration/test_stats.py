@@ -1209,6 +1209,18 @@ def t_token_file():
             f.write("file-token-123\nsecond-line\n")
         t_token(["--admin_token_file", path], "file-token-123", "second-line",
                 "token file")
+        # A token no request could carry intact is refused at start.
+        for text, what in [("tok \n", "a space"), ("\ttok\n", "a tab"),
+                           ("to\x01k\n", "a control character")]:
+            with open(path, "w") as f:
+                f.write(text)
+            status, _, err = wsdtest.run_once(
+                ["-t", "--admin_token_file", path])
+            tap.ok(status == 2 and "admin_token_file" in err and what in err,
+                   "token file holding %s: refused, saying so" % what, err)
+        status, _, err = wsdtest.run_once(["-t", "--admin_token", " lead"])
+        tap.ok(status == 2 and "admin_token:" in err and "a space" in err,
+               "admin_token with a leading space: refused", err)
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
