@@ -117,13 +117,13 @@ static const struct config_directive config_directives[] = {
     {"admin_listen", CONFIG_ADDR_OFF, OFF(admin_listen), 0, 0, "127.0.0.1:8890",
      "address of the admin HTTP endpoint, or off"},
     {"admin_token", CONFIG_STRING, OFF(admin_token), 0, CONFIG_TOKEN_MAX, "",
-     "bearer token the admin endpoint requires; empty: none"},
+     "bearer token the admin endpoint requires; unset: none"},
     {"admin_token_file", CONFIG_FILE, OFF(admin_token_file), 0, 0, "",
      "file whose first line is the admin token"},
     {"tls_listen", CONFIG_ADDR, OFF(tls_listen), 0, 0, "127.0.0.1:8889",
      "address and port of the wss:// endpoint, once a certificate is set"},
     {"tls_certificate", CONFIG_FILE, OFF(tls_certificate), 0, 0, "",
-     "PEM certificate (chain allowed) for wss://; none: TLS off"},
+     "PEM certificate (chain allowed) for wss://; unset: TLS off"},
     {"tls_certificate_key", CONFIG_FILE, OFF(tls_certificate_key), 0, 0, "",
      "PEM private key of tls_certificate"},
     {"idle_timeout_ms", CONFIG_MS, OFF(idle_timeout_ms), 0, 86400000, "0",
@@ -134,18 +134,19 @@ static const struct config_directive config_directives[] = {
      "a peer silent this long after our ping gets close 1001"},
     {"shutdown_timeout_ms", CONFIG_MS, OFF(shutdown_timeout_ms), 1, 86400000,
      "30000",
-     "SIGQUIT: drain time after the 1001s; reload: old workers' grace"},
+     "SIGQUIT: how long a graceful stop may take; reload: old workers' "
+     "grace before their 1001s"},
     {"close_window", CONFIG_UINT, OFF(close_window), 1, 100000000, "4096",
      "close handshakes under way at once in a graceful stop or a reload's "
      "end, all workers together"},
     {"daemon", CONFIG_BOOL, OFF(daemon), 0, 0, "off",
      "detach from the terminal and run in the background"},
     {"pidfile", CONFIG_FILE, OFF(pidfile), 0, 0, "",
-     "file holding the master's pid, locked while it runs; none: no file"},
+     "file holding the master's pid, locked while it runs; unset: no file"},
     {"user", CONFIG_STRING, OFF(user), 0, CONFIG_NAME_MAX, "",
-     "user the workers run as (wsd started as root); empty: unchanged"},
+     "user the workers run as (wsd started as root); unset: unchanged"},
     {"group", CONFIG_STRING, OFF(group), 0, CONFIG_NAME_MAX, "",
-     "group the workers run as; empty: the user's primary group"},
+     "group the workers run as; unset: the user's primary group"},
     {"log", CONFIG_LOG, OFF(log), 0, 0, "stderr",
      "where the log goes: stderr, syslog or a file"},
     {"access_log", CONFIG_LOG_OFF, OFF(access_log), 0, 0, "off",
@@ -995,6 +996,6 @@ config_print_help(void)
     for (size_t i = 0; i < N_DIRECTIVES; i++) {
         const struct config_directive *d = &config_directives[i];
         printf("  --%-24s %s (default %s)\n", d->name, d->help,
-               d->def[0] != '\0' ? d->def : "none");
+               d->def[0] != '\0' ? d->def : "unset");
     }
 }

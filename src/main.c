@@ -29,10 +29,11 @@ usage(FILE *f)
 {
     fprintf(f, "usage: wsd [-c FILE] [--directive value]... [--ready_fd N]\n"
                "       wsd -t [-c FILE] [--directive value]...\n"
-               "       wsd report --admin URL --out DIR [--token-file FILE]\n"
-               "       wsd compare AUTOBAHN_REPORT_DIR SOURCE... "
-               "[--token-file FILE]\n"
-               "                   [--json FILE] [--html DIR]\n"
+               "       wsd report --admin URL --out DIR\n"
+               "                  [--token TOKEN | --token-file FILE]\n"
+               "       wsd compare AUTOBAHN_REPORT_DIR SOURCE...\n"
+               "                   [--token TOKEN | --token-file FILE] "
+               "[--json FILE] [--html DIR]\n"
                "       wsd -v | --version\n"
                "       wsd -h | --help\n");
 }

@@ -40,11 +40,11 @@ sed -n 's/^  --\([a-z_0-9]*\) .*(default \(.*\))$/\1 \2/p' "$tmp/help" \
     { echo "Bail out! $wsd --help lists no directives"; cat "$tmp/help" |
         sed 's/^/# /'; exit 1; }
 
-# Defaults are written "none" (--help, the manual), "empty" (the manual)
-# or "" (README) when a directive is unset by default.
+# Defaults are written "unset" (--help), "none" (the manual), "empty"
+# (the manual) or "" (README) when a directive is unset by default.
 norm() {
     case $1 in
-    none | empty | '""') echo none ;;
+    unset | none | empty | '""') echo none ;;
     *) echo "$1" ;;
     esac
 }
