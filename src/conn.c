@@ -316,8 +316,7 @@ conn_read_frames(struct conn *c)
             /* The peer went away without a close handshake. */
             log_debug("connection lost: %s",
                       n == WSD_IO_EOF ? "end of stream" : strerror(errno));
-            conn_close(c,
-                       n == WSD_IO_EOF ? CONN_END_PEER_EOF : CONN_END_IO_ERROR);
+            conn_close(c, conn_end_of(n));
             return;
         }
         /* Asked before the bytes are used, which may end c. */
@@ -537,6 +536,7 @@ static const struct {
     [CONN_END_DONE] = {true, NULL},
     [CONN_END_PEER_EOF] = {false, "peer dropped the TCP connection first"},
     [CONN_END_IO_ERROR] = {false, "connection error"},
+    [CONN_END_TLS_REFUSED] = {true, "TLS error: an alert sent, closed"},
     [CONN_END_NO_MEMORY] = {true, "out of memory"},
     [CONN_END_HANDSHAKE_TIMEOUT] = {true, "opening handshake timed out"},
     [CONN_END_CLOSE_TIMEOUT] = {true, "peer did not answer our close in time"},
@@ -566,6 +566,14 @@ conn_tls_never_began(struct conn *c)
            (c->hs == NULL || c->hs->len == 0) &&
            !c->t->describe(c->tctx, version, sizeof(version), cipher,
                            sizeof(cipher));
+}
+
+enum conn_end
+conn_end_of(ssize_t n)
+{
+    return n == WSD_IO_EOF                        ? CONN_END_PEER_EOF
+           : n == WSD_IO_ERROR && errno == EPROTO ? CONN_END_TLS_REFUSED
+                                                  : CONN_END_IO_ERROR;
 }
 
 /*

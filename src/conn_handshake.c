@@ -214,8 +214,7 @@ conn_read_handshake(struct conn *c)
             return;
         }
         if (n < 0) {
-            conn_close(c,
-                       n == WSD_IO_EOF ? CONN_END_PEER_EOF : CONN_END_IO_ERROR);
+            conn_close(c, conn_end_of(n));
             return;
         }
         stats_record_read(&c->rec, (const uint8_t *)hs->buf + hs->len,

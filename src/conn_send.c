@@ -117,7 +117,7 @@ sent_or_keep(struct conn *c, const struct iovec *iov, int n, ssize_t r)
     }
     if (r == WSD_IO_ERROR) {
         log_errno(LOG_LEVEL_DEBUG, "send");
-        conn_close(c, CONN_END_IO_ERROR);
+        conn_close(c, conn_end_of(r));
         return;
     }
     if (r > 0) {
@@ -165,7 +165,7 @@ conn_shut_send(struct conn *c)
         return;
     }
     if (rc != 0) {
-        conn_close(c, CONN_END_IO_ERROR);
+        conn_close(c, conn_end_of(rc));
         return;
     }
     stats_record_shut(&c->rec);
@@ -192,7 +192,7 @@ send_kept(struct conn *c)
         }
         if (n < 0) {
             log_errno(LOG_LEVEL_DEBUG, "send");
-            conn_close(c, CONN_END_IO_ERROR);
+            conn_close(c, conn_end_of(n));
             return false;
         }
         stats_record_written(&c->rec, iov, nv, (size_t)n);

@@ -616,11 +616,14 @@ def client_hello():
     return out.read()
 
 
-def prompt_close(port, data, name, survivor, fin=False):
+def prompt_close(w, data, name, survivor, fin=False):
     """Sends data on a fresh connection to the TLS port: the server must
     close it at once (well before the handshake timeout), answer nothing
-    resembling HTTP, and keep the survivor going."""
-    s = W.connect(port)
+    resembling HTTP, and keep the survivor going. Its record says who
+    dropped TCP: the peer, when it sent its FIN (fin); else wsd, which
+    refused what came (an alert, then its close)."""
+    s = W.connect(w.tls_port)
+    cport = s.getsockname()[1]
     try:
         s.sendall(data)
         if fin:
@@ -636,6 +639,12 @@ def prompt_close(port, data, name, survivor, fin=False):
     tap.ok(not got.startswith(b"HTTP/"),
            "%s: no plaintext HTTP answer on the TLS port" % name,
            repr(got[:80]))
+    drop = ["DROP", "peer" if fin else "me"]
+    W.record_shows(tap, w, cport,
+                   "%s: the record says %s dropped TCP" % (name, drop[1]),
+                   lambda r: r["state"] == "closed" and
+                   r["droppedByMe"] == (not fin) and
+                   drop in (r.get("wirelog") or []))
     survivor.check(name)
 
 
@@ -760,14 +769,14 @@ def t_hostile(w):
     plain_on_tls_port(w, survivor)
     n_bad += 1
     garbage = b"\xff" + bytes((i * 73 + 11) % 256 for i in range(299))
-    prompt_close(w.tls_port, garbage, "300 bytes of garbage", survivor)
+    prompt_close(w, garbage, "300 bytes of garbage", survivor)
     n_bad += 1
     hello = client_hello()
-    prompt_close(w.tls_port, hello[:len(hello) // 2],
+    prompt_close(w, hello[:len(hello) // 2],
                  "half a ClientHello, then the client's FIN", survivor,
                  fin=True)
     n_bad += 1
-    prompt_close(w.tls_port, hello[:3], "3 bytes of a record header, then "
+    prompt_close(w, hello[:3], "3 bytes of a record header, then "
                  "the client's FIN", survivor, fin=True)
     n_bad += 1
     stalled = stalled_closes(w.tls_port, survivor)
