@@ -289,6 +289,11 @@ check_request(struct ws_handshake_request *r, const struct seen *s,
         res.p += skip;
         res.len -= skip;
     }
+    /* A fragment is no part of a request target (RFC 9112 §3.2; RFC 6455
+     * §3: fragment identifiers MUST NOT be used in WebSocket URIs). */
+    if (memchr(res.p, '#', res.len) != NULL) {
+        return fail(err, 400, "request target must not hold a fragment (#)");
+    }
     const char *q = memchr(res.p, '?', res.len);
     size_t path_len = q != NULL ? (size_t)(q - res.p) : res.len;
     r->path = (struct ws_span){res.p, path_len};

@@ -60,6 +60,7 @@
 #define R_GET          "method must be GET"
 #define R_TARGET       "request target must be a path or an http(s) URI"
 #define R_PATH         "no WebSocket endpoint at this path"
+#define R_FRAGMENT     "request target must not hold a fragment (#)"
 #define R_NO_HOST      "missing Host header"
 #define R_TWO_HOST     "repeated Host header"
 #define R_BODY         "handshake request must not have a body"
@@ -324,6 +325,19 @@ static const struct hs_case cases[] = {
            "GET * HTTP/1.1\r\n" HOST UPG CONN KEY VER END, 400, R_TARGET, 0),
     REFUSE("relative target", "GET chat HTTP/1.1\r\n" HOST UPG CONN KEY VER END,
            400, R_TARGET, 0),
+    REFUSE("a fragment after the path",
+           "GET /chat#frag HTTP/1.1\r\n" HOST UPG CONN KEY VER END, 400,
+           R_FRAGMENT, 0),
+    REFUSE("a fragment after the query",
+           "GET /chat?a=1#frag HTTP/1.1\r\n" HOST UPG CONN KEY VER END, 400,
+           R_FRAGMENT, 0),
+    REFUSE("an empty fragment after an empty query",
+           "GET /chat?# HTTP/1.1\r\n" HOST UPG CONN KEY VER END, 400,
+           R_FRAGMENT, 0),
+    REFUSE("a fragment in an absolute-form target",
+           "GET http://server.example.com/chat#x HTTP/1.1\r\n" HOST UPG CONN KEY
+               VER END,
+           400, R_FRAGMENT, 0),
     REFUSE("another path", "GET /other HTTP/1.1\r\n" HOST UPG CONN KEY VER END,
            404, R_PATH, 0),
     REFUSE("root path", "GET / HTTP/1.1\r\n" HOST UPG CONN KEY VER END, 404,
