@@ -174,6 +174,9 @@ lookup(const char *name)
     return NULL;
 }
 
+/* The decimal digits at v: their count, their value in *out (UINT64_MAX
+ * when larger, so that the range check names it), or -1 when v does not
+ * start with a digit. */
 static int
 parse_uint(const char *v, uint64_t *out)
 {
@@ -183,10 +186,7 @@ parse_uint(const char *v, uint64_t *out)
     }
     errno = 0;
     unsigned long long n = strtoull(v, &end, 10);
-    if (errno != 0) {
-        return -1;
-    }
-    *out = n;
+    *out = errno == ERANGE ? UINT64_MAX : n;
     return (int)(end - v);
 }
 
@@ -224,16 +224,20 @@ parse_addr(struct config_addr *out, const char *v, char *err, const char *name)
     }
     memcpy(host, h, hlen);
     host[hlen] = '\0';
-    if (strcmp(host, "*") == 0) {
+    bool bracketed = h != v;
+    if (strcmp(host, "*") == 0 && !bracketed) {
         strcpy(host, "0.0.0.0");
     }
     struct sockaddr_in *sin = (struct sockaddr_in *)&a->ss;
     struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&a->ss;
-    if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+    /* An IPv6 address in brackets only (RFC 3986 §3.2.2): "::1:80"
+     * would read as [::1]:80 or as [::1:80] without a port. IPv4 and
+     * * go bare. */
+    if (!bracketed && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
         sin->sin_family = AF_INET;
         sin->sin_port = htons((uint16_t)port);
         a->len = sizeof(*sin);
-    } else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+    } else if (bracketed && inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
         sin6->sin6_family = AF_INET6;
         sin6->sin6_port = htons((uint16_t)port);
         a->len = sizeof(*sin6);
@@ -284,10 +288,10 @@ parse_number(const struct config_directive *d, const char *v, uint64_t *out,
         }
         len++;
     }
-    if (v[len] != '\0' || n > UINT64_MAX / unit) {
+    if (v[len] != '\0') {
         goto bad;
     }
-    n *= unit;
+    n = n > UINT64_MAX / unit ? UINT64_MAX : n * unit;
     if (n < d->min || n > d->max) {
         snprintf(err, CONFIG_PROBLEM_MAX,
                  "%s: %s is out of range (%" PRIu64 " to %" PRIu64 ")", d->name,
@@ -558,11 +562,12 @@ config_init(struct config *cfg)
 }
 
 /*
- * Splits a line into directive and value in place; false if malformed. A
- * value may be written in double quotes (no quote inside), so that it can
- * be empty or hold spaces or '#'.
+ * Splits a line into directive and value in place; NULL, or what is
+ * wrong with it. A value may be written in double quotes (no quote
+ * inside), so that it can be empty or hold spaces or '#'; a quote
+ * elsewhere is refused rather than taken as part of the value.
  */
-static bool
+static const char *
 split_line(char *line, char **name, char **value)
 {
     char *p = line;
@@ -576,7 +581,7 @@ split_line(char *line, char **name, char **value)
         p++;
     }
     if (*p == '\0') {
-        return false;
+        return "missing value";
     }
     *p++ = '\0';
     while (*p == ' ' || *p == '\t') {
@@ -592,9 +597,11 @@ split_line(char *line, char **name, char **value)
         /* A quoted value, so that an empty one can be written. */
         p[vlen - 1] = '\0';
         *value = p + 1;
-        return strchr(*value, '"') == NULL;
     }
-    return **value != '\0';
+    if (strchr(*value, '"') != NULL) {
+        return "a double quote may only enclose the whole value";
+    }
+    return **value != '\0' || *value != p ? NULL : "missing value";
 }
 
 /* config_load_file, with relative file names taken from dir. */
@@ -641,9 +648,15 @@ load_file(struct config *cfg, const char *path, const char *dir, char *err)
         if (strspn(line, " \t") == strlen(line)) {
             continue;
         }
-        if (!split_line(line, &name, &value)) {
-            snprintf(err, CONFIG_ERROR_MAX, "%s:%u: %s: missing value", path,
-                     lineno, name);
+        const char *bad = quoted ? "a double quote is not closed"
+                                 : split_line(line, &name, &value);
+        if (bad != NULL) {
+            /* name is the line's first word either way. */
+            if (quoted) {
+                split_line(line, &name, &value);
+            }
+            snprintf(err, CONFIG_ERROR_MAX, "%s:%u: %s: %s", path, lineno, name,
+                     bad);
             rc = -1;
         } else if (set_directive(cfg, name, value, dir, msg) != 0) {
             snprintf(err, CONFIG_ERROR_MAX, "%s:%u: %s", path, lineno, msg);
@@ -651,7 +664,8 @@ load_file(struct config *cfg, const char *path, const char *dir, char *err)
         }
     }
     if (rc == 0 && ferror(f)) {
-        snprintf(err, CONFIG_ERROR_MAX, "%s: read error", path);
+        /* A directory opens, and its first read says so (EISDIR). */
+        snprintf(err, CONFIG_ERROR_MAX, "%s: %s", path, strerror(errno));
         rc = -1;
     }
     fclose(f);

@@ -123,8 +123,13 @@ test_refusals(void)
          "max_message_bytes: \"10x\" is not a size (a number, optionally "
          "with k, m or g)"},
         {"max_message_bytes", "99999999999999999999",
-         "max_message_bytes: \"99999999999999999999\" is not a size (a "
-         "number, optionally with k, m or g)"},
+         "max_message_bytes: 99999999999999999999 is out of range (125 to "
+         "1073741824)"},
+        {"max_message_bytes", "99999999999999999g",
+         "max_message_bytes: 99999999999999999g is out of range (125 to "
+         "1073741824)"},
+        {"workers", "99999999999999999999",
+         "workers: 99999999999999999999 is out of range (1 to 256)"},
         {"max_message_bytes", "2g",
          "max_message_bytes: 2g is out of range (125 to 1073741824)"},
         {"max_message_bytes", "",
@@ -139,6 +144,15 @@ test_refusals(void)
         {"listen", "host.example:80",
          "listen: \"host.example:80\" is not ADDR:PORT (an IPv4 address, "
          "[IPv6] or *, and a port 0-65535)"},
+        {"listen", "::1:80",
+         "listen: \"::1:80\" is not ADDR:PORT (an IPv4 address, [IPv6] or "
+         "*, and a port 0-65535)"},
+        {"listen", "[*]:80",
+         "listen: \"[*]:80\" is not ADDR:PORT (an IPv4 address, [IPv6] or "
+         "*, and a port 0-65535)"},
+        {"admin_listen", "[127.0.0.1]:80",
+         "admin_listen: \"[127.0.0.1]:80\" is not ADDR:PORT (an IPv4 "
+         "address, [IPv6] or *, and a port 0-65535)"},
         {"path", "ws",
          "path: \"ws\" is not an absolute path without query "
          "(at most 255 bytes)"},
@@ -397,6 +411,27 @@ test_files(void)
     is_int(config_load_file(&cfg, path, err), -1, "missing value refused");
     snprintf(want, sizeof(want), "%s:1: workers: missing value", path);
     is_str(err, want, "missing value message");
+
+    static const struct {
+        const char *text, *problem;
+    } quotes[] = {
+        {"access_log \"/tmp/a.log\n",
+         "access_log: a double quote is not closed"},
+        {"case_log /tmp/c\" # comment\n",
+         "case_log: a double quote is not closed"},
+        {"admin_token \"a\"b\"\n", "admin_token: a double quote is not closed"},
+        {"admin_token \"a\"b\n",
+         "admin_token: a double quote may only enclose the whole value"},
+        {"path /a\"b\"\n",
+         "path: a double quote may only enclose the whole value"},
+    };
+    for (size_t i = 0; i < sizeof(quotes) / sizeof(quotes[0]); i++) {
+        path = write_file(quotes[i].text);
+        is_int(config_load_file(&cfg, path, err), -1, "stray quote refused");
+        snprintf(want, sizeof(want), "%s:1: %s", path, quotes[i].problem);
+        is_str(err, want, "stray quote: the line and what is wrong");
+        unlink(path);
+    }
 
     path = write_file("frobnicate yes\n");
     is_int(config_load_file(&cfg, path, err), -1, "unknown directive");
