@@ -258,7 +258,13 @@ worker_on_deadline(evutil_socket_t fd, short what, void *arg)
                 (unsigned long long)close_window_of(w->loop.cfg));
         worker_enter(w, WORKER_SPREAD);
         return;
-    case WORKER_GRACEFUL:
+    case WORKER_GRACEFUL: {
+        /* The fast stop gets its share and no more: libevent's timer
+         * may fire a millisecond before the drain's end by our clock. */
+        uint64_t end = clock_mono_ms() + graceful_fast_ms(w->loop.cfg);
+        if (end < w->stop_end_ms) {
+            w->stop_end_ms = end;
+        }
         log_msg(LOG_LEVEL_INFO,
                 "worker %u: drain time over, closing %llu connection%s now "
                 "(%llu ms left for the close handshakes)",
@@ -267,6 +273,7 @@ worker_on_deadline(evutil_socket_t fd, short what, void *arg)
                 (unsigned long long)fast_deadline_ms(w));
         worker_enter(w, WORKER_FAST);
         return;
+    }
     case WORKER_SPREAD:
     case WORKER_FAST:
         log_msg(LOG_LEVEL_INFO, "shutdown deadline: dropping %llu connections",
