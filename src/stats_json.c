@@ -439,16 +439,21 @@ stats_json_set_closing(json_t *j, const struct stats_case *c)
                         c->local_close_has_code
                             ? json_integer(c->local_close_code)
                             : json_null());
-    json_object_set_new(
-        j, "localCloseReason",
-        stats_json_field(c->local_close_reason, sizeof(c->local_close_reason)));
+    /* By their lengths: a peer's reason may hold NUL (valid UTF-8). */
+    json_object_set_new(j, "localCloseReason",
+                        c->local_close_reason_len == 0
+                            ? json_null()
+                            : stats_json_string(c->local_close_reason,
+                                                c->local_close_reason_len));
     json_object_set_new(j, "remoteCloseCode",
                         c->remote_close_has_code
                             ? json_integer(c->remote_close_code)
                             : json_null());
     json_object_set_new(j, "remoteCloseReason",
-                        stats_json_field(c->remote_close_reason,
-                                         sizeof(c->remote_close_reason)));
+                        c->remote_close_reason_len == 0
+                            ? json_null()
+                            : stats_json_string(c->remote_close_reason,
+                                                c->remote_close_reason_len));
 }
 
 static const char *const case_states[] = {"free", "handshake", "open",

@@ -855,6 +855,18 @@ stats_record_message_sent(struct stats_record *r,
     }
 }
 
+/* A close reason into its field, bytes as they are (NUL included: valid
+ * UTF-8), cut to the field; returns the length kept. */
+static uint8_t
+reason_copy(char dst[STATS_REASON_MAX], const uint8_t *src, size_t len)
+{
+    if (len > STATS_REASON_MAX - 1) {
+        len = STATS_REASON_MAX - 1;
+    }
+    stats_copy(dst, STATS_REASON_MAX, (const char *)src, len);
+    return (uint8_t)len;
+}
+
 void
 stats_record_close_out(struct stats_record *r, unsigned code,
                        const char *reason, bool failed)
@@ -876,8 +888,8 @@ stats_record_close_out(struct stats_record *r, unsigned code,
     c->local_close_has_code = code != 0 && code != WS_CLOSE_NO_STATUS;
     c->local_close_code = c->local_close_has_code ? (uint16_t)code : 0;
     if (reason != NULL) {
-        stats_copy(c->local_close_reason, sizeof(c->local_close_reason), reason,
-                   strlen(reason));
+        c->local_close_reason_len = reason_copy(
+            c->local_close_reason, (const uint8_t *)reason, strlen(reason));
     }
     stats_case_end(c);
 }
@@ -898,8 +910,8 @@ stats_record_close_in(struct stats_record *r, unsigned code, bool has_code,
     c->state = STATS_CASE_CLOSING;
     c->remote_close_has_code = has_code;
     c->remote_close_code = has_code ? (uint16_t)code : 0;
-    stats_copy(c->remote_close_reason, sizeof(c->remote_close_reason),
-               (const char *)reason, reason_len);
+    c->remote_close_reason_len =
+        reason_copy(c->remote_close_reason, reason, reason_len);
     stats_case_end(c);
 }
 
@@ -916,9 +928,9 @@ octets_total(const struct stats_octets *o)
 /* Appends s to out[*len..cap) with bytes outside printable ASCII, the
  * quote and the backslash written as \xHH: the peer chose them. */
 static void
-append_escaped(char *out, size_t *len, size_t cap, const char *s)
+append_escaped(char *out, size_t *len, size_t cap, const char *s, size_t n)
 {
-    for (; *s != '\0' && *len + 5 < cap; s++) {
+    for (const char *end = s + n; s < end && *len + 5 < cap; s++) {
         unsigned char ch = (unsigned char)*s;
         if (ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\') {
             *len += (size_t)snprintf(out + *len, cap - *len, "\\x%02x", ch);
@@ -944,13 +956,13 @@ append(char *out, size_t *len, size_t cap, const char *fmt, ...)
     }
 }
 
-/* Appends " key=\"value\"", the value escaped. */
+/* Appends " key=\"value\"", value[0..n) escaped. */
 static void
 append_quoted(char *out, size_t *len, size_t cap, const char *key,
-              const char *value)
+              const char *value, size_t n)
 {
     append(out, len, cap, " %s=\"", key);
-    append_escaped(out, len, cap - 1, value);
+    append_escaped(out, len, cap - 1, value, n);
     append(out, len, cap, "\"");
 }
 
@@ -971,10 +983,10 @@ access_line(const struct stats_case *c)
     len = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
     append(line, &len, sizeof(line),
            ".%03uZ peer=", (unsigned)(c->ended_ms % 1000));
-    append_escaped(line, &len, sizeof(line), c->peer);
+    append_escaped(line, &len, sizeof(line), c->peer, strlen(c->peer));
     append(line, &len, sizeof(line), " path=");
-    append_escaped(line, &len, sizeof(line),
-                   c->path[0] != '\0' ? c->path : "-");
+    const char *path = c->path[0] != '\0' ? c->path : "-";
+    append_escaped(line, &len, sizeof(line), path, strlen(path));
     append(line, &len, sizeof(line),
            " status=%u duration_ms=%llu rx_bytes=%llu tx_bytes=%llu "
            "rx_messages=%llu tx_messages=%llu",
@@ -1000,26 +1012,29 @@ access_line(const struct stats_case *c)
     append(line, &len, sizeof(line), " id=%llu", (unsigned long long)c->id);
     if (c->query_case[0] != '\0') {
         append(line, &len, sizeof(line), " case=");
-        append_escaped(line, &len, sizeof(line), c->query_case);
+        append_escaped(line, &len, sizeof(line), c->query_case,
+                       strlen(c->query_case));
     }
     if (c->query_agent[0] != '\0') {
         append(line, &len, sizeof(line), " agent=");
-        append_escaped(line, &len, sizeof(line), c->query_agent);
+        append_escaped(line, &len, sizeof(line), c->query_agent,
+                       strlen(c->query_agent));
     }
     append(line, &len, sizeof(line), " worker=%u clean=%s", c->worker,
            c->was_clean ? "yes" : "no");
     if (!c->was_clean) {
         append_quoted(line, &len, sizeof(line), "reason",
-                      c->was_not_clean_reason);
+                      c->was_not_clean_reason, strlen(c->was_not_clean_reason));
     }
-    append_quoted(line, &len, sizeof(line), "user_agent", c->user_agent);
-    if (c->local_close_reason[0] != '\0') {
+    append_quoted(line, &len, sizeof(line), "user_agent", c->user_agent,
+                  strlen(c->user_agent));
+    if (c->local_close_reason_len != 0) {
         append_quoted(line, &len, sizeof(line), "close_sent_reason",
-                      c->local_close_reason);
+                      c->local_close_reason, c->local_close_reason_len);
     }
-    if (c->remote_close_reason[0] != '\0') {
+    if (c->remote_close_reason_len != 0) {
         append_quoted(line, &len, sizeof(line), "close_received_reason",
-                      c->remote_close_reason);
+                      c->remote_close_reason, c->remote_close_reason_len);
     }
     access_log_write(line, len);
 }

@@ -359,6 +359,12 @@ stats_case_read(const struct stats_shm *shm, unsigned i, struct stats_case *out)
     if (out->response_len > sizeof(out->response)) {
         out->response_len = sizeof(out->response);
     }
+    if (out->local_close_reason_len >= sizeof(out->local_close_reason)) {
+        out->local_close_reason_len = sizeof(out->local_close_reason) - 1;
+    }
+    if (out->remote_close_reason_len >= sizeof(out->remote_close_reason)) {
+        out->remote_close_reason_len = sizeof(out->remote_close_reason) - 1;
+    }
     if (out->wire_tail > out->wire_cap) {
         out->wire_tail = out->wire_cap;
     }

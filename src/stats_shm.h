@@ -20,7 +20,7 @@
 
 #define STATS_SHM_MAGIC         0x73647377u /* "wsds" */
 #define STATS_SHM_VERSION_MAJOR 4
-#define STATS_SHM_VERSION_MINOR 0
+#define STATS_SHM_VERSION_MINOR 1
 
 /* Handshake refusals are counted by status. */
 enum stats_status {
@@ -305,7 +305,9 @@ struct stats_case {
     uint32_t wire_last;   /* 1 + the slot of the last entry logged; 0: none
                              (4.0, the writer's: which entry a read or a
                              write may share) */
-    uint32_t reserved_wire;
+    uint8_t local_close_reason_len;  /* 4.1: the reasons' lengths: a */
+    uint8_t remote_close_reason_len; /* peer's may hold NUL bytes */
+    uint16_t reserved_wire;
     char response[STATS_RESPONSE_MAX]; /* our response head, as sent */
     /* Then request_cap bytes of the request head as read (rounded up
      * to a cache line with the record), and wire_cap struct stats_wire:

@@ -666,7 +666,8 @@ def t_log_files_and_usr1():
         s = wsdtest.open_ws(w.port, path="/ws?case=7&agent=a%20b",
                             extra=['User-Agent: evil "ua"\\ \u00e9'])
         tap.ok(echo_raw(s, b"x" * 10), "access log: echo")
-        s.sendall(wsdtest.frame(8, wsdtest.close_payload(1000, b"bye")))
+        # A NUL in the reason is valid UTF-8: kept, and escaped.
+        s.sendall(wsdtest.frame(8, wsdtest.close_payload(1000, b"b\x00ye")))
         wsdtest.read_close(s)
         wsdtest.expect_eof(s, 3)
         s.close()
@@ -691,8 +692,9 @@ def t_log_files_and_usr1():
             tap.eq(m.group(16), r"evil \x22ua\x22\x5c \xc3\xa9",
                    "access log: the user agent, quoted and escaped")
             tap.eq((m.group(17), m.group(18)),
-                   (None, ' close_received_reason="bye"'),
-                   "access log: the close reason received, quoted")
+                   (None, r' close_received_reason="b\x00ye"'),
+                   "access log: the close reason received, quoted, its NUL "
+                   "escaped")
             rec = wsdtest.admin_case(wsdtest.admin_port(w), int(m.group(10)))
             tap.ok(rec is not None and rec["case"] == "7" and
                    rec["peer"] == "127.0.0.1:" + m.group(1),

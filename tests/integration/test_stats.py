@@ -17,6 +17,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import tempfile
 import threading
 
@@ -707,6 +708,28 @@ def t_invalid_close(w, port, cid, payload, want_code, label):
     tap.eq(rec["txFrameStats"], {"8": 1}, "%s: one close frame out" % label)
 
 
+def t_nul_reason(w, port):
+    """A close reason holding NUL is valid UTF-8 (RFC 6455 §5.5.1): the
+    record, its Autobahn view and the access log keep it whole."""
+    s = wsdtest.open_ws(w.port)
+    cport = s.getsockname()[1]
+    try:
+        s.sendall(wsdtest.frame(8, struct.pack("!H", 4000) + b"ab\x00cd"))
+        code, _, _ = wsdtest.read_close(s)
+        tap.eq(code, 4000, "NUL reason: the close is echoed")
+        wsdtest.drain_until_eof(s, 3)
+    finally:
+        s.close()
+    rec = closed_record(port, "NUL reason", peer_port=cport)
+    if rec is None:
+        return
+    tap.eq(rec["remoteCloseReason"], "ab\x00cd",
+           "NUL reason: the record keeps the reason whole")
+    status, doc, _ = get_json(port, "/v1/cases/%d/autobahn" % rec["id"])
+    tap.eq((status, doc and doc.get("remoteCloseReason")), (200, "ab\x00cd"),
+           "NUL reason: ... and so does its Autobahn view")
+
+
 def t_refused_close(w, port, cid, label, **kw):
     """The peer's close frame breaks a header rule the session judges
     (masking, RSV bits): failed with 1002, and, being the peer's close,
@@ -1293,6 +1316,7 @@ def main():
         wsdtest.guard(tap, "metrics", t_metrics, port)
         wsdtest.guard(tap, "admin flood", t_admin_flood, w, port)
         wsdtest.guard(tap, "peak", t_peak, w, port)
+        wsdtest.guard(tap, "NUL reason", t_nul_reason, w, port)
         t = stats(port)["totals"]
         tap.ok(totals_consistent(t) and t["active"] == 0,
                "after all that, totals are consistent", t)

@@ -146,6 +146,7 @@ fill_clean(struct case_with_room *r)
     c->remote_close_has_code = 1;
     c->remote_close_code = 1000;
     SET(c->remote_close_reason, "bye");
+    c->remote_close_reason_len = 3;
     c->request_cap = sizeof(r->request);
     c->request_len = (uint32_t)strlen(request_text);
     memcpy(r->request, request_text, c->request_len);
@@ -292,6 +293,7 @@ fill_dropped(struct case_with_room *r)
     memset(r->c.query_case, 0, sizeof(r->c.query_case));
     memset(r->c.query_agent, 0, sizeof(r->c.query_agent));
     memset(r->c.remote_close_reason, 0, sizeof(r->c.remote_close_reason));
+    r->c.remote_close_reason_len = 0;
     r->c.id = 9;
     r->c.dropped_by_me = 0;
     r->c.was_clean = 0;

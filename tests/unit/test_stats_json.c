@@ -121,6 +121,7 @@ test_case_full(void)
     c.local_close_code = 1002;
     c.local_close_has_code = 1;
     SET(c.local_close_reason, "bad frame");
+    c.local_close_reason_len = 9;
     SET(c.deflate_offer, "permessage-deflate; client_max_window_bits");
     SET(c.deflate_response, "permessage-deflate; client_max_window_bits=15");
 
@@ -252,6 +253,7 @@ test_case_variants(void)
     c.remote_close_code = 4999;
     c.remote_close_has_code = 1;
     SET(c.remote_close_reason, "bye");
+    c.remote_close_reason_len = 3;
     SET(c.deflate_offer, "permessage-deflate; foo=1");
     c.tls = 1;
     SET(c.tls_version, "TLSv1.3");
@@ -327,11 +329,23 @@ test_case_variants(void)
     /* Peer-chosen strings that are not UTF-8 stay valid JSON. */
     SET(c.user_agent, "ua\xff\xfe\xc0");
     SET(c.remote_close_reason, "r\xed\xa0\x80");
+    c.remote_close_reason_len = 4;
     SET(c.path, "/ws\x80");
     j = stats_json_case(&c, T0_MS);
     is_key(j, "userAgent", "\"ua\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
     is_key(j, "remoteCloseReason", "\"r\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
     is_key(j, "path", "\"/ws\xef\xbf\xbd\"");
+    json_decref(j);
+
+    /* A reason holding NUL (valid UTF-8) is whole, by its length. */
+    memcpy(c.remote_close_reason, "ab\0cd", 6);
+    c.remote_close_reason_len = 5;
+    j = stats_json_case(&c, T0_MS);
+    is_key(j, "remoteCloseReason", "\"ab\\u0000cd\"");
+    json_decref(j);
+    SET(c.remote_close_reason, "r\xed\xa0\x80");
+    c.remote_close_reason_len = 4;
+    j = stats_json_case(&c, T0_MS);
     char *text = tap_json_text(j);
     json_error_t err;
     json_t *back = text != NULL ? json_loads(text, 0, &err) : NULL;
