@@ -273,6 +273,7 @@ master_worker_died(struct master *m, unsigned i, int status)
     struct stats_shm_slot *shm_slot = stats_shm_slot(&m->shm, i);
     uint64_t lived = clock_mono_ms() - s->started_ms;
     bool retired = s->retiring;
+    long pid = (long)s->pid; /* named in the lines below, for ps */
 
     s->pid = 0;
     m->census.workers[i].pid = 0;
@@ -288,13 +289,15 @@ master_worker_died(struct master *m, unsigned i, int status)
                                           master_log_dead_case, &dead);
     free(dead.copy);
     if (lost > 0) {
-        log_msg(LOG_LEVEL_WARN, "worker %u died with %u open connections", i,
+        log_msg(LOG_LEVEL_WARN,
+                "worker %u (pid %ld) died with %u open connections", i, pid,
                 lost);
     }
     if (retired) {
         m->census.workers[i].exits[ADMIN_EXIT_RETIRED]++;
-        log_msg(LOG_LEVEL_INFO, "worker %u of the previous generation is done",
-                i);
+        log_msg(LOG_LEVEL_INFO,
+                "worker %u (pid %ld) of the previous generation is done", i,
+                pid);
         if (master_retiring_workers(m) == 0) {
             evtimer_del(m->ev_retire_deadline);
             if (m->reload_pending && !m->stopping) {
@@ -310,22 +313,24 @@ master_worker_died(struct master *m, unsigned i, int status)
     if (WIFEXITED(status) && WEXITSTATUS(status) == WSD_EXIT_FATAL) {
         m->census.workers[i].exits[ADMIN_EXIT_FATAL]++;
         log_msg(LOG_LEVEL_ERROR,
-                "worker %u exited with status %d (broken configuration or "
-                "start-up): not respawned",
-                i, WSD_EXIT_FATAL);
+                "worker %u (pid %ld) exited with status %d (broken "
+                "configuration or start-up): not respawned",
+                i, pid, WSD_EXIT_FATAL);
         s->fatal = true;
         return;
     }
     m->census.workers[i].exits[ADMIN_EXIT_CRASHED]++;
+    char how[48];
     if (WIFSIGNALED(status)) {
-        log_msg(LOG_LEVEL_WARN, "worker %u killed by signal %d, respawning", i,
-                WTERMSIG(status));
+        snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
     } else {
-        log_msg(LOG_LEVEL_WARN, "worker %u exited with status %d, respawning",
-                i, WEXITSTATUS(status));
+        snprintf(how, sizeof(how), "exited with status %d",
+                 WEXITSTATUS(status));
     }
     s->young_deaths = lived < MASTER_YOUNG_DEATH_MS ? s->young_deaths + 1 : 0;
     if (s->young_deaths <= 1) {
+        log_msg(LOG_LEVEL_WARN, "worker %u (pid %ld) %s, respawning", i, pid,
+                how);
         master_spawn(m, i);
         return;
     }
@@ -335,8 +340,9 @@ master_worker_died(struct master *m, unsigned i, int status)
     if (delay > MASTER_BACKOFF_MAX_MS) {
         delay = MASTER_BACKOFF_MAX_MS;
     }
-    log_msg(LOG_LEVEL_WARN, "worker %u keeps dying: next start in %llu ms", i,
-            (unsigned long long)delay);
+    log_msg(LOG_LEVEL_WARN,
+            "worker %u (pid %ld) %s and keeps dying: next start in %llu ms", i,
+            pid, how, (unsigned long long)delay);
     timer_ms(s->ev_respawn, delay);
 }
 

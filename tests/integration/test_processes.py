@@ -107,6 +107,10 @@ def t_names_and_respawn():
                     lambda: wsdtest.comm(new[0]) == victim_name, 1)
             tap.eq(wsdtest.comm(new[0]) if new else None, victim_name,
                    "the new worker takes the killed worker's name")
+            tap.ok(re.search(r"worker \d+ \(pid %d\) killed by signal %d, "
+                             r"respawning" % (victim, signal.SIGKILL),
+                             w.log()) is not None,
+                   "the log names the killed worker's pid", w.log()[-400:])
             tap.ok(victim not in now and not wsdtest.alive(victim),
                    "the killed worker is reaped")
             tap.ok(all(echo_raw(s) for s in survivors) and survivors,
