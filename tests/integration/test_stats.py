@@ -685,18 +685,25 @@ def t_close_timeout(w, port, cid):
            rec["wasNotCleanReason"])
 
 
-def t_invalid_close(w, port, cid, payload, want_code, label):
-    """The peer's close frame is itself invalid: failed with 1002, and the
-    code it carried is still recorded."""
+def failed_close(w, port, cid, label, frame):
+    """Sends frame, a close frame wsd must refuse, on a fresh connection:
+    wsd fails it with 1002 and closes. Returns case cid's record, closed
+    (None when there is none)."""
     s = wsdtest.open_ws(w.port)
     try:
-        s.sendall(wsdtest.frame(8, payload))
+        s.sendall(frame)
         code, _, _ = wsdtest.read_close(s)
         tap.eq(code, 1002, "%s: the server fails it with 1002" % label)
         wsdtest.drain_until_eof(s, 3)
     finally:
         s.close()
-    rec = closed_record(port, label, cid)
+    return closed_record(port, label, cid)
+
+
+def t_invalid_close(w, port, cid, payload, want_code, label):
+    """The peer's close frame is itself invalid: failed with 1002, and the
+    code it carried is still recorded."""
+    rec = failed_close(w, port, cid, label, wsdtest.frame(8, payload))
     if rec is None:
         return
     tap.eq(rec["remoteCloseCode"], want_code,
@@ -734,15 +741,8 @@ def t_refused_close(w, port, cid, label, **kw):
     """The peer's close frame breaks a header rule the session judges
     (masking, RSV bits): failed with 1002, and, being the peer's close,
     nothing more is awaited from it: no close timeout, the peer closed."""
-    s = wsdtest.open_ws(w.port)
-    try:
-        s.sendall(wsdtest.frame(8, wsdtest.close_payload(1000), **kw))
-        code, _, _ = wsdtest.read_close(s)
-        tap.eq(code, 1002, "%s: the server fails it with 1002" % label)
-        wsdtest.drain_until_eof(s, 3)
-    finally:
-        s.close()
-    rec = closed_record(port, label, cid)
+    rec = failed_close(w, port, cid, label,
+                       wsdtest.frame(8, wsdtest.close_payload(1000), **kw))
     if rec is None:
         return
     tap.eq((rec["wasCloseHandshakeTimeout"], rec["closedByMe"],
