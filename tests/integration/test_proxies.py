@@ -400,7 +400,12 @@ def servers_checked(sock, want):
     last = [{}]
 
     def done():
-        last[0] = proxies.haproxy_servers(sock, "wsd")
+        try:
+            last[0] = proxies.haproxy_servers(sock, "wsd")
+        except (FileNotFoundError, ConnectionRefusedError):
+            # HAProxy listens on its port before its stats socket is
+            # there: not yet.
+            return False
         return sorted(last[0]) == ["wsd1", "wsd2"] and all(
             c == want for _, c, _ in last[0].values())
     wsdtest.wait_until(done, 10, step=0.1)
