@@ -80,7 +80,9 @@ admin_client_open(struct admin_client *c, const char *who, const char *url,
             "%s: not an http://HOST:PORT URL (the admin endpoint speaks "
             "plain HTTP)",
             url);
-        evhttp_uri_free(u);
+        if (u != NULL) {
+            evhttp_uri_free(u); /* libevent 2.1's takes no NULL */
+        }
         return -1;
     }
     if (port < 0) {
@@ -228,7 +230,9 @@ admin_client_read_token(const char *who, const char *file)
             t[0] = '\0';
         }
         t[strcspn(t, "\r\n")] = '\0';
-        if (t[0] == '\0') {
+        if (ferror(f)) {
+            problem = strerror(errno); /* a directory: EISDIR */
+        } else if (t[0] == '\0') {
             problem = "empty";
         } else if (strlen(t) > ADMIN_CLIENT_TOKEN_MAX) {
             problem = "token longer than 4096 bytes";

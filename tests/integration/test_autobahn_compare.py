@@ -482,6 +482,23 @@ def t_bad_input(tmp):
     bad("a --token-file that is not there", [DATA, wsd_side, "--token-file",
                                              nowhere],
         "--token-file %s: No such file or directory" % nowhere)
+    # URLs libevent cannot parse: said, never a crash (evhttp_uri_free
+    # of no URI had taken the process down with SIGSEGV).
+    for url in ["http://127.0.0.1:99999", "http://[::1"]:
+        bad("a URL libevent cannot parse: %s" % url, [DATA, url],
+            "%s: not an http://HOST:PORT URL" % url)
+    for url in ["http://127.0.0.1:99999", "127.0.0.1:1"]:
+        p = subprocess.run([WSD, "report", "--admin", url, "--out",
+                            os.path.join(tmp, "never")],
+                           capture_output=True, text=True,
+                           timeout=wsdtest.timeout(30))
+        want = "%s: not an http://HOST:PORT URL" % url
+        tap.ok(p.returncode == 2 and want in p.stderr,
+               "wsd report --admin %s: exit status 2, said: %s" % (url, want),
+               "rc %d\n%s" % (p.returncode, p.stderr))
+    bad("a --token-file that is a folder",
+        [DATA, wsd_side, "--token-file", tmp],
+        "--token-file %s: Is a directory" % tmp)
     bad("a --json in a folder that is not there",
         [DATA, wsd_side, "--json", os.path.join(nowhere, "x.json")],
         "--json %s/x.json: %s/.x.json.tmp: No such file or directory"
