@@ -218,6 +218,14 @@ ask_endpoint(struct compare_run *run, struct admin_client *c, const char *key)
     json_array_foreach(found, i, r)
     {
         json_int_t id = json_integer_value(json_object_get(r, "id"));
+        if (id < 1 || !json_is_string(json_object_get(r, "state"))) {
+            command_say(COMPARE_CMD_NAME,
+                        "%s%s: a case without an id or a state: is this a "
+                        "wsd admin endpoint?",
+                        c->url, q);
+            json_decref(list);
+            return -1;
+        }
         snprintf(path, sizeof(path),
                  "/v1/cases/%" JSON_INTEGER_FORMAT "/autobahn", id);
         json_t *doc = admin_client_get_json(c, path);
@@ -241,11 +249,26 @@ ask_endpoint(struct compare_run *run, struct admin_client *c, const char *key)
                         json_object_get(r, "rxOctetOverflow"));
         json_object_set(doc, "txOctetOverflow",
                         json_object_get(r, "txOctetOverflow"));
+        if (json_object_get(doc, "agent") == NULL ||
+            json_object_get(doc, "id") == NULL) {
+            command_say(COMPARE_CMD_NAME,
+                        "%s%s: not an Autobahn case report: agent or id "
+                        "missing",
+                        c->url, path);
+            json_decref(doc);
+            json_decref(list);
+            return -1;
+        }
         json_t *rec = json_pack("{s:s, s:I, s:n, s:O, s:O, s:o, s:O}", "source",
                                 c->url, "wsdCase", id, "reportfile", "agent",
                                 json_object_get(doc, "agent"), "id",
                                 json_object_get(doc, "id"), "case", doc,
                                 "state", json_object_get(r, "state"));
+        if (rec == NULL) { /* out of memory: doc went with it (o) */
+            command_say(COMPARE_CMD_NAME, "out of memory");
+            json_decref(list);
+            return -1;
+        }
         add_record(run, rec);
         json_decref(rec);
     }
