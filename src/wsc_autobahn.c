@@ -123,10 +123,12 @@ parse_cases(const char *list, unsigned long count, bool *want)
                 p = end;
             }
         }
-        if (a == 0 || b < a || (*p != ',' && *p != '\0')) {
+        /* Past the server's cases (a number too large for strtoul
+         * included, ULONG_MAX): no case to run, refused. */
+        if (a == 0 || b < a || b > count || (*p != ',' && *p != '\0')) {
             return false;
         }
-        for (unsigned long k = a; k <= b && k <= count; k++) {
+        for (unsigned long k = a; k <= b; k++) {
             want[k] = true;
         }
         if (*p == ',' && *++p == '\0') {

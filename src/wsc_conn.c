@@ -232,6 +232,11 @@ do_read(struct wsc_conn *c, bool to_eof)
             } else {
                 wsc_conn_handshake_bytes(c, rbuf, (size_t)n);
             }
+            if (output_kept_len(&c->out) >= WSC_WRITE_HIGH_WATER) {
+                c->read_paused = true; /* wsc_conn_flush resumes */
+                more = false;
+                break;
+            }
             if (drained && !to_eof) {
                 break; /* drained for now: readiness says when there is
                           more, without a read that finds nothing */
@@ -296,6 +301,12 @@ wsc_conn_flush(struct wsc_conn *c, bool from_loop)
     }
     c->send_blocked = false;
     c->send_wants_read = false;
+    if (c->read_paused) {
+        /* All sent: read again, from what came meanwhile (an
+         * edge-triggered wait would not announce it again). */
+        c->read_paused = false;
+        event_active(c->ev_io, EV_READ, 0);
+    }
     wsc_conn_arm(c);
     if (from_loop && c->phase == PH_OPEN && !c->in_drain &&
         c->cb.on_drain != NULL &&
@@ -321,6 +332,9 @@ on_io(evutil_socket_t fd, short what, void *arg)
     if (c->phase == PH_DONE) {
         return;
     }
+    if (c->read_paused) {
+        return; /* until what is queued is sent */
+    }
     if ((what & (EV_READ | EV_CLOSED)) != 0 ||
         ((what & EV_WRITE) != 0 && c->recv_wants_write)) {
         c->recv_wants_write = false;
@@ -338,7 +352,7 @@ void
 wsc_conn_arm(struct wsc_conn *c)
 {
     short flags =
-        (short)(EV_READ |
+        (short)((c->read_paused && !c->send_wants_read ? 0 : EV_READ) |
                 (c->send_blocked || c->recv_wants_write ? EV_WRITE : 0));
 
     if (c->phase == PH_DONE || c->phase == PH_CONNECT || flags == c->io_flags) {

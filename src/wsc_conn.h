@@ -39,7 +39,11 @@ enum wsc_outcome {
                      refused */
 };
 
-#define WSC_WHY_MAX 512
+#define WSC_WHY_MAX          512
+/* Queued output that stops reading until it is sent (as wsd's default
+ * write_high_water_bytes): pongs and echoes for a peer that never reads
+ * do not pile up. */
+#define WSC_WRITE_HIGH_WATER (UINT64_C(1) << 20)
 
 struct wsc_result {
     enum wsc_outcome outcome;

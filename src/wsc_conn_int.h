@@ -57,6 +57,9 @@ struct wsc_conn {
     bool send_blocked;     /* a send would block: wait for writability */
     bool send_wants_read;  /* TLS: a send needs the peer's records first */
     bool recv_wants_write; /* TLS: a recv needs to send a record first */
+    bool read_paused;      /* WSC_WRITE_HIGH_WATER queued: no reading
+                              (a peer that sends and never reads would
+                              grow the queue with our answers) */
     bool recording;        /* stats_record_start was called */
     bool in_drain;         /* inside cb.on_drain */
     bool closing_said;     /* cb.on_closing was called */

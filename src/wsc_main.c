@@ -25,6 +25,7 @@
 #include "transport_tls.h"
 #include "ws_close.h"
 #include "ws_handshake_client.h"
+#include "ws_http.h"
 #include "ws_utf8.h"
 
 #define STDIN_CHUNK      (64 * 1024)
@@ -83,7 +84,7 @@ usage(FILE *f)
             "      --close CODE[:REASON]  the close frame sent at the end "
             "(1000)\n"
             "      --connect-timeout MS, --handshake-timeout MS, "
-            "--close-timeout MS\n"
+            "--close-timeout MS (0: none)\n"
             "      --max-message-bytes N  largest message received (64m)\n"
             "      --cacert FILE        trust the certificates in FILE "
             "alone (wss)\n"
@@ -229,6 +230,27 @@ add_subprotocol(struct wsc_options *o, const char *name)
                             name) < sizeof(o->protocols) - len;
 }
 
+/* Whether arg can go on the wire as the value of header name (no CR, LF
+ * or other control character: RFC 9110 §5.5); said when not. */
+static bool
+header_value_ok(const char *option, const char *name, const char *arg)
+{
+    char line[1024];
+    struct ws_span field;
+    struct ws_span value;
+    int n = snprintf(line, sizeof(line), "%s: %s", name, arg);
+    const char *bad =
+        n < 0 || (size_t)n >= sizeof(line)
+            ? "longer than 1000 bytes"
+            : ws_http_parse_field((struct ws_span){line, (size_t)n}, &field,
+                                  &value);
+    if (bad != NULL) {
+        wsc_say("%s: %s", option, bad);
+        return false;
+    }
+    return true;
+}
+
 /* One option of the command line; false (said) when it is bad. */
 static bool
 take_option(struct wsc_options *o, int opt, const char *arg)
@@ -259,6 +281,9 @@ take_option(struct wsc_options *o, int opt, const char *arg)
         o->headers[o->n_headers++] = arg;
         return true;
     case OPT_ORIGIN:
+        if (!header_value_ok("--origin", "Origin", arg)) {
+            return false;
+        }
         o->set.origin = arg;
         return true;
     case OPT_SUBPROTOCOL:
@@ -324,6 +349,9 @@ take_option(struct wsc_options *o, int opt, const char *arg)
         o->cacert = arg;
         return true;
     case OPT_USER_AGENT:
+        if (!header_value_ok("--user-agent", "User-Agent", arg)) {
+            return false;
+        }
         o->set.user_agent = arg;
         return true;
     case OPT_RECORD:

@@ -12,6 +12,7 @@ process the test starts is stopped; every wait is bounded."""
 import asyncio
 import json
 import os
+import re
 import select
 import socket
 import subprocess
@@ -217,6 +218,12 @@ def t_usage():
           "--deflate='client_max_window_bits=16'")
     check("--close 1005", wsc(["--close", "1005", "ws://h/"]), 2, b"",
           "--close '1005'")
+    check("--origin with a CR LF", wsc(["--origin", "http://a\r\nX: 1",
+                                        "ws://h/"]), 2, b"",
+          "--origin: control character in header field value")
+    check("--user-agent with a control character",
+          wsc(["--user-agent", "a\x01b", "ws://h/"]), 2, b"",
+          "--user-agent: control character in header field value")
     code, out, _ = wsc(["--help"])
     tap.ok(code == 0 and b"usage: wsc" in out, "--help: usage, status 0")
     # A port nothing listens on: the kernel picked it, then it was closed.
@@ -371,6 +378,56 @@ def drops(srv, c, head):
     srv.read_rest(c)
 
 
+def ping_flood(srv, c, head):
+    """Floods pings and never reads wsc's pongs: a peer wsc must stop
+    reading from, or its queue of pongs grows without end."""
+    c.sendall(good_101(head))
+    c.settimeout(W.timeout(2))
+    burst = b"\x89\x7d" + b"p" * 125
+    srv.sent = 0
+    try:
+        while srv.sent < PING_FLOOD:
+            c.sendall(burst * 1000)
+            srv.sent += 1000
+    except OSError:
+        pass  # blocked: wsc stopped reading
+    srv.flood_done.set()
+    srv.hold.wait(W.timeout(20))
+
+
+PING_FLOOD = 1000000  # 127 MB of pings, 131 MB of pongs
+
+
+def t_ping_flood():
+    srv = RawServer(ping_flood)
+    srv.flood_done = threading.Event()
+    srv.hold = threading.Event()
+    p = subprocess.Popen([WSC, "ws://127.0.0.1:%d/" % srv.port],
+                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    try:
+        srv.flood_done.wait(W.timeout(60))
+        peak = None
+        try:
+            with open("/proc/%d/status" % p.pid) as f:
+                m = re.search(r"VmHWM:\s*(\d+) kB", f.read())
+                peak = int(m.group(1)) if m else None
+        except OSError:
+            pass
+        tap.ok(srv.flood_done.is_set() and srv.sent < PING_FLOOD,
+               "a server that floods pings and never reads: wsc stops "
+               "reading (the flood is held back)",
+               "%d of %d pings sent" % (getattr(srv, "sent", 0), PING_FLOOD))
+        tap.ok(peak is not None and peak < 64 * 1024,
+               "... and its memory stays bounded (peak under 64 MB)",
+               "VmHWM %r kB" % peak)
+    finally:
+        srv.hold.set()
+        p.kill()
+        p.wait()
+        srv.close()
+
+
 def t_raw():
     srv = RawServer(masked_frame)
     check("a masked frame from the server",
@@ -406,6 +463,7 @@ def t_raw():
                                          b""), 1, b"hi\n",
           "the server closed TCP without answering our close frame")
     srv.close()
+    t_ping_flood()
 
 
 # Third-party servers -----------------------------------------------------------
