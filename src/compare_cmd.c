@@ -728,6 +728,58 @@ read_all(struct compare_run *run)
     return 0;
 }
 
+/* Whether a and b name one folder (both there, resolved). */
+static bool
+same_folder(const char *a, const char *b)
+{
+    char ra[PATH_MAX];
+    char rb[PATH_MAX];
+
+    return realpath(a, ra) != NULL && realpath(b, rb) != NULL &&
+           strcmp(ra, rb) == 0;
+}
+
+/*
+ * The outputs must not write into a folder being read: --json inside one
+ * (it could be its index.json), --html one itself (its index.html).
+ * 0, or -1 (said).
+ */
+static int
+check_outputs(const struct compare_run *run, const char *json_file,
+              const char *html_dir)
+{
+    char json_dir[PATH_MAX] = ".";
+    const char *slash = json_file != NULL ? strrchr(json_file, '/') : NULL;
+
+    if (slash != NULL && (size_t)(slash - json_file) < sizeof(json_dir)) {
+        size_t n = slash == json_file ? 1 : (size_t)(slash - json_file);
+        memcpy(json_dir, json_file, n);
+        json_dir[n] = '\0';
+    }
+    for (size_t i = 0; i <= run->n_sources; i++) {
+        const char *in = i == 0 ? run->report_dir : run->sources[i - 1];
+        if (is_url(in)) {
+            continue;
+        }
+        if (html_dir != NULL && same_folder(html_dir, in)) {
+            command_say(COMPARE_CMD_NAME,
+                        "--html %s: that is the report folder %s, whose "
+                        "index.html it would replace: give it a folder of "
+                        "its own",
+                        html_dir, in);
+            return -1;
+        }
+        if (json_file != NULL && same_folder(json_dir, in)) {
+            command_say(COMPARE_CMD_NAME,
+                        "--json %s: inside the report folder %s, which it "
+                        "would change: write it elsewhere",
+                        json_file, in);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int
 compare_cmd_main(int argc, char **argv)
 {
@@ -745,7 +797,8 @@ compare_cmd_main(int argc, char **argv)
         }
     }
     memset(&run, 0, sizeof(run));
-    if (parse_args(&run, argc, argv, &token_file, &json_file, &html_dir) != 0) {
+    if (parse_args(&run, argc, argv, &token_file, &json_file, &html_dir) != 0 ||
+        check_outputs(&run, json_file, html_dir) != 0) {
         return 2;
     }
     if (token_file != NULL && (run.token = token_read = admin_client_read_token(

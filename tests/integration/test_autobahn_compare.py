@@ -496,6 +496,18 @@ def t_bad_input(tmp):
         tap.ok(p.returncode == 2 and want in p.stderr,
                "wsd report --admin %s: exit status 2, said: %s" % (url, want),
                "rc %d\n%s" % (p.returncode, p.stderr))
+    c = Copy(tmp)
+    with open(os.path.join(c.ab, "index.json"), "rb") as f:
+        index_before = f.read()
+    bad("--json into the report folder", [c.ab, c.wsd, "--json",
+                                          os.path.join(c.ab, "index.json")],
+        "--json %s: inside the report folder %s" % (
+            os.path.join(c.ab, "index.json"), c.ab))
+    bad("--html onto a SOURCE folder", [c.ab, c.wsd, "--html", c.wsd],
+        "--html %s: that is the report folder %s" % (c.wsd, c.wsd))
+    with open(os.path.join(c.ab, "index.json"), "rb") as f:
+        tap.ok(f.read() == index_before,
+               "... and the report folder's index.json is as it was")
     bad("a --token-file that is a folder",
         [DATA, wsd_side, "--token-file", tmp],
         "--token-file %s: Is a directory" % tmp)
