@@ -168,12 +168,27 @@ report_cmd_main(int argc, char **argv)
     struct report_run run;
     int rc = 1;
     memset(&run, 0, sizeof(run));
-    if (report_writer_open(&run.out, out) != 0) {
-        command_say(REPORT_CMD_NAME, "--out %s", run.out.err);
-        goto out;
-    }
     if (admin_client_open(&run.client, REPORT_CMD_NAME, admin, token) != 0) {
         rc = 2;
+        goto out;
+    }
+    /* The endpoint answers, takes the token and is wsd's before --out
+     * is made: a failed run leaves no empty folder behind. */
+    json_t *stats = admin_client_get_json(&run.client, "/v1/stats");
+    bool is_wsd = json_is_object(json_object_get(stats, "totals"));
+    bool answered = stats != NULL;
+    json_decref(stats);
+    if (!is_wsd) {
+        if (answered || run.client.status == 404) {
+            command_say(REPORT_CMD_NAME,
+                        "%s/v1/stats: no statistics: is this a wsd admin "
+                        "endpoint?",
+                        run.client.url);
+        }
+        goto out;
+    }
+    if (report_writer_open(&run.out, out) != 0) {
+        command_say(REPORT_CMD_NAME, "--out %s", run.out.err);
         goto out;
     }
     if (write_all(&run) != 0) {

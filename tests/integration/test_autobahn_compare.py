@@ -496,6 +496,8 @@ def t_bad_input(tmp):
         tap.ok(p.returncode == 2 and want in p.stderr,
                "wsd report --admin %s: exit status 2, said: %s" % (url, want),
                "rc %d\n%s" % (p.returncode, p.stderr))
+    tap.ok(not os.path.exists(os.path.join(tmp, "never")),
+           "wsd report: a run that fails leaves no --out folder behind")
     c = Copy(tmp)
     with open(os.path.join(c.ab, "index.json"), "rb") as f:
         index_before = f.read()
