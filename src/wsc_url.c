@@ -10,6 +10,9 @@
 
 #include "wsc_url.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -78,8 +81,17 @@ parse_authority(struct wsc_url *u, const char *a, size_t n)
             return "the host is too long";
         }
         memcpy(u->host, a + 1, host_len);
+        u->host[host_len] = '\0';
+        struct in6_addr addr;
+        if (inet_pton(AF_INET6, u->host, &addr) != 1) {
+            return "not an IPv6 address between [ and ]";
+        }
     } else {
         const char *colon = memchr(a, ':', n);
+        if (colon != NULL &&
+            memchr(colon + 1, ':', n - (size_t)(colon - a) - 1)) {
+            return "an IPv6 address must be written [address]";
+        }
         host_len = colon != NULL ? (size_t)(colon - a) : n;
         port = colon != NULL ? colon + 1 : NULL;
         for (size_t i = 0; i < host_len; i++) {

@@ -65,6 +65,11 @@ static const struct url_case cases[] = {
     {"ws://[]/", .why = "an IPv6 address must be written [address]"},
     {"ws://[::g]/", .why = "an IPv6 address must be written [address]"},
     {"ws://[::1]x/", .why = "a port follows the host after ':'"},
+    {"ws://::1:9001/", .why = "an IPv6 address must be written [address]"},
+    {"ws://::1/", .why = "an IPv6 address must be written [address]"},
+    {"ws://fe80::1/", .why = "an IPv6 address must be written [address]"},
+    {"ws://[1.2.3.4]:80/", .why = "not an IPv6 address between [ and ]"},
+    {"ws://[:::::]:80/", .why = "not an IPv6 address between [ and ]"},
     {"ws://h<x>/", .why = "the host holds a character a host name cannot"},
 };
 
