@@ -648,13 +648,11 @@ load_file(struct config *cfg, const char *path, const char *dir, char *err)
         if (strspn(line, " \t") == strlen(line)) {
             continue;
         }
-        const char *bad = quoted ? "a double quote is not closed"
-                                 : split_line(line, &name, &value);
+        const char *bad = split_line(line, &name, &value);
+        if (quoted) {
+            bad = "a double quote is not closed";
+        }
         if (bad != NULL) {
-            /* name is the line's first word either way. */
-            if (quoted) {
-                split_line(line, &name, &value);
-            }
             snprintf(err, CONFIG_ERROR_MAX, "%s:%u: %s: %s", path, lineno, name,
                      bad);
             rc = -1;

@@ -313,10 +313,12 @@ conn_read_frames(struct conn *c)
             break;
         }
         if (n < 0) {
-            /* The peer went away without a close handshake. */
+            /* The peer went away without a close handshake. Told from
+             * errno before the log line may change it. */
+            enum conn_end why = conn_end_of(n);
             log_debug("connection lost: %s",
                       n == WSD_IO_EOF ? "end of stream" : strerror(errno));
-            conn_close(c, conn_end_of(n));
+            conn_close(c, why);
             return;
         }
         /* Asked before the bytes are used, which may end c. */

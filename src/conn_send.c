@@ -116,8 +116,9 @@ sent_or_keep(struct conn *c, const struct iovec *iov, int n, ssize_t r)
         all += iov[i].iov_len;
     }
     if (r == WSD_IO_ERROR) {
+        enum conn_end why = conn_end_of(r); /* errno, before the log */
         log_errno(LOG_LEVEL_DEBUG, "send");
-        conn_close(c, conn_end_of(r));
+        conn_close(c, why);
         return;
     }
     if (r > 0) {
@@ -191,8 +192,9 @@ send_kept(struct conn *c)
             return false;
         }
         if (n < 0) {
+            enum conn_end why = conn_end_of(n); /* errno, before the log */
             log_errno(LOG_LEVEL_DEBUG, "send");
-            conn_close(c, conn_end_of(n));
+            conn_close(c, why);
             return false;
         }
         stats_record_written(&c->rec, iov, nv, (size_t)n);

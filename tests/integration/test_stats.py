@@ -685,25 +685,27 @@ def t_close_timeout(w, port, cid):
            rec["wasNotCleanReason"])
 
 
-def failed_close(w, port, cid, label, frame):
-    """Sends frame, a close frame wsd must refuse, on a fresh connection:
-    wsd fails it with 1002 and closes. Returns case cid's record, closed
-    (None when there is none)."""
+def close_with(w, port, label, frame, want_code, cid=None):
+    """Sends frame, a close frame, on a fresh connection: wsd answers with
+    want_code and closes. Returns the case's record (case cid, else the
+    connection's), closed (None when there is none)."""
     s = wsdtest.open_ws(w.port)
+    cport = s.getsockname()[1]
     try:
         s.sendall(frame)
         code, _, _ = wsdtest.read_close(s)
-        tap.eq(code, 1002, "%s: the server fails it with 1002" % label)
+        tap.eq(code, want_code,
+               "%s: the server answers with %d" % (label, want_code))
         wsdtest.drain_until_eof(s, 3)
     finally:
         s.close()
-    return closed_record(port, label, cid)
+    return closed_record(port, label, cid, peer_port=cport)
 
 
 def t_invalid_close(w, port, cid, payload, want_code, label):
     """The peer's close frame is itself invalid: failed with 1002, and the
     code it carried is still recorded."""
-    rec = failed_close(w, port, cid, label, wsdtest.frame(8, payload))
+    rec = close_with(w, port, label, wsdtest.frame(8, payload), 1002, cid)
     if rec is None:
         return
     tap.eq(rec["remoteCloseCode"], want_code,
@@ -718,16 +720,9 @@ def t_invalid_close(w, port, cid, payload, want_code, label):
 def t_nul_reason(w, port):
     """A close reason holding NUL is valid UTF-8 (RFC 6455 §5.5.1): the
     record, its Autobahn view and the access log keep it whole."""
-    s = wsdtest.open_ws(w.port)
-    cport = s.getsockname()[1]
-    try:
-        s.sendall(wsdtest.frame(8, struct.pack("!H", 4000) + b"ab\x00cd"))
-        code, _, _ = wsdtest.read_close(s)
-        tap.eq(code, 4000, "NUL reason: the close is echoed")
-        wsdtest.drain_until_eof(s, 3)
-    finally:
-        s.close()
-    rec = closed_record(port, "NUL reason", peer_port=cport)
+    rec = close_with(w, port, "NUL reason",
+                     wsdtest.frame(8, struct.pack("!H", 4000) + b"ab\x00cd"),
+                     4000)
     if rec is None:
         return
     tap.eq(rec["remoteCloseReason"], "ab\x00cd",
@@ -741,8 +736,9 @@ def t_refused_close(w, port, cid, label, **kw):
     """The peer's close frame breaks a header rule the session judges
     (masking, RSV bits): failed with 1002, and, being the peer's close,
     nothing more is awaited from it: no close timeout, the peer closed."""
-    rec = failed_close(w, port, cid, label,
-                       wsdtest.frame(8, wsdtest.close_payload(1000), **kw))
+    rec = close_with(w, port, label,
+                     wsdtest.frame(8, wsdtest.close_payload(1000), **kw), 1002,
+                     cid)
     if rec is None:
         return
     tap.eq((rec["wasCloseHandshakeTimeout"], rec["closedByMe"],
