@@ -318,6 +318,13 @@ conn_read_frames(struct conn *c)
             enum conn_end why = conn_end_of(n);
             log_debug("connection lost: %s",
                       n == WSD_IO_EOF ? "end of stream" : strerror(errno));
+            /* What its last bytes asked for goes out first, as it does
+             * when the end comes in a read of its own: over TLS, the
+             * close_notify read ahead with them ends this loop before
+             * its flush. A half-closed peer may still read. */
+            if (n == WSD_IO_EOF) {
+                conn_flush(c);
+            }
             conn_close(c, why);
             return;
         }

@@ -438,6 +438,48 @@ def t_pipelined(w):
     tap.ok(close_raw(s), "request and frame in one record: clean close")
 
 
+def t_message_then_close_notify(w):
+    """A message, the client's close_notify and its FIN in one write: the
+    echo goes out before the daemon closes, as over ws:// (OpenSSL holds
+    the close_notify read ahead, so the read loop meets the end of the
+    stream before it has flushed the echo), and the record's TO rows
+    carry what its TF row says was sent."""
+    t = TlsBio(w.tls_port)
+    try:
+        t.handshake()
+        t.sendall(W.handshake_request())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            got = t.recv(4096)
+            if not got:
+                break
+            head += got
+        tap.ok(head.startswith(b"HTTP/1.1 101"), "close_notify case: 101",
+               repr(head[:40]))
+        port = t.sock.getsockname()[1]
+        t.tls.write(W.frame(TEXT, b"hello"))
+        try:
+            t.tls.unwrap()
+        except ssl.SSLWantReadError:
+            pass
+        while t.push() or t.wire:
+            select.select([], [t.sock], [], 0.05)
+        t.sock.shutdown(socket.SHUT_WR)
+        t.wait_eof(timeout(5))
+        echo = W.frame(TEXT, b"hello", mask=False)
+        tap.ok(t.plain.startswith(echo),
+               "a message with close_notify and FIN behind it is echoed",
+               repr(t.plain[:40]))
+    finally:
+        t.close()
+    rec = closed_record_of(w, port)
+    rows = (rec or {}).get("wirelog") or []
+    tap.ok(rec is not None and rec["txMessages"] == 1 and
+           any(r[0] == "TO" and r[1][0] == len(echo) for r in rows),
+           "its record shows the echo's %d octets written" % len(echo),
+           repr(rows[-6:]))
+
+
 def t_wss_on_ws_port(w):
     """A TLS client on the plain port gets no TLS: its handshake fails at
     once on the server's alert, which its TLS library names (not on its
@@ -934,6 +976,8 @@ def main():
             run("ws and wss at once", t_both, w)
             guard("TLS on the ws port", t_wss_on_ws_port, w)
             guard("pipelined in one record", t_pipelined, w)
+            guard("message, close_notify and FIN in one write",
+                  t_message_then_close_notify, w)
             guard("s_client", t_s_client, w)
             guard("resumption across workers", t_resumption_across_workers,
                   w)
