@@ -129,7 +129,7 @@ conn_accept_handshake(struct conn *c, size_t request_len)
     struct loop *l = c->loop;
     struct conn_handshake *hs = c->hs;
     struct ws_deflate_params deflate;
-    char ext[160];
+    char ext[WS_DEFLATE_RESPONSE_MAX + 1];
     char resp[512];
     bool use_deflate =
         ws_deflate_negotiate(&l->deflate_cfg, hs->req.extensions,

@@ -383,6 +383,39 @@ query_value(struct ws_span q, const char *name)
     return (struct ws_span){NULL, 0};
 }
 
+/* Every Sec-WebSocket-Extensions header the request held, joined as one
+ * list (RFC 9110 §5.3), empty ones left out, into the record's field
+ * (cut at its end, as wsd negotiates from them all). */
+_Static_assert(STATS_GRANTED_MAX > WS_DEFLATE_RESPONSE_MAX,
+               "what we grant is kept whole");
+
+static size_t
+offer_append(char out[STATS_OFFER_MAX], size_t len, const char *p, size_t n)
+{
+    size_t take = n < STATS_OFFER_MAX - 1 - len ? n : STATS_OFFER_MAX - 1 - len;
+
+    memcpy(out + len, p, take);
+    return len + take;
+}
+
+static void
+offers_copy(char out[STATS_OFFER_MAX], const struct ws_handshake_request *req)
+{
+    size_t len = 0;
+
+    for (unsigned i = 0; i < req->n_extensions; i++) {
+        struct ws_span v = req->extensions[i];
+        if (v.len == 0) {
+            continue;
+        }
+        if (len > 0) {
+            len = offer_append(out, len, ", ", 2);
+        }
+        len = offer_append(out, len, v.p, v.len);
+    }
+    out[len] = '\0';
+}
+
 void
 stats_record_handshake(struct stats_record *r, unsigned status,
                        const struct ws_handshake_request *req,
@@ -415,10 +448,7 @@ stats_record_handshake(struct stats_record *r, unsigned status,
         stats_copy(c->user_agent, sizeof(c->user_agent), req->user_agent.p,
                    req->user_agent.len);
         stats_copy(c->key, sizeof(c->key), req->key.p, req->key.len);
-        if (req->n_extensions > 0) {
-            stats_copy(c->deflate_offer, sizeof(c->deflate_offer),
-                       req->extensions[0].p, req->extensions[0].len);
-        }
+        offers_copy(c->deflate_offer, req);
     }
     if (extension_response != NULL) {
         stats_copy(c->deflate_response, sizeof(c->deflate_response),

@@ -20,7 +20,7 @@
 
 #define STATS_SHM_MAGIC         0x73647377u /* "wsds" */
 #define STATS_SHM_VERSION_MAJOR 4
-#define STATS_SHM_VERSION_MINOR 1
+#define STATS_SHM_VERSION_MINOR 2
 
 /* Handshake refusals are counted by status. */
 enum stats_status {
@@ -221,13 +221,21 @@ unsigned stats_wire_rows(const struct stats_wire *w, struct stats_wire rows[2]);
 #define STATS_RESPONSE_MAX 512
 #define STATS_KEY_MAX      32 /* Sec-WebSocket-Key: 24 in base64 */
 
-#define STATS_PEER_MAX   64 /* "[" IPv6 "]:" port */
-#define STATS_PATH_MAX   96
-#define STATS_QUERY_MAX  48
-#define STATS_UA_MAX     96
-#define STATS_REASON_MAX 124 /* a close reason is at most 123 bytes */
-#define STATS_NOTE_MAX   64
-#define STATS_EXT_MAX    128
+#define STATS_PEER_MAX    64 /* "[" IPv6 "]:" port */
+#define STATS_PATH_MAX    96
+#define STATS_QUERY_MAX   48
+#define STATS_UA_MAX      96
+#define STATS_REASON_MAX  124 /* a close reason is at most 123 bytes */
+#define STATS_NOTE_MAX    64
+/* The client's extension offers, all its Sec-WebSocket-Extensions
+ * headers joined, kept to this length (4.2: 256, and the first header
+ * only before); and what the server granted: wsd's longest answer,
+ * every parameter of permessage-deflate, is 130 bytes
+ * (WS_DEFLATE_RESPONSE_MAX, checked where the record is written), kept
+ * whole; a client's record (wsc's) keeps another server's answer, cut
+ * here. The two keep the record whole cache lines. */
+#define STATS_OFFER_MAX   256
+#define STATS_GRANTED_MAX 192
 
 /* client_flags: the record is a client's (wsc's), and what only a
  * client's can say. */
@@ -283,8 +291,8 @@ struct stats_case {
     char local_close_reason[STATS_REASON_MAX];
     char remote_close_reason[STATS_REASON_MAX];
     char was_not_clean_reason[STATS_NOTE_MAX];
-    char deflate_offer[STATS_EXT_MAX];    /* first extension header value */
-    char deflate_response[STATS_EXT_MAX]; /* what we granted; "" if none */
+    char deflate_offer[STATS_OFFER_MAX];      /* the extension headers */
+    char deflate_response[STATS_GRANTED_MAX]; /* what we granted; "" if none */
     char tls_version[16];
     char tls_cipher[48];
     /* 3.0: the opening handshake both ways, and the wire log. */
@@ -339,7 +347,9 @@ _Static_assert(sizeof(struct stats_shm_header) == 128, "frozen layout");
 _Static_assert(sizeof(struct stats_shm_slot) % 64 == 0, "cache lines");
 /* New counters take reserved words: a minor version keeps the slot size. */
 _Static_assert(sizeof(struct stats_shm_slot) == 768, "frozen slot size");
-_Static_assert(sizeof(struct stats_case) % 8 == 0, "aligned records");
+/* Whole cache lines: a record and a request room of whole lines put the
+ * wire log right after them. */
+_Static_assert(sizeof(struct stats_case) % 64 == 0, "aligned records");
 
 /* Where a record's request head and wire log live (after the record). */
 static inline size_t

@@ -78,7 +78,7 @@ struct wsc_conn {
     struct ws_session session;
     struct ws_mask_source masks; /* the session's keys: it borrows them */
     bool session_on;
-    char deflate_answer[STATS_EXT_MAX];
+    char deflate_answer[STATS_GRANTED_MAX];
     struct output out;
     struct stats_record rec;
     struct keepalive ka;

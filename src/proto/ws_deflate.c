@@ -278,8 +278,7 @@ static bool
 write_response(const struct offer *o, const struct ws_deflate_params *p,
                char *resp, size_t cap)
 {
-    /* The longest response: every parameter, at most 130 bytes. */
-    char buf[160];
+    char buf[WS_DEFLATE_RESPONSE_MAX + 30]; /* and room to see it is not */
     int n = snprintf(
         buf, sizeof(buf), "permessage-deflate%s%s",
         p->server_no_context_takeover ? "; server_no_context_takeover" : "",

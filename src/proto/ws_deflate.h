@@ -32,6 +32,12 @@
 #define WS_DEFLATE_TAIL_LEN   4
 #define WS_DEFLATE_WINDOW_MAX 15
 
+/* The longest extension value ws_deflate_negotiate answers, every
+ * parameter stated: "permessage-deflate; server_no_context_takeover;
+ * client_no_context_takeover; server_max_window_bits=15;
+ * client_max_window_bits=15". */
+#define WS_DEFLATE_RESPONSE_MAX 130
+
 /* The server's policy, from its configuration; shared by connections. */
 struct ws_deflate_config {
     bool enabled;                    /* accept permessage-deflate at all */

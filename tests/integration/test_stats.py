@@ -292,6 +292,43 @@ def t_octet_overflow(w, port):
            "overflow: rxPayloadBytes")
 
 
+def t_deflate_offers(w, port):
+    """The record's deflate object keeps what went both ways: every offer
+    header joined (the first alone hid the one wsd granted), and the
+    longest grant whole (every parameter, two-digit windows: 130 bytes,
+    which a 128-byte field cut)."""
+    every = ("permessage-deflate; server_no_context_takeover; "
+             "client_no_context_takeover; server_max_window_bits=10; "
+             "client_max_window_bits=11")
+    cases = [
+        ("every parameter", [every], every, every),
+        ("two headers, the first declined",
+         ["permessage-deflate; foo",
+          "permessage-deflate; client_no_context_takeover"],
+         "permessage-deflate; foo, "
+         "permessage-deflate; client_no_context_takeover",
+         "permessage-deflate; client_no_context_takeover"),
+        ("an empty header first", ["", "permessage-deflate"],
+         "permessage-deflate", "permessage-deflate"),
+    ]
+    for label, offers, offered, granted in cases:
+        s = wsdtest.open_ws(w.port, extra=[
+            "Sec-WebSocket-Extensions: " + o for o in offers])
+        cport = s.getsockname()[1]
+        try:
+            wsdtest.send_close(s, 1000)
+            wsdtest.read_close(s)
+            wsdtest.drain_until_eof(s, 3)
+        finally:
+            s.close()
+        rec = closed_record(port, "deflate offers", peer_port=cport)
+        dfl = rec.get("deflate") if rec is not None else None
+        tap.eq((dfl or {}).get("offered"), offered,
+               "deflate offers, %s: offered" % label)
+        tap.eq((dfl or {}).get("granted"), granted,
+               "deflate offers, %s: granted" % label)
+
+
 def t_deflate_record(w, port):
     """A compressed message (RFC 7692) and a plain one on a connection
     that negotiated permessage-deflate: the deflate object counts both
@@ -1306,6 +1343,7 @@ def main():
                       port)
         wsdtest.guard(tap, "octet overflow", t_octet_overflow, w, port)
         wsdtest.guard(tap, "deflate record", t_deflate_record, w, port)
+        wsdtest.guard(tap, "deflate offers", t_deflate_offers, w, port)
         wsdtest.guard(tap, "large message", t_large_message, w, port)
         wsdtest.guard(tap, "fragments and query", t_fragments_and_query, w,
                       port)

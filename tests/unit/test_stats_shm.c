@@ -718,7 +718,7 @@ fill(struct stats_case *r, uint64_t k)
 static bool
 text_is(const char *got, size_t cap, uint64_t k)
 {
-    char want[STATS_EXT_MAX];
+    char want[STATS_OFFER_MAX]; /* the longest text field */
     pattern(want, cap, k);
     return memcmp(got, want, cap) == 0;
 }
