@@ -431,6 +431,8 @@ check_header(struct ws_session *s, struct ws_event *ev)
         refused = "client frame is not masked";
     } else if (h->masked && is_client(s)) {
         refused = "server frame is masked";
+    } else if ((h->rsv & (WS_RSV2 | WS_RSV3)) != 0 && s->deflate != NULL) {
+        refused = "RSV2 or RSV3 set: permessage-deflate defines RSV1 only";
     } else if ((h->rsv & (WS_RSV2 | WS_RSV3)) != 0 ||
                ((h->rsv & WS_RSV1) != 0 && s->deflate == NULL)) {
         refused = "RSV bits set without a negotiated extension";

@@ -691,13 +691,15 @@ def t_echo(name, port, op, data, fragments=1, compressed=True, chop=None,
 
 
 def t_fail(name, port, frames, code, offer="permessage-deflate",
-           before=None):
+           before=None, reason=None):
     c = Conn(port, offer)
     if before is not None:
         c.send(TEXT, before)
         echo_ok("%s: a message before" % name, c, TEXT, before)
     c.s.sendall(b"".join(frames))
-    expect_fail(c.s, name, code)
+    _, got = expect_fail(c.s, name, code)
+    if reason is not None:
+        tap.eq(got, reason, "%s: the reason" % name)
 
 
 def t_fail_fast(name, port):
@@ -801,10 +803,13 @@ def section_messages(port):
          [frame(PONG, b"pong", rsv=RSV1)], 1002)
     case("3.6 RSV1 on a close", t_fail, port,
          [frame(CLOSE, W.close_payload(1000), rsv=RSV1)], 1002)
+    # Not "without a negotiated extension": one was negotiated.
     case("3.6 RSV2 on a data frame of a deflate connection", t_fail, port,
-         [frame(TEXT, b"abc", rsv=RSV2)], 1002)
+         [frame(TEXT, b"abc", rsv=RSV2)], 1002,
+         reason=b"RSV2 or RSV3 set: permessage-deflate defines RSV1 only")
     case("3.6 RSV3 on a data frame of a deflate connection", t_fail, port,
-         [frame(TEXT, b"abc", rsv=RSV3)], 1002)
+         [frame(TEXT, b"abc", rsv=RSV3)], 1002,
+         reason=b"RSV2 or RSV3 set: permessage-deflate defines RSV1 only")
     case("3.6 RSV1 and RSV2 on a data frame", t_fail, port,
          [frame(TEXT, data, rsv=RSV1 | RSV2)], 1002)
     case("3.6 RSV1 without negotiation", t_fail, port,
