@@ -39,6 +39,21 @@
 #define ADMIN_MAX_BODY_BYTES    1024
 #define ADMIN_TIMEOUT_S         10
 
+/*
+ * An answer on its way to a client: its bytes count in its endpoint's
+ * output_held from the moment it is handed to libevent until libevent
+ * has written it all (the request's on_complete) or the connection ends
+ * first (its closecb), whichever comes first; the other is then
+ * unhooked. libevent answers a connection's requests one at a time, so a
+ * connection has at most one.
+ */
+struct admin_flight {
+    struct admin *a;
+    struct evhttp_connection *evcon;
+    size_t bytes;
+    struct admin_flight *prev, *next; /* in its endpoint's flights */
+};
+
 struct admin {
     struct evhttp *http;
     struct evconnlistener *listener; /* evhttp's, on the admin socket */
@@ -52,6 +67,10 @@ struct admin {
     bool has_token;
     unsigned char token_digest[32]; /* SHA-256 of the token */
     char console_policy[CONSOLE_POLICY_MAX];
+    /* Bytes of answers not yet written to their clients, and the
+     * answers (admin_output_bytes bounds the first). */
+    uint64_t output_held;
+    struct admin_flight *flights;
     struct admin *next; /* in admins */
 };
 
@@ -83,6 +102,80 @@ console_policy_init(struct admin *a)
     return true;
 }
 
+static void
+flight_end(struct admin_flight *f)
+{
+    f->a->output_held -= f->bytes;
+    if (f->prev != NULL) {
+        f->prev->next = f->next;
+    } else {
+        f->a->flights = f->next;
+    }
+    if (f->next != NULL) {
+        f->next->prev = f->prev;
+    }
+    free(f);
+}
+
+static void
+flight_written(struct evhttp_request *req, void *arg)
+{
+    struct admin_flight *f = arg;
+
+    (void)req;
+    evhttp_connection_set_closecb(f->evcon, NULL, NULL);
+    flight_end(f);
+}
+
+static void
+flight_lost(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    flight_end(arg);
+}
+
+/* The endpoint serving req (found, as the listener's error callback
+ * finds it, among the live ones). */
+static struct admin *
+admin_of(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct evhttp *http =
+        evcon != NULL ? evhttp_connection_get_server(evcon) : NULL;
+
+    for (struct admin *a = admins; a != NULL; a = a->next) {
+        if (a->http == http) {
+            return a;
+        }
+    }
+    return NULL;
+}
+
+/* Counts an answer of `bytes` to req as held until it is written. Out
+ * of memory, it goes uncounted: the answer is not held back for it. */
+static void
+flight_start(struct evhttp_request *req, size_t bytes)
+{
+    struct admin *a = admin_of(req);
+    struct admin_flight *f = a != NULL ? malloc(sizeof(*f)) : NULL;
+
+    if (f == NULL) {
+        return;
+    }
+    f->a = a;
+    f->evcon = evhttp_request_get_connection(req);
+    f->bytes = bytes;
+    f->prev = NULL;
+    f->next = a->flights;
+    if (a->flights != NULL) {
+        a->flights->prev = f;
+    }
+    a->flights = f;
+    a->output_held += bytes;
+    evhttp_request_set_on_complete_cb(req, flight_written, f);
+    evhttp_connection_set_closecb(f->evcon, flight_lost, f);
+}
+
 /*
  * Every answer with a body goes out here: a HEAD request gets the
  * headers GET would, its Content-Length included, and no body
@@ -95,6 +188,7 @@ send_reply(struct evhttp_request *req, int status, const char *reason,
            struct evbuffer *body)
 {
     if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
+        flight_start(req, evbuffer_get_length(body));
         evhttp_send_reply(req, status, reason, body);
         return;
     }
@@ -513,6 +607,36 @@ get_events(struct admin *a, struct evhttp_request *req)
     }
 }
 
+/*
+ * A request for cases, whose answer grows with the records (up to a few
+ * MB for a page of them), waits while the answers already held for
+ * clients that do not read them reach admin_output_bytes: it gets 503
+ * and Retry-After, so that such clients cost the master a bounded
+ * memory. The counters, the metrics, the console's files and the event
+ * stream, small or bounded by their own limits, are always served.
+ */
+static bool
+output_full(struct admin *a, struct evhttp_request *req, enum admin_route route)
+{
+    uint64_t max = a->census->admin_output_bytes;
+
+    if ((route != ADMIN_ROUTE_CASES && route != ADMIN_ROUTE_CASE &&
+         route != ADMIN_ROUTE_CASE_AUTOBAHN &&
+         route != ADMIN_ROUTE_CASE_REPORT) ||
+        a->output_held < max) {
+        return false;
+    }
+    char why[160];
+    snprintf(why, sizeof(why),
+             "%" PRIu64 " bytes of answers wait for clients that have not "
+             "read them (admin_output_bytes %" PRIu64 "): try again later",
+             a->output_held, max);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+                      "1");
+    reply_error(req, 503, "Service Unavailable", why);
+    return true;
+}
+
 static void
 admin_handle(struct evhttp_request *req, void *arg)
 {
@@ -544,6 +668,9 @@ admin_handle(struct evhttp_request *req, void *arg)
     if (status != 0) {
         reply_error(req, status, status == 404 ? "Not Found" : "Bad Request",
                     problem);
+        return;
+    }
+    if (output_full(a, req, r.route)) {
         return;
     }
     switch (r.route) {
@@ -713,6 +840,11 @@ admin_free(struct admin *a)
     stats_live_free(a->live);
     if (a->http != NULL) {
         evhttp_free(a->http);
+    }
+    /* evhttp_free ended each connection, calling flight_lost for those
+     * it still counted as connected; any other flight goes here. */
+    while (a->flights != NULL) {
+        flight_end(a->flights);
     }
     OPENSSL_cleanse(a->token_digest, sizeof(a->token_digest));
     free(a);

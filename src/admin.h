@@ -48,6 +48,7 @@ struct admin_worker {
 struct admin_census {
     pid_t master_pid;
     uint64_t max_connections;     /* per worker, of the running config */
+    uint64_t admin_output_bytes;  /* of the running config */
     uint64_t reloads;             /* done: a new generation started */
     uint64_t reloads_refused;     /* refused: nothing changed */
     unsigned n_slots;             /* the segment's worker slots */

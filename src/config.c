@@ -116,6 +116,10 @@ static const struct config_directive config_directives[] = {
      "steps); 0: no wire log"},
     {"admin_listen", CONFIG_ADDR_OFF, OFF(admin_listen), 0, 0, "127.0.0.1:8890",
      "address of the admin HTTP endpoint, or off"},
+    {"admin_output_bytes", CONFIG_BYTES, OFF(admin_output_bytes), 64 * KiB,
+     1 * GiB, "64m",
+     "answers the admin endpoint holds for clients that have not read them, "
+     "all together; past it, requests for cases get 503"},
     {"admin_token", CONFIG_STRING, OFF(admin_token), 0, CONFIG_TOKEN_MAX, "",
      "bearer token the admin endpoint requires; unset: none"},
     {"admin_token_file", CONFIG_FILE, OFF(admin_token_file), 0, 0, "",

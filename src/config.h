@@ -63,6 +63,7 @@ struct config {
     uint64_t case_request_bytes;             /* request head kept per record */
     uint64_t case_wirelog;              /* wire log entries kept per record */
     struct config_addr admin_listen;    /* len 0: admin endpoint off */
+    uint64_t admin_output_bytes;        /* unread answers held, in all */
     char admin_token[CONFIG_TOKEN_MAX]; /* "" : no token required */
     char admin_token_file[CONFIG_FILE_MAX]; /* a file holding the token */
     struct config_addr tls_listen;          /* the wss:// endpoint */

@@ -845,6 +845,7 @@ master_switch_generation(struct master *m, const struct master_gen *next)
     gen_free(&m->gen, m->n);
     m->gen = *next;
     m->census.max_connections = m->gen.cfg->max_connections;
+    m->census.admin_output_bytes = m->gen.cfg->admin_output_bytes;
     m->census.reloads++;
     m->bank ^= 1;
     if (master_retiring_workers(m) > 0) {
@@ -1240,6 +1241,7 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
     m.census.master_pid = m.pid;
     m.census.n_slots = 2 * n;
     m.census.max_connections = m.gen.cfg->max_connections;
+    m.census.admin_output_bytes = m.gen.cfg->admin_output_bytes;
     if (m.slots == NULL || m.census.workers == NULL) {
         log_msg(LOG_LEVEL_CRIT, "out of memory");
         goto out;

@@ -1281,6 +1281,99 @@ def t_token_file():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def t_admin_output_bound():
+    """Clients that ask for pages of cases and never read them hold their
+    answers in the master: past admin_output_bytes of them, a request for
+    cases gets 503 with Retry-After (the counters and metrics are still
+    served); an answer read to its end, or a connection closed, gives its
+    bytes back."""
+    args = ADMIN + ["--admin_output_bytes", "64k", "--case_wirelog", "1024"]
+    with wsdtest.Wsd(tap, args=args) as w:
+        port = wsdtest.admin_port(w)
+        # 40 cases of 300 echoes each: some 50 kB of wire log a case, a
+        # page of them 2 MB, more than a socket's buffers take.
+        frames = b"".join(wsdtest.frame(1, b"x%03d" % i) for i in range(300))
+        echoes = b"".join(wsdtest.frame(1, b"x%03d" % i, mask=False)
+                          for i in range(300))
+        for _ in range(40):
+            s = wsdtest.open_ws(w.port)
+            try:
+                s.sendall(frames)
+                got = b""
+                while len(got) < len(echoes):
+                    more = s.recv(65536)
+                    if not more:
+                        break
+                    got += more
+                wsdtest.send_close(s, 1000)
+                wsdtest.read_close(s)
+            finally:
+                s.close()
+        page = b"GET /v1/cases?limit=1000 HTTP/1.1\r\nHost: x\r\n\r\n"
+
+        def unread():
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.settimeout(timeout(5))
+            s.connect(("127.0.0.1", port))
+            s.sendall(page)
+            return s
+
+        def busy():
+            status, hdrs, body = wsdtest.admin_request(port, "/v1/cases/1")
+            return status == 503, hdrs, body
+
+        # Answers read to their end are not held: three pages of 2 MB,
+        # read, leave the bound free.
+        pages = [wsdtest.admin_request(port, "/v1/cases?limit=1000")
+                 for _ in range(3)]
+        tap.ok(all(st == 200 and len(b) > 1 << 20 for st, _, b in pages),
+               "three pages of cases, read, are served",
+               [(st, len(b)) for st, _, b in pages])
+        tap.ok(not busy()[0], "and, read, they hold nothing back")
+        held = [unread()]
+        try:
+            # Bounded: the first answer alone passes 64k; a few more
+            # requests in case the master has not begun it yet.
+            for _ in range(20):
+                if wsdtest.wait_until(lambda: busy()[0], 0.5):
+                    break
+                held.append(unread())
+            full, hdrs, body = busy()
+            tap.ok(full, "unread answers past admin_output_bytes: a "
+                   "request for a case gets 503", body[:200])
+            tap.eq(hdrs.get("retry-after"), "1", "and Retry-After: 1")
+            tap.ok(b"admin_output_bytes" in body,
+                   "and its error names admin_output_bytes", body[:200])
+            status, _, _ = wsdtest.admin_request(port, "/v1/stats")
+            tap.eq(status, 200, "/v1/stats is still served")
+            status, _, _ = wsdtest.admin_request(port, "/metrics")
+            tap.eq(status, 200, "/metrics is still served")
+            # Read one answer to its end: the rest stay unread.
+            s = held.pop(0)
+            s.settimeout(timeout(10))
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += s.recv(65536)
+            head, _, rest = data.partition(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: *(\d+)",
+                                   head).group(1))
+            while len(rest) < length:
+                more = s.recv(1 << 20)
+                if not more:
+                    break
+                rest += more
+            s.close()
+            tap.ok(head.startswith(b"HTTP/1.1 200") and len(rest) == length,
+                   "an unread answer, read at last, is whole",
+                   (head[:40], len(rest), length))
+        finally:
+            for s in held:
+                s.close()
+        tap.ok(wsdtest.wait_until(lambda: not busy()[0], 5),
+               "once they are read or closed, cases are served again")
+
+
 def t_admin_off_loopback():
     status, out, err = wsdtest.run_once(
         ["--listen", "127.0.0.1:0", "--workers", "1",
@@ -1393,6 +1486,7 @@ def main():
                   "wrong-token", "token")
     wsdtest.guard(tap, "admin token file", t_token_file)
     wsdtest.guard(tap, "admin off loopback", t_admin_off_loopback)
+    wsdtest.guard(tap, "admin output bound", t_admin_output_bound)
     wsdtest.guard(tap, "tls record", t_tls_record)
     tap.done()
 
