@@ -649,6 +649,19 @@ admin_handle(struct evhttp_request *req, void *arg)
     struct admin_request r;
     const char *problem;
     int status = admin_request_parse(path, query, &r, &problem);
+    /* Without a token (so on loopback): only requests for a loopback
+     * name. A request without Host (HTTP/1.0) comes from no browser. */
+    const char *host =
+        evhttp_find_header(evhttp_request_get_input_headers(req), "Host");
+    if (!a->has_token && host != NULL && !admin_host_is_loopback(host)) {
+        reply_error(req, 403, "Forbidden",
+                    "the Host header names no loopback address: without "
+                    "admin_token the endpoint answers only requests for "
+                    "127.0.0.1, [::1] or localhost (against DNS "
+                    "rebinding); set admin_token to reach it by another "
+                    "name");
+        return;
+    }
     /* The console's files alone are public (get_console). */
     if ((status != 0 || r.route != ADMIN_ROUTE_CONSOLE) &&
         !authorized(a, req)) {

@@ -6,6 +6,8 @@
 
 #include "admin_request.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -298,6 +300,77 @@ admin_request_parse(const char *path, const char *query,
         return not_found(path, r, message);
     }
     return parse_query(query, r, message);
+}
+
+/* The host of a Host value without its ":port" (digits, at least one),
+ * into out[0..cap): brackets kept. False when the form is wrong. */
+static bool
+host_part(const char *value, char *out, size_t cap)
+{
+    const char *end = value + strlen(value);
+    const char *colon =
+        value[0] == '[' ? strchr(value, ']') : strrchr(value, ':');
+
+    if (value[0] == '[') {
+        if (colon == NULL) {
+            return false;
+        }
+        colon++; /* past the bracket: the port's colon, or the end */
+        if (*colon != ':' && *colon != '\0') {
+            return false;
+        }
+    }
+    if (colon != NULL && *colon == ':') {
+        if (colon[1] == '\0' ||
+            strspn(colon + 1, "0123456789") != (size_t)(end - colon - 1)) {
+            return false;
+        }
+        end = colon;
+    }
+    size_t len = (size_t)(end - value);
+    if (len == 0 || len >= cap) {
+        return false;
+    }
+    memcpy(out, value, len);
+    out[len] = '\0';
+    return true;
+}
+
+bool
+admin_host_is_loopback(const char *value)
+{
+    char host[256];
+    struct in_addr v4;
+    struct in6_addr v6;
+
+    if (value == NULL || !host_part(value, host, sizeof(host))) {
+        return false;
+    }
+    size_t len = strlen(host);
+    if (host[0] == '[') {
+        if (host[len - 1] != ']') {
+            return false;
+        }
+        host[len - 1] = '\0';
+        if (inet_pton(AF_INET6, host + 1, &v6) != 1) {
+            return false;
+        }
+        if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+            return v6.s6_addr[12] == 127;
+        }
+        return IN6_IS_ADDR_LOOPBACK(&v6);
+    }
+    if (inet_pton(AF_INET, host, &v4) == 1) {
+        return (ntohl(v4.s_addr) >> 24) == 127;
+    }
+    if (host[len - 1] == '.') {
+        host[--len] = '\0';
+    }
+    static const char name[] = "localhost";
+    size_t n = sizeof(name) - 1;
+    return (len == n && strcasecmp(host, name) == 0) ||
+           (len > n + 1 && host[len - n - 1] == '.' &&
+            strcasecmp(host + len - n, name) == 0);
 }
 
 const char *

@@ -7,6 +7,7 @@
 #ifndef WSD_ADMIN_REQUEST_H
 #define WSD_ADMIN_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,5 +65,16 @@ int admin_request_parse(const char *path, const char *query,
  * when value is NULL or not of that form. *len is the token's length.
  */
 const char *admin_bearer(const char *value, size_t *len);
+
+/*
+ * Whether a Host header value (RFC 9110 §7.2: host, then an optional
+ * ":port") names this machine's loopback: an IPv4 address in 127/8, the
+ * IPv6 [::1] (or ::ffff:127.x.y.z, bracketed), localhost or a name under
+ * .localhost (RFC 6761 §6.3), a trailing dot allowed. What no DNS
+ * answer can point elsewhere: without a token the endpoint answers only
+ * these, so that a web page whose name an attacker re-points to
+ * 127.0.0.1 (DNS rebinding) cannot read it.
+ */
+bool admin_host_is_loopback(const char *value);
 
 #endif

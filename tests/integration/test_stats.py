@@ -1255,6 +1255,27 @@ def t_token(args, good, bad, name):
         tap.eq(st, 200, "%s: /metrics with the token" % name)
         st, doc, _ = get_json(port, "/v1/cases", headers=auth)
         tap.eq(st, 200, "%s: /v1/cases with the token" % name)
+        st, _, _ = get_json(port, "/v1/stats", headers=dict(
+            auth, Host="wsd.example:8890"))
+        tap.eq(st, 200, "%s: with the token, any Host" % name)
+
+
+def t_host_without_token(w, port):
+    """Without a token, a request for another name than a loopback one
+    (a web page whose name was re-pointed at 127.0.0.1: DNS rebinding)
+    gets 403, whatever it asks for; loopback names are served."""
+    for host in ["attacker.example:%d" % port, "attacker.example",
+                 "127.0.0.1.attacker.example:%d" % port]:
+        for path in ["/v1/cases", "/v1/stats", "/"]:
+            st, doc, h = get_json(port, path, headers={"Host": host})
+            tap.ok(is_error(st, doc, h, 403) and
+                   "DNS rebinding" in doc.get("error", ""),
+                   "Host %s: %s is 403, saying why" % (host, path),
+                   (st, doc))
+    for host in ["127.0.0.1:%d" % port, "localhost:%d" % port, "[::1]:%d"
+                 % port, "localhost"]:
+        st, _, _ = get_json(port, "/v1/stats", headers={"Host": host})
+        tap.eq(st, 200, "Host %s is served" % host)
 
 
 def t_token_file():
@@ -1309,7 +1330,8 @@ def t_admin_output_bound():
                 wsdtest.read_close(s)
             finally:
                 s.close()
-        page = b"GET /v1/cases?limit=1000 HTTP/1.1\r\nHost: x\r\n\r\n"
+        page = (b"GET /v1/cases?limit=1000 HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"\r\n")
 
         def unread():
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -1432,6 +1454,8 @@ def main():
         wsdtest.guard(tap, "paging", t_paging, port)
         wsdtest.guard(tap, "admin errors", t_admin_errors, port)
         wsdtest.guard(tap, "admin limits", t_admin_limits, port)
+        wsdtest.guard(tap, "Host without a token", t_host_without_token, w,
+                      port)
         wsdtest.guard(tap, "hostile user agent", t_hostile_user_agent, w,
                       port)
         wsdtest.guard(tap, "octet overflow", t_octet_overflow, w, port)

@@ -230,11 +230,62 @@ test_bearer(void)
     ok(admin_bearer("Bearerabc", &len) == NULL, "no space after the scheme");
 }
 
+static void
+test_host(void)
+{
+    static const char *const loopback[] = {
+        "127.0.0.1",
+        "127.0.0.1:8890",
+        "127.1.2.3:1",
+        "localhost",
+        "LocalHost:8890",
+        "localhost.:8890",
+        "console.localhost:8890",
+        "[::1]",
+        "[::1]:8890",
+        "[0:0:0:0:0:0:0:1]:80",
+        "[::ffff:127.0.0.1]:8890",
+    };
+    static const char *const others[] = {
+        "",
+        ":8890",
+        "attacker.example",
+        "attacker.example:8890",
+        "localhost.attacker.example",
+        "127.0.0.1.attacker.example",
+        "notlocalhost:8890",
+        "128.0.0.1",
+        "0.0.0.0:8890",
+        "127.0.0.1:8890:1",
+        "127.0.0.1:port",
+        "127.1",
+        "0x7f000001",
+        "::1",
+        "[::1",
+        "[::2]:8890",
+        "[::1]x",
+        "[127.0.0.1]",
+        "[::ffff:10.0.0.1]",
+        "localhost:",
+        "local host",
+    };
+
+    for (size_t i = 0; i < sizeof(loopback) / sizeof(*loopback); i++) {
+        ok(admin_host_is_loopback(loopback[i]), "Host %s is loopback",
+           loopback[i]);
+    }
+    for (size_t i = 0; i < sizeof(others) / sizeof(*others); i++) {
+        ok(!admin_host_is_loopback(others[i]), "Host \"%s\" is not", others[i]);
+    }
+    ok(!admin_host_is_loopback(NULL), "no Host is not");
+}
+
 int
 main(void)
 {
     test_routes();
     test_refusals();
     test_bearer();
+    test_host();
     return tap_done();
 }
