@@ -13,6 +13,7 @@
 
 #include "admin_events.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -40,6 +41,7 @@ struct subscriber {
     struct admin_events *owner;
     struct evhttp_request *req;
     struct evhttp_connection *evcon;
+    size_t left; /* its output after the last event was queued */
 };
 
 struct admin_events {
@@ -73,23 +75,61 @@ forget(struct subscriber *s)
     free(s);
 }
 
-/* Ends s's stream; its connection goes on as evhttp decides. */
+/*
+ * Sends what evcon's output holds, as far as its socket takes it now. The
+ * output of a socket bufferevent is frozen at its start for any writer
+ * but the bufferevent's own (evbuffer_write would do nothing): its bytes
+ * are read in place and sent, and left in it, as it is freed next.
+ */
 static void
-end(struct subscriber *s)
+write_now(struct evhttp_connection *evcon)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    struct evbuffer_iovec v[16];
+    int n = evbuffer_peek(bufferevent_get_output(bev), -1, NULL, v, 16);
+    struct iovec iov[16];
+    struct msghdr msg = {.msg_iov = iov};
+
+    if (n <= 0) {
+        return;
+    }
+    msg.msg_iovlen = (size_t)(n < 16 ? n : 16);
+    for (size_t i = 0; i < msg.msg_iovlen; i++) {
+        iov[i].iov_base = v[i].iov_base;
+        iov[i].iov_len = v[i].iov_len;
+    }
+    (void)sendmsg(bufferevent_getfd(bev), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+/* Ends s's stream; its connection goes on as evhttp decides. now: the
+ * connection is freed next (the master stops), so what its output holds,
+ * the stream's last chunk included, is written at once, as far as the
+ * socket takes it, for the client to see the stream end rather than cut. */
+static void
+end(struct subscriber *s, bool now)
 {
     evhttp_connection_set_closecb(s->evcon, NULL, NULL);
     evhttp_send_reply_end(s->req);
+    if (now) {
+        write_now(s->evcon);
+    }
     forget(s);
+}
+
+static void
+end_all(struct admin_events *e, bool now)
+{
+    struct subscriber *s;
+
+    while ((s = TAILQ_FIRST(&e->subs)) != NULL) {
+        end(s, now);
+    }
 }
 
 void
 admin_events_end_all(struct admin_events *e)
 {
-    struct subscriber *s;
-
-    while ((s = TAILQ_FIRST(&e->subs)) != NULL) {
-        end(s);
-    }
+    end_all(e, false);
 }
 
 void
@@ -98,7 +138,7 @@ admin_events_free(struct admin_events *e)
     if (e == NULL) {
         return;
     }
-    admin_events_end_all(e);
+    end_all(e, true);
     evbuffer_free(e->chunk);
     free(e);
 }
@@ -147,10 +187,15 @@ static void
 send_to(struct admin_events *e, struct subscriber *s)
 {
     struct bufferevent *bev = evhttp_connection_get_bufferevent(s->evcon);
+    struct evbuffer *out = bufferevent_get_output(bev);
+    size_t held = evbuffer_get_length(out);
     struct evbuffer *copy;
 
-    if (evbuffer_get_length(bufferevent_get_output(bev)) >
-        ADMIN_EVENTS_BACKLOG) {
+    /* A subscriber that took nothing since the last event gets no more:
+     * each chunk queued re-arms the write timeout (libevent's), which
+     * would then never run out for it. */
+    if (held > ADMIN_EVENTS_BACKLOG || (held > 0 && held >= s->left)) {
+        s->left = held;
         return; /* it gets a later event once it has caught up */
     }
     size_t len = evbuffer_get_length(e->chunk);
@@ -162,6 +207,7 @@ send_to(struct admin_events *e, struct subscriber *s)
     if (copy != NULL) {
         evbuffer_free(copy);
     }
+    s->left = evbuffer_get_length(out);
 }
 
 bool
@@ -189,6 +235,7 @@ admin_events_subscribe(struct admin_events *e, struct evhttp_request *req,
     s->owner = e;
     s->req = req;
     s->evcon = evcon;
+    s->left = SIZE_MAX; /* no event yet: the first goes out behind the head */
     TAILQ_INSERT_TAIL(&e->subs, s, entry);
     e->n++;
     evhttp_send_reply_start(req, 200, "OK");
