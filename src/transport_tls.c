@@ -169,6 +169,50 @@ load_key(const char *path, EVP_PKEY **pkey, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * Why pkey cannot sign the handshakes the policy allows, into buf, or
+ * NULL when it can. TLS 1.3 signs with RSASSA-PSS (RSA and RSA-PSS
+ * keys), ECDSA on P-256, P-384 or P-521, Ed25519 or Ed448 (RFC 8446
+ * §4.2.3); TLS 1.2, with only ECDHE_RSA and ECDHE_ECDSA suites allowed,
+ * needs the same (RFC 8422 §5.1.1: on a curve the client offers, and
+ * OpenSSL's clients offer those three). DSA, and EC on any other curve,
+ * fail every 1.2 handshake (alert 40) and every 1.3 one (alert 70).
+ */
+static const char *
+key_cannot_sign(EVP_PKEY *pkey, char *buf, size_t len)
+{
+    static const char *const curves[] = {"prime256v1", "secp384r1",
+                                         "secp521r1"};
+    char curve[64];
+    size_t n = 0;
+
+    switch (EVP_PKEY_get_base_id(pkey)) {
+    case EVP_PKEY_RSA:
+    case EVP_PKEY_RSA_PSS:
+    case EVP_PKEY_ED25519:
+    case EVP_PKEY_ED448:
+        return NULL;
+    case EVP_PKEY_EC:
+        if (EVP_PKEY_get_group_name(pkey, curve, sizeof(curve), &n) != 1) {
+            snprintf(buf, len, "EC keys without a named curve");
+            ERR_clear_error();
+            return buf;
+        }
+        for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++) {
+            if (strcmp(curve, curves[i]) == 0) {
+                return NULL;
+            }
+        }
+        snprintf(buf, len, "EC keys on %s", curve);
+        return buf;
+    default: {
+        const char *type = EVP_PKEY_get0_type_name(pkey);
+        snprintf(buf, len, "%s keys", type != NULL ? type : "such");
+        return buf;
+    }
+    }
+}
+
 /* Protocol, cipher, ALPN and session settings (none reads a file). */
 static int
 ctx_settings(SSL_CTX *ctx)
@@ -248,6 +292,16 @@ transport_tls_ctx_new(const struct config *cfg, char *err, size_t errlen)
                  "tls_certificate_key %s: key does not match the certificate "
                  "%s",
                  key, cert);
+        goto fail;
+    }
+    /* A key that signs nothing the policy allows would pass every check
+     * here and fail every handshake: refuse it now, with the reason. */
+    if (key_cannot_sign(pkey, reason, sizeof(reason)) != NULL) {
+        snprintf(err, errlen,
+                 "tls_certificate_key %s: %s cannot sign a TLS 1.2 ECDHE or "
+                 "TLS 1.3 handshake (RSA, EC on P-256, P-384 or P-521, "
+                 "Ed25519 and Ed448 keys can)",
+                 key, reason);
         goto fail;
     }
     if (SSL_CTX_use_PrivateKey(ctx, pkey) != 1 ||

@@ -22,6 +22,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -64,6 +65,22 @@ class Certs:
                       "ec_paramgen_curve:prime256v1", "-out", self.other_key])
         with open(self.garbage, "wb") as f:
             f.write(b"this is not a certificate\n" * 4)
+        # ECDSA on secp256k1: a pair that matches, and that no handshake
+        # of wsd's policy can use (no TLS 1.3 scheme, no curve a client
+        # offers for 1.2).
+        self.k1_cert, self.k1_key = self.self_signed(
+            "k1", ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp256k1"])
+
+    def self_signed(self, name, newkey, days=("-days", "1")):
+        """A self-signed certificate for 127.0.0.1 with a new key of the
+        kind newkey (openssl req's options) in the directory: (cert,
+        key)."""
+        cert = os.path.join(self.dir, name + "-cert.pem")
+        key = os.path.join(self.dir, name + "-key.pem")
+        self.openssl(["req", "-x509", "-nodes", "-subj", "/CN=" + name,
+                      "-addext", "subjectAltName=IP:127.0.0.1", "-keyout",
+                      key, "-out", cert] + list(newkey) + list(days))
+        return cert, key
 
     @staticmethod
     def openssl(args):
@@ -289,6 +306,11 @@ def t_refusals():
         ("a key without a certificate",
          ["--tls_certificate_key", CERTS.key],
          "tls_certificate_key: TLS is off without tls_certificate"),
+        ("an ECDSA key on secp256k1, which signs no handshake",
+         ["--tls_certificate", CERTS.k1_cert,
+          "--tls_certificate_key", CERTS.k1_key],
+         "tls_certificate_key %s: EC keys on secp256k1 cannot sign a TLS "
+         "1.2 ECDHE or TLS 1.3 handshake" % CERTS.k1_key),
         ("wss:// on the port of ws://",
          ["--listen", "127.0.0.1:9", "--tls_listen", "127.0.0.1:9",
           "--tls_certificate", CERTS.cert, "--tls_certificate_key", CERTS.key],
@@ -301,6 +323,14 @@ def t_refusals():
         tap.ok(status == 2 and message in err,
                "refused at start with status 2, naming the problem: %s" % what,
                "status %r, stderr %r, want %r" % (status, err, message))
+    # wsd -t refuses it as start-up does.
+    status, out, err = W.run_once(
+        ["-t", "--tls_listen", "127.0.0.1:0", "--tls_certificate",
+         CERTS.k1_cert, "--tls_certificate_key", CERTS.k1_key])
+    tap.ok(status == 2 and "EC keys on secp256k1 cannot sign" in err
+           and CERTS.k1_key in err,
+           "wsd -t refuses a key that signs no handshake, naming it",
+           "status %r, stdout %r, stderr %r" % (status, out, err))
     # The same file directives in a configuration file.
     conf = os.path.join(CERTS.dir, "wsd.conf")
     with open(conf, "w") as f:
@@ -312,6 +342,35 @@ def t_refusals():
            and CERTS.other_key in err,
            "a mismatched pair from a configuration file is refused too",
            "status %r, stderr %r" % (status, err))
+
+
+# Reload ---------------------------------------------------------------------
+
+def reload_conf(path, cert, key):
+    with open(path, "w") as f:
+        f.write("tls_certificate %s\ntls_certificate_key %s\n" % (cert, key))
+
+
+def t_reload():
+    """A reload (SIGHUP) loads the certificate anew through the same
+    checks as start-up: one that start-up refuses is refused, logged
+    with the reason, and the running workers serve on."""
+    conf = os.path.join(CERTS.dir, "reload.conf")
+    reload_conf(conf, CERTS.cert, CERTS.key)
+    with W.Wsd(tap, ["-c", conf, "--tls_listen", "127.0.0.1:0"]) as w:
+        old = set(w.workers())
+        reload_conf(conf, CERTS.k1_cert, CERTS.k1_key)
+        w.signal(signal.SIGHUP)
+        want = ("reload refused, configuration unchanged: tls_certificate_key "
+                "%s: EC keys on secp256k1 cannot sign" % CERTS.k1_key)
+        tap.ok(W.wait_until(lambda: want in w.log(), 5),
+               "reload: a key that signs no handshake is refused, and the "
+               "log says why", w.log()[-2000:])
+        time.sleep(timeout(0.2))
+        tap.eq(set(w.workers()), old, "reload refused: the same workers run")
+        s = open_wss_raw(w.tls_port)
+        tap.ok(echo_raw(s) and close_raw(s),
+               "reload refused: wss still served with the old certificate")
 
 
 # Echo over wss with a real client -------------------------------------------
@@ -963,6 +1022,7 @@ def main():
     CERTS = Certs()
     try:
         guard("start-up refusals", t_refusals)
+        guard("reload", t_reload)
         with W.Wsd(tap, CERTS.args(), workers=2) as w:
             tap.ok(w.tls_port is not None and w.tls_port != w.port,
                    "the ready line names the wss:// port",

@@ -28,8 +28,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/dsa.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509v3.h>
 
 #include "config.h"
@@ -98,7 +100,11 @@ make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
         X509_EXTENSION_free(ext);
         free(pad);
     }
-    X509_sign(x, issuer_key, EVP_sha256());
+    /* EdDSA signs the message itself: no digest to name. */
+    int id = EVP_PKEY_get_base_id(issuer_key);
+    X509_sign(x, issuer_key,
+              id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448 ? NULL
+                                                             : EVP_sha256());
     X509_NAME_free(name);
     return x;
 }
@@ -416,6 +422,171 @@ client_ctx(int min_version, int max_version, const char *ciphers)
         SSL_CTX_set_cipher_list(ctx, ciphers);
     }
     return ctx;
+}
+
+/* A key of the kind name names: "RSA", "RSA-PSS", "DSA", "ED25519",
+ * "ED448", or "EC:curve". */
+static EVP_PKEY *
+key_of_kind(const char *kind)
+{
+    if (strncmp(kind, "EC:", 3) == 0) {
+        return EVP_PKEY_Q_keygen(NULL, NULL, "EC", kind + 3);
+    }
+    if (strcmp(kind, "RSA") == 0) {
+        return EVP_PKEY_Q_keygen(NULL, NULL, kind, (size_t)2048);
+    }
+    if (strcmp(kind, "RSA-PSS") == 0) {
+        EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_name(NULL, kind, NULL);
+        EVP_PKEY *key = NULL;
+        if (kc != NULL && EVP_PKEY_keygen_init(kc) == 1 &&
+            EVP_PKEY_CTX_set_rsa_keygen_bits(kc, 2048) == 1) {
+            EVP_PKEY_keygen(kc, &key);
+        }
+        EVP_PKEY_CTX_free(kc);
+        return key;
+    }
+    if (strcmp(kind, "DSA") != 0) {
+        return EVP_PKEY_Q_keygen(NULL, NULL, kind);
+    }
+    /* DSA: parameters first (FIPS 186-4 sizes, as openssl dsaparam). */
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new_from_name(NULL, "DSA", NULL);
+    EVP_PKEY *params = NULL, *key = NULL;
+    if (pc != NULL && EVP_PKEY_paramgen_init(pc) == 1 &&
+        EVP_PKEY_CTX_set_dsa_paramgen_bits(pc, 2048) == 1 &&
+        EVP_PKEY_CTX_set_dsa_paramgen_q_bits(pc, 224) == 1 &&
+        EVP_PKEY_paramgen(pc, &params) == 1) {
+        EVP_PKEY_CTX *kc = EVP_PKEY_CTX_new_from_pkey(NULL, params, NULL);
+        if (kc != NULL && EVP_PKEY_keygen_init(kc) == 1) {
+            EVP_PKEY_keygen(kc, &key);
+        }
+        EVP_PKEY_CTX_free(kc);
+    }
+    EVP_PKEY_free(params);
+    EVP_PKEY_CTX_free(pc);
+    return key;
+}
+
+/*
+ * One handshake at exactly version between a client of OpenSSL's
+ * defaults and a server of sctx, through a pair of memory BIOs: 1 when
+ * both sides finished, 0 when either failed.
+ */
+static int
+memory_handshake(SSL_CTX *sctx, int version)
+{
+    SSL_CTX *cctx = client_ctx(version, version, NULL);
+    SSL *c = SSL_new(cctx), *s = SSL_new(sctx);
+    BIO *cb = NULL, *sb = NULL;
+    int done_c = 0, done_s = 0, failed = 0;
+
+    BIO_new_bio_pair(&cb, 0, &sb, 0);
+    SSL_set_bio(c, cb, cb);
+    SSL_set_bio(s, sb, sb);
+    SSL_set_connect_state(c);
+    SSL_set_accept_state(s);
+    for (int i = 0; i < 50 && !failed && !(done_c && done_s); i++) {
+        int r = SSL_do_handshake(c);
+        done_c = r == 1;
+        failed = r <= 0 && SSL_get_error(c, r) != SSL_ERROR_WANT_READ;
+        r = SSL_do_handshake(s);
+        done_s = r == 1;
+        failed =
+            failed || (r <= 0 && SSL_get_error(s, r) != SSL_ERROR_WANT_READ);
+    }
+    SSL_free(c);
+    SSL_free(s);
+    SSL_CTX_free(cctx);
+    ERR_clear_error();
+    return done_c && done_s && !failed;
+}
+
+/* A server context with wsd's policy (README, TLS), made here: TLS 1.2
+ * at least, ECDHE with AES-GCM or ChaCha20 for 1.2. */
+static SSL_CTX *
+policy_ctx(X509 *cert, EVP_PKEY *key)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    SSL_CTX_set_cipher_list(ctx, "ECDHE+AESGCM:ECDHE+CHACHA20");
+    SSL_CTX_use_certificate(ctx, cert);
+    SSL_CTX_use_PrivateKey(ctx, key);
+    ERR_clear_error();
+    return ctx;
+}
+
+/*
+ * Keys that cannot sign any handshake the policy offers are refused at
+ * start-up, with the reason; the others load. Which is which is checked
+ * here first by real handshakes, at TLS 1.2 and at 1.3, against a
+ * server with the same policy made without wsd's code.
+ */
+static void
+test_key_types(void)
+{
+    static const struct {
+        const char *kind;
+        const char *name; /* in the refusal, "" when it signs */
+    } cases[] = {
+        {"RSA", ""},
+        {"RSA-PSS", ""},
+        {"EC:P-256", ""},
+        {"EC:P-384", ""},
+        {"EC:P-521", ""},
+        {"ED25519", ""},
+        {"ED448", ""},
+        {"DSA", "DSA keys"},
+        {"EC:secp256k1", "EC keys on secp256k1"},
+        {"EC:brainpoolP256r1", "EC keys on brainpoolP256r1"},
+    };
+    char cert[160], key[160], want[512], err[CONFIG_ERROR_MAX];
+
+    path_in_dir(cert, sizeof(cert), "kind-cert.pem");
+    path_in_dir(key, sizeof(key), "kind-key.pem");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const char *kind = cases[i].kind;
+        bool signs = cases[i].name[0] == '\0';
+        EVP_PKEY *k = key_of_kind(kind);
+        if (k == NULL) {
+            ok(false, "%s: a key made", kind);
+            ERR_clear_error();
+            continue;
+        }
+        X509 *x = make_cert(k, "localhost", NULL, k, false, 0);
+        write_pem(cert, &x, 1, NULL, NULL);
+        write_pem(key, NULL, 0, k, NULL);
+
+        SSL_CTX *ref = policy_ctx(x, k);
+        is_int(memory_handshake(ref, TLS1_2_VERSION), signs,
+               "%s: %s TLS 1.2 handshake under the policy", kind,
+               signs ? "a" : "no");
+        is_int(memory_handshake(ref, TLS1_3_VERSION), signs,
+               "%s: %s TLS 1.3 handshake under the policy", kind,
+               signs ? "a" : "no");
+        SSL_CTX_free(ref);
+
+        SSL_CTX *ctx = server_ctx(cert, key, err, sizeof(err));
+        if (signs) {
+            ok(ctx != NULL, "%s: loaded (%s)", kind, err);
+            ok(ctx != NULL && memory_handshake(ctx, TLS1_2_VERSION) &&
+                   memory_handshake(ctx, TLS1_3_VERSION),
+               "%s: wsd's context completes TLS 1.2 and 1.3 handshakes", kind);
+        } else {
+            ok(ctx == NULL, "%s: refused", kind);
+            snprintf(want, sizeof(want),
+                     "tls_certificate_key %s: %s cannot sign a TLS 1.2 "
+                     "ECDHE or TLS 1.3 handshake (RSA, EC on P-256, P-384 "
+                     "or P-521, Ed25519 and Ed448 keys can)",
+                     key, cases[i].name);
+            is_str(err, want, "%s: the file and the problem named", kind);
+        }
+        ok(ERR_peek_error() == 0, "%s: no OpenSSL error left queued", kind);
+        SSL_CTX_free(ctx);
+        X509_free(x);
+        EVP_PKEY_free(k);
+    }
+    unlink(cert);
+    unlink(key);
 }
 
 static void
@@ -931,6 +1102,7 @@ main(void)
     }
 
     test_ctx_refusals();
+    test_key_types();
     SSL_CTX *ctx = server_ctx(cert_file, key_file, err, sizeof(err));
     ok(ctx != NULL, "certificate and key load: %s", err);
     test_ctx_settings(ctx);
