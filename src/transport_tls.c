@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -213,6 +214,48 @@ key_cannot_sign(EVP_PKEY *pkey, char *buf, size_t len)
     }
 }
 
+/* t as "YYYY-MM-DDTHH:MM:SSZ" into buf[0..len) (at least 21 bytes). */
+static void
+time_text(const ASN1_TIME *t, char *buf, size_t len)
+{
+    struct tm tm;
+
+    if (ASN1_TIME_to_tm(t, &tm) != 1 ||
+        strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        snprintf(buf, len, "an unreadable date");
+    }
+}
+
+/*
+ * Warns of certificate number index (0: the server's own) of the file
+ * path when it is not valid now, with the date it ends or begins (RFC
+ * 5280 §4.1.2.5). It is served all the same: an operator may test
+ * clients against an expired certificate on purpose.
+ */
+static void
+warn_validity(const char *path, X509 *x, int index)
+{
+    char which[48] = "the certificate";
+    char when[32];
+
+    if (index > 0) {
+        snprintf(which, sizeof(which), "certificate %d of the file", index + 1);
+    }
+    if (X509_cmp_current_time(X509_get0_notAfter(x)) < 0) {
+        time_text(X509_get0_notAfter(x), when, sizeof(when));
+        log_msg(LOG_LEVEL_WARN,
+                "tls_certificate %s: %s expired on %s (notAfter); clients "
+                "that check it will refuse it",
+                path, which, when);
+    } else if (X509_cmp_current_time(X509_get0_notBefore(x)) > 0) {
+        time_text(X509_get0_notBefore(x), when, sizeof(when));
+        log_msg(LOG_LEVEL_WARN,
+                "tls_certificate %s: %s is not valid before %s (notBefore); "
+                "clients that check it will refuse it",
+                path, which, when);
+    }
+}
+
 /* Protocol, cipher, ALPN and session settings (none reads a file). */
 static int
 ctx_settings(SSL_CTX *ctx)
@@ -311,6 +354,15 @@ transport_tls_ctx_new(const struct config *cfg, char *err, size_t errlen)
         goto fail;
     }
     EVP_PKEY_free(pkey);
+    /* Once the context is sure to be used: a refused one warns of
+     * nothing. */
+    STACK_OF(X509) *chain = NULL;
+    warn_validity(cert, SSL_CTX_get0_certificate(ctx), 0);
+    if (SSL_CTX_get0_chain_certs(ctx, &chain) == 1 && chain != NULL) {
+        for (int i = 0; i < sk_X509_num(chain); i++) {
+            warn_validity(cert, sk_X509_value(chain, i), i + 1);
+        }
+    }
     return ctx;
 
 fail:

@@ -47,7 +47,9 @@ struct transport_tls_env {
  * problem, e.g. "tls_certificate_key /etc/wsd/key.pem: key does not match
  * the certificate /etc/wsd/cert.pem". A key that can sign no handshake of
  * that policy (DSA, EC on a curve other than P-256, P-384 and P-521) is
- * refused too. wsd -t, start-up and a reload all come through here.
+ * refused too. A certificate of the file out of its validity period is
+ * not refused, but logged as a warning with its notAfter or notBefore.
+ * wsd -t, start-up and a reload all come through here.
  */
 SSL_CTX *transport_tls_ctx_new(const struct config *cfg, char *err,
                                size_t errlen);

@@ -88,6 +88,31 @@ class Certs:
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                        timeout=timeout(30))
 
+    def dated(self, name, not_before, not_after):
+        """A self-signed P-256 certificate valid from not_before to
+        not_after (RFC 5280 times, "YYYYMMDDHHMMSSZ"), which `openssl
+        req` cannot make and `openssl ca` can: (cert, key)."""
+        sub = os.path.join(self.dir, name)
+        os.mkdir(sub)
+        csr, key, cert, conf = (os.path.join(sub, n) for n in
+                                ("req.csr", "key.pem", "cert.pem", "ca.conf"))
+        with open(os.path.join(sub, "index.txt"), "w"):
+            pass
+        with open(conf, "w") as f:
+            f.write("[ca]\ndefault_ca = d\n[d]\ndatabase = %s/index.txt\n"
+                    "new_certs_dir = %s\ndefault_md = sha256\npolicy = p\n"
+                    "rand_serial = yes\nunique_subject = no\n"
+                    "copy_extensions = copy\n[p]\ncommonName = supplied\n"
+                    % (sub, sub))
+        self.openssl(["req", "-new", "-newkey", "ec", "-pkeyopt",
+                      "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
+                      "/CN=" + name, "-addext", "subjectAltName=IP:127.0.0.1",
+                      "-keyout", key, "-out", csr])
+        self.openssl(["ca", "-config", conf, "-selfsign", "-keyfile", key,
+                      "-in", csr, "-startdate", not_before, "-enddate",
+                      not_after, "-batch", "-notext", "-out", cert])
+        return cert, key
+
     def args(self):
         return ["--tls_listen", "127.0.0.1:0", "--tls_certificate", self.cert,
                 "--tls_certificate_key", self.key]
@@ -371,6 +396,50 @@ def t_reload():
         s = open_wss_raw(w.tls_port)
         tap.ok(echo_raw(s) and close_raw(s),
                "reload refused: wss still served with the old certificate")
+
+
+def t_validity():
+    """A certificate out of its validity period is served all the same,
+    with a warning naming the directive, the file and the date: printed
+    by wsd -t, logged at start-up and at a reload."""
+    expired = CERTS.dated("expired", "20190101000000Z", "20200102030405Z")
+    future = CERTS.dated("future", "20990304050607Z", "21000101000000Z")
+    expired_warning = ("tls_certificate %s: the certificate expired on "
+                       "2020-01-02T03:04:05Z (notAfter)" % expired[0])
+    future_warning = ("tls_certificate %s: the certificate is not valid "
+                      "before 2099-03-04T05:06:07Z (notBefore)" % future[0])
+    for (cert, key), warning in ((expired, expired_warning),
+                                 (future, future_warning)):
+        status, out, err = W.run_once(
+            ["-t", "--tls_listen", "127.0.0.1:0", "--tls_certificate", cert,
+             "--tls_certificate_key", key])
+        tap.ok(status == 0 and warning in err
+               and "the configuration is valid" in out,
+               "wsd -t passes, printing the warning: " + warning,
+               "status %r, stdout %r, stderr %r" % (status, out, err))
+    conf = os.path.join(CERTS.dir, "validity.conf")
+    reload_conf(conf, *expired)
+    insecure = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE
+    with W.Wsd(tap, ["-c", conf, "--tls_listen", "127.0.0.1:0"]) as w:
+        tap.ok(expired_warning in w.log(),
+               "start-up with an expired certificate logs the warning",
+               w.log()[-2000:])
+        s = open_wss_raw(w.tls_port, insecure)
+        tap.ok(echo_raw(s) and close_raw(s),
+               "the expired certificate is served all the same")
+        old = set(w.workers())
+        reload_conf(conf, *future)
+        w.signal(signal.SIGHUP)
+        tap.ok(W.wait_until(lambda: future_warning in w.log(), 5),
+               "a reload to a certificate not yet valid logs the warning",
+               w.log()[-2000:])
+        tap.ok(W.wait_until(lambda: len(set(w.workers()) - old) == 1, 5),
+               "... and goes through: a new worker")
+        s = open_wss_raw(w.tls_port, insecure)
+        tap.ok(echo_raw(s) and close_raw(s),
+               "the certificate not yet valid is served all the same")
 
 
 # Echo over wss with a real client -------------------------------------------
@@ -1023,6 +1092,7 @@ def main():
     try:
         guard("start-up refusals", t_refusals)
         guard("reload", t_reload)
+        guard("validity dates", t_validity)
         with W.Wsd(tap, CERTS.args(), workers=2) as w:
             tap.ok(w.tls_port is not None and w.tls_port != w.port,
                    "the ready line names the wss:// port",

@@ -589,6 +589,129 @@ test_key_types(void)
     unlink(key);
 }
 
+/* Runs fn with what the log writes to stderr (at warn level and above)
+ * going into buf[0..len), NUL-terminated. */
+static void
+capture_log(void (*fn)(void *), void *arg, char *buf, size_t len)
+{
+    char log_path[128];
+    path_in_dir(log_path, sizeof(log_path), "log");
+    int saved = dup(STDERR_FILENO);
+    int fd = open(log_path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    dup2(fd, STDERR_FILENO);
+    log_set_level(LOG_LEVEL_WARN);
+    fn(arg);
+    log_set_level(LOG_LEVEL_ALERT);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fd);
+    FILE *f = fopen(log_path, "r");
+    size_t n = f != NULL ? fread(buf, 1, len - 1, f) : 0;
+    buf[n] = '\0';
+    if (f != NULL) {
+        fclose(f);
+    }
+}
+
+struct dated_load {
+    const char *cert, *key;
+    SSL_CTX *ctx;
+    char err[CONFIG_ERROR_MAX];
+};
+
+static void
+dated_load(void *arg)
+{
+    struct dated_load *d = arg;
+    d->ctx = server_ctx(d->cert, d->key, d->err, sizeof(d->err));
+}
+
+/*
+ * A certificate out of its validity period is loaded (an operator may
+ * test clients against one on purpose), with a warning naming the
+ * directive, the file and the date; one within it, without.
+ */
+static void
+test_validity(void)
+{
+    static const struct {
+        const char *what;
+        const char *not_before, *not_after; /* RFC 5280 times */
+        const char *warning; /* after "tls_certificate FILE: ", or NULL */
+    } cases[] = {
+        {"expired", "20190101000000Z", "20200102030405Z",
+         "the certificate expired on 2020-01-02T03:04:05Z (notAfter)"},
+        {"not yet valid", "20990304050607Z", "21000101000000Z",
+         "the certificate is not valid before 2099-03-04T05:06:07Z "
+         "(notBefore)"},
+        {"valid", "20190101000000Z", "20990101000000Z", NULL},
+    };
+    char cert[160], key[160], want[512], log[2048];
+    EVP_PKEY *k = ec_key();
+    long pid = (long)getpid();
+
+    path_in_dir(cert, sizeof(cert), "dated-cert.pem");
+    path_in_dir(key, sizeof(key), "dated-key.pem");
+    write_pem(key, NULL, 0, k, NULL);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        X509 *x = make_cert(k, "localhost", NULL, k, false, 0);
+        ASN1_TIME *nb = ASN1_TIME_new(), *na = ASN1_TIME_new();
+        ASN1_TIME_set_string_X509(nb, cases[i].not_before);
+        ASN1_TIME_set_string_X509(na, cases[i].not_after);
+        X509_set1_notBefore(x, nb);
+        X509_set1_notAfter(x, na);
+        X509_sign(x, k, EVP_sha256());
+        write_pem(cert, &x, 1, NULL, NULL);
+        struct dated_load d = {.cert = cert, .key = key};
+        capture_log(dated_load, &d, log, sizeof(log));
+        ok(d.ctx != NULL, "%s: loaded all the same (%s)", cases[i].what, d.err);
+        if (cases[i].warning != NULL) {
+            snprintf(want, sizeof(want),
+                     "wsd[%ld]: warn: tls_certificate %s: %s; clients that "
+                     "check it will refuse it\n",
+                     pid, cert, cases[i].warning);
+        } else {
+            want[0] = '\0';
+        }
+        is_str(log, want, "%s: %s", cases[i].what,
+               cases[i].warning != NULL ? "one warning, with the date"
+                                        : "no warning");
+        SSL_CTX_free(d.ctx);
+        ASN1_TIME_free(nb);
+        ASN1_TIME_free(na);
+        X509_free(x);
+    }
+
+    /* An intermediate that expired, behind a valid leaf: named by its
+     * place in the file. */
+    EVP_PKEY *mid_key = ec_key();
+    X509 *mid =
+        make_cert(mid_key, "wsd test intermediate", NULL, mid_key, true, 0);
+    ASN1_TIME *na = ASN1_TIME_new();
+    ASN1_TIME_set_string_X509(na, "20200102030405Z");
+    X509_set1_notAfter(mid, na);
+    X509_sign(mid, mid_key, EVP_sha256());
+    X509 *chain[2] = {make_cert(k, "localhost", mid, mid_key, false, 0), mid};
+    write_pem(cert, chain, 2, NULL, NULL);
+    struct dated_load d = {.cert = cert, .key = key};
+    capture_log(dated_load, &d, log, sizeof(log));
+    ok(d.ctx != NULL, "expired intermediate: loaded (%s)", d.err);
+    snprintf(want, sizeof(want),
+             "wsd[%ld]: warn: tls_certificate %s: certificate 2 of the file "
+             "expired on 2020-01-02T03:04:05Z (notAfter); clients that check "
+             "it will refuse it\n",
+             pid, cert);
+    is_str(log, want, "expired intermediate: its warning names its place");
+    SSL_CTX_free(d.ctx);
+    ASN1_TIME_free(na);
+    X509_free(chain[0]);
+    X509_free(mid);
+    EVP_PKEY_free(mid_key);
+    EVP_PKEY_free(k);
+    unlink(cert);
+    unlink(key);
+}
+
 static void
 test_io(struct transport_tls_env *env)
 {
@@ -1103,6 +1226,7 @@ main(void)
 
     test_ctx_refusals();
     test_key_types();
+    test_validity();
     SSL_CTX *ctx = server_ctx(cert_file, key_file, err, sizeof(err));
     ok(ctx != NULL, "certificate and key load: %s", err);
     test_ctx_settings(ctx);
