@@ -561,20 +561,14 @@ static const char *const conn_wrong_protocol_why[STATS_WRONG_N] = {
 
 /*
  * A TLS connection (the TCP transport keeps no state) still in its opening
- * handshake that never yielded a byte of plaintext, and whose TLS
- * handshake is not finished: when the peer ends it or it times out, its
- * TLS handshake failed.
+ * handshake whose TLS handshake never completed (conn_record_transport
+ * sets rec.tls at that moment): when the peer ends it or it times out,
+ * its TLS handshake failed.
  */
 static bool
-conn_tls_never_began(struct conn *c)
+conn_tls_never_began(const struct conn *c)
 {
-    char version[16];
-    char cipher[48];
-
-    return c->state == CONN_HANDSHAKE && c->tctx != NULL &&
-           (c->hs == NULL || c->hs->len == 0) &&
-           !c->t->describe(c->tctx, version, sizeof(version), cipher,
-                           sizeof(cipher));
+    return c->state == CONN_HANDSHAKE && c->tctx != NULL && !c->rec.tls;
 }
 
 enum conn_end
@@ -616,6 +610,9 @@ conn_close(struct conn *c, enum conn_end why)
                c->rec.rec->http_status != 101) {
         end.why = "opening handshake refused";
     }
+    /* A handshake that completed in a send (a 503 at the connection
+     * limit) or a linger read is recorded now. */
+    conn_record_transport(c);
     if (why != CONN_END_SHUTDOWN && why != CONN_END_NO_MEMORY &&
         conn_tls_never_began(c)) {
         stats_record_tls_failed(&c->rec);

@@ -19,14 +19,14 @@
 #include "log.h"
 #include "transport.h"
 
-/* Once a request is read, a TLS handshake is done: record what it chose. */
-static void
-record_transport(struct conn *c)
+void
+conn_record_transport(struct conn *c)
 {
     char version[16];
     char cipher[48];
 
-    if (c->t->describe(c->tctx, version, sizeof(version), cipher,
+    if (c->tctx != NULL && !c->rec.tls &&
+        c->t->describe(c->tctx, version, sizeof(version), cipher,
                        sizeof(cipher))) {
         stats_record_tls(&c->rec, version, cipher);
     }
@@ -61,7 +61,6 @@ conn_refuse_handshake(struct conn *c, const struct ws_error *err)
                                     &c->loop->handshake_cfg, CONN_SERVER);
 
     log_debug("handshake refused: %u %s", err->code, err->reason);
-    record_transport(c);
     stats_record_handshake(&c->rec, err->code, &c->hs->req, NULL);
     conn_record_refusal(c, resp, n);
     conn_queue(c, resp, n);
@@ -147,7 +146,6 @@ conn_accept_handshake(struct conn *c, size_t request_len)
     size_t n = ws_handshake_response_101(resp, sizeof(resp), &hs->req,
                                          use_deflate ? ext : NULL, CONN_SERVER);
 
-    record_transport(c);
     stats_record_handshake(&c->rec, 101, &hs->req, use_deflate ? ext : NULL);
     stats_record_heads(&c->rec, hs->buf, request_len, resp, n);
     conn_queue(c, resp, n);
@@ -204,6 +202,9 @@ conn_read_handshake(struct conn *c)
         }
         ssize_t n =
             c->t->recv(c->tctx, c->fd, hs->buf + hs->len, hs->cap - hs->len);
+        /* Whatever it returned, the recv may have completed the TLS
+         * handshake: the record says so from then on. */
+        conn_record_transport(c);
         if (n == WSD_IO_AGAIN || n == WSD_IO_WANT_WRITE) {
             conn_recv_wait(c, n);
             return;

@@ -169,6 +169,12 @@ void conn_flush(struct conn *c);
 /* conn_handshake.c: the opening handshake. */
 void conn_read_handshake(struct conn *c);
 
+/* Records the TLS version and cipher in c's record (rec.tls) once its
+ * TLS handshake has completed; nothing before that, for TCP, or once
+ * recorded. rec.tls is then what tells a TLS handshake that never
+ * completed. */
+void conn_record_transport(struct conn *c);
+
 /* Records the heads of a refused handshake: what c read of its request
  * (if anything) and our answer resp[0..n), each cut at the end of its
  * head (a request may hold bytes after it, an answer a body). A 101 needs

@@ -43,6 +43,9 @@
 /* TLS 1.2 sessions a worker keeps for clients without tickets (about
  * 1 KiB each; OpenSSL's default of 20480 would allow 20 MiB a worker). */
 #define TLS_SESSION_CACHE_MAX 4096
+/* The name of the socket BIO under every connection, which also tells it
+ * from another BIO an SSL of the context may be given (tests do). */
+#define TLS_BIO_NAME          "wsd socket"
 
 struct tls_conn {
     SSL *ssl;
@@ -50,7 +53,7 @@ struct tls_conn {
     int fd;
     bool drained;     /* the last socket read was short or would block */
     bool peer_eof;    /* a socket read found the end of the stream */
-    bool established; /* the first handshake finished */
+    bool established; /* the first handshake completed (info_callback) */
     bool counted;     /* its handshake failure is counted in env */
     bool sniffed;     /* the peer's first byte was looked at */
     bool plaintext;   /* it was plain HTTP: bytes go in the clear */
@@ -256,6 +259,29 @@ warn_validity(const char *path, X509 *x, int index)
     }
 }
 
+/*
+ * Notes the end of a server connection's first handshake, which OpenSSL
+ * tells here as soon as it is complete: for TLS 1.3, once the client's
+ * Finished is read, before the session tickets go out (RFC 8446 §4.6.1:
+ * after the handshake), which SSL_is_init_finished waits for, and which
+ * a client that closes at once never lets go out.
+ */
+static void
+info_callback(const SSL *ssl, int where, int ret)
+{
+    (void)ret;
+    if ((where & SSL_CB_HANDSHAKE_DONE) != 0) {
+        BIO *b = SSL_get_rbio(ssl);
+        const char *name = b != NULL ? BIO_method_name(b) : NULL;
+        struct tls_conn *tc = name != NULL && strcmp(name, TLS_BIO_NAME) == 0
+                                  ? BIO_get_data(b)
+                                  : NULL;
+        if (tc != NULL) {
+            tc->established = true;
+        }
+    }
+}
+
 /* Protocol, cipher, ALPN and session settings (none reads a file). */
 static int
 ctx_settings(SSL_CTX *ctx)
@@ -286,6 +312,7 @@ ctx_settings(SSL_CTX *ctx)
     SSL_CTX_set_read_ahead(ctx, 1);
     SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_AHEAD_BYTES);
     SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
+    SSL_CTX_set_info_callback(ctx, info_callback);
     /* Session tickets are on by default; SSL_CTX_new drew their keys, so
      * every worker forked after this resumes any worker's sessions. The
      * cache serves TLS 1.2 session IDs within one worker. */
@@ -503,7 +530,7 @@ env_bio(struct transport_tls_env *env)
     if (env->bio != NULL) {
         return env->bio;
     }
-    m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "wsd socket");
+    m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, TLS_BIO_NAME);
     if (m == NULL || BIO_meth_set_read(m, bio_read) != 1 ||
         BIO_meth_set_write(m, bio_write) != 1 ||
         BIO_meth_set_ctrl(m, bio_ctrl) != 1 ||
@@ -907,7 +934,9 @@ tls_describe(void *ctx, char *version, size_t version_cap, char *cipher,
 {
     struct tls_conn *tc = ctx;
 
-    if (tc == NULL || !SSL_is_init_finished(tc->ssl)) {
+    /* Once established, always: a renegotiation the client begins (and
+     * we refuse) leaves SSL_is_init_finished false. */
+    if (tc == NULL || !tc->established) {
         return false;
     }
     snprintf(version, version_cap, "%s", SSL_get_version(tc->ssl));

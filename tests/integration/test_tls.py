@@ -649,6 +649,94 @@ def closed_record_of(w, sock_port):
     return found[0]
 
 
+def tls_failed_count(w):
+    return W.admin_stats(W.admin_port(w))["totals"]["tlsHandshakesFailed"]
+
+
+def newest_closed_record(w, after_id):
+    """The record of the newest case past after_id once it is closed, or
+    None (polled, bounded): the daemon of this check serves nothing else."""
+    admin = W.admin_port(w)
+    found = [None]
+
+    def closed():
+        cases = [c for c in W.admin_cases(admin, "?limit=1000")["cases"]
+                 if c["id"] > after_id]
+        found[0] = max(cases, key=lambda c: c["id"]) if cases else None
+        return found[0] is not None and found[0]["state"] == "closed"
+    W.wait_until(closed, 5)
+    return found[0]
+
+
+def last_case_id(w):
+    cases = W.admin_cases(W.admin_port(w), "?limit=1000")["cases"]
+    return max([c["id"] for c in cases] or [0])
+
+
+def t_tls_records(w):
+    """Every connection whose TLS handshake completed has its version and
+    cipher in its record ("tls" is null for ws:// and for a TLS handshake
+    that never completed), and is not counted in tlsHandshakesFailed,
+    however it ends before a whole request: at once, after close_notify,
+    after half a request, or with a renegotiation the server refuses."""
+    def done_then(after):
+        raw = socket.create_connection(("127.0.0.1", w.tls_port),
+                                       timeout=timeout(5))
+        s = client_ctx().wrap_socket(raw, server_hostname="127.0.0.1")
+        after(s)
+        s.close()
+
+    def shut(s):
+        try:
+            s.unwrap()
+        except (OSError, ssl.SSLError):
+            pass
+
+    def half_request(s):
+        s.sendall(b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        time.sleep(timeout(0.1))
+
+    def renegotiation():
+        s_client(w.tls_port, ["-tls1_2"], stdin=b"R\n", hold=1)
+
+    cases = [
+        ("a connection closed once TLS is done", lambda: done_then(
+            lambda s: None)),
+        ("a connection that sends close_notify once TLS is done",
+         lambda: done_then(shut)),
+        ("a connection that sends half a request, then closes",
+         lambda: done_then(half_request)),
+        ("a refused renegotiation (TLS 1.2)", renegotiation),
+    ]
+    for what, run_case in cases:
+        last = last_case_id(w)
+        failed = tls_failed_count(w)
+        run_case()
+        rec = newest_closed_record(w, last)
+        tls = rec.get("tls") if rec else None
+        tap.ok(isinstance(tls, dict) and tls.get("version") in
+               ("TLSv1.2", "TLSv1.3") and tls.get("cipher"),
+               "%s: its record has the TLS version and cipher" % what,
+               rec and {k: rec[k] for k in ("id", "tls", "httpStatus",
+                                            "wasNotCleanReason")})
+        time.sleep(timeout(0.1))
+        tap.eq(tls_failed_count(w) - failed, 0,
+               "%s: not counted in tlsHandshakesFailed" % what)
+    # A handshake that never completes: null, and counted.
+    last = last_case_id(w)
+    failed = tls_failed_count(w)
+    raw = socket.create_connection(("127.0.0.1", w.tls_port),
+                                   timeout=timeout(5))
+    raw.sendall(client_hello()[:20])
+    raw.close()
+    rec = newest_closed_record(w, last)
+    tap.ok(rec is not None and rec["tls"] is None,
+           "a truncated ClientHello: tls is null in its record",
+           rec and rec["tls"])
+    tap.ok(W.wait_until(lambda: tls_failed_count(w) == failed + 1, 3),
+           "... and it counts in tlsHandshakesFailed")
+
+
 def t_tls_on_ws_port(w):
     """A TLS ClientHello on the ws:// port gets a fatal alert and the
     close at once rather than silence until the opening-handshake
@@ -1073,7 +1161,14 @@ def t_limit(w):
     tap.eq(status, 503, "limit 1: the second wss connection is answered 503")
     eof, _, _ = W.drain_until_eof(s, 3)
     tap.ok(eof, "limit 1: and closed")
+    sock_port = s.getsockname()[1]
     s.close()
+    rec = closed_record_of(w, sock_port)
+    tap.ok(rec is not None and rec["httpStatus"] == 503
+           and isinstance(rec["tls"], dict)
+           and rec["tls"].get("version") == "TLSv1.3",
+           "limit 1: the 503's record has its TLS version (the handshake "
+           "completed in the server's send)", rec and rec["tls"])
     tap.ok(close_raw(first), "limit 1: the first one closes cleanly")
 
     def fresh():
@@ -1129,6 +1224,8 @@ def main():
             guard("TLS on the ws port, raw", t_tls_on_ws_port, w)
             guard("hostile input", t_hostile, w)
             guard("backpressure", t_backpressure, w)
+        with W.Wsd(tap, CERTS.args()) as w:
+            guard("records of completed TLS handshakes", t_tls_records, w)
         with W.Wsd(tap, CERTS.args() + ["--max_connections", "1"]) as w:
             guard("connection limit", t_limit, w)
     finally:

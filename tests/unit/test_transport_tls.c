@@ -1117,6 +1117,12 @@ test_policy(struct transport_tls_env *env)
         wait_io(&p);
     }
     ok(r != 1, "the renegotiation does not complete");
+    char version[16], cipher[48];
+    ok(transport_tls.describe(p.server, version, sizeof(version), cipher,
+                              sizeof(cipher)),
+       "the connection is still described as TLS");
+    is_str(version, "TLSv1.2", "... with its version");
+    is_int(env->n_failed, 2, "a refused renegotiation is no failed handshake");
     ok(SSL_get_secure_renegotiation_support(p.client),
        "(the server does speak RFC 5746, it just refuses)");
     pair_close(&p);
