@@ -629,7 +629,7 @@ conn_close(struct conn *c, enum conn_end why)
     c->state = CONN_CLOSED;
     output_clear(&c->loop->stage, &c->out);
     /* The transport goes first, while its socket is still c's: TLS
-     * names the peer of a handshake that never finished from it. */
+     * reports a handshake that never finished as it goes. */
     c->t->free(c->tctx);
     c->tctx = NULL;
     /* Closing the socket takes it out of the epoll set (no other

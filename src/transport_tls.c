@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,13 +52,25 @@ struct tls_conn {
     SSL *ssl;
     struct transport_tls_env *env;
     int fd;
-    bool drained;     /* the last socket read was short or would block */
-    bool peer_eof;    /* a socket read found the end of the stream */
-    bool established; /* the first handshake completed (info_callback) */
-    bool counted;     /* its handshake failure is counted in env */
-    bool sniffed;     /* the peer's first byte was looked at */
-    bool plaintext;   /* it was plain HTTP: bytes go in the clear */
+    uint16_t peer_port;  /* the peer's, from accept, host order */
+    uint8_t peer_family; /* AF_INET or AF_INET6; 0: not known */
+    /* Flags as bits, so that the peer fits beside them. */
+    bool drained : 1;     /* the last socket read was short or would block */
+    bool peer_eof : 1;    /* a socket read found the end of the stream */
+    bool established : 1; /* the first handshake completed (info_callback) */
+    bool counted : 1;     /* its handshake failure is counted in env */
+    bool sniffed : 1;     /* the peer's first byte was looked at */
+    bool plaintext : 1;   /* it was plain HTTP: bytes go in the clear */
+    /* The peer's address from accept (4 bytes of it for IPv4), network
+     * order: a failure is often seen after the peer's reset, when
+     * getpeername has nothing left to tell. */
+    uint8_t peer_addr[16];
 };
+
+/* Every wss connection holds one for its life: 40 bytes is what glibc's
+ * malloc serves from a 48-byte chunk, as it did before the peer was kept
+ * here (README, Memory per connection). */
+_Static_assert(sizeof(struct tls_conn) <= 40, "struct tls_conn outgrew 40");
 
 /*
  * RFC 7301 §3.2: choose http/1.1 from the client's list, the protocol a
@@ -542,8 +555,28 @@ env_bio(struct transport_tls_env *env)
     return m;
 }
 
+/* Keeps the peer's address and port from peer (may be NULL) in tc. */
+static void
+keep_peer(struct tls_conn *tc, const struct sockaddr *peer, socklen_t len)
+{
+    if (peer != NULL && peer->sa_family == AF_INET &&
+        len >= (socklen_t)sizeof(struct sockaddr_in)) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)peer;
+        tc->peer_family = AF_INET;
+        tc->peer_port = ntohs(sin->sin_port);
+        memcpy(tc->peer_addr, &sin->sin_addr, sizeof(sin->sin_addr));
+    } else if (peer != NULL && peer->sa_family == AF_INET6 &&
+               len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)peer;
+        tc->peer_family = AF_INET6;
+        tc->peer_port = ntohs(sin6->sin6_port);
+        memcpy(tc->peer_addr, &sin6->sin6_addr, sizeof(sin6->sin6_addr));
+    }
+}
+
 void *
-transport_tls_conn_new(struct transport_tls_env *env, int fd)
+transport_tls_conn_new(struct transport_tls_env *env, int fd,
+                       const struct sockaddr *peer, socklen_t peer_len)
 {
     struct tls_conn *tc = calloc(1, sizeof(*tc));
 
@@ -552,6 +585,7 @@ transport_tls_conn_new(struct transport_tls_env *env, int fd)
     }
     tc->env = env;
     tc->fd = fd;
+    keep_peer(tc, peer, peer_len);
     BIO_METHOD *m = env_bio(env);
     BIO *bio = m != NULL ? BIO_new(m) : NULL;
     tc->ssl = bio != NULL ? SSL_new(env->ctx) : NULL;
@@ -582,7 +616,7 @@ void *
 transport_tls_client_conn_new(struct transport_tls_env *env, int fd,
                               const char *host)
 {
-    struct tls_conn *tc = transport_tls_conn_new(env, fd);
+    struct tls_conn *tc = transport_tls_conn_new(env, fd, NULL, 0);
 
     if (tc == NULL) {
         return NULL;
@@ -618,16 +652,23 @@ transport_tls_verify_error(void *ctx)
     return v == X509_V_OK ? NULL : X509_verify_cert_error_string(v);
 }
 
-/* The peer of fd as "ADDR:PORT" or "[ADDR]:PORT". */
+/* The peer of tc as "ADDR:PORT" or "[ADDR]:PORT": as accept gave it, or
+ * else (a client's connection) as getpeername tells it now. */
 static void
-peer_text(int fd, char *buf, size_t len)
+peer_text(const struct tls_conn *tc, char *buf, size_t len)
 {
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof(ss);
     char host[INET6_ADDRSTRLEN];
 
+    if (tc->peer_family != 0) {
+        inet_ntop(tc->peer_family, tc->peer_addr, host, sizeof(host));
+        snprintf(buf, len, tc->peer_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
+                 host, tc->peer_port);
+        return;
+    }
     memset(&ss, 0, sizeof(ss));
-    if (getpeername(fd, (struct sockaddr *)&ss, &sslen) == -1) {
+    if (getpeername(tc->fd, (struct sockaddr *)&ss, &sslen) == -1) {
         snprintf(buf, len, "a peer gone");
     } else if (ss.ss_family == AF_INET) {
         const struct sockaddr_in *sin = (const struct sockaddr_in *)&ss;
@@ -663,7 +704,7 @@ tls_failed(struct tls_conn *tc, const char *reason)
     struct transport_tls_env *env = tc->env;
     char peer[TRANSPORT_TLS_PEER_MAX];
 
-    peer_text(tc->fd, peer, sizeof(peer));
+    peer_text(tc, peer, sizeof(peer));
     if (tc->established) {
         log_debug("tls: %s from %s", reason, peer);
         return;

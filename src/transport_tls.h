@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include <openssl/ssl.h>
 
@@ -62,10 +63,13 @@ void transport_tls_env_done(struct transport_tls_env *env);
 
 /*
  * The state of a new server-side TLS connection on the accepted socket fd,
- * for transport_tls's calls (its free releases it). The handshake runs
- * inside the first reads. Returns NULL (errno ENOMEM) when out of memory.
+ * for transport_tls's calls (its free releases it), from the peer
+ * accept(2) gave (peer[0..peer_len), IPv4 or IPv6; may be NULL), which
+ * a failed handshake is reported with. The handshake runs inside the
+ * first reads. Returns NULL (errno ENOMEM) when out of memory.
  */
-void *transport_tls_conn_new(struct transport_tls_env *env, int fd);
+void *transport_tls_conn_new(struct transport_tls_env *env, int fd,
+                             const struct sockaddr *peer, socklen_t peer_len);
 
 /*
  * The client's context (wsc): TLS 1.2 at least, the server's certificate

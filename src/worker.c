@@ -172,7 +172,8 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
         }
         void *tctx = NULL;
         if (l->t == &transport_tls) {
-            tctx = transport_tls_conn_new(&w->tls, cfd);
+            tctx = transport_tls_conn_new(&w->tls, cfd,
+                                          (struct sockaddr *)&peer, peer_len);
             if (tctx == NULL) {
                 log_msg(LOG_LEVEL_ERROR, "out of memory for a TLS connection");
                 close(cfd);

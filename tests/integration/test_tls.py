@@ -25,6 +25,7 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import tempfile
 import time
@@ -737,6 +738,30 @@ def t_tls_records(w):
            "... and it counts in tlsHandshakesFailed")
 
 
+def t_failure_peer(w):
+    """The per-second line of failed handshakes names the last one's
+    client by the address it connected from, also when that client is
+    gone by the time its failure is seen (README's example, `from
+    127.0.0.1:40522`)."""
+    raw = socket.create_connection(("127.0.0.1", w.tls_port),
+                                   timeout=timeout(5))
+    port = raw.getsockname()[1]
+    raw.sendall(client_hello()[:20])
+    time.sleep(timeout(0.1))
+    # A reset, not a FIN: the socket has no peer left to ask for.
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                   struct.pack("ii", 1, 0))
+    raw.close()
+    pattern = re.compile(r"tls: \d+ handshakes? failed in the last second, "
+                         r"last: .* from (.+)$", re.M)
+
+    def reported():
+        return [m.group(1) for m in pattern.finditer(w.log())]
+    W.wait_until(lambda: reported(), 5)
+    tap.eq(reported()[-1:], ["127.0.0.1:%d" % port],
+           "the failure log line names the reset client by its address")
+
+
 def t_tls_on_ws_port(w):
     """A TLS ClientHello on the ws:// port gets a fatal alert and the
     close at once rather than silence until the opening-handshake
@@ -1226,6 +1251,7 @@ def main():
             guard("backpressure", t_backpressure, w)
         with W.Wsd(tap, CERTS.args()) as w:
             guard("records of completed TLS handshakes", t_tls_records, w)
+            guard("the failure log's peer", t_failure_peer, w)
         with W.Wsd(tap, CERTS.args() + ["--max_connections", "1"]) as w:
             guard("connection limit", t_limit, w)
     finally:

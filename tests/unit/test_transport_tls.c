@@ -287,7 +287,9 @@ pair_open(struct pair *p, struct transport_tls_env *env, SSL_CTX *cctx,
     if (connect(p->cfd, (struct sockaddr *)&sin, len) == -1) {
         tap_diag("connect: %s", strerror(errno));
     }
-    p->sfd = accept(listen_fd, NULL, NULL);
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof(peer);
+    p->sfd = accept(listen_fd, (struct sockaddr *)&peer, &peer_len);
     if (client_bufs > 0) {
         setsockopt(p->sfd, SOL_SOCKET, SO_SNDBUF, &client_bufs,
                    sizeof(client_bufs));
@@ -301,7 +303,8 @@ pair_open(struct pair *p, struct transport_tls_env *env, SSL_CTX *cctx,
         SSL_set_fd(p->client, p->cfd);
         SSL_set_connect_state(p->client);
     }
-    p->server = transport_tls_conn_new(env, p->sfd);
+    p->server =
+        transport_tls_conn_new(env, p->sfd, (struct sockaddr *)&peer, peer_len);
 }
 
 static void
@@ -1063,6 +1066,21 @@ test_failures(struct transport_tls_env *env)
              (long)getpid(), env->last_peer);
     is_str(line, want, "one report line, and none when nothing failed");
     is_int(env->n_failed, 0, "the count starts afresh");
+
+    /* The peer is the one accept gave, whatever the socket can still
+     * tell (here: nothing of IPv6, it is a socket pair). */
+    int sv[2];
+    struct sockaddr_in6 six = {.sin6_family = AF_INET6,
+                               .sin6_port = htons(4242),
+                               .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+    ok(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "a socket pair");
+    void *t = transport_tls_conn_new(env, sv[0], (struct sockaddr *)&six,
+                                     sizeof(six));
+    transport_tls.free(t);
+    is_str(env->last_peer, "[::1]:4242", "an IPv6 peer from accept, named");
+    close(sv[0]);
+    close(sv[1]);
+    env->n_failed = 0;
 }
 
 /* The protocol policy, seen from clients that ask for less. */
