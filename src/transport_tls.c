@@ -295,6 +295,29 @@ info_callback(const SSL *ssl, int where, int ret)
     }
 }
 
+/*
+ * Which certificate after the first of ctx's file (1: the second) pkey
+ * belongs to, or 0 when none: a file with the leaf anywhere but first
+ * (RFC 8446 §4.4.2, RFC 5246 §7.4.2: the sender's certificate comes
+ * first).
+ */
+static int
+key_matches_chain(SSL_CTX *ctx, EVP_PKEY *pkey)
+{
+    STACK_OF(X509) *chain = NULL;
+    int found = 0;
+
+    if (SSL_CTX_get0_chain_certs(ctx, &chain) == 1 && chain != NULL) {
+        for (int i = 0; i < sk_X509_num(chain) && found == 0; i++) {
+            if (X509_check_private_key(sk_X509_value(chain, i), pkey) == 1) {
+                found = i + 1;
+            }
+        }
+    }
+    ERR_clear_error();
+    return found;
+}
+
 /* Protocol, cipher, ALPN and session settings (none reads a file). */
 static int
 ctx_settings(SSL_CTX *ctx)
@@ -370,11 +393,20 @@ transport_tls_ctx_new(const struct config *cfg, char *err, size_t errlen)
     /* Checked here, before SSL_CTX_use_PrivateKey, whose own check is
      * skipped when the key's type differs from the certificate's. */
     if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), pkey) != 1) {
-        ERR_clear_error();
-        snprintf(err, errlen,
-                 "tls_certificate_key %s: key does not match the certificate "
-                 "%s",
-                 key, cert);
+        int other = key_matches_chain(ctx, pkey);
+        if (other > 0) {
+            snprintf(err, errlen,
+                     "tls_certificate_key %s: key matches certificate %d of "
+                     "%s, not the first: the file's first certificate must "
+                     "be the server's own (leaf first, then its "
+                     "intermediates)",
+                     key, other + 1, cert);
+        } else {
+            snprintf(err, errlen,
+                     "tls_certificate_key %s: key does not match the "
+                     "certificate %s",
+                     key, cert);
+        }
         goto fail;
     }
     /* A key that signs nothing the policy allows would pass every check

@@ -48,7 +48,7 @@ static int listen_fd = -1;
 static char cert_file[128], key_file[128], other_key_file[128];
 static char rsa_key_file[128], enc_key_file[128], chain_file[128];
 static char chain_key_file[128], root_file[128], big_file[128];
-static char big_key_file[128];
+static char big_key_file[128], reversed_file[128];
 
 static void
 path_in_dir(char *buf, size_t len, const char *name)
@@ -151,12 +151,15 @@ make_files(void)
     path_in_dir(root_file, sizeof(root_file), "root.pem");
     path_in_dir(big_file, sizeof(big_file), "big.pem");
     path_in_dir(big_key_file, sizeof(big_key_file), "big-key.pem");
+    path_in_dir(reversed_file, sizeof(reversed_file), "reversed.pem");
     write_pem(cert_file, &cert, 1, NULL, NULL);
     write_pem(key_file, NULL, 0, key, NULL);
     write_pem(other_key_file, NULL, 0, other, NULL);
     write_pem(rsa_key_file, NULL, 0, rsa, NULL);
     write_pem(enc_key_file, NULL, 0, key, "secret");
     write_pem(chain_file, chain, 2, NULL, NULL);
+    X509 *reversed[2] = {mid, leaf};
+    write_pem(reversed_file, reversed, 2, NULL, NULL);
     write_pem(chain_key_file, NULL, 0, leaf_key, NULL);
     write_pem(root_file, &root, 1, NULL, NULL);
     write_pem(big_file, &big, 1, NULL, NULL);
@@ -229,6 +232,19 @@ test_ctx_refusals(void)
         ok(ERR_peek_error() == 0, "case %zu leaves no OpenSSL error queued", i);
         SSL_CTX_free(ctx);
     }
+
+    /* The intermediate first, then the leaf: the key matches the second
+     * certificate, and the message says what the order must be. */
+    SSL_CTX *ctx = server_ctx(reversed_file, chain_key_file, err, sizeof(err));
+    ok(ctx == NULL, "a chain with the leaf second is refused");
+    snprintf(want, sizeof(want),
+             "tls_certificate_key %s: key matches certificate 2 of %s, not "
+             "the first: the file's first certificate must be the server's "
+             "own (leaf first, then its intermediates)",
+             chain_key_file, reversed_file);
+    is_str(err, want, "... saying that the leaf must come first");
+    ok(ERR_peek_error() == 0, "... and leaves no OpenSSL error queued");
+    SSL_CTX_free(ctx);
 }
 
 static void
@@ -1210,9 +1226,9 @@ static void
 remove_dir(void)
 {
     static const char *const names[] = {
-        "cert.pem",  "key.pem",       "other.pem", "rsa.pem", "encrypted.pem",
-        "chain.pem", "chain-key.pem", "root.pem",  "big.pem", "big-key.pem",
-        "log"};
+        "cert.pem",      "key.pem",     "other.pem",     "rsa.pem",
+        "encrypted.pem", "chain.pem",   "chain-key.pem", "root.pem",
+        "big.pem",       "big-key.pem", "log",           "reversed.pem"};
     char path[160];
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         path_in_dir(path, sizeof(path), names[i]);
