@@ -350,8 +350,9 @@ ctx_settings(SSL_CTX *ctx)
     SSL_CTX_set_alpn_select_cb(ctx, alpn_select, NULL);
     SSL_CTX_set_info_callback(ctx, info_callback);
     /* Session tickets are on by default; SSL_CTX_new drew their keys, so
-     * every worker forked after this resumes any worker's sessions. The
-     * cache serves TLS 1.2 session IDs within one worker. */
+     * every worker forked after this resumes any worker's sessions. A
+     * reload builds a new context, with new keys (README, Resumption).
+     * The cache serves TLS 1.2 session IDs within one worker. */
     SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
     SSL_CTX_sess_set_cache_size(ctx, TLS_SESSION_CACHE_MAX);
     int rc = SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof(sid_ctx) - 1);

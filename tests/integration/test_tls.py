@@ -864,6 +864,43 @@ def t_resumption_across_workers(w):
            "reused per worker %r" % seen)
 
 
+def t_resumption_across_reload():
+    """Each reload (SIGHUP) draws new session ticket keys, as README
+    says: a session from before it, resumed until then, is not resumed
+    by the new workers (a full handshake instead), at TLS 1.2 and 1.3."""
+    conf = os.path.join(CERTS.dir, "tickets.conf")
+    reload_conf(conf, CERTS.cert, CERTS.key)
+    with W.Wsd(tap, ["-c", conf, "--tls_listen", "127.0.0.1:0"]) as w:
+        sessions = {}
+        for version in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3):
+            ctx = client_ctx(maximum=version)
+            s = open_wss_raw(w.tls_port, ctx)
+            echo_raw(s)  # TLS 1.3 tickets come after the handshake
+            sessions[version] = (ctx, s.session)
+            close_raw(s)
+
+        def resumed(version):
+            ctx, sess = sessions[version]
+            raw = socket.create_connection(("127.0.0.1", w.tls_port),
+                                           timeout=timeout(5))
+            s = ctx.wrap_socket(raw, server_hostname="127.0.0.1",
+                                session=sess)
+            reused = s.session_reused
+            s.close()
+            return reused
+        for version in sessions:
+            tap.ok(resumed(version), "%s: the session is resumed before a "
+                   "reload" % version.name)
+        old = set(w.workers())
+        w.signal(signal.SIGHUP)
+        tap.ok(W.wait_until(lambda: old.isdisjoint(w.workers())
+                            and len(w.workers()) == 1, 5),
+               "reload: the new worker replaced the old one")
+        for version in sessions:
+            tap.ok(not resumed(version), "%s: after the reload, not resumed "
+                   "(new ticket keys)" % version.name)
+
+
 # Hostile input on the TLS port ----------------------------------------------
 
 class Survivor:
@@ -1213,6 +1250,7 @@ def main():
         guard("start-up refusals", t_refusals)
         guard("reload", t_reload)
         guard("validity dates", t_validity)
+        guard("resumption across a reload", t_resumption_across_reload)
         with W.Wsd(tap, CERTS.args(), workers=2) as w:
             tap.ok(w.tls_port is not None and w.tls_port != w.port,
                    "the ready line names the wss:// port",
