@@ -198,27 +198,38 @@ stats_json_hex_read(const char *s, size_t len, uint8_t *out, size_t cap,
     return (ssize_t)(len / 2);
 }
 
-/* A frame's payload as Autobahn shows it: the text when it is UTF-8
- * (" ..." after a first part), else "0x" and its bytes in hex. A first
- * part cut inside a character is shown without that character. */
+/*
+ * A frame's payload as Autobahn shows it: the text when it is UTF-8
+ * (" ..." after a first part), else "0x" and its bytes in hex, the
+ * testsuite's rule (a strict decode, else hex). A first part the
+ * 32-octet cut ended inside a character is shown without that
+ * character, but only when its last octets are a valid beginning of
+ * one: octets that can never be UTF-8 make the whole head hex.
+ */
 static json_t *
 payload_head(const struct stats_wire *w)
 {
     char buf[STATS_WIRE_HEAD + 8];
     size_t n = w->n_head > STATS_WIRE_HEAD ? STATS_WIRE_HEAD : w->n_head;
     size_t shown = n;
+    struct ws_utf8 u;
 
-    if (w->length > n) {
-        /* Drop a character the cut split (at most 3 bytes of it). */
-        for (size_t back = 0; back < 4 && back <= n; back++) {
+    ws_utf8_reset(&u);
+    if (!ws_utf8_feed(&u, w->head, n, NULL)) {
+        return hex_head(w->head, n, w->length, "0x");
+    }
+    if (!ws_utf8_is_complete(&u)) {
+        if (w->length <= n) {
+            return hex_head(w->head, n, w->length, "0x");
+        }
+        /* The cut split a character: its lead octet is among the last
+         * three, and everything before it is whole. */
+        for (size_t back = 1; back < 4 && back <= n; back++) {
             if (ws_utf8_is_valid(w->head, n - back)) {
                 shown = n - back;
                 break;
             }
         }
-    }
-    if (!ws_utf8_is_valid(w->head, shown)) {
-        return hex_head(w->head, n, w->length, "0x");
     }
     memcpy(buf, w->head, shown);
     if (w->length > shown) {

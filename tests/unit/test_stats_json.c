@@ -1062,6 +1062,56 @@ test_wirelog(void)
     json_decref(j);
 }
 
+/* A frame's payload head: text only when its bytes are UTF-8, or
+ * would be but for a character the 32-octet cut split; else hex. */
+static void
+test_payload_head(void)
+{
+    static struct case_with_room r;
+    static const struct {
+        const char *head; /* 32 octets */
+        uint64_t length;
+        const char *shown;
+        const char *name;
+    } cases[] = {
+        {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\xff\xfe", 40,
+         "0x41414141414141414141414141414141414141414141414141414141414"
+         "1fffe ...",
+         "two octets that are never UTF-8 before the cut: hex"},
+        {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\xff", 40,
+         "0x41414141414141414141414141414141414141414141414141414141414"
+         "141ff ...",
+         "one octet that is never UTF-8 before the cut: hex"},
+        {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\xe0\x80", 40,
+         "0x41414141414141414141414141414141414141414141414141414141414"
+         "1e080 ...",
+         "a lead octet with a continuation it never takes: hex"},
+        {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAA\xf0\x9f\x98", 40,
+         "AAAAAAAAAAAAAAAAAAAAAAAAAAAAA ...",
+         "a 4-octet character the cut split after 3: left out"},
+        {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\xc3", 32,
+         "0x41414141414141414141414141414141414141414141414141414141414"
+         "141c3",
+         "a whole payload ending inside a character: hex"},
+    };
+
+    memset(&r, 0, sizeof(r));
+    r.c.request_cap = 64;
+    r.c.wire_cap = 8;
+    r.c.wire_n = 1;
+    struct stats_wire *w = stats_case_wire(&r.c);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        w[0] = (struct stats_wire){STATS_WIRE_RFRAME, 0x82, 0, 32, {0},
+                                   cases[i].length,   0,    0, {0}};
+        memcpy(w[0].head, cases[i].head, 32);
+        json_t *j = stats_json_wirelog(&r.c);
+        json_t *head =
+            json_array_get(json_array_get(json_array_get(j, 0), 1), 1);
+        is_str(json_string_value(head), cases[i].shown, "%s", cases[i].name);
+        json_decref(j);
+    }
+}
+
 /* The hex of the wire log's rows, read back. */
 static void
 test_hex_read(void)
@@ -1096,6 +1146,7 @@ main(void)
     test_case_variants();
     test_octets_order();
     test_wirelog();
+    test_payload_head();
     test_string();
     test_hex_read();
     test_stats();
