@@ -20,18 +20,18 @@
 
 #include "stats_json.h"
 #include "ws_frame.h"
+#include "ws_utf8.h"
 
 #define HEAD_MAX      128        /* payload octets a row shows, at most */
 #define LCS_CELLS_MAX (1u << 22) /* the largest alignment attempted */
 #define LIST_MAX      3          /* findings of a kind named one by one */
 
-/* The first octets of a payload a row shows: its text, or "0x" and hex
- * (then also read as text, in case a text began so), " ..." after a
- * first part; a TF row's pattern repeated to its length. */
+/* The first octets of a payload a row shows: its text, or "0x" and hex,
+ * " ..." after a first part; a TF row's pattern repeated to its length. */
 struct head {
-    uint8_t b[2][HEAD_MAX];
-    size_t n[2];
-    size_t ways; /* readings: 1, or 2 for "0x..." */
+    uint8_t b[HEAD_MAX];
+    size_t n;
+    bool known; /* false: the row shows no payload */
 };
 
 struct frame {
@@ -290,14 +290,23 @@ head_fill(uint8_t *dst, size_t *n, const uint8_t *src, size_t len,
     *n = k;
 }
 
+/*
+ * What a row's payload string denotes. A writer shows a payload in hex
+ * only when its octets are not UTF-8 (the testsuite's asciiLogData, wsd's
+ * payload_head), so a "0x..." string whose digits spell UTF-8 is a text
+ * that begins so; any other "0x" and hex digits are the octets in hex.
+ */
 static void
 head_of(const struct frame *f, struct head *h)
 {
     const char *s = json_string_value(f->payload);
     size_t len = json_string_length(f->payload);
     bool cut = false;
+    uint8_t bin[HEAD_MAX];
+    bool more;
+    ssize_t k = -1;
 
-    h->ways = 0;
+    h->known = false;
     if (s == NULL) {
         return;
     }
@@ -305,57 +314,45 @@ head_of(const struct frame *f, struct head *h)
         len -= 4;
         cut = true;
     }
-    head_fill(h->b[0], &h->n[0], (const uint8_t *)s, len, f->repeat, cut);
-    h->ways = 1;
-    if (len >= 2 && s[0] == '0' && s[1] == 'x' && len % 2 == 0) {
-        uint8_t bin[HEAD_MAX] = {0};
-        bool more;
-        ssize_t k = stats_json_hex_read(s + 2, len - 2, bin, HEAD_MAX, &more);
-        if (k < 0) {
-            return;
+    if (len >= 2 && s[0] == '0' && s[1] == 'x') {
+        k = stats_json_hex_read(s + 2, len - 2, bin, HEAD_MAX, &more);
+        if (k >= 0 && ws_utf8_is_valid(bin, (size_t)k)) {
+            k = -1;
         }
-        size_t n = (size_t)k < HEAD_MAX ? (size_t)k : HEAD_MAX;
-        memcpy(h->b[1], h->b[0], h->n[0]);
-        h->n[1] = h->n[0];
-        head_fill(h->b[0], &h->n[0], bin, n, f->repeat, cut);
-        h->ways = 2;
     }
+    if (k >= 0) {
+        size_t n = (size_t)k < HEAD_MAX ? (size_t)k : HEAD_MAX;
+        head_fill(h->b, &h->n, bin, n, f->repeat, cut);
+    } else {
+        head_fill(h->b, &h->n, (const uint8_t *)s, len, f->repeat, cut);
+    }
+    h->known = true;
     /* No row can know more than the frame carried. */
-    for (size_t w = 0; w < h->ways; w++) {
-        if (h->n[w] > f->length) {
-            h->n[w] = (size_t)f->length;
-        }
+    if (h->n > f->length) {
+        h->n = (size_t)f->length;
     }
 }
 
 /* Whether the payloads two rows show agree as far as both show them; if
- * not, where they first part (in *at). Unknown payloads agree. Two rows in
- * hex are read as hex; a row in hex against one in text, both ways. */
+ * not, where they first part (in *at). Unknown payloads agree. */
 static bool
 heads_agree(const struct frame *a, const struct frame *b, size_t *at)
 {
     const struct head *ha = &a->head;
     const struct head *hb = &b->head;
-    size_t first = SIZE_MAX;
-    bool both_hex = ha->ways == 2 && hb->ways == 2;
+    size_t k = ha->n < hb->n ? ha->n : hb->n;
+    size_t d = 0;
 
-    if (ha->ways == 0 || hb->ways == 0) {
+    if (!ha->known || !hb->known) {
         return true;
     }
-    for (size_t i = 0; i < (both_hex ? 1 : ha->ways); i++) {
-        for (size_t j = 0; j < (both_hex ? 1 : hb->ways); j++) {
-            size_t k = ha->n[i] < hb->n[j] ? ha->n[i] : hb->n[j];
-            size_t d = 0;
-            while (d < k && ha->b[i][d] == hb->b[j][d]) {
-                d++;
-            }
-            if (d == k) {
-                return true;
-            }
-            first = d < first ? d : first;
-        }
+    while (d < k && ha->b[d] == hb->b[d]) {
+        d++;
     }
-    *at = first;
+    if (d == k) {
+        return true;
+    }
+    *at = d;
     return false;
 }
 
@@ -538,7 +535,7 @@ close_code(const struct frame *f)
     struct head h;
 
     head_of(f, &h);
-    return h.ways > 0 && h.n[0] >= 2 ? (long)(h.b[0][0] << 8 | h.b[0][1]) : -1;
+    return h.known && h.n >= 2 ? (long)(h.b[0] << 8 | h.b[1]) : -1;
 }
 
 /* Two close frames: their codes, then their reasons, as far as the rows

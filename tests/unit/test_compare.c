@@ -623,6 +623,28 @@ test_frames(void)
            "(text, 125 octets), from octet 3");
     pair_free(&p);
 
+    /* A byte that is no UTF-8 arrives in the 4th octet: wsd shows the
+     * payload in hex, the client showed text; the octet is where the
+     * bytes part, not where "0x" read as text does. */
+    p = pair_of("1.1.2");
+    w = row(p.wsd, "RF", 1, 0);
+    json_array_set_new(
+        json_array_get(w, 1), 1,
+        json_string("0x2a2a2aff2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a2a"
+                    "2a2a2a2a ..."));
+    expect(&p, "a payload changed to hex", "clientToServer", "payload",
+           "(text, 125 octets), from octet 4");
+    pair_free(&p);
+
+    /* The same seen the other way round: the client's row in hex. */
+    p = pair_of("1.1.2");
+    w = row(p.client, "TF", 1, 0);
+    json_array_set_new(json_array_get(w, 1), 1,
+                       json_string("0x2a2a2a2a2aff ..."));
+    expect(&p, "a payload sent in hex", "clientToServer", "payload",
+           "(text, 125 octets), from octet 6");
+    pair_free(&p);
+
     /* A message arrives compressed (RSV1) that was not sent so. */
     p = pair_of("1.1.2");
     json_array_set_new(row(p.wsd, "RF", 1, 0), 4, json_integer(4));
