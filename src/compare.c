@@ -20,6 +20,7 @@
 #include "compare_int.h"
 #include "stats_shm.h"
 
+#define NELEM(a)  (sizeof(a) / sizeof((a)[0]))
 #define QUOTE_MAX 100 /* bytes of a report's string a sentence shows */
 
 /* Sentences ---------------------------------------------------------------- */
@@ -224,79 +225,251 @@ is_int_in(const json_t *v, json_int_t lo, json_int_t hi, bool nullable)
            json_integer_value(v) <= hi;
 }
 
+/* What an element of a wire log row may be. */
+enum elem {
+    E_OCTETS,      /* [length, "octets"]: a count and a string (or null) */
+    E_BOOL,        /* true or false */
+    E_OPCODE,      /* 0 to 15 */
+    E_RSV,         /* 0 to 7 */
+    E_STRING_NULL, /* a string or null */
+    E_COUNT_NULL,  /* an integer of 0 or more, or null */
+    E_NUMBER,      /* a number: a delay in seconds */
+};
+
+static const char *const elem_wants[] = {
+    [E_OCTETS] = "[length, octets]",
+    [E_BOOL] = "true or false",
+    [E_OPCODE] = "0 to 15",
+    [E_RSV] = "0 to 7",
+    [E_STRING_NULL] = "a string or null",
+    [E_COUNT_NULL] = "a count or null",
+    [E_NUMBER] = "a number",
+};
+
+/*
+ * The rows the testsuite writes into a wire log (fuzzing.py: the log*
+ * functions, enableWirelog, continueLater, killAfter, closeAfter and the
+ * functions they defer to), each with its elements after the kind. A row
+ * may have more (wsd's RF rows carry their marks); they are not read.
+ */
+static const struct {
+    const char *kind;
+    bool frame;    /* a frame row: its problems say "is not a frame" */
+    size_t n_elem; /* elements after the kind */
+    struct {
+        enum elem type;
+        const char *name;
+    } elem[8];
+} row_kinds[] = {
+    {"RO", false, 1, {{E_OCTETS, "[length, octets]"}}},
+    {"TO", false, 2, {{E_OCTETS, "[length, octets]"}, {E_BOOL, "sync"}}},
+    {"RF",
+     true,
+     6,
+     {{E_OCTETS, "[length, octets]"},
+      {E_OPCODE, "opcode"},
+      {E_BOOL, "FIN"},
+      {E_RSV, "RSV"},
+      {E_BOOL, "masked"},
+      {E_STRING_NULL, "mask"}}},
+    {"TF",
+     true,
+     8,
+     {{E_OCTETS, "[length, octets]"},
+      {E_OPCODE, "opcode"},
+      {E_BOOL, "FIN"},
+      {E_RSV, "RSV"},
+      {E_STRING_NULL, "mask"},
+      {E_COUNT_NULL, "repeat length"},
+      {E_COUNT_NULL, "chop size"},
+      {E_BOOL, "sync"}}},
+    {"WLM", false, 1, {{E_BOOL, "on"}}},
+    {"CT", false, 2, {{E_NUMBER, "delay"}, {E_STRING_NULL, "tag"}}},
+    {"CTE", false, 1, {{E_STRING_NULL, "tag"}}},
+    {"KL", false, 1, {{E_NUMBER, "delay"}}},
+    {"KLE", false, 0, {{0}}},
+    {"TI", false, 1, {{E_NUMBER, "delay"}}},
+    {"TIE", false, 0, {{0}}},
+};
+
+static bool
+elem_is(const json_t *v, enum elem type)
+{
+    switch (type) {
+    case E_OCTETS:
+        return json_is_array(v) &&
+               is_int_in(json_array_get(v, 0), 0, INT64_MAX, false) &&
+               (json_is_string(json_array_get(v, 1)) ||
+                json_is_null(json_array_get(v, 1)));
+    case E_BOOL:
+        return json_is_boolean(v);
+    case E_OPCODE:
+        return is_int_in(v, 0, 15, false);
+    case E_RSV:
+        return is_int_in(v, 0, 7, false);
+    case E_STRING_NULL:
+        return json_is_string(v) || json_is_null(v);
+    case E_COUNT_NULL:
+        return is_int_in(v, 0, INT64_MAX, true);
+    case E_NUMBER:
+        return json_is_number(v);
+    }
+    return false;
+}
+
+/* Row i of a wire log: one of the testsuite's kinds, of its shape. */
 static bool
 row_shape(const json_t *row, size_t i, char *err)
 {
     const char *kind = json_string_value(json_array_get(row, 0));
-    const json_t *lp = json_array_get(row, 1);
+    size_t k = 0;
 
     if (!json_is_array(row) || kind == NULL) {
         return shape_fail(err, "\"wirelog\" row %zu is not [kind, ...]", i + 1);
     }
-    bool frame = strcmp(kind, "RF") == 0 || strcmp(kind, "TF") == 0;
-    bool octets = strcmp(kind, "RO") == 0 || strcmp(kind, "TO") == 0;
-    if ((frame || octets) &&
-        (!is_int_in(json_array_get(lp, 0), 0, INT64_MAX, false) ||
-         !(json_is_string(json_array_get(lp, 1)) ||
-           json_is_null(json_array_get(lp, 1))))) {
+    while (k < NELEM(row_kinds) && strcmp(row_kinds[k].kind, kind) != 0) {
+        k++;
+    }
+    if (k == NELEM(row_kinds)) {
         return shape_fail(err,
-                          "\"wirelog\" row %zu (%s) has no [length, octets]",
+                          "\"wirelog\" row %zu is of kind \"%.16s\", which "
+                          "the testsuite never writes",
                           i + 1, kind);
     }
-    if (frame && (!is_int_in(json_array_get(row, 2), 0, 15, false) ||
-                  !json_is_boolean(json_array_get(row, 3)) ||
-                  !is_int_in(json_array_get(row, 4), 0, 7, false) ||
-                  (strcmp(kind, "TF") == 0 && json_array_size(row) > 6 &&
-                   !is_int_in(json_array_get(row, 6), 0, INT64_MAX, true)))) {
+    size_t want = row_kinds[k].n_elem + 1;
+    if (json_array_size(row) < want) {
         return shape_fail(err,
-                          "\"wirelog\" row %zu (%s) is not a frame: opcode, "
-                          "FIN, RSV (and a repeat length)",
-                          i + 1, kind);
+                          "\"wirelog\" row %zu (%s) has %zu element%s, "
+                          "not %zu",
+                          i + 1, kind, json_array_size(row),
+                          json_array_size(row) == 1 ? "" : "s", want);
+    }
+    for (size_t e = 0; e < row_kinds[k].n_elem; e++) {
+        enum elem type = row_kinds[k].elem[e].type;
+        if (elem_is(json_array_get(row, e + 1), type)) {
+            continue;
+        }
+        if (type == E_OCTETS) {
+            return shape_fail(err,
+                              "\"wirelog\" row %zu (%s) has no [length, "
+                              "octets]",
+                              i + 1, kind);
+        }
+        return shape_fail(err, "\"wirelog\" row %zu (%s)%s %s is not %s", i + 1,
+                          kind, row_kinds[k].frame ? " is not a frame:" : ":",
+                          row_kinds[k].elem[e].name, elem_wants[type]);
     }
     return true;
+}
+
+/* What a key of a case file may be. */
+enum key_type {
+    K_STRING,
+    K_STRING_NULL,
+    K_BOOL,
+    K_COUNT,
+    K_CODE,
+    K_OBJECT,
+    K_OBJECT_NULL,
+    K_ARRAY,
+};
+
+static const char *const key_wants[] = {
+    [K_STRING] = "a string",
+    [K_STRING_NULL] = "a string or null",
+    [K_BOOL] = "true or false",
+    [K_COUNT] = "an integer of 0 or more",
+    [K_CODE] = "a close code or null",
+    [K_OBJECT] = "an object",
+    [K_OBJECT_NULL] = "an object or null",
+    [K_ARRAY] = "an array",
+};
+
+/* Every key of the testsuite's case file (fuzzing.py, caseResult in
+ * connectionLost), with the type it writes; the statistics objects are
+ * checked on their own. */
+static const struct {
+    const char *key;
+    enum key_type type;
+} case_keys[] = {
+    {"case", K_COUNT},
+    {"id", K_STRING},
+    {"description", K_STRING},
+    {"expectation", K_STRING},
+    {"agent", K_STRING},
+    {"started", K_STRING},
+    {"duration", K_COUNT},
+    {"reportTime", K_BOOL},
+    {"reportCompressionRatio", K_BOOL},
+    {"behavior", K_STRING},
+    {"behaviorClose", K_STRING},
+    {"expected", K_OBJECT},
+    {"expectedClose", K_OBJECT},
+    {"received", K_ARRAY},
+    {"result", K_STRING},
+    {"resultClose", K_STRING},
+    {"wirelog", K_ARRAY},
+    {"createWirelog", K_BOOL},
+    {"closedByMe", K_BOOL},
+    {"failedByMe", K_BOOL},
+    {"droppedByMe", K_BOOL},
+    {"wasClean", K_BOOL},
+    {"wasNotCleanReason", K_STRING_NULL},
+    {"wasServerConnectionDropTimeout", K_BOOL},
+    {"wasOpenHandshakeTimeout", K_BOOL},
+    {"wasCloseHandshakeTimeout", K_BOOL},
+    {"localCloseCode", K_CODE},
+    {"localCloseReason", K_STRING_NULL},
+    {"remoteCloseCode", K_CODE},
+    {"remoteCloseReason", K_STRING_NULL},
+    {"isServer", K_BOOL},
+    {"createStats", K_BOOL},
+    {"httpRequest", K_STRING},
+    {"httpResponse", K_STRING},
+    {"trafficStats", K_OBJECT_NULL},
+};
+
+static bool
+key_is(const json_t *v, enum key_type type)
+{
+    switch (type) {
+    case K_STRING:
+        return json_is_string(v);
+    case K_STRING_NULL:
+        return json_is_string(v) || json_is_null(v);
+    case K_BOOL:
+        return json_is_boolean(v);
+    case K_COUNT:
+        return is_int_in(v, 0, INT64_MAX, false);
+    case K_CODE:
+        return is_int_in(v, 0, 65535, true);
+    case K_OBJECT:
+        return json_is_object(v);
+    case K_OBJECT_NULL:
+        return json_is_object(v) || json_is_null(v);
+    case K_ARRAY:
+        return json_is_array(v);
+    }
+    return false;
 }
 
 bool
 compare_is_autobahn_case(const json_t *c, char *err)
 {
-    static const char *const strings[] = {"httpRequest", "httpResponse"};
-    static const char *const booleans[] = {"isServer", "closedByMe",
-                                           "droppedByMe", "wasClean"};
-    static const char *const codes[] = {"localCloseCode", "remoteCloseCode"};
-    static const char *const reasons[] = {
-        "localCloseReason", "remoteCloseReason", "wasNotCleanReason"};
-    const json_t *log = json_object_get(c, "wirelog");
     const json_t *row;
     size_t i;
 
     if (!json_is_object(c)) {
         return shape_fail(err, "not a JSON object");
     }
-    for (i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
-        if (!json_is_string(json_object_get(c, strings[i]))) {
-            return shape_fail(err, "\"%s\" missing, or not a string",
-                              strings[i]);
+    for (i = 0; i < NELEM(case_keys); i++) {
+        const json_t *v = json_object_get(c, case_keys[i].key);
+        if (v == NULL) {
+            return shape_fail(err, "\"%s\" missing", case_keys[i].key);
         }
-    }
-    for (i = 0; i < sizeof(booleans) / sizeof(booleans[0]); i++) {
-        if (!json_is_boolean(json_object_get(c, booleans[i]))) {
-            return shape_fail(err, "\"%s\" missing, or not true or false",
-                              booleans[i]);
-        }
-    }
-    for (i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
-        if (!is_int_in(json_object_get(c, codes[i]), 0, 65535, true)) {
-            return shape_fail(err,
-                              "\"%s\" missing, or not a close code or "
-                              "null",
-                              codes[i]);
-        }
-    }
-    for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
-        const json_t *v = json_object_get(c, reasons[i]);
-        if (!json_is_string(v) && !json_is_null(v)) {
-            return shape_fail(err, "\"%s\" missing, or not a string or null",
-                              reasons[i]);
+        if (!key_is(v, case_keys[i].type)) {
+            return shape_fail(err, "\"%s\" is not %s", case_keys[i].key,
+                              key_wants[case_keys[i].type]);
         }
     }
     if (!stats_shape(c, "rxOctetStats", false, err) ||
@@ -305,14 +478,7 @@ compare_is_autobahn_case(const json_t *c, char *err)
         !stats_shape(c, "txFrameStats", true, err)) {
         return false;
     }
-    const json_t *create = json_object_get(c, "createWirelog");
-    if (create != NULL && !json_is_boolean(create)) {
-        return shape_fail(err, "\"createWirelog\" is not true or false");
-    }
-    if (!json_is_array(log)) {
-        return shape_fail(err, "\"wirelog\" missing, or not an array");
-    }
-    json_array_foreach(log, i, row)
+    json_array_foreach(json_object_get(c, "wirelog"), i, row)
     {
         if (!row_shape(row, i, err)) {
             return false;

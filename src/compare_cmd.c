@@ -99,8 +99,11 @@ check_case(const char *dir, const json_t *entry, bool server)
     char why[COMPARE_ERROR_MAX];
 
     if (!compare_is_autobahn_case(c, why)) {
-        command_say(COMPARE_CMD_NAME, "%s/%s: not an Autobahn case report: %s",
-                    dir, file, why);
+        command_say(COMPARE_CMD_NAME,
+                    "%s/%s: case %.64s of agent %.64s: not an Autobahn case "
+                    "report: %s",
+                    dir, file, json_string_value(json_object_get(entry, "id")),
+                    json_string_value(json_object_get(entry, "agent")), why);
         return -1;
     }
     if (json_is_true(json_object_get(c, "isServer")) != server) {
@@ -249,16 +252,6 @@ ask_endpoint(struct compare_run *run, struct admin_client *c, const char *key)
                         json_object_get(r, "rxOctetOverflow"));
         json_object_set(doc, "txOctetOverflow",
                         json_object_get(r, "txOctetOverflow"));
-        if (json_object_get(doc, "agent") == NULL ||
-            json_object_get(doc, "id") == NULL) {
-            command_say(COMPARE_CMD_NAME,
-                        "%s%s: not an Autobahn case report: agent or id "
-                        "missing",
-                        c->url, path);
-            json_decref(doc);
-            json_decref(list);
-            return -1;
-        }
         json_t *rec = json_pack("{s:s, s:I, s:n, s:O, s:O, s:o, s:O}", "source",
                                 c->url, "wsdCase", id, "reportfile", "agent",
                                 json_object_get(doc, "agent"), "id",

@@ -11,6 +11,7 @@ laid out as the testsuite's (index.json and a file per case).
 import json
 import os
 import struct
+import time
 
 import wsdtest
 
@@ -38,7 +39,7 @@ def save(path, doc):
 
 class FarEnd:
     """One client connection to 127.0.0.1:port that keeps its own report
-    in the testsuite's per-case format: its heads, its octets by the size
+    in the testsuite's per-case format (every key of it): its heads, its octets by the size
     of each send and receive, its frames by opcode, its wire log rows (TO,
     RO, TF, RF) and how it closed. .r is the report, .status the response
     status and .headers its headers (lower-case names).
@@ -59,6 +60,17 @@ class FarEnd:
             "wasCloseHandshakeTimeout": False,
             "localCloseCode": None, "localCloseReason": None,
             "remoteCloseCode": None, "remoteCloseReason": None,
+            "wasServerConnectionDropTimeout": False,
+            # The testsuite's verdict on the case: this client grades
+            # nothing, as wsd's own reports say.
+            "description": "", "expectation": "", "result": "",
+            "resultClose": "", "behavior": "INFORMATIONAL",
+            "behaviorClose": "INFORMATIONAL", "expected": {},
+            "expectedClose": {}, "received": [], "reportTime": False,
+            "reportCompressionRatio": False, "trafficStats": None,
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S.000Z",
+                                     time.gmtime()),
+            "duration": 0,
         }
         self.buf = b""
         self.got_close = False

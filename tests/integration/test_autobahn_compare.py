@@ -454,15 +454,54 @@ def t_bad_input(tmp):
     c = Copy(tmp)
     c.edit("3.1", lambda r: r.__setitem__("wirelog", {}), side="client")
     bad("a case not in Autobahn's shape", [c.ab, c.wsd],
-        "%s: not an Autobahn case report: \"wirelog\" missing, or not an "
-        "array" % c.case_file("3.1"))
+        "%s: case 3.1 of agent wsd: not an Autobahn case report: "
+        "\"wirelog\" is not an array" % c.case_file("3.1"))
+
+    def record_id(c, path):
+        """The wsd folder's index key of the record in path."""
+        entries = load(os.path.join(c.wsd, "index.json"))["unknown"]
+        return [k for k, e in entries.items()
+                if e["reportfile"] == os.path.basename(path)][0]
 
     c = Copy(tmp)
     path = c.record_file("3.1")
     c.edit("3.1", lambda r: r["rxFrameStats"].__setitem__("x", 1))
     bad("a wsd record not in Autobahn's shape", [c.ab, c.wsd],
-        "%s: not an Autobahn case report: \"rxFrameStats\" has a key that "
-        "is not an opcode" % path)
+        "%s: case %s of agent unknown: not an Autobahn case report: "
+        "\"rxFrameStats\" has a key that is not an opcode"
+        % (path, record_id(c, path)))
+
+    # Each malformed row or key the review found passing.
+    def cut_rf(r):
+        i = [k for k, row in enumerate(r["wirelog"]) if row[0] == "RF"][0]
+        r["wirelog"][i] = r["wirelog"][i][:5]
+        return i + 1
+
+    c = Copy(tmp)
+    row_no = cut_rf(load(c.case_file("3.1")))
+    c.edit("3.1", cut_rf, side="client")
+    bad("an RF row cut to 5 elements", [c.ab, c.wsd],
+        "%s: case 3.1 of agent wsd: not an Autobahn case report: "
+        "\"wirelog\" row %d (RF) has 5 elements, not 7"
+        % (c.case_file("3.1"), row_no))
+
+    for name, change, want in (
+            ("a row of an unknown kind",
+             lambda r: r["wirelog"].append(["XX", 1]), "is of kind \"XX\""),
+            ("a WLM row neither on nor off",
+             lambda r: r["wirelog"].append(["WLM", "maybe"]),
+             "(WLM): on is not true or false"),
+            ("failedByMe deleted", lambda r: r.pop("failedByMe"),
+             "\"failedByMe\" missing"),
+            ("an id that is a number", lambda r: r.__setitem__("id", 3),
+             "\"id\" is not a string")):
+        c = Copy(tmp)
+        path = c.record_file("3.1")
+        c.edit("3.1", change)
+        bad("a wsd record: " + name, [c.ab, c.wsd],
+            "%s: case %s of agent unknown: not an Autobahn case report: "
+            % (path, record_id(c, path)))
+        bad("a wsd record: " + name + ", named", [c.ab, c.wsd], want)
 
     bad("the two sides swapped", [wsd_side, DATA],
         "written from the server's side (isServer true): the first argument "

@@ -898,7 +898,7 @@ test_shape(void)
     refused(c, "createWirelog a string", "\"createWirelog\"");
     c = plain();
     json_object_set_new(c, "wirelog", json_object());
-    refused(c, "a wirelog that is no array", "\"wirelog\" missing");
+    refused(c, "a wirelog that is no array", "\"wirelog\" is not an array");
     c = plain();
     json_array_append_new(json_object_get(c, "wirelog"), json_integer(3));
     refused(c, "a row that is no array", "\"wirelog\" row");
@@ -911,6 +911,119 @@ test_shape(void)
     c = plain();
     json_array_set_new(row(c, "TF", -1, 0), 6, json_string("x"));
     refused(c, "a TF row whose repeat length is a string", "is not a frame");
+
+    /* Every key the testsuite writes, each of its type. */
+    static const char *const keys[] = {
+        "case",
+        "id",
+        "description",
+        "expectation",
+        "agent",
+        "started",
+        "duration",
+        "reportTime",
+        "reportCompressionRatio",
+        "behavior",
+        "behaviorClose",
+        "expected",
+        "expectedClose",
+        "received",
+        "result",
+        "resultClose",
+        "createWirelog",
+        "failedByMe",
+        "wasServerConnectionDropTimeout",
+        "wasOpenHandshakeTimeout",
+        "wasCloseHandshakeTimeout",
+        "createStats",
+        "trafficStats",
+    };
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        char want[80];
+        c = plain();
+        json_object_del(c, keys[i]);
+        snprintf(want, sizeof(want), "\"%s\" missing", keys[i]);
+        refused(c, keys[i], want);
+    }
+    c = plain();
+    json_object_set_new(c, "id", json_integer(5));
+    refused(c, "an id that is a number", "\"id\" is not a string");
+    c = plain();
+    json_object_set_new(c, "case", json_string("5"));
+    refused(c, "a case that is a string", "\"case\" is not an integer");
+    c = plain();
+    json_object_set_new(c, "expected", json_array());
+    refused(c, "expected an array", "\"expected\" is not an object");
+    c = plain();
+    json_object_set_new(c, "trafficStats", json_true());
+    refused(c, "trafficStats true", "\"trafficStats\" is not an object");
+
+    /* Every row kind the testsuite writes, each of its shape. */
+    c = plain();
+    json_array_append_new(json_object_get(c, "wirelog"),
+                          json_pack("[s, i]", "XX", 1));
+    refused(c, "a row of an unknown kind", "row 17 is of kind \"XX\"");
+    c = plain();
+    json_array_append_new(json_object_get(c, "wirelog"),
+                          json_pack("[s, s]", "WLM", "maybe"));
+    refused(c, "a WLM row that is neither on nor off",
+            "row 17 (WLM): on is not true or false");
+    c = plain();
+    json_t *w = row(c, "RF", -1, 0);
+    while (json_array_size(w) > 5) {
+        json_array_remove(w, json_array_size(w) - 1);
+    }
+    refused(c, "an RF row cut to 5 elements", "(RF) has 5 elements, not 7");
+    c = plain();
+    json_array_set_new(row(c, "RF", -1, 0), 5, json_string("notbool"));
+    refused(c, "an RF row masked \"notbool\"",
+            "(RF) is not a frame: masked is not true or false");
+    c = plain();
+    json_array_set_new(row(c, "RF", -1, 0), 6, json_integer(1));
+    refused(c, "an RF row whose mask is a number",
+            "(RF) is not a frame: mask is not a string or null");
+    c = plain();
+    json_array_remove(row(c, "TO", -1, 0), 2);
+    refused(c, "a TO row without sync", "(TO) has 2 elements, not 3");
+    c = plain();
+    json_array_set_new(row(c, "TF", -1, 0), 8, json_null());
+    refused(c, "a TF row whose sync is null",
+            "(TF) is not a frame: sync is not true or false");
+    c = plain();
+    json_array_set_new(row(c, "TF", -1, 0), 7, json_string("x"));
+    refused(c, "a TF row whose chop size is a string",
+            "(TF) is not a frame: chop size is not");
+    static const char *const bad_rows[][2] = {
+        {"[\"KL\"]", "row 17 (KL) has 1 element, not 2"},
+        {"[\"KL\", \"1\"]", "row 17 (KL): delay is not a number"},
+        {"[\"TI\", null]", "row 17 (TI): delay is not a number"},
+        {"[\"CT\", 1]", "row 17 (CT) has 2 elements, not 3"},
+        {"[\"CT\", 1, 2]", "row 17 (CT): tag is not a string or null"},
+        {"[\"CTE\", true]", "row 17 (CTE): tag is not a string or null"},
+        {"[\"RO\", [1]]", "row 17 (RO) has no [length, octets]"},
+    };
+    for (size_t i = 0; i < sizeof(bad_rows) / sizeof(bad_rows[0]); i++) {
+        c = plain();
+        json_array_append_new(json_object_get(c, "wirelog"),
+                              json_loads(bad_rows[i][0], 0, NULL));
+        refused(c, bad_rows[i][0], bad_rows[i][1]);
+    }
+
+    /* The testsuite's other rows, and rows with more elements than it
+     * writes (wsd's marks), are accepted. */
+    char err[COMPARE_ERROR_MAX] = "";
+    c = plain();
+    json_t *more = json_loads("[[\"KL\", 0.5], [\"KLE\"], [\"TI\", 1], "
+                              "[\"TIE\"], [\"CT\", 1.5, null], "
+                              "[\"CT\", 1, \"tag\"], [\"CTE\", null], "
+                              "[\"CTE\", \"tag\"], [\"WLM\", false], "
+                              "[\"WLM\", true], [\"RO\", [1, \"00\"], 9]]",
+                              0, NULL);
+    json_array_extend(json_object_get(c, "wirelog"), more);
+    json_decref(more);
+    ok(compare_is_autobahn_case(c, err),
+       "every other row kind of the testsuite accepted (%s)", err);
+    json_decref(c);
 }
 
 static void
