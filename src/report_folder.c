@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "report_html.h"
@@ -133,12 +134,72 @@ report_folder_file_stem(json_t *used, const char *agent, const char *key,
     json_object_set_new(used, stem, json_true());
 }
 
-/* Loads dir/name as JSON; NULL with err naming the file. */
+/* A file read for jansson, refusing to go past max bytes. */
+struct bounded_file {
+    FILE *f;
+    size_t left; /* bytes it may still read */
+    bool over;   /* the file had more than max bytes */
+};
+
+static size_t
+read_bounded(void *buf, size_t len, void *arg)
+{
+    struct bounded_file *b = arg;
+
+    if (b->left == 0) {
+        int ch = fgetc(b->f);
+        if (ch != EOF) {
+            b->over = true;
+            return (size_t)-1; /* jansson stops: a read error */
+        }
+        return 0;
+    }
+    size_t n = fread(buf, 1, len < b->left ? len : b->left, b->f);
+    b->left -= n;
+    return n == 0 && ferror(b->f) ? (size_t)-1 : n;
+}
+
+/* Why jansson refused a document, in words a user can act on. */
+static void
+say_not_json(const char *path, const json_error_t *jerr, char *err)
+{
+    const char *why;
+
+    switch (json_error_code(jerr)) {
+    case json_error_premature_end_of_input:
+        why = "not JSON: it ends before its value does (truncated?)";
+        break;
+    case json_error_end_of_input_expected:
+        why = "not JSON: more follows its value";
+        break;
+    case json_error_out_of_memory:
+        why = "out of memory reading it";
+        break;
+    case json_error_stack_overflow:
+        why = "not JSON that can be read: nested too deep";
+        break;
+    case json_error_numeric_overflow:
+        why = "not JSON that can be read: a number too large";
+        break;
+    case json_error_invalid_utf8:
+        why = "not JSON: not UTF-8";
+        break;
+    default:
+        why = "not JSON";
+        break;
+    }
+    snprintf(err, REPORT_FOLDER_ERROR_MAX, "%s: %s: %s, line %d, column %d",
+             path, why, jerr->text, jerr->line, jerr->column);
+}
+
+/* Loads dir/name as JSON, of at most max bytes; NULL with err naming the
+ * file. */
 static json_t *
-load(const char *dir, const char *name, char *err)
+load(const char *dir, const char *name, size_t max, char *err)
 {
     char path[PATH_MAX];
     json_error_t jerr;
+    struct stat st;
 
     if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >=
         sizeof(path)) {
@@ -151,13 +212,31 @@ load(const char *dir, const char *name, char *err)
         snprintf(err, REPORT_FOLDER_ERROR_MAX, "%s: %s", path, strerror(errno));
         return NULL;
     }
+    struct bounded_file b = {f, max, false};
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+        (uintmax_t)st.st_size > max) {
+        b.over = true;
+    }
     /* A frame's payload shown as text may hold a NUL. */
-    json_t *doc = json_loadf(f, JSON_ALLOW_NUL, &jerr);
+    json_t *doc =
+        b.over ? NULL
+               : json_load_callback(read_bounded, &b, JSON_ALLOW_NUL, &jerr);
     fclose(f);
-    if (doc == NULL) {
-        snprintf(err, REPORT_FOLDER_ERROR_MAX,
-                 "%s: not JSON (truncated?): %s, line %d", path, jerr.text,
-                 jerr.line);
+    if (b.over) {
+        json_decref(doc);
+        doc = NULL;
+        if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > max) {
+            snprintf(err, REPORT_FOLDER_ERROR_MAX,
+                     "%s: %jd bytes, more than a case file may have (%zu "
+                     "MiB)",
+                     path, (intmax_t)st.st_size, max >> 20);
+        } else {
+            snprintf(err, REPORT_FOLDER_ERROR_MAX,
+                     "%s: more than a case file may have (%zu MiB)", path,
+                     max >> 20);
+        }
+    } else if (doc == NULL) {
+        say_not_json(path, &jerr, err);
     }
     return doc;
 }
@@ -238,7 +317,8 @@ read_agent(const char *dir, const char *agent, const json_t *cases, json_t *out,
             rc = -1;
             break;
         }
-        json_t *c = load(dir, json_string_value(file), err);
+        json_t *c = load(dir, json_string_value(file),
+                         REPORT_FOLDER_CASE_MAX_BYTES, err);
         if (c != NULL && !json_is_object(c)) {
             snprintf(err, REPORT_FOLDER_ERROR_MAX,
                      "%s/%s: not a case report (not a JSON object)", dir,
@@ -262,7 +342,7 @@ read_agent(const char *dir, const char *agent, const json_t *cases, json_t *out,
 json_t *
 report_folder_read(const char *dir, char *err)
 {
-    json_t *index = load(dir, "index.json", err);
+    json_t *index = load(dir, "index.json", SIZE_MAX, err);
     json_t *out = json_array();
     const char **agents = NULL;
     size_t n = 0;

@@ -16,6 +16,17 @@
 #include <event2/buffer.h>
 #include <jansson.h>
 
+/*
+ * The most bytes a case file may have; report_folder_read refuses a
+ * bigger one (the whole file is held in memory as JSON, some 30 times its
+ * size). The testsuite's biggest case files are of a few MB (its rows
+ * show 64 payload octets at most, and its long cases switch the wire log
+ * off); wsd's are of some 30 kB with case_wirelog 64, and at most about
+ * 28 MB with case_wirelog at its maximum, 65536, every row at its
+ * longest (a 32-octet head of control characters, escaped).
+ */
+#define REPORT_FOLDER_CASE_MAX_BYTES (32u << 20)
+
 /* Room for an error sentence: a path and the problem. */
 #define REPORT_FOLDER_ERROR_MAX 4400
 
@@ -57,7 +68,9 @@ void report_folder_file_stem(json_t *used, const char *agent, const char *key,
  * cases in the testsuite's order: {"agent", "id" (the index's key),
  * "reportfile", "summary" (the index's entry), "case" (the file's
  * object)}. NULL, with err naming the file, when index.json or a case file
- * is missing or unreadable, is not JSON (a truncated file), or is not of
+ * is missing or unreadable, is not JSON (said as jansson found it: cut
+ * short, more after the value, a syntax error...), a case file has more
+ * than REPORT_FOLDER_CASE_MAX_BYTES, or the folder is not of
  * the layout's shape: an index that is not agent -> case id -> object
  * with a "reportfile" that is a plain file name in the folder, a case file
  * that is not a JSON object.

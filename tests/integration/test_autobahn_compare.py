@@ -424,7 +424,8 @@ def t_bad_input(tmp):
     with open(os.path.join(c.ab, "index.json"), "w") as f:
         f.write(text[:len(text) // 2])
     bad("a truncated index.json", [c.ab, c.wsd],
-        "%s/index.json: not JSON (truncated?)" % c.ab)
+        "%s/index.json: not JSON: it ends before its value does "
+        "(truncated?)" % c.ab)
 
     # What the testsuite writes when its servers refused every connection.
     empty = os.path.join(tmp, "empty")
@@ -449,7 +450,43 @@ def t_bad_input(tmp):
     with open(path, "w") as f:
         f.write(text[:100])
     bad("a truncated case file", [c.ab, c.wsd],
-        "%s: not JSON (truncated?)" % path)
+        "%s: not JSON: it ends before its value does (truncated?)" % path)
+
+    # Errors worded by what jansson found, not all "(truncated?)".
+    c = Copy(tmp)
+    path = c.case_file("2.10")
+    with open(path, "a") as f:
+        f.write("\n}junk")
+    bad("a case file with more after its value", [c.ab, c.wsd],
+        "%s: not JSON: more follows its value" % path)
+    c = Copy(tmp)
+    path = c.case_file("2.10")
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text.replace(":", ";", 1))
+    bad("a case file with a syntax error", [c.ab, c.wsd],
+        "%s: not JSON: " % path)
+    rc, out, err = run(c.ab, c.wsd)
+    tap.ok(rc == 2 and "truncated" not in err and "line 2" in err,
+           "... which is not called truncated, and names the line", err)
+
+    # The bound on a case file's size: 32 MiB, white space past the
+    # value counting as much as any other byte.
+    bound = 32 << 20
+    c = Copy(tmp)
+    path = c.case_file("2.10")
+    with open(path, "rb") as f:
+        data = f.read()
+    with open(path, "wb") as f:
+        f.write(data + b" " * (bound - len(data)))
+    rc, out, err = run(c.ab, c.wsd)
+    tap.ok(rc == 0, "a case file of 32 MiB exactly is read", err)
+    with open(path, "a") as f:
+        f.write(" ")
+    bad("a case file past the bound", [c.ab, c.wsd],
+        "%s: %d bytes, more than a case file may have (32 MiB)"
+        % (path, bound + 1))
 
     c = Copy(tmp)
     c.edit("3.1", lambda r: r.__setitem__("wirelog", {}), side="client")
