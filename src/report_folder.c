@@ -80,11 +80,86 @@ report_folder_write(const char *dir, const char *name, const void *p,
     return 0;
 }
 
+/* Keys in string order, but decimal keys by their value. */
+static int
+numeric_cmp(const void *x, const void *y)
+{
+    const char *a = *(const char *const *)x;
+    const char *b = *(const char *const *)y;
+    size_t la = strspn(a, "0123456789");
+    size_t lb = strspn(b, "0123456789");
+
+    if (a[la] == '\0' && b[lb] == '\0' && la != lb) {
+        return la < lb ? -1 : 1;
+    }
+    return strcmp(a, b);
+}
+
+static int
+name_cmp(const void *x, const void *y)
+{
+    return strcmp(*(const char *const *)x, *(const char *const *)y);
+}
+
+static const char **
+sorted_keys(const json_t *o, int (*cmp)(const void *, const void *), size_t *n);
+
+/* The statistics objects, whose keys the testsuite writes as integers:
+ * json.dumps(sort_keys=True) puts them in numeric order. */
+static bool
+is_stats_key(const char *key)
+{
+    return strcmp(key, "rxOctetStats") == 0 ||
+           strcmp(key, "txOctetStats") == 0 ||
+           strcmp(key, "rxFrameStats") == 0 || strcmp(key, "txFrameStats") == 0;
+}
+
+/*
+ * A copy of v whose objects hold their keys in the order the testsuite
+ * writes them: sorted, and, in a statistics object (numeric), by value.
+ * Scalars are shared. NULL when out of memory.
+ */
+static json_t *
+ordered(json_t *v, bool numeric)
+{
+    json_t *out = NULL;
+
+    if (json_is_array(v)) {
+        out = json_array();
+        for (size_t i = 0; out != NULL && i < json_array_size(v); i++) {
+            json_t *e = ordered(json_array_get(v, i), false);
+            if (e == NULL || json_array_append_new(out, e) != 0) {
+                json_decref(out);
+                out = NULL;
+            }
+        }
+        return out;
+    }
+    if (!json_is_object(v)) {
+        return json_incref(v);
+    }
+    size_t n;
+    const char **keys = sorted_keys(v, numeric ? numeric_cmp : name_cmp, &n);
+    out = keys != NULL ? json_object() : NULL;
+    for (size_t i = 0; out != NULL && i < n; i++) {
+        json_t *e = ordered(json_object_get(v, keys[i]), is_stats_key(keys[i]));
+        if (e == NULL || json_object_set_new(out, keys[i], e) != 0) {
+            json_decref(out);
+            out = NULL;
+        }
+    }
+    free(keys);
+    return out;
+}
+
 int
 report_folder_write_json(const char *dir, const char *name, const json_t *doc,
                          char *err)
 {
-    char *text = json_dumps(doc, JSON_INDENT(3) | JSON_SORT_KEYS);
+    /* jansson dumps an object's keys in the order they were set. */
+    json_t *copy = ordered((json_t *)(uintptr_t)doc, false);
+    char *text = copy != NULL ? json_dumps(copy, JSON_INDENT(3)) : NULL;
+    json_decref(copy);
     if (text == NULL) {
         snprintf(err, REPORT_FOLDER_ERROR_MAX, "%s/%s: out of memory", dir,
                  name);
@@ -250,12 +325,6 @@ is_plain_file_name(const json_t *v)
 
     return s != NULL && s[0] != '\0' && s[0] != '.' && strchr(s, '/') == NULL &&
            strlen(s) == json_string_length(v);
-}
-
-static int
-name_cmp(const void *x, const void *y)
-{
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
 static int

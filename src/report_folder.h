@@ -38,7 +38,10 @@
 int report_folder_write(const char *dir, const char *name, const void *p,
                         size_t len, char *err);
 
-/* report_folder_write of doc, indented, keys sorted. */
+/* report_folder_write of doc, indented, keys sorted as the testsuite
+ * sorts them: in string order, but those of rxOctetStats, txOctetStats,
+ * rxFrameStats and txFrameStats (integers in the testsuite) by value, as
+ * the endpoint serves them. */
 int report_folder_write_json(const char *dir, const char *name,
                              const json_t *doc, char *err);
 

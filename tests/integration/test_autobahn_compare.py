@@ -367,6 +367,31 @@ def t_live(tmp):
         tap.ok(rc == 0 and "3 cases: 3 identical" in out,
                "live: the same against wsd report's folder", out + err)
 
+        # The files keep the statistics' keys in numeric order, as the
+        # endpoint serves them and the testsuite writes its integer keys;
+        # the other keys sorted, as the testsuite's.
+        stats = ("rxOctetStats", "txOctetStats", "rxFrameStats",
+                 "txFrameStats")
+        orders, served, names = [], [], []
+        index = load(os.path.join(report, "index.json"))
+        for e in index["unknown"].values():
+            with open(os.path.join(report, e["reportfile"])) as f:
+                doc = json.load(f, object_pairs_hook=lambda kv: kv)
+            names.append([k for k, _ in doc])
+            d = dict(doc)
+            orders += [[k for k, _ in d[s]] for s in stats]
+            _, live, _ = wsdtest.admin_json(
+                wsdtest.admin_port(w), "/v1/cases/%d/autobahn" % e["wsdCase"],
+                headers)
+            served += [list(live[s]) for s in stats]
+        tap.ok(orders == served and
+               all(o == sorted(o, key=int) for o in orders) and
+               any(len(set(len(k) for k in o)) > 1 for o in orders),
+               "live: wsd report's files keep the statistics in numeric "
+               "order, the endpoint's", repr(orders))
+        tap.ok(all(n == sorted(n) for n in names),
+               "live: ... and their other keys sorted", repr(names))
+
         # What the client saw, changed as a proxy would: its own report
         # says the echo came back in two frames.
         doc = sides[0].r
