@@ -20,6 +20,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -39,16 +40,18 @@
 #define COMPARE_CMD_NAME "wsd compare"
 #define KEY_MAX          128 /* a Sec-WebSocket-Key, as a client sent it */
 #define SOURCES_MAX      64
+#define NAMES_MAX        3 /* cases named one by one in a sentence */
 
 struct compare_run {
     const char *report_dir;
     const char *sources[SOURCES_MAX];
     size_t n_sources;
     const char *token;
-    json_t *cases;   /* the report folder's, report_folder_read's shape */
-    json_t *by_key;  /* key -> [wsd's record: {"source", "case", ...}] */
-    json_t *no_key;  /* wsd's records without a key: [{"source", ...}] */
-    json_t *results; /* the document --json writes */
+    json_t *cases;     /* the report folder's, report_folder_read's shape */
+    json_t *by_key;    /* key -> [wsd's record: {"source", "case", ...}] */
+    json_t *case_keys; /* key -> [the report's cases of it], in order */
+    json_t *no_key;    /* wsd's records without a key: [{"source", ...}] */
+    json_t *results;   /* the document --json writes */
     char err[REPORT_FOLDER_ERROR_MAX];
 };
 
@@ -389,8 +392,137 @@ segmented(const json_t *result)
     return false;
 }
 
+/* A sentence being put together, cut at its room. */
+struct sentence {
+    char b[768];
+    size_t n; /* bytes in b, less than its size */
+};
+
+static void sentence_putf(struct sentence *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+sentence_putf(struct sentence *s, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    int k = vsnprintf(s->b + s->n, sizeof(s->b) - s->n, fmt, ap);
+    va_end(ap);
+    if (k > 0) {
+        s->n += (size_t)k < sizeof(s->b) - s->n ? (size_t)k
+                                                : sizeof(s->b) - s->n - 1;
+    }
+}
+
+/* "AGENT ID" of a case of the report. */
+static void
+put_case_name(struct sentence *s, const json_t *entry)
+{
+    sentence_putf(s, "%s %s",
+                  json_string_value(json_object_get(entry, "agent")),
+                  json_string_value(json_object_get(entry, "id")));
+}
+
+/* The cases of group other than entry, named up to NAMES_MAX: "wsd 5.1,
+ * wsd 5.2 and 3 more". */
+static void
+put_case_names(struct sentence *s, const json_t *group, const json_t *entry)
+{
+    size_t named = 0;
+    size_t others = json_array_size(group) - (entry != NULL);
+    const char *sep = "";
+    size_t i;
+    const json_t *e;
+
+    json_array_foreach(group, i, e)
+    {
+        if (e == entry) {
+            continue;
+        }
+        if (named == NAMES_MAX) {
+            sentence_putf(s, " and %zu more", others - named);
+            return;
+        }
+        sentence_putf(s, "%s", sep);
+        put_case_name(s, e);
+        sep = ", ";
+        named++;
+    }
+}
+
+/* Whether two cases of the report are one file (two index entries). */
+static bool
+same_file(const json_t *a, const json_t *b)
+{
+    return json_equal(json_object_get(a, "reportfile"),
+                      json_object_get(b, "reportfile"));
+}
+
+/* The note of a case that shares its key with other cases of the report
+ * (a client's report naming one file twice, or a client that sends one
+ * key on every connection). */
+static void
+note_shared_key(json_t *notes, const json_t *group, const json_t *entry)
+{
+    struct sentence note = {.n = 0};
+    size_t others = json_array_size(group) - 1;
+    const json_t *other =
+        json_array_get(group, json_array_get(group, 0) == entry ? 1 : 0);
+
+    sentence_putf(&note, "the report's case%s ", others == 1 ? "" : "s");
+    put_case_names(&note, group, entry);
+    if (others == 1) {
+        sentence_putf(&note, " has this Sec-WebSocket-Key too (%s, %s)",
+                      same_file(other, entry)
+                          ? "its index entry names the same file"
+                          : "its file",
+                      json_string_value(json_object_get(other, "reportfile")));
+    } else {
+        sentence_putf(&note, " have this Sec-WebSocket-Key too: wsd's records "
+                             "of it pair with them in order, as far as they "
+                             "go");
+    }
+    json_array_insert_new(notes, 0, json_stringn(note.b, note.n));
+}
+
+/* The line and object of a case with no record of its own: its key is
+ * that of earlier cases of the report, which took wsd's n records. */
+static void
+say_surplus(json_t *out, const json_t *entry, const json_t *group,
+            const char *key, size_t n)
+{
+    const json_t *first = json_array_get(group, 0);
+    struct sentence why = {.n = 0};
+
+    sentence_putf(&why,
+                  "its Sec-WebSocket-Key %s is that of the report's "
+                  "case ",
+                  key);
+    put_case_name(&why, first);
+    if (n == 1) {
+        sentence_putf(&why, "%s, which wsd's one record of it pairs with",
+                      same_file(first, entry)
+                          ? " (its index entry names the same file)"
+                          : "");
+    } else {
+        sentence_putf(&why,
+                      " and more; wsd's %zu records of it pair with the "
+                      "report's first %zu cases of it",
+                      n, n);
+    }
+    json_object_set_new(out, "paired", json_false());
+    json_object_set_new(out, "unpairedBecause", json_stringn(why.b, why.n));
+    printf("%s %s: unpaired: %s\n",
+           json_string_value(json_object_get(entry, "agent")),
+           json_string_value(json_object_get(entry, "id")), why.b);
+}
+
 /* Pairs the case entry with wsd's records of its key; the case's object in
- * the results, or NULL when out of memory. */
+ * the results, or NULL when out of memory. The m cases of the report with
+ * one key pair in order with the last m of wsd's n records of it (a key
+ * is unique per connection, so any of this is something to say); the
+ * cases past n have none. */
 static json_t *
 pair_case(struct compare_run *run, const json_t *entry, struct tally *t)
 {
@@ -398,6 +530,7 @@ pair_case(struct compare_run *run, const json_t *entry, struct tally *t)
     const json_t *c = json_object_get(entry, "case");
     bool has_key = compare_request_key(c, key, sizeof(key));
     json_t *recs = has_key ? json_object_get(run->by_key, key) : NULL;
+    json_t *group = has_key ? json_object_get(run->case_keys, key) : NULL;
     json_t *out = json_pack("{s:O, s:O, s:O, s:o}", "agent",
                             json_object_get(entry, "agent"), "id",
                             json_object_get(entry, "id"), "reportfile",
@@ -405,12 +538,15 @@ pair_case(struct compare_run *run, const json_t *entry, struct tally *t)
                             has_key ? json_string(key) : json_null());
     const char *agent = json_string_value(json_object_get(entry, "agent"));
     const char *id = json_string_value(json_object_get(entry, "id"));
+    size_t n = json_array_size(recs);
+    size_t m = json_array_size(group);
+    size_t j = 0;
 
     if (out == NULL) {
         return NULL;
     }
     t->cases++;
-    if (json_array_size(recs) == 0) {
+    if (n == 0) {
         t->unpaired++;
         json_object_set_new(out, "paired", json_false());
         printf("%s %s: unpaired: %s%s\n", agent, id,
@@ -419,22 +555,38 @@ pair_case(struct compare_run *run, const json_t *entry, struct tally *t)
                has_key ? key : "");
         return out;
     }
-    /* The last one: a key is unique per connection, so more than one
-     * record of it is something to say (a note). */
-    json_t *rec = json_array_get(recs, json_array_size(recs) - 1);
+    while (j < m && json_array_get(group, j) != entry) {
+        j++;
+    }
+    if (j >= n && n < m) {
+        t->unpaired++;
+        say_surplus(out, entry, group, key, n);
+        return out;
+    }
+    json_t *rec = json_array_get(recs, n >= m ? n - m + j : j);
     json_t *result = compare_cases(c, json_object_get(rec, "case"));
     if (result == NULL) {
         json_decref(out);
         return NULL;
     }
     json_t *notes = json_object_get(result, "notes");
-    if (json_array_size(recs) > 1) {
+    if (n > m) {
         char note[160];
-        snprintf(note, sizeof(note),
-                 "wsd has %zu records of this Sec-WebSocket-Key: compared "
-                 "with the last",
-                 json_array_size(recs));
+        if (m == 1) {
+            snprintf(note, sizeof(note),
+                     "wsd has %zu records of this Sec-WebSocket-Key: "
+                     "compared with the last",
+                     n);
+        } else {
+            snprintf(note, sizeof(note),
+                     "wsd has %zu records of this Sec-WebSocket-Key, the "
+                     "report %zu cases: paired in order with the last %zu",
+                     n, m, m);
+        }
         json_array_insert_new(notes, 0, json_string(note));
+    }
+    if (m > 1) {
+        note_shared_key(notes, group, entry);
     }
     const char *state = json_string_value(json_object_get(rec, "state"));
     if (state != NULL && strcmp(state, "closed") != 0) {
@@ -475,9 +627,23 @@ wsd_unpaired(struct compare_run *run, struct tally *t)
             }
             t->wsd_unpaired++;
             print_record(rec);
-            printf(" of %s: unpaired: no case of the report has its "
-                   "Sec-WebSocket-Key %s\n",
-                   json_string_value(json_object_get(rec, "source")), key);
+            printf(" of %s: unpaired: ",
+                   json_string_value(json_object_get(rec, "source")));
+            const json_t *group = json_object_get(run->case_keys, key);
+            size_t m = json_array_size(group);
+            if (m == 0) {
+                printf("no case of the report has its Sec-WebSocket-Key "
+                       "%s\n",
+                       key);
+            } else {
+                struct sentence names = {.n = 0};
+                put_case_names(&names, group, NULL);
+                printf("wsd has %zu records of its Sec-WebSocket-Key %s, the "
+                       "report %zu case%s (%s), paired with the later "
+                       "record%s\n",
+                       json_array_size(list), key, m, m == 1 ? "" : "s",
+                       names.b, m == 1 ? "" : "s");
+            }
             json_t *ref = record_ref(rec);
             json_object_set_new(ref, "key", json_string(key));
             json_array_append_new(out, ref);
@@ -510,6 +676,18 @@ compare_all(struct compare_run *run)
     size_t i;
     const json_t *e;
 
+    json_array_foreach(run->cases, i, e)
+    {
+        char key[KEY_MAX];
+        if (compare_request_key(json_object_get(e, "case"), key, sizeof(key))) {
+            json_t *group = json_object_get(run->case_keys, key);
+            if (group == NULL) {
+                group = json_array();
+                json_object_set_new(run->case_keys, key, group);
+            }
+            json_array_append(group, (json_t *)(uintptr_t)e);
+        }
+    }
     json_array_foreach(run->cases, i, e)
     {
         json_t *c = pair_case(run, e, &t);
@@ -799,8 +977,9 @@ compare_cmd_main(int argc, char **argv)
         return 2;
     }
     run.by_key = json_object();
+    run.case_keys = json_object();
     run.no_key = json_array();
-    if (run.by_key == NULL || run.no_key == NULL) {
+    if (run.by_key == NULL || run.case_keys == NULL || run.no_key == NULL) {
         command_say(COMPARE_CMD_NAME, "out of memory");
         goto out;
     }
@@ -816,6 +995,7 @@ compare_cmd_main(int argc, char **argv)
 out:
     json_decref(run.cases);
     json_decref(run.by_key);
+    json_decref(run.case_keys);
     json_decref(run.no_key);
     json_decref(run.results);
     free(token_read);

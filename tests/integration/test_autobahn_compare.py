@@ -249,6 +249,55 @@ def t_planted(tmp):
            % key in out and "17 identical, 0 differ, 1 unpaired" in out,
            "a record missing: the case is listed as unpaired", out)
 
+    # Two index entries of the report naming one file: one connection,
+    # claimed twice. The first pairs, with a note; the second is unpaired,
+    # saying whose key it has.
+    c = Copy(tmp)
+    key = c.key("5.1")
+    path = os.path.join(c.ab, "index.json")
+    index = load(path)
+    index["wsd"]["5.1#2"] = dict(index["wsd"]["5.1"])
+    save(path, index)
+    rc, out, err = c.run()
+    first = line_of(out, "wsd 5.1 ")
+    second = line_of(out, "wsd 5.1#2")
+    tap.eq(rc, 1, "two index entries naming one file: exit status 1")
+    tap.ok(first is not None and
+           ("note: the report's case wsd 5.1#2 has this Sec-WebSocket-Key "
+            "too (its index entry names the same file, %s)"
+            % os.path.basename(c.case_file("5.1"))) in first and
+           second is not None and
+           ("wsd 5.1#2: unpaired: its Sec-WebSocket-Key %s is that of the "
+            "report's case wsd 5.1 (its index entry names the same file), "
+            "which wsd's one record of it pairs with" % key) in second and
+           "19 cases: 18 identical, 0 differ, 1 unpaired" in out,
+           "two index entries naming one file: both lines say so", out)
+
+    # Two wsd records of one key (the same record in two files): the case
+    # pairs with the last; the other says why it is unpaired.
+    c = Copy(tmp)
+    key = c.key("5.1")
+    rec = c.record_file("5.1")
+    path = os.path.join(c.wsd, "index.json")
+    index = load(path)
+    old = [k for k, e in index["unknown"].items()
+           if e["reportfile"] == os.path.basename(rec)][0]
+    shutil.copy(rec, os.path.join(c.wsd, "unknown_case_999.json"))
+    index["unknown"]["999"] = dict(index["unknown"][old],
+                                   reportfile="unknown_case_999.json",
+                                   wsdCase=999)
+    save(path, index)
+    rc, out, err = c.run()
+    line = line_of(out, "wsd 5.1 ")
+    tap.ok(rc == 1 and line is not None and
+           "(wsd case 999): identical; note: wsd has 2 records of this "
+           "Sec-WebSocket-Key: compared with the last" in line and
+           ("wsd case %s of %s: unpaired: wsd has 2 records of its "
+            "Sec-WebSocket-Key %s, the report 1 case (wsd 5.1), paired with "
+            "the later record" % (old, c.wsd, key)) in out and
+           "no case of the report has its" not in out,
+           "two wsd records of one key: the one left says why", out)
+
     # A case missing from the testsuite's side: wsd's record is unpaired.
     c = Copy(tmp)
     key = c.key("5.1")
