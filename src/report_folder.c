@@ -19,30 +19,90 @@
 
 #include "report_html.h"
 
-/* Autobahn's file-name rule, kept to [a-z0-9_]: a peer's case and agent
- * come from its URL and must never name a path. */
-static void
-clean_name(char *dst, size_t cap, const char *src, const char *fallback)
+/* The octets of the character at p (at most n): those of a valid UTF-8
+ * sequence, else 1. */
+static size_t
+char_len(const unsigned char *p, size_t n)
 {
-    size_t n = 0;
-    bool gap = false;
+    size_t len = p[0] >= 0xf0 && p[0] <= 0xf4   ? 4
+                 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+                 : p[0] >= 0xc2 && p[0] <= 0xdf ? 2
+                                                : 1;
 
-    for (const char *p = src; *p != '\0' && n + 1 < cap; p++) {
-        char ch = *p >= 'A' && *p <= 'Z' ? (char)(*p - 'A' + 'a') : *p;
-        if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
-            if (gap && n > 0 && n + 2 < cap) {
-                dst[n++] = '_';
-            }
-            dst[n++] = ch;
-            gap = false;
-        } else {
-            gap = true;
+    if (len > n) {
+        return 1;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 1;
         }
     }
-    dst[n] = '\0';
-    if (n == 0) {
-        snprintf(dst, cap, "%s", fallback);
+    return len;
+}
+
+static bool
+is_lower_alnum(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+}
+
+/*
+ * The testsuite's cleanForFilename, for an agent: lower-cased, each
+ * character (not octet) other than a-z and 0-9 made '_', those at either
+ * end left out. Python's lower() makes U+0130 "i" and U+0307, U+212A "k",
+ * and no other character ASCII. Cut to cap - 1 octets.
+ */
+static void
+clean_agent(char *dst, size_t cap, const char *src)
+{
+    const unsigned char *p = (const unsigned char *)src;
+    size_t left = strlen(src);
+    size_t n = 0;
+    size_t kept = 0; /* n up to the last a-z or 0-9 */
+
+    while (left > 0 && n + 2 < cap) {
+        size_t len = char_len(p, left);
+        char ch = len == 1 && p[0] >= 'A' && p[0] <= 'Z'
+                      ? (char)(p[0] - 'A' + 'a')
+                      : (char)p[0];
+        if (len == 2 && p[0] == 0xc4 && p[1] == 0xb0) {
+            dst[n++] = 'i';
+            kept = n;
+            dst[n++] = '_';
+        } else if (len == 3 && p[0] == 0xe2 && p[1] == 0x84 && p[2] == 0xaa) {
+            dst[n++] = 'k';
+            kept = n;
+        } else if (len == 1 && is_lower_alnum(ch)) {
+            dst[n++] = ch;
+            kept = n;
+        } else if (n > 0) {
+            dst[n++] = '_';
+        }
+        p += len;
+        left -= len;
     }
+    dst[kept] = '\0';
+}
+
+/* The testsuite's rule for a case id (its '.' made '_'), and, since a
+ * peer chose it, every other character that is not A-Z, a-z or 0-9 too:
+ * it never names a path. Cut to cap - 1 octets. */
+static void
+clean_key(char *dst, size_t cap, const char *src)
+{
+    const unsigned char *p = (const unsigned char *)src;
+    size_t left = strlen(src);
+    size_t n = 0;
+
+    while (left > 0 && n + 1 < cap) {
+        size_t len = char_len(p, left);
+        bool keep = len == 1 && (is_lower_alnum((char)p[0]) ||
+                                 (p[0] >= 'A' && p[0] <= 'Z'));
+        dst[n++] = keep ? (char)p[0] : '_';
+        p += len;
+        left -= len;
+    }
+    dst[n] = '\0';
 }
 
 int
@@ -198,15 +258,28 @@ report_folder_file_stem(json_t *used, const char *agent, const char *key,
     char a[64];
     char k[64];
     char base[sizeof(a) + sizeof(k) + 8];
+    char folded[sizeof(base) + 16];
 
-    clean_name(a, sizeof(a), agent, "unknown");
-    clean_name(k, sizeof(k), key, "none");
+    clean_agent(a, sizeof(a), agent);
+    clean_key(k, sizeof(k), key);
     snprintf(base, sizeof(base), "%s_case_%s", a, k);
     snprintf(stem, cap, "%s", base);
-    for (unsigned n = 2; json_object_get(used, stem) != NULL; n++) {
+    /* Taken is compared without case: a folder may not tell "A" from
+     * "a". */
+    for (unsigned n = 2;; n++) {
+        size_t i = 0;
+        for (; stem[i] != '\0' && i + 1 < sizeof(folded); i++) {
+            folded[i] = stem[i] >= 'A' && stem[i] <= 'Z'
+                            ? (char)(stem[i] - 'A' + 'a')
+                            : stem[i];
+        }
+        folded[i] = '\0';
+        if (json_object_get(used, folded) == NULL) {
+            break;
+        }
         snprintf(stem, cap, "%s_%u", base, n);
     }
-    json_object_set_new(used, stem, json_true());
+    json_object_set_new(used, folded, json_true());
 }
 
 /* A file read for jansson, refusing to go past max bytes. */

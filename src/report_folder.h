@@ -3,10 +3,10 @@
  * A report folder laid out as the Autobahn testsuite lays out its own:
  * index.json (agent -> case id -> summary with "reportfile") beside one
  * JSON file per case, and pages beside them. This module owns that layout:
- * the names of the files (Autobahn's rule, kept to [a-z0-9_]), writing a
- * file so that no reader sees half of it, and reading a whole folder
- * back, whoever wrote it (the testsuite, `wsd report`). It keeps no state;
- * errors come back as a sentence naming the file, for the caller to say.
+ * the names of the files (the testsuite's rule, kept to [A-Za-z0-9_]), writing
+ * a file so that no reader sees half of it, and reading a whole folder back,
+ * whoever wrote it (the testsuite, `wsd report`). It keeps no state; errors
+ * come back as a sentence naming the file, for the caller to say.
  */
 #ifndef WSD_REPORT_FOLDER_H
 #define WSD_REPORT_FOLDER_H
@@ -59,8 +59,13 @@ void report_folder_index_key(const json_t *cases, const char *id, char *key,
 
 /*
  * A report file's stem not yet in used (an object whose keys are the stems
- * taken, to which it adds this one): AGENT_case_KEY with only a-z, 0-9
- * and '_' of each, then _2, _3... A name a peer chose never becomes a path.
+ * taken, lower-cased, to which it adds this one): AGENT_case_KEY by the
+ * testsuite's rule (fuzzing.py, makeAgentCaseReportFilename): the agent
+ * lower-cased, each character of it that is not a-z or 0-9 made '_',
+ * those at either end left out (cleanForFilename); each character of the
+ * key that is not A-Z, a-z or 0-9 made '_' (the testsuite changes only
+ * its '.', but a name a peer chose must never become a path); each cut
+ * to 63 octets. Then _2, _3... for a stem taken (in any case of letters).
  */
 void report_folder_file_stem(json_t *used, const char *agent, const char *key,
                              char *stem, size_t cap);
