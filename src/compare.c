@@ -1177,9 +1177,22 @@ compare_cases(const json_t *client, const json_t *server)
     notes_of(notes, &down);
     notes_of(notes, &end);
     json_object_set_new(result, "identical", json_boolean(len == 0));
-    json_object_set_new(result, "verdict",
-                        len == 0 ? json_string("identical")
-                                 : json_stringn(verdict, len));
+    size_t shown = up.payload_shown;
+    if (shown == 0 || (down.payload_shown > 0 && down.payload_shown < shown)) {
+        shown = down.payload_shown;
+    }
+    if (len > 0) {
+        json_object_set_new(result, "verdict", json_stringn(verdict, len));
+    } else if (shown > 0) {
+        /* The logs show a payload's first octets only: say so, lest
+         * "identical" be read as every octet. */
+        json_object_set_new(result, "verdict",
+                            json_sprintf("identical (payloads compared in "
+                                         "their first %zu octets only)",
+                                         shown));
+    } else {
+        json_object_set_new(result, "verdict", json_string("identical"));
+    }
     json_object_set_new(result, "notes", notes);
     free(verdict);
     return result;

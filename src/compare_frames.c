@@ -967,6 +967,31 @@ why_counts(struct compare_text *t, const struct compare_way *w,
     return false;
 }
 
+/* The rows show a payload's first octets only (wsd's 32, the testsuite's
+ * 64): how far the payloads of frames longer than that were compared, in
+ * w->payload_shown and the way's "payloadOctetsCompared". A row that
+ * shows none of its payload (a frame wsd discarded) is left out. */
+static void
+payloads_shown(struct compare_way *w, const struct frames *s,
+               const struct frames *r)
+{
+    const struct frames *both[] = {s, r};
+
+    for (size_t k = 0; k < 2; k++) {
+        for (size_t i = 0; i < both[k]->n; i++) {
+            const struct frame *f = &both[k]->f[i];
+            if (f->head.known && f->head.n > 0 && f->head.n < f->length &&
+                (w->payload_shown == 0 || f->head.n < w->payload_shown)) {
+                w->payload_shown = f->head.n;
+            }
+        }
+    }
+    if (w->payload_shown > 0) {
+        json_object_set_new(w->obj, "payloadOctetsCompared",
+                            json_integer((json_int_t)w->payload_shown));
+    }
+}
+
 void
 compare_frames(struct compare_way *w, const json_t *sender,
                const json_t *receiver)
@@ -1017,6 +1042,7 @@ compare_frames(struct compare_way *w, const json_t *sender,
                       "received", (json_int_t)payload_octets(&r)));
         w->by_sequence = true;
         sequences(w, &s, &r, receiver);
+        payloads_shown(w, &s, &r);
     }
     if (!w->receiver_stopped && !same_counts(sent, got)) {
         t.n = 0;

@@ -49,6 +49,9 @@ struct compare_way {
                               rest coming once the closing had begun */
     bool by_sequence;      /* the frames were compared one by one (close
                               frames' payloads included) */
+    size_t payload_shown;  /* frames compared one by one, some payloads
+                              longer than their rows show: the fewest
+                              octets a row showed of one; 0: none such */
     bool failed;           /* out of memory */
 };
 
