@@ -159,8 +159,16 @@ verdict_cell(struct report_page *pg, const json_t *c, bool link)
     size_t stem = link ? report_page_link_stem(page, ".html") : 0;
 
     if (!json_is_true(json_object_get(c, "paired"))) {
-        report_page_put(pg, "<td class=\"b-ns\">unpaired: no record of wsd "
-                            "has its Sec-WebSocket-Key</td>");
+        const json_t *why = json_object_get(c, "unpairedBecause");
+        report_page_put(pg, "<td class=\"b-ns\">unpaired: ");
+        if (json_is_string(why)) {
+            report_page_string(pg, why);
+        } else if (!json_is_string(json_object_get(c, "key"))) {
+            report_page_put(pg, "its request has no Sec-WebSocket-Key");
+        } else {
+            report_page_put(pg, "no record of wsd has its Sec-WebSocket-Key");
+        }
+        report_page_put(pg, "</td>");
         return;
     }
     report_page_put(pg, json_is_true(json_object_get(cmp, "identical"))

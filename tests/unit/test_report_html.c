@@ -681,7 +681,12 @@ test_compare_pages(void)
         "    \"serverToClient\": 3, \"closing\": {\"differences\": [],"
         "     \"notes\": []}}},"
         "  {\"agent\": \"a\", \"id\": \"2\", \"paired\": false,"
-        "   \"page\": \"javascript:alert(1).html\"}],"
+        "   \"page\": \"javascript:alert(1).html\"},"
+        "  {\"agent\": \"a\", \"id\": \"3\", \"paired\": false,"
+        "   \"key\": \"k3\", \"unpairedBecause\": \"its key <k3> is that "
+        "of the report's case a 4\"},"
+        "  {\"agent\": \"a\", \"id\": \"5\", \"paired\": false,"
+        "   \"key\": \"k5\"}],"
         " \"wsdUnpaired\": [{\"source\": \"d\", \"case\": 9, \"key\": "
         "\"<k>\"}],"
         " \"wsdWithoutKey\": []}",
@@ -700,6 +705,15 @@ test_compare_pages(void)
        "comparison index: the case links to its page");
     ok(has(&p, "<td class=\"b-ns\">unpaired") && has(&p, "&lt;k&gt;"),
        "comparison index: the unpaired case, and wsd's unpaired record");
+    is_int(count(p.text, "unpaired: no record of wsd has its "
+                         "Sec-WebSocket-Key"),
+           1, "comparison index: only the case with a key no record has");
+    ok(has(&p, "<td class=\"b-ns\">unpaired: its request has no "
+               "Sec-WebSocket-Key</td>"),
+       "comparison index: a case without a key says so");
+    ok(has(&p, "<td class=\"b-ns\">unpaired: its key &lt;k3&gt; is that of "
+               "the report&#39;s case a 4</td>"),
+       "comparison index: a case whose key others took says why, escaped");
     free(p.text);
 
     p = render(report_html_compare_case,
