@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <jansson.h>
@@ -762,6 +763,116 @@ write_json_file(struct compare_run *run, const char *file)
     return 0;
 }
 
+/* Links of the pages --html writes ----------------------------------------- */
+
+/* Sets links[key] to the href, from the folder dir, of name in the folder
+ * folder, when that file is there. */
+static void
+link_file(json_t *links, const char *key, const char *dir, const char *folder,
+          const char *name)
+{
+    char path[PATH_MAX];
+    char href[PATH_MAX * 3];
+
+    if (name == NULL ||
+        (size_t)snprintf(path, sizeof(path), "%s/%s", folder, name) >=
+            sizeof(path) ||
+        access(path, F_OK) != 0 ||
+        report_folder_href(dir, folder, name, href, sizeof(href)) != 0) {
+        return;
+    }
+    json_object_set_new(links, key, json_string(href));
+}
+
+/* Sets links[json_key] and links[page_key] to a case file of folder and its
+ * page (the same name ending in .html), those of the two that are there. */
+static void
+link_case_files(json_t *links, const char *json_key, const char *page_key,
+                const char *dir, const char *folder, const char *file)
+{
+    size_t n = file != NULL ? strlen(file) : 0;
+
+    link_file(links, json_key, dir, folder, file);
+    if (n > 5 && n - 5 + 6 <= NAME_MAX && strcmp(file + n - 5, ".json") == 0) {
+        char page[NAME_MAX + 1];
+        snprintf(page, sizeof(page), "%.*s.html", (int)(n - 5), file);
+        link_file(links, page_key, dir, folder, page);
+    }
+}
+
+/* The links of a case's page: back to the index, the client's report of
+ * it, and wsd's record (its files in a folder, or its URLs at an
+ * endpoint). */
+static json_t *
+case_links(const struct compare_run *run, const char *dir, const json_t *c)
+{
+    json_t *links = json_pack("{s:s}", "index", "index.html");
+    const json_t *wsd = json_object_get(c, "wsd");
+    const char *source = json_string_value(json_object_get(wsd, "source"));
+    const json_t *id = json_object_get(wsd, "case");
+
+    if (links == NULL) {
+        return NULL;
+    }
+    link_case_files(links, "clientJson", "clientPage", dir, run->report_dir,
+                    json_string_value(json_object_get(c, "reportfile")));
+    if (source != NULL && is_url(source) && json_is_integer(id)) {
+        size_t n = strlen(source);
+        n -= n > 0 && source[n - 1] == '/';
+        json_object_set_new(
+            links, "wsdJson",
+            json_sprintf("%.*s/v1/cases/%" JSON_INTEGER_FORMAT "/autobahn",
+                         (int)n, source, json_integer_value(id)));
+        json_object_set_new(
+            links, "wsdPage",
+            json_sprintf("%.*s/v1/cases/%" JSON_INTEGER_FORMAT "/report",
+                         (int)n, source, json_integer_value(id)));
+    } else if (source != NULL) {
+        link_case_files(links, "wsdJson", "wsdPage", dir, source,
+                        json_string_value(json_object_get(wsd, "reportfile")));
+    }
+    return links;
+}
+
+/* The index's links: each folder's index (its page, else its JSON), or an
+ * endpoint's list of cases. */
+static json_t *
+index_links(const struct compare_run *run, const char *dir)
+{
+    json_t *links = json_object();
+    json_t *sources = json_array();
+    json_t *one = json_object();
+
+    if (links == NULL || sources == NULL || one == NULL) {
+        json_decref(links);
+        json_decref(sources);
+        json_decref(one);
+        return NULL;
+    }
+    link_file(one, "index", dir, run->report_dir, "index.json");
+    link_file(one, "index", dir, run->report_dir, "index.html");
+    json_object_set(links, "report", json_object_get(one, "index"));
+    for (size_t k = 0; k < run->n_sources; k++) {
+        const char *s = run->sources[k];
+        json_object_clear(one);
+        if (is_url(s)) {
+            size_t n = strlen(s);
+            n -= n > 0 && s[n - 1] == '/';
+            json_object_set_new(one, "index",
+                                json_sprintf("%.*s/v1/cases", (int)n, s));
+        } else {
+            link_file(one, "index", dir, s, "index.json");
+            link_file(one, "index", dir, s, "index.html");
+        }
+        json_array_append(sources, json_object_get(one, "index") != NULL
+                                       ? json_object_get(one, "index")
+                                       : json_null());
+    }
+    json_object_set_new(links, "sources", sources);
+    json_decref(one);
+    return links;
+}
+
 static int
 write_html(struct compare_run *run, const char *dir)
 {
@@ -792,13 +903,21 @@ write_html(struct compare_run *run, const char *dir)
             json_string_value(json_object_get(c, "id")), stem, sizeof(stem));
         snprintf(file, sizeof(file), "compare_%s.html", stem);
         json_object_set_new(c, "page", json_string(file));
-        if (report_html_compare_case(c, page) != 0 ||
+        /* The links are the pages' only: --json has no use for paths
+         * relative to DIR. */
+        json_object_set_new(c, "links", case_links(run, dir, c));
+        int written = report_html_compare_case(c, page);
+        json_object_del(c, "links");
+        if (written != 0 ||
             report_folder_write_buffer(dir, file, page, run->err) != 0) {
             command_say(COMPARE_CMD_NAME, "--html %s", run->err);
             goto out;
         }
     }
-    if (report_html_compare(run->results, page) != 0 ||
+    json_object_set_new(run->results, "links", index_links(run, dir));
+    int written = report_html_compare(run->results, page);
+    json_object_del(run->results, "links");
+    if (written != 0 ||
         report_folder_write_buffer(dir, "index.html", page, run->err) != 0) {
         command_say(COMPARE_CMD_NAME, "--html %s", run->err);
         goto out;

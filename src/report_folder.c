@@ -140,6 +140,75 @@ report_folder_write(const char *dir, const char *name, const void *p,
     return 0;
 }
 
+/* Appends s to href (at n of cap), percent-encoded but for the
+ * characters a path may hold as they are; false when out of room. */
+static bool
+href_put(char *href, size_t cap, size_t *n, const char *s)
+{
+    static const char safe[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
+                               "tuvwxyz0123456789-._~/";
+
+    for (; *s != '\0'; s++) {
+        bool plain = strchr(safe, *s) != NULL;
+        if (*n + (plain ? 1 : 3) >= cap) {
+            return false;
+        }
+        if (plain) {
+            href[(*n)++] = *s;
+        } else {
+            *n += (size_t)snprintf(href + *n, cap - *n, "%%%02X",
+                                   (unsigned char)*s);
+        }
+    }
+    href[*n] = '\0';
+    return true;
+}
+
+int
+report_folder_href(const char *from_dir, const char *to_dir, const char *name,
+                   char *href, size_t cap)
+{
+    char a[PATH_MAX];
+    char b[PATH_MAX];
+    size_t k = 0;
+    size_t last = 0; /* the end of the folders both paths begin with */
+    size_t n = 0;
+
+    if (realpath(from_dir, a) == NULL || realpath(to_dir, b) == NULL) {
+        return -1;
+    }
+    for (;;) {
+        bool end_a = a[k] == '/' || a[k] == '\0';
+        bool end_b = b[k] == '/' || b[k] == '\0';
+        if (end_a && end_b) {
+            last = k;
+        }
+        if (a[k] != b[k] || a[k] == '\0') {
+            break;
+        }
+        k++;
+    }
+    bool ok = cap > 0;
+    if (ok) {
+        href[0] = '\0';
+    }
+    /* Up out of each folder of from_dir below the common one. */
+    for (const char *p = a + last; ok && *p != '\0'; p++) {
+        if (*p != '/' && (p == a + last || p[-1] == '/')) {
+            ok = href_put(href, cap, &n, "../");
+        }
+    }
+    const char *rest = b + last + (b[last] == '/');
+    if (ok && *rest != '\0') {
+        ok = href_put(href, cap, &n, rest) && href_put(href, cap, &n, "/");
+    }
+    if (!ok || !href_put(href, cap, &n, name)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return 0;
+}
+
 /* Keys in string order, but decimal keys by their value. */
 static int
 numeric_cmp(const void *x, const void *y)

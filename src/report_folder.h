@@ -71,6 +71,17 @@ void report_folder_file_stem(json_t *used, const char *agent, const char *key,
                              char *stem, size_t cap);
 
 /*
+ * The href, relative to the folder from_dir, of the file name in the
+ * folder to_dir (each as a command line gives it: absolute, or relative to
+ * the working directory), so that a page written in from_dir links to it
+ * wherever the two folders are; each character but A-Z, a-z, 0-9, '-',
+ * '.', '_', '~' and '/' percent-encoded. 0, or -1 (errno set) when a
+ * folder cannot be resolved or href has no room.
+ */
+int report_folder_href(const char *from_dir, const char *to_dir,
+                       const char *name, char *href, size_t cap);
+
+/*
  * Reads the folder dir: index.json and every case file it names. Returns a
  * new array with an object per case, agents by name and each agent's
  * cases in the testsuite's order: {"agent", "id" (the index's key),

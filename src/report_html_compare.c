@@ -186,8 +186,81 @@ verdict_cell(struct report_page *pg, const json_t *c, bool link)
     report_page_put(pg, "</td>");
 }
 
+/*
+ * An href wsd compare made (compare_cmd.c: a path relative to the page,
+ * percent-encoded, or an endpoint's http:// URL): only such characters,
+ * so that no scheme a report chose, nor markup, becomes a link.
+ */
+static bool
+href_is_safe(const char *s)
+{
+    static const char path[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
+                               "tuvwxyz0123456789-._~/%";
+    static const char host[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrs"
+                               "tuvwxyz0123456789-._~/%:[]";
+
+    if (s == NULL || *s == '\0') {
+        return false;
+    }
+    if (strncmp(s, "http://", 7) == 0) {
+        return strspn(s + 7, host) == strlen(s + 7);
+    }
+    return strspn(s, path) == strlen(s);
+}
+
+/* <a href="HREF">words</a>, when links[key] is a safe href: after " (" for
+ * the first of a list (*first), ", " for the others. */
 static void
-wsd_cell(struct report_page *pg, const json_t *wsd)
+link_to(struct report_page *pg, const json_t *links, const char *key,
+        const char *words, bool *first)
+{
+    const char *href = json_string_value(json_object_get(links, key));
+
+    if (!href_is_safe(href)) {
+        return;
+    }
+    report_page_put(pg, *first ? " (" : ", ");
+    report_page_put(pg, "<a href=\"");
+    report_page_text(pg, href, strlen(href));
+    report_page_putf(pg, "\">%s</a>", words);
+    *first = false;
+}
+
+/* A case's files, linked: " (<a>JSON</a>, <a>page</a>)", or nothing. */
+static void
+file_links(struct report_page *pg, const json_t *links, const char *json_key,
+           const char *page_key)
+{
+    bool first = true;
+
+    link_to(pg, links, json_key, "JSON", &first);
+    link_to(pg, links, page_key, "page", &first);
+    if (!first) {
+        report_page_put(pg, ")");
+    }
+}
+
+/* Text, linked to href when that is a safe one. */
+static void
+linked_string(struct report_page *pg, const json_t *v, const char *href)
+{
+    bool link = href_is_safe(href);
+
+    if (link) {
+        report_page_put(pg, "<a href=\"");
+        report_page_text(pg, href, strlen(href));
+        report_page_put(pg, "\">");
+    }
+    report_page_string(pg, v);
+    if (link) {
+        report_page_put(pg, "</a>");
+    }
+}
+
+/* wsd's record: its case and source, and links to its files (links
+ * may be NULL). */
+static void
+wsd_cell(struct report_page *pg, const json_t *wsd, const json_t *links)
 {
     const json_t *id = json_object_get(wsd, "case");
 
@@ -202,6 +275,7 @@ wsd_cell(struct report_page *pg, const json_t *wsd)
         report_page_put(pg, "<small class=\"meta\">");
         report_page_string(pg, json_object_get(wsd, "source"));
         report_page_put(pg, "</small>");
+        file_links(pg, links, "wsdJson", "wsdPage");
     } else {
         report_page_put(pg, REPORT_HTML_ABSENT);
     }
@@ -213,6 +287,8 @@ report_html_compare_case(const json_t *c, struct evbuffer *out)
 {
     struct report_page pg = {out, false};
     const json_t *cmp = json_object_get(c, "comparison");
+    const json_t *links = json_object_get(c, "links");
+    const char *index = json_string_value(json_object_get(links, "index"));
 
     if (!json_is_object(c)) {
         errno = EINVAL;
@@ -225,7 +301,13 @@ report_html_compare_case(const json_t *c, struct evbuffer *out)
     report_page_string(&pg, json_object_get(c, "agent"));
     report_page_put(&pg, ": both ends compared");
     report_page_body(&pg);
-    report_page_put(&pg, "<header>\n<h1>Case ");
+    report_page_put(&pg, "<header>\n");
+    if (href_is_safe(index)) {
+        report_page_put(&pg, "<nav><a href=\"");
+        report_page_text(&pg, index, strlen(index));
+        report_page_put(&pg, "\">All cases compared</a></nav>\n");
+    }
+    report_page_put(&pg, "<h1>Case ");
     report_page_string(&pg, json_object_get(c, "id"));
     report_page_put(&pg, ": both ends compared</h1>\n<table>\n<tbody>\n"
                          "<tr><th>Agent</th><td>");
@@ -234,8 +316,9 @@ report_html_compare_case(const json_t *c, struct evbuffer *out)
     report_page_string(&pg, json_object_get(c, "key"));
     report_page_put(&pg, "</td></tr>\n<tr><th>The client's report</th><td>");
     report_page_string(&pg, json_object_get(c, "reportfile"));
+    file_links(&pg, links, "clientJson", "clientPage");
     report_page_put(&pg, "</td></tr>\n<tr><th>wsd's record</th>");
-    wsd_cell(&pg, json_object_get(c, "wsd"));
+    wsd_cell(&pg, json_object_get(c, "wsd"), links);
     report_page_put(&pg, "</tr>\n<tr><th>Verdict</th>");
     verdict_cell(&pg, c, false);
     report_page_put(&pg, "</tr>\n</tbody>\n</table>\n</header>\n");
@@ -297,7 +380,7 @@ wsd_records(struct report_page *pg, const json_t *list, const char *title)
     json_array_foreach(list, i, r)
     {
         report_page_put(pg, "<tr>");
-        wsd_cell(pg, r);
+        wsd_cell(pg, r, NULL);
         report_page_put(pg, "<td>");
         report_page_string(pg, json_object_get(r, "key"));
         report_page_put(pg, "</td></tr>\n");
@@ -312,6 +395,7 @@ report_html_compare(const json_t *doc, struct evbuffer *out)
     size_t i;
     const json_t *c;
     const json_t *v;
+    const json_t *links = json_object_get(doc, "links");
 
     if (!json_is_object(doc)) {
         errno = EINVAL;
@@ -322,12 +406,15 @@ report_html_compare(const json_t *doc, struct evbuffer *out)
     report_page_body(&pg);
     report_page_put(&pg, "<header>\n<h1>Both ends compared</h1>\n<p>The "
                          "client's report ");
-    report_page_string(&pg, json_object_get(doc, "report"));
+    linked_string(&pg, json_object_get(doc, "report"),
+                  json_string_value(json_object_get(links, "report")));
     report_page_put(&pg, " against wsd's records from ");
     json_array_foreach(json_object_get(doc, "sources"), i, v)
     {
         report_page_put(&pg, i > 0 ? ", " : "");
-        report_page_string(&pg, v);
+        linked_string(&pg, v,
+                      json_string_value(json_array_get(
+                          json_object_get(links, "sources"), i)));
     }
     report_page_put(&pg, ", paired by the Sec-WebSocket-Key of each "
                          "opening handshake.</p>\n");
@@ -343,7 +430,7 @@ report_html_compare(const json_t *doc, struct evbuffer *out)
         report_page_put(&pg, "</th><td>");
         report_page_string(&pg, json_object_get(c, "agent"));
         report_page_put(&pg, "</td>");
-        wsd_cell(&pg, json_object_get(c, "wsd"));
+        wsd_cell(&pg, json_object_get(c, "wsd"), NULL);
         verdict_cell(&pg, c, true);
         report_page_put(&pg, "<td>");
         text_list(&pg,

@@ -19,10 +19,12 @@ Only loopback and kernel-chosen ports.
 import copy
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import tempfile
+import urllib.parse
 
 import wsdtest
 from farend import FarEnd
@@ -167,6 +169,33 @@ def t_data(tmp):
         index = f.read()
     tap.ok(all('href="%s"' % c["page"] in index for c in doc["cases"]),
            "--html: the index links each case's page")
+
+    # Each page links back to the index and to both reports of its case,
+    # by paths relative to the page, which lead to the files.
+    def hrefs(name):
+        with open(os.path.join(hdir, name), encoding="utf-8") as f:
+            return re.findall(r'href="([^"]*)"', f.read())
+
+    def leads_to(href, path):
+        return os.path.realpath(os.path.join(
+            hdir, urllib.parse.unquote(href))) == os.path.realpath(path)
+
+    c = doc["cases"][0]
+    links = hrefs(c["page"])
+    record = os.path.join(DATA, "wsd", c["wsd"]["reportfile"])
+    tap.ok("index.html" in links and
+           any(leads_to(h, os.path.join(DATA, c["reportfile"]))
+               for h in links) and
+           any(leads_to(h, record) for h in links) and
+           all(os.path.exists(os.path.join(hdir, urllib.parse.unquote(h)))
+               for h in links),
+           "--html: a case's page links to the index and to both reports",
+           links)
+    links = hrefs("index.html")
+    tap.ok(any(leads_to(h, os.path.join(DATA, "index.json")) for h in links)
+           and any(leads_to(h, os.path.join(DATA, "wsd", "index.json"))
+                   for h in links),
+           "--html: the index links to both report folders", links)
     # The check sees what it forbids: a page broken on purpose fails it.
     tap.ok(html5_errors(index.replace("</table>", "</div></table>", 1)
                         .encode()) is not None,

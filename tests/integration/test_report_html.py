@@ -29,7 +29,7 @@ PAGES = ["case_wsd_case_%s.html" % c for c in
           "5_6", "6_2_1", "6_4_3", "7_1_1", "7_1_6", "7_3_6", "7_7_1",
           "9_1_1", "10_1_1", "12_1_1")] + [
     "index.html", "order_index.html", "hostile_case.html",
-    "compare_index.html", "compare_case.html",
+    "compare_index.html", "compare_case.html", "compare_case_links.html",
     "hostile_index.html", "ill_typed.html", "marks_case.html", "empty_case.html",
     "empty_index.html"]
 

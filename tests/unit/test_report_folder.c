@@ -11,7 +11,10 @@
 #include "report_folder.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -63,9 +66,53 @@ test_file_stems(void)
     json_decref(used);
 }
 
+/* Links from a page's folder to a file of another folder. */
+static void
+test_href(void)
+{
+    char top[] = "/tmp/test_report_folder.XXXXXX";
+    char a[64];
+    char b[64];
+    char href[256];
+
+    if (mkdtemp(top) == NULL) {
+        ok(false, "a temporary folder");
+        return;
+    }
+    snprintf(a, sizeof(a), "%s/html", top);
+    snprintf(b, sizeof(b), "%s/r e", top);
+    ok(mkdir(a, 0755) == 0 && mkdir(b, 0755) == 0, "two folders side by side");
+    is_int(report_folder_href(a, b, "x#1.json", href, sizeof(href)), 0,
+           "href: made");
+    is_str(href, "../r%20e/x%231.json",
+           "href: up one folder, then down, percent-encoded");
+    is_int(report_folder_href(a, a, "index.html", href, sizeof(href)), 0,
+           "href: the same folder");
+    is_str(href, "index.html", "href: the file's name alone");
+    is_int(report_folder_href(b, top, "index.json", href, sizeof(href)), 0,
+           "href: the folder above");
+    is_str(href, "../index.json", "href: up one folder");
+    is_int(report_folder_href(a, "/", "etc", href, sizeof(href)), 0,
+           "href: the root");
+    size_t ups = 0;
+    while (strncmp(href + 3 * ups, "../", 3) == 0) {
+        ups++;
+    }
+    ok(ups >= 2 && strcmp(href + 3 * ups, "etc") == 0,
+       "href: up to the root, then the name (%s)", href);
+    is_int(report_folder_href(a, b, "x.json", href, 8), -1,
+           "href: no room, refused");
+    is_int(report_folder_href(a, "/nowhere/at/all", "x", href, sizeof(href)),
+           -1, "href: a folder that is not there, refused");
+    rmdir(a);
+    rmdir(b);
+    rmdir(top);
+}
+
 int
 main(void)
 {
     test_file_stems();
+    test_href();
     return tap_done();
 }

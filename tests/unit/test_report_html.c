@@ -732,6 +732,29 @@ test_compare_pages(void)
        "comparison case: another segmentation is said to be no difference");
     free(p.text);
 
+    /* The links wsd compare gives a case's page, and some it never would
+     * (a scheme, markup), which are not linked. */
+    json_t *c0 = json_array_get(json_object_get(doc, "cases"), 0);
+    json_object_set_new(c0, "links",
+                        json_pack("{s:s, s:s, s:s, s:s, s:s}", "index",
+                                  "index.html", "clientJson",
+                                  "../ab/a%20b.json", "clientPage",
+                                  "javascript:alert(1)", "wsdJson",
+                                  "http://127.0.0.1:8890/v1/cases/7/autobahn",
+                                  "wsdPage", "x\"><script>"));
+    p = render(report_html_compare_case, c0, "compare_case_links.html");
+    page_is_clean(&p, "comparison case with links");
+    ok(has(&p, "<nav><a href=\"index.html\">All cases compared</a></nav>"),
+       "comparison case: a link back to the index");
+    ok(has(&p, "(<a href=\"../ab/a%20b.json\">JSON</a>)") &&
+           has(&p, "(<a href=\"http://127.0.0.1:8890/v1/cases/7/autobahn\">"
+                   "JSON</a>)"),
+       "comparison case: links to the client's report and wsd's record");
+    ok(!has(&p, "javascript:") && !has(&p, "<script>"),
+       "comparison case: an href of another shape is not linked");
+    json_object_del(c0, "links");
+    free(p.text);
+
     json_t *not_object = json_array();
     p = render(report_html_compare_case, not_object, NULL);
     is_int(p.rc, -1, "a case that is not an object is refused");
