@@ -592,18 +592,21 @@ env_bio(struct transport_tls_env *env)
 static void
 keep_peer(struct tls_conn *tc, const struct sockaddr *peer, socklen_t len)
 {
+    /* Copied out: the caller's sockaddr need not be aligned for these. */
     if (peer != NULL && peer->sa_family == AF_INET &&
         len >= (socklen_t)sizeof(struct sockaddr_in)) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)peer;
+        struct sockaddr_in sin;
+        memcpy(&sin, peer, sizeof(sin));
         tc->peer_family = AF_INET;
-        tc->peer_port = ntohs(sin->sin_port);
-        memcpy(tc->peer_addr, &sin->sin_addr, sizeof(sin->sin_addr));
+        tc->peer_port = ntohs(sin.sin_port);
+        memcpy(tc->peer_addr, &sin.sin_addr, sizeof(sin.sin_addr));
     } else if (peer != NULL && peer->sa_family == AF_INET6 &&
                len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)peer;
+        struct sockaddr_in6 sin6;
+        memcpy(&sin6, peer, sizeof(sin6));
         tc->peer_family = AF_INET6;
-        tc->peer_port = ntohs(sin6->sin6_port);
-        memcpy(tc->peer_addr, &sin6->sin6_addr, sizeof(sin6->sin6_addr));
+        tc->peer_port = ntohs(sin6.sin6_port);
+        memcpy(tc->peer_addr, &sin6.sin6_addr, sizeof(sin6.sin6_addr));
     }
 }
 
