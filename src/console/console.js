@@ -11,6 +11,11 @@
   const HISTORY_MS = 15 * 60 * 1000; // the charts' span
   const CASE_WINDOW = 200; // records per page of the case table
   const CAMPAIGN_PAGES = 100; // /v1/cases pages of 1000, at most
+  // The campaign grid's bounds: any peer names its own User-Agent, so
+  // agents past these have one column between them, and case ids past
+  // these have no row (README, Console).
+  const CAMPAIGN_AGENTS = 12; // agents with a column of their own
+  const CAMPAIGN_ROWS = 2000; // case ids with a row
 
   let token = sessionStorage.getItem(TOKEN_KEY);
   let signedIn = false;
@@ -624,8 +629,110 @@
     return pa.length - pb.length;
   }
 
+  // The records by agent and case id, named as /v1/cases/ID/autobahn names
+  // them: the query's agent, else the User-Agent; the query's case, else
+  // the record's id. A case an agent has already is ID#2, ID#3 (a
+  // campaign run twice). Returns Map(agent -> Map(case id -> record)).
+  function campaignCells(all) {
+    const cells = new Map();
+    const next = new Map(); // agent -> Map(case -> the next #N to try)
+    for (const c of all) {
+      const agent = c.agent !== null ? c.agent : c.userAgent !== null ? c.userAgent : 'unknown';
+      const base = c.case !== null ? c.case : String(c.id);
+      if (!cells.has(agent)) {
+        cells.set(agent, new Map());
+        next.set(agent, new Map());
+      }
+      const byCase = cells.get(agent);
+      let id = base;
+      if (byCase.has(id)) {
+        // From where the last repeat of this case stopped: a case run
+        // n times costs n steps, not n * n.
+        let n = next.get(agent).get(base) || 2;
+        while (byCase.has(base + '#' + n)) {
+          n++;
+        }
+        id = base + '#' + n;
+        next.get(agent).set(base, n + 1);
+      }
+      byCase.set(id, c);
+    }
+    return cells;
+  }
+
+  function campaignCell(c) {
+    const td = el('td');
+    if (!c) {
+      td.textContent = '—';
+      return td;
+    }
+    const link = el('a');
+    link.href = '#case/' + c.id;
+    const behaviour = c.state !== 'closed' ? c.state : c.wasClean ? 'clean' : 'unclean';
+    link.textContent = behaviour + ' ' +
+      (c.remoteCloseCode === null ? '—' : c.remoteCloseCode) + ' · ' + ms(c.durationMs);
+    link.className = c.state !== 'closed' ? 'pending' : c.wasClean ? 'clean' : 'unclean';
+    if (c.wasNotCleanReason) {
+      link.title = c.wasNotCleanReason;
+    }
+    td.append(link);
+    return td;
+  }
+
+  // The grid: a column for each of the CAMPAIGN_AGENTS agents with the
+  // most records, in name order, and past them one column that counts the
+  // other agents' records of each case id; a row for each case id of the
+  // agents shown, the first CAMPAIGN_ROWS in the testsuite's order. So the
+  // grid holds at most (CAMPAIGN_ROWS + 1) * (CAMPAIGN_AGENTS + 2) cells,
+  // however many agents the peers named.
+  function showCampaign(cells) {
+    const ranked = [...cells.entries()].sort((a, b) =>
+      b[1].size - a[1].size || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const agents = ranked.slice(0, CAMPAIGN_AGENTS).map((e) => e[0]).sort();
+    const others = new Map(); // case id -> records of the agents folded
+    let otherRecords = 0;
+    for (const [, byCase] of ranked.slice(CAMPAIGN_AGENTS)) {
+      otherRecords += byCase.size;
+      for (const id of byCase.keys()) {
+        others.set(id, (others.get(id) || 0) + 1);
+      }
+    }
+    const folded = ranked.length - agents.length;
+    const ids = new Set();
+    for (const a of agents) {
+      for (const id of cells.get(a).keys()) {
+        ids.add(id);
+      }
+    }
+    const rows = [...ids].sort(caseOrder);
+    const notes = [];
+    if (folded > 0) {
+      notes.push('The ' + num(agents.length) + ' agents with the most records of ' +
+        num(ranked.length) + ' have a column each; the other ' + num(folded) +
+        ' agents (' + num(otherRecords) + ' records) are counted in the last column, ' +
+        'for the case ids shown. The Cases view lists every record.');
+    }
+    if (rows.length > CAMPAIGN_ROWS) {
+      notes.push('The first ' + num(CAMPAIGN_ROWS) + ' case ids of ' + num(rows.length) +
+        ' are shown; the Cases view lists every record.');
+    }
+    $('campaign-note').textContent = notes.join(' ');
+    const head = $('campaign-grid').tHead.rows[0];
+    head.replaceChildren(el('th', 'case'), ...agents.map((a) => el('th', a)),
+      ...(folded > 0 ? [el('th', 'other agents')] : []));
+    fillBody('campaign-grid', rows.slice(0, CAMPAIGN_ROWS).map((id) => {
+      const tr = el('tr');
+      const th = el('th', id);
+      th.scope = 'row';
+      tr.append(th, ...agents.map((a) => campaignCell(cells.get(a).get(id))));
+      if (folded > 0) {
+        tr.append(el('td', others.has(id) ? num(others.get(id)) : '—'));
+      }
+      return tr;
+    }));
+  }
+
   async function loadCampaign() {
-    const grid = $('campaign-grid');
     try {
       const all = [];
       let after = 0;
@@ -637,62 +744,12 @@
         }
         after = doc.cases[doc.cases.length - 1].id;
       }
-      // Named as /v1/cases/ID/autobahn names them: the query's agent, else
-      // the User-Agent; the query's case, else the record's id. A case an
-      // agent has already is ID#2, ID#3 (a campaign run twice).
-      const cells = new Map(); // agent -> Map(case id -> record)
-      for (const c of all) {
-        const agent = c.agent !== null ? c.agent : c.userAgent !== null ? c.userAgent : 'unknown';
-        const base = c.case !== null ? c.case : String(c.id);
-        if (!cells.has(agent)) {
-          cells.set(agent, new Map());
-        }
-        const byCase = cells.get(agent);
-        let id = base;
-        for (let n = 2; byCase.has(id); n++) {
-          id = base + '#' + n;
-        }
-        byCase.set(id, c);
-      }
-      const agents = [...cells.keys()].sort();
-      const ids = new Set();
-      for (const m of cells.values()) {
-        for (const id of m.keys()) {
-          ids.add(id);
-        }
-      }
-      const head = grid.tHead.rows[0];
-      head.replaceChildren(el('th', 'case'), ...agents.map((a) => el('th', a)));
-      fillBody('campaign-grid', [...ids].sort(caseOrder).map((id) => {
-        const tr = el('tr');
-        const th = el('th', id);
-        th.scope = 'row';
-        tr.append(th);
-        for (const a of agents) {
-          const c = cells.get(a).get(id);
-          const td = el('td');
-          if (c) {
-            const link = el('a');
-            link.href = '#case/' + c.id;
-            const behaviour = c.state !== 'closed' ? c.state : c.wasClean ? 'clean' : 'unclean';
-            link.textContent = behaviour + ' ' +
-              (c.remoteCloseCode === null ? '—' : c.remoteCloseCode) + ' · ' + ms(c.durationMs);
-            link.className = c.state !== 'closed' ? 'pending' : c.wasClean ? 'clean' : 'unclean';
-            if (c.wasNotCleanReason) {
-              link.title = c.wasNotCleanReason;
-            }
-            td.append(link);
-          } else {
-            td.textContent = '—';
-          }
-          tr.append(td);
-        }
-        return tr;
-      }));
+      showCampaign(campaignCells(all));
     } catch (e) {
       if (e instanceof Unauthorized) {
         askToken(true);
       } else {
+        $('campaign-note').textContent = '';
         fillBody('campaign-grid', [row([e.message])]);
       }
     }

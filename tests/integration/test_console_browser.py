@@ -13,6 +13,9 @@ chromedriver), against a wsd that asks for a token:
 - the campaign grid of a known run: a row per case id in the Autobahn
   testsuite's order, a column per agent, each cell the closing behaviour
   and the peer's close code, linking to the case;
+- the campaign grid of a full ring of peers that each named their own
+  User-Agent stays small (the agents past the cap folded into one
+  column) and the page stays responsive, its stream live;
 - a peer's hostile strings shown as text, nothing of them run;
 - readable at phone width and in dark mode;
 - no console error nor CSP violation on any page (but the 401s the token
@@ -334,6 +337,86 @@ def t_unrecorded(_, b):
             b.get("about:blank")
 
 
+def distinct_agents(port, n, batch=200):
+    """n connections, each with a User-Agent of its own and no agent= nor
+    case=, each closed cleanly: the handshake and the close frame are sent
+    together, `batch` connections at a time."""
+    for first in range(0, n, batch):
+        socks = []
+        for i in range(first, min(n, first + batch)):
+            s = wsdtest.connect(port)
+            s.sendall(wsdtest.handshake_request(
+                extra=["User-Agent: peer-%05d" % i]) +
+                wsdtest.frame(8, wsdtest.close_payload(1000)))
+            socks.append(s)
+        for s in socks:
+            wsdtest.drain_until_eof(s, 5)
+            s.close()
+
+
+CAMPAIGN_AGENTS = 12  # console.js: the agents with a column of their own
+
+
+def t_many_agents(_):
+    """A full ring (4096 records) of peers with 4096 User-Agents: the
+    campaign grid keeps a column for the 12 agents with the most records
+    and folds the rest into one, and the page answers within WebDriver's
+    script timeout, its stream still live. Before the cap, the grid was
+    4096 rows by 4097 columns and the tab hung for minutes."""
+    n = 4096
+    with wsdtest.Wsd(tap, ["--stats_cases", str(n)], workers=1) as other:
+        port = wsdtest.admin_port(other)
+        distinct_agents(other.port, n)
+        held = wsdtest.admin_json(port, "/v1/stats")[1]["totals"]
+        tap.eq(held["clean"], n, "many agents: %d clean closes" % n)
+        b = wsdbrowser.Browser(command_seconds=wsdtest.timeout(40))
+        try:
+            b.driver.set_script_timeout(wsdtest.timeout(20))
+            b.get("http://127.0.0.1:%d/#campaign" % port)
+            shape = None
+            try:
+                shape = b.driver.execute_async_script(
+                    "var done = arguments[arguments.length - 1];"
+                    "(function poll() {"
+                    "  var g = document.getElementById('campaign-grid');"
+                    "  var head = g.tHead.rows[0].cells;"
+                    "  if (head.length === 0) { setTimeout(poll, 50); return; }"
+                    "  done({head: Array.from(head).map(c => c.textContent),"
+                    "        rows: g.tBodies[0].rows.length,"
+                    "        cells: g.querySelectorAll('td, th').length,"
+                    "        note: (document.getElementById('campaign-note') || {})"
+                    "          .textContent});"
+                    "})()")
+            except Exception as e:  # the tab did not answer in time
+                tap.diag("campaign: %s" % str(e).splitlines()[0])
+            tap.ok(shape is not None,
+                   "many agents: the campaign grid shown within the "
+                   "script timeout")
+            if shape is None:
+                return  # the page is hung: nothing more to ask it
+            tap.eq(len(shape["head"]), CAMPAIGN_AGENTS + 2,
+                   "many agents: the case column, 12 agents and one "
+                   "for the other agents")
+            tap.eq(shape["head"][-1:], ["other agents"],
+                   "many agents: the last column is the other agents")
+            tap.ok(shape["cells"] <= (CAMPAIGN_AGENTS + 2) *
+                   (CAMPAIGN_AGENTS + 1),
+                   "many agents: a row per case of the agents shown, no "
+                   "more", shape["cells"])
+            folded = n - CAMPAIGN_AGENTS
+            tap.ok(("%s agents" % format(folded, ",")) in shape["note"],
+                   "many agents: the note says how many agents were "
+                   "folded", shape["note"])
+            before = text(b, "status")
+            tap.ok(wait(lambda: (text(b, "status") or "").startswith(
+                "live") and text(b, "status") != before),
+                "many agents: the stream still live", (before,
+                                                       text(b, "status")))
+            no_errors(b, "many agents")
+        finally:
+            b.close()
+
+
 def luminance(css):
     """Relative luminance of an rgb()/rgba() colour."""
     parts = css[css.index("(") + 1:css.index(")")].split(",")
@@ -397,6 +480,7 @@ def main():
         finally:
             b.close()
         cases("phone, dark", t_phone_dark, url)
+    cases("many agents", t_many_agents)
     tap.done()
 
 

@@ -3,7 +3,7 @@
 chromedriver through python3-selenium (contrib/install-deps installs the
 three). Browser() starts one with a profile of its own in a temporary
 folder and a log that keeps every console message; close() stops it and
-every process it started."""
+every process it started, even when its page no longer answers."""
 
 import os
 import shutil
@@ -25,10 +25,29 @@ def missing():
     return None
 
 
+def descendants(pid):
+    """Every process below pid (whichever of its threads started it)."""
+    kids = []
+    try:
+        for task in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                kids += [int(p) for p in f.read().split()]
+    except OSError:
+        pass
+    return [d for k in kids for d in [k] + descendants(k)]
+
+
 class Browser:
-    def __init__(self, width=1280, height=900):
+    """command_seconds bounds each WebDriver command on the test's side
+    too: chromedriver does not answer a script, whatever its script
+    timeout, while the page's one thread is busy, so a hung page would
+    hang the test. None: no bound."""
+
+    def __init__(self, width=1280, height=900, command_seconds=None):
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
+        from selenium.webdriver.remote.remote_connection import \
+            RemoteConnection
 
         self.profile = tempfile.mkdtemp(prefix="wsd-chromium-")
         opts = webdriver.ChromeOptions()
@@ -41,7 +60,14 @@ class Browser:
             opts.add_argument(arg)
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
         self.service = Service(CHROMEDRIVER)
-        self.driver = webdriver.Chrome(service=self.service, options=opts)
+        # Read when the connection to chromedriver is made, hence set
+        # around that and no longer.
+        if command_seconds is not None:
+            RemoteConnection.set_timeout(command_seconds)
+        try:
+            self.driver = webdriver.Chrome(service=self.service, options=opts)
+        finally:
+            RemoteConnection.reset_timeout()
         self.driver.set_page_load_timeout(60)
 
     def get(self, url):
@@ -60,8 +86,28 @@ class Browser:
     def js(self, script, *args):
         return self.driver.execute_script(script, *args)
 
+    def _ours(self, pid):
+        """Whether pid is still one of this browser's processes (each
+        names the profile), not a process that took the number since."""
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as f:
+                return self.profile.encode() in f.read()
+        except OSError:
+            return False
+
     def close(self):
+        """Quits the browser, then kills what it left: quit() stops
+        chromedriver even when the browser does not answer, which leaves
+        the browser's processes behind."""
+        import signal
+        below = descendants(self.service.process.pid)
         try:
             self.driver.quit()
         finally:
+            for pid in below:
+                if self._ours(pid):
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
             shutil.rmtree(self.profile, ignore_errors=True)
