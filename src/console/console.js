@@ -10,6 +10,8 @@
   const TOKEN_KEY = 'wsd-admin-token';
   const HISTORY_MS = 15 * 60 * 1000; // the charts' span
   const CASE_WINDOW = 200; // records per page of the case table
+  const RETRY_MS = 2000; // /v1/events again after it ended, by default
+  const RETRY_MAX_MS = 5 * 60 * 1000; // the longest Retry-After heeded
   const CAMPAIGN_PAGES = 100; // /v1/cases pages of 1000, at most
   // The campaign grid's bounds: any peer names its own User-Agent, so
   // agents past these have one column between them, and case ids past
@@ -32,6 +34,28 @@
   const $ = (id) => document.getElementById(id);
 
   class Unauthorized extends Error {}
+
+  // A refusal other than 401: wsd's reason (the JSON error), and how long
+  // its Retry-After asks to wait, in ms (null without one).
+  class Refused extends Error {
+    constructor(message, status, retryAfterMs) {
+      super(message);
+      this.status = status;
+      this.retryAfterMs = retryAfterMs;
+    }
+  }
+
+  // Retry-After (RFC 9110 §10.2.3): seconds, or an HTTP date.
+  function retryAfter(value) {
+    if (value === null) {
+      return null;
+    }
+    if (/^\s*[0-9]+\s*$/.test(value)) {
+      return Number(value) * 1000;
+    }
+    const t = Date.parse(value);
+    return Number.isNaN(t) ? null : Math.max(0, t - Date.now());
+  }
 
   // An element with text (never markup) and a class.
   function el(tag, text, cls) {
@@ -117,7 +141,7 @@
       } catch (e) {
         // not JSON: the status says it
       }
-      throw new Error(path + ': ' + why);
+      throw new Refused(path + ': ' + why, r.status, retryAfter(r.headers.get('Retry-After')));
     }
     return r;
   }
@@ -445,11 +469,14 @@
   }
 
   // /v1/events through fetch(), which sends the token in a header where
-  // EventSource could not; back again 2 s after the stream ends.
+  // EventSource could not; back again 2 s after the stream ends, or when
+  // a refusal's Retry-After says (wsd holds 16 subscribers at most), its
+  // reason shown meanwhile.
   async function startStream() {
     stopStream();
     const ctrl = new AbortController();
     stream = ctrl;
+    let refused = null;
     try {
       const r = await api('/v1/events', ctrl.signal);
       const reader = r.body.getReader();
@@ -475,14 +502,22 @@
         askToken(true);
         return;
       }
+      if (e instanceof Refused) {
+        refused = e;
+      }
     }
     if (stream === ctrl) {
-      setStatus('reconnecting', true);
+      let wait = RETRY_MS;
+      if (refused && refused.retryAfterMs !== null) {
+        wait = Math.min(Math.max(refused.retryAfterMs, RETRY_MS), RETRY_MAX_MS);
+      }
+      setStatus(refused ? refused.message + '; again in ' + Math.round(wait / 1000) + ' s'
+        : 'reconnecting', true);
       setTimeout(() => {
         if (stream === ctrl) {
           startStream();
         }
-      }, 2000);
+      }, wait);
     }
   }
 

@@ -17,6 +17,8 @@ chromedriver), against a wsd that asks for a token:
   User-Agent stays small (the agents past the cap folded into one
   column) and the page stays responsive, its stream live;
 - a peer's hostile strings shown as text, nothing of them run;
+- a 17th subscriber of /v1/events: the page says wsd's reason for the
+  503 and tries again after its Retry-After, not before;
 - readable at phone width and in dark mode;
 - no console error nor CSP violation on any page (but the 401s the token
   flow asks for).
@@ -40,10 +42,12 @@ def api(port, path):
     return doc
 
 
-def no_errors(b, what, allow_401=False):
-    errors = b.errors()
-    if allow_401:
-        errors = [e for e in errors if "status of 401" not in e]
+def no_errors(b, what, allow_401=False, allow_status=()):
+    """No console error but the failed loads of statuses allowed (the
+    401s the token flow asks for, a refusal the test provoked)."""
+    allow = list(allow_status) + ([401] if allow_401 else [])
+    errors = [e for e in b.errors()
+              if not any("status of %d " % n in e for n in allow)]
     tap.ok(not errors, "%s: no console error nor CSP violation" % what,
            "\n".join(errors))
 
@@ -305,6 +309,60 @@ def t_no_token(_, b):
         b.get("about:blank")  # the stream ends before the daemon does
 
 
+SUBSCRIBERS_MAX = 16  # admin_events.h: ADMIN_EVENTS_MAX
+
+
+def event_tries(b):
+    """The start times (ms) of the page's requests of /v1/events that
+    have ended: the refused ones (a stream that runs has not ended)."""
+    return b.js("return performance.getEntriesByType('resource')"
+                ".filter(e => new URL(e.name).pathname === '/v1/events')"
+                ".map(e => e.startTime)")
+
+
+def t_busy(_, b):
+    """Every subscription of /v1/events in use: the console shows wsd's
+    503 reason, and tries again after the 10 s of its Retry-After (not
+    every 2 s); once a subscriber leaves, it goes live."""
+    with wsdtest.Wsd(tap) as other:
+        port = wsdtest.admin_port(other)
+        subs = []
+        try:
+            for _ in range(SUBSCRIBERS_MAX):
+                subs.append(wsdtest.EventStream(port))
+                subs[-1].read_head()
+            extra = wsdtest.EventStream(port)
+            status = extra.read_head()
+            extra.close()
+            tap.eq((status, extra.headers.get("retry-after")), (503, "10"),
+                   "busy: a 17th subscriber is refused, Retry-After: 10")
+            b.get("http://127.0.0.1:%d/" % port)
+            tap.ok(wait(lambda: "too many subscribers" in
+                        (text(b, "status") or "")),
+                   "busy: the page says why (wsd's reason for the 503)",
+                   text(b, "status"))
+            tap.ok(wait(lambda: len(event_tries(b)) >= 1),
+                   "busy: the refusal is seen", event_tries(b))
+            # Old enough for two tries 2 s apart, not for one after 10 s.
+            first = event_tries(b)[0]
+            wait(lambda: b.js("return performance.now()") > first + 6000,
+                 seconds=10)
+            tap.eq(len(event_tries(b)), 1,
+                   "busy: no second try before Retry-After's 10 s")
+            subs.pop().close()
+            tap.ok(wait(lambda: (text(b, "status") or "").startswith(
+                "live"), seconds=20),
+                "busy: live once a subscriber has left", text(b, "status"))
+            tries = event_tries(b)
+            tap.ok(len(tries) == 1 or tries[1] - tries[0] >= 9500,
+                   "busy: the next try 10 s after the refusal", tries)
+            no_errors(b, "busy: but the 503s", allow_status=[503])
+        finally:
+            for s in subs:
+                s.close()
+            b.get("about:blank")
+
+
 def t_unrecorded(_, b):
     """Every record in use by an open connection: the newest ids have no
     record, and the case table shows the newest records held, not an
@@ -477,6 +535,7 @@ def main():
             cases("campaign", t_campaign, b, url, port)
             cases("no token", t_no_token, b)
             cases("unrecorded", t_unrecorded, b)
+            cases("busy", t_busy, b)
         finally:
             b.close()
         cases("phone, dark", t_phone_dark, url)
