@@ -12,6 +12,8 @@
   const CASE_WINDOW = 200; // records per page of the case table
   const RETRY_MS = 2000; // /v1/events again after it ended, by default
   const RETRY_MAX_MS = 5 * 60 * 1000; // the longest Retry-After heeded
+  const SIGN_IN_FIRST_MS = 1000; // the first /v1/stats again after 1 s,
+  const SIGN_IN_MAX_MS = 30000; // then twice as long each time, to 30 s
   const CAMPAIGN_PAGES = 100; // /v1/cases pages of 1000, at most
   // The campaign grid's bounds: any peer names its own User-Agent, so
   // agents past these have one column between them, and case ids past
@@ -21,6 +23,8 @@
 
   let token = sessionStorage.getItem(TOKEN_KEY);
   let signedIn = false;
+  let signInTimer = null; // the next try of a sign-in that failed
+  let signInWaitMs = SIGN_IN_FIRST_MS;
   let stream = null; // the AbortController of the running /v1/events
   let charts = null;
   let lastSnapshot = null;
@@ -165,18 +169,32 @@
     $('token').focus();
   }
 
+  // The first /v1/stats: a 401 asks for the token; any other failure (wsd
+  // restarting, away) is shown and tried again, 1 s later, then twice as
+  // long each time up to 30 s, or when a Retry-After says.
   async function signIn() {
+    clearTimeout(signInTimer);
+    signInTimer = null;
     try {
       const stats = await apiJson('/v1/stats');
       $('version').textContent = stats.version;
     } catch (e) {
       if (e instanceof Unauthorized) {
+        signInWaitMs = SIGN_IN_FIRST_MS;
         askToken(token !== null);
         return;
       }
-      setStatus(e.message, true);
+      let wait = signInWaitMs;
+      if (e instanceof Refused && e.retryAfterMs !== null) {
+        wait = Math.min(Math.max(e.retryAfterMs, wait), RETRY_MAX_MS);
+      }
+      signInWaitMs = Math.min(2 * signInWaitMs, SIGN_IN_MAX_MS);
+      const why = e instanceof Refused ? e.message : '/v1/stats: ' + e.message;
+      setStatus(why + '; again in ' + Math.round(wait / 1000) + ' s', true);
+      signInTimer = setTimeout(signIn, wait);
       return;
     }
+    signInWaitMs = SIGN_IN_FIRST_MS;
     if (token) {
       sessionStorage.setItem(TOKEN_KEY, token);
     }

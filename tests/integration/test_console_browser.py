@@ -19,6 +19,8 @@ chromedriver), against a wsd that asks for a token:
 - a peer's hostile strings shown as text, nothing of them run;
 - a 17th subscriber of /v1/events: the page says wsd's reason for the
   503 and tries again after its Retry-After, not before;
+- a first /v1/stats that fails (wsd away): the page says so and tries
+  again by itself, and opens once wsd answers, with no reload;
 - readable at phone width and in dark mode;
 - no console error nor CSP violation on any page (but the 401s the token
   flow asks for).
@@ -363,6 +365,38 @@ def t_busy(_, b):
             b.get("about:blank")
 
 
+def t_away(_, b):
+    """The first /v1/stats fails without a 401 (blocked in the browser,
+    as when wsd restarts): the page shows the error, says it will try
+    again, and opens the console once the request goes through."""
+    with wsdtest.Wsd(tap) as other:
+        url = "http://127.0.0.1:%d/" % wsdtest.admin_port(other)
+        b.driver.execute_cdp_cmd("Network.enable", {})
+        b.driver.execute_cdp_cmd("Network.setBlockedURLs",
+                                 {"urls": ["*/v1/stats*"]})
+        try:
+            b.get(url)
+            tap.ok(wait(lambda: "/v1/stats" in (text(b, "status") or "")),
+                   "away: the page says /v1/stats failed", text(b, "status"))
+            tap.ok(not visible(b, "overview"), "away: nothing shown yet")
+            tap.ok(wait(lambda: "again in" in (text(b, "status") or "")),
+                   "away: and that it will try again", text(b, "status"))
+            b.driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+            tap.ok(wait(lambda: (text(b, "status") or "").startswith("live"),
+                        seconds=30),
+                   "away: live once /v1/stats answers, with no reload",
+                   text(b, "status"))
+            tap.ok(visible(b, "overview"), "away: the overview shown")
+            errors = [e for e in b.errors()
+                      if "ERR_BLOCKED_BY_CLIENT" not in e]
+            tap.ok(not errors, "away: no console error but the requests "
+                   "blocked", "\n".join(errors))
+        finally:
+            b.driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+            b.driver.execute_cdp_cmd("Network.disable", {})
+            b.get("about:blank")
+
+
 def t_unrecorded(_, b):
     """Every record in use by an open connection: the newest ids have no
     record, and the case table shows the newest records held, not an
@@ -536,6 +570,7 @@ def main():
             cases("no token", t_no_token, b)
             cases("unrecorded", t_unrecorded, b)
             cases("busy", t_busy, b)
+            cases("away", t_away, b)
         finally:
             b.close()
         cases("phone, dark", t_phone_dark, url)
