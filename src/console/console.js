@@ -568,9 +568,33 @@
       (!f.unclean || (c.state === 'closed' && !c.wasClean));
   }
 
+  // What to say when wsd keeps no record at all (stats_cases 0, which
+  // /v1/stats shows as cases.capacity 0), or null when it keeps some:
+  // then every connection, lastId of them, went unrecorded.
+  function recordsOff(stats) {
+    if (stats.cases.capacity !== 0) {
+      return null;
+    }
+    const n = stats.cases.lastId;
+    return 'records are off (stats_cases 0): ' +
+      (n === 0 ? 'no connection will be recorded'
+        : n === 1 ? 'the 1 connection so far was not recorded'
+          : 'the ' + num(n) + ' connections so far were not recorded');
+  }
+
   async function loadCases() {
     try {
-      const lastId = (await apiJson('/v1/stats')).cases.lastId;
+      const stats = await apiJson('/v1/stats');
+      const off = recordsOff(stats);
+      if (off !== null) {
+        fillBody('case-table', []);
+        $('page-info').textContent = off;
+        $('page-older').disabled = true;
+        $('page-newer').disabled = true;
+        caseBefore = null;
+        return;
+      }
+      const lastId = stats.cases.lastId;
       const atNewest = caseBefore === null || caseBefore > lastId;
       const before = atNewest ? lastId + 1 : caseBefore;
       const doc = await apiJson('/v1/cases?before=' + before + '&limit=' + CASE_WINDOW);
@@ -787,6 +811,13 @@
 
   async function loadCampaign() {
     try {
+      const off = recordsOff(await apiJson('/v1/stats'));
+      if (off !== null) {
+        $('campaign-note').textContent = off[0].toUpperCase() + off.slice(1) + '.';
+        $('campaign-grid').tHead.rows[0].replaceChildren();
+        fillBody('campaign-grid', []);
+        return;
+      }
       const all = [];
       let after = 0;
       for (let page = 0; page < CAMPAIGN_PAGES; page++) {

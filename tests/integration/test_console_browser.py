@@ -21,6 +21,8 @@ chromedriver), against a wsd that asks for a token:
   503 and tries again after its Retry-After, not before;
 - a first /v1/stats that fails (wsd away): the page says so and tries
   again by itself, and opens once wsd answers, with no reload;
+- with records off (stats_cases 0), the cases and the campaign say so,
+  and that the connections went unrecorded;
 - readable at phone width and in dark mode;
 - no console error nor CSP violation on any page (but the 401s the token
   flow asks for).
@@ -397,6 +399,38 @@ def t_away(_, b):
             b.get("about:blank")
 
 
+def t_records_off(_, b):
+    """stats_cases 0: no connection has a record. The case table and the
+    campaign say that records are off and that the connections so far
+    were not recorded, not that no record is held below some id."""
+    with wsdtest.Wsd(tap, ["--stats_cases", "0"]) as other:
+        for _ in range(5):
+            close_clean(wsdtest.open_ws(other.port))
+        url = "http://127.0.0.1:%d/" % wsdtest.admin_port(other)
+        b.get(url + "#cases")
+        info = lambda: text(b, "page-info") or ""
+        tap.ok(wait(lambda: "stats_cases 0" in info()),
+               "records off: the cases say records are off", info())
+        tap.ok("5 connections" in info() and "not recorded" in info(),
+               "records off: and that the 5 connections were not recorded",
+               info())
+        tap.eq(b.js("return [document.getElementById('page-older').disabled,"
+                    " document.getElementById('page-newer').disabled]"),
+               [True, True], "records off: nothing to page to")
+        b.get(url + "#campaign")
+        note = lambda: text(b, "campaign-note") or ""
+        tap.ok(wait(lambda: "stats_cases 0" in note()),
+               "records off: the campaign says records are off", note())
+        tap.ok("5 connections" in note() and "not recorded" in note(),
+               "records off: and that the 5 connections were not recorded",
+               note())
+        tap.eq(b.js("return document.getElementById('campaign-grid')"
+                    ".querySelectorAll('td, th').length"), 0,
+               "records off: no grid")
+        no_errors(b, "records off")
+        b.get("about:blank")
+
+
 def t_unrecorded(_, b):
     """Every record in use by an open connection: the newest ids have no
     record, and the case table shows the newest records held, not an
@@ -571,6 +605,7 @@ def main():
             cases("unrecorded", t_unrecorded, b)
             cases("busy", t_busy, b)
             cases("away", t_away, b)
+            cases("records off", t_records_off, b)
         finally:
             b.close()
         cases("phone, dark", t_phone_dark, url)
