@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -38,6 +40,11 @@
 #define ADMIN_MAX_HEADERS_BYTES 8192
 #define ADMIN_MAX_BODY_BYTES    1024
 #define ADMIN_TIMEOUT_S         10
+/* The kernel's send buffer of an admin connection. Linux grows it to
+ * megabytes (tcp_wmem) for a client that does not read, each held in
+ * kernel memory, past what admin_output_bytes bounds; this is room
+ * enough for a client that reads. */
+#define ADMIN_SNDBUF            (128 << 10)
 
 /*
  * An answer on its way to a client: its bytes count in its endpoint's
@@ -164,6 +171,12 @@ flight_start(struct evhttp_request *req, size_t bytes)
     }
     f->a = a;
     f->evcon = evhttp_request_get_connection(req);
+    /* Set before each answer (a setsockopt): the first is written
+     * after it, and its connection is otherwise out of reach. */
+    int sndbuf = ADMIN_SNDBUF;
+    (void)setsockopt(
+        bufferevent_getfd(evhttp_connection_get_bufferevent(f->evcon)),
+        SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
     f->bytes = bytes;
     f->prev = NULL;
     f->next = a->flights;

@@ -1311,8 +1311,11 @@ def t_admin_output_bound():
     args = ADMIN + ["--admin_output_bytes", "64k", "--case_wirelog", "1024"]
     with wsdtest.Wsd(tap, args=args) as w:
         port = wsdtest.admin_port(w)
-        # 40 cases of 300 echoes each: some 50 kB of wire log a case, a
-        # page of them 2 MB, more than a socket's buffers take.
+        # 40 cases of 300 echoes each: some 30 kB of wire log a case, a
+        # page of them over 1 MB, more than the socket's buffers take
+        # (wsd sets an admin connection's send buffer to 128 KiB; Linux
+        # would have grown it to hold the whole page, and the answer
+        # would have left the master at once).
         frames = b"".join(wsdtest.frame(1, b"x%03d" % i) for i in range(300))
         echoes = b"".join(wsdtest.frame(1, b"x%03d" % i, mask=False)
                           for i in range(300))
