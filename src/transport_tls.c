@@ -396,10 +396,12 @@ transport_tls_ctx_new(const struct config *cfg, char *err, size_t errlen)
     if (X509_check_private_key(SSL_CTX_get0_certificate(ctx), pkey) != 1) {
         int other = key_matches_chain(ctx, pkey);
         if (other > 0) {
+            /* Each path cut well short of its 1 KiB, so that the
+             * sentence always fits (gcc -flto proves it). */
             snprintf(err, errlen,
-                     "tls_certificate_key %s: key matches certificate %d of "
-                     "%s, not the first: the file's first certificate must "
-                     "be the server's own (leaf first, then its "
+                     "tls_certificate_key %.900s: key matches certificate %d "
+                     "of %.900s, not the first: the file's first certificate "
+                     "must be the server's own (leaf first, then its "
                      "intermediates)",
                      key, other + 1, cert);
         } else {
