@@ -357,8 +357,10 @@ def t_reload_listen_and_tls_change():
     with wsdtest.Wsd(tap, args=["-c", conf]) as w:
         write(conf, "listen 127.0.0.1:%d\n" % port2)
         w.signal(signal.SIGHUP)
-        tap.ok(wsdtest.wait_until(lambda: not wsdtest.port_is_free(port2), 5),
-               "reload: the new listen address is bound")
+        # Polled by connecting: a probe binding port2 itself would make
+        # the reload's bind fail while it holds the port.
+        tap.ok(wsdtest.wait_until(lambda: wsdtest.port_accepts(port2), 5),
+               "reload: the new listen address is bound", w.log()[-1500:])
         tap.ok(wsdtest.wait_until(lambda: status_of(port2, "/ws") == 101, 5),
                "reload: the new address serves WebSocket")
         tap.ok(wsdtest.wait_until(lambda: wsdtest.port_is_free(w.port), 5),

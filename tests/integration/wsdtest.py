@@ -203,7 +203,9 @@ def run_once(args, seconds=10):
 
 def port_is_free(port):
     """True when a fresh socket can bind and listen on 127.0.0.1:port
-    (SO_REUSEADDR, so TIME_WAIT leftovers do not count, a listener does)."""
+    (SO_REUSEADDR, so TIME_WAIT leftovers do not count, a listener does).
+    Never poll with it for a port wsd is about to bind: while it holds
+    the port, wsd's bind fails (port_accepts does not take the port)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -214,6 +216,16 @@ def port_is_free(port):
         return False
     finally:
         s.close()
+
+
+def port_accepts(port):
+    """True when something listens on 127.0.0.1:port (a connect is
+    accepted, then closed): a probe that never takes the port itself."""
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout(1)).close()
+        return True
+    except OSError:
+        return False
 
 
 def proc_status_kib(pid, field):
