@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The benchmark scripts refuse a bad command line before they start
 # anything: exit status 2 and a message naming the argument and what it
-# may be (contrib/bench/scale and contrib/bench/profile; they run no
-# server and need no build for this). TAP output.
+# may be (contrib/bench/scale, contrib/bench/profile and contrib/bench/run;
+# they run no server and need no build for this). TAP output.
 srcdir=${WSD_SRCDIR:-$(dirname "$0")/..}
 python=${PYTHON3:-/usr/bin/python3}
 
@@ -53,5 +53,16 @@ refuse profile "--warm -1: out of range (0 or more)" --warm -1
 refuse profile "--top 0: out of range (1 or more)" --top 0
 refuse profile "--variant =x: NAME=ARGS" --variant =x
 refuse profile "--tool: invalid choice" --tool gdb
+
+refuse run "--scenarios bogus: of i, ii, iii, iv" --scenarios bogus
+refuse run "--scenarios i,v: of i, ii, iii, iv" --scenarios i,v
+refuse run "--scenarios ,: of i, ii, iii, iv" --scenarios ,
+refuse run "--seconds -1: out of range (above 0, to 3600)" --seconds -1
+refuse run "--warmup -2: out of range (0 to 3600)" --warmup -2
+refuse run "--idle-conns 0: out of range (1 or more)" --idle-conns 0
+refuse run "--repeat needs at least 1 round" --repeat 0
+refuse run "--variant x: NAME=ARGS" --variant x
+refuse run "--build =y: NAME=DIR" --build =y
+refuse run "--only: nginx: the peers are wsd, uWS" --only wsd,nginx
 
 tap_done
