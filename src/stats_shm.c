@@ -497,6 +497,7 @@ stats_shm_worker_died(const struct stats_shm *shm, unsigned slot,
     struct stats_shm_slot *s = stats_shm_slot(shm, slot);
     unsigned per = shm->cases_per_slot;
     unsigned n = 0;
+    uint64_t unopened = 0;
 
     if (s == NULL) {
         return 0;
@@ -510,6 +511,11 @@ stats_shm_worker_died(const struct stats_shm *shm, unsigned slot,
         }
         if (!case_in_use(r)) {
             continue;
+        }
+        /* Still in its opening handshake: never a WebSocket, so unopened,
+         * as the worker itself would have counted it (stats_record). */
+        if (r->state == STATS_CASE_HANDSHAKE && r->http_status != 101) {
+            unopened++;
         }
         stats_case_begin(r);
         r->state = STATS_CASE_CLOSED;
@@ -525,12 +531,17 @@ stats_shm_worker_died(const struct stats_shm *shm, unsigned slot,
         }
     }
     /* The dead worker's open connections died with it: they are no longer
-     * active, and each ended uncleanly. Records it could not hold are
-     * counted too: active says how many there were. */
+     * active. Those whose record says they never opened are unopened; the
+     * others ended uncleanly, those it could hold no record for included
+     * (active says how many there were; nothing says what they were). */
     uint64_t active = atomic_load_explicit(&s->c.active, memory_order_relaxed);
+    if (unopened > active) {
+        unopened = active; /* records are the worker's to write */
+    }
     atomic_store_explicit(&s->c.active, 0, memory_order_relaxed);
     atomic_store_explicit(&s->in_use, 0, memory_order_relaxed);
-    stats_add(&s->c.unclean, active);
+    stats_add(&s->c.unopened, unopened);
+    stats_add(&s->c.unclean, active - unopened);
     return n;
 }
 

@@ -563,7 +563,8 @@ typedef void stats_shm_closed_fn(void *arg, unsigned record);
  * A worker in slot died: every record of its partition still open becomes
  * closed, dropped, unclean, "worker died" (and closed(arg, index) is
  * called for it, unless closed is NULL), and its counters are settled
- * (active to 0, each lost connection counted unclean). Only the master
+ * (active to 0; each lost connection counted unopened when its record
+ * was still in the opening handshake, else unclean). Only the master
  * calls this, after reaping the worker and before its replacement starts.
  * Returns the number of records finalised.
  */
