@@ -564,9 +564,10 @@ typedef void stats_shm_closed_fn(void *arg, unsigned record);
  * closed, dropped, unclean, "worker died" (and closed(arg, index) is
  * called for it, unless closed is NULL), and its counters are settled
  * (active to 0; each lost connection counted unopened when its record
- * was still in the opening handshake, else unclean). Only the master
- * calls this, after reaping the worker and before its replacement starts.
- * Returns the number of records finalised.
+ * was still in the opening handshake, else unclean; each lost WebSocket's
+ * length, from its start to now_ms, in the histogram duration_ms). Only the
+ * master calls this, after reaping the worker and before its replacement
+ * starts. Returns the number of records finalised.
  */
 unsigned stats_shm_worker_died(const struct stats_shm *shm, unsigned slot,
                                uint64_t now_ms, stats_shm_closed_fn *closed,

@@ -544,6 +544,16 @@ test_worker_died(void)
            "slot 1: the 3 lost WebSockets and the unrecorded one unclean");
     is_int(load(&c1->unopened), 1,
            "slot 1: the one lost in its opening handshake unopened");
+    /* The 3 WebSockets, each 1000 ms from accept (1000) to the death
+     * (2000), in the histogram of WebSockets by length (bucket 1: over
+     * 100 ms, at most 1000 ms), as if their worker had closed them. */
+    uint64_t lengths = 0;
+    for (unsigned i = 0; i < STATS_DURATION_BUCKETS; i++) {
+        lengths += load(&c1->duration_ms[i]);
+    }
+    is_int(lengths, 3, "slot 1: the 3 lost WebSockets have a length each");
+    is_int(load(&c1->duration_ms[1]), 3, "slot 1: 1000 ms each");
+    is_int(load(&c1->duration_ms_sum), 3000, "slot 1: 3000 ms in all");
     is_int(load(&c1->clean), 1, "slot 1: clean unchanged");
     is_int(load(&c1->accepted), 7, "slot 1: accepted unchanged");
     is_int(load(&c1->peak), 5, "slot 1: peak unchanged");
@@ -563,6 +573,7 @@ test_worker_died(void)
            "nothing left to finalise");
     is_int(load(&c1->unclean), 5, "unclean not counted twice");
     is_int(load(&c1->unopened), 1, "unopened not counted twice");
+    is_int(load(&c1->duration_ms_sum), 3000, "lengths not counted twice");
     ok(stats_case_read(&shm, (unsigned)index_of(&shm, open), copy) &&
            copy->ended_ms == 2000,
        "end time not rewritten");
