@@ -696,6 +696,14 @@ stats_json_totals(const struct stats_totals *t)
     return j;
 }
 
+/* Whole seconds since the master started; 0 while the wall clock reads
+ * earlier (stepped back since). */
+static uint64_t
+uptime_seconds(const struct stats_json_snapshot *s)
+{
+    return s->now_ms > s->started_ms ? (s->now_ms - s->started_ms) / 1000 : 0;
+}
+
 json_t *
 stats_json_stats(const struct stats_json_snapshot *s)
 {
@@ -731,11 +739,10 @@ stats_json_stats(const struct stats_json_snapshot *s)
         "{s:s, s:s, s:o, s:I, s:o, s:{s:I, s:I}, s:{s:I, s:I}, s:o}", "version",
         s->version, "layoutVersion", layout, "started",
         stats_json_time(s->started_ms), "uptimeSeconds",
-        (json_int_t)((s->now_ms - s->started_ms) / 1000), "totals",
-        stats_json_totals(&sum), "cases", "capacity", (json_int_t)s->n_cases,
-        "lastId", (json_int_t)s->last_case_id, "reloads", "done",
-        (json_int_t)s->reloads, "refused", (json_int_t)s->reloads_refused,
-        "workers", workers);
+        (json_int_t)uptime_seconds(s), "totals", stats_json_totals(&sum),
+        "cases", "capacity", (json_int_t)s->n_cases, "lastId",
+        (json_int_t)s->last_case_id, "reloads", "done", (json_int_t)s->reloads,
+        "refused", (json_int_t)s->reloads_refused, "workers", workers);
 }
 
 /* Prometheus ---------------------------------------------------------------*/
@@ -955,7 +962,7 @@ prom_master(struct evbuffer *out, const struct stats_json_snapshot *s)
     PROM_HEAD(out, "wsd_uptime_seconds", "gauge",
               "Seconds since the master started.");
     evbuffer_add_printf(out, "wsd_uptime_seconds %" PRIu64 "\n",
-                        (s->now_ms - s->started_ms) / 1000);
+                        uptime_seconds(s));
     PROM_HEAD(out, "wsd_worker_up", "gauge",
               "1 while a worker runs in the slot.");
     for (unsigned i = 0; i < s->n_workers; i++) {

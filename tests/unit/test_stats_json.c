@@ -878,6 +878,29 @@ test_prometheus(void)
     }
 }
 
+/*
+ * The wall clock stepped back below the master's start (NTP correcting a
+ * clock that ran ahead at boot): the uptime is 0, not 2^64 ms less a
+ * little, which Prometheus would keep as an uptime of 584 million years.
+ */
+static void
+test_clock_back(void)
+{
+    struct stats_json_snapshot s = make_snapshot();
+    struct evbuffer *b = evbuffer_new();
+
+    s.now_ms = s.started_ms - 5000;
+    json_t *j = stats_json_stats(&s);
+    is_key(j, "uptimeSeconds", "0");
+    json_decref(j);
+    is_int(stats_json_prometheus(&s, b), 0, "clock back: text written");
+    char *text = buffer_text(b);
+    evbuffer_free(b);
+    ok(text != NULL && strstr(text, "\nwsd_uptime_seconds 0\n") != NULL,
+       "clock back: wsd_uptime_seconds 0");
+    free(text);
+}
+
 /* The keys of object o in the order they come, joined by commas. */
 static void
 keys_of(json_t *o, char *out, size_t cap)
@@ -1151,5 +1174,6 @@ main(void)
     test_hex_read();
     test_stats();
     test_prometheus();
+    test_clock_back();
     return tap_done();
 }
