@@ -70,9 +70,9 @@ open_file(const char *path, uid_t uid, gid_t gid, char *err, size_t errlen)
         errno = e;
         return -1;
     }
-    if (uid != (uid_t)-1 && fchown(fd, uid, gid) == -1) {
+    if (uid != (uid_t)-1 &&
+        log_file_chown(fd, path, uid, gid, err, errlen) != 0) {
         int e = errno;
-        snprintf(err, errlen, "%s: chown: %s", path, strerror(e));
         close(fd);
         errno = e;
         return -1;

@@ -13,6 +13,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <syslog.h>
 #include <time.h>
@@ -152,6 +153,44 @@ access_log_on(void)
     return log_access.fd != -1;
 }
 
+int
+log_file_chown(int fd, const char *path, uid_t uid, gid_t gid, char *err,
+               size_t errlen)
+{
+    struct stat fs;
+    struct stat ls;
+
+    if (fstat(fd, &fs) == -1) {
+        int e = errno;
+        snprintf(err, errlen, "%s: fstat: %s", path, strerror(e));
+        errno = e;
+        return -1;
+    }
+    if (!S_ISREG(fs.st_mode) || (fs.st_uid == uid && fs.st_gid == gid)) {
+        return 0;
+    }
+    /* The name must be the file itself, and its only name: a process of
+     * uid that can write the directory could otherwise point it, by a
+     * symbolic or a hard link, at any file of root's and have it given
+     * away. */
+    if (lstat(path, &ls) == -1 || !S_ISREG(ls.st_mode) ||
+        ls.st_dev != fs.st_dev || ls.st_ino != fs.st_ino || fs.st_nlink != 1) {
+        snprintf(err, errlen,
+                 "%s: not given to the workers' user: a symbolic link, or a "
+                 "file with other names",
+                 path);
+        errno = EPERM;
+        return -1;
+    }
+    if (fchown(fd, uid, gid) == -1) {
+        int e = errno;
+        snprintf(err, errlen, "%s: chown: %s", path, strerror(e));
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
 static int
 reopen_one(struct log_file *f, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
@@ -162,8 +201,8 @@ reopen_one(struct log_file *f, uid_t uid, gid_t gid, char *err, size_t errlen)
     if (fd == -1) {
         return -1;
     }
-    if (uid != (uid_t)-1 && fchown(fd, uid, gid) == -1) {
-        snprintf(err, errlen, "%s: chown: %s", f->path, strerror(errno));
+    if (uid != (uid_t)-1 &&
+        log_file_chown(fd, f->path, uid, gid, err, errlen) != 0) {
         close(fd);
         return -1;
     }
@@ -180,11 +219,10 @@ static int
 chown_one(const struct log_file *f, uid_t uid, gid_t gid, char *err,
           size_t errlen)
 {
-    if (f->path[0] == '\0' || fchown(f->fd, uid, gid) == 0) {
+    if (f->path[0] == '\0') {
         return 0;
     }
-    snprintf(err, errlen, "%s: chown: %s", f->path, strerror(errno));
-    return -1;
+    return log_file_chown(f->fd, f->path, uid, gid, err, errlen);
 }
 
 int

@@ -58,6 +58,19 @@ int log_reopen(uid_t uid, gid_t gid, char *err, size_t errlen);
  */
 int log_chown(uid_t uid, gid_t gid, char *err, size_t errlen);
 
+/*
+ * Gives the file open on fd, named path, to uid and gid: a regular file
+ * only, and only when path names it directly (not through a symbolic
+ * link) and it has no other name, since a process of uid that can write
+ * its directory could otherwise have any file of root's given to it. A
+ * device or FIFO (/dev/null, /dev/stdout) keeps its owner, and so does a
+ * file already uid's and gid's: 0. Otherwise -1 with "path: problem" in
+ * err[0..errlen) and errno set (EPERM for a name refused), the file
+ * unchanged.
+ */
+int log_file_chown(int fd, const char *path, uid_t uid, gid_t gid, char *err,
+                   size_t errlen);
+
 /* The descriptors of the log and access log files (-1: none), which a
  * forked worker must keep. */
 void log_fds(int *log_fd, int *access_fd);

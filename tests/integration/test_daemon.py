@@ -19,6 +19,7 @@ import shutil
 import signal
 import socket
 import ssl
+import stat
 import struct
 import subprocess
 import tempfile
@@ -1196,9 +1197,55 @@ def t_user():
         tap.ok(wsdtest.wait_until(lambda: "status=101" in read(access), 5),
                "user: ... and to the new access log")
         w.log_files = [log, log + ".1"]
+    user_links(d)
     status, _, err = wsdtest.run_once(["--user", "no-such-user-wsd", "-t"])
     tap.ok(status == 2 and "no-such-user-wsd" in err,
            "user: an unknown user is refused by -t", err)
+
+
+def user_links(d):
+    """The master (root) gives the workers' user the files it creates, never
+    a file that a name in the log directory points at (a process of that
+    user able to write there would get any of root's files), nor a
+    device."""
+    victim = os.path.join(TMP, "roots-file")
+    write(victim, "root's\n")
+    os.chmod(victim, 0o600)
+    log, access = os.path.join(d, "links.log"), os.path.join(d, "links.acc")
+    os.symlink(victim, access)
+    dev = os.path.join(d, "null")
+    try:
+        os.mknod(dev, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    except OSError as e:
+        tap.diag("user links: no device node (%s): /dev/null itself is "
+                 "not risked" % e)
+        dev = None
+    args = ["--user", "nobody", "--log", log, "--access_log", access,
+            "--log_level", "debug"]
+    with wsdtest.Wsd(tap, args=args + (["--case_log", dev] if dev else [])) \
+            as w:
+        w.log_files = [log]
+        tap.eq(os.stat(victim).st_uid, 0,
+               "user links: a file the access log name links to stays root's")
+        tap.ok("links.acc: not given to the workers' user: a symbolic link"
+               in read(log), "user links: ... and the log says why",
+               read(log)[-600:])
+        if dev:
+            tap.eq(os.stat(dev).st_uid, 0,
+                   "user links: a device as case_log stays root's")
+        os.rename(log, log + ".1")
+        w.signal(signal.SIGUSR1)
+        tap.ok(wsdtest.wait_until(lambda: os.path.exists(log) and
+                                  "signal 10" in read(log), 5),
+               "user links: USR1 handled", read(log + ".1")[-600:])
+        tap.eq((os.stat(victim).st_uid, read(victim)), (0, "root's\n"),
+               "user links: after USR1 too, the linked file is root's, "
+               "untouched")
+        if dev:
+            tap.eq(os.stat(dev).st_uid, 0, "user links: ... and the device")
+        tap.eq(os.stat(log).st_uid, pwd.getpwnam("nobody").pw_uid,
+               "user links: the log file wsd created is the user's")
+        w.log_files = [log, log + ".1"]
 
 
 def t_nofile():
