@@ -30,6 +30,7 @@
 #include "listener.h"
 #include "log.h"
 #include "process.h"
+#include "stats_record.h"
 #include "stats_shm.h"
 #include "transport_tls.h"
 #include "worker.h"
@@ -239,10 +240,11 @@ struct master_dead {
 };
 
 /*
- * Appends a record the master closed for a dead worker to the case log,
- * from a copy (the segment is the workers' to write: stats_case_read
- * bounds what the copy says). Write errors count in the dead worker's
- * slot, which the master alone writes until the replacement starts.
+ * Appends a record the master closed for a dead worker to the case log
+ * and the access log, as the worker would have, from a copy (the segment
+ * is the workers' to write: stats_case_read bounds what the copy says).
+ * Case log write errors count in the dead worker's slot, which the
+ * master alone writes until the replacement starts.
  */
 static void
 master_log_dead_case(void *arg, unsigned record)
@@ -250,19 +252,25 @@ master_log_dead_case(void *arg, unsigned record)
     struct master_dead *d = arg;
     struct master *m = d->m;
     struct stats_shm_slot *slot = stats_shm_slot(&m->shm, d->slot);
+    bool to_case_log = case_log_on(&m->case_log);
 
-    if (!case_log_on(&m->case_log) || slot == NULL) {
+    if ((!to_case_log && !access_log_on()) || slot == NULL) {
         return;
     }
     if (d->copy == NULL || !stats_case_read(&m->shm, record, d->copy)) {
-        stats_add(&slot->c.case_log_write_errors, 1);
-        log_msg(LOG_LEVEL_ERROR,
-                "case_log: a case of dead worker %u not written: %s", d->slot,
+        if (to_case_log) {
+            stats_add(&slot->c.case_log_write_errors, 1);
+        }
+        log_msg(LOG_LEVEL_ERROR, "%s: a case of dead worker %u not written: %s",
+                to_case_log ? "case_log" : "access_log", d->slot,
                 d->copy == NULL ? "out of memory" : "its record is unreadable");
         return;
     }
-    case_log_write(&m->case_log, d->copy, d->now_ms, clock_mono_ms(),
-                   &slot->c.case_log_write_errors);
+    if (to_case_log) {
+        case_log_write(&m->case_log, d->copy, d->now_ms, clock_mono_ms(),
+                       &slot->c.case_log_write_errors);
+    }
+    stats_record_access_line(d->copy);
 }
 
 /* A worker is gone: record it and decide whether and when to respawn. */
@@ -282,7 +290,7 @@ master_worker_died(struct master *m, unsigned i, int status)
     /* Before any replacement writes to the slot: settle the dead
      * worker's open cases and counters, and log the cases. */
     struct master_dead dead = {m, i, NULL, clock_wall_ms()};
-    if (case_log_on(&m->case_log)) {
+    if (case_log_on(&m->case_log) || access_log_on()) {
         dead.copy = malloc(m->shm.case_bytes);
     }
     unsigned lost = stats_shm_worker_died(&m->shm, i, dead.now_ms,

@@ -996,13 +996,17 @@ append_quoted(char *out, size_t *len, size_t cap, const char *key,
     append(out, len, cap, "\"");
 }
 
+/* The length of the string in field[0..cap), NUL or not: a copy made by
+ * stats_case_read holds what a worker wrote. */
+#define FIELD_LEN(field) strnlen((field), sizeof(field))
+
 /*
  * The access log line of a finished case (see log.h). Fields a peer
  * chose come escaped, the free-form ones quoted and last; the buffer has
  * room for every field at its longest, escaped.
  */
-static void
-access_line(const struct stats_case *c)
+void
+stats_record_access_line(const struct stats_case *c)
 {
     char line[ACCESS_LOG_LINE_MAX];
     size_t len = 0;
@@ -1013,10 +1017,13 @@ access_line(const struct stats_case *c)
     len = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
     append(line, &len, sizeof(line),
            ".%03uZ peer=", (unsigned)(c->ended_ms % 1000));
-    append_escaped(line, &len, sizeof(line), c->peer, strlen(c->peer));
+    append_escaped(line, &len, sizeof(line), c->peer, FIELD_LEN(c->peer));
     append(line, &len, sizeof(line), " path=");
-    const char *path = c->path[0] != '\0' ? c->path : "-";
-    append_escaped(line, &len, sizeof(line), path, strlen(path));
+    if (c->path[0] != '\0') {
+        append_escaped(line, &len, sizeof(line), c->path, FIELD_LEN(c->path));
+    } else {
+        append(line, &len, sizeof(line), "-");
+    }
     append(line, &len, sizeof(line),
            " status=%u duration_ms=%llu rx_bytes=%llu tx_bytes=%llu "
            "rx_messages=%llu tx_messages=%llu",
@@ -1037,27 +1044,29 @@ access_line(const struct stats_case *c)
         append(line, &len, sizeof(line), " close_received=-");
     }
     if (c->tls) {
-        append(line, &len, sizeof(line), " tls=%s", c->tls_version);
+        append(line, &len, sizeof(line), " tls=%.*s",
+               (int)FIELD_LEN(c->tls_version), c->tls_version);
     }
     append(line, &len, sizeof(line), " id=%llu", (unsigned long long)c->id);
     if (c->query_case[0] != '\0') {
         append(line, &len, sizeof(line), " case=");
         append_escaped(line, &len, sizeof(line), c->query_case,
-                       strlen(c->query_case));
+                       FIELD_LEN(c->query_case));
     }
     if (c->query_agent[0] != '\0') {
         append(line, &len, sizeof(line), " agent=");
         append_escaped(line, &len, sizeof(line), c->query_agent,
-                       strlen(c->query_agent));
+                       FIELD_LEN(c->query_agent));
     }
     append(line, &len, sizeof(line), " worker=%u clean=%s", c->worker,
            c->was_clean ? "yes" : "no");
     if (!c->was_clean) {
         append_quoted(line, &len, sizeof(line), "reason",
-                      c->was_not_clean_reason, strlen(c->was_not_clean_reason));
+                      c->was_not_clean_reason,
+                      FIELD_LEN(c->was_not_clean_reason));
     }
     append_quoted(line, &len, sizeof(line), "user_agent", c->user_agent,
-                  strlen(c->user_agent));
+                  FIELD_LEN(c->user_agent));
     if (c->local_close_reason_len != 0) {
         append_quoted(line, &len, sizeof(line), "close_sent_reason",
                       c->local_close_reason, c->local_close_reason_len);
@@ -1138,6 +1147,6 @@ stats_record_finish(struct stats_record *r, const struct stats_record_end *e,
     stats_case_end(c);
     r->rec = NULL;
     if (access_log_on()) {
-        access_line(c);
+        stats_record_access_line(c);
     }
 }

@@ -187,4 +187,12 @@ struct stats_record_end {
 void stats_record_finish(struct stats_record *r,
                          const struct stats_record_end *e, uint64_t now_ms);
 
+/*
+ * Writes the access log line of c, a finished record or a copy of one
+ * (stats_case_read; its strings are read within their fields), when the
+ * access log is open: stats_record_finish does for its connection, and
+ * the master for the cases a dead worker left open.
+ */
+void stats_record_access_line(const struct stats_case *c);
+
 #endif

@@ -732,6 +732,33 @@ def t_log_files_and_usr1():
            "log: an unwritable file stops start-up, named", err)
 
 
+def t_access_log_worker_died():
+    """A connection whose worker dies has its line too, which the master
+    writes from the record, as it writes the case log's."""
+    access = os.path.join(TMP, "died.access.log")
+    with wsdtest.Wsd(tap, args=["--access_log", access]) as w:
+        s = wsdtest.open_ws(w.port, path="/ws?case=doomed")
+        tap.ok(echo_raw(s), "access log, worker died: the connection echoes")
+        worker = w.workers()[0]
+        os.kill(worker, signal.SIGKILL)
+        tap.ok(wsdtest.wait_until(lambda: "doomed" in read(access), 5),
+               "access log, worker died: the connection has a line",
+               read(access))
+        s.close()
+        lines = read(access).splitlines()
+        m = ACCESS_RE.match(lines[0]) if lines else None
+        tap.ok(len(lines) == 1 and m is not None and
+               m.group(3) == "101" and m.group(11) == " case=doomed" and
+               m.group(14) == "no" and
+               m.group(15) == ' reason="worker died"',
+               "access log, worker died: status 101, unclean, \"worker "
+               "died\"", lines)
+        if m:
+            rec = wsdtest.admin_case(wsdtest.admin_port(w), int(m.group(10)))
+            tap.ok(rec is not None and rec["case"] == "doomed",
+                   "access log, worker died: id= is the record's id", rec)
+
+
 def syslog_capture():
     """A datagram socket that receives what wsd sends to /dev/log, and the
     preexec function that makes the daemon's /dev/log be it: the socket is
@@ -1392,6 +1419,7 @@ def main():
     wsdtest.guard(tap, "QUIT deadline", t_quit_deadline)
     wsdtest.guard(tap, "pidfile", t_pidfile)
     wsdtest.guard(tap, "log files", t_log_files_and_usr1)
+    wsdtest.guard(tap, "access log, worker died", t_access_log_worker_died)
     wsdtest.guard(tap, "signals at birth", t_signals_at_birth)
     wsdtest.guard(tap, "syslog", t_syslog)
     wsdtest.guard(tap, "keepalive", t_keepalive)
