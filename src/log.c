@@ -22,13 +22,14 @@
 /* A destination of lines: a file by name, or stderr when path is "". */
 struct log_file {
     char path[LOG_FILE_MAX];
-    int fd; /* -1: closed */
+    int fd;    /* -1: closed */
+    bool torn; /* a short write left part of a line without its newline */
 };
 
 static int log_threshold = LOG_LEVEL_INFO;
 static bool log_syslog;
-static struct log_file log_main = {"", STDERR_FILENO};
-static struct log_file log_access = {"", -1};
+static struct log_file log_main = {"", STDERR_FILENO, false};
+static struct log_file log_access = {"", -1, false};
 static log_tee_fn *log_tee; /* NULL: no tee */
 static int log_tee_level;
 
@@ -90,6 +91,7 @@ log_file_set(struct log_file *f, const char *path, int fallback, char *err,
         close(f->fd);
     }
     f->fd = fd;
+    f->torn = false;
     snprintf(f->path, sizeof(f->path), "%s", path);
     return 0;
 }
@@ -210,6 +212,9 @@ reopen_one(struct log_file *f, uid_t uid, gid_t gid, char *err, size_t errlen)
     int rc = dup2(fd, f->fd) == -1 ? -1 : 0;
     if (rc != 0) {
         snprintf(err, errlen, "%s: dup2: %s", f->path, strerror(errno));
+    } else {
+        /* A part of a line a short write left stays in the old file. */
+        f->torn = false;
     }
     close(fd);
     return rc;
@@ -243,21 +248,47 @@ log_reopen(uid_t uid, gid_t gid, char *err, size_t errlen)
     return a == 0 && b == 0 ? 0 : -1;
 }
 
+/*
+ * Writes line[0..len), a whole line with its newline, to f in one
+ * write(2); line[-1] must be there to write into. A write that comes
+ * back short (a full disk, the file size limit) leaves part of a line
+ * without its newline, and is not retried (the process would wait on a
+ * failing disk, and the rest would land after other processes' lines
+ * anyway): this process's next line then starts with a newline, so that
+ * the part ends on a line of its own and the lines after it are whole,
+ * as in the case log.
+ */
+static void
+write_line(struct log_file *f, char *line, size_t len)
+{
+    size_t lead = f->torn ? 1 : 0;
+
+    if (lead != 0) {
+        line--;
+        line[0] = '\n';
+        len++;
+    }
+    ssize_t w = write(f->fd, line, len);
+    if (w >= 0) {
+        f->torn = (size_t)w < len && (size_t)w != lead;
+    }
+}
+
 void
 access_log_write(const char *line, size_t len)
 {
-    char buf[ACCESS_LOG_LINE_MAX];
+    /* One byte in front for write_line's newline. */
+    char buf[1 + ACCESS_LOG_LINE_MAX];
 
     if (log_access.fd == -1) {
         return;
     }
-    if (len > sizeof(buf) - 1) {
-        len = sizeof(buf) - 1;
+    if (len > ACCESS_LOG_LINE_MAX - 1) {
+        len = ACCESS_LOG_LINE_MAX - 1;
     }
-    memcpy(buf, line, len);
-    buf[len++] = '\n';
-    ssize_t w = write(log_access.fd, buf, len);
-    (void)w;
+    memcpy(buf + 1, line, len);
+    buf[1 + len++] = '\n';
+    write_line(&log_access, buf + 1, len);
 }
 
 static void log_write(int level, const char *suffix, const char *fmt,
@@ -268,10 +299,10 @@ log_write(int level, const char *suffix, const char *fmt, va_list ap)
 {
     char stamp[40];
     /* Room for the time stamp in front of the line, so that a file gets
-     * both in one write. */
-    char buf[sizeof(stamp) + 1024];
-    char *line = buf + sizeof(stamp);
-    size_t room = sizeof(buf) - sizeof(stamp);
+     * both in one write, and for write_line's newline before it. */
+    char buf[1 + sizeof(stamp) + 1024];
+    char *line = buf + 1 + sizeof(stamp);
+    size_t room = sizeof(buf) - 1 - sizeof(stamp);
 
     int n = snprintf(line, room, "wsd[%ld]: ", (long)getpid());
     if (n < 0 || (size_t)n >= room) {
@@ -323,8 +354,7 @@ log_write(int level, const char *suffix, const char *fmt, va_list ap)
         memcpy(line, stamp, t);
     }
     /* One write per line, so that lines of several processes never mix. */
-    ssize_t w = write(log_main.fd, line, len);
-    (void)w;
+    write_line(&log_main, line, len);
 }
 
 void
