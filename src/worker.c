@@ -10,6 +10,9 @@
 #include "worker.h"
 
 #include <errno.h>
+#if defined(HAVE_MALLOC_TRIM) && defined(HAVE_MALLINFO2)
+#include <malloc.h>
+#endif
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -42,6 +45,9 @@
 /* Connections past max_connections that are still answered 503 rather
  * than closed unanswered. */
 #define WORKER_REFUSALS_MAX      64
+/* Memory free() keeps in the heap past which the heartbeat gives it back
+ * to the kernel (worker_release_memory). */
+#define WORKER_TRIM_FREE_BYTES   (4 * 1024 * 1024)
 
 /* The signals a worker takes: TERM and INT stop fast, QUIT stops
  * gracefully, USR2 (from the master, on reload) retires, USR1 reopens the
@@ -185,6 +191,27 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
     }
 }
 
+/*
+ * Gives the kernel back the heap pages free() keeps. Once a buffer of
+ * several MiB (a 16 MiB message) has been freed, glibc's malloc raises its
+ * mmap threshold to that size and serves every smaller large buffer from
+ * its heap, whose free pages it releases only at the top: without this, a
+ * burst of large messages (a peer's, or many peers' at once) would leave
+ * the worker at the burst's peak for good. Once a second, and only when
+ * that much is free, so the cost is a walk of malloc's free lists.
+ */
+static void
+worker_release_memory(void)
+{
+#if defined(HAVE_MALLOC_TRIM) && defined(HAVE_MALLINFO2)
+    struct mallinfo2 mi = mallinfo2();
+
+    if (mi.fordblks >= WORKER_TRIM_FREE_BYTES) {
+        (void)malloc_trim(0);
+    }
+#endif
+}
+
 static void
 worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
 {
@@ -195,6 +222,7 @@ worker_on_heartbeat(evutil_socket_t fd, short what, void *arg)
     atomic_store_explicit(&w->slot->heartbeat_ms, clock_wall_ms(),
                           memory_order_relaxed);
     transport_tls_report(&w->tls);
+    worker_release_memory();
     /* PR_SET_PDEATHSIG covers a master that dies; this covers the window
      * before it was set. */
     if (getppid() != w->master_pid) {

@@ -427,6 +427,53 @@ def t_amplified_echoes_bounded():
         th.join()
 
 
+def t_memory_returned():
+    """Memory that a burst of large messages took goes back to the kernel
+    once they are done: a 16 MiB message first (after it, glibc's malloc
+    serves every smaller buffer from its heap, which free() does not give
+    back), then 12 connections that each hold 4 MiB of a message at once.
+    Once all is echoed and closed, the worker's RSS must come back near
+    where it was, not stay at the burst's peak."""
+    n, size = 12, 4 * MIB
+    args = ["--admin_listen", "off", "--stats_cases", "16",
+            "--deflate", "off"]
+    w = W.Wsd(tap, args=args)
+    # AddressSanitizer's quarantine keeps freed memory resident on purpose.
+    w.env = W.env_with_asan_options("quarantine_size_mb=0")
+    with w:
+        pid = w.workers()[0]
+        s = W.open_ws(w.port)
+        s.sendall(W.frame(2, bytes(16 * MIB)))
+        W.read_message(s)
+        W.close_clean(tap, s, "memory returned: the 16 MiB message's")
+        s.close()
+        rss0 = W.vmrss_kib(pid)
+        conns = [W.open_ws(w.port) for _ in range(n)]
+        msg = W.frame(2, bytes(size))
+        for c in conns:
+            c.sendall(msg[:-16])
+        held = W.wait_until(lambda: W.vmrss_kib(pid) - rss0 >
+                            n * size // 2048, 10)
+        peak = W.vmrss_kib(pid)
+        tap.ok(held, "memory returned: %d partial messages held" % n,
+               "RSS %d KiB, then %d KiB" % (rss0, peak))
+        for c in conns:
+            c.sendall(msg[-16:])
+        echoed = closed = 0
+        for c in conns:
+            c.settimeout(W.timeout(30))
+            echoed += len(W.read_message(c)[1]) == size
+            W.send_close(c, 1000)
+            closed += W.read_close(c)[0] == 1000
+            c.close()
+        tap.eq((echoed, closed), (n, n),
+               "memory returned: every message echoed, every close answered")
+        back = W.wait_until(lambda: W.vmrss_kib(pid) - rss0 < 16 * 1024, 5)
+        tap.ok(back, "memory returned: RSS back within 16 MiB of before",
+               "RSS %d KiB before, %d KiB at the peak, %d KiB after"
+               % (rss0, peak, W.vmrss_kib(pid)))
+
+
 def main():
     W.guard(tap, "EMFILE", t_emfile)
     W.guard(tap, "admin EMFILE", t_admin_emfile)
@@ -434,6 +481,7 @@ def main():
     W.guard(tap, "staged refusal", t_staged_refusal)
     W.guard(tap, "bombs take turns", t_bombs_take_turns)
     W.guard(tap, "amplified echoes bounded", t_amplified_echoes_bounded)
+    W.guard(tap, "memory returned", t_memory_returned)
     tap.done()
 
 
