@@ -199,8 +199,9 @@ conn_on_fail(struct conn *c, const struct ws_event *ev)
 
 /*
  * Runs received bytes through the session and queues what its events call
- * for, in wire order, until the bytes are used up, *budget (message
- * payload this callback may still echo) is spent, or the output reaches
+ * for, in wire order, until the bytes are used up, *budget (the work this
+ * callback may still do: message payload echoed, and CONN_FRAME_COST a
+ * frame) is spent, or the output reaches
  * the high-water mark (reading pauses). Returns the bytes used. Once c is
  * no longer open, the session takes the rest (and only delimits what
  * follows a close: those frames are counted, discarded).
@@ -222,6 +223,9 @@ conn_process(struct conn *c, uint8_t *p, size_t n, size_t *budget)
         p += used;
         n -= used;
         stats_record_feed(&c->rec, &ev);
+        if (ev.has_frame) {
+            *budget -= CONN_FRAME_COST < *budget ? CONN_FRAME_COST : *budget;
+        }
         switch (ev.type) {
         case WS_EV_NONE:
         case WS_EV_PONG:

@@ -36,6 +36,11 @@
  * the others get their turn (a message is never split: a 16 MiB one, or
  * a deflate bomb that inflates to it, still goes whole). */
 #define CONN_WORK_BYTES              (1024 * 1024)
+/* What each frame costs that budget besides its message's payload: its
+ * decoding, counting and echo are work whatever its size, and a flood of
+ * empty frames (six bytes each: four reads hold some 175,000) must take
+ * turns too. 16,384 frames a turn at most. */
+#define CONN_FRAME_COST              64
 /* An echo's payload from this size on is sent from where it lies rather
  * than copied into the stage: a copy costs more than a second iovec. */
 #define CONN_ZERO_COPY_BYTES         4096

@@ -10,6 +10,7 @@ endpoint instead of spinning it.
 Real processes on 127.0.0.1 ports the kernel picks; every wait bounded.
 """
 import os
+import select
 import signal
 import socket
 import struct
@@ -368,6 +369,64 @@ def t_bombs_take_turns():
         other.s.close()
 
 
+def t_tiny_frames_take_turns():
+    """A flood of empty frames takes turns as a flood of payload does:
+    each frame costs its connection's turn some work whatever its
+    payload, so another peer's ping is answered after a few thousand of
+    them, not after all that four reads hold (1 MiB of 6-byte frames:
+    some 175,000 echoes). The flood's echoes that arrive between the
+    ping's sending and the pong are counted by the kernel's receive
+    timestamps, however loaded the machine; every one is still echoed."""
+    n, warm = 400000, 100000
+    w = W.Wsd(tap, args=["--admin_listen", "off", "--stats_cases", "16"])
+    with w:
+        W.warm_up(w.port)
+        flood = Stamped(W.open_ws(w.port))
+        other = Stamped(W.open_ws(w.port))
+        th, errors = W.send_in_background(flood.s, W.frame(2) * n)
+        flood.settimeout(W.timeout(30))
+        other.settimeout(W.timeout(30))
+        reads = []  # (bytes, kernel arrival) of the flood's echoes
+        pong, ping_ns = b"", None
+        deadline = time.monotonic() + W.timeout(60)
+        # Read as they come (unread, they would stop the flood at the
+        # high-water mark); the ping goes once the flood is well under way.
+        while sum(k for k, _ in reads) < 2 * n and \
+                time.monotonic() < deadline:
+            if ping_ns is None and sum(k for k, _ in reads[-1:]) and \
+                    len(reads) * 1024 >= 2 * warm:
+                ping_ns = time.time_ns()
+                other.s.sendall(W.frame(9, b"turn"))
+            watch = [flood.s] + ([other.s] if ping_ns and len(pong) < 6
+                                 else [])
+            ready = select.select(watch, [], [], 1)[0]
+            if other.s in ready:
+                pong += other.recv(6 - len(pong))
+            if flood.s in ready:
+                data = flood.recv(1024)
+                if not data:
+                    break
+                reads.append((len(data), flood.last_ns))
+        th.join()
+        got = sum(k for k, _ in reads)
+        tap.eq((got, errors), (2 * n, []),
+               "tiny frames: every one of %d echoed" % n)
+        tap.eq(pong, b"\x8a\x04turn", "tiny frames: the pong")
+        pong_ns = other.last_ns
+        during = sum(k for k, t in reads if t is not None and ping_ns and
+                     pong_ns and ping_ns < t < pong_ns) // 2
+        # A turn takes 16,384 frames at most: the ping waits for the rest
+        # of the turn under way when it came, and one more or two (18,432
+        # to 32,768 here; 96,427 to 200,875 when frames cost nothing).
+        tap.ok(pong_ns is not None and during <= 3 * 16384,
+               "tiny frames: the pong came within three turns of the flood",
+               "%d echoes of the flood arrived between the ping and the "
+               "pong" % during)
+        tap.ok(W.echo_raw(other.s), "tiny frames: the other peer echoes")
+        flood.s.close()
+        other.s.close()
+
+
 def t_amplified_echoes_bounded():
     """Echoes the server cannot compress as well as the client did (its
     window is 512 bytes) to a peer that never reads: the worker stops
@@ -480,6 +539,7 @@ def main():
     W.guard(tap, "slow reader of large echoes", t_slow_reader_large)
     W.guard(tap, "staged refusal", t_staged_refusal)
     W.guard(tap, "bombs take turns", t_bombs_take_turns)
+    W.guard(tap, "tiny frames take turns", t_tiny_frames_take_turns)
     W.guard(tap, "amplified echoes bounded", t_amplified_echoes_bounded)
     W.guard(tap, "memory returned", t_memory_returned)
     tap.done()
