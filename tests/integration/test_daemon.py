@@ -887,6 +887,79 @@ def t_keepalive():
         live.close()
 
 
+class SlowReader:
+    """A socket read at about `rate` bytes a second, 4 KiB at a time, its
+    receive buffer small: what the server sends it waits in the server's
+    kernel, as for a client on a slow link."""
+
+    def __init__(self, s, rate):
+        self.s, self.pause = s, 4096.0 / rate
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+
+    def recv(self, n):
+        time.sleep(self.pause)
+        return self.s.recv(min(n, 4096))
+
+
+def t_keepalive_slow_reader():
+    """A peer that reads what we send it, slowly, is not silent: while
+    our echoes wait in the kernel for its window, a ping would wait
+    behind them, and its answer in turn behind its own unread bytes. Its
+    reading is heard instead, and it stays, pinged or not, until it
+    closes; a peer that stops reading is still closed for it."""
+    args = ["--ping_interval_ms", "300", "--pong_timeout_ms", "300",
+            "--close_timeout_ms", "500", "--admin_listen", "127.0.0.1:0"]
+    import threading
+    with wsdtest.Wsd(tap, args=args) as w:
+        s = wsdtest.open_ws(w.port)
+        slow = SlowReader(s, 256 * 1024)
+        s.settimeout(timeout(10))
+        n, body = 12, os.urandom(64 * 1024)
+        sender = threading.Thread(
+            target=lambda: s.sendall(wsdtest.frame(2, body) * n))
+        sender.start()
+        echoes, close = 0, None
+        try:
+            while echoes < n:
+                fin, rsv, op, payload = wsdtest.read_frame(slow)
+                if op == 9:
+                    s.sendall(wsdtest.frame(10, payload))
+                elif op == 8:
+                    close = payload
+                    break
+                elif op == 2 and payload == body:
+                    echoes += 1
+        except (OSError, EOFError) as e:
+            close = repr(e)
+        sender.join()
+        tap.eq((echoes, close), (n, None),
+               "keepalive: a slow reader gets its %d echoes (768 KiB at "
+               "256 KiB/s)" % n)
+        if close is None:
+            wsdtest.send_close(s, 1000)
+            tap.eq(wsdtest.read_close(s)[:2], (1000, b""),
+                   "keepalive: then its own close is answered 1000, the "
+                   "server's first (not 1001 'ping timeout')")
+        s.close()
+        # One that sends and stops reading: closed all the same.
+        a = wsdtest.admin_port(w)
+        mute = wsdtest.open_ws(w.port)
+        mute.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        peer = mute.getsockname()[1]
+        th, _ = wsdtest.send_in_background(mute, wsdtest.frame(2, body) * n)
+        case = None
+        ok = wsdtest.wait_until(
+            lambda: (wsdtest.case_by_peer(a, peer) or {}).get("state") ==
+            "closed", 15)
+        case = wsdtest.case_by_peer(a, peer) or {}
+        tap.ok(ok and case.get("localCloseReason") == "ping timeout",
+               "keepalive: a peer that stops reading is closed, 1001 "
+               "'ping timeout'", {k: case.get(k) for k in (
+                   "state", "localCloseCode", "localCloseReason")})
+        mute.close()
+        th.join()
+
+
 def t_idle_timeout():
     args = ["--idle_timeout_ms", "400", "--ping_interval_ms", "100"]
     with wsdtest.Wsd(tap, args=args) as w:
@@ -1423,6 +1496,7 @@ def main():
     wsdtest.guard(tap, "signals at birth", t_signals_at_birth)
     wsdtest.guard(tap, "syslog", t_syslog)
     wsdtest.guard(tap, "keepalive", t_keepalive)
+    wsdtest.guard(tap, "keepalive slow reader", t_keepalive_slow_reader)
     wsdtest.guard(tap, "idle", t_idle_timeout)
     wsdtest.guard(tap, "daemon", t_daemon)
     wsdtest.guard(tap, "daemon start-up errors", t_daemon_startup_errors)
