@@ -15,14 +15,11 @@
 #include "conn_int.h"
 
 #include <errno.h>
-#include <linux/sockios.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "case_log.h"
@@ -86,34 +83,6 @@ conn_keepalive_arm(struct conn *c)
     conn_timer_set(c, next > now ? next - now : 0);
 }
 
-/*
- * Whether the peer, silent, is still taking what we send it, and since
- * when (*at, monotonic ms): while the kernel holds bytes of ours it has
- * not sent (its queue waits on the peer's window, so a ping queued now
- * waits behind them), it sends more only as the peer reads, and its last
- * sending is when the peer was last heard of. A peer that stopped reading
- * is heard of no more (probes of a closed window carry no new data); one
- * whose own buffer holds what we sent is not seen here, and answers our
- * ping when it reads it. Asked only when a ping or the end is due.
- */
-static bool
-conn_peer_reading(const struct conn *c, uint64_t now, uint64_t *at)
-{
-    int unsent = 0;
-    struct tcp_info ti;
-    socklen_t len = sizeof(ti);
-
-    if (ioctl(c->fd, SIOCOUTQNSD, &unsent) != 0 || unsent <= 0 ||
-        getsockopt(c->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
-        len < offsetof(struct tcp_info, tcpi_last_data_sent) +
-                  sizeof(ti.tcpi_last_data_sent) ||
-        ti.tcpi_last_data_sent >= now) {
-        return false;
-    }
-    *at = now - ti.tcpi_last_data_sent;
-    return *at > c->ka.last_rx_ms;
-}
-
 /* The keepalive deadline has come: close, ping, or wait again. */
 static void
 keepalive_fire(struct conn *c)
@@ -126,8 +95,10 @@ keepalive_fire(struct conn *c)
     enum keepalive_due due = keepalive_check(&c->ka, kc, now);
     uint64_t at;
 
+    /* A peer still reading what we queued for it is not silent: a ping
+     * would wait behind those bytes (transport.h). */
     if ((due == KEEPALIVE_PING || due == KEEPALIVE_PONG_LATE) &&
-        conn_peer_reading(c, now, &at)) {
+        transport_peer_took(c->fd, now, &at) && at > c->ka.last_rx_ms) {
         keepalive_heard(&c->ka, at);
         due = keepalive_check(&c->ka, kc, now);
     }

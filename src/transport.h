@@ -8,6 +8,7 @@
 #define WSD_TRANSPORT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -78,5 +79,18 @@ struct transport {
 };
 
 extern const struct transport transport_tcp;
+
+/*
+ * Whether the peer on the TCP socket fd (under either transport) is still
+ * taking our bytes, and since when (*at_ms, monotonic, now_ms being now):
+ * while the kernel holds bytes of ours it has not sent, they wait on the
+ * peer's window, and the kernel sends more only as the peer reads, so its
+ * last sending of data is when the peer last read. False when nothing
+ * waits unsent (a peer whose own buffer holds what was sent is not seen
+ * here) or the kernel cannot say. A peer that stopped reading is seen
+ * taking nothing since it stopped: probes of a closed window carry no new
+ * data. Two syscalls: for a keepalive deadline, not the echo path.
+ */
+bool transport_peer_took(int fd, uint64_t now_ms, uint64_t *at_ms);
 
 #endif

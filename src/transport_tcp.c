@@ -11,8 +11,12 @@
 #include "transport.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -117,3 +121,21 @@ const struct transport transport_tcp = {
     .describe = tcp_describe,
     .free = tcp_free,
 };
+
+bool
+transport_peer_took(int fd, uint64_t now_ms, uint64_t *at_ms)
+{
+    int unsent = 0;
+    struct tcp_info ti;
+    socklen_t len = sizeof(ti);
+
+    if (ioctl(fd, SIOCOUTQNSD, &unsent) != 0 || unsent <= 0 ||
+        getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+        len < offsetof(struct tcp_info, tcpi_last_data_sent) +
+                  sizeof(ti.tcpi_last_data_sent) ||
+        ti.tcpi_last_data_sent >= now_ms) {
+        return false;
+    }
+    *at_ms = now_ms - ti.tcpi_last_data_sent;
+    return true;
+}

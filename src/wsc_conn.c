@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "transport.h"
 #include "transport_tls.h"
 
 bool
@@ -418,7 +419,17 @@ open_timeout(struct wsc_conn *c, uint64_t now)
     const struct wsc_settings *s = c->set;
 
     if (ws_session_state(&c->session) == WS_SESSION_OPEN) {
-        switch (keepalive_check(&c->ka, &s->keepalive, now)) {
+        enum keepalive_due due = keepalive_check(&c->ka, &s->keepalive, now);
+        uint64_t at;
+
+        /* A server still reading what we queued for it is not silent
+         * (transport.h), as in the worker. */
+        if ((due == KEEPALIVE_PING || due == KEEPALIVE_PONG_LATE) &&
+            transport_peer_took(c->fd, now, &at) && at > c->ka.last_rx_ms) {
+            keepalive_heard(&c->ka, at);
+            due = keepalive_check(&c->ka, &s->keepalive, now);
+        }
+        switch (due) {
         case KEEPALIVE_WAIT:
         case KEEPALIVE_IDLE:
             break;

@@ -395,6 +395,74 @@ def ping_flood(srv, c, head):
     srv.hold.wait(W.timeout(20))
 
 
+def read_client_frame(c, recv):
+    """One masked frame from wsc through recv(n): (opcode, payload)."""
+    def exact(n):
+        b = b""
+        while len(b) < n:
+            chunk = recv(n - len(b))
+            if not chunk:
+                raise EOFError("wsc closed TCP")
+            b += chunk
+        return b
+    b0, b1 = exact(2)
+    n = b1 & 0x7f
+    if n == 126:
+        n = int.from_bytes(exact(2), "big")
+    elif n == 127:
+        n = int.from_bytes(exact(8), "big")
+    key = exact(4)
+    payload = bytes(x ^ key[i % 4] for i, x in enumerate(exact(n))) \
+        if n <= 125 else exact(n)  # data: its bytes are not checked
+    return b0 & 0x0f, payload
+
+
+SLOW_MESSAGES, SLOW_SIZE = 3, 256 * 1024
+
+
+def slow_reader(srv, c, head):
+    """Reads wsc's messages at about 256 KiB/s, 4 KiB at a time, its
+    receive buffer small, so that they wait in wsc's kernel; answers each
+    with "ok" and each ping with its pong; then answers wsc's close."""
+    c.sendall(good_101(head))
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+    c.settimeout(W.timeout(20))
+
+    def recv(n):
+        time.sleep(4096 / (256 * 1024))
+        return c.recv(min(n, 4096))
+    srv.pings = srv.messages = 0
+    while True:
+        op, payload = read_client_frame(c, recv)
+        if op == 9:
+            srv.pings += 1
+            c.sendall(bytes([0x8a, len(payload)]) + payload)
+        elif op == 8:
+            srv.closed_with = payload
+            c.sendall(b"\x88\x02" + payload[:2])
+            return
+        elif op in (1, 2):
+            srv.messages += 1
+            c.sendall(b"\x81\x02ok")
+
+
+def t_slow_reader():
+    """A server that reads wsc's messages slowly is not silent: wsc's
+    ping would wait behind them in the kernel, so its reading is heard
+    instead, and the session ends with wsc's own close, not with 'no
+    pong' (a timeout, exit status 5)."""
+    srv = RawServer(slow_reader)
+    data = (b"m" * (SLOW_SIZE - 1) + b"\n") * SLOW_MESSAGES
+    res = wsc_live(["--ping-interval", "300",
+                    "ws://127.0.0.1:%d/" % srv.port], data,
+                   3 * SLOW_MESSAGES)
+    srv.close()
+    check("a server reading slowly", res, 0, b"ok\n" * SLOW_MESSAGES)
+    tap.eq(getattr(srv, "messages", None), SLOW_MESSAGES,
+           "a server reading slowly: it had every message (3 x 256 KiB "
+           "at 256 KiB/s, a ping due every 300 ms of silence)")
+
+
 PING_FLOOD = 1000000  # 127 MB of pings, 131 MB of pongs
 
 
@@ -464,6 +532,7 @@ def t_raw():
           "the server closed TCP without answering our close frame")
     srv.close()
     t_ping_flood()
+    t_slow_reader()
 
 
 # Third-party servers -----------------------------------------------------------
