@@ -222,10 +222,11 @@ conn_process(struct conn *c, uint8_t *p, size_t n, size_t *budget)
     uint64_t high_water = c->loop->cfg->write_high_water_bytes;
     struct ws_event ev;
     size_t n0 = n;
+    size_t left = *budget; /* in a register, stored back once */
 
     while (n > 0 && !conn_is_closed(c)) {
         if (c->state == CONN_OPEN &&
-            (*budget == 0 ||
+            (left == 0 ||
              output_pending(&c->loop->stage, &c->out) >= high_water)) {
             break;
         }
@@ -233,16 +234,16 @@ conn_process(struct conn *c, uint8_t *p, size_t n, size_t *budget)
         p += used;
         n -= used;
         stats_record_feed(&c->rec, &ev);
-        if (ev.has_frame) {
-            *budget -= CONN_FRAME_COST < *budget ? CONN_FRAME_COST : *budget;
-        }
+        /* Its payload (a message's, a ping's or a pong's: ev.len is 0
+         * for the other events) and its frame. */
+        size_t cost = ev.len + (size_t)ev.has_frame * CONN_FRAME_COST;
+        left -= cost < left ? cost : left;
         switch (ev.type) {
         case WS_EV_NONE:
         case WS_EV_PONG:
             break;
         case WS_EV_MESSAGE:
             keepalive_message(&c->ka);
-            *budget -= ev.len < *budget ? ev.len : *budget;
             conn_echo(c, &ev);
             break;
         case WS_EV_PING:
@@ -257,6 +258,7 @@ conn_process(struct conn *c, uint8_t *p, size_t n, size_t *budget)
             break;
         }
     }
+    *budget = left;
     if (c->state == CONN_OPEN &&
         output_pending(&c->loop->stage, &c->out) >= high_water) {
         c->read_paused = true;
