@@ -745,24 +745,14 @@ stats_record_control_out(struct stats_record *r, const uint8_t *frame,
     stats_record_frame_out(r, frame, hdr, frame + hdr, plen, plen);
 }
 
-/* One value into a histogram of the caller's slot. */
-static inline void
-observe(_Atomic uint64_t *buckets, _Atomic uint64_t *sum,
-        const uint64_t *bounds, unsigned n_bounds, uint64_t v)
-{
-    unsigned i = stats_bucket(bounds, n_bounds, v);
-    stats_add(&buckets[i], 1);
-    stats_add(sum, v);
-}
-
 /* The worker's counts of a message (k: r->counters, read once: the
  * compiler would read it again after each store into the counters). */
 static inline void
 count_message_in(struct stats_counters *k, size_t len)
 {
     stats_add(&k->rx_messages, 1);
-    observe(k->rx_message_bytes, &k->rx_message_bytes_sum, stats_size_bounds,
-            STATS_SIZE_BUCKETS - 1, len);
+    stats_observe(k->rx_message_bytes, &k->rx_message_bytes_sum,
+                  stats_size_bounds, STATS_SIZE_BUCKETS - 1, len);
 }
 
 void
@@ -831,8 +821,8 @@ static inline void
 count_message_out(struct stats_counters *k, size_t len)
 {
     stats_add(&k->tx_messages, 1);
-    observe(k->tx_message_bytes, &k->tx_message_bytes_sum, stats_size_bounds,
-            STATS_SIZE_BUCKETS - 1, len);
+    stats_observe(k->tx_message_bytes, &k->tx_message_bytes_sum,
+                  stats_size_bounds, STATS_SIZE_BUCKETS - 1, len);
 }
 
 /* The same message in its record c (inside begin/end). */
@@ -1105,9 +1095,9 @@ stats_record_finish(struct stats_record *r, const struct stats_record_end *e,
 
     stats_add(&r->counters->active, (uint64_t)-1);
     if (r->opened) {
-        observe(r->counters->duration_ms, &r->counters->duration_ms_sum,
-                stats_duration_bounds_ms, STATS_DURATION_BUCKETS - 1,
-                length_ms(r, now_ms));
+        stats_observe(r->counters->duration_ms, &r->counters->duration_ms_sum,
+                      stats_duration_bounds_ms, STATS_DURATION_BUCKETS - 1,
+                      length_ms(r, now_ms));
     }
     stats_add(clean       ? &r->counters->clean
               : r->opened ? &r->counters->unclean

@@ -521,11 +521,9 @@ stats_shm_worker_died(const struct stats_shm *shm, unsigned slot,
              * have observed it at the close (stats_record_finish). */
             uint64_t start = r->started_ms;
             uint64_t length = now_ms > start ? now_ms - start : 0;
-            stats_add(&s->c.duration_ms[stats_bucket(stats_duration_bounds_ms,
-                                                     STATS_DURATION_BUCKETS - 1,
-                                                     length)],
-                      1);
-            stats_add(&s->c.duration_ms_sum, length);
+            stats_observe(s->c.duration_ms, &s->c.duration_ms_sum,
+                          stats_duration_bounds_ms, STATS_DURATION_BUCKETS - 1,
+                          length);
         }
         stats_case_begin(r);
         r->state = STATS_CASE_CLOSED;

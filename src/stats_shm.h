@@ -608,6 +608,16 @@ stats_bucket(const uint64_t *bounds, unsigned n_bounds, uint64_t v)
     return i;
 }
 
+/* One value into a histogram of counters: its bucket among bounds[0..
+ * n_bounds), and its sum. */
+static inline void
+stats_observe(_Atomic uint64_t *buckets, _Atomic uint64_t *sum,
+              const uint64_t *bounds, unsigned n_bounds, uint64_t v)
+{
+    stats_add(&buckets[stats_bucket(bounds, n_bounds, v)], 1);
+    stats_add(sum, v);
+}
+
 /* Index into close_sent/close_received for a close code. */
 unsigned stats_close_index(unsigned code);
 

@@ -23,6 +23,12 @@ bool tap_has_exactly_keys_at(const char *file, int line, const json_t *o,
                              const char *const *keys, size_t n,
                              const char *what);
 
+/* The keys of the Autobahn testsuite's case file (fuzzing.py, caseResult
+ * in connectionLost), all of them: what wsd's Autobahn view writes, and
+ * what wsd compare requires of a case file. */
+#define TAP_AUTOBAHN_KEYS 39
+extern const char *const tap_autobahn_keys[TAP_AUTOBAHN_KEYS];
+
 #define is_key(o, key, want)                                                   \
     tap_is_json_key_at(__FILE__, __LINE__, (o), (key), (want))
 #define has_exactly_keys(o, keys, n, what)                                     \

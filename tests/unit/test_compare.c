@@ -22,6 +22,7 @@
 
 #include "report_folder.h"
 #include "tap.h"
+#include "tap_json.h"
 
 /* The two folders, read once: the testsuite's cases, and wsd's records
  * by Sec-WebSocket-Key. */
@@ -944,37 +945,12 @@ test_shape(void)
     refused(c, "a TF row whose repeat length is a string", "is not a frame");
 
     /* Every key the testsuite writes, each of its type. */
-    static const char *const keys[] = {
-        "case",
-        "id",
-        "description",
-        "expectation",
-        "agent",
-        "started",
-        "duration",
-        "reportTime",
-        "reportCompressionRatio",
-        "behavior",
-        "behaviorClose",
-        "expected",
-        "expectedClose",
-        "received",
-        "result",
-        "resultClose",
-        "createWirelog",
-        "failedByMe",
-        "wasServerConnectionDropTimeout",
-        "wasOpenHandshakeTimeout",
-        "wasCloseHandshakeTimeout",
-        "createStats",
-        "trafficStats",
-    };
-    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+    for (size_t i = 0; i < TAP_AUTOBAHN_KEYS; i++) {
         char want[80];
         c = plain();
-        json_object_del(c, keys[i]);
-        snprintf(want, sizeof(want), "\"%s\" missing", keys[i]);
-        refused(c, keys[i], want);
+        json_object_del(c, tap_autobahn_keys[i]);
+        snprintf(want, sizeof(want), "\"%s\" missing", tap_autobahn_keys[i]);
+        refused(c, tap_autobahn_keys[i], want);
     }
     c = plain();
     json_object_set_new(c, "id", json_integer(5));

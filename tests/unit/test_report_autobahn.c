@@ -34,49 +34,6 @@ struct case_with_room {
     struct stats_wire wire[16];
 };
 
-/* The keys of the testsuite's caseResult (fuzzing.py), all 39. */
-static const char *const autobahn_keys[] = {
-    "case",
-    "id",
-    "description",
-    "expectation",
-    "agent",
-    "started",
-    "duration",
-    "reportTime",
-    "reportCompressionRatio",
-    "behavior",
-    "behaviorClose",
-    "expected",
-    "expectedClose",
-    "received",
-    "result",
-    "resultClose",
-    "wirelog",
-    "createWirelog",
-    "closedByMe",
-    "failedByMe",
-    "droppedByMe",
-    "wasClean",
-    "wasNotCleanReason",
-    "wasServerConnectionDropTimeout",
-    "wasOpenHandshakeTimeout",
-    "wasCloseHandshakeTimeout",
-    "localCloseCode",
-    "localCloseReason",
-    "remoteCloseCode",
-    "remoteCloseReason",
-    "isServer",
-    "createStats",
-    "rxOctetStats",
-    "rxFrameStats",
-    "txOctetStats",
-    "txFrameStats",
-    "httpRequest",
-    "httpResponse",
-    "trafficStats",
-};
-
 /* A JSON type as a bit, true and false as one (a boolean). */
 static unsigned
 type_bit(const json_t *v)
@@ -195,7 +152,7 @@ test_clean(void)
 
     fill_clean(&r);
     json_t *o = report_autobahn_case(&r.c, T0_MS + 9999);
-    has_exactly_keys(o, autobahn_keys, NELEM(autobahn_keys), "clean");
+    has_exactly_keys(o, tap_autobahn_keys, TAP_AUTOBAHN_KEYS, "clean");
     is_valid_json(o, "clean");
     is_key(o, "case", "17");
     is_key(o, "id", "\"3.1\"");
@@ -273,7 +230,7 @@ test_client(void)
     r.wire[4].flags = STATS_WIRE_MASKED;
     memcpy(r.wire[4].mask, "\x37\xfa\x21\x3d", 4);
     json_t *o = report_autobahn_case(&r.c, T0_MS + 9999);
-    has_exactly_keys(o, autobahn_keys, NELEM(autobahn_keys), "client");
+    has_exactly_keys(o, tap_autobahn_keys, TAP_AUTOBAHN_KEYS, "client");
     is_key(o, "isServer", "false");
     is_key(o, "wasServerConnectionDropTimeout", "true");
     const char *d = json_string_value(json_object_get(o, "description"));
@@ -314,7 +271,7 @@ test_dropped(void)
 
     fill_dropped(&r);
     json_t *o = report_autobahn_case(&r.c, T0_MS);
-    has_exactly_keys(o, autobahn_keys, NELEM(autobahn_keys), "dropped");
+    has_exactly_keys(o, tap_autobahn_keys, TAP_AUTOBAHN_KEYS, "dropped");
     is_key(o, "case", "9");
     is_key(o, "id", "\"9\"");
     is_key(o, "agent", "\"tester/1.0\"");
@@ -348,7 +305,7 @@ test_dropped(void)
     memset(&r.c.rx_octets, 0, sizeof(r.c.rx_octets));
     memset(r.c.rx_frames, 0, sizeof(r.c.rx_frames));
     o = report_autobahn_case(&r.c, T0_MS);
-    has_exactly_keys(o, autobahn_keys, NELEM(autobahn_keys), "empty");
+    has_exactly_keys(o, tap_autobahn_keys, TAP_AUTOBAHN_KEYS, "empty");
     is_key(o, "agent", "\"unknown\"");
     is_key(o, "httpRequest", "\"?\"");
     is_key(o, "httpResponse", "\"?\"");
@@ -380,7 +337,7 @@ test_hostile_bytes(void)
     memset(r.c.query_agent, 0, sizeof(r.c.query_agent));
     SET(r.c.user_agent, "ua\xc0\x7f");
     json_t *o = report_autobahn_case(&r.c, T0_MS);
-    has_exactly_keys(o, autobahn_keys, NELEM(autobahn_keys), "hostile");
+    has_exactly_keys(o, tap_autobahn_keys, TAP_AUTOBAHN_KEYS, "hostile");
     is_valid_json(o, "hostile");
     json_t *v = json_object_get(o, "httpRequest");
     is_mem(json_string_value(v), json_string_length(v), want, sizeof(want) - 1,
@@ -427,7 +384,7 @@ test_gap(void)
 #define ROW_KINDS_MAX 16
 #define ROW_LEN_MAX   12
 struct seen {
-    unsigned key_types[NELEM(autobahn_keys)];
+    unsigned key_types[TAP_AUTOBAHN_KEYS];
     size_t n_kinds;
     struct {
         char kind[8];
@@ -439,12 +396,12 @@ struct seen {
 static size_t
 key_index(const char *key)
 {
-    for (size_t i = 0; i < NELEM(autobahn_keys); i++) {
-        if (strcmp(autobahn_keys[i], key) == 0) {
+    for (size_t i = 0; i < TAP_AUTOBAHN_KEYS; i++) {
+        if (strcmp(tap_autobahn_keys[i], key) == 0) {
             return i;
         }
     }
-    return NELEM(autobahn_keys);
+    return TAP_AUTOBAHN_KEYS;
 }
 
 /* A row's data: [length, text], as RO, TO, RF and TF have it. */
@@ -508,7 +465,7 @@ note_file(struct seen *s, const char *path, json_t **keys_of)
     json_object_foreach(doc, key, v)
     {
         size_t i = key_index(key);
-        if (i == NELEM(autobahn_keys)) {
+        if (i == TAP_AUTOBAHN_KEYS) {
             tap_diag("%s: a key this test does not know: %s", path, key);
             good = false;
             continue;
@@ -581,7 +538,7 @@ key_types_allowed(const struct seen *s, size_t i)
         {"wasNotCleanReason", T_STRING},
     };
     for (size_t k = 0; k < NELEM(nullable); k++) {
-        if (strcmp(autobahn_keys[i], nullable[k].key) == 0) {
+        if (strcmp(tap_autobahn_keys[i], nullable[k].key) == 0) {
             return s->key_types[i] | T_NULL | nullable[k].types;
         }
     }
@@ -643,11 +600,11 @@ static void
 matches_reports(const struct seen *s, const json_t *mine, const char *what)
 {
     bool types = true;
-    for (size_t i = 0; i < NELEM(autobahn_keys); i++) {
-        const json_t *v = json_object_get(mine, autobahn_keys[i]);
+    for (size_t i = 0; i < TAP_AUTOBAHN_KEYS; i++) {
+        const json_t *v = json_object_get(mine, tap_autobahn_keys[i]);
         if (v == NULL || (type_bit(v) & key_types_allowed(s, i)) == 0) {
             tap_diag("%s: %s is of another type than the testsuite's", what,
-                     autobahn_keys[i]);
+                     tap_autobahn_keys[i]);
             types = false;
         }
     }
@@ -664,7 +621,7 @@ test_testsuite_reports(void)
     json_t *one = NULL;
 
     is_int(read_reports(&s, &one), 18, "the testsuite's eighteen reports read");
-    ok(one != NULL && json_object_size(one) == NELEM(autobahn_keys),
+    ok(one != NULL && json_object_size(one) == TAP_AUTOBAHN_KEYS,
        "they hold the 39 keys this test knows, and no other");
     for (size_t k = 0; k < s.n_kinds; k++) {
         tap_diag("the testsuite's rows: %s, %zu places", s.rows[k].kind,
@@ -673,7 +630,7 @@ test_testsuite_reports(void)
 
     fill_clean(&r);
     json_t *o = report_autobahn_case(&r.c, T0_MS);
-    has_exactly_keys(o, autobahn_keys, NELEM(autobahn_keys),
+    has_exactly_keys(o, tap_autobahn_keys, TAP_AUTOBAHN_KEYS,
                      "clean, as the testsuite's");
     matches_reports(&s, o, "clean");
     json_decref(o);
