@@ -239,20 +239,21 @@ case_log_write(struct case_log *cl, const struct stats_case *c, uint64_t now_ms,
         failed(cl, c, mono_ms, errors, why);
         return -1;
     }
+    size_t lead = cl->torn ? 1 : 0; /* build_line's newline first */
     if (!build_line(cl, c, now_ms)) {
         failed(cl, c, mono_ms, errors, "out of memory");
         goto out;
     }
     /* One write for the whole line: see the top of this file. */
     ssize_t n = write(cl->fd, cl->buf, cl->len);
+    int e = errno;
+    cl->torn = log_line_torn(cl->torn, n, cl->len, lead);
     if (n == (ssize_t)cl->len) {
-        cl->torn = false;
         rc = 0;
     } else if (n < 0) {
-        snprintf(why, sizeof(why), "%s", strerror(errno));
+        snprintf(why, sizeof(why), "%s", strerror(e));
         failed(cl, c, mono_ms, errors, why);
     } else {
-        cl->torn = true;
         snprintf(why, sizeof(why),
                  "short write (%zd of %zu bytes): the line is cut", n, cl->len);
         failed(cl, c, mono_ms, errors, why);

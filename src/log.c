@@ -268,10 +268,7 @@ write_line(struct log_file *f, char *line, size_t len)
         line[0] = '\n';
         len++;
     }
-    ssize_t w = write(f->fd, line, len);
-    if (w >= 0) {
-        f->torn = (size_t)w < len && (size_t)w != lead;
-    }
+    f->torn = log_line_torn(f->torn, write(f->fd, line, len), len, lead);
 }
 
 void

@@ -71,6 +71,20 @@ int log_chown(uid_t uid, gid_t gid, char *err, size_t errlen);
 int log_file_chown(int fd, const char *path, uid_t uid, gid_t gid, char *err,
                    size_t errlen);
 
+/*
+ * Whether a file is left inside a line after a write of a line of len
+ * bytes returned w (-1: failed, nothing written), torn telling whether it
+ * was before; lead is 1 when the line began with the newline that ends
+ * the part a short write left (then only that newline written ends the
+ * part and leaves no new one), else 0. The rule of the log, the access log
+ * and the case log.
+ */
+static inline bool
+log_line_torn(bool torn, ssize_t w, size_t len, size_t lead)
+{
+    return w < 0 ? torn : (size_t)w < len && (size_t)w != lead;
+}
+
 /* The descriptors of the log and access log files (-1: none), which a
  * forked worker must keep. */
 void log_fds(int *log_fd, int *access_fd);
