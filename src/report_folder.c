@@ -224,15 +224,6 @@ numeric_cmp(const void *x, const void *y)
     return strcmp(a, b);
 }
 
-static int
-name_cmp(const void *x, const void *y)
-{
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
-}
-
-static const char **
-sorted_keys(const json_t *o, int (*cmp)(const void *, const void *), size_t *n);
-
 /* The statistics objects, whose keys the testsuite writes as integers:
  * json.dumps(sort_keys=True) puts them in numeric order. */
 static bool
@@ -268,7 +259,8 @@ ordered(json_t *v, bool numeric)
         return json_incref(v);
     }
     size_t n;
-    const char **keys = sorted_keys(v, numeric ? numeric_cmp : name_cmp, &n);
+    const char **keys =
+        report_html_keys(v, numeric ? numeric_cmp : report_html_name_cmp, &n);
     out = keys != NULL ? json_object() : NULL;
     for (size_t i = 0; out != NULL && i < n; i++) {
         json_t *e = ordered(json_object_get(v, keys[i]), is_stats_key(keys[i]));
@@ -469,47 +461,13 @@ is_plain_file_name(const json_t *v)
            strlen(s) == json_string_length(v);
 }
 
-static int
-case_cmp(const void *x, const void *y)
-{
-    return report_html_case_id_cmp(*(const char *const *)x,
-                                   *(const char *const *)y);
-}
-
-/* The keys of o, sorted by cmp, in an array the caller frees (NULL when
- * o has none, or out of memory: *n says which). */
-static const char **
-sorted_keys(const json_t *o, int (*cmp)(const void *, const void *), size_t *n)
-{
-    const char *key;
-    const json_t *v;
-    size_t i = 0;
-    const char **keys = calloc(json_object_size(o) + 1, sizeof(*keys));
-
-    *n = 0;
-    if (keys == NULL) {
-        return NULL;
-    }
-    /* jansson's iteration macros take a non-const object; nothing is
-     * changed through it. */
-    json_t *obj = (json_t *)(uintptr_t)o;
-    json_object_foreach(obj, key, v)
-    {
-        (void)v;
-        keys[i++] = key;
-    }
-    qsort(keys, i, sizeof(*keys), cmp);
-    *n = i;
-    return keys;
-}
-
 /* Reads one agent's cases into out; 0, or -1 with err. */
 static int
 read_agent(const char *dir, const char *agent, const json_t *cases, json_t *out,
            char *err)
 {
     size_t n;
-    const char **ids = sorted_keys(cases, case_cmp, &n);
+    const char **ids = report_html_keys(cases, report_html_case_id_cmp, &n);
     int rc = 0;
 
     if (ids == NULL) {
@@ -567,7 +525,12 @@ report_folder_read(const char *dir, char *err)
                  dir);
         goto fail;
     }
-    agents = sorted_keys(index, name_cmp, &n);
+    agents = report_html_keys(index, report_html_name_cmp, &n);
+    if (agents == NULL) {
+        snprintf(err, REPORT_FOLDER_ERROR_MAX, "%s/index.json: out of memory",
+                 dir);
+        goto fail;
+    }
     for (size_t i = 0; i < n; i++) {
         const json_t *cases = json_object_get(index, agents[i]);
         if (!json_is_object(cases)) {

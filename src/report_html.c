@@ -281,7 +281,7 @@ stat_entry_cmp(const void *x, const void *y)
 static struct stat_entry *
 stat_entries(struct report_page *pg, const json_t *o, size_t *n)
 {
-    const char **keys = report_page_keys(pg, o, n);
+    const char **keys = report_page_keys(pg, o, NULL, n);
     struct stat_entry *e = NULL;
 
     if (keys == NULL) {

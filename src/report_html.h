@@ -70,13 +70,29 @@ int report_html_compare(const json_t *doc, struct evbuffer *out);
 int report_html_compare_case(const json_t *c, struct evbuffer *out);
 
 /*
- * The testsuite's order of case ids, the index's order of rows: part by
+ * The testsuite's order of case ids, the index's order of rows, of two
+ * ids each given as a pointer to it (a const char *), as qsort(3) gives
+ * them: part by
  * dot-separated part, digits as numbers of any length and before any
  * other part (1.1.2 before 1.1.10, 9.1.1 before 12.1.1), a case before
  * those it is a prefix of, ids that differ only in leading zeros by their
  * bytes. Returns <0, 0 or >0, as strcmp.
  */
-int report_html_case_id_cmp(const char *a, const char *b);
+int report_html_case_id_cmp(const void *a, const void *b);
+
+/* strcmp's order, as report_html_case_id_cmp takes its arguments. */
+int report_html_name_cmp(const void *a, const void *b);
+
+/*
+ * The keys of the object o (borrowed from o, valid while o is unchanged),
+ * sorted by cmp, which takes pointers to two of them as qsort(3) does, or
+ * in jansson's order when cmp is NULL, in an array the caller frees, and
+ * their number in *n. An object without keys, or anything but an object,
+ * has an empty array. Returns NULL (with *n 0) only when out of memory.
+ */
+const char **report_html_keys(const json_t *o,
+                              int (*cmp)(const void *, const void *),
+                              size_t *n);
 
 /*
  * The text of every page's one <style> element, exactly: the console

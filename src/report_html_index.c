@@ -63,8 +63,10 @@ part_cmp(const char *a, size_t na, const char *b, size_t nb)
 }
 
 int
-report_html_case_id_cmp(const char *a, const char *b)
+report_html_case_id_cmp(const void *x, const void *y)
 {
+    const char *a = *(const char *const *)x;
+    const char *b = *(const char *const *)y;
     const char *pa = a;
     const char *pb = b;
 
@@ -88,19 +90,6 @@ report_html_case_id_cmp(const char *a, const char *b)
         return *pa == '\0' ? -1 : 1;
     }
     return strcmp(a, b);
-}
-
-static int
-case_id_cmp(const void *x, const void *y)
-{
-    return report_html_case_id_cmp(*(const char *const *)x,
-                                   *(const char *const *)y);
-}
-
-static int
-name_cmp(const void *x, const void *y)
-{
-    return strcmp(*(const char *const *)x, *(const char *const *)y);
 }
 
 /* The testsuite's closing behaviours, coloured; any other is not. */
@@ -181,13 +170,13 @@ case_ids(struct report_page *pg, const json_t *index, const char **agents,
     for (size_t a = 0; a < n_agents; a++) {
         size_t m;
         const char **keys =
-            report_page_keys(pg, json_object_get(index, agents[a]), &m);
+            report_page_keys(pg, json_object_get(index, agents[a]), NULL, &m);
         for (size_t i = 0; i < m && k < cap; i++) {
             ids[k++] = keys[i];
         }
         free(keys);
     }
-    qsort(ids, k, sizeof(*ids), case_id_cmp);
+    qsort(ids, k, sizeof(*ids), report_html_case_id_cmp);
     for (size_t i = 0; i < k; i++) {
         if (*n == 0 || strcmp(ids[*n - 1], ids[i]) != 0) {
             ids[(*n)++] = ids[i];
@@ -209,11 +198,10 @@ report_html_index(const json_t *index, struct evbuffer *out)
         errno = EINVAL;
         return -1;
     }
-    agents = report_page_keys(&pg, index, &n_agents);
+    agents = report_page_keys(&pg, index, report_html_name_cmp, &n_agents);
     ids = NULL;
     n_ids = 0;
     if (agents != NULL) {
-        qsort(agents, n_agents, sizeof(*agents), name_cmp);
         ids = case_ids(&pg, index, agents, n_agents, &n_ids);
     }
 

@@ -55,12 +55,11 @@ const char *report_page_opcode_name(json_int_t opcode);
 void report_page_wirelog(struct report_page *pg, const json_t *c);
 
 /*
- * The keys of the object o, in jansson's order (borrowed from o, valid
- * while o is unchanged), in an array the caller frees, and their number in
- * *n. Returns NULL with *n 0 when o is not an object or has no key, and
- * NULL with pg->failed set when out of memory.
+ * report_html_keys of o, but NULL with *n 0 when o is not an object or has
+ * no key, and NULL with pg->failed set when out of memory.
  */
 const char **report_page_keys(struct report_page *pg, const json_t *o,
+                              int (*cmp)(const void *, const void *),
                               size_t *n);
 
 /*

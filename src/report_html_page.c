@@ -205,28 +205,50 @@ report_page_integer(struct report_page *pg, const json_t *v)
 }
 
 const char **
-report_page_keys(struct report_page *pg, const json_t *o, size_t *n)
+report_html_keys(const json_t *o, int (*cmp)(const void *, const void *),
+                 size_t *n)
 {
     /* jansson's iterators take a json_t * although they only read it. */
     json_t *obj = (json_t *)(uintptr_t)o;
-    const char **keys;
+    size_t size = json_object_size(o); /* 0 for anything but an object */
+    const char **keys = calloc(size + 1, sizeof(*keys));
     size_t k = 0;
 
     *n = 0;
-    if (!json_is_object(o) || json_object_size(o) == 0) {
-        return NULL;
-    }
-    keys = calloc(json_object_size(o), sizeof(*keys));
     if (keys == NULL) {
-        pg->failed = true;
         return NULL;
     }
-    for (void *it = json_object_iter(obj);
-         it != NULL && k < json_object_size(o);
+    for (void *it = json_object_iter(obj); it != NULL && k < size;
          it = json_object_iter_next(obj, it)) {
         keys[k++] = json_object_iter_key(it);
     }
+    if (cmp != NULL) {
+        qsort(keys, k, sizeof(*keys), cmp);
+    }
     *n = k;
+    return keys;
+}
+
+int
+report_html_name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+const char **
+report_page_keys(struct report_page *pg, const json_t *o,
+                 int (*cmp)(const void *, const void *), size_t *n)
+{
+    const char **keys;
+
+    *n = 0;
+    if (json_object_size(o) == 0) {
+        return NULL;
+    }
+    keys = report_html_keys(o, cmp, n);
+    if (keys == NULL) {
+        pg->failed = true;
+    }
     return keys;
 }
 
