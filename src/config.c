@@ -160,6 +160,8 @@ static const struct config_directive config_directives[] = {
 };
 
 #define N_DIRECTIVES (sizeof(config_directives) / sizeof(config_directives[0]))
+_Static_assert(N_DIRECTIVES == CONFIG_N_DIRECTIVES,
+               "CONFIG_N_DIRECTIVES counts the table");
 
 static const struct config_directive *
 lookup(const char *name)
@@ -176,6 +178,17 @@ lookup(const char *name)
         }
     }
     return NULL;
+}
+
+/* Notes where directive name, just set, was set: see config.set_item. */
+static void
+set_origin(struct config *cfg, const char *name, uint32_t item, uint32_t line)
+{
+    const struct config_directive *d = lookup(name);
+    if (d != NULL) {
+        cfg->set_item[d - config_directives] = item;
+        cfg->set_line[d - config_directives] = line;
+    }
 }
 
 /* The decimal digits at v: their count, their value in *out (UINT64_MAX
@@ -608,9 +621,11 @@ split_line(char *line, char **name, char **value)
     return **value != '\0' || *value != p ? NULL : "missing value";
 }
 
-/* config_load_file, with relative file names taken from dir. */
+/* config_load_file, with relative file names taken from dir; item: see
+ * config.set_item. */
 static int
-load_file(struct config *cfg, const char *path, const char *dir, char *err)
+load_file(struct config *cfg, const char *path, const char *dir, uint32_t item,
+          char *err)
 {
     char line[CONFIG_LINE_MAX + 2];
     char msg[CONFIG_PROBLEM_MAX];
@@ -663,6 +678,9 @@ load_file(struct config *cfg, const char *path, const char *dir, char *err)
         } else if (set_directive(cfg, name, value, dir, msg) != 0) {
             snprintf(err, CONFIG_ERROR_MAX, "%s:%u: %s", path, lineno, msg);
             rc = -1;
+        } else {
+            /* Outside config_build (item 0), nothing to locate. */
+            set_origin(cfg, name, item, item != 0 ? lineno : 0);
         }
     }
     if (rc == 0 && ferror(f)) {
@@ -677,7 +695,7 @@ load_file(struct config *cfg, const char *path, const char *dir, char *err)
 int
 config_load_file(struct config *cfg, const char *path, char *err)
 {
-    return load_file(cfg, path, NULL, err);
+    return load_file(cfg, path, NULL, 0, err);
 }
 
 int
@@ -706,18 +724,53 @@ config_build(struct config *cfg, const struct config_item *items, size_t n,
         int rc;
         if (it->name == NULL) {
             rc = config_file_name(it->value, it->dir, path, err);
-            rc = rc != 0 ? rc : load_file(cfg, path, it->dir, err);
+            rc = rc != 0 ? rc
+                         : load_file(cfg, path, it->dir, (uint32_t)i + 1, err);
         } else {
             rc = set_directive(cfg, it->name, it->value, it->dir, msg);
             if (rc != 0) {
                 snprintf(err, CONFIG_ERROR_MAX, "%s", msg);
             }
+            set_origin(cfg, it->name, 0, 0);
         }
         if (rc != 0) {
             return -1;
         }
     }
-    return config_finish(cfg, err);
+    if (config_finish(cfg, err) != 0) {
+        config_locate(cfg, items, n, err);
+        return -1;
+    }
+    return 0;
+}
+
+void
+config_locate(const struct config *cfg, const struct config_item *items,
+              size_t n, char *err)
+{
+    char name[CONFIG_NAME_MAX];
+    char path[CONFIG_FILE_MAX];
+    char msg[CONFIG_ERROR_MAX];
+    size_t len = strcspn(err, ": ");
+
+    if (len == 0 || len >= sizeof(name)) {
+        return;
+    }
+    memcpy(name, err, len);
+    name[len] = '\0';
+    const struct config_directive *d = lookup(name);
+    if (d == NULL) {
+        return;
+    }
+    uint32_t item = cfg->set_item[d - config_directives];
+    if (item == 0 || item > n || items[item - 1].name != NULL ||
+        config_file_name(items[item - 1].value, items[item - 1].dir, path,
+                         msg) != 0) {
+        return;
+    }
+    snprintf(msg, sizeof(msg), "%s:%" PRIu32 ": %s", path,
+             cfg->set_line[d - config_directives], err);
+    memcpy(err, msg, sizeof(msg));
 }
 
 int

@@ -16,15 +16,17 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
-#define CONFIG_PATH_MAX    256
-#define CONFIG_TOKEN_MAX   256
-#define CONFIG_FILE_MAX    1024
+#define CONFIG_PATH_MAX     256
+#define CONFIG_TOKEN_MAX    256
+#define CONFIG_FILE_MAX     1024
 /* A problem that names files names all of them: two of the longest names
  * (a key and its certificate), and room for the words around them. */
-#define CONFIG_ERROR_MAX   (2 * CONFIG_FILE_MAX + 128)
-#define CONFIG_LINE_MAX    1024
-#define CONFIG_WORKERS_MAX 256
-#define CONFIG_NAME_MAX    64
+#define CONFIG_ERROR_MAX    (2 * CONFIG_FILE_MAX + 128)
+#define CONFIG_LINE_MAX     1024
+#define CONFIG_WORKERS_MAX  256
+#define CONFIG_NAME_MAX     64
+/* The directives (config.c's table). */
+#define CONFIG_N_DIRECTIVES 42
 
 /* What wsd says when it picks syslog for a daemon (log_syslog_default). */
 #define CONFIG_LOG_SYSLOG_DEFAULT                                              \
@@ -86,6 +88,11 @@ struct config {
                                          closed case (case_log.h) */
     uid_t uid;                        /* user, resolved by config_finish */
     gid_t gid;                        /* group, or the user's */
+    /* Where each directive was last set, for config_locate: 1 + the
+     * index among config_build's items of the file that set it (0: its
+     * default or the command line), and the line in that file. */
+    uint32_t set_item[CONFIG_N_DIRECTIVES];
+    uint32_t set_line[CONFIG_N_DIRECTIVES];
 };
 
 /*
@@ -151,10 +158,22 @@ int config_finish(struct config *cfg, char *err);
 /*
  * Builds cfg from the built-in defaults, then items[0..n) in order (each
  * with its dir for relative file names), then config_finish. Returns 0,
- * or -1 with the problem in err[0..CONFIG_ERROR_MAX).
+ * or -1 with the problem in err[0..CONFIG_ERROR_MAX), located (see
+ * config_locate) when config_finish finds it.
  */
 int config_build(struct config *cfg, const struct config_item *items, size_t n,
                  char *err);
+
+/*
+ * Prefixes err, a problem that starts with a directive's name ("user:
+ * ...", "log /x: ..."), with the file and line that set that directive
+ * in cfg, built from items[0..n) ("/etc/wsd/wsd.conf:12: user: ..."), as
+ * a value refused while reading the file is named. Unchanged when the
+ * directive was not set in a file (its default, or the command line), or
+ * err starts otherwise (it is already located, for one).
+ */
+void config_locate(const struct config *cfg, const struct config_item *items,
+                   size_t n, char *err);
 
 /*
  * Compares a reload's configuration with the running one: 0 when next can

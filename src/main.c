@@ -211,15 +211,17 @@ main(int argc, char **argv)
          * started. */
         rc = 0;
         if (master_check_config(cfg, err, sizeof(err)) != 0) {
-            fprintf(stderr, "wsd: %s\n", err);
             rc = WSD_EXIT_FATAL;
         } else if (config_tls_is_on(cfg)) {
             SSL_CTX *ctx = transport_tls_ctx_new(cfg, err, sizeof(err));
             if (ctx == NULL) {
-                fprintf(stderr, "wsd: %s\n", err);
                 rc = WSD_EXIT_FATAL;
             }
             SSL_CTX_free(ctx);
+        }
+        if (rc != 0) {
+            config_locate(cfg, items, n_items, err);
+            fprintf(stderr, "wsd: %s\n", err);
         }
         if (rc == 0) {
             print_files(cfg, items, n_items);

@@ -607,15 +607,19 @@ gen_listen(struct master_listen *l, struct master_listen *old,
 }
 
 /*
- * Fills g for cfg (which it takes over): the TLS context, and listeners,
- * taken from old when their address is unchanged or opened anew (held:
- * the running listeners, see listener_open). Returns 0, or -1 with the
- * problem in err[0..CONFIG_ERROR_MAX) (g freed, old intact).
+ * Fills g for cfg (which it takes over): the TLS context, and m->n
+ * listeners each, taken from old when their address is unchanged or
+ * opened anew (held: the running listeners, see listener_open). Returns
+ * 0, or -1 with the problem, located in m's sources of cfg, in
+ * err[0..CONFIG_ERROR_MAX) (g freed, old intact).
  */
 static int
-gen_open(struct master_gen *g, struct config *cfg, struct master_gen *old,
-         unsigned n, const struct listener_held *held, size_t n_held, char *err)
+gen_open(struct master_gen *g, struct config *cfg, const struct master *m,
+         struct master_gen *old, const struct listener_held *held,
+         size_t n_held, char *err)
 {
+    unsigned n = m->n;
+
     memset(g, 0, sizeof(*g));
     g->cfg = cfg;
     if (config_tls_is_on(cfg)) {
@@ -641,6 +645,7 @@ gen_open(struct master_gen *g, struct config *cfg, struct master_gen *old,
     }
     return 0;
 fail:
+    config_locate(cfg, m->items, m->n_items, err);
     gen_abandon(g, old, n); /* frees cfg too */
     return -1;
 }
@@ -889,6 +894,7 @@ master_reload(struct master *m)
     if (config_build(cfg, m->items, m->n_items, err) != 0 ||
         config_reloadable(m->gen.cfg, cfg, err) != 0 ||
         master_check_config(cfg, err, sizeof(err)) != 0) {
+        config_locate(cfg, m->items, m->n_items, err);
         log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged: %s",
                 err);
         m->census.reloads_refused++;
@@ -916,7 +922,7 @@ master_reload(struct master *m)
     for (size_t i = 0; i < n_held; i++) {
         held[i] = e[i].l;
     }
-    if (gen_open(&next, cfg, &m->gen, m->n, held, n_held, err) != 0) {
+    if (gen_open(&next, cfg, m, &m->gen, held, n_held, err) != 0) {
         /* cfg is freed */
         log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged: %s",
                 err);
@@ -927,6 +933,7 @@ master_reload(struct master *m)
     int fresh_fd;
     if (admin_prepare(m, cfg, m->gen.cfg, held, n_held, &fresh, &fresh_fd,
                       err) != 0) {
+        config_locate(cfg, m->items, m->n_items, err);
         log_msg(LOG_LEVEL_ERROR, "reload refused, configuration unchanged: %s",
                 err);
         m->census.reloads_refused++;
@@ -1221,12 +1228,14 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
         snprintf(m.pidfile_path, sizeof(m.pidfile_path), "%s", cfg->pidfile);
         m.pidfile_fd = process_pidfile_open(cfg->pidfile, err, sizeof(err));
         if (m.pidfile_fd == -1) {
+            config_locate(cfg, items, n_items, err);
             log_msg(LOG_LEVEL_CRIT, "cannot start: %s", err);
             free(cfg);
             goto out;
         }
     }
     if (master_check_config(cfg, err, sizeof(err)) != 0) {
+        config_locate(cfg, items, n_items, err);
         log_msg(LOG_LEVEL_CRIT, "cannot start: %s", err);
         free(cfg);
         goto out;
@@ -1240,7 +1249,7 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
     if (cfg->log_syslog_default) {
         log_msg(LOG_LEVEL_NOTICE, "%s", CONFIG_LOG_SYSLOG_DEFAULT);
     }
-    if (gen_open(&m.gen, cfg, NULL, n, NULL, 0, err) != 0) { /* frees cfg */
+    if (gen_open(&m.gen, cfg, &m, NULL, NULL, 0, err) != 0) { /* frees cfg */
         log_msg(LOG_LEVEL_CRIT, "%s", err);
         goto out;
     }
@@ -1271,6 +1280,7 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
     }
     struct admin *fresh;
     if (admin_prepare(&m, cfg, NULL, NULL, 0, &fresh, &m.admin_fd, err) != 0) {
+        config_locate(cfg, items, n_items, err);
         log_msg(LOG_LEVEL_CRIT, "%s", err);
         goto out;
     }

@@ -370,8 +370,8 @@ def t_reload_onto_taken(certs):
         for n, (directive, text) in enumerate(cases, 1):
             write(conf, text)
             a.signal(signal.SIGHUP)
-            want = "reload refused, configuration unchanged: %s %s: %s" % (
-                directive, addr(taken), IN_USE)
+            want = ("reload refused, configuration unchanged: %s:1: %s %s: "
+                    "%s" % (conf, directive, addr(taken), IN_USE))
             tap.ok(W.wait_until(lambda: a.log().count(want) == 1, 5),
                    "reload onto a taken %s: refused and logged" % directive,
                    a.log()[-800:])
@@ -386,8 +386,8 @@ def t_reload_onto_taken(certs):
         with W.Wsd(tap) as b:
             write(conf, "listen %s\n" % addr(b.port))
             a.signal(signal.SIGHUP)
-            want = "reload refused, configuration unchanged: listen %s: %s" % (
-                addr(b.port), IN_USE)
+            want = ("reload refused, configuration unchanged: %s:1: listen "
+                    "%s: %s" % (conf, addr(b.port), IN_USE))
             tap.ok(W.wait_until(lambda: want in a.log(), 5),
                    "reload onto another wsd's listen: refused and logged",
                    a.log()[-800:])

@@ -419,6 +419,66 @@ def t_config_test():
            (status, out, err))
 
 
+def t_config_test_located():
+    """A problem found once the whole configuration is read (a log file
+    that cannot be created, a missing certificate, a user that does not
+    exist) names the file and line of the directive, as a bad value does:
+    for wsd -t, for the start and for a reload, which keeps serving."""
+    d = tempfile.mkdtemp(prefix="located-")
+    conf = os.path.join(d, "wsd.conf")
+    missing = os.path.join(d, "no-such-dir")
+    cases = [
+        ("workers 1\nlog %s/w.log\n" % missing, 2,
+         "log: %s/w.log: No such file or directory" % missing),
+        ("workers 1\n\ntls_certificate %s/c.pem\ntls_certificate_key "
+         "%s/k.pem\n" % (missing, missing), 3,
+         "tls_certificate %s/c.pem: No such file or directory" % missing),
+        ("# who\nuser no-such-user-wsd\n", 2,
+         "user: \"no-such-user-wsd\": no such user"),
+    ]
+    try:
+        for text, line, problem in cases:
+            with open(conf, "w") as f:
+                f.write(text)
+            want = "%s:%d: %s" % (conf, line, problem)
+            what = problem.split(":")[0].split()[0]
+            status, out, err = wsdtest.run_once(["-t", "-c", conf])
+            tap.ok(status == 2 and want in err,
+                   "-t: %s at file:line" % what, (status, want, err))
+            status, out, err = wsdtest.run_once(
+                ["-c", conf, "--listen", "127.0.0.1:0", "--admin_listen",
+                 "off"])
+            tap.ok(status == 2 and want in err,
+                   "start: %s at file:line" % what, (status, want, err))
+        with open(conf, "w") as f:
+            f.write("workers 1\n")
+        w = wsdtest.Wsd(tap, args=["-c", conf])
+        w.args = ["-c", conf, "--listen", "127.0.0.1:0", "--admin_listen",
+                  "off"]
+        w.start()
+        try:
+            for text, line, problem in cases:
+                n = len(w.log())
+                what = problem.split(":")[0].split()[0]
+                with open(conf, "w") as f:
+                    f.write(text)
+                w.signal(signal.SIGHUP)
+                tap.ok(wsdtest.wait_until(
+                    lambda: "reload refused" in w.log()[n:], 5),
+                    "reload: %s refused" % what)
+                want = "%s:%d: %s" % (conf, line, problem)
+                tap.ok(want in w.log()[n:],
+                       "reload: %s at file:line" % what,
+                       (want, w.log()[n:]))
+            tap.ok(echo_raw(wsdtest.open_ws(w.port)),
+                   "reload refused: wsd still serves")
+            w.stop()
+        finally:
+            w.kill_all()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     wsdtest.guard(tap, "names and respawn", t_names_and_respawn)
     wsdtest.guard(tap, "SIGTERM", t_sigterm_with_open_connection)
@@ -431,6 +491,7 @@ def main():
     wsdtest.guard(tap, "dash and underscore", t_dash_underscore)
     wsdtest.guard(tap, "workers auto", t_workers_auto)
     wsdtest.guard(tap, "config test", t_config_test)
+    wsdtest.guard(tap, "config test located", t_config_test_located)
     tap.done()
 
 

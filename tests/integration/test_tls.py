@@ -387,8 +387,9 @@ def t_reload():
         old = set(w.workers())
         reload_conf(conf, CERTS.k1_cert, CERTS.k1_key)
         w.signal(signal.SIGHUP)
-        want = ("reload refused, configuration unchanged: tls_certificate_key "
-                "%s: EC keys on secp256k1 cannot sign" % CERTS.k1_key)
+        want = ("reload refused, configuration unchanged: %s:2: "
+                "tls_certificate_key %s: EC keys on secp256k1 cannot sign"
+                % (conf, CERTS.k1_key))
         tap.ok(W.wait_until(lambda: want in w.log(), 5),
                "reload: a key that signs no handshake is refused, and the "
                "log says why", w.log()[-2000:])

@@ -713,6 +713,63 @@ test_build(void)
     remove(path);
 }
 
+/*
+ * A value refused only once every directive is read (a user that does
+ * not exist, a token file that is missing, a rule joining two
+ * directives) is a bad line too: its message names the file and line
+ * that set the directive, as a value the parser refuses does; one set on
+ * the command line keeps its message as it is.
+ */
+static void
+test_build_locates(void)
+{
+    const char *path = "/tmp/wsd-test-config-locate.conf";
+    struct config cfg;
+    char err[CONFIG_ERROR_MAX];
+    char want[CONFIG_ERROR_MAX];
+    static const struct {
+        const char *text, *problem;
+        unsigned line;
+    } cases[] = {
+        {"workers 1\nuser no-such-user-wsd\n",
+         "user: \"no-such-user-wsd\": no such user", 2},
+        {"user nobody\n\ngroup no-such-group-wsd\n",
+         "group: \"no-such-group-wsd\": no such group", 3},
+        {"# token\nadmin_token_file /nonexistent/token\n",
+         "admin_token_file /nonexistent/token: No such file or directory", 2},
+        {"workers 1\nworkers 2\ntls_listen 127.0.0.1:0\n",
+         "tls_listen: TLS is off without tls_certificate", 3},
+        {"stats_cases 0\naccess_log /tmp/a.log\n",
+         "access_log: needs stats_cases above 0 (each line is written from "
+         "the connection's record)",
+         2},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        FILE *f = fopen(path, "w");
+        ok(f != NULL, "temporary file");
+        if (f == NULL) {
+            return;
+        }
+        fputs(cases[i].text, f);
+        fclose(f);
+        const struct config_item items[] = {{"path", "/x", NULL},
+                                            {NULL, path, NULL}};
+        is_int(config_build(&cfg, items, 2, err), -1, "build: %s refused",
+               cases[i].problem);
+        snprintf(want, sizeof(want), "%s:%u: %s", path, cases[i].line,
+                 cases[i].problem);
+        is_str(err, want, "build: file:line: problem");
+    }
+    /* The command line has the last word, and is no line of the file. */
+    const struct config_item later[] = {{NULL, path, NULL},
+                                        {"user", "no-such-user-wsd", NULL}};
+    is_int(config_build(&cfg, later, 2, err), -1, "build: bad user refused");
+    is_str(err, "user: \"no-such-user-wsd\": no such user",
+           "build: a setting of the command line is named as it is");
+    remove(path);
+}
+
 int
 main(void)
 {
@@ -722,6 +779,7 @@ main(void)
     test_refusals();
     test_daemon_directives();
     test_build();
+    test_build_locates();
     test_relative_files();
     test_tls();
     test_admin_ports();
