@@ -210,7 +210,8 @@ main(int argc, char **argv)
          * checked, root asked for a user); nothing bound, created or
          * started. */
         rc = 0;
-        if (master_check_config(cfg, err, sizeof(err)) != 0) {
+        if (master_check_config(cfg, err, sizeof(err)) != 0 ||
+            master_check_records(cfg, err, sizeof(err)) != 0) {
             rc = WSD_EXIT_FATAL;
         } else if (config_tls_is_on(cfg)) {
             SSL_CTX *ctx = transport_tls_ctx_new(cfg, err, sizeof(err));

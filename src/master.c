@@ -11,6 +11,7 @@
 #include "master.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -1141,6 +1142,49 @@ master_start(struct master *m, int ready_fd)
     }
 }
 
+/*
+ * Maps the shared segment for cfg: two banks of slots and records (see
+ * struct master). Returns 0, or -1 with the problem, naming stats_cases
+ * and the size asked for, in err[0..errlen).
+ */
+static int
+shm_create(struct stats_shm *shm, const struct config *cfg, char *err,
+           size_t errlen)
+{
+    struct stats_shm_size size = {
+        .n_slots = 2 * cfg->workers,
+        .n_cases = 2 * (unsigned)cfg->stats_cases,
+        .request_cap = (uint32_t)cfg->case_request_bytes,
+        .wire_cap = (uint32_t)cfg->case_wirelog,
+    };
+    if (stats_shm_create(shm, &size, clock_wall_ms()) == 0) {
+        return 0;
+    }
+    int saved = errno;
+    size_t record = stats_case_bytes(size.request_cap, size.wire_cap);
+    snprintf(err, errlen,
+             "stats_cases %" PRIu64 ": cannot map the shared segment for "
+             "twice as many records (a reload's workers get the second "
+             "bank) of %zu bytes each (case_request_bytes and case_wirelog "
+             "set it), %" PRIu64 " MiB in all: %s",
+             cfg->stats_cases, record,
+             2 * cfg->stats_cases * record / (1024 * 1024), strerror(saved));
+    return -1;
+}
+
+int
+master_check_records(const struct config *cfg, char *err, size_t errlen)
+{
+    struct stats_shm shm;
+
+    memset(&shm, 0, sizeof(shm));
+    if (shm_create(&shm, cfg, err, errlen) != 0) {
+        return -1;
+    }
+    stats_shm_destroy(&shm);
+    return 0;
+}
+
 int
 master_check_config(const struct config *cfg, char *err, size_t errlen)
 {
@@ -1263,15 +1307,9 @@ master_run(struct config *cfg, const struct config_item *items, size_t n_items,
         log_msg(LOG_LEVEL_CRIT, "out of memory");
         goto out;
     }
-    /* Two banks of slots and records: see struct master. */
-    struct stats_shm_size size = {
-        .n_slots = 2 * n,
-        .n_cases = 2 * (unsigned)cfg->stats_cases,
-        .request_cap = (uint32_t)cfg->case_request_bytes,
-        .wire_cap = (uint32_t)cfg->case_wirelog,
-    };
-    if (stats_shm_create(&m.shm, &size, clock_wall_ms()) != 0) {
-        log_errno(LOG_LEVEL_CRIT, "mmap(shared segment)");
+    if (shm_create(&m.shm, cfg, err, sizeof(err)) != 0) {
+        config_locate(cfg, items, n_items, err);
+        log_msg(LOG_LEVEL_CRIT, "%s", err);
         goto out;
     }
     stats_shm_set_banks(&m.shm, 2);

@@ -19,6 +19,14 @@
 int master_check_config(const struct config *cfg, char *err, size_t errlen);
 
 /*
+ * Whether the shared segment for cfg's statistics records (stats_cases,
+ * case_request_bytes, case_wirelog) can be mapped, as the start maps it;
+ * unmapped again at once. 0, or -1 with err naming stats_cases and the
+ * size (wsd -t; a reload cannot change them).
+ */
+int master_check_records(const struct config *cfg, char *err, size_t errlen);
+
+/*
  * Runs wsd with cfg (heap-allocated; the master takes it over) until
  * SIGTERM, SIGINT (fast stop) or SIGQUIT (graceful stop). items[0..n_items)
  * are where cfg came from: SIGHUP builds the configuration anew from them

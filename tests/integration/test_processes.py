@@ -479,6 +479,29 @@ def t_config_test_located():
         shutil.rmtree(d, ignore_errors=True)
 
 
+def t_records_too_many():
+    """Records that cannot be mapped (stats_cases, case_request_bytes and
+    case_wirelog at their largest: 8 TB of shared memory) are refused by
+    wsd -t as by the start, which names stats_cases and the size rather
+    than only mmap's error. Where the kernel maps any size
+    (vm.overcommit_memory 1), neither refuses: nothing to check."""
+    with open("/proc/sys/vm/overcommit_memory") as f:
+        if f.read().strip() == "1":
+            tap.ok(True, "# SKIP vm.overcommit_memory is 1")
+            return
+    args = ["--stats_cases", "1000000", "--case_request_bytes", "64k",
+            "--case_wirelog", "65536", "--listen", "127.0.0.1:0",
+            "--admin_listen", "off", "--workers", "1"]
+    want = "stats_cases 1000000: "
+    status, out, err = wsdtest.run_once(["-t"] + args)
+    tap.ok(status == 2 and want in err and "MiB" in err,
+           "-t: records that cannot be mapped are refused, named",
+           (status, out, err))
+    status, out, err = wsdtest.run_once(args)
+    tap.ok(status == 2 and want in err and "MiB" in err,
+           "start: refused the same way, named", (status, out, err))
+
+
 def main():
     wsdtest.guard(tap, "names and respawn", t_names_and_respawn)
     wsdtest.guard(tap, "SIGTERM", t_sigterm_with_open_connection)
@@ -492,6 +515,7 @@ def main():
     wsdtest.guard(tap, "workers auto", t_workers_auto)
     wsdtest.guard(tap, "config test", t_config_test)
     wsdtest.guard(tap, "config test located", t_config_test_located)
+    wsdtest.guard(tap, "records too many", t_records_too_many)
     tap.done()
 
 
