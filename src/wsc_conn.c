@@ -246,7 +246,13 @@ do_read(struct wsc_conn *c, bool to_eof)
             continue;
         }
         if (n == WSD_IO_EOF) {
-            wsc_conn_peer_eof(c);
+            /* What the last bytes asked for (the answer to the server's
+             * close) goes out first, as it does when the end comes in a
+             * read of its own: a half-closed server still reads. */
+            wsc_conn_flush(c, false);
+            if (c->phase != PH_DONE) {
+                wsc_conn_peer_eof(c);
+            }
             return;
         }
         if (n == WSD_IO_WANT_WRITE) {

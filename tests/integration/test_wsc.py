@@ -14,6 +14,7 @@ import json
 import os
 import re
 import select
+import signal
 import socket
 import subprocess
 import tempfile
@@ -496,7 +497,79 @@ def t_ping_flood():
         srv.close()
 
 
+def while_stopped(srv):
+    """Runs wsc against srv with its input open; once wsc has printed the
+    server's "ready", stops wsc (SIGSTOP) and lets the server act
+    (srv.go), so that all it sends (srv.acted) waits in wsc's socket
+    together and comes in one wakeup; then lets wsc go on. Returns
+    (status, stdout, stderr); status None when wsc did not end."""
+    p = subprocess.Popen([WSC, "ws://127.0.0.1:%d/" % srv.port],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    out = b""
+    try:
+        line = W.read_ready_line(p.stdout.fileno(), 10)
+        out = line or b""
+        os.kill(p.pid, signal.SIGSTOP)
+        srv.go.set()
+        srv.acted.wait(W.timeout(10))
+        os.kill(p.pid, signal.SIGCONT)
+        p.wait(W.timeout(10))
+        rest, err = p.communicate(timeout=W.timeout(10))
+        return p.returncode, out + rest, err
+    except (subprocess.TimeoutExpired, OSError) as e:
+        try:
+            os.kill(p.pid, signal.SIGCONT)
+        except OSError:
+            pass
+        p.kill()
+        rest, err = p.communicate()
+        return None, out + rest, err + str(e).encode()
+
+
+def ready_then(act):
+    """A script: the 101 and a message "ready", then act(srv, c) once
+    srv.go is set."""
+    def script(srv, c, head):
+        c.sendall(good_101(head) + b"\x81\x05ready")
+        srv.go.wait(W.timeout(10))
+        act(srv, c)
+    return script
+
+
+def close_and_fin(srv, c):
+    """The server's close and its FIN, sent together; then what wsc
+    answers, up to its own FIN."""
+    c.sendall(b"\x88\x02\x03\xe8")
+    c.shutdown(socket.SHUT_WR)
+    srv.acted.set()
+    try:
+        srv.answer = read_client_frame(c, c.recv)
+    except (EOFError, OSError):
+        srv.answer = None
+
+
+def raw_stopped(act):
+    srv = RawServer(ready_then(act))
+    srv.go = threading.Event()
+    srv.acted = threading.Event()
+    res = while_stopped(srv)
+    srv.go.set()
+    srv.close()
+    return srv, res
+
+
+def t_stopped():
+    """Frames and the end of the connection that reach wsc in one read."""
+    srv, res = raw_stopped(close_and_fin)
+    check("the server's close and FIN in one read", res, 0, b"ready\n")
+    tap.eq(getattr(srv, "answer", None), (8, b"\x03\xe8"),
+           "the server's close and FIN in one read: wsc answered the close "
+           "(RFC 6455 5.5.1) before closing its socket")
+
+
 def t_raw():
+    t_stopped()
     srv = RawServer(masked_frame)
     check("a masked frame from the server",
           wsc(["ws://127.0.0.1:%d/" % srv.port], b""), 4, b"",
