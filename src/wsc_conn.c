@@ -207,10 +207,9 @@ wsc_conn_queue_control(struct wsc_conn *c, uint8_t *frame, size_t len)
 
 /*
  * Reads what the socket has, a bounded number of times per turn; when the
- * bound leaves bytes unread, the next turn comes back for them (an
- * edge-triggered wait would not announce them again). to_eof: the peer's
- * FIN has come (EV_CLOSED), so a short read has not drained the socket:
- * the end of the stream is still to be read, and no new edge will say so.
+ * bound leaves bytes unread, the next turn comes back for them. to_eof:
+ * the peer's FIN has come (EV_CLOSED), so a short read has not drained
+ * the socket: the end of the stream is read now, not on the next wait.
  */
 static void
 do_read(struct wsc_conn *c, bool to_eof)
@@ -309,8 +308,7 @@ wsc_conn_flush(struct wsc_conn *c, bool from_loop)
     c->send_blocked = false;
     c->send_wants_read = false;
     if (c->read_paused) {
-        /* All sent: read again, from what came meanwhile (an
-         * edge-triggered wait would not announce it again). */
+        /* All sent: read again, from what came meanwhile, now. */
         c->read_paused = false;
         event_active(c->ev_io, EV_READ, 0);
     }
@@ -350,10 +348,12 @@ on_io(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
- * Makes ev_io wait for what the connection waits for: edge-triggered
- * where a short read proves the socket drained (TCP), so that the kernel
- * does not poll each socket it announced once more on the next wait only
- * to find it empty, as a level-triggered epoll does.
+ * Makes ev_io wait for what the connection waits for, level-triggered.
+ * Not edge-triggered, though a short read proves a TCP socket drained: a
+ * reset that comes with the last bytes raises no edge of its own, and
+ * libevent reports it (EPOLLERR) as readiness alone, without EV_CLOSED,
+ * so that no further wait would ever announce it. Over TCP EV_CLOSED
+ * tells a FIN that came with the last bytes (do_read's to_eof).
  */
 void
 wsc_conn_arm(struct wsc_conn *c)
@@ -366,8 +366,8 @@ wsc_conn_arm(struct wsc_conn *c)
         return;
     }
     event_del(c->ev_io);
-    short et = c->t->short_read_drains ? EV_ET | EV_CLOSED : 0;
-    event_assign(c->ev_io, c->base, c->fd, (short)(flags | EV_PERSIST | et),
+    short closed = c->t->short_read_drains ? EV_CLOSED : 0;
+    event_assign(c->ev_io, c->base, c->fd, (short)(flags | EV_PERSIST | closed),
                  on_io, c);
     event_add(c->ev_io, NULL);
     c->io_flags = flags;

@@ -16,6 +16,7 @@ import re
 import select
 import signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -549,6 +550,14 @@ def close_and_fin(srv, c):
         srv.answer = None
 
 
+def message_and_reset(srv, c):
+    """A message, then a reset (SO_LINGER 0): both reach wsc at once."""
+    c.sendall(b"\x81\x02hi")
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+    srv.acted.set()
+
+
 def raw_stopped(act):
     srv = RawServer(ready_then(act))
     srv.go = threading.Event()
@@ -566,6 +575,11 @@ def t_stopped():
     tap.eq(getattr(srv, "answer", None), (8, b"\x03\xe8"),
            "the server's close and FIN in one read: wsc answered the close "
            "(RFC 6455 5.5.1) before closing its socket")
+    # Without a timer running (no --ping-interval, input open), nothing
+    # but the socket can end wsc here.
+    _, res = raw_stopped(message_and_reset)
+    check("a message and a reset in one read", res, 1, b"ready\nhi\n",
+          "wsc: read: Connection reset by peer")
 
 
 def t_raw():
