@@ -492,8 +492,12 @@ on_timer(evutil_socket_t fd, short what, void *arg)
                          (unsigned long long)s->connect_timeout_ms);
         wsc_conn_finish(c, true, false);
         return;
-    case PH_HANDSHAKE:
     case PH_REFUSED:
+        /* The answer came, a refusal: that is what ends it, with its
+         * body's reason as far as it came, not the time the body took. */
+        wsc_conn_refused(c);
+        return;
+    case PH_HANDSHAKE:
         stats_record_timeout(&c->rec, STATS_TIMEOUT_HANDSHAKE);
         wsc_conn_outcome(c, WSC_TIMEOUT,
                          "no answer to the opening handshake within %llu ms",

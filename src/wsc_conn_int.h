@@ -136,4 +136,8 @@ void wsc_conn_handshake_bytes(struct wsc_conn *c, const uint8_t *p, size_t n);
 /* The server closed its side. */
 void wsc_conn_peer_eof(struct wsc_conn *c);
 
+/* The server refused the handshake (PH_REFUSED): ends the connection
+ * with the refusal and its reason, as far as the body came. */
+void wsc_conn_refused(struct wsc_conn *c);
+
 #endif

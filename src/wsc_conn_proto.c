@@ -86,8 +86,8 @@ wsc_conn_feed(struct wsc_conn *c, uint8_t *p, size_t n)
 }
 
 /* The refusal's body, as far as it came: its first line names why. */
-static void
-refused(struct wsc_conn *c)
+void
+wsc_conn_refused(struct wsc_conn *c)
 {
     size_t len = evbuffer_get_length(c->head);
     const char *p = (const char *)evbuffer_pullup(c->head, -1);
@@ -112,6 +112,22 @@ refused(struct wsc_conn *c)
                      c->resp.status, k > 0 ? text : "(no reason given)");
     c->record_why = "handshake refused";
     wsc_conn_finish(c, true, false);
+}
+
+/* Whether the refusal's body has come as far as wsc_conn_refused reads
+ * it: all it waits for, or its first line whole, which is all it shows
+ * (a keep-alive server need not end the body soon, or ever). */
+static bool
+refusal_told(struct wsc_conn *c)
+{
+    size_t len = evbuffer_get_length(c->head);
+    size_t body = len - c->head_len;
+
+    if (body >= c->body_need) {
+        return true;
+    }
+    const char *p = (const char *)evbuffer_pullup(c->head, -1);
+    return p != NULL && memchr(p + c->head_len, '\n', body) != NULL;
 }
 
 /* The path of our target (up to '?'), for reading our own request. */
@@ -217,8 +233,8 @@ wsc_conn_handshake_bytes(struct wsc_conn *c, const uint8_t *p, size_t n)
     }
     size_t len = evbuffer_get_length(c->head);
     if (c->phase == PH_REFUSED) {
-        if (len >= c->head_len + c->body_need) {
-            refused(c);
+        if (refusal_told(c)) {
+            wsc_conn_refused(c);
         }
         return;
     }
@@ -247,8 +263,8 @@ wsc_conn_handshake_bytes(struct wsc_conn *c, const uint8_t *p, size_t n)
                 c->resp.has_content_length && c->resp.content_length < BODY_MAX
                     ? (size_t)c->resp.content_length
                     : BODY_MAX;
-            if (len >= c->head_len + c->body_need) {
-                refused(c);
+            if (refusal_told(c)) {
+                wsc_conn_refused(c);
             }
             return;
         }
@@ -279,7 +295,7 @@ wsc_conn_peer_eof(struct wsc_conn *c)
         c->record_why = "the server closed without an answer";
         break;
     case PH_REFUSED:
-        refused(c);
+        wsc_conn_refused(c);
         return;
     case PH_OPEN:
         if (ws_session_state(&c->session) == WS_SESSION_CLOSED &&

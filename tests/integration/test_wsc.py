@@ -368,6 +368,16 @@ def extension_not_offered(srv, c, head):
     srv.read_rest(c)
 
 
+def refuses_open(status_and_rest):
+    """A refusal whose body does not end (as long as wsc waits), its
+    connection kept open, as a keep-alive server keeps it."""
+    def script(srv, c, head):
+        c.sendall(status_and_rest)
+        c.settimeout(W.timeout(60))  # longer than wsc is given
+        srv.read_rest(c)
+    return script
+
+
 def silent(srv, c, head):
     srv.read_rest(c)
 
@@ -606,6 +616,23 @@ def t_raw():
     check("an extension not offered",
           wsc(["ws://127.0.0.1:%d/" % srv.port], b""), 3, b"",
           "handshake failed: Sec-WebSocket-Extensions answers no offer")
+    srv.close()
+    # The body's first line is all wsc shows: once it is in, the rest
+    # is not waited for (here the whole handshake timeout).
+    srv = RawServer(refuses_open(b"HTTP/1.1 403 Forbidden\r\n"
+                                 b"Content-Length: 1000\r\n\r\n"
+                                 b"no entry here\nand more"))
+    check("a refusal whose body does not end",
+          wsc(["--handshake-timeout", "60000",
+               "ws://127.0.0.1:%d/" % srv.port], b"", 30), 3, b"",
+          "wsc: handshake refused: HTTP 403 no entry here\n")
+    srv.close()
+    # A body that never has a first line: the refusal is still one.
+    srv = RawServer(refuses_open(b"HTTP/1.1 404 Not Found\r\n\r\n"))
+    check("a refusal without a body, its connection kept open",
+          wsc(["--handshake-timeout", "300",
+               "ws://127.0.0.1:%d/" % srv.port], b""), 3, b"",
+          "wsc: handshake refused: HTTP 404 (no reason given)\n")
     srv.close()
     srv = RawServer(silent)
     check("no answer to the handshake",
