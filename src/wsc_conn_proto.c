@@ -85,19 +85,41 @@ wsc_conn_feed(struct wsc_conn *c, uint8_t *p, size_t n)
     }
 }
 
+/*
+ * The refusal's body as far as it came, BODY_MAX bytes at most, in
+ * *b[0..*n): of a chunked body, from its first chunk's data on (RFC 9112
+ * §7.1: the first line is the chunk's size), so that it begins with the
+ * text the server wrote.
+ */
+static void
+refusal_body(struct wsc_conn *c, const char **b, size_t *n)
+{
+    size_t len = evbuffer_get_length(c->head);
+    const char *p = (const char *)evbuffer_pullup(c->head, -1);
+    size_t body = p != NULL && len > c->head_len ? len - c->head_len : 0;
+
+    *b = p != NULL ? p + c->head_len : "";
+    if (body > BODY_MAX) {
+        body = BODY_MAX;
+    }
+    if (c->resp.chunked) {
+        const char *lf = memchr(*b, '\n', body);
+        size_t size_line = lf != NULL ? (size_t)(lf - *b) + 1 : body;
+        *b += size_line;
+        body -= size_line;
+    }
+    *n = body;
+}
+
 /* The refusal's body, as far as it came: its first line names why. */
 void
 wsc_conn_refused(struct wsc_conn *c)
 {
-    size_t len = evbuffer_get_length(c->head);
-    const char *p = (const char *)evbuffer_pullup(c->head, -1);
-    size_t body = len > c->head_len ? len - c->head_len : 0;
-    const char *b = p != NULL ? p + c->head_len : "";
+    const char *b;
+    size_t body;
     size_t line = 0;
 
-    if (body > BODY_MAX) {
-        body = BODY_MAX;
-    }
+    refusal_body(c, &b, &body);
     while (line < body && b[line] != '\n' && b[line] != '\r') {
         line++;
     }
@@ -120,14 +142,14 @@ wsc_conn_refused(struct wsc_conn *c)
 static bool
 refusal_told(struct wsc_conn *c)
 {
-    size_t len = evbuffer_get_length(c->head);
-    size_t body = len - c->head_len;
+    const char *b;
+    size_t n;
 
-    if (body >= c->body_need) {
+    if (evbuffer_get_length(c->head) - c->head_len >= c->body_need) {
         return true;
     }
-    const char *p = (const char *)evbuffer_pullup(c->head, -1);
-    return p != NULL && memchr(p + c->head_len, '\n', body) != NULL;
+    refusal_body(c, &b, &n);
+    return memchr(b, '\n', n) != NULL;
 }
 
 /* The path of our target (up to '?'), for reading our own request. */

@@ -277,6 +277,9 @@ take_field(struct ws_handshake_response *r, struct ws_span name,
         }
     } else if (ws_http_span_is_word(name, "content-length")) {
         return take_content_length(r, value);
+    } else if (ws_http_span_is_word(name, "transfer-encoding")) {
+        /* RFC 9112 §7.1: a refusal's body may come in chunks. */
+        r->chunked = r->chunked || ws_http_list_has_word(value, "chunked");
     }
     return NULL;
 }

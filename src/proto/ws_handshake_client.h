@@ -80,6 +80,7 @@ struct ws_handshake_response {
     unsigned n_extensions;
     uint64_t content_length; /* valid when has_content_length */
     bool has_content_length;
+    bool chunked; /* Transfer-Encoding lists chunked: the body's chunks */
     /* internal: what the checks need of the fields */
     uint8_t n_upgrade;       /* Upgrade lines */
     uint8_t n_accept;        /* Sec-WebSocket-Accept lines */

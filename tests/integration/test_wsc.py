@@ -627,6 +627,14 @@ def t_raw():
                "ws://127.0.0.1:%d/" % srv.port], b"", 30), 3, b"",
           "wsc: handshake refused: HTTP 403 no entry here\n")
     srv.close()
+    # A chunked body: its first line is the chunk's size, not the reason.
+    srv = RawServer(refuses_open(b"HTTP/1.1 404 Not Found\r\n"
+                                 b"Transfer-Encoding: chunked\r\n\r\n"
+                                 b"9\r\nnot here\n\r\n0\r\n\r\n"))
+    check("a refusal with a chunked body",
+          wsc(["ws://127.0.0.1:%d/" % srv.port], b""), 3, b"",
+          "wsc: handshake refused: HTTP 404 not here\n")
+    srv.close()
     # A body that never has a first line: the refusal is still one.
     srv = RawServer(refuses_open(b"HTTP/1.1 404 Not Found\r\n\r\n"))
     check("a refusal without a body, its connection kept open",

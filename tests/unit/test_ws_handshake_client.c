@@ -400,6 +400,35 @@ test_server_refusals(void)
                       503, "handshake refused");
 }
 
+/* A refusal's body in chunks (RFC 9112 §7.1): its first line is a chunk
+ * size, which a client must not show as the reason. */
+static void
+test_chunked_refusal(void)
+{
+    static const struct {
+        const char *te;
+        bool chunked;
+    } tes[] = {
+        {"Transfer-Encoding: chunked\r\n", true},
+        {"transfer-encoding: gzip, Chunked\r\n", true},
+        {"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", true},
+        {"Transfer-Encoding: gzip\r\n", false},
+        {"", false},
+    };
+
+    for (size_t i = 0; i < NELEM(tes); i++) {
+        char resp[256];
+        struct outcome o;
+        int n = snprintf(resp, sizeof(resp),
+                         "HTTP/1.1 404 Not Found\r\n%s\r\n"
+                         "9\r\nnot here\n\r\n0\r\n\r\n",
+                         tes[i].te);
+        feed_response(resp, (size_t)n, SPLIT_WHOLE, &rfc_expect, &o);
+        ok(o.head > 0 && o.r.status == 404 && o.r.chunked == tes[i].chunked,
+           "chunked refusal %zu: chunked is %d", i, tes[i].chunked);
+    }
+}
+
 /* Responses that are not a 101 the client may accept. */
 struct bad_response {
     const char *name;
@@ -552,6 +581,7 @@ main(void)
     test_bad_requests();
     test_server_101();
     test_server_refusals();
+    test_chunked_refusal();
     test_bad_responses();
     test_good_responses();
     return tap_done();
