@@ -417,6 +417,22 @@ case_copy_new(const struct stats_shm *shm)
     return malloc(shm->case_bytes);
 }
 
+/*
+ * A record kept changing all the while stats_case_read waits for it (its
+ * worker stopped inside a change, or died there and is not reaped yet):
+ * the answer is not known now, which neither a 404 nor a page without
+ * the record would say.
+ */
+static void
+reply_busy(struct evhttp_request *req)
+{
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+                      "1");
+    reply_error(req, 503, "Service Unavailable",
+                "a case record kept changing while it was read (its worker "
+                "stopped in the middle of a change?): try again");
+}
+
 static void
 get_cases(struct admin *a, struct evhttp_request *req,
           const struct admin_request *r)
@@ -437,7 +453,11 @@ get_cases(struct admin *a, struct evhttp_request *req,
     }
     for (unsigned i = 0; i < shm->n_cases; i++) {
         uint64_t id;
-        if (stats_case_peek(shm, i, &id, key) && id > r->after &&
+        enum stats_peek seen = stats_case_peek(shm, i, &id, key);
+        if (seen == STATS_PEEK_BUSY) {
+            goto busy;
+        }
+        if (seen == STATS_PEEK_SEEN && id > r->after &&
             (r->before == 0 || id < r->before) &&
             (r->key[0] == '\0' || strcmp(key, r->key) == 0)) {
             found[n].id = id;
@@ -452,9 +472,13 @@ get_cases(struct admin *a, struct evhttp_request *req,
         r->before != 0 && n > r->limit ? n - (unsigned)r->limit : 0;
     json_t *list = json_array();
     for (unsigned k = first; k < n && json_array_size(list) < r->limit; k++) {
-        /* Read again: a record may have been reused since. */
-        if (stats_case_read(shm, found[k].index, copy) &&
-            copy->id == found[k].id) {
+        /* Read again: a record may have been reused since. Seen, it is
+         * never free again: unread, it stayed busy. */
+        if (!stats_case_read(shm, found[k].index, copy)) {
+            json_decref(list);
+            goto busy;
+        }
+        if (copy->id == found[k].id) {
             json_array_append_new(list, stats_json_case(copy, now));
         }
     }
@@ -463,6 +487,11 @@ get_cases(struct admin *a, struct evhttp_request *req,
                json_pack("{s:o, s:b}", "cases", list, "more", more));
     free(found);
     free(copy);
+    return;
+busy:
+    free(found);
+    free(copy);
+    reply_busy(req);
     return;
 fail_oom:
     free(found);
@@ -515,10 +544,22 @@ get_case(struct admin *a, struct evhttp_request *req, uint64_t id,
         reply_error(req, 500, "Internal Server Error", "out of memory");
         return;
     }
+    bool busy = false;
     for (unsigned i = 0; i < a->shm->n_cases; i++) {
         uint64_t seen;
-        if (stats_case_peek(a->shm, i, &seen, key) && seen == id &&
-            stats_case_read(a->shm, i, copy) && copy->id == id) {
+        enum stats_peek peek = stats_case_peek(a->shm, i, &seen, key);
+        if (peek == STATS_PEEK_BUSY) {
+            busy = true; /* it may be this case's */
+            continue;
+        }
+        if (peek != STATS_PEEK_SEEN || seen != id) {
+            continue;
+        }
+        if (!stats_case_read(a->shm, i, copy)) {
+            busy = true; /* seen, it is never free again */
+            continue;
+        }
+        if (copy->id == id) { /* else reused since */
             json_t *doc = document(copy, clock_wall_ms());
             if (html) {
                 reply_html(req, doc);
@@ -530,6 +571,10 @@ get_case(struct admin *a, struct evhttp_request *req, uint64_t id,
         }
     }
     free(copy);
+    if (busy) {
+        reply_busy(req);
+        return;
+    }
     reply_error(req, 404, "Not Found",
                 "no such case (never seen, or its record was reused)");
 }

@@ -11,12 +11,19 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ws_frame.h"
 
-/* Readers give up on a record that changes this many times running. */
-#define STATS_READ_TRIES 1000
+/* Readers try a record that is changing this many times running, then
+ * nap between tries, this many times, before they give up on it: a
+ * writer stopped inside a change (preempted, maybe by the very reader
+ * spinning on its CPU) finishes it once it runs again, which the quick
+ * tries alone would not wait for. */
+#define STATS_READ_TRIES  1000
+#define STATS_READ_NAPS   100
+#define STATS_READ_NAP_NS 1000000 /* 1 ms */
 
 /* 0.1 s, 1 s, 10 s, 1 min, 10 min, 1 h: from a refused or broken session
  * to one that lives as long as the client. */
@@ -324,6 +331,23 @@ stats_copy(char *dst, size_t cap, const char *src, size_t len)
     dst[len] = '\0';
 }
 
+/* After a try that found the record changing: whether to try again
+ * (after a nap, once the quick tries are spent). */
+static bool
+read_again(unsigned *tries)
+{
+    static const struct timespec nap = {0, STATS_READ_NAP_NS};
+
+    *tries += 1;
+    if (*tries >= STATS_READ_TRIES + STATS_READ_NAPS) {
+        return false;
+    }
+    if (*tries >= STATS_READ_TRIES) {
+        nanosleep(&nap, NULL);
+    }
+    return true;
+}
+
 bool
 stats_case_read(const struct stats_shm *shm, unsigned i, struct stats_case *out)
 {
@@ -332,7 +356,8 @@ stats_case_read(const struct stats_shm *shm, unsigned i, struct stats_case *out)
     }
     const struct stats_case *r = stats_shm_case(shm, i);
     bool whole = false;
-    for (int tries = 0; tries < STATS_READ_TRIES && !whole; tries++) {
+    unsigned tries = 0;
+    do {
         uint32_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
         if ((s1 & 1) != 0) {
             continue;
@@ -345,7 +370,7 @@ stats_case_read(const struct stats_shm *shm, unsigned i, struct stats_case *out)
             atomic_store_explicit(&out->seq, s1, memory_order_relaxed);
             whole = true;
         }
-    }
+    } while (!whole && read_again(&tries));
     if (!whole) {
         return false;
     }
@@ -380,15 +405,16 @@ stats_case_read(const struct stats_shm *shm, unsigned i, struct stats_case *out)
     return out->state != STATS_CASE_FREE;
 }
 
-bool
+enum stats_peek
 stats_case_peek(const struct stats_shm *shm, unsigned i, uint64_t *id,
                 char key[STATS_KEY_MAX])
 {
     if (i >= shm->n_cases) {
-        return false;
+        return STATS_PEEK_FREE;
     }
     const struct stats_case *r = stats_shm_case(shm, i);
-    for (int tries = 0; tries < STATS_READ_TRIES; tries++) {
+    unsigned tries = 0;
+    do {
         uint32_t s1 = atomic_load_explicit(&r->seq, memory_order_acquire);
         if ((s1 & 1) != 0) {
             continue;
@@ -399,10 +425,10 @@ stats_case_peek(const struct stats_shm *shm, unsigned i, uint64_t *id,
         atomic_thread_fence(memory_order_acquire);
         if (s1 == atomic_load_explicit(&r->seq, memory_order_relaxed)) {
             key[STATS_KEY_MAX - 1] = '\0';
-            return state != STATS_CASE_FREE;
+            return state != STATS_CASE_FREE ? STATS_PEEK_SEEN : STATS_PEEK_FREE;
         }
-    }
-    return false;
+    } while (read_again(&tries));
+    return STATS_PEEK_BUSY;
 }
 
 /* A plain row of kind, its head src[0..n) cut to a row's; a frame's row

@@ -543,18 +543,30 @@ void stats_copy(char *dst, size_t cap, const char *src, size_t len);
  * Copies record i into out (shm->case_bytes of room) without tearing, with
  * the room after it as the reader mapped it (request_cap, wire_cap and
  * the lengths within them are bounded by what this process knows, never
- * taken from the segment alone). Returns false when it is free, or when it
- * kept changing (out is then undefined).
+ * taken from the segment alone). A record its writer is changing is
+ * waited for, some 100 ms at most (the writer may be stopped inside the
+ * change, for a while when its CPU is taken). Returns false when it is
+ * free, or when it kept changing all that time (out is then undefined):
+ * a record once seen (stats_case_peek) is never free again, so false
+ * then says it was busy.
  */
 bool stats_case_read(const struct stats_shm *shm, unsigned i,
                      struct stats_case *out);
 
+/* What stats_case_peek found. */
+enum stats_peek {
+    STATS_PEEK_FREE, /* never used, or i out of range */
+    STATS_PEEK_BUSY, /* kept changing as long as stats_case_read waits */
+    STATS_PEEK_SEEN, /* *id and key are the record's */
+};
+
 /*
  * Record i's id and Sec-WebSocket-Key, without copying the rest: what a
- * search through every record needs. Returns false as stats_case_read.
+ * search through every record needs. A busy record is not a free one:
+ * it may be the one searched for.
  */
-bool stats_case_peek(const struct stats_shm *shm, unsigned i, uint64_t *id,
-                     char key[STATS_KEY_MAX]);
+enum stats_peek stats_case_peek(const struct stats_shm *shm, unsigned i,
+                                uint64_t *id, char key[STATS_KEY_MAX]);
 
 /* Called with the index of each record stats_shm_worker_died closed. */
 typedef void stats_shm_closed_fn(void *arg, unsigned record);

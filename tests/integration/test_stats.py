@@ -1150,6 +1150,66 @@ def t_admin_flood(w, port):
            "flood: 200 admin requests, each answered right")
 
 
+def t_live_record_polled():
+    """A record read over and over while its WebSocket echoes as fast as
+    it can: every read finds it (never the 404 of a reused record, as a
+    worker stopped inside a change of it once made the master's reader
+    give up), and its counters never go backwards."""
+    import http.client
+    with wsdtest.Wsd(tap, args=ADMIN) as w:
+        port = wsdtest.admin_port(w)
+        s = wsdtest.open_ws(w.port)
+        s.settimeout(timeout(5))
+        cid = stats(port)["cases"]["lastId"]
+        done = threading.Event()
+        echoed = {"n": 0, "error": None}
+
+        def echo_loop():
+            try:
+                while not done.is_set():
+                    s.sendall(wsdtest.frame(1, b"live %d" % echoed["n"]))
+                    wsdtest.read_message(s)
+                    echoed["n"] += 1
+            except Exception as e:  # reported below
+                echoed["error"] = repr(e)
+
+        echo = threading.Thread(target=echo_loop, daemon=True)
+        echo.start()
+        conn = http.client.HTTPConnection("127.0.0.1", port,
+                                          timeout=timeout(5))
+        statuses = {}
+        backwards = []
+        last = None
+        keys = ("rxMessages", "txMessages", "rxPayloadBytes",
+                "wirelogEntries")
+        try:
+            for _ in range(4000):
+                conn.request("GET", "/v1/cases/%d" % cid)
+                r = conn.getresponse()
+                body = r.read()
+                statuses[r.status] = statuses.get(r.status, 0) + 1
+                if r.status != 200:
+                    continue
+                rec = json.loads(body)
+                now = tuple(rec[k] for k in keys)
+                if rec["id"] != cid or (last is not None and any(
+                        a < b for a, b in zip(now, last))):
+                    backwards.append((last, now, rec["id"]))
+                last = now
+        finally:
+            conn.close()
+            done.set()
+            echo.join(timeout(10))
+        tap.eq(statuses, {200: 4000},
+               "live record: 4000 reads during the echoes, each found it")
+        tap.eq(backwards, [], "live record: its counters never went back")
+        tap.ok(echoed["error"] is None and echoed["n"] > 0,
+               "live record: the echoes went on meanwhile", echoed)
+        wsdtest.send_close(s, 1000)
+        wsdtest.read_close(s)
+        s.close()
+
+
 def t_record_reuse():
     with wsdtest.Wsd(tap, args=ADMIN + ["--stats_cases", "2"]) as w:
         port = wsdtest.admin_port(w)
@@ -1505,6 +1565,7 @@ def main():
         wsdtest.guard(tap, "worker killed", t_worker_killed, w, port)
 
     wsdtest.guard(tap, "record reuse", t_record_reuse)
+    wsdtest.guard(tap, "live record polled", t_live_record_polled)
     wsdtest.guard(tap, "no records", t_no_records)
     wsdtest.guard(tap, "503", t_busy_503)
     wsdtest.guard(tap, "past the refusals", t_past_refusals)

@@ -485,6 +485,17 @@ test_worker_died(void)
     ok((seq_of(torn) & 1) == 1, "a record left mid-change has an odd seq");
     ok(!stats_case_read(&shm, (unsigned)index_of(&shm, torn), copy),
        "a reader cannot read it");
+    uint64_t peek_id = 0;
+    char peek_key[STATS_KEY_MAX];
+    is_int(stats_case_peek(&shm, (unsigned)index_of(&shm, torn), &peek_id,
+                           peek_key),
+           STATS_PEEK_BUSY, "a peek at it says busy, which free is not");
+    is_int(stats_case_peek(&shm, 6 + 5, &peek_id, peek_key), STATS_PEEK_FREE,
+           "a peek at a free record says free");
+    is_int(stats_case_peek(&shm, (unsigned)index_of(&shm, open), &peek_id,
+                           peek_key),
+           STATS_PEEK_SEEN, "a peek at an open record sees it");
+    is_int(peek_id, 3, "and its id");
     stats_add(&c1->accepted, 7);
     stats_add(&c1->active, 5);
     stats_add(&c1->peak, 5);
