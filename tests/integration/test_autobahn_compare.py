@@ -395,6 +395,63 @@ def drive(port, folder):
     return [a, b, c]
 
 
+def t_report_while_cases_begin(tmp):
+    """`wsd report` writes the cases wsd holds when it starts: one that
+    begins during the run (opened here by a relay in front of the admin
+    endpoint once the report has read /v1/stats) is left for the next
+    run, or a run against a server that is never idle would chase the
+    new cases page after page and never end."""
+    import http.server
+    import threading
+
+    one_case = wsdtest.warm_up  # one whole case
+    with wsdtest.Wsd(tap, ["--stats_cases", "16"]) as w:
+        port = wsdtest.admin_port(w)
+        one_case(w.port)
+        one_case(w.port)
+
+        class Relay(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                status, hdrs, body = wsdtest.admin_request(port, self.path)
+                if self.path == "/v1/stats":
+                    one_case(w.port)  # begins once the run has begun
+                self.send_response(status)
+                self.send_header("Content-Type", hdrs.get("content-type",
+                                                          "text/plain"))
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        relay = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+        serving = threading.Thread(target=relay.serve_forever, daemon=True)
+        serving.start()
+        out = os.path.join(tmp, "report-while-cases-begin")
+        try:
+            p = subprocess.run([WSD, "report", "--admin",
+                                "http://127.0.0.1:%d" % relay.server_port,
+                                "--out", out], capture_output=True,
+                               text=True, timeout=wsdtest.timeout(60))
+        finally:
+            relay.shutdown()
+            relay.server_close()
+        tap.eq(wsdtest.admin_stats(port)["cases"]["lastId"], 3,
+               "report while cases begin: a third case began during the run")
+        tap.ok(p.returncode == 0 and "2 cases of 1 agent" in p.stdout,
+               "report while cases begin: exit 0, the two cases held when "
+               "it began", p.stdout + p.stderr)
+        ids = []
+        if p.returncode == 0:
+            for cases in load(os.path.join(out, "index.json")).values():
+                ids += [e["wsdCase"] for e in cases.values()]
+        tap.eq(sorted(ids), [1, 2],
+               "report while cases begin: index.json has cases 1 and 2")
+
+
 def t_live(tmp):
     token = os.path.join(tmp, "token")
     with open(token, "w") as f:
@@ -710,6 +767,8 @@ def main():
         wsdtest.guard(tap, "the data set", t_data, tmp)
         wsdtest.guard(tap, "planted differences", t_planted, tmp)
         wsdtest.guard(tap, "a live wsd", t_live, tmp)
+        wsdtest.guard(tap, "report while cases begin",
+                      t_report_while_cases_begin, tmp)
         wsdtest.guard(tap, "bad input", t_bad_input, tmp)
     finally:
         shutil.rmtree(tmp)
