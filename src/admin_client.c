@@ -14,13 +14,39 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/keyvalq_struct.h>
 
 #include "command.h"
 
-#define ADMIN_CLIENT_TIMEOUT_S 30           /* per request */
-#define ADMIN_CLIENT_BODY_MAX  (256u << 20) /* an answer, at most */
+#define ADMIN_CLIENT_TIMEOUT_S     30           /* per request */
+#define ADMIN_CLIENT_BODY_MAX      (256u << 20) /* an answer, at most */
+/* A 503 with Retry-After (the endpoint holds too many unread answers, or
+ * a record is in the middle of a change) is asked again, this many
+ * times, after the seconds it says if they are no more than the second
+ * figure. */
+#define ADMIN_CLIENT_RETRIES       10
+#define ADMIN_CLIENT_RETRY_AFTER_S 10
+
+/* Retry-After's delta-seconds (RFC 9110 §10.2.3), or -1 for none, or for
+ * a date or anything else. */
+static int
+retry_after(const char *v)
+{
+    long s = 0;
+
+    if (v == NULL || *v < '0' || *v > '9') {
+        return -1;
+    }
+    for (; *v >= '0' && *v <= '9'; v++) {
+        s = s * 10 + (*v - '0');
+        if (s > 86400) {
+            return 86400;
+        }
+    }
+    return *v == '\0' ? (int)s : -1;
+}
 
 static void
 on_reply(struct evhttp_request *req, void *arg)
@@ -30,6 +56,8 @@ on_reply(struct evhttp_request *req, void *arg)
     /* NULL, or a status of 0: the connection failed or timed out. */
     if (req != NULL) {
         c->status = evhttp_request_get_response_code(req);
+        c->retry_after = retry_after(evhttp_find_header(
+            evhttp_request_get_input_headers(req), "Retry-After"));
         evbuffer_add_buffer(c->body, evhttp_request_get_input_buffer(req));
     }
     event_base_loopbreak(c->base);
@@ -121,6 +149,7 @@ get(struct admin_client *c, const char *path_query)
     char target[2048];
 
     c->status = 0;
+    c->retry_after = -1;
     c->error = -1;
     evbuffer_drain(c->body, evbuffer_get_length(c->body));
     if ((size_t)snprintf(target, sizeof(target), "%s%s", c->prefix,
@@ -164,20 +193,58 @@ body_json(struct admin_client *c, json_error_t *err)
     return json_loadb(p != NULL ? p : "", n, JSON_ALLOW_NUL, err);
 }
 
+/* The endpoint's own sentence of a refusal in c->body, or "". */
+static const char *
+refusal_sentence(struct admin_client *c, json_t **refusal)
+{
+    json_error_t jerr;
+    *refusal = body_json(c, &jerr);
+    const char *e = json_string_value(json_object_get(*refusal, "error"));
+    return e != NULL ? e : "";
+}
+
+/*
+ * get, asked again while the answer is a 503 that says when to (each
+ * retry said, with the endpoint's sentence).
+ */
+static int
+get_retrying(struct admin_client *c, const char *path_query)
+{
+    for (unsigned tries = 1;; tries++) {
+        if (get(c, path_query) != 0) {
+            return -1;
+        }
+        if (c->status != 503 || c->retry_after < 0 ||
+            c->retry_after > ADMIN_CLIENT_RETRY_AFTER_S ||
+            tries > ADMIN_CLIENT_RETRIES) {
+            return 0;
+        }
+        json_t *refusal;
+        const char *e = refusal_sentence(c, &refusal);
+        command_say(c->who,
+                    "%s%s: HTTP 503%s%s: asking again in %d s (%u of %u)",
+                    c->url, path_query, *e != '\0' ? ": " : "", e,
+                    c->retry_after, tries, ADMIN_CLIENT_RETRIES);
+        json_decref(refusal);
+        struct timespec wait = {c->retry_after, 0};
+        while (nanosleep(&wait, &wait) != 0 && errno == EINTR) {
+        }
+    }
+}
+
 json_t *
 admin_client_get_json(struct admin_client *c, const char *path_query)
 {
     json_error_t jerr;
 
-    if (get(c, path_query) != 0) {
+    if (get_retrying(c, path_query) != 0) {
         return NULL;
     }
     if (c->status != 200) {
-        json_t *refusal = body_json(c, &jerr);
-        const char *e = json_string_value(json_object_get(refusal, "error"));
-        const char *sep = e != NULL ? ": " : "";
+        json_t *refusal;
+        const char *e = refusal_sentence(c, &refusal);
+        const char *sep = *e != '\0' ? ": " : "";
 
-        e = e != NULL ? e : "";
         if (c->status == 401) {
             command_say(
                 c->who, "%s: the admin endpoint refused %s (HTTP 401%s%s)",

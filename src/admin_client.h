@@ -23,6 +23,7 @@ struct admin_client {
     const char *token; /* borrowed; NULL: none */
     int status;        /* of the last answer; 0: there was none */
     /* internal: */
+    int retry_after; /* the last answer's Retry-After, s; -1: none */
     struct event_base *base;
     struct evhttp_connection *conn;
     struct evbuffer *body;
@@ -45,7 +46,9 @@ int admin_client_open(struct admin_client *c, const char *who, const char *url,
  * GETs path_query (beneath the URL's path, e.g. "/v1/cases?key=...") and
  * parses the answer, NULs in strings allowed (a frame's payload may hold
  * them). Returns a new reference when the status was 200 and the body
- * JSON; else NULL, with c->status the HTTP status (0: no answer). A 404 is
+ * JSON; else NULL, with c->status the HTTP status (0: no answer). A 503
+ * with a Retry-After of at most 10 s is asked again after it, 10 times at
+ * most, each retry said. A 404 is
  * left unsaid, for the caller to decide (a case the ring has reused); any
  * other failure is said: no answer (wsd is down, or not there), a token
  * refused (401), another status with the endpoint's own sentence, a body

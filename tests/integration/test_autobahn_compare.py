@@ -395,50 +395,71 @@ def drive(port, folder):
     return [a, b, c]
 
 
+def report_via_relay(tmp, name, port, answer=None, after=None):
+    """Runs `wsd report` into tmp/name through a relay in front of the
+    admin endpoint on port: answer(path), when given, may answer a request
+    itself with (status, headers, body), else None; after(path) runs once
+    a request was relayed, before its answer goes back. Returns the
+    CompletedProcess."""
+    import http.server
+    import threading
+
+    class Relay(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):
+            mine = answer(self.path) if answer else None
+            if mine is None:
+                status, hdrs, body = wsdtest.admin_request(port, self.path)
+                hdrs = {"Content-Type": hdrs.get("content-type",
+                                                 "text/plain")}
+                if after:
+                    after(self.path)
+            else:
+                status, hdrs, body = mine
+            self.send_response(status)
+            for k, v in hdrs.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    relay = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+    serving = threading.Thread(target=relay.serve_forever, daemon=True)
+    serving.start()
+    try:
+        return subprocess.run([WSD, "report", "--admin",
+                               "http://127.0.0.1:%d" % relay.server_port,
+                               "--out", os.path.join(tmp, name)],
+                              capture_output=True, text=True,
+                              timeout=wsdtest.timeout(60))
+    finally:
+        relay.shutdown()
+        relay.server_close()
+
+
 def t_report_while_cases_begin(tmp):
     """`wsd report` writes the cases wsd holds when it starts: one that
     begins during the run (opened here by a relay in front of the admin
     endpoint once the report has read /v1/stats) is left for the next
     run, or a run against a server that is never idle would chase the
     new cases page after page and never end."""
-    import http.server
-    import threading
-
     one_case = wsdtest.warm_up  # one whole case
     with wsdtest.Wsd(tap, ["--stats_cases", "16"]) as w:
         port = wsdtest.admin_port(w)
         one_case(w.port)
         one_case(w.port)
 
-        class Relay(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        def after(path):
+            if path == "/v1/stats":
+                one_case(w.port)  # begins once the run has begun
 
-            def do_GET(self):
-                status, hdrs, body = wsdtest.admin_request(port, self.path)
-                if self.path == "/v1/stats":
-                    one_case(w.port)  # begins once the run has begun
-                self.send_response(status)
-                self.send_header("Content-Type", hdrs.get("content-type",
-                                                          "text/plain"))
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        relay = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Relay)
-        serving = threading.Thread(target=relay.serve_forever, daemon=True)
-        serving.start()
+        p = report_via_relay(tmp, "report-while-cases-begin", port,
+                             after=after)
         out = os.path.join(tmp, "report-while-cases-begin")
-        try:
-            p = subprocess.run([WSD, "report", "--admin",
-                                "http://127.0.0.1:%d" % relay.server_port,
-                                "--out", out], capture_output=True,
-                               text=True, timeout=wsdtest.timeout(60))
-        finally:
-            relay.shutdown()
-            relay.server_close()
         tap.eq(wsdtest.admin_stats(port)["cases"]["lastId"], 3,
                "report while cases begin: a third case began during the run")
         tap.ok(p.returncode == 0 and "2 cases of 1 agent" in p.stdout,
@@ -450,6 +471,58 @@ def t_report_while_cases_begin(tmp):
                 ids += [e["wsdCase"] for e in cases.values()]
         tap.eq(sorted(ids), [1, 2],
                "report while cases begin: index.json has cases 1 and 2")
+
+
+def t_report_retries(tmp):
+    """`wsd report` asks again, after the Retry-After it is told, when the
+    endpoint answers 503 for cases (it holds too many unread answers, or
+    a record is in the middle of a change), saying so each time; it
+    gives up after 10 retries. A relay in front of the admin endpoint
+    answers the first requests for cases with 503 and Retry-After."""
+    with wsdtest.Wsd(tap, ["--stats_cases", "16"]) as w:
+        port = wsdtest.admin_port(w)
+        wsdtest.warm_up(w.port)
+        wsdtest.warm_up(w.port)
+
+        def run(refusals, after):
+            asked = {"cases": 0}
+
+            def answer(path):
+                if not path.startswith("/v1/cases"):
+                    return None
+                asked["cases"] += 1
+                if asked["cases"] > refusals:
+                    return None
+                return (503, {"Retry-After": after,
+                              "Content-Type": "application/json"},
+                        b'{"error":"held answers over the limit"}')
+
+            p = report_via_relay(tmp, "report-retries-%d" % refusals, port,
+                                 answer=answer)
+            return p, asked["cases"]
+
+        p, asked = run(2, "1")
+        tap.ok(p.returncode == 0 and "2 cases of 1 agent" in p.stdout,
+               "503 twice: the report is written whole, exit 0",
+               p.stdout + p.stderr)
+        tap.ok("HTTP 503: held answers over the limit: asking again in 1 s "
+               "(1 of 10)" in p.stderr and "(2 of 10)" in p.stderr and
+               "(3 of 10)" not in p.stderr,
+               "503 twice: each retry said, with the endpoint's sentence",
+               p.stderr)
+        p, asked = run(1000, "0")
+        tap.ok(p.returncode == 1 and asked == 11,
+               "503 always: given up after 10 retries (11 requests), exit 1",
+               (p.returncode, asked, p.stderr))
+        tap.ok("(10 of 10)" in p.stderr and
+               p.stderr.rstrip().endswith("HTTP 503: held answers over the "
+                                          "limit"),
+               "503 always: the last answer said", p.stderr)
+        p, asked = run(1, "3600")
+        tap.ok(p.returncode == 1 and asked == 1 and "asking again"
+               not in p.stderr,
+               "503 with Retry-After past 10 s: not waited for, exit 1",
+               (p.returncode, asked, p.stderr))
 
 
 def t_live(tmp):
@@ -769,6 +842,7 @@ def main():
         wsdtest.guard(tap, "a live wsd", t_live, tmp)
         wsdtest.guard(tap, "report while cases begin",
                       t_report_while_cases_begin, tmp)
+        wsdtest.guard(tap, "report retries", t_report_retries, tmp)
         wsdtest.guard(tap, "bad input", t_bad_input, tmp)
     finally:
         shutil.rmtree(tmp)
