@@ -180,7 +180,12 @@ wsc_conn_io_failed(struct wsc_conn *c, const char *what)
     if (c->record_why == NULL) {
         c->record_why = "connection lost (read or write failed)";
     }
-    wsc_conn_finish(c, true, false);
+    /* A reset or a broken pipe took the connection from us: the server,
+     * or something on the way, ended TCP first, as wsd's record says
+     * of a peer's and the testsuite's client of a server's. A TLS
+     * failure is ours: we refused the certificate, or sent an alert. */
+    bool ours = (c->url->tls && c->phase == PH_HANDSHAKE) || e == EPROTO;
+    wsc_conn_finish(c, ours, false);
 }
 
 /* Queues bytes behind what waits already; false: out of memory (ended). */

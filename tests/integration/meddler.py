@@ -18,7 +18,9 @@ per connection it accepts, and in one of these modes:
                     its close frame, then passed on in one write: TCP cut
                     otherwise, every frame intact (no difference);
   cut               both TCP connections closed by the proxy once the first
-                    data frame from wsd has reached the client.
+                    data frame from wsd has reached the client;
+  reset             the same, but both reset (RST, as SO_LINGER 0 makes a
+                    close), as a proxy aborting a connection does.
 
 Run as a program: meddler.py --upstream PORT --mode MODE; it listens on a
 port of 127.0.0.1 the kernel picks, writes "ready port=N" on standard
@@ -34,7 +36,7 @@ import struct
 import sys
 
 MODES = ("transparent", "refragment", "coalesce", "strip-extensions",
-         "close-code", "drop-close", "batch", "cut")
+         "close-code", "drop-close", "batch", "cut", "reset")
 NEW_CLOSE_CODE = 1001
 
 
@@ -167,7 +169,7 @@ class Way:
         are passed on as they come)."""
         if self.mode in ("refragment", "coalesce", "close-code", "batch"):
             return self.up
-        if self.mode in ("drop-close", "cut"):
+        if self.mode in ("drop-close", "cut", "reset"):
             return not self.up
         return False
 
@@ -222,7 +224,7 @@ class Way:
             return b""
         if mode == "batch" and f.opcode == 8:
             self.closed = True
-        if mode == "cut" and f.opcode in (0, 1, 2) and f.fin:
+        if mode in ("cut", "reset") and f.opcode in (0, 1, 2) and f.fin:
             self.conn.cut_after_write = True
         return f.raw
 
@@ -242,7 +244,15 @@ class Connection:
 
     def close_all(self):
         for w in self.writers:
-            w.close()
+            if w.is_closing():
+                continue
+            if self.mode == "reset" and self.cut_after_write:
+                w.get_extra_info("socket").setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER,
+                    struct.pack("ii", 1, 0))
+                w.transport.abort()
+            else:
+                w.close()
 
     async def pump(self, reader, writer, way):
         """Relays one way until its end, then passes the end on (a FIN

@@ -21,8 +21,10 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
 
 import wsdtest as W
+from proxies import Meddler
 
 tap = W.Tap()
 WSC = os.environ.get("WSC") or os.path.join(
@@ -202,6 +204,63 @@ def t_record(w):
             capture_output=True, timeout=W.timeout(30))
         tap.ok(out.returncode == 0 and b"1 identical" in out.stdout,
                "wsd compare: the same, compressed", out.stdout + out.stderr)
+
+
+def t_reset(w):
+    """A proxy that resets both TCP connections (meddler.py --mode reset)
+    after wsd's first echo: wsc's record says the connection was taken
+    from it (droppedByMe false, as the testsuite's client says after a
+    reset), not that it closed TCP itself, so that wsd compare finds
+    that something between the ends closed it, where wsd too says its
+    peer did."""
+    with tempfile.TemporaryDirectory() as d, Meddler(w.port, "reset") as m:
+        rec = os.path.join(d, "rec")
+        # Its input is held open: wsc sends no close of its own.
+        p = subprocess.Popen([WSC, "--record", rec,
+                              "ws://127.0.0.1:%d/ws" % m.port],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        try:
+            p.stdin.write(b"hello\n")
+            p.stdin.flush()
+            p.wait(timeout=W.timeout(10))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+        finally:
+            p.stdin.close()
+            err = p.stderr.read()
+            p.stdout.close()
+            p.stderr.close()
+        tap.ok(p.returncode == 1 and b"reset" in err,
+               "reset by a proxy: wsc says the connection was lost",
+               (p.returncode, err))
+        with open(os.path.join(rec, "index.json")) as f:
+            index = json.load(f)
+        entry, = [e for cases in index.values() for e in cases.values()]
+        with open(os.path.join(rec, entry["reportfile"])) as f:
+            case = json.load(f)
+        tap.eq((case["droppedByMe"], case["wasClean"]), (False, False),
+               "reset by a proxy: wsc's record says the TCP connection was "
+               "taken from it, uncleanly")
+        key = case["httpRequest"].split("Sec-WebSocket-Key: ", 1)[1]
+        q = "/v1/cases?key=" + urllib.parse.quote(key.split("\r\n")[0],
+                                                  safe="")
+
+        def closed():
+            _, doc, _ = W.admin_json(W.admin_port(w), q)
+            cases = (doc or {}).get("cases") or [{}]
+            return cases[0].get("state") == "closed"
+        W.wait_until(closed, 5)
+        out = subprocess.run(
+            [W.WSD, "compare", rec, "http://127.0.0.1:%d" % W.admin_port(w)],
+            capture_output=True, timeout=W.timeout(30))
+        tap.ok(out.returncode == 1 and b"): closing: who closed TCP: each "
+               b"end says the other closed the TCP connection first; "
+               b"something between them closed it\n" in out.stdout,
+               "reset by a proxy: wsd compare says something between the "
+               "ends closed TCP, and nothing else differs",
+               out.stdout + out.stderr)
 
 
 def t_usage():
@@ -744,6 +803,7 @@ def main():
             W.guard(tap, "wsd", t_wsd, w)
             W.guard(tap, "wss", t_wss, w, certs)
             W.guard(tap, "records", t_record, w)
+            W.guard(tap, "reset by a proxy", t_reset, w)
         W.guard(tap, "raw servers", t_raw)
         for deflate in (False, True):
             W.guard(tap, "python3-websockets", t_python, deflate)
