@@ -19,6 +19,7 @@
 
 #include "compare_int.h"
 #include "stats_shm.h"
+#include "ws_handshake.h"
 
 #define NELEM(a)  (sizeof(a) / sizeof((a)[0]))
 #define QUOTE_MAX 100 /* bytes of a report's string a sentence shows */
@@ -869,6 +870,60 @@ compare_request_key(const json_t *c, char *key, size_t cap)
     }
     free(h.f);
     return found;
+}
+
+/* The first value of the field of h named name, or NULL. */
+static const struct field *
+field_named(const struct head *h, const char *name)
+{
+    for (size_t i = 0; i < h->n; i++) {
+        if (name_is(&h->f[i], name, strlen(name))) {
+            return &h->f[i];
+        }
+    }
+    return NULL;
+}
+
+bool
+compare_answer(const json_t *c, const char *key, char *out, size_t cap)
+{
+    struct head h;
+    struct compare_text t = {.n = 0};
+
+    if (cap == 0 || !head_parse(json_object_get(c, "httpResponse"), &h)) {
+        return false;
+    }
+    if (h.start != NULL && h.start_len > 0) {
+        const struct field *server = field_named(&h, "server");
+        const struct field *accept = field_named(&h, "sec-websocket-accept");
+        char want[WS_HANDSHAKE_ACCEPT_LEN + 1];
+        bool upgraded =
+            h.start_len >= 12 && memcmp(h.start + 8, " 101", 4) == 0;
+
+        ws_handshake_accept_key(key, strlen(key), want);
+        compare_text_putf(&t, "its handshake was answered ");
+        compare_text_quote(&t, h.start, h.start_len);
+        if (server != NULL) {
+            compare_text_putf(&t, " (Server: ");
+            compare_text_quote(&t, server->value, server->value_len);
+            compare_text_putf(&t, ")");
+        }
+        if (upgraded && want[0] != '\0' &&
+            (accept == NULL || accept->value_len != strlen(want) ||
+             memcmp(accept->value, want, accept->value_len) != 0)) {
+            compare_text_putf(&t, " with a Sec-WebSocket-Accept that is not "
+                                  "its key's: the key was changed on the "
+                                  "way");
+        }
+    }
+    free(h.f);
+    if (t.n == 0) {
+        return false;
+    }
+    size_t n = t.n < cap - 1 ? t.n : cap - 1;
+    memcpy(out, t.b, n);
+    out[n] = '\0';
+    return true;
 }
 
 /* Closing ------------------------------------------------------------------ */

@@ -53,6 +53,17 @@ bool compare_is_autobahn_case(const json_t *c, char *err);
 bool compare_request_key(const json_t *c, char *key, size_t cap);
 
 /*
+ * What the report c says its handshake was answered with, for a case
+ * that no wsd record pairs with (key: its Sec-WebSocket-Key): the status
+ * line and Server header it got (an intermediary's own answer, such as a
+ * 502, shows as one), and, for a 101, whether its Sec-WebSocket-Accept
+ * is that of another key, which means the key was changed on the way.
+ * Written into out[0..cap) with a NUL; false when there is nothing to
+ * say (no response head in c) or out of memory.
+ */
+bool compare_answer(const json_t *c, const char *key, char *out, size_t cap);
+
+/*
  * Compares client (the client's report) with server (wsd's); both of the
  * shape compare_is_autobahn_case accepts. Returns a new object, or NULL
  * when out of memory:

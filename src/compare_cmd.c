@@ -548,12 +548,21 @@ pair_case(struct compare_run *run, const json_t *entry, struct tally *t)
     }
     t->cases++;
     if (n == 0) {
+        struct sentence why = {.n = 0};
         t->unpaired++;
+        if (!has_key) {
+            sentence_putf(&why, "its request has no Sec-WebSocket-Key");
+        } else {
+            char answer[512];
+            sentence_putf(&why, "no wsd record has its Sec-WebSocket-Key %s",
+                          key);
+            if (compare_answer(c, key, answer, sizeof(answer))) {
+                sentence_putf(&why, "; %s", answer);
+            }
+        }
         json_object_set_new(out, "paired", json_false());
-        printf("%s %s: unpaired: %s%s\n", agent, id,
-               has_key ? "no wsd record has its Sec-WebSocket-Key "
-                       : "its request has no Sec-WebSocket-Key",
-               has_key ? key : "");
+        json_object_set_new(out, "unpairedBecause", json_stringn(why.b, why.n));
+        printf("%s %s: unpaired: %s\n", agent, id, why.b);
         return out;
     }
     while (j < m && json_array_get(group, j) != entry) {

@@ -34,6 +34,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import urllib.parse
 
@@ -47,6 +48,8 @@ SRC = os.environ.get("WSD_SRCDIR") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..")
 CONTRIB = os.path.join(SRC, "contrib", "haproxy", "wsd.cfg")
 DATA = os.path.join(SRC, "tests", "data", "autobahn-haproxy")
+WSC = os.environ.get("WSC") or os.path.join(os.path.dirname(wsdtest.WSD),
+                                            "wsc")
 TOKEN = "proxies-s3cret"
 OFFER = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"
 HEAD_KINDS = {"header added", "header removed", "header changed"}
@@ -393,6 +396,62 @@ def t_nginx(instances, tmp, version):
                 lambda s: expect_nginx(s, version))
 
 
+def nginx_answers(w, dead):
+    """nginx answering handshakes wsd never saw as they were sent: /bad
+    passes to a port where nothing listens (nginx answers 502 itself),
+    /key to wsd with the Sec-WebSocket-Key replaced by another."""
+    def render(port):
+        loc = ("        location /%s {\n"
+               "            proxy_pass http://127.0.0.1:%d/ws;\n"
+               "            proxy_http_version 1.1;\n"
+               "            proxy_set_header Upgrade $http_upgrade;\n"
+               "            proxy_set_header Connection upgrade;\n%s"
+               "        }\n")
+        return ("    server {\n        listen 127.0.0.1:%d;\n%s%s    }\n"
+                % (port, loc % ("bad", dead, ""),
+                   loc % ("key", w.port, "            proxy_set_header "
+                          "Sec-WebSocket-Key dGhlIHNhbXBsZSBub25jZQ==;\n")))
+    return render
+
+
+def t_answers(w, tmp):
+    """wsc --record through nginx_answers: neither case pairs, and wsd
+    compare says why, from what the client got: nginx's own 502, and a
+    101 whose Sec-WebSocket-Accept answers another key than the one sent."""
+    want = {"bad": '; its handshake was answered "HTTP/1.1 502 Bad '
+                   'Gateway" (Server: "nginx/',
+            "key": '; its handshake was answered "HTTP/1.1 101 Switching '
+                   'Protocols" (Server: "nginx/%s") with a Sec-WebSocket-'
+                   'Accept that is not its key\'s: the key was changed on '
+                   'the way'}
+    with running(proxies.Nginx(tmp, nginx_answers(w, wsdtest.free_port()))) \
+            as n:
+        for path, text in sorted(want.items()):
+            rec = os.path.join(tmp, "answers-" + path)
+            p = subprocess.run([WSC, "--record", rec, "ws://127.0.0.1:%d/%s"
+                                % (n.port, path)], input=b"",
+                               capture_output=True,
+                               timeout=wsdtest.timeout(30))
+            tap.eq(p.returncode, 3, "nginx answers /%s: wsc's handshake "
+                   "fails" % path)
+            with open(os.path.join(rec, "index.json")) as f:
+                entry, = [e for c in json.load(f).values()
+                          for e in c.values()]
+            with open(os.path.join(rec, entry["reportfile"])) as f:
+                case = json.load(f)
+            server = case["httpResponse"].split("Server: nginx/", 1)[-1]
+            text = text.replace("%s", server.split("\r\n", 1)[0])
+            rc, out, err, doc = compare(rec, [w], tmp)
+            key = case["httpRequest"].split("Sec-WebSocket-Key: ", 1)[1]
+            line = "%s 1: unpaired: no wsd record has its Sec-WebSocket-" \
+                   "Key %s%s" % (case["agent"], key.split("\r\n", 1)[0],
+                                 text)
+            tap.ok(rc == 1 and line in out and doc is not None and
+                   text in doc["cases"][0].get("unpairedBecause", ""),
+                   "nginx answers /%s: wsd compare says what the client got"
+                   % path, (line, out, err))
+
+
 def servers_checked(sock, want):
     """Waits (bounded) until HAProxy's servers wsd1 and wsd2 have been
     checked with the outcome want ("L7OK"; "L7STS" for a refused one):
@@ -583,6 +642,7 @@ def main():
             wsdtest.guard(tap, "direct", t_direct, a, tmp)
             wsdtest.guard(tap, "haproxy", t_haproxy, a, tmp)
             wsdtest.guard(tap, "nginx", t_nginx, [a], tmp, version)
+            wsdtest.guard(tap, "nginx answers", t_answers, a, tmp)
             wsdtest.guard(tap, "contrib haproxy", t_contrib, a, b, tmp)
             wsdtest.guard(tap, "nginx, two instances", t_nginx, [a, b], tmp,
                           version)
