@@ -245,6 +245,9 @@ conn_process(struct conn *c, uint8_t *p, size_t n, size_t *budget)
         case WS_EV_MESSAGE:
             keepalive_message(&c->ka);
             conn_echo(c, &ev);
+            /* What the socket did not take is kept apart: a peer that
+             * falls silent now holds no copy of its message. */
+            ws_session_message_done(&c->session);
             break;
         case WS_EV_PING:
             stats_record_control_out(&c->rec, ev.reply, ev.reply_len);

@@ -942,6 +942,15 @@ feed_frames(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
     return used;
 }
 
+void
+ws_session_message_done(struct ws_session *s)
+{
+    if (s->drop_msg) {
+        s->drop_msg = false;
+        msg_release(s);
+    }
+}
+
 size_t
 ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
                 struct ws_event *ev)
@@ -951,10 +960,7 @@ ws_session_feed(struct ws_session *s, uint8_t *in, size_t len,
     ev->frame_discarded = false;
     ev->frame_data = NULL;
     ev->frame_whole = 0;
-    if (s->drop_msg) {
-        s->drop_msg = false;
-        msg_release(s);
-    }
+    ws_session_message_done(s);
     if (s->state == WS_SESSION_OPEN && !s->in_payload && s->hdr_len == 0 &&
         !s->lenient && s->msg_opcode == 0 && len >= 2) {
         size_t used = feed_whole_frame(s, in, len, ev);

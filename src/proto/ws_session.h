@@ -261,6 +261,15 @@ size_t ws_session_message_header(struct ws_session *s,
                                  uint8_t opcode, uint64_t len);
 
 /*
+ * Frees the buffer that holds the message of the last event (whose data
+ * then dangles) when it is larger than the session keeps between
+ * messages; otherwise the next ws_session_feed frees it, which may be
+ * long in coming when the peer falls silent after a large message. For
+ * the caller that is done with the message before the next input.
+ */
+void ws_session_message_done(struct ws_session *s);
+
+/*
  * The room ws_session_message needs in `out` for a message of len bytes:
  * a server's, 0 when the message will go out uncompressed; a client's,
  * at least len, since its payload is masked there.

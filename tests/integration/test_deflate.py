@@ -1100,26 +1100,30 @@ def section_interop(port):
 
 # 6. Memory per connection ---------------------------------------------------
 
-def t_conn_memory(name, worker, port, offer, send, check):
-    """Opens 200 deflate connections to the one worker, each echoing one
-    compressed message first when `send`, and keeps them open: the
-    growth of the worker's private memory (its heap, where zlib streams
-    live; not the shared segment, where each connection's record is a
-    cost fixed by stats_cases) must pass check(kib)."""
+def t_conn_memory(name, worker, port, offer, send, check, n_conns=200,
+                  size=1000, fragments=1):
+    """Opens n_conns connections to the one worker, deflate ones unless
+    offer is None, each echoing one message of about `size` bytes in
+    `fragments` frames first when `send` (compressed on deflate ones),
+    and keeps them open: the growth of the worker's private memory (its
+    heap, where zlib streams and message buffers live; not the shared
+    segment, where each connection's record is a cost fixed by
+    stats_cases) must pass check(kib)."""
     W.warm_up(port)
     before = W.private_kib(worker)
     conns = []
+    compressed = offer is not None
     try:
-        for i in range(200):
+        for i in range(n_conns):
             c = Conn(port, offer)
             conns.append(c)
-            if c.ext is None:
+            if compressed and c.ext is None:
                 raise AssertionError("deflate declined: %r" % c.headers)
             if send:
-                m = text_pattern(1000) + b"%d" % i
-                c.send(TEXT, m)
+                m = text_pattern(size) + b"%d" % i
+                c.send(TEXT, m, compressed=compressed, fragments=fragments)
                 e = c.recv()
-                if e.data != m or not e.compressed:
+                if e.data != m or e.compressed != compressed:
                     raise AssertionError("echo %d wrong" % i)
         # Every connection is open and idle on the worker now.
         W.send_close(conns[-1].s, 1000)
@@ -1148,6 +1152,19 @@ def section_memory(w):
     case("6.3 control: 200 connections with context takeover keep their "
          "streams (> 10 MiB)", t_conn_memory, worker, port,
          "permessage-deflate", True, lambda kib: kib > 10 * KIB)
+    # A message that came in several reads is gathered in a buffer of
+    # its size; once echoed, a connection that falls silent must not go
+    # on holding it (100 x 256 KiB = 25 MiB if it did).
+    case("6.4 100 connections, silent after echoing one 256 KiB message "
+         "in 2 frames, hold no message buffer (< 8 MiB)", t_conn_memory,
+         worker, port, None, True, lambda kib: kib < 8 * KIB, 100,
+         256 * KIB, 2)
+    case("6.5 100 connections without context takeover either way, silent "
+         "after one compressed 256 KiB echo, hold no inflated message "
+         "(< 8 MiB)", t_conn_memory, worker, port,
+         "permessage-deflate; server_no_context_takeover; "
+         "client_no_context_takeover", True, lambda kib: kib < 8 * KIB, 100,
+         256 * KIB)
 
 
 @contextlib.contextmanager
@@ -1178,7 +1195,8 @@ def main():
         tap.eq(sorted(w.workers()), workers,
                "no worker died during the deflate cases")
     section_directives()
-    with rss_daemon() as w:
+    # No pings: a pong would free what a silent connection holds.
+    with rss_daemon(["--ping_interval_ms", "0"]) as w:
         workers = sorted(w.workers())
         section_memory(w)
         tap.eq(sorted(w.workers()), workers,
