@@ -943,12 +943,10 @@ feed_frames(struct ws_session *s, uint8_t *in, size_t len, struct ws_event *ev)
 }
 
 void
-ws_session_message_done(struct ws_session *s)
+ws_session_message_release(struct ws_session *s)
 {
-    if (s->drop_msg) {
-        s->drop_msg = false;
-        msg_release(s);
-    }
+    s->drop_msg = false;
+    msg_release(s);
 }
 
 size_t

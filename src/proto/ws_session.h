@@ -260,14 +260,24 @@ size_t ws_session_message_header(struct ws_session *s,
                                  uint8_t out[WS_FRAME_HEADER_MAX],
                                  uint8_t opcode, uint64_t len);
 
+/* ws_session_message_done's work, once a message was delivered. */
+void ws_session_message_release(struct ws_session *s);
+
 /*
  * Frees the buffer that holds the message of the last event (whose data
  * then dangles) when it is larger than the session keeps between
  * messages; otherwise the next ws_session_feed frees it, which may be
  * long in coming when the peer falls silent after a large message. For
- * the caller that is done with the message before the next input.
+ * the caller that is done with the message before the next input. Inline:
+ * an echo of a frame read whole, the common one, has nothing to free.
  */
-void ws_session_message_done(struct ws_session *s);
+static inline void
+ws_session_message_done(struct ws_session *s)
+{
+    if (s->drop_msg) {
+        ws_session_message_release(s);
+    }
+}
 
 /*
  * The room ws_session_message needs in `out` for a message of len bytes:

@@ -2800,6 +2800,66 @@ test_deflate_message(void)
     free(out);
 }
 
+/*
+ * ws_session_message_done: a message gathered in the session's buffer
+ * (two fragments) is freed at once when larger than the session keeps
+ * between messages, and kept when not; a second call, and the next feed,
+ * find nothing to free. Before, only the next feed freed it: a peer that
+ * fell silent after a large message held its size in the server.
+ */
+static void
+test_message_done(void)
+{
+    struct ws_session_config cfg = {DEFAULT_LIMIT_BYTES, DEFAULT_LIMIT_BYTES};
+    static const uint8_t key[4] = {1, 2, 3, 4};
+    const size_t sizes[] = {64 * 1024, 200};
+
+    for (size_t k = 0; k < NELEM(sizes); k++) {
+        size_t half = sizes[k] / 2;
+        uint8_t *msg = calloc(1, sizes[k]);
+        struct ws_session s;
+        struct ws_event ev;
+        struct input in;
+
+        if (msg == NULL) {
+            abort();
+        }
+        input_init(&in);
+        frame_put(&in, 0x02, key, msg, half, half);
+        frame_put(&in, 0x80, key, msg + half, sizes[k] - half, sizes[k] - half);
+        ws_session_init(&s, &cfg);
+        size_t used = 0;
+        ev.type = WS_EV_NONE;
+        while (used < in.len && ev.type != WS_EV_MESSAGE) {
+            used += ws_session_feed(&s, in.p + used, in.len - used, &ev);
+        }
+        is_int(ev.type, WS_EV_MESSAGE, "message done, %zu bytes: delivered",
+               sizes[k]);
+        ok(ev.len == sizes[k] && s.msg != NULL && s.msg_cap >= sizes[k],
+           "message done, %zu bytes: gathered in the session's buffer",
+           sizes[k]);
+        ws_session_message_done(&s);
+        if (sizes[k] > 16 * 1024) {
+            ok(s.msg == NULL && s.msg_cap == 0,
+               "message done, %zu bytes: the buffer is freed at once",
+               sizes[k]);
+        } else {
+            ok(s.msg != NULL && s.msg_cap >= sizes[k] && s.msg_len == 0,
+               "message done, %zu bytes: a small buffer is kept, emptied",
+               sizes[k]);
+        }
+        ws_session_message_done(&s);
+        (void)ws_session_feed(&s, in.p + used, in.len - used, &ev);
+        is_int(ev.type, WS_EV_NONE,
+               "message done, %zu bytes: again, then a feed of nothing: "
+               "no event",
+               sizes[k]);
+        ws_session_clear(&s);
+        free(in.p);
+        free(msg);
+    }
+}
+
 static void
 test_deflate(void)
 {
@@ -2826,6 +2886,7 @@ main(void)
     test_frame_events();
     test_limit_reasons();
     test_clear();
+    test_message_done();
     test_deflate();
     /* The tables again, mirrored, in the client's role. */
     client_role = true;
