@@ -607,6 +607,14 @@ first_named(const struct head *h, const struct field *f, size_t before)
     return NULL;
 }
 
+/* The first field of h named name, or NULL. */
+static const struct field *
+field_named(const struct head *h, const char *name)
+{
+    struct field probe = {name, strlen(name), NULL, 0};
+    return first_named(h, &probe, SIZE_MAX);
+}
+
 /* The values of the fields of h named like f, quoted, into t. */
 static void
 values_text(struct compare_text *t, const struct head *h, const struct field *f)
@@ -757,9 +765,8 @@ static bool
 ext_spelling(struct compare_way *w, const char *what, const struct head *hs,
              const struct head *hg)
 {
-    struct field probe = {ext_name, sizeof(ext_name) - 1, NULL, 0};
-    const struct field *a = first_named(hs, &probe, SIZE_MAX);
-    const struct field *b = first_named(hg, &probe, SIZE_MAX);
+    const struct field *a = field_named(hs, ext_name);
+    const struct field *b = field_named(hg, ext_name);
     struct compare_text t = {.n = 0};
 
     if (a == NULL || b == NULL || memcmp(a->name, b->name, a->name_len) == 0) {
@@ -870,18 +877,6 @@ compare_request_key(const json_t *c, char *key, size_t cap)
     }
     free(h.f);
     return found;
-}
-
-/* The first value of the field of h named name, or NULL. */
-static const struct field *
-field_named(const struct head *h, const char *name)
-{
-    for (size_t i = 0; i < h->n; i++) {
-        if (name_is(&h->f[i], name, strlen(name))) {
-            return &h->f[i];
-        }
-    }
-    return NULL;
 }
 
 bool
