@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -691,9 +692,9 @@ test_totals(void)
 
 /* The torn-read test ------------------------------------------------------*/
 
-#define TORN_ITERATIONS 300000
-#define TORN_WRITER_MS  2000
-#define TORN_READER_MS  8000
+#define TORN_WRITER_MS 4000
+#define TORN_READER_MS 8000
+#define TORN_SEEN      64 /* changes the reader sees before the writer stops */
 
 /* The text field pattern for k: its decimal digits repeated to cap - 1. */
 static void
@@ -786,18 +787,24 @@ consistent(const struct stats_case *c)
 }
 
 /*
- * The writer process: rewrites record r with k = 1, 2, 3... for a bounded
- * number of iterations and time, bracketed by the sequence counter or
- * not. Between changes it idles a varying while (as a worker does between
- * events), so that readers find the record both quiet and mid-change.
+ * The writer process: rewrites record r with k = 1, 2, 3... bracketed by the
+ * sequence counter or not, until the reader says (in *seen, shared) it has
+ * seen TORN_SEEN changes, or TORN_WRITER_MS are spent.
+ * Between changes it idles a varying while, as a worker does between
+ * events: readers find the record both quiet and mid-change. Since readers
+ * nap once their quick tries are spent, a writer that stopped on a count
+ * of changes could finish while the reader napped, leaving it one to see.
  */
 static void
-torn_writer(struct stats_case *r, bool bracket)
+torn_writer(struct stats_case *r, bool bracket, const atomic_ulong *seen)
 {
     uint64_t deadline = mono_ms() + TORN_WRITER_MS;
     volatile unsigned spin = 0;
+    /* The control run (no brackets) keeps the writer busy instead, so
+     * that copies overlap changes as often as possible. */
+    unsigned idle = bracket ? 64 : 8;
 
-    for (uint64_t k = 1; k <= TORN_ITERATIONS; k++) {
+    for (uint64_t k = 1;; k++) {
         if (bracket) {
             stats_case_begin(r);
         }
@@ -805,17 +812,16 @@ torn_writer(struct stats_case *r, bool bracket)
         if (bracket) {
             stats_case_end(r);
         }
-        for (unsigned i = 0; i < (unsigned)(k % 64) * 8; i++) {
+        for (unsigned i = 0; i < (unsigned)(k % 64) * idle; i++) {
             spin = spin + 1;
         }
         /* On a loaded machine, let the reader run while the record is
-         * quiet, not only when the writer is preempted mid-change. The
-         * control run (no brackets) keeps the writer busy instead, so
-         * that copies overlap changes as often as possible. */
+         * quiet, not only when the writer is preempted mid-change. */
         if (bracket && k % 256 == 0) {
             sched_yield();
         }
-        if (k % 1024 == 0 && mono_ms() > deadline) {
+        if (k % 1024 == 0 &&
+            (atomic_load(seen) >= TORN_SEEN || mono_ms() > deadline)) {
             break;
         }
     }
@@ -852,14 +858,22 @@ torn_run(bool bracket, struct torn_result *res)
     }
     fill(r, 0);
     stats_case_end(r);
+    atomic_ulong *seen = mmap(NULL, sizeof(*seen), PROT_READ | PROT_WRITE,
+                              MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (seen == MAP_FAILED) {
+        stats_shm_destroy(&shm);
+        return false;
+    }
+    atomic_init(seen, 0);
     (void)fflush(stdout);
     pid = fork();
     if (pid == -1) {
+        munmap(seen, sizeof(*seen));
         stats_shm_destroy(&shm);
         return false;
     }
     if (pid == 0) {
-        torn_writer(r, bracket);
+        torn_writer(r, bracket, seen);
     }
     deadline = mono_ms() + TORN_READER_MS;
     while (!exited) {
@@ -875,6 +889,7 @@ torn_run(bool bracket, struct torn_result *res)
             if (copy->id != res->last_k) {
                 res->changes++;
                 res->last_k = copy->id;
+                atomic_store(seen, res->changes);
             }
         }
         exited = waitpid(pid, &res->status, WNOHANG) == pid;
@@ -884,6 +899,7 @@ torn_run(bool bracket, struct torn_result *res)
             break;
         }
     }
+    munmap(seen, sizeof(*seen));
     stats_shm_destroy(&shm);
     return exited;
 }
