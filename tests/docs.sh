@@ -92,7 +92,7 @@ while read -r metric; do
     missing=
     grep -q "^\.B[RI]* .*\b$metric\b" "$man" || missing="$missing doc/wsd.8"
     grep -q "^| \`$metric\` |" "$readme" || missing="$missing README.md"
-    result "metric $metric is documented in doc/wsd.8 and README.md" \
+    tap_result "metric $metric is documented in doc/wsd.8 and README.md" \
         "${missing:+missing from:$missing}"
 done <"$tmp/metrics"
 
