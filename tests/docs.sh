@@ -83,6 +83,49 @@ while read -r name default; do
         "$wrong"
 done <"$tmp/directives"
 
+# The size of a case record that the manual, etc/wsd.conf and the README
+# state for stats_cases: the record's own bytes (src/stats_shm.h freezes
+# them) and its size at the defaults of case_request_bytes and
+# case_wirelog, computed as stats_case_bytes() does (the record and the
+# request rounded up to 64 bytes, then 64 bytes per wire log entry). Any
+# other "N,NNN bytes" in those entries is a stale figure.
+rec=$(sed -n 's/.*sizeof(struct stats_case) == \([0-9]*\).*/\1/p' \
+    "$srcdir/src/stats_shm.h")
+[ -n "$rec" ] || { echo "Bail out! no record size in src/stats_shm.h"; exit 1; }
+kib() {
+    case $1 in
+    *k) echo $((${1%k} * 1024)) ;;
+    *) echo "$1" ;;
+    esac
+}
+req=$(kib "$(sed -n 's/^case_request_bytes //p' "$tmp/directives")")
+wl=$(sed -n 's/^case_wirelog //p' "$tmp/directives")
+total=$((((rec + req + 63) / 64) * 64 + 64 * wl))
+commas() { echo "$1" | sed ':a;s/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/;ta'; }
+want="$(commas "$rec") $(commas "$total")"
+sizes() { grep -o '[0-9]\{1,3\},[0-9]\{3\} bytes' | sed 's/ bytes//' | sort -u; }
+bad=
+for doc in doc/wsd.8 etc/wsd.conf README.md; do
+    case $doc in
+    doc/wsd.8) text=$(man_entry stats_cases) ;;
+    etc/wsd.conf)
+        text=$(awk '/^#/ { b = b " " substr($0, 3); next }
+            /^stats_cases / { print b; exit } { b = "" }' "$conf") ;;
+    README.md) text=$(grep '^| `stats_cases` |' "$readme") ;;
+    esac
+    got=$(printf '%s\n' "$text" | sizes)
+    printf '%s\n' "$got" | grep -qx "$(commas "$total")" ||
+        bad="$bad${bad:+; }$doc does not state $(commas "$total") bytes"
+    for n in $got; do
+        case " $want " in
+        *" $n "*) ;;
+        *) bad="$bad${bad:+; }$doc says $n bytes" ;;
+        esac
+    done
+done
+tap_result "stats_cases: the docs state a record's $(commas "$rec") bytes, $(commas "$total") at the defaults" \
+    "$bad"
+
 # Every metric family that /metrics serves (the names src/stats_json.c
 # writes) is in the manual page and in the README's table.
 grep -o '"\(wsd\|process\)_[a-z_]*' "$srcdir/src/stats_json.c" |
