@@ -126,6 +126,30 @@ done
 tap_result "stats_cases: the docs state a record's $(commas "$rec") bytes, $(commas "$total") at the defaults" \
     "$bad"
 
+# Every status the admin endpoint answers with (src/admin.c's
+# reply_error calls, the parser's returns) is in the manual's account of
+# its errors (STATISTICS, before its first subsection) and the README's
+# ("Errors are JSON" to the paragraph's end), and so is Retry-After.
+{
+    sed -n 's/.*reply_error(req, \([0-9]*\),.*/\1/p' "$srcdir/src/admin.c"
+    sed -n 's/.*return \([45][0-9][0-9]\);.*/\1/p' "$srcdir/src/admin_request.c"
+} | sort -u >"$tmp/statuses"
+[ "$(wc -l <"$tmp/statuses")" -ge 5 ] ||
+    { echo "Bail out! no admin status found in src/admin.c"; exit 1; }
+awk '/^\.SH STATISTICS/ { on = 1; next } on && /^\.S[HS]/ { exit } on' \
+    "$man" | sed 's/\\-/-/g' >"$tmp/man_errors"
+awk '/^Errors are JSON/ { on = 1 } on && /^$/ { exit } on' "$readme" \
+    >"$tmp/readme_errors"
+missing=
+for doc in man readme; do
+    for status in $(cat "$tmp/statuses") Retry-After; do
+        grep -q "$status" "$tmp/${doc}_errors" ||
+            missing="$missing${missing:+; }$status not in the $doc's"
+    done
+done
+tap_result "the admin endpoint's statuses are in doc/wsd.8 and README.md" \
+    "$missing"
+
 # Every metric family that /metrics serves (the names src/stats_json.c
 # writes) is in the manual page and in the README's table.
 grep -o '"\(wsd\|process\)_[a-z_]*' "$srcdir/src/stats_json.c" |
