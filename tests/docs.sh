@@ -81,6 +81,29 @@ while read -r name default; do
 }README.md says \"$got_readme\""
     tap_result "$name: the manual and README.md state --help's default ($default)" \
         "$wrong"
+
+    # A number out of every range makes wsd name the range; the manual's
+    # entry states both ends (as written or with a k, m or g suffix).
+    range=$("$wsd" -t "--$name" 99999999999 2>&1 |
+        sed -n 's/.*is out of range (\([0-9]*\) to \([0-9]*\))$/\1 \2/p')
+    if [ -n "$range" ]; then
+        entry=" $(man_entry "$name" | tr -s '(),;:.' '      ') "
+        missing=
+        for n in $range; do
+            forms=$n
+            for suffix in k:1024 m:1048576 g:1073741824; do
+                [ "$n" -gt 0 ] && [ $((n % ${suffix#*:})) -eq 0 ] &&
+                    forms="$forms $((n / ${suffix#*:}))${suffix%%:*}"
+            done
+            found=
+            for f in $forms; do
+                case $entry in *" $f "*) found=1 ;; esac
+            done
+            [ -n "$found" ] || missing="$missing${missing:+, }$n"
+        done
+        tap_result "$name: the manual states its range (${range% *} to ${range#* })" \
+            "${missing:+doc/wsd.8 does not say $missing}"
+    fi
 done <"$tmp/directives"
 
 # The size of a case record that the manual, etc/wsd.conf and the README
