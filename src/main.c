@@ -177,14 +177,20 @@ main(int argc, char **argv)
         return compare_cmd_main(argc - 1, argv + 1);
     }
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
             usage(stdout);
             config_print_help();
             return 0;
         }
-        if (strcmp(argv[i], "-v") == 0 || strcmp(argv[i], "--version") == 0) {
+        if (strcmp(arg, "-v") == 0 || strcmp(arg, "--version") == 0) {
             printf("wsd %s\n", VERSION);
             return 0;
+        }
+        /* The word after -c or a --directive is its value, whatever it
+         * reads like (a token "-v", a file "-h"). */
+        if (strcmp(arg, "-c") == 0 || strncmp(arg, "--", 2) == 0) {
+            i++;
         }
     }
     /* Relative file names are taken from here, now and on every reload

@@ -341,6 +341,23 @@ def t_version_help():
         tap.ok("listen" in out + err, "%s describes the directives "
                "(mentions listen)" % opt, "output %r" % (out + err)[:500])
 
+    # A directive's value is a value, even one that reads like an option:
+    # "-v" as a token is set, not taken for --version; "-h" as a path is
+    # refused as a path, not taken for --help.
+    status, out, err = wsdtest.run_once(["-t", "--admin_token", "-v"])
+    tap.ok(status == 0 and "the configuration is valid" in out,
+           "wsd -t --admin_token -v: checks the configuration (the token "
+           "is -v), not --version", "status %r, out %r, err %r"
+           % (status, out[:200], err[:200]))
+    status, out, err = wsdtest.run_once(["-t", "--path", "-h"])
+    tap.ok(status == 2 and "path" in err and "usage" not in out,
+           "wsd -t --path -h: path \"-h\" refused (status 2), not --help",
+           "status %r, out %r, err %r" % (status, out[:200], err[:200]))
+    status, out, err = wsdtest.run_once(["-t", "-c", "-h"])
+    tap.ok(status == 2 and "-h" in err and "usage" not in out,
+           "wsd -t -c -h: the file -h is not there (status 2), not --help",
+           "status %r, out %r, err %r" % (status, out[:200], err[:200]))
+
 
 def t_dash_underscore():
     with wsdtest.Wsd(tap, ["--max-message-bytes", "1024",
