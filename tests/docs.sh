@@ -107,14 +107,14 @@ while read -r name default; do
 done <"$tmp/directives"
 
 # The size of a case record that the manual, etc/wsd.conf and the README
-# state for stats_cases: the record's own bytes (src/stats_shm.h freezes
+# state for stats_cases: the record's own bytes (src/stats_shm.c freezes
 # them) and its size at the defaults of case_request_bytes and
 # case_wirelog, computed as stats_case_bytes() does (the record and the
 # request rounded up to 64 bytes, then 64 bytes per wire log entry). Any
 # other "N,NNN bytes" in those entries is a stale figure.
 rec=$(sed -n 's/.*sizeof(struct stats_case) == \([0-9]*\).*/\1/p' \
-    "$srcdir/src/stats_shm.h")
-[ -n "$rec" ] || { echo "Bail out! no record size in src/stats_shm.h"; exit 1; }
+    "$srcdir/src/stats_shm.c")
+[ -n "$rec" ] || { echo "Bail out! no record size in src/stats_shm.c"; exit 1; }
 kib() {
     case $1 in
     *k) echo $((${1%k} * 1024)) ;;
