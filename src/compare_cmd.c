@@ -942,6 +942,8 @@ out:
 
 /* The command -------------------------------------------------------------- */
 
+/* 0, 1 for -h or --help (before any word that is wrong; an option's
+ * value that reads like -h is its value), or -1 (said). */
 static int
 parse_args(struct compare_run *run, int argc, char **argv,
            const char **token_file, const char **json_file,
@@ -949,6 +951,9 @@ parse_args(struct compare_run *run, int argc, char **argv,
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            return 1;
+        }
         const char **slot = strcmp(a, "--token") == 0        ? &run->token
                             : strcmp(a, "--token-file") == 0 ? token_file
                             : strcmp(a, "--json") == 0       ? json_file
@@ -1089,15 +1094,14 @@ compare_cmd_main(int argc, char **argv)
     char *token_read = NULL;
     int rc = 2;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            usage(stdout);
-            return 0;
-        }
-    }
     memset(&run, 0, sizeof(run));
-    if (parse_args(&run, argc, argv, &token_file, &json_file, &html_dir) != 0 ||
-        check_outputs(&run, json_file, html_dir) != 0) {
+    int parsed =
+        parse_args(&run, argc, argv, &token_file, &json_file, &html_dir);
+    if (parsed == 1) {
+        usage(stdout);
+        return 0;
+    }
+    if (parsed != 0 || check_outputs(&run, json_file, html_dir) != 0) {
         return 2;
     }
     if (token_file != NULL && (run.token = token_read = admin_client_read_token(

@@ -656,6 +656,10 @@ def t_bad_input(tmp):
         "%s/index.json: No such file or directory" % nowhere)
     bad("an unknown option", [DATA, wsd_side, "--frobnicate"],
         "unknown option --frobnicate")
+    # An option's value that reads like -h is the value, not a call for
+    # help: here the output file of --json, so the folders are missing.
+    bad("--json's value -h", ["--json", "-h"],
+        "AUTOBAHN_REPORT_DIR and a SOURCE are required")
 
     c = Copy(tmp)
     with open(os.path.join(c.ab, "index.json")) as f:
