@@ -10,6 +10,7 @@
 
 #include "wsc.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,8 @@ run_one(struct wsc_options *opt, struct wsc_run *run, const char *target,
     return true;
 }
 
-/* --cases LIST: "1-5,9,12-": numbers and ranges of the 1..count cases. */
+/* --cases LIST: "1-5,9,12-": numbers and ranges of the 1..count cases,
+ * marked in want (or only checked, want NULL). */
 static bool
 parse_cases(const char *list, unsigned long count, bool *want)
 {
@@ -128,7 +130,7 @@ parse_cases(const char *list, unsigned long count, bool *want)
         if (a == 0 || b < a || b > count || (*p != ',' && *p != '\0')) {
             return false;
         }
-        for (unsigned long k = a; k <= b; k++) {
+        for (unsigned long k = a; want != NULL && k <= b; k++) {
             want[k] = true;
         }
         if (*p == ',' && *++p == '\0') {
@@ -198,6 +200,14 @@ wsc_autobahn_run(struct wsc_options *opt, struct wsc_run *run)
 
     if (!agent_ok(opt->agent)) {
         wsc_say("--agent '%s': 1 to 64 letters, digits and -._~", opt->agent);
+        return WSC_EXIT_USAGE;
+    }
+    /* What can be checked before the server says how many cases it has
+     * (a list past them is refused once it has). */
+    if (opt->cases != NULL && !parse_cases(opt->cases, ULONG_MAX - 1, NULL)) {
+        wsc_say("--cases '%s': numbers and ranges of cases from 1, e.g. "
+                "1-5,9,12-",
+                opt->cases);
         return WSC_EXIT_USAGE;
     }
     if (!opt->timeouts_given) {

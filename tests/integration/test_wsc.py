@@ -793,6 +793,129 @@ def t_node(deflate):
                                           else "declined"), exts)
 
 
+class FuzzingServer:
+    """The fuzzingserver's side of `wsc autobahn`, on python3-websockets:
+    /getCaseCount says 3; /getCaseInfo gives case N the id 9.9.N;
+    /runCase sends case 1 a text message and case 2 a binary one and
+    closes with 1000 once each is echoed, and sends case 3 a text
+    message that is not UTF-8; /updateReports is noted. Every request's
+    path is kept, and what came back."""
+
+    MESSAGES = {1: "ünïcode case 1", 2: bytes(range(256)) * 4}
+
+    def __init__(self):
+        self.paths = []
+        self.echoes = {}
+        self.ready = threading.Event()
+        self.state = {}
+        self.th = threading.Thread(target=lambda: asyncio.run(self.serve()),
+                                   daemon=True)
+
+    async def handler(self, ws, path=None):
+        path = path or ws.path
+        self.paths.append(path)
+        q = urllib.parse.urlsplit(path)
+        case = int((urllib.parse.parse_qs(q.query).get("case") or ["0"])[0])
+        try:
+            if q.path == "/getCaseCount":
+                await ws.send("3")
+            elif q.path == "/getCaseInfo":
+                await ws.send(json.dumps({"id": "9.9.%d" % case,
+                                          "description": "a test case"}))
+            elif q.path == "/runCase" and case in self.MESSAGES:
+                await ws.send(self.MESSAGES[case])
+                self.echoes[case] = await ws.recv()
+            elif q.path == "/runCase":
+                # A raw frame: the library would not send it.
+                ws.transport.write(b"\x81\x02\xff\xfe")
+                await ws.wait_closed()
+            await ws.close(1000)
+        except Exception:
+            pass
+
+    async def serve(self):
+        import websockets.server
+        stop = asyncio.get_running_loop().create_future()
+        self.state["stop"] = stop
+        self.state["loop"] = asyncio.get_running_loop()
+        async with websockets.server.serve(self.handler, "127.0.0.1", 0,
+                                           ping_interval=None,
+                                           compression=None) as s:
+            self.state["port"] = s.sockets[0].getsockname()[1]
+            self.ready.set()
+            await stop
+
+    def __enter__(self):
+        self.th.start()
+        if not self.ready.wait(W.timeout(10)):
+            raise RuntimeError("the python3-websockets server did not start")
+        self.url = "ws://127.0.0.1:%d" % self.state["port"]
+        return self
+
+    def __exit__(self, *exc):
+        self.state["loop"].call_soon_threadsafe(self.state["stop"].set_result,
+                                                None)
+        self.th.join(W.timeout(10))
+
+
+def t_autobahn(tmp):
+    with FuzzingServer() as fs:
+        rec = os.path.join(tmp, "autobahn")
+        code, _, err = wsc(["autobahn", fs.url, "--agent", "t1",
+                            "--record", rec], seconds=60)
+        err = err.decode(errors="replace")
+        tap.ok(code == 0, "autobahn: exit status 0 (reports updated)",
+               "status %r\n%s" % (code, err[-2000:]))
+        for want in ("wsc: case 1/3 9.9.1: clean close, the server's close "
+                     "1000",
+                     "wsc: case 2/3 9.9.2: clean close, the server's close "
+                     "1000",
+                     "wsc: case 3/3 9.9.3: failed by wsc",
+                     "wsc: 3 cases as agent t1: 2 closed cleanly, 1 failed "
+                     "by wsc, 0 timed out, 0 without a clean close, 0 "
+                     "refused; reports updated"):
+            tap.ok(want in err, "autobahn: says %r" % want, err[-2000:])
+        tap.eq(fs.echoes, FuzzingServer.MESSAGES,
+               "autobahn: each case's message echoed as it came")
+        tap.eq(fs.paths,
+               ["/getCaseCount"] +
+               [p % n for n in (1, 2, 3) for p in
+                ("/getCaseInfo?case=%d&agent=t1", "/runCase?case=%d&agent=t1")]
+               + ["/updateReports?agent=t1"],
+               "autobahn: the testsuite's requests, in order, with the agent")
+        try:
+            with open(os.path.join(rec, "index.json")) as f:
+                index = json.load(f)
+        except (OSError, ValueError) as e:
+            index = {"error": str(e)}
+        tap.eq(sorted((index.get("t1") or {}).keys()),
+               ["9.9.1", "9.9.2", "9.9.3"],
+               "autobahn --record: index.json holds each case by its id")
+
+        del fs.paths[:]
+        code, _, err = wsc(["autobahn", fs.url, "--cases", "2-"], seconds=60)
+        tap.eq(code, 0, "autobahn --cases 2-: exit status 0")
+        tap.eq([p for p in fs.paths if p.startswith("/runCase")],
+               ["/runCase?case=2&agent=wsc", "/runCase?case=3&agent=wsc"],
+               "autobahn --cases 2-: cases 2 and 3, as agent wsc")
+
+        # A list wsc can tell is wrong is refused before it connects; one
+        # past the server's 3 cases once the server has said so.
+        for cases, asked in (("abc", []), ("0", []), ("3-1", []), ("1,", []),
+                             ("4", ["/getCaseCount"])):
+            del fs.paths[:]
+            check("autobahn --cases %s" % cases,
+                  wsc(["autobahn", fs.url, "--cases", cases]), 2, b"",
+                  "--cases '%s': numbers and ranges of" % cases)
+            tap.eq(fs.paths, asked, "autobahn --cases %s: asked the server "
+                   "%r" % (cases, asked))
+        del fs.paths[:]
+        check("autobahn --agent with a space",
+              wsc(["autobahn", fs.url, "--agent", "a b"]), 2, b"",
+              "--agent 'a b': 1 to 64 letters")
+        tap.eq(fs.paths, [], "autobahn --agent with a space: nothing asked")
+
+
 def main():
     with tempfile.TemporaryDirectory() as d:
         certs = Certs(d)
@@ -805,6 +928,7 @@ def main():
             W.guard(tap, "records", t_record, w)
             W.guard(tap, "reset by a proxy", t_reset, w)
         W.guard(tap, "raw servers", t_raw)
+        W.guard(tap, "autobahn", t_autobahn, d)
         for deflate in (False, True):
             W.guard(tap, "python3-websockets", t_python, deflate)
             W.guard(tap, "node ws", t_node, deflate)
