@@ -525,6 +525,8 @@ conn_new(struct loop *l, int fd, const struct transport *t, void *tctx,
 
     if (c == NULL || loop_add(l, &c->lc) != 0) {
         log_msg(LOG_LEVEL_ERROR, "out of memory for a new connection");
+        /* Closed unanswered, with no record: counted all the same. */
+        stats_record_dropped(l->shm, l->slot_index);
         free(c);
         t->free(tctx);
         close(fd);

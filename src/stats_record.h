@@ -59,8 +59,9 @@ void stats_record_client(struct stats_record *r);
 
 /*
  * A connection closed unanswered at once (its worker is already past
- * max_connections by as many refusals as it will answer): counted
- * accepted, unopened and unrecorded in slot's counters, with no record.
+ * max_connections by as many refusals as it will answer, or has no memory
+ * for it): counted accepted, unopened and unrecorded in slot's counters,
+ * with no record.
  */
 void stats_record_dropped(const struct stats_shm *shm, unsigned slot);
 

@@ -182,6 +182,7 @@ worker_on_accept(evutil_socket_t fd, short what, void *arg)
                                           (struct sockaddr *)&peer, peer_len);
             if (tctx == NULL) {
                 log_msg(LOG_LEVEL_ERROR, "out of memory for a TLS connection");
+                stats_record_dropped(w->loop.shm, w->slot_index);
                 close(cfd);
                 continue;
             }

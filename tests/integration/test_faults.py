@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: MIT
+"""Failed resources, injected for real into a running wsd with the fault
+injector tests/fault.so (LD_PRELOAD; see tests/fault.c): an allocation
+that fails for a new connection or for the deflater; a send that fails;
+an accept that fails with ENOBUFS. Each time the affected connection
+gets a clear end, the failure is logged with a sentence naming it, the
+other connections carry on, and the stats account for the connection (a
+record settled, or, without one, a count).
+
+An injection is armed by a file the test creates just before the call it
+aims at, so the daemon's start-up is never hit. The shim writes a line to
+its own log for each fault it injects: every case checks that it fired.
+
+Real processes on 127.0.0.1 ports the kernel picks; every wait bounded.
+"""
+import os
+import time
+import zlib
+
+import wsdtest as W
+
+tap = W.Tap()
+SO = os.environ.get("WSD_FAULT_SO") or os.path.join(
+    os.path.dirname(W.WSD), "..", "tests", "fault.so")
+WORKER = "comm=wsd: worker"
+
+
+class Faulty:
+    """A Wsd with the fault injector loaded and rules (WSD_FAULT), each
+    armed while the file self.arm exists."""
+
+    def __init__(self, rules, args=(), asan=""):
+        stamp = "%d-%d" % (os.getpid(), time.monotonic_ns())
+        self.arm_path = "/tmp/wsd-test-fault-arm-%s" % stamp
+        self.log_path = "/tmp/wsd-test-fault-log-%s" % stamp
+        self.w = W.Wsd(tap, args=list(args))
+        env = W.env_with_asan_options(asan) if asan else dict(os.environ)
+        env["LD_PRELOAD"] = SO
+        env["WSD_FAULT"] = ";".join(r + ",arm=" + self.arm_path
+                                    for r in rules)
+        env["WSD_FAULT_LOG"] = self.log_path
+        self.w.env = env
+
+    def __enter__(self):
+        self.w.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.disarm()
+        self.w.kill_all()
+        for p in (self.log_path,):
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+
+    def arm(self):
+        open(self.arm_path, "w").close()
+
+    def disarm(self):
+        try:
+            os.unlink(self.arm_path)
+        except OSError:
+            pass
+
+    def faults(self):
+        """The shim's lines: one per fault injected."""
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def allocators_ours(self):
+        """False when the program brings its own malloc (a build with
+        AddressSanitizer), which the shim cannot make fail."""
+        return "malloc is not ours" not in self.faults()
+
+    def totals(self):
+        return W.admin_stats(W.admin_port(self.w))["totals"]
+
+
+def account(t):
+    """The counts that say where every accepted connection went."""
+    return {k: t[k] for k in ("accepted", "active", "unopened",
+                              "unrecorded")}
+
+
+def t_new_connection_oom():
+    """No memory for a new connection's state: it is closed unanswered,
+    and logged; having no record, it is still counted (accepted,
+    unopened, unrecorded), as README's `accepted` = `active` + `clean` +
+    `unclean` + `unopened` promises; the connection already open echoes
+    on."""
+    with Faulty(["func=calloc,%s" % WORKER]) as f:
+        if not f.allocators_ours():
+            tap.diag("this wsd brings its own malloc: no allocation fault")
+            return
+        held = W.open_ws(f.w.port)
+        before = account(f.totals())
+        f.arm()
+        s = W.connect(f.w.port)
+        s.sendall(W.handshake_request())
+        gone = W.expect_eof(s)
+        f.disarm()
+        tap.ok("calloc" in f.faults(), "new connection: the fault fired",
+               f.faults())
+        tap.ok(gone, "new connection: closed")
+        tap.ok(W.wait_until(lambda: "out of memory for a new connection"
+                            in f.w.log(), 3),
+               "new connection: the log names the failure", f.w.log())
+        want = dict(before, accepted=before["accepted"] + 1,
+                    unopened=before["unopened"] + 1,
+                    unrecorded=before["unrecorded"] + 1)
+        tap.eq(account(f.totals()), want,
+               "new connection: counted accepted, unopened and unrecorded")
+        tap.ok(W.echo_raw(held), "new connection: the open one echoes on")
+        held.close()
+        f.w.stop()
+
+
+def t_deflater_oom():
+    """No memory for the deflater: the echo goes out uncompressed (RSV1
+    clear), which permessage-deflate allows (RFC 7692 §6), and the
+    next one, with memory, is compressed."""
+    with Faulty(["func=deflateInit2_,%s" % WORKER]) as f:
+        s = W.open_ws(f.w.port,
+                      extra=["Sec-WebSocket-Extensions: permessage-deflate"])
+        payload = b"x" * 1000
+        f.arm()
+        s.sendall(W.frame(2, payload))
+        fin, rsv, op, got = W.read_frame(s)
+        f.disarm()
+        tap.ok("deflateInit2_" in f.faults(), "deflater: the fault fired")
+        tap.eq((fin, rsv, op, got), (True, 0, 2, payload),
+               "deflater: the echo goes out uncompressed")
+        s.sendall(W.frame(2, payload))
+        fin, rsv, op, got = W.read_frame(s)
+        d = zlib.decompressobj(wbits=-15)
+        tap.eq((rsv, d.decompress(got + b"\x00\x00\xff\xff")),
+               (4, payload), "deflater: the next echo is compressed")
+        s.close()
+        f.w.stop()
+
+
+def t_send_epipe():
+    """A send failing with EPIPE: that connection ends, its record says
+    "connection error"; the other echoes on."""
+    with Faulty(["func=send,errno=EPIPE,%s" % WORKER]) as f:
+        held = W.open_ws(f.w.port)
+        s = W.open_ws(f.w.port)
+        f.arm()
+        s.sendall(W.frame(2, b"lost"))
+        tap.ok(W.expect_eof(s), "send EPIPE: the connection ends")
+        f.disarm()
+        tap.ok("send(" in f.faults(), "send EPIPE: the fault fired")
+        W.record_shows(tap, f.w, s.getsockname()[1],
+                       "send EPIPE: the record is closed, a connection error",
+                       lambda r: r["state"] == "closed" and
+                       r["wasNotCleanReason"] == "connection error")
+        tap.ok(W.echo_raw(held), "send EPIPE: the other connection echoes on")
+        s.close()
+        held.close()
+        f.w.stop()
+
+
+def t_accept_enobufs():
+    """accept4 failing with ENOBUFS three times: the worker pauses
+    accepting (logged), then serves the client that waited."""
+    with Faulty(["func=accept4,errno=ENOBUFS,count=3,%s" % WORKER]) as f:
+        f.arm()
+        s = W.connect(f.w.port)
+        s.sendall(W.handshake_request())
+        s.settimeout(W.timeout(5))
+        status = W.read_http_response(s)[0]
+        f.disarm()
+        tap.eq(f.faults().count("accept4"), 3, "accept ENOBUFS: fired 3 times")
+        tap.ok("accept4: No buffer space available: pausing accepts"
+               in f.w.log(), "accept ENOBUFS: logged", f.w.log())
+        tap.eq(status, 101, "accept ENOBUFS: the waiting client is served")
+        s.close()
+        f.w.stop()
+
+
+def main():
+    if not os.path.exists(SO):
+        tap.bail("no fault injector at %s" % SO)
+    W.guard(tap, "new connection", t_new_connection_oom)
+    W.guard(tap, "deflater", t_deflater_oom)
+    W.guard(tap, "send EPIPE", t_send_epipe)
+    W.guard(tap, "accept ENOBUFS", t_accept_enobufs)
+    tap.done()
+
+
+if __name__ == "__main__":
+    main()
