@@ -187,7 +187,14 @@ conn_on_close(struct conn *c, const struct ws_event *ev)
 static void
 conn_on_fail(struct conn *c, const struct ws_event *ev)
 {
-    log_debug("failing connection: %u %s", ev->error.code, ev->reason);
+    if (ev->error.code == WS_CLOSE_INTERNAL_ERROR) {
+        /* Not the peer's doing but ours (no memory): worth an operator's
+         * attention, unlike a peer's protocol error. */
+        log_msg(LOG_LEVEL_ERROR, "failing a connection with %u: %s",
+                ev->error.code, ev->reason);
+    } else {
+        log_debug("failing connection: %u %s", ev->error.code, ev->reason);
+    }
     if (ev->peer_closed) {
         stats_record_close_in(&c->rec, ev->close.code, ev->close.has_code,
                               ev->close.reason, ev->close.reason_len);

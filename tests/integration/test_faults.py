@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: MIT
 """Failed resources, injected for real into a running wsd with the fault
 injector tests/fault.so (LD_PRELOAD; see tests/fault.c): an allocation
-that fails for a new connection or for the deflater; a send that fails;
-an accept that fails with ENOBUFS. Each time the affected connection
-gets a clear end, the failure is logged with a sentence naming it, the
-other connections carry on, and the stats account for the connection (a
-record settled, or, without one, a count).
+that fails for a new connection, for a message's assembly, for the
+inflater; a send that fails; an accept that fails with ENOBUFS. Each
+time the affected connection gets a clear end (close 1011 with a reason
+where a WebSocket is open), the failure is logged with a sentence naming
+it, the other connections carry on, and the stats account for the
+connection (a record settled, or, without one, a count).
 
 An injection is armed by a file the test creates just before the call it
 aims at, so the daemon's start-up is never hit. The shim writes a line to
@@ -14,6 +15,7 @@ its own log for each fault it injects: every case checks that it fired.
 Real processes on 127.0.0.1 ports the kernel picks; every wait bounded.
 """
 import os
+import re
 import time
 import zlib
 
@@ -119,6 +121,70 @@ def t_new_connection_oom():
         f.w.stop()
 
 
+def fails_with_1011(f, s, held, name, reason):
+    """s, whose last message could not be taken in, gets close 1011 with
+    reason; the log has an error line naming it; its record settles once
+    the close is answered; held echoes on."""
+    code, got, _, err = W.read_close_within(s, 5)
+    tap.eq((code, got, err), (1011, reason, None),
+           "%s: close 1011 with the reason" % name)
+    W.send_close(s, 1011)
+    tap.ok(W.expect_eof(s), "%s: then the TCP connection closes" % name)
+    tap.ok(W.wait_until(lambda: ": error: " in f.w.log() and
+                        reason.decode() in f.w.log(), 3),
+           "%s: the log has an error line naming it" % name, f.w.log())
+    W.record_shows(tap, f.w, s.getsockname()[1],
+                   "%s: the record is closed, failed by wsd with 1011" % name,
+                   lambda r: r["state"] == "closed" and r["failedByMe"] and
+                   r["localCloseCode"] == 1011)
+    tap.ok(W.echo_raw(held), "%s: the other connection echoes on" % name)
+
+
+def t_message_oom():
+    """No memory to assemble a 2 MiB message (max_message_bytes allows
+    it): close 1011 "out of memory", logged as an error."""
+    big = 1024 * 1024
+    # With AddressSanitizer, its allocator refuses what is over 1 MiB.
+    with Faulty(["func=realloc,min=%d,count=0,%s" % (big, WORKER)],
+                asan="allocator_may_return_null=1:max_allocation_size_mb=1"
+                ) as f:
+        held = W.open_ws(f.w.port)
+        s = W.open_ws(f.w.port)
+        f.arm()
+        s.sendall(W.frame(2, os.urandom(2 * big)))
+        fails_with_1011(f, s, held, "message assembly", b"out of memory")
+        f.disarm()
+        s.close()
+        held.close()
+        # AddressSanitizer warns of each allocation it refuses.
+        f.w.stop(check_log=False)
+        bad = [l for l in f.w.log().splitlines()
+               if re.search(r": (crit|alert|emerg): |ERROR: AddressSanitizer|"
+                            r"LeakSanitizer|runtime error:", l)]
+        tap.ok(not bad, "message assembly: no crit line nor sanitizer error",
+               "\n".join(bad[:20]))
+
+
+def t_inflater_oom():
+    """No memory for the inflater of a permessage-deflate connection:
+    close 1011, logged as an error."""
+    with Faulty(["func=inflateInit2_,%s" % WORKER]) as f:
+        held = W.open_ws(f.w.port)
+        s = W.open_ws(f.w.port,
+                      extra=["Sec-WebSocket-Extensions: permessage-deflate"])
+        c = zlib.compressobj(wbits=-15)
+        data = c.compress(b"hello " * 100) + c.flush(zlib.Z_SYNC_FLUSH)
+        f.arm()
+        s.sendall(W.frame(1, data[:-4], rsv=4))
+        fails_with_1011(f, s, held, "inflater",
+                        b"out of memory for decompression")
+        tap.ok("inflateInit2_" in f.faults(), "inflater: the fault fired")
+        f.disarm()
+        s.close()
+        held.close()
+        f.w.stop()
+
+
 def t_deflater_oom():
     """No memory for the deflater: the echo goes out uncompressed (RSV1
     clear), which permessage-deflate allows (RFC 7692 §6), and the
@@ -186,6 +252,8 @@ def main():
     if not os.path.exists(SO):
         tap.bail("no fault injector at %s" % SO)
     W.guard(tap, "new connection", t_new_connection_oom)
+    W.guard(tap, "message assembly", t_message_oom)
+    W.guard(tap, "inflater", t_inflater_oom)
     W.guard(tap, "deflater", t_deflater_oom)
     W.guard(tap, "send EPIPE", t_send_epipe)
     W.guard(tap, "accept ENOBUFS", t_accept_enobufs)
