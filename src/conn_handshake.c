@@ -70,6 +70,34 @@ conn_refuse_handshake(struct conn *c, const struct ws_error *err)
 }
 
 /*
+ * The worker has no memory to go on with c's handshake (for the request's
+ * buffer, or to compute Sec-WebSocket-Accept): 503 naming it, written
+ * from the stack, then the close. The request may be unread or partly
+ * read: the lingering close reads the rest, so that the kernel does not
+ * answer our 503 with a reset.
+ */
+static void
+conn_refuse_no_memory(struct conn *c, const char *what)
+{
+    struct ws_error err = {503, "out of memory"};
+    char resp[512];
+    size_t n = ws_handshake_response_error(resp, sizeof(resp), &err, NULL, NULL,
+                                           CONN_SERVER);
+
+    log_msg(LOG_LEVEL_ERROR, "out of memory %s: refused with 503", what);
+    if (c->has_session) {
+        ws_session_clear(&c->session);
+        c->has_session = false;
+    }
+    stats_record_handshake(&c->rec, err.code, NULL, NULL);
+    conn_record_refusal(c, resp, n);
+    conn_queue(c, resp, n);
+    free(c->hs);
+    c->hs = NULL;
+    conn_finish(c);
+}
+
+/*
  * A TLS client came to the ws:// port (ws_handshake_is_tls_record): it
  * would wait out the handshake timeout for an answer it can read. Tell it
  * at once in its own protocol, with a fatal unexpected_message alert in a
@@ -145,6 +173,11 @@ conn_accept_handshake(struct conn *c, size_t request_len)
     }
     size_t n = ws_handshake_response_101(resp, sizeof(resp), &hs->req,
                                          use_deflate ? ext : NULL, CONN_SERVER);
+    if (n == 0) {
+        /* SHA-1 failed: OpenSSL allocates a context for each digest. */
+        conn_refuse_no_memory(c, "for Sec-WebSocket-Accept");
+        return;
+    }
 
     stats_record_handshake(&c->rec, 101, &hs->req, use_deflate ? ext : NULL);
     stats_record_heads(&c->rec, hs->buf, request_len, resp, n);
@@ -196,8 +229,8 @@ conn_read_handshake(struct conn *c)
         struct conn_handshake *hs = c->hs;
         if ((hs == NULL || hs->len == hs->cap) &&
             (hs = handshake_grow(c)) == NULL) {
-            log_msg(LOG_LEVEL_ERROR, "out of memory in a handshake");
-            conn_close(c, CONN_END_NO_MEMORY);
+            conn_refuse_no_memory(c, "for a handshake request");
+            conn_flush(c);
             return;
         }
         ssize_t n =

@@ -121,6 +121,67 @@ def t_new_connection_oom():
         f.w.stop()
 
 
+def refused_503(f, s, held, name):
+    """s gets 503 with a body naming the want of memory, then the close;
+    the log has an error line; the record says 503; held echoes on."""
+    s.settimeout(W.timeout(5))
+    status, _, body = W.read_http_response(s)
+    tap.eq(status, 503, "%s: answered 503" % name)
+    tap.ok(b"out of memory" in body, "%s: the body names the problem" % name,
+           body)
+    tap.ok(W.expect_eof(s), "%s: then the TCP connection closes" % name)
+    tap.ok(W.wait_until(lambda: ": error: " in f.w.log(), 3),
+           "%s: the log has an error line" % name, f.w.log())
+    W.record_shows(tap, f.w, s.getsockname()[1],
+                   "%s: the record is closed with status 503" % name,
+                   lambda r: r["state"] == "closed" and
+                   r["httpStatus"] == 503)
+    tap.ok(W.echo_raw(held), "%s: the other connection echoes on" % name)
+
+
+def t_handshake_buffer_oom():
+    """No memory for the buffer of a handshake request: 503 "out of
+    memory", not a reset."""
+    with Faulty(["func=realloc,%s" % WORKER]) as f:
+        if not f.allocators_ours():
+            tap.diag("this wsd brings its own malloc: no allocation fault")
+            return
+        held = W.open_ws(f.w.port)
+        f.arm()
+        s = W.connect(f.w.port)
+        s.sendall(W.handshake_request())
+        refused_503(f, s, held, "handshake buffer")
+        f.disarm()
+        tap.ok("realloc" in f.faults(), "handshake buffer: the fault fired")
+        s.close()
+        held.close()
+        f.w.stop()
+
+
+def t_handshake_digest_oom():
+    """No memory to compute Sec-WebSocket-Accept (the first malloc of the
+    worker once the request is in: OpenSSL's SHA-1 context): 503 "out of
+    memory", not silence from a connection the worker then treats as
+    open."""
+    with Faulty(["func=malloc,%s" % WORKER]) as f:
+        if not f.allocators_ours():
+            tap.diag("this wsd brings its own malloc: no allocation fault")
+            return
+        held = W.open_ws(f.w.port)
+        s = W.connect(f.w.port)
+        W.wait_until(lambda: W.case_by_peer(W.admin_port(f.w),
+                                            s.getsockname()[1]) is not None,
+                     3)
+        f.arm()
+        s.sendall(W.handshake_request())
+        refused_503(f, s, held, "Sec-WebSocket-Accept")
+        f.disarm()
+        tap.ok("malloc" in f.faults(), "Sec-WebSocket-Accept: the fault fired")
+        s.close()
+        held.close()
+        f.w.stop()
+
+
 def fails_with_1011(f, s, held, name, reason):
     """s, whose last message could not be taken in, gets close 1011 with
     reason; the log has an error line naming it; its record settles once
@@ -252,6 +313,8 @@ def main():
     if not os.path.exists(SO):
         tap.bail("no fault injector at %s" % SO)
     W.guard(tap, "new connection", t_new_connection_oom)
+    W.guard(tap, "handshake buffer", t_handshake_buffer_oom)
+    W.guard(tap, "Sec-WebSocket-Accept", t_handshake_digest_oom)
     W.guard(tap, "message assembly", t_message_oom)
     W.guard(tap, "inflater", t_inflater_oom)
     W.guard(tap, "deflater", t_deflater_oom)
