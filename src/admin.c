@@ -31,6 +31,7 @@
 #include "admin_request.h"
 #include "clock.h"
 #include "console.h"
+#include "log.h"
 #include "procfs.h"
 #include "report_autobahn.h"
 #include "report_html.h"
@@ -84,6 +85,28 @@ struct admin {
 /* The live endpoints (two while a reload swaps them): a listener's error
  * callback gets evhttp's argument, not ours, and finds its admin here. */
 static struct admin *admins;
+
+/*
+ * Allocations jansson could not have, counted: its setters drop a member
+ * whose value could not be allocated (json_object_set_new with NULL) and
+ * say so only in a return value nobody checks, so a document built while
+ * this count grew may lack members, and is not sent (reply_json). The
+ * master is one thread; json_alloc_failures_at is the count when the
+ * request being answered came in.
+ */
+static unsigned long json_alloc_failures;
+static unsigned long json_alloc_failures_at;
+
+static void *
+json_alloc(size_t n)
+{
+    void *p = malloc(n);
+
+    if (p == NULL) {
+        json_alloc_failures++;
+    }
+    return p;
+}
 
 static bool
 sha256(const void *p, size_t len, unsigned char out[32])
@@ -222,11 +245,14 @@ reply_json(struct evhttp_request *req, int status, const char *reason,
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
 
     json_decref(j);
-    if (body == NULL || text == NULL) {
+    if (body == NULL || text == NULL ||
+        json_alloc_failures != json_alloc_failures_at) {
+        log_msg(LOG_LEVEL_ERROR, "admin: out of memory for a JSON answer");
         free(text);
         if (body != NULL) {
             evbuffer_free(body);
         }
+        json_alloc_failures_at = json_alloc_failures;
         evhttp_send_error(req, 500, "out of memory");
         return;
     }
@@ -704,6 +730,7 @@ admin_handle(struct evhttp_request *req, void *arg)
     const char *query = uri != NULL ? evhttp_uri_get_query(uri) : NULL;
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
 
+    json_alloc_failures_at = json_alloc_failures;
     struct admin_request r;
     const char *problem;
     int status = admin_request_parse(path, query, &r, &problem);
@@ -842,6 +869,7 @@ admin_new(struct event_base *base, int fd, const struct stats_shm *shm,
                      EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
                      EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(a->http, admin_handle, a);
+    json_set_alloc_funcs(json_alloc, free);
     struct evhttp_bound_socket *bound =
         evhttp_accept_socket_with_handle(a->http, fd);
     a->ev_resume = evtimer_new(base, admin_on_resume, a);

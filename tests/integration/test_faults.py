@@ -309,6 +309,32 @@ def t_accept_enobufs():
         f.w.stop()
 
 
+def t_admin_json_oom():
+    """No memory for one integer of the /v1/stats document (jansson's
+    integers are 24-byte allocations; the third of the request fails):
+    500 naming the want of memory, not a 200 with the member silently
+    left out; the master lives on and answers the next request whole."""
+    with Faulty(["func=malloc,min=24,max=24,nth=3,comm=wsd: master"]) as f:
+        if not f.allocators_ours():
+            tap.diag("this wsd brings its own malloc: no allocation fault")
+            return
+        port = W.admin_port(f.w)
+        whole = W.admin_request(port, "/v1/stats")
+        f.arm()
+        status, _, body = W.admin_request(port, "/v1/stats")
+        f.disarm()
+        tap.ok("malloc(24)" in f.faults(), "admin JSON: the fault fired",
+               f.faults())
+        tap.eq(status, 500, "admin JSON: answered 500")
+        tap.ok(b"out of memory" in body, "admin JSON: the body names it",
+               body[:300])
+        again = W.admin_request(port, "/v1/stats")
+        tap.ok(again[0] == 200 and len(again[2]) >= len(whole[2]) - 16,
+               "admin JSON: the next request is answered whole",
+               (again[0], len(again[2]), len(whole[2])))
+        f.w.stop()
+
+
 def main():
     if not os.path.exists(SO):
         tap.bail("no fault injector at %s" % SO)
@@ -320,6 +346,7 @@ def main():
     W.guard(tap, "deflater", t_deflater_oom)
     W.guard(tap, "send EPIPE", t_send_epipe)
     W.guard(tap, "accept ENOBUFS", t_accept_enobufs)
+    W.guard(tap, "admin JSON", t_admin_json_oom)
     tap.done()
 
 
