@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "report_autobahn.h"
 #include "tls_memory.h"
@@ -457,6 +459,17 @@ wsc_setup(struct wsc_options *o, struct wsc_run *run)
 {
     memset(run, 0, sizeof(*run));
     signal(SIGPIPE, SIG_IGN);
+    /* OpenSSL's global state, made now rather than at the first digest
+     * (the handshake's): a first use that runs out of memory half way
+     * leaves it unusable, and OpenSSL 3.0 then crashes in its next call. */
+    EVP_MD *sha1 = OSSL_LIB_CTX_get0_global_default() != NULL
+                       ? EVP_MD_fetch(NULL, "SHA1", NULL)
+                       : NULL;
+    if (sha1 == NULL) {
+        wsc_say("out of memory");
+        return WSC_EXIT_UNCLEAN;
+    }
+    EVP_MD_free(sha1);
     run->base = event_base_new();
     if (run->base == NULL) {
         wsc_say("cannot make an event loop");

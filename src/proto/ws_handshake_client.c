@@ -375,7 +375,12 @@ ws_handshake_response_check(const struct ws_handshake_response *r,
         return (int)fail(err, status, "repeated Sec-WebSocket-Accept header");
     }
     ws_handshake_accept_key(e->key, strlen(e->key), accept);
-    if (accept[0] == '\0' || !ws_http_span_equals(r->accept, accept)) {
+    if (accept[0] == '\0') {
+        /* SHA-1 failed here, which says nothing of the server. */
+        return (int)fail(err, status,
+                         "out of memory computing Sec-WebSocket-Accept");
+    }
+    if (!ws_http_span_equals(r->accept, accept)) {
         return (int)fail(err, status,
                          "Sec-WebSocket-Accept does not match the key sent");
     }

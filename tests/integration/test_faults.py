@@ -16,6 +16,7 @@ Real processes on 127.0.0.1 ports the kernel picks; every wait bounded.
 """
 import os
 import re
+import subprocess
 import time
 import zlib
 
@@ -24,6 +25,7 @@ import wsdtest as W
 tap = W.Tap()
 SO = os.environ.get("WSD_FAULT_SO") or os.path.join(
     os.path.dirname(W.WSD), "..", "tests", "fault.so")
+WSC = os.environ.get("WSC") or os.path.join(os.path.dirname(W.WSD), "wsc")
 WORKER = "comm=wsd: worker"
 
 
@@ -335,6 +337,56 @@ def t_admin_json_oom():
         f.w.stop()
 
 
+def wsc_with(rule, port, data=b"hello\n"):
+    """wsc sending data to 127.0.0.1:port with the fault rule (counted
+    from its start): (exit status, stdout, stderr, faults injected)."""
+    log = "/tmp/wsd-test-fault-wsc-%d-%d" % (os.getpid(), time.monotonic_ns())
+    env = dict(os.environ, LD_PRELOAD=SO, WSD_FAULT=rule, WSD_FAULT_LOG=log)
+    p = subprocess.run([WSC, "ws://127.0.0.1:%d/ws" % port], input=data,
+                       env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=W.timeout(20))
+    try:
+        with open(log) as f:
+            fired = f.read().count("fault: ")
+        os.unlink(log)
+    except OSError:
+        fired = 0
+    return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace"), fired
+
+
+def t_wsc_allocations():
+    """wsc with each of its first allocations failing in turn (one per
+    run): it ends with a message on standard error, or succeeds, and
+    never dies of a signal (OpenSSL 3.0, first used by the handshake's
+    digest, crashed in its own half-made state); a SHA-1 that fails for
+    want of memory is not blamed on the server's Sec-WebSocket-Accept."""
+    w = W.Wsd(tap)
+    w.start()
+    try:
+        rc, out, err, fired = wsc_with("func=malloc,nth=1,count=0,min=1,"
+                                       "max=0", w.port)
+        tap.eq((rc, out), (0, b"hello\n"), "wsc: echoes with no fault")
+        bad = []
+        probe = "(none)"
+        n = 0
+        for n in range(1, 81):
+            rc, out, err, fired = wsc_with("func=malloc,nth=%d" % n, w.port)
+            if fired == 0:
+                break
+            if rc < 0 or (rc != 0 and err.strip() == ""):
+                bad.append((n, rc, err.strip()))
+        tap.ok(n > 1 and not bad, "wsc: %d allocation failures each end "
+               "with a message or succeed, never a signal" % (n - 1), bad[:5])
+        if W.alive(w.pid):
+            probe = wsc_with("func=malloc,min=96,max=96,nth=2", w.port)
+        tap.ok(probe[3] == 1 and "out of memory" in probe[2] and
+               "does not match" not in probe[2],
+               "wsc: a SHA-1 without memory is named as such", probe)
+        w.stop()
+    finally:
+        w.kill_all()
+
+
 def main():
     if not os.path.exists(SO):
         tap.bail("no fault injector at %s" % SO)
@@ -347,6 +399,7 @@ def main():
     W.guard(tap, "send EPIPE", t_send_epipe)
     W.guard(tap, "accept ENOBUFS", t_accept_enobufs)
     W.guard(tap, "admin JSON", t_admin_json_oom)
+    W.guard(tap, "wsc allocations", t_wsc_allocations)
     tap.done()
 
 
