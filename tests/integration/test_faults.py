@@ -339,7 +339,8 @@ def t_admin_json_oom():
 
 def wsc_with(rule, port, data=b"hello\n"):
     """wsc sending data to 127.0.0.1:port with the fault rule (counted
-    from its start): (exit status, stdout, stderr, faults injected)."""
+    from its start): (exit status, stdout, stderr, faults injected), or
+    None when wsc brings its own malloc."""
     log = "/tmp/wsd-test-fault-wsc-%d-%d" % (os.getpid(), time.monotonic_ns())
     env = dict(os.environ, LD_PRELOAD=SO, WSD_FAULT=rule, WSD_FAULT_LOG=log)
     p = subprocess.run([WSC, "ws://127.0.0.1:%d/ws" % port], input=data,
@@ -347,10 +348,13 @@ def wsc_with(rule, port, data=b"hello\n"):
                        stderr=subprocess.PIPE, timeout=W.timeout(20))
     try:
         with open(log) as f:
-            fired = f.read().count("fault: ")
+            lines = f.read().splitlines()
         os.unlink(log)
     except OSError:
-        fired = 0
+        lines = []
+    if "fault: malloc is not ours" in lines:
+        return None
+    fired = sum(1 for l in lines if l.startswith("fault: "))
     return p.returncode, p.stdout, p.stderr.decode("utf-8", "replace"), fired
 
 
@@ -363,9 +367,12 @@ def t_wsc_allocations():
     w = W.Wsd(tap)
     w.start()
     try:
-        rc, out, err, fired = wsc_with("func=malloc,nth=1,count=0,min=1,"
-                                       "max=0", w.port)
-        tap.eq((rc, out), (0, b"hello\n"), "wsc: echoes with no fault")
+        base = wsc_with("func=malloc,nth=1,count=0,min=1,max=0", w.port)
+        if base is None:
+            tap.diag("this wsc brings its own malloc: no allocation fault")
+            w.stop()
+            return
+        tap.eq(base[:2], (0, b"hello\n"), "wsc: echoes with no fault")
         bad = []
         probe = "(none)"
         n = 0
