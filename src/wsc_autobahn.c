@@ -271,12 +271,15 @@ wsc_autobahn_run(struct wsc_options *opt, struct wsc_run *run)
         wsc_record(run, id, n);
         ran++;
         tally[o.res.outcome]++;
-        fprintf(stderr, "wsc: case %lu/%lu %s: %s", n, count, id,
-                outcome_word(o.res.outcome));
+        /* The id is the server's: wsc_say shows it escaped. */
+        char closed[40] = "";
         if (o.res.close_code != 0) {
-            fprintf(stderr, ", the server's close %u", o.res.close_code);
+            snprintf(closed, sizeof(closed), ", the server's close %u",
+                     o.res.close_code);
         }
-        fprintf(stderr, "%s%s\n", o.res.why[0] != '\0' ? ": " : "", o.res.why);
+        wsc_say("case %lu/%lu %s: %s%s%s%s", n, count, id,
+                outcome_word(o.res.outcome), closed,
+                o.res.why[0] != '\0' ? ": " : "", o.res.why);
     }
     free(want);
     memset(&o, 0, sizeof(o));

@@ -350,33 +350,36 @@ def t_wss(w, certs):
 # Raw servers: one connection each, scripted ----------------------------------
 
 class RawServer:
-    """A one-connection TCP server on a kernel-chosen port that runs
-    script(sock, request_head) in a thread; it keeps what wsc sent."""
+    """A TCP server on a kernel-chosen port that takes `conns`
+    connections in turn (one unless told), running script(sock,
+    request_head) for each in a thread; it keeps what wsc sent."""
 
-    def __init__(self, script):
+    def __init__(self, script, conns=1):
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(1)
         self.sock.settimeout(W.timeout(20))
         self.port = self.sock.getsockname()[1]
         self.script = script
+        self.conns = conns
         self.received = b""
         self.thread = threading.Thread(target=self.run, daemon=True)
         self.thread.start()
 
     def run(self):
-        try:
-            c, _ = self.sock.accept()
-        except OSError:
-            return
-        c.settimeout(W.timeout(10))
-        try:
-            head = W.read_http_head_raw(c)
-            self.script(self, c, head)
-        except OSError:
-            pass
-        finally:
-            c.close()
+        for _ in range(self.conns):
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            c.settimeout(W.timeout(10))
+            try:
+                head = W.read_http_head_raw(c)
+                self.script(self, c, head)
+            except OSError:
+                pass
+            finally:
+                c.close()
 
     def read_rest(self, c):
         try:
@@ -597,6 +600,98 @@ def while_stopped(srv):
         return None, out + rest, err + str(e).encode()
 
 
+# Text a hostile server chooses, which wsc shows on its standard error: a
+# terminal's escape sequences, a line of its own made to look like
+# wsc's, a C1 control (CSI), an invalid byte where one may be, and a
+# bidirectional override.
+FORGED = "\x1b[31mred\x1b[0m\nwsc: forged line\r\x07\u009b2J\u202eevil"
+
+
+def shown_plainly(name, err, lines):
+    """wsc's standard error, err, is `lines` lines, each from wsc, with
+    no control character, C1 control or bidirectional override in it:
+    what the server chose shows escaped."""
+    text = err.decode("utf-8", "replace")
+    got = text.split("\n")
+    tap.ok(text.endswith("\n") and len(got) == lines + 1 and
+           all(l.startswith("wsc: ") for l in got[:-1]),
+           "%s: %d line%s of wsc's own" % (name, lines,
+                                          "" if lines == 1 else "s"), text)
+    bad = [c for c in text.replace("\n", "") if ord(c) < 0x20 or
+           0x7f <= ord(c) < 0xa0 or 0x202a <= ord(c) <= 0x202e or
+           0x2066 <= ord(c) <= 0x2069]
+    tap.eq(bad, [], "%s: no control character reaches the terminal" % name)
+
+
+def hostile_close(srv, c, head):
+    """A message, then a close whose reason is FORGED; the server closes
+    TCP once wsc answers."""
+    reason = FORGED.encode()
+    c.sendall(good_101(head) + b"\x81\x02hi" +
+              bytes([0x88, 2 + len(reason)]) + struct.pack("!H", 4000) +
+              reason)
+    try:
+        read_client_frame(c, c.recv)
+    except (EOFError, OSError):
+        pass
+
+
+def fuzzingserver(count):
+    """A fuzzingserver (the Autobahn testsuite's) of one case whose
+    answers are hostile: count is its answer to /getCaseCount, the case's
+    id (/getCaseInfo) is FORGED."""
+    def script(srv, c, head):
+        path = head.split(b" ")[1]
+        msg = b""
+        if path.startswith(b"/getCaseCount"):
+            msg = count.encode()
+        elif path.startswith(b"/getCaseInfo"):
+            # Raw, as no JSON encoder would send it: wsc takes what
+            # stands between the quotes.
+            msg = ('{"id": "%s", "description": "x"}' % FORGED).encode()
+        out = good_101(head)
+        if msg:
+            out += bytes([0x81, len(msg)]) + msg
+        c.sendall(out + b"\x88\x02\x03\xe8")
+        try:
+            read_client_frame(c, c.recv)
+        except (EOFError, OSError):
+            pass
+    return script
+
+
+def t_hostile_text():
+    """What a server chose and wsc says on its standard error (a close's
+    reason, an Autobahn case's id, a fuzzingserver's odd case count) is
+    shown escaped: it can neither forge a line of wsc's nor drive the
+    terminal."""
+    srv = RawServer(hostile_close)
+    res = wsc(["ws://127.0.0.1:%d/" % srv.port], b"")
+    srv.close()
+    check("a close reason with control characters", res, 0, b"hi\n",
+          "wsc: the server closed with 4000: \\x1b[31mred")
+    shown_plainly("a close reason with control characters", res[2], 1)
+    srv = RawServer(fuzzingserver("1"), conns=4)
+    with tempfile.TemporaryDirectory() as d:
+        res = wsc(["autobahn", "--record", d, "ws://127.0.0.1:%d" % srv.port])
+        names = sorted(os.listdir(d))
+    srv.close()
+    check("wsc autobahn: a case id with control characters", res, 0, b"",
+          "wsc: case 1/1 \\x1b[31mred")
+    shown_plainly("wsc autobahn: a case id with control characters", res[2],
+                  2)
+    tap.ok(len(names) == 4 and all(re.match(r"^[A-Za-z0-9_.]+$", n)
+                                   for n in names),
+           "wsc autobahn: the record's files have plain names", names)
+    srv = RawServer(fuzzingserver(FORGED), conns=1)
+    res = wsc(["autobahn", "ws://127.0.0.1:%d" % srv.port])
+    srv.close()
+    check("wsc autobahn: a case count with control characters", res, 1, b"",
+          "wsc: /getCaseCount: no case count (\\x1b[31mred")
+    shown_plainly("wsc autobahn: a case count with control characters",
+                  res[2], 1)
+
+
 def ready_then(act):
     """A script: the 101 and a message "ready", then act(srv, c) once
     srv.go is set."""
@@ -714,6 +809,7 @@ def t_raw():
     srv.close()
     t_ping_flood()
     t_slow_reader()
+    t_hostile_text()
 
 
 # Third-party servers -----------------------------------------------------------
