@@ -324,9 +324,10 @@ print_record(const json_t *rec)
     const json_t *n = json_object_get(rec, "wsdCase");
 
     if (json_is_integer(n)) {
-        printf("wsd case %" JSON_INTEGER_FORMAT, json_integer_value(n));
+        command_print("wsd case %" JSON_INTEGER_FORMAT, json_integer_value(n));
     } else {
-        printf("wsd case %s", json_string_value(json_object_get(rec, "id")));
+        command_print("wsd case %s",
+                      json_string_value(json_object_get(rec, "id")));
     }
 }
 
@@ -349,18 +350,20 @@ say_pair(const struct compare_run *run, const json_t *entry, const json_t *rec,
     size_t i;
     const json_t *n;
 
-    printf("%s %s (", json_string_value(json_object_get(entry, "agent")),
-           json_string_value(json_object_get(entry, "id")));
+    command_print("%s %s (", json_string_value(json_object_get(entry, "agent")),
+                  json_string_value(json_object_get(entry, "id")));
     print_record(rec);
     if (run->n_sources > 1) {
-        printf(" of %s", json_string_value(json_object_get(rec, "source")));
+        command_print(" of %s",
+                      json_string_value(json_object_get(rec, "source")));
     }
-    printf("): %s", json_string_value(json_object_get(result, "verdict")));
+    command_print("): %s",
+                  json_string_value(json_object_get(result, "verdict")));
     json_array_foreach(notes, i, n)
     {
-        printf("%s%s", i == 0 ? "; note: " : "; ", json_string_value(n));
+        command_print("%s%s", i == 0 ? "; note: " : "; ", json_string_value(n));
     }
-    printf("\n");
+    fputc('\n', stdout);
 }
 
 static bool
@@ -514,9 +517,10 @@ say_surplus(json_t *out, const json_t *entry, const json_t *group,
     }
     json_object_set_new(out, "paired", json_false());
     json_object_set_new(out, "unpairedBecause", json_stringn(why.b, why.n));
-    printf("%s %s: unpaired: %s\n",
-           json_string_value(json_object_get(entry, "agent")),
-           json_string_value(json_object_get(entry, "id")), why.b);
+    command_print("%s %s: unpaired: %s",
+                  json_string_value(json_object_get(entry, "agent")),
+                  json_string_value(json_object_get(entry, "id")), why.b);
+    fputc('\n', stdout);
 }
 
 /* Pairs the case entry with wsd's records of its key; the case's object in
@@ -562,7 +566,8 @@ pair_case(struct compare_run *run, const json_t *entry, struct tally *t)
         }
         json_object_set_new(out, "paired", json_false());
         json_object_set_new(out, "unpairedBecause", json_stringn(why.b, why.n));
-        printf("%s %s: unpaired: %s\n", agent, id, why.b);
+        command_print("%s %s: unpaired: %s", agent, id, why.b);
+        fputc('\n', stdout);
         return out;
     }
     while (j < m && json_array_get(group, j) != entry) {
@@ -637,22 +642,25 @@ wsd_unpaired(struct compare_run *run, struct tally *t)
             }
             t->wsd_unpaired++;
             print_record(rec);
-            printf(" of %s: unpaired: ",
-                   json_string_value(json_object_get(rec, "source")));
+            command_print(" of %s: unpaired: ",
+                          json_string_value(json_object_get(rec, "source")));
             const json_t *group = json_object_get(run->case_keys, key);
             size_t m = json_array_size(group);
             if (m == 0) {
-                printf("no case of the report has its Sec-WebSocket-Key "
-                       "%s\n",
-                       key);
+                command_print("no case of the report has its Sec-WebSocket-Key "
+                              "%s",
+                              key);
+                fputc('\n', stdout);
             } else {
                 struct sentence names = {.n = 0};
                 put_case_names(&names, group, NULL);
-                printf("wsd has %zu records of its Sec-WebSocket-Key %s, the "
-                       "report %zu case%s (%s), paired with the later "
-                       "record%s\n",
-                       json_array_size(list), key, m, m == 1 ? "" : "s",
-                       names.b, m == 1 ? "" : "s");
+                command_print(
+                    "wsd has %zu records of its Sec-WebSocket-Key %s, the "
+                    "report %zu case%s (%s), paired with the later "
+                    "record%s",
+                    json_array_size(list), key, m, m == 1 ? "" : "s", names.b,
+                    m == 1 ? "" : "s");
+                fputc('\n', stdout);
             }
             json_t *ref = record_ref(rec);
             json_object_set_new(ref, "key", json_string(key));
@@ -665,17 +673,20 @@ wsd_unpaired(struct compare_run *run, struct tally *t)
 static void
 summary_line(const struct compare_run *run, const struct tally *t)
 {
-    printf("%zu case%s: %zu identical, %zu differ, %zu unpaired; %zu wsd "
-           "record%s unpaired",
-           t->cases, t->cases == 1 ? "" : "s", t->identical, t->differ,
-           t->unpaired, t->wsd_unpaired, t->wsd_unpaired == 1 ? "" : "s");
+    command_print(
+        "%zu case%s: %zu identical, %zu differ, %zu unpaired; %zu wsd "
+        "record%s unpaired",
+        t->cases, t->cases == 1 ? "" : "s", t->identical, t->differ,
+        t->unpaired, t->wsd_unpaired, t->wsd_unpaired == 1 ? "" : "s");
     if (json_array_size(run->no_key) > 0) {
-        printf(", %zu without a Sec-WebSocket-Key",
-               json_array_size(run->no_key));
+        command_print(", %zu without a Sec-WebSocket-Key",
+                      json_array_size(run->no_key));
     }
-    printf(" (%zu compared by frame counts, a log being incomplete; %zu with "
-           "notes; %zu cut otherwise by TCP, which is no difference)\n",
-           t->by_counts, t->noted, t->segmented);
+    command_print(
+        " (%zu compared by frame counts, a log being incomplete; %zu with "
+        "notes; %zu cut otherwise by TCP, which is no difference)",
+        t->by_counts, t->noted, t->segmented);
+    fputc('\n', stdout);
 }
 
 static int
@@ -713,9 +724,10 @@ compare_all(struct compare_run *run)
     json_array_foreach(run->no_key, i, e)
     {
         print_record(e);
-        printf(" of %s: its request has no Sec-WebSocket-Key (not a "
-               "WebSocket handshake): not paired\n",
-               json_string_value(json_object_get(e, "source")));
+        command_print(" of %s: its request has no Sec-WebSocket-Key (not a "
+                      "WebSocket handshake): not paired",
+                      json_string_value(json_object_get(e, "source")));
+        fputc('\n', stdout);
         json_array_append_new(no_key, record_ref(e));
     }
     summary_line(run, &t);

@@ -365,6 +365,67 @@ def t_planted(tmp):
 
 # A live wsd, and a client that writes its own side ----------------------------
 
+# An agent name or case id a report chose: a terminal's escape sequences,
+# a line of its own made to look like a verdict, a C1 control (CSI) and a
+# bidirectional override.
+FORGED = "\x1b[31m\nwsd 9.9 (wsd case 99): identical\r\u009b2J\u202e"
+
+
+def t_hostile_names(tmp):
+    """A report folder is input: its agent's name and case ids (and the
+    ids of a wsd folder) show escaped in the lines wsd compare prints, one
+    line per case, none forged, nothing that drives a terminal."""
+    c = Copy(tmp)
+    index_path = os.path.join(c.ab, "index.json")
+    index = load(index_path)
+    cases = {}
+    for n, (cid, e) in enumerate(sorted(index["wsd"].items())):
+        doc = load(os.path.join(c.ab, e["reportfile"]))
+        doc["agent"] = FORGED
+        doc["id"] = cid + FORGED
+        if n == 0:  # another key: unpaired, and so is wsd's record of it
+            doc["httpRequest"] = doc["httpRequest"].replace(
+                c.key(cid), "AAAAAAAAAAAAAAAAAAAAAA==")
+        save(os.path.join(c.ab, e["reportfile"]), doc)
+        cases[cid + FORGED] = e
+    save(index_path, {FORGED: cases})
+    # A wsd folder whose index has no record numbers: its lines name
+    # wsd's cases by their ids.
+    wsd_index_path = os.path.join(c.wsd, "index.json")
+    wsd_index = load(wsd_index_path)
+    wsd_cases = {}
+    for n, e in enumerate(wsd_index["unknown"].values()):
+        e.pop("wsdCase", None)
+        path = os.path.join(c.wsd, e["reportfile"])
+        doc = load(path)
+        doc["id"] = "%d%s" % (n, FORGED)
+        save(path, doc)
+        wsd_cases[doc["id"]] = e
+    save(wsd_index_path, {"unknown": wsd_cases})
+    p = subprocess.run([WSD, "compare", c.ab, c.wsd],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=wsdtest.timeout(60))
+    out = p.stdout.decode("utf-8", "replace")
+    lines = out.split("\n")
+    tap.eq(p.returncode, 1, "hostile names: exit status 1 (one unpaired)")
+    tap.ok(len(lines) == 18 + 1 + 1 + 1 and lines[-1] == "" and
+           lines[-2].startswith("18 cases: 17 identical, 0 differ, 1 "
+                                "unpaired; 1 wsd record unpaired"),
+           "hostile names: a line per case, one for wsd's unpaired record "
+           "and the summary, none forged", out)
+    tap.ok(all(l.startswith("\\x1b[31m\\x0awsd 9.9 (wsd case 99): "
+                            "identical\\x0d\\xc2\\x9b2J\\xe2\\x80\\xae ")
+               for l in lines[:18]),
+           "hostile names: the agent's name shown escaped", out)
+    tap.ok(re.search(r"^wsd case [0-9]+\\x1b\[31m\\x0awsd 9\.9 .* of .*: "
+                     r"unpaired: ", out, re.M) is not None,
+           "hostile names: a wsd folder's id shown escaped", out)
+    bad = [ch for ch in out.replace("\n", "") if ord(ch) < 0x20 or
+           0x7f <= ord(ch) < 0xa0 or 0x202a <= ord(ch) <= 0x202e]
+    tap.eq(bad, [], "hostile names: no control character reaches the "
+           "terminal")
+
+
 def drive(port, folder):
     """Three connections, each writing its side into folder."""
     index = {}
@@ -843,6 +904,7 @@ def main():
     try:
         wsdtest.guard(tap, "the data set", t_data, tmp)
         wsdtest.guard(tap, "planted differences", t_planted, tmp)
+        wsdtest.guard(tap, "hostile names", t_hostile_names, tmp)
         wsdtest.guard(tap, "a live wsd", t_live, tmp)
         wsdtest.guard(tap, "report while cases begin",
                       t_report_while_cases_begin, tmp)
