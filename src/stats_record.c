@@ -20,6 +20,7 @@
 #include "log.h"
 #include "ws_close.h"
 #include "ws_session.h"
+#include "ws_utf8.h"
 
 /* Writes v in decimal at p; returns the digits written (1 to 5). Its
  * length first, then the digits from the last: no reversal. */
@@ -392,7 +393,8 @@ _Static_assert(STATS_GRANTED_MAX > WS_DEFLATE_RESPONSE_MAX,
 static size_t
 offer_append(char out[STATS_OFFER_MAX], size_t len, const char *p, size_t n)
 {
-    size_t take = n < STATS_OFFER_MAX - 1 - len ? n : STATS_OFFER_MAX - 1 - len;
+    /* Cut between characters, as stats_copy cuts. */
+    size_t take = ws_utf8_cut((const uint8_t *)p, n, STATS_OFFER_MAX - 1 - len);
 
     memcpy(out + len, p, take);
     return len + take;

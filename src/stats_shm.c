@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ws_frame.h"
+#include "ws_utf8.h"
 
 /* Readers try a record that is changing this many times running, then
  * nap between tries, this many times, before they give up on it: a
@@ -323,9 +324,9 @@ stats_copy(char *dst, size_t cap, const char *src, size_t len)
     if (cap == 0) {
         return;
     }
-    if (len > cap - 1) {
-        len = cap - 1;
-    }
+    /* Strings a peer chose are cut between characters, so that a
+     * reader never shows half of one as U+FFFD the peer never sent. */
+    len = ws_utf8_cut((const uint8_t *)src, len, cap - 1);
     if (len > 0) {
         memcpy(dst, src, len);
     }

@@ -534,7 +534,8 @@ stats_octets_add(struct stats_octets *o, uint64_t n)
     stats_octets_add_other(o, n);
 }
 
-/* Copies a string into a record field of size cap, cut, NUL-terminated. */
+/* Copies a string into a record field of size cap, NUL-terminated, cut
+ * between characters (ws_utf8_cut) when too long. */
 void stats_copy(char *dst, size_t cap, const char *src, size_t len);
 
 /* Reader side (the master) -------------------------------------------------*/

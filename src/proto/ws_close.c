@@ -71,8 +71,8 @@ ws_close_parse(struct ws_close_payload *out, const uint8_t *p, size_t len,
 }
 
 /*
- * When the string is too long, the cut backs off over continuation bytes
- * (10xxxxxx) to the lead byte of the sequence it would otherwise split.
+ * When the string is too long, it is cut before the character the limit
+ * would split (ws_utf8_cut).
  */
 size_t
 ws_close_reason_len(const char *reason)
@@ -87,14 +87,7 @@ ws_close_reason_len(const char *reason)
     while (n <= WS_CLOSE_REASON_MAX && r[n] != '\0') {
         n++;
     }
-    if (n <= WS_CLOSE_REASON_MAX) {
-        return n;
-    }
-    n = WS_CLOSE_REASON_MAX;
-    while (n > 0 && (r[n] & 0xc0) == 0x80) {
-        n--;
-    }
-    return n;
+    return ws_utf8_cut(r, n, WS_CLOSE_REASON_MAX);
 }
 
 size_t

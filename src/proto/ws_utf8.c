@@ -139,3 +139,25 @@ ws_utf8_is_valid(const uint8_t *p, size_t len)
     ws_utf8_reset(&u);
     return ws_utf8_feed(&u, p, len, NULL) && ws_utf8_is_complete(&u);
 }
+
+size_t
+ws_utf8_cut(const uint8_t *p, size_t len, size_t max)
+{
+    if (len <= max) {
+        return len;
+    }
+    if ((p[max] & 0xc0) != 0x80) {
+        return max; /* the byte past the cut begins a character */
+    }
+    for (size_t i = max; i > 0 && max - i < 3; i--) {
+        uint8_t b = p[i - 1];
+        if ((b & 0xc0) == 0xc0) {
+            size_t need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : 2;
+            return i - 1 + need > max ? i - 1 : max;
+        }
+        if ((b & 0xc0) != 0x80) {
+            break;
+        }
+    }
+    return max;
+}

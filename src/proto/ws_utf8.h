@@ -36,4 +36,12 @@ bool ws_utf8_is_complete(const struct ws_utf8 *u);
 /* Validates a whole buffer: ws_utf8_feed plus ws_utf8_is_complete. */
 bool ws_utf8_is_valid(const uint8_t *p, size_t len);
 
+/*
+ * Where to cut p[0..len) to keep at most max bytes without splitting a
+ * character: len when it fits, else max, or the start of the character
+ * that would straddle the cut (left out whole). Bytes that are not UTF-8
+ * are cut where they fall: it looks back at most 3 bytes for a lead byte.
+ */
+size_t ws_utf8_cut(const uint8_t *p, size_t len, size_t max);
+
 #endif

@@ -43,6 +43,30 @@ case_by_peer = wsdtest.case_by_peer
 octets_sum = wsdtest.octets_sum
 
 
+def t_long_user_agent(w, port):
+    """A User-Agent longer than its record field (95 bytes) whose cut
+    falls inside a character: the record keeps the characters before it,
+    not half of it (shown as U+FFFD, which the client never sent)."""
+    for tail in ("\u00e9", "\u20ac", "\U0001F600"):
+        ua = "a" * 94 + tail + "z"
+        cport = full_connection(w.port, ua)
+        rec = closed_record(port, "long UA", peer_port=cport)
+        tap.eq(rec["userAgent"] if rec else None, "a" * 94,
+               "long UA: cut before U+%04X, not inside it" % ord(tail))
+    # The offer is kept to 255 bytes the same way.
+    offer = "permessage-deflate; x=" + "a" * 232
+    s = wsdtest.open_ws(w.port, extra=[
+        "Sec-WebSocket-Extensions: " + offer + "\u00e9z"])
+    cport = s.getsockname()[1]
+    wsdtest.send_close(s, 1000)
+    wsdtest.read_close(s)
+    wsdtest.drain_until_eof(s, 3)
+    s.close()
+    rec = closed_record(port, "long offer", peer_port=cport)
+    tap.eq(((rec or {}).get("deflate") or {}).get("offered"), offer,
+           "long offer: cut before U+00E9, not inside it")
+
+
 def full_connection(port, ua=None):
     """One whole WebSocket connection: handshake, one echo, close 1000 and
     both ends closed. Returns the client's port (the record's peer)."""
@@ -1519,6 +1543,7 @@ def main():
         wsdtest.guard(tap, "admin limits", t_admin_limits, port)
         wsdtest.guard(tap, "Host without a token", t_host_without_token, w,
                       port)
+        wsdtest.guard(tap, "long user agent", t_long_user_agent, w, port)
         wsdtest.guard(tap, "hostile user agent", t_hostile_user_agent, w,
                       port)
         wsdtest.guard(tap, "octet overflow", t_octet_overflow, w, port)

@@ -272,6 +272,20 @@ test_copy(void)
     memset(buf, 'x', sizeof(buf));
     stats_copy(buf, 0, "abc", 3);
     is_int(buf[0], 'x', "cap 0 writes nothing");
+    /* A peer's text (a User-Agent) cut between characters: the one the
+     * cut would split is left out whole, not kept half (which every
+     * reader would show as U+FFFD, a character the peer never sent). */
+    stats_copy(buf, sizeof(buf), "abcde\xe2\x82\xac", 8);
+    is_str(buf, "abcde", "a cut never splits a 3-byte character");
+    stats_copy(buf, sizeof(buf), "abcdef\xc3\xa9", 8);
+    is_str(buf, "abcdef", "nor a 2-byte one");
+    stats_copy(buf, sizeof(buf), "abcd\xf0\x9f\x98\x80", 8);
+    is_str(buf, "abcd", "nor a 4-byte one");
+    stats_copy(buf, sizeof(buf), "abcdef\xc3\xa9", 7);
+    is_str(buf, "abcdef\xc3", "what is not cut is copied as it is");
+    stats_copy(buf, sizeof(buf), "a\x80\x80\x80\x80\x80\x80\x80", 8);
+    is_str(buf, "a\x80\x80\x80\x80\x80\x80",
+           "bytes that are no UTF-8 are cut where they fall");
 }
 
 /* Index of r in the segment's record array. */

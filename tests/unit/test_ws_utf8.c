@@ -456,6 +456,43 @@ test_differential(void)
        "differential: the mix covers valid, incomplete and invalid");
 }
 
+/* ws_utf8_cut: at most max bytes, never half a character. */
+static void
+test_cut(void)
+{
+    static const struct {
+        const char *s;
+        size_t max;
+        size_t want;
+        const char *name;
+    } t[] = {
+        {"abc", 5, 3, "a string that fits is kept whole"},
+        {"abc", 3, 3, "one of exactly max bytes too"},
+        {"abcd", 3, 3, "ASCII is cut at max"},
+        {"ab\xc3\xa9", 3, 2, "a 2-byte character the cut splits is left out"},
+        {"a\xe2\x82\xac", 2, 1, "a 3-byte one, cut after its lead byte"},
+        {"a\xe2\x82\xac", 3, 1, "a 3-byte one, cut inside it"},
+        {"a\xf0\x9f\x98\x80"
+         "b",
+         4, 1, "a 4-byte one, cut before its last"},
+        {"a\xf0\x9f\x98\x80"
+         "b",
+         5, 5, "a cut after a whole character"},
+        {"\xc3\xa9\x80\x80", 3, 3,
+         "a stray continuation byte after a whole character is cut where "
+         "it falls"},
+        {"a\x80\x80\x80\x80\x80", 4, 4,
+         "continuation bytes without a lead byte are cut where they fall"},
+        {"\xc3\xa9", 1, 0, "a cut inside the first character keeps nothing"},
+        {"", 0, 0, "an empty string"},
+    };
+
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        is_int(ws_utf8_cut((const uint8_t *)t[i].s, strlen(t[i].s), t[i].max),
+               t[i].want, "cut: %s", t[i].name);
+    }
+}
+
 int
 main(void)
 {
@@ -463,5 +500,6 @@ main(void)
     test_table();
     test_api_edges();
     test_differential();
+    test_cut();
     return tap_done();
 }
