@@ -511,19 +511,20 @@ stats_record_heads(struct stats_record *r, const char *req, size_t req_len,
         return;
     }
     stats_case_begin(c);
+    /* Heads too long for their room are cut between characters, as
+     * stats_copy cuts. */
     if (req != NULL) {
         c->request_truncated = req_len > c->request_cap;
-        c->request_len =
-            (uint32_t)(req_len > c->request_cap ? c->request_cap : req_len);
+        c->request_len = (uint32_t)ws_utf8_cut((const uint8_t *)req, req_len,
+                                               c->request_cap);
         if (c->request_len > 0) {
             memcpy(stats_case_request(c), req, c->request_len);
         }
     }
     if (resp != NULL) {
         c->response_truncated = resp_len > sizeof(c->response);
-        c->response_len =
-            (uint16_t)(resp_len > sizeof(c->response) ? sizeof(c->response)
-                                                      : resp_len);
+        c->response_len = (uint16_t)ws_utf8_cut((const uint8_t *)resp, resp_len,
+                                                sizeof(c->response));
         memcpy(c->response, resp, c->response_len);
     }
     stats_case_end(c);

@@ -65,6 +65,28 @@ def t_long_user_agent(w, port):
     rec = closed_record(port, "long offer", peer_port=cport)
     tap.eq(((rec or {}).get("deflate") or {}).get("offered"), offer,
            "long offer: cut before U+00E9, not inside it")
+    # And the request head past case_request_bytes (4k): a header of
+    # U+00E9 whose 4096th byte is the first of one.
+    pad = "\u00e9" * 2500
+    first = wsdtest.handshake_request(extra=["X-Pad: " + pad]).index(
+        pad.encode())
+    pad = "a" * ((4095 - first) % 2) + pad  # byte 4095 begins a U+00E9
+    req = wsdtest.handshake_request(extra=["X-Pad: " + pad])
+    s = wsdtest.connect(w.port)
+    s.sendall(req)
+    status, _ = read_response_head(s)
+    cport = s.getsockname()[1]
+    wsdtest.send_close(s, 1000)
+    wsdtest.read_close(s)
+    wsdtest.drain_until_eof(s, 3)
+    s.close()
+    rec = closed_record(port, "long request", peer_port=cport) or {}
+    head = rec.get("httpRequest") or ""
+    tap.ok(status == 101 and rec.get("httpRequestTruncated") is True and
+           head.endswith("\u00e9") and
+           len(head.encode()) == 4095 and req.decode().startswith(head),
+           "long request: the head is cut before the character the 4096th "
+           "byte begins, not inside it", head[-20:])
 
 
 def full_connection(port, ua=None):
