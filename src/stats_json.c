@@ -12,6 +12,7 @@
 #include "stats_json.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -747,13 +748,34 @@ stats_json_stats(const struct stats_json_snapshot *s)
 
 /* Prometheus ---------------------------------------------------------------*/
 
+/* The text being written, and whether any of it was lost (no memory):
+ * then none of it is served, rather than a text with lines left out. */
+struct prom_out {
+    struct evbuffer *b;
+    bool lost;
+};
+
+static void prom_printf(struct prom_out *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+prom_printf(struct prom_out *out, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (evbuffer_add_vprintf(out->b, fmt, ap) < 0) {
+        out->lost = true;
+    }
+    va_end(ap);
+}
+
 #define PROM_HEAD(out, name, type, help)                                       \
-    evbuffer_add_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, \
-                        type)
+    prom_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type)
 
 /* One series per worker of a counter read from stats_totals. */
 static void
-prom_per_worker(struct evbuffer *out, const struct stats_json_snapshot *s,
+prom_per_worker(struct prom_out *out, const struct stats_json_snapshot *s,
                 const char *name, const char *type, const char *help,
                 size_t offset)
 {
@@ -761,8 +783,8 @@ prom_per_worker(struct evbuffer *out, const struct stats_json_snapshot *s,
     for (unsigned i = 0; i < s->n_workers; i++) {
         uint64_t v;
         memcpy(&v, (const char *)&s->workers[i].t + offset, sizeof(v));
-        evbuffer_add_printf(out, "%s{worker=\"%u\"} %" PRIu64 "\n", name,
-                            s->workers[i].slot, v);
+        prom_printf(out, "%s{worker=\"%u\"} %" PRIu64 "\n", name,
+                    s->workers[i].slot, v);
     }
 }
 
@@ -773,7 +795,7 @@ prom_per_worker(struct evbuffer *out, const struct stats_json_snapshot *s,
 /* A counter per worker and per key of an array of counters in the totals
  * (at offset), the key as the label's value. */
 static void
-prom_by_label(struct evbuffer *out, const struct stats_json_snapshot *s,
+prom_by_label(struct prom_out *out, const struct stats_json_snapshot *s,
               const char *name, const char *help, const char *label,
               const char *const *keys, unsigned n, size_t offset)
 {
@@ -783,15 +805,14 @@ prom_by_label(struct evbuffer *out, const struct stats_json_snapshot *s,
             uint64_t v;
             memcpy(&v, (const char *)&s->workers[i].t + offset + k * sizeof(v),
                    sizeof(v));
-            evbuffer_add_printf(out,
-                                "%s{worker=\"%u\",%s=\"%s\"} %" PRIu64 "\n",
-                                name, s->workers[i].slot, label, keys[k], v);
+            prom_printf(out, "%s{worker=\"%u\",%s=\"%s\"} %" PRIu64 "\n", name,
+                        s->workers[i].slot, label, keys[k], v);
         }
     }
 }
 
 static void
-prom_both_ways(struct evbuffer *out, const struct stats_json_snapshot *s,
+prom_both_ways(struct prom_out *out, const struct stats_json_snapshot *s,
                const char *name, const char *help, size_t rx_off, size_t tx_off)
 {
     PROM_HEAD(out, name, "counter", help);
@@ -799,11 +820,10 @@ prom_both_ways(struct evbuffer *out, const struct stats_json_snapshot *s,
         uint64_t rx, tx;
         memcpy(&rx, (const char *)&s->workers[i].t + rx_off, sizeof(rx));
         memcpy(&tx, (const char *)&s->workers[i].t + tx_off, sizeof(tx));
-        evbuffer_add_printf(
-            out,
-            "%s{worker=\"%u\",direction=\"received\"} %" PRIu64 "\n"
-            "%s{worker=\"%u\",direction=\"sent\"} %" PRIu64 "\n",
-            name, s->workers[i].slot, rx, name, s->workers[i].slot, tx);
+        prom_printf(out,
+                    "%s{worker=\"%u\",direction=\"received\"} %" PRIu64 "\n"
+                    "%s{worker=\"%u\",direction=\"sent\"} %" PRIu64 "\n",
+                    name, s->workers[i].slot, rx, name, s->workers[i].slot, tx);
     }
 }
 
@@ -845,7 +865,7 @@ prom_value(char *buf, size_t cap, uint64_t v, bool ms)
 
 /* One worker's series of a histogram: buckets, sum and count. */
 static void
-prom_histogram(struct evbuffer *out, const struct stats_json_worker *w,
+prom_histogram(struct prom_out *out, const struct stats_json_worker *w,
                const struct prom_histogram *h)
 {
     uint64_t b[HISTOGRAM_BUCKETS_MAX];
@@ -864,16 +884,15 @@ prom_histogram(struct evbuffer *out, const struct stats_json_worker *w,
         } else {
             snprintf(le, sizeof(le), "+Inf");
         }
-        evbuffer_add_printf(
-            out, "%s_bucket{worker=\"%u\"%s,le=\"%s\"} %" PRIu64 "\n", h->name,
-            w->slot, h->labels, le, cum[i]);
+        prom_printf(out, "%s_bucket{worker=\"%u\"%s,le=\"%s\"} %" PRIu64 "\n",
+                    h->name, w->slot, h->labels, le, cum[i]);
     }
     prom_value(v, sizeof(v), sum, h->ms);
-    evbuffer_add_printf(out,
-                        "%s_sum{worker=\"%u\"%s} %s\n"
-                        "%s_count{worker=\"%u\"%s} %" PRIu64 "\n",
-                        h->name, w->slot, h->labels, v, h->name, w->slot,
-                        h->labels, cum[h->n_bounds]);
+    prom_printf(out,
+                "%s_sum{worker=\"%u\"%s} %s\n"
+                "%s_count{worker=\"%u\"%s} %" PRIu64 "\n",
+                h->name, w->slot, h->labels, v, h->name, w->slot, h->labels,
+                cum[h->n_bounds]);
 }
 
 static const struct prom_histogram prom_duration = {
@@ -903,7 +922,7 @@ static const struct prom_histogram prom_message_size[2] = {
  * {process="worker",worker="SLOT"}.
  */
 static void
-prom_process(struct evbuffer *out, const struct stats_json_snapshot *s,
+prom_process(struct prom_out *out, const struct stats_json_snapshot *s,
              const char *name, const char *type, const char *help,
              size_t offset, bool ms)
 {
@@ -920,17 +939,16 @@ prom_process(struct evbuffer *out, const struct stats_json_snapshot *s,
             prom_value(v, sizeof(v), n, ms);
         }
         if (p->worker < 0) {
-            evbuffer_add_printf(out, "%s{process=\"master\"} %s\n", name, v);
+            prom_printf(out, "%s{process=\"master\"} %s\n", name, v);
         } else {
-            evbuffer_add_printf(out,
-                                "%s{process=\"worker\",worker=\"%d\"} %s\n",
-                                name, p->worker, v);
+            prom_printf(out, "%s{process=\"worker\",worker=\"%d\"} %s\n", name,
+                        p->worker, v);
         }
     }
 }
 
 static void
-prom_processes(struct evbuffer *out, const struct stats_json_snapshot *s)
+prom_processes(struct prom_out *out, const struct stats_json_snapshot *s)
 {
     prom_process(out, s, "process_cpu_seconds_total", "counter",
                  "Total user and system CPU time spent in seconds.",
@@ -954,26 +972,25 @@ prom_processes(struct evbuffer *out, const struct stats_json_snapshot *s)
 
 /* The master's own series: version, uptime, workers, exits, reloads. */
 static void
-prom_master(struct evbuffer *out, const struct stats_json_snapshot *s)
+prom_master(struct prom_out *out, const struct stats_json_snapshot *s)
 {
     PROM_HEAD(out, "wsd_info", "gauge", "wsd's version and layout, as labels.");
-    evbuffer_add_printf(out, "wsd_info{version=\"%s\",layout=\"%u.%u\"} 1\n",
-                        s->version, s->layout_major, s->layout_minor);
+    prom_printf(out, "wsd_info{version=\"%s\",layout=\"%u.%u\"} 1\n",
+                s->version, s->layout_major, s->layout_minor);
     PROM_HEAD(out, "wsd_uptime_seconds", "gauge",
               "Seconds since the master started.");
-    evbuffer_add_printf(out, "wsd_uptime_seconds %" PRIu64 "\n",
-                        uptime_seconds(s));
+    prom_printf(out, "wsd_uptime_seconds %" PRIu64 "\n", uptime_seconds(s));
     PROM_HEAD(out, "wsd_worker_up", "gauge",
               "1 while a worker runs in the slot.");
     for (unsigned i = 0; i < s->n_workers; i++) {
-        evbuffer_add_printf(out, "wsd_worker_up{worker=\"%u\"} %d\n",
-                            s->workers[i].slot, s->workers[i].pid != 0);
+        prom_printf(out, "wsd_worker_up{worker=\"%u\"} %d\n",
+                    s->workers[i].slot, s->workers[i].pid != 0);
     }
     PROM_HEAD(out, "wsd_worker_starts_total", "counter",
               "Workers started in the slot (respawns included).");
     for (unsigned i = 0; i < s->n_workers; i++) {
-        evbuffer_add_printf(out, "wsd_worker_starts_total{worker=\"%u\"} %u\n",
-                            s->workers[i].slot, s->workers[i].generation);
+        prom_printf(out, "wsd_worker_starts_total{worker=\"%u\"} %u\n",
+                    s->workers[i].slot, s->workers[i].generation);
     }
     PROM_HEAD(out, "wsd_worker_exits_total", "counter",
               "Workers that exited, by reason: crashed (died while it should "
@@ -981,7 +998,7 @@ prom_master(struct evbuffer *out, const struct stats_json_snapshot *s)
               "retired (replaced by a reload).");
     for (unsigned i = 0; i < s->n_workers; i++) {
         const struct stats_json_worker *w = &s->workers[i];
-        evbuffer_add_printf(
+        prom_printf(
             out,
             "wsd_worker_exits_total{worker=\"%u\",reason=\"crashed\"} %" PRIu64
             "\n"
@@ -994,15 +1011,15 @@ prom_master(struct evbuffer *out, const struct stats_json_snapshot *s)
     PROM_HEAD(out, "wsd_reloads_total", "counter",
               "Configuration reloads (SIGHUP), by result: done (a new "
               "generation of workers started) or refused (nothing changed).");
-    evbuffer_add_printf(out,
-                        "wsd_reloads_total{result=\"done\"} %" PRIu64 "\n"
-                        "wsd_reloads_total{result=\"refused\"} %" PRIu64 "\n",
-                        s->reloads, s->reloads_refused);
+    prom_printf(out,
+                "wsd_reloads_total{result=\"done\"} %" PRIu64 "\n"
+                "wsd_reloads_total{result=\"refused\"} %" PRIu64 "\n",
+                s->reloads, s->reloads_refused);
 }
 
 /* Connections: how many, how they were refused, ended, timed out. */
 static void
-prom_connections(struct evbuffer *out, const struct stats_json_snapshot *s)
+prom_connections(struct prom_out *out, const struct stats_json_snapshot *s)
 {
     prom_per_worker(out, s, "wsd_connections_accepted_total", "counter",
                     "Connections accepted.",
@@ -1013,12 +1030,10 @@ prom_connections(struct evbuffer *out, const struct stats_json_snapshot *s)
     PROM_HEAD(out, "wsd_connections_max", "gauge",
               "Connections a worker serves (max_connections); past it, 503. "
               "Each takes a descriptor: compare with process_max_fds.");
-    evbuffer_add_printf(out, "wsd_connections_max %" PRIu64 "\n",
-                        s->max_connections);
+    prom_printf(out, "wsd_connections_max %" PRIu64 "\n", s->max_connections);
     PROM_HEAD(out, "wsd_connections_peak", "gauge",
               "Most connections open at once, all workers together.");
-    evbuffer_add_printf(out, "wsd_connections_peak %" PRIu64 "\n",
-                        s->peak_active);
+    prom_printf(out, "wsd_connections_peak %" PRIu64 "\n", s->peak_active);
     prom_by_label(out, s, "wsd_handshakes_refused_total",
                   "Opening handshakes refused, by HTTP status.", "status",
                   status_keys, STATS_STATUS_N,
@@ -1036,7 +1051,7 @@ prom_connections(struct evbuffer *out, const struct stats_json_snapshot *s)
     for (unsigned i = 0; i < s->n_workers; i++) {
         const struct stats_totals *t = &s->workers[i].t;
         unsigned slot = s->workers[i].slot;
-        evbuffer_add_printf(
+        prom_printf(
             out,
             "wsd_closes_total{worker=\"%u\",outcome=\"clean\"} %" PRIu64 "\n"
             "wsd_closes_total{worker=\"%u\",outcome=\"unclean\"} %" PRIu64 "\n"
@@ -1078,7 +1093,7 @@ prom_connections(struct evbuffer *out, const struct stats_json_snapshot *s)
 
 /* What crossed the wire: messages, frames, bytes, close codes, sizes. */
 static void
-prom_traffic(struct evbuffer *out, const struct stats_json_snapshot *s)
+prom_traffic(struct prom_out *out, const struct stats_json_snapshot *s)
 {
     char key[16];
 
@@ -1102,7 +1117,7 @@ prom_traffic(struct evbuffer *out, const struct stats_json_snapshot *s)
                 continue;
             }
             close_key(k, key, sizeof(key));
-            evbuffer_add_printf(
+            prom_printf(
                 out,
                 "wsd_close_codes_total{worker=\"%u\",direction=\"sent\","
                 "code=\"%s\"} %" PRIu64 "\n"
@@ -1123,11 +1138,13 @@ prom_traffic(struct evbuffer *out, const struct stats_json_snapshot *s)
 }
 
 int
-stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *out)
+stats_json_prometheus(const struct stats_json_snapshot *s, struct evbuffer *b)
 {
-    prom_master(out, s);
-    prom_connections(out, s);
-    prom_traffic(out, s);
-    prom_processes(out, s);
-    return 0;
+    struct prom_out out = {b, false};
+
+    prom_master(&out, s);
+    prom_connections(&out, s);
+    prom_traffic(&out, s);
+    prom_processes(&out, s);
+    return out.lost ? -1 : 0;
 }

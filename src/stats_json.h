@@ -111,7 +111,7 @@ json_t *stats_json_stats(const struct stats_json_snapshot *s);
 /*
  * The same counters in the Prometheus text exposition format (0.0.4),
  * with HELP and TYPE lines, appended to out. Returns 0, or -1 when out
- * of memory.
+ * of memory: some of it was then left out, and out is not to be served.
  */
 int stats_json_prometheus(const struct stats_json_snapshot *s,
                           struct evbuffer *out);

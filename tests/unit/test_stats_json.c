@@ -11,9 +11,13 @@
 #include "stats_json.h"
 
 #include <regex.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
 
 #include "tap.h"
 #include "tap_json.h"
@@ -1161,9 +1165,71 @@ test_hex_read(void)
            "hex: a space refused");
 }
 
+/* libevent's allocations, through these once main has set them: the
+ * fail_at-th from the last arming fails (0: none). */
+static unsigned long alloc_count;
+static unsigned long fail_at;
+
+static void *
+counted_malloc(size_t n)
+{
+    return fail_at != 0 && ++alloc_count == fail_at ? NULL : malloc(n);
+}
+
+static void *
+counted_realloc(void *p, size_t n)
+{
+    return fail_at != 0 && ++alloc_count == fail_at ? NULL : realloc(p, n);
+}
+
+/*
+ * An allocation that fails while the text is written: stats_json_prometheus
+ * says so (and /metrics answers 500), never returns a text with lines left
+ * out, which a scraper would store as gaps.
+ */
+static void
+test_prometheus_no_memory(void)
+{
+    struct stats_json_snapshot s = make_snapshot();
+    struct evbuffer *b = evbuffer_new();
+
+    if (!ok(b != NULL && stats_json_prometheus(&s, b) == 0,
+            "no memory: the whole text, for comparison")) {
+        return;
+    }
+    size_t whole = evbuffer_get_length(b);
+    evbuffer_free(b);
+    unsigned failed = 0, partial = 0, tried = 0;
+    for (unsigned long n = 1; n <= 200; n++) {
+        b = evbuffer_new();
+        if (b == NULL) {
+            break;
+        }
+        alloc_count = 0;
+        fail_at = n;
+        int rc = stats_json_prometheus(&s, b);
+        bool fired = alloc_count >= n;
+        fail_at = 0;
+        size_t len = evbuffer_get_length(b);
+        evbuffer_free(b);
+        if (!fired) {
+            break; /* every allocation of the text has been failed once */
+        }
+        tried++;
+        failed += rc != 0;
+        partial += rc == 0 && len != whole;
+    }
+    ok(tried >= 3, "no memory: %u of the text's allocations failed in turn",
+       tried);
+    is_int(partial, 0, "no memory: never a text with lines left out");
+    is_int(failed, tried, "no memory: each failure said");
+}
+
 int
 main(void)
 {
+    /* Before libevent's first allocation. */
+    event_set_mem_functions(counted_malloc, counted_realloc, free);
     test_case_full();
     test_case_fresh();
     test_case_variants();
@@ -1174,6 +1240,7 @@ main(void)
     test_hex_read();
     test_stats();
     test_prometheus();
+    test_prometheus_no_memory();
     test_clock_back();
     return tap_done();
 }
