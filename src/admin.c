@@ -108,6 +108,19 @@ json_alloc(size_t n)
     return p;
 }
 
+/* j, or NULL (j freed, said) when jansson lost an allocation since the
+ * count was before: j may then lack members. */
+static json_t *
+json_whole(json_t *j, unsigned long before, const char *what)
+{
+    if (json_alloc_failures == before) {
+        return j;
+    }
+    log_msg(LOG_LEVEL_ERROR, "admin: out of memory for %s: not sent", what);
+    json_decref(j);
+    return NULL;
+}
+
 static bool
 sha256(const void *p, size_t len, unsigned char out[32])
 {
@@ -665,8 +678,10 @@ admin_on_tick(evutil_socket_t fd, short what, void *arg)
         s.processes = p;
         stats_live_add(a->live, &s);
         if (admin_events_count(a->events) > 0) {
+            unsigned long before = json_alloc_failures;
+            json_t *j = stats_live_event(a->live, &s);
             admin_events_send(a->events, "snapshot",
-                              stats_live_event(a->live, &s));
+                              json_whole(j, before, "an event"));
         }
     }
     free(w);
@@ -685,9 +700,14 @@ get_events(struct admin *a, struct evhttp_request *req)
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
                           "10");
         reply_error(req, 503, "Service Unavailable", why);
-    } else if (!admin_events_subscribe(a->events, req, "history",
-                                       stats_live_history(a->live))) {
-        reply_error(req, 500, "Internal Server Error", "out of memory");
+    } else {
+        unsigned long before = json_alloc_failures;
+        json_t *history = json_whole(stats_live_history(a->live), before,
+                                     "the events' history");
+        if (history == NULL ||
+            !admin_events_subscribe(a->events, req, "history", history)) {
+            reply_error(req, 500, "Internal Server Error", "out of memory");
+        }
     }
 }
 

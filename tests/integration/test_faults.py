@@ -337,6 +337,70 @@ def t_admin_json_oom():
         f.w.stop()
 
 
+def key_paths(doc, at=""):
+    """The set of an object's key paths, into objects and lists."""
+    paths = set()
+    if isinstance(doc, dict):
+        for k, v in doc.items():
+            paths.add(at + "/" + k)
+            paths |= key_paths(v, at + "/" + k)
+    elif isinstance(doc, list):
+        for i, v in enumerate(doc):
+            paths |= key_paths(v, "%s[%d]" % (at, i))
+    return paths
+
+
+def t_admin_events_oom():
+    """No memory for one integer of an event (the third 24-byte malloc of
+    the master once armed): a subscription whose history lost a member is
+    answered 500, not a stream that starts with it; a snapshot event that
+    lost one is not sent, the next one is, whole."""
+    with Faulty(["func=malloc,min=24,max=24,nth=3,comm=wsd: master"]) as f:
+        if not f.allocators_ours():
+            tap.diag("this wsd brings its own malloc: no allocation fault")
+            return
+        port = W.admin_port(f.w)
+        # First with no subscriber, whose snapshots each tick would build,
+        # once the history holds a few ticks' samples (numbers).
+        time.sleep(3)
+        f.arm()
+        es = W.EventStream(port)
+        status = es.read_head()
+        f.disarm()
+        tap.ok("malloc(24)" in f.faults(), "admin events: the fault fired "
+               "for the history", f.faults())
+        tap.eq(status, 500, "admin events: a history that lost a member: "
+               "500")
+        es.sock.close()
+        es = W.EventStream(port)
+        tap.eq(es.read_head(), 200, "admin events: then subscribed")
+        es.sock.close()
+        f.w.stop()
+
+    # The rule fails one call: a fresh daemon for the snapshots.
+    with Faulty(["func=malloc,min=24,max=24,nth=3,comm=wsd: master"]) as f:
+        es = W.EventStream(W.admin_port(f.w))
+        es.read_head()
+        first = es.next_json("snapshot", 5)
+        f.arm()
+        got = [es.next_json("snapshot", 5) for _ in range(3)]
+        f.disarm()
+        tap.ok("malloc(24)" in f.faults(), "admin events: the fault fired "
+               "for a snapshot", f.faults())
+        want = key_paths(first or {})
+        lacking = [sorted(want - key_paths(g))[:5] for g in got
+                   if g is not None and key_paths(g) != want]
+        tap.ok(first is not None and all(g is not None for g in got),
+               "admin events: snapshots came on", got)
+        tap.eq(lacking, [], "admin events: no snapshot lacks a member")
+        tap.ok(W.wait_until(lambda: "out of memory for an event" in
+                            f.w.log(), 3),
+               "admin events: the log says an event was not sent",
+               f.w.log())
+        es.sock.close()
+        f.w.stop()
+
+
 def wsc_with(rule, port, data=b"hello\n"):
     """wsc sending data to 127.0.0.1:port with the fault rule (counted
     from its start): (exit status, stdout, stderr, faults injected), or
@@ -406,6 +470,7 @@ def main():
     W.guard(tap, "send EPIPE", t_send_epipe)
     W.guard(tap, "accept ENOBUFS", t_accept_enobufs)
     W.guard(tap, "admin JSON", t_admin_json_oom)
+    W.guard(tap, "admin events", t_admin_events_oom)
     W.guard(tap, "wsc allocations", t_wsc_allocations)
     tap.done()
 
