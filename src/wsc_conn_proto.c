@@ -37,6 +37,9 @@ on_event(struct wsc_conn *c, struct ws_event *ev)
     case WS_EV_MESSAGE:
         keepalive_message(&c->ka);
         c->cb.on_message(c, ev->opcode, ev->data, ev->len, c->arg);
+        /* The callback is done with it: a server that falls silent after
+         * a large message leaves wsc no copy of it (as wsd's conn.c). */
+        ws_session_message_done(&c->session);
         return;
     case WS_EV_PING:
         wsc_conn_queue_control(c, ev->reply, ev->reply_len);

@@ -746,8 +746,100 @@ def t_stopped():
           "wsc: read: Connection reset by peer")
 
 
+LARGE = 16 << 20
+
+
+def large_then_silent(srv, c, head):
+    """The 101, a 16 MiB binary message in two fragments (so that wsc
+    assembles it), then silence until srv.go; then a close."""
+    half = LARGE // 2
+    c.sendall(good_101(head))
+    for first, fill in ((0x02, b"a"), (0x80, b"b")):
+        c.sendall(bytes([first, 127]) + struct.pack("!Q", half) + fill * half)
+    srv.go.wait(W.timeout(30))
+    c.sendall(b"\x88\x02\x03\xe8")
+    try:
+        read_client_frame(c, c.recv)
+    except (EOFError, OSError):
+        pass
+
+
+def opened_then_silent(srv, c, head):
+    """The 101, then silence until srv.go; then a close."""
+    c.sendall(good_101(head))
+    srv.go.wait(W.timeout(30))
+    c.sendall(b"\x88\x02\x03\xe8")
+    try:
+        read_client_frame(c, c.recv)
+    except (EOFError, OSError):
+        pass
+
+
+def rss_kib(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def t_large_then_silent():
+    """A large message, then a server that falls silent: wsc holds no
+    copy of the message once it has written it out (the session's
+    buffer is freed at once, not at the next input). wsc's resident
+    memory then is compared with a wsc's that got no message."""
+    env = W.env_with_asan_options("quarantine_size_mb=0")
+    procs, servers = [], []
+    try:
+        for script in (opened_then_silent, large_then_silent):
+            srv = RawServer(script)
+            srv.go = threading.Event()
+            servers.append(srv)
+            procs.append(subprocess.Popen(
+                [WSC, "-b", "ws://127.0.0.1:%d/" % srv.port],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, env=env))
+        got = 0
+        fd = procs[1].stdout.fileno()
+        deadline = time.monotonic() + W.timeout(30)
+        while got < LARGE + 1 and time.monotonic() < deadline:
+            r, _, _ = select.select([fd], [], [], 0.1)
+            if r:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    break
+                got += len(chunk)
+        tap.eq(got, LARGE + 1, "a 16 MiB message, then silence: written out")
+        sizes = {}
+
+        def settled():
+            sizes["idle"], sizes["after"] = (rss_kib(p.pid) for p in procs)
+            return None not in sizes.values() and \
+                sizes["after"] < sizes["idle"] + LARGE // 2048
+        tap.ok(W.wait_until(settled, 5),
+               "a 16 MiB message, then silence: wsc holds no copy of it "
+               "(resident KiB against a wsc that got none)", sizes)
+    finally:
+        for srv in servers:
+            srv.go.set()
+        for p in procs:
+            try:
+                p.communicate(b"", timeout=W.timeout(10))
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.communicate()
+        for srv in servers:
+            srv.close()
+    tap.eq([p.returncode for p in procs], [0, 0],
+           "a 16 MiB message, then silence: both end with the close")
+
+
 def t_raw():
     t_stopped()
+    t_large_then_silent()
     srv = RawServer(masked_frame)
     check("a masked frame from the server",
           wsc(["ws://127.0.0.1:%d/" % srv.port], b""), 4, b"",
