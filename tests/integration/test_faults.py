@@ -29,6 +29,17 @@ WSC = os.environ.get("WSC") or os.path.join(os.path.dirname(W.WSD), "wsc")
 WORKER = "comm=wsd: worker"
 
 
+def preload(binary):
+    """LD_PRELOAD for binary: the shim, after the AddressSanitizer runtime
+    where binary links it as a shared library (gcc's), which refuses to
+    start unless it comes first. Its allocators then win over the
+    shim's, as in a build with the runtime linked in (clang's)."""
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True,
+                         timeout=W.timeout(10)).stdout
+    m = re.search(r"libasan\.so\S* => (\S+)", out)
+    return m.group(1) + " " + SO if m else SO
+
+
 class Faulty:
     """A Wsd with the fault injector loaded and rules (WSD_FAULT), each
     armed while the file self.arm exists."""
@@ -39,7 +50,7 @@ class Faulty:
         self.log_path = "/tmp/wsd-test-fault-log-%s" % stamp
         self.w = W.Wsd(tap, args=list(args))
         env = W.env_with_asan_options(asan) if asan else dict(os.environ)
-        env["LD_PRELOAD"] = SO
+        env["LD_PRELOAD"] = preload(W.WSD)
         env["WSD_FAULT"] = ";".join(r + ",arm=" + self.arm_path
                                     for r in rules)
         env["WSD_FAULT_LOG"] = self.log_path
@@ -406,7 +417,8 @@ def wsc_with(rule, port, data=b"hello\n"):
     from its start): (exit status, stdout, stderr, faults injected), or
     None when wsc brings its own malloc."""
     log = "/tmp/wsd-test-fault-wsc-%d-%d" % (os.getpid(), time.monotonic_ns())
-    env = dict(os.environ, LD_PRELOAD=SO, WSD_FAULT=rule, WSD_FAULT_LOG=log)
+    env = dict(os.environ, LD_PRELOAD=preload(WSC), WSD_FAULT=rule,
+               WSD_FAULT_LOG=log)
     p = subprocess.run([WSC, "ws://127.0.0.1:%d/ws" % port], input=data,
                        env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=W.timeout(20))
