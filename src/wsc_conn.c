@@ -192,12 +192,24 @@ wsc_conn_io_failed(struct wsc_conn *c, const char *what)
 bool
 wsc_conn_queue(struct wsc_conn *c, const struct iovec *iov, int n)
 {
+    size_t before = output_kept_len(&c->out);
+
     if (!output_keep(&c->out, iov, n, 0)) {
         wsc_conn_outcome(c, WSC_UNCLEAN, "out of memory");
         wsc_conn_finish(c, true, false);
         return false;
     }
+    wsc_conn_kept(c, output_kept_len(&c->out) - before);
     return true;
+}
+
+/* n more bytes were queued: answers, when they come of a read. */
+void
+wsc_conn_kept(struct wsc_conn *c, size_t n)
+{
+    if (c->in_read) {
+        c->answer_bytes += n;
+    }
 }
 
 /* Queues one of our control frames (a pong, a close) and records it. */
@@ -232,12 +244,16 @@ do_read(struct wsc_conn *c, bool to_eof)
             if (keepalive_on(&c->set->keepalive)) {
                 keepalive_heard(&c->ka, clock_mono_ms());
             }
+            c->in_read = true;
             if (c->phase == PH_OPEN) {
                 wsc_conn_feed(c, rbuf, (size_t)n);
             } else {
                 wsc_conn_handshake_bytes(c, rbuf, (size_t)n);
             }
-            if (output_kept_len(&c->out) >= WSC_WRITE_HIGH_WATER) {
+            c->in_read = false;
+            /* Only answers wait to go out, at most the whole queue. */
+            if (c->answer_bytes >= WSC_WRITE_HIGH_WATER &&
+                output_kept_len(&c->out) >= WSC_WRITE_HIGH_WATER) {
                 c->read_paused = true; /* wsc_conn_flush resumes */
                 more = false;
                 break;
@@ -312,6 +328,7 @@ wsc_conn_flush(struct wsc_conn *c, bool from_loop)
     }
     c->send_blocked = false;
     c->send_wants_read = false;
+    c->answer_bytes = 0;
     if (c->read_paused) {
         /* All sent: read again, from what came meanwhile, now. */
         c->read_paused = false;

@@ -40,9 +40,12 @@ enum wsc_outcome {
 };
 
 #define WSC_WHY_MAX          512
-/* Queued output that stops reading until it is sent (as wsd's default
- * write_high_water_bytes): pongs and echoes for a peer that never reads
- * do not pile up. */
+/* Queued answers (output queued in reply to what was read: pongs, our
+ * close, echoes sent from on_message) that stop reading until the queue
+ * is sent (as wsd's default write_high_water_bytes): answers for a peer
+ * that never reads do not pile up. What the caller sends of its own
+ * accord does not count: a server that echoes it waits for us to read
+ * the echoes before it reads more of it. */
 #define WSC_WRITE_HIGH_WATER (UINT64_C(1) << 20)
 
 struct wsc_result {

@@ -57,9 +57,14 @@ struct wsc_conn {
     bool send_blocked;     /* a send would block: wait for writability */
     bool send_wants_read;  /* TLS: a send needs the peer's records first */
     bool recv_wants_write; /* TLS: a recv needs to send a record first */
-    bool read_paused;      /* WSC_WRITE_HIGH_WATER queued: no reading
-                              (a peer that sends and never reads would
-                              grow the queue with our answers) */
+    bool read_paused;      /* WSC_WRITE_HIGH_WATER of answers queued: no
+                              reading (a peer that sends and never reads
+                              would grow the queue with our answers) */
+    bool in_read;          /* feeding what was read to the session */
+    size_t answer_bytes;   /* queued while in_read (pongs, our close, what
+                              the caller sent from on_message) since the
+                              queue was last empty; not the caller's own
+                              messages, which must not stop reading */
     bool recording;        /* stats_record_start was called */
     bool in_drain;         /* inside cb.on_drain */
     bool closing_said;     /* cb.on_closing was called */
@@ -114,6 +119,10 @@ void wsc_conn_io_failed(struct wsc_conn *c, const char *what);
  * (recorded); false: out of memory (ended). */
 bool wsc_conn_queue(struct wsc_conn *c, const struct iovec *iov, int n);
 bool wsc_conn_queue_control(struct wsc_conn *c, uint8_t *frame, size_t len);
+
+/* n more bytes were queued (counted as answers when they come of a
+ * read). */
+void wsc_conn_kept(struct wsc_conn *c, size_t n);
 
 /* Sends what is queued; from_loop: from the loop's own events, so
  * cb.on_drain may send more. */

@@ -392,11 +392,13 @@ wsc_conn_send(struct wsc_conn *c, uint8_t opcode, const uint8_t *p, size_t len)
             return false;
         }
     }
-    if (sent < m.hdr_len + m.payload_len &&
-        !output_keep(&c->out, iov, n, sent)) {
-        wsc_conn_outcome(c, WSC_UNCLEAN, "out of memory");
-        wsc_conn_finish(c, true, false);
-        return false;
+    if (sent < m.hdr_len + m.payload_len) {
+        if (!output_keep(&c->out, iov, n, sent)) {
+            wsc_conn_outcome(c, WSC_UNCLEAN, "out of memory");
+            wsc_conn_finish(c, true, false);
+            return false;
+        }
+        wsc_conn_kept(c, m.hdr_len + m.payload_len - sent);
     }
     output_buf_trim(zbuf);
     if (output_kept_len(&c->out) > 0 && !c->send_blocked &&

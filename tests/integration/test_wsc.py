@@ -160,6 +160,33 @@ def t_wsd(w):
            "a header wsd keeps: it is in wsd's copy of the request")
 
 
+def t_file_input(w):
+    """A regular file on standard input, larger than the sockets and both
+    ends' queues hold together: wsc sends it all while it reads wsd's
+    echoes. (wsc stopped reading once 1 MiB of its own messages waited,
+    while wsd, its echoes unread, stopped reading them: both waited for
+    ever.)"""
+    url = "ws://127.0.0.1:%d/ws" % w.port
+    line = b"y" * 999 + b"\n"
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "in")
+        with open(path, "wb") as f:
+            for _ in range(64):
+                f.write(line * 1024)
+        with open(path, "rb") as f:
+            try:
+                p = subprocess.run([WSC, url], stdin=f, capture_output=True,
+                                   timeout=W.timeout(60))
+                res = (p.returncode, p.stdout, p.stderr)
+            except subprocess.TimeoutExpired as e:
+                res = (None, e.stdout or b"", b"(timed out)")
+    code, out, err = res
+    tap.eq(code, 0, "64 MiB of lines from a file: exit status 0 (%r)" % err)
+    tap.ok(out == line * (64 * 1024),
+           "64 MiB of lines from a file: every echo came back",
+           "%d bytes of %d" % (len(out), len(line) * 64 * 1024))
+
+
 def t_record(w):
     """wsc's records of its connections, and wsd compare pairing them
     with wsd's own: both ends of each wire agree."""
@@ -1112,6 +1139,7 @@ def main():
                          certs.cert, "--tls_certificate_key",
                          certs.key]) as w:
             W.guard(tap, "wsd", t_wsd, w)
+            W.guard(tap, "a file on standard input", t_file_input, w)
             W.guard(tap, "wss", t_wss, w, certs)
             W.guard(tap, "records", t_record, w)
             W.guard(tap, "reset by a proxy", t_reset, w)
