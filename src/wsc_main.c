@@ -581,12 +581,23 @@ struct cat {
     bool pollable; /* stdin can be waited for (a pipe, a socket, a tty) */
     bool stdin_on; /* reading it */
     bool stdin_done;
+    bool out_failed;    /* standard output refused a write: said, closed */
+    uint16_t sent_code; /* the code of the close we sent; 0: none yet */
     bool open;
     int status;
     bool ended;
 };
 
 static void stdin_stop(struct cat *k);
+
+/* Starts our closing handshake, if it is not started yet. */
+static void
+cat_close(struct cat *k, uint16_t code, const char *reason)
+{
+    if (wsc_conn_close(k->c, code, reason)) {
+        k->sent_code = code;
+    }
+}
 
 /* Sends the whole records in k->in; false when the session ended. */
 static bool
@@ -609,7 +620,7 @@ send_records(struct cat *k, bool last)
             k->status = WSC_EXIT_USAGE;
             stdin_stop(k);
             k->stdin_done = true;
-            wsc_conn_close(k->c, WS_CLOSE_NORMAL, NULL);
+            cat_close(k, WS_CLOSE_NORMAL, NULL);
             return false;
         }
         if (!wsc_conn_send(k->c, k->o->binary ? WS_OP_BINARY : WS_OP_TEXT, p,
@@ -653,7 +664,7 @@ pump(struct cat *k)
             k->stdin_done = true;
             stdin_stop(k);
             if (send_records(k, true)) {
-                wsc_conn_close(k->c, k->o->close_code, k->o->close_reason);
+                cat_close(k, k->o->close_code, k->o->close_reason);
             }
             return;
         }
@@ -715,15 +726,22 @@ cat_message(struct wsc_conn *c, uint8_t opcode, const uint8_t *p, size_t len,
             void *arg)
 {
     struct cat *k = arg;
+    (void)c;
     (void)opcode;
 
+    /* Once it failed, what still comes before the server's close has
+     * nowhere to go: said once, not once per message. */
+    if (k->out_failed) {
+        return;
+    }
     if (fwrite(p, 1, len, stdout) != len || putchar(k->o->separator) == EOF ||
         fflush(stdout) != 0) {
         wsc_say("standard output: %s", strerror(errno));
+        k->out_failed = true;
         k->status = WSC_EXIT_UNCLEAN;
         stdin_stop(k);
         k->stdin_done = true;
-        wsc_conn_close(c, WS_CLOSE_GOING_AWAY, "output closed");
+        cat_close(k, WS_CLOSE_GOING_AWAY, "output closed");
     }
 }
 
@@ -757,7 +775,9 @@ cat_end(struct wsc_conn *c, const struct wsc_result *r, void *arg)
     k->ended = true;
     if (r->outcome != WSC_CLEAN) {
         wsc_say("%s", r->why);
-    } else if (r->close_code != WS_CLOSE_NORMAL && r->close_code != 0) {
+    } else if (r->close_code != WS_CLOSE_NORMAL && r->close_code != 0 &&
+               r->close_code != k->sent_code) {
+        /* The server's own code; the echo of ours is no news. */
         wsc_say("the server closed with %u%s%s", r->close_code,
                 r->close_reason[0] != '\0' ? ": " : "", r->close_reason);
     }

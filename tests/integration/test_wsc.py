@@ -187,6 +187,46 @@ def t_file_input(w):
            "%d bytes of %d" % (len(out), len(line) * 64 * 1024))
 
 
+def t_stdout_closed(w):
+    """Standard output closed by its reader after the first answer, as
+    `wsc URL | head -1` does: wsc says so once, closes with 1001 and
+    ends with status 1; the echoes still in flight after its close are
+    dropped, not each one another complaint (wsc said "standard output:
+    Broken pipe" for every one of them, thousands of lines under `yes |
+    wsc URL | head -1`)."""
+    url = "ws://127.0.0.1:%d/ws" % w.port
+    p = subprocess.Popen([WSC, url], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        p.stdin.write(b"first\n")
+        p.stdin.flush()
+        first = p.stdout.readline()
+        p.stdout.close()
+        # One write below PIPE_BUF: wsc reads and sends all the lines
+        # together, before the first echo finds the pipe closed.
+        # Its input stays open: the closed output alone makes it close.
+        p.stdin.write(b"more\n" * 100)
+        p.stdin.flush()
+        err = p.stderr.read()
+        p.wait(timeout=W.timeout(10))
+    except (subprocess.TimeoutExpired, OSError) as e:
+        p.kill()
+        p.wait()
+        err = str(e).encode()
+    finally:
+        p.stdin.close()
+        p.stderr.close()
+    tap.eq(first, b"first\n", "stdout closed: the first answer came")
+    tap.eq((p.returncode, err.count(b"standard output")), (1, 1),
+           "stdout closed: status 1, said once (%r)" % err[:300])
+    tap.ok(b"the server closed with" not in err,
+           "stdout closed: the server's echo of our close 1001 is not "
+           "news", err[-300:])
+    c = last_case(w)
+    tap.eq((c.get("remoteCloseCode"), c.get("wasClean")), (1001, True),
+           "stdout closed: wsd got a clean close 1001")
+
+
 def t_record(w):
     """wsc's records of its connections, and wsd compare pairing them
     with wsd's own: both ends of each wire agree."""
@@ -1140,6 +1180,7 @@ def main():
                          certs.key]) as w:
             W.guard(tap, "wsd", t_wsd, w)
             W.guard(tap, "a file on standard input", t_file_input, w)
+            W.guard(tap, "standard output closed", t_stdout_closed, w)
             W.guard(tap, "wss", t_wss, w, certs)
             W.guard(tap, "records", t_record, w)
             W.guard(tap, "reset by a proxy", t_reset, w)
