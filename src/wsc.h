@@ -71,6 +71,7 @@ struct wsc_run {
     struct output_buf scratch;   /* and what they mask messages into */
     struct report_writer report; /* with --record */
     bool recording;
+    int stopped_by; /* SIGINT or SIGTERM that stopped the run; 0: none */
 };
 
 /* "wsc: " and the sentence, on stderr. */

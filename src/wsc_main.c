@@ -574,6 +574,7 @@ wsc_teardown(struct wsc_run *run)
 /* The run of `wsc URL`: standard input out, messages in. */
 struct cat {
     struct wsc_options *o;
+    struct wsc_run *run;
     struct event_base *base;
     struct wsc_conn *c;
     struct evbuffer *in; /* input not yet a whole record */
@@ -582,6 +583,7 @@ struct cat {
     bool stdin_on; /* reading it */
     bool stdin_done;
     bool out_failed;    /* standard output refused a write: said, closed */
+    bool closing;       /* the server started the close, or it failed */
     uint16_t sent_code; /* the code of the close we sent; 0: none yet */
     bool open;
     int status;
@@ -753,6 +755,7 @@ cat_closing(struct wsc_conn *c, void *arg)
 
     stdin_stop(k);
     k->stdin_done = true;
+    k->closing = true;
 }
 
 static void
@@ -787,6 +790,31 @@ cat_end(struct wsc_conn *c, const struct wsc_result *r, void *arg)
     event_base_loopbreak(k->base);
 }
 
+/*
+ * SIGINT or SIGTERM: our close 1001 (going away) and, as at the end of
+ * the input, the wait for the server's; the run then dies of the signal
+ * (main). Before the session is open, or at a second signal, the run
+ * ends at once.
+ */
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct cat *k = arg;
+    bool again = k->run->stopped_by != 0;
+    (void)what;
+
+    k->run->stopped_by = (int)sig;
+    stdin_stop(k);
+    k->stdin_done = true;
+    if (!again && k->open && !k->ended) {
+        cat_close(k, WS_CLOSE_GOING_AWAY, NULL);
+        if (k->sent_code != 0 || k->closing) {
+            return; /* the closing handshake's wait is bounded */
+        }
+    }
+    event_base_loopbreak(k->base);
+}
+
 static int
 run_cat(struct wsc_options *o, struct wsc_run *run)
 {
@@ -795,9 +823,12 @@ run_cat(struct wsc_options *o, struct wsc_run *run)
     struct cat k;
     struct stat st;
     char err[512];
+    struct event *ev_int = NULL;
+    struct event *ev_term = NULL;
 
     memset(&k, 0, sizeof(k));
     k.o = o;
+    k.run = run;
     /* The answers to the last records come after our close. */
     o->set.receive_after_close = true;
     k.base = run->base;
@@ -809,9 +840,14 @@ run_cat(struct wsc_options *o, struct wsc_run *run)
         (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) || isatty(STDIN_FILENO));
     k.ev_stdin = event_new(run->base, STDIN_FILENO,
                            k.pollable ? EV_READ | EV_PERSIST : 0, on_stdin, &k);
-    if (k.in == NULL || k.ev_stdin == NULL) {
+    ev_int = evsignal_new(run->base, SIGINT, on_signal, &k);
+    ev_term = evsignal_new(run->base, SIGTERM, on_signal, &k);
+    if (k.in == NULL || k.ev_stdin == NULL || ev_int == NULL ||
+        ev_term == NULL || event_add(ev_int, NULL) != 0 ||
+        event_add(ev_term, NULL) != 0) {
         wsc_say("out of memory");
-        return WSC_EXIT_UNCLEAN;
+        k.status = WSC_EXIT_UNCLEAN;
+        goto done;
     }
     k.c =
         wsc_conn_start(run->base, &o->url, &o->set, &cb, &k, err, sizeof(err));
@@ -825,8 +861,20 @@ run_cat(struct wsc_options *o, struct wsc_run *run)
             k.status = WSC_EXIT_UNCLEAN;
         }
     }
-    event_free(k.ev_stdin);
-    evbuffer_free(k.in);
+done:
+    /* Freed, they give the signals back to their default actions. */
+    if (ev_int != NULL) {
+        event_free(ev_int);
+    }
+    if (ev_term != NULL) {
+        event_free(ev_term);
+    }
+    if (k.ev_stdin != NULL) {
+        event_free(k.ev_stdin);
+    }
+    if (k.in != NULL) {
+        evbuffer_free(k.in);
+    }
     return k.status;
 }
 
@@ -858,5 +906,13 @@ main(int argc, char **argv)
                                           : wsc_autobahn_run(&o, &run);
     }
     wsc_teardown(&run);
+    if (run.stopped_by != 0) {
+        /* Stopped by a signal: its death, which tells a shell or a
+         * script that wsc was stopped (status 128 + the signal). */
+        rc = 128 + run.stopped_by; /* if raise() returns (blocked) */
+        fflush(stdout);
+        signal(run.stopped_by, SIG_DFL);
+        raise(run.stopped_by);
+    }
     return rc;
 }

@@ -227,6 +227,37 @@ def t_stdout_closed(w):
            "stdout closed: wsd got a clean close 1001")
 
 
+def t_signals(w):
+    """SIGINT (a ctrl-C) or SIGTERM while connected: wsc closes with
+    1001 (going away) and waits for the server's close, as at the end of
+    its input, then dies of the signal, so that a shell or a script sees
+    it was stopped (130, 143). It used to die at once: the server saw
+    the TCP connection drop without a close (1006)."""
+    url = "ws://127.0.0.1:%d/ws" % w.port
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        name = signal.Signals(sig).name
+        p = subprocess.Popen([WSC, url], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            p.stdin.write(b"hi\n")
+            p.stdin.flush()
+            echo = p.stdout.readline()
+            p.send_signal(sig)
+            p.wait(timeout=W.timeout(10))
+        except (subprocess.TimeoutExpired, OSError):
+            p.kill()
+            p.wait()
+        finally:
+            p.stdin.close()
+            p.stdout.close()
+            p.stderr.close()
+        tap.eq((echo, p.returncode), (b"hi\n", -sig),
+               "%s: the echo came, then wsc died of the signal" % name)
+        c = last_case(w)
+        tap.eq((c.get("remoteCloseCode"), c.get("wasClean")), (1001, True),
+               "%s: wsd got a clean close 1001" % name)
+
+
 def t_record(w):
     """wsc's records of its connections, and wsd compare pairing them
     with wsd's own: both ends of each wire agree."""
@@ -1181,6 +1212,7 @@ def main():
             W.guard(tap, "wsd", t_wsd, w)
             W.guard(tap, "a file on standard input", t_file_input, w)
             W.guard(tap, "standard output closed", t_stdout_closed, w)
+            W.guard(tap, "signals", t_signals, w)
             W.guard(tap, "wss", t_wss, w, certs)
             W.guard(tap, "records", t_record, w)
             W.guard(tap, "reset by a proxy", t_reset, w)
