@@ -10,6 +10,7 @@
 #include "wsc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -662,6 +663,9 @@ pump(struct cat *k)
         if (n <= 0) {
             if (n < 0) {
                 wsc_say("standard input: %s", strerror(errno));
+                if (k->status == 0) {
+                    k->status = WSC_EXIT_UNCLEAN; /* not all was sent */
+                }
             }
             k->stdin_done = true;
             stdin_stop(k);
@@ -878,6 +882,27 @@ done:
     return k.status;
 }
 
+/*
+ * A standard descriptor closed by our caller keeps its number, so that
+ * none of our files (the event loop's, its signal pipe, the socket)
+ * takes it and receives what was meant for standard input, output or
+ * error: /dev/null, opened the other way round, on which a read or a
+ * write fails with EBADF as it does on the closed descriptor.
+ */
+static void
+hold_closed_stdio(void)
+{
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++) {
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+            /* The lowest free number: fd itself. */
+            int n = open("/dev/null", fd == STDIN_FILENO ? O_WRONLY : O_RDONLY);
+            if (n != fd && n != -1) {
+                close(n);
+            }
+        }
+    }
+}
+
 int
 main(int argc, char **argv)
 {
@@ -888,6 +913,7 @@ main(int argc, char **argv)
                            ? argv[1]
                            : NULL;
 
+    hold_closed_stdio();
     tls_memory_install(); /* before OpenSSL's first allocation */
     options_init(&o);
     int rc = mode != NULL ? parse_args(&o, argc - 1, argv + 1)

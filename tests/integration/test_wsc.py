@@ -258,6 +258,33 @@ def t_signals(w):
                "%s: wsd got a clean close 1001" % name)
 
 
+def t_bad_stdio(w):
+    """Standard input that cannot be read, and standard output closed
+    before wsc starts. A read error on the input is said and is not a
+    clean run (wsc said "standard input: Is a directory" and exited 0).
+    A closed descriptor must not be taken by another of wsc's files:
+    messages for a closed standard output went to libevent's epoll
+    descriptor, which took its number ("standard output: Invalid
+    argument"), and stderr's closed number went to libevent's signal
+    pipe."""
+    url = "ws://127.0.0.1:%d/ws" % w.port
+    d = os.open("/", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        p = subprocess.run([WSC, url], stdin=d, capture_output=True,
+                           timeout=W.timeout(30))
+    finally:
+        os.close(d)
+    tap.eq(p.returncode, 1, "a directory on standard input: status 1")
+    tap.ok(b"wsc: standard input: Is a directory" in p.stderr,
+           "a directory on standard input: said", p.stderr)
+    p = subprocess.run([WSC, url], input=b"hello\n", stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, timeout=W.timeout(30),
+                       preexec_fn=lambda: os.close(1))
+    tap.eq(p.returncode, 1, "standard output closed: status 1")
+    tap.ok(b"wsc: standard output: Bad file descriptor" in p.stderr,
+           "standard output closed: said as such", p.stderr)
+
+
 def t_record(w):
     """wsc's records of its connections, and wsd compare pairing them
     with wsd's own: both ends of each wire agree."""
@@ -1213,6 +1240,8 @@ def main():
             W.guard(tap, "a file on standard input", t_file_input, w)
             W.guard(tap, "standard output closed", t_stdout_closed, w)
             W.guard(tap, "signals", t_signals, w)
+            W.guard(tap, "standard input and output unusable", t_bad_stdio,
+                    w)
             W.guard(tap, "wss", t_wss, w, certs)
             W.guard(tap, "records", t_record, w)
             W.guard(tap, "reset by a proxy", t_reset, w)
