@@ -574,6 +574,7 @@ static const struct {
     [CONN_END_PEER_EOF] = {false, "peer dropped the TCP connection first"},
     [CONN_END_IO_ERROR] = {false, "connection error"},
     [CONN_END_TLS_REFUSED] = {true, "TLS error: an alert sent, closed"},
+    [CONN_END_TLS_PEER_ALERT] = {false, "TLS error: the peer sent an alert"},
     [CONN_END_NO_MEMORY] = {true, "out of memory"},
     [CONN_END_HANDSHAKE_TIMEOUT] = {true, "opening handshake timed out"},
     [CONN_END_CLOSE_TIMEOUT] = {true, "peer did not answer our close in time"},
@@ -604,7 +605,9 @@ conn_end_of(ssize_t n)
 {
     return n == WSD_IO_EOF                        ? CONN_END_PEER_EOF
            : n == WSD_IO_ERROR && errno == EPROTO ? CONN_END_TLS_REFUSED
-                                                  : CONN_END_IO_ERROR;
+           : n == WSD_IO_ERROR && errno == ECONNABORTED
+               ? CONN_END_TLS_PEER_ALERT
+               : CONN_END_IO_ERROR;
 }
 
 /*

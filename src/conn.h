@@ -21,11 +21,12 @@ struct transport;
 
 /* How a connection ended, for its statistics record. */
 enum conn_end {
-    CONN_END_DONE,        /* our lingering close ran its course */
-    CONN_END_PEER_EOF,    /* the peer closed the TCP connection first */
-    CONN_END_IO_ERROR,    /* reset or another socket error */
-    CONN_END_TLS_REFUSED, /* OpenSSL refused the peer's bytes: an alert,
-                             then we close */
+    CONN_END_DONE,           /* our lingering close ran its course */
+    CONN_END_PEER_EOF,       /* the peer closed the TCP connection first */
+    CONN_END_IO_ERROR,       /* reset or another socket error */
+    CONN_END_TLS_REFUSED,    /* OpenSSL refused the peer's bytes: an alert,
+                                then we close */
+    CONN_END_TLS_PEER_ALERT, /* the peer's fatal TLS alert ended it */
     CONN_END_NO_MEMORY,
     CONN_END_HANDSHAKE_TIMEOUT, /* handshake_timeout_ms */
     CONN_END_CLOSE_TIMEOUT,     /* our close frame went unanswered */

@@ -783,6 +783,7 @@ tls_result(struct tls_conn *tc, int r, bool reading)
     unsigned long first = ERR_peek_error();
     char reason[TRANSPORT_TLS_REASON_MAX];
     bool eof;
+    bool alert;
 
     switch (e) {
     case SSL_ERROR_WANT_READ:
@@ -811,12 +812,21 @@ tls_result(struct tls_conn *tc, int r, bool reading)
     } else {
         ssl_reason(reason, sizeof(reason), "unknown error");
     }
+    /* A fatal alert from the peer (OpenSSL's reasons for those are the
+     * alert's code past SSL_AD_REASON_OFFSET): the peer ended the
+     * connection, and OpenSSL sends no alert back (RFC 8446 §6.2). */
+    alert = ERR_GET_LIB(first) == ERR_LIB_SSL &&
+            ERR_GET_REASON(first) >= SSL_AD_REASON_OFFSET &&
+            ERR_GET_REASON(first) <= SSL_AD_REASON_OFFSET + 255;
     tls_failed(tc, reason);
     ERR_clear_error();
     if (eof && reading) {
         return WSD_IO_EOF;
     }
-    errno = e == SSL_ERROR_SYSCALL && saved != 0 ? saved : eof ? EPIPE : EPROTO;
+    errno = e == SSL_ERROR_SYSCALL && saved != 0 ? saved
+            : eof                                ? EPIPE
+            : alert                              ? ECONNABORTED
+                                                 : EPROTO;
     return WSD_IO_ERROR;
 }
 

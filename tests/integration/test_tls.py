@@ -739,6 +739,66 @@ def t_tls_records(w):
            "... and it counts in tlsHandshakesFailed")
 
 
+def tls_records(data):
+    """The content types of the whole TLS records in data, in order."""
+    types, i = [], 0
+    while i + 5 <= len(data):
+        types.append(data[i])
+        i += 5 + struct.unpack(">H", data[i + 3:i + 5])[0]
+    return types
+
+
+def t_peer_alert(w):
+    """A client that refuses the handshake with a fatal alert (as one
+    does that refuses wsd's certificate: unknown_ca, RFC 8446 §6.2)
+    ends the connection itself: wsd answers that alert with none (RFC
+    8446 §6.2: the connection is closed at once), so its record must
+    say the peer's alert ended it, not that wsd sent one; garbage, which
+    wsd refuses with an alert of its own, is recorded as that."""
+    last = last_case_id(w)
+    failed = tls_failed_count(w)
+    s = W.connect(w.tls_port)
+    try:
+        s.sendall(client_hello())
+        # The server's whole first flight (TLS 1.3: one write), then
+        # the client's fatal alert, in the clear as before any key.
+        flight, _ = W.pending(s, 0.3)
+        s.sendall(b"\x15\x03\x03\x00\x02\x02\x30")  # fatal, unknown_ca
+        eof, rest, _ = W.drain_until_eof(s, 3)
+    finally:
+        s.close()
+    tap.ok(eof and 21 not in tls_records(rest),
+           "a client's fatal alert: wsd sends no alert after it",
+           "eof %r, records after it %r (before %r)"
+           % (eof, tls_records(rest), tls_records(flight)))
+    rec = newest_closed_record(w, last)
+    reason = rec and rec["wasNotCleanReason"]
+    tap.ok(rec is not None and rec["tls"] is None and reason is not None
+           and "alert sent" not in reason and "peer" in reason
+           and rec["droppedByMe"] is False,
+           "a client's fatal alert: the record says the peer's alert "
+           "ended it", rec and {k: rec[k] for k in (
+               "id", "tls", "droppedByMe", "wasNotCleanReason")})
+    tap.ok(W.wait_until(lambda: tls_failed_count(w) == failed + 1, 3),
+           "a client's fatal alert: counted in tlsHandshakesFailed")
+    # Garbage after the ClientHello: OpenSSL refuses it with an alert.
+    last = last_case_id(w)
+    s = W.connect(w.tls_port)
+    try:
+        s.sendall(client_hello())
+        W.pending(s, 0.3)
+        s.sendall(b"\x00garbage garbage garbage\r\n")
+        W.drain_until_eof(s, 3)
+    finally:
+        s.close()
+    rec = newest_closed_record(w, last)
+    tap.ok(rec is not None and rec["droppedByMe"] is True and
+           rec["wasNotCleanReason"] == "TLS error: an alert sent, closed",
+           "garbage after the ClientHello: the record says wsd sent an "
+           "alert and closed", rec and {k: rec[k] for k in (
+               "id", "tls", "droppedByMe", "wasNotCleanReason")})
+
+
 def t_failure_peer(w):
     """The per-second line of failed handshakes names the last one's
     client by the address it connected from, also when that client is
@@ -1293,6 +1353,7 @@ def main():
             guard("backpressure", t_backpressure, w)
         with W.Wsd(tap, CERTS.args()) as w:
             guard("records of completed TLS handshakes", t_tls_records, w)
+            guard("a client's fatal alert", t_peer_alert, w)
             guard("the failure log's peer", t_failure_peer, w)
         with W.Wsd(tap, CERTS.args() + ["--max_connections", "1"]) as w:
             guard("connection limit", t_limit, w)
