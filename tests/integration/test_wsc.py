@@ -470,6 +470,26 @@ def t_wss(w, certs):
     check("--cacert that is not a file",
           wsc(["--cacert", "/nonexistent/ca.pem", url]), 6, b"",
           "--cacert /nonexistent/ca.pem")
+    # Who ended a failed TLS handshake, in wsc's record: wsc, when it
+    # refused the certificate (its alert, then its close); the server,
+    # when wsd answers a ClientHello on its ws:// port with a fatal alert
+    # and its close (README, Opening handshake), as wsd's record says.
+    plain = "wss://127.0.0.1:%d/ws" % w.port
+    for what, args, status, dropped in (
+            ("a refused certificate", [url], 6, True),
+            ("wss:// to the ws:// port, answered with an alert",
+             ["-k", plain], 6, False)):
+        with tempfile.TemporaryDirectory() as d:
+            rec = os.path.join(d, "rec")
+            r = wsc(["--record", rec] + args, b"x\n")
+            with open(os.path.join(rec, "index.json")) as f:
+                index = json.load(f)
+            entry, = [e for cases in index.values() for e in cases.values()]
+            with open(os.path.join(rec, entry["reportfile"])) as f:
+                case = json.load(f)
+        tap.eq((r[0], case.get("droppedByMe")), (status, dropped),
+               "%s: exit %d, and wsc's record says %s closed TCP first"
+               % (what, status, "wsc" if dropped else "the server"))
 
 
 # Raw servers: one connection each, scripted ----------------------------------
