@@ -477,6 +477,7 @@ conn_on_timer(struct loop_conn *lc)
     case CONN_HANDSHAKE:
         log_debug("opening handshake timed out");
         stats_record_timeout(&c->rec, STATS_TIMEOUT_HANDSHAKE);
+        c->t->timed_out(c->tctx);
         conn_close(c, CONN_END_HANDSHAKE_TIMEOUT);
         return;
     case CONN_OPEN:

@@ -74,6 +74,11 @@ struct transport {
      * true; returns false for plain TCP. */
     bool (*describe)(void *ctx, char *version, size_t version_cap, char *cipher,
                      size_t cipher_cap);
+    /* The opening handshake ran out of time (handshake_timeout_ms) and
+     * the connection is about to close: TLS counts a handshake that had
+     * not finished as failed. Any other end (a stop, no memory) is no
+     * failure of the peer's. */
+    void (*timed_out)(void *ctx);
     /* Releases ctx (may be NULL); does not close fd. */
     void (*free)(void *ctx);
 };

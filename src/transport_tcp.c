@@ -105,6 +105,12 @@ tcp_describe(void *ctx, char *version, size_t version_cap, char *cipher,
 }
 
 static void
+tcp_timed_out(void *ctx)
+{
+    (void)ctx;
+}
+
+static void
 tcp_free(void *ctx)
 {
     (void)ctx;
@@ -119,6 +125,7 @@ const struct transport transport_tcp = {
     .shutdown = tcp_shutdown,
     .has_pending = tcp_has_pending,
     .describe = tcp_describe,
+    .timed_out = tcp_timed_out,
     .free = tcp_free,
 };
 

@@ -987,17 +987,25 @@ tls_has_pending(void *ctx)
 }
 
 static void
+tls_timed_out(void *ctx)
+{
+    struct tls_conn *tc = ctx;
+
+    if (!tc->established) {
+        tls_failed(tc, "handshake not finished in time");
+    }
+}
+
+static void
 tls_free(void *ctx)
 {
     struct tls_conn *tc = ctx;
 
+    /* A handshake still under way is dropped without a word: the worker
+     * stops, or had no memory for it; tls_timed_out counted a timeout's
+     * and tls_result every other failure. */
     if (tc == NULL) {
         return;
-    }
-    /* conn.c closes a connection in its opening handshake when the
-     * handshake timeout passes (or the worker stops). */
-    if (!tc->established) {
-        tls_failed(tc, "handshake not finished in time");
     }
     SSL_free(tc->ssl);
     free(tc);
@@ -1042,5 +1050,6 @@ const struct transport transport_tls = {
     .shutdown = tls_shutdown,
     .has_pending = tls_has_pending,
     .describe = tls_describe,
+    .timed_out = tls_timed_out,
     .free = tls_free,
 };

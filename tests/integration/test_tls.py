@@ -799,6 +799,30 @@ def t_peer_alert(w):
                "id", "tls", "droppedByMe", "wasNotCleanReason")})
 
 
+def t_stop_in_handshake():
+    """A fast stop (SIGTERM) drops the TLS handshakes under way (README,
+    Signals): the server ends them, no handshake failed, and
+    tlsHandshakesFailed leaves them out. The worker's log must not
+    report them as failed handshakes "not finished in time" either."""
+    with W.Wsd(tap, CERTS.args() + ["--workers", "1",
+                                    "--handshake_timeout_ms", "600000"]) as w:
+        s = W.connect(w.tls_port)
+        try:
+            s.sendall(client_hello()[:20])
+            admin = W.admin_port(w)
+            tap.ok(W.wait_until(lambda: W.admin_stats(admin)["totals"]
+                                ["active"] == 1, 5),
+                   "a stalled TLS handshake is under way")
+            w.signal(signal.SIGTERM)
+            tap.eq(w.wait_exit(), 0, "SIGTERM: wsd exits with status 0")
+        finally:
+            s.close()
+        lines = [l for l in w.log().splitlines() if "tls: " in l and
+                 ("failed" in l or "not finished" in l)]
+        tap.ok(not lines, "a handshake dropped by a fast stop is not "
+               "logged as a failed one", "\n".join(lines))
+
+
 def t_failure_peer(w):
     """The per-second line of failed handshakes names the last one's
     client by the address it connected from, also when that client is
@@ -1357,6 +1381,7 @@ def main():
             guard("the failure log's peer", t_failure_peer, w)
         with W.Wsd(tap, CERTS.args() + ["--max_connections", "1"]) as w:
             guard("connection limit", t_limit, w)
+        guard("a fast stop in a TLS handshake", t_stop_in_handshake)
     finally:
         CERTS.remove()
     tap.done()

@@ -1053,8 +1053,9 @@ test_failures(struct transport_tls_env *env)
     socklen_t len = sizeof(sin);
     getsockname(p.cfd, (struct sockaddr *)&sin, &len);
     snprintf(port, sizeof(port), ":%u", ntohs(sin.sin_port));
+    transport_tls.timed_out(p.server);
     pair_close(&p);
-    is_int(env->n_failed, 4, "freed before its handshake: counted");
+    is_int(env->n_failed, 4, "timed out before its handshake: counted");
     is_str(env->last_reason, "handshake not finished in time", "its reason");
     ok(strstr(env->last_peer, port) != NULL, "its peer %s", env->last_peer);
 
@@ -1083,6 +1084,16 @@ test_failures(struct transport_tls_env *env)
     is_str(line, want, "one report line, and none when nothing failed");
     is_int(env->n_failed, 0, "the count starts afresh");
 
+    /* A silent client dropped by a stop: freed without a timeout, no
+     * failure of its own. */
+    pair_open(&p, env, NULL, 0);
+    is_int(transport_tls.recv(p.server, p.sfd, buf, sizeof(buf)), WSD_IO_AGAIN,
+           "another silent client: WSD_IO_AGAIN");
+    pair_close(&p);
+    is_int(env->n_failed, 0,
+           "freed before its handshake (a stop): not "
+           "counted");
+
     /* The peer is the one accept gave, whatever the socket can still
      * tell (here: nothing of IPv6, it is a socket pair). */
     int sv[2];
@@ -1092,6 +1103,7 @@ test_failures(struct transport_tls_env *env)
     ok(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "a socket pair");
     void *t = transport_tls_conn_new(env, sv[0], (struct sockaddr *)&six,
                                      sizeof(six));
+    transport_tls.timed_out(t);
     transport_tls.free(t);
     is_str(env->last_peer, "[::1]:4242", "an IPv6 peer from accept, named");
     close(sv[0]);
