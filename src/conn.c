@@ -604,11 +604,10 @@ conn_tls_never_began(const struct conn *c)
 enum conn_end
 conn_end_of(ssize_t n)
 {
-    return n == WSD_IO_EOF                        ? CONN_END_PEER_EOF
-           : n == WSD_IO_ERROR && errno == EPROTO ? CONN_END_TLS_REFUSED
-           : n == WSD_IO_ERROR && errno == ECONNABORTED
-               ? CONN_END_TLS_PEER_ALERT
-               : CONN_END_IO_ERROR;
+    return n == WSD_IO_EOF                           ? CONN_END_PEER_EOF
+           : n == WSD_IO_ERROR && errno == EPROTO    ? CONN_END_TLS_REFUSED
+           : n == WSD_IO_ERROR && errno == EREMOTEIO ? CONN_END_TLS_PEER_ALERT
+                                                     : CONN_END_IO_ERROR;
 }
 
 /*

@@ -133,7 +133,7 @@ void conn_close(struct conn *c, enum conn_end why);
 /* How a failed recv or send (n < 0, not AGAIN or WANT_*) ends c: the
  * peer's end of stream, OpenSSL's refusal (errno EPROTO, from
  * transport_tls: it sent an alert, we close), the peer's fatal alert
- * (ECONNABORTED, from transport_tls), or a socket error. */
+ * (EREMOTEIO, from transport_tls), or a socket error. */
 enum conn_end conn_end_of(ssize_t n);
 void conn_finish(struct conn *c);
 bool conn_queue_going_away(struct conn *c, const char *reason);

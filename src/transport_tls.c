@@ -814,7 +814,9 @@ tls_result(struct tls_conn *tc, int r, bool reading)
     }
     /* A fatal alert from the peer (OpenSSL's reasons for those are the
      * alert's code past SSL_AD_REASON_OFFSET): the peer ended the
-     * connection, and OpenSSL sends no alert back (RFC 8446 §6.2). */
+     * connection, and OpenSSL sends no alert back (RFC 8446 §6.2). Told
+     * by EREMOTEIO, which no socket call returns (a socket the kernel
+     * aborts fails with ECONNABORTED, which is no alert). */
     alert = ERR_GET_LIB(first) == ERR_LIB_SSL &&
             ERR_GET_REASON(first) >= SSL_AD_REASON_OFFSET &&
             ERR_GET_REASON(first) <= SSL_AD_REASON_OFFSET + 255;
@@ -825,7 +827,7 @@ tls_result(struct tls_conn *tc, int r, bool reading)
     }
     errno = e == SSL_ERROR_SYSCALL && saved != 0 ? saved
             : eof                                ? EPIPE
-            : alert                              ? ECONNABORTED
+            : alert                              ? EREMOTEIO
                                                  : EPROTO;
     return WSD_IO_ERROR;
 }

@@ -183,7 +183,7 @@ wsc_conn_io_failed(struct wsc_conn *c, const char *what)
     /* A reset or a broken pipe took the connection from us: the server,
      * or something on the way, ended TCP first, as wsd's record says
      * of a peer's and the testsuite's client of a server's; so did the
-     * server's fatal alert (ECONNABORTED, from transport_tls). A TLS
+     * server's fatal alert (EREMOTEIO, from transport_tls). A TLS
      * refusal (EPROTO) is ours: we refused the certificate or the
      * server's bytes, and sent an alert. */
     bool ours = e == EPROTO;
