@@ -814,8 +814,9 @@ def t_peer_alert(w):
     finally:
         s.close()
     if b"ESTAB" not in killed.stdout:
-        tap.ok(True, "a ws:// connection aborted by the kernel # SKIP "
-               "ss -K cannot kill sockets here")
+        # Not a check: nothing was aborted (a kernel without socket
+        # destruction, or no ss).
+        tap.diag("ss -K cannot kill sockets here: a kernel's abort not tried")
     else:
         tap.ok(rec is not None and rec["wasNotCleanReason"] ==
                "connection error",
